@@ -1,0 +1,42 @@
+import type { ImportRecord, IdentifierType } from '../../mappings/record.ts'
+
+export type { ImportRecord, IdentifierType }
+
+/** The password lane a record was sent down, counted per algorithm. */
+export const PasswordLanes = {
+  /** A bcrypt hash imported as the user's password. */
+  imported: 'imported',
+  /** A recognized non-bcrypt hash: imported without a password; the user resets it. */
+  reset: 'reset',
+  /** A recognized non-bcrypt hash under the `dead_letter` policy: the record is rejected. */
+  rejected: 'rejected',
+  /** No password in the source (social, passwordless users). */
+  none: 'none',
+} as const
+export type PasswordLane = (typeof PasswordLanes)[keyof typeof PasswordLanes]
+
+/** A source record turned into an Authgear import record, ready for the batcher. */
+export interface MappedRecord {
+  readonly identifier: IdentifierType
+  /** Normalized identifier value; the dedupe and lock key. */
+  readonly identifierValue: string
+  readonly record: ImportRecord
+  /** Hash algorithm recognized (`bcrypt`, `argon2`, …, `unknown`, or `none`). */
+  readonly passwordAlgorithm: string
+  readonly passwordLane: PasswordLane
+  /** Non-fatal mapping notes (dropped fields, normalized values), reported per record. */
+  readonly warnings: readonly string[]
+}
+
+/** Why a mapping refused a record; goes to the dead letter as is. */
+export interface MappingRejection {
+  /** Stable code, e.g. `no_identifier`, `invalid_email`, `password_policy`, `schema`. */
+  readonly code: string
+  /** JSON pointer or source field name the problem is in, when there is one. */
+  readonly field?: string
+  readonly message: string
+}
+
+export type MappingResult =
+  | { readonly ok: true; readonly value: MappedRecord }
+  | { readonly ok: false; readonly rejection: MappingRejection; readonly passwordAlgorithm?: string }

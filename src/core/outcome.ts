@@ -1,0 +1,24 @@
+/**
+ * Every record read ends in exactly one of these. The run summary's counts add up to what was read.
+ * - inserted / updated / skipped: Authgear's outcome for the record.
+ * - failed: Authgear or the sink gave up on it; dead-lettered with the reason.
+ * - rejected: mapping or local schema check refused it, or the source could not read it; dead-lettered.
+ * - superseded: a later version of the same user in the same job replaced it.
+ */
+export const OutcomeKinds = ['inserted', 'updated', 'skipped', 'failed', 'rejected', 'superseded'] as const
+export type OutcomeKind = (typeof OutcomeKinds)[number]
+
+export interface Outcome {
+  readonly kind: OutcomeKind
+  /** Authgear user id for inserted, updated and skipped. */
+  readonly userId?: string
+  /** Stable error code for failed and rejected. */
+  readonly code?: string
+  readonly message?: string
+  /** Authgear's error object (already redacted by the server) or warnings, when there are any. */
+  readonly reason?: unknown
+  readonly warnings?: readonly string[]
+  /** True when an update carried a password that Authgear ignores on upsert. */
+  readonly passwordNotApplied?: boolean
+  readonly attempts?: number
+}

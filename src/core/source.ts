@@ -1,0 +1,28 @@
+import type { SourceRecord } from './source-record.ts'
+import type { RunContext } from './run-context.ts'
+
+/** Records in source order plus the position to resume after the last of them. */
+export interface SourceBatch<P> {
+  /** May be empty: a heartbeat that only moves the position. */
+  readonly records: readonly SourceRecord[]
+  /** Persisted only once this batch and every earlier one have terminal outcomes. */
+  readonly position: P
+  /** Bytes of input consumed so far, when known, for progress and ETA. */
+  readonly bytesRead?: number
+}
+
+/**
+ * A pull-based reader. `read` fetches the next chunk only when the consumer asks for it and
+ * releases files, cursors and connections in `finally`, so a `break` or an abort cleans up.
+ */
+export interface Source<P> {
+  /** Cheap probe used by `gearbridge check`: the input exists and is readable. */
+  check?(ctx: RunContext): Promise<string>
+  /** Batches strictly after `from` (undefined = from the beginning). Ends promptly on `ctx.signal`. */
+  read(from: P | undefined, ctx: RunContext): AsyncIterable<SourceBatch<P>>
+  /** Total input size in bytes when known up front (files), for progress and ETA. */
+  totalBytes?(): Promise<number | undefined>
+  /** Upstream commit of the highest contiguous position whose records all have outcomes. */
+  ack?(position: P, ctx: RunContext): Promise<void>
+  close(): Promise<void>
+}
