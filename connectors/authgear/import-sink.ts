@@ -1,0 +1,169 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { IdentifierType } from '../../src/core/mapped-record.ts'
+import type { Outcome } from '../../src/core/outcome.ts'
+import type { Logger } from '../../src/core/run-context.ts'
+import type { Metrics } from '../../src/observability/metrics.ts'
+import { requestBody } from '../../src/runtime/batcher.ts'
+import type { OutcomeRecorder } from '../../src/runtime/outcome-recorder.ts'
+import type { WorkItem } from '../../src/runtime/work-item.ts'
+import { ApiRequestError, RequestTooLargeError, TaskNotFoundError } from './errors.ts'
+import type { ImportDetail, ImportJobView } from './import-job.ts'
+
+/** The two client calls the sink needs (AdminApiClient implements them). */
+export interface ImportApi {
+  submitImport(body: string, signal?: AbortSignal): Promise<ImportJobView>
+  getImport(id: string, signal?: AbortSignal): Promise<ImportJobView>
+}
+
+export interface ImportSinkOptions {
+  readonly upsert: boolean
+  readonly pollInitialMs: number
+  readonly pollMaxMs: number
+  /** Jobs a record may be sent in before it is failed (expired or crashed jobs are resent). */
+  readonly maxSends: number
+  /** Aborts polling only on a hard stop; a graceful stop lets in-flight jobs finish. */
+  readonly hardStop?: AbortSignal
+}
+
+/**
+ * Submits one batch as an Authgear import job, follows it to completion and turns
+ * `details[index]` into one terminal outcome per record.
+ *
+ * - 413: the batch is split in halves and each half sent; a lone record too large fails.
+ * - 404 `TaskNotFound` while polling: the job expired, its records are resent.
+ * - A completed job with a top-level `error` (a crashed chunk): records it did not report are
+ *   resent, never counted as done; an idempotent resend is safe because Authgear matches users
+ *   by identifier.
+ * - Quota, auth and exhausted-retry errors propagate and stop the run; the batch's records stay
+ *   without outcome, so the checkpoint does not move past them and a restart resends them.
+ */
+export class ImportSink {
+  readonly #api: ImportApi
+  readonly #options: ImportSinkOptions
+  readonly #recorder: OutcomeRecorder
+  readonly #metrics: Metrics
+  readonly #logger: Logger
+
+  constructor(api: ImportApi, options: ImportSinkOptions, deps: { recorder: OutcomeRecorder; metrics: Metrics; logger: Logger }) {
+    this.#api = api
+    this.#options = options
+    this.#recorder = deps.recorder
+    this.#metrics = deps.metrics
+    this.#logger = deps.logger
+  }
+
+  /** Runs `items` to terminal outcomes; see the class comment for what it throws. */
+  async run(identifier: IdentifierType, items: WorkItem[]): Promise<void> {
+    const queue: WorkItem[][] = [items]
+    for (let batch = queue.shift(); batch; batch = queue.shift()) {
+      const resend = await this.#send(identifier, batch, queue)
+      if (resend.length > 0) queue.push(resend)
+    }
+  }
+
+  /** Sends one job; returns the records that must go again. Splits go onto `queue`. */
+  async #send(identifier: IdentifierType, items: WorkItem[], queue: WorkItem[][]): Promise<WorkItem[]> {
+    const body = requestBody(identifier, this.#options.upsert, items)
+    const now = Date.now()
+    for (const item of items) {
+      item.attempts++
+      item.firstAttemptAt ??= now
+    }
+    this.#metrics.batchRecords.observe(items.length)
+    this.#metrics.batchBytes.observe(Buffer.byteLength(body))
+    let job: ImportJobView
+    try {
+      job = await this.#api.submitImport(body, this.#options.hardStop)
+    } catch (error) {
+      if (error instanceof RequestTooLargeError) return this.#split(items, queue)
+      if (error instanceof ApiRequestError) {
+        this.#failAll(items, 'request_rejected', error)
+        return []
+      }
+      throw error
+    }
+    this.#metrics.jobsInFlight.inc()
+    const started = Date.now()
+    try {
+      job = await this.#follow(job)
+    } catch (error) {
+      if (error instanceof TaskNotFoundError) {
+        this.#metrics.jobs.inc({ result: 'expired' })
+        this.#logger.warn({ job: job.id, records: items.length }, 'Import job expired before it completed; resending its records.')
+        return this.#resendable(items, 'expired', 'job_expired')
+      }
+      throw error
+    } finally {
+      this.#metrics.jobsInFlight.dec()
+    }
+    this.#metrics.jobDuration.observe((Date.now() - started) / 1000)
+    return this.#settle(job, items)
+  }
+
+  async #follow(job: ImportJobView): Promise<ImportJobView> {
+    let delay = this.#options.pollInitialMs
+    while (job.status !== 'completed') {
+      await sleep(delay, undefined, { signal: this.#options.hardStop })
+      job = await this.#api.getImport(job.id, this.#options.hardStop)
+      delay = Math.min(delay * 2, this.#options.pollMaxMs)
+    }
+    return job
+  }
+
+  #settle(job: ImportJobView, items: WorkItem[]): WorkItem[] {
+    const details = new Map<number, ImportDetail>()
+    for (const detail of job.details ?? []) details.set(detail.index, detail)
+    const unreported: WorkItem[] = []
+    items.forEach((item, index) => {
+      const detail = details.get(index)
+      if (detail) this.#recorder.complete(item, this.#outcome(item, detail))
+      else unreported.push(item)
+    })
+    if (job.error) {
+      this.#metrics.jobs.inc({ result: 'crashed' })
+      this.#logger.warn({ job: job.id, reason: job.error.reason, unreported: unreported.length }, 'Import job completed with a crashed chunk; resending the records it did not report.')
+    } else {
+      this.#metrics.jobs.inc({ result: 'completed' })
+    }
+    return unreported.length > 0 ? this.#resendable(unreported, 'crashed', 'job_crashed') : []
+  }
+
+  #outcome(item: WorkItem, detail: ImportDetail): Outcome {
+    const warnings = [...item.mapped.warnings, ...(detail.warnings ?? []).map((w) => w.message)]
+    const base = { attempts: item.attempts, ...(warnings.length > 0 ? { warnings } : {}) }
+    if (detail.outcome === 'failed') {
+      const error = detail.errors?.[0]
+      return { ...base, kind: 'failed', code: error?.reason ?? 'failed', message: error?.message ?? 'Authgear failed the record without an error', reason: error }
+    }
+    const record = item.mapped.record as { password?: unknown; mfa?: { totp?: unknown; password?: unknown } }
+    // Authgear ignores password, mfa.password and mfa.totp on upsert without a warning.
+    const passwordNotApplied = detail.outcome === 'updated' && (record.password !== undefined || record.mfa?.totp !== undefined || record.mfa?.password !== undefined)
+    return { ...base, kind: detail.outcome, ...(detail.user_id ? { userId: detail.user_id } : {}), ...(passwordNotApplied ? { passwordNotApplied } : {}) }
+  }
+
+  #split(items: WorkItem[], queue: WorkItem[][]): WorkItem[] {
+    this.#metrics.jobs.inc({ result: 'split' })
+    if (items.length === 1) {
+      this.#recorder.complete(items[0]!, { kind: 'failed', code: 'record_too_large', message: 'the record alone is over Authgear\'s 500,000-byte request limit', attempts: items[0]!.attempts })
+      return []
+    }
+    const half = Math.ceil(items.length / 2)
+    for (const item of items) item.attempts--
+    queue.unshift(items.slice(0, half), items.slice(half))
+    return []
+  }
+
+  #resendable(items: WorkItem[], reason: 'expired' | 'crashed', code: string): WorkItem[] {
+    const again: WorkItem[] = []
+    for (const item of items) {
+      if (item.attempts < this.#options.maxSends) again.push(item)
+      else this.#recorder.complete(item, { kind: 'failed', code, message: `no outcome after ${item.attempts} import jobs`, attempts: item.attempts })
+    }
+    this.#metrics.resends.inc({ reason }, again.length)
+    return again
+  }
+
+  #failAll(items: WorkItem[], code: string, error: ApiRequestError): void {
+    for (const item of items) this.#recorder.complete(item, { kind: 'failed', code, message: error.message, reason: error.body, attempts: item.attempts })
+  }
+}

@@ -1,0 +1,116 @@
+import { resolve } from 'node:path'
+import { connectAuthgear } from '../../connectors/authgear/connect.ts'
+import { ImportSink } from '../../connectors/authgear/import-sink.ts'
+import { AUTHGEAR_IMPORT_BODY_LIMIT } from '../../connectors/authgear/config.ts'
+import { createSource } from '../../connectors/create-source.ts'
+import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
+import { createProgress } from '../observability/progress.ts'
+import { CheckpointStore } from '../runtime/checkpoint-store.ts'
+import { createMapping } from '../runtime/create-mapping.ts'
+import { ExitCodes } from '../runtime/exit-codes.ts'
+import { ImportScheduler } from '../runtime/import-scheduler.ts'
+import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
+import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
+import { runPipeline } from '../runtime/pipeline.ts'
+import { pipelineId } from '../runtime/pipeline-id.ts'
+import { RunSummary } from '../runtime/run-summary.ts'
+import { formatSummary } from './format-summary.ts'
+import { openRun, type CommandIo } from './run-setup.ts'
+
+export interface BackfillOptions {
+  readonly config: string
+  readonly fromStart?: boolean
+}
+
+/** `gearbridge backfill`: read the source to its end and import every record. Returns the exit code. */
+export async function backfillCommand(options: BackfillOptions, io: CommandIo): Promise<number> {
+  const run = await openRun(options.config, 'backfill', io)
+  const { config, baseDir, logger, metrics, ctx } = run
+  const summary = new RunSummary()
+  const stateDir = resolve(baseDir, config.state.dir)
+  const report = new NdjsonWriter(resolve(baseDir, config.state.report ?? `${stateDir}/${config.name}.report.ndjson`))
+  const deadLetter = new NdjsonWriter(resolve(baseDir, config.state.dead_letter ?? `${stateDir}/${config.name}.dead-letter.ndjson`))
+  let server: ObservabilityServer | undefined
+  let running = false
+  const connection = await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
+  const { source, parsePosition } = createSource(config.source, baseDir)
+  try {
+    await report.open()
+    await deadLetter.open()
+    if (config.observability.listen) {
+      server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => running && !ctx.signal.aborted })
+      logger.info({ url: server.url }, 'Serving /metrics, /healthz and /readyz.')
+    }
+    const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary })
+    const sink = new ImportSink(
+      connection.client,
+      { upsert: config.sink.upsert, pollInitialMs: config.sink.poll.initial_ms, pollMaxMs: config.sink.poll.max_ms, maxSends: 5, hardStop: run.hardStop },
+      { recorder, metrics, logger },
+    )
+    const scheduler = new ImportScheduler({
+      policy: { maxRecords: config.sink.batch.max_records, maxBytes: config.sink.batch.max_bytes, lingerMs: config.sink.batch.linger_ms },
+      upsert: config.sink.upsert,
+      maxInFlight: config.sink.max_in_flight,
+      run: (identifier, items) => sink.run(identifier, items),
+      onSuperseded: (item) => recorder.complete(item, { kind: 'superseded', message: 'a later version of this user in the same import job replaced it', attempts: item.attempts }),
+    })
+    const totalBytes = await source.totalBytes?.()
+    if (totalBytes !== undefined) metrics.sourceSizeBytes.set({ source: config.source.type }, totalBytes)
+    const progress = createProgress(config.observability.progress, totalBytes, summary)
+    running = true
+    metrics.setRunState('running')
+    const result = await runPipeline(
+      {
+        source,
+        sourceName: config.source.type,
+        map: createMapping(config),
+        scheduler,
+        recorder,
+        writers: [report, deadLetter],
+        store: new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition),
+        pipelineId: pipelineId(config),
+        fromStart: options.fromStart ?? false,
+        summary,
+        metrics,
+        checkpointIntervalMs: config.state.checkpoint_interval_ms,
+        maxRequestBytes: Math.min(config.sink.batch.max_bytes, AUTHGEAR_IMPORT_BODY_LIMIT - 1),
+        upsert: config.sink.upsert,
+        onProgress: (bytes) => progress.update(bytes),
+      },
+      ctx,
+    )
+    running = false
+    progress.stop()
+    io.stdout.write(formatSummary(summary, result, { report: report.path, deadLetter: deadLetter.path }))
+    logger.info({ summary: summary.toJSON(), status: result.status }, 'Backfill finished.')
+    switch (result.status) {
+      case 'complete':
+        metrics.setRunState('finished')
+        return summary.outcomes.failed + summary.outcomes.rejected > 0 ? ExitCodes.deadLettered : ExitCodes.ok
+      case 'quota':
+        metrics.setRunState('stopped')
+        io.stderr.write(`${(result.error as Error).message}\nThe checkpoint is saved; run the same command again after the quota resets to continue.\n`)
+        return ExitCodes.resumable
+      case 'stopped':
+        metrics.setRunState('stopped')
+        io.stderr.write('Stopped before the end of the source; the checkpoint is saved. Run the same command again to continue.\n')
+        return ExitCodes.resumable
+      case 'failed': {
+        metrics.setRunState('failed')
+        const error = result.error as Error
+        logger.error({ err: { name: error.name, code: (error as { code?: string }).code, message: error.message } }, 'Backfill stopped by an error.')
+        io.stderr.write(`gearbridge: ${error.message}\nWhat had outcomes is checkpointed; fix the cause and run the same command again to continue.\n`)
+        return ExitCodes.fatal
+      }
+    }
+    return ExitCodes.fatal
+  } finally {
+    running = false
+    await source.close().catch(() => undefined)
+    await report.close().catch(() => undefined)
+    await deadLetter.close().catch(() => undefined)
+    await connection.close().catch(() => undefined)
+    await server?.close()
+    run.dispose()
+  }
+}

@@ -1,0 +1,37 @@
+import { connectAuthgear } from '../../connectors/authgear/connect.ts'
+import { createSource } from '../../connectors/create-source.ts'
+import { loadConfig } from '../config/load-config.ts'
+import type { RunContext } from '../core/run-context.ts'
+import { createLogger } from '../observability/logger.ts'
+import { ExitCodes } from '../runtime/exit-codes.ts'
+import type { CommandIo } from './run-setup.ts'
+
+/** `gearbridge check`: the source is readable and Authgear accepts the JWT. Sends no records. */
+export async function checkCommand(options: { config: string }, io: CommandIo): Promise<number> {
+  const { config, baseDir } = await loadConfig(options.config)
+  const logger = createLogger('silent')
+  const ctx: RunContext = { signal: new AbortController().signal, logger }
+  let ok = true
+  const { source } = createSource(config.source, baseDir)
+  try {
+    const description = source.check ? await source.check(ctx) : 'no probe for this source'
+    io.stdout.write(`source: ok (${description})\n`)
+  } catch (error) {
+    ok = false
+    io.stdout.write(`source: FAILED: ${(error as Error).message}\n`)
+  } finally {
+    await source.close()
+  }
+  let connection
+  try {
+    connection = await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, logger })
+    await connection.client.checkAuth()
+    io.stdout.write(`authgear: ok (${connection.endpoint} accepted the Admin API JWT for project ${config.sink.project_id}, key ${connection.keyId})\n`)
+  } catch (error) {
+    ok = false
+    io.stdout.write(`authgear: FAILED: ${(error as Error).message}\n`)
+  } finally {
+    await connection?.close()
+  }
+  return ok ? ExitCodes.ok : ExitCodes.fatal
+}

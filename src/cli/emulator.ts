@@ -1,0 +1,43 @@
+import { chmod, writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { loadConfig } from '../config/load-config.ts'
+import { emulatorConfigSchema } from '../emulator/config.ts'
+import { startEmulator } from '../emulator/emulator.ts'
+import { generateAdminKey } from '../emulator/keys.ts'
+import type { CommandIo } from './run-setup.ts'
+
+export interface EmulatorCommandOptions {
+  readonly config?: string
+  readonly host?: string
+  readonly port?: string
+  readonly projectId?: string
+  readonly keyOut: string
+}
+
+/**
+ * `gearbridge emulator`: runs the Authgear Admin API emulator until SIGTERM/SIGINT. A fresh
+ * Admin API key is generated; its private key is written to `--key-out` (mode 600) and its key id
+ * printed, so a gearbridge config (or any client) can point `sink` at it.
+ */
+export async function emulatorCommand(options: EmulatorCommandOptions, io: CommandIo): Promise<number> {
+  const base = options.config ? (await loadConfig(options.config)).config.emulator : emulatorConfigSchema.parse({})
+  const key = await generateAdminKey()
+  const keyPath = resolve(options.keyOut)
+  await writeFile(keyPath, key.privateKeyPem, { mode: 0o600 })
+  await chmod(keyPath, 0o600)
+  const emulator = await startEmulator({
+    ...base,
+    ...(options.host ? { host: options.host } : {}),
+    ...(options.port ? { port: Number(options.port) } : {}),
+    ...(options.projectId ? { project_id: options.projectId } : {}),
+    jwks: { keys: [...(base.jwks?.keys ?? []), key.publicJwk] },
+  })
+  io.stdout.write(`Authgear emulator listening on ${emulator.url}\n  project_id: ${emulator.projectId}\n  key_id: ${key.keyId}\n  private_key_file: ${keyPath}\n`)
+  const signals = io.signals ?? process
+  await new Promise<void>((done) => {
+    signals.once('SIGTERM', done)
+    signals.once('SIGINT', done)
+  })
+  await emulator.close()
+  return 0
+}

@@ -1,0 +1,28 @@
+import type { PipelineResult } from '../runtime/pipeline.ts'
+import type { RunSummary } from '../runtime/run-summary.ts'
+
+/** The human summary printed at the end of a backfill. Its counts add up to `read`. */
+export function formatSummary(summary: RunSummary, result: PipelineResult, files: { report: string; deadLetter: string }): string {
+  const o = summary.outcomes
+  const pending = summary.read - summary.settled
+  const lines = [
+    '',
+    result.alreadyComplete ? 'gearbridge backfill: already complete (nothing new to read; use --from-start to run again)' : `gearbridge backfill: ${result.status}`,
+    `  read        ${summary.read}`,
+    `  inserted    ${o.inserted}`,
+    `  updated     ${o.updated}${summary.passwordNotApplied > 0 ? `  (${summary.passwordNotApplied} carried a password Authgear ignores on update)` : ''}`,
+    `  skipped     ${o.skipped}`,
+    `  superseded  ${o.superseded}`,
+    `  failed      ${o.failed}`,
+    `  rejected    ${o.rejected}`,
+    ...(pending > 0 ? [`  pending     ${pending}  (no outcome yet; resent on the next run)`] : []),
+  ]
+  const passwords = Object.entries(summary.byPassword).sort()
+  if (passwords.length > 0) lines.push('  passwords   ' + passwords.map(([k, v]) => `${k}=${v}`).join(' '))
+  const reasons = Object.entries(summary.deadLetterReasons).sort((a, b) => b[1] - a[1])
+  if (reasons.length > 0) lines.push('  dead-letter reasons  ' + reasons.map(([k, v]) => `${k}=${v}`).join(' '))
+  lines.push(`  report      ${files.report}`)
+  if (o.failed + o.rejected > 0) lines.push(`  dead letter ${files.deadLetter}`)
+  lines.push(`  seconds     ${((Date.now() - summary.startedAt) / 1000).toFixed(1)}`, '')
+  return lines.join('\n')
+}

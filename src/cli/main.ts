@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander'
+import { ConfigError } from '../core/errors.ts'
+import { ExitCodes } from '../runtime/exit-codes.ts'
+import { backfillCommand } from './backfill.ts'
+import { checkCommand } from './check.ts'
+import { configSchemaCommand } from './config-schema.ts'
+import { emulatorCommand } from './emulator.ts'
+import { packageVersion } from './package-version.ts'
+import type { CommandIo } from './run-setup.ts'
+import { validateCommand } from './validate.ts'
+
+const io: CommandIo = { stdout: process.stdout, stderr: process.stderr }
+let exitCode: number = ExitCodes.ok
+
+const program = new Command('gearbridge')
+  .description('Move users from Auth0 exports, SQL tables and Kafka topics into Authgear.')
+  .version(packageVersion())
+  .exitOverride()
+
+program
+  .command('backfill')
+  .description('Read the source to its end and import every record; resumes from the last checkpoint.')
+  .requiredOption('-c, --config <file>', 'config file')
+  .option('--from-start', 'ignore the saved checkpoint and read the source from the beginning')
+  .action(async (opts: { config: string; fromStart?: boolean }) => {
+    exitCode = await backfillCommand(opts, io)
+  })
+
+program
+  .command('validate')
+  .description('Check the config, then map the whole source offline and report what would be sent and what would fail.')
+  .requiredOption('-c, --config <file>', 'config file')
+  .action(async (opts: { config: string }) => {
+    exitCode = await validateCommand(opts, io)
+  })
+
+program
+  .command('check')
+  .description('Prove the source is readable and Authgear accepts the Admin API JWT.')
+  .requiredOption('-c, --config <file>', 'config file')
+  .action(async (opts: { config: string }) => {
+    exitCode = await checkCommand(opts, io)
+  })
+
+program
+  .command('config')
+  .description('Config file helpers.')
+  .command('schema')
+  .description('Print the JSON Schema of the config file.')
+  .action(() => {
+    exitCode = configSchemaCommand(io)
+  })
+
+program
+  .command('emulator')
+  .description('Run the built-in Authgear Admin API emulator.')
+  .option('-c, --config <file>', 'take the `emulator:` block of this config')
+  .option('--host <host>', 'interface to listen on')
+  .option('--port <port>', 'port to listen on')
+  .option('--project-id <id>', 'project id (JWT audience)')
+  .option('--key-out <file>', 'where to write the generated Admin API private key', 'emulator-admin-key.pem')
+  .action(async (opts: { config?: string; host?: string; port?: string; projectId?: string; keyOut: string }) => {
+    exitCode = await emulatorCommand(opts, io)
+  })
+
+try {
+  await program.parseAsync(process.argv)
+} catch (error) {
+  if (error instanceof CommanderError) {
+    exitCode = error.exitCode === 0 ? 0 : ExitCodes.usage
+  } else if (error instanceof ConfigError) {
+    process.stderr.write(`gearbridge: ${error.message}\n${error.issues.map((line) => `  ${line}`).join('\n')}\n`)
+    exitCode = ExitCodes.config
+  } else {
+    process.stderr.write(`gearbridge: ${(error as Error).message ?? String(error)}\n`)
+    exitCode = ExitCodes.fatal
+  }
+}
+process.exitCode = exitCode

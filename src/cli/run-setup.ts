@@ -1,0 +1,62 @@
+import { loadConfig } from '../config/load-config.ts'
+import type { RootConfig } from '../config/schema.ts'
+import type { Logger, RunContext } from '../core/run-context.ts'
+import { createLogger } from '../observability/logger.ts'
+import { Metrics } from '../observability/metrics.ts'
+import { packageVersion } from './package-version.ts'
+
+/** Where a command writes; tests pass buffers. */
+export interface CommandIo {
+  readonly stdout: NodeJS.WritableStream
+  readonly stderr: NodeJS.WritableStream
+  /** Signals to listen to; tests pass their own emitter. Default: the process. */
+  readonly signals?: NodeJS.EventEmitter
+}
+
+export interface OpenRun {
+  readonly config: RootConfig
+  readonly baseDir: string
+  readonly logger: Logger
+  readonly metrics: Metrics
+  /** Aborted by the first SIGTERM/SIGINT: stop reading, drain in-flight jobs, commit. */
+  readonly ctx: RunContext
+  /** Aborted by a second signal: stop waiting for in-flight jobs too. */
+  readonly hardStop: AbortSignal
+  dispose(): void
+}
+
+/** Loads the config and sets up logging, metrics and signal handling shared by the commands. */
+export async function openRun(configPath: string, command: string, io: CommandIo): Promise<OpenRun> {
+  const { config, baseDir } = await loadConfig(configPath)
+  const logger = createLogger(config.observability.log_level, io.stderr).child({ pipeline: config.name, command })
+  const metrics = new Metrics()
+  metrics.info.set({ version: packageVersion(), command, source: config.source.type }, 1)
+  metrics.setRunState('starting')
+  const graceful = new AbortController()
+  const hard = new AbortController()
+  const signals = io.signals ?? process
+  const onSignal = (signal: string): void => {
+    if (!graceful.signal.aborted) {
+      logger.warn({ signal }, 'Stopping: no new records are read; in-flight import jobs finish and the checkpoint is committed. Send the signal again to stop at once.')
+      metrics.setRunState('draining')
+      graceful.abort()
+    } else {
+      logger.warn({ signal }, 'Stopping at once: in-flight jobs are abandoned; their records are resent on the next run.')
+      hard.abort()
+    }
+  }
+  signals.on('SIGTERM', onSignal)
+  signals.on('SIGINT', onSignal)
+  return {
+    config,
+    baseDir,
+    logger,
+    metrics,
+    ctx: { signal: graceful.signal, logger },
+    hardStop: hard.signal,
+    dispose() {
+      signals.off('SIGTERM', onSignal)
+      signals.off('SIGINT', onSignal)
+    },
+  }
+}

@@ -1,0 +1,78 @@
+import { createSource } from '../../connectors/create-source.ts'
+import { AUTHGEAR_IMPORT_BODY_LIMIT } from '../../connectors/authgear/config.ts'
+import { loadConfig } from '../config/load-config.ts'
+import type { RunContext } from '../core/run-context.ts'
+import { createLogger } from '../observability/logger.ts'
+import { envelopeBytes } from '../runtime/batcher.ts'
+import { createMapping } from '../runtime/create-mapping.ts'
+import { ExitCodes } from '../runtime/exit-codes.ts'
+import { bump } from '../runtime/run-summary.ts'
+import type { CommandIo } from './run-setup.ts'
+
+const EXAMPLES_PER_REASON = 3
+
+/**
+ * `gearbridge validate`: checks the config (exit 78 with every problem), then maps the whole
+ * source offline, as a backfill would, and reports what would be sent per identifier type and
+ * password lane, and what would be dead-lettered and why. Nothing is sent anywhere.
+ */
+export async function validateCommand(options: { config: string }, io: CommandIo): Promise<number> {
+  const { config, baseDir } = await loadConfig(options.config)
+  io.stdout.write(`config ${options.config}: valid\n`)
+  const logger = createLogger('silent')
+  const ctx: RunContext = { signal: new AbortController().signal, logger }
+  const { source } = createSource(config.source, baseDir)
+  const map = createMapping(config)
+  const limit = Math.min(config.sink.batch.max_bytes, AUTHGEAR_IMPORT_BODY_LIMIT - 1) - envelopeBytes('preferred_username', config.sink.upsert)
+  const byIdentifier: Record<string, number> = {}
+  const byPassword: Record<string, number> = {}
+  const failures: Record<string, { count: number; examples: string[] }> = {}
+  let read = 0
+  let sendable = 0
+  const fail = (code: string, message: string): void => {
+    const entry = (failures[code] ??= { count: 0, examples: [] })
+    entry.count++
+    if (entry.examples.length < EXAMPLES_PER_REASON) entry.examples.push(message)
+  }
+  try {
+    for await (const batch of source.read(undefined, ctx)) {
+      for (const record of batch.records) {
+        read++
+        if (record.kind === 'unreadable') {
+          fail(record.code, record.message)
+          continue
+        }
+        const result = map(record)
+        if (!result.ok) {
+          if (result.passwordAlgorithm) bump(byPassword, `${result.passwordAlgorithm}:rejected`)
+          fail(result.rejection.code, `${record.origin}: ${result.rejection.field ? `${result.rejection.field}: ` : ''}${result.rejection.message}`)
+          continue
+        }
+        if (Buffer.byteLength(JSON.stringify(result.value.record)) > limit) {
+          fail('record_too_large', `${record.origin}: the record is larger than one import request may be`)
+          continue
+        }
+        sendable++
+        bump(byIdentifier, result.value.identifier)
+        bump(byPassword, `${result.value.passwordAlgorithm}:${result.value.passwordLane}`)
+      }
+    }
+  } finally {
+    await source.close()
+  }
+  const failed = read - sendable
+  const lines = [`dry run of ${config.source.type} source: ${read} records read, ${sendable} would be sent, ${failed} would be dead-lettered`]
+  lines.push('by identifier type:')
+  for (const [k, v] of Object.entries(byIdentifier).sort()) lines.push(`  ${k.padEnd(20)} ${v}`)
+  lines.push('by password (algorithm:lane):')
+  for (const [k, v] of Object.entries(byPassword).sort()) lines.push(`  ${k.padEnd(20)} ${v}`)
+  if (failed > 0) {
+    lines.push('would be dead-lettered:')
+    for (const [code, entry] of Object.entries(failures).sort((a, b) => b[1].count - a[1].count)) {
+      lines.push(`  ${code.padEnd(20)} ${entry.count}`)
+      for (const example of entry.examples) lines.push(`      e.g. ${example}`)
+    }
+  }
+  io.stdout.write(`${lines.join('\n')}\n`)
+  return failed > 0 ? ExitCodes.deadLettered : ExitCodes.ok
+}

@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
+import type { z } from 'zod'
+import { ConfigError } from '../core/errors.ts'
+import { interpolate, type MissingVariable } from './interpolate.ts'
+import { rootConfigSchema, type RootConfig } from './schema.ts'
+
+export interface LoadedConfig {
+  readonly config: RootConfig
+  readonly path: string
+  /** Directory relative paths in the config resolve against. */
+  readonly baseDir: string
+}
+
+const scalarLiteral = /^(true|false|null|~|-?\d+(\.\d+)?([eE][+-]?\d+)?)$/
+
+/**
+ * Loads a YAML config: parse, interpolate `${VAR}` / `${VAR:-default}` inside scalar values (so a
+ * value can never inject YAML structure), validate strictly. Every problem is collected and thrown
+ * as one ConfigError with one line per problem: `file:line: path: message`.
+ */
+export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, [`${path}: ${(error as Error).message}`])
+  }
+  return parseConfig(text, path, env)
+}
+
+export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false })
+  const problems: string[] = []
+  const lineOf = (offset: number | undefined): string => (offset === undefined ? '' : `:${lineCounter.linePos(offset).line}`)
+  for (const error of doc.errors) problems.push(`${path}${lineOf(error.pos[0])}: ${error.message.split('\n')[0]}`)
+  if (problems.length === 0) {
+    visit(doc, {
+      Scalar(_key, node) {
+        if (typeof node.value !== 'string' || !node.value.includes('${')) return
+        const missing: MissingVariable[] = []
+        const value = interpolate(node.value, env, missing)
+        for (const m of missing) problems.push(`${path}${lineOf(node.range?.[0])}: environment variable ${m.name} is not set and has no default (write \${${m.name}:-default} to give one)`)
+        node.value = node.type === 'PLAIN' && scalarLiteral.test(value) ? parseLiteral(value) : value
+      },
+    })
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid config ${path}`, problems)
+  const parsed = rootConfigSchema.safeParse(doc.toJS() ?? {})
+  if (!parsed.success) throw new ConfigError(`invalid config ${path}`, formatIssues(parsed.error.issues, doc, path, lineOf))
+  const absolute = resolve(path)
+  return { config: parsed.data, path: absolute, baseDir: dirname(absolute) }
+}
+
+function parseLiteral(value: string): unknown {
+  if (value === 'true') return true
+  if (value === 'false') return false
+  if (value === 'null' || value === '~') return null
+  return Number(value)
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[], doc: Document, path: string, lineOf: (offset: number | undefined) => string): string[] {
+  return issues.map((issue) => {
+    const keys = issue.path.map(String)
+    const node = nearestNode(doc, keys)
+    const where = keys.length > 0 ? `${keys.join('.')}: ` : ''
+    const extra = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : ''
+    return `${path}${lineOf(node)}: ${where}${issue.message}${extra}`
+  })
+}
+
+/** Offset of the deepest YAML node that exists along `keys`, for a line number. */
+function nearestNode(doc: Document, keys: string[]): number | undefined {
+  for (let depth = keys.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(keys.slice(0, depth).map((k) => (/^\d+$/.test(k) ? Number(k) : k)), true)
+    if (node && typeof node === 'object' && 'range' in node && Array.isArray(node.range)) return node.range[0] as number
+    if (isScalar(node)) return node.range?.[0]
+  }
+  return undefined
+}

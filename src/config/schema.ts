@@ -1,0 +1,41 @@
+import { z } from 'zod'
+import { sourceConfigSchema } from '../../connectors/index.ts'
+import { authgearSinkConfigSchema } from '../../connectors/authgear/config.ts'
+import { mappingConfigSchema } from '../../mappings/config.ts'
+import { emulatorConfigSchema } from '../emulator/config.ts'
+
+/** Where run state lives: checkpoint, dead letter, report. */
+export const stateConfigSchema = z
+  .strictObject({
+    dir: z.string().min(1).default('.gearbridge').describe('Directory for the checkpoint, dead-letter and report files of this pipeline (a volume in a container). Relative to the config file.'),
+    checkpoint_interval_ms: z.int().min(50).max(600_000).default(1000).describe('How often the committed position is written. A crash re-sends at most this much work; re-sends are harmless (Authgear matches users by identifier).'),
+    dead_letter: z.string().min(1).optional().describe('Dead-letter NDJSON file; default `<dir>/<name>.dead-letter.ndjson`.'),
+    report: z.string().min(1).optional().describe('Report NDJSON file mapping each source key to its Authgear user id and outcome; default `<dir>/<name>.report.ndjson`.'),
+  })
+  .describe('Run state.')
+
+export const observabilityConfigSchema = z
+  .strictObject({
+    listen: z
+      .union([z.string().regex(/^[^:]*:\d+$/, 'expected host:port'), z.null()])
+      .default('127.0.0.1:9464')
+      .describe('Address for /metrics, /healthz and /readyz as host:port (`0.0.0.0:9464` in a container); null turns the server off.'),
+    log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Minimum level of the JSON logs written to stderr.'),
+    progress: z.enum(['auto', 'always', 'never']).default('auto').describe('Progress bar with rate and ETA on stderr: `auto` shows it only on a terminal.'),
+  })
+  .describe('Metrics, health endpoints, logs and progress.')
+
+/** The whole config file. Unknown keys anywhere are errors. */
+export const rootConfigSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _').default('default').describe('Pipeline name: names the state files and appears in logs.'),
+    source: sourceConfigSchema,
+    mapping: mappingConfigSchema.prefault({}),
+    sink: authgearSinkConfigSchema,
+    emulator: emulatorConfigSchema.prefault({}).describe('The built-in Authgear emulator, used when `sink.endpoint` is `embedded` and by `gearbridge emulator`.'),
+    state: stateConfigSchema.prefault({}),
+    observability: observabilityConfigSchema.prefault({}),
+  })
+  .describe('gearbridge configuration.')
+
+export type RootConfig = z.output<typeof rootConfigSchema>

@@ -1,0 +1,49 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { OutcomeKinds } from '../core/outcome.ts'
+
+/**
+ * Every metric gearbridge exports, in one registry. Labels are bounded: outcome kinds, stable
+ * error codes, hash algorithm names, route names. Never a user id, email or message.
+ */
+export class Metrics {
+  readonly registry = new Registry()
+
+  readonly info = new Gauge({ name: 'gearbridge_info', help: 'Build and run information (value is always 1).', labelNames: ['version', 'command', 'source'], registers: [this.registry] })
+  readonly sourceRecords = new Counter({ name: 'gearbridge_source_records_total', help: 'Records read from the source, readable or not.', labelNames: ['source'], registers: [this.registry] })
+  readonly sourceReadBytes = new Gauge({ name: 'gearbridge_source_read_bytes', help: 'Bytes of source input consumed so far in this run (files only).', labelNames: ['source'], registers: [this.registry] })
+  readonly sourceSizeBytes = new Gauge({ name: 'gearbridge_source_size_bytes', help: 'Total size of the source input when known up front (files only).', labelNames: ['source'], registers: [this.registry] })
+  readonly records = new Counter({ name: 'gearbridge_records_total', help: 'Records by terminal outcome: inserted, updated, skipped, failed, rejected, superseded.', labelNames: ['outcome'], registers: [this.registry] })
+  readonly deadLetters = new Counter({ name: 'gearbridge_dead_letters_total', help: 'Records written to the dead-letter file, by stage and stable reason code.', labelNames: ['stage', 'reason'], registers: [this.registry] })
+  readonly passwords = new Counter({ name: 'gearbridge_password_lanes_total', help: 'Mapped records by recognized password hash algorithm and lane (imported, reset, rejected, none).', labelNames: ['algorithm', 'lane'], registers: [this.registry] })
+  readonly passwordNotApplied = new Counter({ name: 'gearbridge_password_not_applied_total', help: 'Updated users whose record carried a password that Authgear ignores on upsert.', registers: [this.registry] })
+  readonly jobs = new Counter({ name: 'gearbridge_import_jobs_total', help: 'Import jobs by result: completed, crashed (top-level error), expired (404 while polling), split (413).', labelNames: ['result'], registers: [this.registry] })
+  readonly jobsInFlight = new Gauge({ name: 'gearbridge_import_jobs_in_flight', help: 'Import jobs submitted and not yet completed.', registers: [this.registry] })
+  readonly jobDuration = new Histogram({ name: 'gearbridge_import_job_duration_seconds', help: 'Time from job submission to completed status.', buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers: [this.registry] })
+  readonly requests = new Counter({ name: 'gearbridge_http_requests_total', help: 'Admin API requests by route and HTTP status (or network_error).', labelNames: ['route', 'status'], registers: [this.registry] })
+  readonly requestDuration = new Histogram({ name: 'gearbridge_http_request_duration_seconds', help: 'Admin API request latency by route.', labelNames: ['route'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] })
+  readonly retries = new Counter({ name: 'gearbridge_retries_total', help: 'Retried Admin API requests by reason: network, timeout, 5xx, 429.', labelNames: ['reason'], registers: [this.registry] })
+  readonly resends = new Counter({ name: 'gearbridge_records_resent_total', help: 'Records resent in a new job because their job expired or crashed before reporting them.', labelNames: ['reason'], registers: [this.registry] })
+  readonly batchRecords = new Histogram({ name: 'gearbridge_batch_records', help: 'Records per import request.', buckets: [1, 10, 50, 100, 250, 500, 1000, 2000, 5000], registers: [this.registry] })
+  readonly batchBytes = new Histogram({ name: 'gearbridge_batch_size_bytes', help: 'Serialized import request body size (the cap is 500,000 bytes).', buckets: [1e3, 1e4, 5e4, 1e5, 2e5, 3e5, 4e5, 4.5e5, 5e5], registers: [this.registry] })
+  readonly quotaExhausted = new Gauge({ name: 'gearbridge_quota_exhausted', help: '1 while Authgear reports the import usage quota exhausted for the period.', labelNames: ['period'], registers: [this.registry] })
+  readonly authFailures = new Counter({ name: 'gearbridge_auth_failures_total', help: 'Admin API requests refused with 403 (JWT not accepted).', registers: [this.registry] })
+  readonly checkpointTimestamp = new Gauge({ name: 'gearbridge_checkpoint_timestamp_seconds', help: 'Unix time of the last committed checkpoint.', registers: [this.registry] })
+  readonly checkpointCommits = new Counter({ name: 'gearbridge_checkpoint_commits_total', help: 'Checkpoint commits written.', registers: [this.registry] })
+  readonly pendingRecords = new Gauge({ name: 'gearbridge_pending_records', help: 'Records read but without a terminal outcome yet.', registers: [this.registry] })
+  readonly runState = new Gauge({ name: 'gearbridge_run_state', help: '1 for the current state of the run: starting, running, draining, finished, stopped, failed.', labelNames: ['state'], registers: [this.registry] })
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry })
+    // Pre-initialise bounded label sets so series exist (at 0) before the first event.
+    for (const kind of OutcomeKinds) this.records.inc({ outcome: kind }, 0)
+    for (const reason of ['network', 'timeout', '5xx', '429']) this.retries.inc({ reason }, 0)
+    for (const result of ['completed', 'crashed', 'expired', 'split']) this.jobs.inc({ result }, 0)
+    for (const period of ['day', 'month']) this.quotaExhausted.set({ period }, 0)
+    this.authFailures.inc(0)
+    this.passwordNotApplied.inc(0)
+  }
+
+  setRunState(state: 'starting' | 'running' | 'draining' | 'finished' | 'stopped' | 'failed'): void {
+    for (const s of ['starting', 'running', 'draining', 'finished', 'stopped', 'failed']) this.runState.set({ state: s }, s === state ? 1 : 0)
+  }
+}

@@ -1,0 +1,66 @@
+import type { IdentifierType } from '../core/mapped-record.ts'
+import type { WorkItem } from './work-item.ts'
+
+export interface BatchPolicy {
+  readonly maxRecords: number
+  /** Cap on the exact serialized request body, envelope included. */
+  readonly maxBytes: number
+  readonly lingerMs: number
+}
+
+/** Bytes of `{"identifier":"…","upsert":…,"records":[` + `]}` around the records. */
+export function envelopeBytes(identifier: IdentifierType, upsert: boolean): number {
+  return `{"identifier":"${identifier}","upsert":${upsert},"records":[]}`.length
+}
+
+/** Serializes a request body exactly as it is measured. */
+export function requestBody(identifier: IdentifierType, upsert: boolean, items: readonly WorkItem[]): string {
+  return `{"identifier":"${identifier}","upsert":${upsert},"records":[${items.map((i) => i.json).join(',')}]}`
+}
+
+/**
+ * An open batch for one identifier type. Within a batch the last version of a user wins: adding
+ * a record whose identifier is already present replaces it and hands back the earlier one.
+ */
+export class OpenBatch {
+  readonly identifier: IdentifierType
+  readonly items: WorkItem[] = []
+  readonly openedAt = Date.now()
+  #bytes: number
+  readonly #index = new Map<string, number>()
+
+  constructor(identifier: IdentifierType, upsert: boolean) {
+    this.identifier = identifier
+    this.#bytes = envelopeBytes(identifier, upsert)
+  }
+
+  get bytes(): number {
+    return this.#bytes
+  }
+
+  get size(): number {
+    return this.items.length
+  }
+
+  /** Body size if `item` were added (replacing its earlier version, if any). */
+  bytesWith(item: WorkItem): number {
+    const at = this.#index.get(item.mapped.identifierValue)
+    if (at !== undefined) return this.#bytes - this.items[at]!.bytes + item.bytes
+    return this.#bytes + item.bytes + (this.items.length > 0 ? 1 : 0)
+  }
+
+  /** Adds `item`; returns the earlier version of the same user it superseded, if any. */
+  add(item: WorkItem): WorkItem | undefined {
+    const at = this.#index.get(item.mapped.identifierValue)
+    if (at !== undefined) {
+      const previous = this.items[at]!
+      this.#bytes += item.bytes - previous.bytes
+      this.items[at] = item
+      return previous
+    }
+    this.#bytes += item.bytes + (this.items.length > 0 ? 1 : 0)
+    this.#index.set(item.mapped.identifierValue, this.items.length)
+    this.items.push(item)
+    return undefined
+  }
+}

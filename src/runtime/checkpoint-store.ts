@@ -1,0 +1,74 @@
+import { mkdir, open, readFile, rename } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { CheckpointError } from '../core/errors.ts'
+
+/** What is persisted: the position to resume after, and which source and target it belongs to. */
+export interface CheckpointState<P> {
+  readonly version: 1
+  /** Fingerprint of the source and sink settings; a checkpoint from another pipeline is refused. */
+  readonly pipeline: string
+  readonly position: P
+  readonly committedAt: string
+  /** Records with terminal outcomes up to this position, over all runs. */
+  readonly recordsCommitted: number
+  /** Set once the source was read to its end and every record had an outcome. */
+  readonly complete: boolean
+}
+
+/**
+ * A checkpoint file replaced atomically: write a temp file, fsync it, rename it over the old one,
+ * fsync the directory. A crash at any point leaves either the old or the new checkpoint, whole.
+ */
+export class CheckpointStore<P> {
+  readonly path: string
+  readonly #parse: (value: unknown) => P
+
+  constructor(path: string, parsePosition: (value: unknown) => P) {
+    this.path = path
+    this.#parse = parsePosition
+  }
+
+  async load(pipeline: string): Promise<CheckpointState<P> | undefined> {
+    let text: string
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw new CheckpointError(`cannot read checkpoint ${this.path}: ${(error as Error).message}`, { cause: error })
+    }
+    let state: CheckpointState<unknown>
+    try {
+      state = JSON.parse(text) as CheckpointState<unknown>
+    } catch (error) {
+      throw new CheckpointError(`checkpoint ${this.path} is not valid JSON; move it away to start over`, { cause: error })
+    }
+    if (state.version !== 1) throw new CheckpointError(`checkpoint ${this.path} has unknown version ${String(state.version)}`)
+    if (state.pipeline !== pipeline) {
+      throw new CheckpointError(`checkpoint ${this.path} belongs to another source or target (fingerprint ${state.pipeline}, this config ${pipeline}); use another state.dir, or --from-start to discard it`)
+    }
+    try {
+      return { ...state, position: this.#parse(state.position) }
+    } catch (error) {
+      throw new CheckpointError(`checkpoint ${this.path} holds an invalid position: ${(error as Error).message}`, { cause: error })
+    }
+  }
+
+  async save(state: CheckpointState<P>): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true })
+    const tmp = `${this.path}.tmp`
+    const file = await open(tmp, 'w')
+    try {
+      await file.writeFile(`${JSON.stringify(state)}\n`)
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await rename(tmp, this.path)
+    const dir = await open(dirname(this.path), 'r')
+    try {
+      await dir.sync()
+    } finally {
+      await dir.close()
+    }
+  }
+}

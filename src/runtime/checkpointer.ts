@@ -1,0 +1,72 @@
+/** Settles one record of a tracked source batch; call it exactly once per record. */
+export interface BatchTicket {
+  settle(count?: number): void
+}
+
+interface Entry<P> {
+  readonly position: P
+  remaining: number
+}
+
+/**
+ * Tracks source positions in read order and yields the highest position whose records, and all
+ * records before it, have terminal outcomes. Outcomes may arrive in any order (jobs finish out of
+ * order); the committed position only ever moves forward over a contiguous prefix.
+ */
+export class Checkpointer<P> {
+  #queue: Entry<P>[] = []
+  #head = 0
+  #committed: P | undefined
+  #pending = 0
+  #dirty = false
+
+  constructor(initial?: P) {
+    this.#committed = initial
+  }
+
+  /** Registers a batch of `count` records ending at `position`. A zero-count batch commits as soon as everything before it has. */
+  track(position: P, count: number): BatchTicket {
+    const entry: Entry<P> = { position, remaining: count }
+    this.#queue.push(entry)
+    this.#pending += count
+    if (count === 0) this.#advance()
+    return {
+      settle: (n = 1) => {
+        if (n > entry.remaining) throw new Error(`checkpointer: settled ${n} records but only ${entry.remaining} were pending`)
+        entry.remaining -= n
+        this.#pending -= n
+        if (entry.remaining === 0) this.#advance()
+      },
+    }
+  }
+
+  /** Highest contiguous fully-settled position, or the initial one. */
+  get committed(): P | undefined {
+    return this.#committed
+  }
+
+  /** Records tracked but not yet settled. */
+  get pending(): number {
+    return this.#pending
+  }
+
+  /** True once since the last call if the committed position moved. */
+  takeDirty(): boolean {
+    const dirty = this.#dirty
+    this.#dirty = false
+    return dirty
+  }
+
+  #advance(): void {
+    while (this.#head < this.#queue.length && this.#queue[this.#head]!.remaining === 0) {
+      this.#committed = this.#queue[this.#head]!.position
+      this.#head++
+      this.#dirty = true
+    }
+    // Compact occasionally so the queue does not grow with the source.
+    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head)
+      this.#head = 0
+    }
+  }
+}

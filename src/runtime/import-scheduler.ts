@@ -1,0 +1,161 @@
+import type { IdentifierType } from '../core/mapped-record.ts'
+import { OpenBatch, type BatchPolicy } from './batcher.ts'
+import type { WorkItem } from './work-item.ts'
+
+/** Runs one import job to the end: resolves once every item has an outcome, rejects on a run-stopping error. */
+export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promise<void>
+
+/**
+ * Re-batches mapped records per identifier type and keeps at most `maxInFlight` jobs running.
+ *
+ * - A batch closes on record count, on the exact request size, or after `lingerMs`.
+ * - Within a batch the last version of a user wins; the earlier one goes to `onSuperseded`.
+ * - An identifier in an in-flight job is locked: a newer version of that user waits until the job
+ *   completes, because Authgear runs the 100-record chunks of one job, and separate jobs, in parallel.
+ * - `add` waits while all job slots are busy, which is the backpressure that keeps memory flat.
+ */
+export class ImportScheduler {
+  readonly #policy: BatchPolicy
+  readonly #upsert: boolean
+  readonly #maxInFlight: number
+  readonly #run: JobRunner
+  readonly #onSuperseded: (item: WorkItem) => void
+  readonly #open = new Map<IdentifierType, OpenBatch>()
+  readonly #locks = new Set<string>()
+  #held: WorkItem[] = []
+  #inFlight = 0
+  #slotWaiters: (() => void)[] = []
+  #idleWaiters: (() => void)[] = []
+  #timer: NodeJS.Timeout | undefined
+  #fatal: unknown
+  #serial: Promise<void> = Promise.resolve()
+  #stopped = false
+
+  constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem) => void }) {
+    this.#policy = options.policy
+    this.#upsert = options.upsert
+    this.#maxInFlight = options.maxInFlight
+    this.#run = options.run
+    this.#onSuperseded = options.onSuperseded
+  }
+
+  get inFlight(): number {
+    return this.#inFlight
+  }
+
+  /** The first run-stopping error a job raised (quota, auth, retries exhausted), if any. */
+  get fatal(): unknown {
+    return this.#fatal
+  }
+
+  /** Queues one record; resolves when it is batched (possibly after waiting for a job slot). */
+  add(item: WorkItem): Promise<void> {
+    return this.#exclusive(() => this.#add(item))
+  }
+
+  /** Dispatches every open batch and waits until no job is running and nothing is held. */
+  async flush(): Promise<void> {
+    for (;;) {
+      await this.#exclusive(async () => {
+        for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
+      })
+      await this.#idle()
+      if (this.#stopped || (this.#open.size === 0 && this.#held.length === 0)) return
+    }
+  }
+
+  /** Stops dispatching new jobs (shutdown or a fatal error) and waits for running jobs to finish. */
+  async drain(): Promise<void> {
+    this.#stopped = true
+    clearTimeout(this.#timer)
+    await this.#idle()
+  }
+
+  async #add(item: WorkItem): Promise<void> {
+    if (this.#fatal !== undefined) throw this.#fatal
+    const identifier = item.mapped.identifier
+    let batch = this.#open.get(identifier)
+    if (batch && batch.size > 0 && batch.bytesWith(item) > this.#policy.maxBytes) {
+      await this.#dispatch(identifier)
+      batch = undefined
+    }
+    if (!batch) {
+      batch = new OpenBatch(identifier, this.#upsert)
+      this.#open.set(identifier, batch)
+      this.#arm()
+    }
+    const superseded = batch.add(item)
+    if (superseded) this.#onSuperseded(superseded)
+    if (batch.size >= this.#policy.maxRecords) await this.#dispatch(identifier)
+  }
+
+  async #dispatch(identifier: IdentifierType): Promise<void> {
+    const batch = this.#open.get(identifier)
+    this.#open.delete(identifier)
+    if (!batch || batch.size === 0 || this.#stopped) return
+    const ready: WorkItem[] = []
+    for (const item of batch.items) {
+      if (this.#locks.has(item.mapped.identifierValue)) this.#held.push(item)
+      else ready.push(item)
+    }
+    if (ready.length === 0) return
+    while (this.#inFlight >= this.#maxInFlight) await new Promise<void>((resolve) => this.#slotWaiters.push(resolve))
+    if (this.#stopped) {
+      this.#held.push(...ready)
+      return
+    }
+    for (const item of ready) this.#locks.add(item.mapped.identifierValue)
+    this.#inFlight++
+    void this.#run(identifier, ready)
+      .catch((error: unknown) => {
+        this.#fatal ??= error
+        this.#stopped = true
+      })
+      .finally(() => {
+        for (const item of ready) this.#locks.delete(item.mapped.identifierValue)
+        this.#inFlight--
+        this.#slotWaiters.shift()?.()
+        this.#release()
+        if (this.#inFlight === 0) for (const wake of this.#idleWaiters.splice(0)) wake()
+      })
+  }
+
+  /** Puts held records whose lock is now free back into open batches, in their original order. */
+  #release(): void {
+    if (this.#held.length === 0 || this.#stopped) return
+    const held = this.#held
+    this.#held = []
+    void this.#exclusive(async () => {
+      for (const item of held) {
+        if (this.#locks.has(item.mapped.identifierValue)) this.#held.push(item)
+        else await this.#add(item)
+      }
+      // With nothing running, nobody else would dispatch what was just re-added.
+      if (this.#inFlight === 0) for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
+    }).catch(() => undefined)
+  }
+
+  #arm(): void {
+    if (this.#timer) return
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      const due = Date.now() - this.#policy.lingerMs
+      void this.#exclusive(async () => {
+        for (const [identifier, batch] of [...this.#open]) if (batch.openedAt <= due) await this.#dispatch(identifier)
+        if (this.#open.size > 0) this.#arm()
+      }).catch(() => undefined)
+    }, this.#policy.lingerMs)
+    this.#timer.unref()
+  }
+
+  #idle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#idleWaiters.push(resolve))
+  }
+
+  #exclusive(task: () => Promise<void>): Promise<void> {
+    const next = this.#serial.then(task)
+    this.#serial = next.catch(() => undefined)
+    return next
+  }
+}

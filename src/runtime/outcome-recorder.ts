@@ -1,0 +1,67 @@
+import type { Outcome } from '../core/outcome.ts'
+import type { Stage } from '../core/errors.ts'
+import type { Metrics } from '../observability/metrics.ts'
+import type { NdjsonWriter } from './ndjson-writer.ts'
+import { redact } from './redact.ts'
+import { bump, type RunSummary } from './run-summary.ts'
+import type { Settleable } from './work-item.ts'
+
+/**
+ * The one place a record's terminal outcome is written down: the report (source key → Authgear
+ * user id), the dead letter for failed and rejected records, metrics, and the run summary. It then
+ * settles the record's source batch so the checkpoint can move past it.
+ */
+export class OutcomeRecorder {
+  readonly #report: NdjsonWriter | undefined
+  readonly #deadLetter: NdjsonWriter | undefined
+  readonly #metrics: Metrics
+  readonly #summary: RunSummary
+
+  constructor(options: { report?: NdjsonWriter; deadLetter?: NdjsonWriter; metrics: Metrics; summary: RunSummary }) {
+    this.#report = options.report
+    this.#deadLetter = options.deadLetter
+    this.#metrics = options.metrics
+    this.#summary = options.summary
+  }
+
+  complete(item: Settleable, outcome: Outcome, stage: Stage = 'sending'): void {
+    const now = new Date().toISOString()
+    const { source, mapped } = item
+    this.#summary.outcomes[outcome.kind]++
+    this.#metrics.records.inc({ outcome: outcome.kind })
+    if (outcome.passwordNotApplied) {
+      this.#summary.passwordNotApplied++
+      this.#metrics.passwordNotApplied.inc()
+    }
+    this.#report?.write({
+      source_key: source.key,
+      origin: source.origin,
+      outcome: outcome.kind,
+      user_id: outcome.userId,
+      identifier: mapped?.identifier,
+      login: mapped?.identifierValue,
+      ...(outcome.code ? { code: outcome.code } : {}),
+      ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
+      ...(outcome.passwordNotApplied ? { password_not_applied: true } : {}),
+      at: now,
+    })
+    if (outcome.kind === 'failed' || outcome.kind === 'rejected') {
+      const code = outcome.code ?? 'unknown'
+      bump(this.#summary.deadLetterReasons, code)
+      this.#metrics.deadLetters.inc({ stage, reason: code })
+      this.#deadLetter?.write({
+        source_key: source.key,
+        origin: source.origin,
+        stage,
+        code,
+        message: outcome.message,
+        ...(outcome.reason !== undefined ? { authgear: redact(outcome.reason) } : {}),
+        attempts: item.attempts ?? 0,
+        first_attempt_at: item.firstAttemptAt ? new Date(item.firstAttemptAt).toISOString() : undefined,
+        last_attempt_at: now,
+        record: redact(mapped?.record ?? (source.kind === 'data' ? source.data : undefined)),
+      })
+    }
+    item.ticket.settle()
+  }
+}

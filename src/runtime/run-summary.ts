@@ -1,0 +1,33 @@
+import { OutcomeKinds, type OutcomeKind } from '../core/outcome.ts'
+
+/** Counts for one run. `read` equals the sum of the outcome counts once the run has drained. */
+export class RunSummary {
+  read = 0
+  readonly outcomes: Record<OutcomeKind, number> = Object.fromEntries(OutcomeKinds.map((k) => [k, 0])) as Record<OutcomeKind, number>
+  readonly byIdentifier: Record<string, number> = {}
+  readonly byPassword: Record<string, number> = {}
+  readonly deadLetterReasons: Record<string, number> = {}
+  passwordNotApplied = 0
+  readonly startedAt = Date.now()
+
+  get settled(): number {
+    return OutcomeKinds.reduce((sum, kind) => sum + this.outcomes[kind], 0)
+  }
+
+  toJSON(): object {
+    return {
+      read: this.read,
+      ...this.outcomes,
+      pending: this.read - this.settled,
+      password_not_applied: this.passwordNotApplied,
+      by_identifier: this.byIdentifier,
+      by_password: this.byPassword,
+      dead_letter_reasons: this.deadLetterReasons,
+      seconds: Math.round((Date.now() - this.startedAt) / 100) / 10,
+    }
+  }
+}
+
+export function bump(counts: Record<string, number>, key: string, by = 1): void {
+  counts[key] = (counts[key] ?? 0) + by
+}

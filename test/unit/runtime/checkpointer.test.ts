@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest'
+import { Checkpointer } from '../../../src/runtime/checkpointer.ts'
+
+describe('Checkpointer', () => {
+  it('commits only the contiguous prefix of fully settled batches', () => {
+    const c = new Checkpointer<number>()
+    const a = c.track(1, 2)
+    const b = c.track(2, 1)
+    const d = c.track(3, 1)
+    b.settle()
+    d.settle()
+    expect(c.committed).toBeUndefined()
+    a.settle()
+    expect(c.committed).toBeUndefined()
+    a.settle()
+    expect(c.committed).toBe(3)
+    expect(c.pending).toBe(0)
+  })
+
+  it('moves over empty heartbeat batches once everything before them settled', () => {
+    const c = new Checkpointer<string>('start')
+    const a = c.track('a', 1)
+    c.track('b', 0)
+    expect(c.committed).toBe('start')
+    a.settle()
+    expect(c.committed).toBe('b')
+    expect(c.takeDirty()).toBe(true)
+    expect(c.takeDirty()).toBe(false)
+  })
+
+  it('refuses to settle more records than a batch had', () => {
+    const c = new Checkpointer<number>()
+    const a = c.track(1, 1)
+    a.settle()
+    expect(() => a.settle()).toThrow(/only 0 were pending/)
+  })
+
+  it('keeps working across queue compaction with out-of-order settling', () => {
+    const c = new Checkpointer<number>()
+    const tickets = Array.from({ length: 5000 }, (_, i) => c.track(i, 1))
+    for (let i = tickets.length - 1; i >= 1; i--) tickets[i]!.settle()
+    expect(c.committed).toBeUndefined()
+    tickets[0]!.settle()
+    expect(c.committed).toBe(4999)
+  })
+})

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest'
+import type { IdentifierType, MappedRecord } from '../../../src/core/mapped-record.ts'
+import { requestBody } from '../../../src/runtime/batcher.ts'
+import { Checkpointer } from '../../../src/runtime/checkpointer.ts'
+import { ImportScheduler } from '../../../src/runtime/import-scheduler.ts'
+import { createWorkItem, type WorkItem } from '../../../src/runtime/work-item.ts'
+
+function item(email: string, extra: Record<string, unknown> = {}, identifier: IdentifierType = 'email'): WorkItem {
+  const mapped: MappedRecord = { identifier, identifierValue: email, record: { email, ...extra } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [] }
+  const ticket = new Checkpointer<number>().track(1, 1)
+  return createWorkItem({ kind: 'data', key: email, origin: `t:${email}`, data: {} }, mapped, ticket)
+}
+
+interface Job { identifier: IdentifierType; items: WorkItem[]; done: () => void }
+
+function harness(policy = { maxRecords: 3, maxBytes: 10_000, lingerMs: 20 }, maxInFlight = 2) {
+  const jobs: Job[] = []
+  const superseded: WorkItem[] = []
+  let running = 0
+  let peak = 0
+  const scheduler = new ImportScheduler({
+    policy,
+    upsert: false,
+    maxInFlight,
+    onSuperseded: (i) => superseded.push(i),
+    run: (identifier, items) =>
+      new Promise<void>((resolve) => {
+        running++
+        peak = Math.max(peak, running)
+        jobs.push({ identifier, items, done: () => { running--; resolve() } })
+      }),
+  })
+  return { scheduler, jobs, superseded, peak: () => peak }
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0))
+
+describe('ImportScheduler', () => {
+  it('closes a batch at max_records and keeps identifier types apart', async () => {
+    const h = harness(undefined, 4)
+    for (const e of ['a', 'b', 'c', 'd']) await h.scheduler.add(item(`${e}@x.io`))
+    await h.scheduler.add(item('+85212345678', {}, 'phone_number'))
+    expect(h.jobs).toHaveLength(1)
+    expect(h.jobs[0]!.items.map((i) => i.mapped.identifierValue)).toEqual(['a@x.io', 'b@x.io', 'c@x.io'])
+    const flushed = h.scheduler.flush()
+    await tick()
+    expect(h.jobs.map((j) => j.identifier).sort()).toEqual(['email', 'email', 'phone_number'])
+    for (const j of h.jobs) j.done()
+    await flushed
+  })
+
+  it('closes a batch before the exact request body would exceed max_bytes', async () => {
+    const big = 'x'.repeat(300)
+    const probe = [item('a@x.io', { name: big }), item('b@x.io', { name: big })]
+    const twoRecordBody = Buffer.byteLength(requestBody('email', false, probe))
+    const h = harness({ maxRecords: 100, maxBytes: twoRecordBody - 1, lingerMs: 1000 })
+    await h.scheduler.add(item('a@x.io', { name: big }))
+    await h.scheduler.add(item('b@x.io', { name: big }))
+    expect(h.jobs).toHaveLength(1)
+    expect(h.jobs[0]!.items).toHaveLength(1)
+    expect(Buffer.byteLength(requestBody('email', false, h.jobs[0]!.items))).toBeLessThanOrEqual(twoRecordBody - 1)
+    const flushed = h.scheduler.flush()
+    await tick()
+    for (const j of h.jobs) j.done()
+    await flushed
+  })
+
+  it('lets the last version of a user win within a batch', async () => {
+    const h = harness({ maxRecords: 10, maxBytes: 10_000, lingerMs: 1000 })
+    await h.scheduler.add(item('a@x.io', { name: 'v1' }))
+    await h.scheduler.add(item('a@x.io', { name: 'v2' }))
+    const flushed = h.scheduler.flush()
+    await tick()
+    expect(h.superseded.map((i) => (i.mapped.record as { name: string }).name)).toEqual(['v1'])
+    expect(h.jobs[0]!.items.map((i) => (i.mapped.record as { name: string }).name)).toEqual(['v2'])
+    h.jobs[0]!.done()
+    await flushed
+  })
+
+  it('holds a newer version of a user until the job with the older one completes', async () => {
+    const h = harness({ maxRecords: 1, maxBytes: 10_000, lingerMs: 1000 }, 4)
+    await h.scheduler.add(item('a@x.io', { name: 'v1' }))
+    await h.scheduler.add(item('a@x.io', { name: 'v2' }))
+    await h.scheduler.add(item('b@x.io'))
+    expect(h.jobs.map((j) => j.items[0]!.mapped.identifierValue)).toEqual(['a@x.io', 'b@x.io'])
+    h.jobs[0]!.done()
+    const flushed = h.scheduler.flush()
+    for (let i = 0; i < 5; i++) await tick()
+    expect(h.jobs).toHaveLength(3)
+    expect((h.jobs[2]!.items[0]!.mapped.record as { name: string }).name).toBe('v2')
+    for (const j of h.jobs.slice(1)) j.done()
+    await flushed
+  })
+
+  it('never runs more than max_in_flight jobs; add waits for a slot', async () => {
+    const h = harness({ maxRecords: 1, maxBytes: 10_000, lingerMs: 1000 }, 2)
+    await h.scheduler.add(item('a@x.io'))
+    await h.scheduler.add(item('b@x.io'))
+    let third = false
+    const pending = h.scheduler.add(item('c@x.io')).then(() => { third = true })
+    await tick()
+    expect(third).toBe(false)
+    expect(h.jobs).toHaveLength(2)
+    h.jobs[0]!.done()
+    await pending
+    expect(h.jobs).toHaveLength(3)
+    expect(h.peak()).toBe(2)
+    const flushed = h.scheduler.flush()
+    for (const j of h.jobs.slice(1)) j.done()
+    await flushed
+  })
+
+  it('sends a partly filled batch after the linger time', async () => {
+    const h = harness({ maxRecords: 100, maxBytes: 10_000, lingerMs: 15 })
+    await h.scheduler.add(item('a@x.io'))
+    expect(h.jobs).toHaveLength(0)
+    await new Promise((r) => setTimeout(r, 60))
+    expect(h.jobs).toHaveLength(1)
+    h.jobs[0]!.done()
+    await h.scheduler.flush()
+  })
+
+  it('surfaces a job\'s fatal error on the next add and stops dispatching', async () => {
+    const scheduler = new ImportScheduler({
+      policy: { maxRecords: 1, maxBytes: 10_000, lingerMs: 1000 },
+      upsert: false,
+      maxInFlight: 1,
+      onSuperseded: () => undefined,
+      run: () => Promise.reject(new Error('quota')),
+    })
+    await scheduler.add(item('a@x.io'))
+    await tick()
+    await expect(scheduler.add(item('b@x.io'))).rejects.toThrow('quota')
+    await scheduler.drain()
+    expect(scheduler.inFlight).toBe(0)
+  })
+})
