@@ -1,0 +1,95 @@
+/**
+ * The Auth0 mapping: an Auth0 user profile (bulk export, extension export or Auth0 import format,
+ * with `password_hash` merged in from the support hash export) → one Authgear import record.
+ */
+import type { MappedRecord, MappingResult } from '../src/core/mapped-record.ts'
+import type { ReadableRecord } from '../src/core/source-record.ts'
+import { chooseLogins } from './auth0-logins.ts'
+import { mapMfaFactors } from './auth0-mfa.ts'
+import { mapProfile } from './auth0-profile.ts'
+import type { MappingConfig } from './config.ts'
+import { isEmpty, parseBoolean } from './normalize.ts'
+import { decidePassword } from './password-lane.ts'
+import { checkImportRecord, type ImportRecord } from './record.ts'
+
+function verifiedFlag(data: Record<string, unknown>, field: string, warnings: string[]): boolean | undefined {
+  const value = data[field]
+  const flag = parseBoolean(value)
+  if (flag === undefined && !isEmpty(value)) warnings.push(`${field} left out: not a boolean`)
+  return flag
+}
+
+function withoutUndefined(object: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined))
+}
+
+function sourceNotes(data: Record<string, unknown>, mfaImported: boolean, warnings: string[]): void {
+  const identities = data['identities']
+  if (Array.isArray(identities) && identities.length > 1) {
+    warnings.push(`identities has ${identities.length} linked accounts; Authgear's import has no field for them, so the extra logins must be linked again`)
+  }
+  const multifactor = data['multifactor']
+  if (!mfaImported && Array.isArray(multifactor) && multifactor.length > 0) {
+    warnings.push('multifactor lists enrolled factors, which cannot be imported without their secrets (mfa_factors)')
+  }
+}
+
+/**
+ * Builds the mapping for `config`. The returned function is pure and synchronous: it never does
+ * I/O and never throws for any input. A rejection names the source field and never contains a
+ * password hash or TOTP secret.
+ */
+export function createAuth0Mapping(config: MappingConfig): (record: ReadableRecord) => MappingResult {
+  return (source) => {
+    const data = source.data
+    const warnings: string[] = []
+    const choice = chooseLogins(data, config, warnings)
+    if (!choice.ok) return { ok: false, rejection: choice.rejection }
+    const { identifier, logins } = choice
+
+    const hasHash = !isEmpty(data['password_hash'])
+    const passwordField = hasHash || isEmpty(data['custom_password_hash']) ? 'password_hash' : 'custom_password_hash'
+    if (hasHash && !isEmpty(data['custom_password_hash'])) warnings.push('custom_password_hash left out: password_hash is used')
+    const password = decidePassword(data[passwordField], passwordField, config.passwords)
+    if (!password.ok) return { ok: false, rejection: password.rejection, passwordAlgorithm: password.algorithm }
+    if (password.warning !== undefined) warnings.push(password.warning)
+
+    const mfa = mapMfaFactors(data['mfa_factors'], config, warnings)
+    sourceNotes(data, mfa !== undefined, warnings)
+
+    const record = withoutUndefined({
+      email: logins.email,
+      email_verified: logins.email === undefined ? undefined : verifiedFlag(data, 'email_verified', warnings),
+      phone_number: logins.phone_number,
+      phone_number_verified: logins.phone_number === undefined ? undefined : verifiedFlag(data, 'phone_verified', warnings),
+      preferred_username: logins.preferred_username,
+      ...mapProfile(data, config, warnings),
+      password: password.password,
+      mfa,
+    }) as ImportRecord
+
+    const check = checkImportRecord(identifier, record)
+    if (!check.ok) {
+      const first = check.causes[0]
+      return {
+        ok: false,
+        rejection: {
+          code: 'schema',
+          ...(first === undefined ? {} : { field: first.location }),
+          message: `record fails Authgear's import schema: ${check.causes.map((c) => `${c.location} ${c.message}`).join('; ')}`,
+        },
+        passwordAlgorithm: password.algorithm,
+      }
+    }
+    const identifierValue = logins[identifier] as string
+    const mapped: MappedRecord = {
+      identifier,
+      identifierValue,
+      record,
+      passwordAlgorithm: password.algorithm,
+      passwordLane: password.lane,
+      warnings,
+    }
+    return { ok: true, value: mapped }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Checks for the string formats of Authgear's import record schema (`uri`, `x_picture`, `birthdate`,
+ * `timezone`, `bcp47`, `phone`, base32 TOTP secrets). Shared by the record schema and the mappings,
+ * so a value a mapping keeps is one the schema accepts.
+ */
+import { parsePhoneNumberWithError } from 'libphonenumber-js/max'
+
+/** Format `uri`: absolute, with a scheme and a host. */
+export function isAbsoluteUri(value: string): boolean {
+  if (!URL.canParse(value)) return false
+  return new URL(value).host.length > 0
+}
+
+/** Format `x_picture`: an absolute http(s) URI, or `authgearimages:///<path>`. */
+export function isPictureUri(value: string): boolean {
+  if (/^authgearimages:\/\/\/.+/.test(value)) return true
+  if (!URL.canParse(value)) return false
+  const url = new URL(value)
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.host.length > 0
+}
+
+const daysInMonth = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0
+}
+
+/** Format `birthdate` (OIDC): `YYYY-MM-DD`, `0000-MM-DD` or `--MM-DD` (year unknown), or `YYYY`. */
+export function isBirthdate(value: string): boolean {
+  if (/^\d{4}$/.test(value)) return true
+  const m = /^(\d{4}|-)-(\d{2})-(\d{2})$/.exec(value)
+  if (m === null) return false
+  const [, yearText, monthText, dayText] = m as unknown as [string, string, string, string]
+  const month = Number(monthText)
+  const day = Number(dayText)
+  if (month < 1 || month > 12 || day < 1) return false
+  const knownYear = yearText !== '-' && yearText !== '0000'
+  if (knownYear && month === 2) return day <= (isLeapYear(Number(yearText)) ? 29 : 28)
+  return day <= (daysInMonth[month - 1] ?? 0)
+}
+
+/**
+ * Format `timezone`: contains `/` and names an IANA zone. Authgear loads the zone with Go's
+ * `time.LoadLocation`, which is case-sensitive, while `Intl` is not; so the spelling must be exact
+ * whenever `Intl` reports the same zone back, and look like a zone name (segments starting with a
+ * capital) when it is a backward-compatible alias such as `US/Pacific`.
+ */
+export function isTimeZone(value: string): boolean {
+  if (!value.includes('/')) return false
+  let resolved: string
+  try {
+    resolved = new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone
+  } catch {
+    return false
+  }
+  if (resolved.toLowerCase() === value.toLowerCase()) return resolved === value
+  return value.split('/').every((segment) => /^[A-Z][A-Za-z0-9_+-]*$/.test(segment))
+}
+
+/** Format `bcp47`: a well-formed language tag in canonical form (`en-US`, not `en_US` or `en-us`). */
+export function isCanonicalLocale(value: string): boolean {
+  try {
+    return Intl.getCanonicalLocales(value)[0] === value
+  } catch {
+    return false
+  }
+}
+
+/** Format `phone`: an E.164 number (`+<country><number>`) that is a valid number for its country. */
+export function isE164Phone(value: string): boolean {
+  if (!/^\+[1-9][0-9]{1,14}$/.test(value)) return false
+  try {
+    const parsed = parsePhoneNumberWithError(value)
+    return parsed.number === value && parsed.isValid()
+  } catch {
+    return false
+  }
+}
+
+/** A TOTP secret Authgear can decode: unpadded (or `=`-padded) upper-case base32. */
+export function isBase32Secret(value: string): boolean {
+  return /^[A-Z2-7]+=*$/.test(value)
+}

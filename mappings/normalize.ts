@@ -1,0 +1,112 @@
+/**
+ * Normalization of login IDs and profile values before they are sent to Authgear.
+ *
+ * Authgear looks existing users up by the raw identifier string, while it stores login IDs
+ * normalized; an un-normalized identifier therefore turns an update into a failed duplicate insert.
+ * Every function here is total: it returns a result, never throws.
+ */
+import { parsePhoneNumberWithError, ParseError, type CountryCode } from 'libphonenumber-js/max'
+import { emailAddressProblem } from './email-address.ts'
+import { isCanonicalLocale } from './formats.ts'
+
+/** The outcome of normalizing one value: the value, or a reason that never repeats the input. */
+export type Normalized<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
+
+const ok = <T>(value: T): Normalized<T> => ({ ok: true, value })
+const fail = <T>(reason: string): Normalized<T> => ({ ok: false, reason })
+
+/** Trims and lower-cases an e-mail address; fails unless it is a bare `local@domain` address. */
+export function normalizeEmail(value: string): Normalized<string> {
+  const email = value.trim().toLowerCase()
+  const problem = emailAddressProblem(email)
+  return problem === undefined ? ok(email) : fail(problem)
+}
+
+const phoneErrors: Record<string, string> = {
+  INVALID_COUNTRY: 'phone number has no "+<country code>" prefix and no default region applies',
+  NOT_A_NUMBER: 'phone number is not a number',
+  TOO_SHORT: 'phone number is too short',
+  TOO_LONG: 'phone number is too long',
+  INVALID_LENGTH: 'phone number has an invalid length',
+}
+
+/**
+ * Parses a phone number into E.164 (`+14155552671`).
+ *
+ * International numbers (`+…`) parse on their own; a national number needs `defaultRegion`
+ * (ISO 3166 alpha-2). The number must be valid for its region, the strictest of Authgear's checks,
+ * which applies when the import runs without an app UI context.
+ */
+export function normalizePhone(value: string, defaultRegion?: string): Normalized<string> {
+  const text = value.trim()
+  if (text.length === 0) return fail('phone number is empty')
+  try {
+    const options = defaultRegion === undefined ? undefined : { defaultCountry: defaultRegion as CountryCode }
+    const parsed = parsePhoneNumberWithError(text, options)
+    if (!parsed.isValid()) return fail('phone number is not a valid number for its region')
+    return ok(parsed.number)
+  } catch (error) {
+    const code = error instanceof ParseError ? error.message : ''
+    return fail(phoneErrors[code] ?? 'phone number could not be parsed')
+  }
+}
+
+/** Trims and lower-cases a username (Authgear's default username config is case-insensitive). */
+export function normalizeUsername(value: string): Normalized<string> {
+  const username = value.trim().toLowerCase()
+  return username.length === 0 ? fail('username is empty') : ok(username)
+}
+
+/** Canonicalizes a locale (`en_US` → `en-US`, `zh-hant-hk` → `zh-Hant-HK`); fails unless it is a BCP 47 tag. */
+export function normalizeLocale(value: string): Normalized<string> {
+  const text = value.trim().replaceAll('_', '-')
+  if (text.length === 0) return fail('locale is empty')
+  let canonical: string | undefined
+  try {
+    canonical = Intl.getCanonicalLocales(text)[0]
+  } catch {
+    return fail('locale is not a valid BCP 47 language tag')
+  }
+  if (canonical === undefined || !isCanonicalLocale(canonical)) {
+    return fail('locale is not a valid BCP 47 language tag')
+  }
+  return ok(canonical)
+}
+
+/**
+ * A string value with its surrounding whitespace removed, or `undefined` when the value is not a
+ * string or is empty or whitespace-only. Authgear rejects `""` for profile fields, and an empty
+ * column means "no value", so such values are treated as absent.
+ */
+export function presentString(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const text = value.trim()
+  return text.length === 0 ? undefined : text
+}
+
+/** Whether a value counts as absent: `undefined`, `null`, or an empty or whitespace-only string. */
+export function isEmpty(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'string' && value.trim().length === 0)
+}
+
+/** A shallow copy of `object` without the members that are {@link isEmpty}. */
+export function dropEmpty<T extends Record<string, unknown>>(object: T): Partial<T> {
+  const result: Partial<T> = {}
+  for (const [key, value] of Object.entries(object)) {
+    if (!isEmpty(value)) (result as Record<string, unknown>)[key] = value
+  }
+  return result
+}
+
+/**
+ * A boolean from a source value: `true`/`false`, or the strings `"true"`/`"false"` (any case, as CSV
+ * exports carry them). Anything else, including absence, is `undefined`.
+ */
+export function parseBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value
+  if (typeof value !== 'string') return undefined
+  const text = value.trim().toLowerCase()
+  if (text === 'true') return true
+  if (text === 'false') return false
+  return undefined
+}

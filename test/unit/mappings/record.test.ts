@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest'
+import { checkImportRecord, IdentifierTypes, importRecordSchema } from '../../../mappings/record.ts'
+
+const bcrypt = '$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy'
+
+const full = {
+  email: 'jane@example.com',
+  email_verified: true,
+  phone_number: '+14155552671',
+  phone_number_verified: false,
+  preferred_username: 'jane',
+  disabled: true,
+  account_valid_from: '2025-01-01T00:00:00Z',
+  account_valid_until: '2030-01-01T00:00:00+08:00',
+  name: 'Jane Doe',
+  given_name: 'Jane',
+  family_name: 'Doe',
+  middle_name: null,
+  nickname: 'jd',
+  gender: 'female',
+  profile: 'https://example.com/jane',
+  picture: 'authgearimages:///app/abc.png',
+  website: 'https://jane.example.com',
+  birthdate: '--02-29',
+  zoneinfo: 'Asia/Hong_Kong',
+  locale: 'zh-Hant-HK',
+  address: { formatted: '1 Main St', country: 'HK', extra: 'kept' },
+  custom_attributes: { member_id: 'A-123', score: 3, gone: null },
+  roles: ['staff'],
+  groups: [],
+  password: { type: 'bcrypt', password_hash: bcrypt, expire_after: '2026-01-01T00:00:00Z' },
+  mfa: { email: 'jane@example.com', phone_number: null, totp: { secret: 'JBSWY3DPEHPK3PXP' } },
+}
+
+describe('checkImportRecord', () => {
+  it('accepts a record using every field, under each identifier', () => {
+    for (const identifier of IdentifierTypes) expect(checkImportRecord(identifier, full)).toEqual({ ok: true })
+  })
+
+  it('requires the identifier field as a non-null string, and allows null for the other two', () => {
+    expect(checkImportRecord('email', { email: 'a@example.com', phone_number: null, preferred_username: null })).toEqual({ ok: true })
+    expect(checkImportRecord('email', { email: null })).toMatchObject({ ok: false, causes: [{ location: '/email' }] })
+    expect(checkImportRecord('email', { preferred_username: 'jane' })).toMatchObject({ ok: false, causes: [{ location: '/email' }] })
+    expect(checkImportRecord('preferred_username', { preferred_username: '' })).toMatchObject({
+      ok: false,
+      causes: [{ location: '/preferred_username' }],
+    })
+    expect(checkImportRecord('phone_number', { phone_number: '4155552671' })).toMatchObject({ ok: false, causes: [{ location: '/phone_number' }] })
+  })
+
+  it.each([
+    [{ middle_name: '' }, '/middle_name'],
+    [{ email_verified: null }, '/email_verified'],
+    [{ disabled: 'true' }, '/disabled'],
+    [{ account_valid_from: null }, '/account_valid_from'],
+    [{ account_valid_until: '2030-01-01' }, '/account_valid_until'],
+    [{ locale: 'en_US' }, '/locale'],
+    [{ locale: 'en-us' }, '/locale'],
+    [{ zoneinfo: 'asia/hong_kong' }, '/zoneinfo'],
+    [{ zoneinfo: 'UTC' }, '/zoneinfo'],
+    [{ birthdate: '2021-02-29' }, '/birthdate'],
+    [{ birthdate: '21-01-01' }, '/birthdate'],
+    [{ picture: 'ftp://example.com/a.png' }, '/picture'],
+    [{ website: 'example.com' }, '/website'],
+    [{ address: { locality: '' } }, '/address/locality'],
+    [{ custom_attributes: null }, '/custom_attributes'],
+    [{ roles: ['staff', ''] }, '/roles/1'],
+    [{ groups: null }, '/groups'],
+    [{ password: { type: 'bcrypt', password_hash: 'md5:abc' } }, '/password/password_hash'],
+    [{ password: { type: 'bcrypt', password_hash: bcrypt.replace('$10$', '$03$') } }, '/password/password_hash'],
+    [{ password: { type: 'argon2', password_hash: bcrypt } }, '/password/type'],
+    [{ password: { type: 'bcrypt', password_hash: bcrypt, salt: 'x' } }, '/password/salt'],
+    [{ mfa: { totp: { secret: 'not base32!' } } }, '/mfa/totp/secret'],
+    [{ mfa: { email: 'nope' } }, '/mfa/email'],
+    [{ mfa: { recovery_codes: [] } }, '/mfa/recovery_codes'],
+    [{ user_id: 'auth0|1' }, '/user_id'],
+  ])('rejects %j at %s', (extra, location) => {
+    const result = checkImportRecord('email', { email: 'jane@example.com', ...extra })
+    expect(result.ok).toBe(false)
+    if (!result.ok) expect(result.causes.map((c) => c.location)).toContain(location)
+  })
+
+  it('never echoes a rejected value in its messages', () => {
+    const secret = 'MY-SECRET-VALUE'
+    const result = checkImportRecord('email', {
+      email: secret,
+      password: { type: 'bcrypt', password_hash: secret },
+      mfa: { totp: { secret } },
+    })
+    expect(result.ok).toBe(false)
+    expect(JSON.stringify(result)).not.toContain(secret)
+  })
+
+  it('escapes JSON pointer segments', () => {
+    const result = checkImportRecord('email', { email: 'a@example.com', 'a/b~c': 1 })
+    expect(result).toEqual({ ok: false, causes: [{ location: '/a~1b~0c', message: 'is not an allowed field' }] })
+  })
+
+  it('exposes the zod schema per identifier', () => {
+    expect(importRecordSchema('phone_number').safeParse({ phone_number: '+85291234567' }).success).toBe(true)
+  })
+})
