@@ -1,0 +1,251 @@
+import { Pool, type Dispatcher } from 'undici'
+import { AbortedError, ConfigError } from '../../src/core/errors.ts'
+import { backoffDelay, sleep, type RetryOptions } from './backoff.ts'
+import { AdminApiRoutes, ApiRequestError, ApiUnavailableError, TaskNotFoundError, type AdminApiRoute, type RetryReason } from './errors.ts'
+import { ImportJobStatuses, type ImportJobView } from './import-job.ts'
+import { classifyNetworkError, errorCodeOf } from './network-errors.ts'
+import { mapReply, type RawReply } from './reply-mapper.ts'
+import type { AdminTokenSigner } from './token.ts'
+
+export type { ApiErrorBody, ImportDetail, ImportJobView, ImportSummary } from './import-job.ts'
+
+const IMPORT_PATH = '/_api/admin/users/import'
+/** A well-formed job id no job will ever have: its GET proves authentication with a 404 `TaskNotFound`. */
+const PROBE_JOB_ID = `userimport_${'0'.repeat(32)}`
+
+/** Observability callbacks; called synchronously, so they must be cheap and must not throw. */
+export interface ClientHooks {
+  /** Before waiting `delayMs` to retry; `attempt` is the 1-based attempt that just failed. */
+  onRetry?(reason: RetryReason, attempt: number, delayMs: number): void
+  /** After every attempt, with the HTTP status or `network_error` (timeouts included) and its duration. */
+  onRequest?(route: AdminApiRoute, status: number | 'network_error', seconds: number): void
+}
+
+export interface AdminApiClientOptions {
+  /** The project's Admin API base URL, e.g. `https://myapp.authgear.cloud` (a path prefix is kept). */
+  readonly endpoint: string
+  /** Authgear project id, for diagnostics (the signer puts it in `aud`). */
+  readonly projectId: string
+  readonly signer: AdminTokenSigner
+  /** Deadline of one attempt, from sending to the last byte of the reply. */
+  readonly timeoutMs: number
+  readonly retry: RetryOptions
+  readonly hooks?: ClientHooks
+  /** Use this dispatcher instead of an own keep-alive pool; the caller owns it and closes it. */
+  readonly dispatcher?: Dispatcher
+  /** Connections of the own pool; default 8 (jobs in flight plus their polls). */
+  readonly connections?: number
+  /** Clock for Retry-After dates, quota reset times and the 403 clock check; default `Date.now`. */
+  readonly now?: () => number
+  /** Jitter source in [0, 1); default `Math.random`. */
+  readonly random?: () => number
+}
+
+type AttemptResult =
+  | { readonly kind: 'reply'; readonly reply: RawReply }
+  | { readonly kind: 'transport'; readonly reason: 'network' | 'timeout'; readonly error: unknown }
+
+/**
+ * Client of Authgear's Admin API import endpoints over one keep-alive pool. Each call signs with
+ * the cached Admin API JWT, unwraps `{"result": …}`, retries transient failures (network errors,
+ * timeouts, 5xx, 429 other than quota) with exponential backoff and full jitter, honouring
+ * `Retry-After`, and maps the rest to typed errors. Methods may be called concurrently.
+ * Aborting `signal` rejects with `AbortedError` promptly, also during a backoff wait.
+ */
+export class AdminApiClient {
+  readonly #origin: string
+  readonly #basePath: string
+  readonly #projectId: string
+  readonly #signer: AdminTokenSigner
+  readonly #timeoutMs: number
+  readonly #retry: RetryOptions
+  readonly #hooks: ClientHooks
+  readonly #dispatcher: Dispatcher
+  readonly #ownsDispatcher: boolean
+  readonly #now: () => number
+  readonly #random: () => number
+  #closed = false
+
+  constructor(opts: AdminApiClientOptions) {
+    let url: URL
+    try {
+      url = new URL(opts.endpoint)
+    } catch {
+      throw new ConfigError(`sink.endpoint must be an http(s) URL, got ${JSON.stringify(opts.endpoint)}`)
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
+      throw new ConfigError(`sink.endpoint must be an http(s) URL without credentials, got ${url.protocol}//${url.host}`)
+    }
+    if (opts.retry.maxAttempts < 1) throw new ConfigError('sink.retry.max_attempts must be at least 1')
+    this.#origin = url.origin
+    this.#basePath = url.pathname.replace(/\/+$/, '')
+    this.#projectId = opts.projectId
+    this.#signer = opts.signer
+    this.#timeoutMs = opts.timeoutMs
+    this.#retry = opts.retry
+    this.#hooks = opts.hooks ?? {}
+    this.#ownsDispatcher = opts.dispatcher === undefined
+    this.#dispatcher = opts.dispatcher ?? new Pool(url.origin, { connections: opts.connections ?? 8, keepAliveTimeout: 30_000 })
+    this.#now = opts.now ?? Date.now
+    this.#random = opts.random ?? Math.random
+  }
+
+  /** Scheme, host and base path of the Admin API, for logs (no credentials). */
+  get endpoint(): string {
+    return this.#origin + this.#basePath
+  }
+
+  /**
+   * POST /_api/admin/users/import with `body`, the exact serialized request JSON (the batcher
+   * measured its bytes). Resolves with the job, normally `pending`.
+   * Rejects with `RequestTooLargeError` (split and resend), `QuotaExceededError`, `AuthError`,
+   * `ApiRequestError` (the request as a whole is invalid), `ApiUnavailableError` or `AbortedError`.
+   */
+  async submitImport(body: string, signal?: AbortSignal): Promise<ImportJobView> {
+    // A POST whose connection drops after the body was sent is ambiguous: Authgear may have created
+    // the job. It is retried anyway: a duplicate job is harmless because imports are idempotent by
+    // identifier (a resent user is `skipped`, or updated to the same values with upsert), and the
+    // sink only reads outcomes from the job it got an id for.
+    const result = await this.#call(AdminApiRoutes.importCreate, 'POST', IMPORT_PATH, body, signal)
+    return asJobView(result, AdminApiRoutes.importCreate)
+  }
+
+  /**
+   * GET /_api/admin/users/import/:id. Rejects with `TaskNotFoundError` when the job is unknown
+   * or expired (resubmit its records), and otherwise as `submitImport`.
+   */
+  async getImport(id: string, signal?: AbortSignal): Promise<ImportJobView> {
+    const result = await this.#call(AdminApiRoutes.importGet, 'GET', `${IMPORT_PATH}/${encodeURIComponent(id)}`, undefined, signal, id)
+    return asJobView(result, AdminApiRoutes.importGet)
+  }
+
+  /**
+   * Proves that Authgear accepts the JWT with a GET of a job id that cannot exist: Authgear checks
+   * the token before routing, so 404 `TaskNotFound` means the token passed. Resolves on success;
+   * rejects with `AuthError` (with a diagnosis) or the errors of `getImport`.
+   */
+  async checkAuth(signal?: AbortSignal): Promise<void> {
+    try {
+      await this.#call(AdminApiRoutes.checkAuth, 'GET', `${IMPORT_PATH}/${PROBE_JOB_ID}`, undefined, signal, PROBE_JOB_ID)
+    } catch (error) {
+      if (error instanceof TaskNotFoundError) return
+      throw error
+    }
+  }
+
+  /** Closes the own connection pool after in-flight requests finish. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#ownsDispatcher) await this.#dispatcher.close()
+  }
+
+  async #call(route: AdminApiRoute, method: 'GET' | 'POST', path: string, body: string | undefined, signal?: AbortSignal, jobId?: string): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      throwIfAborted(signal)
+      const token = await this.#signer.token()
+      const outcome = await this.#attempt(route, method, path, body, token, attempt, signal)
+      let retry: { reason: RetryReason; retryAfterMs?: number | undefined; exhausted: () => ApiUnavailableError }
+      if (outcome.kind === 'transport') {
+        const { reason, error } = outcome
+        const what = reason === 'timeout' ? `timed out (${errorCodeOf(error)})` : errorCodeOf(error)
+        retry = {
+          reason,
+          exhausted: () =>
+            new ApiUnavailableError(route, reason, `Authgear Admin API at ${this.endpoint} unreachable after ${attempt} attempt(s): ${what}`, {
+              attempts: attempt,
+              cause: error,
+            }),
+        }
+      } else {
+        const decision = mapReply(outcome.reply, {
+          route,
+          endpoint: this.endpoint,
+          keyId: this.#signer.keyId,
+          audience: this.#projectId,
+          nowMs: this.#now(),
+          ...(jobId === undefined ? {} : { jobId }),
+        })
+        if (decision.type === 'ok') return decision.result
+        if (decision.type === 'fail') throw decision.error
+        retry = {
+          reason: decision.reason,
+          retryAfterMs: decision.retryAfterMs,
+          exhausted: () =>
+            new ApiUnavailableError(route, decision.reason, `Authgear Admin API at ${this.endpoint} kept failing after ${attempt} attempt(s): ${decision.summary}`, {
+              attempts: attempt,
+              status: decision.status,
+              ...(decision.body === undefined ? {} : { body: decision.body }),
+            }),
+        }
+      }
+      if (attempt >= this.#retry.maxAttempts) throw retry.exhausted()
+      const delayMs = retry.retryAfterMs ?? backoffDelay(attempt, this.#retry, this.#random)
+      this.#hooks.onRetry?.(retry.reason, attempt, delayMs)
+      await sleep(delayMs, signal)
+    }
+  }
+
+  async #attempt(route: AdminApiRoute, method: 'GET' | 'POST', path: string, body: string | undefined, token: string, attempt: number, signal?: AbortSignal): Promise<AttemptResult> {
+    const deadline = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      deadline.abort()
+    }, this.#timeoutMs)
+    const combined = signal === undefined ? deadline.signal : AbortSignal.any([signal, deadline.signal])
+    const started = performance.now()
+    let status: number | 'network_error' = 'network_error'
+    try {
+      const res = await this.#dispatcher.request({
+        origin: this.#origin,
+        path: this.#basePath + path,
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body ?? null,
+        signal: combined,
+      })
+      const text = await res.body.text()
+      status = res.statusCode
+      return { kind: 'reply', reply: { status: res.statusCode, text, date: header(res.headers, 'date'), retryAfter: header(res.headers, 'retry-after') } }
+    } catch (error) {
+      if (signal?.aborted) throw new AbortedError('Admin API request aborted')
+      if (timedOut) return { kind: 'transport', reason: 'timeout', error }
+      const reason = classifyNetworkError(error)
+      if (reason !== undefined) return { kind: 'transport', reason, error }
+      throw new ApiUnavailableError(route, 'network', `Authgear Admin API at ${this.endpoint} could not be called: ${errorCodeOf(error)}`, {
+        attempts: attempt,
+        retryable: false,
+        cause: error,
+      })
+    } finally {
+      clearTimeout(timer)
+      this.#hooks.onRequest?.(route, status, (performance.now() - started) / 1000)
+    }
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new AbortedError('Admin API request aborted')
+}
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+function asJobView(result: unknown, route: AdminApiRoute): ImportJobView {
+  if (
+    typeof result === 'object' &&
+    result !== null &&
+    typeof (result as { id?: unknown }).id === 'string' &&
+    (ImportJobStatuses as readonly unknown[]).includes((result as { status?: unknown }).status)
+  ) {
+    return result as ImportJobView
+  }
+  throw new ApiRequestError(route, 200, 'Authgear replied 200 with a result that is not an import job (no id or unknown status)')
+}

@@ -1,0 +1,95 @@
+import type { ConnectorError } from '../../src/core/errors.ts'
+import { authFailureError } from './auth-diagnosis.ts'
+import { parseRetryAfter } from './backoff.ts'
+import { describeApiError, parseReply, type ParsedReply } from './envelope.ts'
+import { AdminApiRoutes, ApiRequestError, RequestTooLargeError, TaskNotFoundError, type AdminApiRoute } from './errors.ts'
+import type { ApiErrorBody } from './import-job.ts'
+import { quotaExceededError } from './quota-error.ts'
+
+/** One HTTP reply, fully read. */
+export interface RawReply {
+  readonly status: number
+  readonly text: string
+  readonly date: string | undefined
+  readonly retryAfter: string | undefined
+}
+
+/** What the client does with a reply. */
+export type ReplyDecision =
+  | { readonly type: 'ok'; readonly result: unknown }
+  | {
+      readonly type: 'retry'
+      readonly reason: '5xx' | '429'
+      readonly status: number
+      readonly body: ApiErrorBody | undefined
+      readonly retryAfterMs: number | undefined
+      readonly summary: string
+    }
+  | { readonly type: 'fail'; readonly error: ConnectorError }
+
+export interface ReplyContext {
+  readonly route: AdminApiRoute
+  /** Scheme, host and base path, for messages. */
+  readonly endpoint: string
+  readonly keyId: string
+  readonly audience: string
+  /** The job id of a GET, for `TaskNotFoundError`. */
+  readonly jobId?: string
+  readonly nowMs: number
+}
+
+/**
+ * Maps an Admin API reply to success, a retry, or a typed error (authgear-api.md §1.3, §5.2):
+ * 2xx → unwrapped `result`; 5xx and 429 other than quota → retry; 429 `UsageLimitExceeded` →
+ * `QuotaExceededError`; 413 → `RequestTooLargeError`; plain-text 403 → `AuthError`;
+ * 404 `TaskNotFound` → `TaskNotFoundError`; any other status → `ApiRequestError`.
+ */
+export function mapReply(reply: RawReply, ctx: ReplyContext): ReplyDecision {
+  const parsed = parseReply(reply.text)
+  const body = parsed.kind === 'error' ? parsed.error : undefined
+  const { status } = reply
+
+  if (status >= 200 && status < 300) {
+    if (parsed.kind === 'result') return { type: 'ok', result: parsed.result }
+    return fail(new ApiRequestError(ctx.route, status, `Authgear replied ${status} without a {"result": …} envelope: ${excerpt(parsed)}`, body))
+  }
+  if (status >= 500 || (status === 429 && body?.reason !== 'UsageLimitExceeded')) {
+    return {
+      type: 'retry',
+      reason: status === 429 ? '429' : '5xx',
+      status,
+      body,
+      retryAfterMs: parseRetryAfter(reply.retryAfter, ctx.nowMs),
+      summary: `HTTP ${status} ${excerpt(parsed)}`,
+    }
+  }
+  if (status === 429 && body !== undefined) return fail(quotaExceededError(body, ctx.nowMs))
+  if (status === 413) {
+    return fail(new RequestTooLargeError(ctx.route, `Authgear refused the request body as too large (413): ${excerpt(parsed)}`, body))
+  }
+  if (status === 403 && parsed.kind === 'plain') {
+    return fail(
+      authFailureError({ endpoint: ctx.endpoint, keyId: ctx.keyId, audience: ctx.audience, serverDate: reply.date, localNowMs: ctx.nowMs }),
+    )
+  }
+  if (status === 404 && body?.reason === 'TaskNotFound' && ctx.jobId !== undefined) {
+    return fail(new TaskNotFoundError(ctx.jobId, body))
+  }
+  if (status === 404 && parsed.kind === 'plain' && /app not found/i.test(parsed.text)) {
+    return fail(
+      new ApiRequestError(ctx.route, status, `Authgear serves no project at ${ctx.endpoint} ("app not found"): check sink.endpoint`),
+    )
+  }
+  const hint = ctx.route === AdminApiRoutes.importCreate && status === 400 ? ' (the request body was rejected as a whole)' : ''
+  return fail(new ApiRequestError(ctx.route, status, `Authgear refused the request with HTTP ${status}${hint}: ${excerpt(parsed)}`, body))
+}
+
+function fail(error: ConnectorError): ReplyDecision {
+  return { type: 'fail', error }
+}
+
+function excerpt(parsed: ParsedReply): string {
+  if (parsed.kind === 'error') return describeApiError(parsed.error)
+  if (parsed.kind === 'plain') return parsed.text === '' ? '(empty body)' : JSON.stringify(parsed.text)
+  return '(result envelope)'
+}
