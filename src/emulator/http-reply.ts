@@ -1,0 +1,40 @@
+import type { ServerResponse } from 'node:http'
+import type { ApiErrorBody } from './api-error.ts'
+import { goStringify } from './go-json.ts'
+
+/** Headers Authgear's security middleware puts on every reply. */
+const securityHeaders: Record<string, string> = {
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'deny',
+}
+
+/** Writes a pre-serialized JSON envelope with status `status`. */
+export function sendJson(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { ...securityHeaders, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+  res.end(body)
+}
+
+/** `{"result": …}` with HTTP 200. */
+export function sendResult(res: ServerResponse, resultJson: string): void {
+  sendJson(res, 200, `{"result":${resultJson}}`)
+}
+
+/** `{"error": …}` with the HTTP status taken from the error's `code`. */
+export function sendError(res: ServerResponse, error: ApiErrorBody): void {
+  sendJson(res, error.code, `{"error":${goStringify(error)}}`)
+}
+
+/** A plain-text reply as Go's `http.Error` writes it (text plus newline). */
+export function sendPlain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  const body = `${text}\n`
+  res.writeHead(status, {
+    ...securityHeaders,
+    ...headers,
+    'content-type': 'text/plain; charset=utf-8',
+    'x-content-type-options': 'nosniff',
+    'content-length': Buffer.byteLength(body),
+  })
+  res.end(body)
+}

@@ -1,0 +1,47 @@
+import { createPublicKey, generateKeyPair, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { promisify } from 'node:util'
+import type { EmulatorConfig } from './config.ts'
+
+const generateKeyPairAsync = promisify(generateKeyPair)
+
+/** A fresh Admin API key, shaped like the one Authgear's portal hands out. */
+export interface AdminKey {
+  /** UUID, the JWT header `kid`. */
+  readonly keyId: string
+  /** PKCS#8 PEM of the private key; a secret, never logged. */
+  readonly privateKeyPem: string
+  /** Public JWK with `kid`, `use: "sig"` and `alg: "RS256"`, ready for the emulator's `jwks`. */
+  readonly publicJwk: PublicAdminJwk
+}
+
+/** An RSA public JWK as Authgear's portal key set holds it. */
+export interface PublicAdminJwk {
+  readonly kty: 'RSA'
+  readonly n: string
+  readonly e: string
+  readonly kid: string
+  readonly use: 'sig'
+  readonly alg: 'RS256'
+  readonly [member: string]: unknown
+}
+
+/** Makes an RS256 RSA-2048 key pair with a UUID key ID, as Authgear's `secrets.GenerateRSAKey`. */
+export async function generateAdminKey(): Promise<AdminKey> {
+  const { publicKey, privateKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048 })
+  const keyId = randomUUID()
+  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  const { n, e } = publicKey.export({ format: 'jwk' })
+  const publicJwk: PublicAdminJwk = { kty: 'RSA', n: n!, e: e!, kid: keyId, use: 'sig', alg: 'RS256' }
+  return { keyId, privateKeyPem, publicJwk }
+}
+
+/** The configured verification keys by `kid`. PEM private keys contribute their public half. */
+export function loadVerificationKeys(config: Pick<EmulatorConfig, 'jwks' | 'public_keys'>): Map<string, KeyObject> {
+  const keys = new Map<string, KeyObject>()
+  for (const jwk of config.jwks?.keys ?? []) {
+    const { kid, ...material } = jwk
+    keys.set(kid, createPublicKey({ key: material as JsonWebKey, format: 'jwk' }))
+  }
+  for (const { kid, pem } of config.public_keys) keys.set(kid, createPublicKey(pem))
+  return keys
+}

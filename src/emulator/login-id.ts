@@ -1,0 +1,46 @@
+import { isReservedUsername, usernameProblem, UsernameMaxLength } from '../../mappings/reserved-usernames.ts'
+import type { ValidationCause } from './api-error.ts'
+
+/** Login-ID keys the import uses, fixed by Authgear: one per login field. */
+export const LoginIdKeys = ['email', 'phone', 'username'] as const
+export type LoginIdKey = (typeof LoginIdKeys)[number]
+
+/** The import record field (and identity claim) behind each login-ID key. */
+export const LoginIdFields = {
+  email: 'email',
+  phone: 'phone_number',
+  username: 'preferred_username',
+} as const satisfies Record<LoginIdKey, string>
+export type LoginIdField = (typeof LoginIdFields)[LoginIdKey]
+
+export const keyOfField: Readonly<Record<LoginIdField, LoginIdKey>> = {
+  email: 'email',
+  phone_number: 'phone',
+  preferred_username: 'username',
+}
+
+/**
+ * How Authgear stores a login ID under the default config: emails and usernames case-folded
+ * (usernames NFKC first), phones as given (they are already E.164).
+ */
+export function normalizeLoginId(key: LoginIdKey, value: string): string {
+  switch (key) {
+    case 'email':
+      return value.toLowerCase()
+    case 'username':
+      return value.normalize('NFKC').toLowerCase()
+    case 'phone':
+      return value
+  }
+}
+
+/** Username-rule causes for a username login ID (empty when acceptable), located at the root. */
+export function usernameCauses(value: string): ValidationCause[] {
+  if (usernameProblem(value.toLowerCase()) === undefined) return []
+  if (isReservedUsername(value)) return [{ location: '', kind: 'blocked', details: { reason: 'UsernameReserved' } }]
+  const length = [...value].length
+  if (length > UsernameMaxLength) {
+    return [{ location: '', kind: 'maxLength', details: { actual: length, expected: UsernameMaxLength } }]
+  }
+  return [{ location: '', kind: 'format', details: { format: 'username' } }]
+}

@@ -1,0 +1,100 @@
+import { validationFailed } from './api-error.ts'
+import {
+  applyAttributes,
+  checkCustomAttributes,
+  checkLoginId,
+  checkRolesAndGroups,
+  checkValidPeriod,
+  RecordFailure,
+  type ImportProject,
+  type RecordResult,
+} from './import-project.ts'
+import type { IdentifierType } from './import-request.ts'
+import { keyOfField, normalizeLoginId, type LoginIdField, type LoginIdKey } from './login-id.ts'
+import type { StoredUser } from './user-store.ts'
+
+const loginFields: readonly LoginIdField[] = ['email', 'phone_number', 'preferred_username']
+
+function keyNotAllowed(): RecordFailure {
+  return new RecordFailure(
+    validationFailed('invalid login ID', [{ location: '', kind: 'general', details: { msg: 'login ID key is not allowed' } }]),
+  )
+}
+
+/** The status change `disabled` asks for, or the warning Authgear gives when the move is not allowed. */
+function statusChange(user: StoredUser, disabled: boolean): { to: StoredUser['status'] } | { warning: string } {
+  const target = disabled ? 'disabled' : 'normal'
+  const allowed = disabled ? user.status === 'normal' : user.status === 'disabled'
+  return allowed ? { to: target } : { warning: `invalid account status transition: ${user.status} -> ${target}` }
+}
+
+/**
+ * Updates the user found by the identifier (§4.3). `password`, `mfa.password` and `mfa.totp` are
+ * ignored without a warning; the identifier field itself never changes. All checks run before the
+ * first write, so a failed record changes nothing.
+ */
+export function upsertUser(project: ImportProject, identifier: IdentifierType, user: StoredUser, record: Record<string, unknown>): RecordResult {
+  const warnings: string[] = []
+  const { store } = project
+  try {
+    const changes: { key: LoginIdKey; raw: string | null }[] = []
+    for (const field of loginFields) {
+      if (field === identifier || !Object.hasOwn(record, field)) continue
+      const key = keyOfField[field]
+      const raw = record[field] as string | null
+      if (raw !== null) {
+        if (!project.loginIdKeys.has(key)) throw keyNotAllowed()
+        checkLoginId(project, user, key, raw)
+      }
+      changes.push({ key, raw })
+    }
+    checkCustomAttributes(project, record.custom_attributes)
+    checkRolesAndGroups(project, record)
+    const from = (record.account_valid_from as string | undefined) ?? user.accountValidFrom
+    const until = (record.account_valid_until as string | undefined) ?? user.accountValidUntil
+    checkValidPeriod(from, until)
+
+    for (const { key, raw } of changes) {
+      if (raw === null) store.removeLoginId(user, key)
+      else if (user[key]?.value !== normalizeLoginId(key, raw)) store.setLoginId(user, key, raw, false)
+    }
+    for (const [flag, field, key] of [
+      ['email_verified', 'email', 'email'],
+      ['phone_number_verified', 'phone_number', 'phone'],
+    ] as const) {
+      if (!Object.hasOwn(record, flag)) continue
+      if (!Object.hasOwn(record, field)) warnings.push(`${flag} has no effect when ${field} is absent.`)
+      else if (record[field] === null) warnings.push(`${flag} has no effect when ${field} = null.`)
+      else {
+        const identity = user[key]
+        // Only an exact match with the stored (normalized) claim counts; anything else is a silent no-op.
+        if (identity !== undefined && identity.value === record[field]) identity.verified = record[flag] as boolean
+      }
+    }
+    applyAttributes(user, record, (k) => project.customAttributes.known(k))
+    if (record.roles !== undefined) user.roles = [...new Set(record.roles as string[])]
+    if (record.groups !== undefined) user.groups = [...new Set(record.groups as string[])]
+    if (typeof record.disabled === 'boolean') {
+      const change = statusChange(user, record.disabled)
+      if ('warning' in change) warnings.push(change.warning)
+      else user.status = change.to
+    }
+    if (record.account_valid_from !== undefined) user.accountValidFrom = from
+    if (record.account_valid_until !== undefined) user.accountValidUntil = until
+    const mfa = record.mfa as { email?: string | null; phone_number?: string | null } | undefined
+    if (mfa !== undefined) {
+      const stored = (user.mfa ??= {})
+      if (mfa.email === null) delete stored.emails
+      else if (mfa.email !== undefined && !stored.emails?.includes(mfa.email)) stored.emails = [mfa.email]
+      if (mfa.phone_number === null) delete stored.phoneNumbers
+      else if (mfa.phone_number !== undefined && !stored.phoneNumbers?.includes(mfa.phone_number)) {
+        stored.phoneNumbers = [mfa.phone_number]
+      }
+    }
+    user.updatedAt = project.now()
+    return { outcome: 'updated', userId: user.id, warnings }
+  } catch (error) {
+    if (error instanceof RecordFailure) return { outcome: 'failed', error: error.body }
+    throw error
+  }
+}
