@@ -1,0 +1,66 @@
+import { Readable, pipeline } from 'node:stream'
+import { parse, type Info } from 'csv-parse'
+import { csvRowToProfile } from './csv-cells.ts'
+import type { FileItem, ReaderStart } from './file-item.ts'
+
+interface Row {
+  readonly record: string[]
+  readonly info: Info
+}
+
+/**
+ * Reads a CSV (or tab-separated) export with csv-parse. The first row is the header. A row with
+ * the wrong number of cells becomes an error item; a syntax error (an unclosed quote) ends the
+ * file. `line` is the row's last physical line, so a resume skips rows ending at or before it.
+ */
+export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart, delimiter: string): AsyncGenerator<FileItem> {
+  const iterator = chunks[Symbol.asyncIterator]()
+  const head = await iterator.next()
+  if (head.done) return
+  const firstChunk: Buffer = head.value
+  const chosen = delimiter === 'auto' ? sniffDelimiter(firstChunk.toString('utf8', 0, Math.min(firstChunk.length, 64 * 1024)).split('\n')[0] ?? '') : delimiter
+  async function* replay(): AsyncGenerator<Buffer> {
+    yield firstChunk
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value
+  }
+  const rows = pipeline(
+    Readable.from(replay(), { objectMode: false }),
+    parse({ delimiter: chosen, bom: true, info: true, relax_column_count: true, skip_empty_lines: true, relax_quotes: false }),
+    () => {},
+  )
+  let headers: string[] | undefined
+  let line = 0
+  try {
+    for await (const { record, info } of rows as AsyncIterable<Row>) {
+      line = info.lines
+      if (!headers) {
+        headers = record
+        continue
+      }
+      if (line <= start.line) continue
+      if (record.length !== headers.length) {
+        yield { kind: 'error', line, code: 'csv_column_count', detail: `row has ${record.length} cells, the header has ${headers.length}` }
+        continue
+      }
+      yield { kind: 'value', line, value: csvRowToProfile(headers, record) }
+    }
+  } catch (error) {
+    if ((error as { code?: unknown }).code?.toString().startsWith('Z_')) throw error
+    yield { kind: 'error', line: line + 1, code: 'malformed_csv', detail: `invalid CSV after line ${line} (${csvReason(error)}); the rest of the file is skipped`, fatal: true }
+  } finally {
+    rows.destroy()
+    await iterator.return?.()
+  }
+}
+
+function csvReason(error: unknown): string {
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' ? code : 'parse error'
+}
+
+/** Picks tab when the header line has more tabs than commas. */
+export function sniffDelimiter(headerLine: string): string {
+  const tabs = headerLine.split('\t').length
+  const commas = headerLine.split(',').length
+  return tabs > commas ? '\t' : ','
+}

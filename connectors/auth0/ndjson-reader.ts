@@ -1,0 +1,34 @@
+import type { FileItem, ReaderStart } from './file-item.ts'
+import { isBlank, readLines } from './line-reader.ts'
+
+/**
+ * Reads NDJSON: one JSON object per line. Blank lines are skipped; a line that is not valid JSON
+ * or not an object becomes an error item and reading goes on. `seekable` means `chunks` already
+ * starts at `start.offset`; otherwise (gzip) the first `start.line` lines are read and skipped.
+ */
+export async function* readNdjson(chunks: AsyncIterable<Buffer>, start: ReaderStart, seekable: boolean): AsyncGenerator<FileItem> {
+  const lines = seekable ? readLines(chunks, start.offset ?? 0, start.line) : readLines(chunks, 0, 0)
+  for await (const { line, bytes, end } of lines) {
+    if (line <= start.line) continue
+    const offset = seekable ? end : undefined
+    if (isBlank(bytes)) continue
+    let value: unknown
+    try {
+      value = JSON.parse(bytes.toString('utf8'))
+    } catch (error) {
+      yield { kind: 'error', line, offset, code: 'malformed_json', detail: `not valid JSON (${jsonErrorReason(error)})` }
+      continue
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      yield { kind: 'error', line, offset, code: 'not_an_object', detail: 'a JSON value that is not an object' }
+      continue
+    }
+    yield { kind: 'value', line, offset, value: value as Record<string, unknown> }
+  }
+}
+
+/** The parser's reason without the quoted input V8 sometimes appends (it could hold a secret). */
+function jsonErrorReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error)
+  return message.replace(/,? ?"[\s\S]*$/, '').replace(/ in JSON at position \d+.*$/, '').slice(0, 80)
+}

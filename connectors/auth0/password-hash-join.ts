@@ -1,0 +1,148 @@
+import type { HashJoinMode } from './config.ts'
+import type { HashRecord } from './hash-record.ts'
+import type { HashRecordReader } from './hash-record-reader.ts'
+import type { PasswordHashIndex } from './password-hash-index.ts'
+
+/** How a profile was matched, or why it was not. */
+export const JoinResults = ['id', 'email', 'ambiguous', 'none', 'ineligible', 'has_password'] as const
+export type JoinResult = (typeof JoinResults)[number]
+
+/** Several hash lines match and nothing tells them apart. */
+const ambiguous = Symbol('ambiguous')
+
+interface Candidate {
+  readonly id: string
+  readonly connection: string | undefined
+}
+
+/**
+ * Merges the hash export into profiles. A profile is eligible when it has a database (`auth0`)
+ * identity, or no provider at all (import-format files); social-only users never receive a hash,
+ * even when their email matches a database user's. A hit counts only if the line's id (or
+ * alt_id) or email equals the profile's exactly and the connection agrees where both are known;
+ * several matching lines (the same id in two connections, profile connection unknown) join none.
+ */
+export class PasswordHashJoin {
+  readonly #index: PasswordHashIndex
+  readonly #reader: HashRecordReader
+  readonly #mode: HashJoinMode
+  readonly counts: Record<JoinResult, number> = { id: 0, email: 0, ambiguous: 0, none: 0, ineligible: 0, has_password: 0 }
+
+  constructor(index: PasswordHashIndex, reader: HashRecordReader, mode: HashJoinMode) {
+    this.#index = index
+    this.#reader = reader
+    this.#mode = mode
+  }
+
+  /** Releases the hash-file reader. */
+  close(): Promise<void> {
+    return this.#reader.close()
+  }
+
+  /** Returns the profile with `password_hash` (and `password_set_date`) added, or as it was. */
+  apply(profile: Record<string, unknown>): Record<string, unknown> {
+    if (profile['password_hash'] !== undefined || profile['custom_password_hash'] !== undefined) {
+      this.counts.has_password++
+      return profile
+    }
+    const candidates = databaseCandidates(profile)
+    if (candidates === undefined) {
+      this.counts.ineligible++
+      return profile
+    }
+    let found: HashRecord | typeof ambiguous | undefined
+    let result: JoinResult = 'none'
+    if (this.#mode !== 'email') {
+      found = this.#byId(candidates)
+      result = 'id'
+    }
+    if (found === undefined && this.#mode !== 'id') {
+      found = this.#byEmail(profile, candidates)
+      result = 'email'
+    }
+    if (found === ambiguous) {
+      this.counts.ambiguous++
+      return profile
+    }
+    if (found?.passwordHash === undefined) {
+      this.counts.none++
+      return profile
+    }
+    this.counts[result]++
+    const joined: Record<string, unknown> = { ...profile, password_hash: found.passwordHash }
+    if (found.passwordSetDate !== undefined && profile['password_set_date'] === undefined) joined['password_set_date'] = found.passwordSetDate
+    return joined
+  }
+
+  #byId(candidates: readonly Candidate[]): HashRecord | typeof ambiguous | undefined {
+    for (const candidate of candidates) {
+      const offsets = this.#index.ids.lookup(candidate.id)
+      const hits: HashRecord[] = []
+      for (const offset of offsets) {
+        const record = this.#reader.read(offset)
+        if (record && record.ids.includes(candidate.id) && connectionAgrees(record, candidate.connection)) hits.push(record)
+      }
+      if (hits.length === 1) return hits[0]
+      if (hits.length > 1) return ambiguous
+    }
+    return undefined
+  }
+
+  #byEmail(profile: Record<string, unknown>, candidates: readonly Candidate[]): HashRecord | typeof ambiguous | undefined {
+    const email = profile['email']
+    if (typeof email !== 'string' || email === '') return undefined
+    const key = email.toLowerCase()
+    const connections = candidates.map((candidate) => candidate.connection).filter((name) => name !== undefined)
+    for (const entry of this.#index.emails.lookup(key)) {
+      const record = this.#reader.read(entry < 0 ? -entry - 1 : entry)
+      if (record?.email !== key) continue
+      if (entry < 0) return ambiguous
+      if (connections.length > 0 && record.connection !== undefined && !connections.includes(record.connection)) return undefined
+      return record
+    }
+    return undefined
+  }
+}
+
+function connectionAgrees(record: HashRecord, connection: string | undefined): boolean {
+  return connection === undefined || record.connection === undefined || record.connection === connection
+}
+
+/**
+ * The (bare id, connection) pairs under which a profile's password may be stored, primary first:
+ * the root `user_id` when its provider is `auth0`, then every linked `auth0` identity. `[]` for
+ * a profile with no provider information; undefined for a profile with only non-database logins.
+ */
+export function databaseCandidates(profile: Record<string, unknown>): Candidate[] | undefined {
+  const identities = Array.isArray(profile['identities']) ? (profile['identities'] as unknown[]) : []
+  const database = identities.filter(isDatabaseIdentity)
+  const userId = typeof profile['user_id'] === 'string' ? profile['user_id'] : undefined
+  const candidates: Candidate[] = []
+  if (userId !== undefined) {
+    const bar = userId.indexOf('|')
+    const provider = bar === -1 ? undefined : userId.slice(0, bar)
+    const bare = bar === -1 ? userId : userId.slice(bar + 1)
+    if (provider === 'auth0' || (provider === undefined && identities.length === 0)) {
+      const identity = database.find((entry) => entry.user_id === bare)
+      const rootConnection = typeof profile['connection'] === 'string' ? profile['connection'] : undefined
+      candidates.push({ id: bare, connection: identity?.connection ?? rootConnection })
+    }
+  }
+  for (const identity of database) {
+    if (!candidates.some((candidate) => candidate.id === identity.user_id)) candidates.push({ id: identity.user_id, connection: identity.connection })
+  }
+  if (candidates.length > 0) return candidates
+  return userId === undefined && identities.length === 0 ? [] : undefined
+}
+
+interface DatabaseIdentity {
+  readonly provider: 'auth0'
+  readonly user_id: string
+  readonly connection: string | undefined
+}
+
+function isDatabaseIdentity(entry: unknown): entry is DatabaseIdentity {
+  if (entry === null || typeof entry !== 'object') return false
+  const identity = entry as Record<string, unknown>
+  return identity['provider'] === 'auth0' && typeof identity['user_id'] === 'string' && (identity['connection'] === undefined || typeof identity['connection'] === 'string')
+}

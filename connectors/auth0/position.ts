@@ -1,0 +1,17 @@
+import { z } from 'zod'
+
+/**
+ * Where an Auth0 source resumes. `file` is relative to the config directory, as in origins.
+ * `line` counts what was consumed in that file: lines for NDJSON, the last physical line of the
+ * last row for CSV, elements for JSON arrays. `offset` (plain NDJSON only) is the byte offset
+ * just after the last consumed line, so a resume seeks instead of re-reading. `done` marks a file
+ * read to its end (or to an unrecoverable error), so a resume moves on to the next file.
+ */
+export const auth0PositionSchema = z.strictObject({
+  file: z.string().min(1),
+  line: z.int().min(0),
+  offset: z.int().min(0).optional(),
+  done: z.boolean().optional(),
+})
+
+export type Auth0Position = z.output<typeof auth0PositionSchema>

@@ -1,0 +1,101 @@
+import type { SourceBatch } from '../../src/core/source.ts'
+import type { SourceRecord } from '../../src/core/source-record.ts'
+import { SourceReadError } from '../../src/core/errors.ts'
+import type { Auth0SourceConfig } from './config.ts'
+import { readCsv } from './csv-reader.ts'
+import { detectFormat } from './detect-format.ts'
+import type { FileItem, ReaderStart } from './file-item.ts'
+import type { InputFile } from './file-list.ts'
+import { isZlibError, readJsonArray } from './json-array-reader.ts'
+import { readNdjson } from './ndjson-reader.ts'
+import { openInput, type OpenFiles, type OpenInput } from './open-input.ts'
+import type { Auth0Position } from './position.ts'
+
+/** What reading one file needs from the source. */
+export interface FileReadOptions {
+  readonly config: Auth0SourceConfig
+  readonly files: OpenFiles
+  readonly signal: AbortSignal
+  /** Bytes of the files before this one, for `bytesRead`. */
+  readonly bytesBefore: number
+  /** Applied to every readable profile (the password-hash join). */
+  readonly enrich: (profile: Record<string, unknown>) => Record<string, unknown>
+}
+
+/**
+ * Reads one export file from `start` as batches of `batch_records`. The last batch of the file
+ * carries `done: true`; a corrupt gzip member ends the file with a `bad_gzip` record instead of
+ * failing the run. Returns early (no partial batch) when the signal aborts. The file is closed
+ * in `finally`, so a consumer's `break` releases it too.
+ */
+export async function* readFileBatches(file: InputFile, start: ReaderStart, options: FileReadOptions): AsyncGenerator<SourceBatch<Auth0Position>> {
+  const { config, files, signal } = options
+  const counter = { bytes: 0 }
+  const detected = await detectFormat(file.path, config.format, files)
+  let input: OpenInput
+  try {
+    input = await openInput(file.path, files, detected.format === 'ndjson' ? (start.offset ?? 0) : 0, counter)
+  } catch (error) {
+    throw new SourceReadError(`cannot open ${file.name}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}`, { cause: error })
+  }
+  const bytesRead = () => options.bytesBefore + Math.min(counter.bytes, file.size)
+  let records: SourceRecord[] = []
+  let last: { line: number; offset?: number } = start
+  const position = (done: boolean): Auth0Position => ({
+    file: file.name,
+    line: last.line,
+    ...(last.offset !== undefined ? { offset: last.offset } : {}),
+    ...(done ? { done } : {}),
+  })
+  try {
+    const seekable = !input.gzip && detected.format === 'ndjson'
+    const items = itemsOf(input.chunks, detected.format, start, seekable, config.csv.delimiter, detected.tabs)
+    try {
+      for await (const item of items) {
+        if (signal.aborted) return
+        records.push(toRecord(file.name, item, options.enrich))
+        last = { line: item.line, ...(item.offset !== undefined ? { offset: item.offset } : {}) }
+        if (item.kind === 'error' && item.fatal) break
+        if (records.length >= config.batch_records) {
+          yield { records, position: position(false), bytesRead: bytesRead() }
+          records = []
+        }
+      }
+    } catch (error) {
+      if (!isZlibError(error)) throw new SourceReadError(`cannot read ${file.name} after line ${last.line}: ${errorCode(error)}`, { cause: error })
+      const line = last.line + 1
+      records.push({
+        kind: 'unreadable',
+        key: `${file.name}:${line}`,
+        origin: `${file.name}:${line}`,
+        code: 'bad_gzip',
+        message: `${file.name}: gzip data is corrupt or truncated after line ${last.line} (${errorCode(error)}); the rest of this file is skipped`,
+      })
+    }
+    if (signal.aborted) return
+    yield { records, position: position(true), bytesRead: options.bytesBefore + file.size }
+  } finally {
+    await input.close()
+  }
+}
+
+function itemsOf(chunks: AsyncIterable<Buffer>, format: 'ndjson' | 'json' | 'csv', start: ReaderStart, seekable: boolean, delimiter: string, tabs: boolean): AsyncGenerator<FileItem> {
+  if (format === 'json') return readJsonArray(chunks, start)
+  if (format === 'csv') return readCsv(chunks, start, delimiter === 'auto' && tabs ? '\t' : delimiter)
+  return readNdjson(chunks, start, seekable)
+}
+
+function toRecord(name: string, item: FileItem, enrich: FileReadOptions['enrich']): SourceRecord {
+  const origin = `${name}:${item.line}`
+  if (item.kind === 'error') return { kind: 'unreadable', key: origin, origin, code: item.code, message: `${name} line ${item.line}: ${item.detail}` }
+  const value = item.value
+  const userId = value['user_id']
+  const email = value['email']
+  const key = typeof userId === 'string' && userId !== '' ? userId : typeof email === 'string' && email !== '' ? email : origin
+  return { kind: 'data', key, origin, data: enrich(value) }
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' ? code : 'read error'
+}

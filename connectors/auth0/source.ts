@@ -1,0 +1,120 @@
+import type { Source, SourceBatch } from '../../src/core/source.ts'
+import type { RunContext } from '../../src/core/run-context.ts'
+import { SourceReadError } from '../../src/core/errors.ts'
+import type { Auth0SourceConfig } from './config.ts'
+import type { ReaderStart } from './file-item.ts'
+import { describeFiles, formatBytes, resolveFiles, type InputFile } from './file-list.ts'
+import { OpenFiles } from './open-input.ts'
+import { PasswordHashIndex } from './password-hash-index.ts'
+import { PasswordHashJoin } from './password-hash-join.ts'
+import type { Auth0Position } from './position.ts'
+import { readFileBatches } from './read-file-batches.ts'
+
+/** The Auth0 file source, plus what tests and diagnostics may inspect. */
+export interface Auth0Source extends Source<Auth0Position> {
+  /** File handles currently open (export files and the hash-export reader). */
+  readonly openFileCount: number
+}
+
+/** Where relative paths in the config resolve: the directory of the config file. */
+export interface Auth0SourceOptions {
+  readonly baseDir: string
+}
+
+/**
+ * Reads Auth0 export files (NDJSON, JSON arrays, CSV; plain or gzip) in sorted file order,
+ * merging the password-hash export when one is configured. `read` may be called again after it
+ * ends (a resume); the hash index is built once and kept until `close()`.
+ */
+export function createAuth0Source(config: Auth0SourceConfig, options: Auth0SourceOptions): Auth0Source {
+  const files = new OpenFiles()
+  let index: Promise<PasswordHashIndex> | undefined
+
+  async function exportFiles(): Promise<InputFile[]> {
+    const found = await resolveFiles(config.files, options.baseDir)
+    if (found.length === 0) throw new SourceReadError(`no export file matches ${config.files.join(', ')} (relative to ${options.baseDir})`)
+    return found
+  }
+
+  async function hashFiles(patterns: readonly string[]): Promise<InputFile[]> {
+    const found = await resolveFiles(patterns, options.baseDir)
+    if (found.length === 0) throw new SourceReadError(`no password-hash file matches ${patterns.join(', ')} (relative to ${options.baseDir})`)
+    return found
+  }
+
+  async function buildIndex(ctx: RunContext): Promise<PasswordHashIndex> {
+    const hashes = config.password_hashes
+    if (!hashes) throw new Error('no password_hashes configured')
+    const found = await hashFiles(hashes.files)
+    const built = await PasswordHashIndex.build(found.map((file) => file.path), files, ctx.signal)
+    ctx.logger.info(
+      { files: found.length, lines: built.stats.lines, unreadable_lines: built.stats.unreadable, index_bytes: built.stats.tableBytes },
+      'Password-hash export indexed.',
+    )
+    if (built.stats.unreadable > 0) ctx.logger.warn({ unreadable_lines: built.stats.unreadable }, 'Some password-hash export lines are not JSON objects and were ignored.')
+    return built
+  }
+
+  return {
+    get openFileCount() {
+      return files.count
+    },
+
+    async check() {
+      const found = await exportFiles()
+      let text = `auth0: ${describeFiles(found)}`
+      if (config.password_hashes) {
+        const hashes = await hashFiles(config.password_hashes.files)
+        const total = hashes.reduce((sum, file) => sum + file.size, 0)
+        text += `; password hashes: ${hashes.length} file${hashes.length === 1 ? '' : 's'}, ${formatBytes(total)}, join by ${config.password_hashes.join}`
+      }
+      return text
+    },
+
+    async totalBytes() {
+      const found = await resolveFiles(config.files, options.baseDir)
+      return found.reduce((sum, file) => sum + file.size, 0)
+    },
+
+    async *read(from: Auth0Position | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<Auth0Position>> {
+      const found = await exportFiles()
+      let join: PasswordHashJoin | undefined
+      if (config.password_hashes) {
+        index ??= buildIndex(ctx)
+        const built = await index.catch((error: unknown) => {
+          index = undefined
+          throw error
+        })
+        join = new PasswordHashJoin(built, await built.openReader(files), config.password_hashes.join)
+      }
+      const enrich = join ? (profile: Record<string, unknown>) => (join as PasswordHashJoin).apply(profile) : (profile: Record<string, unknown>) => profile
+      try {
+        let bytesBefore = 0
+        for (const file of found) {
+          if (ctx.signal.aborted) return
+          const start = startOf(file, from)
+          if (start !== undefined) yield* readFileBatches(file, start, { config, files, signal: ctx.signal, bytesBefore, enrich })
+          bytesBefore += file.size
+        }
+      } finally {
+        if (join) {
+          await join.close()
+          ctx.logger.info({ ...join.counts }, 'Password-hash join summary.')
+        }
+      }
+    },
+
+    async close() {
+      const pending = index
+      index = undefined
+      if (pending) await (await pending.catch(() => undefined))?.dispose()
+    },
+  }
+}
+
+/** Where to start in `file` given the resume position; undefined = already fully read. */
+function startOf(file: InputFile, from: Auth0Position | undefined): ReaderStart | undefined {
+  if (from === undefined || file.name > from.file) return { line: 0 }
+  if (file.name < from.file || from.done) return undefined
+  return from.offset !== undefined ? { line: from.line, offset: from.offset } : { line: from.line }
+}

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest'
+import { collect, dataOf, source, tempDir, writeGzip, writeText } from './helpers.ts'
+
+const importUsers = [
+  { email: 'a@example.com', email_verified: true, user_id: 'legacy-1', password_hash: '$2b$10$C5gmk4kTzDuGc8nXqN6FdO0m2r6NwOeDmBZYeq.n2b2YW3cCQp4vG' },
+  {
+    email: 'b@example.com',
+    custom_password_hash: { algorithm: 'md5', hash: { value: '5f4dcc3b5aa765d61d8327deb882cf99', encoding: 'hex' } },
+    mfa_factors: [{ totp: { secret: 'JBSWY3DPEHPK3PXP' } }],
+    app_metadata: { roles: ['admin'] },
+  },
+]
+
+describe('auth0 JSON array reader', () => {
+  it('reads Auth0 import-format arrays, passing hash and MFA fields through untouched', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'import.json', `\n  ${JSON.stringify(importUsers, null, 2)}`)
+    const { records } = await collect(source({ files: 'import.json' }, dir))
+    expect(dataOf(records)).toEqual(importUsers)
+    expect(records.map((record) => [record.key, record.origin])).toEqual([
+      ['legacy-1', 'import.json:1'],
+      ['b@example.com', 'import.json:2'],
+    ])
+  })
+
+  it('sniffs gzipped arrays and treats .json NDJSON (the export job format) as NDJSON', async () => {
+    const dir = await tempDir()
+    await writeGzip(dir, 'a.json.gz', JSON.stringify(importUsers))
+    await writeText(dir, 'b.json', `${JSON.stringify({ user_id: 'auth0|1' })}\n${JSON.stringify({ user_id: 'auth0|2' })}\n`)
+    const { records } = await collect(source({ files: '*.json*' }, dir))
+    expect(records.map((record) => record.origin)).toEqual(['a.json.gz:1', 'a.json.gz:2', 'b.json:1', 'b.json:2'])
+  })
+
+  it('honours an explicit format over the extension', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.txt', JSON.stringify(importUsers))
+    const { records } = await collect(source({ files: 'users.txt', format: 'json' }, dir))
+    expect(dataOf(records)).toHaveLength(2)
+  })
+
+  it('ends the file with one malformed_json record after the last element it could parse, then reads the next file', async () => {
+    const dir = await tempDir()
+    const elements = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ email: `u${i}@example.com`, padding: 'x'.repeat(60) }))
+    await writeText(dir, 'import.json', `[${elements.join(',')},{"email": oops}]`)
+    await writeText(dir, 'next.json', JSON.stringify([{ email: 'e@example.com' }, 42]))
+    const { records } = await collect(source({ files: '*.json' }, dir))
+    const fromImport = records.filter((record) => record.origin.startsWith('import.json'))
+    const parsed = fromImport.filter((record) => record.kind === 'data')
+    expect(parsed.length).toBeGreaterThan(0)
+    expect(parsed.map((record) => record.origin)).toEqual(parsed.map((_, i) => `import.json:${i + 1}`))
+    expect(fromImport.at(-1)).toMatchObject({ kind: 'unreadable', code: 'malformed_json', origin: `import.json:${parsed.length + 1}` })
+    const last = fromImport.at(-1)
+    expect(last?.kind === 'unreadable' && last.message).toMatch(/^import\.json line \d+: invalid JSON after element \d+ .*the rest of the file is skipped$/)
+    expect(records.slice(fromImport.length).map((record) => [record.kind, record.origin])).toEqual([
+      ['data', 'next.json:1'],
+      ['unreadable', 'next.json:2'],
+    ])
+    expect(records.at(-1)).toMatchObject({ code: 'not_an_object' })
+  })
+})
+
+describe('auth0 CSV reader', () => {
+  it("strips Auth0's ' prefix, rebuilds dotted headers, types booleans and drops empty cells", async () => {
+    const dir = await tempDir()
+    const csv = [
+      'user_id,email,email_verified,blocked,created_at,user_metadata.plan,user_metadata.consent.given,identities[0].connection,logins_count,given_name',
+      `"'auth0|1","'Alice@Example.com",true,false,2021-03-05T16:34:49.518Z,"'pro","'yes","'Username-Password-Authentication",12,""`,
+      `"'auth0|2","'=cmd|' /C calc'!A0",false,,2021-03-06T10:00:00.000Z,,,"'google-oauth2",,"'Bo ""B"" Ng"`,
+    ].join('\n')
+    await writeText(dir, 'export.csv', csv)
+    const { records } = await collect(source({ files: 'export.csv' }, dir))
+    expect(dataOf(records)).toEqual([
+      {
+        user_id: 'auth0|1',
+        email: 'Alice@Example.com',
+        email_verified: true,
+        blocked: false,
+        created_at: '2021-03-05T16:34:49.518Z',
+        user_metadata: { plan: 'pro', consent: { given: 'yes' } },
+        identities: [{ connection: 'Username-Password-Authentication' }],
+        logins_count: 12,
+      },
+      {
+        user_id: 'auth0|2',
+        email: "=cmd|' /C calc'!A0",
+        email_verified: false,
+        created_at: '2021-03-06T10:00:00.000Z',
+        identities: [{ connection: 'google-oauth2' }],
+        given_name: 'Bo "B" Ng',
+      },
+    ])
+    expect(records.map((record) => record.origin)).toEqual(['export.csv:2', 'export.csv:3'])
+  })
+
+  it('detects tab-separated files (the extension writes TSV named .csv) and .tsv gzip', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'a.csv', "user_id\temail\n'auth0|1\t'a@example.com\n")
+    await writeGzip(dir, 'b.tsv.gz', "user_id\temail\n'auth0|2\t'b, with comma@example.com\n")
+    const { records } = await collect(source({ files: ['a.csv', 'b.tsv.gz'] }, dir))
+    expect(dataOf(records)).toEqual([
+      { user_id: 'auth0|1', email: 'a@example.com' },
+      { user_id: 'auth0|2', email: 'b, with comma@example.com' },
+    ])
+  })
+
+  it('reports rows with the wrong number of cells and unclosed quotes', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'a.csv', "user_id,email\n'auth0|1,a@example.com\n'auth0|2\n'auth0|3,c@example.com\n\"'auth0|4,d\n")
+    const { records } = await collect(source({ files: 'a.csv' }, dir))
+    expect(records.map((record) => [record.kind, record.kind === 'unreadable' ? record.code : record.key])).toEqual([
+      ['data', 'auth0|1'],
+      ['unreadable', 'csv_column_count'],
+      ['data', 'auth0|3'],
+      ['unreadable', 'malformed_csv'],
+    ])
+  })
+})

@@ -1,0 +1,97 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { describe, expect, it } from 'vitest'
+import { collect, dataOf, ndjson, source, tempDir, writeGzip, writeText } from './helpers.ts'
+
+const alice = { user_id: 'auth0|60425da93519d90068f82966', email: 'alice@example.com' }
+const bob = { user_id: 'auth0|60425dc43519d90068f82973', email: 'bob@example.com' }
+
+describe('auth0 NDJSON reader', () => {
+  it('reads profiles with their user_id as key and file:line as origin', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', ndjson(alice, bob))
+    const { records } = await collect(source({ files: 'users.ndjson' }, dir))
+    expect(records).toEqual([
+      { kind: 'data', key: alice.user_id, origin: 'users.ndjson:1', data: alice },
+      { kind: 'data', key: bob.user_id, origin: 'users.ndjson:2', data: bob },
+    ])
+  })
+
+  it('tolerates a BOM, CRLF line ends, blank lines and a missing final newline', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.jsonl', `\uFEFF${JSON.stringify(alice)}\r\n\r\n   \n${JSON.stringify(bob)}`)
+    const { records } = await collect(source({ files: 'users.jsonl' }, dir))
+    expect(records.map((record) => [record.kind, record.origin])).toEqual([
+      ['data', 'users.jsonl:1'],
+      ['data', 'users.jsonl:4'],
+    ])
+    expect(dataOf(records)).toEqual([alice, bob])
+  })
+
+  it('turns a malformed line into an unreadable record naming file and line, without its content', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', `${JSON.stringify(alice)}\n{"user_id":"auth0|x","password":"hunter2\n[1,2]\n${JSON.stringify(bob)}\n`)
+    const { records } = await collect(source({ files: 'users.ndjson' }, dir))
+    expect(records.map((record) => record.kind)).toEqual(['data', 'unreadable', 'unreadable', 'data'])
+    const malformed = records[1]
+    expect(malformed).toMatchObject({ kind: 'unreadable', code: 'malformed_json', origin: 'users.ndjson:2', key: 'users.ndjson:2' })
+    expect(malformed?.kind === 'unreadable' && malformed.message).toMatch(/^users\.ndjson line 2: not valid JSON/)
+    expect(JSON.stringify(malformed)).not.toContain('hunter2')
+    expect(records[2]).toMatchObject({ code: 'not_an_object', origin: 'users.ndjson:3' })
+  })
+
+  it('keys a profile by email, then by origin, when user_id is missing', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', ndjson({ email: 'c@example.com' }, { phone_number: '+14155550101' }))
+    const { records } = await collect(source({ files: 'users.ndjson' }, dir))
+    expect(records.map((record) => record.key)).toEqual(['c@example.com', 'users.ndjson:2'])
+  })
+
+  it('reads gzip, including multi-member gzip, whatever the file is called', async () => {
+    const dir = await tempDir()
+    await writeGzip(dir, 'users.ndjson.gz', ndjson(alice), ndjson(bob))
+    await writeGzip(dir, 'tenant.json', ndjson({ user_id: 'auth0|c' }))
+    const { records } = await collect(source({ files: ['users.ndjson.gz', 'tenant.json'] }, dir))
+    expect(records.map((record) => record.origin)).toEqual(['tenant.json:1', 'users.ndjson.gz:1', 'users.ndjson.gz:2'])
+  })
+
+  it('stops a corrupt gzip file with a bad_gzip record and goes on with the next file', async () => {
+    const dir = await tempDir()
+    const good = gzipSync(ndjson(...Array.from({ length: 2000 }, (_, i) => ({ user_id: `auth0|${i}`, padding: 'x'.repeat(100) }))))
+    const broken = Buffer.from(gzipSync(ndjson(...Array.from({ length: 100 }, (_, i) => ({ user_id: `auth0|b${i}` })))))
+    for (let i = 20; i < broken.length - 20; i += 7) broken[i] = (broken[i] as number) ^ 0x5a
+    await writeFile(join(dir, 'a.ndjson.gz'), Buffer.concat([good, broken]))
+    await writeText(dir, 'b.ndjson', ndjson(bob))
+    const { records, batches } = await collect(source({ files: '*.ndjson*' }, dir))
+    const bad = records.filter((record) => record.kind === 'unreadable')
+    expect(bad).toHaveLength(1)
+    expect(bad[0]).toMatchObject({ code: 'bad_gzip' })
+    expect(bad[0]?.kind === 'unreadable' && bad[0].message).toMatch(/^a\.ndjson\.gz: gzip data is corrupt or truncated after line \d+/)
+    const dataFromA = records.filter((record) => record.kind === 'data' && record.origin.startsWith('a.ndjson.gz'))
+    expect(dataFromA.length).toBeGreaterThan(0)
+    expect(dataFromA.length).toBeLessThanOrEqual(2000)
+    expect(bad[0]?.origin).toBe(`a.ndjson.gz:${dataFromA.length + 1}`)
+    expect(records.at(-1)).toMatchObject({ kind: 'data', origin: 'b.ndjson:1' })
+    expect(batches.find((batch) => batch.records.includes(bad[0] as never))?.position).toMatchObject({ file: 'a.ndjson.gz', done: true })
+  })
+
+  it('reports a truncated gzip file the same way', async () => {
+    const dir = await tempDir()
+    const whole = gzipSync(ndjson(alice, bob))
+    await writeFile(join(dir, 'users.ndjson.gz'), whole.subarray(0, whole.length - 6))
+    const { records } = await collect(source({ files: 'users.ndjson.gz' }, dir))
+    expect(records.at(-1)).toMatchObject({ kind: 'unreadable', code: 'bad_gzip' })
+  })
+
+  it('batches by batch_records and reports bytes read', async () => {
+    const dir = await tempDir()
+    const path = await writeText(dir, 'users.ndjson', ndjson(...Array.from({ length: 7 }, (_, i) => ({ user_id: `auth0|${i}` }))))
+    const src = source({ files: 'users.ndjson', batch_records: 3 }, dir)
+    const { batches } = await collect(src)
+    expect(batches.map((batch) => batch.records.length)).toEqual([3, 3, 1])
+    const total = await src.totalBytes?.()
+    expect(total).toBe((await import('node:fs')).statSync(path).size)
+    expect(batches.at(-1)?.bytesRead).toBe(total)
+  })
+})

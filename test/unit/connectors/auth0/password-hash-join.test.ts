@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest'
+import type { HashJoinMode } from '../../../../connectors/auth0/config.ts'
+import { collect, context, dataOf, ndjson, source, tempDir, writeGzip, writeText } from './helpers.ts'
+
+const DB = 'Username-Password-Authentication'
+const bcrypt = (c: string) => `$2b$10$${c.repeat(53)}`
+
+function dbUser(id: string, email: string | undefined, connection = DB): Record<string, unknown> {
+  return { user_id: `auth0|${id}`, ...(email ? { email } : {}), identities: [{ provider: 'auth0', user_id: id, connection, isSocial: false }] }
+}
+
+function hashLine(fields: Record<string, unknown>, hash: string, connection = DB): Record<string, unknown> {
+  return { ...fields, email_verified: true, passwordHash: hash, password_set_date: { $date: '2021-03-05T16:35:16.775Z' }, tenant: 't', connection, _tmp_is_unique: true }
+}
+
+async function joined(users: unknown[], hashes: unknown[], join: HashJoinMode = 'auto', gzipHashes = false) {
+  const dir = await tempDir()
+  await writeText(dir, 'users.ndjson', ndjson(...users))
+  if (gzipHashes) await writeGzip(dir, 'hashes.ndjson.gz', ndjson(...hashes))
+  else await writeText(dir, 'hashes.ndjson', ndjson(...hashes))
+  const src = source({ files: 'users.ndjson', password_hashes: { files: gzipHashes ? 'hashes.ndjson.gz' : 'hashes.ndjson', join } }, dir)
+  const { records } = await collect(src)
+  return dataOf(records).map((data) => (typeof data['password_hash'] === 'string' ? data['password_hash'] : undefined))
+}
+
+describe('password-hash join', () => {
+  it('joins by _id.$oid and _ID.$oid, adding password_set_date', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', ndjson(dbUser('60425dc43519d90068f82973', 'a@example.com'), dbUser('60425dc43519d90068f82974', 'b@example.com')))
+    await writeText(
+      dir,
+      'hashes.ndjson',
+      ndjson(
+        hashLine({ _ID: { $oid: '60425dc43519d90068f82974' }, email: 'b@example.com' }, bcrypt('B')),
+        hashLine({ _id: { $oid: '60425dc43519d90068f82973' }, email: 'a@example.com' }, bcrypt('A')),
+      ),
+    )
+    const ctx = context()
+    const src = source({ files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } }, dir)
+    const records = []
+    for await (const batch of src.read(undefined, ctx)) records.push(...batch.records)
+    expect(dataOf(records)).toEqual([
+      { ...dbUser('60425dc43519d90068f82973', 'a@example.com'), password_hash: bcrypt('A'), password_set_date: '2021-03-05T16:35:16.775Z' },
+      { ...dbUser('60425dc43519d90068f82974', 'b@example.com'), password_hash: bcrypt('B'), password_set_date: '2021-03-05T16:35:16.775Z' },
+    ])
+    expect(JSON.stringify(ctx.lines)).not.toContain(bcrypt('A'))
+    expect(ctx.lines.find((line) => line.msg === 'Password-hash join summary.')?.obj).toMatchObject({ id: 2, email: 0 })
+  })
+
+  it('joins users imported into Auth0 with their own id through alt_id', async () => {
+    const hashes = [hashLine({ _id: { $oid: 'ffffffffffffffffffffffff' }, alt_id: 'legacy-42', email: 'x@example.com' }, bcrypt('L'))]
+    expect(await joined([dbUser('legacy-42', 'other@example.com')], hashes, 'id')).toEqual([bcrypt('L')])
+  })
+
+  it('falls back to the lower-cased email only where it is unique in the hash file', async () => {
+    const users = [dbUser('aaaaaaaaaaaaaaaaaaaaaaaa', 'Unique@Example.COM'), dbUser('bbbbbbbbbbbbbbbbbbbbbbbb', 'shared@example.com')]
+    const hashes = [
+      hashLine({ _id: { $oid: '111111111111111111111111' }, email: 'unique@example.com' }, bcrypt('U')),
+      hashLine({ _id: { $oid: '222222222222222222222222' }, email: 'shared@example.com' }, bcrypt('S')),
+      hashLine({ _id: { $oid: '333333333333333333333333' }, email: 'shared@example.com' }, bcrypt('T'), 'Other-DB'),
+    ]
+    expect(await joined(users, hashes, 'auto')).toEqual([bcrypt('U'), undefined])
+    expect(await joined(users, hashes, 'email')).toEqual([bcrypt('U'), undefined])
+    expect(await joined(users, hashes, 'id')).toEqual([undefined, undefined])
+  })
+
+  it('does not join when the connection differs', async () => {
+    const users = [dbUser('cccccccccccccccccccccccc', 'c@example.com', 'Customers-DB')]
+    const hashes = [hashLine({ _id: { $oid: 'cccccccccccccccccccccccc' }, email: 'c@example.com' }, bcrypt('C'), 'Staff-DB')]
+    expect(await joined(users, hashes, 'auto')).toEqual([undefined])
+  })
+
+  it('picks the line of the profile connection when one id exists in two connections, and none when it cannot tell', async () => {
+    const hashes = [
+      hashLine({ _id: { $oid: 'dddddddddddddddddddddddd' } }, bcrypt('1'), 'Staff-DB'),
+      hashLine({ _id: { $oid: 'dddddddddddddddddddddddd' } }, bcrypt('2'), 'Customers-DB'),
+    ]
+    expect(await joined([dbUser('dddddddddddddddddddddddd', undefined, 'Customers-DB')], hashes, 'id')).toEqual([bcrypt('2')])
+    expect(await joined([{ user_id: 'auth0|dddddddddddddddddddddddd' }], hashes, 'id')).toEqual([undefined])
+  })
+
+  it('gives no hash to social users, even with the email of a database user', async () => {
+    const social = { user_id: 'google-oauth2|103547991597142817347', email: 'e@example.com', identities: [{ provider: 'google-oauth2', user_id: '103547991597142817347', connection: 'google-oauth2', isSocial: true }] }
+    const hashes = [hashLine({ _id: { $oid: 'eeeeeeeeeeeeeeeeeeeeeeee' }, email: 'e@example.com' }, bcrypt('E'))]
+    expect(await joined([social], hashes, 'email')).toEqual([undefined])
+  })
+
+  it('joins a linked database identity of a social primary user', async () => {
+    const linked = {
+      user_id: 'google-oauth2|1',
+      identities: [
+        { provider: 'google-oauth2', user_id: '1', connection: 'google-oauth2', isSocial: true },
+        { provider: 'auth0', user_id: 'abababababababababababab', connection: DB, isSocial: false },
+      ],
+    }
+    expect(await joined([linked], [hashLine({ _id: { $oid: 'abababababababababababab' } }, bcrypt('K'))], 'id')).toEqual([bcrypt('K')])
+  })
+
+  it('keeps a password_hash the profile already has', async () => {
+    const user = { ...dbUser('f0f0f0f0f0f0f0f0f0f0f0f0', 'f@example.com'), password_hash: bcrypt('O') }
+    expect(await joined([user], [hashLine({ _id: { $oid: 'f0f0f0f0f0f0f0f0f0f0f0f0' } }, bcrypt('N'))])).toEqual([bcrypt('O')])
+  })
+
+  it('reads a gzipped hash export', async () => {
+    const hashes = [hashLine({ _id: { $oid: '0a0a0a0a0a0a0a0a0a0a0a0a' }, email: 'g@example.com' }, bcrypt('G'))]
+    expect(await joined([dbUser('0a0a0a0a0a0a0a0a0a0a0a0a', 'g@example.com')], hashes, 'auto', true)).toEqual([bcrypt('G')])
+  })
+
+  it('check() names the files and the join; a missing hash file is a clear error', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', ndjson(dbUser('1', 'a@example.com')))
+    await writeText(dir, 'hashes.ndjson', ndjson(hashLine({ _id: { $oid: '1' } }, bcrypt('A'))))
+    const ok = source({ files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } }, dir)
+    expect(await ok.check?.(context())).toMatch(/^auth0: 1 file, \d+ B \(users\.ndjson\); password hashes: 1 file, \d+ B, join by auto$/)
+    const missing = source({ files: 'users.ndjson', password_hashes: { files: 'nope/*.ndjson' } }, dir)
+    await expect(missing.check?.(context())).rejects.toThrow(/no password-hash file matches nope\/\*\.ndjson/)
+    await expect(source({ files: 'none-*.ndjson' }, dir).check?.(context())).rejects.toThrow(/no export file matches none-\*\.ndjson/)
+  })
+})

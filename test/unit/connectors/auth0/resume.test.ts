@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest'
+import { auth0PositionSchema } from '../../../../connectors/auth0/position.ts'
+import { collect, context, ndjson, source, tempDir, writeGzip, writeText } from './helpers.ts'
+
+const users = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => ({ user_id: `auth0|${prefix}${i}`, email: `${prefix}${i}@example.com` }))
+
+async function threeFiles(dir: string): Promise<void> {
+  await writeText(dir, 'a.ndjson', ndjson(...users('a', 7)).replace('\n', '\r\n\n'))
+  await writeGzip(dir, 'b.ndjson.gz', ndjson(...users('b', 4)), ndjson(...users('c', 5)))
+  await writeText(dir, 'c.json', JSON.stringify(users('d', 6)))
+  await writeText(dir, 'd.csv', `user_id,email\n${users('e', 5).map((user) => `'${user.user_id},'${user.email}`).join('\n')}\n`)
+}
+
+describe('resume', () => {
+  it('continues after every committed position with no gap and no duplicate, in plain, gzip, JSON and CSV files', async () => {
+    const dir = await tempDir()
+    await threeFiles(dir)
+    const config = { files: ['*.ndjson*', 'c.json', 'd.csv'], batch_records: 3 }
+    const { batches, records } = await collect(source(config, dir))
+    const keys = records.map((record) => record.key)
+    expect(keys).toHaveLength(7 + 9 + 6 + 5)
+    expect(new Set(keys).size).toBe(keys.length)
+    let before = 0
+    for (const batch of batches) {
+      before += batch.records.length
+      const persisted = auth0PositionSchema.parse(JSON.parse(JSON.stringify(batch.position)))
+      const resumed = await collect(source(config, dir), persisted)
+      expect(resumed.records.map((record) => record.key), JSON.stringify(persisted)).toEqual(keys.slice(before))
+    }
+  })
+
+  it('seeks in plain NDJSON: the position carries the byte offset after the last line', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'a.ndjson', ndjson(...users('a', 4)))
+    const { batches } = await collect(source({ files: 'a.ndjson', batch_records: 2 }, dir))
+    const firstLine = `${JSON.stringify(users('a', 1)[0])}\n`
+    expect(batches[0]?.position).toEqual({ file: 'a.ndjson', line: 2, offset: Buffer.byteLength(firstLine) * 2 })
+    expect(batches.at(-1)?.position).toMatchObject({ file: 'a.ndjson', line: 4, done: true })
+  })
+
+  it('moves to the next file after a position marked done, even if the file grew', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'a.ndjson', ndjson(...users('a', 2)))
+    await writeText(dir, 'b.ndjson', ndjson(...users('b', 2)))
+    const { records } = await collect(source({ files: '*.ndjson' }, dir), { file: 'a.ndjson', line: 1, done: true })
+    expect(records.map((record) => record.key)).toEqual(['auth0|b0', 'auth0|b1'])
+  })
+})
+
+describe('cleanup', () => {
+  async function openFds(): Promise<number> {
+    const { readdir } = await import('node:fs/promises')
+    return (await readdir('/proc/self/fd')).length
+  }
+
+  it('closes every file when the consumer breaks, in plain, gzip and with a hash join', async () => {
+    const dir = await tempDir()
+    await threeFiles(dir)
+    await writeText(dir, 'hashes.ndjson', ndjson({ _id: { $oid: 'x' }, passwordHash: '$2b$10$' + 'a'.repeat(53) }))
+    const baseline = await openFds()
+    for (const files of ['a.ndjson', 'b.ndjson.gz', 'c.json', 'd.csv']) {
+      const src = source({ files, batch_records: 1, password_hashes: { files: 'hashes.ndjson' } }, dir)
+      for await (const batch of src.read(undefined, context())) {
+        expect(batch.records).toHaveLength(1)
+        expect(src.openFileCount).toBe(2)
+        break
+      }
+      expect(src.openFileCount).toBe(0)
+    }
+    expect(await openFds()).toBe(baseline)
+  })
+
+  it('ends promptly on abort and releases its files', async () => {
+    const dir = await tempDir()
+    await writeGzip(dir, 'big.ndjson.gz', ndjson(...users('z', 5000)))
+    const controller = new AbortController()
+    const src = source({ files: 'big.ndjson.gz', batch_records: 10 }, dir)
+    let seen = 0
+    for await (const batch of src.read(undefined, context(controller.signal))) {
+      seen += batch.records.length
+      if (seen === 20) controller.abort()
+    }
+    expect(seen).toBe(20)
+    expect(src.openFileCount).toBe(0)
+  })
+})
