@@ -9,10 +9,19 @@ export interface SourceHandle {
   readonly parsePosition: (value: unknown) => unknown
 }
 
-/** Creates the configured source; relative paths resolve against `baseDir` (the config file's directory). */
-export function createSource(config: SourceConfig, baseDir: string): SourceHandle {
+/** How the source is read: to its current end (`backfill`), or forever, polling for changes (`sync`). */
+export interface SourceOptions {
+  /** Directory relative paths resolve against: the config file's. */
+  readonly baseDir: string
+  readonly mode: 'backfill' | 'sync'
+  /** `backfill --since`: only records changed at or after this time, where the source can tell. */
+  readonly since?: Date
+}
+
+/** Creates the configured source. */
+export function createSource(config: SourceConfig, options: SourceOptions): SourceHandle {
   switch (config.type) {
     case 'auth0':
-      return { source: createAuth0Source(config, { baseDir }) as Source<unknown>, parsePosition: (value) => auth0PositionSchema.parse(value) }
+      return { source: createAuth0Source(config, { baseDir: options.baseDir }) as Source<unknown>, parsePosition: (value) => auth0PositionSchema.parse(value) }
   }
 }

@@ -2,12 +2,12 @@ import type { PipelineResult } from '../runtime/pipeline.ts'
 import type { RunSummary } from '../runtime/run-summary.ts'
 
 /** The human summary printed at the end of a backfill. Its counts add up to `read`. */
-export function formatSummary(summary: RunSummary, result: PipelineResult, files: { report: string; deadLetter: string }): string {
+export function formatSummary(mode: string, summary: RunSummary, result: PipelineResult, files: { report: string; deadLetter: string }): string {
   const o = summary.outcomes
   const pending = summary.read - summary.settled
   const lines = [
     '',
-    result.alreadyComplete ? 'gearbridge backfill: already complete (nothing new to read; use --from-start to run again)' : `gearbridge backfill: ${result.status}`,
+    result.alreadyComplete ? `gearbridge ${mode}: already complete (nothing new to read; use --from-start to run again)` : `gearbridge ${mode}: ${result.status}`,
     `  read        ${summary.read}`,
     `  inserted    ${o.inserted}`,
     `  updated     ${o.updated}${summary.passwordNotApplied > 0 ? `  (${summary.passwordNotApplied} carried a password Authgear ignores on update)` : ''}`,

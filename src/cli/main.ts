@@ -2,7 +2,8 @@
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../core/errors.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
-import { backfillCommand } from './backfill.ts'
+import { runImport } from './run-import.ts'
+import { parseSince } from './parse-since.ts'
 import { checkCommand } from './check.ts'
 import { configSchemaCommand } from './config-schema.ts'
 import { emulatorCommand } from './emulator.ts'
@@ -23,8 +24,18 @@ program
   .description('Read the source to its end and import every record; resumes from the last checkpoint.')
   .requiredOption('-c, --config <file>', 'config file')
   .option('--from-start', 'ignore the saved checkpoint and read the source from the beginning')
+  .option('--since <time>', 'only records changed at or after this ISO 8601 time (sources with an updated-at cursor)', parseSince)
+  .action(async (opts: { config: string; fromStart?: boolean; since?: Date }) => {
+    exitCode = await runImport({ ...opts, mode: 'backfill' }, io)
+  })
+
+program
+  .command('sync')
+  .description('Import continuously (Kafka topic or polled table) until SIGTERM/SIGINT, then drain, commit and exit 0.')
+  .requiredOption('-c, --config <file>', 'config file')
+  .option('--from-start', 'ignore the saved checkpoint and read the source from the beginning')
   .action(async (opts: { config: string; fromStart?: boolean }) => {
-    exitCode = await backfillCommand(opts, io)
+    exitCode = await runImport({ ...opts, mode: 'sync' }, io)
   })
 
 program

@@ -17,14 +17,19 @@ import { RunSummary } from '../runtime/run-summary.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
 
-export interface BackfillOptions {
+export interface ImportRunOptions {
   readonly config: string
+  readonly mode: 'backfill' | 'sync'
   readonly fromStart?: boolean
+  readonly since?: Date
 }
 
-/** `gearbridge backfill`: read the source to its end and import every record. Returns the exit code. */
-export async function backfillCommand(options: BackfillOptions, io: CommandIo): Promise<number> {
-  const run = await openRun(options.config, 'backfill', io)
+/**
+ * Runs the import pipeline: `backfill` reads the source to its end; `sync` keeps polling or
+ * consuming until SIGTERM/SIGINT, then drains, commits and exits 0. Returns the exit code.
+ */
+export async function runImport(options: ImportRunOptions, io: CommandIo): Promise<number> {
+  const run = await openRun(options.config, options.mode, io)
   const { config, baseDir, logger, metrics, ctx } = run
   const summary = new RunSummary()
   const stateDir = resolve(baseDir, config.state.dir)
@@ -33,7 +38,7 @@ export async function backfillCommand(options: BackfillOptions, io: CommandIo): 
   let server: ObservabilityServer | undefined
   let running = false
   const connection = await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
-  const { source, parsePosition } = createSource(config.source, baseDir)
+  const { source, parsePosition } = createSource(config.source, { baseDir, mode: options.mode, ...(options.since ? { since: options.since } : {}) })
   try {
     await report.open()
     await deadLetter.open()
@@ -81,8 +86,8 @@ export async function backfillCommand(options: BackfillOptions, io: CommandIo): 
     )
     running = false
     progress.stop()
-    io.stdout.write(formatSummary(summary, result, { report: report.path, deadLetter: deadLetter.path }))
-    logger.info({ summary: summary.toJSON(), status: result.status }, 'Backfill finished.')
+    io.stdout.write(formatSummary(options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }))
+    logger.info({ summary: summary.toJSON(), status: result.status }, `The ${options.mode} run ended.`)
     switch (result.status) {
       case 'complete':
         metrics.setRunState('finished')
@@ -93,12 +98,14 @@ export async function backfillCommand(options: BackfillOptions, io: CommandIo): 
         return ExitCodes.resumable
       case 'stopped':
         metrics.setRunState('stopped')
+        // A sync is meant to run until it is told to stop: a drained, committed stop is success.
+        if (options.mode === 'sync') return ExitCodes.ok
         io.stderr.write('Stopped before the end of the source; the checkpoint is saved. Run the same command again to continue.\n')
         return ExitCodes.resumable
       case 'failed': {
         metrics.setRunState('failed')
         const error = result.error as Error
-        logger.error({ err: { name: error.name, code: (error as { code?: string }).code, message: error.message } }, 'Backfill stopped by an error.')
+        logger.error({ err: { name: error.name, code: (error as { code?: string }).code, message: error.message } }, 'The run stopped on an error.')
         io.stderr.write(`gearbridge: ${error.message}\nWhat had outcomes is checkpointed; fix the cause and run the same command again to continue.\n`)
         return ExitCodes.fatal
       }

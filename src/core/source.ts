@@ -22,7 +22,14 @@ export interface Source<P> {
   read(from: P | undefined, ctx: RunContext): AsyncIterable<SourceBatch<P>>
   /** Total input size in bytes when known up front (files), for progress and ETA. */
   totalBytes?(): Promise<number | undefined>
-  /** Upstream commit of the highest contiguous position whose records all have outcomes. */
+  /** Upstream commit of the highest contiguous position whose records all have outcomes, after the local checkpoint is durable. */
   ack?(position: P, ctx: RunContext): Promise<void>
+  /**
+   * Called once per batch when every record of that batch has a terminal outcome, in whatever
+   * order batches finish. Sources whose batches belong to independent lanes (Kafka partitions)
+   * use it to commit each lane as soon as it is contiguous, and to commit revoked lanes on a
+   * rebalance. Must not throw.
+   */
+  onBatchSettled?(position: P): void
   close(): Promise<void>
 }

@@ -6,6 +6,7 @@ export interface BatchTicket {
 interface Entry<P> {
   readonly position: P
   remaining: number
+  readonly onSettled: (() => void) | undefined
 }
 
 /**
@@ -24,9 +25,15 @@ export class Checkpointer<P> {
     this.#committed = initial
   }
 
-  /** Registers a batch of `count` records ending at `position`. A zero-count batch commits as soon as everything before it has. */
-  track(position: P, count: number): BatchTicket {
-    const entry: Entry<P> = { position, remaining: count }
+  /**
+   * Registers a batch of `count` records ending at `position`. A zero-count batch commits as soon
+   * as everything before it has. `onSettled` runs when this batch's own records are all settled,
+   * whatever the state of earlier batches (sources with independent lanes, such as Kafka
+   * partitions, track their own contiguity with it).
+   */
+  track(position: P, count: number, onSettled?: () => void): BatchTicket {
+    const entry: Entry<P> = { position, remaining: count, onSettled }
+    if (count === 0) onSettled?.()
     this.#queue.push(entry)
     this.#pending += count
     if (count === 0) this.#advance()
@@ -35,7 +42,10 @@ export class Checkpointer<P> {
         if (n > entry.remaining) throw new Error(`checkpointer: settled ${n} records but only ${entry.remaining} were pending`)
         entry.remaining -= n
         this.#pending -= n
-        if (entry.remaining === 0) this.#advance()
+        if (entry.remaining === 0) {
+          entry.onSettled?.()
+          this.#advance()
+        }
       },
     }
   }

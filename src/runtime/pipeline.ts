@@ -66,6 +66,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     await store.save({ version: 1, pipeline: options.pipelineId, position, committedAt: new Date().toISOString(), recordsCommitted: committedRecords, complete })
     metrics.checkpointCommits.inc()
     metrics.checkpointTimestamp.set(Date.now() / 1000)
+    // Upstream commits (Kafka offsets) follow the durable local checkpoint, never lead it.
+    await source.ack?.(position, ctx)
   }
   let committing: Promise<void> = Promise.resolve()
   const timer = setInterval(() => {
@@ -77,7 +79,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   let failure: unknown
   try {
     for await (const batch of source.read(saved?.position, ctx)) {
-      const ticket = checkpointer.track(batch.position, batch.records.length)
+      const position = batch.position
+      const ticket = checkpointer.track(position, batch.records.length, source.onBatchSettled && (() => source.onBatchSettled!(position)))
       summary.read += batch.records.length
       metrics.sourceRecords.inc({ source: options.sourceName }, batch.records.length)
       if (batch.bytesRead !== undefined) metrics.sourceReadBytes.set({ source: options.sourceName }, batch.bytesRead)
@@ -95,7 +98,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
         if (!result.ok) {
           if (result.passwordAlgorithm) metrics.passwords.inc({ algorithm: result.passwordAlgorithm, lane: 'rejected' })
           const { code, field, message } = result.rejection
-          recorder.complete({ source: record, ticket }, { kind: 'rejected', code, message: field ? `${record.origin}: ${field}: ${message}` : `${record.origin}: ${message}` }, 'processing')
+          const named = field && !message.startsWith(`${field}:`) ? `${field}: ${message}` : message
+          recorder.complete({ source: record, ticket }, { kind: 'rejected', code, message: `${record.origin}: ${named}` }, 'processing')
           continue
         }
         const mapped = result.value
