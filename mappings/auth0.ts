@@ -20,7 +20,8 @@ function verifiedFlag(data: Record<string, unknown>, field: string, warnings: st
 }
 
 function withoutUndefined(object: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined))
+  for (const key in object) if (object[key] === undefined) delete object[key]
+  return object
 }
 
 function sourceNotes(data: Record<string, unknown>, mfaImported: boolean, warnings: string[]): void {

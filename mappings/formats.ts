@@ -4,15 +4,24 @@
  * so a value a mapping keeps is one the schema accepts.
  */
 import { parsePhoneNumberWithError } from 'libphonenumber-js/max'
+import { memoize } from './memo.ts'
+
+/**
+ * Plain `http(s)://host[:port][/path?query#fragment]` with nothing a URL parser would have to
+ * repair: such a value certainly parses with a host, so the (costly) parser is skipped for it.
+ */
+const plainHttpUrl = /^https?:\/\/[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?(?:[/?#][\x21-\x7e]*)?$/
 
 /** Format `uri`: absolute, with a scheme and a host. */
 export function isAbsoluteUri(value: string): boolean {
+  if (plainHttpUrl.test(value)) return true
   if (!URL.canParse(value)) return false
   return new URL(value).host.length > 0
 }
 
 /** Format `x_picture`: an absolute http(s) URI, or `authgearimages:///<path>`. */
 export function isPictureUri(value: string): boolean {
+  if (plainHttpUrl.test(value)) return true
   if (/^authgearimages:\/\/\/.+/.test(value)) return true
   if (!URL.canParse(value)) return false
   const url = new URL(value)
@@ -58,23 +67,37 @@ export function isTimeZone(value: string): boolean {
 }
 
 /** Format `bcp47`: a well-formed language tag in canonical form (`en-US`, not `en_US` or `en-us`). */
-export function isCanonicalLocale(value: string): boolean {
+export const isCanonicalLocale: (value: string) => boolean = memoize((value) => {
   try {
     return Intl.getCanonicalLocales(value)[0] === value
   } catch {
     return false
   }
-}
+})
 
 /** Format `phone`: an E.164 number (`+<country><number>`) that is a valid number for its country. */
 export function isE164Phone(value: string): boolean {
+  if (value === lastValidPhone) return true
   if (!/^\+[1-9][0-9]{1,14}$/.test(value)) return false
   try {
     const parsed = parsePhoneNumberWithError(value)
-    return parsed.number === value && parsed.isValid()
+    const valid = parsed.number === value && parsed.isValid()
+    if (valid) lastValidPhone = value
+    return valid
   } catch {
     return false
   }
+}
+
+/**
+ * The last number known valid. A mapping normalizes a phone number and the record schema checks
+ * the result right after; remembering one value spares the second full parse.
+ */
+let lastValidPhone = ''
+
+/** Records `e164` as valid: `normalizePhone` produced it from a number that passed `isValid()`. */
+export function noteValidPhone(e164: string): void {
+  lastValidPhone = e164
 }
 
 /** A TOTP secret Authgear can decode: unpadded (or `=`-padded) upper-case base32. */

@@ -7,7 +7,8 @@
  */
 import { parsePhoneNumberWithError, ParseError, type CountryCode } from 'libphonenumber-js/max'
 import { emailAddressProblem } from './email-address.ts'
-import { isCanonicalLocale } from './formats.ts'
+import { isCanonicalLocale, noteValidPhone } from './formats.ts'
+import { memoize } from './memo.ts'
 
 /** The outcome of normalizing one value: the value, or a reason that never repeats the input. */
 export type Normalized<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
@@ -44,6 +45,7 @@ export function normalizePhone(value: string, defaultRegion?: string): Normalize
     const options = defaultRegion === undefined ? undefined : { defaultCountry: defaultRegion as CountryCode }
     const parsed = parsePhoneNumberWithError(text, options)
     if (!parsed.isValid()) return fail('phone number is not a valid number for its region')
+    noteValidPhone(parsed.number)
     return ok(parsed.number)
   } catch (error) {
     const code = error instanceof ParseError ? error.message : ''
@@ -59,6 +61,10 @@ export function normalizeUsername(value: string): Normalized<string> {
 
 /** Canonicalizes a locale (`en_US` → `en-US`, `zh-hant-hk` → `zh-Hant-HK`); fails unless it is a BCP 47 tag. */
 export function normalizeLocale(value: string): Normalized<string> {
+  return canonicalLocale(value)
+}
+
+const canonicalLocale = memoize((value: string): Normalized<string> => {
   const text = value.trim().replaceAll('_', '-')
   if (text.length === 0) return fail('locale is empty')
   let canonical: string | undefined
@@ -71,7 +77,7 @@ export function normalizeLocale(value: string): Normalized<string> {
     return fail('locale is not a valid BCP 47 language tag')
   }
   return ok(canonical)
-}
+})
 
 /**
  * A string value with its surrounding whitespace removed, or `undefined` when the value is not a

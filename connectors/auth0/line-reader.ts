@@ -9,10 +9,11 @@ export interface Line {
 
 /**
  * Splits bytes into lines, keeping byte offsets so a plain file can be resumed by seeking.
- * Strips a UTF-8 BOM at offset 0 and a `\r` before `\n`. Lines are yielded as they complete, so
- * memory holds one line plus one chunk.
+ * Strips a UTF-8 BOM at offset 0 and a `\r` before `\n`. Yields the lines completed by each
+ * chunk as one array: one await per chunk instead of one per line keeps the hot loop synchronous.
+ * Memory holds one chunk plus the lines cut from it.
  */
-export async function* readLines(chunks: AsyncIterable<Buffer>, startOffset: number, startLine: number): AsyncGenerator<Line> {
+export async function* readLineBlocks(chunks: AsyncIterable<Buffer>, startOffset: number, startLine: number): AsyncGenerator<Line[]> {
   let offset = startOffset
   let line = startLine
   let pending: Buffer[] = []
@@ -26,6 +27,7 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, startOffset: num
         offset += 3
       }
     }
+    const block: Line[] = []
     let from = 0
     for (let nl = chunk.indexOf(0x0a, from); nl !== -1; nl = chunk.indexOf(0x0a, from)) {
       let bytes = chunk.subarray(from, nl)
@@ -37,19 +39,26 @@ export async function* readLines(chunks: AsyncIterable<Buffer>, startOffset: num
       pendingLength = 0
       from = nl + 1
       line++
-      yield { line, bytes: stripCr(bytes), end: offset }
+      block.push({ line, bytes: stripCr(bytes), end: offset })
     }
     if (from < chunk.length) {
       pending.push(chunk.subarray(from))
       pendingLength += chunk.length - from
     }
+    if (block.length > 0) yield block
   }
   if (pending.length > 0) {
     offset += pendingLength
     line++
-    yield { line, bytes: stripCr(Buffer.concat(pending)), end: offset }
+    yield [{ line, bytes: stripCr(Buffer.concat(pending)), end: offset }]
   }
 }
+
+/** Line by line, for callers that are not on a hot path. */
+export async function* readLines(chunks: AsyncIterable<Buffer>, startOffset: number, startLine: number): AsyncGenerator<Line> {
+  for await (const block of readLineBlocks(chunks, startOffset, startLine)) yield* block
+}
+
 function stripCr(bytes: Buffer): Buffer {
   return bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.subarray(0, bytes.length - 1) : bytes
 }

@@ -1,29 +1,34 @@
 import type { FileItem, ReaderStart } from './file-item.ts'
-import { isBlank, readLines } from './line-reader.ts'
+import { isBlank, readLineBlocks } from './line-reader.ts'
 
 /**
  * Reads NDJSON: one JSON object per line. Blank lines are skipped; a line that is not valid JSON
  * or not an object becomes an error item and reading goes on. `seekable` means `chunks` already
  * starts at `start.offset`; otherwise (gzip) the first `start.line` lines are read and skipped.
+ * Items come in blocks (one per input chunk) so the per-line work stays synchronous.
  */
-export async function* readNdjson(chunks: AsyncIterable<Buffer>, start: ReaderStart, seekable: boolean): AsyncGenerator<FileItem> {
-  const lines = seekable ? readLines(chunks, start.offset ?? 0, start.line) : readLines(chunks, 0, 0)
-  for await (const { line, bytes, end } of lines) {
-    if (line <= start.line) continue
-    const offset = seekable ? end : undefined
-    if (isBlank(bytes)) continue
-    let value: unknown
-    try {
-      value = JSON.parse(bytes.toString('utf8'))
-    } catch (error) {
-      yield { kind: 'error', line, offset, code: 'malformed_json', detail: `not valid JSON (${jsonErrorReason(error)})` }
-      continue
+export async function* readNdjson(chunks: AsyncIterable<Buffer>, start: ReaderStart, seekable: boolean): AsyncGenerator<FileItem[]> {
+  const lines = seekable ? readLineBlocks(chunks, start.offset ?? 0, start.line) : readLineBlocks(chunks, 0, 0)
+  for await (const block of lines) {
+    const items: FileItem[] = []
+    for (const { line, bytes, end } of block) {
+      if (line <= start.line) continue
+      const offset = seekable ? end : undefined
+      if (isBlank(bytes)) continue
+      let value: unknown
+      try {
+        value = JSON.parse(bytes.toString('utf8'))
+      } catch (error) {
+        items.push({ kind: 'error', line, offset, code: 'malformed_json', detail: `not valid JSON (${jsonErrorReason(error)})` })
+        continue
+      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        items.push({ kind: 'error', line, offset, code: 'not_an_object', detail: 'a JSON value that is not an object' })
+        continue
+      }
+      items.push({ kind: 'value', line, offset, value: value as Record<string, unknown> })
     }
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      yield { kind: 'error', line, offset, code: 'not_an_object', detail: 'a JSON value that is not an object' }
-      continue
-    }
-    yield { kind: 'value', line, offset, value: value as Record<string, unknown> }
+    if (items.length > 0) yield items
   }
 }
 

@@ -51,14 +51,17 @@ export async function* readFileBatches(file: InputFile, start: ReaderStart, opti
     const seekable = !input.gzip && detected.format === 'ndjson'
     const items = itemsOf(input.chunks, detected.format, start, seekable, config.csv.delimiter, detected.tabs)
     try {
-      for await (const item of items) {
+      blocks: for await (const block of items) {
         if (signal.aborted) return
-        records.push(toRecord(file.name, item, options.enrich))
-        last = { line: item.line, ...(item.offset !== undefined ? { offset: item.offset } : {}) }
-        if (item.kind === 'error' && item.fatal) break
-        if (records.length >= config.batch_records) {
-          yield { records, position: position(false), bytesRead: bytesRead() }
-          records = []
+        for (const item of block) {
+          records.push(toRecord(file.name, item, options.enrich))
+          last = { line: item.line, ...(item.offset !== undefined ? { offset: item.offset } : {}) }
+          if (item.kind === 'error' && item.fatal) break blocks
+          if (records.length >= config.batch_records) {
+            yield { records, position: position(false), bytesRead: bytesRead() }
+            records = []
+            if (signal.aborted) return
+          }
         }
       }
     } catch (error) {
@@ -79,10 +82,14 @@ export async function* readFileBatches(file: InputFile, start: ReaderStart, opti
   }
 }
 
-function itemsOf(chunks: AsyncIterable<Buffer>, format: 'ndjson' | 'json' | 'csv', start: ReaderStart, seekable: boolean, delimiter: string, tabs: boolean): AsyncGenerator<FileItem> {
-  if (format === 'json') return readJsonArray(chunks, start)
-  if (format === 'csv') return readCsv(chunks, start, delimiter === 'auto' && tabs ? '\t' : delimiter)
+function itemsOf(chunks: AsyncIterable<Buffer>, format: 'ndjson' | 'json' | 'csv', start: ReaderStart, seekable: boolean, delimiter: string, tabs: boolean): AsyncIterable<FileItem[]> {
+  if (format === 'json') return singles(readJsonArray(chunks, start))
+  if (format === 'csv') return singles(readCsv(chunks, start, delimiter === 'auto' && tabs ? '\t' : delimiter))
   return readNdjson(chunks, start, seekable)
+}
+
+async function* singles(items: AsyncIterable<FileItem>): AsyncGenerator<FileItem[]> {
+  for await (const item of items) yield [item]
 }
 
 function toRecord(name: string, item: FileItem, enrich: FileReadOptions['enrich']): SourceRecord {
