@@ -58,6 +58,27 @@ export const emulatorFaultsSchema = z.strictObject({
     ),
 })
 
+/** The User Export API: object store on/off, download URL lifetime, task timing and failures. */
+export const emulatorExportSchema = z.strictObject({
+  enabled: z
+    .boolean()
+    .default(true)
+    .describe('false answers every export request with 500 UserExportDisabled, as a server without an object store does.'),
+  download_url_ttl_seconds: z
+    .number()
+    .positive()
+    .default(60)
+    .describe('How long each download URL works (Authgear presigns for 60 s); every GET of a completed task makes a new one.'),
+  delay_ms: z.int().min(0).default(0).describe('How long a task stays pending before its file is written.'),
+  fail_rate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('Fraction of export tasks that fail: status completed with failed_at and error, and no file.'),
+  dir: z.string().min(1).optional().describe('Directory for exported files; default a fresh temporary directory removed on close.'),
+})
+
 /**
  * Settings of the local Authgear Admin API emulator. Embedded in the main config under `emulator:`
  * and accepted by `startEmulator`.
@@ -106,6 +127,7 @@ export const emulatorConfigSchema = z.strictObject({
   quota: z
     .strictObject({
       user_import: z.array(usageLimitSchema).default([]).describe('Blocking `user_import` usage limits.'),
+      user_export: z.array(usageLimitSchema).default([]).describe('Blocking `user_export` usage limits; each export request counts 1.'),
     })
     .prefault({})
     .describe('Usage limits; records are reserved at POST time whatever their outcome.'),
@@ -113,6 +135,7 @@ export const emulatorConfigSchema = z.strictObject({
   record_delay_ms: z.number().min(0).default(0).describe('Processing time spent on each record.'),
   job_ttl_seconds: z.number().positive().default(86_400).describe('Jobs answer 404 TaskNotFound this long after creation.'),
   faults: emulatorFaultsSchema.prefault({}).describe('Fault injection for resilience tests.'),
+  export: emulatorExportSchema.prefault({}).describe('The User Export API side.'),
 })
 
 /** Parsed emulator settings, defaults applied. */
@@ -123,3 +146,4 @@ export type EmulatorOptions = z.input<typeof emulatorConfigSchema>
 export type FaultSettings = z.output<typeof emulatorFaultsSchema>
 export type CustomAttributeConfig = z.output<typeof customAttributeSchema>
 export type UsageLimit = z.output<typeof usageLimitSchema>
+export type ExportSettings = z.output<typeof emulatorExportSchema>

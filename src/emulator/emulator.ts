@@ -1,11 +1,13 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createAuthorizer } from './auth.ts'
+import { createExportSide, type ExportSideView } from './export-side.ts'
 import { nowNs, formatRfc3339Nano } from './clock.ts'
 import { emulatorConfigSchema, type EmulatorConfig, type EmulatorOptions, type FaultSettings } from './config.ts'
 import { CustomAttributeChecker } from './custom-attributes.ts'
 import { FaultInjector, type FaultCounts } from './faults.ts'
 import type { ImportJob } from './import-job.ts'
+import { graphqlRoutes } from './graphql-routes.ts'
 import { importRoutes } from './import-routes.ts'
 import { ImportWorkers, type JobStats } from './import-workers.ts'
 import { JobStore } from './job-store.ts'
@@ -31,6 +33,8 @@ export interface RunningEmulator {
   readonly faultCounts: Readonly<FaultCounts>
   /** Job and task counters. */
   readonly jobs: Readonly<JobStats>
+  /** The User Export API side: download requests seen, URL expiry for tests. */
+  readonly exports: ExportSideView
   /** Stops listening, drops open connections and stops the workers. Pending jobs stay pending. */
   close(): Promise<void>
 }
@@ -61,12 +65,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   )
   const workers = new ImportWorkers({ workers: config.workers, importer, faults, recordDelayMs: config.record_delay_ms, now: nowNs })
   const jobs = new JobStore<ImportJob>(config.job_ttl_seconds, nowNs)
-  const quota = new UsageQuota({ user_import: config.quota.user_import })
+  const quota = new UsageQuota({ user_import: config.quota.user_import, user_export: config.quota.user_export })
+  const exportSide = createExportSide({ config, store, quota, now: nowNs })
   const injector = new FaultInjector(faults)
   const authorize = createAuthorizer({ mode: config.auth, projectId: config.project_id, keys, clockSkewSeconds: config.clock_skew_seconds })
   const router = new Router(authorize, injector).add(...importRoutes({ jobs, workers, quota, now: nowNs }))
+  router.add(...exportSide.routes)
+  router.add(...graphqlRoutes({ store, loginIdKeys: new Set(config.login_id_keys), now: () => formatRfc3339Nano(nowNs()) }))
 
-  const server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => void router.serve(req, res))
+  const server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
+    // Download URLs stand for pre-signed object-store URLs: served before (and without) the Admin API JWT check.
+    if (!exportSide.files.serve(req, res)) void router.serve(req, res)
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(config.port, config.host, () => {
@@ -84,11 +94,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     faults,
     faultCounts: injector.counts,
     jobs: workers.stats,
+    exports: exportSide,
     async close() {
       jobs.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeAllConnections()
       await Promise.all([closed, workers.close()])
+      await exportSide.close()
     },
   }
 }

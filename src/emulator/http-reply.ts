@@ -11,8 +11,8 @@ const securityHeaders: Record<string, string> = {
 }
 
 /** Writes a pre-serialized JSON envelope with status `status`. */
-export function sendJson(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { ...securityHeaders, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+export function sendJson(res: ServerResponse, status: number, body: string, contentType = 'application/json'): void {
+  res.writeHead(status, { ...securityHeaders, 'content-type': contentType, 'content-length': Buffer.byteLength(body) })
   res.end(body)
 }
 

@@ -29,6 +29,13 @@ export interface StoredUser {
   phone?: StoredLoginId
   username?: StoredLoginId
   status: AccountStatus
+  /** Set by the Admin API when disabling with a reason; cleared on re-enable. */
+  disableReason?: string
+  /** A temporary disable (Admin API): the user counts as disabled only between these two instants. */
+  temporarilyDisabledFrom?: string
+  temporarilyDisabledUntil?: string
+  /** When a scheduled deletion (Admin API `scheduleAccountDeletion`) falls due. */
+  deleteAt?: string
   accountValidFrom?: string
   accountValidUntil?: string
   /** Standard attributes other than the login fields (`name`, `address`, …). */
@@ -60,6 +67,8 @@ export interface UserStoreView {
   get(id: string): StoredUser | undefined
   /** The user holding login ID `key` whose value normalizes like `value`. */
   findByLoginId(key: LoginIdKey, value: string): StoredUser | undefined
+  /** True once `id` was deleted (Admin API `deleteUser`) and not restored. */
+  isDeleted(id: string): boolean
 }
 
 /**
@@ -69,6 +78,7 @@ export interface UserStoreView {
  */
 export class UserStore implements UserStoreView {
   readonly #users = new Map<string, StoredUser>()
+  readonly #deleted = new Set<string>()
   readonly #claims: Record<LoginIdField, Map<string, Entry>> = {
     email: new Map(),
     phone_number: new Map(),
@@ -130,6 +140,43 @@ export class UserStore implements UserStoreView {
     }
   }
 
+  isDeleted(id: string): boolean {
+    return this.#deleted.has(id)
+  }
+
+  /**
+   * Removes the user and all its identities at once, as Authgear's immediate delete: its emails,
+   * phones and usernames (and OAuth claims) become free for other users. False if it was not stored.
+   */
+  delete(user: StoredUser): boolean {
+    if (this.#users.get(user.id) !== user) return false
+    this.#users.delete(user.id)
+    this.#deleted.add(user.id)
+    for (const key of ['email', 'phone', 'username'] as const) {
+      const current = user[key]
+      if (current !== undefined) this.#unlink(LoginIdFields[key], current.value, user)
+    }
+    for (const identity of user.oauth ?? []) {
+      for (const [field, value] of Object.entries(identity.claims) as [LoginIdField, string][]) this.#unlink(field, value, user, true)
+    }
+    return true
+  }
+
+  /** Puts a deleted user back with its identities (a rolled-back delete). */
+  restore(user: StoredUser): void {
+    this.#users.set(user.id, user)
+    this.#deleted.delete(user.id)
+    for (const key of ['email', 'phone', 'username'] as const) {
+      const current = user[key]
+      if (current !== undefined) this.#link(LoginIdFields[key], current.value, user)
+    }
+    for (const identity of user.oauth ?? []) {
+      for (const [field, value] of Object.entries(identity.claims) as [LoginIdField, string][]) {
+        this.#link(field, value, { user, identityType: 'oauth', subtype: identity.providerType })
+      }
+    }
+  }
+
   #link(field: LoginIdField, value: string, item: StoredUser | ClaimHolder): void {
     const index = this.#claims[field]
     const entry = index.get(value)
@@ -138,15 +185,18 @@ export class UserStore implements UserStoreView {
     else index.set(value, [entry, item])
   }
 
-  #unlink(field: LoginIdField, value: string, user: StoredUser): void {
+  /** Drops the user's login-ID entry (or, with `oauth`, its OAuth holders) under `value`. */
+  #unlink(field: LoginIdField, value: string, user: StoredUser, oauth = false): void {
     const index = this.#claims[field]
     const entry = index.get(value)
     if (entry === undefined) return
+    const matches = (item: StoredUser | ClaimHolder): boolean =>
+      oauth ? 'identityType' in item && item.identityType === 'oauth' && item.user === user : item === user
     if (!Array.isArray(entry)) {
-      if (entry === user) index.delete(value)
+      if (matches(entry)) index.delete(value)
       return
     }
-    const rest = entry.filter((item) => item !== user)
+    const rest = entry.filter((item) => !matches(item))
     if (rest.length === 0) index.delete(value)
     else index.set(value, rest.length === 1 ? rest[0]! : rest)
   }

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest'
+import { decodeNodeId, encodeUserNodeId } from '../../../src/emulator/graphql-node-id.ts'
+import { parseDocument } from '../../../src/emulator/graphql-parser.ts'
+
+describe('GraphQL parser', () => {
+  it('parses operations with variables, aliases, fragments and literals', () => {
+    const doc = parseDocument(`
+      # comment
+      query Find($v: String! = "x", $ids: [ID!]!) {
+        a: getUserByLoginID(loginIDKey: "email", loginIDValue: $v) { ...U ... on User { id } }
+      }
+      fragment U on User { id, createdAt }`)
+    const op = doc.operations[0]!
+    expect(op.name).toBe('Find')
+    expect(op.variables.map((v) => v.type)).toEqual(['String!', '[ID!]!'])
+    const field = op.selections[0]!
+    expect(field).toMatchObject({ kind: 'field', alias: 'a', name: 'getUserByLoginID' })
+    expect(doc.fragments.get('U')?.typeCondition).toBe('User')
+  })
+
+  it('reports syntax errors with a position', () => {
+    expect(() => parseDocument('{ a(')).toThrow(/Syntax Error GraphQL \(1:5\)/)
+  })
+})
+
+describe('global node IDs', () => {
+  it('are unpadded base64url of User:<uuid>', () => {
+    const id = encodeUserNodeId('0b6f9c1e-0000-4000-8000-000000000001')
+    expect(id).not.toContain('=')
+    expect(decodeNodeId(id)).toEqual({ type: 'User', id: '0b6f9c1e-0000-4000-8000-000000000001' })
+    expect(decodeNodeId('VXNlcjp4==')).toBeUndefined()
+  })
+})
