@@ -2,6 +2,11 @@ import type { Source } from '../src/core/source.ts'
 import type { SourceConfig } from './index.ts'
 import { createAuth0Source } from './auth0/source.ts'
 import { auth0PositionSchema } from './auth0/position.ts'
+import { createSqlSource } from './sql/source.ts'
+import { sqlPositionSchema } from './sql/position.ts'
+import { createKafkaSource } from './kafka/source.ts'
+import { kafkaPositionSchema } from './kafka/position.ts'
+import type { KafkaMetrics } from './kafka/consumer-lag.ts'
 
 /** A source instance plus the parser that validates a persisted position on resume. */
 export interface SourceHandle {
@@ -16,6 +21,10 @@ export interface SourceOptions {
   readonly mode: 'backfill' | 'sync'
   /** `backfill --since`: only records changed at or after this time, where the source can tell. */
   readonly since?: Date
+  /** Makes dead-letter and report lines durable; sources that commit upstream on their own (Kafka) call it first. */
+  readonly flushOutcomes?: () => Promise<void>
+  /** Metrics for sources that export their own (Kafka consumer lag, group membership). */
+  readonly metrics?: KafkaMetrics
 }
 
 /** Creates the configured source. */
@@ -23,5 +32,15 @@ export function createSource(config: SourceConfig, options: SourceOptions): Sour
   switch (config.type) {
     case 'auth0':
       return { source: createAuth0Source(config, { baseDir: options.baseDir }) as Source<unknown>, parsePosition: (value) => auth0PositionSchema.parse(value) }
+    case 'sql':
+      return {
+        source: createSqlSource(config, { baseDir: options.baseDir, mode: options.mode, ...(options.since ? { since: options.since } : {}) }) as Source<unknown>,
+        parsePosition: (value) => sqlPositionSchema.parse(value),
+      }
+    case 'kafka':
+      return {
+        source: createKafkaSource(config, { mode: options.mode, ...(options.flushOutcomes ? { flushOutcomes: options.flushOutcomes } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) }) as Source<unknown>,
+        parsePosition: (value) => kafkaPositionSchema.parse(value),
+      }
   }
 }

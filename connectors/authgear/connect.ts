@@ -15,6 +15,8 @@ export interface AuthgearConnection {
   readonly client: AdminApiClient
   readonly endpoint: string
   readonly keyId: string
+  /** The Admin API JWT signer, shared with the GraphQL client. */
+  readonly signer: AdminTokenSigner
   readonly emulator?: RunningEmulator
   close(): Promise<void>
 }
@@ -68,6 +70,7 @@ export async function connectAuthgear(
     client,
     endpoint,
     keyId,
+    signer,
     ...(emulator ? { emulator } : {}),
     async close() {
       await client.close()

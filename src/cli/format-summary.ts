@@ -15,6 +15,9 @@ export function formatSummary(mode: string, summary: RunSummary, result: Pipelin
     `  superseded  ${o.superseded}`,
     `  failed      ${o.failed}`,
     `  rejected    ${o.rejected}`,
+    ...(o.deleted > 0 ? [`  deleted     ${o.deleted}`] : []),
+    ...(o.disabled > 0 ? [`  disabled    ${o.disabled}`] : []),
+    ...(o.published > 0 ? [`  published   ${o.published}`] : []),
     ...(pending > 0 ? [`  pending     ${pending}  (no outcome yet; resent on the next run)`] : []),
   ]
   const passwords = Object.entries(summary.byPassword).sort()

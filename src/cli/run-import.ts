@@ -12,6 +12,8 @@ import { ImportScheduler } from '../runtime/import-scheduler.ts'
 import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
 import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
 import { runPipeline } from '../runtime/pipeline.ts'
+import { routeJob } from '../runtime/job-router.ts'
+import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
 import { pipelineId } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
 import { formatSummary } from './format-summary.ts'
@@ -38,12 +40,21 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   let server: ObservabilityServer | undefined
   let running = false
   const connection = await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
-  const { source, parsePosition } = createSource(config.source, { baseDir, mode: options.mode, ...(options.since ? { since: options.since } : {}) })
+  const { source, parsePosition } = createSource(config.source, {
+    baseDir,
+    mode: options.mode,
+    ...(options.since ? { since: options.since } : {}),
+    flushOutcomes: async () => {
+      await Promise.all([report.flush(), deadLetter.flush()])
+    },
+    metrics,
+  })
+  const deletes = config.source.type === 'kafka' ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop }) : undefined
   try {
     await report.open()
     await deadLetter.open()
     if (config.observability.listen) {
-      server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => running && !ctx.signal.aborted })
+      server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => running && !ctx.signal.aborted && (source.isReady?.() ?? true) })
       logger.info({ url: server.url }, 'Serving /metrics, /healthz and /readyz.')
     }
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary })
@@ -56,7 +67,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       policy: { maxRecords: config.sink.batch.max_records, maxBytes: config.sink.batch.max_bytes, lingerMs: config.sink.batch.linger_ms },
       upsert: config.sink.upsert,
       maxInFlight: config.sink.max_in_flight,
-      run: (identifier, items) => sink.run(identifier, items),
+      run: routeJob((identifier, items) => sink.run(identifier, items), deletes && ((items) => deletes.runner(recorder).run(items))),
       onSuperseded: (item) => recorder.complete(item, { kind: 'superseded', message: 'a later version of this user in the same import job replaced it', attempts: item.attempts }),
     })
     const totalBytes = await source.totalBytes?.()
@@ -116,6 +127,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await source.close().catch(() => undefined)
     await report.close().catch(() => undefined)
     await deadLetter.close().catch(() => undefined)
+    await deletes?.close().catch(() => undefined)
     await connection.close().catch(() => undefined)
     await server?.close()
     run.dispose()

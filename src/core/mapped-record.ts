@@ -26,6 +26,17 @@ export interface MappedRecord {
   readonly passwordLane: PasswordLane
   /** Non-fatal mapping notes (dropped fields, normalized values), reported per record. */
   readonly warnings: readonly string[]
+  /**
+   * `delete`: the user was deleted in the source (a Debezium `op: d`). The record then only
+   * carries the identifier; the delete policy decides what happens in Authgear. Absent = import.
+   */
+  readonly action?: 'delete'
+  /**
+   * Further identifier values of this user that must not be in flight concurrently with it: the
+   * old identifier of a user whose identifier changed. Such a record is sent on its own, after
+   * everything before it and before everything after it.
+   */
+  readonly lockKeys?: readonly string[]
 }
 
 /** Why a mapping refused a record; goes to the dead letter as is. */

@@ -4,8 +4,10 @@
  * - failed: Authgear or the sink gave up on it; dead-lettered with the reason.
  * - rejected: mapping or local schema check refused it, or the source could not read it; dead-lettered.
  * - superseded: a later version of the same user in the same job replaced it.
+ * - deleted / disabled: a source delete removed or disabled the Authgear user (delete policy).
+ * - published: handed to a Kafka topic for replicas to import (backfill with `publish:`).
  */
-export const OutcomeKinds = ['inserted', 'updated', 'skipped', 'failed', 'rejected', 'superseded'] as const
+export const OutcomeKinds = ['inserted', 'updated', 'skipped', 'failed', 'rejected', 'superseded', 'deleted', 'disabled', 'published'] as const
 export type OutcomeKind = (typeof OutcomeKinds)[number]
 
 export interface Outcome {

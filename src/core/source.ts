@@ -31,5 +31,7 @@ export interface Source<P> {
    * rebalance. Must not throw.
    */
   onBatchSettled?(position: P): void
+  /** For `/readyz`: false while the source cannot take work (a Kafka replica outside its consumer group). */
+  isReady?(): boolean
   close(): Promise<void>
 }

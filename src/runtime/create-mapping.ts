@@ -2,11 +2,18 @@ import type { MappingResult } from '../core/mapped-record.ts'
 import type { ReadableRecord } from '../core/source-record.ts'
 import type { RootConfig } from '../config/schema.ts'
 import { createAuth0Mapping } from '../../mappings/auth0.ts'
+import { createSqlMapping } from '../../mappings/sql.ts'
+import { createKafkaMapping } from '../../connectors/kafka/mapping.ts'
 
 /** The mapping for the configured source type. */
-export function createMapping(config: RootConfig): (record: ReadableRecord) => MappingResult {
+export function createMapping(config: RootConfig, options: { readonly baseDir?: string } = {}): (record: ReadableRecord) => MappingResult {
   switch (config.source.type) {
     case 'auth0':
       return createAuth0Mapping(config.mapping)
+    case 'sql':
+      // A relative `source.module` resolves against baseDir (the config file's directory).
+      return createSqlMapping(config.source, config.mapping, options.baseDir !== undefined ? { baseDir: options.baseDir } : {})
+    case 'kafka':
+      return createKafkaMapping(config.source, config.mapping)
   }
 }

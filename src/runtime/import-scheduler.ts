@@ -73,6 +73,7 @@ export class ImportScheduler {
 
   async #add(item: WorkItem): Promise<void> {
     if (this.#fatal !== undefined) throw this.#fatal
+    if (item.mapped.lockKeys?.length) return this.#addAlone(item)
     const identifier = item.mapped.identifier
     let batch = this.#open.get(identifier)
     if (batch && batch.size > 0 && batch.bytesWith(item) > this.#policy.maxBytes) {
@@ -118,6 +119,32 @@ export class ImportScheduler {
         this.#release()
         if (this.#inFlight === 0) for (const wake of this.#idleWaiters.splice(0)) wake()
       })
+  }
+
+  /**
+   * A record that spans several identifiers of one user (its identifier changed) is matched under
+   * another identifier type than the user's other records, so locks and per-batch dedupe cannot
+   * order it. It is sent alone: after everything queued before it has finished, and before
+   * anything after it is batched. Identifier changes are rare, so the stall is cheap.
+   */
+  async #addAlone(item: WorkItem): Promise<void> {
+    for (;;) {
+      for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
+      await this.#idle()
+      if (this.#stopped || (this.#held.length === 0 && this.#open.size === 0)) break
+      const held = this.#held
+      this.#held = []
+      for (const earlier of held) await this.#add(earlier)
+    }
+    if (this.#stopped) {
+      this.#held.push(item)
+      return
+    }
+    const batch = new OpenBatch(item.mapped.identifier, this.#upsert)
+    batch.add(item)
+    this.#open.set(item.mapped.identifier, batch)
+    await this.#dispatch(item.mapped.identifier)
+    await this.#idle()
   }
 
   /** Puts held records whose lock is now free back into open batches, in their original order. */

@@ -1,0 +1,41 @@
+import type { DeletesConfig } from '../kafka/config.ts'
+import type { Logger } from '../../src/core/run-context.ts'
+import type { Metrics } from '../../src/observability/metrics.ts'
+import type { OutcomeRecorder } from '../../src/runtime/outcome-recorder.ts'
+import type { AuthgearConnection } from './connect.ts'
+import { DeleteLimits } from './delete-limits.ts'
+import { DeleteRunner } from './delete-runner.ts'
+import { AdminGraphqlClient } from './graphql-client.ts'
+
+/** The delete side of a run: a GraphQL client (unless deletes are ignored) and the shared limits. */
+export interface DeletePath {
+  /** A runner writing outcomes through `recorder`; cheap, made per job. */
+  runner(recorder: OutcomeRecorder): DeleteRunner
+  close(): Promise<void>
+}
+
+/** Builds the delete path of a run from the `deletes:` block, over the same endpoint and JWT as the import sink. */
+export function createDeletePath(config: DeletesConfig, connection: AuthgearConnection, options: { metrics: Metrics; logger: Logger; signal?: AbortSignal }): DeletePath {
+  const limits = new DeleteLimits({ maxPerSecond: config.max_per_second, safetyLimit: config.safety_limit, windowMs: config.safety_window_seconds * 1000 })
+  const client =
+    config.policy === 'ignore'
+      ? undefined
+      : new AdminGraphqlClient({ endpoint: connection.endpoint, tokens: connection.signer, timeoutMs: 30_000, retry: { maxAttempts: 5, baseMs: 250, maxMs: 10_000 } })
+  options.metrics.deletesPaused.set(0)
+  return {
+    runner: (recorder) =>
+      new DeleteRunner({
+        action: config.policy,
+        ...(client ? { client } : {}),
+        limits,
+        reason: config.reason,
+        complete: (item, outcome) => recorder.complete(item, outcome, 'sending'),
+        metrics: options.metrics,
+        logger: options.logger,
+        ...(options.signal ? { signal: options.signal } : {}),
+      }),
+    close: async () => {
+      await client?.close()
+    },
+  }
+}

@@ -1,0 +1,101 @@
+import type { Logger } from '../../src/core/run-context.ts'
+import type { Outcome } from '../../src/core/outcome.ts'
+import type { Metrics } from '../../src/observability/metrics.ts'
+import type { WorkItem } from '../../src/runtime/work-item.ts'
+import type { AdminGraphqlClient } from './graphql-client.ts'
+import { GraphqlError } from './graphql-client.ts'
+import { userIdOfNode } from './graphql-node-id.ts'
+import { deleteUser, setDisabledStatus, usersByStandardAttribute } from './graphql-users.ts'
+import type { DeleteLimits } from './delete-limits.ts'
+
+/** What a source delete does to the Authgear user. */
+export type DeleteAction = 'ignore' | 'disable' | 'delete'
+
+export interface DeleteRunnerOptions {
+  readonly action: DeleteAction
+  /** Needed unless `action` is `ignore`. */
+  readonly client?: AdminGraphqlClient
+  readonly limits: DeleteLimits
+  readonly reason: string
+  readonly complete: (item: WorkItem, outcome: Outcome) => void
+  readonly metrics?: Metrics
+  readonly logger: Logger
+  readonly signal?: AbortSignal
+}
+
+/**
+ * Applies source deletes (records with `action: 'delete'`) through the Admin API GraphQL endpoint:
+ * the user is found with `getUsersByStandardAttribute` by the record's identifier, then disabled
+ * (`setDisabledStatus`) or deleted (`deleteUser`), one mutation at a time under the rate cap.
+ * Every item gets exactly one outcome: `deleted`, `disabled`, `skipped` (`delete_ignored`,
+ * `delete_not_found`, `already_disabled`) or `failed` (`delete_paused`, `delete_ambiguous`,
+ * `delete_failed`), and failed ones are dead-lettered. Resolves when all items have outcomes;
+ * rejects only on a run-stopping error (JWT refused, Authgear unreachable), leaving the rest pending.
+ */
+export class DeleteRunner {
+  readonly #o: DeleteRunnerOptions
+
+  constructor(options: DeleteRunnerOptions) {
+    if (options.action !== 'ignore' && !options.client) throw new Error('DeleteRunner: a GraphQL client is needed to disable or delete users')
+    this.#o = options
+  }
+
+  async run(items: readonly WorkItem[]): Promise<void> {
+    for (const item of items) this.#o.complete(item, await this.#one(item))
+  }
+
+  async #one(item: WorkItem): Promise<Outcome> {
+    const { action, limits, metrics } = this.#o
+    const count = (result: string) => metrics?.deletes.inc({ action, result })
+    if (action === 'ignore') {
+      count('skipped')
+      return { kind: 'skipped', code: 'delete_ignored', message: 'deleted in the source; deletes.policy is ignore' }
+    }
+    const admitted = limits.admit()
+    if (admitted !== 'admitted') {
+      if (admitted === 'tripped') {
+        metrics?.deletesPaused.set(1)
+        this.#o.logger.error({ action }, 'Delete safety limit reached: deletes are paused for the rest of this run and dead-lettered with delete_paused. Check the source, then restart to resume.')
+      }
+      count('paused')
+      return { kind: 'failed', code: 'delete_paused', message: `not ${action}d: the delete safety limit tripped; replay this record once the source is checked` }
+    }
+    const { identifier, identifierValue } = item.mapped
+    const client = this.#o.client!
+    try {
+      await limits.slot(this.#o.signal)
+      const users = await usersByStandardAttribute(client, identifier, identifierValue, this.#o.signal)
+      if (users.length === 0) {
+        count('not_found')
+        return { kind: 'skipped', code: 'delete_not_found', message: `no Authgear user has ${identifier} ${identifierValue}` }
+      }
+      if (users.length > 1) {
+        count('ambiguous')
+        return { kind: 'failed', code: 'delete_ambiguous', message: `${users.length} Authgear users match ${identifier} ${identifierValue} (login ID and OAuth claims); none was changed` }
+      }
+      const user = users[0]!
+      const userId = userIdOfNode(user.id) ?? user.id
+      if (action === 'disable') {
+        if (user.isDisabled) {
+          count('skipped')
+          return { kind: 'skipped', code: 'already_disabled', userId, message: 'the user is already disabled' }
+        }
+        await limits.slot(this.#o.signal)
+        await setDisabledStatus(client, user.id, true, this.#o.reason, this.#o.signal)
+        count('done')
+        return { kind: 'disabled', userId }
+      }
+      await limits.slot(this.#o.signal)
+      await deleteUser(client, user.id, this.#o.reason, this.#o.signal)
+      count('done')
+      return { kind: 'deleted', userId }
+    } catch (error) {
+      if (error instanceof GraphqlError) {
+        count('failed')
+        return { kind: 'failed', code: 'delete_failed', message: error.message, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
+      }
+      // Run-stopping (ConnectorError: JWT refused, Authgear unreachable) or a bug: the item stays pending.
+      throw error
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { Pool, type Dispatcher } from 'undici'
+import { AbortedError, AuthError, ConnectorError, ErrorCodes } from '../../src/core/errors.ts'
+import { backoffDelay, sleep, type RetryOptions } from './backoff.ts'
+
+const GRAPHQL_PATH = '/_api/admin/graphql'
+
+/** One entry of a GraphQL `errors[]`; Authgear puts `errorName`, `reason` and `info` in `extensions`. */
+export interface GraphqlErrorEntry {
+  readonly message: string
+  readonly path?: readonly (string | number)[]
+  readonly extensions?: { readonly errorName?: string; readonly reason?: string; readonly info?: unknown }
+}
+
+/** Authgear answered with `errors[]` (the whole request was rolled back). Not retryable. */
+export class GraphqlError extends ConnectorError {
+  readonly errors: readonly GraphqlErrorEntry[]
+  constructor(operation: string, errors: readonly GraphqlErrorEntry[]) {
+    const first = errors[0]
+    super(ErrorCodes.sinkWrite, 'sending', `GraphQL ${operation} failed: ${first?.extensions?.reason ?? first?.extensions?.errorName ?? ''} ${first?.message ?? 'unknown error'}`.replace(/\s+/g, ' ').trim())
+    this.errors = errors
+  }
+
+  /** `reason` of the first error (e.g. `UserNotFound`, `Invalid`), for stable dead-letter codes. */
+  get reason(): string | undefined {
+    return this.errors[0]?.extensions?.reason
+  }
+}
+
+/** The token source; `AdminTokenSigner` fits. */
+export interface TokenSource {
+  token(): Promise<string>
+}
+
+export interface AdminGraphqlClientOptions {
+  /** The project's Admin API base URL (as for the import API). */
+  readonly endpoint: string
+  readonly tokens: TokenSource
+  readonly timeoutMs: number
+  readonly retry: RetryOptions
+  readonly dispatcher?: Dispatcher
+  readonly random?: () => number
+}
+
+/**
+ * Client of Authgear's Admin API GraphQL endpoint (`POST /_api/admin/graphql`, same JWT). Retries
+ * network errors, timeouts, 429 and 5xx with backoff; a plain 403 is an `AuthError`; GraphQL
+ * `errors[]` reject with `GraphqlError`. Calls may run concurrently.
+ */
+export class AdminGraphqlClient {
+  readonly #url: URL
+  readonly #tokens: TokenSource
+  readonly #timeoutMs: number
+  readonly #retry: RetryOptions
+  readonly #dispatcher: Dispatcher
+  readonly #owns: boolean
+  readonly #random: () => number
+
+  constructor(options: AdminGraphqlClientOptions) {
+    this.#url = new URL(options.endpoint)
+    this.#tokens = options.tokens
+    this.#timeoutMs = options.timeoutMs
+    this.#retry = options.retry
+    this.#owns = options.dispatcher === undefined
+    this.#dispatcher = options.dispatcher ?? new Pool(this.#url.origin, { connections: 4, keepAliveTimeout: 30_000 })
+    this.#random = options.random ?? Math.random
+  }
+
+  /** Runs one operation; resolves with `data`. */
+  async request<T>(operation: string, query: string, variables: Record<string, unknown>, signal?: AbortSignal): Promise<T> {
+    const body = JSON.stringify({ query, variables })
+    const path = this.#url.pathname.replace(/\/+$/, '') + GRAPHQL_PATH
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw new AbortedError('GraphQL request aborted')
+      const token = await this.#tokens.token()
+      let status = 0
+      let text = ''
+      try {
+        const signals = [AbortSignal.timeout(this.#timeoutMs), ...(signal ? [signal] : [])]
+        const res = await this.#dispatcher.request({
+          origin: this.#url.origin,
+          path,
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+          body,
+          signal: AbortSignal.any(signals),
+        })
+        status = res.statusCode
+        text = await res.body.text()
+      } catch (error) {
+        if (signal?.aborted) throw new AbortedError('GraphQL request aborted')
+        if (attempt >= this.#retry.maxAttempts) throw new ConnectorError(ErrorCodes.connect, 'sending', `Authgear GraphQL unreachable after ${attempt} attempt(s): ${(error as Error).message}`, { retryable: true, cause: error })
+        await sleep(backoffDelay(attempt, this.#retry, this.#random), signal)
+        continue
+      }
+      if (status === 403) throw new AuthError('Authgear refused the Admin API JWT on the GraphQL endpoint (403)')
+      if (status === 429 || status >= 500) {
+        if (attempt >= this.#retry.maxAttempts) throw new ConnectorError(ErrorCodes.sinkWrite, 'sending', `Authgear GraphQL kept failing with HTTP ${status}`, { retryable: true })
+        await sleep(backoffDelay(attempt, this.#retry, this.#random), signal)
+        continue
+      }
+      let reply: { data?: T | null; errors?: GraphqlErrorEntry[] }
+      try {
+        reply = JSON.parse(text) as typeof reply
+      } catch {
+        throw new ConnectorError(ErrorCodes.sinkWrite, 'sending', `Authgear GraphQL answered HTTP ${status} with a body that is not JSON`)
+      }
+      if (reply.errors && reply.errors.length > 0) throw new GraphqlError(operation, reply.errors)
+      if (status !== 200 || reply.data === undefined || reply.data === null) throw new ConnectorError(ErrorCodes.sinkWrite, 'sending', `Authgear GraphQL answered HTTP ${status} without data`)
+      return reply.data
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#owns) await this.#dispatcher.close()
+  }
+}

@@ -1,0 +1,123 @@
+import rdkafka from 'node-rdkafka'
+import type { KafkaConsumer, LibrdKafkaError, Message, TopicPartition } from 'node-rdkafka'
+import { ConnectError } from './errors.ts'
+import type { PartitionOffset } from './position.ts'
+
+/** librdkafka error codes the consumer reacts to. */
+export const RdCodes = {
+  assign: -175,
+  revoke: -174,
+  timedOut: -185,
+  partitionEof: -191,
+} as const
+
+export interface ConsumerHandlers {
+  /** Called inside the rebalance callback; call `done()` once the partitions may be (un)assigned. */
+  onAssign(partitions: TopicPartition[], done: () => void): void
+  onRevoke(partitions: TopicPartition[], done: () => void): void
+  onEof(topic: string, partition: number, offset: number): void
+  onStats(json: string): void
+  onError(error: Error): void
+}
+
+export interface ConsumerSettings {
+  readonly brokers: readonly string[]
+  readonly groupId: string
+  readonly startFrom: 'earliest' | 'latest'
+  readonly sessionTimeoutMs: number
+  readonly partitionEof: boolean
+  readonly statsIntervalMs: number
+  readonly extra: Readonly<Record<string, string | number | boolean>>
+}
+
+/**
+ * A librdkafka consumer in a group, with auto-commit and the automatic offset store off: the
+ * only offsets committed are those given to `commit`/`commitSync`. The rebalance callback is
+ * ours, so a revoke can commit what is final before the partitions are given up.
+ */
+export class GroupConsumer {
+  readonly #consumer: KafkaConsumer
+
+  constructor(settings: ConsumerSettings, handlers: ConsumerHandlers) {
+    const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
+      {
+        'bootstrap.servers': settings.brokers.join(','),
+        'group.id': settings.groupId,
+        'client.id': `gearbridge-${process.pid}`,
+        'session.timeout.ms': settings.sessionTimeoutMs,
+        'heartbeat.interval.ms': Math.max(100, Math.floor(settings.sessionTimeoutMs / 4)),
+        'enable.partition.eof': settings.partitionEof,
+        'statistics.interval.ms': settings.statsIntervalMs,
+        'partition.assignment.strategy': 'range,roundrobin',
+        ...settings.extra,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        rebalance_cb: (err: LibrdKafkaError, assignment: TopicPartition[]) => {
+          const done = (): void => {
+            try {
+              if (err.code === RdCodes.assign) consumer.assign(assignment)
+              else consumer.unassign()
+            } catch (error) {
+              handlers.onError(error as Error)
+            }
+          }
+          if (err.code === RdCodes.assign) handlers.onAssign(assignment, done)
+          else handlers.onRevoke(assignment, done)
+        },
+      },
+      { 'auto.offset.reset': settings.startFrom },
+    )
+    consumer.on('partition.eof', (eof) => handlers.onEof(eof.topic, eof.partition, eof.offset))
+    consumer.on('event.stats', (event: { message: string }) => handlers.onStats(event.message))
+    consumer.on('event.error', (error) => handlers.onError(new Error(error.message)))
+    this.#consumer = consumer
+  }
+
+  /** Connects and joins the group for `topics`. Rejects with `ConnectError` when the brokers cannot be reached in time. */
+  connect(topics: readonly string[], timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#consumer.connect({ timeout: timeoutMs }, (error) => {
+        if (error) return reject(new ConnectError(`cannot connect to Kafka: ${error.message}`, { cause: error }))
+        try {
+          this.#consumer.subscribe([...topics])
+          this.#consumer.setDefaultConsumeTimeout(200)
+          resolve()
+        } catch (cause) {
+          reject(new ConnectError(`cannot subscribe to ${topics.join(', ')}: ${(cause as Error).message}`, { cause }))
+        }
+      })
+    })
+  }
+
+  /** Up to `max` messages; resolves with fewer (or none) after a short wait. */
+  consume(max: number): Promise<Message[]> {
+    return new Promise((resolve, reject) => {
+      this.#consumer.consume(max, (error, messages) => {
+        if (error && error.code !== RdCodes.timedOut) return reject(error)
+        resolve(messages ?? [])
+      })
+    })
+  }
+
+  /** Asynchronous commit; a failure only means the messages are read again after a restart. */
+  commit(offsets: readonly PartitionOffset[]): void {
+    if (offsets.length > 0) this.#consumer.commit(offsets.map((o) => ({ ...o })))
+  }
+
+  /** Synchronous commit, for a revoke and for shutdown. Throws on failure. */
+  commitSync(offsets: readonly PartitionOffset[]): void {
+    if (offsets.length > 0) this.#consumer.commitSync(offsets.map((o) => ({ ...o })))
+  }
+
+  get connected(): boolean {
+    return this.#consumer.isConnected()
+  }
+
+  /** Leaves the group and closes the client. */
+  disconnect(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.#consumer.isConnected()) return resolve()
+      this.#consumer.disconnect(() => resolve())
+    })
+  }
+}

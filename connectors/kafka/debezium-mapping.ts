@@ -1,0 +1,86 @@
+import type { MappedRecord, MappingResult } from '../../src/core/mapped-record.ts'
+import type { ReadableRecord } from '../../src/core/source-record.ts'
+import { checkImportRecord, IdentifierTypes, type IdentifierType } from '../../mappings/record.ts'
+import type { DebeziumChange } from './debezium-envelope.ts'
+import { DEBEZIUM_CHANGE } from './message-decoder.ts'
+
+/** A row mapping: one row image (as a source record) → an import record. Pure. */
+export type RowMapping = (record: ReadableRecord) => MappingResult
+
+function rowRecord(source: ReadableRecord, row: Record<string, unknown>): ReadableRecord {
+  return { kind: 'data', key: source.key, origin: source.origin, data: row }
+}
+
+/**
+ * Maps Debezium change events of a users table with a row mapping.
+ *
+ * - `c`, `r`, `u`: the `after` image is mapped and upserted.
+ * - `d`: the `before` image gives the identifier; the record becomes a delete (`action: 'delete'`)
+ *   for the delete policy. Without a usable `before` (PostgreSQL's default REPLICA IDENTITY only
+ *   carries the key) the event is rejected with `delete_without_identifier`.
+ * - An update whose identifier changed (the email of an email-matched user): Authgear's import
+ *   matches by the identifier and cannot change it, so the new value would create a second user.
+ *   If another login ID of the row is unchanged (username or phone), the record is matched by that
+ *   one instead, which updates the changed login ID in place, and a warning reports it. Otherwise
+ *   it is rejected with `identifier_changed` and dead-lettered, naming both values.
+ */
+export function createDebeziumMapping(row: RowMapping): (record: ReadableRecord) => MappingResult {
+  return (source) => {
+    const change = source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined
+    if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
+    if (change.op === 'd') return mapDelete(source, change, row)
+    const after = row(rowRecord(source, change.after!))
+    if (!after.ok || change.op !== 'u' || change.before === null) return after
+    const before = row(rowRecord(source, change.before))
+    if (!before.ok || before.value.identifier !== after.value.identifier || before.value.identifierValue === after.value.identifierValue) return after
+    return reroute(after.value, before.value)
+  }
+}
+
+function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMapping): MappingResult {
+  if (change.before === null) {
+    return { ok: false, rejection: { code: 'delete_without_identifier', message: 'a delete event without a before image; set REPLICA IDENTITY FULL on the PostgreSQL table so deletes carry the row' } }
+  }
+  const before = row(rowRecord(source, change.before))
+  if (!before.ok) {
+    return { ok: false, rejection: { code: 'delete_without_identifier', message: `the before image of a delete cannot be mapped (${before.rejection.code}); with PostgreSQL set REPLICA IDENTITY FULL so deletes carry the row` } }
+  }
+  const { identifier, identifierValue } = before.value
+  const value: MappedRecord = {
+    identifier,
+    identifierValue,
+    record: { [identifier]: identifierValue } as MappedRecord['record'],
+    passwordAlgorithm: 'none',
+    passwordLane: 'none',
+    warnings: [],
+    action: 'delete',
+  }
+  return { ok: true, value }
+}
+
+function reroute(after: MappedRecord, before: MappedRecord): MappingResult {
+  const record = after.record as Record<string, unknown>
+  const previous = before.record as Record<string, unknown>
+  const stable = IdentifierTypes.find(
+    (type: IdentifierType) => type !== after.identifier && typeof record[type] === 'string' && record[type] === previous[type] && checkImportRecord(type, record).ok,
+  )
+  const what = `${after.identifier} changed from ${before.identifierValue} to ${after.identifierValue}`
+  if (stable === undefined) {
+    return {
+      ok: false,
+      rejection: {
+        code: 'identifier_changed',
+        field: after.identifier,
+        message: `${what}; Authgear's import matches users by ${after.identifier} and cannot change it, and the row has no other unchanged login ID to match by. Change the login ID in Authgear (portal or Admin API), then replay this record`,
+      },
+    }
+  }
+  const value: MappedRecord = {
+    ...after,
+    identifier: stable,
+    identifierValue: record[stable] as string,
+    warnings: [...after.warnings, `identifier_changed: ${what}; matched by ${stable} instead, which updates the ${after.identifier} login ID of the same user`],
+    lockKeys: [before.identifierValue, after.identifierValue],
+  }
+  return { ok: true, value }
+}

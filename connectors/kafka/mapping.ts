@@ -1,0 +1,29 @@
+import type { MappingResult } from '../../src/core/mapped-record.ts'
+import type { ReadableRecord } from '../../src/core/source-record.ts'
+import type { MappingConfig } from '../../mappings/config.ts'
+import { createAuth0Mapping } from '../../mappings/auth0.ts'
+import { createSqlMapping } from '../../mappings/sql.ts'
+import type { SqlSourceConfig } from '../sql/config.ts'
+import type { KafkaSourceConfig } from './config.ts'
+import { createDebeziumMapping, type RowMapping } from './debezium-mapping.ts'
+import { mapPublishedRecord } from './mapped-message.ts'
+
+/** The row mapping named by `record_mapping`: Auth0 profile fields, or the SQL column mapping. */
+export function createRowMapping(source: KafkaSourceConfig, mapping: MappingConfig): RowMapping {
+  if (source.record_mapping === 'auth0') return createAuth0Mapping(mapping)
+  // The SQL mapping reads only the column mapping of its source block.
+  const sql = { columns: source.columns } as unknown as SqlSourceConfig
+  return createSqlMapping(sql, mapping)
+}
+
+/** The mapping of a `type: kafka` source, by message format. Pure and synchronous. */
+export function createKafkaMapping(source: KafkaSourceConfig, mapping: MappingConfig): (record: ReadableRecord) => MappingResult {
+  switch (source.format) {
+    case 'mapped':
+      return mapPublishedRecord
+    case 'json':
+      return createRowMapping(source, mapping)
+    case 'debezium':
+      return createDebeziumMapping(createRowMapping(source, mapping))
+  }
+}

@@ -1,0 +1,55 @@
+import type { SourceRecord } from '../../src/core/source-record.ts'
+import type { KafkaFormat } from './config.ts'
+import { readDebeziumEnvelope } from './debezium-envelope.ts'
+
+/** The parts of a consumed message the decoder reads. */
+export interface RawMessage {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: number
+  readonly value: Buffer | null | undefined
+}
+
+/** The `data` of a Debezium record as the Debezium mapping receives it. */
+export const DEBEZIUM_CHANGE = '__debezium_change'
+
+/** Stable key of a message: topic/partition/offset. Dead letters carry it, so a message can be found again. */
+export function messageKey(message: RawMessage): string {
+  return `${message.topic}/${message.partition}/${message.offset}`
+}
+
+/** Splits a key made by `messageKey` back into its parts; undefined for other keys. */
+export function parseMessageKey(key: string): { topic: string; partition: number; offset: number } | undefined {
+  const match = /^(.*)\/(\d+)\/(\d+)$/.exec(key)
+  return match ? { topic: match[1]!, partition: Number(match[2]), offset: Number(match[3]) } : undefined
+}
+
+/**
+ * Turns one message into a source record, or `undefined` for a tombstone (nothing to do). A
+ * message that is not JSON, not an object, or not a change event becomes an `unreadable` record
+ * naming topic, partition and offset, so it is dead-lettered and the partition moves on.
+ */
+export function decodeMessage(message: RawMessage, format: KafkaFormat): SourceRecord | undefined {
+  const key = messageKey(message)
+  const origin = `kafka topic ${message.topic} partition ${message.partition} offset ${message.offset}`
+  if (message.value === null || message.value === undefined || message.value.length === 0) {
+    if (format === 'debezium') return undefined
+    return { kind: 'unreadable', key, origin, code: 'empty_message', message: `${origin}: the message has no value` }
+  }
+  let value: unknown
+  try {
+    value = JSON.parse(message.value.toString('utf8'))
+  } catch (error) {
+    return { kind: 'unreadable', key, origin, code: 'malformed_json', message: `${origin}: not JSON (${(error as Error).message.slice(0, 120)})` }
+  }
+  if (format === 'debezium') {
+    const envelope = readDebeziumEnvelope(value)
+    if (envelope.kind === 'tombstone') return undefined
+    if (envelope.kind === 'invalid') return { kind: 'unreadable', key, origin, code: envelope.code, message: `${origin}: ${envelope.message}` }
+    return { kind: 'data', key, origin, data: { [DEBEZIUM_CHANGE]: envelope.change } }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { kind: 'unreadable', key, origin, code: 'not_an_object', message: `${origin}: the message is JSON but not an object` }
+  }
+  return { kind: 'data', key, origin, data: value as Record<string, unknown> }
+}

@@ -1,0 +1,122 @@
+import { partitionKey, type KafkaPosition, type PartitionOffset } from './position.ts'
+
+interface Pending {
+  readonly seq: number
+  readonly next: number
+  settled: boolean
+}
+
+interface Lane {
+  readonly topic: string
+  readonly partition: number
+  readonly generation: number
+  readonly queue: Pending[]
+  head: number
+  /** Next offset after the contiguous settled prefix; undefined until one batch settles. */
+  settledNext: number | undefined
+  /** The offset last handed out to commit. */
+  committedNext: number | undefined
+}
+
+/**
+ * Per-partition bookkeeping of batches read and settled, for offset commits.
+ *
+ * Batches of one partition settle in any order (import jobs finish out of order); the ledger
+ * advances a partition only over its contiguous settled prefix. A revoked partition is forgotten
+ * at once: its batches still in flight settle later, but nothing of theirs is committed, because
+ * the partition may already belong to another replica. Pure bookkeeping, no I/O; not thread-aware
+ * (one event loop).
+ */
+export class PartitionLedger {
+  readonly #lanes = new Map<string, Lane>()
+  #generation = 0
+
+  /** Starts a new generation for these partitions: earlier batches of them are disowned. */
+  assign(partitions: readonly { topic: string; partition: number }[]): void {
+    this.#generation++
+    for (const { topic, partition } of partitions) {
+      this.#lanes.set(partitionKey(topic, partition), { topic, partition, generation: this.#generation, queue: [], head: 0, settledNext: undefined, committedNext: undefined })
+    }
+  }
+
+  /** Forgets these partitions; batches of theirs still in flight will not be committed. */
+  revoke(partitions: readonly { topic: string; partition: number }[]): void {
+    for (const { topic, partition } of partitions) this.#lanes.delete(partitionKey(topic, partition))
+  }
+
+  /** The generation a batch of this partition read now belongs to, or undefined if it is not assigned. */
+  generationOf(topic: string, partition: number): number | undefined {
+    return this.#lanes.get(partitionKey(topic, partition))?.generation
+  }
+
+  /** Registers a batch in read order. Ignored when its partition is no longer assigned in that generation. */
+  track(position: KafkaPosition): void {
+    const lane = this.#lane(position)
+    lane?.queue.push({ seq: position.seq, next: position.offset, settled: false })
+  }
+
+  /** Marks a batch settled (all its records have outcomes) and advances its partition's prefix. */
+  settle(position: KafkaPosition): void {
+    const lane = this.#lane(position)
+    if (!lane) return
+    const entry = lane.queue.find((p, i) => i >= lane.head && p.seq === position.seq)
+    if (!entry) return
+    entry.settled = true
+    while (lane.head < lane.queue.length && lane.queue[lane.head]!.settled) {
+      lane.settledNext = lane.queue[lane.head]!.next
+      lane.head++
+    }
+    if (lane.head > 256 && lane.head * 2 > lane.queue.length) {
+      lane.queue.splice(0, lane.head)
+      lane.head = 0
+    }
+  }
+
+  /**
+   * The settled prefix of every assigned partition, tagged with its generation. Taken before the
+   * dead-letter and report files are flushed, it is safe to commit once the flush is done.
+   */
+  snapshot(): SettledSnapshot {
+    const entries: SnapshotEntry[] = []
+    for (const lane of this.#lanes.values()) {
+      if (lane.settledNext !== undefined) entries.push({ topic: lane.topic, partition: lane.partition, offset: lane.settledNext, generation: lane.generation })
+    }
+    return entries
+  }
+
+  /**
+   * Offsets of `snapshot` still worth committing: the partition is still assigned in the same
+   * generation and the offset moved since the last commit. Marks them as committed.
+   */
+  toCommit(snapshot: SettledSnapshot, only?: ReadonlySet<string>): PartitionOffset[] {
+    const out: PartitionOffset[] = []
+    for (const entry of snapshot) {
+      const key = partitionKey(entry.topic, entry.partition)
+      if (only && !only.has(key)) continue
+      const lane = this.#lanes.get(key)
+      if (!lane || lane.generation !== entry.generation) continue
+      if (lane.committedNext !== undefined && lane.committedNext >= entry.offset) continue
+      lane.committedNext = entry.offset
+      out.push({ topic: entry.topic, partition: entry.partition, offset: entry.offset })
+    }
+    return out
+  }
+
+  /** Batches read and not yet settled, over all assigned partitions. */
+  get inFlight(): number {
+    let n = 0
+    for (const lane of this.#lanes.values()) for (let i = lane.head; i < lane.queue.length; i++) if (!lane.queue[i]!.settled) n++
+    return n
+  }
+
+  #lane(position: KafkaPosition): Lane | undefined {
+    const lane = this.#lanes.get(partitionKey(position.topic, position.partition))
+    return lane && lane.generation === position.generation ? lane : undefined
+  }
+}
+
+export interface SnapshotEntry extends PartitionOffset {
+  readonly generation: number
+}
+
+export type SettledSnapshot = readonly SnapshotEntry[]

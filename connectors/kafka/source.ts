@@ -1,0 +1,200 @@
+import type { Message, TopicPartition } from 'node-rdkafka'
+import type { RunContext } from '../../src/core/run-context.ts'
+import type { Source, SourceBatch } from '../../src/core/source.ts'
+import type { SourceRecord } from '../../src/core/source-record.ts'
+import type { KafkaSourceConfig } from './config.ts'
+import { GroupConsumer } from './consumer.ts'
+import { ConsumerLag, type KafkaMetrics } from './consumer-lag.ts'
+import { decodeMessage } from './message-decoder.ts'
+import { PartitionLedger, type SettledSnapshot } from './partition-ledger.ts'
+import { partitionKey, type KafkaPosition } from './position.ts'
+
+export interface KafkaSourceOptions {
+  /** `backfill` ends once every assigned partition is read to its end; `sync` runs until aborted. */
+  readonly mode: 'backfill' | 'sync'
+  /** Makes dead-letter and report lines durable; called before offsets are committed. */
+  readonly flushOutcomes?: () => Promise<void>
+  readonly metrics?: KafkaMetrics
+  /** How long to wait for the brokers at start-up. */
+  readonly connectTimeoutMs?: number
+}
+
+/** The Kafka source, plus what operations and tests inspect. */
+export interface KafkaSource extends Source<KafkaPosition> {
+  /** True while this replica is a member of the consumer group (it got an assignment, possibly empty). */
+  isReady(): boolean
+  /** Partitions assigned to this replica now, as `topic/partition`. */
+  readonly assigned: readonly string[]
+  /** Commits every settled offset now (after flushing outcomes). */
+  commitNow(): Promise<void>
+}
+
+/**
+ * Consumes topics in a consumer group. Each batch holds messages of one partition, so a batch's
+ * settlement (`onBatchSettled`) advances exactly one partition. Offsets are committed on a timer,
+ * on a revoke and on `close()`, and only over each partition's contiguous settled prefix, after
+ * the dead-letter and report lines of those records are flushed. A revoked partition's batches
+ * still in flight are never committed by this replica; the new owner reads them again.
+ */
+export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourceOptions): KafkaSource {
+  const ledger = new PartitionLedger()
+  const lag = new ConsumerLag(options.metrics)
+  const assigned = new Set<string>()
+  const atEnd = new Set<string>()
+  let member = false
+  let consumer: GroupConsumer | undefined
+  let logger: RunContext['logger'] | undefined
+  let seq = 0
+  let committing: Promise<void> = Promise.resolve()
+
+  const settledCommit = async (sync: boolean, only?: ReadonlySet<string>): Promise<void> => {
+    const snapshot: SettledSnapshot = ledger.snapshot()
+    await options.flushOutcomes?.()
+    const offsets = ledger.toCommit(snapshot, only)
+    if (offsets.length === 0 || !consumer) return
+    try {
+      if (sync) consumer.commitSync(offsets)
+      else consumer.commit(offsets)
+      options.metrics?.kafkaCommits.inc({ result: 'ok' }, offsets.length)
+      for (const o of offsets) lag.committed(o.topic, o.partition, o.offset)
+    } catch (error) {
+      options.metrics?.kafkaCommits.inc({ result: 'error' }, offsets.length)
+      logger?.warn({ err: { message: (error as Error).message } }, 'An offset commit failed; the messages after the last committed offset are read again after a restart or rebalance.')
+    }
+  }
+  const commit = (sync: boolean, only?: ReadonlySet<string>): Promise<void> => {
+    committing = committing.then(() => settledCommit(sync, only)).catch(() => undefined)
+    return committing
+  }
+
+  const setMembership = (): void => {
+    options.metrics?.kafkaGroupMember.set(member ? 1 : 0)
+    options.metrics?.kafkaAssignedPartitions.set(assigned.size)
+  }
+
+  const handlers = {
+    onAssign(partitions: TopicPartition[], done: () => void) {
+      ledger.assign(partitions)
+      for (const p of partitions) assigned.add(partitionKey(p.topic, p.partition))
+      member = true
+      setMembership()
+      options.metrics?.kafkaRebalances.inc({ kind: 'assign' })
+      logger?.info({ partitions: partitions.map((p) => `${p.topic}/${p.partition}`) }, 'Partitions assigned.')
+      done()
+    },
+    onRevoke(partitions: TopicPartition[], done: () => void) {
+      const keys = new Set(partitions.map((p) => partitionKey(p.topic, p.partition)))
+      options.metrics?.kafkaRebalances.inc({ kind: 'revoke' })
+      // Commit what is final for the revoked partitions, then forget them: batches of theirs still
+      // in flight settle later but are not committed here; the next owner reads them again.
+      void commit(true, keys).finally(() => {
+        ledger.revoke(partitions)
+        for (const key of keys) {
+          assigned.delete(key)
+          atEnd.delete(key)
+        }
+        for (const p of partitions) lag.forget(p.topic, p.partition)
+        setMembership()
+        logger?.info({ partitions: partitions.map((p) => `${p.topic}/${p.partition}`) }, 'Partitions revoked.')
+        done()
+      })
+    },
+    onEof(topic: string, partition: number) {
+      atEnd.add(partitionKey(topic, partition))
+    },
+    onStats(json: string) {
+      lag.fromStats(json, assigned)
+    },
+    onError(error: Error) {
+      logger?.warn({ err: { message: error.message } }, 'Kafka client error.')
+    },
+  }
+
+  function toBatches(messages: readonly Message[]): SourceBatch<KafkaPosition>[] {
+    const byPartition = new Map<string, Message[]>()
+    for (const message of messages) {
+      const key = partitionKey(message.topic, message.partition)
+      let list = byPartition.get(key)
+      if (!list) byPartition.set(key, (list = []))
+      list.push(message)
+    }
+    const batches: SourceBatch<KafkaPosition>[] = []
+    for (const list of byPartition.values()) {
+      const last = list[list.length - 1]!
+      const generation = ledger.generationOf(last.topic, last.partition)
+      // Read just before a revoke: not ours any more. The next owner starts from the committed offset.
+      if (generation === undefined) continue
+      const position: KafkaPosition = { topic: last.topic, partition: last.partition, offset: last.offset + 1, generation, seq: ++seq }
+      const records: SourceRecord[] = []
+      for (const message of list) {
+        const record = decodeMessage(message, config.format)
+        if (record) records.push(record)
+      }
+      ledger.track(position)
+      batches.push({ records, position })
+    }
+    return batches
+  }
+
+  return {
+    get assigned() {
+      return [...assigned].map((key) => key.replace('\u0000', '/'))
+    },
+
+    isReady: () => member && consumer?.connected === true,
+
+    async check() {
+      const probe = new GroupConsumer(settings(config, false), { ...handlers, onAssign: (_p, done) => done(), onRevoke: (_p, done) => done() })
+      await probe.connect(config.topics, options.connectTimeoutMs ?? 10_000)
+      await probe.disconnect()
+      return `kafka: ${config.brokers.join(',')} topics ${config.topics.join(', ')} group ${config.group_id} (${config.format})`
+    },
+
+    async *read(_from: KafkaPosition | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<KafkaPosition>> {
+      logger = ctx.logger.child({ connector: 'kafka' })
+      consumer ??= new GroupConsumer(settings(config, options.mode === 'backfill'), handlers)
+      if (!consumer.connected) await consumer.connect(config.topics, options.connectTimeoutMs ?? 30_000)
+      const timer = setInterval(() => void commit(false), config.commit_interval_ms)
+      timer.unref()
+      try {
+        while (!ctx.signal.aborted) {
+          const messages = await consumer.consume(config.batch_records)
+          if (ctx.signal.aborted && messages.length === 0) break
+          for (const batch of toBatches(messages)) yield batch
+          if (options.mode === 'backfill' && messages.length === 0 && member && assigned.size > 0 && [...assigned].every((key) => atEnd.has(key))) break
+        }
+      } finally {
+        // Stop fetching only: records already handed out are still draining, and their offsets are
+        // committed as they settle and once more in close(), which also leaves the group.
+        clearInterval(timer)
+      }
+    },
+
+    onBatchSettled(position: KafkaPosition) {
+      ledger.settle(position)
+    },
+
+    commitNow: () => commit(false),
+
+    async close() {
+      if (!consumer) return
+      await commit(true)
+      member = false
+      setMembership()
+      await consumer.disconnect()
+      consumer = undefined
+    },
+  }
+}
+
+function settings(config: KafkaSourceConfig, partitionEof: boolean) {
+  return {
+    brokers: config.brokers,
+    groupId: config.group_id,
+    startFrom: config.start_from,
+    sessionTimeoutMs: config.session_timeout_ms,
+    partitionEof,
+    statsIntervalMs: 5000,
+    extra: config.librdkafka,
+  }
+}

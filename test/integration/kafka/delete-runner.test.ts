@@ -1,0 +1,97 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DeleteLimits } from '../../../connectors/authgear/delete-limits.ts'
+import { DeleteRunner } from '../../../connectors/authgear/delete-runner.ts'
+import { AdminGraphqlClient } from '../../../connectors/authgear/graphql-client.ts'
+import { userNodeId } from '../../../connectors/authgear/graphql-node-id.ts'
+import type { Outcome } from '../../../src/core/outcome.ts'
+import type { WorkItem } from '../../../src/runtime/work-item.ts'
+
+/** A small GraphQL server answering the three operations as Authgear does (node ids, errors[] with extensions). */
+function graphqlServer(users: Map<string, { id: string; email: string; isDisabled: boolean }>) {
+  const calls: string[] = []
+  const server: Server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (c) => (body += c))
+    req.on('end', () => {
+      const { query, variables } = JSON.parse(body) as { query: string; variables: Record<string, any> }
+      const reply = (data: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(data))
+      if (req.headers.authorization !== 'Bearer t') return res.writeHead(403).end('Forbidden\n')
+      const byNode = (node: string) => [...users.values()].find((u) => userNodeId(u.id) === node)
+      if (query.includes('getUsersByStandardAttribute')) {
+        calls.push('lookup')
+        const value = String(variables['value']).toLowerCase()
+        return reply({ data: { getUsersByStandardAttribute: [...users.values()].filter((u) => u.email === value).map((u) => ({ id: userNodeId(u.id), isDisabled: u.isDisabled })) } })
+      }
+      const input = variables['input'] as { userID: string; isDisabled?: boolean }
+      const user = byNode(input.userID)
+      if (!user) return reply({ data: null, errors: [{ message: 'user not found', extensions: { errorName: 'NotFound', reason: 'UserNotFound' } }] })
+      if (query.includes('setDisabledStatus')) {
+        calls.push('disable')
+        user.isDisabled = input.isDisabled === true
+        return reply({ data: { setDisabledStatus: { user: { id: input.userID, isDisabled: user.isDisabled } } } })
+      }
+      calls.push('delete')
+      users.delete(user.id)
+      return reply({ data: { deleteUser: { deletedUserID: input.userID } } })
+    })
+  })
+  return { server, calls }
+}
+
+function item(email: string): WorkItem {
+  return {
+    source: { kind: 'data', key: email, origin: email, data: {} },
+    mapped: { identifier: 'email', identifierValue: email, record: { email } as never, passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], action: 'delete' },
+    json: '{}',
+    bytes: 2,
+    ticket: { settle: () => undefined },
+    attempts: 0,
+  }
+}
+
+const logger = { debug() {}, info() {}, warn() {}, error() {}, child() { return logger } }
+let open: Server | undefined
+afterEach(() => new Promise<void>((resolve) => (open ? open.close(() => resolve()) : resolve())))
+
+async function setup(n: number) {
+  const users = new Map(Array.from({ length: n }, (_, i) => [`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, { id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, email: `u${i}@example.com`, isDisabled: false }]))
+  const { server, calls } = graphqlServer(users)
+  open = server
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const client = new AdminGraphqlClient({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, tokens: { token: async () => 't' }, timeoutMs: 5000, retry: { maxAttempts: 2, baseMs: 1, maxMs: 5 } })
+  return { users, calls, client }
+}
+
+describe('source deletes through the Admin API GraphQL', () => {
+  it('delete policy: finds the user by identifier, deletes it by global node id; unknown users are skipped', async () => {
+    const { users, calls, client } = await setup(3)
+    const outcomes: Outcome[] = []
+    const runner = new DeleteRunner({ action: 'delete', client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 100, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger })
+    await runner.run([item('u0@example.com'), item('nobody@example.com')])
+    expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['deleted', undefined], ['skipped', 'delete_not_found']])
+    expect(outcomes[0]!.userId).toBe('00000000-0000-4000-8000-000000000000')
+    expect(users.size).toBe(2)
+    expect(calls).toEqual(['lookup', 'delete', 'lookup'])
+    await client.close()
+  })
+
+  it('disable policy, and the safety limit: past the limit nothing more is changed and the rest is dead-lettered', async () => {
+    const { users, client } = await setup(10)
+    const outcomes: Outcome[] = []
+    const runner = new DeleteRunner({ action: 'disable', client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 4, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger })
+    await runner.run(Array.from({ length: 10 }, (_, i) => item(`u${i}@example.com`)))
+    expect(outcomes.filter((o) => o.kind === 'disabled')).toHaveLength(4)
+    expect(outcomes.filter((o) => o.kind === 'failed' && o.code === 'delete_paused')).toHaveLength(6)
+    expect([...users.values()].filter((u) => u.isDisabled)).toHaveLength(4)
+    await client.close()
+  })
+
+  it('ignore policy (the default) changes nothing and reports delete_ignored', async () => {
+    const outcomes: Outcome[] = []
+    const runner = new DeleteRunner({ action: 'ignore', limits: new DeleteLimits({ maxPerSecond: 1, safetyLimit: 1, windowMs: 1000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger })
+    await runner.run([item('a@example.com'), item('b@example.com')])
+    expect(outcomes.map((o) => o.code)).toEqual(['delete_ignored', 'delete_ignored'])
+  })
+})

@@ -1,0 +1,87 @@
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { readNdjson } from '../../support/write-config.ts'
+import { eventually, eventuallyWith, jsonUser, kafka, startSync, uniqueName, workspace, type Workspace } from './kafka-harness.ts'
+
+let ws: Workspace | undefined
+afterEach(async () => {
+  await ws?.close()
+  ws = undefined
+})
+
+function emails(w: Workspace): string[] {
+  return [...w.target.emulator.store.list()].map((u) => u.email?.value ?? '').filter(Boolean)
+}
+
+describe('gearbridge sync from a Kafka topic of JSON users', () => {
+  it('dead-letters a poison message with topic, partition and offset, and the partition goes on', async () => {
+    const k = await kafka()
+    ws = await workspace()
+    const topic = uniqueName('users')
+    await k.createTopic(topic, 2)
+    const messages = Array.from({ length: 200 }, (_, i) => ({ key: `user${i}@example.com`, value: jsonUser(i), partition: i % 2 }))
+    messages.splice(50, 0, { key: 'poison', value: '{"email": "broken', partition: 0 })
+    messages.splice(120, 0, { key: 'noid', value: '{"name":"no login id"}', partition: 0 })
+    await k.produce(topic, messages)
+    const group = uniqueName('g')
+    const config = await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, commit_interval_ms: 100 })
+    const run = startSync(config)
+    await eventuallyWith([run], () => ws!.target.emulator.store.count() === 200, 60_000, 'all users imported')
+    await eventually(async () => (await k.committed(group, topic, 2)).reduce((a, b) => a + b, 0) === 202, 30_000, 'offsets committed to the end')
+    run.child.kill('SIGTERM')
+    const result = await run.done
+    expect(result.code, result.stderr).toBe(0)
+    expect(new Set(emails(ws)).size).toBe(200)
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code']).sort()).toEqual(['malformed_json', 'no_identifier'])
+    const poison = dead.find((d) => d['code'] === 'malformed_json')!
+    // Messages alternate partitions, so the 51st message is the 26th of partition 0: offset 25.
+    expect(poison['source_key']).toBe(`${topic}/0/25`)
+    expect(poison['origin']).toBe(`kafka topic ${topic} partition 0 offset 25`)
+    // Offsets: partition 0 holds 100 users + 2 bad messages, partition 1 holds 100 users.
+    expect(await k.committed(group, topic, 2)).toEqual([102, 100])
+  })
+
+  it('two replicas in one group, one killed halfway: every user imported exactly once, nothing committed early', async () => {
+    const k = await kafka()
+    ws = await workspace()
+    const topic = uniqueName('users')
+    const partitions = 4
+    const total = 2000
+    await k.createTopic(topic, partitions)
+    const group = uniqueName('g')
+    const config = await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, commit_interval_ms: 100, session_timeout_ms: 6000, batch_records: 50 })
+    const a = startSync(config)
+    const b = startSync(config)
+    // Produce while both run, slowly enough that the kill lands mid-stream.
+    for (let start = 0; start < total; start += 100) {
+      await k.produce(topic, Array.from({ length: 100 }, (_, j) => ({ key: `user${start + j}@example.com`, value: jsonUser(start + j) })))
+      if (start === 1000) a.child.kill('SIGKILL')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    const killed = await a.done
+    expect(killed.signal).toBe('SIGKILL')
+    // The killed replica is restarted; until it rejoins, the survivor takes over its partitions.
+    const c = startSync(config)
+    const restartedAt = Date.now()
+    await eventuallyWith([b, c], () => ws!.target.emulator.store.count() >= total, 90_000, 'every user imported')
+    await eventually(async () => (await k.committed(group, topic, partitions)).reduce((x, y) => x + Math.max(0, y), 0) === total, 60_000, 'offsets committed to the end')
+    await eventually(() => Date.now() - restartedAt > 8000, 10_000, 'the restarted replica to be up')
+    b.child.kill('SIGTERM')
+    c.child.kill('SIGTERM')
+    expect((await b.done).code).toBe(0)
+    expect((await c.done).code).toBe(0)
+    const stored = emails(ws)
+    expect(stored.length).toBe(total)
+    expect(new Set(stored).size).toBe(total)
+    for (let i = 0; i < total; i++) expect(ws.target.emulator.store.findByLoginId('email', `user${i}@example.com`)).toBeDefined()
+    // Nothing was committed before it had an outcome: every committed message is in the report.
+    const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
+    const reported = new Set(report.map((r) => r['source_key']))
+    const committed = await k.committed(group, topic, partitions)
+    let sum = 0
+    for (let p = 0; p < partitions; p++) sum += committed[p]!
+    expect(sum).toBe(total)
+    expect(reported.size).toBe(total)
+  })
+})

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { createKafkaMapping } from '../../../../connectors/kafka/mapping.ts'
+import { kafkaSourceConfigSchema } from '../../../../connectors/kafka/config.ts'
+import { decodeMessage } from '../../../../connectors/kafka/message-decoder.ts'
+import { mappingConfigSchema } from '../../../../mappings/config.ts'
+import type { ReadableRecord } from '../../../../src/core/source-record.ts'
+
+const source = kafkaSourceConfigSchema.parse({ type: 'kafka', brokers: 'b:9092', topics: 'db.public.users', group_id: 'g', format: 'debezium', record_mapping: 'sql', columns: { email: 'email', username: 'username', name: 'name' } })
+const map = createKafkaMapping(source, mappingConfigSchema.parse({}))
+let offset = 0
+function message(value: unknown) {
+  return decodeMessage({ topic: 'db.public.users', partition: 0, offset: offset++, value: value === null ? null : Buffer.from(JSON.stringify(value)) }, 'debezium')
+}
+const row = (id: number, email: string, username?: string) => ({ id, email, ...(username ? { username } : {}), name: `N${id}` })
+
+describe('Debezium change events', () => {
+  it('reads envelopes with and without the schema/payload wrapper; c, r, u upsert', () => {
+    for (const event of [{ op: 'c', before: null, after: row(1, 'A@Example.com') }, { schema: {}, payload: { op: 'r', before: null, after: row(1, 'a@example.com') } }]) {
+      const record = message(event) as ReadableRecord
+      const result = map(record)
+      expect(result.ok && result.value).toMatchObject({ identifier: 'email', identifierValue: 'a@example.com' })
+      expect(result.ok && result.value.action).toBeUndefined()
+    }
+  })
+
+  it('ignores tombstones, and turns malformed events into unreadable records naming the offset', () => {
+    expect(message(null)).toBeUndefined()
+    expect(message({ schema: {}, payload: null })).toBeUndefined()
+    const bad = decodeMessage({ topic: 't', partition: 3, offset: 77, value: Buffer.from('{nope') }, 'debezium')
+    expect(bad).toMatchObject({ kind: 'unreadable', code: 'malformed_json', key: 't/3/77' })
+    expect(message({ op: 'x', after: {} })).toMatchObject({ kind: 'unreadable', code: 'debezium_envelope' })
+    expect(message({ op: 't' })).toMatchObject({ kind: 'unreadable', code: 'debezium_truncate' })
+  })
+
+  it('maps d to a delete carrying only the identifier, and rejects a delete without a before image', () => {
+    const result = map(message({ op: 'd', before: row(2, 'b@example.com'), after: null }) as ReadableRecord)
+    expect(result.ok && result.value).toMatchObject({ action: 'delete', identifier: 'email', identifierValue: 'b@example.com', record: { email: 'b@example.com' } })
+    const keyOnly = map(message({ op: 'd', before: { id: 2 }, after: null }) as ReadableRecord)
+    expect(keyOnly.ok).toBe(false)
+    expect(!keyOnly.ok && keyOnly.rejection.code).toBe('delete_without_identifier')
+  })
+
+  it('an email change is matched by the unchanged username, and reported', () => {
+    const result = map(message({ op: 'u', before: row(3, 'old@example.com', 'carol'), after: row(3, 'new@example.com', 'carol') }) as ReadableRecord)
+    expect(result.ok).toBe(true)
+    if (!result.ok) return
+    expect(result.value).toMatchObject({ identifier: 'preferred_username', identifierValue: 'carol', record: { email: 'new@example.com', preferred_username: 'carol' } })
+    expect(result.value.lockKeys).toEqual(['old@example.com', 'new@example.com'])
+    expect(result.value.warnings.some((w) => w.startsWith('identifier_changed'))).toBe(true)
+  })
+
+  it('an email change without another stable login ID is dead-lettered as identifier_changed, never dropped', () => {
+    const result = map(message({ op: 'u', before: row(4, 'old@example.com'), after: row(4, 'new@example.com') }) as ReadableRecord)
+    expect(result.ok).toBe(false)
+    expect(!result.ok && result.rejection).toMatchObject({ code: 'identifier_changed', field: 'email' })
+    expect(!result.ok && result.rejection.message).toContain('old@example.com to new@example.com')
+  })
+})

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest'
+import { PartitionLedger } from '../../../../connectors/kafka/partition-ledger.ts'
+import type { KafkaPosition } from '../../../../connectors/kafka/position.ts'
+
+const tp = (partition: number) => ({ topic: 't', partition })
+
+describe('PartitionLedger', () => {
+  it('commits each partition over its contiguous settled prefix only, whatever order batches settle in', () => {
+    const ledger = new PartitionLedger()
+    ledger.assign([tp(0), tp(1)])
+    const g = ledger.generationOf('t', 0)!
+    const pos = (partition: number, offset: number, seq: number): KafkaPosition => ({ topic: 't', partition, offset, generation: g, seq })
+    const a = pos(0, 10, 1)
+    const b = pos(0, 20, 2)
+    const c = pos(1, 5, 3)
+    for (const p of [a, b, c]) ledger.track(p)
+    ledger.settle(b)
+    ledger.settle(c)
+    // Partition 0's first batch is still in flight: nothing of partition 0 is committed; partition 1 is.
+    expect(ledger.toCommit(ledger.snapshot())).toEqual([{ topic: 't', partition: 1, offset: 5 }])
+    ledger.settle(a)
+    expect(ledger.toCommit(ledger.snapshot())).toEqual([{ topic: 't', partition: 0, offset: 20 }])
+    // Nothing moved: nothing to commit again.
+    expect(ledger.toCommit(ledger.snapshot())).toEqual([])
+  })
+
+  it('never commits a revoked partition, even when its in-flight batches settle later or it comes back', () => {
+    const ledger = new PartitionLedger()
+    ledger.assign([tp(0)])
+    const first = { topic: 't', partition: 0, offset: 10, generation: ledger.generationOf('t', 0)!, seq: 1 }
+    ledger.track(first)
+    const before = ledger.snapshot()
+    ledger.revoke([tp(0)])
+    ledger.settle(first)
+    expect(ledger.toCommit(ledger.snapshot())).toEqual([])
+    ledger.assign([tp(0)])
+    // A snapshot from the earlier generation is not committed into the new one.
+    expect(ledger.toCommit(before)).toEqual([])
+    ledger.settle(first)
+    expect(ledger.toCommit(ledger.snapshot())).toEqual([])
+    expect(ledger.generationOf('t', 0)).not.toBe(first.generation)
+  })
+
+  it('commits only what was settled when the snapshot was taken (before the dead letter is flushed)', () => {
+    const ledger = new PartitionLedger()
+    ledger.assign([tp(0)])
+    const g = ledger.generationOf('t', 0)!
+    const a = { topic: 't', partition: 0, offset: 3, generation: g, seq: 1 }
+    const b = { topic: 't', partition: 0, offset: 6, generation: g, seq: 2 }
+    ledger.track(a)
+    ledger.track(b)
+    ledger.settle(a)
+    const snapshot = ledger.snapshot()
+    ledger.settle(b)
+    expect(ledger.toCommit(snapshot)).toEqual([{ topic: 't', partition: 0, offset: 3 }])
+    expect(ledger.toCommit(ledger.snapshot())).toEqual([{ topic: 't', partition: 0, offset: 6 }])
+  })
+})
