@@ -1,6 +1,13 @@
 # syntax=docker/dockerfile:1
-# Build stage: the same commands as a bare-machine build in the README (npm ci builds dist/ through
-# the `prepare` script and compiles native addons such as node-rdkafka against Node 24's headers).
+#
+#   docker build -t gearbridge .
+#   docker run --rm -v gearbridge-state:/var/lib/gearbridge -v $PWD/config.yaml:/etc/gearbridge/config.yaml:ro \
+#     -p 9464:9464 gearbridge backfill --config /etc/gearbridge/config.yaml
+#
+# Build stage: the same commands as the bare-machine build in the README ("Build on a bare machine"):
+# `npm ci` installs, compiles native addons (node-rdkafka, against Node 24's headers through .npmrc
+# `nodedir`) and builds dist/ through the `prepare` script; `npm prune --omit=dev` keeps production
+# dependencies only. node:24-bookworm carries python3, make and g++ for the native build.
 FROM node:24-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
@@ -12,23 +19,41 @@ RUN npm ci \
 
 # Runtime stage: Node 24 slim, the built program and production dependencies only, non-root.
 FROM node:24-bookworm-slim
+LABEL org.opencontainers.image.title="gearbridge" \
+      org.opencontainers.image.description="Streaming ETL from Auth0 exports, SQL tables and Kafka topics into Authgear's User Import API" \
+      org.opencontainers.image.licenses="Apache-2.0"
+# librdkafka (inside node-rdkafka) links OpenSSL and zlib, and optionally SASL, zstd and lz4.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 zlib1g libsasl2-2 libzstd1 liblz4-1 \
+ && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY examples ./examples
-COPY config.example.yaml ./
-RUN mkdir -p /etc/gearbridge /var/lib/gearbridge \
- && cp config.example.yaml /etc/gearbridge/config.yaml \
+# Fails the build here, not at run time, if a shared library of the native addon is missing.
+RUN node -e "require('node-rdkafka')"
+# The default config is the example (sample export into the embedded emulator), whose state
+# directory follows GEARBRIDGE_STATE_DIR onto the volume; mount your own at
+# /etc/gearbridge/config.yaml. Relative paths in a config are relative to its directory, so the
+# sample export sits beside it.
+COPY examples /etc/gearbridge/examples
+COPY config.example.yaml /etc/gearbridge/config.yaml
+ENV GEARBRIDGE_STATE_DIR=/var/lib/gearbridge
+RUN mkdir -p /var/lib/gearbridge \
  && chown -R node:node /var/lib/gearbridge \
+ && chmod +x /app/dist/src/cli/main.js \
  && ln -s /app/dist/src/cli/main.js /usr/local/bin/gearbridge
 USER node
-# State (checkpoint, report, dead letter) belongs on a volume; point state.dir at it.
+# Checkpoint, report and dead-letter files: set `state.dir: /var/lib/gearbridge` in your config.
 VOLUME ["/var/lib/gearbridge"]
+# Read by config.example.yaml (`listen: ${GEARBRIDGE_LISTEN:-…}`); your config must listen on
+# 0.0.0.0:9464 too for the health check and for Prometheus.
 ENV GEARBRIDGE_LISTEN=0.0.0.0:9464
 EXPOSE 9464
+# /healthz answers while the process runs; /readyz (for an orchestrator's readiness probe) only
+# while the pipeline can take work.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:9464/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
 CMD ["backfill", "--config", "/etc/gearbridge/config.yaml"]
