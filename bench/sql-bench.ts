@@ -1,0 +1,83 @@
+/**
+ * SQL source benchmark. Starts a throwaway PostgreSQL and/or MariaDB (test/services), fills a
+ * `legacy_users` table with generated rows, then times:
+ * - the database's own client streaming the table to /dev/null (the baseline):
+ *   `psql -c "\copy (SELECT * FROM legacy_users) TO '/dev/null'"` and
+ *   `mariadb --quick -e "SELECT * FROM legacy_users" > /dev/null`;
+ * - gearbridge reading the table through the SQL source and the mapping into a null sink
+ *   (bench/sql-read-map.ts), as one process, and as P processes each reading a key range
+ *   through `source.query` (the N × gearbridge scale-out shape).
+ * Prints one JSON line per measurement.
+ *
+ *   node bench/sql-bench.ts [--dialect postgres|mysql|both] [--rows 1000000] [--partitions 8] [--page-size 1000]
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { openSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { parseArgs } from 'node:util'
+import { sharedMariadb } from '../test/services/mariadb.ts'
+import { sharedPostgres } from '../test/services/postgres.ts'
+import type { DatabaseService } from '../test/services/database-service.ts'
+import { createLegacyTable, legacyColumns } from './sql-legacy-table.ts'
+
+const { values } = parseArgs({ options: { dialect: { type: 'string', default: 'both' }, rows: { type: 'string', default: '1000000' }, partitions: { type: 'string', default: '8' }, 'page-size': { type: 'string', default: '1000' } } })
+const rows = Number(values.rows)
+const partitions = Number(values.partitions)
+const pageSize = Number(values['page-size'])
+const readMap = new URL('./sql-read-map.ts', import.meta.url).pathname
+const print = (line: Record<string, unknown>) => console.log(JSON.stringify(line))
+print({ machine: { nproc: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version } })
+
+function timeClient(db: DatabaseService): { command: string; seconds: number } {
+  const devNull = openSync('/dev/null', 'w')
+  const [cmd, args, shown] =
+    db.dialect === 'postgres'
+      ? (['psql', [db.url, '-c', "\\copy (SELECT * FROM legacy_users) TO '/dev/null'"], `psql -c "\\copy (SELECT * FROM legacy_users) TO '/dev/null'"`] as const)
+      : (['mariadb', ['-h', db.host, '-P', String(db.port), '-u', db.user, `-p${db.password}`, db.database, '--quick', '-e', 'SELECT * FROM legacy_users'], 'mariadb --quick -e "SELECT * FROM legacy_users" > /dev/null'] as const)
+  let best = Infinity
+  for (let i = 0; i < 3; i++) {
+    const started = process.hrtime.bigint()
+    const result = spawnSync(cmd, [...args], { stdio: ['ignore', devNull, 'pipe'] })
+    if (result.status !== 0) throw new Error(`${cmd} failed: ${result.stderr}`)
+    best = Math.min(best, Number(process.hrtime.bigint() - started) / 1e9)
+  }
+  return { command: shown, seconds: best }
+}
+
+function runReadMap(source: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [readMap, JSON.stringify(source), JSON.stringify({ default_phone_region: 'US', roles_from: null, groups_from: null })], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) as string) as Record<string, unknown>) : reject(new Error(`sql-read-map exited ${code}`))))
+  })
+}
+
+for (const dialect of values.dialect === 'both' ? ['postgres', 'mysql'] : [values.dialect]) {
+  const db = dialect === 'postgres' ? await sharedPostgres() : await sharedMariadb()
+  try {
+    const generated = process.hrtime.bigint()
+    await createLegacyTable(db, rows)
+    await db.query(`GRANT SELECT ON legacy_users TO ${db.reader.user}`)
+    print({ dialect, dataset: `legacy_users, ${rows} rows, 14 columns`, generateSeconds: +(Number(process.hrtime.bigint() - generated) / 1e9).toFixed(1) })
+    const client = timeClient(db)
+    const clientRate = Math.round(rows / client.seconds)
+    print({ dialect, run: 'client', command: client.command, seconds: +client.seconds.toFixed(2), rowsPerSecond: clientRate })
+    const source = { type: 'sql', dialect: db.dialect, url: db.reader.url, key: 'id', columns: legacyColumns, soft_delete: { column: 'deleted_at' }, locked: { column: 'locked_at' }, page_size: pageSize }
+    const single = await runReadMap({ ...source, table: 'legacy_users' })
+    print({ dialect, run: 'gearbridge, 1 process', ...single, ofClient: +((single['rowsPerSecond'] as number) / clientRate).toFixed(2) })
+    const started = process.hrtime.bigint()
+    const step = Math.ceil(rows / partitions)
+    const parts = await Promise.all(
+      Array.from({ length: partitions }, (_, i) => runReadMap({ ...source, query: `SELECT * FROM legacy_users WHERE id > ${i * step} AND id <= ${(i + 1) * step}` })),
+    )
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    const total = parts.reduce((sum, p) => sum + (p['rows'] as number), 0)
+    print({
+      dialect, run: `gearbridge, ${partitions} processes by key range`, rows: total, seconds: +seconds.toFixed(2), rowsPerSecond: Math.round(total / seconds),
+      ofClient: +(total / seconds / clientRate).toFixed(2), peakRssMbPerProcess: Math.max(...parts.map((p) => p['peakRssMb'] as number)),
+    })
+  } finally {
+    await db.stop()
+  }
+}

@@ -1,0 +1,20 @@
+import { z } from 'zod'
+
+const keyValue = z.union([z.string(), z.number()]).describe('A key value as the driver returned it: a number, or a string (text, UUID, bigint).')
+
+/**
+ * Where a SQL source resumes.
+ * - `start`: nothing passed yet (a cursor read whose rows are all inside the safety lag).
+ * - `snapshot`: keyset order on the key column; `key` is the last key whose records all have
+ *   outcomes (every row with a greater key is still to be read).
+ * - `cursor`: (updated_at, key) order; `updated_at` is the column value as the server prints it
+ *   (full precision, no JS Date rounding), and every row after (updated_at, key) is still to be read.
+ */
+export const sqlPositionSchema = z.discriminatedUnion('mode', [
+  z.strictObject({ mode: z.literal('start') }),
+  z.strictObject({ mode: z.literal('snapshot'), key: keyValue }),
+  z.strictObject({ mode: z.literal('cursor'), updated_at: z.string().min(1), key: keyValue }),
+])
+
+export type SqlPosition = z.output<typeof sqlPositionSchema>
+export type SqlKey = string | number

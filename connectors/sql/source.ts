@@ -1,0 +1,176 @@
+import { ConfigError } from '../../src/core/errors.ts'
+import type { RunContext } from '../../src/core/run-context.ts'
+import type { Source, SourceBatch } from '../../src/core/source.ts'
+import type { ReadableRecord } from '../../src/core/source-record.ts'
+import { isMarkerSet } from '../../mappings/sql-values.ts'
+import { SqlClient } from './client.ts'
+import type { SqlSourceConfig } from './config.ts'
+import { connectionSettings } from './connection-options.ts'
+import { PageQueries, sinceText, type CursorPoint, type CursorStart } from './page-query.ts'
+import type { SqlKey, SqlPosition } from './position.ts'
+import { missingColumnIssues } from './required-columns.ts'
+import { pause, retryingQuery } from './retrying-query.ts'
+import { CURSOR_COLUMN, rowToRecord, STABLE_COLUMN } from './row-record.ts'
+import { translateSqlError, isRetryableSqlError } from './sql-errors.ts'
+
+export interface SqlSourceOptions {
+  /** Directory `password_file` and TLS files resolve against: the config file's. */
+  readonly baseDir: string
+  /** `backfill` reads to the current end; `sync` polls by cursor until the signal aborts. */
+  readonly mode: 'backfill' | 'sync'
+  /** `backfill --since`: read by cursor, only rows with updated_at at or after this time. */
+  readonly since?: Date
+}
+
+/** The SQL source, plus counters tests and the run log read. */
+export interface SqlSource extends Source<SqlPosition> {
+  /** Soft-deleted rows left out under `soft_delete.mode: skip`. */
+  readonly skippedDeleted: number
+}
+
+/**
+ * Reads users from a table or custom query. `backfill` pages by key (keyset, constant memory);
+ * `sync` and `--since` page by (updated_at, key). The configuration is checked against the
+ * database before the first row is yielded: a bad query or a missing column fails the run then.
+ */
+export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptions): SqlSource {
+  const cursorMode = options.mode === 'sync' || options.since !== undefined
+  if (cursorMode && config.updated_at === undefined) {
+    throw new ConfigError('source.updated_at is required for sync and backfill --since', [`source.updated_at: required to read changes by cursor (${options.mode === 'sync' ? 'sync' : 'backfill --since'})`])
+  }
+  const relationName = config.table ?? 'query'
+  let client: SqlClient | undefined
+  let verified = false
+  let skippedDeleted = 0
+
+  const open = (): SqlClient => (client ??= new SqlClient(config.dialect, connectionSettings(config, options.baseDir), { readOnly: config.read_only }))
+
+  async function verify(ctx: RunContext): Promise<string[]> {
+    const db = open()
+    const queries = new PageQueries(db, config)
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const present = await db.columnNames(queries.relation)
+        const issues = missingColumnIssues(config, cursorMode, present)
+        if (issues.length > 0) throw new ConfigError(`${issues.length === 1 ? issues[0] : `${issues.length} configured columns do not exist`}; ${relationName} has: ${present.join(', ')}`, issues)
+        verified = true
+        return present
+      } catch (error) {
+        if (error instanceof ConfigError) throw error
+        if (!isRetryableSqlError(error)) {
+          const e = translateSqlError(error, config.query !== undefined ? 'source.query does not run' : `cannot read table ${relationName}`)
+          throw new ConfigError(e.message, [e.message])
+        }
+        if (attempt >= config.retry.max_attempts) throw translateSqlError(error, 'cannot connect to the database')
+        ctx.logger.warn({ attempt, code: (error as { code?: string }).code }, 'Cannot reach the database yet; retrying.')
+        if (!(await pause(Math.min(config.retry.max_ms, config.retry.base_ms * 2 ** (attempt - 1)), ctx.signal))) return []
+      }
+    }
+  }
+
+  const keep = (row: Record<string, unknown>): boolean => {
+    if (config.soft_delete?.mode !== 'skip' || !isMarkerSet(row[config.soft_delete.column])) return true
+    skippedDeleted++
+    return false
+  }
+
+  async function* snapshot(after: SqlKey | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<SqlPosition>> {
+    const queries = new PageQueries(open(), config)
+    let last = after
+    for (;;) {
+      if (ctx.signal.aborted) return
+      const rows = await retryingQuery(open(), queries.snapshot(last), config.retry, ctx, `reading ${relationName}`)
+      if (rows === undefined) return
+      const records: ReadableRecord[] = []
+      for (const row of rows) if (keep(row)) records.push(rowToRecord(row, config.key, relationName))
+      if (rows.length === 0) return
+      last = rows[rows.length - 1]?.[config.key] as SqlKey
+      yield { records, position: { mode: 'snapshot', key: normalizeKey(last) } }
+      if (rows.length < config.page_size) return
+    }
+  }
+
+  /**
+   * Cursor reading. Rows older than the safety lag move the saved cursor; newer rows are sent
+   * at once but stay after the cursor, so they are read again by the next polls (and by a
+   * restart). `delivered` remembers which of those were already sent with the same updated_at,
+   * so a poll does not send them twice; it only ever holds rows inside the lag window.
+   */
+  async function* cursor(from: CursorPoint | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<SqlPosition>> {
+    const queries = new PageQueries(open(), config)
+    const polling = options.mode === 'sync'
+    const lag = polling ? config.safety_lag_seconds : 0
+    let saved = from
+    let delivered = new Map<string, string>()
+    for (;;) {
+      let scan: CursorStart = saved ? { after: saved } : options.since ? { since: sinceText(options.since) } : { beginning: true }
+      const window = new Map<string, string>()
+      let stableRun = true
+      for (;;) {
+        if (ctx.signal.aborted) return
+        const rows = await retryingQuery(open(), queries.cursor(scan, lag), config.retry, ctx, `reading ${relationName}`)
+        if (rows === undefined) return
+        const before = saved
+        const records: ReadableRecord[] = []
+        for (const row of rows) {
+          const point: CursorPoint = { updatedAt: String(row[CURSOR_COLUMN]), key: normalizeKey(row[config.key] as SqlKey) }
+          const stable: boolean = stableRun && (!polling || Number(row[STABLE_COLUMN]) === 1)
+          stableRun = stable
+          const id = String(point.key)
+          const sent = delivered.get(id) === point.updatedAt
+          if (stable) saved = point
+          else window.set(id, point.updatedAt)
+          if (!sent && keep(row)) records.push(rowToRecord(row, config.key, relationName))
+        }
+        const last = rows[rows.length - 1]
+        if (last !== undefined) scan = { after: { updatedAt: String(last[CURSOR_COLUMN]), key: normalizeKey(last[config.key] as SqlKey) } }
+        if (records.length > 0 || saved !== before) yield { records, position: saved ? { mode: 'cursor', updated_at: saved.updatedAt, key: saved.key } : { mode: 'start' } }
+        if (rows.length < config.page_size) break
+      }
+      delivered = window
+      if (!polling) return
+      if (!(await pause(config.poll_interval_ms, ctx.signal))) return
+    }
+  }
+
+  return {
+    get skippedDeleted() {
+      return skippedDeleted
+    },
+
+    async check(ctx) {
+      const present = await verify(ctx)
+      return `sql (${config.dialect}): ${config.table ?? 'custom query'}, ${present.length} columns, key ${config.key}${cursorMode ? `, cursor on ${config.updated_at}` : ''}`
+    },
+
+    async *read(from, ctx) {
+      if (!verified) await verify(ctx)
+      if (ctx.signal.aborted) return
+      const skippedBefore = skippedDeleted
+      try {
+        if (!cursorMode && (from === undefined || from.mode === 'snapshot' || config.updated_at === undefined)) {
+          // A cursor position without a configured updated_at cannot be resumed by cursor: read the snapshot.
+          yield* snapshot(from?.mode === 'snapshot' ? from.key : undefined, ctx)
+        } else {
+          if (from?.mode === 'snapshot') ctx.logger.info({ key: from.key }, 'The saved position is a snapshot position; reading changes by cursor from the beginning.')
+          yield* cursor(from?.mode === 'cursor' ? { updatedAt: from.updated_at, key: from.key } : undefined, ctx)
+        }
+      } finally {
+        if (skippedDeleted > skippedBefore) ctx.logger.info({ rows: skippedDeleted - skippedBefore }, 'Soft-deleted rows were skipped (soft_delete.mode: skip).')
+      }
+    },
+
+    async close() {
+      const open = client
+      client = undefined
+      verified = false
+      await open?.close()
+    },
+  }
+}
+
+/** Keys as JSON keeps them exactly: numbers when safe, strings otherwise. */
+function normalizeKey(value: SqlKey): SqlKey {
+  if (typeof value === 'number' || typeof value === 'string') return value
+  return String(value)
+}

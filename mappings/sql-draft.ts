@@ -1,0 +1,87 @@
+/**
+ * The user as the declarative SQL column mapping reads it from a row, before normalization and
+ * checks. A user mapping module receives it and returns it edited or replaced.
+ */
+import type { SqlColumns } from '../connectors/sql/config.ts'
+import { isMarkerSet, isUntilInFuture, readFlag } from './sql-values.ts'
+
+/** Raw user fields; login fields are normalized afterwards, so a module may return them as stored. */
+export interface SqlUserDraft {
+  email?: unknown
+  email_verified?: boolean
+  phone_number?: unknown
+  phone_number_verified?: boolean
+  /** ISO 3166 alpha-2 region for a national phone number; wins over `mapping.default_phone_region`. */
+  phone_region?: unknown
+  preferred_username?: unknown
+  /** The stored password hash; recognized, and imported only when bcrypt. */
+  password_hash?: unknown
+  name?: unknown
+  given_name?: unknown
+  family_name?: unknown
+  middle_name?: unknown
+  nickname?: unknown
+  gender?: unknown
+  picture?: unknown
+  website?: unknown
+  birthdate?: unknown
+  zoneinfo?: unknown
+  locale?: unknown
+  disabled?: boolean
+  roles?: unknown
+  groups?: unknown
+  account_valid_from?: unknown
+  account_valid_until?: unknown
+  custom_attributes?: Record<string, unknown>
+}
+
+/** Draft fields whose source column is named in `columns` (for rejection messages). */
+export const draftFieldColumns: Readonly<Record<string, keyof SqlColumns>> = {
+  email: 'email',
+  phone_number: 'phone_number',
+  preferred_username: 'username',
+  password_hash: 'password_hash',
+}
+
+const copied = [
+  'email', 'phone_number', 'password_hash', 'name', 'given_name', 'family_name', 'middle_name', 'nickname', 'gender', 'picture',
+  'website', 'birthdate', 'zoneinfo', 'locale', 'roles', 'groups', 'account_valid_from', 'account_valid_until',
+] as const
+
+export interface DraftOptions {
+  readonly columns: SqlColumns
+  readonly softDelete?: { readonly column: string; readonly mode: 'disable' | 'skip' }
+  readonly locked?: { readonly column: string; readonly until: boolean }
+  readonly now: () => number
+}
+
+/**
+ * Reads the draft from a row by the column mapping. Soft-deleted (mode `disable`), locked and
+ * inactive rows give `disabled: true`. `warnings` gets a line for a flag that is not readable.
+ */
+export function draftFromRow(row: Readonly<Record<string, unknown>>, options: DraftOptions, warnings: string[]): SqlUserDraft {
+  const { columns } = options
+  const draft: SqlUserDraft = {}
+  for (const field of copied) {
+    const column = columns[field]
+    if (column !== undefined) draft[field] = row[column]
+  }
+  if (columns.username !== undefined) draft.preferred_username = row[columns.username]
+  if (columns.country !== undefined) draft.phone_region = row[columns.country]
+  for (const field of ['email_verified', 'phone_number_verified'] as const) {
+    const column = columns[field]
+    if (column === undefined) continue
+    const flag = readFlag(row[column])
+    if (flag === undefined) warnings.push(`${column} left out: not a boolean or timestamp`)
+    else draft[field] = flag
+  }
+  let disabled = false
+  if (options.softDelete?.mode === 'disable' && isMarkerSet(row[options.softDelete.column])) disabled = true
+  if (options.locked) {
+    const value = row[options.locked.column]
+    if (options.locked.until ? isUntilInFuture(value, options.now()) : isMarkerSet(value)) disabled = true
+  }
+  if (columns.active !== undefined && row[columns.active] != null && readFlag(row[columns.active]) === false) disabled = true
+  if (disabled) draft.disabled = true
+  return draft
+}

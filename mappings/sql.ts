@@ -1,0 +1,108 @@
+/**
+ * The SQL mapping: a table row → one Authgear import record, by the declarative column mapping
+ * (`source.columns`), optionally edited or replaced by a user mapping module.
+ */
+import type { SqlSourceConfig } from '../connectors/sql/config.ts'
+import type { MappedRecord, MappingResult } from '../src/core/mapped-record.ts'
+import type { ReadableRecord } from '../src/core/source-record.ts'
+import { chooseLogins } from './auth0-logins.ts'
+import type { MappingConfig } from './config.ts'
+import { decidePassword } from './password-lane.ts'
+import { checkImportRecord, type ImportRecord } from './record.ts'
+import { draftFromRow, type SqlUserDraft } from './sql-draft.ts'
+import { loadUserMapping, type SqlUserMapping } from './sql-module.ts'
+import { sqlProfile } from './sql-profile.ts'
+
+export type { SqlUserDraft, SqlUserMapping }
+
+export interface SqlMappingOptions {
+  /** Where a relative `source.module` resolves: the config file's directory. Default: the working directory. */
+  readonly baseDir?: string
+  /** A mapping function given directly (tests, embedding); wins over `source.module`. */
+  readonly module?: SqlUserMapping
+  readonly now?: () => number
+}
+
+function withoutUndefined(object: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = {}
+  for (const key in object) if (object[key] !== undefined) result[key] = object[key]
+  return result
+}
+
+const regionPattern = /^[A-Za-z]{2}$/
+
+/**
+ * Builds the mapping for a `type: sql` source. The returned function is synchronous and never
+ * throws: a row that cannot be mapped is rejected with the column at fault, and messages never
+ * contain a password hash.
+ */
+export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig, options: SqlMappingOptions = {}): (record: ReadableRecord) => MappingResult {
+  const userMapping = options.module ?? (source.module !== undefined ? loadUserMapping(source.module, options.baseDir ?? process.cwd()) : undefined)
+  const now = options.now ?? Date.now
+  const columnOf = (field: string): string => {
+    const columns = source.columns as Record<string, string | undefined>
+    const name = field === 'preferred_username' ? columns['username'] : field === 'phone_region' ? columns['country'] : columns[field]
+    return name ?? field
+  }
+  const draftOptions = { columns: source.columns, ...(source.soft_delete ? { softDelete: source.soft_delete } : {}), ...(source.locked ? { locked: source.locked } : {}), now }
+
+  return (input) => {
+    const row = input.data
+    const warnings: string[] = []
+    let draft: SqlUserDraft = draftFromRow(row, draftOptions, warnings)
+    if (userMapping) {
+      try {
+        const edited = userMapping(row, draft)
+        if (edited === null) return { ok: false, rejection: { code: 'module_rejected', message: 'the mapping module rejected the row' } }
+        if (typeof edited !== 'object') return { ok: false, rejection: { code: 'module_error', message: 'the mapping module returned neither an object nor null' } }
+        draft = edited
+      } catch (error) {
+        return { ok: false, rejection: { code: 'module_error', message: `the mapping module failed: ${(error as Error)?.message ?? String(error)}` } }
+      }
+    }
+
+    let region: MappingConfig['default_phone_region'] = config.default_phone_region
+    const rawRegion = typeof draft.phone_region === 'string' ? draft.phone_region.trim() : ''
+    if (rawRegion !== '') {
+      if (regionPattern.test(rawRegion)) region = rawRegion.toUpperCase() as MappingConfig['default_phone_region']
+      else warnings.push(`${columnOf('phone_region')} left out: not an ISO 3166 alpha-2 code`)
+    }
+    const logins = { email: draft.email, phone_number: draft.phone_number, username: draft.preferred_username }
+    const choice = chooseLogins(logins, region === config.default_phone_region ? config : { ...config, default_phone_region: region }, warnings)
+    if (!choice.ok) {
+      const { field } = choice.rejection
+      const column = field === undefined ? undefined : columnOf(field === 'username' ? 'preferred_username' : field)
+      if (column === undefined || field === undefined) {
+        const fields = [source.columns.email, source.columns.phone_number, source.columns.username].filter((c) => c !== undefined).join(', ')
+        return { ok: false, rejection: { code: choice.rejection.code, message: `no value in ${fields || 'the login columns'} to identify the user by` } }
+      }
+      return { ok: false, rejection: { code: choice.rejection.code, field: column, message: choice.rejection.message.replace(`${field}:`, `${column}:`) } }
+    }
+    const { identifier, logins: normalized } = choice
+    const password = decidePassword(draft.password_hash, columnOf('password_hash'), config.passwords)
+    if (!password.ok) return { ok: false, rejection: password.rejection, passwordAlgorithm: password.algorithm }
+    if (password.warning !== undefined) warnings.push(password.warning)
+
+    const record = withoutUndefined({
+      email: normalized.email,
+      email_verified: normalized.email === undefined ? undefined : draft.email_verified,
+      phone_number: normalized.phone_number,
+      phone_number_verified: normalized.phone_number === undefined ? undefined : draft.phone_number_verified,
+      preferred_username: normalized.preferred_username,
+      ...sqlProfile(draft, row, config, columnOf, warnings),
+      password: password.password,
+    }) as ImportRecord
+
+    const check = checkImportRecord(identifier, record)
+    if (!check.ok) {
+      const first = check.causes[0]
+      return {
+        ok: false,
+        rejection: { code: 'schema', ...(first === undefined ? {} : { field: first.location }), message: `record fails Authgear's import schema: ${check.causes.map((c) => `${c.location} ${c.message}`).join('; ')}` },
+        passwordAlgorithm: password.algorithm,
+      }
+    }
+    const mapped: MappedRecord = { identifier, identifierValue: normalized[identifier] as string, record, passwordAlgorithm: password.algorithm, passwordLane: password.lane, warnings }
+    return { ok: true, value: mapped }
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The same legacy users table, in PostgreSQL and in MariaDB, imported with `gearbridge backfill`
+ * into the emulator: mixed-case emails, national phone numbers, several hash formats, soft-deleted
+ * and locked rows, unicode and empty strings, NULLs, and roles aggregated from a join table.
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { createSqlSource } from '../../../connectors/sql/source.ts'
+import { cliTarget, runCli } from '../../conformance/cli-run.ts'
+import { context, keysOf } from '../../conformance/source-suite.ts'
+import type { DatabaseService } from '../../services/database-service.ts'
+import { dialectSql, sqlConfig } from './sql-harness.ts'
+
+const bcrypt = '$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K'
+const argon2 = '$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG'
+const django = 'pbkdf2_sha256$260000$abcdefgh$0123456789abcdefghijABCDEFGHIJ0123456789abc='
+const phpass = '$P$BPpK7CZVfSqzbGzBZTfDc2lHTkzVv8/'
+const unknownValue = 'definitely-not-a-hash-format'
+
+// id, email, confirmed, phone, country, username, first, last, hash, locale, locked, deleted
+const rows: readonly (readonly (string | number | boolean | null)[])[] = [
+  [1, 'Alice@Example.COM', true, '(415) 555-2671', 'US', null, 'Émilie', 'Zoë', bcrypt, 'en_US', false, false],
+  [2, 'bob@example.com', false, '06 12 34 56 78', 'FR', null, 'Bob', '', argon2, 'fr', true, false],
+  [3, ' Carol@Example.com ', true, '', null, null, '', '  ', django, '', false, true],
+  [4, null, null, '020 7946 0958', null, null, null, null, null, null, false, false],
+  [5, null, null, null, null, 'DaveUser', 'Dave', null, phpass, 'de_DE', false, false],
+  [6, 'not-an-email', true, null, null, null, null, null, null, null, false, false],
+  [7, 'eve@example.com', true, null, null, null, 'Eve', null, unknownValue, null, false, false],
+  [8, 'zhang@example.com', true, null, null, null, '伟', '张', null, 'zh_Hant_HK', false, false],
+  [9, null, null, null, null, null, null, null, null, null, false, false],
+]
+
+async function createLegacyTables(db: DatabaseService, suffix: string): Promise<{ users: string; roles: string }> {
+  const d = dialectSql(db)
+  const users = `legacy_users_${suffix}`
+  const roles = `legacy_roles_${suffix}`
+  await db.query(`CREATE TABLE ${users} (
+    id integer PRIMARY KEY, email varchar(200) NULL, email_confirmed_at ${d.timestamp} NULL, phone varchar(40) NULL, country char(2) NULL,
+    username varchar(100) NULL, first_name varchar(100) NULL, last_name varchar(100) NULL, password_hash varchar(255) NULL, locale varchar(20) NULL,
+    locked_at ${d.timestamp} NULL, deleted_at ${d.timestamp} NULL, updated_at ${d.timestamp} NOT NULL)`)
+  await db.query(`CREATE TABLE ${roles} (user_id integer NOT NULL, role varchar(50) NOT NULL)`)
+  for (const [id, email, confirmed, phone, country, username, first, last, hash, locale, locked, deleted] of rows) {
+    const p = (i: number) => d.param(i)
+    await db.query(
+      `INSERT INTO ${users} VALUES (${p(1)}, ${p(2)}, ${confirmed ? d.nowPlus(-86_400_000) : 'NULL'}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${locked ? d.nowPlus(-3_600_000) : 'NULL'}, ${deleted ? d.nowPlus(-60_000) : 'NULL'}, ${d.nowPlus(-120_000)})`,
+      [id, email, phone, country, username, first, last, hash, locale],
+    )
+  }
+  await db.query(`INSERT INTO ${roles} VALUES (1, 'editor'), (1, 'admin'), (2, 'editor')`)
+  return { users, roles }
+}
+
+function rolesQuery(db: DatabaseService, users: string, roles: string): string {
+  return db.dialect === 'postgres'
+    ? `SELECT u.*, (SELECT json_agg(r.role ORDER BY r.role) FROM ${roles} r WHERE r.user_id = u.id) AS roles FROM ${users} u`
+    : `SELECT u.*, (SELECT JSON_ARRAYAGG(r.role ORDER BY r.role) FROM ${roles} r WHERE r.user_id = u.id) AS roles FROM ${users} u`
+}
+
+const columns = {
+  email: 'email', email_verified: 'email_confirmed_at', phone_number: 'phone', country: 'country', username: 'username',
+  given_name: 'first_name', family_name: 'last_name', password_hash: 'password_hash', locale: 'locale', roles: 'roles',
+}
+
+export function defineLegacySuite(database: () => DatabaseService): void {
+  describe('legacy users table', () => {
+    it('ends in the emulator as expected, with the unmappable rows dead-lettered by table, key and column', async () => {
+      const db = database()
+      const { users, roles } = await createLegacyTables(db, `${process.pid}_a`)
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, query: rolesQuery(db, users, roles), key: 'id', updated_at: 'updated_at', columns, soft_delete: { column: 'deleted_at', mode: 'disable' }, locked: { column: 'locked_at' } },
+        { emulator: { roles: ['admin', 'editor'] }, mapping: { default_phone_region: 'GB', roles_from: null, groups_from: null } },
+      )
+      try {
+        const result = await runCli(['backfill', '--config', target.configPath])
+        expect(result.code, result.stderr).toBe(3)
+        const store = target.emulator.store
+        expect(store.count()).toBe(6)
+
+        const alice = store.findByLoginId('email', 'alice@example.com')
+        expect(alice?.email).toMatchObject({ value: 'alice@example.com', verified: true })
+        expect(alice?.phone?.value).toBe('+14155552671')
+        expect(alice?.hasPassword).toBe(true)
+        expect(alice?.status).toBe('normal')
+        expect(alice?.standard).toMatchObject({ given_name: 'Émilie', family_name: 'Zoë', locale: 'en-US' })
+        expect(alice?.roles?.sort()).toEqual(['admin', 'editor'])
+
+        const bob = store.findByLoginId('email', 'bob@example.com')
+        expect(bob?.phone?.value).toBe('+33612345678')
+        expect(bob?.email?.verified).toBe(false)
+        expect(bob?.status).toBe('disabled')
+        expect(bob?.hasPassword ?? false).toBe(false)
+        expect(bob?.standard?.['family_name']).toBeUndefined()
+
+        const carol = store.findByLoginId('email', 'carol@example.com')
+        expect(carol?.status).toBe('disabled')
+        expect(carol?.phone).toBeUndefined()
+        expect(carol?.standard?.['given_name']).toBeUndefined()
+        expect(carol?.standard?.['locale']).toBeUndefined()
+
+        expect(store.findByLoginId('phone', '+442079460958')?.email).toBeUndefined()
+        const dave = store.findByLoginId('username', 'daveuser')
+        expect(dave?.hasPassword ?? false).toBe(false)
+        expect(dave?.standard).toMatchObject({ given_name: 'Dave', locale: 'de-DE' })
+        expect(store.findByLoginId('email', 'zhang@example.com')?.standard).toMatchObject({ given_name: '伟', family_name: '张', locale: 'zh-Hant-HK' })
+
+        const deadText = readFileSync(join(target.dir, 'state', 'test.dead-letter.ndjson'), 'utf8')
+        const dead = deadText.trim().split('\n').map((line) => JSON.parse(line) as { source_key: string; origin: string; code: string; message: string })
+        expect(dead.map((d) => [d.source_key, d.code]).sort()).toEqual([['6', 'invalid_email'], ['7', 'password_policy'], ['9', 'no_identifier']])
+        for (const d of dead) expect(d.origin).toBe(`query id=${d.source_key}`)
+        expect(dead.find((d) => d.source_key === '6')?.message).toContain('email')
+        expect(dead.find((d) => d.source_key === '7')?.message).toContain('password_hash')
+        for (const secret of [bcrypt, argon2, django, phpass, unknownValue]) expect(deadText).not.toContain(secret)
+        const summary = result.stdout
+        expect(summary).toMatch(/argon2/)
+      } finally {
+        await target.close()
+      }
+    })
+
+    it('fails at start, before anything is sent, on a missing column or a bad query', async () => {
+      const db = database()
+      const { users } = await createLegacyTables(db, `${process.pid}_b`)
+      const source = { type: 'sql', dialect: db.dialect, url: db.reader.url, table: users, key: 'id', columns: { email: 'mail', username: 'username' } }
+      const target = await cliTarget(source)
+      try {
+        const missing = await runCli(['backfill', '--config', target.configPath])
+        expect(missing.code).toBe(78)
+        expect(missing.stderr).toContain('source.columns.email: column "mail" does not exist')
+        expect(target.emulator.jobs.jobsCreated).toBe(0)
+      } finally {
+        await target.close()
+      }
+      const bad = await cliTarget({ ...source, table: undefined, query: `SELECT * FROM ${users} WHERE no_such_column = 1`, columns: { email: 'email' } })
+      try {
+        const result = await runCli(['backfill', '--config', bad.configPath])
+        expect(result.code).toBe(78)
+        expect(result.stderr).toContain('source.query does not run')
+        expect(result.stderr).toContain('no_such_column')
+        expect(bad.emulator.store.count()).toBe(0)
+      } finally {
+        await bad.close()
+      }
+    })
+
+    it('retries a lost connection and resumes from the last page with no gap and no duplicate', async () => {
+      const db = database()
+      const table = `lost_conn_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL)`)
+      const values = Array.from({ length: 2000 }, (_, i) => `(${i + 1}, 'u${i + 1}@example.com')`).join(', ')
+      await db.query(`INSERT INTO ${table} VALUES ${values}`)
+      const source = createSqlSource(sqlConfig(db, { table, page_size: 100, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
+      const batches = []
+      try {
+        for await (const batch of source.read(undefined, context())) {
+          batches.push(batch)
+          if (batches.length === 3 || batches.length === 11) await db.dropConnections()
+        }
+      } finally {
+        await source.close()
+      }
+      const keys = keysOf(batches)
+      expect(keys.length).toBe(2000)
+      expect(new Set(keys).size).toBe(2000)
+    })
+  })
+}
