@@ -6,7 +6,10 @@ import { runImport } from './run-import.ts'
 import { parseSince } from './parse-since.ts'
 import { checkCommand } from './check.ts'
 import { configSchemaCommand } from './config-schema.ts'
+import { configReferenceCommand } from './config-reference.ts'
 import { emulatorCommand } from './emulator.ts'
+import { exportCommand } from './export.ts'
+import { reconcileCommand } from './reconcile.ts'
 import { packageVersion } from './package-version.ts'
 import type { CommandIo } from './run-setup.ts'
 import { validateCommand } from './validate.ts'
@@ -54,13 +57,19 @@ program
     exitCode = await checkCommand(opts, io)
   })
 
-program
-  .command('config')
-  .description('Config file helpers.')
+const configCommand = program.command('config').description('Config file helpers.')
+configCommand
   .command('schema')
   .description('Print the JSON Schema of the config file.')
   .action(() => {
     exitCode = configSchemaCommand(io)
+  })
+configCommand
+  .command('reference')
+  .description('Print the reference of every config key (Markdown).')
+  .option('--update <file>', 'replace the config-reference block of this Markdown file instead')
+  .action(async (opts: { update?: string }) => {
+    exitCode = await configReferenceCommand(opts, io)
   })
 
 program
@@ -73,6 +82,27 @@ program
   .option('--key-out <file>', 'where to write the generated Admin API private key', 'emulator-admin-key.pem')
   .action(async (opts: { config?: string; host?: string; port?: string; projectId?: string; keyOut: string }) => {
     exitCode = await emulatorCommand(opts, io)
+  })
+
+program
+  .command('export')
+  .description("Export the project's users with Authgear's User Export API and download the file.")
+  .requiredOption('-c, --config <file>', 'config file (its sink: block names the project)')
+  .option('--format <format>', 'ndjson or csv', 'ndjson')
+  .option('--field <pointer[=name]>', 'CSV column: a JSON pointer into the user record, optionally =header (repeatable; default: Authgear\'s default columns)', (v: string, all: string[] = []) => [...all, v])
+  .requiredOption('-o, --out <file>', 'where to write the file')
+  .action(async (opts: { config: string; format: string; field?: string[]; out: string }) => {
+    exitCode = await exportCommand(opts, io)
+  })
+
+program
+  .command('reconcile')
+  .description('Compare the source (through the mapping) with what Authgear holds; exit 4 when differences exceed reconcile.threshold.')
+  .requiredOption('-c, --config <file>', 'config file')
+  .option('--export-file <file>', 'use this ndjson export instead of exporting now')
+  .option('--metrics-out <file>', 'write the metrics in Prometheus text format here at the end')
+  .action(async (opts: { config: string; exportFile?: string; metricsOut?: string }) => {
+    exitCode = await reconcileCommand(opts, io)
   })
 
 try {

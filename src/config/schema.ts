@@ -3,6 +3,7 @@ import { sourceConfigSchema } from '../../connectors/index.ts'
 import { authgearSinkConfigSchema } from '../../connectors/authgear/config.ts'
 import { mappingConfigSchema } from '../../mappings/config.ts'
 import { emulatorConfigSchema } from '../emulator/config.ts'
+import { reconcileConfigSchema } from '../reconcile/config.ts'
 
 /** Where run state lives: checkpoint, dead letter, report. */
 export const stateConfigSchema = z
@@ -35,6 +36,7 @@ export const rootConfigSchema = z
     emulator: emulatorConfigSchema.prefault({}).describe('The built-in Authgear emulator, used when `sink.endpoint` is `embedded` and by `gearbridge emulator`.'),
     state: stateConfigSchema.prefault({}),
     observability: observabilityConfigSchema.prefault({}),
+    reconcile: reconcileConfigSchema.prefault({}),
   })
   .describe('gearbridge configuration.')
 

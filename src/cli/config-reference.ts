@@ -1,0 +1,90 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { z } from 'zod'
+import { rootConfigSchema } from '../config/schema.ts'
+import type { CommandIo } from './run-setup.ts'
+
+interface JsonSchema {
+  type?: string | string[]
+  description?: string
+  default?: unknown
+  enum?: unknown[]
+  const?: unknown
+  properties?: Record<string, JsonSchema>
+  required?: string[]
+  items?: JsonSchema
+  anyOf?: JsonSchema[]
+  oneOf?: JsonSchema[]
+  additionalProperties?: JsonSchema | boolean
+}
+
+interface Row {
+  readonly path: string
+  readonly type: string
+  readonly default: string
+  readonly description: string
+}
+
+function typeOf(schema: JsonSchema): string {
+  if (schema.const !== undefined) return JSON.stringify(schema.const)
+  if (schema.enum) return schema.enum.map((v) => JSON.stringify(v)).join(' \\| ')
+  const variants = schema.anyOf ?? schema.oneOf
+  if (variants) return [...new Set(variants.map(typeOf))].join(' \\| ')
+  if (schema.type === 'array') return `list of ${schema.items ? typeOf(schema.items) : 'any'}`
+  if (Array.isArray(schema.type)) return schema.type.join(' \\| ')
+  return schema.type ?? 'any'
+}
+
+function walk(schema: JsonSchema, path: string, rows: Row[], inherited?: string, required = false): void {
+  const description = (schema.description ?? inherited ?? '').replaceAll('\n', ' ').replaceAll('|', '\\|')
+  const variants = schema.oneOf ?? schema.anyOf
+  const objectVariants = variants?.filter((v) => v.properties)
+  if (objectVariants && objectVariants.length > 0) {
+    for (const variant of objectVariants) {
+      const tag = variant.properties?.['type']?.const
+      walk(variant, tag === undefined ? path : `${path} (type: ${String(tag)})`, rows, schema.description)
+    }
+    return
+  }
+  if (schema.properties) {
+    if (path) rows.push({ path, type: 'object', default: '', description })
+    for (const [key, child] of Object.entries(schema.properties)) walk(child, path ? `${path}.${key}` : key, rows, undefined, schema.required?.includes(key) ?? false)
+    return
+  }
+  const fallback = schema.default !== undefined ? `\`${JSON.stringify(schema.default)}\`` : required ? 'required' : 'optional'
+  rows.push({ path, type: typeOf(schema), default: fallback, description })
+}
+
+/** Markdown table of every config key: path, type, default and description, from the schema itself. */
+export function configReference(): string {
+  const schema = z.toJSONSchema(rootConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema
+  const rows: Row[] = []
+  walk(schema, '', rows)
+  const lines = ['| key | type | default | description |', '|---|---|---|---|']
+  for (const row of rows) lines.push(`| \`${row.path}\` | ${row.type} | ${row.default} | ${row.description} |`)
+  return `${lines.join('\n')}\n`
+}
+
+const startMarker = '<!-- config-reference:start -->'
+const endMarker = '<!-- config-reference:end -->'
+
+/**
+ * `gearbridge config reference`: the configuration reference as a Markdown table; with
+ * `--update <file>` it replaces the block between the config-reference markers in that file.
+ */
+export async function configReferenceCommand(options: { update?: string }, io: CommandIo): Promise<number> {
+  const table = configReference()
+  if (!options.update) {
+    io.stdout.write(table)
+    return 0
+  }
+  const text = await readFile(options.update, 'utf8')
+  const start = text.indexOf(startMarker)
+  const end = text.indexOf(endMarker)
+  if (start < 0 || end < start) {
+    io.stderr.write(`${options.update} has no ${startMarker} … ${endMarker} block\n`)
+    return 1
+  }
+  await writeFile(options.update, `${text.slice(0, start + startMarker.length)}\n${table}${text.slice(end)}`)
+  io.stdout.write(`updated the config reference in ${options.update}\n`)
+  return 0
+}

@@ -1,0 +1,94 @@
+import { resolve } from 'node:path'
+import cliProgress from 'cli-progress'
+import { connectExport } from '../../connectors/authgear/export-connect.ts'
+import type { ExportClient, ExportHooks } from '../../connectors/authgear/export-client.ts'
+import { ExportFailedError } from '../../connectors/authgear/export-errors.ts'
+import { parseFieldPointer, type ExportFormat, type ExportRequestBody } from '../../connectors/authgear/export-task.ts'
+import { ConfigError } from '../core/errors.ts'
+import type { Metrics } from '../observability/metrics.ts'
+import { ExitCodes } from '../runtime/exit-codes.ts'
+import { openRun, type CommandIo } from './run-setup.ts'
+
+export interface ExportOptions {
+  readonly config: string
+  readonly format: string
+  readonly out: string
+  /** `--field /pointer[=name]`, repeatable; none = Authgear's default CSV columns. */
+  readonly field?: readonly string[]
+}
+
+/** Builds the export request from CLI flags; throws `ConfigError` on a bad format. */
+export function exportRequestOf(format: string, fields: readonly string[] = []): ExportRequestBody {
+  if (format !== 'ndjson' && format !== 'csv') throw new ConfigError(`--format must be ndjson or csv, got ${JSON.stringify(format)}`)
+  const f = format as ExportFormat
+  return fields.length === 0 ? { format: f } : { format: f, csv: { fields: fields.map(parseFieldPointer) } }
+}
+
+/** Poll and download hooks feeding metrics and, on a terminal, a byte progress bar. */
+export function exportHooks(metrics: Metrics, progress: 'auto' | 'always' | 'never'): { hooks: ExportHooks; stop(): void } {
+  const show = progress === 'always' || (progress === 'auto' && process.stderr.isTTY === true)
+  let bar: cliProgress.SingleBar | undefined
+  let counted = 0
+  const hooks: ExportHooks = {
+    onRenew: () => metrics.exportDownloads.inc({ result: 'renewed' }),
+    onBytes: (bytes, total) => {
+      metrics.exportBytes.inc(bytes - counted)
+      counted = bytes
+      if (!show) return
+      if (bar === undefined) {
+        bar = new cliProgress.SingleBar({ stream: process.stderr, format: ' export {bar} {percentage}% | {value}/{total} bytes', fps: 5, hideCursor: true }, cliProgress.Presets.shades_classic)
+        bar.start(total ?? bytes, 0)
+      }
+      bar.update(bytes)
+    },
+  }
+  return {
+    hooks,
+    stop: () => {
+      bar?.stop()
+      counted = 0
+    },
+  }
+}
+
+/** Runs one export into `dest` and reports it; shared by `export` and `reconcile`. */
+export async function runExport(client: ExportClient, request: ExportRequestBody, dest: string, metrics: Metrics, progress: 'auto' | 'always' | 'never', signal?: AbortSignal): Promise<{ id: string; bytes: number }> {
+  const { hooks, stop } = exportHooks(metrics, progress)
+  try {
+    const { task, bytes } = await client.exportTo(request, dest, hooks, signal)
+    metrics.exportDownloads.inc({ result: 'ok' })
+    return { id: task.id, bytes }
+  } finally {
+    stop()
+  }
+}
+
+/**
+ * `gearbridge export`: starts a User Export API task for the `sink:` project, polls it, and streams
+ * the file to `--out`. Exit 0 when the file is written; 1 when the export failed on Authgear's side
+ * or could not be downloaded; 78 for config problems.
+ */
+export async function exportCommand(options: ExportOptions, io: CommandIo): Promise<number> {
+  const request = exportRequestOf(options.format, options.field)
+  const run = await openRun(options.config, 'export', io)
+  const { config, baseDir, logger, metrics, ctx } = run
+  const client = await connectExport(config.sink, { baseDir, metrics })
+  const dest = resolve(process.cwd(), options.out)
+  try {
+    metrics.setRunState('running')
+    const { id, bytes } = await runExport(client, request, dest, metrics, config.observability.progress, ctx.signal)
+    metrics.setRunState('finished')
+    logger.info({ task: id, bytes, file: dest }, 'The export was downloaded.')
+    io.stdout.write(`export ${id}: ${bytes} bytes of ${request.format} written to ${dest}\n`)
+    return ExitCodes.ok
+  } catch (error) {
+    metrics.setRunState('failed')
+    if (error instanceof ConfigError) throw error
+    const message = error instanceof ExportFailedError ? `${error.message} (the task completed with an error; no file was produced)` : (error as Error).message
+    io.stderr.write(`gearbridge: ${message}\n`)
+    return ExitCodes.fatal
+  } finally {
+    await client.close().catch(() => undefined)
+    run.dispose()
+  }
+}

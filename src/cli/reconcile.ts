@@ -1,0 +1,100 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { connectExport } from '../../connectors/authgear/export-connect.ts'
+import { createSource } from '../../connectors/create-source.ts'
+import { identifierOrder } from '../../mappings/auth0-logins.ts'
+import { ConfigError } from '../core/errors.ts'
+import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
+import { groupOf } from '../reconcile/comparable-user.ts'
+import { formatReconcileSummary } from '../reconcile/format-reconcile-summary.ts'
+import { reconcile } from '../reconcile/reconciler.ts'
+import { createMapping } from '../runtime/create-mapping.ts'
+import { ExitCodes } from '../runtime/exit-codes.ts'
+import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
+import { runExport } from './export.ts'
+import { openRun, type CommandIo } from './run-setup.ts'
+
+/** Exit code of a reconcile whose differences exceed `reconcile.threshold` (0 within it, 1 fatal, 78 config). */
+export const ReconcileExitCodes = { differences: 4 } as const
+
+export interface ReconcileOptions {
+  readonly config: string
+  /** An ndjson export already downloaded; skips the export. */
+  readonly exportFile?: string
+  /** Prometheus text file written at the end, for CI. */
+  readonly metricsOut?: string
+}
+
+/**
+ * `gearbridge reconcile`: exports the users from Authgear (ndjson), streams the source through the
+ * backfill's mapping, compares both by normalized identifier in bounded memory, writes the
+ * differences report and summary, and exits 4 when differences exceed `reconcile.threshold`.
+ */
+export async function reconcileCommand(options: ReconcileOptions, io: CommandIo): Promise<number> {
+  const run = await openRun(options.config, 'reconcile', io)
+  const { config, baseDir, logger, metrics, ctx } = run
+  const rc = config.reconcile
+  const stateDir = resolve(baseDir, config.state.dir)
+  const workDir = resolve(baseDir, rc.work_dir ?? join(stateDir, 'reconcile-work'))
+  const reportPath = resolve(baseDir, rc.report ?? join(stateDir, `${config.name}.reconcile.ndjson`))
+  const summaryPath = resolve(baseDir, rc.summary ?? join(stateDir, `${config.name}.reconcile-summary.txt`))
+  const { source } = createSource(config.source, { baseDir, mode: 'backfill' })
+  const client = options.exportFile === undefined ? await connectExport(config.sink, { baseDir, metrics }) : undefined
+  const report = new NdjsonWriter(reportPath)
+  let server: ObservabilityServer | undefined
+  const exportFile = options.exportFile === undefined ? join(workDir, 'authgear-export.ndjson') : resolve(process.cwd(), options.exportFile)
+  try {
+    await mkdir(workDir, { recursive: true })
+    await rm(reportPath, { force: true })
+    await report.open()
+    if (config.observability.listen) server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => !ctx.signal.aborted })
+    metrics.setRunState('running')
+    const started = performance.now()
+    if (client !== undefined) {
+      const { id, bytes } = await runExport(client, { format: 'ndjson' }, exportFile, metrics, config.observability.progress, ctx.signal)
+      logger.info({ task: id, bytes }, 'Downloaded the Authgear export.')
+    }
+    const counts = await reconcile({
+      exportFile,
+      source,
+      map: createMapping(config),
+      identifierOrder: identifierOrder(config.mapping.identifier),
+      groups: new Set(rc.fields),
+      workDir,
+      runRecords: rc.run_records,
+      report: (finding) => report.write(finding),
+      ctx,
+    })
+    await report.close()
+    metrics.reconcileUsers.inc({ side: 'authgear' }, counts.authgearUsers)
+    metrics.reconcileUsers.inc({ side: 'source' }, counts.sourceUsers)
+    metrics.reconcileMatched.inc(counts.matched)
+    metrics.reconcileDifferences.inc({ kind: 'missing_in_authgear' }, counts.missingInAuthgear)
+    metrics.reconcileDifferences.inc({ kind: 'extra_in_authgear' }, counts.extraInAuthgear)
+    metrics.reconcileDifferences.inc({ kind: 'field_mismatch' }, counts.fieldMismatches)
+    metrics.reconcileDifferences.inc({ kind: 'not_importable' }, counts.notImportable)
+    for (const [field, n] of Object.entries(counts.fields)) metrics.reconcileFieldDifferences.inc({ field: groupOf(field) }, n)
+    metrics.reconcilePasswordNotVerifiable.inc(counts.passwordNotVerifiable)
+    const passed = counts.differences <= rc.threshold
+    metrics.reconcilePassed.set(passed ? 1 : 0)
+    metrics.setRunState('finished')
+    const summary = formatReconcileSummary(counts, { source: config.source.type, project: config.sink.project_id, threshold: rc.threshold, report: reportPath })
+    await writeFile(summaryPath, summary)
+    io.stdout.write(summary)
+    logger.info({ counts: counts.toJSON(), seconds: (performance.now() - started) / 1000, passed }, 'The reconcile ended.')
+    return passed ? ExitCodes.ok : ReconcileExitCodes.differences
+  } catch (error) {
+    metrics.setRunState('failed')
+    if (error instanceof ConfigError) throw error
+    io.stderr.write(`gearbridge: ${(error as Error).message}\n`)
+    return ExitCodes.fatal
+  } finally {
+    if (options.metricsOut !== undefined) await writeFile(resolve(process.cwd(), options.metricsOut), await metrics.registry.metrics()).catch(() => undefined)
+    await report.close().catch(() => undefined)
+    await source.close().catch(() => undefined)
+    await client?.close().catch(() => undefined)
+    if (options.exportFile === undefined && !rc.keep_export) await rm(exportFile, { force: true }).catch(() => undefined)
+    await server?.close()
+    run.dispose()
+  }
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod'
+
+/** Groups of fields reconcile can compare; each can be switched off. */
+export const FieldGroups = [
+  'login_ids',
+  'verified',
+  'standard_attributes',
+  'disabled',
+  'roles',
+  'groups',
+  'custom_attributes',
+  'account_valid_period',
+  'mfa',
+] as const
+export type FieldGroup = (typeof FieldGroups)[number]
+
+/** The `reconcile:` block. */
+export const reconcileConfigSchema = z
+  .strictObject({
+    threshold: z
+      .int()
+      .min(0)
+      .default(0)
+      .describe('Most differences (users missing in Authgear + users only in Authgear + users with differing fields) that still pass. Above it `gearbridge reconcile` exits 4, so a migration can be gated in CI.'),
+    fields: z
+      .array(z.enum(FieldGroups))
+      .min(1)
+      .default([...FieldGroups])
+      .describe('Field groups to compare. A field the mapping leaves out of a record is never compared; passwords cannot be (Authgear does not export hashes).'),
+    report: z.string().min(1).optional().describe('NDJSON file with one line per difference; default `<state.dir>/<name>.reconcile.ndjson`.'),
+    summary: z.string().min(1).optional().describe('Human summary with counts (also printed); default `<state.dir>/<name>.reconcile-summary.txt`.'),
+    work_dir: z.string().min(1).optional().describe('Scratch directory for the export file and sorted run files; default `<state.dir>/reconcile-work`. Needs roughly twice the export size free; removed at the end.'),
+    run_records: z
+      .int()
+      .min(1000)
+      .max(10_000_000)
+      .default(100_000)
+      .describe('Records sorted in memory before a run file is spilled to disk. Memory of reconcile grows with this, not with the number of users.'),
+    keep_export: z.boolean().default(false).describe('Keep the downloaded export file in work_dir instead of deleting it.'),
+  })
+  .describe('`gearbridge reconcile`: compare the source with what Authgear holds.')
+
+export type ReconcileConfig = z.output<typeof reconcileConfigSchema>

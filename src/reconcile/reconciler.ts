@@ -1,0 +1,116 @@
+import { createReadStream } from 'node:fs'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { MappingResult } from '../core/mapped-record.ts'
+import type { RunContext } from '../core/run-context.ts'
+import type { Source } from '../core/source.ts'
+import type { ReadableRecord } from '../core/source-record.ts'
+import type { IdentifierType } from '../../mappings/record.ts'
+import { exportKey, fromExportRecord, fromMappedRecord, type ComparableUser } from './comparable-user.ts'
+import { compareUsers } from './compare-users.ts'
+import type { FieldGroup } from './config.ts'
+import { ExternalSorter } from './external-sorter.ts'
+import { joinByKey } from './join-by-key.ts'
+import { ReconcileCounts } from './reconcile-counts.ts'
+
+/** One line of the differences report. */
+export type Finding =
+  | { kind: 'missing_in_authgear'; key: string; source_key: string; origin?: string }
+  | { kind: 'extra_in_authgear'; key: string; user_id: string }
+  | { kind: 'field_mismatch'; key: string; user_id: string; source_key: string; origin?: string; fields: { field: string; expected: unknown; actual: unknown }[] }
+  | { kind: 'not_importable'; source_key: string; origin: string; code: string; message: string }
+
+export interface ReconcileInput {
+  /** A downloaded ndjson export (§7.3). */
+  readonly exportFile: string
+  readonly source: Source<unknown>
+  readonly map: (record: ReadableRecord) => MappingResult
+  /** The mapping's identifier order, to key exported users the way the mapping keys source users. */
+  readonly identifierOrder: readonly IdentifierType[]
+  readonly groups: ReadonlySet<FieldGroup>
+  /** Scratch directory for run files. */
+  readonly workDir: string
+  readonly runRecords: number
+  /** Receives every finding, in key order (not_importable ones in source order, first). */
+  readonly report: (finding: Finding) => void | Promise<void>
+  readonly ctx: RunContext
+}
+
+/**
+ * Compares Authgear's export with the mapped source by normalized identifier, in bounded memory:
+ * both sides are streamed into an external merge sort keyed by `identifier:value` (sorted runs of
+ * `runRecords` spilled to disk, then merged k-way), and the two sorted streams are merge-joined.
+ * Only one key group and one buffered entry per run file are in memory during the join, so memory
+ * depends on `runRecords`, not on the number of users. A hash-partitioned alternative would need
+ * every bucket to fit in memory and one file handle per bucket; the sort needs neither.
+ */
+export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts> {
+  const counts = new ReconcileCounts()
+  const authgear = new ExternalSorter(join(input.workDir, 'authgear'), input.runRecords)
+  const source = new ExternalSorter(join(input.workDir, 'source'), input.runRecords)
+  try {
+    const lines = createInterface({ input: createReadStream(input.exportFile, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity })
+    for await (const line of lines) {
+      if (line === '') continue
+      const record = JSON.parse(line) as Record<string, unknown>
+      counts.authgearUsers++
+      await authgear.add(exportKey(record, input.identifierOrder), JSON.stringify(fromExportRecord(record)))
+    }
+    for await (const batch of input.source.read(undefined, input.ctx)) {
+      for (const record of batch.records) {
+        counts.sourceRecords++
+        const result: MappingResult | undefined = record.kind === 'data' ? input.map(record) : undefined
+        if (result?.ok === true && result.value.action !== 'delete') {
+          const user = fromMappedRecord(record.key, record.origin, result.value.record)
+          await source.add(`${result.value.identifier}:${result.value.identifierValue}`, JSON.stringify(user))
+          continue
+        }
+        const code = record.kind === 'unreadable' ? record.code : result?.ok === false ? result.rejection.code : 'deleted_in_source'
+        const message = record.kind === 'unreadable' ? record.message : result?.ok === false ? result.rejection.message : 'the source deletes this user'
+        counts.notImportable++
+        counts.notImportableByCode[code] = (counts.notImportableByCode[code] ?? 0) + 1
+        await input.report({ kind: 'not_importable', source_key: record.key, origin: record.origin, code, message })
+      }
+    }
+    for await (const group of joinByKey(source.sorted(), authgear.sorted())) {
+      await judge(group.key, group.source.map((e) => e.json), group.authgear.map((e) => e.json), input, counts)
+    }
+    return counts
+  } finally {
+    await authgear.close()
+    await source.close()
+  }
+}
+
+async function judge(key: string, sourceJson: readonly string[], authgearJson: readonly string[], input: ReconcileInput, counts: ReconcileCounts): Promise<void> {
+  const ag = authgearJson.map((j) => JSON.parse(j) as ComparableUser)
+  if (sourceJson.length === 0) {
+    for (const user of ag) {
+      counts.extraInAuthgear++
+      await input.report({ kind: 'extra_in_authgear', key, user_id: user.id })
+    }
+    return
+  }
+  counts.sourceUsers++
+  // A later record of the same user wins, as in a backfill (the earlier ones are superseded).
+  counts.superseded += sourceJson.length - 1
+  const want = JSON.parse(sourceJson[sourceJson.length - 1]!) as ComparableUser
+  const origin = want.origin === undefined ? {} : { origin: want.origin }
+  const [have, ...others] = ag
+  for (const user of others) {
+    counts.extraInAuthgear++
+    await input.report({ kind: 'extra_in_authgear', key, user_id: user.id })
+  }
+  if (have === undefined) {
+    counts.missingInAuthgear++
+    await input.report({ kind: 'missing_in_authgear', key, source_key: want.id, ...origin })
+    return
+  }
+  counts.matched++
+  if (want.password) counts.passwordNotVerifiable++
+  const diffs = compareUsers(want, have, input.groups)
+  if (diffs.length === 0) return
+  counts.fieldMismatches++
+  for (const d of diffs) counts.fields[d.field] = (counts.fields[d.field] ?? 0) + 1
+  await input.report({ kind: 'field_mismatch', key, user_id: have.id, source_key: want.id, ...origin, fields: diffs })
+}

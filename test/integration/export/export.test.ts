@@ -1,0 +1,154 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ExportApi } from '../../../connectors/authgear/export-api.ts'
+import { ExportClient } from '../../../connectors/authgear/export-client.ts'
+import { AdminTokenSigner } from '../../../connectors/authgear/token.ts'
+import { startTestEmulator, type TestEmulator } from '../../support/emulator-harness.ts'
+import { runCli } from '../../support/run-cli.ts'
+import { writeTestConfig } from '../../support/write-config.ts'
+
+let dir: string
+let target: TestEmulator
+let config: string
+
+const users = [
+  { email: 'ann@example.com', email_verified: true, given_name: 'Ann', family_name: 'Lee', roles: ['member'], custom_attributes: { plan: 'pro' } },
+  { email: 'bob@example.com', name: 'Bob, "the builder"', address: { locality: 'Oslo' }, disabled: true },
+  { email: 'cy@example.com', preferred_username: 'cy', phone_number: '+14155550123', phone_number_verified: true },
+]
+
+async function importUsers(t: TestEmulator): Promise<void> {
+  const signer = new AdminTokenSigner({ projectId: 'myapp', keyId: t.keyId, privateKeyPem: t.privateKeyPem })
+  const res = await fetch(`${t.emulator.url}/_api/admin/users/import`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await signer.token()}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ identifier: 'email', records: users }),
+  })
+  expect(res.status).toBe(200)
+  for (let i = 0; i < 100 && t.emulator.store.count() < users.length; i++) await new Promise((r) => setTimeout(r, 20))
+}
+
+function client(t: TestEmulator): ExportClient {
+  const signer = new AdminTokenSigner({ projectId: 'myapp', keyId: t.keyId, privateKeyPem: t.privateKeyPem })
+  const api = new ExportApi({ endpoint: t.emulator.url, projectId: 'myapp', signer, timeoutMs: 5000, retry: { maxAttempts: 2, baseMs: 10, maxMs: 50 } })
+  return new ExportClient(api, { pollInitialMs: 10, pollMaxMs: 50, downloadTimeoutMs: 5000 })
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gb-export-'))
+  target = await startTestEmulator(dir, {
+    roles: ['member'],
+    custom_attributes: [{ name: 'plan', type: 'string' }],
+    export: { delay_ms: 50, download_url_ttl_seconds: 0.3 },
+  })
+  await importUsers(target)
+  config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'none.ndjson' } })
+})
+
+afterAll(async () => {
+  await target?.emulator.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('gearbridge export', () => {
+  it('writes the ndjson export with every user the emulator holds, in creation order', async () => {
+    const out = join(dir, 'users.ndjson')
+    const result = await runCli(['export', '--config', config, '--format', 'ndjson', '--out', out])
+    expect(result.stderr).not.toMatch(/"level":50/)
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^export userexport_\w{32}: \d+ bytes of ndjson written to /)
+    const lines = (await readFile(out, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+    const held = [...target.emulator.store.list()]
+    expect(lines.map((l) => l.sub)).toEqual(held.map((u) => u.id))
+    expect(lines.map((l) => l.email)).toEqual(['ann@example.com', 'bob@example.com', 'cy@example.com'])
+    const [ann, bob, cy] = lines
+    expect(Object.keys(ann!)).toEqual([
+      'sub', 'email', 'email_verified', 'phone_number_verified', 'given_name', 'family_name', 'address', 'custom_attributes', 'roles',
+      'created_at', 'disabled', 'is_anonymized', 'identities', 'mfa', 'biometric_count', 'passkey_count',
+    ])
+    expect(ann).toMatchObject({ email_verified: true, roles: ['member'], custom_attributes: { plan: 'pro' }, address: {}, mfa: {} })
+    expect(bob).toMatchObject({ disabled: true, name: 'Bob, "the builder"', address: { locality: 'Oslo' } })
+    expect(cy).toMatchObject({ preferred_username: 'cy', phone_number: '+14155550123', phone_number_verified: true })
+    expect(cy!.identities).toContainEqual({ type: 'login_id', login_id: { key: 'username', type: 'username', value: 'cy', original_value: 'cy' }, claims: { preferred_username: 'cy' } })
+  })
+
+  it('writes the CSV with the default columns (no family_name, custom attributes last)', async () => {
+    const out = join(dir, 'users.csv')
+    const result = await runCli(['export', '--config', config, '--format', 'csv', '--out', out])
+    expect(result.code).toBe(0)
+    const text = await readFile(out, 'utf8')
+    expect(text).not.toContain('\r\n')
+    const [header, ann, bob] = text.split('\n')
+    expect(header!.split(',')).not.toContain('family_name')
+    expect(header!.startsWith('sub,preferred_username,email,phone_number,email_verified,')).toBe(true)
+    expect(header!.endsWith(',biometric_count,passkey_count,custom_attributes.plan')).toBe(true)
+    const annUser = target.emulator.store.findByLoginId('email', 'ann@example.com')!
+    expect(ann!.startsWith(`${annUser.id},,ann@example.com,,true,false,,Ann,`)).toBe(true)
+    expect(ann).toContain('"[""member""]"')
+    expect(ann!.endsWith(',0,0,pro')).toBe(true)
+    expect(bob).toContain(',"Bob, ""the builder""",')
+  })
+
+  it('writes the CSV with the requested columns and names', async () => {
+    const out = join(dir, 'picked.csv')
+    const result = await runCli(['export', '--config', config, '--format', 'csv', '--field', '/sub=user_id', '--field', '/email', '--field', '/family_name', '--field', '/roles/0', '--out', out])
+    expect(result.code).toBe(0)
+    const ids = [...target.emulator.store.list()].map((u) => u.id)
+    expect(await readFile(out, 'utf8')).toBe(
+      `user_id,email,family_name,roles.0\n${ids[0]},ann@example.com,Lee,member\n${ids[1]},bob@example.com,,\n${ids[2]},cy@example.com,,\n`,
+    )
+  })
+
+  it('refuses duplicate column names with the server error, exit 1', async () => {
+    const result = await runCli(['export', '--config', config, '--format', 'csv', '--field', '/email=x', '--field', '/sub=x', '--out', join(dir, 'dup.csv')])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain('UserExportNonUniqueFieldNames')
+  })
+
+  it('renews an expired download URL and never sends the Admin API token to it', async () => {
+    const c = client(target)
+    try {
+      const started = await c.start({ format: 'ndjson' })
+      const done = await c.waitForCompletion(started.id)
+      await new Promise((r) => setTimeout(r, 400))
+      const before = target.emulator.exports.downloads.length
+      const renewals: (number | undefined)[] = []
+      const bytes = await c.download(done, join(dir, 'renewed.ndjson'), { onRenew: (s) => renewals.push(s) })
+      const seen = target.emulator.exports.downloads.slice(before)
+      expect(seen.map((d) => d.status)).toEqual([403, 200])
+      expect(renewals).toEqual([403])
+      expect(bytes).toBe((await readFile(join(dir, 'renewed.ndjson'))).length)
+    } finally {
+      await c.close()
+    }
+    expect(target.emulator.exports.downloads.length).toBeGreaterThan(3)
+    for (const d of target.emulator.exports.downloads) expect(d.headers.authorization).toBeUndefined()
+  })
+})
+
+describe('failed and refused exports', () => {
+  let failing: TestEmulator
+  let failingConfig: string
+  let fdir: string
+
+  beforeAll(async () => {
+    fdir = await mkdtemp(join(tmpdir(), 'gb-export-fail-'))
+    failing = await startTestEmulator(fdir, { export: { fail_rate: 1 }, quota: { user_export: [{ quota: 1, period: 'day' }] } })
+    failingConfig = await writeTestConfig(fdir, failing, { source: { type: 'auth0', files: 'none.ndjson' } })
+  })
+  afterAll(async () => {
+    await failing?.emulator.close()
+    await rm(fdir, { recursive: true, force: true })
+  })
+
+  it('reports a task completed with error as a failure, then the quota as 429', async () => {
+    const first = await runCli(['export', '--config', failingConfig, '--out', join(fdir, 'x.ndjson')])
+    expect(first.code).toBe(1)
+    expect(first.stderr).toMatch(/export userexport_[0-9A-Z]{32} failed: InternalError\/UnexpectedError/)
+    const second = await runCli(['export', '--config', failingConfig, '--out', join(fdir, 'x.ndjson')])
+    expect(second.code).toBe(1)
+    expect(second.stderr).toMatch(/user_export usage quota/)
+  })
+})
