@@ -29,8 +29,8 @@ describe('metric names in the dashboard and alert rules', () => {
     expect(defined.filter((name) => !used.has(name))).toEqual([])
   })
 
-  it('every alert has a severity, a summary and a runbook section in docs/operations.md', () => {
-    const docs = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8')
+  it('every alert has a severity, a summary and a runbook section in README.md', () => {
+    const docs = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
     const anchors = new Set([...docs.matchAll(/^#+\s+(.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')))
     for (const rule of alertRules()) {
       expect(['warning', 'critical'], rule.alert).toContain(rule.labels?.['severity'])
@@ -40,8 +40,8 @@ describe('metric names in the dashboard and alert rules', () => {
     }
   })
 
-  it('the metrics reference in docs/operations.md lists every gearbridge metric with its help text', () => {
-    const docs = readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8')
+  it('the metrics reference in README.md lists every gearbridge metric with its help text', () => {
+    const docs = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
     const metrics = new Metrics({ defaultMetrics: false }).registry.getMetricsAsArray() as unknown as { name: string; help: string }[]
     const missing = metrics.filter((m) => !docs.split('\n').some((line) => line.startsWith(`| \`${m.name}\` |`) && line.includes(m.help.replace(/\|/g, '\\|'))))
     expect(missing.map((m) => m.name)).toEqual([])
