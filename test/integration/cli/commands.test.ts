@@ -1,0 +1,75 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestEmulator, type TestEmulator } from '../../support/emulator-harness.ts'
+import { runCli } from '../../support/run-cli.ts'
+import { writeTestConfig } from '../../support/write-config.ts'
+
+let dir: string
+let target: TestEmulator
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gb-cli-'))
+  target = await startTestEmulator(dir, { roles: ['admin', 'billing', 'member'], custom_attributes: [{ name: 'plan', type: 'string' }] })
+})
+afterAll(async () => {
+  await target.emulator.close()
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('gearbridge validate', () => {
+  it('prints every config problem with file, line and key, and exits 78', async () => {
+    const path = join(dir, 'bad.yaml')
+    await writeFile(path, ['name: Bad Name', 'source:', '  type: auth0', '  files: x.ndjson', '  colour: blue', 'sink:', '  endpoint: ftp://nowhere', '  project_id: ${NOT_SET_ANYWHERE}', ''].join('\n'))
+    const result = await runCli(['validate', '--config', path])
+    expect(result.code).toBe(78)
+    expect(result.stderr).toContain(`${path}:8: environment variable NOT_SET_ANYWHERE is not set`)
+    const fixed = await runCli(['validate', '--config', path], { NOT_SET_ANYWHERE: 'myapp' })
+    expect(fixed.code).toBe(78)
+    expect(fixed.stderr).toMatch(new RegExp(`${path}:1: name: `))
+    expect(fixed.stderr).toMatch(/:3: source: .*colour|:5: source.*colour/)
+    expect(fixed.stderr).toMatch(/:7: sink\.endpoint: /)
+  })
+
+  it('dry-runs the bundled example offline: counts per identifier and password lane, and the failures with their reasons', async () => {
+    const result = await runCli(['validate', '--config', 'config.example.yaml'])
+    expect(result.code).toBe(3)
+    expect(result.stdout).toContain('config config.example.yaml: valid')
+    expect(result.stdout).toMatch(/35 records read, 33 would be sent, 2 would be dead-lettered/)
+    expect(result.stdout).toMatch(/email\s+29/)
+    expect(result.stdout).toMatch(/bcrypt:imported\s+22/)
+    expect(result.stdout).toMatch(/malformed_json\s+1\n\s+e\.g\. examples\/auth0\/users\.ndjson line 21/)
+    expect(result.stdout).toMatch(/invalid_phone_number\s+1/)
+  })
+})
+
+describe('gearbridge check', () => {
+  it('confirms a readable source and an accepted JWT', async () => {
+    await writeFile(join(dir, 'users.ndjson'), '{"user_id":"auth0|1","email":"a@example.com"}\n')
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' } })
+    const result = await runCli(['check', '--config', config])
+    expect(result.stdout).toMatch(/^source: ok/m)
+    expect(result.stdout).toMatch(/^authgear: ok .*accepted the Admin API JWT for project myapp/m)
+    expect(result.code).toBe(0)
+  })
+
+  it('diagnoses a refused JWT with the key id and project, without printing the token', async () => {
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, sink: { key_id: 'not-the-right-kid' } })
+    const result = await runCli(['check', '--config', config])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/authgear: FAILED: .*not-the-right-kid/)
+    expect(result.stdout).toMatch(/myapp/)
+    expect(result.stdout + result.stderr).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/)
+  })
+})
+
+describe('gearbridge config schema', () => {
+  it('prints a JSON Schema that rejects unknown keys', async () => {
+    const result = await runCli(['config', 'schema'])
+    expect(result.code).toBe(0)
+    const schema = JSON.parse(result.stdout) as { properties: Record<string, unknown>; additionalProperties: boolean; required: string[] }
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['source', 'sink', 'mapping', 'state', 'observability']))
+    expect(schema.additionalProperties).toBe(false)
+    expect(schema.required).toEqual(expect.arrayContaining(['source', 'sink']))
+  })
+})
