@@ -62,12 +62,14 @@ function parseLiteral(value: string): unknown {
 }
 
 function formatIssues(issues: readonly z.core.$ZodIssue[], doc: Document, path: string, lineOf: (offset: number | undefined) => string): string[] {
-  return issues.map((issue) => {
+  return issues.flatMap((issue) => {
     const keys = issue.path.map(String)
-    const node = nearestNode(doc, keys)
+    if (issue.code === 'unrecognized_keys') {
+      // One line per unknown key, located at the key itself.
+      return issue.keys.map((key) => `${path}${lineOf(nearestNode(doc, [...keys, key]))}: ${[...keys, key].join('.')}: unknown key (check its spelling and nesting)`)
+    }
     const where = keys.length > 0 ? `${keys.join('.')}: ` : ''
-    const extra = issue.code === 'unrecognized_keys' ? ` (${issue.keys.join(', ')})` : ''
-    return `${path}${lineOf(node)}: ${where}${issue.message}${extra}`
+    return [`${path}${lineOf(nearestNode(doc, keys))}: ${where}${issue.message}`]
   })
 }
 
