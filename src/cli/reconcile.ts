@@ -14,8 +14,6 @@ import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
 import { runExport } from './export.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
 
-/** Exit code of a reconcile whose differences exceed `reconcile.threshold` (0 within it, 1 fatal, 78 config). */
-export const ReconcileExitCodes = { differences: 4 } as const
 
 export interface ReconcileOptions {
   readonly config: string
@@ -82,7 +80,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     await writeFile(summaryPath, summary)
     io.stdout.write(summary)
     logger.info({ counts: counts.toJSON(), seconds: (performance.now() - started) / 1000, passed }, 'The reconcile ended.')
-    return passed ? ExitCodes.ok : ReconcileExitCodes.differences
+    return passed ? ExitCodes.ok : ExitCodes.differences
   } catch (error) {
     metrics.setRunState('failed')
     if (error instanceof ConfigError) throw error

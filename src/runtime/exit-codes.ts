@@ -6,6 +6,8 @@ export const ExitCodes = {
   usage: 2,
   /** Finished, but some records were dead-lettered. */
   deadLettered: 3,
+  /** `reconcile` found more differences than its threshold allows. */
+  differences: 4,
   /** Stopped before the end and resumable: quota exhausted, or SIGTERM/SIGINT during a backfill. */
   resumable: 75,
   /** The config file is invalid. */
