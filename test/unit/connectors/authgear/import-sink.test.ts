@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest'
+import { ImportSink, type ImportApi } from '../../../../connectors/authgear/import-sink.ts'
+import { RequestTooLargeError, TaskNotFoundError } from '../../../../connectors/authgear/errors.ts'
+import type { ImportDetail, ImportJobView } from '../../../../connectors/authgear/import-job.ts'
+import { QuotaExceededError } from '../../../../src/core/errors.ts'
+import type { MappedRecord } from '../../../../src/core/mapped-record.ts'
+import type { Outcome } from '../../../../src/core/outcome.ts'
+import type { Logger } from '../../../../src/core/run-context.ts'
+import { Metrics } from '../../../../src/observability/metrics.ts'
+import { Checkpointer } from '../../../../src/runtime/checkpointer.ts'
+import type { OutcomeRecorder } from '../../../../src/runtime/outcome-recorder.ts'
+import { createWorkItem, type Settleable, type WorkItem } from '../../../../src/runtime/work-item.ts'
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent }
+
+function items(n: number, extra: Record<string, unknown> = {}): WorkItem[] {
+  const checkpointer = new Checkpointer<number>()
+  const ticket = checkpointer.track(1, n)
+  return Array.from({ length: n }, (_, i) => {
+    const email = `u${i}@example.com`
+    const mapped: MappedRecord = { identifier: 'email', identifierValue: email, record: { email, ...extra } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [] }
+    return createWorkItem({ kind: 'data', key: `k${i}`, origin: `f:${i}`, data: {} }, mapped, ticket)
+  })
+}
+
+/** A fake Admin API: jobs complete on the first poll with details from `answer`. */
+class FakeApi implements ImportApi {
+  readonly bodies: { records: Record<string, unknown>[] }[] = []
+  submitFault: ((records: unknown[], attempt: number) => Error | undefined) | undefined
+  getFault: ((id: string, polls: number) => Error | undefined) | undefined
+  crash: ((records: unknown[]) => number | undefined) | undefined
+  answer: (record: Record<string, unknown>, index: number) => Partial<ImportDetail> = () => ({ outcome: 'inserted', user_id: 'u' })
+  #jobs = new Map<string, { records: Record<string, unknown>[]; polls: number }>()
+
+  async submitImport(body: string): Promise<ImportJobView> {
+    const parsed = JSON.parse(body) as { records: Record<string, unknown>[] }
+    this.bodies.push(parsed)
+    const fault = this.submitFault?.(parsed.records, this.bodies.length)
+    if (fault) throw fault
+    const id = `userimport_${this.bodies.length}`
+    this.#jobs.set(id, { records: parsed.records, polls: 0 })
+    return { id, created_at: 'now', status: 'pending' }
+  }
+
+  async getImport(id: string): Promise<ImportJobView> {
+    const job = this.#jobs.get(id)!
+    job.polls++
+    const fault = this.getFault?.(id, job.polls)
+    if (fault) throw fault
+    const crashAt = this.crash?.(job.records)
+    const details = job.records.map((record, index) => ({ index, outcome: 'inserted' as const, ...this.answer(record, index) }))
+    return {
+      id, created_at: 'now', status: 'completed',
+      details: crashAt === undefined ? details : details.filter((d) => Math.floor(d.index / 100) !== Math.floor(crashAt / 100)),
+      ...(crashAt === undefined ? {} : { error: { name: 'InternalError', reason: 'UnexpectedError', message: 'unexpected error occurred', code: 500 } }),
+    }
+  }
+}
+
+function harness(api: FakeApi, maxSends = 3) {
+  const outcomes = new Map<string, Outcome>()
+  const recorder = { complete: (item: Settleable, outcome: Outcome) => { outcomes.set(item.source.key, outcome); item.ticket.settle() } } as unknown as OutcomeRecorder
+  const sink = new ImportSink(api, { upsert: false, pollInitialMs: 1, pollMaxMs: 2, maxSends }, { recorder, metrics: new Metrics({ defaultMetrics: false }), logger: silent })
+  return { sink, outcomes }
+}
+
+describe('ImportSink', () => {
+  it('maps details[index] back to each record', async () => {
+    const api = new FakeApi()
+    api.answer = (record, index) => (index === 1 ? { outcome: 'failed', errors: [{ name: 'Invalid', reason: 'ValidationFailed', message: 'invalid value', code: 400 }] } : { outcome: 'inserted', user_id: `id-${String(record['email'])}` })
+    const { sink, outcomes } = harness(api)
+    await sink.run('email', items(3))
+    expect(outcomes.get('k0')).toMatchObject({ kind: 'inserted', userId: 'id-u0@example.com', attempts: 1 })
+    expect(outcomes.get('k1')).toMatchObject({ kind: 'failed', code: 'ValidationFailed' })
+    expect(outcomes.get('k2')).toMatchObject({ kind: 'inserted', userId: 'id-u2@example.com' })
+  })
+
+  it('splits a batch refused with 413 until the parts fit; a lone record that is too large fails', async () => {
+    const api = new FakeApi()
+    api.submitFault = (records) => (records.length > 2 ? new RequestTooLargeError('import_create', 'request body too large') : undefined)
+    const { sink, outcomes } = harness(api)
+    await sink.run('email', items(7))
+    expect(api.bodies.filter((b) => b.records.length <= 2).flatMap((b) => b.records)).toHaveLength(7)
+    expect([...outcomes.values()].every((o) => o.kind === 'inserted' && o.attempts === 1)).toBe(true)
+
+    const lone = new FakeApi()
+    lone.submitFault = () => new RequestTooLargeError('import_create', 'request body too large')
+    const second = harness(lone)
+    await second.sink.run('email', items(1))
+    expect(second.outcomes.get('k0')).toMatchObject({ kind: 'failed', code: 'record_too_large' })
+  })
+
+  it('resends the records of a job that expired while being polled (404 TaskNotFound)', async () => {
+    const api = new FakeApi()
+    api.getFault = (id) => (id === 'userimport_1' ? new TaskNotFoundError(id) : undefined)
+    const { sink, outcomes } = harness(api)
+    await sink.run('email', items(4))
+    expect(api.bodies).toHaveLength(2)
+    expect([...outcomes.values()].map((o) => [o.kind, o.attempts])).toEqual(Array(4).fill(['inserted', 2]))
+  })
+
+  it('resends only the records a crashed chunk did not report, and fails them after max sends', async () => {
+    const api = new FakeApi()
+    let jobs = 0
+    api.crash = () => (++jobs === 1 ? 150 : undefined)
+    const { sink, outcomes } = harness(api)
+    await sink.run('email', items(250))
+    expect(api.bodies.map((b) => b.records.length)).toEqual([250, 100])
+    expect(outcomes.get('k120')).toMatchObject({ kind: 'inserted', attempts: 2 })
+    expect(outcomes.get('k20')).toMatchObject({ kind: 'inserted', attempts: 1 })
+
+    const always = new FakeApi()
+    always.crash = () => 0
+    const doomed = harness(always, 2)
+    await doomed.sink.run('email', items(3))
+    expect([...doomed.outcomes.values()].map((o) => o.code)).toEqual(['job_crashed', 'job_crashed', 'job_crashed'])
+    expect(always.bodies).toHaveLength(2)
+  })
+
+  it('reports an update that carried a password as password not applied', async () => {
+    const api = new FakeApi()
+    api.answer = () => ({ outcome: 'updated', user_id: 'u1' })
+    const { sink, outcomes } = harness(api)
+    await sink.run('email', items(1, { password: { type: 'bcrypt', password_hash: `$2b$10$${'a'.repeat(53)}` } }))
+    expect(outcomes.get('k0')).toMatchObject({ kind: 'updated', passwordNotApplied: true })
+  })
+
+  it('lets a quota error stop the run with no outcome for the batch', async () => {
+    const api = new FakeApi()
+    api.submitFault = () => new QuotaExceededError('day', 'quota')
+    const { sink, outcomes } = harness(api)
+    await expect(sink.run('email', items(2))).rejects.toBeInstanceOf(QuotaExceededError)
+    expect(outcomes.size).toBe(0)
+  })
+})
