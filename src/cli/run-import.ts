@@ -18,6 +18,11 @@ import { pipelineId } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
+import { ConfigError } from '../core/errors.ts'
+import { DeliveryProducer } from '../../connectors/kafka/delivery-producer.ts'
+import { KafkaDeadLetterWriter } from '../../connectors/kafka/dead-letter-topic.ts'
+import { createPublishRunner } from '../../connectors/kafka-publish/publish-runner.ts'
+import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeline-id.ts'
 
 export interface ImportRunOptions {
   readonly config: string
@@ -36,10 +41,22 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   const summary = new RunSummary()
   const stateDir = resolve(baseDir, config.state.dir)
   const report = new NdjsonWriter(resolve(baseDir, config.state.report ?? `${stateDir}/${config.name}.report.ndjson`))
-  const deadLetter = new NdjsonWriter(resolve(baseDir, config.state.dead_letter ?? `${stateDir}/${config.name}.dead-letter.ndjson`))
+  const deadLetterPath = resolve(baseDir, config.state.dead_letter ?? `${stateDir}/${config.name}.dead-letter.ndjson`)
+  // With `source.dead_letter_topic`, dead letters also go to that topic, acknowledged before offsets move.
+  const deadLetter =
+    config.source.type === 'kafka' && config.source.dead_letter_topic !== undefined
+      ? new KafkaDeadLetterWriter(deadLetterPath, new DeliveryProducer({ brokers: config.source.brokers, lingerMs: 5, extra: config.source.librdkafka }), config.source.dead_letter_topic)
+      : new NdjsonWriter(deadLetterPath)
+  const publish = config.publish
+  if (publish && config.source.type === 'kafka') {
+    run.dispose()
+    throw new ConfigError('publish: is for backfills of files and tables; a kafka source is imported directly (run its replicas with format: mapped)')
+  }
   let server: ObservabilityServer | undefined
   let running = false
-  const connection = await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
+  // A publishing run never contacts Authgear: the replicas that consume the topic do.
+  const connection = publish ? undefined : await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
+  const producer = publish ? new DeliveryProducer({ brokers: publish.brokers, lingerMs: publish.linger_ms, extra: publish.librdkafka }) : undefined
   const { source, parsePosition } = createSource(config.source, {
     baseDir,
     mode: options.mode,
@@ -49,31 +66,40 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     },
     metrics,
   })
-  const deletes = config.source.type === 'kafka' ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop }) : undefined
+  const deletes = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop }) : undefined
   try {
     await report.open()
     await deadLetter.open()
+    await producer?.connect()
     if (config.observability.listen) {
       server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => running && !ctx.signal.aborted && (source.isReady?.() ?? true) })
       logger.info({ url: server.url }, 'Serving /metrics, /healthz and /readyz.')
     }
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary })
-    const sink = new ImportSink(
-      connection.client,
-      { upsert: config.sink.upsert, pollInitialMs: config.sink.poll.initial_ms, pollMaxMs: config.sink.poll.max_ms, maxSends: 5, hardStop: run.hardStop },
-      { recorder, metrics, logger },
-    )
+    const sink =
+      connection &&
+      new ImportSink(
+        connection.client,
+        { upsert: config.sink.upsert, pollInitialMs: config.sink.poll.initial_ms, pollMaxMs: config.sink.poll.max_ms, maxSends: 5, hardStop: run.hardStop },
+        { recorder, metrics, logger },
+      )
     const scheduler = new ImportScheduler({
-      policy: { maxRecords: config.sink.batch.max_records, maxBytes: config.sink.batch.max_bytes, lingerMs: config.sink.batch.linger_ms },
+      policy: publish
+        ? { maxRecords: publish.batch_records, maxBytes: 64 << 20, lingerMs: publish.linger_ms }
+        : { maxRecords: config.sink.batch.max_records, maxBytes: config.sink.batch.max_bytes, lingerMs: config.sink.batch.linger_ms },
       upsert: config.sink.upsert,
-      maxInFlight: config.sink.max_in_flight,
-      run: routeJob((identifier, items) => sink.run(identifier, items), deletes && ((items) => deletes.runner(recorder).run(items))),
+      maxInFlight: publish ? publish.max_in_flight : config.sink.max_in_flight,
+      run:
+        publish && producer
+          ? createPublishRunner(producer, publish.topic, recorder)
+          : routeJob((identifier, items) => sink!.run(identifier, items), deletes && ((items) => deletes.runner(recorder).run(items))),
       onSuperseded: (item) => recorder.complete(item, { kind: 'superseded', message: 'a later version of this user in the same import job replaced it', attempts: item.attempts }),
     })
     const totalBytes = await source.totalBytes?.()
     if (totalBytes !== undefined) metrics.sourceSizeBytes.set({ source: config.source.type }, totalBytes)
     const progress = createProgress(config.observability.progress, totalBytes, summary)
     running = true
+    logger.info({ source: config.source.type, totalBytes, fromStart: options.fromStart ?? false }, `The ${options.mode} run started.`)
     metrics.setRunState('running')
     const result = await runPipeline(
       {
@@ -84,7 +110,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         recorder,
         writers: [report, deadLetter],
         store: new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition),
-        pipelineId: pipelineId(config),
+        pipelineId: publish ? publishPipelineId(pipelineId(config), publish) : pipelineId(config),
         fromStart: options.fromStart ?? false,
         summary,
         metrics,
@@ -128,7 +154,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await report.close().catch(() => undefined)
     await deadLetter.close().catch(() => undefined)
     await deletes?.close().catch(() => undefined)
-    await connection.close().catch(() => undefined)
+    await producer?.close().catch(() => undefined)
+    await connection?.close().catch(() => undefined)
     await server?.close()
     run.dispose()
   }

@@ -33,6 +33,8 @@ export interface RunningEmulator {
   readonly faultCounts: Readonly<FaultCounts>
   /** Job and task counters. */
   readonly jobs: Readonly<JobStats>
+  /** Usage limits: change them at run time (a plan change) with `setLimits`. */
+  readonly quota: Pick<UsageQuota, 'setLimits' | 'used'>
   /** The User Export API side: download requests seen, URL expiry for tests. */
   readonly exports: ExportSideView
   /** Stops listening, drops open connections and stops the workers. Pending jobs stay pending. */
@@ -95,6 +97,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     faultCounts: injector.counts,
     jobs: workers.stats,
     exports: exportSide,
+    quota,
     async close() {
       jobs.close()
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))

@@ -15,11 +15,16 @@ function periodKey(period: UsageLimit['period'], now: Date): string {
  * reset at 00:00 UTC and on the 1st of the month.
  */
 export class UsageQuota {
-  readonly #limits: Readonly<Partial<Record<UsageName, readonly UsageLimit[]>>>
+  readonly #limits: Partial<Record<UsageName, readonly UsageLimit[]>>
   readonly #used = new Map<string, number>()
 
   constructor(limits: Partial<Record<UsageName, readonly UsageLimit[]>>) {
-    this.#limits = limits
+    this.#limits = { ...limits }
+  }
+
+  /** Replaces the limits of one usage, as a plan change would; usage so far is kept. */
+  setLimits(name: UsageName, limits: readonly UsageLimit[]): void {
+    this.#limits[name] = limits
   }
 
   /** Reserves `n`; returns the period of the first limit that refused, or undefined when reserved. */

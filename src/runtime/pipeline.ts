@@ -1,17 +1,18 @@
-import type { MappingResult } from '../core/mapped-record.ts'
+import type { MappingRejection, MappingResult } from '../core/mapped-record.ts'
 import type { RunContext } from '../core/run-context.ts'
 import type { Source } from '../core/source.ts'
-import type { ReadableRecord } from '../core/source-record.ts'
+import type { ReadableRecord, SourceRecord } from '../core/source-record.ts'
 import { QuotaExceededError } from '../core/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { envelopeBytes } from './batcher.ts'
-import { Checkpointer } from './checkpointer.ts'
+import { Checkpointer, type BatchTicket } from './checkpointer.ts'
 import type { CheckpointStore } from './checkpoint-store.ts'
 import type { ImportScheduler } from './import-scheduler.ts'
 import type { NdjsonWriter } from './ndjson-writer.ts'
 import type { OutcomeRecorder } from './outcome-recorder.ts'
 import { bump, type RunSummary } from './run-summary.ts'
-import { createWorkItem } from './work-item.ts'
+import { readMapped, workerCount } from './parallel-read.ts'
+import { createWorkItem, workItemOf, type WorkItem } from './work-item.ts'
 
 export interface PipelineOptions<P> {
   readonly source: Source<P>
@@ -76,48 +77,74 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   }, options.checkpointIntervalMs)
 
   const envelope = Math.max(envelopeBytes('preferred_username', options.upsert), envelopeBytes('phone_number', options.upsert))
+
+  const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined): void => {
+    if (passwordAlgorithm) metrics.passwords.inc({ algorithm: passwordAlgorithm, lane: 'rejected' })
+    const { code, field, message } = rejection
+    const named = field && !message.startsWith(`${field}:`) ? `${field}: ${message}` : message
+    recorder.complete({ source: record, ticket }, { kind: 'rejected', code, message: `${record.origin}: ${named}` }, 'processing')
+  }
+  const accept = async (item: WorkItem): Promise<void> => {
+    const { mapped, source: record } = item
+    metrics.passwords.inc({ algorithm: mapped.passwordAlgorithm, lane: mapped.passwordLane })
+    bump(summary.byIdentifier, mapped.identifier)
+    bump(summary.byPassword, `${mapped.passwordAlgorithm}:${mapped.passwordLane}`)
+    if (item.bytes + envelope > options.maxRequestBytes) {
+      recorder.complete({ source: record, mapped, ticket: item.ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes, over the ${options.maxRequestBytes}-byte request limit` }, 'processing')
+      return
+    }
+    await scheduler.add(item)
+  }
+  const track = (batch: { readonly position: P; readonly bytesRead?: number | undefined }, count: number): BatchTicket => {
+    const position = batch.position
+    const ticket = checkpointer.track(position, count, source.onBatchSettled && (() => source.onBatchSettled!(position)))
+    summary.read += count
+    metrics.sourceRecords.inc({ source: options.sourceName }, count)
+    if (batch.bytesRead !== undefined) metrics.sourceReadBytes.set({ source: options.sourceName }, batch.bytesRead)
+    return ticket
+  }
+
   let failure: unknown
   try {
-    for await (const batch of source.read(saved?.position, ctx)) {
-      const position = batch.position
-      const ticket = checkpointer.track(position, batch.records.length, source.onBatchSettled && (() => source.onBatchSettled!(position)))
-      summary.read += batch.records.length
-      metrics.sourceRecords.inc({ source: options.sourceName }, batch.records.length)
-      if (batch.bytesRead !== undefined) metrics.sourceReadBytes.set({ source: options.sourceName }, batch.bytesRead)
-      for (const record of batch.records) {
-        if (record.kind === 'unreadable') {
-          recorder.complete({ source: record, ticket }, { kind: 'rejected', code: record.code, message: record.message }, 'receiving')
-          continue
+    const workers = await workerCount(source, options.map)
+    const parallel = workers > 0 ? await readMapped(source, options.map, workers, saved?.position, ctx) : undefined
+    if (parallel) {
+      ctx.logger.info({ workers }, 'Mapping records on worker threads.')
+      for await (const batch of parallel) {
+        const ticket = track(batch, batch.items.length)
+        for (const item of batch.items) {
+          if (item.kind === 'mapped') await accept(workItemOf(item, ticket))
+          else if (item.kind === 'rejected') reject({ kind: 'data', key: item.key, origin: item.origin, data: item.data }, ticket, item.rejection, item.passwordAlgorithm)
+          else recorder.complete({ source: { kind: 'unreadable', key: item.key, origin: item.origin, code: item.code, message: item.message }, ticket }, { kind: 'rejected', code: item.code, message: item.message }, 'receiving')
         }
-        let result: MappingResult
-        try {
-          result = options.map(record)
-        } catch (error) {
-          result = { ok: false, rejection: { code: 'mapping_error', message: `mapping failed on ${record.origin}: ${(error as Error).message}` } }
-        }
-        if (!result.ok) {
-          if (result.passwordAlgorithm) metrics.passwords.inc({ algorithm: result.passwordAlgorithm, lane: 'rejected' })
-          const { code, field, message } = result.rejection
-          const named = field && !message.startsWith(`${field}:`) ? `${field}: ${message}` : message
-          recorder.complete({ source: record, ticket }, { kind: 'rejected', code, message: `${record.origin}: ${named}` }, 'processing')
-          continue
-        }
-        const mapped = result.value
-        metrics.passwords.inc({ algorithm: mapped.passwordAlgorithm, lane: mapped.passwordLane })
-        bump(summary.byIdentifier, mapped.identifier)
-        bump(summary.byPassword, `${mapped.passwordAlgorithm}:${mapped.passwordLane}`)
-        const item = createWorkItem(record, mapped, ticket)
-        if (item.bytes + envelope > options.maxRequestBytes) {
-          recorder.complete({ source: record, mapped, ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes, over the ${options.maxRequestBytes}-byte request limit` }, 'processing')
-          continue
-        }
-        await scheduler.add(item)
+        options.onProgress?.(batch.bytesRead)
+        if (ctx.signal.aborted || scheduler.fatal !== undefined) break
       }
-      options.onProgress?.(batch.bytesRead)
-      if (ctx.signal.aborted || scheduler.fatal !== undefined) break
+    } else {
+      for await (const batch of source.read(saved?.position, ctx)) {
+        const ticket = track(batch, batch.records.length)
+        for (const record of batch.records) {
+          if (record.kind === 'unreadable') {
+            recorder.complete({ source: record, ticket }, { kind: 'rejected', code: record.code, message: record.message }, 'receiving')
+            continue
+          }
+          let result: MappingResult
+          try {
+            result = options.map(record)
+          } catch (error) {
+            result = { ok: false, rejection: { code: 'mapping_error', message: `mapping failed on ${record.origin}: ${(error as Error).message}` } }
+          }
+          if (!result.ok) reject(record, ticket, result.rejection, result.passwordAlgorithm)
+          else await accept(createWorkItem(record, result.value, ticket))
+        }
+        options.onProgress?.(batch.bytesRead)
+        if (ctx.signal.aborted || scheduler.fatal !== undefined) break
+      }
     }
     exhausted = !ctx.signal.aborted && scheduler.fatal === undefined
-    if (exhausted) await scheduler.flush()
+    // A graceful stop still sends what was already read, so the checkpoint moves past all of it;
+    // after a run-stopping error (quota, auth) nothing more is sent.
+    if (scheduler.fatal === undefined) await scheduler.flush()
     else await scheduler.drain()
   } catch (error) {
     failure = error
