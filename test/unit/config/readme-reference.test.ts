@@ -1,0 +1,26 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { configReference } from '../../../src/cli/config-reference.ts'
+import { ExitCodes } from '../../../src/runtime/exit-codes.ts'
+
+const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
+
+describe('README', () => {
+  it('holds the configuration reference as the schema generates it (run `npm run docs` after a schema change)', () => {
+    const block = /<!-- config-reference:start -->\n([\s\S]*?)<!-- config-reference:end -->/.exec(readme)?.[1]
+    expect(block).toBe(configReference())
+  })
+
+  it('documents every exit code', () => {
+    const table = readme.slice(readme.indexOf('### Exit codes'))
+    for (const code of Object.values(ExitCodes)) expect(table).toMatch(new RegExp(`^\\| ${code} \\|`, 'm'))
+  })
+
+  it('gives the two set-up commands that CI runs', () => {
+    expect(readme).toContain('npm ci && npm start')
+    expect(readme).toContain('npm ci && npm test')
+    const ci = readFileSync(new URL('../../../.ci/run', import.meta.url), 'utf8')
+    expect(ci).toMatch(/^npm ci$/m)
+    expect(ci).toMatch(/^npm test$/m)
+  })
+})
