@@ -61,8 +61,9 @@ describe('backfill under crashes and faults', () => {
   })
 
   it('with 20% injected faults (5xx, resets, crashed chunks) the run completes and imports everyone once', async () => {
-    const { source, expected } = await prepare(2500, { faults: { error_rate: 0.1, reset_rate: 0.05, chunk_crash_rate: 0.05, latency_ms: 2 } })
-    const config = await writeTestConfig(dir!, target!, { source, mapping, sink: { batch: { max_records: 120 }, max_in_flight: 3 }, observability: { listen: '127.0.0.1:0' } })
+    // About one request or chunk in five fails; with ~50 jobs each kind of fault strikes several times.
+    const { source, expected } = await prepare(2500, { faults: { error_rate: 0.1, reset_rate: 0.05, chunk_crash_rate: 0.1, latency_ms: 2 } })
+    const config = await writeTestConfig(dir!, target!, { source, mapping, sink: { batch: { max_records: 50 }, max_in_flight: 3 }, observability: { listen: '127.0.0.1:0' } })
     const run = startCli(['backfill', '--config', config])
     const scrapes: string[] = []
     let stderr = ''
