@@ -9,7 +9,7 @@
  *   through `source.query` (the N × gearbridge scale-out shape).
  * Prints one JSON line per measurement.
  *
- *   node bench/sql-bench.ts [--dialect postgres|mysql|both] [--rows 1000000] [--partitions 8] [--page-size 1000]
+ *   node bench/sql-bench.ts [--dialect postgres|mysql|both] [--rows 1000000] [--partitions 0] [--page-size 1000]
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { openSync } from 'node:fs'
@@ -20,10 +20,12 @@ import { sharedPostgres } from '../test/services/postgres.ts'
 import type { DatabaseService } from '../test/services/database-service.ts'
 import { createLegacyTable, legacyColumns } from './sql-legacy-table.ts'
 
-const { values } = parseArgs({ options: { dialect: { type: 'string', default: 'both' }, rows: { type: 'string', default: '1000000' }, partitions: { type: 'string', default: '8' }, 'page-size': { type: 'string', default: '1000' } } })
+const { values } = parseArgs({ options: { dialect: { type: 'string', default: 'both' }, rows: { type: 'string', default: '1000000' }, partitions: { type: 'string', default: '0' }, 'page-size': { type: 'string', default: '1000' } } })
 const rows = Number(values.rows)
 const partitions = Number(values.partitions)
 const pageSize = Number(values['page-size'])
+/** Node 24 sizes the young generation up to 3 × 64 MB on large machines; 16 MB semi-spaces keep RSS low at the same speed. */
+const semiSpace = ['--max-semi-space-size=16']
 const readMap = new URL('./sql-read-map.ts', import.meta.url).pathname
 const print = (line: Record<string, unknown>) => console.log(JSON.stringify(line))
 print({ machine: { nproc: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version } })
@@ -44,9 +46,10 @@ function timeClient(db: DatabaseService): { command: string; seconds: number } {
   return { command: shown, seconds: best }
 }
 
-function runReadMap(source: Record<string, unknown>): Promise<Record<string, unknown>> {
+function runReadMap(source: Record<string, unknown>, options: { nodeFlags?: readonly string[]; noMap?: boolean } = {}): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [readMap, JSON.stringify(source), JSON.stringify({ default_phone_region: 'US', roles_from: null, groups_from: null })], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const args = [...(options.nodeFlags ?? []), readMap, JSON.stringify(source), JSON.stringify({ default_phone_region: 'US', roles_from: null, groups_from: null })]
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_NO_MAP: options.noMap ? '1' : '0' } })
     let out = ''
     child.stdout.on('data', (c: Buffer) => (out += c.toString()))
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) as string) as Record<string, unknown>) : reject(new Error(`sql-read-map exited ${code}`))))
@@ -58,18 +61,25 @@ for (const dialect of values.dialect === 'both' ? ['postgres', 'mysql'] : [value
   try {
     const generated = process.hrtime.bigint()
     await createLegacyTable(db, rows)
-    await db.query(`GRANT SELECT ON legacy_users TO ${db.reader.user}`)
+    // The MariaDB reader holds SELECT on the whole database; the Postgres one needs it per table.
+    if (db.dialect === 'postgres') await db.query(`GRANT SELECT ON legacy_users TO ${db.reader.user}`)
     print({ dialect, dataset: `legacy_users, ${rows} rows, 14 columns`, generateSeconds: +(Number(process.hrtime.bigint() - generated) / 1e9).toFixed(1) })
     const client = timeClient(db)
     const clientRate = Math.round(rows / client.seconds)
     print({ dialect, run: 'client', command: client.command, seconds: +client.seconds.toFixed(2), rowsPerSecond: clientRate })
     const source = { type: 'sql', dialect: db.dialect, url: db.reader.url, key: 'id', columns: legacyColumns, soft_delete: { column: 'deleted_at' }, locked: { column: 'locked_at' }, page_size: pageSize }
-    const single = await runReadMap({ ...source, table: 'legacy_users' })
-    print({ dialect, run: 'gearbridge, 1 process', ...single, ofClient: +((single['rowsPerSecond'] as number) / clientRate).toFixed(2) })
+    const table = { ...source, table: 'legacy_users' }
+    const readOnly = await runReadMap(table, { noMap: true, nodeFlags: semiSpace })
+    print({ dialect, run: `gearbridge source only (no mapping), ${semiSpace.join(' ')}`, ...readOnly, ofClient: +((readOnly['rowsPerSecond'] as number) / clientRate).toFixed(2) })
+    for (const flags of [[], semiSpace]) {
+      const single = await runReadMap(table, { nodeFlags: flags })
+      print({ dialect, run: `gearbridge source + mapping, 1 process${flags.length ? `, ${flags.join(' ')}` : ''}`, ...single, ofClient: +((single['rowsPerSecond'] as number) / clientRate).toFixed(2) })
+    }
+    if (partitions < 2) continue
     const started = process.hrtime.bigint()
     const step = Math.ceil(rows / partitions)
     const parts = await Promise.all(
-      Array.from({ length: partitions }, (_, i) => runReadMap({ ...source, query: `SELECT * FROM legacy_users WHERE id > ${i * step} AND id <= ${(i + 1) * step}` })),
+      Array.from({ length: partitions }, (_, i) => runReadMap({ ...source, query: `SELECT * FROM legacy_users WHERE id > ${i * step} AND id <= ${(i + 1) * step}` }, { nodeFlags: semiSpace })),
     )
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     const total = parts.reduce((sum, p) => sum + (p['rows'] as number), 0)

@@ -105,6 +105,11 @@ export class SqlClient {
     if (this.#closed) return
     this.#closed = true
     await this.db.destroy()
+    // kysely ends the pool only when it used it; the column probe may have opened it alone.
+    const pgPool = this.#pg
+    if (pgPool && !pgPool.ended) await pgPool.end().catch(() => undefined)
+    const mysqlPool = this.#mysql
+    if (mysqlPool) await new Promise<void>((resolve) => mysqlPool.end(() => resolve())).catch(() => undefined)
   }
 }
 

@@ -112,8 +112,10 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
         if (rows === undefined) return
         const before = saved
         const records: ReadableRecord[] = []
+        let lastPoint: CursorPoint | undefined
         for (const row of rows) {
           const point: CursorPoint = { updatedAt: String(row[CURSOR_COLUMN]), key: normalizeKey(row[config.key] as SqlKey) }
+          lastPoint = point
           const stable: boolean = stableRun && (!polling || Number(row[STABLE_COLUMN]) === 1)
           stableRun = stable
           const id = String(point.key)
@@ -122,8 +124,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
           else window.set(id, point.updatedAt)
           if (!sent && keep(row)) records.push(rowToRecord(row, config.key, relationName))
         }
-        const last = rows[rows.length - 1]
-        if (last !== undefined) scan = { after: { updatedAt: String(last[CURSOR_COLUMN]), key: normalizeKey(last[config.key] as SqlKey) } }
+        if (lastPoint !== undefined) scan = { after: lastPoint }
         if (records.length > 0 || saved !== before) yield { records, position: saved ? { mode: 'cursor', updated_at: saved.updatedAt, key: saved.key } : { mode: 'start' } }
         if (rows.length < config.page_size) break
       }

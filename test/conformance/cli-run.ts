@@ -43,17 +43,25 @@ export interface CliResult {
   readonly stderr: string
 }
 
-/** Runs `gearbridge <args>` in a child process; `killAfterMs` sends SIGKILL after that long. */
-export function runCli(args: readonly string[], options: { killAfterMs?: number } = {}): Promise<CliResult> {
+/**
+ * Runs `gearbridge <args>` in a child process. `killWhen` is polled every 10 ms; once it holds,
+ * `signal` (default SIGKILL) follows after `killDelayMs` (so a kill lands mid-run however slow the start-up is).
+ */
+export function runCli(args: readonly string[], options: { killWhen?: () => boolean; killDelayMs?: number; signal?: NodeJS.Signals } = {}): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()))
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()))
-    const timer = options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), options.killAfterMs)
+    const killWhen = options.killWhen
+    const timer = killWhen === undefined ? undefined : setInterval(() => {
+      if (!killWhen()) return
+      clearInterval(timer)
+      setTimeout(() => child.kill(options.signal ?? 'SIGKILL'), options.killDelayMs ?? 0)
+    }, 10)
     child.on('exit', (code, signal) => {
-      if (timer) clearTimeout(timer)
+      if (timer) clearInterval(timer)
       resolvePromise({ code, signal, stdout, stderr })
     })
   })

@@ -196,7 +196,8 @@ export function defineSourceSuite<P>(harness: () => SourceHarness<P>): void {
         const kills: string[] = []
         let killedMidway = 0
         for (let i = 0; i < 3; i++) {
-          const result = await runCli(['backfill', '--config', target.configPath], { killAfterMs: 700 + Math.floor(Math.random() * 1500) })
+          const before = target.emulator.store.count()
+          const result = await runCli(['backfill', '--config', target.configPath], { killWhen: () => target.emulator.store.count() > before, killDelayMs: Math.floor(Math.random() * 400) })
           const imported = target.emulator.store.count()
           if (result.signal === 'SIGKILL' && imported > 0 && imported < count) killedMidway++
           kills.push(`${result.signal ?? result.code} at ${imported} users`)

@@ -1,0 +1,106 @@
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { sqlSourceConfigSchema, type SqlSourceConfigInput } from '../../../connectors/sql/config.ts'
+import { mappingConfigSchema } from '../../../mappings/config.ts'
+import { createSqlMapping, type SqlUserMapping } from '../../../mappings/sql.ts'
+import type { MappingResult } from '../../../src/core/mapped-record.ts'
+
+const bcrypt = '$2y$12$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K'
+const argon2 = '$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG'
+
+const columns = {
+  email: 'email', email_verified: 'email_verified_at', phone_number: 'phone', country: 'country', username: 'login',
+  given_name: 'first_name', family_name: 'last_name', password_hash: 'encrypted_password', locale: 'locale', roles: 'roles', active: 'is_active',
+}
+
+function mapper(source: Partial<SqlSourceConfigInput> = {}, mapping: Record<string, unknown> = {}, module?: SqlUserMapping) {
+  const config = sqlSourceConfigSchema.parse({ type: 'sql', dialect: 'postgres', host: 'db', table: 'users', key: 'id', columns, ...source })
+  const map = createSqlMapping(config, mappingConfigSchema.parse(mapping), { ...(module ? { module } : {}), now: () => Date.parse('2025-01-01T00:00:00Z') })
+  return (data: Record<string, unknown>): MappingResult => map({ kind: 'data', key: String(data['id']), origin: `users id=${String(data['id'])}`, data })
+}
+
+const ok = (result: MappingResult) => {
+  if (!result.ok) throw new Error(`rejected: ${result.rejection.message}`)
+  return result.value
+}
+
+describe('sql mapping', () => {
+  it('maps a Laravel/Devise-style row: lower-cased email, verified from a timestamp, E.164 phone from the country column, bcrypt imported', () => {
+    const value = ok(mapper()({ id: 1, email: ' Alice@Example.COM ', email_verified_at: '2024-01-01T00:00:00.000Z', phone: '06 12 34 56 78', country: 'fr', first_name: 'Émilie', last_name: '', encrypted_password: bcrypt, locale: 'en_GB', roles: ['admin'] }))
+    expect(value.identifier).toBe('email')
+    expect(value.identifierValue).toBe('alice@example.com')
+    expect(value.record).toEqual({
+      email: 'alice@example.com', email_verified: true, phone_number: '+33612345678', given_name: 'Émilie', locale: 'en-GB', roles: ['admin'],
+      password: { type: 'bcrypt', password_hash: bcrypt },
+    })
+    expect(value.passwordLane).toBe('imported')
+  })
+
+  it('uses mapping.default_phone_region when the country column is NULL, and matches by phone without an email', () => {
+    const value = ok(mapper({}, { default_phone_region: 'GB' })({ id: 2, email: null, phone: '020 7946 0958', country: null }))
+    expect(value.identifier).toBe('phone_number')
+    expect(value.record.phone_number).toBe('+442079460958')
+  })
+
+  it('sends a non-bcrypt hash down the reset lane and rejects an unrecognized one by default, naming the column', () => {
+    const reset = ok(mapper()({ id: 3, email: 'b@example.com', encrypted_password: argon2 }))
+    expect(reset).toMatchObject({ passwordAlgorithm: 'argon2', passwordLane: 'reset' })
+    expect(reset.record.password).toBeUndefined()
+    const unknown = mapper()({ id: 4, email: 'c@example.com', encrypted_password: 'hunter2' })
+    expect(unknown).toMatchObject({ ok: false, passwordAlgorithm: 'unknown', rejection: { code: 'password_policy', field: 'encrypted_password' } })
+    expect(JSON.stringify(unknown)).not.toContain('hunter2')
+  })
+
+  it('rejects an invalid identifier with the column name, and a row without any identifier', () => {
+    expect(mapper()({ id: 5, email: 'not-an-email' })).toMatchObject({ ok: false, rejection: { code: 'invalid_email', field: 'email' } })
+    expect(mapper()({ id: 6, login: '  ' })).toMatchObject({ ok: false, rejection: { code: 'no_identifier', message: 'no value in email, phone, login to identify the user by' } })
+  })
+
+  it('disables soft-deleted, locked and inactive rows', () => {
+    const soft = mapper({ soft_delete: { column: 'deleted_at', mode: 'disable' }, locked: { column: 'lockout_end', until: true } })
+    expect(ok(soft({ id: 7, email: 'd@example.com', deleted_at: '2024-02-02T00:00:00Z' })).record.disabled).toBe(true)
+    expect(ok(soft({ id: 8, email: 'e@example.com', deleted_at: null, lockout_end: '2030-01-01T00:00:00Z' })).record.disabled).toBe(true)
+    expect(ok(soft({ id: 9, email: 'f@example.com', deleted_at: null, lockout_end: '2020-01-01T00:00:00Z' })).record.disabled).toBeUndefined()
+    expect(ok(soft({ id: 10, email: 'g@example.com', is_active: false })).record.disabled).toBe(true)
+    expect(ok(soft({ id: 11, email: 'h@example.com', is_active: null })).record.disabled).toBeUndefined()
+    const devise = mapper({ locked: { column: 'locked_at' } })
+    expect(ok(devise({ id: 12, email: 'i@example.com', locked_at: '2024-02-02T00:00:00Z' })).record.disabled).toBe(true)
+  })
+
+  it('reads roles from a JSON array text (JSON_ARRAYAGG on MariaDB), a json_agg [null] and comma-separated text', () => {
+    expect(ok(mapper()({ id: 13, email: 'j@example.com', roles: '["editor","admin"]' })).record.roles).toEqual(['editor', 'admin'])
+    expect(ok(mapper()({ id: 14, email: 'k@example.com', roles: [null] })).record.roles).toEqual([])
+    expect(ok(mapper()({ id: 15, email: 'l@example.com', roles: 'a, b' })).record.roles).toEqual(['a', 'b'])
+  })
+
+  it('leaves out empty strings and invalid profile values with a warning, and keeps unicode', () => {
+    const value = ok(mapper()({ id: 16, email: 'm@example.com', first_name: '  ', last_name: '张', locale: 'not a locale!', email_verified_at: 'maybe' }))
+    expect(value.record).toEqual({ email: 'm@example.com', family_name: '张' })
+    expect(value.warnings).toEqual(['email_verified_at left out: not a boolean or timestamp', expect.stringContaining('locale left out')])
+  })
+
+  it('lets a module edit the draft, replace it, or reject the row; a throwing module rejects the row', () => {
+    const edit = mapper({}, {}, (row, draft) => ({ ...draft, preferred_username: `legacy_${String(row['id'])}` }))
+    expect(ok(edit({ id: 17, email: 'N@example.com' })).record).toMatchObject({ email: 'n@example.com', preferred_username: 'legacy_17' })
+    const replace = mapper({}, {}, (row) => ({ phone_number: String(row['mobile']), phone_region: 'US' }))
+    expect(ok(replace({ id: 18, email: 'o@example.com', mobile: '415 555 2671' })).record).toEqual({ phone_number: '+14155552671' })
+    expect(mapper({}, {}, () => null)({ id: 19, email: 'p@example.com' })).toMatchObject({ ok: false, rejection: { code: 'module_rejected' } })
+    const throwing = mapper({}, {}, () => {
+      throw new Error('bad row')
+    })
+    expect(throwing({ id: 20, email: 'q@example.com' })).toMatchObject({ ok: false, rejection: { code: 'module_error', message: 'the mapping module failed: bad row' } })
+  })
+
+  it('loads a TS mapping module from source.module, relative to the config directory', () => {
+    const config = sqlSourceConfigSchema.parse({ type: 'sql', dialect: 'mysql', host: 'db', table: 'users', key: 'id', columns: { email: 'email' }, module: 'edit-mapping.ts' })
+    const map = createSqlMapping(config, mappingConfigSchema.parse({ identifier: 'preferred_username' }), { baseDir: join(import.meta.dirname, '../connectors/sql') })
+    const result = map({ kind: 'data', key: '1', origin: 'users id=1', data: { id: 1, email: 'r@example.com', login: 'Rick' } })
+    expect(ok(result).record).toEqual({ email: 'r@example.com', preferred_username: 'legacy_rick', custom_attributes: { legacy_id: 1 } })
+    expect(map({ kind: 'data', key: '2', origin: 'users id=2', data: { id: 2, email: 'test@example.com' } })).toMatchObject({ ok: false, rejection: { code: 'module_rejected' } })
+  })
+
+  it('names a module file without a function in a config error', () => {
+    const config = sqlSourceConfigSchema.parse({ type: 'sql', dialect: 'mysql', host: 'db', table: 'users', key: 'id', module: 'missing-mapping.ts' })
+    expect(() => createSqlMapping(config, mappingConfigSchema.parse({}), { baseDir: '/nonexistent' })).toThrow(/source.module: cannot load \/nonexistent\/missing-mapping.ts/)
+  })
+})
