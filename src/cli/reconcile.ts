@@ -7,13 +7,12 @@ import { ConfigError } from '../core/errors.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
 import { groupOf } from '../reconcile/comparable-user.ts'
 import { formatReconcileSummary } from '../reconcile/format-reconcile-summary.ts'
+import { FindingWriter } from '../reconcile/finding-writer.ts'
 import { reconcile } from '../reconcile/reconciler.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
-import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
 import { runExport } from './export.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
-
 
 export interface ReconcileOptions {
   readonly config: string
@@ -38,30 +37,30 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
   const summaryPath = resolve(baseDir, rc.summary ?? join(stateDir, `${config.name}.reconcile-summary.txt`))
   const { source } = createSource(config.source, { baseDir, mode: 'backfill' })
   const client = options.exportFile === undefined ? await connectExport(config.sink, { baseDir, metrics }) : undefined
-  const report = new NdjsonWriter(reportPath)
+  const report = new FindingWriter(reportPath)
   let server: ObservabilityServer | undefined
   const exportFile = options.exportFile === undefined ? join(workDir, 'authgear-export.ndjson') : resolve(process.cwd(), options.exportFile)
   try {
     await mkdir(workDir, { recursive: true })
-    await rm(reportPath, { force: true })
     await report.open()
     if (config.observability.listen) server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => !ctx.signal.aborted })
     metrics.setRunState('running')
     const started = performance.now()
     if (client !== undefined) {
       const { id, bytes } = await runExport(client, { format: 'ndjson' }, exportFile, metrics, config.observability.progress, ctx.signal)
-      logger.info({ task: id, bytes }, 'Downloaded the Authgear export.')
+      logger.info({ task: id, bytes, ...memory() }, 'Downloaded the Authgear export.')
     }
     const counts = await reconcile({
       exportFile,
       source,
-      map: createMapping(config),
+      map: createMapping(config, { baseDir }),
       identifierOrder: identifierOrder(config.mapping.identifier),
       groups: new Set(rc.fields),
       workDir,
-      runRecords: rc.run_records,
+      runBytes: rc.run_bytes,
       report: (finding) => report.write(finding),
       ctx,
+      onPhase: (phase) => logger.debug({ phase, ...memory() }, 'A reconcile phase ended.'),
     })
     await report.close()
     metrics.reconcileUsers.inc({ side: 'authgear' }, counts.authgearUsers)
@@ -79,7 +78,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     const summary = formatReconcileSummary(counts, { source: config.source.type, project: config.sink.project_id, threshold: rc.threshold, report: reportPath })
     await writeFile(summaryPath, summary)
     io.stdout.write(summary)
-    logger.info({ counts: counts.toJSON(), seconds: (performance.now() - started) / 1000, passed }, 'The reconcile ended.')
+    logger.info({ counts: counts.toJSON(), seconds: (performance.now() - started) / 1000, passed, ...memory() }, 'The reconcile ended.')
     return passed ? ExitCodes.ok : ExitCodes.differences
   } catch (error) {
     metrics.setRunState('failed')
@@ -95,4 +94,9 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     await server?.close()
     run.dispose()
   }
+}
+
+/** Resident memory now and at its peak so far, in MiB: what the bounded-memory design is judged by. */
+function memory(): { rss_mb: number; peak_rss_mb: number } {
+  return { rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }
 }

@@ -29,13 +29,13 @@ export const reconcileConfigSchema = z
       .describe('Field groups to compare. A field the mapping leaves out of a record is never compared; passwords cannot be (Authgear does not export hashes).'),
     report: z.string().min(1).optional().describe('NDJSON file with one line per difference; default `<state.dir>/<name>.reconcile.ndjson`.'),
     summary: z.string().min(1).optional().describe('Human summary with counts (also printed); default `<state.dir>/<name>.reconcile-summary.txt`.'),
-    work_dir: z.string().min(1).optional().describe('Scratch directory for the export file and sorted run files; default `<state.dir>/reconcile-work`. Needs roughly twice the export size free; removed at the end.'),
-    run_records: z
+    work_dir: z.string().min(1).optional().describe('Scratch directory for the export file and sorted run files; default `<state.dir>/reconcile-work`. Needs roughly the export size plus the compared fields of both sides free; removed at the end.'),
+    run_bytes: z
       .int()
-      .min(1000)
-      .max(10_000_000)
-      .default(100_000)
-      .describe('Records sorted in memory before a run file is spilled to disk. Memory of reconcile grows with this, not with the number of users.'),
+      .min(1 << 20)
+      .max(1 << 30)
+      .default(16 << 20)
+      .describe('Approximate bytes of entries sorted in memory before a run file is spilled to disk (16 MiB by default; one side at a time). Reconcile memory is set by this, not by the number of users; a smaller value makes more run files to merge.'),
     keep_export: z.boolean().default(false).describe('Keep the downloaded export file in work_dir instead of deleting it.'),
   })
   .describe('`gearbridge reconcile`: compare the source with what Authgear holds.')

@@ -1,6 +1,4 @@
-import { createReadStream } from 'node:fs'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
 import type { MappingResult } from '../core/mapped-record.ts'
 import type { RunContext } from '../core/run-context.ts'
 import type { Source } from '../core/source.ts'
@@ -11,6 +9,7 @@ import { compareUsers } from './compare-users.ts'
 import type { FieldGroup } from './config.ts'
 import { ExternalSorter } from './external-sorter.ts'
 import { joinByKey } from './join-by-key.ts'
+import { LineReader } from './line-reader.ts'
 import { ReconcileCounts } from './reconcile-counts.ts'
 
 /** One line of the differences report. */
@@ -30,32 +29,44 @@ export interface ReconcileInput {
   readonly groups: ReadonlySet<FieldGroup>
   /** Scratch directory for run files. */
   readonly workDir: string
-  readonly runRecords: number
+  /** Approximate bytes of entries sorted in memory before a run is spilled (per side, one side at a time). */
+  readonly runBytes: number
   /** Receives every finding, in key order (not_importable ones in source order, first). */
   readonly report: (finding: Finding) => void | Promise<void>
   readonly ctx: RunContext
+  /** Called as each phase ends (for logs and measurements); must not throw. */
+  readonly onPhase?: (phase: ReconcilePhase) => void
 }
 
+/** The phases of a reconcile, in order: sort the export's side, sort the source's side, merge-join. */
+export type ReconcilePhase = 'authgear_sorted' | 'source_sorted' | 'joined'
+
 /**
- * Compares Authgear's export with the mapped source by normalized identifier, in bounded memory:
- * both sides are streamed into an external merge sort keyed by `identifier:value` (sorted runs of
- * `runRecords` spilled to disk, then merged k-way), and the two sorted streams are merge-joined.
- * Only one key group and one buffered entry per run file are in memory during the join, so memory
- * depends on `runRecords`, not on the number of users. A hash-partitioned alternative would need
+ * Compares Authgear's export with the mapped source by normalized identifier, in bounded memory.
+ * Each side in turn is streamed into an external merge sort keyed by `identifier:value`: entries
+ * are held as compact lines, sorted and spilled to a run file every `runBytes`, and the side's
+ * last partial run is spilled before the other side starts, so at most one run buffer exists at
+ * a time. The two sides' runs are then merged k-way, each run read through a fixed buffer, and
+ * the two sorted streams are merge-joined holding one key group. Memory depends on `runBytes`
+ * and the number of runs, not on the number of users. A hash-partitioned alternative would need
  * every bucket to fit in memory and one file handle per bucket; the sort needs neither.
  */
 export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts> {
   const counts = new ReconcileCounts()
-  const authgear = new ExternalSorter(join(input.workDir, 'authgear'), input.runRecords)
-  const source = new ExternalSorter(join(input.workDir, 'source'), input.runRecords)
+  const authgear = new ExternalSorter(join(input.workDir, 'authgear'), { runBytes: input.runBytes })
+  const source = new ExternalSorter(join(input.workDir, 'source'), { runBytes: input.runBytes })
+  const lines = new LineReader(input.exportFile, 1 << 20)
   try {
-    const lines = createInterface({ input: createReadStream(input.exportFile, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity })
-    for await (const line of lines) {
+    while (await lines.advance()) {
+      const line = lines.line!
       if (line === '') continue
       const record = JSON.parse(line) as Record<string, unknown>
       counts.authgearUsers++
       await authgear.add(exportKey(record, input.identifierOrder), JSON.stringify(fromExportRecord(record)))
     }
+    await lines.close()
+    await authgear.finish()
+    input.onPhase?.('authgear_sorted')
     for await (const batch of input.source.read(undefined, input.ctx)) {
       for (const record of batch.records) {
         counts.sourceRecords++
@@ -72,11 +83,15 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
         await input.report({ kind: 'not_importable', source_key: record.key, origin: record.origin, code, message })
       }
     }
+    await source.finish()
+    input.onPhase?.('source_sorted')
     for await (const group of joinByKey(source.sorted(), authgear.sorted())) {
       await judge(group.key, group.source.map((e) => e.json), group.authgear.map((e) => e.json), input, counts)
     }
+    input.onPhase?.('joined')
     return counts
   } finally {
+    await lines.close()
     await authgear.close()
     await source.close()
   }
