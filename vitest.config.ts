@@ -18,6 +18,8 @@ export default defineConfig({
           hookTimeout: 300_000,
           // Integration tests share real services and machine resources: run files one at a time.
           fileParallelism: false,
+          // One Kafka broker for every Kafka test file; the run fails loudly if it cannot start.
+          globalSetup: ['test/integration/kafka/kafka-global-setup.ts'],
         },
       },
     ],

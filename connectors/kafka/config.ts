@@ -67,7 +67,9 @@ export const kafkaSourceConfigSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Also publish dead letters (with the source topic, partition and offset) to this topic. The dead-letter file is still written.'),
+      .describe(
+        'Also produce every dead letter to this topic: key = the source key (`topic/partition/offset`), value = the same redacted JSON line as the dead-letter file, headers `topic`, `partition`, `offset` and `code`. Offsets move only after the broker acknowledged the dead letter; if it cannot be delivered, no offset of this replica moves again until it is restarted. The dead-letter file is still written. Uses the `librdkafka` settings of this block.',
+      ),
     deletes: deletesConfigSchema.prefault({}),
     session_timeout_ms: z.int().min(1000).max(300_000).default(10_000).describe('Consumer group session timeout: how fast a crashed replica\'s partitions move to the others.'),
     librdkafka: z

@@ -49,6 +49,8 @@ export class GroupConsumer {
         'enable.partition.eof': settings.partitionEof,
         'statistics.interval.ms': settings.statsIntervalMs,
         'partition.assignment.strategy': 'range,roundrobin',
+        // librdkafka prefetches up to 64 MB by default; 16 MB keeps a replica's memory smaller at no measured cost in speed.
+        'queued.max.messages.kbytes': 16_384,
         ...settings.extra,
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,

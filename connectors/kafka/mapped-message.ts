@@ -3,7 +3,7 @@ import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { checkImportRecord, IdentifierTypes, type IdentifierType } from '../../mappings/record.ts'
 import { PasswordLanes, type PasswordLane } from '../../src/core/mapped-record.ts'
 
-/** The JSON value of one message published by a backfill with `publish:` (key = `identifierValue`). */
+/** The JSON value of one message published by a backfill with `publish:` (key = `<identifier>:<identifierValue>`). */
 export interface PublishedRecord {
   readonly identifier: IdentifierType
   readonly identifierValue: string

@@ -49,7 +49,13 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
 
   const settledCommit = async (sync: boolean, only?: ReadonlySet<string>): Promise<void> => {
     const snapshot: SettledSnapshot = ledger.snapshot()
-    await options.flushOutcomes?.()
+    try {
+      await options.flushOutcomes?.()
+    } catch (error) {
+      // Not durable (a disk error, or a dead letter the dead-letter topic did not acknowledge): commit nothing.
+      logger?.error({ err: { message: (error as Error).message } }, 'Outcomes could not be made durable; no offset is committed. Messages after the last committed offset are read again after a restart.')
+      return
+    }
     const offsets = ledger.toCommit(snapshot, only)
     if (offsets.length === 0 || !consumer) return
     try {

@@ -105,7 +105,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       {
         source,
         sourceName: config.source.type,
-        map: createMapping(config),
+        map: createMapping(config, { baseDir }),
         scheduler,
         recorder,
         writers: [report, deadLetter],
@@ -143,6 +143,11 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         metrics.setRunState('failed')
         const error = result.error as Error
         logger.error({ err: { name: error.name, code: (error as { code?: string }).code, message: error.message } }, 'The run stopped on an error.')
+        if (error instanceof ConfigError) {
+          // Found by the source at start (a missing column, a bad query): nothing was sent.
+          io.stderr.write(`gearbridge: ${error.message}\n${error.issues.map((line) => `  ${line}\n`).join('')}`)
+          return ExitCodes.config
+        }
         io.stderr.write(`gearbridge: ${error.message}\nWhat had outcomes is checkpointed; fix the cause and run the same command again to continue.\n`)
         return ExitCodes.fatal
       }

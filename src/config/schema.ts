@@ -4,6 +4,7 @@ import { authgearSinkConfigSchema } from '../../connectors/authgear/config.ts'
 import { mappingConfigSchema } from '../../mappings/config.ts'
 import { emulatorConfigSchema } from '../emulator/config.ts'
 import { reconcileConfigSchema } from '../reconcile/config.ts'
+import { publishConfigSchema } from '../../connectors/kafka-publish/config.ts'
 
 /** Where run state lives: checkpoint, dead letter, report. */
 export const stateConfigSchema = z
@@ -37,6 +38,7 @@ export const rootConfigSchema = z
     state: stateConfigSchema.prefault({}),
     observability: observabilityConfigSchema.prefault({}),
     reconcile: reconcileConfigSchema.prefault({}),
+    publish: publishConfigSchema.optional(),
   })
   .describe('gearbridge configuration.')
 

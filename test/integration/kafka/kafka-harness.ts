@@ -77,3 +77,15 @@ export async function eventuallyWith(runs: readonly ReturnType<typeof startSync>
     throw new Error(`${(error as Error).message}\n${logs.join('\n----\n')}`)
   }
 }
+
+/**
+ * Committed offsets of `group`, or undefined while the broker cannot tell yet (a fresh broker
+ * answers "not coordinator" until its group coordinator is loaded).
+ */
+export async function committedOffsets(k: KafkaService, group: string, topic: string, partitions: number): Promise<number[] | undefined> {
+  try {
+    return await k.committed(group, topic, partitions)
+  } catch {
+    return undefined
+  }
+}

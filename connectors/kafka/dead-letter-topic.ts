@@ -1,0 +1,71 @@
+import { NdjsonWriter } from '../../src/runtime/ndjson-writer.ts'
+import type { DeliveryProducer } from './delivery-producer.ts'
+import { parseMessageKey } from './message-decoder.ts'
+
+/**
+ * The dead-letter file, also published to a Kafka topic (`source.dead_letter_topic`). Each line
+ * written (already redacted by the outcome recorder) is produced as is: key = the source key
+ * (`topic/partition/offset` of the consumed message), value = the JSON line, headers `topic`,
+ * `partition`, `offset` and `code`. `flush()` — which the Kafka source and the checkpoint call
+ * before offsets move — resolves only once the file is fsynced and every line produced so far is
+ * acknowledged by the broker. After one failed delivery every later `flush()` rejects, so no offset
+ * is committed past a dead letter that did not reach the topic; a restart reads it again.
+ */
+export class KafkaDeadLetterWriter extends NdjsonWriter {
+  readonly #producer: DeliveryProducer
+  readonly #topic: string
+  readonly #inFlight = new Set<Promise<void>>()
+  #failure: Error | undefined
+  #closing = false
+  /** Dead-letter lines published to the topic and acknowledged, in this run. */
+  published = 0
+
+  constructor(path: string, producer: DeliveryProducer, topic: string) {
+    super(path)
+    this.#producer = producer
+    this.#topic = topic
+  }
+
+  override async open(): Promise<void> {
+    await super.open()
+    await this.#producer.connect()
+  }
+
+  override write(entry: object): void {
+    super.write(entry)
+    const line = entry as { source_key?: unknown; code?: unknown }
+    const key = typeof line.source_key === 'string' ? line.source_key : ''
+    const origin = parseMessageKey(key)
+    const headers: Record<string, string>[] = []
+    if (origin) headers.push({ topic: origin.topic }, { partition: String(origin.partition) }, { offset: String(origin.offset) })
+    if (typeof line.code === 'string') headers.push({ code: line.code })
+    const sent = this.#producer.send(this.#topic, { key, value: Buffer.from(JSON.stringify(entry)), headers }).then(
+      () => {
+        this.published++
+      },
+      (error: unknown) => {
+        this.#failure ??= error as Error
+      },
+    )
+    this.#inFlight.add(sent)
+    void sent.finally(() => this.#inFlight.delete(sent))
+  }
+
+  override async flush(): Promise<void> {
+    await super.flush()
+    if (this.#closing) return
+    await Promise.all([...this.#inFlight])
+    if (this.#failure) throw this.#failure
+  }
+
+  override async close(): Promise<void> {
+    const failure = await this.flush().then(
+      () => undefined,
+      (error: unknown) => error,
+    )
+    this.#closing = true
+    await super.close()
+    await this.#producer.close()
+    if (failure !== undefined) throw failure
+  }
+}

@@ -1,0 +1,114 @@
+import rdkafka from 'node-rdkafka'
+import type { Producer, ProducerGlobalConfig } from 'node-rdkafka'
+import { ConnectError } from './errors.ts'
+
+/** librdkafka's "local queue full" error: wait for deliveries and try again. */
+const QUEUE_FULL = -184
+
+export interface DeliveryProducerSettings {
+  readonly brokers: readonly string[]
+  /** How long librdkafka waits to fill a request; lower means lower latency, higher means fewer requests. */
+  readonly lingerMs: number
+  /** Extra librdkafka settings (security, compression, …); they override gearbridge's. */
+  readonly extra?: Readonly<Record<string, string | number | boolean>>
+}
+
+export interface OutgoingMessage {
+  readonly key: string
+  readonly value: Buffer
+  /** Each header as `{ name: value }`, in order. */
+  readonly headers?: readonly Record<string, string>[]
+}
+
+interface Waiter {
+  resolve(): void
+  reject(error: Error): void
+}
+
+/**
+ * A librdkafka producer whose `send` resolves only once the broker acknowledged the message (its
+ * delivery report), with idempotence on so retries neither duplicate nor reorder the messages of a
+ * partition. Keys are hashed with murmur2, like the Java client, so a key lands on the same
+ * partition whichever client produced it. Not for concurrent use from several event loops.
+ */
+export class DeliveryProducer {
+  readonly #producer: Producer
+  readonly #waiting = new Map<number, Waiter>()
+  #next = 0
+  #connected = false
+
+  constructor(settings: DeliveryProducerSettings) {
+    // `partitioner` is a topic property; librdkafka takes it in the global config as the default.
+    const conf: Record<string, unknown> = {
+      'bootstrap.servers': settings.brokers.join(','),
+      'client.id': `gearbridge-producer-${process.pid}`,
+      'enable.idempotence': true,
+      'linger.ms': settings.lingerMs,
+      partitioner: 'murmur2_random',
+      'queue.buffering.max.messages': 100_000,
+      dr_cb: true,
+      log_level: 3,
+      ...settings.extra,
+    }
+    this.#producer = new rdkafka.Producer(conf as ProducerGlobalConfig)
+    this.#producer.on('delivery-report', (error, report) => {
+      const id = report.opaque as number
+      const waiter = this.#waiting.get(id)
+      if (!waiter) return
+      this.#waiting.delete(id)
+      if (error) waiter.reject(new ConnectError(`Kafka did not accept a message for ${report.topic}: ${error.message}`, { cause: error }))
+      else waiter.resolve()
+    })
+  }
+
+  /** Connects; rejects with `ConnectError` when the brokers cannot be reached within `timeoutMs`. */
+  connect(timeoutMs = 30_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#producer.connect({ timeout: timeoutMs }, (error) => {
+        if (error) return reject(new ConnectError(`cannot connect to Kafka: ${error.message}`, { cause: error }))
+        this.#connected = true
+        this.#producer.setPollInterval(10)
+        resolve()
+      })
+    })
+  }
+
+  /** Messages handed to `send` whose delivery is not yet known. */
+  get pending(): number {
+    return this.#waiting.size
+  }
+
+  /**
+   * Produces one message; resolves when the broker acknowledged it, rejects with `ConnectError`
+   * when librdkafka gave up on it (`message.timeout.ms`, default 300 s) or refused it.
+   */
+  async send(topic: string, message: OutgoingMessage): Promise<void> {
+    if (!this.#connected) throw new ConnectError('the Kafka producer is not connected')
+    const id = this.#next++
+    const delivered = new Promise<void>((resolve, reject) => this.#waiting.set(id, { resolve, reject }))
+    for (;;) {
+      try {
+        this.#producer.produce(topic, null, message.value, message.key, Date.now(), id, message.headers ? message.headers.map((h) => ({ ...h })) : undefined)
+        break
+      } catch (error) {
+        if ((error as { code?: number }).code !== QUEUE_FULL) {
+          this.#waiting.delete(id)
+          throw new ConnectError(`cannot produce to ${topic}: ${(error as Error).message}`, { cause: error })
+        }
+        this.#producer.poll()
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    }
+    return delivered
+  }
+
+  /** Waits for outstanding deliveries (up to `timeoutMs`), then disconnects. */
+  async close(timeoutMs = 10_000): Promise<void> {
+    if (!this.#connected) return
+    this.#connected = false
+    await new Promise<void>((resolve) => this.#producer.flush(timeoutMs, () => resolve()))
+    await new Promise<void>((resolve) => this.#producer.disconnect(() => resolve()))
+    for (const waiter of this.#waiting.values()) waiter.reject(new ConnectError('the Kafka producer closed before the message was acknowledged'))
+    this.#waiting.clear()
+  }
+}

@@ -1,0 +1,150 @@
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { readNdjson } from '../../support/write-config.ts'
+import { committedOffsets, eventuallyWith, kafka, startSync, uniqueName, workspace, type Workspace } from './kafka-harness.ts'
+
+let ws: Workspace | undefined
+afterEach(async () => {
+  await ws?.close()
+  ws = undefined
+})
+
+interface Row {
+  readonly id: number
+  email: string
+  username: string | null
+  phone: string | null
+  name: string
+}
+
+/**
+ * A legacy `users` table changed in memory, recording the Debezium change event of every change
+ * (keyed by primary key, as Debezium does), alternately with and without the schema/payload wrapper.
+ */
+class LegacyTable {
+  readonly rows = new Map<number, Row>()
+  readonly events: { key: string; value: string | null }[] = []
+  #ts = 1_700_000_000_000
+
+  insert(row: Row, op: 'c' | 'r' = 'c'): void {
+    this.rows.set(row.id, { ...row })
+    this.#emit(row.id, op, null, row)
+  }
+
+  update(id: number, change: Partial<Omit<Row, 'id'>>): void {
+    const before = this.rows.get(id)!
+    const after = { ...before, ...change }
+    this.rows.set(id, after)
+    this.#emit(id, 'u', before, after)
+  }
+
+  delete(id: number): void {
+    const before = this.rows.get(id)!
+    this.rows.delete(id)
+    this.#emit(id, 'd', before, null)
+    // Debezium follows a delete with a tombstone so log compaction can drop the key.
+    this.events.push({ key: JSON.stringify({ id }), value: null })
+  }
+
+  #emit(id: number, op: string, before: Row | null, after: Row | null): void {
+    const payload = { before, after, op, ts_ms: this.#ts, source: { connector: 'postgresql', db: 'legacy', table: 'users', ts_ms: this.#ts++ } }
+    const wrapped = this.events.length % 2 === 0
+    const value = wrapped ? { schema: { type: 'struct', name: 'legacy.public.users.Envelope', optional: false, fields: [] }, payload } : payload
+    this.events.push({ key: JSON.stringify({ id }), value: JSON.stringify(value) })
+  }
+}
+
+function buildStream(): { table: LegacyTable; phaseOne: number; deleted: number[]; fleeting: number; stuck: { id: number; oldEmail: string } } {
+  const table = new LegacyTable()
+  // Snapshot (op r) of 40 rows: every third has a username, every fifth a phone number.
+  for (let id = 1; id <= 40; id++) {
+    table.insert({ id, email: `User${id}@Legacy.example`, username: id % 3 === 0 ? `user${id}` : null, phone: id % 5 === 0 ? `+1415555${String(id).padStart(4, '0')}` : null, name: `User ${id}` }, 'r')
+  }
+  // Repeated updates of the same users.
+  for (let round = 1; round <= 6; round++) for (let id = 1; id <= 12; id++) table.update(id, { name: `User ${id} v${round}` })
+  // Email changed, username unchanged: matched by username, the email login ID is updated in place.
+  table.update(3, { email: 'renamed3@legacy.example' })
+  // Email changed, phone unchanged.
+  table.update(10, { email: 'renamed10@legacy.example', name: 'Ten, renamed' })
+  // Email changed and no other login ID: dead-lettered (identifier_changed), the Authgear user stays as it was.
+  const stuck = { id: 4, oldEmail: 'user4@legacy.example' }
+  table.update(4, { email: 'moved4@legacy.example' })
+  // Phone changed, email unchanged.
+  table.update(15, { phone: '+14155559999' })
+  // New rows, then updates after the identifier changes.
+  for (let id = 41; id <= 45; id++) table.insert({ id, email: `new${id}@legacy.example`, username: null, phone: null, name: `New ${id}` })
+  for (const id of [3, 10, 41]) table.update(id, { name: `Final ${id}` })
+  // Phase two, produced once phase one is imported: deletes (each followed by a tombstone), one of
+  // a user updated just before, and a row created and deleted at once.
+  const phaseOne = table.events.length
+  table.update(21, { name: 'Twenty-one, about to go' })
+  const deleted = [20, 21, 30]
+  for (const id of deleted) table.delete(id)
+  const fleeting = 46
+  table.insert({ id: fleeting, email: 'fleeting46@legacy.example', username: null, phone: null, name: 'Gone soon' })
+  table.update(fleeting, { name: 'Gone sooner' })
+  table.delete(fleeting)
+  return { table, phaseOne, deleted, fleeting, stuck }
+}
+
+describe('gearbridge sync from Debezium change events of a legacy users table', () => {
+  it.each(['disable', 'delete'] as const)('leaves the emulator in the state of the source table (deletes: %s)', async (policy) => {
+    const k = await kafka()
+    ws = await workspace()
+    const topic = uniqueName('legacy.public.users')
+    const partitions = 3
+    await k.createTopic(topic, partitions)
+    const { table, phaseOne, deleted, fleeting, stuck } = buildStream()
+    await k.produce(topic, table.events.slice(0, phaseOne))
+    const group = uniqueName('g')
+    const config = await ws.config({
+      type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, format: 'debezium', record_mapping: 'sql',
+      columns: { email: 'email', username: 'username', phone_number: 'phone', name: 'name' },
+      commit_interval_ms: 100, batch_records: 20,
+      deletes: { policy, max_per_second: 50 },
+    })
+    const run = startSync(config)
+    const committedUpTo = (n: number) => async () => ((await committedOffsets(k, group, topic, partitions)) ?? []).reduce((x, y) => x + Math.max(0, y), 0) === n
+    await eventuallyWith([run], committedUpTo(phaseOne), 90_000, 'phase one committed')
+    await k.produce(topic, table.events.slice(phaseOne))
+    await eventuallyWith([run], committedUpTo(table.events.length), 90_000, 'offsets committed to the end')
+    run.child.kill('SIGTERM')
+    const result = await run.done
+    expect(result.code, result.stderr).toBe(0)
+
+    const store = ws.target.emulator.store
+    for (const row of table.rows.values()) {
+      if (row.id === stuck.id) continue
+      const user = store.findByLoginId('email', row.email.toLowerCase())
+      expect(user, `row ${row.id}`).toBeDefined()
+      expect(user!.standard?.['name'], `row ${row.id} name`).toBe(row.name)
+      expect(user!.username?.value, `row ${row.id} username`).toBe(row.username ?? undefined)
+      expect(user!.phone?.value, `row ${row.id} phone`).toBe(row.phone ?? undefined)
+      expect(user!.status, `row ${row.id} status`).toBe('normal')
+    }
+    // The old emails of changed users are gone: one user per row, not two.
+    for (const old of ['user3@legacy.example', 'user10@legacy.example']) expect(store.findByLoginId('email', old), old).toBeUndefined()
+    for (const id of deleted) {
+      const user = store.findByLoginId('email', `user${id}@legacy.example`)
+      if (policy === 'delete') expect(user, `deleted row ${id}`).toBeUndefined()
+      else expect(user?.status, `deleted row ${id}`).toBe('disabled')
+    }
+    // Created and deleted within one import job: the delete supersedes the insert, so no user is
+    // ever created (under either policy); an earlier job would have left it disabled. Either way no
+    // active user holds the login of a deleted row.
+    const ghost = store.findByLoginId('email', `fleeting${fleeting}@legacy.example`)
+    expect(ghost === undefined || (policy === 'disable' && ghost.status === 'disabled')).toBe(true)
+    // The identifier change Authgear's import cannot apply is dead-lettered, naming both values.
+    expect(store.findByLoginId('email', stuck.oldEmail)).toBeDefined()
+    expect(store.findByLoginId('email', 'moved4@legacy.example')).toBeUndefined()
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['identifier_changed'])
+    expect(String(dead[0]!['message'])).toContain('user4@legacy.example to moved4@legacy.example')
+    // Users: the live rows, plus the disabled ones under `disable`.
+    expect(store.count()).toBe(table.rows.size + (policy === 'disable' ? deleted.length + (ghost ? 1 : 0) : 0))
+    const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
+    const removed = report.filter((r) => r['outcome'] === (policy === 'delete' ? 'deleted' : 'disabled')).map((r) => r['login'])
+    expect(removed.filter((login) => login !== `fleeting${fleeting}@legacy.example`).sort()).toEqual(deleted.map((id) => `user${id}@legacy.example`).sort())
+    expect(report.filter((r) => r['warnings'] !== undefined && JSON.stringify(r['warnings']).includes('identifier_changed'))).toHaveLength(2)
+  })
+})

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest'
+import { publishConfigSchema } from '../../../../connectors/kafka-publish/config.ts'
+import { publishPipelineId } from '../../../../connectors/kafka-publish/publish-pipeline-id.ts'
+import { createPublishRunner, publishKey } from '../../../../connectors/kafka-publish/publish-runner.ts'
+import type { DeliveryProducer, OutgoingMessage } from '../../../../connectors/kafka/delivery-producer.ts'
+import { mapPublishedRecord } from '../../../../connectors/kafka/mapped-message.ts'
+import { Metrics } from '../../../../src/observability/metrics.ts'
+import { OutcomeRecorder } from '../../../../src/runtime/outcome-recorder.ts'
+import { RunSummary } from '../../../../src/runtime/run-summary.ts'
+import { createWorkItem } from '../../../../src/runtime/work-item.ts'
+
+function item(email: string, settled: string[]) {
+  return createWorkItem(
+    { kind: 'data', key: `auth0|${email}`, origin: `users.ndjson:${email}`, data: {} },
+    { identifier: 'email', identifierValue: email, record: { email, name: 'N' } as never, passwordAlgorithm: 'none', passwordLane: 'none', warnings: ['w'] },
+    { settle: () => void settled.push(email) },
+  )
+}
+
+describe('publish: mapped records to a topic', () => {
+  it('parses the publish block with defaults, and keys messages by identifier type and value', () => {
+    const config = publishConfigSchema.parse({ brokers: 'a:9092, b:9092', topic: 't' })
+    expect(config).toMatchObject({ brokers: ['a:9092', 'b:9092'], topic: 't', batch_records: 1000, max_in_flight: 4, linger_ms: 20 })
+    expect(() => publishConfigSchema.parse({ brokers: 'a:9092', topic: 't', extra: 1 })).toThrow()
+    expect(publishPipelineId('abc', config)).not.toBe(publishPipelineId('abc', { ...config, topic: 'u' }))
+    expect(publishKey(item('ana@example.com', []).mapped)).toBe('email:ana@example.com')
+  })
+
+  it('records `published` only for acknowledged records, and a failed delivery stops the run with its record unsettled', async () => {
+    const sent: { topic: string; message: OutgoingMessage }[] = []
+    const producer = {
+      send: async (topic: string, message: OutgoingMessage) => {
+        sent.push({ topic, message })
+        if (message.key === 'email:bad@example.com') throw new Error('broker gave up')
+      },
+    } as unknown as DeliveryProducer
+    const summary = new RunSummary()
+    const recorder = new OutcomeRecorder({ metrics: new Metrics({ defaultMetrics: false }), summary })
+    const settled: string[] = []
+    const run = createPublishRunner(producer, 'mapped-users', recorder)
+    await run('email', [item('ana@example.com', settled), item('bo@example.com', settled)])
+    expect(settled).toEqual(['ana@example.com', 'bo@example.com'])
+    expect(summary.outcomes.published).toBe(2)
+    // The value is what `format: mapped` consumes.
+    const value = JSON.parse(sent[0]!.message.value.toString()) as Record<string, unknown>
+    const mapped = mapPublishedRecord({ kind: 'data', key: 'k', origin: 'o', data: value })
+    expect(mapped.ok && mapped.value).toMatchObject({ identifier: 'email', identifierValue: 'ana@example.com', record: { email: 'ana@example.com', name: 'N' }, warnings: ['w'] })
+    expect(value['source']).toEqual({ key: 'auth0|ana@example.com', origin: 'users.ndjson:ana@example.com' })
+
+    await expect(run('email', [item('cy@example.com', settled), item('bad@example.com', settled)])).rejects.toThrow('broker gave up')
+    expect(settled).toEqual(['ana@example.com', 'bo@example.com', 'cy@example.com'])
+    expect(summary.outcomes.published).toBe(3)
+  })
+})
