@@ -19,9 +19,9 @@ function verifiedFlag(data: Record<string, unknown>, field: string, warnings: st
   return flag
 }
 
-function withoutUndefined(object: Record<string, unknown>): Record<string, unknown> {
-  for (const key in object) if (object[key] === undefined) delete object[key]
-  return object
+/** Sets `key` only for a defined value: deleting keys later would turn the record into a slow dictionary object. */
+function put(record: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) record[key] = value
 }
 
 function sourceNotes(data: Record<string, unknown>, mfaImported: boolean, warnings: string[]): void {
@@ -58,16 +58,16 @@ export function createAuth0Mapping(config: MappingConfig): (record: ReadableReco
     const mfa = mapMfaFactors(data['mfa_factors'], config, warnings)
     sourceNotes(data, mfa !== undefined, warnings)
 
-    const record = withoutUndefined({
-      email: logins.email,
-      email_verified: logins.email === undefined ? undefined : verifiedFlag(data, 'email_verified', warnings),
-      phone_number: logins.phone_number,
-      phone_number_verified: logins.phone_number === undefined ? undefined : verifiedFlag(data, 'phone_verified', warnings),
-      preferred_username: logins.preferred_username,
-      ...mapProfile(data, config, warnings),
-      password: password.password,
-      mfa,
-    }) as ImportRecord
+    const record: Record<string, unknown> = {}
+    put(record, 'email', logins.email)
+    if (logins.email !== undefined) put(record, 'email_verified', verifiedFlag(data, 'email_verified', warnings))
+    put(record, 'phone_number', logins.phone_number)
+    if (logins.phone_number !== undefined) put(record, 'phone_number_verified', verifiedFlag(data, 'phone_verified', warnings))
+    put(record, 'preferred_username', logins.preferred_username)
+    const profile = mapProfile(data, config, warnings) as Record<string, unknown>
+    for (const key in profile) put(record, key, profile[key])
+    put(record, 'password', password.password)
+    put(record, 'mfa', mfa)
 
     const check = checkImportRecord(identifier, record)
     if (!check.ok) {
@@ -86,7 +86,7 @@ export function createAuth0Mapping(config: MappingConfig): (record: ReadableReco
     const mapped: MappedRecord = {
       identifier,
       identifierValue,
-      record,
+      record: record as ImportRecord,
       passwordAlgorithm: password.algorithm,
       passwordLane: password.lane,
       warnings,

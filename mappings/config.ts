@@ -88,6 +88,12 @@ export const mappingConfigSchema = z
       .boolean()
       .default(true)
       .describe('Import `mfa_factors` (TOTP secret, SMS phone, email) as secondary authenticators. Authgear ignores TOTP secrets on upsert.'),
+    workers: z
+      .union([z.literal('auto'), z.int().min(0).max(64)])
+      .optional()
+      .describe(
+        'Worker threads that parse, join and map records in parallel (default `auto`). `auto` uses one per CPU when there is more than one CPU and the source is a large plain NDJSON export (32 MB or more); `0` maps on the main thread. Only plain (not gzipped) NDJSON Auth0 exports can be mapped in parallel; other inputs always map on the main thread. Outcomes, order, checkpoints and dead letters are the same either way.',
+      ),
   })
   .describe('How source users are mapped to Authgear import records.')
 

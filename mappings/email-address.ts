@@ -12,6 +12,7 @@ const dotAtom = new RegExp(`^${atext}(\\.${atext})*$`, 'u')
 
 /** Why `address` is not a bare e-mail address, or `undefined` when it is one. Never echoes the value. */
 export function emailAddressProblem(address: string): string | undefined {
+  if (address === lastValid) return undefined
   if (address.length === 0) return 'email is empty'
   if (/[<>]/.test(address) || /\s/.test(address)) {
     return 'email must be a bare address, without a display name, angle brackets or spaces'
@@ -27,5 +28,12 @@ export function emailAddressProblem(address: string): string | undefined {
   if (!dotAtom.test(local)) return 'email local part has characters or dots that are not allowed'
   if (domain.startsWith('[')) return 'email has a domain literal, which is not supported'
   if (!dotAtom.test(domain)) return 'email domain has characters or dots that are not allowed'
+  lastValid = address
   return undefined
 }
+
+/**
+ * The last address found valid. A mapping normalizes an email and the record schema checks the
+ * result right after; remembering one value spares the second check.
+ */
+let lastValid: string | undefined

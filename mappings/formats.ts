@@ -54,7 +54,9 @@ export function isBirthdate(value: string): boolean {
  * whenever `Intl` reports the same zone back, and look like a zone name (segments starting with a
  * capital) when it is a backward-compatible alias such as `US/Pacific`.
  */
-export function isTimeZone(value: string): boolean {
+export const isTimeZone: (value: string) => boolean = memoize(timeZoneCheck)
+
+function timeZoneCheck(value: string): boolean {
   if (!value.includes('/')) return false
   let resolved: string
   try {
@@ -93,7 +95,7 @@ export function isE164Phone(value: string): boolean {
  * The last number known valid. A mapping normalizes a phone number and the record schema checks
  * the result right after; remembering one value spares the second full parse.
  */
-let lastValidPhone = ''
+let lastValidPhone: string | undefined
 
 /** Records `e164` as valid: `normalizePhone` produced it from a number that passed `isValid()`. */
 export function noteValidPhone(e164: string): void {

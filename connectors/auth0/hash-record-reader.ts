@@ -1,6 +1,7 @@
 import { readSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
-import { parseHashRecord, type HashRecord } from './hash-record.ts'
+import { scanHashLine } from './hash-line-scanner.ts'
+import type { HashRecord } from './hash-record.ts'
 
 /**
  * Reads single hash-export lines by byte offset, for verifying index hits. Synchronous pread:
@@ -11,24 +12,64 @@ export interface HashRecordReader {
   close(): Promise<void>
 }
 
+/** Export lines are ~350 bytes; a longer one grows the buffer and is read again. */
+const lineRead = 512
+
+/** Read when lookups walk the file in order: one read then serves the next ~90 lines. */
+const windowRead = 32 * 1024
+
+/** Lookups per decision between line reads and window reads. */
+const sample = 256
+
 export function hashRecordReader(handle: FileHandle): HashRecordReader {
-  let buffer = Buffer.alloc(4096)
+  return hashLineReader(handle.fd, () => handle.close())
+}
+
+/**
+ * The same over a raw descriptor (a worker thread opens its own). The bytes of the last read stay
+ * cached: exports are usually written in creation order on both sides, so consecutive users find
+ * their hash lines next to each other and most lookups need no read at all. When the lookups stop
+ * landing near each other, reads shrink back to one line's worth.
+ */
+export function hashLineReader(fd: number, close: () => Promise<void>): HashRecordReader {
+  let buffer = Buffer.allocUnsafe(windowRead)
+  let cachedStart = 0
+  let cachedLength = 0
+  let lastOffset = -windowRead
+  let near = 0
+  let seen = 0
+  let windowed = true
   return {
     read(offset) {
+      if (offset >= lastOffset && offset < lastOffset + windowRead) near++
+      lastOffset = offset
+      if (++seen === sample) {
+        windowed = near * 2 >= sample
+        near = 0
+        seen = 0
+      }
+      const at = offset - cachedStart
+      if (at >= 0 && at < cachedLength) {
+        const newline = buffer.indexOf(0x0a, at)
+        if (newline !== -1 && newline < cachedLength) return scanHashLine(buffer, at, newline)
+      }
+      const want = windowed ? windowRead : lineRead
       let filled = 0
       for (;;) {
-        const bytesRead = readSync(handle.fd, buffer, filled, buffer.length - filled, offset + filled)
+        const bytesRead = readSync(fd, buffer, filled, Math.min(buffer.length - filled, Math.max(want - filled, lineRead)), offset + filled)
         const newline = buffer.indexOf(0x0a, filled)
         filled += bytesRead
-        if (newline !== -1 && newline < filled) return parseHashRecord(buffer.toString('utf8', 0, newline))
-        if (bytesRead === 0) return parseHashRecord(buffer.toString('utf8', 0, filled))
+        cachedStart = offset
+        cachedLength = filled
+        if (newline !== -1 && newline < filled) return scanHashLine(buffer, 0, newline)
+        if (bytesRead === 0) return scanHashLine(buffer, 0, filled)
         if (filled === buffer.length) {
-          const bigger = Buffer.alloc(buffer.length * 2)
-          buffer.copy(bigger)
+          const bigger = Buffer.allocUnsafe(buffer.length * 2)
+          buffer.copy(bigger, 0, 0, filled)
           buffer = bigger
         }
       }
     },
-    close: () => handle.close(),
+    close,
   }
 }

@@ -7,6 +7,17 @@ export interface HashRecord {
   readonly passwordSetDate: string | undefined
 }
 
+/** The raw top-level values of a hash line the join reads, as `JSON.parse` would give them. */
+export interface HashFields {
+  _id?: unknown
+  _ID?: unknown
+  alt_id?: unknown
+  email?: unknown
+  connection?: unknown
+  passwordHash?: unknown
+  password_set_date?: unknown
+}
+
 /**
  * Reads a MongoDB-extended-JSON line of the hash export: `_id.$oid` (Ory and Zitadel samples spell
  * it `_ID`), `alt_id` for users imported into Auth0 with their own id, `email`, `connection`,
@@ -20,20 +31,23 @@ export function parseHashRecord(text: string): HashRecord | undefined {
     return undefined
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined
-  const doc = value as Record<string, unknown>
+  return hashRecordOf(value as HashFields)
+}
+
+/** The join's view of a line's fields (see `parseHashRecord`). */
+export function hashRecordOf(doc: HashFields): HashRecord {
   const ids: string[] = []
-  for (const idField of [doc['_id'], doc['_ID']]) {
-    const id = objectId(idField)
-    if (id !== undefined) ids.push(id)
-  }
-  if (typeof doc['alt_id'] === 'string' && doc['alt_id'] !== '') ids.push(doc['alt_id'])
-  const setDate = doc['password_set_date']
+  const id = objectId(doc._id)
+  if (id !== undefined) ids.push(id)
+  const upperId = objectId(doc._ID)
+  if (upperId !== undefined) ids.push(upperId)
+  if (typeof doc.alt_id === 'string' && doc.alt_id !== '') ids.push(doc.alt_id)
   return {
     ids,
-    email: typeof doc['email'] === 'string' && doc['email'] !== '' ? doc['email'].toLowerCase() : undefined,
-    connection: typeof doc['connection'] === 'string' ? doc['connection'] : undefined,
-    passwordHash: typeof doc['passwordHash'] === 'string' && doc['passwordHash'] !== '' ? doc['passwordHash'] : undefined,
-    passwordSetDate: extendedDate(setDate),
+    email: typeof doc.email === 'string' && doc.email !== '' ? doc.email.toLowerCase() : undefined,
+    connection: typeof doc.connection === 'string' ? doc.connection : undefined,
+    passwordHash: typeof doc.passwordHash === 'string' && doc.passwordHash !== '' ? doc.passwordHash : undefined,
+    passwordSetDate: extendedDate(doc.password_set_date),
   }
 }
 

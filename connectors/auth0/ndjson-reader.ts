@@ -15,21 +15,24 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, start: ReaderSt
       if (line <= start.line) continue
       const offset = seekable ? end : undefined
       if (isBlank(bytes)) continue
-      let value: unknown
-      try {
-        value = JSON.parse(bytes.toString('utf8'))
-      } catch (error) {
-        items.push({ kind: 'error', line, offset, code: 'malformed_json', detail: `not valid JSON (${jsonErrorReason(error)})` })
-        continue
-      }
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        items.push({ kind: 'error', line, offset, code: 'not_an_object', detail: 'a JSON value that is not an object' })
-        continue
-      }
-      items.push({ kind: 'value', line, offset, value: value as Record<string, unknown> })
+      items.push(parseNdjsonLine(bytes, line, offset))
     }
     if (items.length > 0) yield items
   }
+}
+
+/** One non-blank NDJSON line as an item: the object, or why it is not one. */
+export function parseNdjsonLine(bytes: Buffer, line: number, offset: number | undefined): FileItem {
+  let value: unknown
+  try {
+    value = JSON.parse(bytes.toString('utf8'))
+  } catch (error) {
+    return { kind: 'error', line, offset, code: 'malformed_json', detail: `not valid JSON (${jsonErrorReason(error)})` }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { kind: 'error', line, offset, code: 'not_an_object', detail: 'a JSON value that is not an object' }
+  }
+  return { kind: 'value', line, offset, value: value as Record<string, unknown> }
 }
 
 /** The parser's reason without the quoted input V8 sometimes appends (it could hold a secret). */

@@ -18,12 +18,29 @@ export class OffsetTable {
   #size = 0
   readonly #wide: boolean
 
-  constructor(options: { expectedKeys: number; maxOffset: number; unique: boolean }) {
+  constructor(options: { expectedKeys: number; maxOffset: number; unique: boolean } | OffsetTableState) {
+    if ('fingerprints' in options) {
+      this.#wide = options.offsets instanceof Float64Array
+      this.#capacity = options.fingerprints.length
+      this.#fingerprints = options.fingerprints
+      this.#offsets = options.offsets
+      this.#ambiguous = options.ambiguous
+      this.#size = options.size
+      return
+    }
     this.#wide = options.maxOffset + 2 >= 0xffffffff
     this.#capacity = Math.max(16, Math.ceil(options.expectedKeys / 0.7) + 1)
-    this.#fingerprints = new Uint32Array(this.#capacity)
-    this.#offsets = this.#wide ? new Float64Array(this.#capacity) : new Uint32Array(this.#capacity)
-    this.#ambiguous = options.unique ? new Uint8Array(this.#capacity) : undefined
+    this.#fingerprints = new Uint32Array(shared(this.#capacity * 4))
+    this.#offsets = this.#wide ? new Float64Array(shared(this.#capacity * 8)) : new Uint32Array(shared(this.#capacity * 4))
+    this.#ambiguous = options.unique ? new Uint8Array(shared(this.#capacity)) : undefined
+  }
+
+  /**
+   * The table's arrays, for `new OffsetTable(state)` in a worker thread. They live in shared
+   * memory, so the copy a worker gets reads the same bytes; the table must not change after.
+   */
+  get state(): OffsetTableState {
+    return { fingerprints: this.#fingerprints, offsets: this.#offsets, ambiguous: this.#ambiguous, size: this.#size }
   }
 
   get size(): number {
@@ -37,13 +54,21 @@ export class OffsetTable {
 
   /** Multimap insert. */
   add(key: string, offset: number): void {
-    const hi = hash64(key).hi
+    this.addHashed(hash64(key).hi, offset)
+  }
+
+  /** `add` with the key already hashed (`hash64(key).hi`). */
+  addHashed(hi: number, offset: number): void {
     this.#insert(hi, offset)
   }
 
   /** Unique insert: when `sameKey(existingOffset)` confirms an earlier offset holds this key, mark it ambiguous. */
   addUnique(key: string, offset: number, sameKey: (existing: number) => boolean): void {
-    const hi = hash64(key).hi
+    this.addUniqueHashed(hash64(key).hi, offset, sameKey)
+  }
+
+  /** `addUnique` with the key already hashed (`hash64(key).hi`). */
+  addUniqueHashed(hi: number, offset: number, sameKey: (existing: number) => boolean): void {
     for (let slot = hi % this.#capacity; this.#offsets[slot] !== 0; slot = (slot + 1) % this.#capacity) {
       if (this.#fingerprints[slot] !== hi) continue
       const existing = (this.#offsets[slot] as number) - 1
@@ -90,12 +115,24 @@ export class OffsetTable {
     const offsets = this.#offsets
     const ambiguous = this.#ambiguous
     this.#capacity = Math.ceil(this.#capacity * 1.5)
-    this.#fingerprints = new Uint32Array(this.#capacity)
-    this.#offsets = this.#wide ? new Float64Array(this.#capacity) : new Uint32Array(this.#capacity)
-    this.#ambiguous = ambiguous ? new Uint8Array(this.#capacity) : undefined
+    this.#fingerprints = new Uint32Array(shared(this.#capacity * 4))
+    this.#offsets = this.#wide ? new Float64Array(shared(this.#capacity * 8)) : new Uint32Array(shared(this.#capacity * 4))
+    this.#ambiguous = ambiguous ? new Uint8Array(shared(this.#capacity)) : undefined
     for (let i = 0; i < offsets.length; i++) {
       const stored = offsets[i] as number
       if (stored !== 0) this.#place(fingerprints[i] as number, stored, ambiguous?.[i] ?? 0)
     }
   }
+}
+
+/** A built table's arrays (see `OffsetTable.state`). */
+export interface OffsetTableState {
+  readonly fingerprints: Uint32Array
+  readonly offsets: Uint32Array | Float64Array
+  readonly ambiguous: Uint8Array | undefined
+  readonly size: number
+}
+
+function shared(bytes: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(bytes)
 }

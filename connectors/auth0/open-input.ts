@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import type { ByteCounter } from './file-item.ts'
 
-const readBlock = 64 * 1024
+const readBlock = 256 * 1024
 
 /** An opened export file: its decompressed bytes, and the one call that releases it. */
 export interface OpenInput {

@@ -5,11 +5,19 @@ import type { FileHandle } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
-import { isBlank, readLines } from './line-reader.ts'
+import { createKeySpans, scanHashKeys, scanHashLine, type KeySpans } from './hash-line-scanner.ts'
+import { hash64HiOfAscii } from './string-hash.ts'
 import { hashRecordReader, type HashRecordReader } from './hash-record-reader.ts'
-import { parseHashRecord } from './hash-record.ts'
-import { OffsetTable } from './offset-table.ts'
+import { OffsetTable, type OffsetTableState } from './offset-table.ts'
 import { openInput, type OpenFiles } from './open-input.ts'
+
+/** A built index as it crosses to a worker thread: its file and its shared tables. */
+export interface PasswordHashIndexState {
+  readonly path: string
+  readonly ids: OffsetTableState
+  readonly emails: OffsetTableState
+  readonly stats: HashIndexStats
+}
 
 /** Counts from building the index, for logs and `check`. */
 export interface HashIndexStats {
@@ -55,22 +63,37 @@ export class PasswordHashIndex {
       let unreadable = 0
       const input = await openInput(path, files, 0, { bytes: 0 })
       const verify = hashRecordReader(await files.open(path))
+      const spans = createKeySpans()
       try {
-        let offset = 0
-        for await (const line of readLines(input.chunks, 0, 0)) {
-          const start = offset
-          offset = line.end
-          if (isBlank(line.bytes)) continue
-          if (lines % 4096 === 0) signal?.throwIfAborted()
-          lines++
-          const record = parseHashRecord(line.bytes.toString('utf8'))
-          if (!record) {
-            unreadable++
-            continue
+        for await (const block of lineBlocks(input.chunks)) {
+          signal?.throwIfAborted()
+          const { bytes: chunk, starts } = block
+          for (let k = 0; k + 1 < starts.length; k++) {
+            const from = starts[k] as number
+            const to = (starts[k + 1] as number) - 1
+            if (isBlankRange(chunk, from, to)) continue
+            lines++
+            const start = block.offset + from
+            if (scanHashKeys(chunk, from, to, spans)) {
+              addIdSpans(ids, chunk, spans, start)
+              const emailStart = spans[6] as number
+              const emailEnd = spans[7] as number
+              if (emailStart >= 0 && emailEnd > emailStart) {
+                const hi = hash64HiOfAscii(chunk, emailStart, emailEnd, true)
+                emails.addUniqueHashed(hi, start, (existing) => verify.read(existing)?.email === chunk.toString('latin1', emailStart, emailEnd).toLowerCase())
+              }
+              continue
+            }
+            const record = scanHashLine(chunk, from, to)
+            if (!record) {
+              unreadable++
+              continue
+            }
+            const lineIds = record.ids
+            for (let k = 0; k < lineIds.length; k++) if (lineIds.indexOf(lineIds[k] as string) === k) ids.add(lineIds[k] as string, start)
+            const email = record.email
+            if (email !== undefined) emails.addUnique(email, start, (existing) => verify.read(existing)?.email === email)
           }
-          for (const id of new Set(record.ids)) ids.add(id, start)
-          const email = record.email
-          if (email !== undefined) emails.addUnique(email, start, (existing) => verify.read(existing)?.email === email)
         }
       } finally {
         await input.close()
@@ -81,6 +104,16 @@ export class PasswordHashIndex {
       if (tempDir) await rm(tempDir, { recursive: true, force: true })
       throw error
     }
+  }
+
+  /** What a worker thread needs to look up in this index (`PasswordHashIndex.attach`). */
+  get state(): PasswordHashIndexState {
+    return { path: this.#path, ids: this.ids.state, emails: this.emails.state, stats: this.stats }
+  }
+
+  /** The index built elsewhere (another thread), over the same shared tables and file. */
+  static attach(state: PasswordHashIndexState): PasswordHashIndex {
+    return new PasswordHashIndex(state.path, undefined, new OffsetTable(state.ids), new OffsetTable(state.emails), state.stats)
   }
 
   /** Opens the indexed file for lookups; close the reader when the read ends. */
@@ -140,4 +173,77 @@ async function countLines(path: string, files: OpenFiles, signal?: AbortSignal):
     await input.close()
   }
   return last === 0x0a ? count : count + 1
+}
+
+/** Lines of a chunk: `starts[k]` is where line k begins, `starts[k + 1] - 1` its newline. */
+interface LineBlock {
+  readonly bytes: Buffer
+  /** File offset of `bytes[0]`. */
+  readonly offset: number
+  readonly starts: number[]
+}
+
+/**
+ * Cuts the input into blocks of whole lines, one per chunk (a line split across chunks is joined
+ * to the next block). Every line in a block ends with a newline; an unterminated last line gets
+ * one appended, so offsets stay those of the file.
+ */
+async function* lineBlocks(chunks: AsyncIterable<Buffer>): AsyncGenerator<LineBlock> {
+  let carry: Buffer[] = []
+  let offset = 0
+  for await (const chunk of chunks) {
+    let from = 0
+    if (carry.length > 0) {
+      // Only the line cut by the chunk boundary is copied, not the whole chunk.
+      const newline = chunk.indexOf(0x0a)
+      if (newline === -1) {
+        carry.push(chunk)
+        continue
+      }
+      const joined = Buffer.concat([...carry, chunk.subarray(0, newline + 1)])
+      carry = []
+      yield { bytes: joined, offset, starts: [0, joined.length] }
+      offset += joined.length
+      from = newline + 1
+    }
+    const last = chunk.lastIndexOf(0x0a)
+    if (last >= from) {
+      const starts = [0]
+      for (let nl = chunk.indexOf(0x0a, from); nl !== -1 && nl <= last; nl = chunk.indexOf(0x0a, nl + 1)) starts.push(nl + 1 - from)
+      yield { bytes: chunk.subarray(from, last + 1), offset, starts }
+      offset += last + 1 - from
+      from = last + 1
+    }
+    if (from < chunk.length) carry.push(chunk.subarray(from))
+  }
+  if (carry.length > 0) {
+    const rest = Buffer.concat([...carry, Buffer.from([0x0a])])
+    yield { bytes: rest, offset, starts: [0, rest.length] }
+  }
+}
+
+function isBlankRange(bytes: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const b = bytes[i]
+    if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false
+  }
+  return true
+}
+
+/** Adds a fast-scanned line's non-empty ids, each once. */
+function addIdSpans(table: OffsetTable, bytes: Buffer, spans: KeySpans, offset: number): void {
+  for (let slot = 0; slot < 6; slot += 2) {
+    const from = spans[slot] as number
+    const to = spans[slot + 1] as number
+    if (from < 0 || to === from) continue
+    let seen = false
+    for (let earlier = 0; earlier < slot && !seen; earlier += 2) seen = sameBytes(bytes, spans[earlier] as number, spans[earlier + 1] as number, from, to)
+    if (!seen) table.addHashed(hash64HiOfAscii(bytes, from, to, false), offset)
+  }
+}
+
+function sameBytes(bytes: Buffer, aFrom: number, aTo: number, bFrom: number, bTo: number): boolean {
+  if (aFrom < 0 || aTo - aFrom !== bTo - bFrom) return false
+  for (let k = 0; k < aTo - aFrom; k++) if (bytes[aFrom + k] !== bytes[bFrom + k]) return false
+  return true
 }

@@ -39,7 +39,7 @@ export class PasswordHashJoin {
     return this.#reader.close()
   }
 
-  /** Returns the profile with `password_hash` (and `password_set_date`) added, or as it was. */
+  /** Adds `password_hash` (and `password_set_date`) to the profile, which it returns; the reader's freshly parsed object is changed in place. */
   apply(profile: Record<string, unknown>): Record<string, unknown> {
     if (profile['password_hash'] !== undefined || profile['custom_password_hash'] !== undefined) {
       this.counts.has_password++
@@ -69,9 +69,12 @@ export class PasswordHashJoin {
       return profile
     }
     this.counts[result]++
-    const joined: Record<string, unknown> = { ...profile, password_hash: found.passwordHash }
-    if (found.passwordSetDate !== undefined && profile['password_set_date'] === undefined) joined['password_set_date'] = found.passwordSetDate
-    return joined
+    // The profile was just parsed by the reader and belongs to it: adding to it in place saves
+    // copying every field of every joined user.
+    const setDate = profile['password_set_date']
+    profile['password_hash'] = found.passwordHash
+    if (found.passwordSetDate !== undefined && setDate === undefined) profile['password_set_date'] = found.passwordSetDate
+    return profile
   }
 
   #byId(candidates: readonly Candidate[]): HashRecord | typeof ambiguous | undefined {

@@ -92,7 +92,8 @@ async function* singles(items: AsyncIterable<FileItem>): AsyncGenerator<FileItem
   for await (const item of items) yield [item]
 }
 
-function toRecord(name: string, item: FileItem, enrich: FileReadOptions['enrich']): SourceRecord {
+/** A reader's item as a source record of file `name`: keyed by user_id, else email, else origin. */
+export function toRecord(name: string, item: FileItem, enrich: FileReadOptions['enrich']): SourceRecord {
   const origin = `${name}:${item.line}`
   if (item.kind === 'error') return { kind: 'unreadable', key: origin, origin, code: item.code, message: `${name} line ${item.line}: ${item.detail}` }
   const value = item.value

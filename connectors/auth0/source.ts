@@ -1,17 +1,21 @@
-import type { Source, SourceBatch } from '../../src/core/source.ts'
+import type { SourceBatch } from '../../src/core/source.ts'
+import type { BlockRead, BlockSource, RawBlock } from '../../src/runtime/block-source.ts'
 import type { RunContext } from '../../src/core/run-context.ts'
 import { SourceReadError } from '../../src/core/errors.ts'
 import type { Auth0SourceConfig } from './config.ts'
 import type { ReaderStart } from './file-item.ts'
 import { describeFiles, formatBytes, resolveFiles, type InputFile } from './file-list.ts'
-import { OpenFiles } from './open-input.ts'
+import { isGzipHandle, OpenFiles, openInput } from './open-input.ts'
+import type { Auth0DecoderOptions } from './block-decoder.ts'
+import { detectFormat } from './detect-format.ts'
+import { ndjsonBlocks } from './ndjson-blocks.ts'
 import { PasswordHashIndex } from './password-hash-index.ts'
 import { PasswordHashJoin } from './password-hash-join.ts'
 import type { Auth0Position } from './position.ts'
 import { readFileBatches } from './read-file-batches.ts'
 
 /** The Auth0 file source, plus what tests and diagnostics may inspect. */
-export interface Auth0Source extends Source<Auth0Position> {
+export interface Auth0Source extends BlockSource<Auth0Position> {
   /** File handles currently open (export files and the hash-export reader). */
   readonly openFileCount: number
 }
@@ -55,6 +59,28 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
     return built
   }
 
+  async function hashIndex(ctx: RunContext): Promise<PasswordHashIndex> {
+    index ??= buildIndex(ctx)
+    return index.catch((error: unknown) => {
+      index = undefined
+      throw error
+    })
+  }
+
+  /** True when every export file is plain (not gzipped) NDJSON, the input worker threads can split. */
+  async function splittable(found: readonly InputFile[]): Promise<boolean> {
+    for (const file of found) {
+      if ((await detectFormat(file.path, config.format, files)).format !== 'ndjson') return false
+      const handle = await files.open(file.path)
+      try {
+        if (await isGzipHandle(handle)) return false
+      } finally {
+        await handle.close()
+      }
+    }
+    return true
+  }
+
   return {
     get openFileCount() {
       return files.count
@@ -80,11 +106,7 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
       const found = await exportFiles()
       let join: PasswordHashJoin | undefined
       if (config.password_hashes) {
-        index ??= buildIndex(ctx)
-        const built = await index.catch((error: unknown) => {
-          index = undefined
-          throw error
-        })
+        const built = await hashIndex(ctx)
         join = new PasswordHashJoin(built, await built.openReader(files), config.password_hashes.join)
       }
       const enrich = join ? (profile: Record<string, unknown>) => (join as PasswordHashJoin).apply(profile) : (profile: Record<string, unknown>) => profile
@@ -101,6 +123,43 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
           await join.close()
           ctx.logger.info({ ...join.counts }, 'Password-hash join summary.')
         }
+      }
+    },
+
+    async readBlocks(from: Auth0Position | undefined, ctx: RunContext): Promise<BlockRead<Auth0Position> | undefined> {
+      const found = await exportFiles()
+      if (!(await splittable(found))) return undefined
+      // A position without a byte offset (written while the file was read as gzip) is resumed by
+      // counting lines, which only the sequential reader does.
+      if (from !== undefined && from.offset === undefined && from.line > 0 && !from.done) return undefined
+      const hashes = config.password_hashes
+      const options: Auth0DecoderOptions = hashes ? { join: { index: (await hashIndex(ctx)).state, mode: hashes.join } } : {}
+      const limits = { lines: config.batch_records, bytes: 4 * 1024 * 1024 }
+      async function* blocks(): AsyncGenerator<RawBlock<Auth0Position>> {
+        let bytesBefore = 0
+        for (const file of found) {
+          if (ctx.signal.aborted) return
+          const start = startOf(file, from)
+          if (start !== undefined) {
+            const input = await openInput(file.path, files, start.offset ?? 0, { bytes: 0 })
+            try {
+              yield* ndjsonBlocks(file, start, input.chunks, bytesBefore, limits)
+            } catch (error) {
+              throw new SourceReadError(`cannot read ${file.name}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}`, { cause: error })
+            } finally {
+              await input.close()
+            }
+          }
+          bytesBefore += file.size
+        }
+      }
+      const decoderUrl = new URL(import.meta.url.endsWith('.ts') ? './block-decoder.ts' : './block-decoder.js', import.meta.url)
+      return {
+        blocks: blocks(),
+        decoder: { module: decoderUrl.href, options },
+        async finish(counts) {
+          if (hashes) ctx.logger.info({ ...counts }, 'Password-hash join summary.')
+        },
       }
     },
 

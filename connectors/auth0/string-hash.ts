@@ -16,3 +16,23 @@ export function hash64(text: string): { hi: number; lo: number } {
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909)
   return { hi: h2 >>> 0, lo: h1 >>> 0 }
 }
+
+/**
+ * `hash64(text).hi` of the ASCII text in `bytes[from, to)`, upper-case letters folded to lower
+ * case when `lower` is set, without making a string (the hash-index build hashes every line).
+ */
+export function hash64HiOfAscii(bytes: Uint8Array, from: number, to: number, lower: boolean): number {
+  let h1 = 0xdeadbeef
+  let h2 = 0x41c6ce57
+  for (let i = from; i < to; i++) {
+    let ch = bytes[i] as number
+    if (lower && ch >= 0x41 && ch <= 0x5a) ch += 0x20
+    h1 = Math.imul(h1 ^ ch, 2654435761)
+    h2 = Math.imul(h2 ^ ch, 1597334677)
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507)
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507)
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909)
+  return h2 >>> 0
+}

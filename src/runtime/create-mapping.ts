@@ -5,8 +5,29 @@ import { createAuth0Mapping } from '../../mappings/auth0.ts'
 import { createSqlMapping } from '../../mappings/sql.ts'
 import { createKafkaMapping } from '../../connectors/kafka/mapping.ts'
 
+export type MapFunction = (record: ReadableRecord) => MappingResult
+
+/** How to build the same mapping again in a worker thread. */
+export interface MappingSpec {
+  readonly config: RootConfig
+  readonly options: { readonly baseDir?: string }
+}
+
+const specs = new WeakMap<MapFunction, MappingSpec>()
+
 /** The mapping for the configured source type. */
-export function createMapping(config: RootConfig, options: { readonly baseDir?: string } = {}): (record: ReadableRecord) => MappingResult {
+export function createMapping(config: RootConfig, options: { readonly baseDir?: string } = {}): MapFunction {
+  const map = build(config, options)
+  specs.set(map, { config, options })
+  return map
+}
+
+/** The config a mapping made by `createMapping` came from; undefined for any other function. */
+export function mappingSpecOf(map: MapFunction): MappingSpec | undefined {
+  return specs.get(map)
+}
+
+function build(config: RootConfig, options: { readonly baseDir?: string }): MapFunction {
   switch (config.source.type) {
     case 'auth0':
       return createAuth0Mapping(config.mapping)

@@ -25,7 +25,7 @@ export class OutcomeRecorder {
   }
 
   complete(item: Settleable, outcome: Outcome, stage: Stage = 'sending'): void {
-    const now = new Date().toISOString()
+    const now = isoNow()
     const { source, mapped } = item
     this.#summary.outcomes[outcome.kind]++
     this.#metrics.records.inc({ outcome: outcome.kind })
@@ -64,4 +64,17 @@ export class OutcomeRecorder {
     }
     item.ticket.settle()
   }
+}
+
+let lastMs = 0
+let lastIso = new Date(0).toISOString()
+
+/** `new Date().toISOString()`, formatted once per millisecond: thousands of outcomes share one. */
+function isoNow(): string {
+  const ms = Date.now()
+  if (ms !== lastMs) {
+    lastMs = ms
+    lastIso = new Date(ms).toISOString()
+  }
+  return lastIso
 }

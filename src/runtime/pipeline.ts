@@ -11,6 +11,7 @@ import type { ImportScheduler } from './import-scheduler.ts'
 import type { NdjsonWriter } from './ndjson-writer.ts'
 import type { OutcomeRecorder } from './outcome-recorder.ts'
 import { bump, type RunSummary } from './run-summary.ts'
+import { unpackItems } from './packed-items.ts'
 import { readMapped, workerCount } from './parallel-read.ts'
 import { createWorkItem, workItemOf, type WorkItem } from './work-item.ts'
 
@@ -111,8 +112,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     if (parallel) {
       ctx.logger.info({ workers }, 'Mapping records on worker threads.')
       for await (const batch of parallel) {
-        const ticket = track(batch, batch.items.length)
-        for (const item of batch.items) {
+        const ticket = track(batch, batch.items.count)
+        for (const item of unpackItems(batch.items)) {
           if (item.kind === 'mapped') await accept(workItemOf(item, ticket))
           else if (item.kind === 'rejected') reject({ kind: 'data', key: item.key, origin: item.origin, data: item.data }, ticket, item.rejection, item.passwordAlgorithm)
           else recorder.complete({ source: { kind: 'unreadable', key: item.key, origin: item.origin, code: item.code, message: item.message }, ticket }, { kind: 'rejected', code: item.code, message: item.message }, 'receiving')

@@ -1,0 +1,86 @@
+import type { RawBlock } from '../../src/runtime/block-source.ts'
+import type { ReaderStart } from './file-item.ts'
+import type { InputFile } from './file-list.ts'
+import type { Auth0Position } from './position.ts'
+
+/** One block of whole NDJSON lines, as it travels to a worker thread. */
+export interface NdjsonBlockPayload {
+  /** File name as in origins. */
+  readonly file: string
+  /** Lines of the file before this block. */
+  readonly line: number
+  /** File offset of `bytes[0]`. */
+  readonly offset: number
+  readonly bytes: Uint8Array
+}
+
+/** Blocks close at this many lines or bytes: large enough that a worker round trip is cheap per record. */
+export interface BlockLimits {
+  readonly lines: number
+  readonly bytes: number
+}
+
+/**
+ * Cuts a plain NDJSON file, from `start`, into blocks of whole lines for worker threads to
+ * decode, and gives each block the position `read()` would report after it. The main thread only
+ * finds newlines; it never decodes. A UTF-8 BOM at offset 0 is skipped, as the line reader does.
+ * A block without payload, marked `done`, ends the file.
+ */
+export async function* ndjsonBlocks(file: InputFile, start: ReaderStart, chunks: AsyncIterable<Buffer>, bytesBefore: number, limits: BlockLimits): AsyncGenerator<RawBlock<Auth0Position>> {
+  let line = start.line
+  let offset = start.offset ?? 0
+  let first = offset === 0
+  let pending: Buffer[] = []
+  let pendingBytes = 0
+  let pendingLines = 0
+  let carry: Buffer | undefined
+
+  function cut(): RawBlock<Auth0Position> {
+    const bytes = new Uint8Array(pendingBytes)
+    let at = 0
+    for (const part of pending) {
+      bytes.set(part, at)
+      at += part.length
+    }
+    const payload: NdjsonBlockPayload = { file: file.name, line, offset, bytes }
+    line += pendingLines
+    offset += pendingBytes
+    pending = []
+    pendingBytes = 0
+    pendingLines = 0
+    return { payload, transfer: [bytes.buffer], position: { file: file.name, line, offset }, bytesRead: bytesBefore + Math.min(offset, file.size) }
+  }
+
+  for await (let chunk of chunks) {
+    if (first) {
+      first = false
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
+        chunk = chunk.subarray(3)
+        offset += 3
+      }
+    }
+    const last = chunk.lastIndexOf(0x0a)
+    if (last === -1) {
+      carry = carry ? Buffer.concat([carry, chunk]) : Buffer.from(chunk)
+      continue
+    }
+    let lines = 0
+    for (let nl = chunk.indexOf(0x0a); nl !== -1 && nl <= last; nl = chunk.indexOf(0x0a, nl + 1)) lines++
+    if (carry) {
+      pending.push(carry)
+      pendingBytes += carry.length
+    }
+    pending.push(chunk.subarray(0, last + 1))
+    pendingBytes += last + 1
+    pendingLines += lines
+    carry = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : undefined
+    if (pendingLines >= limits.lines || pendingBytes >= limits.bytes) yield cut()
+  }
+  if (carry !== undefined) {
+    pending.push(carry)
+    pendingBytes += carry.length
+    pendingLines++
+  }
+  if (pendingBytes > 0) yield cut()
+  yield { payload: undefined, transfer: [], position: { file: file.name, line, offset, done: true }, bytesRead: bytesBefore + file.size }
+}

@@ -1,0 +1,69 @@
+import type { IdentifierType, MappingRejection, MappingResult, PasswordLane } from '../core/mapped-record.ts'
+import type { SourceRecord } from '../core/source-record.ts'
+
+/**
+ * One record's result as it comes back from a mapping worker: what the main thread needs to
+ * batch, report and dead-letter it, and no more (a mapped record's source data stays behind).
+ */
+export type WorkerItem =
+  | { readonly kind: 'unreadable'; readonly key: string; readonly origin: string; readonly code: string; readonly message: string }
+  | {
+      readonly kind: 'rejected'
+      readonly key: string
+      readonly origin: string
+      readonly data: Record<string, unknown>
+      readonly rejection: MappingRejection
+      readonly passwordAlgorithm?: string
+    }
+  | {
+      readonly kind: 'mapped'
+      readonly key: string
+      readonly origin: string
+      readonly identifier: IdentifierType
+      readonly identifierValue: string
+      /** `JSON.stringify(record)`; the record itself is parsed back only if someone asks for it. */
+      readonly json: string
+      readonly bytes: number
+      readonly passwordAlgorithm: string
+      readonly passwordLane: PasswordLane
+      readonly warnings: readonly string[]
+      readonly action?: 'delete'
+      readonly lockKeys?: readonly string[]
+    }
+
+/** The mapping's result for one record, in the shape that crosses back to the main thread. */
+export function toWorkerItem(record: SourceRecord, map: (record: Extract<SourceRecord, { kind: 'data' }>) => MappingResult): WorkerItem {
+  if (record.kind === 'unreadable') return { kind: 'unreadable', key: record.key, origin: record.origin, code: record.code, message: record.message }
+  let result: MappingResult
+  try {
+    result = map(record)
+  } catch (error) {
+    result = { ok: false, rejection: { code: 'mapping_error', message: `mapping failed on ${record.origin}: ${(error as Error).message}` } }
+  }
+  if (!result.ok) {
+    return {
+      kind: 'rejected',
+      key: record.key,
+      origin: record.origin,
+      data: record.data,
+      rejection: result.rejection,
+      ...(result.passwordAlgorithm ? { passwordAlgorithm: result.passwordAlgorithm } : {}),
+    }
+  }
+  const mapped = result.value
+  const json = JSON.stringify(mapped.record)
+  return {
+    kind: 'mapped',
+    key: record.key,
+    origin: record.origin,
+    identifier: mapped.identifier,
+    identifierValue: mapped.identifierValue,
+    json,
+    bytes: Buffer.byteLength(json),
+    passwordAlgorithm: mapped.passwordAlgorithm,
+    passwordLane: mapped.passwordLane,
+    warnings: mapped.warnings,
+    ...(mapped.action ? { action: mapped.action } : {}),
+    ...(mapped.lockKeys ? { lockKeys: mapped.lockKeys } : {}),
+  }
+}
