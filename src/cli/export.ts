@@ -1,3 +1,4 @@
+import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
@@ -74,7 +75,10 @@ export async function exportCommand(options: ExportOptions, io: CommandIo): Prom
   const { config, baseDir, logger, metrics, ctx } = run
   const client = await connectExport(config.sink, { baseDir, metrics })
   const dest = resolve(process.cwd(), options.out)
+  let server: ObservabilityServer | undefined
   try {
+    // Long exports are watched like any other run: /metrics shows the download as it happens.
+    if (config.observability.listen) server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => !ctx.signal.aborted })
     metrics.setRunState('running')
     const { id, bytes } = await runExport(client, request, dest, metrics, config.observability.progress, ctx.signal)
     metrics.setRunState('finished')
@@ -89,6 +93,7 @@ export async function exportCommand(options: ExportOptions, io: CommandIo): Prom
     return ExitCodes.fatal
   } finally {
     await client.close().catch(() => undefined)
+    await server?.close()
     run.dispose()
   }
 }

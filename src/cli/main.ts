@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=16
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../core/errors.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
