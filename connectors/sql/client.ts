@@ -94,6 +94,13 @@ export class SqlClient {
     return this.dialect === 'postgres' ? sql<string>`CAST(${column} AS text)` : sql<string>`CAST(${column} AS CHAR)`
   }
 
+  /** The server's clock minus `seconds`, as text comparable with `asText` of a timestamp column. */
+  clockMinus(seconds: number): RawBuilder<string> {
+    const micros = Math.round(seconds * 1_000_000)
+    if (this.dialect === 'postgres') return sql<string>`CAST(clock_timestamp() - make_interval(secs => ${micros / 1_000_000}) AS text)`
+    return sql<string>`CAST(NOW(6) - INTERVAL ${sql.lit(micros)} MICROSECOND AS CHAR)`
+  }
+
   /** True (1) when `column` is older than the server's clock minus `seconds`. */
   olderThan(column: RawBuilder<unknown>, seconds: number): RawBuilder<unknown> {
     const micros = Math.round(seconds * 1_000_000)

@@ -7,12 +7,17 @@ const keyValue = z.union([z.string(), z.number()]).describe('A key value as the 
  * - `start`: nothing passed yet (a cursor read whose rows are all inside the safety lag).
  * - `snapshot`: keyset order on the key column; `key` is the last key whose records all have
  *   outcomes (every row with a greater key is still to be read).
+ *   With `updated_at` configured, `changes_since` is the server time the snapshot started at,
+ *   minus the safety lag: what changed from then on is read by cursor once the snapshot ends.
+ * - `changes`: the snapshot is complete; every row with updated_at at or after `updated_at` is
+ *   still to be read by cursor (so a `sync` after a `backfill` continues instead of starting over).
  * - `cursor`: (updated_at, key) order; `updated_at` is the column value as the server prints it
  *   (full precision, no JS Date rounding), and every row after (updated_at, key) is still to be read.
  */
 export const sqlPositionSchema = z.discriminatedUnion('mode', [
   z.strictObject({ mode: z.literal('start') }),
-  z.strictObject({ mode: z.literal('snapshot'), key: keyValue }),
+  z.strictObject({ mode: z.literal('snapshot'), key: keyValue, changes_since: z.string().min(1).optional() }),
+  z.strictObject({ mode: z.literal('changes'), updated_at: z.string().min(1) }),
   z.strictObject({ mode: z.literal('cursor'), updated_at: z.string().min(1), key: keyValue }),
 ])
 

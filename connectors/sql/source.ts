@@ -1,3 +1,4 @@
+import { sql } from 'kysely'
 import { ConfigError } from '../../src/core/errors.ts'
 import type { RunContext } from '../../src/core/run-context.ts'
 import type { Source, SourceBatch } from '../../src/core/source.ts'
@@ -74,8 +75,20 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
     return false
   }
 
-  async function* snapshot(after: SqlKey | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<SqlPosition>> {
+  /**
+   * Keyset snapshot. With `updated_at` configured it first notes the server time minus the safety
+   * lag, and ends with a `changes` position from that time: rows changed while the snapshot ran
+   * (possibly at keys it had already passed) are then read by cursor, by a later `sync` or a rerun.
+   */
+  async function* snapshot(after: SqlKey | undefined, since: string | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<SqlPosition>> {
     const queries = new PageQueries(open(), config)
+    let changesSince = since
+    if (changesSince === undefined && config.updated_at !== undefined) {
+      const now = await retryingQuery(open(), sql`SELECT ${open().clockMinus(config.safety_lag_seconds)} AS t`, config.retry, ctx, 'reading the server clock')
+      if (now === undefined) return
+      changesSince = String(now[0]?.['t'])
+    }
+    const at = (key: SqlKey): SqlPosition => ({ mode: 'snapshot', key: normalizeKey(key), ...(changesSince !== undefined ? { changes_since: changesSince } : {}) })
     let last = after
     for (;;) {
       if (ctx.signal.aborted) return
@@ -83,11 +96,13 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
       if (rows === undefined) return
       const records: ReadableRecord[] = []
       for (const row of rows) if (keep(row)) records.push(rowToRecord(row, config.key, relationName))
-      if (rows.length === 0) return
-      last = rows[rows.length - 1]?.[config.key] as SqlKey
-      yield { records, position: { mode: 'snapshot', key: normalizeKey(last) } }
-      if (rows.length < config.page_size) return
+      if (rows.length > 0) {
+        last = rows[rows.length - 1]?.[config.key] as SqlKey
+        yield { records, position: at(last) }
+      }
+      if (rows.length < config.page_size) break
     }
+    if (changesSince !== undefined) yield { records: [], position: { mode: 'changes', updated_at: changesSince } }
   }
 
   /**
@@ -96,14 +111,15 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
    * restart). `delivered` remembers which of those were already sent with the same updated_at,
    * so a poll does not send them twice; it only ever holds rows inside the lag window.
    */
-  async function* cursor(from: CursorPoint | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<SqlPosition>> {
+  async function* cursor(from: CursorPoint | undefined, changesSince: string | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<SqlPosition>> {
     const queries = new PageQueries(open(), config)
     const polling = options.mode === 'sync'
     const lag = polling ? config.safety_lag_seconds : 0
     let saved = from
     let delivered = new Map<string, string>()
+    const since = options.since ? sinceText(options.since) : changesSince
     for (;;) {
-      let scan: CursorStart = saved ? { after: saved } : options.since ? { since: sinceText(options.since) } : { beginning: true }
+      let scan: CursorStart = saved ? { after: saved } : since !== undefined ? { since } : { beginning: true }
       const window = new Map<string, string>()
       let stableRun = true
       for (;;) {
@@ -125,7 +141,8 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
           if (!sent && keep(row)) records.push(rowToRecord(row, config.key, relationName))
         }
         if (lastPoint !== undefined) scan = { after: lastPoint }
-        if (records.length > 0 || saved !== before) yield { records, position: saved ? { mode: 'cursor', updated_at: saved.updatedAt, key: saved.key } : { mode: 'start' } }
+        const unmoved: SqlPosition = changesSince !== undefined && !options.since ? { mode: 'changes', updated_at: changesSince } : { mode: 'start' }
+        if (records.length > 0 || saved !== before) yield { records, position: saved ? { mode: 'cursor', updated_at: saved.updatedAt, key: saved.key } : unmoved }
         if (rows.length < config.page_size) break
       }
       delivered = window
@@ -149,12 +166,19 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
       if (ctx.signal.aborted) return
       const skippedBefore = skippedDeleted
       try {
+        if (from?.mode === 'snapshot' && options.mode === 'sync' && from.changes_since !== undefined) {
+          // A backfill was interrupted: a sync finishes its snapshot first, then follows changes from when it began.
+          ctx.logger.info({ key: from.key }, 'The saved position is an unfinished snapshot; finishing it before following changes.')
+          yield* snapshot(from.key, from.changes_since, ctx)
+          if (!ctx.signal.aborted) yield* cursor(undefined, from.changes_since, ctx)
+          return
+        }
         if (!cursorMode && (from === undefined || from.mode === 'snapshot' || config.updated_at === undefined)) {
           // A cursor position without a configured updated_at cannot be resumed by cursor: read the snapshot.
-          yield* snapshot(from?.mode === 'snapshot' ? from.key : undefined, ctx)
+          yield* snapshot(from?.mode === 'snapshot' ? from.key : undefined, from?.mode === 'snapshot' ? from.changes_since : undefined, ctx)
         } else {
-          if (from?.mode === 'snapshot') ctx.logger.info({ key: from.key }, 'The saved position is a snapshot position; reading changes by cursor from the beginning.')
-          yield* cursor(from?.mode === 'cursor' ? { updatedAt: from.updated_at, key: from.key } : undefined, ctx)
+          if (from?.mode === 'snapshot') ctx.logger.info({ key: from.key }, 'The saved position is a snapshot position without its start time; reading changes by cursor from the beginning.')
+          yield* cursor(from?.mode === 'cursor' ? { updatedAt: from.updated_at, key: from.key } : undefined, from?.mode === 'changes' ? from.updated_at : undefined, ctx)
         }
       } finally {
         if (skippedDeleted > skippedBefore) ctx.logger.info({ rows: skippedDeleted - skippedBefore }, 'Soft-deleted rows were skipped (soft_delete.mode: skip).')

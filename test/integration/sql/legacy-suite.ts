@@ -180,6 +180,34 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       }
     })
 
+    it('`sync` after a `backfill` of the same config follows the changes since the snapshot began, without sending everyone again', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `handover_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, name varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      const values = Array.from({ length: 40 }, (_, i) => `(${i + 1}, 'h${i + 1}@example.com', 'Name ${i + 1}', ${d.nowPlus(-3_600_000)})`).join(', ')
+      await db.query(`INSERT INTO ${table} VALUES ${values}`)
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', name: 'name' }, page_size: 15, poll_interval_ms: 100, safety_lag_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      try {
+        const backfill = await runCli(['backfill', '--config', target.configPath])
+        expect(backfill.code, backfill.stderr).toBe(0)
+        expect(target.emulator.store.count()).toBe(40)
+        const checkpoint = JSON.parse(readFileSync(join(target.dir, 'state', 'test.checkpoint.json'), 'utf8')) as { position: { mode: string }; complete: boolean }
+        expect(checkpoint).toMatchObject({ position: { mode: 'changes' }, complete: true })
+        await db.query(`UPDATE ${table} SET name = 'Changed', updated_at = ${d.nowPlus(0)} WHERE id = 7`)
+        const store = target.emulator.store
+        const result = await runCli(['sync', '--config', target.configPath], { killWhen: () => store.findByLoginId('email', 'h7@example.com')?.standard?.['name'] === 'Changed', signal: 'SIGTERM' })
+        expect(result.code, result.stderr).toBe(0)
+        expect(result.stdout).toMatch(/^\s+read\s+1$/m)
+        expect(result.stdout).toMatch(/^\s+updated\s+1$/m)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('`backfill --since` reads only the rows changed at or after that time, by cursor, to the current end', async () => {
       const db = database()
       const d = dialectSql(db)
