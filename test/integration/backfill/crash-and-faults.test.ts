@@ -1,45 +1,23 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { generateAuth0Export } from '../../../bench/generate-auth0-export.ts'
-import { startTestEmulator, type TestEmulator } from '../../support/emulator-harness.ts'
-import { expectedIdentities, storedIdentities } from '../../support/expected-identities.ts'
+import { backfillWorkspace, generatedMapping, type BackfillWorkspace } from '../../support/backfill-workspace.ts'
 import { runCli, startCli } from '../../support/run-cli.ts'
 import { readNdjson, writeTestConfig } from '../../support/write-config.ts'
 
-const emulatorProject = { roles: ['admin', 'billing', 'member'], custom_attributes: [{ name: 'plan', type: 'string' as const }] }
-const mapping = { default_phone_region: 'US', custom_attributes: { plan: 'app_metadata.plan' } }
+const mapping = generatedMapping
 
-let dir: string | undefined
-let target: TestEmulator | undefined
+let ws: BackfillWorkspace | undefined
 afterEach(async () => {
-  await target?.emulator.close()
-  if (dir) await rm(dir, { recursive: true, force: true })
-  target = dir = undefined
+  await ws?.close()
+  ws = undefined
 })
-
-async function prepare(users: number, emulator: object) {
-  dir = await mkdtemp(join(tmpdir(), 'gb-chaos-'))
-  const data = await generateAuth0Export({ users, outDir: join(dir, 'data'), seed: 7, malformedEvery: 997, gzip: true })
-  const source = { type: 'auth0', files: 'data/users.ndjson.gz', password_hashes: { files: 'data/password-hashes.ndjson' } }
-  const expected = await expectedIdentities(source, mapping, dir)
-  target = await startTestEmulator(dir, { ...emulatorProject, ...emulator })
-  return { data, source, expected }
-}
-
-/** Every expected user is in the emulator exactly once, and nobody else is. */
-function expectExactlyOnce(expected: Set<string>): void {
-  const stored = storedIdentities(target!.emulator.store.list())
-  expect(new Set(stored).size).toBe(stored.length)
-  expect(stored.length).toBe(expected.size)
-  for (const identity of stored) expect(expected.has(identity)).toBe(true)
-}
 
 describe('backfill under crashes and faults', () => {
   it('kill -9 at random moments, then restart: every expected user exactly once, nothing lost', async () => {
-    const { source, expected } = await prepare(3000, { record_delay_ms: 1, workers: 2 })
-    const config = await writeTestConfig(dir!, target!, { source, mapping, sink: { batch: { max_records: 150, linger_ms: 50 }, max_in_flight: 3 } })
+    ws = await backfillWorkspace(3000, { emulator: { record_delay_ms: 1, workers: 2 }, export: { malformedEvery: 997, gzip: true } })
+    const { source, expected } = ws
+    const config = await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { batch: { max_records: 150, linger_ms: 50 }, max_in_flight: 3 } })
     let kills = 0
     for (let round = 0; round < 4; round++) {
       const run = startCli(['backfill', '--config', config])
@@ -54,16 +32,17 @@ describe('backfill under crashes and faults', () => {
     expect(kills).toBeGreaterThan(0)
     const final = await runCli(['backfill', '--config', config])
     expect([0, 3]).toContain(final.code)
-    expectExactlyOnce(expected.identities)
-    const report = await readNdjson(join(dir!, 'state', 'test.report.ndjson'))
+    ws.expectExactlyOnce()
+    const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
     const reported = new Set(report.map((r) => r['source_key']))
     for (const key of expected.keys) expect(reported.has(key)).toBe(true)
   })
 
   it('with 20% injected faults (5xx, resets, crashed chunks) the run completes and imports everyone once', async () => {
     // About one request or chunk in five fails; with ~50 jobs each kind of fault strikes several times.
-    const { source, expected } = await prepare(2500, { faults: { error_rate: 0.1, reset_rate: 0.05, chunk_crash_rate: 0.1, latency_ms: 2 } })
-    const config = await writeTestConfig(dir!, target!, { source, mapping, sink: { batch: { max_records: 50 }, max_in_flight: 3 }, observability: { listen: '127.0.0.1:0' } })
+    ws = await backfillWorkspace(2500, { emulator: { faults: { error_rate: 0.1, reset_rate: 0.05, chunk_crash_rate: 0.1, latency_ms: 2 } }, export: { malformedEvery: 997, gzip: true } })
+    const { source, expected } = ws
+    const config = await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { batch: { max_records: 50 }, max_in_flight: 3 }, observability: { listen: '127.0.0.1:0' } })
     const run = startCli(['backfill', '--config', config])
     const scrapes: string[] = []
     let stderr = ''
@@ -86,10 +65,10 @@ describe('backfill under crashes and faults', () => {
     })
     const result = await run.done
     expect([0, 3]).toContain(result.code)
-    expect(target!.emulator.faultCounts.errors).toBeGreaterThan(0)
-    expect(target!.emulator.faultCounts.resets).toBeGreaterThan(0)
-    expect(target!.emulator.jobs.tasksCrashed).toBeGreaterThan(0)
-    expectExactlyOnce(expected.identities)
+    expect(ws.target.emulator.faultCounts.errors).toBeGreaterThan(0)
+    expect(ws.target.emulator.faultCounts.resets).toBeGreaterThan(0)
+    expect(ws.target.emulator.jobs.tasksCrashed).toBeGreaterThan(0)
+    ws.expectExactlyOnce()
     const read = Number(/^\s+read\s+(\d+)/m.exec(result.stdout)?.[1])
     expect(read).toBe(expected.read)
     expect(result.stdout).not.toMatch(/pending/)
@@ -98,12 +77,12 @@ describe('backfill under crashes and faults', () => {
     expect(metrics).toMatch(/gearbridge_retries_total\{reason="5xx"\} [1-9]/)
     expect(metrics).toMatch(/gearbridge_records_resent_total\{reason="crashed"\} [1-9]/)
     // No secrets and no personal data in metrics, logs or files.
-    const hashes = (await readFile(join(dir!, 'data', 'password-hashes.ndjson'), 'utf8')).match(/\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}/g) ?? []
+    const hashes = (await readFile(join(ws.dir, 'data', 'password-hashes.ndjson'), 'utf8')).match(/\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}/g) ?? []
     expect(hashes.length).toBeGreaterThan(100)
-    const files = await Promise.all(['test.report.ndjson', 'test.dead-letter.ndjson'].map((f) => readFile(join(dir!, 'state', f), 'utf8').catch(() => '')))
+    const files = await Promise.all(['test.report.ndjson', 'test.dead-letter.ndjson'].map((f) => readFile(join(ws!.dir, 'state', f), 'utf8').catch(() => '')))
     const everything = [result.stdout, result.stderr, ...scrapes, ...files].join('\n')
     for (const hash of hashes) expect(everything.includes(hash)).toBe(false)
-    expect(everything).not.toContain(target!.privateKeyPem.split('\n')[1]!)
+    expect(everything).not.toContain(ws.target.privateKeyPem.split('\n')[1]!)
     expect(everything).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/)
     expect(scrapes.join('\n')).not.toMatch(/@/)
   })
