@@ -17,7 +17,8 @@ const specs = new WeakMap<MapFunction, MappingSpec>()
 
 /** The mapping for the configured source type. */
 export function createMapping(config: RootConfig, options: { readonly baseDir?: string } = {}): MapFunction {
-  const map = build(config, options)
+  const built = build(config, options)
+  const map = config.sink.upsert ? withEnabledState(built) : built
   specs.set(map, { config, options })
   return map
 }
@@ -36,5 +37,22 @@ function build(config: RootConfig, options: { readonly baseDir?: string }): MapF
       return createSqlMapping(config.source, config.mapping, options.baseDir !== undefined ? { baseDir: options.baseDir } : {})
     case 'kafka':
       return createKafkaMapping(config.source, config.mapping)
+  }
+}
+
+/**
+ * With upsert every import may be an update, and Authgear keeps a user's disabled state when
+ * `disabled` is absent: a user unblocked (unlocked, undeleted) in the source would stay disabled.
+ * So under upsert a record that is not disabled says `disabled: false` explicitly. Authgear's
+ * warnings for the no-op cases (`disabled = false has no effect in insert.`, `normal -> normal`)
+ * are expected and dropped by the sink.
+ */
+function withEnabledState(map: MapFunction): MapFunction {
+  return (record) => {
+    const result = map(record)
+    if (result.ok && result.value.action !== 'delete' && result.value.record.disabled === undefined) {
+      return { ok: true, value: { ...result.value, record: { ...result.value.record, disabled: false } } }
+    }
+    return result
   }
 }

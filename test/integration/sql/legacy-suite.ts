@@ -208,6 +208,46 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       }
     })
 
+    it('`sync` disables a user whose row is locked and enables it again when the row is unlocked', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `lock_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, locked_at ${d.timestamp} NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'locky@example.com', NULL, ${d.nowPlus(-60_000)}), (2, 'steady@example.com', NULL, ${d.nowPlus(-60_000)})`)
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email' }, locked: { column: 'locked_at' }, poll_interval_ms: 100, safety_lag_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      try {
+        const store = target.emulator.store
+        const status = () => store.findByLoginId('email', 'locky@example.com')?.status
+        let stage = 0
+        const changes = (async () => {
+          const until = async (check: () => boolean) => {
+            const deadline = Date.now() + 60_000
+            while (!check()) {
+              if (Date.now() > deadline) throw new Error(`sync did not apply the change in time (status ${String(status())})`)
+              await new Promise((r) => setTimeout(r, 50))
+            }
+          }
+          await until(() => status() === 'normal')
+          await db.query(`UPDATE ${table} SET locked_at = ${d.nowPlus(0)}, updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+          await until(() => status() === 'disabled')
+          await db.query(`UPDATE ${table} SET locked_at = NULL, updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+          await until(() => status() === 'normal')
+          stage = 1
+        })()
+        const result = await runCli(['sync', '--config', target.configPath], { killWhen: () => stage === 1, signal: 'SIGTERM' })
+        await changes
+        expect(result.code, result.stderr).toBe(0)
+        expect(store.findByLoginId('email', 'steady@example.com')?.status).toBe('normal')
+        const report = readFileSync(join(target.dir, 'state', 'test.report.ndjson'), 'utf8')
+        expect(report).not.toContain('normal -> normal')
+      } finally {
+        await target.close()
+      }
+    })
+
     it('`backfill --since` reads only the rows changed at or after that time, by cursor, to the current end', async () => {
       const db = database()
       const d = dialectSql(db)
