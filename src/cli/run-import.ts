@@ -38,6 +38,9 @@ export interface ImportRunOptions {
 export async function runImport(options: ImportRunOptions, io: CommandIo): Promise<number> {
   const run = await openRun(options.config, options.mode, io)
   const { config, baseDir, logger, metrics, ctx } = run
+  if (options.mode === 'sync' && !config.sink.upsert && !config.publish) {
+    logger.warn({}, 'sink.upsert is false: a sync will skip changes to users that already exist in Authgear. Set sink.upsert: true to apply updates.')
+  }
   const summary = new RunSummary()
   const stateDir = resolve(baseDir, config.state.dir)
   const report = new NdjsonWriter(resolve(baseDir, config.state.report ?? `${stateDir}/${config.name}.report.ndjson`))
