@@ -133,6 +133,15 @@ export class AdminApiClient {
     }
   }
 
+  /**
+   * One authenticated Admin API call with this client's retries, envelope unwrapping and typed
+   * errors, for endpoints other than import (the User Export API). `resourceId` names the task a
+   * GET reads, so a 404 `TaskNotFound` becomes a `TaskNotFoundError` for it.
+   */
+  request(route: AdminApiRoute, method: 'GET' | 'POST', path: string, body?: string, signal?: AbortSignal, resourceId?: string): Promise<unknown> {
+    return this.#call(route, method, path, body, signal, resourceId)
+  }
+
   /** Closes the own connection pool after in-flight requests finish. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return

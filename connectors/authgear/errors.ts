@@ -6,6 +6,8 @@ export const AdminApiRoutes = {
   importCreate: 'import_create',
   importGet: 'import_get',
   checkAuth: 'check_auth',
+  exportCreate: 'export_create',
+  exportGet: 'export_get',
 } as const
 export type AdminApiRoute = (typeof AdminApiRoutes)[keyof typeof AdminApiRoutes]
 

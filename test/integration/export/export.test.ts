@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { AdminApiClient } from '../../../connectors/authgear/client.ts'
 import { ExportApi } from '../../../connectors/authgear/export-api.ts'
 import { ExportClient } from '../../../connectors/authgear/export-client.ts'
 import { AdminTokenSigner } from '../../../connectors/authgear/token.ts'
@@ -32,7 +33,7 @@ async function importUsers(t: TestEmulator): Promise<void> {
 
 function client(t: TestEmulator): ExportClient {
   const signer = new AdminTokenSigner({ projectId: 'myapp', keyId: t.keyId, privateKeyPem: t.privateKeyPem })
-  const api = new ExportApi({ endpoint: t.emulator.url, projectId: 'myapp', signer, timeoutMs: 5000, retry: { maxAttempts: 2, baseMs: 10, maxMs: 50 } })
+  const api = new ExportApi(new AdminApiClient({ endpoint: t.emulator.url, projectId: 'myapp', signer, timeoutMs: 5000, retry: { maxAttempts: 2, baseMs: 10, maxMs: 50 } }))
   return new ExportClient(api, { pollInitialMs: 10, pollMaxMs: 50, downloadTimeoutMs: 5000 })
 }
 

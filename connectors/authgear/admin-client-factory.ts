@@ -1,0 +1,45 @@
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { ConfigError } from '../../src/core/errors.ts'
+import type { Metrics } from '../../src/observability/metrics.ts'
+import { AdminApiClient } from './client.ts'
+import type { AuthgearSinkConfig } from './config.ts'
+import { AdminTokenSigner } from './token.ts'
+
+/** The Admin API private key of the `sink:` block: inline, or read from `private_key_file`. */
+export async function readPrivateKey(sink: AuthgearSinkConfig, baseDir: string): Promise<string | undefined> {
+  if (sink.private_key !== undefined || sink.private_key_file === undefined) return sink.private_key
+  const file = resolve(baseDir, sink.private_key_file)
+  try {
+    return await readFile(file, 'utf8')
+  } catch (error) {
+    throw new ConfigError(`cannot read sink.private_key_file ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
+}
+
+/**
+ * An Admin API client with the `sink:` block's retries and timeouts, signing with `keyId` and
+ * `privateKeyPem`, and reporting requests, retries and 403s to `metrics` when given.
+ */
+export function createAdminClient(sink: AuthgearSinkConfig, auth: { endpoint: string; keyId: string; privateKeyPem: string }, metrics?: Metrics): { client: AdminApiClient; signer: AdminTokenSigner } {
+  const signer = new AdminTokenSigner({ projectId: sink.project_id, keyId: auth.keyId, privateKeyPem: auth.privateKeyPem, ttlSeconds: sink.token_ttl_seconds })
+  const client = new AdminApiClient({
+    endpoint: auth.endpoint,
+    projectId: sink.project_id,
+    signer,
+    timeoutMs: sink.request_timeout_ms,
+    retry: { maxAttempts: sink.retry.max_attempts, baseMs: sink.retry.base_ms, maxMs: sink.retry.max_ms },
+    connections: sink.max_in_flight * 2 + 2,
+    ...(metrics && {
+      hooks: {
+        onRetry: (reason) => metrics.retries.inc({ reason }),
+        onRequest: (route, status, seconds) => {
+          metrics.requests.inc({ route, status: String(status) })
+          metrics.requestDuration.observe({ route }, seconds)
+          if (status === 403) metrics.authFailures.inc()
+        },
+      },
+    }),
+  })
+  return { client, signer }
+}
