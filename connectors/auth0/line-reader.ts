@@ -22,10 +22,9 @@ export async function* readLineBlocks(chunks: AsyncIterable<Buffer>, startOffset
   for await (let chunk of chunks) {
     if (first) {
       first = false
-      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
-        chunk = chunk.subarray(3)
-        offset += 3
-      }
+      const bom = bomLength(chunk)
+      chunk = chunk.subarray(bom)
+      offset += bom
     }
     const block: Line[] = []
     let from = 0
@@ -67,4 +66,9 @@ function stripCr(bytes: Buffer): Buffer {
 export function isBlank(bytes: Buffer): boolean {
   for (const byte of bytes) if (byte !== 0x20 && byte !== 0x09) return false
   return true
+}
+
+/** 3 when `chunk` starts with a UTF-8 byte-order mark (skipped, and counted in byte offsets), else 0. */
+export function bomLength(chunk: Uint8Array): number {
+  return chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf ? 3 : 0
 }

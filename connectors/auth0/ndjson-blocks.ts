@@ -2,6 +2,7 @@ import type { RawBlock } from '../../src/runtime/block-source.ts'
 import type { ReaderStart } from './file-item.ts'
 import type { InputFile } from './file-list.ts'
 import type { Auth0Position } from './position.ts'
+import { bomLength } from './line-reader.ts'
 
 /** One block of whole NDJSON lines, as it travels to a worker thread. */
 export interface NdjsonBlockPayload {
@@ -54,10 +55,9 @@ export async function* ndjsonBlocks(file: InputFile, start: ReaderStart, chunks:
   for await (let chunk of chunks) {
     if (first) {
       first = false
-      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
-        chunk = chunk.subarray(3)
-        offset += 3
-      }
+      const bom = bomLength(chunk)
+      chunk = chunk.subarray(bom)
+      offset += bom
     }
     const last = chunk.lastIndexOf(0x0a)
     if (last === -1) {
