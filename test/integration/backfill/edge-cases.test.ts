@@ -7,6 +7,8 @@ import { runCli, type CliResult } from '../../support/run-cli.ts'
 import { readNdjson, writeTestConfig } from '../../support/write-config.ts'
 
 const bcrypt = (c: string) => `$2b$10$${c.repeat(53).slice(0, 53)}`
+const TOTP_OK = 'JBSWY3DPEHPK3PXPJBSWY3DP'
+const TOTP_REJECTED = 'KRUGKIDROVUWG2ZAMJZG653O'
 const db = (id: string) => ({ identities: [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false }] })
 
 const users: string[] = [
@@ -27,6 +29,8 @@ const users: string[] = [
   JSON.stringify({ user_id: 'auth0|000000000000000000000015', email: 'member@example.com', app_metadata: { roles: ['member'], plan: 'pro' }, ...db('000000000000000000000015') }),
   '',
   JSON.stringify({ user_id: 'auth0|000000000000000000000011', email: 'MIXED.case@example.com', email_verified: true, given_name: 'Later', ...db('000000000000000000000011') }),
+  JSON.stringify({ user_id: 'auth0|000000000000000000000016', email: 'totp@example.com', mfa_factors: [{ totp: { secret: TOTP_OK } }], ...db('000000000000000000000016') }),
+  JSON.stringify({ user_id: 'auth0|000000000000000000000017', email: 'not an email', password_hash: bcrypt('z'), mfa_factors: [{ totp: { secret: TOTP_REJECTED } }], ...db('000000000000000000000017') }),
 ]
 const hashes = [
   { _id: { $oid: '000000000000000000000001' }, email: 'mixed.case@example.com', passwordHash: bcrypt('a'), connection: 'Username-Password-Authentication' },
@@ -62,17 +66,17 @@ describe('backfill of an export full of edge cases', () => {
     expect(first.stderr).not.toMatch(/"level":50/)
     expect(first.code).toBe(3)
     const count = (label: string) => Number(new RegExp(`^\\s+${label}\\s+(\\d+)`, 'm').exec(first.stdout)?.[1])
-    expect(count('read')).toBe(16)
-    expect(count('inserted')).toBe(10)
+    expect(count('read')).toBe(18)
+    expect(count('inserted')).toBe(11)
     expect(count('superseded')).toBe(1)
     expect(count('failed')).toBe(1)
-    expect(count('rejected')).toBe(4)
+    expect(count('rejected')).toBe(5)
     expect(count('inserted') + count('updated') + count('skipped') + count('superseded') + count('failed') + count('rejected')).toBe(count('read'))
   })
 
   it('puts every user in the emulator with normalized identifiers and mapped attributes', () => {
     const store = target.emulator.store
-    expect(store.count()).toBe(10)
+    expect(store.count()).toBe(11)
     const mixed = store.findByLoginId('email', 'mixed.case@example.com')!
     expect(mixed.email?.value).toBe('mixed.case@example.com')
     expect(mixed.standard?.['given_name']).toBe('Later')
@@ -91,6 +95,7 @@ describe('backfill of an export full of edge cases', () => {
     expect(member.roles).toEqual(['member'])
     expect(member.custom?.['plan']).toBe('pro')
     expect(member.hasPassword).toBe(true)
+    expect(store.findByLoginId('email', 'totp@example.com')?.mfa?.totpSecrets).toEqual([TOTP_OK])
   })
 
   it('dead-letters each failure with its origin, stage and reason', async () => {
@@ -104,12 +109,12 @@ describe('backfill of an export full of edge cases', () => {
     expect(ghost).toMatchObject({ stage: 'sending', code: 'RoleUnknownKeys', attempts: 1 })
     expect(JSON.stringify(ghost['authgear'])).toContain('ghost')
     for (const entry of dead) expect(entry['message']).toEqual(expect.any(String))
-    expect(dead).toHaveLength(5)
+    expect(dead).toHaveLength(6)
   })
 
   it('reports every source key with its Authgear user id and outcome', async () => {
     const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
-    expect(report).toHaveLength(16)
+    expect(report).toHaveLength(18)
     const later = report.find((r) => r['source_key'] === 'auth0|000000000000000000000011')!
     expect(later).toMatchObject({ outcome: 'inserted', identifier: 'email', login: 'mixed.case@example.com' })
     expect(later['user_id']).toBe(target.emulator.store.findByLoginId('email', 'mixed.case@example.com')!.id)
@@ -120,6 +125,9 @@ describe('backfill of an export full of edge cases', () => {
     const files = await Promise.all(['test.report.ndjson', 'test.dead-letter.ndjson'].map((f) => readFile(join(dir, 'state', f), 'utf8')))
     const everything = [first.stdout, first.stderr, ...files].join('\n')
     for (const h of hashes) expect(everything).not.toContain(h.passwordHash)
+    expect(everything).not.toContain(bcrypt('z'))
+    expect(everything).not.toContain(TOTP_OK)
+    expect(everything).not.toContain(TOTP_REJECTED)
     expect(everything).not.toContain('PRIVATE KEY')
     expect(everything).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/)
   })
@@ -128,10 +136,10 @@ describe('backfill of an export full of edge cases', () => {
     const again = await runCli(['backfill', '--config', config])
     expect(again.code).toBe(0)
     expect(again.stdout).toContain('already complete')
-    expect(target.emulator.store.count()).toBe(10)
+    expect(target.emulator.store.count()).toBe(11)
     const forced = await runCli(['backfill', '--config', config, '--from-start'])
     expect(forced.stdout).toMatch(/^\s+inserted\s+0$/m)
-    expect(forced.stdout).toMatch(/^\s+skipped\s+10$/m)
-    expect(target.emulator.store.count()).toBe(10)
+    expect(forced.stdout).toMatch(/^\s+skipped\s+11$/m)
+    expect(target.emulator.store.count()).toBe(11)
   })
 })
