@@ -10,8 +10,18 @@ export interface CliResult {
   readonly stderr: string
 }
 
+export interface RunningCli {
+  readonly child: ChildProcess
+  readonly done: Promise<CliResult>
+  /**
+   * Resolves once the run has logged that it started: its SIGTERM/SIGINT handlers are installed
+   * from then on, so a signal drains the run instead of killing the process.
+   */
+  started(timeoutMs?: number): Promise<void>
+}
+
 /** Starts `gearbridge <args>` as a child process on this Node (24: it runs the .ts sources directly). */
-export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult> } {
+export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningCli {
   const child = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
@@ -21,7 +31,15 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
     child.once('error', reject)
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
-  return { child, done }
+  const started = async (timeoutMs = 60_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs
+    while (!/run started/.test(stderr)) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`gearbridge exited before it started: ${stderr.slice(-2000)}`)
+      if (Date.now() > deadline) throw new Error(`gearbridge did not log its start within ${timeoutMs} ms (log_level must be info or debug)`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+  return { child, done, started }
 }
 
 /** Runs `gearbridge <args>` to its end. */

@@ -21,13 +21,7 @@ describe('stopping a backfill', () => {
     const { source, expected } = ws
     const config = await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { batch: { max_records: 200 }, max_in_flight: 2 } })
     const run = startCli(['backfill', '--config', config])
-    let stderr = ''
-    await new Promise<void>((resolve) => {
-      run.child.stderr!.on('data', (chunk: string) => {
-        stderr += chunk
-        if (stderr.includes('run started')) resolve()
-      })
-    })
+    await run.started()
     await new Promise((resolve) => setTimeout(resolve, 700))
     run.child.kill('SIGTERM')
     const stopped = await run.done

@@ -74,6 +74,8 @@ describe('one replica killed with SIGKILL at random moments while messages flow'
 
     // A last replica runs to the end and stops gracefully.
     const last = startSync(config)
+    // Earlier replicas may already have committed everything: wait for this one to be running.
+    await last.started()
     await eventuallyWith([last], async () => ((await committedOffsets(k, group, topic, partitions)) ?? []).reduce((x, y) => x + Math.max(0, y), 0) === total, 90_000, 'offsets committed to the end')
     last.child.kill('SIGTERM')
     const result = await last.done

@@ -55,6 +55,7 @@ describe('scale-out: a backfill publishes mapped records, replicas import them',
     const config = await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, format: 'mapped', commit_interval_ms: 100, batch_records: 100 })
     const a = startSync(config)
     const b = startSync(config)
+    await Promise.all([a.started(), b.started()])
     await eventuallyWith([a, b], async () => ((await committedOffsets(k, group, topic, partitions)) ?? []).reduce((x, y) => x + Math.max(0, y), 0) === total + 1, 90_000, 'offsets committed to the end')
     a.child.kill('SIGTERM')
     b.child.kill('SIGTERM')
