@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { OutcomeKinds } from '../core/outcome.ts'
+import { LabelTally } from './label-tally.ts'
 
 /**
  * Every metric gearbridge exports, in one registry. Labels are bounded: outcome kinds, stable
@@ -12,9 +13,9 @@ export class Metrics {
   readonly sourceRecords = new Counter({ name: 'gearbridge_source_records_total', help: 'Records read from the source, readable or not.', labelNames: ['source'], registers: [this.registry] })
   readonly sourceReadBytes = new Gauge({ name: 'gearbridge_source_read_bytes', help: 'Bytes of source input consumed so far in this run (files only).', labelNames: ['source'], registers: [this.registry] })
   readonly sourceSizeBytes = new Gauge({ name: 'gearbridge_source_size_bytes', help: 'Total size of the source input when known up front (files only).', labelNames: ['source'], registers: [this.registry] })
-  readonly records = new Counter({ name: 'gearbridge_records_total', help: 'Records by terminal outcome: inserted, updated, skipped, failed, rejected, superseded, deleted, disabled, published.', labelNames: ['outcome'], registers: [this.registry] })
+  readonly records: Counter<'outcome'> = new Counter({ name: 'gearbridge_records_total', help: 'Records by terminal outcome: inserted, updated, skipped, failed, rejected, superseded, deleted, disabled, published.', labelNames: ['outcome'], registers: [this.registry], collect: (): void => this.outcomes.flush() })
   readonly deadLetters = new Counter({ name: 'gearbridge_dead_letters_total', help: 'Records written to the dead-letter file, by stage and stable reason code.', labelNames: ['stage', 'reason'], registers: [this.registry] })
-  readonly passwords = new Counter({ name: 'gearbridge_password_lanes_total', help: 'Mapped records by recognized password hash algorithm and lane (imported, reset, rejected, none).', labelNames: ['algorithm', 'lane'], registers: [this.registry] })
+  readonly passwords: Counter<'algorithm' | 'lane'> = new Counter({ name: 'gearbridge_password_lanes_total', help: 'Mapped records by recognized password hash algorithm and lane (imported, reset, rejected, none).', labelNames: ['algorithm', 'lane'], registers: [this.registry], collect: (): void => this.passwordLanes.flush() })
   readonly passwordNotApplied = new Counter({ name: 'gearbridge_password_not_applied_total', help: 'Updated users whose record carried a password that Authgear ignores on upsert.', registers: [this.registry] })
   readonly jobs = new Counter({ name: 'gearbridge_import_jobs_total', help: 'Import jobs by result: completed, crashed (top-level error), expired (404 while polling), split (413).', labelNames: ['result'], registers: [this.registry] })
   readonly jobsInFlight = new Gauge({ name: 'gearbridge_import_jobs_in_flight', help: 'Import jobs submitted and not yet completed.', registers: [this.registry] })
@@ -45,6 +46,9 @@ export class Metrics {
   readonly reconcileFieldDifferences = new Counter({ name: 'gearbridge_reconcile_field_differences_total', help: 'Differing fields of matched users, by field group.', labelNames: ['field'], registers: [this.registry] })
   readonly reconcilePasswordNotVerifiable = new Counter({ name: 'gearbridge_reconcile_password_not_verifiable_total', help: 'Matched users whose mapped record carried a password: Authgear does not export hashes, so it cannot be checked.', registers: [this.registry] })
   readonly reconcilePassed = new Gauge({ name: 'gearbridge_reconcile_passed', help: '1 when the last reconcile stayed within its threshold, 0 otherwise.', registers: [this.registry] })
+  /** Per-record counts of `records` (by outcome) and `passwords` (by algorithm, lane), flushed on read. */
+  readonly outcomes: LabelTally<'outcome'> = new LabelTally(this.records, 'outcome')
+  readonly passwordLanes: LabelTally<'algorithm' | 'lane'> = new LabelTally(this.passwords, 'algorithm', 'lane')
   readonly runState = new Gauge({ name: 'gearbridge_run_state', help: '1 for the current state of the run: starting, running, draining, finished, stopped, failed.', labelNames: ['state'], registers: [this.registry] })
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

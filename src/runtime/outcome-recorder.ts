@@ -28,7 +28,7 @@ export class OutcomeRecorder {
     const now = isoNow()
     const { source, mapped } = item
     this.#summary.outcomes[outcome.kind]++
-    this.#metrics.records.inc({ outcome: outcome.kind })
+    this.#metrics.outcomes.inc(outcome.kind)
     if (outcome.passwordNotApplied) {
       this.#summary.passwordNotApplied++
       this.#metrics.passwordNotApplied.inc()

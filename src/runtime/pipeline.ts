@@ -80,21 +80,22 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const envelope = Math.max(envelopeBytes('preferred_username', options.upsert), envelopeBytes('phone_number', options.upsert))
 
   const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined): void => {
-    if (passwordAlgorithm) metrics.passwords.inc({ algorithm: passwordAlgorithm, lane: 'rejected' })
+    if (passwordAlgorithm) metrics.passwordLanes.inc(passwordAlgorithm, 'rejected')
     const { code, field, message } = rejection
     const named = field && !message.startsWith(`${field}:`) ? `${field}: ${message}` : message
     recorder.complete({ source: record, ticket }, { kind: 'rejected', code, message: `${record.origin}: ${named}` }, 'processing')
   }
-  const accept = async (item: WorkItem): Promise<void> => {
+  /** Batches one mapped record; returns a promise only when the scheduler makes it wait. */
+  const accept = (item: WorkItem): Promise<void> | undefined => {
     const { mapped, source: record } = item
-    metrics.passwords.inc({ algorithm: mapped.passwordAlgorithm, lane: mapped.passwordLane })
+    metrics.passwordLanes.inc(mapped.passwordAlgorithm, mapped.passwordLane)
     bump(summary.byIdentifier, mapped.identifier)
     bump(summary.byPassword, `${mapped.passwordAlgorithm}:${mapped.passwordLane}`)
     if (item.bytes + envelope > options.maxRequestBytes) {
       recorder.complete({ source: record, mapped, ticket: item.ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes, over the ${options.maxRequestBytes}-byte request limit` }, 'processing')
-      return
+      return undefined
     }
-    await scheduler.add(item)
+    return scheduler.offer(item) ? undefined : scheduler.add(item)
   }
   const track = (batch: { readonly position: P; readonly bytesRead?: number | undefined }, count: number): BatchTicket => {
     const position = batch.position
@@ -114,7 +115,10 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       for await (const batch of parallel) {
         const ticket = track(batch, batch.items.count)
         for (const item of unpackItems(batch.items)) {
-          if (item.kind === 'mapped') await accept(workItemOf(item, ticket))
+          if (item.kind === 'mapped') {
+            const waiting = accept(workItemOf(item, ticket))
+            if (waiting) await waiting
+          }
           else if (item.kind === 'rejected') reject({ kind: 'data', key: item.key, origin: item.origin, data: item.data }, ticket, item.rejection, item.passwordAlgorithm)
           else recorder.complete({ source: { kind: 'unreadable', key: item.key, origin: item.origin, code: item.code, message: item.message }, ticket }, { kind: 'rejected', code: item.code, message: item.message }, 'receiving')
         }
@@ -136,7 +140,10 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
             result = { ok: false, rejection: { code: 'mapping_error', message: `mapping failed on ${record.origin}: ${(error as Error).message}` } }
           }
           if (!result.ok) reject(record, ticket, result.rejection, result.passwordAlgorithm)
-          else await accept(createWorkItem(record, result.value, ticket))
+          else {
+            const waiting = accept(createWorkItem(record, result.value, ticket))
+            if (waiting) await waiting
+          }
         }
         options.onProgress?.(batch.bytesRead)
         if (ctx.signal.aborted || scheduler.fatal !== undefined) break
