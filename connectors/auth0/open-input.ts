@@ -3,7 +3,8 @@ import { pipeline } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import type { ByteCounter } from './file-item.ts'
 
-const readBlock = 256 * 1024
+/** 1 MiB reads: a quarter of the read calls of 256 KiB, and worker blocks of ~2,000 lines, whose round trip costs less per record. */
+const readBlock = 1024 * 1024
 
 /** An opened export file: its decompressed bytes, and the one call that releases it. */
 export interface OpenInput {

@@ -40,7 +40,8 @@ describe('auth0 JSON array reader', () => {
 
   it('ends the file with one malformed_json record after the last element it could parse, then reads the next file', async () => {
     const dir = await tempDir()
-    const elements = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ email: `u${i}@example.com`, padding: 'x'.repeat(60) }))
+    // Over one 1 MiB read, so elements parse before the chunk that holds the error.
+    const elements = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ email: `u${i}@example.com`, padding: 'x'.repeat(400) }))
     await writeText(dir, 'import.json', `[${elements.join(',')},{"email": oops}]`)
     await writeText(dir, 'next.json', JSON.stringify([{ email: 'e@example.com' }, 42]))
     const { records } = await collect(source({ files: '*.json' }, dir))
