@@ -5,7 +5,7 @@ import { SourceReadError } from '../../src/core/errors.ts'
 import type { Auth0SourceConfig } from './config.ts'
 import type { ReaderStart } from './file-item.ts'
 import { describeFiles, formatBytes, resolveFiles, type InputFile } from './file-list.ts'
-import { isGzipHandle, OpenFiles, openInput } from './open-input.ts'
+import { blockReadBytes, isGzipHandle, OpenFiles, openInput } from './open-input.ts'
 import type { Auth0DecoderOptions } from './block-decoder.ts'
 import { detectFormat } from './detect-format.ts'
 import { ndjsonBlocks } from './ndjson-blocks.ts'
@@ -141,7 +141,7 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
           if (ctx.signal.aborted) return
           const start = startOf(file, from)
           if (start !== undefined) {
-            const input = await openInput(file.path, files, start.offset ?? 0, { bytes: 0 })
+            const input = await openInput(file.path, files, start.offset ?? 0, { bytes: 0 }, blockReadBytes)
             try {
               yield* ndjsonBlocks(file, start, input.chunks, bytesBefore, limits)
             } catch (error) {
