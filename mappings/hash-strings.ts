@@ -3,21 +3,25 @@
  * prefixed formats first, bare digests last. A string that matches no rule is `unknown`; it is never
  * guessed to be bcrypt.
  */
-import { isBcryptHash } from './bcrypt.ts'
+import { bcryptMinor, isBcryptHash } from './bcrypt.ts'
 import type { HashAlgorithm, HashRecognition } from './hash-algorithms.ts'
 
 const notImportable = (algorithm: HashAlgorithm): HashRecognition => ({ algorithm, importable: false })
 
 const bcryptLike = /^\$2([a-z])?\$\d\d\$[./A-Za-z0-9]{53}$/
 
+const importableMinors = ['', 'a', 'b', 'y']
+
 function recognizeBcrypt(value: string): HashRecognition | undefined {
+  // The common case first, with the one pattern the record check applies again (and then finds cached).
+  if (isBcryptHash(value) && importableMinors.includes(bcryptMinor(value))) return { algorithm: 'bcrypt', importable: true, bcrypt: value }
   const match = bcryptLike.exec(value)
   if (match === null) return undefined
   const minor = match[1] ?? ''
   if (minor === 'x') return notImportable('bcrypt_2x')
   // `$2$`, `$2a$`, `$2b$`, `$2y$` are one algorithm; Go's bcrypt (Authgear) reads them all.
   // A cost outside 04-31 is still bcrypt, but Authgear refuses it.
-  if (['', 'a', 'b', 'y'].includes(minor) && isBcryptHash(value)) {
+  if (importableMinors.includes(minor) && isBcryptHash(value)) {
     return { algorithm: 'bcrypt', importable: true, bcrypt: value }
   }
   return notImportable('bcrypt')
