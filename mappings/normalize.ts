@@ -9,6 +9,7 @@ import { parsePhoneNumberWithError, ParseError, type CountryCode } from 'libphon
 import { emailAddressProblem } from './email-address.ts'
 import { isCanonicalLocale, noteValidPhone } from './formats.ts'
 import { memoize } from './memo.ts'
+import { knownValidPhone } from './phone-fast-path.ts'
 
 /** The outcome of normalizing one value: the value, or a reason that never repeats the input. */
 export type Normalized<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
@@ -41,6 +42,11 @@ const phoneErrors: Record<string, string> = {
 export function normalizePhone(value: string, defaultRegion?: string): Normalized<string> {
   const text = value.trim()
   if (text.length === 0) return fail('phone number is empty')
+  const known = knownValidPhone(text, defaultRegion)
+  if (known !== undefined) {
+    noteValidPhone(known)
+    return ok(known)
+  }
   try {
     const options = defaultRegion === undefined ? undefined : { defaultCountry: defaultRegion as CountryCode }
     const parsed = parsePhoneNumberWithError(text, options)

@@ -1,0 +1,90 @@
+import { getCountries, getCountryCallingCode, getExampleNumber, parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max'
+import examples from 'libphonenumber-js/mobile/examples'
+import { describe, expect, it } from 'vitest'
+import { knownValidPhone } from '../../../mappings/phone-fast-path.ts'
+
+/** Deterministic pseudo-random digits, so a failure can be reproduced. */
+function random(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function library(text: string, region: CountryCode | undefined): string | undefined {
+  try {
+    const parsed = parsePhoneNumberWithError(text, region === undefined ? undefined : { defaultCountry: region })
+    return parsed.isValid() ? parsed.number : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Numbers near each country's example (digits replaced, dropped and added) and random ones of its length, in several spellings. */
+function inputs(): { text: string; region: CountryCode | undefined }[] {
+  const next = random(7)
+  const digit = () => String(Math.floor(next() * 10))
+  const out: { text: string; region: CountryCode | undefined }[] = []
+  for (const country of getCountries()) {
+    const example = getExampleNumber(country, examples)
+    if (example === undefined) continue
+    const code = getCountryCallingCode(country)
+    const base = example.nationalNumber as string
+    const nationals = [base]
+    for (let i = 0; i < 24; i++) {
+      const keep = Math.max(1, base.length - 1 - Math.floor(next() * Math.min(6, base.length)))
+      let mutated = base.slice(0, keep)
+      while (mutated.length < base.length) mutated += digit()
+      nationals.push(mutated)
+    }
+    nationals.push(base.slice(0, -1), base + digit(), digit() + base.slice(1))
+    for (let i = 0; i < 12; i++) nationals.push(Array.from(base, digit).join(''))
+    for (const national of nationals) {
+      out.push({ text: `+${code}${national}`, region: undefined })
+      out.push({ text: `+${code} ${national.slice(0, 3)} ${national.slice(3)}`, region: undefined })
+      out.push({ text: national, region: country })
+      out.push({ text: `${national.slice(0, 3)}-${national.slice(3)}`, region: country })
+      out.push({ text: `(${national.slice(0, 3)}) ${national.slice(3, 6)}-${national.slice(6)}`, region: country })
+      out.push({ text: `0${national}`, region: country })
+      out.push({ text: `${code}${national}`, region: country })
+      out.push({ text: `+${code}${national}`, region: 'US' })
+    }
+  }
+  return out
+}
+
+describe('knownValidPhone', () => {
+  it('answers only for numbers the library finds valid, with the library’s E.164 form', () => {
+    let answered = 0
+    let valid = 0
+    const cases = inputs()
+    for (const { text, region } of cases) {
+      const fast = knownValidPhone(text, region)
+      const slow = library(text, region)
+      if (slow !== undefined) valid++
+      if (fast === undefined) continue
+      answered++
+      expect({ text, region, number: fast }).toEqual({ text, region, number: slow })
+    }
+    // Enough inputs, of both kinds, and a fast path that takes most of the valid ones.
+    expect(cases.length).toBeGreaterThan(60_000)
+    expect(valid).toBeGreaterThan(20_000)
+    expect(cases.length - valid).toBeGreaterThan(10_000)
+    expect(answered).toBeGreaterThan(valid * 0.6)
+  })
+
+  it('leaves national prefixes, dialling prefixes, extensions and letters to the library', () => {
+    expect(knownValidPhone('+1 201 555 0123')).toBe('+12015550123')
+    expect(knownValidPhone('(201) 555-0123', 'US')).toBe('+12015550123')
+    expect(knownValidPhone('020 7946 0958', 'GB')).toBeUndefined()
+    expect(knownValidPhone('011 44 20 7946 0958', 'US')).toBeUndefined()
+    expect(knownValidPhone('1 201 555 0123', 'US')).toBeUndefined()
+    expect(knownValidPhone('+1 201 555 0123 ext. 7')).toBeUndefined()
+    expect(knownValidPhone('+1 201 CALL NOW')).toBeUndefined()
+    expect(knownValidPhone('201 555 0123')).toBeUndefined()
+  })
+})
