@@ -4,7 +4,7 @@
  * not counted), then `gearbridge backfill` under /usr/bin/time -v. Prints wall time, records/s,
  * peak RSS of the backfill process and its summary.
  *
- *   node bench/backfill-auth0-emulator.ts [--max-in-flight 4] [--flags "--max-semi-space-size=16"]
+ *   node bench/backfill-auth0-emulator.ts [--max-in-flight 4] [--flags="--max-semi-space-size=16"]
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'

@@ -145,9 +145,9 @@ export class ImportSink {
       const error = detail.errors?.[0]
       return { ...base, kind: 'failed', code: error?.reason ?? 'failed', message: error?.message ?? 'Authgear failed the record without an error', reason: error }
     }
-    const record = item.mapped.record as { password?: unknown; mfa?: { totp?: unknown; password?: unknown } }
-    // Authgear ignores password, mfa.password and mfa.totp on upsert without a warning.
-    const passwordNotApplied = detail.outcome === 'updated' && (record.password !== undefined || record.mfa?.totp !== undefined || record.mfa?.password !== undefined)
+    // Authgear ignores password, mfa.password and mfa.totp on upsert without a warning. Only an
+    // update reads the record: one mapped on a worker thread is parsed back to be read.
+    const passwordNotApplied = detail.outcome === 'updated' && carriesSecrets(item.mapped.record as { password?: unknown; mfa?: { totp?: unknown; password?: unknown } })
     return { ...base, kind: detail.outcome, ...(detail.user_id ? { userId: detail.user_id } : {}), ...(passwordNotApplied ? { passwordNotApplied } : {}) }
   }
 
@@ -176,4 +176,8 @@ export class ImportSink {
   #failAll(items: WorkItem[], code: string, error: ApiRequestError): void {
     for (const item of items) this.#recorder.complete(item, { kind: 'failed', code, message: error.message, reason: error.body, attempts: item.attempts })
   }
+}
+
+function carriesSecrets(record: { password?: unknown; mfa?: { totp?: unknown; password?: unknown } }): boolean {
+  return record.password !== undefined || record.mfa?.totp !== undefined || record.mfa?.password !== undefined
 }
