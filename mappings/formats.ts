@@ -5,7 +5,7 @@
  */
 import { parsePhoneNumberWithError } from 'libphonenumber-js/max'
 import { memoize } from './memo.ts'
-import { knownValidPhone } from './phone-fast-path.ts'
+import { phoneFastPath } from './phone-fast-path.ts'
 
 /**
  * Plain `http(s)://host[:port][/path?query#fragment]` with nothing a URL parser would have to
@@ -82,7 +82,8 @@ export const isCanonicalLocale: (value: string) => boolean = memoize((value) => 
 export function isE164Phone(value: string): boolean {
   if (value === lastValidPhone) return true
   if (!/^\+[1-9][0-9]{1,14}$/.test(value)) return false
-  if (knownValidPhone(value) === value) return true
+  const known = phoneFastPath(value)
+  if (known !== undefined) return known === value
   try {
     const parsed = parsePhoneNumberWithError(value)
     const valid = parsed.number === value && parsed.isValid()

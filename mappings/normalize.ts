@@ -9,7 +9,7 @@ import { parsePhoneNumberWithError, ParseError, type CountryCode } from 'libphon
 import { emailAddressProblem } from './email-address.ts'
 import { isCanonicalLocale, noteValidPhone } from './formats.ts'
 import { memoize } from './memo.ts'
-import { knownValidPhone } from './phone-fast-path.ts'
+import { phoneFastPath } from './phone-fast-path.ts'
 
 /** The outcome of normalizing one value: the value, or a reason that never repeats the input. */
 export type Normalized<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string }
@@ -23,6 +23,8 @@ export function normalizeEmail(value: string): Normalized<string> {
   const problem = emailAddressProblem(email)
   return problem === undefined ? ok(email) : fail(problem)
 }
+
+const invalidForRegion = 'phone number is not a valid number for its region'
 
 const phoneErrors: Record<string, string> = {
   INVALID_COUNTRY: 'phone number has no "+<country code>" prefix and no default region applies',
@@ -42,7 +44,8 @@ const phoneErrors: Record<string, string> = {
 export function normalizePhone(value: string, defaultRegion?: string): Normalized<string> {
   const text = value.trim()
   if (text.length === 0) return fail('phone number is empty')
-  const known = knownValidPhone(text, defaultRegion)
+  const known = phoneFastPath(text, defaultRegion)
+  if (known === null) return fail(invalidForRegion)
   if (known !== undefined) {
     noteValidPhone(known)
     return ok(known)
@@ -50,7 +53,7 @@ export function normalizePhone(value: string, defaultRegion?: string): Normalize
   try {
     const options = defaultRegion === undefined ? undefined : { defaultCountry: defaultRegion as CountryCode }
     const parsed = parsePhoneNumberWithError(text, options)
-    if (!parsed.isValid()) return fail('phone number is not a valid number for its region')
+    if (!parsed.isValid()) return fail(invalidForRegion)
     noteValidPhone(parsed.number)
     return ok(parsed.number)
   } catch (error) {

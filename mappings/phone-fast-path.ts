@@ -1,7 +1,8 @@
 /**
- * A fast path for the common phone number: plainly written, no national or international dialling
- * prefix to strip, and valid. It answers with the E.164 form libphonenumber-js would give, or
- * `undefined` for anything else, which the caller then hands to libphonenumber-js itself.
+ * A fast path for the common phone number: plainly written, with no national or international
+ * dialling prefix to strip. For such a number it answers as libphonenumber-js would: the E.164 form
+ * of a valid number, or `null` for a number that parses but is not valid for its country. Anything
+ * else gets `undefined`, and the caller hands it to libphonenumber-js itself.
  *
  * Why: libphonenumber-js compiles its metadata's regular expressions anew on every match, about
  * ten of them per number (country detection in a shared calling code such as +1, then the number
@@ -10,8 +11,8 @@
  * country among those sharing a calling code, then the national number pattern and the type
  * patterns with their possible lengths) over expressions compiled once per country. Whatever it
  * cannot decide the same way (a national prefix, an international dialling prefix, a calling code
- * written without `+`, extensions, letters) it leaves to the library, and it never declares a
- * number invalid: a test compares it with the library on numbers of every country.
+ * written without `+`, extensions, letters, odd lengths) it leaves to the library; a test compares
+ * both on numbers of every country.
  */
 import { Metadata, type CountryCode } from 'libphonenumber-js/core'
 import metadataJson from 'libphonenumber-js/max/metadata'
@@ -122,9 +123,10 @@ const plainShape = /^\+?(?:\d+[ .-]?)*(?:\(\d+\)[ .-]?)?\d+(?:[ .-]\d+)*$/
 
 /**
  * The E.164 form of `text` when it is certainly a valid number (with `defaultRegion` for numbers
- * written without `+`), or undefined when the library must decide.
+ * written without `+`), null when it certainly parses but is not valid, undefined when the library
+ * must decide.
  */
-export function knownValidPhone(text: string, defaultRegion?: string): string | undefined {
+export function phoneFastPath(text: string, defaultRegion?: string): string | null | undefined {
   if (text.length > 40 || !plainShape.test(text)) return undefined
   const digits = text.replace(/[^\d]/g, '')
   let callingCode: string | undefined
@@ -155,5 +157,5 @@ export function knownValidPhone(text: string, defaultRegion?: string): string | 
   const exact = exactCountry(national, countries)
   if (exact === null) return undefined
   const rules = exact ?? fallback
-  return hasType(national, rules) ? `+${callingCode}${national}` : undefined
+  return hasType(national, rules) ? `+${callingCode}${national}` : null
 }

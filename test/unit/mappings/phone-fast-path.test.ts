@@ -1,7 +1,7 @@
 import { getCountries, getCountryCallingCode, getExampleNumber, parsePhoneNumberWithError, type CountryCode } from 'libphonenumber-js/max'
 import examples from 'libphonenumber-js/mobile/examples'
 import { describe, expect, it } from 'vitest'
-import { knownValidPhone } from '../../../mappings/phone-fast-path.ts'
+import { phoneFastPath } from '../../../mappings/phone-fast-path.ts'
 
 /** Deterministic pseudo-random digits, so a failure can be reproduced. */
 function random(seed: number): () => number {
@@ -15,12 +15,13 @@ function random(seed: number): () => number {
   }
 }
 
-function library(text: string, region: CountryCode | undefined): string | undefined {
+/** What libphonenumber-js says: the E.164 number when valid, null when it parses but is invalid, 'unparsable' when it throws. */
+function library(text: string, region: CountryCode | undefined): string | null {
   try {
     const parsed = parsePhoneNumberWithError(text, region === undefined ? undefined : { defaultCountry: region })
-    return parsed.isValid() ? parsed.number : undefined
+    return parsed.isValid() ? parsed.number : null
   } catch {
-    return undefined
+    return 'unparsable'
   }
 }
 
@@ -57,34 +58,42 @@ function inputs(): { text: string; region: CountryCode | undefined }[] {
   return out
 }
 
-describe('knownValidPhone', () => {
-  it('answers only for numbers the library finds valid, with the library’s E.164 form', () => {
-    let answered = 0
+describe('phoneFastPath', () => {
+  it('answers as the library does: the same E.164 form for a valid number, null for one that parses but is invalid', () => {
+    let answeredValid = 0
+    let answeredInvalid = 0
     let valid = 0
+    let invalid = 0
     const cases = inputs()
     for (const { text, region } of cases) {
-      const fast = knownValidPhone(text, region)
+      const fast = phoneFastPath(text, region)
       const slow = library(text, region)
-      if (slow !== undefined) valid++
+      if (slow === null) invalid++
+      else if (slow !== 'unparsable') valid++
       if (fast === undefined) continue
-      answered++
+      if (fast === null) answeredInvalid++
+      else answeredValid++
       expect({ text, region, number: fast }).toEqual({ text, region, number: slow })
     }
-    // Enough inputs, of both kinds, and a fast path that takes most of the valid ones.
+    // Enough inputs of both kinds, and a fast path that takes most of each.
     expect(cases.length).toBeGreaterThan(60_000)
     expect(valid).toBeGreaterThan(20_000)
-    expect(cases.length - valid).toBeGreaterThan(10_000)
-    expect(answered).toBeGreaterThan(valid * 0.6)
+    expect(invalid).toBeGreaterThan(10_000)
+    expect(answeredValid).toBeGreaterThan(valid * 0.6)
+    expect(answeredInvalid).toBeGreaterThan(invalid * 0.4)
   })
 
-  it('leaves national prefixes, dialling prefixes, extensions and letters to the library', () => {
-    expect(knownValidPhone('+1 201 555 0123')).toBe('+12015550123')
-    expect(knownValidPhone('(201) 555-0123', 'US')).toBe('+12015550123')
-    expect(knownValidPhone('020 7946 0958', 'GB')).toBeUndefined()
-    expect(knownValidPhone('011 44 20 7946 0958', 'US')).toBeUndefined()
-    expect(knownValidPhone('1 201 555 0123', 'US')).toBeUndefined()
-    expect(knownValidPhone('+1 201 555 0123 ext. 7')).toBeUndefined()
-    expect(knownValidPhone('+1 201 CALL NOW')).toBeUndefined()
-    expect(knownValidPhone('201 555 0123')).toBeUndefined()
+  it('decides plain numbers, and leaves national prefixes, dialling prefixes, extensions and letters to the library', () => {
+    expect(phoneFastPath('+1 201 555 0123')).toBe('+12015550123')
+    expect(phoneFastPath('(201) 555-0123', 'US')).toBe('+12015550123')
+    expect(phoneFastPath('+1 911 555 0123')).toBeNull()
+    expect(library('+1 911 555 0123', undefined)).toBeNull()
+    expect(phoneFastPath('+1 123 555 0123')).toBeUndefined()
+    expect(phoneFastPath('020 7946 0958', 'GB')).toBeUndefined()
+    expect(phoneFastPath('011 44 20 7946 0958', 'US')).toBeUndefined()
+    expect(phoneFastPath('1 201 555 0123', 'US')).toBeUndefined()
+    expect(phoneFastPath('+1 201 555 0123 ext. 7')).toBeUndefined()
+    expect(phoneFastPath('+1 201 CALL NOW')).toBeUndefined()
+    expect(phoneFastPath('201 555 0123')).toBeUndefined()
   })
 })
