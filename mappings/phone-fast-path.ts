@@ -14,7 +14,7 @@
  * written without `+`, extensions, letters, odd lengths) it leaves to the library; a test compares
  * both on numbers of every country.
  */
-import { Metadata, type CountryCode } from 'libphonenumber-js/core'
+import { isSupportedCountry, Metadata, type CountryCode } from 'libphonenumber-js/core'
 import metadataJson from 'libphonenumber-js/max/metadata'
 
 const metadata = new Metadata(metadataJson as never)
@@ -128,6 +128,8 @@ const plainShape = /^\+?(?:\d+[ .-]?)*(?:\(\d+\)[ .-]?)?\d+(?:[ .-]\d+)*$/
  */
 export function phoneFastPath(text: string, defaultRegion?: string): string | null | undefined {
   if (text.length > 40 || !plainShape.test(text)) return undefined
+  // The library refuses an unknown default region (`UK` for `GB`) even for a `+` number.
+  if (defaultRegion !== undefined && !isSupportedCountry(defaultRegion as CountryCode, metadataJson as never)) return undefined
   const digits = text.replace(/[^\d]/g, '')
   let callingCode: string | undefined
   let national: string
@@ -150,6 +152,8 @@ export function phoneFastPath(text: string, defaultRegion?: string): string | nu
     callingCode = fallback.callingCode
     // Left to the library: a dialling prefix (011 44 …), the calling code without + (1 201 …), a national prefix (0 20 …).
     if (fallback.idd?.test(digits) || digits.startsWith(callingCode) || fallback.nationalPrefix?.test(digits)) return undefined
+    // The library does not take two digits with separators (`(3)9`) for a number at all.
+    if (digits.length < 3) return undefined
     national = digits
   }
   if (national.length < 2 || national.length > 17) return undefined

@@ -95,5 +95,10 @@ describe('phoneFastPath', () => {
     expect(phoneFastPath('+1 201 555 0123 ext. 7')).toBeUndefined()
     expect(phoneFastPath('+1 201 CALL NOW')).toBeUndefined()
     expect(phoneFastPath('201 555 0123')).toBeUndefined()
+    // Cases the library answers with an error, not a verdict: an unknown region, two digits.
+    for (const [text, region] of [['+44 20 7946 0958', 'UK'], ['+1 201 555 0123', 'XX'], ['2015550123', '1'], ['(3)9', 'US'], ['4-7', 'FR']] as const) {
+      expect(library(text, region as CountryCode)).toBe('unparsable')
+      expect(phoneFastPath(text, region)).toBeUndefined()
+    }
   })
 })
