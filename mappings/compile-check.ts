@@ -52,14 +52,22 @@ function compile(schema: unknown): Predicate {
     }
     case 'array': {
       const element = compile(def['element'])
-      return withChecks(def, (v) => Array.isArray(v) && v.every((item) => element(item)))
+      return withChecks(def, (v) => {
+        if (!Array.isArray(v)) return false
+        // Indexed, as zod reads it: a hole in a sparse array is `undefined`, which `every` would skip.
+        for (let i = 0; i < v.length; i++) if (!element(v[i])) return false
+        return true
+      })
     }
     case 'record': {
       if (defOf(def['keyType']).type !== 'string' || (defOf(def['keyType'])['checks'] as unknown[] | undefined)?.length) throw new Error('record keys other than plain strings')
       const value = compile(def['valueType'])
       return withChecks(def, (v) => {
         if (!isPlainObject(v)) return false
-        for (const key in v) if (!value(v[key])) return false
+        // Every own key, as zod visits them: a symbol key fails a string key schema.
+        for (const key of Reflect.ownKeys(v)) {
+          if (typeof key === 'symbol' || !value(v[key])) return false
+        }
         return true
       })
     }
@@ -72,22 +80,18 @@ function compile(schema: unknown): Predicate {
 
 function compileObject(def: Def): Predicate {
   const shape = def['shape'] as Record<string, unknown>
-  const fields = new Map<string, Predicate>(Object.entries(shape).map(([key, field]) => [key, compile(field)]))
+  const keys = Object.keys(shape)
+  const checks = keys.map((key) => compile(shape[key]))
+  const known = new Set(keys)
   const catchall = def['catchall'] === undefined ? 'strip' : defOf(def['catchall']).type
   if (catchall !== 'never' && catchall !== 'unknown' && catchall !== 'strip') throw new Error(`unsupported catchall ${catchall}`)
-  // Only the fields a value has are checked, plus those that may not be left out: a record sets
-  // a handful of the schema's thirty fields.
-  const required = [...fields].filter(([, check]) => !check(undefined)).map(([key]) => key)
   return (v) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
     const record = v as Record<string, unknown>
-    for (const key of required) if (record[key] === undefined) return false
-    for (const key in record) {
-      const check = fields.get(key)
-      if (check === undefined) {
-        if (catchall === 'never') return false
-      } else if (!check(record[key])) return false
-    }
+    // Every field of the schema is read, as zod reads it (an inherited getter or a non-enumerable
+    // property counts too); an absent optional field costs one property read.
+    for (let i = 0; i < keys.length; i++) if (!(checks[i] as Predicate)(record[keys[i] as string])) return false
+    if (catchall === 'never') for (const key in record) if (!known.has(key)) return false
     return true
   }
 }
@@ -136,8 +140,13 @@ function compileRefinement(check: unknown): Predicate {
   }
 }
 
+/** A plain object by zod's own test (an own `constructor` function must look like a class's), and of plain prototype. */
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false
   const proto = Object.getPrototypeOf(v) as unknown
-  return proto === Object.prototype || proto === null
+  if (proto !== Object.prototype && proto !== null) return false
+  const ctor = (v as { constructor?: unknown }).constructor
+  if (typeof ctor !== 'function') return true
+  const prototype = (ctor as { prototype?: unknown }).prototype
+  return typeof prototype === 'object' && prototype !== null && Object.prototype.hasOwnProperty.call(prototype, 'isPrototypeOf')
 }

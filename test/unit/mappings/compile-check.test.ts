@@ -69,6 +69,31 @@ describe('compileCheck', () => {
     expect(compared - accepted).toBeGreaterThan(1000)
   })
 
+  it('reads values as zod does: sparse arrays, non-enumerable and inherited fields, symbol keys, odd constructors', () => {
+    const schema = importRecordSchema('email')
+    const check = compileCheck(schema)
+    class WithGetter {
+      email = 'jane@example.com'
+      get disabled(): unknown {
+        return 'yes'
+      }
+    }
+    const hidden = Object.defineProperty({}, 'email', { value: 'not an email', enumerable: false })
+    const odd: unknown[] = [
+      { ...full, roles: new Array(2) },
+      // eslint-disable-next-line no-sparse-arrays
+      { ...full, roles: [, 'x'] },
+      hidden,
+      new WithGetter(),
+      { ...full, custom_attributes: { [Symbol('s')]: 1 } },
+      { ...full, custom_attributes: { constructor: class {} } },
+    ]
+    for (const record of odd) {
+      expect(schema.safeParse(record).success).toBe(false)
+      expect(check(record)).toBe(false)
+    }
+  })
+
   it('answers false for a schema it cannot compile, so the caller asks zod', () => {
     const check = compileCheck(z.object({ n: z.number() }))
     expect(check({ n: 1 })).toBe(false)
