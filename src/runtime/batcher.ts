@@ -42,6 +42,11 @@ export class OpenBatch {
     return this.items.length
   }
 
+  /** Whether the batch holds a version of this user. */
+  has(identifierValue: string): boolean {
+    return this.#index.has(identifierValue)
+  }
+
   /** Body size if `item` were added (replacing its earlier version, if any). */
   bytesWith(item: WorkItem): number {
     const at = this.#index.get(item.mapped.identifierValue)

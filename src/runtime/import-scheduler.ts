@@ -169,9 +169,18 @@ export class ImportScheduler {
     const held = this.#held
     this.#held = []
     void this.#exclusive(async () => {
+      // A held record is older than anything batched after it was held: if an open batch already
+      // has its user, that version is newer and wins. Held records re-added here, in their order,
+      // still replace each other as usual.
+      const readded = new Set<string>()
       for (const item of held) {
-        if (this.#locks.has(item.mapped.identifierValue)) this.#held.push(item)
-        else await this.#add(item)
+        const user = item.mapped.identifierValue
+        if (this.#locks.has(user)) this.#held.push(item)
+        else if (!readded.has(user) && this.#open.get(item.mapped.identifier)?.has(user)) this.#onSuperseded(item)
+        else {
+          readded.add(user)
+          await this.#add(item)
+        }
       }
       // With nothing running, nobody else would dispatch what was just re-added.
       if (this.#inFlight === 0) for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)

@@ -110,6 +110,25 @@ describe('ImportScheduler', () => {
     await flushed
   })
 
+  it('never lets a held older version replace a newer one already batched', async () => {
+    const h = harness({ maxRecords: 3, maxBytes: 10_000, lingerMs: 10_000 }, 4)
+    const name = (i: WorkItem) => (i.mapped.record as { name?: string }).name
+    for (const [email, version] of [['a', 'A1'], ['b', 'B1'], ['c', 'C1'], ['a', 'A2'], ['d', 'D1'], ['e', 'E1'], ['a', 'A3']] as const) {
+      const next = item(`${email}@x.io`, { name: version })
+      if (!h.scheduler.offer(next)) await h.scheduler.add(next)
+    }
+    // A1 is in flight, A2 is held behind its lock (its batch went without it), A3 waits in an open batch.
+    expect(h.jobs.map((j) => j.items.map(name))).toEqual([['A1', 'B1', 'C1'], ['D1', 'E1']])
+    h.jobs[0]!.done()
+    for (let i = 0; i < 5; i++) await tick()
+    const flushed = h.scheduler.flush()
+    for (let i = 0; i < 5; i++) await tick()
+    expect(h.superseded.map(name)).toEqual(['A2'])
+    expect(h.jobs.slice(2).flatMap((j) => j.items.map(name))).toEqual(['A3'])
+    for (const j of h.jobs.slice(1)) j.done()
+    await flushed
+  })
+
   it('sends a partly filled batch after the linger time', async () => {
     const h = harness({ maxRecords: 100, maxBytes: 10_000, lingerMs: 15 })
     await h.scheduler.add(item('a@x.io'))
