@@ -15,7 +15,7 @@ export interface NdjsonBlockPayload {
   readonly bytes: Uint8Array
 }
 
-/** Blocks close at this many lines or bytes: large enough that a worker round trip is cheap per record. */
+/** A block closes at the first read chunk that takes it to this many lines or bytes: large enough that a worker round trip is cheap per record. */
 export interface BlockLimits {
   readonly lines: number
   readonly bytes: number
