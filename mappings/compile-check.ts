@@ -82,6 +82,7 @@ function compileObject(def: Def): Predicate {
   const shape = def['shape'] as Record<string, unknown>
   const keys = Object.keys(shape)
   const checks = keys.map((key) => compile(shape[key]))
+  const optional = checks.map((check) => check(undefined))
   const known = new Set(keys)
   const catchall = def['catchall'] === undefined ? 'strip' : defOf(def['catchall']).type
   if (catchall !== 'never' && catchall !== 'unknown' && catchall !== 'strip') throw new Error(`unsupported catchall ${catchall}`)
@@ -90,7 +91,10 @@ function compileObject(def: Def): Predicate {
     const record = v as Record<string, unknown>
     // Every field of the schema is read, as zod reads it (an inherited getter or a non-enumerable
     // property counts too); an absent optional field costs one property read.
-    for (let i = 0; i < keys.length; i++) if (!(checks[i] as Predicate)(record[keys[i] as string])) return false
+    for (let i = 0; i < keys.length; i++) {
+      const value = record[keys[i] as string]
+      if (value === undefined ? !optional[i] : !(checks[i] as Predicate)(value)) return false
+    }
     if (catchall === 'never') for (const key in record) if (!known.has(key)) return false
     return true
   }
