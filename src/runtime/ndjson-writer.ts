@@ -20,6 +20,7 @@ export class NdjsonWriter {
 
   async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true })
+    await trimTornLine(this.path)
     this.#file = await open(this.path, 'a')
   }
 
@@ -57,5 +58,46 @@ export class NdjsonWriter {
       if (sync) await this.#file.sync()
     })
     return this.#chain
+  }
+}
+
+/**
+ * A run killed in the middle of a write leaves the file's last line cut short. Lines are fsynced
+ * before the checkpoint that covers their records, so a cut line belongs to records after the
+ * committed position: the next run reads them again and writes their lines again. The cut piece is
+ * removed first, so every line of the file stays whole JSON.
+ */
+async function trimTornLine(path: string): Promise<void> {
+  let file: FileHandle
+  try {
+    file = await open(path, 'r+')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw error
+  }
+  try {
+    const { size } = await file.stat()
+    if (size === 0) return
+    const tail = Buffer.alloc(1)
+    await file.read(tail, 0, 1, size - 1)
+    if (tail[0] === 0x0a) return
+    // Walk back to the last newline, a block at a time.
+    const block = Buffer.alloc(64 * 1024)
+    let end = size
+    while (end > 0) {
+      const start = Math.max(0, end - block.length)
+      const { bytesRead } = await file.read(block, 0, end - start, start)
+      const newline = block.subarray(0, bytesRead).lastIndexOf(0x0a)
+      if (newline !== -1) {
+        await file.truncate(start + newline + 1)
+        await file.sync()
+        return
+      }
+      end = start
+    }
+    await file.truncate(0)
+    await file.sync()
+  } finally {
+    await file.close()
   }
 }

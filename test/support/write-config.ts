@@ -31,7 +31,9 @@ export async function writeTestConfig(dir: string, target: TestEmulator, blocks:
 export async function readNdjson(path: string): Promise<Record<string, unknown>[]> {
   const { readFile } = await import('node:fs/promises')
   try {
-    return (await readFile(path, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
+    // A live file may end in a line still being written: only finished lines count.
+    const text = await readFile(path, 'utf8')
+    return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return []
     throw error

@@ -1,0 +1,28 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { NdjsonWriter } from '../../../src/runtime/ndjson-writer.ts'
+
+async function reopenAfter(content: string): Promise<string> {
+  const path = join(await mkdtemp(join(tmpdir(), 'gb-ndjson-')), 'report.ndjson')
+  await writeFile(path, content)
+  const writer = new NdjsonWriter(path)
+  await writer.open()
+  writer.write({ n: 3 })
+  await writer.close()
+  return readFile(path, 'utf8')
+}
+
+describe('NdjsonWriter', () => {
+  it('removes a line a killed run left cut short before appending, so every line stays whole JSON', async () => {
+    expect(await reopenAfter('{"n":1}\n{"n":2}\n{"source_key":"au')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n')
+    expect(await reopenAfter('{"source_ke')).toBe('{"n":3}\n')
+  })
+
+  it('keeps a file that ends with a whole line, and a line longer than one read block', async () => {
+    const long = JSON.stringify({ pad: 'x'.repeat(200_000) })
+    expect(await reopenAfter(`{"n":1}\n{"n":2}\n`)).toBe('{"n":1}\n{"n":2}\n{"n":3}\n')
+    expect(await reopenAfter(`${long}\n{"cut":"${'y'.repeat(150_000)}`)).toBe(`${long}\n{"n":3}\n`)
+  })
+})
