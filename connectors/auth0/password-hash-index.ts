@@ -2,22 +2,35 @@ import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
+import { Worker } from 'node:worker_threads'
 import { createKeySpans, scanHashKeys, scanHashLine, type KeySpans } from './hash-line-scanner.ts'
 import { hash64HiOfAscii } from './string-hash.ts'
 import { hashRecordReader, type HashRecordReader } from './hash-record-reader.ts'
 import { OffsetTable, type OffsetTableState } from './offset-table.ts'
-import { openInput, type OpenFiles } from './open-input.ts'
+import { OffsetTables } from './offset-tables.ts'
+import { lineReadBytes, openInput, type OpenFiles } from './open-input.ts'
 
 /** A built index as it crosses to a worker thread: its file and its shared tables. */
 export interface PasswordHashIndexState {
   readonly path: string
-  readonly ids: OffsetTableState
-  readonly emails: OffsetTableState
+  readonly ids: readonly OffsetTableState[]
+  readonly emails: readonly OffsetTableState[]
   readonly stats: HashIndexStats
 }
+
+/** The tables and counts of one byte range of the hash file. */
+export interface RangeIndex {
+  readonly ids: OffsetTableState
+  readonly emails: OffsetTableState
+  readonly lines: number
+  readonly unreadable: number
+}
+
+/** From this size the file is indexed in two halves at once, one on a helper thread. */
+export const splitIndexMinBytes = 64 * 1024 * 1024
 
 /** Counts from building the index, for logs and `check`. */
 export interface HashIndexStats {
@@ -34,13 +47,13 @@ export interface HashIndexStats {
  * `dispose()`. Lookups read the line at the offset and verify it (see `PasswordHashJoin`).
  */
 export class PasswordHashIndex {
-  readonly ids: OffsetTable
-  readonly emails: OffsetTable
+  readonly ids: OffsetTables
+  readonly emails: OffsetTables
   readonly stats: HashIndexStats
   readonly #path: string
   readonly #tempDir: string | undefined
 
-  private constructor(path: string, tempDir: string | undefined, ids: OffsetTable, emails: OffsetTable, stats: HashIndexStats) {
+  private constructor(path: string, tempDir: string | undefined, ids: OffsetTables, emails: OffsetTables, stats: HashIndexStats) {
     this.#path = path
     this.#tempDir = tempDir
     this.ids = ids
@@ -48,57 +61,25 @@ export class PasswordHashIndex {
     this.stats = stats
   }
 
-  /** One pass over the hash files. Resolves once every line is indexed; `signal` stops it. */
-  static async build(paths: readonly string[], files: OpenFiles, signal?: AbortSignal): Promise<PasswordHashIndex> {
+  /**
+   * One pass over the hash files. Resolves once every line is indexed; `signal` stops it. A file of
+   * `splitMinBytes` or more is indexed in two halves at once (this thread and a helper thread), on
+   * machines with a second core: the mapping cannot start before the index is complete.
+   */
+  static async build(paths: readonly string[], files: OpenFiles, signal?: AbortSignal, options: { splitMinBytes?: number } = {}): Promise<PasswordHashIndex> {
     const single = paths.length === 1 ? await plainSingle(paths[0] as string, files) : undefined
     const tempDir = single ? undefined : await mkdtemp(join(tmpdir(), 'gearbridge-hashes-'))
     try {
       const path = single ?? join(tempDir as string, 'hashes.ndjson')
       if (!single) await concatenate(paths, path, files, signal)
       const { size: bytes } = await stat(path)
-      const expectedKeys = await countLines(path, files, signal)
-      const ids = new OffsetTable({ expectedKeys, maxOffset: bytes, unique: false })
-      const emails = new OffsetTable({ expectedKeys, maxOffset: bytes, unique: true })
-      let lines = 0
-      let unreadable = 0
-      const input = await openInput(path, files, 0, { bytes: 0 })
-      const verify = hashRecordReader(await files.open(path))
-      const spans = createKeySpans()
-      try {
-        for await (const block of lineBlocks(input.chunks)) {
-          signal?.throwIfAborted()
-          const { bytes: chunk, starts } = block
-          for (let k = 0; k + 1 < starts.length; k++) {
-            const from = starts[k] as number
-            const to = (starts[k + 1] as number) - 1
-            if (isBlankRange(chunk, from, to)) continue
-            lines++
-            const start = block.offset + from
-            if (scanHashKeys(chunk, from, to, spans)) {
-              addIdSpans(ids, chunk, spans, start)
-              const emailStart = spans[6] as number
-              const emailEnd = spans[7] as number
-              if (emailStart >= 0 && emailEnd > emailStart) {
-                const hi = hash64HiOfAscii(chunk, emailStart, emailEnd, true)
-                emails.addUniqueHashed(hi, start, (existing) => verify.read(existing)?.email === chunk.toString('latin1', emailStart, emailEnd).toLowerCase())
-              }
-              continue
-            }
-            const record = scanHashLine(chunk, from, to)
-            if (!record) {
-              unreadable++
-              continue
-            }
-            const lineIds = record.ids
-            for (let k = 0; k < lineIds.length; k++) if (lineIds.indexOf(lineIds[k] as string) === k) ids.add(lineIds[k] as string, start)
-            const email = record.email
-            if (email !== undefined) emails.addUnique(email, start, (existing) => verify.read(existing)?.email === email)
-          }
-        }
-      } finally {
-        await input.close()
-        await verify.close()
-      }
+      const split = bytes >= (options.splitMinBytes ?? splitIndexMinBytes) && availableParallelism() >= 2
+      const cut = split ? await lineBoundaryNear(path, files, Math.floor(bytes / 2)) : bytes
+      const ranges = await Promise.all([indexRange(path, files, 0, cut, bytes, signal), ...(cut < bytes ? [indexRangeOnThread(path, cut, bytes, signal)] : [])])
+      const ids = OffsetTables.attach(ranges.map((range) => range.ids))
+      const emails = OffsetTables.attach(ranges.map((range) => range.emails))
+      const lines = ranges.reduce((sum, range) => sum + range.lines, 0)
+      const unreadable = ranges.reduce((sum, range) => sum + range.unreadable, 0)
       return new PasswordHashIndex(path, tempDir, ids, emails, { lines, unreadable, bytes, tableBytes: ids.bytes + emails.bytes })
     } catch (error) {
       if (tempDir) await rm(tempDir, { recursive: true, force: true })
@@ -108,12 +89,12 @@ export class PasswordHashIndex {
 
   /** What a worker thread needs to look up in this index (`PasswordHashIndex.attach`). */
   get state(): PasswordHashIndexState {
-    return { path: this.#path, ids: this.ids.state, emails: this.emails.state, stats: this.stats }
+    return { path: this.#path, ids: this.ids.states, emails: this.emails.states, stats: this.stats }
   }
 
   /** The index built elsewhere (another thread), over the same shared tables and file. */
   static attach(state: PasswordHashIndexState): PasswordHashIndex {
-    return new PasswordHashIndex(state.path, undefined, new OffsetTable(state.ids), new OffsetTable(state.emails), state.stats)
+    return new PasswordHashIndex(state.path, undefined, OffsetTables.attach(state.ids), OffsetTables.attach(state.emails), state.stats)
   }
 
   /** Opens the indexed file for lookups; close the reader when the read ends. */
@@ -158,21 +139,121 @@ async function concatenate(paths: readonly string[], target: string, files: Open
   }
 }
 
-/** Newlines in the file (plus one for an unterminated last line), to size the tables once. */
-async function countLines(path: string, files: OpenFiles, signal?: AbortSignal): Promise<number> {
-  const input = await openInput(path, files, 0, { bytes: 0 })
+/** Newlines in `[from, to)` of the file (plus one for an unterminated last line), to size the tables once. */
+async function countLines(path: string, files: OpenFiles, from: number, to: number, signal?: AbortSignal): Promise<number> {
   let count = 0
   let last = 0x0a
-  try {
-    for await (const chunk of input.chunks) {
-      signal?.throwIfAborted()
-      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) count++
-      if (chunk.length > 0) last = chunk[chunk.length - 1] as number
-    }
-  } finally {
-    await input.close()
+  for await (const chunk of rangeChunks(path, files, from, to)) {
+    signal?.throwIfAborted()
+    for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) count++
+    if (chunk.length > 0) last = chunk[chunk.length - 1] as number
   }
   return last === 0x0a ? count : count + 1
+}
+
+/** The bytes of `[from, to)` of a plain file, in 256 KiB reads, through a handle of its own. */
+async function* rangeChunks(path: string, files: OpenFiles, from: number, to: number): AsyncGenerator<Buffer> {
+  if (to <= from) return
+  const handle = await files.open(path)
+  const stream = handle.createReadStream({ start: from, end: to - 1, autoClose: false, highWaterMark: lineReadBytes })
+  try {
+    for await (const chunk of stream) yield chunk as Buffer
+  } finally {
+    stream.destroy()
+    await handle.close()
+  }
+}
+
+/** The start of the first line at or after `at` (the file size when no line starts there). */
+async function lineBoundaryNear(path: string, files: OpenFiles, at: number): Promise<number> {
+  const handle = await files.open(path)
+  try {
+    const buffer = Buffer.alloc(64 * 1024)
+    for (let position = at; ; position += buffer.length) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position)
+      if (bytesRead === 0) return position
+      const newline = buffer.subarray(0, bytesRead).indexOf(0x0a)
+      if (newline !== -1) return position + newline + 1
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+/**
+ * Indexes the lines in `[from, to)` (a range that starts at a line start) into tables of its own:
+ * ids (bare id and alt_id) and unique lower-cased emails, with file offsets. `fileBytes` sizes
+ * the offsets.
+ */
+export async function indexRange(path: string, files: OpenFiles, from: number, to: number, fileBytes: number, signal?: AbortSignal): Promise<RangeIndex> {
+  const verify = hashRecordReader(await files.open(path))
+  try {
+    const expectedKeys = await countLines(path, files, from, to, signal)
+    const ids = new OffsetTable({ expectedKeys, maxOffset: fileBytes, unique: false })
+    const emails = new OffsetTable({ expectedKeys, maxOffset: fileBytes, unique: true })
+    let lines = 0
+    let unreadable = 0
+    const spans = createKeySpans()
+    for await (const block of lineBlocks(rangeChunks(path, files, from, to), from)) {
+      signal?.throwIfAborted()
+      const { bytes: chunk, starts } = block
+      for (let k = 0; k + 1 < starts.length; k++) {
+        const lineFrom = starts[k] as number
+        const lineTo = (starts[k + 1] as number) - 1
+        if (isBlankRange(chunk, lineFrom, lineTo)) continue
+        lines++
+        const start = block.offset + lineFrom
+        if (scanHashKeys(chunk, lineFrom, lineTo, spans)) {
+          addIdSpans(ids, chunk, spans, start)
+          const emailStart = spans[6] as number
+          const emailEnd = spans[7] as number
+          if (emailStart >= 0 && emailEnd > emailStart) {
+            const hi = hash64HiOfAscii(chunk, emailStart, emailEnd, true)
+            emails.addUniqueHashed(hi, start, (existing) => verify.read(existing)?.email === chunk.toString('latin1', emailStart, emailEnd).toLowerCase())
+          }
+          continue
+        }
+        const record = scanHashLine(chunk, lineFrom, lineTo)
+        if (!record) {
+          unreadable++
+          continue
+        }
+        const lineIds = record.ids
+        for (let i = 0; i < lineIds.length; i++) if (lineIds.indexOf(lineIds[i] as string) === i) ids.add(lineIds[i] as string, start)
+        const email = record.email
+        if (email !== undefined) emails.addUnique(email, start, (existing) => verify.read(existing)?.email === email)
+      }
+    }
+    return { ids: ids.state, emails: emails.state, lines, unreadable }
+  } finally {
+    await verify.close()
+  }
+}
+
+/** The helper thread's module, beside this file: `.ts` from source, `.js` from the build. */
+const indexWorkerUrl = new URL(import.meta.url.endsWith('.ts') ? './hash-index-worker.ts' : './hash-index-worker.js', import.meta.url)
+
+/** `indexRange` on a helper thread; its tables live in shared memory, so nothing is copied back. */
+function indexRangeOnThread(path: string, from: number, to: number, signal?: AbortSignal): Promise<RangeIndex> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(indexWorkerUrl, { workerData: { path, from, to, fileBytes: to } })
+    let settled = false
+    const stop = (): void => void worker.terminate()
+    signal?.addEventListener('abort', stop, { once: true })
+    worker.once('message', (message: { ok: true; range: RangeIndex } | { ok: false; message: string }) => {
+      settled = true
+      if (message.ok) resolve(message.range)
+      else reject(new Error(`indexing the password-hash export: ${message.message}`))
+    })
+    worker.once('error', (error) => {
+      settled = true
+      reject(error)
+    })
+    worker.once('exit', (code) => {
+      signal?.removeEventListener('abort', stop)
+      if (!settled) reject(signal?.aborted ? signal.reason : new Error(`the password-hash indexing thread exited (code ${code})`))
+    })
+  })
 }
 
 /** Lines of a chunk: `starts[k]` is where line k begins, `starts[k + 1] - 1` its newline. */
@@ -188,9 +269,9 @@ interface LineBlock {
  * to the next block). Every line in a block ends with a newline; an unterminated last line gets
  * one appended, so offsets stay those of the file.
  */
-async function* lineBlocks(chunks: AsyncIterable<Buffer>): AsyncGenerator<LineBlock> {
+async function* lineBlocks(chunks: AsyncIterable<Buffer>, firstOffset = 0): AsyncGenerator<LineBlock> {
   let carry: Buffer[] = []
-  let offset = 0
+  let offset = firstOffset
   for await (const chunk of chunks) {
     let from = 0
     if (carry.length > 0) {

@@ -96,14 +96,20 @@ export class PasswordHashJoin {
     if (typeof email !== 'string' || email === '') return undefined
     const key = email.toLowerCase()
     const connections = candidates.map((candidate) => candidate.connection).filter((name) => name !== undefined)
+    let found: HashRecord | undefined
+    let foundAt = -1
     for (const entry of this.#index.emails.lookup(key)) {
-      const record = this.#reader.read(entry < 0 ? -entry - 1 : entry)
+      const offset = entry < 0 ? -entry - 1 : entry
+      const record = this.#reader.read(offset)
       if (record?.email !== key) continue
-      if (entry < 0) return ambiguous
-      if (connections.length > 0 && record.connection !== undefined && !connections.includes(record.connection)) return undefined
-      return record
+      // A second line with this email (in another part of an index built in parts) makes it ambiguous.
+      if (entry < 0 || (found !== undefined && offset !== foundAt)) return ambiguous
+      found = record
+      foundAt = offset
     }
-    return undefined
+    if (found === undefined) return undefined
+    if (connections.length > 0 && found.connection !== undefined && !connections.includes(found.connection)) return undefined
+    return found
   }
 }
 
