@@ -75,7 +75,12 @@ export class PasswordHashIndex {
       const { size: bytes } = await stat(path)
       const split = bytes >= (options.splitMinBytes ?? splitIndexMinBytes) && availableParallelism() >= 2
       const cut = split ? await lineBoundaryNear(path, files, Math.floor(bytes / 2)) : bytes
-      const ranges = await Promise.all([indexRange(path, files, 0, cut, bytes, signal), ...(cut < bytes ? [indexRangeOnThread(path, cut, bytes, signal)] : [])])
+      const second = (): Promise<RangeIndex> =>
+        indexRangeOnThread(path, cut, bytes, signal).catch((error: unknown) => {
+          if (signal?.aborted) throw error
+          return indexRange(path, files, cut, bytes, bytes, signal)
+        })
+      const ranges = await Promise.all([indexRange(path, files, 0, cut, bytes, signal), ...(cut < bytes ? [second()] : [])])
       const ids = OffsetTables.attach(ranges.map((range) => range.ids))
       const emails = OffsetTables.attach(ranges.map((range) => range.emails))
       const lines = ranges.reduce((sum, range) => sum + range.lines, 0)
@@ -233,10 +238,17 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
 /** The helper thread's module, beside this file: `.ts` from source, `.js` from the build. */
 const indexWorkerUrl = new URL(import.meta.url.endsWith('.ts') ? './hash-index-worker.ts' : './hash-index-worker.js', import.meta.url)
 
+/**
+ * Heap limits of the helper thread: unbounded, it raised the run's peak RSS by 40-60 MB. Its
+ * tables are shared memory, outside the heap; should an extraordinary line not fit, the half is
+ * indexed on the calling thread instead (see `build`).
+ */
+const indexWorkerHeap = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 } as const
+
 /** `indexRange` on a helper thread; its tables live in shared memory, so nothing is copied back. */
 function indexRangeOnThread(path: string, from: number, to: number, signal?: AbortSignal): Promise<RangeIndex> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(indexWorkerUrl, { workerData: { path, from, to, fileBytes: to } })
+    const worker = new Worker(indexWorkerUrl, { workerData: { path, from, to, fileBytes: to }, resourceLimits: indexWorkerHeap })
     let settled = false
     const stop = (): void => void worker.terminate()
     signal?.addEventListener('abort', stop, { once: true })
