@@ -66,7 +66,7 @@ export class PasswordHashIndex {
    * `splitMinBytes` or more is indexed in two halves at once (this thread and a helper thread), on
    * machines with a second core: the mapping cannot start before the index is complete.
    */
-  static async build(paths: readonly string[], files: OpenFiles, signal?: AbortSignal, options: { splitMinBytes?: number } = {}): Promise<PasswordHashIndex> {
+  static async build(paths: readonly string[], files: OpenFiles, signal?: AbortSignal, options: { splitMinBytes?: number; onThread?: typeof indexRangeOnThread } = {}): Promise<PasswordHashIndex> {
     const single = paths.length === 1 ? await plainSingle(paths[0] as string, files) : undefined
     const tempDir = single ? undefined : await mkdtemp(join(tmpdir(), 'gearbridge-hashes-'))
     try {
@@ -76,7 +76,7 @@ export class PasswordHashIndex {
       const split = bytes >= (options.splitMinBytes ?? splitIndexMinBytes) && availableParallelism() >= 2
       const cut = split ? await lineBoundaryNear(path, files, Math.floor(bytes / 2)) : bytes
       const second = (): Promise<RangeIndex> =>
-        indexRangeOnThread(path, cut, bytes, signal).catch((error: unknown) => {
+        (options.onThread ?? indexRangeOnThread)(path, cut, bytes, signal).catch((error: unknown) => {
           if (signal?.aborted) throw error
           return indexRange(path, files, cut, bytes, bytes, signal)
         })
@@ -246,7 +246,7 @@ const indexWorkerUrl = new URL(import.meta.url.endsWith('.ts') ? './hash-index-w
 const indexWorkerHeap = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 } as const
 
 /** `indexRange` on a helper thread; its tables live in shared memory, so nothing is copied back. */
-function indexRangeOnThread(path: string, from: number, to: number, signal?: AbortSignal): Promise<RangeIndex> {
+export function indexRangeOnThread(path: string, from: number, to: number, signal?: AbortSignal): Promise<RangeIndex> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(indexWorkerUrl, { workerData: { path, from, to, fileBytes: to }, resourceLimits: indexWorkerHeap })
     let settled = false

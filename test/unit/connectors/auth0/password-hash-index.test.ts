@@ -81,4 +81,19 @@ describe('PasswordHashIndex built in two halves', () => {
     ])
     expect(one.counts).toMatchObject({ ambiguous: 2 })
   })
+
+  it('indexes the second half on the calling thread when the helper thread fails', async () => {
+    const dir = await tempDir()
+    const path = await writeText(dir, 'hashes.ndjson', hashExport())
+    const whole = await PasswordHashIndex.build([path], new OpenFiles())
+    let asked = 0
+    const failing = async (): Promise<never> => {
+      asked++
+      throw new Error('helper thread ran out of memory')
+    }
+    const fallback = await PasswordHashIndex.build([path], new OpenFiles(), undefined, { splitMinBytes: 0, onThread: failing })
+    expect(asked).toBe(1)
+    expect(fallback.ids.parts).toHaveLength(2)
+    expect(await joinAll(fallback)).toEqual(await joinAll(whole))
+  })
 })
