@@ -118,8 +118,13 @@ function exactCountry(national: string, countries: readonly string[]): CountryRu
   return undefined
 }
 
-/** A plainly written number: optional `+`, digit groups split by single spaces, dots or dashes, one optional parenthesized group. */
-const plainShape = /^\+?(?:\d+[ .-]?)*(?:\(\d+\)[ .-]?)?\d+(?:[ .-]\d+)*$/
+/**
+ * A plainly written number: optional `+`, an optional first digit group, an optional parenthesized
+ * group, then digit groups split by single spaces, dots or dashes. Each part can match only one way
+ * (a repeated group of digits with an optional separator would backtrack exponentially on a long
+ * run of digits that fails at its end).
+ */
+const plainShape = /^\+?(?:\d+[ .-]?)?(?:\(\d+\)[ .-]?)?\d+(?:[ .-]\d+)*$/
 
 /**
  * The E.164 form of `text` when it is certainly a valid number (with `defaultRegion` for numbers
