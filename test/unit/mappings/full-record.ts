@@ -1,0 +1,31 @@
+/** A valid import record that uses every field of Authgear's schema, for the record-check tests. */
+export const bcrypt = '$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy'
+
+export const fullRecord = {
+  email: 'jane@example.com',
+  email_verified: true,
+  phone_number: '+14155552671',
+  phone_number_verified: false,
+  preferred_username: 'jane',
+  disabled: true,
+  account_valid_from: '2025-01-01T00:00:00Z',
+  account_valid_until: '2030-01-01T00:00:00+08:00',
+  name: 'Jane Doe',
+  given_name: 'Jane',
+  family_name: 'Doe',
+  middle_name: null,
+  nickname: 'jd',
+  gender: 'female',
+  profile: 'https://example.com/jane',
+  picture: 'authgearimages:///app/abc.png',
+  website: 'https://jane.example.com',
+  birthdate: '--02-29',
+  zoneinfo: 'Asia/Hong_Kong',
+  locale: 'zh-Hant-HK',
+  address: { formatted: '1 Main St', country: 'HK', extra: 'kept' },
+  custom_attributes: { member_id: 'A-123', score: 3, gone: null },
+  roles: ['staff'],
+  groups: [],
+  password: { type: 'bcrypt', password_hash: bcrypt, expire_after: '2026-01-01T00:00:00Z' },
+  mfa: { email: 'jane@example.com', phone_number: null, totp: { secret: 'JBSWY3DPEHPK3PXP' } },
+}
