@@ -4,7 +4,8 @@ import type { z } from 'zod'
 export type Predicate = (value: unknown) => boolean
 
 /**
- * Compiles a zod schema into a plain predicate that accepts exactly what the schema accepts.
+ * Compiles a zod schema into a plain predicate that never accepts what the schema refuses (it may
+ * refuse an unusual value the schema takes, such as a record object with its own prototype).
  *
  * zod's `safeParse` builds a result and an issue list per field, nested wrappers and all: on a
  * record with thirty optional fields that costs more than the mapping itself. The schema stays

@@ -13,17 +13,15 @@ const bcryptLike = /^\$2([a-z])?\$\d\d\$[./A-Za-z0-9]{53}$/
 const importableMinors = ['', 'a', 'b', 'y']
 
 function recognizeBcrypt(value: string): HashRecognition | undefined {
-  // The common case first, with the one pattern the record check applies again (and then finds cached).
+  // `$2$`, `$2a$`, `$2b$`, `$2y$` are one algorithm, which Go's bcrypt (Authgear) reads, with the
+  // shape Authgear accepts: the pattern the record check applies again (and then finds cached).
   if (isBcryptHash(value) && importableMinors.includes(bcryptMinor(value))) return { algorithm: 'bcrypt', importable: true, bcrypt: value }
   const match = bcryptLike.exec(value)
   if (match === null) return undefined
   const minor = match[1] ?? ''
   if (minor === 'x') return notImportable('bcrypt_2x')
-  // `$2$`, `$2a$`, `$2b$`, `$2y$` are one algorithm; Go's bcrypt (Authgear) reads them all.
-  // A cost outside 04-31 is still bcrypt, but Authgear refuses it.
-  if (importableMinors.includes(minor) && isBcryptHash(value)) {
-    return { algorithm: 'bcrypt', importable: true, bcrypt: value }
-  }
+  // Any other bcrypt shape the first test refused: a cost outside 04-31, or a minor letter Go's
+  // bcrypt (Authgear) does not read. Still bcrypt, but Authgear refuses it.
   return notImportable('bcrypt')
 }
 
