@@ -40,7 +40,7 @@ const scheduler = new ImportScheduler({
   onSuperseded: (item) => recorder.complete(item, { kind: 'superseded' }),
   run: async (identifier, items) => {
     // The body a real sink would send, built and measured, then dropped.
-    bytes += Buffer.byteLength(requestBody(identifier, false, items))
+    bytes += requestBody(identifier, false, items).byteLength
     requests++
     for (const item of items) recorder.complete(item, { kind: 'inserted', userId: 'null' })
   },

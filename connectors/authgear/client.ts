@@ -101,7 +101,7 @@ export class AdminApiClient {
    * Rejects with `RequestTooLargeError` (split and resend), `QuotaExceededError`, `AuthError`,
    * `ApiRequestError` (the request as a whole is invalid), `ApiUnavailableError` or `AbortedError`.
    */
-  async submitImport(body: string, signal?: AbortSignal): Promise<ImportJobView> {
+  async submitImport(body: string | Uint8Array, signal?: AbortSignal): Promise<ImportJobView> {
     // A POST whose connection drops after the body was sent is ambiguous: Authgear may have created
     // the job. It is retried anyway: a duplicate job is harmless because imports are idempotent by
     // identifier (a resent user is `skipped`, or updated to the same values with upsert), and the
@@ -149,7 +149,7 @@ export class AdminApiClient {
     if (this.#ownsDispatcher) await this.#dispatcher.close()
   }
 
-  async #call(route: AdminApiRoute, method: 'GET' | 'POST', path: string, body: string | undefined, signal?: AbortSignal, jobId?: string): Promise<unknown> {
+  async #call(route: AdminApiRoute, method: 'GET' | 'POST', path: string, body: string | Uint8Array | undefined, signal?: AbortSignal, jobId?: string): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal)
       const token = await this.#signer.token()
@@ -195,7 +195,7 @@ export class AdminApiClient {
     }
   }
 
-  async #attempt(route: AdminApiRoute, method: 'GET' | 'POST', path: string, body: string | undefined, token: string, attempt: number, signal?: AbortSignal): Promise<AttemptResult> {
+  async #attempt(route: AdminApiRoute, method: 'GET' | 'POST', path: string, body: string | Uint8Array | undefined, token: string, attempt: number, signal?: AbortSignal): Promise<AttemptResult> {
     const deadline = new AbortController()
     let timedOut = false
     const timer = setTimeout(() => {

@@ -21,7 +21,7 @@ const expectedWarnings = new Set([
 
 /** The two client calls the sink needs (AdminApiClient implements them). */
 export interface ImportApi {
-  submitImport(body: string, signal?: AbortSignal): Promise<ImportJobView>
+  submitImport(body: string | Uint8Array, signal?: AbortSignal): Promise<ImportJobView>
   getImport(id: string, signal?: AbortSignal): Promise<ImportJobView>
 }
 
@@ -80,7 +80,7 @@ export class ImportSink {
       item.firstAttemptAt ??= now
     }
     this.#metrics.batchRecords.observe(items.length)
-    this.#metrics.batchBytes.observe(Buffer.byteLength(body))
+    this.#metrics.batchBytes.observe(body.byteLength)
     let job: ImportJobView
     try {
       job = await this.#api.submitImport(body, this.#options.hardStop)

@@ -13,9 +13,21 @@ export function envelopeBytes(identifier: IdentifierType, upsert: boolean): numb
   return `{"identifier":"${identifier}","upsert":${upsert},"records":[]}`.length
 }
 
-/** Serializes a request body exactly as it is measured. */
-export function requestBody(identifier: IdentifierType, upsert: boolean, items: readonly WorkItem[]): string {
-  return `{"identifier":"${identifier}","upsert":${upsert},"records":[${items.map((i) => i.json).join(',')}]}`
+/** Serializes a request body exactly as it is measured: the records' JSON bytes copied between the envelope's. */
+export function requestBody(identifier: IdentifierType, upsert: boolean, items: readonly WorkItem[]): Buffer {
+  const head = `{"identifier":"${identifier}","upsert":${upsert},"records":[`
+  let size = head.length + 2 + Math.max(0, items.length - 1)
+  for (const item of items) size += item.bytes
+  const body = Buffer.allocUnsafeSlow(size)
+  let at = body.write(head, 0, 'latin1')
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as WorkItem
+    if (i > 0) body[at++] = 0x2c
+    at += item.utf8.copy(body, at, item.jsonStart, item.jsonStart + item.bytes)
+  }
+  body[at++] = 0x5d
+  body[at++] = 0x7d
+  return body
 }
 
 /**

@@ -7,16 +7,20 @@ import { parentPort, workerData } from 'node:worker_threads'
 import type { BlockDecoder, CreateBlockDecoder, DecoderSpec } from './block-source.ts'
 import { createMapping } from './create-mapping.ts'
 import type { MapReply, MapRequest, MapWorkerData } from './map-pool.ts'
-import { packItems } from './packed-items.ts'
-import { toWorkerItem, type WorkerItem } from './worker-item.ts'
+import { ItemPacker, transferList } from './packed-items.ts'
+import { toWorkerItem } from './worker-item.ts'
 
 const port = parentPort
 if (port === null) throw new Error('map-worker.ts runs only as a worker thread')
 const data = workerData as MapWorkerData
 
-function reply(message: MapReply): void {
-  ;(port as NonNullable<typeof port>).postMessage(message)
+function reply(message: MapReply, transfer?: ArrayBuffer[]): void {
+  ;(port as NonNullable<typeof port>).postMessage(message, transfer)
 }
+
+/** The last block's size, to size the next block's buffers and save regrowing them. */
+let lastItems = 256
+let lastBytes = 256 * 1024
 
 let decoder: BlockDecoder | undefined
 const map = createMapping(data.mapping.config, data.mapping.options)
@@ -34,9 +38,12 @@ port.on('message', (request: MapRequest) => {
     return
   }
   try {
-    const items: WorkerItem[] = []
-    ;(decoder as BlockDecoder).decode(request.payload, (record) => items.push(toWorkerItem(record, map)))
-    reply({ type: 'mapped', id: request.id, items: packItems(items), counts: (decoder as BlockDecoder).takeCounts() })
+    const packer = new ItemPacker(lastItems, lastBytes + (lastBytes >> 3))
+    ;(decoder as BlockDecoder).decode(request.payload, (record) => packer.add(toWorkerItem(record, map)))
+    const items = packer.finish()
+    lastItems = items.count
+    lastBytes = items.utf8.byteLength
+    reply({ type: 'mapped', id: request.id, items, counts: (decoder as BlockDecoder).takeCounts() }, transferList(items))
   } catch (error) {
     reply({ type: 'failed', id: request.id, message: (error as Error).message, code: (error as { code?: string }).code })
   }

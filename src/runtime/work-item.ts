@@ -1,15 +1,20 @@
 import type { ReadableRecord, SourceRecord } from '../core/source-record.ts'
 import type { IdentifierType, ImportRecord, MappedRecord, PasswordLane } from '../core/mapped-record.ts'
 import type { BatchTicket } from './checkpointer.ts'
-import type { WorkerItem } from './worker-item.ts'
+import type { UnpackedRecord } from './packed-items.ts'
 
 /** A mapped record on its way to Authgear, with what is needed to report it and settle its batch. */
 export interface WorkItem {
   readonly source: ReadableRecord
   readonly mapped: MappedRecord
-  /** `JSON.stringify(mapped.record)`, computed once; the request body is built from these. */
-  readonly json: string
-  /** UTF-8 byte length of `json`. */
+  /**
+   * `JSON.stringify(mapped.record)` as UTF-8, computed once: the record's JSON is
+   * `utf8[jsonStart, jsonStart + bytes)`, and request bodies are copied together from these bytes.
+   * A record mapped on a worker shares its block's buffer with the block's other records.
+   */
+  readonly utf8: Buffer
+  readonly jsonStart: number
+  /** UTF-8 byte length of the record's JSON. */
   readonly bytes: number
   readonly ticket: BatchTicket
   /** Import jobs this record has been sent in so far. */
@@ -32,8 +37,8 @@ export interface Settleable {
  * source (a whole Auth0 profile, a row) kept it alive into V8's old generation for nothing.
  */
 export function createWorkItem(source: ReadableRecord, mapped: MappedRecord, ticket: BatchTicket): WorkItem {
-  const json = JSON.stringify(mapped.record)
-  return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped, json, bytes: Buffer.byteLength(json), ticket, attempts: 0 }
+  const utf8 = Buffer.from(JSON.stringify(mapped.record))
+  return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped, utf8, jsonStart: 0, bytes: utf8.length, ticket, attempts: 0 }
 }
 
 /** Stands in for the source data of a mapped record, which is not kept (see `createWorkItem`). */
@@ -41,14 +46,15 @@ const notKept: Record<string, unknown> = Object.freeze({})
 
 /**
  * A record mapped on a worker thread as a work item. Its `mapped.record` is parsed back from
- * `json` only when read (the sink reads it for updates, the dead letter for failures), and its
+ * its JSON bytes only when read (the sink reads it for updates, the dead letter for failures), and its
  * `source.data` is an empty object: a mapped record is reported from `mapped`, never from `data`.
  */
-export function workItemOf(item: Extract<WorkerItem, { kind: 'mapped' }>, ticket: BatchTicket): WorkItem {
+export function workItemOf(item: UnpackedRecord, ticket: BatchTicket): WorkItem {
   return {
     source: { kind: 'data', key: item.key, origin: item.origin, data: notKept },
     mapped: new WorkerMappedRecord(item),
-    json: item.json,
+    utf8: item.utf8,
+    jsonStart: item.jsonStart,
     bytes: item.bytes,
     ticket,
     attempts: 0,
@@ -63,10 +69,12 @@ class WorkerMappedRecord implements MappedRecord {
   readonly warnings: readonly string[]
   readonly action?: 'delete'
   readonly lockKeys?: readonly string[]
-  readonly #json: string
+  readonly #utf8: Buffer
+  readonly #jsonStart: number
+  readonly #bytes: number
   #record: ImportRecord | undefined
 
-  constructor(item: Extract<WorkerItem, { kind: 'mapped' }>) {
+  constructor(item: UnpackedRecord) {
     this.identifier = item.identifier
     this.identifierValue = item.identifierValue
     this.passwordAlgorithm = item.passwordAlgorithm
@@ -74,11 +82,13 @@ class WorkerMappedRecord implements MappedRecord {
     this.warnings = item.warnings
     if (item.action !== undefined) this.action = item.action
     if (item.lockKeys !== undefined) this.lockKeys = item.lockKeys
-    this.#json = item.json
+    this.#utf8 = item.utf8
+    this.#jsonStart = item.jsonStart
+    this.#bytes = item.bytes
   }
 
   get record(): ImportRecord {
-    this.#record ??= JSON.parse(this.#json) as ImportRecord
+    this.#record ??= JSON.parse(this.#utf8.toString('utf8', this.#jsonStart, this.#jsonStart + this.#bytes)) as ImportRecord
     return this.#record
   }
 

@@ -23,7 +23,6 @@ export type WorkerItem =
       readonly identifierValue: string
       /** `JSON.stringify(record)`; the record itself is parsed back only if someone asks for it. */
       readonly json: string
-      readonly bytes: number
       readonly passwordAlgorithm: string
       readonly passwordLane: PasswordLane
       readonly warnings: readonly string[]
@@ -51,15 +50,13 @@ export function toWorkerItem(record: SourceRecord, map: (record: Extract<SourceR
     }
   }
   const mapped = result.value
-  const json = JSON.stringify(mapped.record)
   return {
     kind: 'mapped',
     key: record.key,
     origin: record.origin,
     identifier: mapped.identifier,
     identifierValue: mapped.identifierValue,
-    json,
-    bytes: Buffer.byteLength(json),
+    json: JSON.stringify(mapped.record),
     passwordAlgorithm: mapped.passwordAlgorithm,
     passwordLane: mapped.passwordLane,
     warnings: mapped.warnings,

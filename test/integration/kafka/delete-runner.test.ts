@@ -44,7 +44,8 @@ function item(email: string): WorkItem {
   return {
     source: { kind: 'data', key: email, origin: email, data: {} },
     mapped: { identifier: 'email', identifierValue: email, record: { email } as never, passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], action: 'delete' },
-    json: '{}',
+    utf8: Buffer.from('{}'),
+    jsonStart: 0,
     bytes: 2,
     ticket: { settle: () => undefined },
     attempts: 0,

@@ -77,7 +77,7 @@ async function run(dir: string, workers: number, name: string, from?: Auth0Posit
     maxInFlight: 2,
     onSuperseded: (item) => recorder.complete(item, { kind: 'superseded' }),
     run: async (identifier, items) => {
-      const body = JSON.parse(requestBody(identifier, false, items)) as { records: unknown[] }
+      const body = JSON.parse(requestBody(identifier, false, items).toString()) as { records: unknown[] }
       for (const record of body.records) records.push(JSON.stringify(record))
       for (const item of items) recorder.complete(item, { kind: 'inserted', userId: `u-${item.source.key}` })
     },
