@@ -25,4 +25,22 @@ describe('NdjsonWriter', () => {
     expect(await reopenAfter(`{"n":1}\n{"n":2}\n`)).toBe('{"n":1}\n{"n":2}\n{"n":3}\n')
     expect(await reopenAfter(`${long}\n{"cut":"${'y'.repeat(150_000)}`)).toBe(`${long}\n{"n":3}\n`)
   })
+
+  it('writes every line whole and in order across chunks, flushes and lines larger than a chunk', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'gb-ndjson-')), 'report.ndjson')
+    const writer = new NdjsonWriter(path)
+    await writer.open()
+    const entries: object[] = []
+    for (let i = 0; i < 20_000; i++) {
+      const entry = i % 5000 === 7 ? { i, big: 'é'.repeat(400_000) } : { i, name: i % 3 === 0 ? 'Zoë 名前 🙂' : 'plain', pad: 'p'.repeat(i % 200) }
+      entries.push(entry)
+      writer.write(entry)
+      if (i % 4321 === 0) await writer.flush()
+    }
+    await writer.close()
+    expect(writer.count).toBe(entries.length)
+    const lines = (await readFile(path, 'utf8')).split('\n')
+    expect(lines.pop()).toBe('')
+    expect(lines.map((line) => JSON.parse(line) as object)).toEqual(entries)
+  })
 })
