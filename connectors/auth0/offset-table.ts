@@ -85,8 +85,11 @@ export class OffsetTable {
    * seen more than once is returned as `-(offset + 1)`.
    */
   lookup(key: string): number[] {
-    const hi = hash64(key).hi
-    const out: number[] = []
+    return this.lookupHashed(hash64(key).hi, [])
+  }
+
+  /** `lookup` with the key already hashed (`hash64(key).hi`), appending to `out`. */
+  lookupHashed(hi: number, out: number[]): number[] {
     for (let slot = hi % this.#capacity; this.#offsets[slot] !== 0; slot = (slot + 1) % this.#capacity) {
       if (this.#fingerprints[slot] !== hi) continue
       const offset = (this.#offsets[slot] as number) - 1

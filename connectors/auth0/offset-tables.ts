@@ -1,4 +1,5 @@
 import { OffsetTable, type OffsetTableState } from './offset-table.ts'
+import { hash64 } from './string-hash.ts'
 
 /**
  * Offset tables built over separate byte ranges of one file (by separate threads), looked up as
@@ -31,9 +32,9 @@ export class OffsetTables {
 
   /** Candidate offsets for `key` in every part (see `OffsetTable.lookup`). */
   lookup(key: string): number[] {
-    if (this.parts.length === 1) return (this.parts[0] as OffsetTable).lookup(key)
+    const hi = hash64(key).hi
     const out: number[] = []
-    for (const part of this.parts) out.push(...part.lookup(key))
+    for (let i = 0; i < this.parts.length; i++) (this.parts[i] as OffsetTable).lookupHashed(hi, out)
     return out
   }
 }

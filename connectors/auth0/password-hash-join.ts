@@ -80,13 +80,14 @@ export class PasswordHashJoin {
   #byId(candidates: readonly Candidate[]): HashRecord | typeof ambiguous | undefined {
     for (const candidate of candidates) {
       const offsets = this.#index.ids.lookup(candidate.id)
-      const hits: HashRecord[] = []
-      for (const offset of offsets) {
-        const record = this.#reader.read(offset)
-        if (record && record.ids.includes(candidate.id) && connectionAgrees(record, candidate.connection)) hits.push(record)
+      let hit: HashRecord | undefined
+      for (let i = 0; i < offsets.length; i++) {
+        const record = this.#reader.read(offsets[i] as number)
+        if (record === undefined || !record.ids.includes(candidate.id) || !connectionAgrees(record, candidate.connection)) continue
+        if (hit !== undefined) return ambiguous
+        hit = record
       }
-      if (hits.length === 1) return hits[0]
-      if (hits.length > 1) return ambiguous
+      if (hit !== undefined) return hit
     }
     return undefined
   }
