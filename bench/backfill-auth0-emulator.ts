@@ -6,7 +6,10 @@
  * `gearbridge` bin and the container run), compiled first: run from the TypeScript sources, every
  * thread would also load Node's type stripper, ~15 MB on the main thread and ~8 MB per worker.
  *
- *   node bench/backfill-auth0-emulator.ts [--max-in-flight 4] [--flags="--max-semi-space-size=16"]
+ *   node bench/backfill-auth0-emulator.ts [--max-in-flight 4] [--workers auto|N] [--flags="--max-semi-space-size=16"]
+ *
+ * The backfill inherits the environment, so `MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072`
+ * in front of the command measures it as the container runs it.
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -14,7 +17,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
-const { values } = parseArgs({ options: { 'max-in-flight': { type: 'string', default: '4' }, flags: { type: 'string', default: '--max-semi-space-size=16' } } })
+const { values } = parseArgs({ options: { 'max-in-flight': { type: 'string', default: '4' }, workers: { type: 'string', default: 'auto' }, flags: { type: 'string', default: '--max-semi-space-size=16' } } })
 const root = resolve(import.meta.dirname, '..')
 const built = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
 if (built.status !== 0) throw new Error('bench: building dist/ failed')
@@ -42,7 +45,7 @@ await writeFile(config, [
   `  type: auth0`,
   `  files: ${join(root, 'bench/data/auth0-1m/users.ndjson')}`,
   `  password_hashes: { files: ${join(root, 'bench/data/auth0-1m/password-hashes.ndjson')} }`,
-  'mapping: { default_phone_region: US, custom_attributes: { plan: app_metadata.plan } }',
+  `mapping: { default_phone_region: US, custom_attributes: { plan: app_metadata.plan }, workers: ${values.workers} }`,
   `sink: { endpoint: "${url}", project_id: myapp, key_id: "${keyId}", private_key_file: "${keyFile}", max_in_flight: ${values['max-in-flight']}, poll: { initial_ms: 50, max_ms: 500 } }`,
   `state: { dir: "${join(work, 'state')}" }`,
   'observability: { listen: null, progress: never, log_level: warn }',
