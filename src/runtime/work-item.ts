@@ -34,11 +34,14 @@ export interface Settleable {
 /**
  * A mapped record as a work item. Its source data is let go here: a mapped record is reported and
  * dead-lettered from `mapped`, never from `data`, and holding every in-flight record's parsed
- * source (a whole Auth0 profile, a row) kept it alive into V8's old generation for nothing.
+ * source (a whole Auth0 profile, a row) kept it alive into V8's old generation for nothing. The
+ * record itself is kept as its JSON bytes and parsed back only when read, as for records mapped on
+ * a worker: thousands of in-flight records (open batches, jobs being followed) held as object
+ * graphs outlived young collections and were promoted, only to die in the old generation.
  */
 export function createWorkItem(source: ReadableRecord, mapped: MappedRecord, ticket: BatchTicket): WorkItem {
   const utf8 = Buffer.from(JSON.stringify(mapped.record))
-  return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped, utf8, jsonStart: 0, bytes: utf8.length, ticket, attempts: 0 }
+  return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped: new SerializedMappedRecord(mapped, utf8, 0, utf8.length), utf8, jsonStart: 0, bytes: utf8.length, ticket, attempts: 0 }
 }
 
 /** Stands in for the source data of a mapped record, which is not kept (see `createWorkItem`). */
@@ -52,7 +55,7 @@ const notKept: Record<string, unknown> = Object.freeze({})
 export function workItemOf(item: UnpackedRecord, ticket: BatchTicket): WorkItem {
   return {
     source: { kind: 'data', key: item.key, origin: item.origin, data: notKept },
-    mapped: new WorkerMappedRecord(item),
+    mapped: new SerializedMappedRecord(item, item.utf8, item.jsonStart, item.bytes),
     utf8: item.utf8,
     jsonStart: item.jsonStart,
     bytes: item.bytes,
@@ -61,7 +64,8 @@ export function workItemOf(item: UnpackedRecord, ticket: BatchTicket): WorkItem 
   }
 }
 
-class WorkerMappedRecord implements MappedRecord {
+/** A mapped record whose `record` is `utf8[jsonStart, jsonStart + bytes)`, parsed when first read. */
+class SerializedMappedRecord implements MappedRecord {
   readonly identifier: IdentifierType
   readonly identifierValue: string
   readonly passwordAlgorithm: string
@@ -74,7 +78,7 @@ class WorkerMappedRecord implements MappedRecord {
   readonly #bytes: number
   #record: ImportRecord | undefined
 
-  constructor(item: UnpackedRecord) {
+  constructor(item: Omit<MappedRecord, 'record'>, utf8: Buffer, jsonStart: number, bytes: number) {
     this.identifier = item.identifier
     this.identifierValue = item.identifierValue
     this.passwordAlgorithm = item.passwordAlgorithm
@@ -82,9 +86,9 @@ class WorkerMappedRecord implements MappedRecord {
     this.warnings = item.warnings
     if (item.action !== undefined) this.action = item.action
     if (item.lockKeys !== undefined) this.lockKeys = item.lockKeys
-    this.#utf8 = item.utf8
-    this.#jsonStart = item.jsonStart
-    this.#bytes = item.bytes
+    this.#utf8 = utf8
+    this.#jsonStart = jsonStart
+    this.#bytes = bytes
   }
 
   get record(): ImportRecord {
