@@ -42,6 +42,8 @@ class MapWorker {
   readonly worker: Worker
   readonly ready: Promise<void>
   readonly exited: Promise<void>
+  /** Set once the worker has its decoder and has answered; only then does it get blocks. */
+  isReady = false
   #failure: unknown
 
   constructor(data: MapWorkerData) {
@@ -66,7 +68,10 @@ class MapWorker {
       this.worker.on('error', fail)
       this.worker.on('exit', (code) => fail(new SourceReadError(`mapping worker exited (code ${code})`)))
     })
-    this.ready.catch(() => undefined)
+    this.ready.then(
+      () => (this.isReady = true),
+      () => undefined,
+    )
   }
 
   send(id: number, block: RawBlock<unknown>): Promise<Extract<MapReply, { type: 'mapped' }>> {
@@ -90,10 +95,18 @@ class MapWorker {
  */
 export class MapPool {
   readonly #workers: MapWorker[]
+  readonly #data: MapWorkerData
+  #decoder: DecoderSpec | undefined
   #nextId = 0
 
-  private constructor(workers: MapWorker[]) {
+  private constructor(workers: MapWorker[], data: MapWorkerData) {
     this.#workers = workers
+    this.#data = data
+  }
+
+  /** Workers started, ready or still starting. */
+  get size(): number {
+    return this.#workers.length
   }
 
   /**
@@ -102,11 +115,27 @@ export class MapPool {
    * completes the start.
    */
   static start(count: number, data: MapWorkerData): MapPool {
-    return new MapPool(Array.from({ length: count }, () => new MapWorker(data)))
+    return new MapPool(Array.from({ length: count }, () => new MapWorker(data)), data)
+  }
+
+  /**
+   * Starts one more worker after `useDecoder`. It gets blocks once it is ready; until then the
+   * others carry on. A worker that fails to start is left out: the pool keeps the ones it has.
+   */
+  grow(): void {
+    if (this.#decoder === undefined) throw new Error('MapPool.grow before useDecoder')
+    const worker = new MapWorker(this.#data)
+    worker.worker.postMessage({ type: 'decoder', decoder: this.#decoder } satisfies MapRequest)
+    this.#workers.push(worker)
+    worker.ready.catch(() => {
+      const at = this.#workers.indexOf(worker)
+      if (at !== -1 && worker.pending.size === 0) this.#workers.splice(at, 1)
+    })
   }
 
   /** Gives every worker the source's decoder and waits until all are ready; closes the pool on failure. */
   async useDecoder(decoder: DecoderSpec): Promise<void> {
+    this.#decoder = decoder
     try {
       for (const entry of this.#workers) entry.worker.postMessage({ type: 'decoder', decoder } satisfies MapRequest)
       await Promise.all(this.#workers.map((worker) => worker.ready))
@@ -118,7 +147,7 @@ export class MapPool {
 
   map(block: RawBlock<unknown>): Promise<Extract<MapReply, { type: 'mapped' }>> {
     let chosen = this.#workers[0] as MapWorker
-    for (const worker of this.#workers) if (worker.pending.size < chosen.pending.size) chosen = worker
+    for (const worker of this.#workers) if (worker.isReady && worker.pending.size < chosen.pending.size) chosen = worker
     return chosen.send(this.#nextId++, block)
   }
 

@@ -17,17 +17,41 @@ export interface MappedBatch<P> {
   readonly items: PackedItems
 }
 
-/** How many workers to use for this run; 0 = map on the main thread. */
-export async function workerCount<P>(source: Source<P>, map: MapFunction): Promise<number> {
-  const spec = mappingSpecOf(map)
-  if (spec === undefined || !isBlockSource(source)) return 0
-  const configured = spec.config.mapping.workers ?? 'auto'
-  if (configured !== 'auto') return configured
-  const cpus = availableParallelism()
-  if (cpus < 2) return 0
-  const bytes = (await source.totalBytes?.()) ?? 0
-  return bytes >= parallelMinBytes ? Math.min(cpus, 8) : 0
+/** How many mapping workers a run starts with, and how many it may grow to. */
+export interface WorkerPlan {
+  readonly start: number
+  readonly max: number
+  /** How long the main thread is watched before deciding whether mapping holds it up (default 1 s). */
+  readonly windowMs?: number
 }
+
+const mainThreadOnly: WorkerPlan = { start: 0, max: 0 }
+
+/**
+ * The workers for this run; `start: 0` = map on the main thread. A configured count is started at
+ * once. `auto` starts one and adds more (up to one per CPU) only while the main thread waits for
+ * mapped blocks: when Authgear sets the pace, as it usually does, more workers would only cost
+ * memory (each holds its own V8 heap).
+ */
+export async function workerPlan<P>(source: Source<P>, map: MapFunction): Promise<WorkerPlan> {
+  const spec = mappingSpecOf(map)
+  if (spec === undefined || !isBlockSource(source)) return mainThreadOnly
+  const configured = spec.config.mapping.workers ?? 'auto'
+  if (configured !== 'auto') return { start: configured, max: configured }
+  const cpus = availableParallelism()
+  if (cpus < 2) return mainThreadOnly
+  const bytes = (await source.totalBytes?.()) ?? 0
+  return bytes >= parallelMinBytes ? { start: 1, max: Math.min(cpus, 8) } : mainThreadOnly
+}
+
+const growWindowMs = 1000
+
+/**
+ * Share of a window spent waiting for mapped blocks that, over two windows in a row, adds a worker.
+ * One window is not enough: at the start the scheduler takes records until its jobs are in flight,
+ * so the main thread waits on the first worker for a second even when Authgear will set the pace.
+ */
+const growWhenWaiting = 0.2
 
 /**
  * Reads `source` as raw blocks and maps them on `workers` threads, yielding the results in source
@@ -35,10 +59,10 @@ export async function workerCount<P>(source: Source<P>, map: MapFunction): Promi
  * (the caller then reads and maps on the main thread). At most two blocks per worker are in
  * flight, so memory stays flat. The workers are stopped when the iteration ends, however it ends.
  */
-export async function readMapped<P>(source: Source<P>, map: MapFunction, workers: number, from: P | undefined, ctx: RunContext): Promise<AsyncIterable<MappedBatch<P>> | undefined> {
+export async function readMapped<P>(source: Source<P>, map: MapFunction, plan: WorkerPlan, from: P | undefined, ctx: RunContext): Promise<AsyncIterable<MappedBatch<P>> | undefined> {
   const spec = mappingSpecOf(map)
-  if (spec === undefined || !isBlockSource(source) || workers < 1) return undefined
-  const pool = MapPool.start(workers, { mapping: spec })
+  if (spec === undefined || !isBlockSource(source) || plan.start < 1) return undefined
+  const pool = MapPool.start(plan.start, { mapping: spec })
   let read: Awaited<ReturnType<typeof source.readBlocks>>
   try {
     read = await source.readBlocks(from, ctx)
@@ -51,20 +75,34 @@ export async function readMapped<P>(source: Source<P>, map: MapFunction, workers
     return undefined
   }
   await pool.useDecoder(read.decoder)
-  return inOrder(pool, read.blocks, workers * 2, (counts) => read.finish(counts))
+  const grow = (waitedShare: number): void => {
+    pool.grow()
+    ctx.logger.info({ workers: pool.size, waitedShare: Math.round(waitedShare * 100) / 100 }, 'Started another mapping worker: the main thread was waiting for mapped records.')
+  }
+  return inOrder(pool, read.blocks, plan.max, plan.windowMs ?? growWindowMs, grow, (counts) => read.finish(counts))
 }
 
 const noItems = packItems([])
 
-async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, ahead: number, finish: (counts: Record<string, number>) => Promise<void>): AsyncGenerator<MappedBatch<P>> {
+interface Queued<P> {
+  readonly block: RawBlock<P>
+  readonly result: ReturnType<MapPool['map']> | undefined
+  done: boolean
+}
+
+async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, maxWorkers: number, windowMs: number, grow: (waitedShare: number) => void, finish: (counts: Record<string, number>) => Promise<void>): AsyncGenerator<MappedBatch<P>> {
   const counts: Record<string, number> = {}
-  const queue: { block: RawBlock<P>; result: ReturnType<MapPool['map']> | undefined }[] = []
+  const queue: Queued<P>[] = []
+  // Measured from the first mapped block: waiting for that one is start-up, not a shortage of workers.
+  let windowStart = -1
+  let waited = 0
+  let waitingWindows = 0
   const iterator = blocks[Symbol.asyncIterator]()
   let exhausted = false
   let complete = false
   try {
     for (;;) {
-      while (!exhausted && queue.length < ahead) {
+      while (!exhausted && queue.length < pool.size * 2) {
         const next = await iterator.next()
         if (next.done) {
           exhausted = true
@@ -72,13 +110,37 @@ async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, ah
         }
         const block = next.value
         const result = block.payload === undefined ? undefined : pool.map(block as RawBlock<unknown>)
+        const entry: Queued<P> = { block, result, done: result === undefined }
         // Awaited in order below; until then a failure must not count as unhandled.
-        result?.catch(() => undefined)
-        queue.push({ block, result })
+        result?.then(
+          () => (entry.done = true),
+          () => (entry.done = true),
+        )
+        queue.push(entry)
       }
       const head = queue.shift()
       if (head === undefined) break
-      const reply = head.result ? await head.result : undefined
+      let reply: Awaited<ReturnType<MapPool['map']>> | undefined
+      if (head.done || head.result === undefined) reply = head.result ? await head.result : undefined
+      else {
+        const before = performance.now()
+        reply = await head.result
+        waited += performance.now() - before
+      }
+      const now = performance.now()
+      if (windowStart < 0) {
+        windowStart = now
+        waited = 0
+      } else if (now - windowStart >= windowMs) {
+        const share = waited / (now - windowStart)
+        waitingWindows = share >= growWhenWaiting ? waitingWindows + 1 : 0
+        if (waitingWindows >= 2 && pool.size < maxWorkers) {
+          grow(share)
+          waitingWindows = 0
+        }
+        windowStart = now
+        waited = 0
+      }
       if (reply) for (const [name, count] of Object.entries(reply.counts)) counts[name] = (counts[name] ?? 0) + count
       yield { position: head.block.position, ...(head.block.bytesRead !== undefined ? { bytesRead: head.block.bytesRead } : {}), items: reply?.items ?? noItems }
     }

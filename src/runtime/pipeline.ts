@@ -12,7 +12,7 @@ import type { NdjsonWriter } from './ndjson-writer.ts'
 import type { OutcomeRecorder } from './outcome-recorder.ts'
 import { bump, type RunSummary } from './run-summary.ts'
 import { unpackItems } from './packed-items.ts'
-import { readMapped, workerCount } from './parallel-read.ts'
+import { readMapped, workerPlan } from './parallel-read.ts'
 import { createWorkItem, workItemOf, type WorkItem } from './work-item.ts'
 
 export interface PipelineOptions<P> {
@@ -108,10 +108,10 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
 
   let failure: unknown
   try {
-    const workers = await workerCount(source, options.map)
-    const parallel = workers > 0 ? await readMapped(source, options.map, workers, saved?.position, ctx) : undefined
+    const plan = await workerPlan(source, options.map)
+    const parallel = plan.start > 0 ? await readMapped(source, options.map, plan, saved?.position, ctx) : undefined
     if (parallel) {
-      ctx.logger.info({ workers }, 'Mapping records on worker threads.')
+      ctx.logger.info({ workers: plan.start, ...(plan.max > plan.start ? { maxWorkers: plan.max } : {}) }, 'Mapping records on worker threads.')
       for await (const batch of parallel) {
         const ticket = track(batch, batch.items.count)
         for (const item of unpackItems(batch.items)) {

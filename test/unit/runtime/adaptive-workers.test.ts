@@ -1,0 +1,67 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { describe, expect, it } from 'vitest'
+import { createSource } from '../../../connectors/create-source.ts'
+import { rootConfigSchema } from '../../../src/config/schema.ts'
+import { createMapping } from '../../../src/runtime/create-mapping.ts'
+import { readMapped, type WorkerPlan } from '../../../src/runtime/parallel-read.ts'
+import { context, tempDir } from '../connectors/auth0/helpers.ts'
+
+const grown = 'Started another mapping worker: the main thread was waiting for mapped records.'
+
+/** A plain export of `count` database users, ~20 MB at 100,000 (about 20 blocks). */
+async function exportOf(count: number): Promise<string> {
+  const dir = await tempDir()
+  const lines: string[] = []
+  for (let n = 1; n <= count; n++) {
+    const id = String(n).padStart(24, '0')
+    lines.push(JSON.stringify({ user_id: `auth0|${id}`, email: `user${n}@example.com`, email_verified: true, name: `User ${n}`, identities: [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false }] }))
+  }
+  await writeFile(join(dir, 'users.ndjson'), lines.join('\n'))
+  return dir
+}
+
+/** Reads the export through the worker pool, taking `pauseMs` over each mapped block; returns the records read and the log. */
+async function readAll(dir: string, plan: WorkerPlan, pauseMs: number) {
+  const config = rootConfigSchema.parse({
+    name: 'adaptive',
+    source: { type: 'auth0', files: 'users.ndjson' },
+    mapping: { workers: 'auto' },
+    sink: { endpoint: 'embedded', project_id: 'p', key_id: 'k', private_key_file: 'k.pem' },
+  })
+  const { source } = createSource(config.source, { baseDir: dir, mode: 'backfill' })
+  const ctx = context()
+  try {
+    const blocks = await readMapped(source, createMapping(config), plan, undefined, ctx)
+    if (blocks === undefined) throw new Error('the export was not read in blocks')
+    let records = 0
+    for await (const block of blocks) {
+      records += block.items.count
+      if (pauseMs > 0) await sleep(pauseMs)
+    }
+    return { records, grew: ctx.lines.filter((line) => line.msg === grown).map((line) => line.obj as { workers: number; waitedShare: number }) }
+  } finally {
+    await source.close()
+  }
+}
+
+describe('mapping workers under `auto`', () => {
+  it('adds a worker when the main thread keeps waiting for mapped blocks, and maps every record once', async () => {
+    const dir = await exportOf(100_000)
+    const { records, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200 }, 0)
+    expect(records).toBe(100_000)
+    expect(grew).toHaveLength(1)
+    expect(grew[0]).toMatchObject({ workers: 2 })
+    expect(grew[0]!.waitedShare).toBeGreaterThanOrEqual(0.2)
+  }, 60_000)
+
+  it('keeps one worker when what follows the mapping sets the pace', async () => {
+    // Each block is held 400 ms, as a sink that answers slowly would hold it; one worker maps a
+    // block of this export in a fraction of that, so the main thread never waits after the first.
+    const dir = await exportOf(30_000)
+    const { records, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200 }, 400)
+    expect(records).toBe(30_000)
+    expect(grew).toEqual([])
+  }, 60_000)
+})
