@@ -118,18 +118,33 @@ export class MapPool {
     return new MapPool(Array.from({ length: count }, () => new MapWorker(data)), data)
   }
 
+  /** Whether a worker added by `grow` is still loading. */
+  get starting(): boolean {
+    return this.#workers.some((worker) => !worker.isReady)
+  }
+
   /**
    * Starts one more worker after `useDecoder`. It gets blocks once it is ready; until then the
-   * others carry on. A worker that fails to start is left out: the pool keeps the ones it has.
+   * others carry on. A worker that fails to start is stopped and left out (`onFailure` hears why):
+   * the pool keeps the ones it has. A failed start never has blocks to lose, since only ready
+   * workers are given any.
    */
-  grow(): void {
+  grow(onFailure: (error: unknown) => void): void {
     if (this.#decoder === undefined) throw new Error('MapPool.grow before useDecoder')
-    const worker = new MapWorker(this.#data)
-    worker.worker.postMessage({ type: 'decoder', decoder: this.#decoder } satisfies MapRequest)
+    let worker: MapWorker
+    try {
+      worker = new MapWorker(this.#data)
+      worker.worker.postMessage({ type: 'decoder', decoder: this.#decoder } satisfies MapRequest)
+    } catch (error) {
+      onFailure(error)
+      return
+    }
     this.#workers.push(worker)
-    worker.ready.catch(() => {
+    worker.ready.catch((error: unknown) => {
       const at = this.#workers.indexOf(worker)
-      if (at !== -1 && worker.pending.size === 0) this.#workers.splice(at, 1)
+      if (at !== -1) this.#workers.splice(at, 1)
+      void worker.worker.terminate()
+      onFailure(error)
     })
   }
 

@@ -27,9 +27,15 @@ export interface PackedItems {
   readonly algorithms: string[]
   /** Per mapped record index: its warnings, when it has any. */
   readonly warnings: Record<number, readonly string[]>
-  /** Per mapped record index: `action` and `lockKeys`, when set. */
-  readonly extras: Record<number, Pick<Mapped, 'action' | 'lockKeys'>>
+  /**
+   * Per mapped record index: `action` and `lockKeys` when set, and the record's strings as they are
+   * when one holds a lone surrogate (UTF-8 cannot carry it: it would come back as U+FFFD, and two
+   * such identifiers could then merge into one user).
+   */
+  readonly extras: Record<number, Extra>
 }
+
+type Extra = Pick<Mapped, 'action' | 'lockKeys'> & { readonly raw?: Pick<Mapped, 'key' | 'origin' | 'identifierValue'> }
 
 const lanes = Object.values(PasswordLanes) as PasswordLane[]
 
@@ -69,9 +75,11 @@ export class ItemPacker {
     }
     this.#other[this.#count++] = -1
     const m = this.#mapped++
-    this.#cuts[m * 4] = this.#write(item.key)
-    this.#cuts[m * 4 + 1] = this.#write(item.origin)
-    this.#cuts[m * 4 + 2] = this.#write(item.identifierValue)
+    const wellFormed = item.key.isWellFormed() && item.origin.isWellFormed() && item.identifierValue.isWellFormed()
+    this.#cuts[m * 4] = this.#write(wellFormed ? item.key : '')
+    this.#cuts[m * 4 + 1] = this.#write(wellFormed ? item.origin : '')
+    this.#cuts[m * 4 + 2] = this.#write(wellFormed ? item.identifierValue : '')
+    // JSON.stringify escapes lone surrogates, so the record's JSON is always well formed.
     this.#cuts[m * 4 + 3] = this.#write(item.json)
     let algorithm = this.#algorithms.indexOf(item.passwordAlgorithm)
     if (algorithm === -1) algorithm = this.#algorithms.push(item.passwordAlgorithm) - 1
@@ -79,7 +87,13 @@ export class ItemPacker {
     this.#codes[m * 3 + 1] = lanes.indexOf(item.passwordLane)
     this.#codes[m * 3 + 2] = algorithm
     if (item.warnings.length > 0) this.#warnings[m] = item.warnings
-    if (item.action !== undefined || item.lockKeys !== undefined) this.#extras[m] = { ...(item.action ? { action: item.action } : {}), ...(item.lockKeys ? { lockKeys: item.lockKeys } : {}) }
+    if (item.action !== undefined || item.lockKeys !== undefined || !wellFormed) {
+      this.#extras[m] = {
+        ...(item.action ? { action: item.action } : {}),
+        ...(item.lockKeys ? { lockKeys: item.lockKeys } : {}),
+        ...(wellFormed ? {} : { raw: { key: item.key, origin: item.origin, identifierValue: item.identifierValue } }),
+      }
+    }
   }
 
   /** The packed block; the packer is spent. */
@@ -171,9 +185,9 @@ export function* unpackItems(packed: PackedItems): Generator<UnpackedRecord | Ex
     const extra = packed.extras[m]
     yield {
       kind: 'mapped',
-      key: utf8.toString('utf8', from, keyEnd),
-      origin: utf8.toString('utf8', keyEnd, originEnd),
-      identifierValue: utf8.toString('utf8', originEnd, valueEnd),
+      key: extra?.raw?.key ?? utf8.toString('utf8', from, keyEnd),
+      origin: extra?.raw?.origin ?? utf8.toString('utf8', keyEnd, originEnd),
+      identifierValue: extra?.raw?.identifierValue ?? utf8.toString('utf8', originEnd, valueEnd),
       utf8,
       jsonStart: valueEnd,
       bytes: jsonEnd - valueEnd,

@@ -75,11 +75,16 @@ export async function readMapped<P>(source: Source<P>, map: MapFunction, plan: W
     return undefined
   }
   await pool.useDecoder(read.decoder)
+  let maxWorkers = plan.max
   const grow = (waitedShare: number): void => {
-    pool.grow()
+    pool.grow((error) => {
+      // The run goes on with the workers it has, and tries no more.
+      maxWorkers = 0
+      ctx.logger.warn({ err: error, workers: pool.size }, 'Another mapping worker could not be started; mapping goes on with the workers already running.')
+    })
     ctx.logger.info({ workers: pool.size, waitedShare: Math.round(waitedShare * 100) / 100 }, 'Started another mapping worker: the main thread was waiting for mapped records.')
   }
-  return inOrder(pool, read.blocks, plan.max, plan.windowMs ?? growWindowMs, grow, (counts) => read.finish(counts))
+  return inOrder(pool, read.blocks, () => maxWorkers, plan.windowMs ?? growWindowMs, grow, (counts) => read.finish(counts))
 }
 
 const noItems = packItems([])
@@ -90,7 +95,7 @@ interface Queued<P> {
   done: boolean
 }
 
-async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, maxWorkers: number, windowMs: number, grow: (waitedShare: number) => void, finish: (counts: Record<string, number>) => Promise<void>): AsyncGenerator<MappedBatch<P>> {
+async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, maxWorkers: () => number, windowMs: number, grow: (waitedShare: number) => void, finish: (counts: Record<string, number>) => Promise<void>): AsyncGenerator<MappedBatch<P>> {
   const counts: Record<string, number> = {}
   const queue: Queued<P>[] = []
   // Measured from the first mapped block: waiting for that one is start-up, not a shortage of workers.
@@ -128,13 +133,15 @@ async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, ma
         waited += performance.now() - before
       }
       const now = performance.now()
-      if (windowStart < 0) {
+      if (windowStart < 0 || pool.starting) {
+        // A worker still loading takes no blocks yet: judge the pool again once it is working.
         windowStart = now
         waited = 0
+        waitingWindows = 0
       } else if (now - windowStart >= windowMs) {
         const share = waited / (now - windowStart)
         waitingWindows = share >= growWhenWaiting ? waitingWindows + 1 : 0
-        if (waitingWindows >= 2 && pool.size < maxWorkers) {
+        if (waitingWindows >= 2 && pool.size < maxWorkers()) {
           grow(share)
           waitingWindows = 0
         }

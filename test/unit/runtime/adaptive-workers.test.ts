@@ -5,10 +5,14 @@ import { describe, expect, it } from 'vitest'
 import { createSource } from '../../../connectors/create-source.ts'
 import { rootConfigSchema } from '../../../src/config/schema.ts'
 import { createMapping } from '../../../src/runtime/create-mapping.ts'
+import { unpackItems } from '../../../src/runtime/packed-items.ts'
 import { readMapped, type WorkerPlan } from '../../../src/runtime/parallel-read.ts'
 import { context, tempDir } from '../connectors/auth0/helpers.ts'
 
 const grown = 'Started another mapping worker: the main thread was waiting for mapped records.'
+
+const userKey = (n: number) => `auth0|${String(n).padStart(24, '0')}`
+const expectedKeys = (count: number) => Array.from({ length: count }, (_, i) => userKey(i + 1))
 
 /** A plain export of `count` database users, ~20 MB at 100,000 (about 20 blocks). */
 async function exportOf(count: number): Promise<string> {
@@ -16,7 +20,7 @@ async function exportOf(count: number): Promise<string> {
   const lines: string[] = []
   for (let n = 1; n <= count; n++) {
     const id = String(n).padStart(24, '0')
-    lines.push(JSON.stringify({ user_id: `auth0|${id}`, email: `user${n}@example.com`, email_verified: true, name: `User ${n}`, identities: [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false }] }))
+    lines.push(JSON.stringify({ user_id: userKey(n), email: `user${n}@example.com`, email_verified: true, name: `User ${n}`, identities: [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false }] }))
   }
   await writeFile(join(dir, 'users.ndjson'), lines.join('\n'))
   return dir
@@ -35,12 +39,14 @@ async function readAll(dir: string, plan: WorkerPlan, pauseMs: number) {
   try {
     const blocks = await readMapped(source, createMapping(config), plan, undefined, ctx)
     if (blocks === undefined) throw new Error('the export was not read in blocks')
-    let records = 0
+    const keys: string[] = []
+    const lines: number[] = []
     for await (const block of blocks) {
-      records += block.items.count
+      for (const item of unpackItems(block.items)) keys.push(item.key)
+      lines.push((block.position as { line: number }).line)
       if (pauseMs > 0) await sleep(pauseMs)
     }
-    return { records, grew: ctx.lines.filter((line) => line.msg === grown).map((line) => line.obj as { workers: number; waitedShare: number }) }
+    return { keys, lines, grew: ctx.lines.filter((line) => line.msg === grown).map((line) => line.obj as { workers: number; waitedShare: number }) }
   } finally {
     await source.close()
   }
@@ -49,8 +55,10 @@ async function readAll(dir: string, plan: WorkerPlan, pauseMs: number) {
 describe('mapping workers under `auto`', () => {
   it('adds a worker when the main thread keeps waiting for mapped blocks, and maps every record once', async () => {
     const dir = await exportOf(100_000)
-    const { records, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200 }, 0)
-    expect(records).toBe(100_000)
+    const { keys, lines, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200 }, 0)
+    expect(keys).toEqual(expectedKeys(100_000))
+    expect(lines).toEqual([...lines].sort((a, b) => a - b))
+    expect(lines.at(-1)).toBe(100_000)
     expect(grew).toHaveLength(1)
     expect(grew[0]).toMatchObject({ workers: 2 })
     expect(grew[0]!.waitedShare).toBeGreaterThanOrEqual(0.2)
@@ -60,8 +68,8 @@ describe('mapping workers under `auto`', () => {
     // Each block is held 400 ms, as a sink that answers slowly would hold it; one worker maps a
     // block of this export in a fraction of that, so the main thread never waits after the first.
     const dir = await exportOf(30_000)
-    const { records, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200 }, 400)
-    expect(records).toBe(30_000)
+    const { keys, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200 }, 400)
+    expect(keys).toEqual(expectedKeys(30_000))
     expect(grew).toEqual([])
   }, 60_000)
 })

@@ -1,6 +1,7 @@
+import { MessageChannel } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { requestBody } from '../../../src/runtime/batcher.ts'
-import { ItemPacker, packItems, transferList, unpackItems } from '../../../src/runtime/packed-items.ts'
+import { ItemPacker, packItems, transferList, unpackItems, type PackedItems } from '../../../src/runtime/packed-items.ts'
 import { workItemOf } from '../../../src/runtime/work-item.ts'
 import type { WorkerItem } from '../../../src/runtime/worker-item.ts'
 
@@ -49,11 +50,32 @@ describe('packed worker items', () => {
     })
   })
 
-  it('hands over buffers of its own, so transferring them cannot detach anything else', () => {
-    const packed = packItems([mapped(1, 'x'), mapped(2, 'y')])
+  it('crosses a thread boundary by transfer, detaching only its own buffers', async () => {
+    const unrelated = Buffer.from('a pooled neighbour')
+    const packed = packItems([mapped(1, 'Zoë'), mapped(2, '名前')])
     const buffers = transferList(packed)
     expect(new Set(buffers).size).toBe(buffers.length)
-    for (const buffer of buffers) expect(buffer.byteLength).toBeLessThan(64 * 1024)
+    const { port1, port2 } = new MessageChannel()
+    const received = new Promise<PackedItems>((resolve) => port2.once('message', resolve))
+    port1.postMessage(packed, buffers)
+    const arrived = await received
+    port1.close()
+    port2.close()
+    for (const buffer of buffers) expect(buffer.byteLength).toBe(0)
+    expect(unrelated.toString()).toBe('a pooled neighbour')
+    const back = [...unpackItems(arrived)].map((item) => (item.kind === 'mapped' ? workItemOf(item, ticket).mapped.record : undefined))
+    expect(back).toEqual([JSON.parse((mapped(1, 'Zoë') as { json: string }).json), JSON.parse((mapped(2, '名前') as { json: string }).json)])
+  })
+
+  it('keeps identifiers with a lone surrogate exactly, so two of them never merge into one user', () => {
+    const first = { ...mapped(1, 'a'), key: 'auth0|\uD800', origin: 'users.ndjson:1', identifierValue: 'bob\uD800@example.com' } as WorkerItem
+    const second = { ...mapped(2, 'b'), key: 'auth0|\uD801', identifierValue: 'bob\uD801@example.com' } as WorkerItem
+    const back = [...unpackItems(packItems([first, mapped(3, 'c'), second]))]
+    expect(back.map((item) => item.kind === 'mapped' && [item.key, item.identifierValue])).toEqual([
+      ['auth0|\uD800', 'bob\uD800@example.com'],
+      ['auth0|3', 'user3@exämple.com'],
+      ['auth0|\uD801', 'bob\uD801@example.com'],
+    ])
   })
 
   it('builds the request body byte for byte as the records joined into the envelope', () => {
