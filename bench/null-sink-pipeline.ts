@@ -27,7 +27,7 @@ import { join } from 'node:path'
 const configPath = process.argv[2]
 if (!configPath) throw new Error('usage: node bench/null-sink-pipeline.ts <config.yaml>')
 const { config, baseDir } = await loadConfig(configPath)
-const { source, parsePosition } = createSource(config.source, { baseDir, mode: 'backfill' })
+const { source, parsePosition } = await createSource(config.source, { baseDir, mode: 'backfill' })
 const summary = new RunSummary()
 const metrics = new Metrics({ defaultMetrics: false })
 const recorder = new OutcomeRecorder({ metrics, summary })

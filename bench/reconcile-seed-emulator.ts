@@ -36,7 +36,7 @@ const project: ImportProject = {
   now: () => formatRfc3339Nano(nowNs()),
 }
 const map = createMapping(config)
-const { source } = createSource(config.source, { baseDir, mode: 'backfill' })
+const { source } = await createSource(config.source, { baseDir, mode: 'backfill' })
 const started = Date.now()
 const outcomes: Record<string, number> = {}
 for await (const batch of source.read(undefined, { signal: new AbortController().signal, logger: createLogger('silent') })) {

@@ -19,8 +19,7 @@ import { RunSummary } from '../runtime/run-summary.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
 import { ConfigError } from '../core/errors.ts'
-import { DeliveryProducer } from '../../connectors/kafka/delivery-producer.ts'
-import { KafkaDeadLetterWriter } from '../../connectors/kafka/dead-letter-topic.ts'
+import type { DeliveryProducer } from '../../connectors/kafka/delivery-producer.ts'
 import { createPublishRunner } from '../../connectors/kafka-publish/publish-runner.ts'
 import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeline-id.ts'
 
@@ -46,9 +45,11 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   const report = new NdjsonWriter(resolve(baseDir, config.state.report ?? `${stateDir}/${config.name}.report.ndjson`))
   const deadLetterPath = resolve(baseDir, config.state.dead_letter ?? `${stateDir}/${config.name}.dead-letter.ndjson`)
   // With `source.dead_letter_topic`, dead letters also go to that topic, acknowledged before offsets move.
+  // The Kafka client is loaded only when a run uses Kafka (see `createSource`).
+  const kafkaProducer = async (options: ConstructorParameters<typeof DeliveryProducer>[0]) => new (await import('../../connectors/kafka/delivery-producer.ts')).DeliveryProducer(options)
   const deadLetter =
     config.source.type === 'kafka' && config.source.dead_letter_topic !== undefined
-      ? new KafkaDeadLetterWriter(deadLetterPath, new DeliveryProducer({ brokers: config.source.brokers, lingerMs: 5, extra: config.source.librdkafka }), config.source.dead_letter_topic)
+      ? new (await import('../../connectors/kafka/dead-letter-topic.ts')).KafkaDeadLetterWriter(deadLetterPath, await kafkaProducer({ brokers: config.source.brokers, lingerMs: 5, extra: config.source.librdkafka }), config.source.dead_letter_topic)
       : new NdjsonWriter(deadLetterPath)
   const publish = config.publish
   if (publish && config.source.type === 'kafka') {
@@ -59,8 +60,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   let running = false
   // A publishing run never contacts Authgear: the replicas that consume the topic do.
   const connection = publish ? undefined : await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
-  const producer = publish ? new DeliveryProducer({ brokers: publish.brokers, lingerMs: publish.linger_ms, extra: publish.librdkafka }) : undefined
-  const { source, parsePosition } = createSource(config.source, {
+  const producer = publish ? await kafkaProducer({ brokers: publish.brokers, lingerMs: publish.linger_ms, extra: publish.librdkafka }) : undefined
+  const { source, parsePosition } = await createSource(config.source, {
     baseDir,
     mode: options.mode,
     ...(options.since ? { since: options.since } : {}),

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os'
+import { availableParallelism, cpus } from 'node:os'
 import type { RunContext } from '../core/run-context.ts'
 import type { Source } from '../core/source.ts'
 import { isBlockSource, type RawBlock } from './block-source.ts'
@@ -23,6 +23,15 @@ export interface WorkerPlan {
   readonly max: number
   /** How long the main thread is watched before deciding whether mapping holds it up (default 1 s). */
   readonly windowMs?: number
+  /** Idle CPUs, on average over a window, that another worker needs to be worth starting (default 0.5). */
+  readonly minIdleCpus?: number
+}
+
+/** Idle time of all CPUs together, in milliseconds since boot. */
+function idleMs(): number {
+  let idle = 0
+  for (const cpu of cpus()) idle += cpu.times.idle
+  return idle
 }
 
 const mainThreadOnly: WorkerPlan = { start: 0, max: 0 }
@@ -50,6 +59,8 @@ const growWindowMs = 1000
  * Share of a window spent waiting for mapped blocks that, over two windows in a row, adds a worker.
  * One window is not enough: at the start the scheduler takes records until its jobs are in flight,
  * so the main thread waits on the first worker for a second even when Authgear will set the pace.
+ * The machine must also have CPU to spare: a worker starved of CPU (by a local Authgear emulator,
+ * or anything else) makes the main thread wait too, and another worker would only add memory.
  */
 const growWhenWaiting = 0.2
 
@@ -84,7 +95,7 @@ export async function readMapped<P>(source: Source<P>, map: MapFunction, plan: W
     })
     ctx.logger.info({ workers: pool.size, waitedShare: Math.round(waitedShare * 100) / 100 }, 'Started another mapping worker: the main thread was waiting for mapped records.')
   }
-  return inOrder(pool, read.blocks, () => maxWorkers, plan.windowMs ?? growWindowMs, grow, (counts) => read.finish(counts))
+  return inOrder(pool, read.blocks, () => maxWorkers, { windowMs: plan.windowMs ?? growWindowMs, minIdleCpus: plan.minIdleCpus ?? 0.5 }, grow, (counts) => read.finish(counts))
 }
 
 const noItems = packItems([])
@@ -95,11 +106,12 @@ interface Queued<P> {
   done: boolean
 }
 
-async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, maxWorkers: () => number, windowMs: number, grow: (waitedShare: number) => void, finish: (counts: Record<string, number>) => Promise<void>): AsyncGenerator<MappedBatch<P>> {
+async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, maxWorkers: () => number, { windowMs, minIdleCpus }: { windowMs: number; minIdleCpus: number }, grow: (waitedShare: number) => void, finish: (counts: Record<string, number>) => Promise<void>): AsyncGenerator<MappedBatch<P>> {
   const counts: Record<string, number> = {}
   const queue: Queued<P>[] = []
   // Measured from the first mapped block: waiting for that one is start-up, not a shortage of workers.
   let windowStart = -1
+  let windowIdle = 0
   let waited = 0
   let waitingWindows = 0
   const iterator = blocks[Symbol.asyncIterator]()
@@ -136,11 +148,15 @@ async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, ma
       if (windowStart < 0 || pool.starting) {
         // A worker still loading takes no blocks yet: judge the pool again once it is working.
         windowStart = now
+        windowIdle = idleMs()
         waited = 0
         waitingWindows = 0
       } else if (now - windowStart >= windowMs) {
         const share = waited / (now - windowStart)
-        waitingWindows = share >= growWhenWaiting ? waitingWindows + 1 : 0
+        const idle = idleMs()
+        const idleCpus = (idle - windowIdle) / (now - windowStart)
+        windowIdle = idle
+        waitingWindows = share >= growWhenWaiting && idleCpus >= minIdleCpus ? waitingWindows + 1 : 0
         if (waitingWindows >= 2 && pool.size < maxWorkers()) {
           grow(share)
           waitingWindows = 0

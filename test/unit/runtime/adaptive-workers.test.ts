@@ -34,7 +34,7 @@ async function readAll(dir: string, plan: WorkerPlan, pauseMs: number) {
     mapping: { workers: 'auto' },
     sink: { endpoint: 'embedded', project_id: 'p', key_id: 'k', private_key_file: 'k.pem' },
   })
-  const { source } = createSource(config.source, { baseDir: dir, mode: 'backfill' })
+  const { source } = await createSource(config.source, { baseDir: dir, mode: 'backfill' })
   const ctx = context()
   try {
     const blocks = await readMapped(source, createMapping(config), plan, undefined, ctx)
@@ -55,7 +55,8 @@ async function readAll(dir: string, plan: WorkerPlan, pauseMs: number) {
 describe('mapping workers under `auto`', () => {
   it('adds a worker when the main thread keeps waiting for mapped blocks, and maps every record once', async () => {
     const dir = await exportOf(100_000)
-    const { keys, lines, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200 }, 0)
+    // Idle CPU is not asked for: other test files may keep this machine's cores busy meanwhile.
+    const { keys, lines, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200, minIdleCpus: 0 }, 0)
     expect(keys).toEqual(expectedKeys(100_000))
     expect(lines).toEqual([...lines].sort((a, b) => a - b))
     expect(lines.at(-1)).toBe(100_000)
@@ -68,8 +69,15 @@ describe('mapping workers under `auto`', () => {
     // Each block is held 400 ms, as a sink that answers slowly would hold it; one worker maps a
     // block of this export in a fraction of that, so the main thread never waits after the first.
     const dir = await exportOf(30_000)
-    const { keys, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200 }, 400)
+    const { keys, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200, minIdleCpus: 0 }, 400)
     expect(keys).toEqual(expectedKeys(30_000))
+    expect(grew).toEqual([])
+  }, 60_000)
+
+  it('does not add a worker when the machine has no CPU to spare for it, however long the main thread waits', async () => {
+    const dir = await exportOf(100_000)
+    const { keys, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200, minIdleCpus: 1000 }, 0)
+    expect(keys).toEqual(expectedKeys(100_000))
     expect(grew).toEqual([])
   }, 60_000)
 })

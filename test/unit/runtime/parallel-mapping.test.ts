@@ -61,7 +61,7 @@ async function run(dir: string, workers: number, name: string, from?: Auth0Posit
     mapping: { workers, default_phone_region: 'US', custom_attributes: { plan: 'app_metadata.plan' } },
     sink: { endpoint: 'embedded', project_id: 'p', key_id: 'k', private_key_file: 'k.pem', max_in_flight: 2 },
   })
-  const { source, parsePosition } = createSource(config.source, { baseDir: dir, mode: 'backfill' })
+  const { source, parsePosition } = await createSource(config.source, { baseDir: dir, mode: 'backfill' })
   const summary = new RunSummary()
   const metrics = new Metrics({ defaultMetrics: false })
   const report = new NdjsonWriter(join(dir, `${name}.report.ndjson`))
