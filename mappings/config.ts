@@ -92,7 +92,7 @@ export const mappingConfigSchema = z
       .union([z.literal('auto'), z.int().min(0).max(64)])
       .optional()
       .describe(
-        'Worker threads that parse, join and map records in parallel (default `auto`). `auto` applies when there is more than one CPU and the source is a large plain NDJSON export (32 MB or more): it starts one worker and adds another, up to one per CPU, whenever the main thread has spent at least a fifth of its time waiting for mapped records two seconds in a row; when Authgear sets the pace, extra workers would only cost memory. A number starts that many at once; `0` maps on the main thread. Only plain (not gzipped) NDJSON Auth0 exports can be mapped in parallel; other inputs always map on the main thread. Outcomes, order, checkpoints and dead letters are the same either way.',
+        'Worker threads that parse, join and map records in parallel (default `auto`). `auto` applies when there is more than one CPU and the source is a large plain NDJSON export (32 MB or more): it starts one worker and adds another, up to one per CPU, whenever the main thread has spent at least a fifth of its time waiting for mapped records two seconds in a row while the machine had half a CPU idle; when Authgear sets the pace, extra workers would only cost memory. A number starts that many at once; `0` maps on the main thread. Only plain (not gzipped) NDJSON Auth0 exports can be mapped in parallel; other inputs always map on the main thread. Outcomes, order, checkpoints and dead letters are the same either way.',
       ),
   })
   .describe('How source users are mapped to Authgear import records.')
