@@ -5,6 +5,7 @@ import { createSource } from '../../connectors/create-source.ts'
 import { identifierOrder } from '../../mappings/auth0-logins.ts'
 import { ConfigError } from '../core/errors.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
+import { lingerForScrape } from '../observability/linger.ts'
 import { groupOf } from '../reconcile/comparable-user.ts'
 import { formatReconcileSummary } from '../reconcile/format-reconcile-summary.ts'
 import { FindingWriter } from '../reconcile/finding-writer.ts'
@@ -39,11 +40,12 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
   const client = options.exportFile === undefined ? await connectExport(config.sink, { baseDir, metrics }) : undefined
   const report = new FindingWriter(reportPath)
   let server: ObservabilityServer | undefined
+  let ended = false
   const exportFile = options.exportFile === undefined ? join(workDir, 'authgear-export.ndjson') : resolve(process.cwd(), options.exportFile)
   try {
     await mkdir(workDir, { recursive: true })
     await report.open()
-    if (config.observability.listen) server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => !ctx.signal.aborted })
+    if (config.observability.listen) server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => !ended && !ctx.signal.aborted })
     metrics.setRunState('running')
     const started = performance.now()
     if (client !== undefined) {
@@ -91,6 +93,8 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     await source.close().catch(() => undefined)
     await client?.close().catch(() => undefined)
     if (options.exportFile === undefined && !rc.keep_export) await rm(exportFile, { force: true }).catch(() => undefined)
+    ended = true
+    if (server) await lingerForScrape(config.observability.linger_seconds, ctx.signal, logger)
     await server?.close()
     run.dispose()
   }

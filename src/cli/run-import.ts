@@ -4,6 +4,7 @@ import { ImportSink } from '../../connectors/authgear/import-sink.ts'
 import { AUTHGEAR_IMPORT_BODY_LIMIT } from '../../connectors/authgear/config.ts'
 import { createSource } from '../../connectors/create-source.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
+import { lingerForScrape } from '../observability/linger.ts'
 import { createProgress } from '../observability/progress.ts'
 import { CheckpointStore } from '../runtime/checkpoint-store.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
@@ -165,6 +166,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await deletes?.close().catch(() => undefined)
     await producer?.close().catch(() => undefined)
     await connection?.close().catch(() => undefined)
+    if (server) await lingerForScrape(config.observability.linger_seconds, ctx.signal, logger)
     await server?.close()
     run.dispose()
   }

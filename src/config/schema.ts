@@ -24,6 +24,13 @@ export const observabilityConfigSchema = z
       .describe('Address for /metrics, /healthz and /readyz as host:port (`0.0.0.0:9464` in a container); null turns the server off.'),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Minimum level of the JSON logs written to stderr.'),
     progress: z.enum(['auto', 'always', 'never']).default('auto').describe('Progress bar with rate and ETA on stderr: `auto` shows it only on a terminal.'),
+    linger_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(0)
+      .describe('After a backfill, export or reconcile ends, keep serving /metrics this many seconds so a scrape reads the final counts (Prometheus scrapes every 15–60 s; a run that ends between scrapes loses its last increments). /readyz answers 503 meanwhile; a signal ends the wait at once.'),
   })
   .describe('Metrics, health endpoints, logs and progress.')
 

@@ -42,7 +42,7 @@ describe('backfill under crashes and faults', () => {
     // About one request or chunk in five fails; with ~50 jobs each kind of fault strikes several times.
     ws = await backfillWorkspace(2500, { emulator: { faults: { error_rate: 0.1, reset_rate: 0.05, chunk_crash_rate: 0.1, latency_ms: 2 } }, export: { malformedEvery: 997, gzip: true } })
     const { source, expected } = ws
-    const config = await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { batch: { max_records: 50 }, max_in_flight: 3 }, observability: { listen: '127.0.0.1:0' } })
+    const config = await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { batch: { max_records: 50 }, max_in_flight: 3 }, observability: { listen: '127.0.0.1:0', linger_seconds: 1 } })
     const run = startCli(['backfill', '--config', config])
     const scrapes: string[] = []
     let stderr = ''
@@ -73,7 +73,10 @@ describe('backfill under crashes and faults', () => {
     expect(read).toBe(expected.read)
     expect(result.stdout).not.toMatch(/pending/)
     expect(scrapes.length).toBeGreaterThan(0)
+    // linger_seconds keeps /metrics up after the run, so the last scrape holds the final counts
+    // (a crashed chunk in one of the last jobs was otherwise resent after the last scrape).
     const metrics = scrapes.at(-1)!
+    expect(metrics).toMatch(/gearbridge_run_state\{state="finished"\} 1/)
     expect(metrics).toMatch(/gearbridge_retries_total\{reason="5xx"\} [1-9]/)
     expect(metrics).toMatch(/gearbridge_records_resent_total\{reason="crashed"\} [1-9]/)
     // No secrets and no personal data in metrics, logs or files.
