@@ -41,8 +41,12 @@ export class SqlClient {
         types: postgresTypes,
         application_name: 'gearbridge',
       })
-      // An idle client whose server went away emits 'error'; without a listener that would crash the process.
+      // A client whose server went away emits 'error'; without a listener that would crash the
+      // process. The pool listens on idle clients only, and a checked-out client can lose its
+      // connection between two statements (a dropped connection in CI did exactly that): the
+      // statement that uses it next fails, and the read retries as for any lost connection.
       pool.on('error', () => undefined)
+      pool.on('connect', (client) => client.on('error', () => undefined))
       this.#pg = pool
       this.db = new Kysely({ dialect: new PostgresDialect({ pool, onCreateConnection: (c) => run(c, statements) }) })
     } else {
@@ -60,6 +64,8 @@ export class SqlClient {
         typeCast: mysqlTypeCast,
       }
       const pool = settings.url !== undefined ? createMysqlPool({ ...base, uri: settings.url }) : createMysqlPool(base)
+      // As for PostgreSQL: a pooled connection that loses its server must not crash the process.
+      pool.on('connection', (connection) => connection.on('error', () => undefined))
       this.#mysql = pool
       this.db = new Kysely({ dialect: new MysqlDialect({ pool, onCreateConnection: (c) => run(c, statements) }) })
     }

@@ -6,6 +6,10 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { sql } from 'kysely'
+import { SqlClient } from '../../../connectors/sql/client.ts'
+import { connectionSettings } from '../../../connectors/sql/connection-options.ts'
 import { createSqlSource } from '../../../connectors/sql/source.ts'
 import { cliTarget, runCli } from '../../conformance/cli-run.ts'
 import { context, keysOf, readAll } from '../../conformance/source-suite.ts'
@@ -286,6 +290,25 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       const keys = keysOf(batches)
       expect(keys.length).toBe(2000)
       expect(new Set(keys).size).toBe(2000)
+    })
+
+    it('survives a connection lost while held between two statements: the next statement fails, the process does not crash', async () => {
+      const db = database()
+      const config = sqlConfig(db, { table: 'information_schema.tables', columns: { email: 'table_name' } })
+      const client = new SqlClient(config.dialect, connectionSettings(config, process.cwd()), { readOnly: true })
+      try {
+        const lost = await client.db.connection().execute(async (connection) => {
+          await connection.executeQuery(sql`SELECT 1 AS one`.compile(connection))
+          // The connection is checked out and idle when the server drops it: its socket errors with no query waiting.
+          await db.dropConnections()
+          await sleep(300)
+          return connection.executeQuery(sql`SELECT 1 AS one`.compile(connection)).then(() => false, () => true)
+        })
+        expect(lost).toBe(true)
+        expect(await client.rows(sql`SELECT 1 AS one`)).toHaveLength(1)
+      } finally {
+        await client.close()
+      }
     })
   })
 }
