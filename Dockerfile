@@ -29,7 +29,7 @@ RUN apt-get update \
 ENV NODE_ENV=production
 # glibc gives every thread its own malloc arena and, once a large buffer has been freed, serves
 # later ones from the arenas instead of fresh mappings, so freed block and request buffers stay
-# resident. Two arenas and a fixed 128 KiB mmap threshold took ~70 MB off the peak RSS of a
+# resident. Two arenas and a fixed 128 KiB mmap threshold took 40-70 MB off the peak RSS of a
 # 1,000,000-user backfill at the same CPU time (bench/RESULTS.md).
 ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app

@@ -1,5 +1,4 @@
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
-import { lingerForScrape } from '../observability/linger.ts'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
@@ -77,10 +76,9 @@ export async function exportCommand(options: ExportOptions, io: CommandIo): Prom
   const client = await connectExport(config.sink, { baseDir, metrics })
   const dest = resolve(process.cwd(), options.out)
   let server: ObservabilityServer | undefined
-  let ended = false
   try {
     // Long exports are watched like any other run: /metrics shows the download as it happens.
-    if (config.observability.listen) server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => !ended && !ctx.signal.aborted })
+    if (config.observability.listen) server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => !ctx.signal.aborted })
     metrics.setRunState('running')
     const { id, bytes } = await runExport(client, request, dest, metrics, config.observability.progress, ctx.signal)
     metrics.setRunState('finished')
@@ -95,9 +93,7 @@ export async function exportCommand(options: ExportOptions, io: CommandIo): Prom
     return ExitCodes.fatal
   } finally {
     await client.close().catch(() => undefined)
-    ended = true
-    if (server) await lingerForScrape(config.observability.linger_seconds, ctx.signal, logger)
-    await server?.close()
+    await server?.close({ seconds: config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()
   }
 }

@@ -5,7 +5,6 @@ import { createSource } from '../../connectors/create-source.ts'
 import { identifierOrder } from '../../mappings/auth0-logins.ts'
 import { ConfigError } from '../core/errors.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
-import { lingerForScrape } from '../observability/linger.ts'
 import { groupOf } from '../reconcile/comparable-user.ts'
 import { formatReconcileSummary } from '../reconcile/format-reconcile-summary.ts'
 import { FindingWriter } from '../reconcile/finding-writer.ts'
@@ -40,12 +39,11 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
   const client = options.exportFile === undefined ? await connectExport(config.sink, { baseDir, metrics }) : undefined
   const report = new FindingWriter(reportPath)
   let server: ObservabilityServer | undefined
-  let ended = false
   const exportFile = options.exportFile === undefined ? join(workDir, 'authgear-export.ndjson') : resolve(process.cwd(), options.exportFile)
   try {
     await mkdir(workDir, { recursive: true })
     await report.open()
-    if (config.observability.listen) server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => !ended && !ctx.signal.aborted })
+    if (config.observability.listen) server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => !ctx.signal.aborted })
     metrics.setRunState('running')
     const started = performance.now()
     if (client !== undefined) {
@@ -93,9 +91,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     await source.close().catch(() => undefined)
     await client?.close().catch(() => undefined)
     if (options.exportFile === undefined && !rc.keep_export) await rm(exportFile, { force: true }).catch(() => undefined)
-    ended = true
-    if (server) await lingerForScrape(config.observability.linger_seconds, ctx.signal, logger)
-    await server?.close()
+    await server?.close({ seconds: config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()
   }
 }

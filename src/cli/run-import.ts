@@ -4,7 +4,6 @@ import { ImportSink } from '../../connectors/authgear/import-sink.ts'
 import { AUTHGEAR_IMPORT_BODY_LIMIT } from '../../connectors/authgear/config.ts'
 import { createSource } from '../../connectors/create-source.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
-import { lingerForScrape } from '../observability/linger.ts'
 import { createProgress } from '../observability/progress.ts'
 import { CheckpointStore } from '../runtime/checkpoint-store.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
@@ -166,8 +165,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await deletes?.close().catch(() => undefined)
     await producer?.close().catch(() => undefined)
     await connection?.close().catch(() => undefined)
-    if (server) await lingerForScrape(config.observability.linger_seconds, ctx.signal, logger)
-    await server?.close()
+    await server?.close({ seconds: config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()
   }
 }

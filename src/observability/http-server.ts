@@ -1,15 +1,30 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Registry } from 'prom-client'
+import type { Logger } from '../core/run-context.ts'
 
 /** What `/readyz` reports: ready once the run is set up, and not while it is stopping. */
 export interface Readiness {
   ready(): boolean
 }
 
+/** `observability.linger_seconds`: how long a finished run keeps serving before it closes. */
+export interface Linger {
+  readonly seconds: number
+  /** Ends the wait at once (a signal to the process). */
+  readonly signal: AbortSignal
+  readonly logger: Logger
+}
+
 export interface ObservabilityServer {
   readonly url: string
-  close(): Promise<void>
+  /**
+   * Stops serving. With `linger`, first keeps serving `/metrics` that long, with `/readyz` at 503,
+   * so a Prometheus scrape still finds the final counts: a run that ends between two scrapes would
+   * otherwise lose every increment since the last one.
+   */
+  close(linger?: Linger): Promise<void>
 }
 
 /**
@@ -20,6 +35,7 @@ export async function startObservabilityServer(listen: string, registry: Registr
   const at = listen.lastIndexOf(':')
   const host = listen.slice(0, at) || '0.0.0.0'
   const port = Number(listen.slice(at + 1))
+  let closing = false
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -34,7 +50,7 @@ export async function startObservabilityServer(listen: string, registry: Registr
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n')
     } else if (path === '/readyz') {
-      const ready = readiness.ready()
+      const ready = !closing && readiness.ready()
       res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n')
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n')
@@ -48,6 +64,13 @@ export async function startObservabilityServer(listen: string, registry: Registr
   const address = server.address() as AddressInfo
   return {
     url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    async close(linger) {
+      closing = true
+      if (linger && linger.seconds > 0 && !linger.signal.aborted) {
+        linger.logger.info({ seconds: linger.seconds }, 'Run ended; /metrics stays up for a final scrape (observability.linger_seconds).')
+        await sleep(linger.seconds * 1000, undefined, { signal: linger.signal }).catch(() => undefined)
+      }
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
   }
 }

@@ -54,12 +54,6 @@ export class NdjsonWriter {
 
   /** Sets the filled part of the current chunk aside for the next write and starts a new chunk. */
   #seal(room = 0): void {
-    if (this.#used > 0 && this.#used < this.#chunk.length >> 2 && this.#chunk.length - this.#used >= room) {
-      // Flushed while mostly empty (a checkpoint every second): copy the lines out, keep the chunk.
-      this.#sealed.push(Buffer.from(this.#chunk.subarray(0, this.#used)))
-      this.#used = 0
-      return
-    }
     if (this.#used > 0) this.#sealed.push(this.#chunk.subarray(0, this.#used))
     if (this.#used > 0 || this.#chunk.length < room) this.#chunk = Buffer.allocUnsafeSlow(Math.max(chunkBytes, room))
     this.#used = 0

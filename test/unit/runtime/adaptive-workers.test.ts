@@ -26,8 +26,14 @@ async function exportOf(count: number): Promise<string> {
   return dir
 }
 
-/** Reads the export through the worker pool, taking `pauseMs` over each mapped block; returns the records read and the log. */
-async function readAll(dir: string, plan: WorkerPlan, pauseMs: number) {
+/**
+ * Writes an export of `users`, reads it through a pool that starts at one worker and may grow to
+ * two (judged every 200 ms, with `minIdleCpus`), taking `pauseMs` over each mapped block. Checks
+ * that every user came back once and in order; returns the block positions and the growth log.
+ */
+async function readAll(users: number, minIdleCpus: number, pauseMs: number) {
+  const dir = await exportOf(users)
+  const plan: WorkerPlan = { start: 1, max: 2, windowMs: 200, minIdleCpus }
   const config = rootConfigSchema.parse({
     name: 'adaptive',
     source: { type: 'auth0', files: 'users.ndjson' },
@@ -46,7 +52,8 @@ async function readAll(dir: string, plan: WorkerPlan, pauseMs: number) {
       lines.push((block.position as { line: number }).line)
       if (pauseMs > 0) await sleep(pauseMs)
     }
-    return { keys, lines, grew: ctx.lines.filter((line) => line.msg === grown).map((line) => line.obj as { workers: number; waitedShare: number }) }
+    expect(keys).toEqual(expectedKeys(users))
+    return { lines, grew: ctx.lines.filter((line) => line.msg === grown).map((line) => line.obj as { workers: number; waitedShare: number }) }
   } finally {
     await source.close()
   }
@@ -54,10 +61,8 @@ async function readAll(dir: string, plan: WorkerPlan, pauseMs: number) {
 
 describe('mapping workers under `auto`', () => {
   it('adds a worker when the main thread keeps waiting for mapped blocks, and maps every record once', async () => {
-    const dir = await exportOf(100_000)
     // Idle CPU is not asked for: other test files may keep this machine's cores busy meanwhile.
-    const { keys, lines, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200, minIdleCpus: 0 }, 0)
-    expect(keys).toEqual(expectedKeys(100_000))
+    const { lines, grew } = await readAll(100_000, 0, 0)
     expect(lines).toEqual([...lines].sort((a, b) => a - b))
     expect(lines.at(-1)).toBe(100_000)
     expect(grew).toHaveLength(1)
@@ -68,16 +73,12 @@ describe('mapping workers under `auto`', () => {
   it('keeps one worker when what follows the mapping sets the pace', async () => {
     // Each block is held 400 ms, as a sink that answers slowly would hold it; one worker maps a
     // block of this export in a fraction of that, so the main thread never waits after the first.
-    const dir = await exportOf(30_000)
-    const { keys, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200, minIdleCpus: 0 }, 400)
-    expect(keys).toEqual(expectedKeys(30_000))
+    const { grew } = await readAll(30_000, 0, 400)
     expect(grew).toEqual([])
   }, 60_000)
 
   it('does not add a worker when the machine has no CPU to spare for it, however long the main thread waits', async () => {
-    const dir = await exportOf(100_000)
-    const { keys, grew } = await readAll(dir, { start: 1, max: 2, windowMs: 200, minIdleCpus: 1000 }, 0)
-    expect(keys).toEqual(expectedKeys(100_000))
+    const { grew } = await readAll(100_000, 1000, 0)
     expect(grew).toEqual([])
   }, 60_000)
 })
