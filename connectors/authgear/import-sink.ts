@@ -5,6 +5,7 @@ import type { Logger } from '../../src/core/run-context.ts'
 import type { Metrics } from '../../src/observability/metrics.ts'
 import { requestBody } from '../../src/runtime/batcher.ts'
 import type { OutcomeRecorder } from '../../src/runtime/outcome-recorder.ts'
+import { releaseBuffer } from '../../src/runtime/release-buffer.ts'
 import type { WorkItem } from '../../src/runtime/work-item.ts'
 import { ApiRequestError, RequestTooLargeError, TaskNotFoundError } from './errors.ts'
 import type { ImportDetail, ImportJobView } from './import-job.ts'
@@ -84,6 +85,9 @@ export class ImportSink {
     let job: ImportJobView
     try {
       job = await this.#api.submitImport(body, this.#options.hardStop)
+      // Accepted: Authgear has read the whole body. After a failure it is left to the collector,
+      // as a transport may still be writing it.
+      releaseBuffer(body)
     } catch (error) {
       if (error instanceof RequestTooLargeError) return this.#split(items, queue)
       if (error instanceof ApiRequestError) {

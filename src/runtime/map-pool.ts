@@ -11,7 +11,7 @@ export interface MapWorkerData {
 
 export type MapRequest =
   | { readonly type: 'decoder'; readonly decoder: DecoderSpec }
-  | { readonly type: 'map'; readonly id: number; readonly payload: unknown }
+  | { readonly type: 'map'; readonly id: number; readonly payload: unknown; /** The payload's transferred buffers, for the worker to release once the block is mapped. */ readonly buffers: readonly ArrayBuffer[] }
   | { readonly type: 'close' }
 
 export type MapReply =
@@ -78,7 +78,7 @@ class MapWorker {
     if (this.#failure !== undefined) return Promise.reject(this.#failure)
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject })
-      this.worker.postMessage({ type: 'map', id, payload: block.payload } satisfies MapRequest, block.transfer as ArrayBuffer[])
+      this.worker.postMessage({ type: 'map', id, payload: block.payload, buffers: block.transfer } satisfies MapRequest, block.transfer as ArrayBuffer[])
     })
   }
 

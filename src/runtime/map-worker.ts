@@ -8,6 +8,7 @@ import type { BlockDecoder, CreateBlockDecoder, DecoderSpec } from './block-sour
 import { createMapping } from './create-mapping.ts'
 import type { MapReply, MapRequest, MapWorkerData } from './map-pool.ts'
 import { ItemPacker, transferList } from './packed-items.ts'
+import { releaseBuffer } from './release-buffer.ts'
 import { toWorkerItem } from './worker-item.ts'
 
 const port = parentPort
@@ -47,6 +48,8 @@ port.on('message', (request: MapRequest) => {
   } catch (error) {
     reply({ type: 'failed', id: request.id, message: (error as Error).message, code: (error as { code?: string }).code })
   }
+  // The block's input is read and the reply (which may hold copies of parts of it) is posted.
+  for (const buffer of request.buffers) releaseBuffer(buffer)
 })
 
 /** Loads the source's decoder; the mapping (the slow import) is ready by then. */

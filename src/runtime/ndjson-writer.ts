@@ -1,5 +1,6 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { releaseBuffer } from './release-buffer.ts'
 
 /** Lines are encoded into chunks of this size, outside the V8 heap. */
 const chunkBytes = 256 * 1024
@@ -78,6 +79,7 @@ export class NdjsonWriter {
     this.#chain = this.#chain.then(async () => {
       if (!this.#file) throw new Error(`${this.path} is not open`)
       if (chunks.length > 0) await writeAll(this.#file, chunks)
+      for (const chunk of chunks) releaseBuffer(chunk)
       if (sync) await this.#file.sync()
     })
     return this.#chain

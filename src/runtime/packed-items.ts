@@ -1,6 +1,7 @@
 import type { IdentifierType, PasswordLane } from '../core/mapped-record.ts'
 import { IdentifierTypes } from '../../mappings/record.ts'
 import { PasswordLanes } from '../core/mapped-record.ts'
+import { releaseBuffer } from './release-buffer.ts'
 import type { WorkerItem } from './worker-item.ts'
 
 type Mapped = Extract<WorkerItem, { kind: 'mapped' }>
@@ -165,6 +166,11 @@ export interface UnpackedRecord {
 }
 
 const noWarnings: readonly string[] = Object.freeze([])
+
+/** Frees a packed block's buffers once nothing reads them (its records were copied out). */
+export function releasePacked(packed: PackedItems): void {
+  for (const view of [packed.utf8, packed.cuts, packed.codes, packed.other]) releaseBuffer(view)
+}
 
 /** The items of a packed block, in order. */
 export function* unpackItems(packed: PackedItems): Generator<UnpackedRecord | Exclude<WorkerItem, Mapped>> {

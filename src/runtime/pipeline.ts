@@ -11,9 +11,10 @@ import type { ImportScheduler } from './import-scheduler.ts'
 import type { NdjsonWriter } from './ndjson-writer.ts'
 import type { OutcomeRecorder } from './outcome-recorder.ts'
 import { bump, type RunSummary } from './run-summary.ts'
-import { unpackItems } from './packed-items.ts'
+import { releasePacked, unpackItems } from './packed-items.ts'
 import { readMapped, workerPlan } from './parallel-read.ts'
 import { createWorkItem, workItemOf, type WorkItem } from './work-item.ts'
+import { RecordArena } from './record-arena.ts'
 
 export interface PipelineOptions<P> {
   readonly source: Source<P>
@@ -77,6 +78,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     committing = committing.then(() => commit(false)).catch((error: unknown) => ctx.logger.error({ err: error }, 'Checkpoint commit failed.'))
   }, options.checkpointIntervalMs)
 
+  const arena = new RecordArena()
   const envelope = Math.max(envelopeBytes('preferred_username', options.upsert), envelopeBytes('phone_number', options.upsert))
 
   const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined): void => {
@@ -116,12 +118,14 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
         const ticket = track(batch, batch.items.count)
         for (const item of unpackItems(batch.items)) {
           if (item.kind === 'mapped') {
-            const waiting = accept(workItemOf(item, ticket))
+            const waiting = accept(workItemOf(item, ticket, arena))
             if (waiting) await waiting
           }
           else if (item.kind === 'rejected') reject({ kind: 'data', key: item.key, origin: item.origin, data: item.data }, ticket, item.rejection, item.passwordAlgorithm)
           else recorder.complete({ source: { kind: 'unreadable', key: item.key, origin: item.origin, code: item.code, message: item.message }, ticket }, { kind: 'rejected', code: item.code, message: item.message }, 'receiving')
         }
+        // Every mapped record of the block was copied into the arena.
+        releasePacked(batch.items)
         options.onProgress?.(batch.bytesRead)
         if (ctx.signal.aborted || scheduler.fatal !== undefined) break
       }
@@ -141,7 +145,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
           }
           if (!result.ok) reject(record, ticket, result.rejection, result.passwordAlgorithm)
           else {
-            const waiting = accept(createWorkItem(record, result.value, ticket))
+            const waiting = accept(createWorkItem(record, result.value, ticket, arena))
             if (waiting) await waiting
           }
         }

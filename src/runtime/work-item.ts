@@ -2,6 +2,7 @@ import type { ReadableRecord, SourceRecord } from '../core/source-record.ts'
 import type { IdentifierType, ImportRecord, MappedRecord, PasswordLane } from '../core/mapped-record.ts'
 import type { BatchTicket } from './checkpointer.ts'
 import type { UnpackedRecord } from './packed-items.ts'
+import type { RecordArena } from './record-arena.ts'
 
 /** A mapped record on its way to Authgear, with what is needed to report it and settle its batch. */
 export interface WorkItem {
@@ -39,9 +40,15 @@ export interface Settleable {
  * a worker: thousands of in-flight records (open batches, jobs being followed) held as object
  * graphs outlived young collections and were promoted, only to die in the old generation.
  */
-export function createWorkItem(source: ReadableRecord, mapped: MappedRecord, ticket: BatchTicket): WorkItem {
-  const utf8 = Buffer.from(JSON.stringify(mapped.record))
-  return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped: new SerializedMappedRecord(mapped, utf8, 0, utf8.length), utf8, jsonStart: 0, bytes: utf8.length, ticket, attempts: 0 }
+export function createWorkItem(source: ReadableRecord, mapped: MappedRecord, ticket: BatchTicket, arena?: RecordArena): WorkItem {
+  const json = JSON.stringify(mapped.record)
+  const at = arena ? arena.write(mapped.identifier, json) : ownBytes(json)
+  return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped: new SerializedMappedRecord(mapped, at.utf8, at.jsonStart, at.bytes), ...at, ticket, attempts: 0 }
+}
+
+function ownBytes(json: string): { utf8: Buffer; jsonStart: number; bytes: number } {
+  const utf8 = Buffer.from(json)
+  return { utf8, jsonStart: 0, bytes: utf8.length }
 }
 
 /** Stands in for the source data of a mapped record, which is not kept (see `createWorkItem`). */
@@ -51,14 +58,16 @@ const notKept: Record<string, unknown> = Object.freeze({})
  * A record mapped on a worker thread as a work item. Its `mapped.record` is parsed back from
  * its JSON bytes only when read (the sink reads it for updates, the dead letter for failures), and its
  * `source.data` is an empty object: a mapped record is reported from `mapped`, never from `data`.
+ * With an arena, its bytes are copied out of the block's buffer (see `RecordArena`).
  */
-export function workItemOf(item: UnpackedRecord, ticket: BatchTicket): WorkItem {
+export function workItemOf(item: UnpackedRecord, ticket: BatchTicket, arena?: RecordArena): WorkItem {
+  const at = arena ? arena.copy(item.identifier, item.utf8, item.jsonStart, item.bytes) : item
   return {
     source: { kind: 'data', key: item.key, origin: item.origin, data: notKept },
-    mapped: new SerializedMappedRecord(item, item.utf8, item.jsonStart, item.bytes),
-    utf8: item.utf8,
-    jsonStart: item.jsonStart,
-    bytes: item.bytes,
+    mapped: new SerializedMappedRecord(item, at.utf8, at.jsonStart, at.bytes),
+    utf8: at.utf8,
+    jsonStart: at.jsonStart,
+    bytes: at.bytes,
     ticket,
     attempts: 0,
   }
