@@ -1,6 +1,8 @@
 import { Pool, type Dispatcher } from 'undici'
 import { AbortedError, ConfigError } from '../../src/core/errors.ts'
 import { backoffDelay, sleep, type RetryOptions } from './backoff.ts'
+import { releaseBuffer } from '../../src/runtime/release-buffer.ts'
+import { dropEchoedRecords } from './drop-echoed-records.ts'
 import { AdminApiRoutes, ApiRequestError, ApiUnavailableError, TaskNotFoundError, type AdminApiRoute, type RetryReason } from './errors.ts'
 import { ImportJobStatuses, type ImportJobView } from './import-job.ts'
 import { classifyNetworkError, errorCodeOf } from './network-errors.ts'
@@ -218,7 +220,7 @@ export class AdminApiClient {
         body: body ?? null,
         signal: combined,
       })
-      const text = await res.body.text()
+      const text = route === AdminApiRoutes.importGet ? await jobReplyText(res.body) : await res.body.text()
       status = res.statusCode
       return { kind: 'reply', reply: { status: res.statusCode, text, date: header(res.headers, 'date'), retryAfter: header(res.headers, 'retry-after') } }
     } catch (error) {
@@ -236,6 +238,16 @@ export class AdminApiClient {
       this.#hooks.onRequest?.(route, status, (performance.now() - started) / 1000)
     }
   }
+}
+
+/** A job's reply without the records it echoes (the sink never reads them, see `dropEchoedRecords`). */
+async function jobReplyText(body: { arrayBuffer(): Promise<ArrayBuffer> }): Promise<string> {
+  const raw = Buffer.from(await body.arrayBuffer())
+  const stripped = dropEchoedRecords(raw)
+  const text = stripped.toString('utf8')
+  releaseBuffer(raw)
+  releaseBuffer(stripped)
+  return text
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -22,11 +22,13 @@ export type ImportJobStatus = (typeof ImportJobStatuses)[number]
 export const ImportOutcomes = ['inserted', 'updated', 'skipped', 'failed'] as const
 export type ImportOutcome = (typeof ImportOutcomes)[number]
 
-/** Per-record result of a completed import job; `index` is the 0-based position in the request. */
+/**
+ * Per-record result of a completed import job; `index` is the 0-based position in the request.
+ * Authgear also echoes the record it read (`record`, secrets redacted); the client drops that
+ * echo before parsing (see `dropEchoedRecords`), so it is not part of this type.
+ */
 export interface ImportDetail {
   readonly index: number
-  /** The record as Authgear read it, with password hashes and TOTP secrets redacted by the server. */
-  readonly record?: Record<string, unknown>
   readonly outcome: ImportOutcome
   readonly user_id?: string
   readonly warnings?: readonly { readonly message: string }[]
