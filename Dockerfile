@@ -60,5 +60,5 @@ EXPOSE 9464
 # while the pipeline can take work.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "--max-semi-space-size=16", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=60", "/app/dist/src/cli/main.js"]
 CMD ["backfill", "--config", "/etc/gearbridge/config.yaml"]

@@ -6,19 +6,26 @@
  * `gearbridge` bin and the container run), compiled first: run from the TypeScript sources, every
  * thread would also load Node's type stripper, ~15 MB on the main thread and ~8 MB per worker.
  *
- *   node bench/backfill-auth0-emulator.ts [--max-in-flight 4] [--workers auto|N] [--flags="--max-semi-space-size=16"]
+ *   node bench/backfill-auth0-emulator.ts [--max-in-flight 4] [--workers auto|N] [--flags="--max-semi-space-size=8 …"] [--plain-env]
  *
- * The backfill inherits the environment, so `MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072`
- * in front of the command measures it as the container runs it.
+ * The backfill starts as the `gearbridge` bin starts it, with its shebang's environment (glibc
+ * malloc settings, also set by the container) and Node flags (heap settings). `--flags` replaces
+ * the Node flags; `--plain-env` leaves the malloc settings out.
  */
 import { spawn, spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
-const { values } = parseArgs({ options: { 'max-in-flight': { type: 'string', default: '4' }, workers: { type: 'string', default: 'auto' }, flags: { type: 'string', default: '--max-semi-space-size=16' } } })
+const { values } = parseArgs({ options: { 'max-in-flight': { type: 'string', default: '4' }, workers: { type: 'string', default: 'auto' }, flags: { type: 'string' }, 'plain-env': { type: 'boolean', default: false } } })
 const root = resolve(import.meta.dirname, '..')
+// `#!/usr/bin/env -S NAME=VALUE … node --flag …`
+const shebang = readFileSync(join(root, 'src/cli/main.ts'), 'utf8').split('\n', 1)[0]!.replace(/^#!\/usr\/bin\/env -S /, '').split(' ')
+const node = shebang.indexOf('node')
+const launchEnv = Object.fromEntries(shebang.slice(0, node).map((pair) => pair.split('=') as [string, string]))
+values.flags ??= shebang.slice(node + 1).join(' ')
 const built = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
 if (built.status !== 0) throw new Error('bench: building dist/ failed')
 const cli = join(root, 'dist/src/cli/main.js')
@@ -51,7 +58,7 @@ await writeFile(config, [
   'observability: { listen: null, progress: never, log_level: warn }',
 ].join('\n'))
 const started = Date.now()
-const run = spawn('/usr/bin/time', ['-v', process.execPath, ...(values.flags ? values.flags.split(' ') : []), cli, 'backfill', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] })
+const run = spawn('/usr/bin/time', ['-v', process.execPath, ...(values.flags ? values.flags.split(' ') : []), cli, 'backfill', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(values['plain-env'] ? {} : launchEnv) } })
 let stdout = ''
 let stderr = ''
 run.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c))
@@ -63,5 +70,5 @@ const read = Number(/^\s+read\s+(\d+)/m.exec(stdout)?.[1])
 const peakKb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1])
 const cpu = Number(/User time \(seconds\): ([\d.]+)/.exec(stderr)?.[1]) + Number(/System time \(seconds\): ([\d.]+)/.exec(stderr)?.[1])
 console.log(stdout.trim())
-console.log(JSON.stringify({ bench: 'backfill-auth0-emulator', exitCode: code, records: read, seconds: +seconds.toFixed(1), recordsPerSecond: Math.round(read / seconds), cpuSeconds: +cpu.toFixed(1), peakRssMb: Math.round(peakKb / 1024), flags: values.flags }))
+console.log(JSON.stringify({ bench: 'backfill-auth0-emulator', exitCode: code, records: read, seconds: +seconds.toFixed(1), recordsPerSecond: Math.round(read / seconds), cpuSeconds: +cpu.toFixed(1), peakRssMb: Math.round(peakKb / 1024), flags: values.flags, env: values['plain-env'] ? 'plain' : launchEnv }))
 await rm(work, { recursive: true, force: true })

@@ -42,6 +42,20 @@ describe('container image', () => {
     expect(runtime).not.toMatch(/build-essential|g\+\+|python3|npm ci|npm install/)
   })
 
+  it('starts Node with the same heap and malloc settings as the gearbridge bin and npm start', () => {
+    const shebang = readFileSync(root('src/cli/main.ts'), 'utf8').split('\n', 1)[0]!
+    const [, binEnv, binFlagText] = /^#!\/usr\/bin\/env -S ((?:\w+=\S+ )*)node (.+)$/.exec(shebang) ?? []
+    const binFlags = binFlagText?.split(' ')
+    expect(binEnv).toMatch(/MALLOC_ARENA_MAX=\d+ /)
+    expect(binFlags).toEqual(expect.arrayContaining([expect.stringMatching(/^--max-semi-space-size=\d+$/), expect.stringMatching(/^--heap-growing-percent=\d+$/)]))
+    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[]
+    expect(entrypoint).toEqual(['node', ...binFlags!, '/app/dist/src/cli/main.js'])
+    const start = (JSON.parse(readFileSync(root('package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start
+    expect(start.startsWith(`${binEnv}${['node', ...binFlags!, 'dist/src/cli/main.js'].join(' ')}`)).toBe(true)
+    // The container sets the same malloc environment as the bin.
+    for (const pair of binEnv!.trim().split(' ')) expect(dockerfile).toMatch(new RegExp(`^ENV .*\\b${pair}\\b`, 'm'))
+  })
+
   it('the default config the image ships keeps its state on the volume', async () => {
     const stateDir = /^ENV GEARBRIDGE_STATE_DIR=(\S+)$/m.exec(dockerfile)?.[1]
     expect(stateDir).toBe('/var/lib/gearbridge')
