@@ -4,12 +4,12 @@
  * Authgear echoes every record it read back in the completed job's details (secrets redacted),
  * so a reply is as large as the request: ~300 KB for 1,000 records. gearbridge already holds each
  * record and reads only a detail's index, outcome, user id, warnings and errors; parsing the echo
- * cost the main thread more than anything else it does in a backfill (a third of a million
- * objects per thousand records, promoted into the old generation while the job's outcomes were
- * settled) and made each reply one large string. Without the echo, what is parsed is ~15 % of it.
+ * cost the main thread more than anything else it did in a backfill (an object and a string per
+ * field of every record) and made each reply one large string.
  *
- * Works on bytes and never fails: a body of any other shape, or malformed JSON, comes back as it
- * was, for the envelope parser to judge.
+ * Works on bytes and never fails. Only the structure on the way to `details[]` is checked: a body
+ * of any other shape, or malformed there, comes back as it was, for the envelope parser to judge;
+ * a removed value is skipped, not checked. Keys are compared as written (`"rec\u006frd"` stays).
  */
 export function dropEchoedRecords(body: Buffer): Buffer {
   const cuts = findEchoes(body)
@@ -135,8 +135,10 @@ class Scanner {
     const valueEnd = this.skipValue()
     if (valueEnd < 0) return this.#fail()
     const next = this.skipSpace(valueEnd)
-    // A repeated key would start inside the previous cut (at the comma it took).
-    cuts.push(Math.max(memberStart, cuts.at(-1) ?? 0), first && this.#body[next] === COMMA ? next + 1 : valueEnd)
+    // After a cut that took the comma behind it (a repeated key), this member leads its object.
+    const previousEnd = cuts.at(-1) ?? -1
+    const leading = first || previousEnd > memberStart
+    cuts.push(leading ? Math.max(memberStart, previousEnd) : memberStart, leading && this.#body[next] === COMMA ? next + 1 : valueEnd)
     this.at = valueEnd
     return true
   }

@@ -10,5 +10,10 @@
  */
 export function releaseBuffer(view: ArrayBufferView | ArrayBuffer): void {
   const buffer = ArrayBuffer.isView(view) ? view.buffer : view
-  if (buffer instanceof ArrayBuffer && !buffer.detached && buffer.byteLength > Buffer.poolSize) buffer.transfer(0)
+  if (!(buffer instanceof ArrayBuffer) || buffer.detached || buffer.byteLength <= Buffer.poolSize) return
+  try {
+    buffer.transfer(0)
+  } catch {
+    // Not detachable (held by the runtime): the collector frees it as before.
+  }
 }

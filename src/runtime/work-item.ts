@@ -11,7 +11,7 @@ export interface WorkItem {
   /**
    * `JSON.stringify(mapped.record)` as UTF-8, computed once: the record's JSON is
    * `utf8[jsonStart, jsonStart + bytes)`, and request bodies are copied together from these bytes.
-   * A record mapped on a worker shares its block's buffer with the block's other records.
+   * In a run, `utf8` is a `RecordArena` chunk shared with records of the same identifier type.
    */
   readonly utf8: Buffer
   readonly jsonStart: number
@@ -58,10 +58,10 @@ const notKept: Record<string, unknown> = Object.freeze({})
  * A record mapped on a worker thread as a work item. Its `mapped.record` is parsed back from
  * its JSON bytes only when read (the sink reads it for updates, the dead letter for failures), and its
  * `source.data` is an empty object: a mapped record is reported from `mapped`, never from `data`.
- * With an arena, its bytes are copied out of the block's buffer (see `RecordArena`).
+ * Its bytes are copied out of the block's buffer (see `RecordArena`), which can then be released.
  */
-export function workItemOf(item: UnpackedRecord, ticket: BatchTicket, arena?: RecordArena): WorkItem {
-  const at = arena ? arena.copy(item.identifier, item.utf8, item.jsonStart, item.bytes) : item
+export function workItemOf(item: UnpackedRecord, ticket: BatchTicket, arena: RecordArena): WorkItem {
+  const at = arena.copy(item.identifier, item.utf8, item.jsonStart, item.bytes)
   return {
     source: { kind: 'data', key: item.key, origin: item.origin, data: notKept },
     mapped: new SerializedMappedRecord(item, at.utf8, at.jsonStart, at.bytes),

@@ -1,11 +1,13 @@
 import { MessageChannel } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { requestBody } from '../../../src/runtime/batcher.ts'
-import { ItemPacker, packItems, transferList, unpackItems, type PackedItems } from '../../../src/runtime/packed-items.ts'
+import { ItemPacker, packItems, releasePacked, transferList, unpackItems, type PackedItems } from '../../../src/runtime/packed-items.ts'
+import { RecordArena } from '../../../src/runtime/record-arena.ts'
 import { workItemOf } from '../../../src/runtime/work-item.ts'
 import type { WorkerItem } from '../../../src/runtime/worker-item.ts'
 
 const ticket = { settle: () => undefined }
+const arena = new RecordArena()
 
 function mapped(i: number, name: string): WorkerItem {
   const record = { email: `user${i}@exämple.com`, name, password: { type: 'bcrypt', password_hash: `$2b$10$${'a'.repeat(53)}` } }
@@ -46,7 +48,7 @@ describe('packed worker items', () => {
       expect({ key: item.key, origin: item.origin, identifierValue: item.identifierValue, warnings: item.warnings, lockKeys: item.lockKeys }).toEqual({ key: original.key, origin: original.origin, identifierValue: original.identifierValue, warnings: original.warnings, lockKeys: original.lockKeys })
       expect(item.utf8.toString('utf8', item.jsonStart, item.jsonStart + item.bytes)).toBe(original.json)
       expect(item.bytes).toBe(Buffer.byteLength(original.json))
-      expect(workItemOf(item, ticket).mapped.record).toEqual(JSON.parse(original.json))
+      expect(workItemOf(item, ticket, new RecordArena()).mapped.record).toEqual(JSON.parse(original.json))
     })
   })
 
@@ -63,7 +65,7 @@ describe('packed worker items', () => {
     port2.close()
     for (const buffer of buffers) expect(buffer.byteLength).toBe(0)
     expect(unrelated.toString()).toBe('a pooled neighbour')
-    const back = [...unpackItems(arrived)].map((item) => (item.kind === 'mapped' ? workItemOf(item, ticket).mapped.record : undefined))
+    const back = [...unpackItems(arrived)].map((item) => (item.kind === 'mapped' ? workItemOf(item, ticket, new RecordArena()).mapped.record : undefined))
     expect(back).toEqual([JSON.parse((mapped(1, 'Zoë') as { json: string }).json), JSON.parse((mapped(2, '名前') as { json: string }).json)])
   })
 
@@ -78,8 +80,10 @@ describe('packed worker items', () => {
     ])
   })
 
-  it('builds the request body byte for byte as the records joined into the envelope', () => {
-    const items = [...unpackItems(packItems([mapped(1, 'Zoë'), mapped(2, '名前'), mapped(3, '🙂')]))].map((item) => workItemOf(item as Parameters<typeof workItemOf>[0], ticket))
+  it('builds the request body byte for byte as the records joined into the envelope, after the block is released', () => {
+    const block = packItems([mapped(1, 'Zoë'), mapped(2, '名前'), mapped(3, '🙂')])
+    const items = [...unpackItems(block)].map((item) => workItemOf(item as Parameters<typeof workItemOf>[0], ticket, arena))
+    releasePacked(block)
     const body = requestBody('email', true, items)
     const expected = `{"identifier":"email","upsert":true,"records":[${items.map((item) => JSON.stringify(item.mapped.record)).join(',')}]}`
     expect(body.toString('utf8')).toBe(expected)

@@ -55,6 +55,14 @@ describe('dropEchoedRecords', () => {
     expect(JSON.parse(strip(JSON.stringify(reply)))).toEqual(reply)
   })
 
+  it('keeps the JSON valid when a detail repeats the record key', () => {
+    for (const detail of ['{"record":1,"record":2,"index":0}', '{"index":0,"record":1,"record":2}', '{"record":1,"index":0,"record":2,"outcome":"inserted"}', '{"record":1,"record":2}']) {
+      const stripped = strip(`{"result":{"details":[${detail}]}}`)
+      const parsed = JSON.parse(stripped) as { result: { details: Record<string, unknown>[] } }
+      expect(parsed.result.details[0]).not.toHaveProperty('record')
+    }
+  })
+
   it('returns other bodies unchanged', () => {
     for (const text of [
       '{"result":{"id":"userimport_1","created_at":"2026-11-22T00:00:00Z","status":"pending"}}',
