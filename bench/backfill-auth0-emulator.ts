@@ -13,19 +13,16 @@
  * the Node flags; `--plain-env` leaves the malloc settings out.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { launchSettings } from './launch-settings.ts'
 
 const { values } = parseArgs({ options: { 'max-in-flight': { type: 'string', default: '4' }, workers: { type: 'string', default: 'auto' }, flags: { type: 'string' }, 'plain-env': { type: 'boolean', default: false } } })
 const root = resolve(import.meta.dirname, '..')
-// `#!/usr/bin/env -S NAME=VALUE … node --flag …`
-const shebang = readFileSync(join(root, 'src/cli/main.ts'), 'utf8').split('\n', 1)[0]!.replace(/^#!\/usr\/bin\/env -S /, '').split(' ')
-const node = shebang.indexOf('node')
-const launchEnv = Object.fromEntries(shebang.slice(0, node).map((pair) => pair.split('=') as [string, string]))
-values.flags ??= shebang.slice(node + 1).join(' ')
+const { env: launchEnv, flags: launchFlags } = launchSettings()
+values.flags ??= launchFlags.join(' ')
 const built = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' })
 if (built.status !== 0) throw new Error('bench: building dist/ failed')
 const cli = join(root, 'dist/src/cli/main.js')

@@ -5,13 +5,15 @@ import { cpus, loadavg, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { stringify } from 'yaml'
+import { launchSettings } from './launch-settings.ts'
 
 /**
  * Reconciles N generated Auth0 users against an emulator holding what a correct backfill leaves,
  * with the real command (`gearbridge reconcile`: export task, download, sort-merge, report) in its
  * own process under /usr/bin/time, and prints wall time and peak RSS as a Markdown table row.
  *   node bench/reconcile-1m.ts --users 1000000 --out bench/data/reconcile-1m [--run-bytes 16777216]
- *     [--node-flag=--max-semi-space-size=16] [--emulator ready.json] [--repeat 2]
+ *     [--node-flag=--max-semi-space-size=16 …] [--emulator ready.json] [--repeat 2]
+ * Without --node-flag, reconcile runs with the `gearbridge` bin's Node flags and malloc settings.
  * Seeding a million users takes minutes: `--emulator` reuses an emulator already started with
  * `bench/reconcile-seed-emulator.ts --ready ready.json` (and left running) on the same data.
  */
@@ -52,14 +54,15 @@ console.log(`emulator seeded with ${seeded.users} users in ${seeded.seconds}s`, 
 const sink = { endpoint: seeded.url, project_id: 'bench', key_id: seeded.keyId, private_key_file: seeded.keyFile, poll: { initial_ms: 250, max_ms: 1000 }, request_timeout_ms: 600_000 }
 await writeFile(configPath, stringify({ ...base, sink }))
 await mkdir(join(out, 'state'), { recursive: true })
-const nodeFlags = values['node-flag']
+const launch = launchSettings()
+const nodeFlags = values['node-flag'].length > 0 ? values['node-flag'] : launch.flags
 for (let i = 0; i < Number(values.repeat); i++) {
   const load = loadavg()[0]!.toFixed(2)
   const started = Date.now()
   let stdout = ''
   let stderr = ''
   const code = await new Promise<number | null>((done) => {
-    const child = spawn('/usr/bin/time', ['-v', process.execPath, ...nodeFlags, 'src/cli/main.ts', 'reconcile', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn('/usr/bin/time', ['-v', process.execPath, ...nodeFlags, 'src/cli/main.ts', 'reconcile', '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...launch.env } })
     child.stdout!.on('data', (d: Buffer) => (stdout += d))
     child.stderr!.on('data', (d: Buffer) => (stderr += d))
     child.on('close', done)

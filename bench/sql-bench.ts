@@ -19,13 +19,14 @@ import { sharedMariadb } from '../test/services/mariadb.ts'
 import { sharedPostgres } from '../test/services/postgres.ts'
 import type { DatabaseService } from '../test/services/database-service.ts'
 import { createLegacyTable, legacyColumns } from './sql-legacy-table.ts'
+import { launchSettings } from './launch-settings.ts'
 
 const { values } = parseArgs({ options: { dialect: { type: 'string', default: 'both' }, rows: { type: 'string', default: '1000000' }, partitions: { type: 'string', default: '0' }, 'page-size': { type: 'string', default: '1000' } } })
 const rows = Number(values.rows)
 const partitions = Number(values.partitions)
 const pageSize = Number(values['page-size'])
-/** Node 24 sizes the young generation up to 3 × 64 MB on large machines; 16 MB semi-spaces keep RSS low at the same speed. */
-const semiSpace = ['--max-semi-space-size=16']
+/** gearbridge is measured as its bin starts it: the same Node heap flags and malloc settings. */
+const launch = launchSettings()
 const readMap = new URL('./sql-read-map.ts', import.meta.url).pathname
 const print = (line: Record<string, unknown>) => console.log(JSON.stringify(line))
 print({ machine: { nproc: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version } })
@@ -49,7 +50,7 @@ function timeClient(db: DatabaseService): { command: string; seconds: number } {
 function runReadMap(source: Record<string, unknown>, options: { nodeFlags?: readonly string[]; noMap?: boolean } = {}): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const args = [...(options.nodeFlags ?? []), readMap, JSON.stringify(source), JSON.stringify({ default_phone_region: 'US', roles_from: null, groups_from: null })]
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, BENCH_NO_MAP: options.noMap ? '1' : '0' } })
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...launch.env, BENCH_NO_MAP: options.noMap ? '1' : '0' } })
     let out = ''
     child.stdout.on('data', (c: Buffer) => (out += c.toString()))
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) as string) as Record<string, unknown>) : reject(new Error(`sql-read-map exited ${code}`))))
@@ -69,9 +70,9 @@ for (const dialect of values.dialect === 'both' ? ['postgres', 'mysql'] : [value
     print({ dialect, run: 'client', command: client.command, seconds: +client.seconds.toFixed(2), rowsPerSecond: clientRate })
     const source = { type: 'sql', dialect: db.dialect, url: db.reader.url, key: 'id', columns: legacyColumns, soft_delete: { column: 'deleted_at' }, locked: { column: 'locked_at' }, page_size: pageSize }
     const table = { ...source, table: 'legacy_users' }
-    const readOnly = await runReadMap(table, { noMap: true, nodeFlags: semiSpace })
-    print({ dialect, run: `gearbridge source only (no mapping), ${semiSpace.join(' ')}`, ...readOnly, ofClient: +((readOnly['rowsPerSecond'] as number) / clientRate).toFixed(2) })
-    for (const flags of [[], semiSpace]) {
+    const readOnly = await runReadMap(table, { noMap: true, nodeFlags: launch.flags })
+    print({ dialect, run: `gearbridge source only (no mapping), ${launch.flags.join(' ')}`, ...readOnly, ofClient: +((readOnly['rowsPerSecond'] as number) / clientRate).toFixed(2) })
+    for (const flags of [[], launch.flags]) {
       const single = await runReadMap(table, { nodeFlags: flags })
       print({ dialect, run: `gearbridge source + mapping, 1 process${flags.length ? `, ${flags.join(' ')}` : ''}`, ...single, ofClient: +((single['rowsPerSecond'] as number) / clientRate).toFixed(2) })
     }
@@ -79,7 +80,7 @@ for (const dialect of values.dialect === 'both' ? ['postgres', 'mysql'] : [value
     const started = process.hrtime.bigint()
     const step = Math.ceil(rows / partitions)
     const parts = await Promise.all(
-      Array.from({ length: partitions }, (_, i) => runReadMap({ ...source, query: `SELECT * FROM legacy_users WHERE id > ${i * step} AND id <= ${(i + 1) * step}` }, { nodeFlags: semiSpace })),
+      Array.from({ length: partitions }, (_, i) => runReadMap({ ...source, query: `SELECT * FROM legacy_users WHERE id > ${i * step} AND id <= ${(i + 1) * step}` }, { nodeFlags: launch.flags })),
     )
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     const total = parts.reduce((sum, p) => sum + (p['rows'] as number), 0)
