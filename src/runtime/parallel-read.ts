@@ -70,7 +70,7 @@ const growWhenWaiting = 0.2
  * (the caller then reads and maps on the main thread). At most two blocks per worker are in
  * flight, so memory stays flat. The workers are stopped when the iteration ends, however it ends.
  */
-export async function readMapped<P>(source: Source<P>, map: MapFunction, plan: WorkerPlan, from: P | undefined, ctx: RunContext): Promise<AsyncIterable<MappedBatch<P>> | undefined> {
+export async function readMapped<P>(source: Source<P>, map: MapFunction, plan: WorkerPlan, from: P | undefined, ctx: RunContext, onWorkers: (running: number) => void = () => undefined): Promise<AsyncIterable<MappedBatch<P>> | undefined> {
   const spec = mappingSpecOf(map)
   if (spec === undefined || !isBlockSource(source) || plan.start < 1) return undefined
   const pool = MapPool.start(plan.start, { mapping: spec })
@@ -86,16 +86,26 @@ export async function readMapped<P>(source: Source<P>, map: MapFunction, plan: W
     return undefined
   }
   await pool.useDecoder(read.decoder)
+  onWorkers(pool.size)
   let maxWorkers = plan.max
   const grow = (waitedShare: number): void => {
     pool.grow((error) => {
       // The run goes on with the workers it has, and tries no more.
       maxWorkers = 0
+      onWorkers(pool.size)
       ctx.logger.warn({ err: error, workers: pool.size }, 'Another mapping worker could not be started; mapping goes on with the workers already running.')
     })
+    onWorkers(pool.size)
     ctx.logger.info({ workers: pool.size, waitedShare: Math.round(waitedShare * 100) / 100 }, 'Started another mapping worker: the main thread was waiting for mapped records.')
   }
-  return inOrder(pool, read.blocks, () => maxWorkers, { windowMs: plan.windowMs ?? growWindowMs, minIdleCpus: plan.minIdleCpus ?? 0.5 }, grow, (counts) => read.finish(counts))
+  const batches = inOrder(pool, read.blocks, () => maxWorkers, { windowMs: plan.windowMs ?? growWindowMs, minIdleCpus: plan.minIdleCpus ?? 0.5 }, grow, (counts) => read.finish(counts))
+  return (async function* () {
+    try {
+      yield* batches
+    } finally {
+      onWorkers(0)
+    }
+  })()
 }
 
 const noItems = packItems([])

@@ -111,7 +111,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   let failure: unknown
   try {
     const plan = await workerPlan(source, options.map)
-    const parallel = plan.start > 0 ? await readMapped(source, options.map, plan, saved?.position, ctx) : undefined
+    const parallel = plan.start > 0 ? await readMapped(source, options.map, plan, saved?.position, ctx, (running) => metrics.mappingWorkers.set(running)) : undefined
     if (parallel) {
       ctx.logger.info({ workers: plan.start, ...(plan.max > plan.start ? { maxWorkers: plan.max } : {}) }, 'Mapping records on worker threads.')
       for await (const batch of parallel) {

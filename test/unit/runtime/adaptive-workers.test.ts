@@ -43,7 +43,8 @@ async function readAll(users: number, minIdleCpus: number, pauseMs: number) {
   const { source } = await createSource(config.source, { baseDir: dir, mode: 'backfill' })
   const ctx = context()
   try {
-    const blocks = await readMapped(source, createMapping(config), plan, undefined, ctx)
+    const running: number[] = []
+    const blocks = await readMapped(source, createMapping(config), plan, undefined, ctx, (count) => running.push(count))
     if (blocks === undefined) throw new Error('the export was not read in blocks')
     const keys: string[] = []
     const lines: number[] = []
@@ -53,6 +54,8 @@ async function readAll(users: number, minIdleCpus: number, pauseMs: number) {
       if (pauseMs > 0) await sleep(pauseMs)
     }
     expect(keys).toEqual(expectedKeys(users))
+    // What gearbridge_mapping_workers shows: the pool as it starts, grows and stops.
+    expect(running).toEqual([1, ...ctx.lines.filter((line) => line.msg === grown).map(() => 2), 0])
     return { lines, grew: ctx.lines.filter((line) => line.msg === grown).map((line) => line.obj as { workers: number; waitedShare: number }) }
   } finally {
     await source.close()
