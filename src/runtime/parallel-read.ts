@@ -1,7 +1,7 @@
-import { availableParallelism, cpus } from 'node:os'
 import type { RunContext } from '../core/run-context.ts'
 import type { Source } from '../core/source.ts'
 import { isBlockSource, type RawBlock } from './block-source.ts'
+import { spareCpuMeter, usableCpus } from './cpu-budget.ts'
 import { mappingSpecOf, type MapFunction } from './create-mapping.ts'
 import { MapPool } from './map-pool.ts'
 import { packItems, type PackedItems } from './packed-items.ts'
@@ -27,18 +27,12 @@ export interface WorkerPlan {
   readonly minIdleCpus?: number
 }
 
-/** Idle time of all CPUs together, in milliseconds since boot. */
-function idleMs(): number {
-  let idle = 0
-  for (const cpu of cpus()) idle += cpu.times.idle
-  return idle
-}
-
 const mainThreadOnly: WorkerPlan = { start: 0, max: 0 }
 
 /**
  * The workers for this run; `start: 0` = map on the main thread. A configured count is started at
- * once. `auto` starts one and adds more (up to one per CPU) only while the main thread waits for
+ * once. `auto` starts one and adds more (up to one per CPU the process may use, a container's CPU
+ * quota counted) only while the main thread waits for
  * mapped blocks: when Authgear sets the pace, as it usually does, more workers would only cost
  * memory (each holds its own V8 heap).
  */
@@ -47,7 +41,7 @@ export async function workerPlan<P>(source: Source<P>, map: MapFunction): Promis
   if (spec === undefined || !isBlockSource(source)) return mainThreadOnly
   const configured = spec.config.mapping.workers ?? 'auto'
   if (configured !== 'auto') return { start: configured, max: configured }
-  const cpus = availableParallelism()
+  const cpus = usableCpus()
   if (cpus < 2) return mainThreadOnly
   const bytes = (await source.totalBytes?.()) ?? 0
   return bytes >= parallelMinBytes ? { start: 1, max: Math.min(cpus, 8) } : mainThreadOnly
@@ -98,7 +92,7 @@ export async function readMapped<P>(source: Source<P>, map: MapFunction, plan: W
     onWorkers(pool.size)
     ctx.logger.info({ workers: pool.size, waitedShare: Math.round(waitedShare * 100) / 100 }, 'Started another mapping worker: the main thread was waiting for mapped records.')
   }
-  const batches = inOrder(pool, read.blocks, () => maxWorkers, { windowMs: plan.windowMs ?? growWindowMs, minIdleCpus: plan.minIdleCpus ?? 0.5 }, grow, (counts) => read.finish(counts))
+  const batches = inOrder(pool, read.blocks, () => maxWorkers, { windowMs: plan.windowMs ?? growWindowMs, minIdleCpus: plan.minIdleCpus ?? 0.5, spareCpus: spareCpuMeter() }, grow, (counts) => read.finish(counts))
   return (async function* () {
     try {
       yield* batches
@@ -116,12 +110,11 @@ interface Queued<P> {
   done: boolean
 }
 
-async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, maxWorkers: () => number, { windowMs, minIdleCpus }: { windowMs: number; minIdleCpus: number }, grow: (waitedShare: number) => void, finish: (counts: Record<string, number>) => Promise<void>): AsyncGenerator<MappedBatch<P>> {
+async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, maxWorkers: () => number, { windowMs, minIdleCpus, spareCpus }: { windowMs: number; minIdleCpus: number; spareCpus: () => number }, grow: (waitedShare: number) => void, finish: (counts: Record<string, number>) => Promise<void>): AsyncGenerator<MappedBatch<P>> {
   const counts: Record<string, number> = {}
   const queue: Queued<P>[] = []
   // Measured from the first mapped block: waiting for that one is start-up, not a shortage of workers.
   let windowStart = -1
-  let windowIdle = 0
   let waited = 0
   let waitingWindows = 0
   const iterator = blocks[Symbol.asyncIterator]()
@@ -158,14 +151,12 @@ async function* inOrder<P>(pool: MapPool, blocks: AsyncIterable<RawBlock<P>>, ma
       if (windowStart < 0 || pool.starting) {
         // A worker still loading takes no blocks yet: judge the pool again once it is working.
         windowStart = now
-        windowIdle = idleMs()
+        spareCpus()
         waited = 0
         waitingWindows = 0
       } else if (now - windowStart >= windowMs) {
         const share = waited / (now - windowStart)
-        const idle = idleMs()
-        const idleCpus = (idle - windowIdle) / (now - windowStart)
-        windowIdle = idle
+        const idleCpus = spareCpus()
         waitingWindows = share >= growWhenWaiting && idleCpus >= minIdleCpus ? waitingWindows + 1 : 0
         if (waitingWindows >= 2 && pool.size < maxWorkers()) {
           grow(share)
