@@ -2,7 +2,8 @@ import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
-import { availableParallelism, tmpdir } from 'node:os'
+import { tmpdir } from 'node:os'
+import { usableCpus } from '../../src/runtime/cpu-budget.ts'
 import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { Worker } from 'node:worker_threads'
@@ -73,7 +74,7 @@ export class PasswordHashIndex {
       const path = single ?? join(tempDir as string, 'hashes.ndjson')
       if (!single) await concatenate(paths, path, files, signal)
       const { size: bytes } = await stat(path)
-      const split = bytes >= (options.splitMinBytes ?? splitIndexMinBytes) && availableParallelism() >= 2
+      const split = bytes >= (options.splitMinBytes ?? splitIndexMinBytes) && usableCpus() >= 2
       const cut = split ? await lineBoundaryNear(path, files, Math.floor(bytes / 2)) : bytes
       const second = (): Promise<RangeIndex> =>
         (options.onThread ?? indexRangeOnThread)(path, cut, bytes, signal).catch((error: unknown) => {

@@ -57,10 +57,13 @@ function parseV1(quota: string | undefined, period: string | undefined): number 
   return quota !== undefined && period !== undefined && q > 0 && p > 0 ? q / p : undefined
 }
 
-/** CPUs this process can use: the machine's, or fewer under a cgroup quota (rounded up). */
+/**
+ * Whole CPUs this process can use: the machine's, or fewer under a cgroup quota (rounded down, at
+ * least one): a quota of 1.5 CPUs does not make room for a second busy thread.
+ */
 export function usableCpus(quota = cgroupCpuQuota()): number {
   const machine = availableParallelism()
-  return quota === undefined ? machine : Math.max(1, Math.min(machine, Math.ceil(quota)))
+  return quota === undefined ? machine : Math.max(1, Math.min(machine, Math.floor(quota)))
 }
 
 /** Readings a spare-CPU meter takes; replaced in tests. */
@@ -85,7 +88,8 @@ const systemClock: CpuClock = {
  * Measures spare CPU, in CPUs on average, since the last call (the first call starts the
  * window and returns 0). Without a quota that is the machine's idle time. Under a quota it is
  * also at most what the quota leaves after this process's own use: an idle host does not make a
- * throttled container any faster.
+ * throttled container any faster. Other processes under the same quota (a pod's sidecars) are not
+ * counted.
  */
 export function spareCpuMeter(quota = cgroupCpuQuota(), clock: CpuClock = systemClock): () => number {
   let last: { idle: number; used: number; at: number } | undefined

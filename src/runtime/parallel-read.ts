@@ -23,7 +23,7 @@ export interface WorkerPlan {
   readonly max: number
   /** How long the main thread is watched before deciding whether mapping holds it up (default 1 s). */
   readonly windowMs?: number
-  /** Idle CPUs, on average over a window, that another worker needs to be worth starting (default 0.5). */
+  /** Spare CPUs (idle, and under a quota left in it), on average over a window, that another worker needs (default 0.5). */
   readonly minIdleCpus?: number
 }
 
@@ -80,21 +80,24 @@ export async function readMapped<P>(source: Source<P>, map: MapFunction, plan: W
     return undefined
   }
   await pool.useDecoder(read.decoder)
-  onWorkers(pool.size)
   let maxWorkers = plan.max
   const grow = (waitedShare: number): void => {
+    const before = pool.size
     pool.grow((error) => {
       // The run goes on with the workers it has, and tries no more.
       maxWorkers = 0
       onWorkers(pool.size)
       ctx.logger.warn({ err: error, workers: pool.size }, 'Another mapping worker could not be started; mapping goes on with the workers already running.')
     })
+    // A worker that could not even be created was reported through the callback above.
+    if (pool.size === before) return
     onWorkers(pool.size)
     ctx.logger.info({ workers: pool.size, waitedShare: Math.round(waitedShare * 100) / 100 }, 'Started another mapping worker: the main thread was waiting for mapped records.')
   }
   const batches = inOrder(pool, read.blocks, () => maxWorkers, { windowMs: plan.windowMs ?? growWindowMs, minIdleCpus: plan.minIdleCpus ?? 0.5, spareCpus: spareCpuMeter() }, grow, (counts) => read.finish(counts))
   return (async function* () {
     try {
+      onWorkers(pool.size)
       yield* batches
     } finally {
       onWorkers(0)

@@ -25,10 +25,11 @@ describe('cgroupCpuQuota', () => {
 })
 
 describe('usableCpus', () => {
-  it('is the machine without a quota, and the quota rounded up (at least one) with one', () => {
+  it('is the machine without a quota, and the quota rounded down (at least one) with one', () => {
     expect(usableCpus(undefined)).toBe(availableParallelism())
     expect(usableCpus(0.2)).toBe(1)
-    expect(usableCpus(1.5)).toBe(Math.min(2, availableParallelism()))
+    expect(usableCpus(1.5)).toBe(1)
+    expect(usableCpus(2.5)).toBe(Math.min(2, availableParallelism()))
     expect(usableCpus(1000)).toBe(availableParallelism())
   })
 })
