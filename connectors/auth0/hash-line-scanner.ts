@@ -1,11 +1,10 @@
+import { skipJsonSpace as space, skipJsonValue } from '../json-bytes.ts'
 import { hashRecordOf, parseHashRecord, type HashFields, type HashRecord } from './hash-record.ts'
 
 const quote = 0x22
 const backslash = 0x5c
 const open = 0x7b
 const close = 0x7d
-const openArray = 0x5b
-const closeArray = 0x5d
 const comma = 0x2c
 const colon = 0x3a
 
@@ -69,15 +68,6 @@ function finish(bytes: Buffer, i: number, end: number, fields: HashFields): Hash
   return hashRecordOf(fields)
 }
 
-function space(bytes: Buffer, i: number, end: number): number {
-  while (i < end) {
-    const b = bytes[i]
-    if (b !== 0x20 && b !== 0x09 && b !== 0x0d && b !== 0x0a) break
-    i++
-  }
-  return i
-}
-
 /** Index of the closing quote of a string whose content starts at `i`; keys with escapes are irregular. */
 function stringEnd(bytes: Buffer, i: number, end: number): number {
   for (; i < end; i++) {
@@ -98,53 +88,11 @@ function fieldOf(bytes: Buffer, from: number, to: number): keyof HashFields | un
   return undefined
 }
 
-/** The end of the value starting at `i`: strings, balanced objects and arrays, and scalars. */
+/** The end of the value starting at `i` (see `skipJsonValue`); a value it cannot walk makes the line irregular. */
 function skipValue(bytes: Buffer, i: number, end: number): number {
-  const first = bytes[i]
-  if (first === quote) return skipString(bytes, i + 1, end)
-  if (first === open || first === openArray) {
-    let depth = 0
-    while (i < end) {
-      const b = bytes[i]
-      if (b === quote) {
-        i = skipString(bytes, i + 1, end)
-        continue
-      }
-      if (b === open || b === openArray) depth++
-      else if (b === close || b === closeArray) {
-        depth--
-        if (depth === 0) return i + 1
-      }
-      i++
-    }
-    throw irregular
-  }
-  const from = i
-  while (i < end) {
-    const b = bytes[i] as number
-    if (b === comma || b === close || b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a) break
-    i++
-  }
-  if (!isScalar(bytes, from, i)) throw irregular
-  return i
-}
-
-/** Past the closing quote of a string whose content starts at `i`, escapes included. */
-function skipString(bytes: Buffer, i: number, end: number): number {
-  for (; i < end; i++) {
-    const b = bytes[i]
-    if (b === backslash) i++
-    else if (b === quote) return i + 1
-  }
-  throw irregular
-}
-
-const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/
-const literals = ['true', 'false', 'null'].map((word) => Buffer.from(word, 'latin1'))
-
-function isScalar(bytes: Buffer, from: number, to: number): boolean {
-  for (const word of literals) if (to - from === word.length && startsWith(bytes, from, word)) return true
-  return number.test(bytes.toString('latin1', from, to))
+  const after = skipJsonValue(bytes, i, end)
+  if (after < 0) throw irregular
+  return after
 }
 
 /** A wanted value: a plain string directly, `{"$oid"|"$date": "…"}` by pattern, anything else parsed. */
