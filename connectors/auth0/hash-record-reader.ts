@@ -1,11 +1,12 @@
 import { readSync } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
-import { scanHashLine } from './hash-line-scanner.ts'
-import type { HashRecord } from './hash-record.ts'
+import { parseHashRecord, type HashRecord } from './hash-record.ts'
 
 /**
  * Reads single hash-export lines by byte offset, for verifying index hits. Synchronous pread:
- * one short read per lookup is far cheaper than a thread-pool round trip.
+ * one short read per lookup is far cheaper than a thread-pool round trip. A line is read with
+ * `JSON.parse`: for a whole record that is faster than walking its bytes in JavaScript (~2.0
+ * against ~2.5 µs a line here), which pays only where no strings are made (the index build).
  */
 export interface HashRecordReader {
   read(offset: number): HashRecord | undefined
@@ -51,7 +52,7 @@ export function hashLineReader(fd: number, close: () => Promise<void>): HashReco
       const at = offset - cachedStart
       if (at >= 0 && at < cachedLength) {
         const newline = buffer.indexOf(0x0a, at)
-        if (newline !== -1 && newline < cachedLength) return scanHashLine(buffer, at, newline)
+        if (newline !== -1 && newline < cachedLength) return lineAt(buffer, at, newline)
       }
       const want = windowed ? windowRead : lineRead
       let filled = 0
@@ -61,8 +62,8 @@ export function hashLineReader(fd: number, close: () => Promise<void>): HashReco
         filled += bytesRead
         cachedStart = offset
         cachedLength = filled
-        if (newline !== -1 && newline < filled) return scanHashLine(buffer, 0, newline)
-        if (bytesRead === 0) return scanHashLine(buffer, 0, filled)
+        if (newline !== -1 && newline < filled) return lineAt(buffer, 0, newline)
+        if (bytesRead === 0) return lineAt(buffer, 0, filled)
         if (filled === buffer.length) {
           const bigger = Buffer.allocUnsafe(buffer.length * 2)
           buffer.copy(bigger, 0, 0, filled)
@@ -72,4 +73,8 @@ export function hashLineReader(fd: number, close: () => Promise<void>): HashReco
     },
     close,
   }
+}
+
+function lineAt(buffer: Buffer, start: number, end: number): HashRecord | undefined {
+  return parseHashRecord(buffer.toString('utf8', start, end))
 }

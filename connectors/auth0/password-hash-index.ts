@@ -7,8 +7,9 @@ import { usableCpus } from '../../src/runtime/cpu-budget.ts'
 import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { Worker } from 'node:worker_threads'
-import { createKeySpans, scanHashKeys, scanHashLine, type KeySpans } from './hash-line-scanner.ts'
+import { createKeySpans, scanHashKeys, type KeySpans } from './hash-line-scanner.ts'
 import { hash64HiOfAscii } from './string-hash.ts'
+import { parseHashRecord } from './hash-record.ts'
 import { hashRecordReader, type HashRecordReader } from './hash-record-reader.ts'
 import { OffsetTable, type OffsetTableState } from './offset-table.ts'
 import { OffsetTables } from './offset-tables.ts'
@@ -219,7 +220,7 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
           }
           continue
         }
-        const record = scanHashLine(chunk, lineFrom, lineTo)
+        const record = parseHashRecord(chunk.toString('utf8', lineFrom, lineTo))
         if (!record) {
           unreadable++
           continue
