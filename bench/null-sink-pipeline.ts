@@ -4,7 +4,11 @@
  * null sink settles every batch as inserted at once. Prints one JSON line with records/s, CPU
  * seconds (whole process, and the main thread alone: the rest is the mapping workers) and peak RSS.
  *
- *   node bench/null-sink-pipeline.ts <config.yaml>
+ *   node bench/null-sink-pipeline.ts <config.yaml> [--threads]
+ *
+ * `--threads` (Linux) also samples /proc every 200 ms and prints the CPU seconds of each kind of
+ * thread: the main thread, mapping workers and the hash index's helper (WorkerThread), V8's own
+ * helpers (V8Worker: garbage collection, compilers) and libuv's pool (file reads).
  *
  * Peak RSS is mostly garbage the main thread's V8 heap has not collected yet; the heap flags
  * `--max-semi-space-size=2 --max-old-space-size=160` before the script name keep it near 250 MB.
@@ -23,9 +27,12 @@ import { requestBody } from '../src/runtime/batcher.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { readdirSync, readFileSync } from 'node:fs'
 
-const configPath = process.argv[2]
-if (!configPath) throw new Error('usage: node bench/null-sink-pipeline.ts <config.yaml>')
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { threads: { type: 'boolean', default: false } } })
+const configPath = positionals[0]
+if (!configPath) throw new Error('usage: node bench/null-sink-pipeline.ts <config.yaml> [--threads]')
 const { config, baseDir } = await loadConfig(configPath)
 const { source, parsePosition } = await createSource(config.source, { baseDir, mode: 'backfill' })
 const summary = new RunSummary()
@@ -47,6 +54,8 @@ const scheduler = new ImportScheduler({
 })
 const state = await mkdtemp(join(tmpdir(), 'gb-bench-'))
 const logger = createLogger('silent')
+const threadTicks = new Map<string, { name: string; ticks: number }>()
+const sampler = values.threads ? setInterval(sampleThreads, 200) : undefined
 const started = process.hrtime.bigint()
 const cpuBefore = process.cpuUsage()
 const mainCpuBefore = process.threadCpuUsage()
@@ -59,6 +68,10 @@ const result = await runPipeline(
   { signal: new AbortController().signal, logger },
 )
 const seconds = Number(process.hrtime.bigint() - started) / 1e9
+if (sampler) {
+  sampleThreads()
+  clearInterval(sampler)
+}
 const cpu = process.cpuUsage(cpuBefore)
 const mainCpu = process.threadCpuUsage(mainCpuBefore)
 await source.close()
@@ -67,4 +80,26 @@ console.log(JSON.stringify({
   bench: 'null-sink-pipeline', status: result.status, records: summary.read, seconds: +seconds.toFixed(2),
   recordsPerSecond: Math.round(summary.read / seconds), cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(2), mainThreadCpuSeconds: +((mainCpu.user + mainCpu.system) / 1e6).toFixed(2), requests, meanRequestBytes: Math.round(bytes / Math.max(requests, 1)),
   outcomes: summary.outcomes, passwords: summary.byPassword, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  ...(values.threads ? { threadCpuSeconds: threadCpu() } : {}),
 }))
+
+/** Each live thread's user + system ticks (USER_HZ, 100 a second on Linux) so far; a thread that has exited keeps its last sample. */
+function sampleThreads(): void {
+  for (const id of readdirSync('/proc/self/task')) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/self/task/${id}/stat`, 'latin1')
+    } catch {
+      continue
+    }
+    const close = stat.lastIndexOf(')')
+    const fields = stat.slice(close + 2).split(' ')
+    threadTicks.set(id, { name: stat.slice(stat.indexOf('(') + 1, close), ticks: Number(fields[11]) + Number(fields[12]) })
+  }
+}
+
+function threadCpu(): Record<string, number> {
+  const byName: Record<string, number> = {}
+  for (const { name, ticks } of threadTicks.values()) byName[name] = (byName[name] ?? 0) + ticks / 100
+  return Object.fromEntries(Object.entries(byName).map(([name, cpuSeconds]) => [name, +cpuSeconds.toFixed(2)]))
+}
