@@ -3,7 +3,7 @@ import { AbortedError, ConfigError } from '../../src/core/errors.ts'
 import { backoffDelay, sleep, type RetryOptions } from './backoff.ts'
 import { dropEchoedRecords } from './drop-echoed-records.ts'
 import { AdminApiRoutes, ApiRequestError, ApiUnavailableError, TaskNotFoundError, type AdminApiRoute, type RetryReason } from './errors.ts'
-import { ImportJobStatuses, type ImportJobView } from './import-job.ts'
+import { ImportJobStatuses, ImportOutcomes, type ImportJobView } from './import-job.ts'
 import { classifyNetworkError, errorCodeOf } from './network-errors.ts'
 import { mapReply, type RawReply } from './reply-mapper.ts'
 import type { AdminTokenSigner } from './token.ts'
@@ -262,7 +262,29 @@ function asJobView(result: unknown, route: AdminApiRoute): ImportJobView {
     typeof (result as { id?: unknown }).id === 'string' &&
     (ImportJobStatuses as readonly unknown[]).includes((result as { status?: unknown }).status)
   ) {
+    const problem = detailsProblem((result as { details?: unknown }).details)
+    if (problem !== undefined) throw new ApiRequestError(route, 200, `Authgear replied 200 with an import job whose details are not readable (${problem})`)
     return result as ImportJobView
   }
   throw new ApiRequestError(route, 200, 'Authgear replied 200 with a result that is not an import job (no id or unknown status)')
+}
+
+/**
+ * Why a job's `details` cannot be settled from, or undefined. Each record's outcome is decided
+ * from its detail alone, so a detail without a position or an outcome must stop the run rather
+ * than complete a record with nothing, or count one as unreported and send it again.
+ */
+function detailsProblem(details: unknown): string | undefined {
+  if (details === undefined) return undefined
+  if (!Array.isArray(details)) return 'details is not a list'
+  for (let i = 0; i < details.length; i++) {
+    const detail = details[i] as { index?: unknown; outcome?: unknown; user_id?: unknown; warnings?: unknown; errors?: unknown } | null
+    if (typeof detail !== 'object' || detail === null) return `details[${i}] is not an object`
+    if (!Number.isInteger(detail.index) || (detail.index as number) < 0) return `details[${i}].index is not a position`
+    if (!(ImportOutcomes as readonly unknown[]).includes(detail.outcome)) return `details[${i}].outcome is not one of ${ImportOutcomes.join(', ')}`
+    if (detail.user_id !== undefined && typeof detail.user_id !== 'string') return `details[${i}].user_id is not a string`
+    if (detail.warnings !== undefined && !Array.isArray(detail.warnings)) return `details[${i}].warnings is not a list`
+    if (detail.errors !== undefined && !Array.isArray(detail.errors)) return `details[${i}].errors is not a list`
+  }
+  return undefined
 }

@@ -10,8 +10,11 @@ import { skipJsonSpace, skipJsonString, skipJsonValue } from '../json-bytes.ts'
  * field of every record) and made each reply one large string.
  *
  * Works on bytes and never fails. Only the structure on the way to `details[]` is checked: a body
- * of any other shape, or malformed there, comes back as it was, for the envelope parser to judge;
- * a removed value is only checked for balance and scalar spelling. Keys are compared as written (`"rec\u006frd"` stays).
+ * of any other shape, or malformed there, comes back as it was, for the envelope parser to judge.
+ * A removed value is only checked for balance and scalar spelling, so a reply damaged inside an
+ * echo can come out as valid JSON that lacks a detail's outcome, or a whole detail: the client
+ * then refuses any detail without a position and a known outcome (`asJobView`), and a missing
+ * detail is sent again, never taken as done. Keys are compared as written (`"rec\u006frd"` stays).
  */
 export function dropEchoedRecords(body: Buffer): Buffer {
   const cuts = findEchoes(body)
@@ -58,7 +61,7 @@ function findEchoes(body: Buffer): number[] | undefined {
   // { "result": { …, "details": [ { …, "record": … }, … ], … } }
   const rootEnd = walk(body, skipJsonSpace(body, 0, end), (value, key) =>
     key !== 'result' ? undefined : walk(body, value, (value, key) =>
-      key !== 'details' ? undefined : walk(body, value, (value) =>
+      key !== 'details' || body[value] !== openArray ? undefined : walk(body, value, (value) =>
         walk(body, value, (value, key, memberStart, first) => (key === 'record' ? cut(value, memberStart, first) : undefined)))))
   return rootEnd >= 0 && skipJsonSpace(body, rootEnd, end) === end ? cuts : undefined
 }

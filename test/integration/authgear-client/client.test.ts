@@ -85,6 +85,30 @@ describe('AdminApiClient against a local HTTP server', () => {
     expect(server.seen[0]!.headers['content-type']).toBeUndefined()
   })
 
+  it('refuses a completed job whose details cannot be settled, rather than completing records with nothing', async () => {
+    const raw = (body: string): Parameters<ScriptedServer['script']>[0] => (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      res.end(body)
+    }
+    // Two damaged bytes: a quote lost inside record 0 and `"info":` turned into `"info]:`. Cutting
+    // the echoes out of it gives valid JSON in which detail 0 has lost its outcome.
+    const damaged = String.raw`{"result":{"id":"j","created_at":"2026-01-02T03:04:05Z","status":"completed","details":[{"index":0,"record":{"email":"a\"}b@x","name":"q","n":[1,{ d":"\\"}]},"outcome":"inserted","user_id":"u0"},{"index":1,"record":{"email":"c@x"},"outcome":"failed","errors":[{"name":"Invalid","info]:{"record":1}}]},{"index":2,"record":{"email":"d@x"},"outcome":"skipped","user_id":"u2"}]}}`
+    const malformed = [
+      damaged,
+      JSON.stringify({ result: { ...completedJob, details: [{ index: 0, user_id: 'u0' }] } }),
+      JSON.stringify({ result: { ...completedJob, details: [{ index: '0', outcome: 'inserted' }] } }),
+      JSON.stringify({ result: { ...completedJob, details: [{ index: 0, outcome: 'done' }] } }),
+      JSON.stringify({ result: { ...completedJob, details: { 0: { index: 0, outcome: 'inserted' } } } }),
+      JSON.stringify({ result: { ...completedJob, details: [{ index: 0, outcome: 'inserted', user_id: 7 }] } }),
+    ]
+    for (const body of malformed) {
+      server.script(raw(body))
+      const error = await client.getImport(pendingJob.id).catch((e: unknown) => e)
+      expect(error, body).toBeInstanceOf(ApiRequestError)
+      expect((error as ApiRequestError).retryable).toBe(false)
+    }
+  })
+
   it('reuses kept-alive connections across requests', async () => {
     server.script(json(200, { result: pendingJob }))
     for (let i = 0; i < 4; i++) await client.getImport(pendingJob.id)

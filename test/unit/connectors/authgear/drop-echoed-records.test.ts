@@ -73,6 +73,7 @@ describe('dropEchoedRecords', () => {
       '{"result":{"details":[{"index":0,"record":}]}}',
       '{"result":{"details":"not an array"}}',
       '{"result":{"details":[1,2,3]}}',
+      '{"result":{"details":{"a":{"index":0,"record":{"email":"x@example.com"}}}}}',
     ]) {
       const body = Buffer.from(text)
       expect(dropEchoedRecords(body)).toBe(body)
