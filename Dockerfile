@@ -27,15 +27,13 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates libssl3 zlib1g libsasl2-2 libzstd1 liblz4-1 \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
-# glibc gives every thread its own malloc arena and, once a large buffer has been freed, serves
-# later ones from the arenas instead of fresh mappings, so freed block and request buffers stay
-# resident. Two arenas and a fixed 128 KiB mmap threshold took 40-70 MB off the peak RSS of a
-# 1,000,000-user backfill at the same CPU time (bench/RESULTS.md).
-ENV MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The launcher sets the heap flags and malloc settings (see the comments in it); `docker run -e`
+# overrides them.
+COPY bin ./bin
 # Fails the build here, not at run time, if a shared library of the native addon is missing.
 RUN node -e "require('node-rdkafka')"
 # The default config is the example (sample export into the embedded emulator), whose state
@@ -47,8 +45,8 @@ COPY config.example.yaml /etc/gearbridge/config.yaml
 ENV GEARBRIDGE_STATE_DIR=/var/lib/gearbridge
 RUN mkdir -p /var/lib/gearbridge \
  && chown -R node:node /var/lib/gearbridge \
- && chmod +x /app/dist/src/cli/main.js \
- && ln -s /app/dist/src/cli/main.js /usr/local/bin/gearbridge
+ && chmod +x /app/bin/gearbridge \
+ && ln -s /app/bin/gearbridge /usr/local/bin/gearbridge
 USER node
 # Checkpoint, report and dead-letter files: set `state.dir: /var/lib/gearbridge` in your config.
 VOLUME ["/var/lib/gearbridge"]
@@ -60,5 +58,5 @@ EXPOSE 9464
 # while the pipeline can take work.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=60", "/app/dist/src/cli/main.js"]
+ENTRYPOINT ["/app/bin/gearbridge"]
 CMD ["backfill", "--config", "/etc/gearbridge/config.yaml"]

@@ -8,8 +8,8 @@
  *
  *   node bench/backfill-auth0-emulator.ts [--max-in-flight 4] [--workers auto|N] [--flags="--max-semi-space-size=8 …"] [--plain-env]
  *
- * The backfill starts as the `gearbridge` bin starts it, with its shebang's environment (glibc
- * malloc settings, also set by the container) and Node flags (heap settings). `--flags` replaces
+ * The backfill starts as the `gearbridge` bin (`bin/gearbridge`) starts it, with its default
+ * environment (glibc malloc settings) and Node flags (heap settings). `--flags` replaces
  * the Node flags; `--plain-env` leaves the malloc settings out.
  */
 import { spawn, spawnSync } from 'node:child_process'

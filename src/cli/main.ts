@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=8 --heap-growing-percent=60
+#!/usr/bin/env node
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../core/errors.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'

@@ -1,4 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
@@ -42,20 +45,13 @@ describe('container image', () => {
     expect(runtime).not.toMatch(/build-essential|g\+\+|python3|npm ci|npm install/)
   })
 
-  it('starts Node with the same heap and malloc settings as the gearbridge bin and npm start', () => {
-    const shebang = readFileSync(root('src/cli/main.ts'), 'utf8').split('\n', 1)[0]!
-    const [, binEnv, binFlagText] = /^#!\/usr\/bin\/env -S ((?:\w+=\S+ )*)node (.+)$/.exec(shebang) ?? []
-    const binFlags = binFlagText?.split(' ')
-    // Linux before 5.1 cut interpreter lines at 127 bytes, silently.
-    expect(Buffer.byteLength(shebang)).toBeLessThan(128)
-    expect(binEnv).toMatch(/MALLOC_ARENA_MAX=\d+ /)
-    expect(binFlags).toEqual(expect.arrayContaining([expect.stringMatching(/^--max-semi-space-size=\d+$/), expect.stringMatching(/^--heap-growing-percent=\d+$/)]))
-    const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)![1]!) as string[]
-    expect(entrypoint).toEqual(['node', ...binFlags!, '/app/dist/src/cli/main.js'])
-    const start = (JSON.parse(readFileSync(root('package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start
-    expect(start.startsWith(`${binEnv}${['node', ...binFlags!, 'dist/src/cli/main.js'].join(' ')}`)).toBe(true)
-    // The container sets the same malloc environment as the bin.
-    for (const pair of binEnv!.trim().split(' ')) expect(dockerfile).toMatch(new RegExp(`^ENV .*\\b${pair}\\b`, 'm'))
+  it('starts through the gearbridge bin, as npm start and the package bin do', () => {
+    const runtime = dockerfile.split(/^FROM /m).at(-1)!
+    expect(runtime).toMatch(/^COPY bin \.\/bin$/m)
+    expect(JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(runtime)![1]!)).toEqual(['/app/bin/gearbridge'])
+    const pkg = JSON.parse(readFileSync(root('package.json'), 'utf8')) as { bin: Record<string, string>; scripts: { start: string } }
+    expect(pkg.bin).toEqual({ gearbridge: 'bin/gearbridge' })
+    expect(pkg.scripts.start).toBe('bin/gearbridge backfill --config config.example.yaml')
   })
 
   it('the default config the image ships keeps its state on the volume', async () => {
@@ -93,5 +89,49 @@ describe('docker-compose.example.yml', () => {
     const prometheus = parse(readFileSync(root('dashboards/prometheus.yml'), 'utf8'))
     expect(prometheus.scrape_configs[0].job_name).toBe('gearbridge')
     expect(prometheus.scrape_configs[0].dns_sd_configs[0].names).toEqual(['gearbridge-backfill', 'gearbridge-sync'])
+  })
+})
+
+describe('the gearbridge bin', () => {
+  /** Runs bin/gearbridge (through `link`, when given) with a stand-in `node` that prints what it was started with. */
+  function launch(env: Record<string, string> = {}, link?: string): { argv: string[]; arenas: string | null; threshold: string | null } {
+    const dir = mkdtempSync(join(tmpdir(), 'gb-bin-'))
+    try {
+      writeFileSync(join(dir, 'node'), '#!/bin/sh\nprintf \'%s\\n\' "${MALLOC_ARENA_MAX-unset}" "${MALLOC_MMAP_THRESHOLD_-unset}" "$@"\n', { mode: 0o755 })
+      let bin = root('bin/gearbridge')
+      if (link !== undefined) {
+        mkdirSync(join(dir, link), { recursive: true })
+        symlinkSync(bin, join(dir, link, 'gearbridge'))
+        bin = join(dir, link, 'gearbridge')
+      }
+      const baseEnv: Record<string, string> = { PATH: `${dir}:/usr/bin:/bin` }
+      const out = execFileSync(bin, ['backfill', '--config', 'my config.yaml'], { env: { ...baseEnv, ...env }, encoding: 'utf8' }).split('\n').slice(0, -1)
+      const [arenas, threshold, ...argv] = out
+      return { argv, arenas: arenas === 'unset' ? null : arenas!, threshold: threshold === 'unset' ? null : threshold! }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  const main = root('dist/src/cli/main.js')
+
+  it('starts the built CLI with the heap flags and malloc settings by default, arguments intact', () => {
+    expect(launch()).toEqual({ argv: ['--max-semi-space-size=8', '--heap-growing-percent=60', main, 'backfill', '--config', 'my config.yaml'], arenas: '2', threshold: '131072' })
+  })
+
+  it('finds the package through a link, as in node_modules/.bin', () => {
+    expect(launch({}, 'node_modules/.bin').argv).toContain(main)
+  })
+
+  it('leaves values set in the environment alone', () => {
+    expect(launch({ GEARBRIDGE_NODE_FLAGS: '--max-semi-space-size=16', MALLOC_ARENA_MAX: '8', MALLOC_MMAP_THRESHOLD_: '262144' })).toEqual({
+      argv: ['--max-semi-space-size=16', main, 'backfill', '--config', 'my config.yaml'], arenas: '8', threshold: '262144',
+    })
+    expect(launch({ GEARBRIDGE_NODE_FLAGS: '' }).argv[0]).toBe(main)
+  })
+
+  it('runs the real CLI', () => {
+    const nodeDir = dirname(process.execPath)
+    const version = execFileSync(root('bin/gearbridge'), ['--version'], { env: { PATH: `${nodeDir}:/usr/bin:/bin` }, encoding: 'utf8' }).trim()
+    expect(version).toBe((JSON.parse(readFileSync(root('package.json'), 'utf8')) as { version: string }).version)
   })
 })
