@@ -10,8 +10,9 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  *
  * - A batch closes on record count, on the exact request size, or after `lingerMs`.
  * - Within a batch the last version of a user wins; the earlier one goes to `onSuperseded`.
- * - An identifier in an in-flight job is locked: a newer version of that user waits until the job
- *   completes, because Authgear runs the 100-record chunks of one job, and separate jobs, in parallel.
+ * - An identifier in an in-flight job is locked: a newer version of that user waits ("held") until
+ *   the job completes, because Authgear runs the 100-record chunks of one job, and separate jobs,
+ *   in parallel. A user with a held version is as good as locked: anything newer waits behind it.
  * - `add` waits while all job slots are busy, which is the backpressure that keeps memory flat.
  */
 export class ImportScheduler {
@@ -22,7 +23,9 @@ export class ImportScheduler {
   readonly #onSuperseded: (item: WorkItem) => void
   readonly #open = new Map<IdentifierType, OpenBatch>()
   readonly #locks = new Set<string>()
+  /** Records waiting for their user's lock, oldest first, and their users. */
   #held: WorkItem[] = []
+  readonly #heldUsers = new Set<string>()
   #inFlight = 0
   #slotWaiters: (() => void)[] = []
   #idleWaiters: (() => void)[] = []
@@ -112,13 +115,14 @@ export class ImportScheduler {
     if (!batch || batch.size === 0 || this.#stopped) return
     const ready: WorkItem[] = []
     for (const item of batch.items) {
-      if (this.#locks.has(item.mapped.identifierValue)) this.#held.push(item)
+      const user = item.mapped.identifierValue
+      if (this.#locks.has(user) || this.#heldUsers.has(user)) this.#hold(item)
       else ready.push(item)
     }
     if (ready.length === 0) return
     while (this.#inFlight >= this.#maxInFlight) await new Promise<void>((resolve) => this.#slotWaiters.push(resolve))
     if (this.#stopped) {
-      this.#held.push(...ready)
+      for (const item of ready) this.#hold(item)
       return
     }
     for (const item of ready) this.#locks.add(item.mapped.identifierValue)
@@ -148,12 +152,11 @@ export class ImportScheduler {
       for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
       await this.#idle()
       if (this.#stopped || (this.#held.length === 0 && this.#open.size === 0)) break
-      const held = this.#held
-      this.#held = []
-      for (const earlier of held) await this.#add(earlier)
+      // Nothing runs and nothing is open: every earlier record is held, and goes again in order.
+      for (const earlier of this.#takeHeld()) await this.#add(earlier)
     }
     if (this.#stopped) {
-      this.#held.push(item)
+      this.#hold(item)
       return
     }
     const batch = new OpenBatch(item.mapped.identifier, this.#upsert)
@@ -163,28 +166,49 @@ export class ImportScheduler {
     await this.#idle()
   }
 
-  /** Puts held records whose lock is now free back into open batches, in their original order. */
+  /**
+   * Puts held records whose lock is now free back into open batches, in their original order. The
+   * records stay held (and their users as good as locked) until this runs, in turn with every
+   * other batching step: taken out any earlier, a newer version batched meanwhile could be sent
+   * ahead of them.
+   */
   #release(): void {
     if (this.#held.length === 0 || this.#stopped) return
-    const held = this.#held
-    this.#held = []
     void this.#exclusive(async () => {
-      // A held record is older than anything batched after it was held: if an open batch already
-      // has its user, that version is newer and wins. Held records re-added here, in their order,
-      // still replace each other as usual.
+      if (this.#stopped) return
+      // Every held record is placed before any is batched: batching may dispatch a full batch,
+      // and that must already see which users still wait.
+      const readd: WorkItem[] = []
       const readded = new Set<string>()
-      for (const item of held) {
+      for (const item of this.#takeHeld()) {
         const user = item.mapped.identifierValue
-        if (this.#locks.has(user)) this.#held.push(item)
+        // Still locked, or an older version of the user stays held: wait again, in order.
+        if (this.#locks.has(user) || this.#heldUsers.has(user)) this.#hold(item)
+        // A held record is older than anything batched after it was held: if an open batch
+        // already has its user, that version is newer and wins.
         else if (!readded.has(user) && this.#open.get(item.mapped.identifier)?.has(user)) this.#onSuperseded(item)
         else {
           readded.add(user)
-          await this.#add(item)
+          readd.push(item)
         }
       }
+      // Re-added in order, versions of one user still replace each other as usual.
+      for (const item of readd) await this.#add(item)
       // With nothing running, nobody else would dispatch what was just re-added.
       if (this.#inFlight === 0) for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
     }).catch(() => undefined)
+  }
+
+  #hold(item: WorkItem): void {
+    this.#held.push(item)
+    this.#heldUsers.add(item.mapped.identifierValue)
+  }
+
+  #takeHeld(): WorkItem[] {
+    const held = this.#held
+    this.#held = []
+    this.#heldUsers.clear()
+    return held
   }
 
   #arm(): void {

@@ -5,8 +5,8 @@ import { Checkpointer } from '../../../src/runtime/checkpointer.ts'
 import { ImportScheduler } from '../../../src/runtime/import-scheduler.ts'
 import { createWorkItem, type WorkItem } from '../../../src/runtime/work-item.ts'
 
-function item(email: string, extra: Record<string, unknown> = {}, identifier: IdentifierType = 'email'): WorkItem {
-  const mapped: MappedRecord = { identifier, identifierValue: email, record: { email, ...extra } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [] }
+function item(email: string, extra: Record<string, unknown> = {}, identifier: IdentifierType = 'email', lockKeys?: string[]): WorkItem {
+  const mapped: MappedRecord = { identifier, identifierValue: email, record: { email, ...extra } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(lockKeys ? { lockKeys } : {}) }
   const ticket = new Checkpointer<number>().track(1, 1)
   return createWorkItem({ kind: 'data', key: email, origin: `t:${email}`, data: {} }, mapped, ticket)
 }
@@ -127,6 +127,45 @@ describe('ImportScheduler', () => {
     expect(h.jobs.slice(2).flatMap((j) => j.items.map(name))).toEqual(['A3'])
     for (const j of h.jobs.slice(1)) j.done()
     await flushed
+  })
+
+  it('never sends an older held version after a newer one, even when re-adding the held fills a batch', async () => {
+    const h = harness({ maxRecords: 2, maxBytes: 10_000, lingerMs: 60_000 }, 2)
+    const label = (i: WorkItem) => `${i.mapped.identifierValue[0]}${(i.mapped.record as { name?: string }).name}`
+    // J1 = [w1, u1]; [w2, u2] goes while J1 holds both users, so both are held; u3 waits in an open batch.
+    for (const [user, version] of [['w', '1'], ['u', '1'], ['w', '2'], ['u', '2'], ['u', '3']] as const) await h.scheduler.add(item(`${user}@x.io`, { name: version }))
+    expect(h.jobs.map((j) => j.items.map(label))).toEqual([['w1', 'u1']])
+    h.jobs[0]!.done()
+    for (let i = 0; i < 5; i++) await tick()
+    const flushed = h.scheduler.flush()
+    for (let round = 0; round < 5; round++) {
+      for (const j of h.jobs.slice(1)) j.done()
+      await tick()
+    }
+    await flushed
+    // u3 was batched while u2 waited: u2 is the older version, so it is superseded, never sent after u3.
+    expect(h.superseded.map(label)).toEqual(['u2'])
+    expect(h.jobs.map((j) => j.items.map(label))).toEqual([['w1', 'u1'], ['u3', 'w2']])
+  })
+
+  it('sends a record that changes a user\'s identifier only after that user\'s held versions', async () => {
+    const h = harness({ maxRecords: 2, maxBytes: 10_000, lingerMs: 60_000 }, 2)
+    const label = (i: WorkItem) => `${i.mapped.identifierValue}:${(i.mapped.record as { name?: string }).name}`
+    for (const [user, version] of [['a', '1'], ['u', '1'], ['b', '1'], ['u', '2']] as const) await h.scheduler.add(item(`${user}@x.io`, { name: version }))
+    // J1 = [a, u1], J2 = [b]; u2 is held behind J1.
+    expect(h.jobs.map((j) => j.items.map(label))).toEqual([['a@x.io:1', 'u@x.io:1'], ['b@x.io:1']])
+    // The user's email changes to u2@x.io: the record is matched by phone and locks both emails.
+    const alone = h.scheduler.add(item('+85212345678', { name: '3' }, 'phone_number', ['u@x.io', 'u2@x.io']))
+    await tick()
+    h.jobs[1]!.done()
+    await tick()
+    h.jobs[0]!.done()
+    for (let round = 0; round < 6; round++) {
+      for (let i = 0; i < 3; i++) await tick()
+      for (const j of h.jobs.slice(2)) j.done()
+    }
+    await alone
+    expect(h.jobs.map((j) => j.items.map(label))).toEqual([['a@x.io:1', 'u@x.io:1'], ['b@x.io:1'], ['u@x.io:2'], ['+85212345678:3']])
   })
 
   it('sends a partly filled batch after the linger time', async () => {
