@@ -67,6 +67,11 @@ export class Checkpointer<P> {
     return dirty
   }
 
+  /** The position taken with `takeDirty` was not saved after all: the next commit saves it. */
+  markDirty(): void {
+    this.#dirty = true
+  }
+
   #advance(): void {
     while (this.#head < this.#queue.length && this.#queue[this.#head]!.remaining === 0) {
       this.#committed = this.#queue[this.#head]!.position

@@ -50,7 +50,8 @@ export class NdjsonWriter {
     this.#used += bytes
     this.#bytes += bytes
     this.#written++
-    if (this.#bytes > drainBytes) void this.#drain(false)
+    // A failed background write (a full disk) surfaces at the next flush: the chain stays rejected.
+    if (this.#bytes > drainBytes) this.#drain(false).catch(() => undefined)
   }
 
   /** Sets the filled part of the current chunk aside for the next write and starts a new chunk. */
@@ -60,7 +61,7 @@ export class NdjsonWriter {
     this.#used = 0
   }
 
-  /** Writes buffered lines and fsyncs the file. */
+  /** Writes buffered lines and fsyncs the file; rejects, now and at every later flush, once a write has failed. */
   flush(): Promise<void> {
     return this.#drain(true)
   }

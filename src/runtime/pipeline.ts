@@ -63,20 +63,31 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     const position = checkpointer.committed
     if (position === undefined) return
     const settled = summary.settled
-    await Promise.all(options.writers.map((w) => w.flush()))
+    try {
+      await Promise.all(options.writers.map((w) => w.flush()))
+      await store.save({ version: 1, pipeline: options.pipelineId, position, committedAt: new Date().toISOString(), recordsCommitted: committedRecords + settled - settledAtCommit, complete })
+    } catch (error) {
+      checkpointer.markDirty()
+      throw error
+    }
     committedRecords += settled - settledAtCommit
     settledAtCommit = settled
-    await store.save({ version: 1, pipeline: options.pipelineId, position, committedAt: new Date().toISOString(), recordsCommitted: committedRecords, complete })
     metrics.checkpointCommits.inc()
     metrics.checkpointTimestamp.set(Date.now() / 1000)
     // Upstream commits (Kafka offsets) follow the durable local checkpoint, never lead it.
     await source.ack?.(position, ctx)
   }
   let committing: Promise<void> = Promise.resolve()
+  /** A commit that failed (a report or dead-letter file that cannot be written, a full disk): the run stops, as outcomes could no longer be recorded. */
+  let commitFailure: unknown
   const timer = setInterval(() => {
     metrics.pendingRecords.set(checkpointer.pending)
-    committing = committing.then(() => commit(false)).catch((error: unknown) => ctx.logger.error({ err: error }, 'Checkpoint commit failed.'))
+    committing = committing.then(() => commit(false)).catch((error: unknown) => {
+      commitFailure ??= error
+      ctx.logger.error({ err: error }, 'Checkpoint commit failed; stopping the run.')
+    })
   }, options.checkpointIntervalMs)
+  const stopping = (): boolean => ctx.signal.aborted || scheduler.fatal !== undefined || commitFailure !== undefined
 
   const arena = new RecordArena()
   const envelope = Math.max(envelopeBytes('preferred_username', options.upsert), envelopeBytes('phone_number', options.upsert))
@@ -127,7 +138,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
         // Every mapped record of the block was copied into the arena.
         releasePacked(batch.items)
         options.onProgress?.(batch.bytesRead)
-        if (ctx.signal.aborted || scheduler.fatal !== undefined) break
+        if (stopping()) break
       }
     } else {
       for await (const batch of source.read(saved?.position, ctx)) {
@@ -150,13 +161,13 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
           }
         }
         options.onProgress?.(batch.bytesRead)
-        if (ctx.signal.aborted || scheduler.fatal !== undefined) break
+        if (stopping()) break
       }
     }
-    exhausted = !ctx.signal.aborted && scheduler.fatal === undefined
+    exhausted = !stopping()
     // A graceful stop still sends what was already read, so the checkpoint moves past all of it;
-    // after a run-stopping error (quota, auth) nothing more is sent.
-    if (scheduler.fatal === undefined) await scheduler.flush()
+    // after a run-stopping error (quota, auth, a failed commit) nothing more is sent.
+    if (scheduler.fatal === undefined && commitFailure === undefined) await scheduler.flush()
     else await scheduler.drain()
   } catch (error) {
     failure = error
@@ -165,9 +176,14 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     clearInterval(timer)
     await committing
   }
-  failure ??= scheduler.fatal
-  const complete = exhausted && failure === undefined && checkpointer.pending === 0
-  await commit(complete)
+  failure ??= scheduler.fatal ?? commitFailure
+  let complete = exhausted && failure === undefined && checkpointer.pending === 0
+  try {
+    await commit(complete)
+  } catch (error) {
+    failure ??= error
+    complete = false
+  }
   metrics.pendingRecords.set(checkpointer.pending)
   if (failure instanceof QuotaExceededError) return { status: 'quota', error: failure, alreadyComplete: false }
   if (failure !== undefined) return { status: 'failed', error: failure, alreadyComplete: false }

@@ -43,4 +43,15 @@ describe('NdjsonWriter', () => {
     expect(lines.pop()).toBe('')
     expect(lines.map((line) => JSON.parse(line) as object)).toEqual(entries)
   })
+
+  // /dev/full takes the open and refuses every write with ENOSPC, as a full disk does.
+  it.runIf(process.platform === 'linux')('keeps a failed background write for the next flush instead of crashing the process', async () => {
+    const writer = new NdjsonWriter('/dev/full')
+    await writer.open()
+    // Over a megabyte buffered starts a write without waiting for a flush.
+    for (let i = 0; i < 3000; i++) writer.write({ i, pad: 'x'.repeat(500) })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'ENOSPC' })
+    await expect(writer.flush()).rejects.toMatchObject({ code: 'ENOSPC' })
+  })
 })
