@@ -5,6 +5,7 @@ export interface BatchTicket {
 
 interface Entry<P> {
   readonly position: P
+  readonly count: number
   remaining: number
   readonly onSettled: (() => void) | undefined
 }
@@ -19,6 +20,7 @@ export class Checkpointer<P> {
   #head = 0
   #committed: P | undefined
   #pending = 0
+  #committedRecords = 0
   #dirty = false
 
   constructor(initial?: P) {
@@ -32,7 +34,7 @@ export class Checkpointer<P> {
    * partitions, track their own contiguity with it).
    */
   track(position: P, count: number, onSettled?: () => void): BatchTicket {
-    const entry: Entry<P> = { position, remaining: count, onSettled }
+    const entry: Entry<P> = { position, count, remaining: count, onSettled }
     if (count === 0) onSettled?.()
     this.#queue.push(entry)
     this.#pending += count
@@ -55,6 +57,11 @@ export class Checkpointer<P> {
     return this.#committed
   }
 
+  /** Records tracked here that the committed position covers (records settled past it are not counted). */
+  get committedRecords(): number {
+    return this.#committedRecords
+  }
+
   /** Records tracked but not yet settled. */
   get pending(): number {
     return this.#pending
@@ -75,6 +82,7 @@ export class Checkpointer<P> {
   #advance(): void {
     while (this.#head < this.#queue.length && this.#queue[this.#head]!.remaining === 0) {
       this.#committed = this.#queue[this.#head]!.position
+      this.#committedRecords += this.#queue[this.#head]!.count
       this.#head++
       this.#dirty = true
     }

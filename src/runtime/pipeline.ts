@@ -54,24 +54,21 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const saved = options.fromStart ? undefined : await store.load(options.pipelineId)
   if (saved) ctx.logger.info({ position: saved.position, recordsCommitted: saved.recordsCommitted, complete: saved.complete }, 'Resuming from the last committed checkpoint.')
   const checkpointer = new Checkpointer<P>(saved?.position)
-  let committedRecords = saved?.recordsCommitted ?? 0
-  let settledAtCommit = 0
+  const committedBefore = saved?.recordsCommitted ?? 0
   let exhausted = false
 
   const commit = async (complete: boolean): Promise<void> => {
     if (!checkpointer.takeDirty() && !complete) return
     const position = checkpointer.committed
     if (position === undefined) return
-    const settled = summary.settled
+    const recordsCommitted = committedBefore + checkpointer.committedRecords
     try {
       await Promise.all(options.writers.map((w) => w.flush()))
-      await store.save({ version: 1, pipeline: options.pipelineId, position, committedAt: new Date().toISOString(), recordsCommitted: committedRecords + settled - settledAtCommit, complete })
+      await store.save({ version: 1, pipeline: options.pipelineId, position, committedAt: new Date().toISOString(), recordsCommitted, complete })
     } catch (error) {
       checkpointer.markDirty()
       throw error
     }
-    committedRecords += settled - settledAtCommit
-    settledAtCommit = settled
     metrics.checkpointCommits.inc()
     metrics.checkpointTimestamp.set(Date.now() / 1000)
     // Upstream commits (Kafka offsets) follow the durable local checkpoint, never lead it.

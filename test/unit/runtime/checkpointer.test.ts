@@ -43,4 +43,18 @@ describe('Checkpointer', () => {
     tickets[0]!.settle()
     expect(c.committed).toBe(4999)
   })
+
+  it('counts only the records the committed position covers, not those settled past it', () => {
+    const c = new Checkpointer<number>()
+    const first = c.track(1, 2)
+    const second = c.track(2, 3)
+    c.track(3, 0)
+    second.settle(3)
+    expect(c.committedRecords).toBe(0)
+    first.settle()
+    expect(c.committedRecords).toBe(0)
+    first.settle()
+    expect(c.committed).toBe(3)
+    expect(c.committedRecords).toBe(5)
+  })
 })
