@@ -1,5 +1,6 @@
 import type { FileItem, ReaderStart } from './file-item.ts'
 import { isBlank, readLineBlocks } from './line-reader.ts'
+import { jsonErrorReason } from '../json-error-reason.ts'
 
 /**
  * Reads NDJSON: one JSON object per line. Blank lines are skipped; a line that is not valid JSON
@@ -33,10 +34,4 @@ export function parseNdjsonLine(bytes: Buffer, line: number, offset: number | un
     return { kind: 'error', line, offset, code: 'not_an_object', detail: 'a JSON value that is not an object' }
   }
   return { kind: 'value', line, offset, value: value as Record<string, unknown> }
-}
-
-/** The parser's reason without the quoted input V8 sometimes appends (it could hold a secret). */
-function jsonErrorReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error)
-  return message.replace(/,? ?"[\s\S]*$/, '').replace(/ in JSON at position \d+.*$/, '').slice(0, 80)
 }

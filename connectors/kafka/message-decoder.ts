@@ -1,6 +1,8 @@
 import type { SourceRecord } from '../../src/core/source-record.ts'
 import type { KafkaFormat } from './config.ts'
 import { readDebeziumEnvelope } from './debezium-envelope.ts'
+import { jsonErrorReason } from '../json-error-reason.ts'
+import { isUtf8 } from 'node:buffer'
 
 /** The parts of a consumed message the decoder reads. */
 export interface RawMessage {
@@ -26,7 +28,7 @@ export function parseMessageKey(key: string): { topic: string; partition: number
 
 /**
  * Turns one message into a source record, or `undefined` for a tombstone (nothing to do). A
- * message that is not JSON, not an object, or not a change event becomes an `unreadable` record
+ * message that is not UTF-8, not JSON, not an object, or not a change event becomes an `unreadable` record
  * naming topic, partition and offset, so it is dead-lettered and the partition moves on.
  */
 export function decodeMessage(message: RawMessage, format: KafkaFormat): SourceRecord | undefined {
@@ -36,11 +38,13 @@ export function decodeMessage(message: RawMessage, format: KafkaFormat): SourceR
     if (format === 'debezium') return undefined
     return { kind: 'unreadable', key, origin, code: 'empty_message', message: `${origin}: the message has no value` }
   }
+  // Decoding would turn bytes that are not UTF-8 into U+FFFD and import the damaged text as data.
+  if (!isUtf8(message.value)) return { kind: 'unreadable', key, origin, code: 'invalid_utf8', message: `${origin}: the message is not UTF-8 text` }
   let value: unknown
   try {
     value = JSON.parse(message.value.toString('utf8'))
   } catch (error) {
-    return { kind: 'unreadable', key, origin, code: 'malformed_json', message: `${origin}: not JSON (${(error as Error).message.slice(0, 120)})` }
+    return { kind: 'unreadable', key, origin, code: 'malformed_json', message: `${origin}: not JSON (${jsonErrorReason(error)})` }
   }
   if (format === 'debezium') {
     const envelope = readDebeziumEnvelope(value)
