@@ -102,7 +102,7 @@ export const sqlSourceConfigSchema = z
       .min(1)
       .optional()
       .describe('A custom SELECT (joins, aggregated roles with json_agg / JSON_ARRAYAGG) used instead of `table`. It is wrapped as a subquery, so it must not end with ORDER BY/LIMIT or a semicolon. It runs as written: never build it from untrusted input.'),
-    key: column.describe('Unique, non-NULL column the snapshot pages by (keyset pagination, never OFFSET), usually the primary key. Its value is the record key.'),
+    key: column.describe('Unique, non-NULL column the snapshot pages by (keyset pagination, never OFFSET), usually the primary key. Its value is the record key. A binary column (MySQL BINARY/VARBINARY, PostgreSQL bytea) is refused before anything is read: select it as hex text in `query` instead.'),
     updated_at: column.optional().describe('Last-modified timestamp column; required for `sync` and `backfill --since`. Pair it with an index on (updated_at, key).'),
     columns: sqlColumnsSchema.prefault({}),
     soft_delete: softDeleteSchema.optional(),
@@ -119,7 +119,7 @@ export const sqlSourceConfigSchema = z
       .min(0)
       .max(86_400)
       .default(30)
-      .describe('`sync`: rows whose updated_at is newer than now minus this many seconds are sent, but the saved cursor does not pass them, so a transaction that committed late with an older timestamp is still read. Set it above your longest write transaction.'),
+      .describe('Reading by updated_at (`sync`, `backfill --since`, a rerun that resumes a saved cursor): rows whose updated_at is newer than now minus this many seconds are sent, but the saved cursor does not pass them, so a transaction that committed late with an older timestamp is still read by the next run. Set it above your longest write transaction.'),
     connect_timeout_ms: z.int().min(100).max(600_000).default(10_000).describe('Deadline to open a connection.'),
     retry: retrySchema.prefault({}),
   })

@@ -69,6 +69,18 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
     }
   }
 
+  /**
+   * Pages continue after the last key, compared by the database. A binary key (MySQL
+   * `BINARY(16)` UUIDs, PostgreSQL `bytea`) reaches the reader as bytes that a saved position
+   * cannot hold as they are, and as text they compare differently, which would skip or repeat
+   * rows: such a key is refused before anything is sent.
+   */
+  const refuseBinaryKey = (rows: readonly Record<string, unknown>[]): void => {
+    if (rows.length === 0 || !Buffer.isBuffer(rows[0]?.[config.key])) return
+    const issue = `source.key: ${config.key} is a binary column; page by a text or numeric key instead (a query selecting ${config.dialect === 'postgres' ? `encode(${config.key}, 'hex')` : `HEX(${config.key})`} AS ${config.key}, for example)`
+    throw new ConfigError(issue, [issue])
+  }
+
   const keep = (row: Record<string, unknown>): boolean => {
     if (config.soft_delete?.mode !== 'skip' || !isMarkerSet(row[config.soft_delete.column])) return true
     skippedDeleted++
@@ -94,6 +106,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
       if (ctx.signal.aborted) return
       const rows = await retryingQuery(open(), queries.snapshot(last), config.retry, ctx, `reading ${relationName}`)
       if (rows === undefined) return
+      refuseBinaryKey(rows)
       const records: ReadableRecord[] = []
       for (const row of rows) if (keep(row)) records.push(rowToRecord(row, config.key, relationName))
       if (rows.length > 0) {
@@ -109,12 +122,14 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
    * Cursor reading. Rows older than the safety lag move the saved cursor; newer rows are sent
    * at once but stay after the cursor, so they are read again by the next polls (and by a
    * restart). `delivered` remembers which of those were already sent with the same updated_at,
-   * so a poll does not send them twice; it only ever holds rows inside the lag window.
+   * so a poll does not send them twice; it only ever holds rows inside the lag window. A
+   * backfill (`--since`, or a rerun from a saved cursor) keeps the lag too: its position is where
+   * the next run starts, and a transaction still open when it read may yet commit rows behind it.
    */
   async function* cursor(from: CursorPoint | undefined, changesSince: string | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<SqlPosition>> {
     const queries = new PageQueries(open(), config)
     const polling = options.mode === 'sync'
-    const lag = polling ? config.safety_lag_seconds : 0
+    const lag = config.safety_lag_seconds
     let saved = from
     let delivered = new Map<string, string>()
     const since = options.since ? sinceText(options.since) : changesSince
@@ -127,12 +142,13 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
         const rows = await retryingQuery(open(), queries.cursor(scan, lag), config.retry, ctx, `reading ${relationName}`)
         if (rows === undefined) return
         const before = saved
+        refuseBinaryKey(rows)
         const records: ReadableRecord[] = []
         let lastPoint: CursorPoint | undefined
         for (const row of rows) {
           const point: CursorPoint = { updatedAt: String(row[CURSOR_COLUMN]), key: normalizeKey(row[config.key] as SqlKey) }
           lastPoint = point
-          const stable: boolean = stableRun && (!polling || Number(row[STABLE_COLUMN]) === 1)
+          const stable: boolean = stableRun && Number(row[STABLE_COLUMN]) === 1
           stableRun = stable
           const id = String(point.key)
           const sent = delivered.get(id) === point.updatedAt

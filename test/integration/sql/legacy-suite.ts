@@ -259,13 +259,31 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, updated_at ${d.timestamp} NOT NULL)`)
       const values = Array.from({ length: 50 }, (_, i) => `(${i + 1}, 'u${i + 1}@example.com', ${d.nowPlus(-(50 - i) * 60_000)})`).join(', ')
       await db.query(`INSERT INTO ${table} VALUES ${values}`)
+      // Row 51 changed just now, inside the safety lag: a transaction still open could yet commit
+      // a row with an older timestamp, so the saved cursor must not pass it.
+      await db.query(`INSERT INTO ${table} VALUES (51, 'u51@example.com', ${d.nowPlus(0)})`)
       // Row n was changed (51 - n) minutes ago: rows 31…50 are the last 20 minutes.
       const since = new Date(Date.now() - 20.5 * 60_000)
       const source = createSqlSource(sqlConfig(db, { table, updated_at: 'updated_at', page_size: 7, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill', since })
       try {
         const batches = await readAll(source, undefined)
-        expect(keysOf(batches)).toEqual(Array.from({ length: 20 }, (_, i) => String(31 + i)))
+        expect(keysOf(batches)).toEqual(Array.from({ length: 21 }, (_, i) => String(31 + i)))
         expect(batches.at(-1)?.position).toMatchObject({ mode: 'cursor', key: 50 })
+      } finally {
+        await source.close()
+      }
+    })
+
+    it('refuses a binary key before anything is read, as pages by it would skip or repeat rows', async () => {
+      const db = database()
+      const table = `binary_key_${process.pid}`
+      const pg = db.dialect === 'postgres'
+      await db.query(`CREATE TABLE ${table} (id ${pg ? 'bytea' : 'BINARY(4)'} PRIMARY KEY, email varchar(100) NOT NULL)`)
+      const key = (hex: string) => (pg ? `decode('${hex}', 'hex')` : `UNHEX('${hex}')`)
+      await db.query(`INSERT INTO ${table} VALUES (${key('05a10000')}, 'a@example.com'), (${key('3035ffff')}, 'b@example.com'), (${key('ff000000')}, 'c@example.com')`)
+      const source = createSqlSource(sqlConfig(db, { table, page_size: 2, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
+      try {
+        await expect(readAll(source, undefined)).rejects.toThrow(/source\.key: id is a binary column/)
       } finally {
         await source.close()
       }
