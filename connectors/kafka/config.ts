@@ -68,7 +68,7 @@ export const kafkaSourceConfigSchema = z
       .min(1)
       .optional()
       .describe(
-        'Also produce every dead letter to this topic: key = the source key (`topic/partition/offset`), value = the same redacted JSON line as the dead-letter file, headers `topic`, `partition`, `offset` and `code`. Offsets move only after the broker acknowledged the dead letter; if it cannot be delivered, no offset of this replica moves again until it is restarted. The dead-letter file is still written. Uses the `librdkafka` settings of this block.',
+        'Also produce every dead letter to this topic: key = the source key (`topic/partition/offset`), value = the same redacted JSON line as the dead-letter file (without its `record`, marked `record_truncated: true`, when the line would exceed the `message.max.bytes` of the producer; the file keeps it whole), headers `topic`, `partition`, `offset` and `code`. Offsets move only after the broker acknowledged the dead letter; if it cannot be delivered, no offset of this replica moves again until it is restarted. The dead-letter file is still written. Uses the `librdkafka` settings of this block.',
       ),
     deletes: deletesConfigSchema.prefault({}),
     session_timeout_ms: z.int().min(1000).max(300_000).default(10_000).describe('Consumer group session timeout: how fast a crashed replica\'s partitions move to the others.'),

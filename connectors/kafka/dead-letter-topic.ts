@@ -4,7 +4,8 @@ import { parseMessageKey } from './message-decoder.ts'
 
 /**
  * The dead-letter file, also published to a Kafka topic (`source.dead_letter_topic`). Each line
- * written (already redacted by the outcome recorder) is produced as is: key = the source key
+ * written (already redacted by the outcome recorder) is produced as is, less its `record` when the
+ * line would be too large for the topic (`record_truncated: true`): key = the source key
  * (`topic/partition/offset` of the consumed message), value = the JSON line, headers `topic`,
  * `partition`, `offset` and `code`. `flush()` — which the Kafka source and the checkpoint call
  * before offsets move — resolves only once the file is fsynced and every line produced so far is
@@ -20,10 +21,15 @@ export class KafkaDeadLetterWriter extends NdjsonWriter {
   /** Dead-letter lines published to the topic and acknowledged, in this run. */
   published = 0
 
-  constructor(path: string, producer: DeliveryProducer, topic: string) {
+  readonly #maxValueBytes: number
+
+  /** `maxMessageBytes`: the producer's `message.max.bytes` (librdkafka's default 1,000,000). */
+  constructor(path: string, producer: DeliveryProducer, topic: string, maxMessageBytes = 1_000_000) {
     super(path)
     this.#producer = producer
     this.#topic = topic
+    // Room for the key, the headers and the protocol's own framing.
+    this.#maxValueBytes = maxMessageBytes - 4096
   }
 
   override async open(): Promise<void> {
@@ -39,7 +45,11 @@ export class KafkaDeadLetterWriter extends NdjsonWriter {
     const headers: Record<string, string>[] = []
     if (origin) headers.push({ topic: origin.topic }, { partition: String(origin.partition) }, { offset: String(origin.offset) })
     if (typeof line.code === 'string') headers.push({ code: line.code })
-    const sent = this.#producer.send(this.#topic, { key, value: Buffer.from(JSON.stringify(entry)), headers }).then(
+    let value = Buffer.from(JSON.stringify(entry))
+    // A message the producer refuses as too large would stop every later commit, and a restart
+    // would meet it again: the topic gets the line without its record, the file keeps it whole.
+    if (value.length > this.#maxValueBytes) value = Buffer.from(JSON.stringify({ ...entry, record: undefined, record_truncated: true }))
+    const sent = this.#producer.send(this.#topic, { key, value, headers }).then(
       () => {
         this.published++
       },

@@ -49,7 +49,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   const kafkaProducer = async (options: ConstructorParameters<typeof DeliveryProducer>[0]) => new (await import('../../connectors/kafka/delivery-producer.ts')).DeliveryProducer(options)
   const deadLetter =
     config.source.type === 'kafka' && config.source.dead_letter_topic !== undefined
-      ? new (await import('../../connectors/kafka/dead-letter-topic.ts')).KafkaDeadLetterWriter(deadLetterPath, await kafkaProducer({ brokers: config.source.brokers, lingerMs: 5, extra: config.source.librdkafka }), config.source.dead_letter_topic)
+      ? new (await import('../../connectors/kafka/dead-letter-topic.ts')).KafkaDeadLetterWriter(deadLetterPath, await kafkaProducer({ brokers: config.source.brokers, lingerMs: 5, extra: config.source.librdkafka }), config.source.dead_letter_topic, Number(config.source.librdkafka['message.max.bytes'] ?? 1_000_000))
       : new NdjsonWriter(deadLetterPath)
   const publish = config.publish
   if (publish && config.source.type === 'kafka') {
