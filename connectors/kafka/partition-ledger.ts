@@ -102,6 +102,16 @@ export class PartitionLedger {
     return out
   }
 
+  /** Batches read and not yet settled in these partitions (keys as `partitionKey` makes them). */
+  unsettledIn(keys: ReadonlySet<string>): number {
+    let n = 0
+    for (const key of keys) {
+      const lane = this.#lanes.get(key)
+      if (lane) for (let i = lane.head; i < lane.queue.length; i++) if (!lane.queue[i]!.settled) n++
+    }
+    return n
+  }
+
   /** Batches read and not yet settled, over all assigned partitions. */
   get inFlight(): number {
     let n = 0

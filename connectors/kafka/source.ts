@@ -33,9 +33,14 @@ export interface KafkaSource extends Source<KafkaPosition> {
  * Consumes topics in a consumer group. Each batch holds messages of one partition, so a batch's
  * settlement (`onBatchSettled`) advances exactly one partition. Offsets are committed on a timer,
  * on a revoke and on `close()`, and only over each partition's contiguous settled prefix, after
- * the dead-letter and report lines of those records are flushed. A revoked partition's batches
- * still in flight are never committed by this replica; the new owner reads them again.
+ * the dead-letter and report lines of those records are flushed. A revoke first waits (up to 30 s)
+ * for the partitions' batches already read to settle, so two replicas never send versions of one
+ * user at once; anything still in flight after that is not committed, and the new owner reads it
+ * again.
  */
+/** How long a revoke waits for its partitions' batches in flight before handing them on. */
+const revokeDrainMs = 30_000
+
 export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourceOptions): KafkaSource {
   const ledger = new PartitionLedger()
   const lag = new ConsumerLag(options.metrics)
@@ -46,6 +51,11 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
   let logger: RunContext['logger'] | undefined
   let seq = 0
   let committing: Promise<void> = Promise.resolve()
+  /** Partitions being revoked: no new batch of theirs is handed out while their last ones finish. */
+  const revoking = new Set<string>()
+  /** Called after every settle while a revoke waits for its partitions' batches. */
+  let onSettle: (() => void) | undefined
+  let closing = false
 
   const settledCommit = async (sync: boolean, only?: ReadonlySet<string>): Promise<void> => {
     const snapshot: SettledSnapshot = ledger.snapshot()
@@ -73,6 +83,24 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
     return committing
   }
 
+  /** Resolves true once these partitions have no unsettled batch, false after `timeoutMs`. */
+  const settledIn = (keys: ReadonlySet<string>, timeoutMs: number): Promise<boolean> => {
+    if (ledger.unsettledIn(keys) === 0) return Promise.resolve(true)
+    return new Promise((resolve) => {
+      const previous = onSettle
+      const finish = (drained: boolean): void => {
+        clearTimeout(timer)
+        onSettle = previous
+        resolve(drained)
+      }
+      const timer = setTimeout(() => finish(false), timeoutMs)
+      onSettle = () => {
+        previous?.()
+        if (ledger.unsettledIn(keys) === 0) finish(true)
+      }
+    })
+  }
+
   const setMembership = (): void => {
     options.metrics?.kafkaGroupMember.set(member ? 1 : 0)
     options.metrics?.kafkaAssignedPartitions.set(assigned.size)
@@ -91,19 +119,31 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
     onRevoke(partitions: TopicPartition[], done: () => void) {
       const keys = new Set(partitions.map((p) => partitionKey(p.topic, p.partition)))
       options.metrics?.kafkaRebalances.inc({ kind: 'revoke' })
-      // Commit what is final for the revoked partitions, then forget them: batches of theirs still
-      // in flight settle later but are not committed here; the next owner reads them again.
-      void commit(true, keys).finally(() => {
-        ledger.revoke(partitions)
-        for (const key of keys) {
-          assigned.delete(key)
-          atEnd.delete(key)
-        }
-        for (const p of partitions) lag.forget(p.topic, p.partition)
-        setMembership()
-        logger?.info({ partitions: partitions.map((p) => `${p.topic}/${p.partition}`) }, 'Partitions revoked.')
-        done()
-      })
+      for (const key of keys) revoking.add(key)
+      // The group waits for this replica before it hands the partitions on, so their batches
+      // already read are sent and settled first: otherwise the next owner could import a newer
+      // version of a user that this replica's older one then overwrites. Past the wait they are
+      // left to finish uncommitted, and the next owner reads them again.
+      // Leaving the group (close) has already drained and committed what could settle.
+      const drained = closing ? Promise.resolve(true) : settledIn(keys, revokeDrainMs)
+      void drained
+        .then((settled) => {
+          if (!settled) logger?.warn({ partitions: partitions.map((p) => `${p.topic}/${p.partition}`), waited_ms: revokeDrainMs }, 'Revoked partitions still had records in flight; handing them on anyway.')
+          // Commit what is final for the revoked partitions, then forget them.
+          return commit(true, keys)
+        })
+        .finally(() => {
+          for (const key of keys) revoking.delete(key)
+          ledger.revoke(partitions)
+          for (const key of keys) {
+            assigned.delete(key)
+            atEnd.delete(key)
+          }
+          for (const p of partitions) lag.forget(p.topic, p.partition)
+          setMembership()
+          logger?.info({ partitions: partitions.map((p) => `${p.topic}/${p.partition}`) }, 'Partitions revoked.')
+          done()
+        })
     },
     onEof(topic: string, partition: number) {
       atEnd.add(partitionKey(topic, partition))
@@ -128,8 +168,8 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
     for (const list of byPartition.values()) {
       const last = list[list.length - 1]!
       const generation = ledger.generationOf(last.topic, last.partition)
-      // Read just before a revoke: not ours any more. The next owner starts from the committed offset.
-      if (generation === undefined) continue
+      // Read just before or during a revoke: not ours any more. The next owner starts from the committed offset.
+      if (generation === undefined || revoking.has(partitionKey(last.topic, last.partition))) continue
       const position: KafkaPosition = { topic: last.topic, partition: last.partition, offset: last.offset + 1, generation, seq: ++seq }
       const records: SourceRecord[] = []
       for (const message of list) {
@@ -178,17 +218,20 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
 
     onBatchSettled(position: KafkaPosition) {
       ledger.settle(position)
+      onSettle?.()
     },
 
     commitNow: () => commit(false),
 
     async close() {
       if (!consumer) return
+      closing = true
       await commit(true)
       member = false
       setMembership()
       await consumer.disconnect()
       consumer = undefined
+      closing = false
     },
   }
 }
