@@ -2,6 +2,7 @@
  * The SQL mapping: a table row → one Authgear import record, by the declarative column mapping
  * (`source.columns`), optionally edited or replaced by a user mapping module.
  */
+import { jsonErrorReason } from '../connectors/json-error-reason.ts'
 import type { SqlSourceConfig } from '../connectors/sql/config.ts'
 import type { MappedRecord, MappingResult } from '../src/core/mapped-record.ts'
 import type { ReadableRecord } from '../src/core/source-record.ts'
@@ -57,7 +58,7 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
         if (typeof edited !== 'object') return { ok: false, rejection: { code: 'module_error', message: 'the mapping module returned neither an object nor null' } }
         draft = edited
       } catch (error) {
-        return { ok: false, rejection: { code: 'module_error', message: `the mapping module failed: ${(error as Error)?.message ?? String(error)}` } }
+        return { ok: false, rejection: { code: 'module_error', message: `the mapping module failed: ${moduleErrorText(error)}` } }
       }
     }
 
@@ -105,4 +106,15 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
     const mapped: MappedRecord = { identifier, identifierValue: normalized[identifier] as string, record, passwordAlgorithm: password.algorithm, passwordLane: password.lane, warnings }
     return { ok: true, value: mapped }
   }
+}
+
+/**
+ * What a mapping module's error says, safe for dead letters and `validate`: errors JavaScript
+ * itself raised (`JSON.parse`, `BigInt`, a property of undefined) quote the row's values, so
+ * only their kind and the parser's reason are kept; the module's own errors keep their message.
+ */
+function moduleErrorText(error: unknown): string {
+  if (error instanceof SyntaxError && /\bJSON\b/.test(error.message)) return `SyntaxError: ${jsonErrorReason(error)}`
+  if (error instanceof SyntaxError || error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) return `${error.name} (its message, which may quote the row, is left out)`
+  return error instanceof Error ? error.message : String(error)
 }

@@ -1,3 +1,4 @@
+import { redactText } from '../../src/runtime/redact.ts'
 import type { ConnectorError } from '../../src/core/errors.ts'
 import { authFailureError } from './auth-diagnosis.ts'
 import { parseRetryAfter } from './backoff.ts'
@@ -90,6 +91,7 @@ function fail(error: ConnectorError): ReplyDecision {
 
 function excerpt(parsed: ParsedReply): string {
   if (parsed.kind === 'error') return describeApiError(parsed.error)
-  if (parsed.kind === 'plain') return parsed.text === '' ? '(empty body)' : JSON.stringify(parsed.text)
+  // A proxy's error page may echo the request, its Authorization header included.
+  if (parsed.kind === 'plain') return parsed.text === '' ? '(empty body)' : JSON.stringify(redactText(parsed.text))
   return '(result envelope)'
 }

@@ -2,7 +2,7 @@ import type { Outcome } from '../core/outcome.ts'
 import type { Stage } from '../core/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { NdjsonWriter } from './ndjson-writer.ts'
-import { redact } from './redact.ts'
+import { redact, redactText } from './redact.ts'
 import { bump, type RunSummary } from './run-summary.ts'
 import type { Settleable } from './work-item.ts'
 
@@ -54,7 +54,7 @@ export class OutcomeRecorder {
         origin: source.origin,
         stage,
         code,
-        message: outcome.message,
+        message: outcome.message === undefined ? undefined : redactText(outcome.message),
         ...(outcome.reason !== undefined ? { authgear: redact(outcome.reason) } : {}),
         attempts: item.attempts ?? 0,
         first_attempt_at: item.firstAttemptAt ? new Date(item.firstAttemptAt).toISOString() : undefined,

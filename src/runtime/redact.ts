@@ -1,28 +1,56 @@
+import { recognizeHashString } from '../../mappings/hash-strings.ts'
+
 /** Keys whose values are secrets wherever they appear in a record. */
 const secretKeys = new Set([
   'password', 'password_hash', 'passwordhash', 'custom_password_hash', 'hash', 'salt', 'secret', 'totp_secret', 'totp',
   'private_key', 'privatekey', 'token', 'access_token', 'refresh_token', 'id_token', 'jwt', 'authorization', 'recovery_code',
 ])
 
-/** Values that look like password hashes or JWTs even under an innocent key. */
+/**
+ * Words that make a key secret wherever they appear in it (`user_pass`, `encryptedPassword`,
+ * `otp_secret`, `reset_password_token`, `recovery_codes`): legacy tables name their secret
+ * columns every way, and a rejected row goes to the dead letter whole.
+ */
+const secretWords = new Set([
+  'pass', 'passwd', 'password', 'passphrase', 'pwd', 'pw', 'hash', 'hashed', 'salt', 'secret', 'secrets', 'token', 'tokens',
+  'otp', 'totp', 'hotp', 'digest', 'private', 'credential', 'credentials', 'recovery', 'jwt', 'authorization', 'cookie', 'session',
+])
+
+/** The words of a key: split at non-letters and at lower-to-upper case changes. */
+function keyWords(key: string): string[] {
+  return key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter((word) => word !== '')
+}
+
+/** Whether the value under `key` is a secret: any value under a secret key; under a key that only has a secret word in it, any but a number or boolean (`token_count: 3` stays). */
+function isSecretEntry(key: string, value: unknown): boolean {
+  if (value === null || value === undefined) return false
+  const lower = key.toLowerCase()
+  if (secretKeys.has(lower)) return true
+  if (typeof value === 'number' || typeof value === 'boolean') return false
+  return /api_?key|privatekey|secretkey/.test(lower.replace(/[^a-z_]/g, '')) || keyWords(key).some((word) => secretWords.has(word))
+}
+
+/** Values that look like password hashes, JWTs, keys or TOTP URIs even under an innocent key. */
 const secretPatterns = [
   /^\{[A-Za-z0-9_-]+\}\$?/, // {bcrypt}…, {SSHA}…
-  /^\$(2[abxy]?|argon2(id|i|d)|pbkdf2[^$]*|[156]|[PH]|scrypt|bcrypt-sha\d+)\$/,
-  /^(pbkdf2_sha\d+|bcrypt_sha256|argon2|sha1|md5|unsalted_\w+|pbkdf2:\w+|scrypt:\d+)\$/,
+  /^\$(2[abxy]?|argon2(id|i|d)|pbkdf2[^$]*|[156]|[PH]|scrypt|bcrypt-sha\d+|wp)\$/,
+  /^(pbkdf2_sha\d+|bcrypt_sha256|bcrypt|argon2|sha1|md5|unsalted_\w+|pbkdf2:\w+|scrypt:\d+)[$:]/,
   /^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./,
   /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+  /^otpauth:\/\//i,
 ]
 
 export const REDACTED = 'REDACTED'
 
 function isSecretValue(value: string): boolean {
-  return secretPatterns.some((pattern) => pattern.test(value))
+  // Any format the password lanes recognise (Werkzeug, ASP.NET Identity, bare hex digests, …).
+  return secretPatterns.some((pattern) => pattern.test(value)) || (value.length >= 16 && recognizeHashString(value).algorithm !== 'unknown')
 }
 
 /**
- * A deep copy of `value` with secrets replaced by `"REDACTED"`: by key (password hashes, TOTP
- * secrets, tokens, keys) and by shape (hash and JWT formats under any key). Used for every record
- * that reaches a dead letter, report or log.
+ * A deep copy of `value` with secrets replaced by `"REDACTED"`: by key (any key naming a password,
+ * hash, salt, secret, token, OTP, private key or credential) and by shape (hash, JWT, key and
+ * `otpauth:` formats under any key). Used for every record that reaches a dead letter, report or log.
  */
 export function redact(value: unknown): unknown {
   if (typeof value === 'string') return isSecretValue(value) ? REDACTED : value
@@ -30,9 +58,21 @@ export function redact(value: unknown): unknown {
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {}
     for (const [key, inner] of Object.entries(value)) {
-      out[key] = secretKeys.has(key.toLowerCase()) && inner !== null && inner !== undefined ? REDACTED : redact(inner)
+      out[key] = isSecretEntry(key, inner) ? REDACTED : redact(inner)
     }
     return out
   }
   return value
+}
+
+/**
+ * Free text (an error page quoted into a message) with bearer tokens, JWTs and password hashes
+ * replaced: a proxy in front of Authgear may echo the request, Authorization header included.
+ */
+export function redactText(text: string): string {
+  return text
+    .replace(/Bearer\s+[^\s"',;]+/gi, `Bearer ${REDACTED}`)
+    .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED)
+    .replace(/\$(2[abxy]?|argon2(id|i|d)|pbkdf2[^$\s"]*|[156]|[PH]|scrypt|wp)\$[^\s"',;]+/g, REDACTED)
+    .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED)
 }

@@ -91,6 +91,16 @@ describe('sql mapping', () => {
     expect(throwing({ id: 20, email: 'q@example.com' })).toMatchObject({ ok: false, rejection: { code: 'module_error', message: 'the mapping module failed: bad row' } })
   })
 
+  it('never quotes the row when JavaScript itself fails inside a module (JSON.parse, BigInt)', () => {
+    const parsing = mapper({}, {}, (row) => JSON.parse(String(row['profile'])) as never)
+    const parsed = parsing({ id: 21, email: 'r@example.com', profile: '{"otp":"JBSWY3DPEHPK3PXQ","pw":hunter2secret}' })
+    expect(parsed).toMatchObject({ ok: false, rejection: { code: 'module_error', message: expect.stringMatching(/^the mapping module failed: SyntaxError: /) } })
+    const converting = mapper({}, {}, (row) => ({ email: String(BigInt(String(row['pin']))) }))
+    const converted = converting({ id: 22, email: 's@example.com', pin: 'hunter2secret' })
+    expect(converted).toMatchObject({ ok: false, rejection: { code: 'module_error', message: expect.stringMatching(/^the mapping module failed: SyntaxError/) } })
+    for (const result of [parsed, converted]) for (const secret of ['hunter2', 'JBSWY3', 'PXQ']) expect(JSON.stringify(result)).not.toContain(secret)
+  })
+
   it('loads a TS mapping module from source.module, relative to the config directory', () => {
     const config = sqlSourceConfigSchema.parse({ type: 'sql', dialect: 'mysql', host: 'db', table: 'users', key: 'id', columns: { email: 'email' }, module: 'edit-mapping.ts' })
     const map = createSqlMapping(config, mappingConfigSchema.parse({ identifier: 'preferred_username' }), { baseDir: join(import.meta.dirname, '../connectors/sql') })

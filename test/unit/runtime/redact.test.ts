@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { redact } from '../../../src/runtime/redact.ts'
+import { redact, redactText } from '../../../src/runtime/redact.ts'
 
 describe('redact', () => {
   it('replaces secrets by key and by shape, and leaves the rest', () => {
@@ -18,5 +18,28 @@ describe('redact', () => {
     expect(out).toContain('a@example.com')
     expect(out).toContain('b@example.com')
     expect(out).toContain('"token_count":3')
+  })
+
+  it('catches the secret columns of legacy tables under any naming, and every hash format the password lanes know', () => {
+    const row = {
+      id: 7, email: 'a@example.com', pwd: 'hunter2-plaintext', user_pass: '$P$BPpK7CZVfSqzbGzBZTfDc2lHTkzVv8/', encryptedPassword: 'x9y8z7w6',
+      otp_secret: 'JBSWY3DPEHPK3PXP', reset_password_token: '9f86d081884c7d65', api_key: 'k-123456', clientSecret: 'c-654321', recovery_codes: ['r1-r2-r3'],
+      profile: {
+        a: '$wp$2y$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234', b: 'bcrypt$$2b$12$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234',
+        c: 'pbkdf2:sha256:600000$saltsalt$deadbeefdeadbeef', d: 'scrypt:32768:8:1$saltsalt$deadbeefdeadbeef', e: 'a94a8fe5ccb19ba61c4c0873d391e987982fbbd3',
+        f: 'AQAAAAEAACcQAAAAEKu1LbzOZ9f5cs6fsM5UrmMoQ7CdRbSbFwPFSzHgEGNXBpGe0cTzZeIKIm7RIAVVHQ==', g: 'otpauth://totp/X?secret=JBSWY3DPEHPK3PXQ',
+      },
+      passport_number: 'P1234', login_count: 3, footprint: 'left',
+    }
+    const out = JSON.stringify(redact(row))
+    for (const secret of ['hunter2', '$P$B', 'x9y8z7', 'JBSWY3DPEHPK3PX', '9f86d0', 'k-123456', 'c-654321', 'r1-r2', '$wp$', 'bcrypt$', 'pbkdf2:', 'scrypt:', 'a94a8fe5', 'AQAAAAEAACcQ', 'otpauth']) expect(out).not.toContain(secret)
+    expect(redact(row)).toMatchObject({ id: 7, email: 'a@example.com', passport_number: 'P1234', login_count: 3, footprint: 'left' })
+  })
+
+  it('takes bearer tokens, JWTs and hashes out of free text', () => {
+    const page = 'HTTP 400 from the proxy: Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln; body {"password":{"password_hash":"$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"}}'
+    const text = redactText(page)
+    for (const secret of ['eyJhbGci', '$2b$10$abc']) expect(text).not.toContain(secret)
+    expect(text).toContain('HTTP 400 from the proxy')
   })
 })
