@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import { createSource } from '../../connectors/create-source.ts'
 import { identifierOrder } from '../../mappings/auth0-logins.ts'
-import { ConfigError } from '../core/errors.ts'
+import { AbortedError, ConfigError } from '../core/errors.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
 import { groupOf } from '../reconcile/comparable-user.ts'
 import { formatReconcileSummary } from '../reconcile/format-reconcile-summary.ts'
@@ -82,9 +82,11 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     return passed ? ExitCodes.ok : ExitCodes.differences
   } catch (error) {
     metrics.setRunState('failed')
+    // An earlier run's summary beside this run's partial report would read as this run's verdict.
+    await rm(summaryPath, { force: true }).catch(() => undefined)
     if (error instanceof ConfigError) throw error
     io.stderr.write(`gearbridge: ${(error as Error).message}\n`)
-    return ExitCodes.fatal
+    return error instanceof AbortedError ? ExitCodes.resumable : ExitCodes.fatal
   } finally {
     if (options.metricsOut !== undefined) await writeFile(resolve(process.cwd(), options.metricsOut), await metrics.registry.metrics()).catch(() => undefined)
     await report.close().catch(() => undefined)

@@ -1,4 +1,6 @@
 import { join } from 'node:path'
+import { AbortedError } from '../core/errors.ts'
+import { jsonErrorReason } from '../../connectors/json-error-reason.ts'
 import type { MappingResult } from '../core/mapped-record.ts'
 import type { RunContext } from '../core/run-context.ts'
 import type { Source } from '../core/source.ts'
@@ -57,10 +59,12 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
   const source = new ExternalSorter(join(input.workDir, 'source'), { runBytes: input.runBytes })
   const lines = new LineReader(input.exportFile, 1 << 20)
   try {
+    let lineNumber = 0
     while (await lines.advance()) {
+      lineNumber++
       const line = lines.line!
       if (line === '') continue
-      const record = JSON.parse(line) as Record<string, unknown>
+      const record = exportLine(line, input.exportFile, lineNumber)
       counts.authgearUsers++
       await authgear.add(exportKey(record, input.identifierOrder), JSON.stringify(fromExportRecord(record)))
     }
@@ -83,6 +87,8 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
         await input.report({ kind: 'not_importable', source_key: record.key, origin: record.origin, code, message })
       }
     }
+    // A source stopped by a signal ends quietly: judged, what it read would pass users it never saw.
+    if (input.ctx.signal.aborted) throw new AbortedError('the reconcile was stopped before the source was read to its end: no verdict')
     await source.finish()
     input.onPhase?.('source_sorted')
     for await (const group of joinByKey(source.sorted(), authgear.sorted())) {
@@ -128,4 +134,16 @@ async function judge(key: string, sourceJson: readonly string[], authgearJson: r
   counts.fieldMismatches++
   for (const d of diffs) counts.fields[d.field] = (counts.fields[d.field] ?? 0) + 1
   await input.report({ kind: 'field_mismatch', key, user_id: have.id, source_key: want.id, ...origin, fields: diffs })
+}
+
+/** One line of the export as an object; an error names the file and line, never the line's text (it may hold a secret). */
+function exportLine(line: string, file: string, lineNumber: number): Record<string, unknown> {
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch (error) {
+    throw new Error(`${file} line ${lineNumber}: not valid JSON (${jsonErrorReason(error)}); the export must be ndjson, one user per line`)
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${file} line ${lineNumber}: not a JSON object; the export must be ndjson, one user per line`)
+  return value as Record<string, unknown>
 }
