@@ -1,6 +1,6 @@
-/** One `${VAR}` that has no value and no default. */
+/** One `${VAR}` that has no value and no default, or (`name` undefined) a `${` this syntax does not read. */
 export interface MissingVariable {
-  readonly name: string
+  readonly name: string | undefined
 }
 
 const pattern = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
@@ -11,6 +11,10 @@ const pattern = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
  * `${VAR:-default}` also applies the default when VAR is set but empty, as in the shell.
  */
 export function interpolate(text: string, env: NodeJS.ProcessEnv, missing: MissingVariable[]): string {
+  // A `${` the pattern does not take (no closing brace, `${VAR-x}`, a default holding another
+  // `${…}`) would otherwise reach the value as literal text: a password of "${FALLBACK}".
+  const leftover = text.replace(pattern, (match, _name: string | undefined, fallback: string | undefined) => (match !== '$${' && fallback?.includes('${') ? '${' : ''))
+  if (leftover.includes('${')) missing.push({ name: undefined })
   return text.replace(pattern, (match, name: string | undefined, fallback: string | undefined) => {
     if (match === '$${') return '${'
     const value = env[name!]

@@ -36,20 +36,44 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   const problems: string[] = []
   const lineOf = (offset: number | undefined): string => (offset === undefined ? '' : `:${lineCounter.linePos(offset).line}`)
   for (const error of doc.errors) problems.push(`${path}${lineOf(error.pos[0])}: ${error.message.split('\n')[0]}`)
-  if (problems.length === 0) {
-    visit(doc, {
-      Scalar(_key, node) {
-        if (typeof node.value !== 'string' || !node.value.includes('${')) return
-        const missing: MissingVariable[] = []
-        const value = interpolate(node.value, env, missing)
-        for (const m of missing) problems.push(`${path}${lineOf(node.range?.[0])}: environment variable ${m.name} is not set and has no default (write \${${m.name}:-default} to give one)`)
-        node.value = node.type === 'PLAIN' && scalarLiteral.test(value) ? parseLiteral(value) : value
-      },
-    })
-  }
   if (problems.length > 0) throw new ConfigError(`invalid config ${path}`, problems)
-  const parsed = rootConfigSchema.safeParse(doc.toJS() ?? {})
-  if (!parsed.success) throw new ConfigError(`invalid config ${path}`, formatIssues(parsed.error.issues, doc, path, lineOf))
+  /** Plain scalars whose interpolated text was read as a number, boolean or null, with that text. */
+  const converted = new Map<unknown, string>()
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value !== 'string' || !node.value.includes('${')) return
+      const missing: MissingVariable[] = []
+      const value = interpolate(node.value, env, missing)
+      for (const m of missing) {
+        if (m.name === undefined) problems.push(`${path}${lineOf(node.range?.[0])}: a \${ that is not a variable gearbridge reads: write \${VAR} or \${VAR:-default} (a default cannot hold another variable), or $\${ for a literal \${`)
+        else problems.push(`${path}${lineOf(node.range?.[0])}: environment variable ${m.name} is not set and has no default (write \${${m.name}:-default} to give one)`)
+      }
+      if (node.type === 'PLAIN' && scalarLiteral.test(value)) {
+        node.value = parseLiteral(value)
+        converted.set(node, value)
+      } else node.value = value
+    },
+  })
+  // The schema's own problems are reported with the variables' (an unset variable no longer
+  // hides an unknown key elsewhere).
+  let parsed = rootConfigSchema.safeParse(doc.toJS() ?? {})
+  if (!parsed.success && converted.size > 0) {
+    // A variable's value that looks like a number (a numeric password, a key id) stays text where
+    // the schema wants text: only the value's place in the schema says which it is.
+    let restored = false
+    for (const issue of parsed.error.issues) {
+      if (issue.code !== 'invalid_type' || issue.expected !== 'string') continue
+      const node = doc.getIn(issue.path.map((k) => k as string | number), true)
+      const text = converted.get(node)
+      if (text !== undefined && isScalar(node)) {
+        node.value = text
+        restored = true
+      }
+    }
+    if (restored) parsed = rootConfigSchema.safeParse(doc.toJS() ?? {})
+  }
+  if (!parsed.success) problems.push(...formatIssues(parsed.error.issues, doc, path, lineOf))
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(`invalid config ${path}`, problems)
   const absolute = resolve(path)
   return { config: parsed.data, path: absolute, baseDir: dirname(absolute) }
 }

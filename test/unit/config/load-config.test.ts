@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest'
+import { parseConfig } from '../../../src/config/load-config.ts'
+import { ConfigError } from '../../../src/core/errors.ts'
+
+/** A small SQL config; `password`, `port` and the extra lines are where the cases differ. */
+function yaml(password: string, extra = ''): string {
+  return `name: t
+source:
+  type: sql
+  dialect: postgres
+  host: db
+  port: \${PORT:-5432}
+  database: app
+  user: \${DB_USER:-reader}
+  password: ${password}
+  table: users
+  key: id
+  columns:
+    email: email
+sink:
+  endpoint: embedded
+  project_id: p
+  key_id: \${KEY_ID:-k1}
+  private_key_file: k.pem
+${extra}`
+}
+
+function problems(text: string, env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    parseConfig(text, 'c.yaml', env)
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues
+    throw error
+  }
+  return []
+}
+
+describe('parseConfig', () => {
+  it('keeps a variable that looks like a number as text where the schema wants text, and as a number where it wants one', () => {
+    const { config } = parseConfig(yaml('${PW}'), 'c.yaml', { PW: '12345678', PORT: '6543', KEY_ID: '1e3', DB_USER: 'null' })
+    expect(config.source.type === 'sql' && config.source.password).toBe('12345678')
+    expect(config.source.type === 'sql' && config.source.user).toBe('null')
+    expect(config.source.type === 'sql' && config.source.port).toBe(6543)
+    expect(config.sink.key_id).toBe('1e3')
+  })
+
+  it('refuses a ${ it does not read, naming the line, instead of keeping it as literal text', () => {
+    for (const password of ['${PW:-${FALLBACK}}', '"${PW"', '${PW-x}']) {
+      const found = problems(yaml(password), { PW: '' })
+      expect(found, password).toEqual([expect.stringMatching(/^c\.yaml:9: a \$\{ that is not a variable gearbridge reads/)])
+      expect(found.join('\n')).not.toContain('FALLBACK')
+    }
+    expect(problems(yaml('"$${literal}"'), {})).toEqual([])
+  })
+
+  it('reports an unset variable together with every other problem', () => {
+    const found = problems(yaml('${PW}', 'bogus: 1\n'), {})
+    expect(found).toEqual([
+      expect.stringMatching(/^c\.yaml:9: environment variable PW is not set/),
+      expect.stringMatching(/^c\.yaml:\d+: bogus: unknown key/),
+    ])
+  })
+})
