@@ -54,6 +54,10 @@ export function mapReply(reply: RawReply, ctx: ReplyContext): ReplyDecision {
     if (parsed.kind === 'result') return { type: 'ok', result: parsed.result }
     return fail(new ApiRequestError(ctx.route, status, `Authgear replied ${status} without a {"result": …} envelope: ${excerpt(parsed)}`, body))
   }
+  // A 500 that is a setting of the server, not a passing fault: no retry will change it.
+  if (status === 500 && body?.reason === 'UserExportDisabled') {
+    return fail(new ApiRequestError(ctx.route, status, 'Authgear has user export disabled (UserExportDisabled): a self-hosted server needs an object store for exports (USEREXPORT_OBJECT_STORE_TYPE); `reconcile --export-file` takes an export made another way', body))
+  }
   if (status >= 500 || (status === 429 && body?.reason !== 'UsageLimitExceeded')) {
     return {
       type: 'retry',

@@ -26,6 +26,13 @@ describe('mapReply', () => {
     expect(failure(mapReply(reply(200, '<html>portal</html>'), ctx))).toBeInstanceOf(ApiRequestError)
   })
 
+  it('fails at once on UserExportDisabled, a 500 no retry will change', () => {
+    const error = failure(mapReply(reply(500, apiError('InternalError', 'UserExportDisabled', 500)), { ...ctx, route: 'export_create' }))
+    expect(error).toBeInstanceOf(ApiRequestError)
+    expect(error.message).toContain('user export disabled')
+    expect(mapReply(reply(500, apiError('InternalError', 'UnexpectedError', 500)), ctx).type).toBe('retry')
+  })
+
   it('maps quota exhaustion to QuotaExceededError naming the period and reset', () => {
     const day = failure(mapReply(reply(429, apiError('TooManyRequest', 'UsageLimitExceeded', 429, { usage_name: 'user_import', period: 'day' })), ctx))
     expect(day).toBeInstanceOf(QuotaExceededError)
