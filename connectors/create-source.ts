@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Source } from '../src/core/source.ts'
 import type { SourceConfig } from './index.ts'
 import { createAuth0Source } from './auth0/source.ts'
@@ -21,6 +22,12 @@ export interface SourceOptions {
   readonly flushOutcomes?: () => Promise<void>
   /** Metrics for sources that export their own (Kafka consumer lag, group membership). */
   readonly metrics?: KafkaMetrics
+  /**
+   * Reads the whole source and moves nothing upstream (`validate`, `reconcile`, `check`): a Kafka
+   * source then reads from the earliest offset in a consumer group of its own and commits nothing,
+   * so the running sync replicas keep their partitions and offsets.
+   */
+  readonly readOnly?: boolean
 }
 
 /**
@@ -41,8 +48,9 @@ export async function createSource(config: SourceConfig, options: SourceOptions)
     }
     case 'kafka': {
       const [{ createKafkaSource }, { kafkaPositionSchema }] = await Promise.all([import('./kafka/source.ts'), import('./kafka/position.ts')])
+      const read = options.readOnly ? { ...config, group_id: `${config.group_id}.gearbridge-read-${randomUUID()}`, start_from: 'earliest' as const } : config
       return {
-        source: createKafkaSource(config, { mode: options.mode, ...(options.flushOutcomes ? { flushOutcomes: options.flushOutcomes } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) }) as Source<unknown>,
+        source: createKafkaSource(read, { mode: options.mode, ...(options.readOnly ? { readOnly: true } : {}), ...(options.flushOutcomes ? { flushOutcomes: options.flushOutcomes } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) }) as Source<unknown>,
         parsePosition: (value) => kafkaPositionSchema.parse(value),
       }
     }

@@ -17,6 +17,8 @@ export interface KafkaSourceOptions {
   readonly metrics?: KafkaMetrics
   /** How long to wait for the brokers at start-up. */
   readonly connectTimeoutMs?: number
+  /** Commits no offset (a read by `validate` or `reconcile`, in a group of its own). */
+  readonly readOnly?: boolean
 }
 
 /** The Kafka source, plus what operations and tests inspect. */
@@ -58,6 +60,7 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
   let closing = false
 
   const settledCommit = async (sync: boolean, only?: ReadonlySet<string>): Promise<void> => {
+    if (options.readOnly) return
     const snapshot: SettledSnapshot = ledger.snapshot()
     try {
       await options.flushOutcomes?.()

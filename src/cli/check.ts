@@ -12,7 +12,7 @@ export async function checkCommand(options: { config: string }, io: CommandIo): 
   const logger = createLogger('silent')
   const ctx: RunContext = { signal: new AbortController().signal, logger }
   let ok = true
-  const { source } = await createSource(config.source, { baseDir, mode: 'backfill' })
+  const { source } = await createSource(config.source, { baseDir, mode: 'backfill', readOnly: true })
   try {
     const description = source.check ? await source.check(ctx) : 'no probe for this source'
     io.stdout.write(`source: ok (${description})\n`)

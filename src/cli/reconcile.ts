@@ -35,7 +35,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
   const workDir = resolve(baseDir, rc.work_dir ?? join(stateDir, 'reconcile-work'))
   const reportPath = resolve(baseDir, rc.report ?? join(stateDir, `${config.name}.reconcile.ndjson`))
   const summaryPath = resolve(baseDir, rc.summary ?? join(stateDir, `${config.name}.reconcile-summary.txt`))
-  const { source } = await createSource(config.source, { baseDir, mode: 'backfill' })
+  const { source } = await createSource(config.source, { baseDir, mode: 'backfill', readOnly: true })
   const client = options.exportFile === undefined ? await connectExport(config.sink, { baseDir, metrics }) : undefined
   const report = new FindingWriter(reportPath)
   let server: ObservabilityServer | undefined

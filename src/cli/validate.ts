@@ -21,7 +21,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   io.stdout.write(`config ${options.config}: valid\n`)
   const logger = createLogger('silent')
   const ctx: RunContext = { signal: new AbortController().signal, logger }
-  const { source } = await createSource(config.source, { baseDir, mode: 'backfill' })
+  const { source } = await createSource(config.source, { baseDir, mode: 'backfill', readOnly: true })
   const map = createMapping(config, { baseDir })
   const limit = Math.min(config.sink.batch.max_bytes, AUTHGEAR_IMPORT_BODY_LIMIT - 1) - envelopeBytes('preferred_username', config.sink.upsert)
   const byIdentifier: Record<string, number> = {}
