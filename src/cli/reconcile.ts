@@ -61,6 +61,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
       report: (finding) => report.write(finding),
       ctx,
       onPhase: (phase) => logger.debug({ phase, ...memory() }, 'A reconcile phase ended.'),
+      deletePolicy: config.source.type === 'kafka' ? config.source.deletes.policy : 'ignore',
     })
     await report.close()
     metrics.reconcileUsers.inc({ side: 'authgear' }, counts.authgearUsers)

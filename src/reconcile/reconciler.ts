@@ -38,6 +38,18 @@ export interface ReconcileInput {
   readonly ctx: RunContext
   /** Called as each phase ends (for logs and measurements); must not throw. */
   readonly onPhase?: (phase: ReconcilePhase) => void
+  /**
+   * What a source delete did in Authgear (Kafka `deletes.policy`): `delete` removed the user,
+   * `disable` disabled it, `ignore` (the default) left it as it was.
+   */
+  readonly deletePolicy?: 'ignore' | 'disable' | 'delete'
+}
+
+/** A source delete on the source side of the join: the user's last word, judged by the delete policy. */
+interface DeleteMarker {
+  readonly id: string
+  readonly origin?: string
+  readonly deleted: true
 }
 
 /** The phases of a reconcile, in order: sort the export's side, sort the source's side, merge-join. */
@@ -75,13 +87,12 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
       for (const record of batch.records) {
         counts.sourceRecords++
         const result: MappingResult | undefined = record.kind === 'data' ? input.map(record) : undefined
-        if (result?.ok === true && result.value.action !== 'delete') {
-          const user = fromMappedRecord(record.key, record.origin, result.value.record)
-          await source.add(`${result.value.identifier}:${result.value.identifierValue}`, JSON.stringify(user))
+        if (result?.ok === true) {
+          const entry: ComparableUser | DeleteMarker = result.value.action === 'delete' ? { id: record.key, origin: record.origin, deleted: true } : fromMappedRecord(record.key, record.origin, result.value.record)
+          await source.add(`${result.value.identifier}:${result.value.identifierValue}`, JSON.stringify(entry))
           continue
         }
-        const code = record.kind === 'unreadable' ? record.code : result?.ok === false ? result.rejection.code : 'deleted_in_source'
-        const message = record.kind === 'unreadable' ? record.message : result?.ok === false ? result.rejection.message : 'the source deletes this user'
+        const { code, message } = record.kind === 'unreadable' ? record : (result as Extract<MappingResult, { ok: false }>).rejection
         counts.notImportable++
         counts.notImportableByCode[code] = (counts.notImportableByCode[code] ?? 0) + 1
         await input.report({ kind: 'not_importable', source_key: record.key, origin: record.origin, code, message })
@@ -112,10 +123,33 @@ async function judge(key: string, sourceJson: readonly string[], authgearJson: r
     }
     return
   }
-  counts.sourceUsers++
   // A later record of the same user wins, as in a backfill (the earlier ones are superseded).
+  const entries = sourceJson.map((j) => JSON.parse(j) as ComparableUser | DeleteMarker)
+  const last = entries[entries.length - 1]!
+  const policy = input.deletePolicy ?? 'ignore'
+  let want: ComparableUser | undefined
+  if (!('deleted' in last)) want = last
+  else {
+    // The user's last word is a delete: `delete` leaves Authgear without the user, `disable`
+    // leaves the last version disabled, `ignore` leaves the last version as it was.
+    const before = entries.findLast((entry): entry is ComparableUser => !('deleted' in entry))
+    if (policy === 'delete') {
+      for (const user of ag) {
+        counts.extraInAuthgear++
+        await input.report({ kind: 'extra_in_authgear', key, user_id: user.id })
+      }
+      return
+    }
+    const kept: ComparableUser = before ?? { id: last.id, ...(last.origin !== undefined ? { origin: last.origin } : {}), fields: {} }
+    want = policy === 'disable' ? { ...kept, fields: { ...kept.fields, disabled: true } } : kept
+    // With only the delete in the source (an earlier version compacted away) there is nothing to compare under `ignore`.
+    if (before === undefined && policy === 'ignore') {
+      if (ag.length > 0) counts.matched++
+      return
+    }
+  }
+  counts.sourceUsers++
   counts.superseded += sourceJson.length - 1
-  const want = JSON.parse(sourceJson[sourceJson.length - 1]!) as ComparableUser
   const origin = want.origin === undefined ? {} : { origin: want.origin }
   const [have, ...others] = ag
   for (const user of others) {

@@ -7,6 +7,8 @@ import { loadConfig } from '../../../src/config/load-config.ts'
 import { AbortedError } from '../../../src/core/errors.ts'
 import type { Source } from '../../../src/core/source.ts'
 import { reconcile, type Finding } from '../../../src/reconcile/reconciler.ts'
+import type { MappingResult } from '../../../src/core/mapped-record.ts'
+import type { ReadableRecord } from '../../../src/core/source-record.ts'
 import { createMapping } from '../../../src/runtime/create-mapping.ts'
 import { context, tempDir } from '../connectors/auth0/helpers.ts'
 
@@ -60,5 +62,34 @@ describe('reconcile', () => {
     } finally {
       await source.close()
     }
+  })
+
+  it('judges a user the source deleted by the delete policy: gone, disabled, or as it was', async () => {
+    const dir = await tempDir()
+    const exported = (email: string, disabled: boolean) => JSON.stringify({ sub: `u-${email}`, email, email_verified: false, disabled })
+    await writeFile(join(dir, 'export.ndjson'), [exported('kept@example.com', false), exported('off@example.com', true)].join('\n') + '\n')
+    // kept@ is created then deleted; off@ likewise; gone@ is created and deleted and absent from Authgear.
+    const changes = [['kept@example.com', 'c'], ['kept@example.com', 'd'], ['off@example.com', 'c'], ['off@example.com', 'd'], ['gone@example.com', 'c'], ['gone@example.com', 'd']] as const
+    const source: Source<unknown> = {
+      async *read() {
+        yield { records: changes.map(([email, op], i) => ({ kind: 'data' as const, key: `k${i}`, origin: `users:0:${i}`, data: { email, op } })), position: 0 }
+      },
+      async close() {},
+    }
+    const map = (record: ReadableRecord): MappingResult => {
+      const email = record.data['email'] as string
+      return { ok: true, value: { identifier: 'email', identifierValue: email, record: { email }, passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(record.data['op'] === 'd' ? { action: 'delete' as const } : {}) } }
+    }
+    const judged = async (deletePolicy: 'delete' | 'disable' | 'ignore') => {
+      const findings: Finding[] = []
+      const counts = await reconcile({ exportFile: join(dir, 'export.ndjson'), source, map, identifierOrder: ['email'], groups: new Set(['login_ids', 'disabled']), workDir: join(dir, deletePolicy), runBytes: 1 << 20, report: (f) => void findings.push(f), ctx: context(), deletePolicy })
+      return { differences: counts.differences, findings: findings.map((f) => `${f.kind}${'key' in f ? ` ${f.key}` : ''}`).sort() }
+    }
+    // Deleted: both users Authgear still holds are differences.
+    expect(await judged('delete')).toEqual({ differences: 2, findings: ['extra_in_authgear email:kept@example.com', 'extra_in_authgear email:off@example.com'] })
+    // Disabled: kept@ should be disabled and is not; gone@ should still exist.
+    expect(await judged('disable')).toEqual({ differences: 2, findings: ['field_mismatch email:kept@example.com', 'missing_in_authgear email:gone@example.com'] })
+    // Left as it was: off@ is disabled though nothing disabled it; gone@ should still exist.
+    expect(await judged('ignore')).toEqual({ differences: 2, findings: ['field_mismatch email:off@example.com', 'missing_in_authgear email:gone@example.com'] })
   })
 })
