@@ -29,6 +29,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const failures: Record<string, { count: number; examples: string[] }> = {}
   let read = 0
   let sendable = 0
+  let deletes = 0
   const fail = (code: string, message: string): void => {
     const entry = (failures[code] ??= { count: 0, examples: [] })
     entry.count++
@@ -43,9 +44,14 @@ export async function validateCommand(options: { config: string }, io: CommandIo
           continue
         }
         const result = map(record)
+        // The tables count only what would be sent, as a backfill's summary does: a rejected
+        // record is counted under its reason, whatever password it carried.
         if (!result.ok) {
-          if (result.passwordAlgorithm) bump(byPassword, `${result.passwordAlgorithm}:rejected`)
           fail(result.rejection.code, `${record.origin}: ${result.rejection.field ? `${result.rejection.field}: ` : ''}${result.rejection.message}`)
+          continue
+        }
+        if (result.value.action === 'delete') {
+          deletes++
           continue
         }
         if (Buffer.byteLength(JSON.stringify(result.value.record)) > limit) {
@@ -60,8 +66,9 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   } finally {
     await source.close()
   }
-  const failed = read - sendable
-  const lines = [`dry run of ${config.source.type} source: ${read} records read, ${sendable} would be sent, ${failed} would be dead-lettered`]
+  const failed = read - sendable - deletes
+  const deleting = deletes > 0 && config.source.type === 'kafka' ? `, ${deletes} deletes would follow deletes.policy (${config.source.deletes.policy})` : ''
+  const lines = [`dry run of ${config.source.type} source: ${read} records read, ${sendable} would be sent${deleting}, ${failed} would be dead-lettered`]
   lines.push('by identifier type:')
   for (const [k, v] of Object.entries(byIdentifier).sort()) lines.push(`  ${k.padEnd(20)} ${v}`)
   lines.push('by password (algorithm:lane):')

@@ -43,6 +43,28 @@ describe('gearbridge validate', () => {
   })
 })
 
+describe('gearbridge validate counts', () => {
+  it('counts by identifier and password only what would be sent, so the tables add up as a backfill summary does', async () => {
+    const argon2 = '$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG'
+    const bcrypt = '$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K'
+    const users = [
+      { user_id: 'auth0|1', email: 'a@example.com', password_hash: bcrypt },
+      { user_id: 'auth0|2', email: 'b@example.com', password_hash: argon2 },
+      { user_id: 'auth0|3', email: 'not-an-email', password_hash: bcrypt },
+    ]
+    await writeFile(join(dir, 'counted.ndjson'), users.map((u) => JSON.stringify(u)).join('\n') + '\n')
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'counted.ndjson' }, mapping: { passwords: { non_bcrypt: 'dead_letter' } } })
+    const result = await runCli(['validate', '--config', config])
+    expect(result.code).toBe(3)
+    expect(result.stdout).toMatch(/3 records read, 1 would be sent, 2 would be dead-lettered/)
+    const table = result.stdout.slice(result.stdout.indexOf('by password'), result.stdout.indexOf('would be dead-lettered:'))
+    expect(table).toMatch(/bcrypt:imported\s+1\n/)
+    expect(table).not.toMatch(/rejected/)
+    expect(result.stdout).toMatch(/password_policy\s+1/)
+    expect(result.stdout).toMatch(/invalid_email\s+1/)
+  })
+})
+
 describe('gearbridge check', () => {
   it('confirms a readable source and an accepted JWT', async () => {
     await writeFile(join(dir, 'users.ndjson'), '{"user_id":"auth0|1","email":"a@example.com"}\n')
