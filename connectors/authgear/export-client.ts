@@ -2,7 +2,7 @@ import { Agent } from 'undici'
 import { sleep } from './backoff.ts'
 import type { ExportApi } from './export-api.ts'
 import { downloadUrl } from './export-download.ts'
-import { ExportDownloadError, ExportFailedError } from './export-errors.ts'
+import { ExportDownloadError, ExportFailedError, ExportTaskNotFoundError } from './export-errors.ts'
 import type { ExportRequestBody, ExportTaskView } from './export-task.ts'
 
 export interface ExportClientOptions {
@@ -85,11 +85,32 @@ export class ExportClient {
     }
   }
 
-  /** Start, wait, download: the whole export into `dest`. Resolves with the completed task and byte count. */
-  async exportTo(request: ExportRequestBody, dest: string, hooks: ExportHooks = {}, signal?: AbortSignal): Promise<{ task: ExportTaskView; bytes: number }> {
-    const started = await this.start(request, signal)
-    const task = await this.waitForCompletion(started.id, hooks, signal)
+  /**
+   * Start, wait, download: the whole export into `dest`. Resolves with the completed task and byte
+   * count. With `memo`, a task an earlier run started for the same request is picked up again
+   * (unless Authgear no longer has it), and a task is remembered until it has ended.
+   */
+  async exportTo(request: ExportRequestBody, dest: string, hooks: ExportHooks = {}, signal?: AbortSignal, memo?: ExportTaskMemoStore): Promise<{ task: ExportTaskView; bytes: number }> {
+    let task: ExportTaskView | undefined
+    const saved = await memo?.load(request)
+    if (saved !== undefined) {
+      try {
+        task = await this.waitForCompletion(saved, hooks, signal)
+      } catch (error) {
+        if (!(error instanceof ExportTaskNotFoundError)) throw await ended(error, memo)
+      }
+    }
+    if (task === undefined) {
+      const started = await this.start(request, signal)
+      await memo?.save(started.id, request)
+      try {
+        task = await this.waitForCompletion(started.id, hooks, signal)
+      } catch (error) {
+        throw await ended(error, memo)
+      }
+    }
     const bytes = await this.download(task, dest, hooks, signal)
+    await memo?.clear()
     return { task, bytes }
   }
 
@@ -97,4 +118,17 @@ export class ExportClient {
     await this.#downloads.close()
     await this.#api.close()
   }
+}
+
+/** Where `exportTo` remembers a task between runs (`ExportTaskMemo`). */
+export interface ExportTaskMemoStore {
+  load(request: unknown): Promise<string | undefined>
+  save(id: string, request: unknown): Promise<void>
+  clear(): Promise<void>
+}
+
+/** Forgets the remembered task when `error` means it has ended (failed or gone); returns `error`. */
+async function ended(error: unknown, memo: ExportTaskMemoStore | undefined): Promise<unknown> {
+  if (error instanceof ExportFailedError || error instanceof ExportTaskNotFoundError) await memo?.clear()
+  return error
 }

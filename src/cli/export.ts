@@ -8,6 +8,7 @@ import { parseFieldPointer, type ExportFormat, type ExportRequestBody } from '..
 import { ConfigError } from '../core/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
+import { ExportTaskMemo } from '../runtime/export-task-memo.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
 
 export interface ExportOptions {
@@ -53,10 +54,10 @@ export function exportHooks(metrics: Metrics, progress: 'auto' | 'always' | 'nev
 }
 
 /** Runs one export into `dest` and reports it; shared by `export` and `reconcile`. */
-export async function runExport(client: ExportClient, request: ExportRequestBody, dest: string, metrics: Metrics, progress: 'auto' | 'always' | 'never', signal?: AbortSignal): Promise<{ id: string; bytes: number }> {
+export async function runExport(client: ExportClient, request: ExportRequestBody, dest: string, metrics: Metrics, progress: 'auto' | 'always' | 'never', signal?: AbortSignal, memo?: ExportTaskMemo): Promise<{ id: string; bytes: number }> {
   const { hooks, stop } = exportHooks(metrics, progress)
   try {
-    const { task, bytes } = await client.exportTo(request, dest, hooks, signal)
+    const { task, bytes } = await client.exportTo(request, dest, hooks, signal, memo)
     metrics.exportDownloads.inc({ result: 'ok' })
     return { id: task.id, bytes }
   } finally {
@@ -66,7 +67,8 @@ export async function runExport(client: ExportClient, request: ExportRequestBody
 
 /**
  * `gearbridge export`: starts a User Export API task for the `sink:` project, polls it, and streams
- * the file to `--out`. Exit 0 when the file is written; 1 when the export failed on Authgear's side
+ * the file to `--out`. A run stopped before the file is downloaded is picked up by the next one
+ * with the same request, on the same task (`<state.dir>/<name>.export-task.json`). Exit 0 when the file is written; 1 when the export failed on Authgear's side
  * or could not be downloaded; 78 for config problems.
  */
 export async function exportCommand(options: ExportOptions, io: CommandIo): Promise<number> {
@@ -80,7 +82,8 @@ export async function exportCommand(options: ExportOptions, io: CommandIo): Prom
     // Long exports are watched like any other run: /metrics shows the download as it happens.
     if (config.observability.listen) server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => !ctx.signal.aborted })
     metrics.setRunState('running')
-    const { id, bytes } = await runExport(client, request, dest, metrics, config.observability.progress, ctx.signal)
+    const memo = new ExportTaskMemo(resolve(baseDir, config.state.dir, `${config.name}.export-task.json`))
+    const { id, bytes } = await runExport(client, request, dest, metrics, config.observability.progress, ctx.signal, memo)
     metrics.setRunState('finished')
     logger.info({ task: id, bytes, file: dest }, 'The export was downloaded.')
     io.stdout.write(`export ${id}: ${bytes} bytes of ${request.format} written to ${dest}\n`)

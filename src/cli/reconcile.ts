@@ -11,6 +11,7 @@ import { FindingWriter } from '../reconcile/finding-writer.ts'
 import { reconcile } from '../reconcile/reconciler.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
+import { ExportTaskMemo } from '../runtime/export-task-memo.ts'
 import { runExport } from './export.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
 
@@ -47,7 +48,8 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     metrics.setRunState('running')
     const started = performance.now()
     if (client !== undefined) {
-      const { id, bytes } = await runExport(client, { format: 'ndjson' }, exportFile, metrics, config.observability.progress, ctx.signal)
+      const memo = new ExportTaskMemo(join(stateDir, `${config.name}.reconcile-export-task.json`))
+      const { id, bytes } = await runExport(client, { format: 'ndjson' }, exportFile, metrics, config.observability.progress, ctx.signal, memo)
       logger.info({ task: id, bytes, ...memory() }, 'Downloaded the Authgear export.')
     }
     const counts = await reconcile({

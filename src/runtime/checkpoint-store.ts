@@ -1,5 +1,5 @@
-import { mkdir, open, readFile, rename } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { writeFileAtomic } from './atomic-file.ts'
 import { CheckpointError } from '../core/errors.ts'
 
 /** What is persisted: the position to resume after, and which source and target it belongs to. */
@@ -54,21 +54,7 @@ export class CheckpointStore<P> {
   }
 
   async save(state: CheckpointState<P>): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true })
-    const tmp = `${this.path}.tmp`
-    const file = await open(tmp, 'w')
-    try {
-      await file.writeFile(`${JSON.stringify(state)}\n`)
-      await file.sync()
-    } finally {
-      await file.close()
-    }
-    await rename(tmp, this.path)
-    const dir = await open(dirname(this.path), 'r')
-    try {
-      await dir.sync()
-    } finally {
-      await dir.close()
-    }
+    await writeFileAtomic(this.path, `${JSON.stringify(state)}\n`)
   }
+
 }

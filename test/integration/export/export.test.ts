@@ -6,6 +6,7 @@ import { AdminApiClient } from '../../../connectors/authgear/client.ts'
 import { ExportApi } from '../../../connectors/authgear/export-api.ts'
 import { ExportClient } from '../../../connectors/authgear/export-client.ts'
 import { AdminTokenSigner } from '../../../connectors/authgear/token.ts'
+import { ExportTaskMemo } from '../../../src/runtime/export-task-memo.ts'
 import { startTestEmulator, type TestEmulator } from '../../support/emulator-harness.ts'
 import { runCli } from '../../support/run-cli.ts'
 import { writeTestConfig } from '../../support/write-config.ts'
@@ -73,6 +74,28 @@ describe('gearbridge export', () => {
     expect(bob).toMatchObject({ disabled: true, name: 'Bob, "the builder"', address: { locality: 'Oslo' } })
     expect(cy).toMatchObject({ preferred_username: 'cy', phone_number: '+14155550123', phone_number_verified: true })
     expect(cy!.identities).toContainEqual({ type: 'login_id', login_id: { key: 'username', type: 'username', value: 'cy', original_value: 'cy' }, claims: { preferred_username: 'cy' } })
+  })
+
+  it('picks up the task a stopped run started instead of starting another, and forgets it once downloaded', async () => {
+    const memo = new ExportTaskMemo(join(dir, 'state', 'test.export-task.json'))
+    const request = { format: 'ndjson' as const }
+    const stop = new AbortController()
+    const c = client(target)
+    try {
+      // Stopped while Authgear is still exporting: the task is remembered.
+      const stopped = await c.exportTo(request, join(dir, 'resumed.ndjson'), { onPoll: () => stop.abort() }, stop.signal, memo).catch((e: unknown) => e)
+      expect(stopped).toBeInstanceOf(Error)
+      const started = await memo.load(request)
+      expect(started).toMatch(/^userexport_/)
+      // Another request does not match it.
+      expect(await memo.load({ format: 'csv' })).toBeUndefined()
+      const { task, bytes } = await c.exportTo(request, join(dir, 'resumed.ndjson'), {}, undefined, memo)
+      expect(task.id).toBe(started)
+      expect(bytes).toBeGreaterThan(0)
+      expect(await memo.load(request)).toBeUndefined()
+    } finally {
+      await c.close()
+    }
   })
 
   it('writes the CSV with the default columns (no family_name, custom attributes last)', async () => {

@@ -1,0 +1,45 @@
+import { readFile, rm } from 'node:fs/promises'
+import { isDeepStrictEqual } from 'node:util'
+import { writeFileAtomic } from './atomic-file.ts'
+
+/** Authgear keeps an export task 24 h from its creation; one older than this is not worth asking for. */
+const keptMs = 23 * 60 * 60 * 1000
+
+interface Saved {
+  readonly id: string
+  readonly request: unknown
+  readonly created_at: string
+}
+
+/**
+ * The export task a run started, kept in the state directory until its file is downloaded: a run
+ * stopped while Authgear was still exporting (a signal, a lost connection) picks the same task up
+ * again instead of starting another, which would cost another unit of the project's export quota.
+ */
+export class ExportTaskMemo {
+  readonly path: string
+
+  constructor(path: string) {
+    this.path = path
+  }
+
+  /** The saved task for exactly this request, when it is young enough to still exist. */
+  async load(request: unknown, nowMs = Date.now()): Promise<string | undefined> {
+    let saved: Saved
+    try {
+      saved = JSON.parse(await readFile(this.path, 'utf8')) as Saved
+    } catch {
+      return undefined
+    }
+    if (typeof saved.id !== 'string' || !isDeepStrictEqual(saved.request, request)) return undefined
+    return nowMs - Date.parse(saved.created_at) < keptMs ? saved.id : undefined
+  }
+
+  async save(id: string, request: unknown, nowMs = Date.now()): Promise<void> {
+    await writeFileAtomic(this.path, `${JSON.stringify({ id, request, created_at: new Date(nowMs).toISOString() } satisfies Saved)}\n`)
+  }
+
+  async clear(): Promise<void> {
+    await rm(this.path, { force: true })
+  }
+}
