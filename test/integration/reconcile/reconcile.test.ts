@@ -104,4 +104,15 @@ describe('gearbridge reconcile', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('threshold 4: PASS')
   })
+
+  it('leaves no summary behind when a run fails, so an earlier PASS is not read as its verdict', async () => {
+    const summary = join(dir, 'state', 'test.reconcile-summary.txt')
+    expect(await readFile(summary, 'utf8')).toMatch(/threshold/)
+    const csv = join(dir, 'export.csv')
+    await writeFile(csv, 'sub,email\nu1,a@example.com\n')
+    const result = await runCli(['reconcile', '--config', config, '--export-file', csv])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(`${csv} line 1: not valid JSON`)
+    await expect(readFile(summary, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' })
+  })
 })
