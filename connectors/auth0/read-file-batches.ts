@@ -1,4 +1,5 @@
 import type { SourceBatch } from '../../src/core/source.ts'
+import { withProfileFields } from './extension-labels.ts'
 import type { SourceRecord } from '../../src/core/source-record.ts'
 import { SourceReadError } from '../../src/core/errors.ts'
 import type { Auth0SourceConfig } from './config.ts'
@@ -96,7 +97,7 @@ async function* singles(items: AsyncIterable<FileItem>): AsyncGenerator<FileItem
 export function toRecord(name: string, item: FileItem, enrich: FileReadOptions['enrich']): SourceRecord {
   const origin = `${name}:${item.line}`
   if (item.kind === 'error') return { kind: 'unreadable', key: origin, origin, code: item.code, message: `${name} line ${item.line}: ${item.detail}` }
-  const value = item.value
+  const value = withProfileFields(item.value)
   const userId = value['user_id']
   const email = value['email']
   const key = typeof userId === 'string' && userId !== '' ? userId : typeof email === 'string' && email !== '' ? email : origin

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { createAuth0Mapping } from '../../../../mappings/auth0.ts'
+import { mappingConfigSchema } from '../../../../mappings/config.ts'
+import type { ReadableRecord } from '../../../../src/core/source-record.ts'
 import { collect, dataOf, source, tempDir, writeGzip, writeText } from './helpers.ts'
 
 const importUsers = [
@@ -102,6 +105,24 @@ describe('auth0 CSV reader', () => {
       { user_id: 'auth0|1', email: 'a@example.com' },
       { user_id: 'auth0|2', email: 'b, with comma@example.com' },
     ])
+  })
+
+  it("reads the extension's default field labels as the fields they stand for, and joins the hash by the id", async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'ext.csv', "Id\tGiven Name\tEmail\tEmail Verified\tConnection\n'auth0|abc123\tAl\t'al@example.com\ttrue\tUsername-Password-Authentication\n")
+    const hash = '$2b$10$C5gmk4kTzDuGc8nXqN6FdO0m2r6NwOeDmBZYeq.n2b2YW3cCQp4vG'
+    await writeText(dir, 'hashes.json', `${JSON.stringify({ _id: { $oid: 'abc123' }, email: 'al@example.com', passwordHash: hash, connection: 'Username-Password-Authentication' })}\n`)
+    const { records } = await collect(source({ files: ['ext.csv'], password_hashes: { files: ['hashes.json'] } }, dir))
+    expect(records[0]).toMatchObject({ kind: 'data', key: 'auth0|abc123' })
+    expect(dataOf(records)).toEqual([
+      {
+        user_id: 'auth0|abc123', given_name: 'Al', email: 'al@example.com', email_verified: 'true',
+        identities: [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: 'abc123' }],
+        password_hash: hash,
+      },
+    ])
+    const mapped = createAuth0Mapping(mappingConfigSchema.parse({}))(records[0] as ReadableRecord)
+    expect(mapped.ok && mapped.value.record).toMatchObject({ email: 'al@example.com', email_verified: true, given_name: 'Al', password: { type: 'bcrypt', password_hash: hash } })
   })
 
   it('reports rows with the wrong number of cells and unclosed quotes', async () => {
