@@ -4,13 +4,10 @@
  * returns an index into `bytes`, or -1 where the input is not JSON it can walk.
  */
 
-const quote = 0x22
-const backslash = 0x5c
-const openObject = 0x7b
-const closeObject = 0x7d
-const openArray = 0x5b
-const closeArray = 0x5d
-const comma = 0x2c
+/** The bytes of JSON's structure, for every byte-level walker. */
+export const JsonByte = { quote: 0x22, backslash: 0x5c, colon: 0x3a, comma: 0x2c, openObject: 0x7b, closeObject: 0x7d, openArray: 0x5b, closeArray: 0x5d } as const
+
+const { quote, backslash, comma, openObject, closeObject, openArray, closeArray } = JsonByte
 
 /** The first index at or after `i` that is not JSON whitespace. */
 export function skipJsonSpace(bytes: Buffer, i: number, end: number): number {

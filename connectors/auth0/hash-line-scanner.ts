@@ -1,11 +1,6 @@
-import { skipJsonSpace as space, skipJsonValue } from '../json-bytes.ts'
+import { JsonByte, skipJsonSpace as space, skipJsonValue } from '../json-bytes.ts'
 
-const quote = 0x22
-const backslash = 0x5c
-const open = 0x7b
-const close = 0x7d
-const comma = 0x2c
-const colon = 0x3a
+const { quote, backslash, openObject: open, closeObject: close, comma, colon } = JsonByte
 
 const idKey = Buffer.from('_id', 'latin1')
 const upperIdKey = Buffer.from('_ID', 'latin1')

@@ -1,4 +1,4 @@
-import { skipJsonSpace, skipJsonString, skipJsonValue } from '../json-bytes.ts'
+import { JsonByte, skipJsonSpace, skipJsonString, skipJsonValue } from '../json-bytes.ts'
 
 /**
  * Removes `result.details[].record` from an import job reply, before it is parsed.
@@ -32,13 +32,7 @@ export function dropEchoedRecords(body: Buffer): Buffer {
   return out
 }
 
-const quote = 0x22
-const comma = 0x2c
-const colon = 0x3a
-const openObject = 0x7b
-const closeObject = 0x7d
-const openArray = 0x5b
-const closeArray = 0x5d
+const { quote, comma, colon, openObject, closeObject, openArray, closeArray } = JsonByte
 
 /** Byte ranges to cut, as [start, end) pairs, or undefined when the body is not a job reply. */
 function findEchoes(body: Buffer): number[] | undefined {
