@@ -36,54 +36,47 @@ function slowSource(): Source<number> & { batchesRead: () => number } {
   }
 }
 
+/** Runs the slow source through the pipeline into a scheduler that settles every batch as inserted at once. */
+async function runSlow(options: { report?: NdjsonWriter; store: CheckpointStore<number>; ctx?: ReturnType<typeof context> }) {
+  const summary = new RunSummary()
+  const metrics = new Metrics({ defaultMetrics: false })
+  const recorder = new OutcomeRecorder({ metrics, summary, ...(options.report ? { report: options.report } : {}) })
+  const source = slowSource()
+  const scheduler = new ImportScheduler({
+    policy: { maxRecords: 10, maxBytes: 500_000, lingerMs: 10 },
+    upsert: false,
+    maxInFlight: 2,
+    onSuperseded: (item) => recorder.complete(item, { kind: 'superseded' }),
+    run: async (_identifier, items) => {
+      for (const item of items) recorder.complete(item, { kind: 'inserted', userId: 'u' })
+    },
+  })
+  const result = await runPipeline(
+    { source, sourceName: 'test', map, scheduler, recorder, writers: options.report ? [options.report] : [], store: options.store, pipelineId: 'test', fromStart: true, summary, metrics, checkpointIntervalMs: 20, maxRequestBytes: 500_000, upsert: false },
+    options.ctx ?? context(),
+  )
+  return { result, summary, batchesRead: source.batchesRead() }
+}
+
 describe('a checkpoint commit that fails', () => {
   // /dev/full takes the open and refuses every write with ENOSPC, as a full disk does.
   it.runIf(process.platform === 'linux')('stops the run when the report cannot be written, with the checkpoint left where it was', async () => {
     const dir = await tempDir()
     const report = new NdjsonWriter('/dev/full')
     await report.open()
-    const summary = new RunSummary()
-    const metrics = new Metrics({ defaultMetrics: false })
-    const recorder = new OutcomeRecorder({ metrics, summary, report })
-    const source = slowSource()
-    const scheduler = new ImportScheduler({
-      policy: { maxRecords: 10, maxBytes: 500_000, lingerMs: 10 },
-      upsert: false,
-      maxInFlight: 2,
-      onSuperseded: (item) => recorder.complete(item, { kind: 'superseded' }),
-      run: async (_identifier, items) => {
-        for (const item of items) recorder.complete(item, { kind: 'inserted', userId: 'u' })
-      },
-    })
     const store = new CheckpointStore<number>(join(dir, 'checkpoint.json'), (value) => value as number)
     const ctx = context()
-    const result = await runPipeline(
-      { source, sourceName: 'test', map, scheduler, recorder, writers: [report], store, pipelineId: 'test', fromStart: true, summary, metrics, checkpointIntervalMs: 20, maxRequestBytes: 500_000, upsert: false },
-      ctx,
-    )
+    const { result, batchesRead } = await runSlow({ report, store, ctx })
     expect(result.status).toBe('failed')
     expect((result.error as NodeJS.ErrnoException).code).toBe('ENOSPC')
     // Reading stopped at the failure rather than running to the end with outcomes going nowhere.
-    expect(source.batchesRead()).toBeLessThan(500)
+    expect(batchesRead).toBeLessThan(500)
     expect(await store.load('test')).toBeUndefined()
     expect(ctx.lines.filter((line) => line.level === 'error').map((line) => line.msg)).toContain('Checkpoint commit failed; stopping the run.')
   })
 
   it('saves the position it could not save at the next commit, so the file on disk is never left behind', async () => {
     const dir = await tempDir()
-    const summary = new RunSummary()
-    const metrics = new Metrics({ defaultMetrics: false })
-    const recorder = new OutcomeRecorder({ metrics, summary })
-    const source = slowSource()
-    const scheduler = new ImportScheduler({
-      policy: { maxRecords: 10, maxBytes: 500_000, lingerMs: 10 },
-      upsert: false,
-      maxInFlight: 2,
-      onSuperseded: (item) => recorder.complete(item, { kind: 'superseded' }),
-      run: async (_identifier, items) => {
-        for (const item of items) recorder.complete(item, { kind: 'inserted', userId: 'u' })
-      },
-    })
     // The first save fails (a transient I/O error); the run stops, and its last commit must still land.
     let saves = 0
     class FlakyStore extends CheckpointStore<number> {
@@ -93,14 +86,11 @@ describe('a checkpoint commit that fails', () => {
       }
     }
     const store = new FlakyStore(join(dir, 'checkpoint.json'), (value) => value as number)
-    const result = await runPipeline(
-      { source, sourceName: 'test', map, scheduler, recorder, writers: [], store, pipelineId: 'test', fromStart: true, summary, metrics, checkpointIntervalMs: 20, maxRequestBytes: 500_000, upsert: false },
-      context(),
-    )
+    const { result, summary, batchesRead } = await runSlow({ store })
     expect(result.status).toBe('failed')
     expect(saves).toBe(2)
     // Every record read has an outcome, and the saved position covers all of them.
     expect(summary.settled).toBe(summary.read)
-    expect((await store.load('test'))?.position).toBe(source.batchesRead())
+    expect((await store.load('test'))?.position).toBe(batchesRead)
   })
 })
