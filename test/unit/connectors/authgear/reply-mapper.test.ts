@@ -26,6 +26,13 @@ describe('mapReply', () => {
     expect(failure(mapReply(reply(200, '<html>portal</html>'), ctx))).toBeInstanceOf(ApiRequestError)
   })
 
+  it('quotes a plain-text error page without the bearer token or hashes it may echo', () => {
+    const page = 'Bad Request from proxy. Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln body={"password_hash":"$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K"}'
+    const error = failure(mapReply(reply(400, page), { ...ctx, route: 'import_create' }))
+    expect(error.message).toContain('Bad Request from proxy')
+    for (const secret of ['eyJhbGci', '$2b$10$nFgu']) expect(error.message).not.toContain(secret)
+  })
+
   it('fails at once on UserExportDisabled, a 500 no retry will change', () => {
     const error = failure(mapReply(reply(500, apiError('InternalError', 'UserExportDisabled', 500)), { ...ctx, route: 'export_create' }))
     expect(error).toBeInstanceOf(ApiRequestError)
