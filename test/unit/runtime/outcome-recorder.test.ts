@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { Metrics } from '../../../src/observability/metrics.ts'
+import { Checkpointer } from '../../../src/runtime/checkpointer.ts'
+import { NdjsonWriter } from '../../../src/runtime/ndjson-writer.ts'
+import { OutcomeRecorder } from '../../../src/runtime/outcome-recorder.ts'
+import { RunSummary } from '../../../src/runtime/run-summary.ts'
+import { tempDir } from '../connectors/auth0/helpers.ts'
+
+describe('OutcomeRecorder', () => {
+  it('writes a dead letter with the secrets of its record and message redacted', async () => {
+    const dir = await tempDir()
+    const deadLetter = new NdjsonWriter(join(dir, 'dead.ndjson'))
+    await deadLetter.open()
+    const recorder = new OutcomeRecorder({ deadLetter, metrics: new Metrics({ defaultMetrics: false }), summary: new RunSummary() })
+    const ticket = new Checkpointer<number>().track(1, 1)
+    const row = { id: 7, email: 'a@example.com', user_pass: 'hunter2-plaintext', otp_secret: 'JBSWY3DPEHPK3PXP' }
+    recorder.complete(
+      { source: { kind: 'data', key: '7', origin: 'users id=7', data: row }, ticket },
+      { kind: 'failed', code: 'request_rejected', message: 'Authgear refused the request: "proxy echoed Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"' },
+    )
+    await deadLetter.close()
+    const text = await readFile(join(dir, 'dead.ndjson'), 'utf8')
+    for (const secret of ['hunter2', 'JBSWY3', 'eyJhbGci']) expect(text).not.toContain(secret)
+    expect(JSON.parse(text)).toMatchObject({ source_key: '7', code: 'request_rejected', record: { id: 7, email: 'a@example.com', user_pass: 'REDACTED', otp_secret: 'REDACTED' } })
+  })
+})
