@@ -2,6 +2,7 @@ import { Readable, pipeline } from 'node:stream'
 import { parse, type Info } from 'csv-parse'
 import { csvRowToProfile } from './csv-cells.ts'
 import type { FileItem, ReaderStart } from './file-item.ts'
+import { InvalidUtf8Lines } from './invalid-utf8-lines.ts'
 
 interface Row {
   readonly record: string[]
@@ -12,6 +13,7 @@ interface Row {
  * Reads a CSV (or tab-separated) export with csv-parse. The first row is the header. A row with
  * the wrong number of cells becomes an error item; a syntax error (an unclosed quote) ends the
  * file. `line` is the row's last physical line, so a resume skips rows ending at or before it.
+ * A row with bytes that are not UTF-8 (a spreadsheet's Windows-1252 save) is an error item too.
  */
 export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart, delimiter: string): AsyncGenerator<FileItem> {
   const iterator = chunks[Symbol.asyncIterator]()
@@ -23,8 +25,9 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
     yield firstChunk
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value
   }
+  const invalid = new InvalidUtf8Lines()
   const rows = pipeline(
-    Readable.from(replay(), { objectMode: false }),
+    Readable.from(invalid.watch(replay()), { objectMode: false }),
     parse({ delimiter: chosen, bom: true, info: true, relax_column_count: true, skip_empty_lines: true, relax_quotes: false }),
     () => {},
   )
@@ -32,12 +35,17 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
   let line = 0
   try {
     for await (const { record, info } of rows as AsyncIterable<Row>) {
+      const previous = line
       line = info.lines
       if (!headers) {
         headers = record
         continue
       }
       if (line <= start.line) continue
+      if (invalid.anyIn(previous, line)) {
+        yield { kind: 'error', line, code: 'invalid_utf8', detail: 'row is not UTF-8 text (save or re-encode the file as UTF-8)' }
+        continue
+      }
       if (record.length !== headers.length) {
         yield { kind: 'error', line, code: 'csv_column_count', detail: `row has ${record.length} cells, the header has ${headers.length}` }
         continue

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import type { FileItem, ReaderStart } from './file-item.ts'
 import { isBlank, readLineBlocks } from './line-reader.ts'
 import { jsonErrorReason } from '../json-error-reason.ts'
@@ -22,8 +23,13 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, start: ReaderSt
   }
 }
 
-/** One non-blank NDJSON line as an item: the object, or why it is not one. */
+/**
+ * One non-blank NDJSON line as an item: the object, or why it is not one. A line that is not
+ * UTF-8 (a Latin-1 or Windows-1252 export) is refused rather than decoded: decoding would put
+ * U+FFFD into the user's name or email and import that.
+ */
 export function parseNdjsonLine(bytes: Buffer, line: number, offset: number | undefined): FileItem {
+  if (!isUtf8(bytes)) return { kind: 'error', line, offset, code: 'invalid_utf8', detail: 'not UTF-8 text (re-encode the file as UTF-8)' }
   let value: unknown
   try {
     value = JSON.parse(bytes.toString('utf8'))

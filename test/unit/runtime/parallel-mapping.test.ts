@@ -20,13 +20,14 @@ const bcrypt = (c: string) => `$2b$10$${c.repeat(53).slice(0, 53)}`
 const db = (id: string) => ({ identities: [{ connection: 'Username-Password-Authentication', provider: 'auth0', user_id: id, isSocial: false }] })
 const id = (n: number) => String(n).padStart(24, '0')
 
-/** An export with what the readers must get exactly right: BOM, CRLF, blank and broken lines, duplicates, no final newline. */
+/** An export with what the readers must get exactly right: BOM, CRLF, blank, broken and Latin-1 lines, duplicates, no final newline. */
 function exportLines(): string[] {
   const lines: string[] = []
   for (let n = 1; n <= 1200; n++) {
     if (n % 97 === 0) lines.push('{"user_id": "auth0|broken", "email": ')
     else if (n % 101 === 0) lines.push('')
     else if (n % 103 === 0) lines.push('[1, 2]')
+    else if (n % 107 === 0) lines.push(`${latin1}${JSON.stringify({ user_id: `auth0|${id(n)}`, email: `user${n}@example.com`, name: 'Renée', ...db(id(n)) })}`)
     else if (n % 89 === 0) lines.push(JSON.stringify({ user_id: `auth0|${id(n)}`, email: 'not-an-email', ...db(id(n)) }))
     else if (n % 83 === 0) lines.push(JSON.stringify({ user_id: `auth0|${id(n)}`, email: `user${n - 1}@example.com`, given_name: 'Later', ...db(id(n)) }))
     else if (n % 79 === 0) lines.push(JSON.stringify({ user_id: `sms|${n}`, phone_number: `+1415555${String(n).padStart(4, '0')}`, phone_verified: true }))
@@ -34,6 +35,9 @@ function exportLines(): string[] {
   }
   return lines
 }
+
+/** Marks a line to be written as Latin-1 (é as one byte, not UTF-8). */
+const latin1 = 'latin1:'
 
 function hashLines(): string {
   const lines: string[] = []
@@ -113,7 +117,8 @@ async function run(dir: string, workers: number, name: string, from?: Auth0Posit
 
 async function exportDir(): Promise<string> {
   const dir = await tempDir()
-  await writeFile(join(dir, 'users.ndjson'), `\uFEFF${exportLines().join('\r\n')}`)
+  const bytes = exportLines().map((line) => (line.startsWith(latin1) ? Buffer.from(line.slice(latin1.length), 'latin1') : Buffer.from(line)))
+  await writeFile(join(dir, 'users.ndjson'), Buffer.concat([Buffer.from('\uFEFF'), ...bytes.flatMap((line, i) => (i === 0 ? [line] : [Buffer.from('\r\n'), line]))]))
   await writeFile(join(dir, 'hashes.ndjson'), hashLines())
   return dir
 }
@@ -130,6 +135,9 @@ describe('mapping on worker threads', () => {
     expect(parallel.summary.outcomes).toEqual(sequential.summary.outcomes)
     expect(parallel.summary.byPassword).toEqual(sequential.summary.byPassword)
     expect(parallel.summary.outcomes.rejected).toBeGreaterThan(20)
+    const codes = (letters: unknown[]) => letters.filter((line) => (line as { code: string }).code === 'invalid_utf8').map((line) => (line as { origin: string }).origin)
+    expect(codes(parallel.deadLetter)).toEqual(['users.ndjson:107', 'users.ndjson:214', 'users.ndjson:321', 'users.ndjson:428', 'users.ndjson:535', 'users.ndjson:642', 'users.ndjson:749', 'users.ndjson:856', 'users.ndjson:963', 'users.ndjson:1070', 'users.ndjson:1177'])
+    expect(codes(sequential.deadLetter)).toEqual(codes(parallel.deadLetter))
     expect(parallel.records).toEqual(sequential.records)
     expect(parallel.report).toEqual(sequential.report)
     expect(parallel.deadLetter.length).toBe(sequential.deadLetter.length)

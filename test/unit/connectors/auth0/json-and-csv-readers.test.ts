@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createAuth0Mapping } from '../../../../mappings/auth0.ts'
 import { mappingConfigSchema } from '../../../../mappings/config.ts'
@@ -24,6 +26,25 @@ describe('auth0 JSON array reader', () => {
       ['legacy-1', 'import.json:1'],
       ['b@example.com', 'import.json:2'],
     ])
+  })
+
+  it('refuses array elements that are not UTF-8 as invalid_utf8 and reads the others', async () => {
+    const dir = await tempDir()
+    const users = Array.from({ length: 3000 }, (_, i) => ({ user_id: `legacy-${i + 1}`, email: `u${i + 1}@example.com`, name: 'Zoë' }))
+    const text = JSON.stringify(users, null, 2)
+    const latinNames = new Set([2, 1500, 3000])
+    let element = 0
+    const bytes = Buffer.concat(text.split('\n').map((line) => {
+      if (line.includes('"user_id"')) element++
+      return line.includes('"name"') && latinNames.has(element) ? Buffer.from(`${line}\n`, 'latin1') : Buffer.from(`${line}\n`)
+    }))
+    await writeFile(join(dir, 'import.json'), bytes)
+    const { records } = await collect(source({ files: 'import.json' }, dir))
+    expect(records).toHaveLength(3000)
+    const refused = records.filter((record) => record.kind === 'unreadable')
+    expect(refused.map((record) => record.origin)).toEqual(['import.json:2', 'import.json:1500', 'import.json:3000'])
+    expect(refused[0]).toMatchObject({ code: 'invalid_utf8', message: 'import.json line 2: element is not UTF-8 text (re-encode the file as UTF-8)' })
+    expect(dataOf(records).every((data) => data['name'] === 'Zoë')).toBe(true)
   })
 
   it('sniffs gzipped arrays and treats .json NDJSON (the export job format) as NDJSON', async () => {
@@ -123,6 +144,28 @@ describe('auth0 CSV reader', () => {
     ])
     const mapped = createAuth0Mapping(mappingConfigSchema.parse({}))(records[0] as ReadableRecord)
     expect(mapped.ok && mapped.value.record).toMatchObject({ email: 'al@example.com', email_verified: true, given_name: 'Al', password: { type: 'bcrypt', password_hash: hash } })
+  })
+
+  it('refuses rows that are not UTF-8 (a spreadsheet saved as Windows-1252) as invalid_utf8 and reads the others', async () => {
+    // Enough rows for several read chunks; the bad ones sit at the start, in the middle (one a
+    // quoted cell spanning two lines) and at the very end without a final newline.
+    const dir = await tempDir()
+    const bad = new Set([1, 7000, 13000, 20000])
+    const parts: Buffer[] = [Buffer.from('user_id,email,name\n')]
+    for (let n = 1; n <= 20000; n++) {
+      const name = bad.has(n) ? Buffer.from(n === 7000 ? '"Ren\u00e9e\nDupont"' : 'Ren\u00e9e', 'latin1') : Buffer.from(n % 3 === 0 ? '"Zoë\nLine"' : 'Zoë')
+      parts.push(Buffer.from(`'auth0|${n},u${n}@example.com,`), name, Buffer.from(n === 20000 ? '' : '\n'))
+    }
+    await writeFile(join(dir, 'win.csv'), Buffer.concat(parts))
+    const { records } = await collect(source({ files: 'win.csv' }, dir))
+    expect(records).toHaveLength(20000)
+    const refused = records.filter((record) => record.kind === 'unreadable')
+    expect(refused.map((record) => record.kind === 'unreadable' && record.code)).toEqual(['invalid_utf8', 'invalid_utf8', 'invalid_utf8', 'invalid_utf8'])
+    expect(refused[0]?.kind === 'unreadable' && refused[0].message).toBe('win.csv line 2: row is not UTF-8 text (save or re-encode the file as UTF-8)')
+    const keys = records.filter((record) => record.kind === 'data').map((record) => record.key)
+    expect(keys).toHaveLength(19996)
+    expect(keys.filter((key) => bad.has(Number(key.slice(6))))).toEqual([])
+    expect(dataOf(records).every((data) => String(data['name']).startsWith('Zoë'))).toBe(true)
   })
 
   it('reports rows with the wrong number of cells and unclosed quotes', async () => {

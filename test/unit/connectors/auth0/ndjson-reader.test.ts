@@ -41,6 +41,25 @@ describe('auth0 NDJSON reader', () => {
     expect(records[2]).toMatchObject({ code: 'not_an_object', origin: 'users.ndjson:3' })
   })
 
+  it('refuses a line that is not UTF-8 as invalid_utf8, naming file and line, and reads on', async () => {
+    // A Latin-1 export (é as the single byte 0xe9): decoding it would import U+FFFD into the name.
+    const dir = await tempDir()
+    const latin1 = Buffer.from(`{"user_id":"auth0|latin","email":"rene@example.com","name":"Ren\u00e9"}`, 'latin1')
+    await writeFile(join(dir, 'users.ndjson'), Buffer.concat([Buffer.from(`${JSON.stringify(alice)}\n`), latin1, Buffer.from(`\n${JSON.stringify({ ...bob, name: 'Zoë' })}\n`)]))
+    await writeFile(join(dir, 'more.ndjson.gz'), gzipSync(Buffer.concat([latin1, Buffer.from('\n')])))
+    const { records } = await collect(source({ files: ['users.ndjson', 'more.ndjson.gz'] }, dir))
+    expect(records.map((record) => [record.kind, record.origin])).toEqual([
+      ['unreadable', 'more.ndjson.gz:1'],
+      ['data', 'users.ndjson:1'],
+      ['unreadable', 'users.ndjson:2'],
+      ['data', 'users.ndjson:3'],
+    ])
+    expect(records[2]).toMatchObject({ code: 'invalid_utf8', key: 'users.ndjson:2' })
+    expect(records[2]?.kind === 'unreadable' && records[2].message).toMatch(/^users\.ndjson line 2: not UTF-8 text/)
+    expect(records[0]).toMatchObject({ code: 'invalid_utf8' })
+    expect(dataOf(records).at(-1)).toMatchObject({ name: 'Zoë' })
+  })
+
   it('keys a profile by email, then by origin, when user_id is missing', async () => {
     const dir = await tempDir()
     await writeText(dir, 'users.ndjson', ndjson({ email: 'c@example.com' }, { phone_number: '+14155550101' }))
