@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
@@ -65,7 +66,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
       onPhase: (phase) => logger.debug({ phase, ...memory() }, 'A reconcile phase ended.'),
       deletePolicy: config.source.type === 'kafka' ? config.source.deletes.policy : 'ignore',
     })
-    await report.close()
+    await report.commit()
     metrics.reconcileUsers.inc({ side: 'authgear' }, counts.authgearUsers)
     metrics.reconcileUsers.inc({ side: 'source' }, counts.sourceUsers)
     metrics.reconcileMatched.inc(counts.matched)
@@ -85,10 +86,14 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     return passed ? ExitCodes.ok : ExitCodes.differences
   } catch (error) {
     metrics.setRunState('failed')
-    // An earlier run's summary beside this run's partial report would read as this run's verdict.
+    // An earlier run's summary and report would read as this run's verdict; what this run found
+    // before it stopped stays in the partial report.
     await rm(summaryPath, { force: true }).catch(() => undefined)
+    await rm(reportPath, { force: true }).catch(() => undefined)
     if (error instanceof ConfigError) throw error
     io.stderr.write(`gearbridge: ${(error as Error).message}\n`)
+    await report.close().catch(() => undefined)
+    if (existsSync(report.partialPath)) io.stderr.write(`gearbridge: the differences found before the reconcile stopped (${report.count}) are in ${report.partialPath}\n`)
     return error instanceof AbortedError ? ExitCodes.resumable : ExitCodes.fatal
   } finally {
     if (options.metricsOut !== undefined) await writeFile(resolve(process.cwd(), options.metricsOut), await metrics.registry.metrics()).catch(() => undefined)

@@ -1,16 +1,18 @@
 import { createWriteStream, type WriteStream } from 'node:fs'
 import { once } from 'node:events'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { finished } from 'node:stream/promises'
 
 /**
  * The differences report: one JSON line per finding, written through a stream whose `write`
  * waits for `drain`, so a reconcile that finds a million differences holds one buffer of them,
- * not all of them. The file is replaced, not appended to.
+ * not all of them. Findings go to `<path>.partial` until `commit` renames it to `path`, so the
+ * report at `path` is always a whole run's: a failed run leaves its findings so far beside it.
  */
 export class FindingWriter {
   readonly path: string
+  readonly partialPath: string
   #out: WriteStream | undefined
   #pending: string[] = []
   #pendingLength = 0
@@ -18,6 +20,7 @@ export class FindingWriter {
 
   constructor(path: string) {
     this.path = path
+    this.partialPath = `${path}.partial`
   }
 
   /** Lines written so far. */
@@ -27,7 +30,7 @@ export class FindingWriter {
 
   async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true })
-    const out = createWriteStream(this.path, { flags: 'w', highWaterMark: 1 << 20 })
+    const out = createWriteStream(this.partialPath, { flags: 'w', highWaterMark: 1 << 20 })
     await once(out, 'open')
     this.#out = out
   }
@@ -50,6 +53,12 @@ export class FindingWriter {
     this.#pendingLength = 0
     out.end(rest)
     await finished(out)
+  }
+
+  /** Closes the report and puts it in place of the last run's. */
+  async commit(): Promise<void> {
+    await this.close()
+    await rename(this.partialPath, this.path)
   }
 
   async #flush(): Promise<void> {

@@ -105,14 +105,20 @@ describe('gearbridge reconcile', () => {
     expect(result.stdout).toContain('threshold 4: PASS')
   })
 
-  it('leaves no summary behind when a run fails, so an earlier PASS is not read as its verdict', async () => {
+  it('leaves no summary or report behind when a run fails, so an earlier PASS is not read as its verdict', async () => {
     const summary = join(dir, 'state', 'test.reconcile-summary.txt')
+    const report = join(dir, 'state', 'test.reconcile.ndjson')
     expect(await readFile(summary, 'utf8')).toMatch(/threshold/)
+    expect(await readFile(report, 'utf8')).toMatch(/missing_in_authgear/)
     const csv = join(dir, 'export.csv')
     await writeFile(csv, 'sub,email\nu1,a@example.com\n')
     const result = await runCli(['reconcile', '--config', config, '--export-file', csv])
     expect(result.code).toBe(1)
     expect(result.stderr).toContain(`${csv} line 1: not valid JSON`)
     await expect(readFile(summary, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' })
+    await expect(readFile(report, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' })
+    // What the run found before it stopped is kept apart, under a name that says so.
+    expect(result.stderr).toContain(`are in ${report}.partial`)
+    expect(await readFile(`${report}.partial`, 'utf8')).toBe('')
   })
 })
