@@ -131,7 +131,8 @@ async function startLocalBroker(): Promise<KafkaService> {
   )
   writeFileSync(join(dir, 'log4j.properties'), ['log4j.rootLogger=WARN, stdout', 'log4j.appender.stdout=org.apache.log4j.ConsoleAppender', 'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout', 'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n', 'log4j.logger.kafka.server.KafkaServer=INFO', ''].join('\n'))
   const classpath = `${jars}/*`
-  const clusterId = randomBytes(16).toString('base64url')
+  // A cluster id is a base64url UUID; one starting with `-` (1 in 64) is read by StorageTool as an option.
+  const clusterId = `A${randomBytes(16).toString('base64url').slice(1)}`
   const jvm = ['-Xmx512m', '-Xms128m', '-XX:+UseSerialGC', `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`, '-cp', classpath]
   runChecked('java', [...jvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties, '--ignore-formatted'])
   const { child, output } = spawnServer('java', [...jvm, 'kafka.Kafka', properties])
