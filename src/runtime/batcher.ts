@@ -59,6 +59,17 @@ export class OpenBatch {
     return this.#index.has(identifierValue)
   }
 
+  /**
+   * Whether `item` is a source delete of a user this batch imports. It must not replace that
+   * import: under `deletes.policy` `disable` or `ignore` the user is still meant to exist (disabled,
+   * or as imported), and a delete of a user never created finds nobody. The batch goes first.
+   */
+  deletesImportOf(item: WorkItem): boolean {
+    if (item.mapped.action !== 'delete') return false
+    const at = this.#index.get(item.mapped.identifierValue)
+    return at !== undefined && this.items[at]!.mapped.action !== 'delete'
+  }
+
   /** Body size if `item` were added (replacing its earlier version, if any). */
   bytesWith(item: WorkItem): number {
     const at = this.#index.get(item.mapped.identifierValue)

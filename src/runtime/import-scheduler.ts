@@ -9,7 +9,8 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  * Re-batches mapped records per identifier type and keeps at most `maxInFlight` jobs running.
  *
  * - A batch closes on record count, on the exact request size, or after `lingerMs`.
- * - Within a batch the last version of a user wins; the earlier one goes to `onSuperseded`.
+ * - Within a batch the last version of a user wins; the earlier one goes to `onSuperseded`. A
+ *   source delete is the exception: it never replaces an import; that batch is sent first.
  * - An identifier in an in-flight job is locked: a newer version of that user waits ("held") until
  *   the job completes, because Authgear runs the 100-record chunks of one job, and separate jobs,
  *   in parallel. A user with a held version is as good as locked: anything newer waits behind it.
@@ -66,7 +67,7 @@ export class ImportScheduler {
   offer(item: WorkItem): boolean {
     if (this.#queued > 0 || this.#fatal !== undefined || item.mapped.lockKeys?.length) return false
     const batch = this.#open.get(item.mapped.identifier)
-    if (batch === undefined || batch.size + 1 >= this.#policy.maxRecords || batch.bytesWith(item) > this.#policy.maxBytes) return false
+    if (batch === undefined || batch.size + 1 >= this.#policy.maxRecords || batch.bytesWith(item) > this.#policy.maxBytes || batch.deletesImportOf(item)) return false
     const superseded = batch.add(item)
     if (superseded) this.#onSuperseded(superseded)
     return true
@@ -95,7 +96,7 @@ export class ImportScheduler {
     if (item.mapped.lockKeys?.length) return this.#addAlone(item)
     const identifier = item.mapped.identifier
     let batch = this.#open.get(identifier)
-    if (batch && batch.size > 0 && batch.bytesWith(item) > this.#policy.maxBytes) {
+    if (batch && batch.size > 0 && (batch.bytesWith(item) > this.#policy.maxBytes || batch.deletesImportOf(item))) {
       await this.#dispatch(identifier)
       batch = undefined
     }

@@ -11,6 +11,12 @@ function item(email: string, extra: Record<string, unknown> = {}, identifier: Id
   return createWorkItem({ kind: 'data', key: email, origin: `t:${email}`, data: {} }, mapped, ticket)
 }
 
+/** A source delete of the user with this email (a Debezium `d` event). */
+function removal(email: string): WorkItem {
+  const mapped: MappedRecord = { identifier: 'email', identifierValue: email, record: { email } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], action: 'delete' }
+  return createWorkItem({ kind: 'data', key: email, origin: `t:${email}`, data: {} }, mapped, new Checkpointer<number>().track(1, 1))
+}
+
 interface Job { identifier: IdentifierType; items: WorkItem[]; done: () => void }
 
 function harness(policy = { maxRecords: 3, maxBytes: 10_000, lingerMs: 20 }, maxInFlight = 2) {
@@ -73,6 +79,42 @@ describe('ImportScheduler', () => {
     await tick()
     expect(h.superseded.map((i) => (i.mapped.record as { name: string }).name)).toEqual(['v1'])
     expect(h.jobs[0]!.items.map((i) => (i.mapped.record as { name: string }).name)).toEqual(['v2'])
+    h.jobs[0]!.done()
+    await flushed
+  })
+
+  it('never lets a source delete replace the same user\'s import in a batch: the import is sent first, the delete after it', async () => {
+    // Under deletes.policy disable or ignore, a create followed by a delete must still create the
+    // user (disabled, or as it was); replaced within the batch, the create was never sent.
+    const h = harness({ maxRecords: 10, maxBytes: 10_000, lingerMs: 1000 }, 4)
+    await h.scheduler.add(item('a@x.io', { name: 'v1' }))
+    await h.scheduler.add(item('b@x.io'))
+    expect(h.scheduler.offer(removal('a@x.io'))).toBe(false)
+    await h.scheduler.add(removal('a@x.io'))
+    await h.scheduler.add(item('c@x.io'))
+    expect(h.superseded).toEqual([])
+    expect(h.jobs.map((j) => j.items.map((i) => [i.mapped.identifierValue, i.mapped.action ?? 'import']))).toEqual([[['a@x.io', 'import'], ['b@x.io', 'import']]])
+    const flushed = h.scheduler.flush()
+    for (let i = 0; i < 5; i++) await tick()
+    // The delete waits for the import's job, as any newer version of a user in flight does.
+    expect(h.jobs.slice(1).map((j) => j.items.map((i) => i.mapped.identifierValue))).toEqual([['c@x.io']])
+    expect(h.jobs).toHaveLength(2)
+    h.jobs[0]!.done()
+    h.jobs[1]!.done()
+    for (let i = 0; i < 5; i++) await tick()
+    expect(h.jobs.slice(2).map((j) => j.items.map((i) => [i.mapped.identifierValue, i.mapped.action]))).toEqual([[['a@x.io', 'delete']]])
+    h.jobs[2]!.done()
+    await flushed
+  })
+
+  it('lets an import replace an earlier delete of the same user in a batch (the user comes back)', async () => {
+    const h = harness({ maxRecords: 10, maxBytes: 10_000, lingerMs: 1000 })
+    await h.scheduler.add(removal('a@x.io'))
+    await h.scheduler.add(item('a@x.io', { name: 'again' }))
+    const flushed = h.scheduler.flush()
+    await tick()
+    expect(h.superseded.map((i) => i.mapped.action)).toEqual(['delete'])
+    expect(h.jobs.map((j) => j.items.map((i) => (i.mapped.record as { name?: string }).name))).toEqual([['again']])
     h.jobs[0]!.done()
     await flushed
   })
