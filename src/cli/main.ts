@@ -28,7 +28,8 @@ program
   .requiredOption('-c, --config <file>', 'config file')
   .option('--from-start', 'ignore the saved checkpoint and read the source from the beginning')
   .option('--since <time>', 'only records changed at or after this ISO 8601 time (sources with an updated-at cursor)', parseSince)
-  .action(async (opts: { config: string; fromStart?: boolean; since?: Date }) => {
+  .option('--metrics-out <file>', 'write the metrics in Prometheus text format here at the end (for a textfile collector)')
+  .action(async (opts: { config: string; fromStart?: boolean; since?: Date; metricsOut?: string }) => {
     exitCode = await runImport({ ...opts, mode: 'backfill' }, io)
   })
 
@@ -37,7 +38,8 @@ program
   .description('Import continuously (Kafka topic or polled table) until SIGTERM/SIGINT, then drain, commit and exit 0.')
   .requiredOption('-c, --config <file>', 'config file')
   .option('--from-start', 'ignore the saved checkpoint and read the source from the beginning')
-  .action(async (opts: { config: string; fromStart?: boolean }) => {
+  .option('--metrics-out <file>', 'write the metrics in Prometheus text format here at the end (for a textfile collector)')
+  .action(async (opts: { config: string; fromStart?: boolean; metricsOut?: string }) => {
     exitCode = await runImport({ ...opts, mode: 'sync' }, io)
   })
 

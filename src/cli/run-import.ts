@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { connectAuthgear } from '../../connectors/authgear/connect.ts'
 import { ImportSink } from '../../connectors/authgear/import-sink.ts'
@@ -18,7 +19,7 @@ import { pipelineId } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
-import { ConfigError } from '../core/errors.ts'
+import { ConfigError, type QuotaExceededError } from '../core/errors.ts'
 import type { DeliveryProducer } from '../../connectors/kafka/delivery-producer.ts'
 import { createPublishRunner } from '../../connectors/kafka-publish/publish-runner.ts'
 import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeline-id.ts'
@@ -28,6 +29,8 @@ export interface ImportRunOptions {
   readonly mode: 'backfill' | 'sync'
   readonly fromStart?: boolean
   readonly since?: Date
+  /** Where to write the metrics (Prometheus text format) when the run ends, however it ends. */
+  readonly metricsOut?: string
 }
 
 /**
@@ -135,6 +138,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         return summary.outcomes.failed + summary.outcomes.rejected > 0 ? ExitCodes.deadLettered : ExitCodes.ok
       case 'quota':
         metrics.setRunState('stopped')
+        metrics.quotaExhausted.set({ period: (result.error as QuotaExceededError).period }, 1)
         io.stderr.write(`${(result.error as Error).message}\nThe checkpoint is saved; run the same command again after the quota resets to continue.\n`)
         return ExitCodes.resumable
       case 'stopped':
@@ -159,6 +163,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     return ExitCodes.fatal
   } finally {
     running = false
+    if (options.metricsOut !== undefined) await writeFile(resolve(process.cwd(), options.metricsOut), await metrics.registry.metrics()).catch(() => undefined)
     await source.close().catch(() => undefined)
     await report.close().catch(() => undefined)
     await deadLetter.close().catch(() => undefined)

@@ -30,7 +30,7 @@ export const observabilityConfigSchema = z
       .min(0)
       .max(3600)
       .default(0)
-      .describe('After a backfill, export or reconcile ends, keep serving /metrics this many seconds so a scrape reads the final counts (Prometheus scrapes every 15–60 s; a run that ends between scrapes loses its last increments). /readyz answers 503 meanwhile; a signal ends the wait at once.'),
+      .describe('After a run ends (a backfill, export or reconcile, or a sync that stops on an error), keep serving /metrics this many seconds so a scrape reads the final counts and state (Prometheus scrapes every 15–60 s; a run that ends between scrapes loses its last increments, and the quota, auth-failure and run-failed alerts never see it). /readyz answers 503 meanwhile; a signal ends the wait at once.'),
   })
   .describe('Metrics, health endpoints, logs and progress.')
 

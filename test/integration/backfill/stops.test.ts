@@ -44,9 +44,15 @@ describe('stopping a backfill', () => {
     ws = await backfillWorkspace(1500, { emulator: { quota: { user_import: [{ quota: 600, period: 'day' }] } }, export: { seed: 11 } })
     const { source, expected } = ws
     const config = await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { batch: { max_records: 200 }, max_in_flight: 1 } })
-    const first = await runCli(['backfill', '--config', config])
+    const metricsOut = join(ws.dir, 'backfill.prom')
+    const first = await runCli(['backfill', '--config', config, '--metrics-out', metricsOut])
     expect(first.code).toBe(75)
     expect(first.stderr).toMatch(/quota.*day/i)
+    // What GearbridgeQuotaExhausted alerts on, in the file a textfile collector would pick up.
+    const metrics = await readFile(metricsOut, 'utf8')
+    expect(metrics).toContain('gearbridge_quota_exhausted{period="day"} 1')
+    expect(metrics).toContain('gearbridge_quota_exhausted{period="month"} 0')
+    expect(metrics).toContain('gearbridge_run_state{state="stopped"} 1')
     expect(first.stderr).toMatch(/00:00 UTC/)
     expect(first.stdout).toMatch(/pending\s+\d+/)
     expect(ws.target.emulator.store.count()).toBeGreaterThan(0)
