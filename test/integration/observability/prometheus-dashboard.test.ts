@@ -30,8 +30,8 @@ import { renameInAuthgear } from './rename-in-authgear.ts'
  * running, for every query but those on reconcile metrics; `after`, with the reconcile holding its
  * final counts (and the sync still running), for those. The backfill is gone by `after` and the
  * reconcile has not started at `during`: a dashboard over the test's time range shows both.
- * `gearbridge export` is not scraped: it serves no /metrics (it ignores `observability.listen`);
- * the export download series come from the User Export download reconcile runs first.
+ * `gearbridge export` is not run here: the export download series come from the User Export
+ * download reconcile runs first.
  */
 
 const scrapeSeconds = 1
@@ -225,6 +225,20 @@ describe('dashboard and alert rules against a real Prometheus scraping a sync, a
     const { errors, empty } = await evaluate(queries, (e) => substituteVariables(e, grafana))
     expect(errors).toEqual([])
     expect(empty).toEqual([])
+  })
+
+  it('panels that show one process\'s state show it only where it means something', async () => {
+    const panel = (title: string) => substituteVariables(panelQueries().find((q) => q.name.startsWith(`panel "${title}"`))!.expr, grafana)
+    // A process that has not committed yet reads 0; the panel leaves it out rather than show 56 years.
+    const ages = (await prometheus.query(panel('Checkpoint age'), during)).result.map((s) => Number(s.value[1]))
+    expect(ages.length).toBeGreaterThan(0)
+    for (const age of ages) expect(age).toBeLessThan(3600)
+    // Only the reconcile has a verdict (it found differences above its threshold: FAILED, 0); the
+    // sync and the backfill export the gauge too, and used to show FAILED beside it.
+    const verdicts = (await prometheus.query(panel('Reconcile passed'), after)).result
+    expect(verdicts.map((s) => s.value[1])).toEqual(['0'])
+    const reconcileInstance = (await prometheus.query('gearbridge_info{command="reconcile"}', after)).result.map((s) => s.metric['instance'])
+    expect(verdicts.map((s) => s.metric['instance'])).toEqual(reconcileInstance)
   })
 
   it('every template variable finds the running processes', async () => {

@@ -103,6 +103,21 @@ describe('dashboards/gearbridge.json against Grafana dashboard schema', () => {
     }
   })
 
+  it('shows the current run state, not every state of the time range', () => {
+    // A range query with "last not null" keeps a series for each state the run passed through.
+    const runState = allPanels().find((p) => p.title === 'Run state') as Panel
+    expect(runState.targets.map((t) => [t['instant'], t['range']])).toEqual([[true, false]])
+  })
+
+  it('gives byte series a byte unit where a panel mixes them with counts', () => {
+    for (const title of ['Import request size', 'Export downloads']) {
+      const panel = allPanels().find((p) => p.title === title) as Panel
+      const bytesRef = panel.targets.find((t) => /bytes/.test(t.expr))!.refId
+      const override = panel.fieldConfig.overrides.find((o) => o.matcher.id === 'byFrameRefID' && o.matcher.options === bytesRef)
+      expect(override?.properties, title).toContainEqual({ id: 'unit', value: 'bytes' })
+    }
+  })
+
   it('uses only template variables it defines (or Grafana built-ins)', () => {
     const defined = new Set(parsed.data!.templating.list.map((v) => v.name))
     const text = JSON.stringify(parsed.data!.panels)
