@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { ConfigError } from '../../src/core/errors.ts'
 import type { Metrics } from '../../src/observability/metrics.ts'
-import { AdminApiClient } from './client.ts'
+import { AdminApiClient, type ClientHooks } from './client.ts'
 import type { AuthgearSinkConfig } from './config.ts'
 import { AdminTokenSigner } from './token.ts'
 
@@ -30,16 +30,19 @@ export function createAdminClient(sink: AuthgearSinkConfig, auth: { endpoint: st
     timeoutMs: sink.request_timeout_ms,
     retry: { maxAttempts: sink.retry.max_attempts, baseMs: sink.retry.base_ms, maxMs: sink.retry.max_ms },
     connections: sink.max_in_flight * 2 + 2,
-    ...(metrics && {
-      hooks: {
-        onRetry: (reason) => metrics.retries.inc({ reason }),
-        onRequest: (route, status, seconds) => {
-          metrics.requests.inc({ route, status: String(status) })
-          metrics.requestDuration.observe({ route }, seconds)
-          if (status === 403) metrics.authFailures.inc()
-        },
-      },
-    }),
+    ...(metrics && { hooks: metricHooks(metrics) }),
   })
   return { client, signer }
+}
+
+/** Admin API requests, retries and 403s as metrics, for any client taking `ClientHooks`. */
+export function metricHooks(metrics: Metrics): ClientHooks {
+  return {
+    onRetry: (reason) => metrics.retries.inc({ reason }),
+    onRequest: (route, status, seconds) => {
+      metrics.requests.inc({ route, status: String(status) })
+      metrics.requestDuration.observe({ route }, seconds)
+      if (status === 403) metrics.authFailures.inc()
+    },
+  }
 }

@@ -5,6 +5,7 @@ import type { OutcomeRecorder } from '../../src/runtime/outcome-recorder.ts'
 import type { AuthgearConnection } from './connect.ts'
 import { DeleteLimits } from './delete-limits.ts'
 import { DeleteRunner } from './delete-runner.ts'
+import { metricHooks } from './admin-client-factory.ts'
 import { AdminGraphqlClient } from './graphql-client.ts'
 
 /** The delete side of a run: a GraphQL client (unless deletes are ignored) and the shared limits. */
@@ -20,7 +21,7 @@ export function createDeletePath(config: DeletesConfig, connection: AuthgearConn
   const client =
     config.policy === 'ignore'
       ? undefined
-      : new AdminGraphqlClient({ endpoint: connection.endpoint, tokens: connection.signer, timeoutMs: 30_000, retry: { maxAttempts: 5, baseMs: 250, maxMs: 10_000 } })
+      : new AdminGraphqlClient({ endpoint: connection.endpoint, tokens: connection.signer, timeoutMs: 30_000, retry: { maxAttempts: 5, baseMs: 250, maxMs: 10_000 }, hooks: metricHooks(options.metrics) })
   options.metrics.deletesPaused.set(0)
   return {
     runner: (recorder) =>

@@ -62,6 +62,7 @@ export class DeleteRunner {
     }
     const { identifier, identifierValue } = item.mapped
     const client = this.#o.client!
+    let userId: string | undefined
     try {
       await limits.slot(this.#o.signal)
       const users = await usersByStandardAttribute(client, identifier, identifierValue, this.#o.signal)
@@ -74,9 +75,10 @@ export class DeleteRunner {
         return { kind: 'failed', code: 'delete_ambiguous', message: `${users.length} Authgear users match ${identifier} ${identifierValue} (login ID and OAuth claims); none was changed` }
       }
       const user = users[0]!
-      const userId = userIdOfNode(user.id) ?? user.id
+      userId = userIdOfNode(user.id) ?? user.id
       if (action === 'disable') {
-        if (user.isDisabled) {
+        // A temporary disable ends by itself; a user deleted in the source is disabled for good.
+        if (user.isDisabled && !user.temporarilyDisabledUntil) {
           count('skipped')
           return { kind: 'skipped', code: 'already_disabled', userId, message: 'the user is already disabled' }
         }
@@ -90,6 +92,11 @@ export class DeleteRunner {
       count('done')
       return { kind: 'deleted', userId }
     } catch (error) {
+      if (error instanceof GraphqlError && userId !== undefined && error.attempt > 1 && appliedBefore(action, error)) {
+        // An earlier attempt was applied and only its reply was lost: the retry found it done.
+        count('done')
+        return action === 'disable' ? { kind: 'disabled', userId } : { kind: 'deleted', userId }
+      }
       if (error instanceof GraphqlError) {
         count('failed')
         return { kind: 'failed', code: 'delete_failed', message: error.message, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
@@ -98,4 +105,14 @@ export class DeleteRunner {
       throw error
     }
   }
+}
+
+/**
+ * Whether a mutation's error says it was already done: the user gone after `deleteUser`, or
+ * already disabled for good after `setDisabledStatus` (`… -> disabled` from `disabled`).
+ */
+function appliedBefore(action: DeleteAction, error: GraphqlError): boolean {
+  const first = error.errors[0]
+  if (action === 'delete') return first?.extensions?.reason === 'UserNotFound'
+  return first?.extensions?.reason === 'InvalidAccountStatusTransition' && /\bdisabled -> disabled$/.test(first.message)
 }

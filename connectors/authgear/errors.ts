@@ -8,6 +8,8 @@ export const AdminApiRoutes = {
   checkAuth: 'check_auth',
   exportCreate: 'export_create',
   exportGet: 'export_get',
+  /** The Admin API GraphQL endpoint (source deletes and disables). */
+  graphql: 'graphql',
 } as const
 export type AdminApiRoute = (typeof AdminApiRoutes)[keyof typeof AdminApiRoutes]
 

@@ -1,6 +1,9 @@
 import { Pool, type Dispatcher } from 'undici'
 import { AbortedError, AuthError, ConnectorError, ErrorCodes } from '../../src/core/errors.ts'
 import { backoffDelay, sleep, type RetryOptions } from './backoff.ts'
+import type { ClientHooks } from './client.ts'
+import { AdminApiRoutes, type RetryReason } from './errors.ts'
+import { classifyNetworkError } from './network-errors.ts'
 
 const GRAPHQL_PATH = '/_api/admin/graphql'
 
@@ -14,10 +17,16 @@ export interface GraphqlErrorEntry {
 /** Authgear answered with `errors[]` (the whole request was rolled back). Not retryable. */
 export class GraphqlError extends ConnectorError {
   readonly errors: readonly GraphqlErrorEntry[]
-  constructor(operation: string, errors: readonly GraphqlErrorEntry[]) {
+  /**
+   * The attempt that got this answer. After a retry, an earlier attempt may have been applied with
+   * its reply lost: a mutation then fails as if repeated (`UserNotFound` after a delete).
+   */
+  readonly attempt: number
+  constructor(operation: string, errors: readonly GraphqlErrorEntry[], attempt = 1) {
     const first = errors[0]
     super(ErrorCodes.sinkWrite, 'sending', `GraphQL ${operation} failed: ${first?.extensions?.reason ?? first?.extensions?.errorName ?? ''} ${first?.message ?? 'unknown error'}`.replace(/\s+/g, ' ').trim())
     this.errors = errors
+    this.attempt = attempt
   }
 
   /** `reason` of the first error (e.g. `UserNotFound`, `Invalid`), for stable dead-letter codes. */
@@ -39,6 +48,8 @@ export interface AdminGraphqlClientOptions {
   readonly retry: RetryOptions
   readonly dispatcher?: Dispatcher
   readonly random?: () => number
+  /** Requests and retries, reported under the `graphql` route as the import client reports its own. */
+  readonly hooks?: ClientHooks
 }
 
 /**
@@ -54,6 +65,7 @@ export class AdminGraphqlClient {
   readonly #dispatcher: Dispatcher
   readonly #owns: boolean
   readonly #random: () => number
+  readonly #hooks: ClientHooks
 
   constructor(options: AdminGraphqlClientOptions) {
     this.#url = new URL(options.endpoint)
@@ -63,6 +75,7 @@ export class AdminGraphqlClient {
     this.#owns = options.dispatcher === undefined
     this.#dispatcher = options.dispatcher ?? new Pool(this.#url.origin, { connections: 4, keepAliveTimeout: 30_000 })
     this.#random = options.random ?? Math.random
+    this.#hooks = options.hooks ?? {}
   }
 
   /** Runs one operation; resolves with `data`. */
@@ -74,6 +87,7 @@ export class AdminGraphqlClient {
       const token = await this.#tokens.token()
       let status = 0
       let text = ''
+      const started = performance.now()
       try {
         const signals = [AbortSignal.timeout(this.#timeoutMs), ...(signal ? [signal] : [])]
         const res = await this.#dispatcher.request({
@@ -88,14 +102,16 @@ export class AdminGraphqlClient {
         text = await res.body.text()
       } catch (error) {
         if (signal?.aborted) throw new AbortedError('GraphQL request aborted')
+        this.#hooks.onRequest?.(AdminApiRoutes.graphql, 'network_error', (performance.now() - started) / 1000)
         if (attempt >= this.#retry.maxAttempts) throw new ConnectorError(ErrorCodes.connect, 'sending', `Authgear GraphQL unreachable after ${attempt} attempt(s): ${(error as Error).message}`, { retryable: true, cause: error })
-        await sleep(backoffDelay(attempt, this.#retry, this.#random), signal)
+        await this.#backoff(classifyNetworkError(error) ?? 'network', attempt, signal)
         continue
       }
+      this.#hooks.onRequest?.(AdminApiRoutes.graphql, status, (performance.now() - started) / 1000)
       if (status === 403) throw new AuthError('Authgear refused the Admin API JWT on the GraphQL endpoint (403)')
       if (status === 429 || status >= 500) {
         if (attempt >= this.#retry.maxAttempts) throw new ConnectorError(ErrorCodes.sinkWrite, 'sending', `Authgear GraphQL kept failing with HTTP ${status}`, { retryable: true })
-        await sleep(backoffDelay(attempt, this.#retry, this.#random), signal)
+        await this.#backoff(status === 429 ? '429' : '5xx', attempt, signal)
         continue
       }
       let reply: { data?: T | null; errors?: GraphqlErrorEntry[] }
@@ -104,10 +120,16 @@ export class AdminGraphqlClient {
       } catch {
         throw new ConnectorError(ErrorCodes.sinkWrite, 'sending', `Authgear GraphQL answered HTTP ${status} with a body that is not JSON`)
       }
-      if (reply.errors && reply.errors.length > 0) throw new GraphqlError(operation, reply.errors)
+      if (reply.errors && reply.errors.length > 0) throw new GraphqlError(operation, reply.errors, attempt)
       if (status !== 200 || reply.data === undefined || reply.data === null) throw new ConnectorError(ErrorCodes.sinkWrite, 'sending', `Authgear GraphQL answered HTTP ${status} without data`)
       return reply.data
     }
+  }
+
+  async #backoff(reason: RetryReason, attempt: number, signal: AbortSignal | undefined): Promise<void> {
+    const delayMs = backoffDelay(attempt, this.#retry, this.#random)
+    this.#hooks.onRetry?.(reason, attempt, delayMs)
+    await sleep(delayMs, signal)
   }
 
   async close(): Promise<void> {

@@ -4,13 +4,15 @@ import type { AdminGraphqlClient } from './graphql-client.ts'
 export interface GraphqlUser {
   readonly id: string
   readonly isDisabled: boolean
+  /** Set while a disable is temporary: the user comes back by itself when it ends. */
+  readonly temporarilyDisabledUntil?: string | null
 }
 
 /** Attribute names `getUsersByStandardAttribute` accepts. */
 export type StandardLoginAttribute = 'email' | 'phone_number' | 'preferred_username'
 
 const LOOKUP = `query gearbridgeLookup($name: String!, $value: String!) {
-  getUsersByStandardAttribute(attributeName: $name, attributeValue: $value) { id isDisabled }
+  getUsersByStandardAttribute(attributeName: $name, attributeValue: $value) { id isDisabled temporarilyDisabledUntil }
 }`
 const SET_DISABLED = `mutation gearbridgeSetDisabled($input: SetDisabledStatusInput!) {
   setDisabledStatus(input: $input) { user { id isDisabled } }

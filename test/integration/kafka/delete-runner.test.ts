@@ -3,13 +3,26 @@ import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DeleteLimits } from '../../../connectors/authgear/delete-limits.ts'
 import { DeleteRunner } from '../../../connectors/authgear/delete-runner.ts'
+import { metricHooks } from '../../../connectors/authgear/admin-client-factory.ts'
 import { AdminGraphqlClient } from '../../../connectors/authgear/graphql-client.ts'
 import { userNodeId } from '../../../connectors/authgear/graphql-node-id.ts'
 import type { Outcome } from '../../../src/core/outcome.ts'
+import { Metrics } from '../../../src/observability/metrics.ts'
 import type { WorkItem } from '../../../src/runtime/work-item.ts'
 
-/** A small GraphQL server answering the three operations as Authgear does (node ids, errors[] with extensions). */
-function graphqlServer(users: Map<string, { id: string; email: string; isDisabled: boolean }>) {
+interface TestUser {
+  id: string
+  email: string
+  isDisabled: boolean
+  temporarilyDisabledUntil?: string | null
+}
+
+/**
+ * A small GraphQL server answering the three operations as Authgear does (node ids, errors[] with
+ * extensions, account status transitions). A mutation named in `loseReply` is applied, then its
+ * connection is dropped before the reply, once: a reply lost after the server committed.
+ */
+function graphqlServer(users: Map<string, TestUser>, loseReply = new Set<string>()) {
   const calls: string[] = []
   const server: Server = createServer((req, res) => {
     let body = ''
@@ -22,18 +35,22 @@ function graphqlServer(users: Map<string, { id: string; email: string; isDisable
       if (query.includes('getUsersByStandardAttribute')) {
         calls.push('lookup')
         const value = String(variables['value']).toLowerCase()
-        return reply({ data: { getUsersByStandardAttribute: [...users.values()].filter((u) => u.email === value).map((u) => ({ id: userNodeId(u.id), isDisabled: u.isDisabled })) } })
+        return reply({ data: { getUsersByStandardAttribute: [...users.values()].filter((u) => u.email === value).map((u) => ({ id: userNodeId(u.id), isDisabled: u.isDisabled, temporarilyDisabledUntil: u.temporarilyDisabledUntil ?? null })) } })
       }
       const input = variables['input'] as { userID: string; isDisabled?: boolean }
       const user = byNode(input.userID)
+      const operation = query.includes('setDisabledStatus') ? 'disable' : 'delete'
+      calls.push(operation)
       if (!user) return reply({ data: null, errors: [{ message: 'user not found', extensions: { errorName: 'NotFound', reason: 'UserNotFound' } }] })
-      if (query.includes('setDisabledStatus')) {
-        calls.push('disable')
+      if (operation === 'disable') {
+        if (user.isDisabled && !user.temporarilyDisabledUntil && input.isDisabled) {
+          return reply({ data: null, errors: [{ message: 'invalid account status transition: disabled -> disabled', extensions: { errorName: 'Invalid', reason: 'InvalidAccountStatusTransition' } }] })
+        }
         user.isDisabled = input.isDisabled === true
-        return reply({ data: { setDisabledStatus: { user: { id: input.userID, isDisabled: user.isDisabled } } } })
-      }
-      calls.push('delete')
-      users.delete(user.id)
+        user.temporarilyDisabledUntil = null
+      } else users.delete(user.id)
+      if (loseReply.delete(operation)) return req.socket.destroy()
+      if (operation === 'disable') return reply({ data: { setDisabledStatus: { user: { id: input.userID, isDisabled: user.isDisabled } } } })
       return reply({ data: { deleteUser: { deletedUserID: input.userID } } })
     })
   })
@@ -56,12 +73,12 @@ const logger = { debug() {}, info() {}, warn() {}, error() {}, child() { return 
 let open: Server | undefined
 afterEach(() => new Promise<void>((resolve) => (open ? open.close(() => resolve()) : resolve())))
 
-async function setup(n: number) {
-  const users = new Map(Array.from({ length: n }, (_, i) => [`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, { id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, email: `u${i}@example.com`, isDisabled: false }]))
-  const { server, calls } = graphqlServer(users)
+async function setup(n: number, loseReply?: Set<string>, metrics?: Metrics) {
+  const users = new Map<string, TestUser>(Array.from({ length: n }, (_, i) => [`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, { id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`, email: `u${i}@example.com`, isDisabled: false }]))
+  const { server, calls } = graphqlServer(users, loseReply)
   open = server
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const client = new AdminGraphqlClient({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, tokens: { token: async () => 't' }, timeoutMs: 5000, retry: { maxAttempts: 2, baseMs: 1, maxMs: 5 } })
+  const client = new AdminGraphqlClient({ endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, tokens: { token: async () => 't' }, timeoutMs: 5000, retry: { maxAttempts: 2, baseMs: 1, maxMs: 5 }, ...(metrics ? { hooks: metricHooks(metrics) } : {}) })
   return { users, calls, client }
 }
 
@@ -86,6 +103,50 @@ describe('source deletes through the Admin API GraphQL', () => {
     expect(outcomes.filter((o) => o.kind === 'disabled')).toHaveLength(4)
     expect(outcomes.filter((o) => o.kind === 'failed' && o.code === 'delete_paused')).toHaveLength(6)
     expect([...users.values()].filter((u) => u.isDisabled)).toHaveLength(4)
+    await client.close()
+  })
+
+  it('a delete or disable applied by Authgear whose reply was lost is reported done after the retry, not failed', async () => {
+    for (const action of ['delete', 'disable'] as const) {
+      const { users, calls, client } = await setup(1, new Set([action]))
+      const outcomes: Outcome[] = []
+      const runner = new DeleteRunner({ action, client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 100, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger })
+      await runner.run([item('u0@example.com')])
+      // The retry meets the effect of the first attempt: the user gone, or already disabled.
+      expect(calls).toEqual(['lookup', action, action])
+      expect(outcomes).toEqual([{ kind: action === 'delete' ? 'deleted' : 'disabled', userId: '00000000-0000-4000-8000-000000000000' }])
+      expect(action === 'delete' ? users.size : [...users.values()].filter((u) => u.isDisabled).length).toBe(action === 'delete' ? 0 : 1)
+      await client.close()
+      await new Promise<void>((resolve) => open!.close(() => resolve()))
+      open = undefined
+    }
+  })
+
+  it('disable policy disables for good a user who is only temporarily disabled', async () => {
+    const { users, calls, client } = await setup(2)
+    const [temporary, indefinite] = [...users.values()]
+    Object.assign(temporary!, { isDisabled: true, temporarilyDisabledUntil: '2099-01-01T00:00:00Z' })
+    Object.assign(indefinite!, { isDisabled: true })
+    const outcomes: Outcome[] = []
+    const runner = new DeleteRunner({ action: 'disable', client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 100, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger })
+    await runner.run([item('u0@example.com'), item('u1@example.com')])
+    expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['disabled', undefined], ['skipped', 'already_disabled']])
+    expect(temporary).toMatchObject({ isDisabled: true, temporarilyDisabledUntil: null })
+    expect(calls).toEqual(['lookup', 'disable', 'lookup'])
+    await client.close()
+  })
+
+  it('counts GraphQL requests and retries in the Admin API metrics under the graphql route', async () => {
+    const metrics = new Metrics({ defaultMetrics: false })
+    const { client } = await setup(1, new Set(['delete']), metrics)
+    const runner = new DeleteRunner({ action: 'delete', client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 100, windowMs: 60_000 }), reason: 'gone', complete: () => undefined, logger, metrics })
+    await runner.run([item('u0@example.com')])
+    const text = await metrics.registry.metrics()
+    expect(text).toContain('gearbridge_http_requests_total{route="graphql",status="200"} 2')
+    expect(text).toContain('gearbridge_http_requests_total{route="graphql",status="network_error"} 1')
+    expect(text).toContain('gearbridge_retries_total{reason="network"} 1')
+    expect(text).toContain('gearbridge_deletes_total{action="delete",result="done"} 1')
+    expect(text).toMatch(/gearbridge_http_request_duration_seconds_count\{route="graphql"\} 3/)
     await client.close()
   })
 
