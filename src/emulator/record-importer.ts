@@ -45,7 +45,19 @@ export class RecordImporter {
         result: { outcome: 'skipped', userId: found.id, warnings: ['skipping because upsert = false and user exists'] },
       }
     }
-    return { kind: 'apply', apply: () => upsertUser(this.#project, identifier, found, record) }
+    return {
+      kind: 'apply',
+      // The user may have been deleted while other chunks ran. A real transaction reads and writes
+      // in one go, so it saw either the user or its absence: match the record again instead of
+      // writing to a user no longer stored (whose identities would come back as a ghost's).
+      apply: () => (this.#project.store.get(found.id) === found ? upsertUser(this.#project, identifier, found, record) : this.#again(identifier, upsert, record)),
+    }
+  }
+
+  #again(identifier: IdentifierType, upsert: boolean, record: Record<string, unknown>): RecordResult {
+    const result = this.importRecord(identifier, upsert, record)
+    // The same record passed the null-identifier check a moment ago.
+    return result === 'crash' ? { outcome: 'failed', error: Errors.unexpected() } : result
   }
 
   /** Processes one record start to finish, with no pause between lookup and write. */

@@ -238,3 +238,25 @@ describe('upsert rules', () => {
     })
   })
 })
+
+describe('a user deleted between an upsert\'s lookup and its write', () => {
+  it('is not written back: the record is matched again, as a transaction that ran after the delete', () => {
+    const { store, importer } = setup()
+    const first = importer.importRecord('email', false, { email: 'gone@example.com', phone_number: '+85298765432' })
+    expect(first).toMatchObject({ outcome: 'inserted' })
+    const prepared = importer.prepare('email', true, { email: 'gone@example.com', phone_number: '+85291234567', name: 'Back' })
+    expect(prepared.kind).toBe('apply')
+    // Another chunk's transaction, or a GraphQL deleteUser, commits meanwhile.
+    const old = store.findByLoginId('email', 'gone@example.com')!
+    store.delete(old)
+    const result = prepared.kind === 'apply' ? prepared.apply() : undefined
+    expect(result).toMatchObject({ outcome: 'inserted' })
+    const now = store.findByLoginId('email', 'gone@example.com')!
+    expect(now.id).not.toBe(old.id)
+    expect(store.get(old.id)).toBeUndefined()
+    // No identity of the deleted user came back to hold an identifier.
+    expect(store.holders('phone_number', '+85298765432')).toEqual([])
+    expect(store.holders('phone_number', '+85291234567').map((h) => h.user.id)).toEqual([now.id])
+    expect(store.count()).toBe(1)
+  })
+})
