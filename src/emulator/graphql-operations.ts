@@ -1,4 +1,5 @@
 import { apiError } from './api-error.ts'
+import { accountStateName } from './account-state.ts'
 import type { GraphqlContext } from './graphql-context.ts'
 import { GraphqlApiError } from './graphql-errors.ts'
 import { decodeNodeId, userIdOf } from './graphql-node-id.ts'
@@ -27,16 +28,12 @@ function resolveNode(ctx: GraphqlContext, id: string): StoredUser | null {
 }
 
 /** The account state name Authgear uses in transition errors. */
-function stateName(user: StoredUser): string {
-  if (user.status === 'disabled' && user.temporarilyDisabledFrom !== undefined) return 'disabled_temporarily'
-  return user.status
-}
 
 function setDisabled(ctx: GraphqlContext, user: StoredUser, input: Record<string, any>): void {
   const from: string | null = input.temporarilyDisabledFrom ?? null
   const until: string | null = input.temporarilyDisabledUntil ?? null
   if (!input.isDisabled) {
-    if (user.status !== 'disabled') throw transition(`invalid account status transition: ${stateName(user)} -> normal`)
+    if (user.status !== 'disabled') throw transition(`invalid account status transition: ${accountStateName(user)} -> normal`)
     ctx.tx.touch(user)
     user.status = 'normal'
     delete user.disableReason
@@ -51,7 +48,7 @@ function setDisabled(ctx: GraphqlContext, user: StoredUser, input: Record<string
     // Normal and temporarily disabled users may be (re)disabled; anything else is a transition error.
     const temporary = user.status === 'disabled' && user.temporarilyDisabledFrom !== undefined
     if (user.status !== 'normal' && !temporary) {
-      throw transition(`invalid account status transition: ${stateName(user)} -> ${from === null ? 'disabled' : 'disabled_temporarily'}`)
+      throw transition(`invalid account status transition: ${accountStateName(user)} -> ${from === null ? 'disabled' : 'disabled_temporarily'}`)
     }
     ctx.tx.touch(user)
     user.status = 'disabled'
@@ -143,7 +140,7 @@ export const mutationType: NamedType = {
       (_s, { input }, ctx) => {
         const user = loadUser(ctx, input.userID)
         if (user.status === 'scheduled_deletion_disabled' || user.status === 'anonymized') {
-          throw transition(`invalid account status transition: ${stateName(user)} -> scheduled_deletion_disabled`)
+          throw transition(`invalid account status transition: ${accountStateName(user)} -> scheduled_deletion_disabled`)
         }
         ctx.tx.touch(user)
         user.status = 'scheduled_deletion_disabled'
@@ -157,7 +154,7 @@ export const mutationType: NamedType = {
       'UnscheduleAccountDeletionInput',
       (_s, { input }, ctx) => {
         const user = loadUser(ctx, input.userID)
-        if (user.status !== 'scheduled_deletion_disabled') throw transition(`invalid account status transition: ${stateName(user)} -> normal`)
+        if (user.status !== 'scheduled_deletion_disabled') throw transition(`invalid account status transition: ${accountStateName(user)} -> normal`)
         ctx.tx.touch(user)
         user.status = 'normal'
         delete user.deleteAt

@@ -9,6 +9,7 @@ import {
   type ImportProject,
   type RecordResult,
 } from './import-project.ts'
+import { accountStateName } from './account-state.ts'
 import type { IdentifierType } from './import-request.ts'
 import { keyOfField, normalizeLoginId, type LoginIdField, type LoginIdKey } from './login-id.ts'
 import type { StoredUser } from './user-store.ts'
@@ -21,11 +22,17 @@ function keyNotAllowed(): RecordFailure {
   )
 }
 
-/** The status change `disabled` asks for, or the warning Authgear gives when the move is not allowed. */
+/**
+ * The status change `disabled` asks for, or the warning Authgear gives when the move is not
+ * allowed. `true` disables indefinitely, from normal or from a temporary disable; `false`
+ * re-enables a disabled user, temporarily or not. Either way the temporary window and the disable
+ * reason go.
+ */
 function statusChange(user: StoredUser, disabled: boolean): { to: StoredUser['status'] } | { warning: string } {
   const target = disabled ? 'disabled' : 'normal'
-  const allowed = disabled ? user.status === 'normal' : user.status === 'disabled'
-  return allowed ? { to: target } : { warning: `invalid account status transition: ${user.status} -> ${target}` }
+  const state = accountStateName(user)
+  const allowed = disabled ? state === 'normal' || state === 'disabled_temporarily' : user.status === 'disabled'
+  return allowed ? { to: target } : { warning: `invalid account status transition: ${state} -> ${target}` }
 }
 
 /**
@@ -77,7 +84,12 @@ export function upsertUser(project: ImportProject, identifier: IdentifierType, u
     if (typeof record.disabled === 'boolean') {
       const change = statusChange(user, record.disabled)
       if ('warning' in change) warnings.push(change.warning)
-      else user.status = change.to
+      else {
+        user.status = change.to
+        delete user.temporarilyDisabledFrom
+        delete user.temporarilyDisabledUntil
+        delete user.disableReason
+      }
     }
     if (record.account_valid_from !== undefined) user.accountValidFrom = from
     if (record.account_valid_until !== undefined) user.accountValidUntil = until

@@ -260,3 +260,43 @@ describe('a user deleted between an upsert\'s lookup and its write', () => {
     expect(store.count()).toBe(1)
   })
 })
+
+describe('disabled on a user disabled for a time window (set through GraphQL)', () => {
+  const windowed = (store: UserStore, email: string, from: string, until: string) => {
+    const user = store.findByLoginId('email', email)!
+    Object.assign(user, { status: 'disabled', disableReason: 'vacation', temporarilyDisabledFrom: from, temporarilyDisabledUntil: until })
+    return user
+  }
+
+  it('true disables indefinitely, window and reason gone, with no transition warning', () => {
+    const { store, run } = setup()
+    run('email', false, { email: 't@example.com' })
+    const user = windowed(store, 't@example.com', '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z')
+    const result = run('email', true, { email: 't@example.com', disabled: true })
+    expect(result).toMatchObject({ outcome: 'updated', warnings: [] })
+    expect(user).toMatchObject({ status: 'disabled' })
+    expect(user.temporarilyDisabledFrom).toBeUndefined()
+    expect(user.temporarilyDisabledUntil).toBeUndefined()
+    expect(user.disableReason).toBeUndefined()
+  })
+
+  it('false re-enables, and a later true is not undone by the old window', () => {
+    const { store, run } = setup()
+    run('email', false, { email: 'p@example.com' })
+    const user = windowed(store, 'p@example.com', '2020-01-01T00:00:00Z', '2020-02-01T00:00:00Z')
+    expect(run('email', true, { email: 'p@example.com', disabled: false })).toMatchObject({ outcome: 'updated', warnings: [] })
+    expect(user.status).toBe('normal')
+    expect(user.temporarilyDisabledFrom).toBeUndefined()
+    expect(run('email', true, { email: 'p@example.com', disabled: true })).toMatchObject({ outcome: 'updated', warnings: [] })
+    expect(user).toMatchObject({ status: 'disabled' })
+    expect(user.temporarilyDisabledUntil).toBeUndefined()
+  })
+
+  it('names the state disabled_temporarily where a move from it is refused', () => {
+    const { store, run } = setup()
+    run('email', false, { email: 'w@example.com' })
+    windowed(store, 'w@example.com', '2026-01-01T00:00:00Z', '2099-01-01T00:00:00Z')
+    run('email', true, { email: 'w@example.com', disabled: true })
+    expect(warningsOf(run('email', true, { email: 'w@example.com', disabled: true }))).toEqual(['invalid account status transition: disabled -> disabled'])
+  })
+})
