@@ -1,3 +1,4 @@
+import { normalizeEmail, normalizePhone } from '../../mappings/normalize.ts'
 import { apiError } from './api-error.ts'
 import { accountStateName } from './account-state.ts'
 import type { GraphqlContext } from './graphql-context.ts'
@@ -14,6 +15,26 @@ const loginAttributes = new Set(['email', 'email_verified', 'phone_number', 'pho
 
 const userNotFound = () => new GraphqlApiError(apiError('NotFound', 'UserNotFound', 'user not found'))
 const transition = (message: string) => new GraphqlApiError(apiError('Invalid', 'InvalidAccountStatusTransition', message))
+
+/**
+ * A lookup value as Authgear normalizes it before matching (`pkg/lib/facade/coordinator.go`):
+ * phones to E.164 (`+852 9876 5432` finds `+85298765432`), emails and usernames case-folded. A value
+ * that does not normalize is an argument error, not an empty answer.
+ */
+function lookupValue(key: LoginIdKey, raw: string): string {
+  const invalid = () => new GraphqlApiError(apiError('Invalid', 'GetUsersInvalidArgument', 'invalid attributeValue'))
+  if (key === 'phone') {
+    const phone = normalizePhone(raw)
+    if (!phone.ok) throw invalid()
+    return phone.value
+  }
+  if (key === 'email') {
+    const email = normalizeEmail(raw)
+    if (!email.ok) throw invalid()
+    return normalizeLoginId(key, email.value)
+  }
+  return normalizeLoginId(key, raw.trim())
+}
 
 function loadUser(ctx: GraphqlContext, nodeId: string): StoredUser {
   const user = ctx.store.get(userIdOf(nodeId))
@@ -87,7 +108,7 @@ export const queryType: NamedType = {
             apiError('Invalid', 'GetUsersInvalidArgument', 'attributeName must be email, phone_number or preferred_username'),
           )
         }
-        const value = normalizeLoginId(key, key === 'phone' ? args.attributeValue.trim() : args.attributeValue)
+        const value = lookupValue(key, args.attributeValue)
         const users = ctx.store.holders(args.attributeName as LoginIdField, value).map((h) => h.user)
         return [...new Set(users)]
       },
@@ -97,7 +118,7 @@ export const queryType: NamedType = {
       args: { loginIDKey: 'String!', loginIDValue: 'String!' },
       resolve: (_s, args, ctx) => {
         const key = args.loginIDKey as LoginIdKey
-        if (!LoginIdKeys.includes(key) || !ctx.loginIdKeys.has(key)) return null
+        if (!LoginIdKeys.includes(key) || !ctx.loginIdKeys.has(key)) throw new GraphqlApiError(apiError('Invalid', 'GetUsersInvalidArgument', 'invalid Login ID key'))
         return ctx.store.findByLoginId(key, args.loginIDValue) ?? null
       },
     },

@@ -43,8 +43,27 @@ describe('Admin API GraphQL', () => {
     const bad = await gql(`{ getUsersByStandardAttribute(attributeName: "name", attributeValue: "x") { id } }`)
     expect(bad.json.data).toBeNull()
     expect(bad.json.errors[0].extensions).toEqual({ errorName: 'Invalid', reason: 'GetUsersInvalidArgument' })
+    // A value that does not normalize, and a login ID key the project does not have, are argument errors.
+    // (The list field is non-null, so its error nulls `data`; the nullable one only nulls itself.)
+    for (const [query, data] of [
+      [`{ getUsersByStandardAttribute(attributeName: "phone_number", attributeValue: "not-a-phone") { id } }`, null],
+      [`{ getUsersByStandardAttribute(attributeName: "email", attributeValue: "no at sign") { id } }`, null],
+      [`{ getUserByLoginID(loginIDKey: "nope", loginIDValue: "x") { id } }`, { getUserByLoginID: null }],
+    ] as const) {
+      const refused = await gql(query)
+      expect(refused.json.data, query).toEqual(data)
+      expect(refused.json.errors[0].extensions, query).toEqual({ errorName: 'Invalid', reason: 'GetUsersInvalidArgument' })
+    }
     const unknown = await gql(`{ getUserByLoginID(loginIDKey: "email", loginIDValue: "a@b.c") { id nonsense } }`)
     expect(unknown.json).toEqual({ data: null, errors: [{ message: 'Cannot query field "nonsense" on type "User".', locations: [{ line: 1, column: 69 }] }] })
+  })
+
+  it('normalizes a phone lookup to E.164 before matching, as Authgear does', async () => {
+    h = await startHarness()
+    const post = await h.importUsers({ identifier: 'phone_number', records: [{ phone_number: '+85298765432' }] })
+    const [id] = (await h.waitForJob(post.json.result.id)).details.map((d: { user_id: string }) => d.user_id)
+    const found = await gql(`{ getUsersByStandardAttribute(attributeName: "phone_number", attributeValue: " +852 9876 5432 ") { id } }`)
+    expect(found.json.data.getUsersByStandardAttribute).toEqual([{ id: encodeUserNodeId(id!) }])
   })
 
   it('deletes a user immediately so its email can be imported again', async () => {
