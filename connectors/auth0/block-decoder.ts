@@ -31,16 +31,37 @@ export async function createBlockDecoder(options: unknown): Promise<BlockDecoder
   return {
     decode(payload, each) {
       const block = payload as NdjsonBlockPayload
-      const bytes = Buffer.from(block.bytes.buffer, block.bytes.byteOffset, block.bytes.byteLength)
       let line = block.line
-      for (let from = 0; from < bytes.length; ) {
-        const newline = bytes.indexOf(0x0a, from)
-        const to = newline === -1 ? bytes.length : newline
-        const next = newline === -1 ? bytes.length : newline + 1
+      /** One line, `bytes[from, to)` without its newline, whose newline ends at file offset `next`. */
+      const emit = (bytes: Buffer, from: number, to: number, next: number) => {
         line++
         const end = to > from && bytes[to - 1] === 0x0d ? to - 1 : to
-        if (!isBlankRange(bytes, from, end)) each(toRecord(block.file, parseNdjsonLine(bytes.subarray(from, end), line, block.offset + next), enrich))
-        from = next
+        if (!isBlankRange(bytes, from, end)) each(toRecord(block.file, parseNdjsonLine(bytes.subarray(from, end), line, next), enrich))
+      }
+      // File offset of the current segment's first byte, and the start of a line begun in earlier segments.
+      let base = block.offset
+      let begun: Buffer[] = []
+      for (const segment of block.segments) {
+        const bytes = Buffer.from(segment.buffer, segment.byteOffset, segment.byteLength)
+        for (let from = 0; from < bytes.length; ) {
+          const newline = bytes.indexOf(0x0a, from)
+          if (newline === -1) {
+            begun.push(bytes.subarray(from))
+            break
+          }
+          if (begun.length > 0) {
+            const whole = Buffer.concat([...begun, bytes.subarray(from, newline)])
+            begun = []
+            emit(whole, 0, whole.length, base + newline + 1)
+          } else emit(bytes, from, newline, base + newline + 1)
+          from = newline + 1
+        }
+        base += bytes.length
+      }
+      // The file's last line, without a final newline.
+      if (begun.length > 0) {
+        const whole = Buffer.concat(begun)
+        emit(whole, 0, whole.length, base)
       }
     },
     takeCounts() {

@@ -10,9 +10,14 @@ export interface NdjsonBlockPayload {
   readonly file: string
   /** Lines of the file before this block. */
   readonly line: number
-  /** File offset of `bytes[0]`. */
+  /** File offset of the first byte of `segments[0]`. */
   readonly offset: number
-  readonly bytes: Uint8Array
+  /**
+   * The block's bytes, whole lines in all: read chunks as they came, each preceded where needed by
+   * the start of its first line, carried over from the chunk before. A line may cross from one
+   * segment into the next. Chunks cross to the worker without being copied into one buffer.
+   */
+  readonly segments: readonly Uint8Array[]
 }
 
 /** A block closes at the first read chunk that takes it to this many lines or bytes: large enough that a worker round trip is cheap per record. */
@@ -31,25 +36,21 @@ export async function* ndjsonBlocks(file: InputFile, start: ReaderStart, chunks:
   let line = start.line
   let offset = start.offset ?? 0
   let first = offset === 0
-  let pending: Buffer[] = []
+  let pending: Uint8Array[] = []
   let pendingBytes = 0
   let pendingLines = 0
   let carry: Buffer | undefined
 
   function cut(): RawBlock<Auth0Position> {
-    const bytes = new Uint8Array(pendingBytes)
-    let at = 0
-    for (const part of pending) {
-      bytes.set(part, at)
-      at += part.length
-    }
-    const payload: NdjsonBlockPayload = { file: file.name, line, offset, bytes }
+    const segments = pending.map(ownedSegment)
+    const payload: NdjsonBlockPayload = { file: file.name, line, offset, segments }
     line += pendingLines
     offset += pendingBytes
     pending = []
     pendingBytes = 0
     pendingLines = 0
-    return { payload, transfer: [bytes.buffer], position: { file: file.name, line, offset }, bytesRead: bytesBefore + Math.min(offset, file.size) }
+    const transfer = [...new Set(segments.map((segment) => segment.buffer as ArrayBuffer))]
+    return { payload, transfer, position: { file: file.name, line, offset }, bytesRead: bytesBefore + Math.min(offset, file.size) }
   }
 
   for await (let chunk of chunks) {
@@ -83,4 +84,16 @@ export async function* ndjsonBlocks(file: InputFile, start: ReaderStart, chunks:
   }
   if (pendingBytes > 0) yield cut()
   yield { payload: undefined, transfer: [], position: { file: file.name, line, offset, done: true }, bytesRead: bytesBefore + file.size }
+}
+
+/**
+ * A segment whose memory can be handed to a worker: a read chunk owns its ArrayBuffer (the file
+ * stream allocates one per read) and goes as it is. A small buffer may be a slice of Node's shared
+ * pool, which must never be transferred: it is copied into one of its own.
+ */
+function ownedSegment(part: Uint8Array): Uint8Array {
+  if (part.buffer.byteLength > Buffer.poolSize) return part
+  const own = new Uint8Array(part.length)
+  own.set(part)
+  return own
 }
