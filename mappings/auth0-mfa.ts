@@ -31,7 +31,8 @@ export function mapMfaFactors(factors: unknown, config: MappingConfig, warnings:
     const email = member(factor, 'email')
     if (totp !== undefined) {
       const raw = member(totp, 'secret')
-      const secret = typeof raw === 'string' ? raw.replace(/\s+/g, '').toUpperCase() : ''
+      // Padding carries no bits and Authgear's decoder refuses it: `JBSWY3DPEE======` is sent as `JBSWY3DPEE`.
+      const secret = typeof raw === 'string' ? raw.replace(/\s+/g, '').toUpperCase().replace(/=+$/, '') : ''
       if (!isBase32Secret(secret)) warnings.push(`${where}.totp.secret left out: not a base32 secret`)
       else if (mfa.totp !== undefined) warnings.push(`${where} left out: only one TOTP factor is imported`)
       else mfa.totp = { secret }

@@ -13,20 +13,46 @@ import { phoneFastPath } from './phone-fast-path.ts'
  */
 const plainHttpUrl = /^https?:\/\/[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?(?:[/?#][\x21-\x7e]*)?$/
 
-/** Format `uri`: absolute, with a scheme and a host. */
+/**
+ * Format `uri`: absolute, with a scheme and a host, and a path already in clean form. Authgear
+ * parses it with Go's `url.Parse` (which refuses a `%` not followed by two hex digits in the path
+ * or fragment) and then requires the path to equal `path.Clean` of itself: no empty segment
+ * (`//`), no `.` or `..` segment.
+ */
 export function isAbsoluteUri(value: string): boolean {
+  if (!hasCleanPath(value)) return false
   if (plainHttpUrl.test(value)) return true
   if (!URL.canParse(value)) return false
   return new URL(value).host.length > 0
 }
 
-/** Format `x_picture`: an absolute http(s) URI, or `authgearimages:///<path>`. */
+/** Format `x_picture`: an absolute http(s) URI (with a clean path, as `uri`), or `authgearimages:///<path>`. */
 export function isPictureUri(value: string): boolean {
-  if (plainHttpUrl.test(value)) return true
   if (/^authgearimages:\/\/\/.+/.test(value)) return true
+  if (!hasCleanPath(value)) return false
+  if (plainHttpUrl.test(value)) return true
   if (!URL.canParse(value)) return false
   const url = new URL(value)
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.host.length > 0
+}
+
+/** Every `%` in the text starts an escape of two hex digits. */
+const wellEscaped = /^(?:[^%]|%[0-9A-Fa-f]{2})*$/
+
+/** The path of `scheme://authority/path?query#fragment` is clean, and path and fragment are well escaped. */
+function hasCleanPath(value: string): boolean {
+  const authority = value.indexOf('//')
+  if (authority === -1) return true
+  const hash = value.indexOf('#')
+  const beforeFragment = hash === -1 ? value : value.slice(0, hash)
+  if (hash !== -1 && !wellEscaped.test(value.slice(hash + 1))) return false
+  const query = beforeFragment.indexOf('?')
+  const hierarchy = query === -1 ? beforeFragment : beforeFragment.slice(0, query)
+  const slash = hierarchy.indexOf('/', authority + 2)
+  if (slash === -1) return true
+  const path = hierarchy.slice(slash)
+  if (!wellEscaped.test(path)) return false
+  return !path.includes('//') && !/\/\.\.?(?:\/|$)/.test(path)
 }
 
 const daysInMonth = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const
@@ -69,8 +95,17 @@ function timeZoneCheck(value: string): boolean {
   return value.split('/').every((segment) => /^[A-Z][A-Za-z0-9_+-]*$/.test(segment))
 }
 
-/** Format `bcp47`: a well-formed language tag in canonical form (`en-US`, not `en_US` or `en-us`). */
+/**
+ * The language tags whose canonical form Go's `golang.org/x/text/language` (what Authgear checks
+ * `bcp47` with) and `Intl` agree on: a 2–3 letter language, then an optional script and region.
+ * Go refuses 5–8 letter language subtags (`english`) and orders variants differently, so a tag
+ * with variants or extensions could pass here and fail the whole record there.
+ */
+const portableTag = /^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|\d{3}))?$/
+
+/** Format `bcp47`: a language tag in canonical form (`en-US`, not `en_US` or `en-us`) that Authgear's parser also reads as canonical. */
 export const isCanonicalLocale: (value: string) => boolean = memoize((value) => {
+  if (!portableTag.test(value)) return false
   try {
     return Intl.getCanonicalLocales(value)[0] === value
   } catch {
@@ -105,7 +140,10 @@ export function noteValidPhone(e164: string): void {
   lastValidPhone = e164
 }
 
-/** A TOTP secret Authgear can decode: unpadded (or `=`-padded) upper-case base32. */
+/**
+ * A TOTP secret Authgear can decode: upper-case base32 without padding. Authgear decodes it with
+ * `base32.StdEncoding.WithPadding(base32.NoPadding)`, so a `=` fails the whole record.
+ */
 export function isBase32Secret(value: string): boolean {
-  return /^[A-Z2-7]+=*$/.test(value)
+  return /^[A-Z2-7]+$/.test(value)
 }

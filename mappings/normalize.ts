@@ -82,9 +82,8 @@ const canonicalLocale = memoize((value: string): Normalized<string> => {
   } catch {
     return fail('locale is not a valid BCP 47 language tag')
   }
-  if (canonical === undefined || !isCanonicalLocale(canonical)) {
-    return fail('locale is not a valid BCP 47 language tag')
-  }
+  if (canonical === undefined) return fail('locale is not a valid BCP 47 language tag')
+  if (!isCanonicalLocale(canonical)) return fail('locale is not a language with an optional script and region (variants and extensions are not imported)')
   return ok(canonical)
 })
 

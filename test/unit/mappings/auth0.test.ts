@@ -147,6 +147,22 @@ describe('createAuth0Mapping', () => {
     expect(value.warnings).toEqual(['multifactor lists enrolled factors, which cannot be imported without their secrets (mfa_factors)'])
   })
 
+  it('sends a TOTP secret without its = padding, which Authgear\'s decoder refuses', () => {
+    const value = mapped({ email: 'a@example.com', mfa_factors: [{ totp: { secret: 'JBSWY3DPEE======' } }] })
+    expect(value.record.mfa).toEqual({ totp: { secret: 'JBSWY3DPEE' } })
+    expect(value.warnings).toEqual([])
+  })
+
+  it('leaves out a locale, picture or website Authgear would refuse, rather than fail the whole record there', () => {
+    const value = mapped({ email: 'a@example.com', locale: 'English', picture: 'https://cdn.example.com//avatars/c.png', website: 'https://example.com/100%' })
+    expect(value.record).toEqual({ email: 'a@example.com' })
+    expect(value.warnings).toEqual([
+      'locale left out: locale is not a language with an optional script and region (variants and extensions are not imported)',
+      'picture left out: not an http(s) URI',
+      'website left out: not an absolute URI',
+    ])
+  })
+
   it('leaves out malformed and duplicate MFA factors without revealing secrets', () => {
     const value = mapped({
       email: 'a@example.com',

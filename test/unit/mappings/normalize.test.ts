@@ -102,7 +102,7 @@ describe('normalizeLocale', () => {
     expect(normalizeLocale(input)).toEqual({ ok: true, value })
   })
 
-  it.each(['', 'x', 'en-', 'en__US', '12'])('rejects %j', (input) => {
+  it.each(['', 'x', 'en-', 'en__US', '12', 'English', 'sl-rozaj-biske', 'en-US-u-ca-gregory', 'POSIX'])('rejects %j', (input) => {
     expect(normalizeLocale(input)).toMatchObject({ ok: false })
   })
 })

@@ -43,6 +43,17 @@ describe('checkImportRecord', () => {
     [{ password: { type: 'argon2', password_hash: bcrypt } }, '/password/type'],
     [{ password: { type: 'bcrypt', password_hash: bcrypt, salt: 'x' } }, '/password/salt'],
     [{ mfa: { totp: { secret: 'not base32!' } } }, '/mfa/totp/secret'],
+    // Values Authgear's own checks refuse though a looser reading would take them: a padded TOTP
+    // secret, a path that is not clean, a bad escape, a language Go's parser does not read.
+    [{ mfa: { totp: { secret: 'JBSWY3DPEE======' } } }, '/mfa/totp/secret'],
+    [{ picture: 'https://cdn.example.com//avatars/c.png' }, '/picture'],
+    [{ website: 'https://example.com/blog/../about' }, '/website'],
+    [{ website: 'https://example.com/./about' }, '/website'],
+    [{ profile: 'https://example.com/100%' }, '/profile'],
+    [{ profile: 'https://example.com/a#%zz' }, '/profile'],
+    [{ locale: 'english' }, '/locale'],
+    [{ locale: 'sl-biske-rozaj' }, '/locale'],
+    [{ locale: 'en-US-u-ca-gregory' }, '/locale'],
     [{ mfa: { email: 'nope' } }, '/mfa/email'],
     [{ mfa: { recovery_codes: [] } }, '/mfa/recovery_codes'],
     [{ user_id: 'auth0|1' }, '/user_id'],
@@ -50,6 +61,20 @@ describe('checkImportRecord', () => {
     const result = checkImportRecord('email', { email: 'jane@example.com', ...extra })
     expect(result.ok).toBe(false)
     if (!result.ok) expect(result.causes.map((c) => c.location)).toContain(location)
+  })
+
+  it('accepts the URLs and tags Authgear accepts: no path, a trailing slash, escapes, queries', () => {
+    for (const extra of [
+      { picture: 'https://s.gravatar.com/avatar/abc?s=480&r=pg&d=https%3A%2F%2Fcdn.auth0.com%2Favatars%2Fte.png' },
+      { website: 'https://example.com' },
+      { website: 'https://example.com/' },
+      { website: 'https://example.com/a/b/?q=../x//y' },
+      { profile: 'https://example.com/%7Ejane#top' },
+      { locale: 'zh-Hant-HK' },
+      { locale: 'es-419' },
+    ]) {
+      expect(checkImportRecord('email', { email: 'jane@example.com', ...extra }), JSON.stringify(extra)).toEqual({ ok: true })
+    }
   })
 
   it('never echoes a rejected value in its messages', () => {
