@@ -15,6 +15,11 @@ export const HashAlgorithms = [
   'bcrypt_2x',
   /** bcrypt with an extra salt or pepper mixed into the input (Auth0 `custom_password_hash` with `salt`). */
   'bcrypt_salted',
+  /**
+   * bcrypt of the password's UTF-16 or Latin-1 bytes (Auth0 `custom_password_hash` with a
+   * `password.encoding` other than utf8/ascii): Authgear's bcrypt hashes the UTF-8 bytes.
+   */
+  'bcrypt_other_encoding',
   /** bcrypt over a SHA-256 pre-hash (Django `bcrypt_sha256$`, passlib `$bcrypt-sha256$`). */
   'bcrypt_sha256',
   /** WordPress 6.8+ `$wp$2y$…`: bcrypt over an HMAC-SHA384 pre-hash. */
@@ -49,7 +54,7 @@ export const HashAlgorithms = [
   /** `{CRYPT}` with an inner crypt string that is none of the above (traditional DES crypt). */
   'ldap_crypt',
   /**
-   * Bare hex digests, named by length only: 32 hex may equally be MD4 or NTLM, 40 hex RIPEMD-160,
+   * Bare digests in hex (or base64 of the same byte lengths), named by length only: 32 hex may equally be MD4 or NTLM, 40 hex RIPEMD-160,
    * 64 hex SHA3-256 or a salted SHA-256; the salt and its position cannot be inferred either.
    * None of them is importable, so the ambiguity changes only the label.
    */

@@ -109,6 +109,17 @@ const unixCrypt: readonly (readonly [RegExp, HashAlgorithm])[] = [
 
 const hexDigests: Record<number, HashAlgorithm> = { 32: 'md5', 40: 'sha1', 64: 'sha256', 128: 'sha512' }
 
+/**
+ * A bare digest written in base64, as generic exports (FusionAuth's samples among them) store a
+ * salted SHA-256: exactly the padded base64 of a 16, 20, 32 or 64-byte digest. Named by length,
+ * as the hex digests are.
+ */
+function base64Digest(value: string): HashAlgorithm | undefined {
+  const bytes = decodeBase64(value)
+  if (bytes === undefined || bytes.toString('base64') !== value) return undefined
+  return hexDigests[bytes.length * 2]
+}
+
 /** Classifies one hash string. */
 export function recognizeHashString(value: string): HashRecognition {
   const bcrypt = recognizeBcrypt(value)
@@ -124,6 +135,6 @@ export function recognizeHashString(value: string): HashRecognition {
   const aspNet = recognizeAspNet(value)
   if (aspNet !== undefined) return aspNet
   for (const [pattern, algorithm] of unixCrypt) if (pattern.test(value)) return notImportable(algorithm)
-  const digest = hex.test(value) ? hexDigests[value.length] : undefined
+  const digest = (hex.test(value) ? hexDigests[value.length] : undefined) ?? base64Digest(value)
   return notImportable(digest ?? 'unknown')
 }

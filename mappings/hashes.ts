@@ -30,6 +30,11 @@ function recognizeAuth0Custom(object: Record<string, unknown>, hash: Record<stri
   const value = typeof hash['value'] === 'string' ? hash['value'].trim() : ''
   if (algorithm === 'bcrypt') {
     if (hasValue(object['salt'])) return { algorithm: 'bcrypt_salted', importable: false }
+    // Authgear's bcrypt compares the password's UTF-8 bytes; a hash made of its UTF-16 or Latin-1
+    // bytes would never verify (for every password, or for every non-ASCII one), and the user could
+    // not log in nor be sent to a reset. ASCII is UTF-8.
+    const encoding = isRecord(object['password']) ? object['password']['encoding'] : undefined
+    if (encoding !== undefined && encoding !== 'utf8' && encoding !== 'ascii') return { algorithm: 'bcrypt_other_encoding', importable: false }
     const inner = recognizeHashString(value)
     return inner.algorithm === 'bcrypt' || inner.algorithm === 'bcrypt_2x' ? inner : { algorithm: 'unknown', importable: false }
   }

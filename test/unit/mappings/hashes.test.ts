@@ -89,7 +89,7 @@ describe('recognizeHash: the hash-format catalogue', () => {
     ['hunter2', 'unknown'],
     [createHash('sha256').update('x').digest('hex').slice(0, 50), 'unknown'],
     ['$argon2id$garbage', 'unknown'],
-    [b64(32), 'unknown'],
+    [b64(33), 'unknown'],
   ]
 
   it.each(cases)('%s → %s', (value, algorithm) => {
@@ -110,6 +110,17 @@ describe('recognizeHash: the hash-format catalogue', () => {
     const saltTooLong = Buffer.concat([Buffer.from([0x01]), u32(1), u32(10_000), u32(64), randomBytes(48)]).toString('base64')
     expect(recognizeHash(badPrf)).toEqual(notImportable('unknown'))
     expect(recognizeHash(saltTooLong)).toEqual(notImportable('unknown'))
+  })
+
+  it('names bare digests written in base64 by their length, as hex ones', () => {
+    expect(recognizeHash(b64(16))).toEqual(notImportable('md5'))
+    expect(recognizeHash(b64(20))).toEqual(notImportable('sha1'))
+    expect(recognizeHash(b64(32))).toEqual(notImportable('sha256'))
+    expect(recognizeHash(b64(64))).toEqual(notImportable('sha512'))
+    // Other lengths, unpadded text and plain words stay unknown.
+    expect(recognizeHash(b64(24))).toEqual(notImportable('unknown'))
+    expect(recognizeHash(b64(32).replace(/=+$/, ''))).toEqual(notImportable('unknown'))
+    expect(recognizeHash('correcthorsebatterystaple')).toEqual(notImportable('unknown'))
   })
 
   it('names every result from the closed list', () => {
@@ -143,6 +154,15 @@ describe('recognizeHash: absent values and objects', () => {
       expect(recognizeHash(salted)).toEqual(notImportable('bcrypt_salted'))
       expect(recognizeHash({ algorithm: 'bcrypt', hash: { value: auth0Bcrypt.replace('$2b$', '$2x$') } })).toEqual(notImportable('bcrypt_2x'))
       expect(recognizeHash({ algorithm: 'bcrypt', hash: { value: 'abc' } })).toEqual(notImportable('unknown'))
+    })
+
+    it('does not import bcrypt of the password\'s UTF-16 or Latin-1 bytes: Authgear hashes its UTF-8 bytes', () => {
+      for (const encoding of ['utf16le', 'ucs2', 'latin1', 'binary']) {
+        expect(recognizeHash({ algorithm: 'bcrypt', hash: { value: auth0Bcrypt, encoding: 'utf8' }, password: { encoding } }), encoding).toEqual(notImportable('bcrypt_other_encoding'))
+      }
+      for (const encoding of ['utf8', 'ascii']) {
+        expect(recognizeHash({ algorithm: 'bcrypt', hash: { value: auth0Bcrypt }, password: { encoding } }), encoding).toEqual({ algorithm: 'bcrypt', importable: true, bcrypt: auth0Bcrypt })
+      }
     })
 
     it.each([
