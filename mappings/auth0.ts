@@ -48,9 +48,12 @@ export function createAuth0Mapping(config: MappingConfig): (record: ReadableReco
     if (!choice.ok) return { ok: false, rejection: choice.rejection }
     const { identifier, logins } = choice
 
-    const hasHash = !isEmpty(data['password_hash'])
-    const passwordField = hasHash || isEmpty(data['custom_password_hash']) ? 'password_hash' : 'custom_password_hash'
-    if (hasHash && !isEmpty(data['custom_password_hash'])) warnings.push('custom_password_hash left out: password_hash is used')
+    // `passwordHash` is the hash export's own name for it: a profile merged with its hash line by
+    // another tool (or a Kafka message built that way) carries it under that name.
+    const hashField = isEmpty(data['password_hash']) && !isEmpty(data['passwordHash']) ? 'passwordHash' : 'password_hash'
+    const hasHash = !isEmpty(data[hashField])
+    const passwordField = hasHash || isEmpty(data['custom_password_hash']) ? hashField : 'custom_password_hash'
+    if (hasHash && !isEmpty(data['custom_password_hash'])) warnings.push(`custom_password_hash left out: ${hashField} is used`)
     const password = decidePassword(data[passwordField], passwordField, config.passwords)
     if (!password.ok) return { ok: false, rejection: password.rejection, passwordAlgorithm: password.algorithm }
     if (password.warning !== undefined) warnings.push(password.warning)

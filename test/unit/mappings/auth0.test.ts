@@ -147,6 +147,14 @@ describe('createAuth0Mapping', () => {
     expect(value.warnings).toEqual(['multifactor lists enrolled factors, which cannot be imported without their secrets (mfa_factors)'])
   })
 
+  it('reads a hash merged into the profile under the hash export\'s own name, passwordHash', () => {
+    const value = mapped({ email: 'e@example.com', passwordHash: bcryptHash })
+    expect(value.record).toEqual({ email: 'e@example.com', password: { type: 'bcrypt', password_hash: bcryptHash } })
+    expect(value.passwordLane).toBe('imported')
+    // password_hash, where both are there, is the one used.
+    expect(mapped({ email: 'e@example.com', password_hash: bcryptHash, passwordHash: 'md5:stale' }).passwordLane).toBe('imported')
+  })
+
   it('sends a TOTP secret without its = padding, which Authgear\'s decoder refuses', () => {
     const value = mapped({ email: 'a@example.com', mfa_factors: [{ totp: { secret: 'JBSWY3DPEE======' } }] })
     expect(value.record.mfa).toEqual({ totp: { secret: 'JBSWY3DPEE' } })
