@@ -17,12 +17,44 @@ export type Normalized<T> = { readonly ok: true; readonly value: T } | { readonl
 const ok = <T>(value: T): Normalized<T> => ({ ok: true, value })
 const fail = <T>(reason: string): Normalized<T> => ({ ok: false, reason })
 
-/** Trims and lower-cases an e-mail address; fails unless it is a bare `local@domain` address. */
+/**
+ * Trims an e-mail address and puts it in the form Authgear stores it in; fails unless it is a bare
+ * `local@domain` address. An ASCII address is lower-cased. Otherwise Authgear's normalizer applies
+ * (PRECIS Freeform with case folding: NFKC, then full case folding, then NFC, for the local part;
+ * folding and NFC for the domain), so `Straße@Example.de` is stored as `strasse@example.de` and a
+ * re-run or an upsert finds the user by it.
+ */
 export function normalizeEmail(value: string): Normalized<string> {
-  const email = value.trim().toLowerCase()
+  const email = storedEmailForm(value.trim())
   const problem = emailAddressProblem(email)
   return problem === undefined ? ok(email) : fail(problem)
 }
+
+const ascii = /^[\x00-\x7f]*$/
+
+/** An e-mail login ID as Authgear stores it (see `normalizeEmail`); the emulator stores it so too. */
+export function storedEmailForm(address: string): string {
+  return ascii.test(address) ? address.toLowerCase() : authgearEmailForm(address)
+}
+
+function authgearEmailForm(address: string): string {
+  const at = address.lastIndexOf('@')
+  if (at === -1) return caseFold(address.normalize('NFKC')).normalize('NFC')
+  const local = caseFold(address.slice(0, at).normalize('NFKC')).normalize('NFC')
+  const domain = caseFold(address.slice(at + 1)).normalize('NFC')
+  return `${local}@${domain}`
+}
+
+/**
+ * Unicode full case folding, as far as it differs from `toLowerCase` for text that may be in an
+ * address: the one-to-many and symbol foldings of CaseFolding.txt (`ß` → `ss`, final sigma,
+ * long s). Greek symbol variants and ligatures are taken care of by NFKC before.
+ */
+function caseFold(text: string): string {
+  return text.toLowerCase().replace(/[ßςſŉև]/g, (c) => foldings[c] ?? c)
+}
+
+const foldings: Record<string, string> = { ß: 'ss', ς: 'σ', ſ: 's', ŉ: 'ʼn', և: 'եւ' }
 
 const invalidForRegion = 'phone number is not a valid number for its region'
 

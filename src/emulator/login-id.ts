@@ -1,3 +1,4 @@
+import { storedEmailForm } from '../../mappings/normalize.ts'
 import { isReservedUsername, usernameProblem, UsernameMaxLength } from '../../mappings/reserved-usernames.ts'
 import type { ValidationCause } from './api-error.ts'
 
@@ -20,13 +21,14 @@ export const keyOfField: Readonly<Record<LoginIdField, LoginIdKey>> = {
 }
 
 /**
- * How Authgear stores a login ID under the default config: emails and usernames case-folded
- * (usernames NFKC first), phones as given (they are already E.164).
+ * How Authgear stores a login ID under the default config: emails by its e-mail normalizer (NFKC and
+ * full case folding: `Straße` → `strasse`), usernames NFKC and case-folded, phones as given (they
+ * are already E.164).
  */
 export function normalizeLoginId(key: LoginIdKey, value: string): string {
   switch (key) {
     case 'email':
-      return value.toLowerCase()
+      return storedEmailForm(value)
     case 'username':
       return value.normalize('NFKC').toLowerCase()
     case 'phone':

@@ -31,6 +31,13 @@ describe('normalizeEmail', () => {
     expect(normalizeEmail(input)).toEqual({ ok: false, reason })
   })
 
+  it('puts a non-ASCII address in the form Authgear stores it in (NFKC, full case folding)', () => {
+    expect(normalizeEmail('Straße@Example.de')).toEqual({ ok: true, value: 'strasse@example.de' })
+    expect(normalizeEmail('ｊｏｈｎ@example.com')).toEqual({ ok: true, value: 'john@example.com' })
+    expect(normalizeEmail('ΣΟΦΙΑς@example.gr')).toEqual({ ok: true, value: 'σοφιασ@example.gr' })
+    expect(normalizeEmail('José@Example.com')).toEqual({ ok: true, value: 'josé@example.com' })
+  })
+
   it('accepts internationalized addresses', () => {
     expect(normalizeEmail('Jöhn@Exämple.com')).toEqual({ ok: true, value: 'jöhn@exämple.com' })
   })
