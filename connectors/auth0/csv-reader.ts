@@ -11,8 +11,9 @@ interface Row {
 
 /**
  * Reads a CSV (or tab-separated) export with csv-parse. The first row is the header. A row with
- * the wrong number of cells becomes an error item; a syntax error (an unclosed quote) ends the
- * file. `line` is the row's last physical line, so a resume skips rows ending at or before it.
+ * the wrong number of cells, or that is not valid CSV (a stray quote), becomes an error item and
+ * reading goes on; only a quote left open swallows the rest of the file, and its error item says
+ * so. `line` is the row's last physical line, so a resume skips rows ending at or before it.
  * A row with bytes that are not UTF-8 (a spreadsheet's Windows-1252 save) is an error item too.
  */
 export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart, delimiter: string): AsyncGenerator<FileItem> {
@@ -26,15 +27,42 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value
   }
   const invalid = new InvalidUtf8Lines()
+  // Rows the parser refused, in line order; the parser runs ahead of this loop, so each is
+  // reported once the rows before it have been.
+  const refused: { line: number; code: string }[] = []
   const rows = pipeline(
     Readable.from(invalid.watch(replay()), { objectMode: false }),
-    parse({ delimiter: chosen, bom: true, info: true, relax_column_count: true, skip_empty_lines: true, relax_quotes: false }),
+    parse({
+      delimiter: chosen,
+      bom: true,
+      info: true,
+      relax_column_count: true,
+      skip_empty_lines: true,
+      relax_quotes: false,
+      skip_records_with_error: true,
+      on_skip: (error) => {
+        refused.push({ line: (error as { lines?: number } | undefined)?.lines ?? 0, code: (error as { code?: string } | undefined)?.code ?? 'CSV_INVALID' })
+        return undefined
+      },
+    }),
     () => {},
   )
   let headers: string[] | undefined
   let line = 0
+  /** Error items for the refused rows that end before `upTo`. */
+  const refusedBefore = function* (upTo: number): Generator<FileItem> {
+    while (refused.length > 0 && (refused[0] as { line: number }).line < upTo) {
+      const row = refused.shift() as { line: number; code: string }
+      if (row.line <= start.line) continue
+      line = row.line
+      if (row.code === 'CSV_QUOTE_NOT_CLOSED') {
+        yield { kind: 'error', line: row.line, code: 'malformed_csv', detail: `a quote opened after line ${line} is not closed before the end of the file, so the rest of the file could not be read as rows (${row.code})`, fatal: true }
+      } else yield { kind: 'error', line: row.line, code: 'malformed_csv', detail: `row is not valid CSV (${row.code}); fix it and run again with --from-start to import it` }
+    }
+  }
   try {
     for await (const { record, info } of rows as AsyncIterable<Row>) {
+      yield* refusedBefore(info.lines)
       const previous = line
       line = info.lines
       if (!headers) {
@@ -52,6 +80,7 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
       }
       yield { kind: 'value', line, value: csvRowToProfile(headers, record) }
     }
+    yield* refusedBefore(Number.POSITIVE_INFINITY)
   } catch (error) {
     if ((error as { code?: unknown }).code?.toString().startsWith('Z_')) throw error
     yield { kind: 'error', line: line + 1, code: 'malformed_csv', detail: `invalid CSV after line ${line} (${csvReason(error)}); the rest of the file is skipped`, fatal: true }

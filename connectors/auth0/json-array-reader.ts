@@ -1,51 +1,179 @@
-import { Readable, pipeline } from 'node:stream'
-import streamArray from 'stream-json/streamers/stream-array.js'
+import { isUtf8 } from 'node:buffer'
+import { JsonByte } from '../json-bytes.ts'
+import { jsonErrorReason } from '../json-error-reason.ts'
 import type { FileItem, ReaderStart } from './file-item.ts'
-import { InvalidUtf8Lines } from './invalid-utf8-lines.ts'
+
+const { quote, backslash, comma, openObject, closeObject, openArray, closeArray } = JsonByte
 
 /**
  * Reads a top-level JSON array (Auth0 import-format files, or a converted export) element by
- * element with stream-json, so the array is never held whole. The element number (1-based) stands
- * in for the line. Invalid JSON ends the file with one fatal error item: nothing after the fault
- * can be parsed. A resume re-parses and skips the first `start.line` elements.
+ * element, so the array is never held whole. The element number (1-based) stands in for the line.
  *
- * The parser decodes bytes that are not UTF-8 as U+FFFD and gives no byte positions, so once the
- * file is known to hold such bytes (they are scanned before the parser reads them), an element
- * with U+FFFD in it is refused as one of them. A file that is all UTF-8 never pays that check.
+ * The array is cut into elements by its brackets, quotes and commas, and each element is parsed
+ * on its own, as NDJSON lines are: an element that is not valid JSON, not UTF-8 or not an object
+ * is one error item and reading goes on with the next. Only a fault in the array's own structure
+ * ends the file (an unterminated string swallows the rest; a file that is not an array has no
+ * elements); the error item says so. A resume re-reads and skips the first `start.line` elements.
  */
 export async function* readJsonArray(chunks: AsyncIterable<Buffer>, start: ReaderStart): AsyncGenerator<FileItem> {
-  const invalid = new InvalidUtf8Lines()
-  const parsed = pipeline(Readable.from(invalid.watch(chunks), { objectMode: false }), streamArray.withParserAsStream(), () => {})
-  let line = 0
-  try {
-    for await (const item of parsed as AsyncIterable<{ key: number; value: unknown }>) {
-      line = item.key + 1
-      if (line <= start.line) continue
-      const value = item.value
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        yield { kind: 'error', line, code: 'not_an_object', detail: 'an array element that is not an object' }
-        continue
+  const cutter = new ElementCutter()
+  let element = 0
+  for await (const chunk of chunks) {
+    for (const piece of cutter.push(chunk)) {
+      if (piece.kind === 'fault') {
+        yield { kind: 'error', line: element + 1, code: 'malformed_json', detail: piece.detail, fatal: true }
+        return
       }
-      if (invalid.seen && JSON.stringify(value).includes('\uFFFD')) {
-        yield { kind: 'error', line, code: 'invalid_utf8', detail: 'element is not UTF-8 text (re-encode the file as UTF-8)' }
-        continue
-      }
-      yield { kind: 'value', line, value: value as Record<string, unknown> }
+      element++
+      if (element > start.line) yield parseElement(piece.bytes, element)
     }
-  } catch (error) {
-    if (isZlibError(error)) throw error
-    yield { kind: 'error', line: line + 1, code: 'malformed_json', detail: `invalid JSON after element ${line} (${parserReason(error)}); the rest of the file is skipped`, fatal: true }
-  } finally {
-    parsed.destroy()
   }
+  const end = cutter.end()
+  if (end !== undefined) yield { kind: 'error', line: element + 1, code: 'malformed_json', detail: end, fatal: true }
+}
+
+function parseElement(bytes: Buffer, line: number): FileItem {
+  if (!isUtf8(bytes)) return { kind: 'error', line, code: 'invalid_utf8', detail: 'element is not UTF-8 text (re-encode the file as UTF-8)' }
+  let value: unknown
+  try {
+    value = JSON.parse(bytes.toString('utf8'))
+  } catch (error) {
+    return { kind: 'error', line, code: 'malformed_json', detail: `element is not valid JSON (${jsonErrorReason(error)})` }
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return { kind: 'error', line, code: 'not_an_object', detail: 'an array element that is not an object' }
+  }
+  return { kind: 'value', line, value: value as Record<string, unknown> }
+}
+
+type Piece = { readonly kind: 'element'; readonly bytes: Buffer } | { readonly kind: 'fault'; readonly detail: string }
+
+/**
+ * Finds the top-level elements of a JSON array in chunks of bytes, carrying an element that spans
+ * chunks. Brackets are counted outside strings only; whether an element is valid JSON is left to
+ * `JSON.parse`. Between elements it expects a comma or the closing bracket; a missing comma is
+ * forgiven (the next value is read as the next element), as is a stray extra comma.
+ */
+export class ElementCutter {
+  #phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing' = 'open'
+  /** Bytes of a UTF-8 BOM seen at the very start (3 once anything else is seen). */
+  #bomBytes = 0
+  #sawInput = false
+  #depth = 0
+  #inString = false
+  #escaped = false
+  /** The current element's bytes from earlier chunks. */
+  #parts: Buffer[] = []
+
+  push(chunk: Buffer): Piece[] {
+    const pieces: Piece[] = []
+    if (chunk.length > 0) this.#sawInput = true
+    let i = 0
+    let from = this.#phase === 'element' ? 0 : -1
+    for (; i < chunk.length; i++) {
+      const b = chunk[i] as number
+      if (this.#phase === 'trailing') return pieces
+      if (this.#phase === 'open' && this.#bomBytes < 3 && b === bom[this.#bomBytes]) {
+        this.#bomBytes++
+        continue
+      }
+      if (this.#phase === 'open' || this.#phase === 'closed') {
+        this.#bomBytes = 3
+        if (isSpace(b)) continue
+        const opens = this.#phase === 'open' && b === openArray
+        if (!opens) {
+          pieces.push({ kind: 'fault', detail: this.#phase === 'open' ? 'the file is not a JSON array (it does not start with "["); nothing in it was read' : 'there is more after the array\'s closing "]"; it is not read' })
+          this.#phase = 'trailing'
+          return pieces
+        }
+        this.#phase = 'between'
+        continue
+      }
+      if (this.#phase === 'after') {
+        if (isSpace(b)) continue
+        if (b === comma || b === closeArray) {
+          this.#phase = b === comma ? 'between' : 'closed'
+          continue
+        }
+        // A missing comma: read on, the next value is the next element.
+        this.#phase = 'between'
+      }
+      if (this.#phase === 'between') {
+        if (isSpace(b) || b === comma) continue
+        if (b === closeArray) {
+          this.#phase = 'closed'
+          continue
+        }
+        this.#phase = 'element'
+        this.#depth = 0
+        this.#inString = false
+        this.#escaped = false
+        from = i
+      }
+      const end = this.#scan(chunk, i)
+      if (end === -1) break
+      pieces.push({ kind: 'element', bytes: this.#take(chunk, from, end) })
+      this.#phase = 'after'
+      from = -1
+      // A scalar ends on its delimiter, which `after` must see again.
+      i = end - 1
+    }
+    if (this.#phase === 'element') this.#parts.push(chunk.subarray(from === -1 ? 0 : from))
+    return pieces
+  }
+
+  /** Why the input ended inside the array, or undefined when it ended after `]`. */
+  end(): string | undefined {
+    if (this.#phase === 'closed' || this.#phase === 'trailing') return undefined
+    if (this.#phase === 'open') return this.#sawInput ? 'the file is not a JSON array (it has no "["); nothing in it was read' : undefined
+    if (this.#phase === 'element') return this.#inString ? 'a string is not closed before the end of the file; the rest of the file is skipped' : 'the last element is not closed before the end of the file'
+    return 'the array is not closed with "]"; every element before the end was read'
+  }
+
+  /**
+   * Scans the current element from `i`; returns the index just past it, or -1 when it goes on
+   * in the next chunk. Objects and arrays end at their closing bracket, scalars before the next
+   * comma, bracket or space.
+   */
+  #scan(chunk: Buffer, i: number): number {
+    for (; i < chunk.length; i++) {
+      const b = chunk[i] as number
+      if (this.#inString) {
+        if (this.#escaped) this.#escaped = false
+        else if (b === backslash) this.#escaped = true
+        else if (b === quote) {
+          this.#inString = false
+          if (this.#depth === 0) return i + 1
+        }
+        continue
+      }
+      if (b === quote) this.#inString = true
+      else if (b === openObject || b === openArray) this.#depth++
+      else if (b === closeObject || b === closeArray) {
+        if (this.#depth === 0) return i
+        this.#depth--
+        if (this.#depth === 0) return i + 1
+      } else if (this.#depth === 0 && (b === comma || isSpace(b))) return i
+    }
+    return -1
+  }
+
+  #take(chunk: Buffer, from: number, end: number): Buffer {
+    const tail = chunk.subarray(from === -1 ? 0 : from, end)
+    if (this.#parts.length === 0) return tail
+    const whole = Buffer.concat([...this.#parts, tail])
+    this.#parts = []
+    return whole
+  }
+}
+
+const bom = [0xef, 0xbb, 0xbf] as const
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a
 }
 
 export function isZlibError(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code
   return typeof code === 'string' && code.startsWith('Z_')
-}
-
-function parserReason(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error)
-  return message.slice(0, 80)
 }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { createAuth0Mapping } from '../../../../mappings/auth0.ts'
 import { mappingConfigSchema } from '../../../../mappings/config.ts'
 import type { ReadableRecord } from '../../../../src/core/source-record.ts'
+import { readJsonArray } from '../../../../connectors/auth0/json-array-reader.ts'
 import { collect, dataOf, source, tempDir, writeGzip, writeText } from './helpers.ts'
 
 const importUsers = [
@@ -62,25 +63,47 @@ describe('auth0 JSON array reader', () => {
     expect(dataOf(records)).toHaveLength(2)
   })
 
-  it('ends the file with one malformed_json record after the last element it could parse, then reads the next file', async () => {
+  it('dead-letters a malformed element with its number and reads every element before and after it', async () => {
     const dir = await tempDir()
-    // Over one 1 MiB read, so elements parse before the chunk that holds the error.
-    const elements = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ email: `u${i}@example.com`, padding: 'x'.repeat(400) }))
-    await writeText(dir, 'import.json', `[${elements.join(',')},{"email": oops}]`)
+    // Over several 1 MiB reads, with broken elements in the middle and at the end.
+    const elements = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ email: `u${i + 1}@example.com`, padding: 'x'.repeat(400), note: 'a "quoted" [bracket} inside' }))
+    elements[4000] = '{"email": "u4001@example.com", "padding": "x",}'
+    elements[2499] = '{"email": oops}'
+    await writeText(dir, 'import.json', `[\n  ${elements.join(',\n  ')},\n  {"email": "last@example.com"\n]`)
     await writeText(dir, 'next.json', JSON.stringify([{ email: 'e@example.com' }, 42]))
     const { records } = await collect(source({ files: '*.json' }, dir))
     const fromImport = records.filter((record) => record.origin.startsWith('import.json'))
+    const refused = fromImport.filter((record) => record.kind === 'unreadable')
+    expect(refused.map((record) => [record.origin, record.kind === 'unreadable' && record.code])).toEqual([
+      ['import.json:2500', 'malformed_json'],
+      ['import.json:4001', 'malformed_json'],
+      ['import.json:5001', 'malformed_json'],
+      ['import.json:5002', 'malformed_json'],
+    ])
+    expect(refused[0]?.kind === 'unreadable' && refused[0].message).toMatch(/^import\.json line 2500: element is not valid JSON \(/)
+    expect(refused[0]?.kind === 'unreadable' && refused[0].message).not.toContain('oops')
+    // The last element closes with the array's "]", which leaves the array itself open.
+    expect(refused[3]?.kind === 'unreadable' && refused[3].message).toBe('import.json line 5002: the array is not closed with "]"; every element before the end was read')
     const parsed = fromImport.filter((record) => record.kind === 'data')
-    expect(parsed.length).toBeGreaterThan(0)
-    expect(parsed.map((record) => record.origin)).toEqual(parsed.map((_, i) => `import.json:${i + 1}`))
-    expect(fromImport.at(-1)).toMatchObject({ kind: 'unreadable', code: 'malformed_json', origin: `import.json:${parsed.length + 1}` })
-    const last = fromImport.at(-1)
-    expect(last?.kind === 'unreadable' && last.message).toMatch(/^import\.json line \d+: invalid JSON after element \d+ .*the rest of the file is skipped$/)
+    expect(parsed).toHaveLength(4998)
+    expect(dataOf(parsed).at(-1)).toMatchObject({ email: 'u5000@example.com' })
     expect(records.slice(fromImport.length).map((record) => [record.kind, record.origin])).toEqual([
       ['data', 'next.json:1'],
       ['unreadable', 'next.json:2'],
     ])
     expect(records.at(-1)).toMatchObject({ code: 'not_an_object' })
+  })
+
+  it('reports a file that is not an array, and text after the closing bracket', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'two.json', '[{"email": "a@example.com"}] [{"email": "b@example.com"}]')
+    await writeText(dir, 'string.json', '"not an array"')
+    const { records } = await collect(source({ files: ['two.json', 'string.json'], format: 'json' }, dir))
+    expect(records.map((record) => [record.origin, record.kind === 'unreadable' ? record.message : record.kind])).toEqual([
+      ['string.json:1', 'string.json line 1: the file is not a JSON array (it does not start with "["); nothing in it was read'],
+      ['two.json:1', 'data'],
+      ['two.json:2', 'two.json line 2: there is more after the array\'s closing "]"; it is not read'],
+    ])
   })
 })
 
@@ -168,6 +191,24 @@ describe('auth0 CSV reader', () => {
     expect(dataOf(records).every((data) => String(data['name']).startsWith('Zoë'))).toBe(true)
   })
 
+  it('dead-letters a row with a stray quote by its line and reads every row before and after it', async () => {
+    const dir = await tempDir()
+    const rows = Array.from({ length: 11000 }, (_, i) => `auth0|${i + 1},u${i + 1}@example.com,Name ${i + 1}`)
+    rows[10000] = 'auth0|10001,u10001@ex"ample.com,Broken'
+    rows[3] = 'auth0|4,u4@example.com,Bro"ken'
+    await writeText(dir, 'users.csv', `user_id,email,given_name\n${rows.join('\n')}\n`)
+    const { records } = await collect(source({ files: 'users.csv' }, dir))
+    expect(records).toHaveLength(11000)
+    const refused = records.filter((record) => record.kind === 'unreadable')
+    expect(refused.map((record) => [record.origin, record.kind === 'unreadable' && record.code])).toEqual([
+      ['users.csv:5', 'malformed_csv'],
+      ['users.csv:10002', 'malformed_csv'],
+    ])
+    expect(refused[1]?.kind === 'unreadable' && refused[1].message).toBe('users.csv line 10002: row is not valid CSV (INVALID_OPENING_QUOTE); fix it and run again with --from-start to import it')
+    expect(JSON.stringify(refused)).not.toContain('ample')
+    expect(records.filter((record) => record.kind === 'data').map((record) => record.origin).slice(-2)).toEqual(['users.csv:11000', 'users.csv:11001'])
+  })
+
   it('reports rows with the wrong number of cells and unclosed quotes', async () => {
     const dir = await tempDir()
     await writeText(dir, 'a.csv', "user_id,email\n'auth0|1,a@example.com\n'auth0|2\n'auth0|3,c@example.com\n\"'auth0|4,d\n")
@@ -178,5 +219,21 @@ describe('auth0 CSV reader', () => {
       ['data', 'auth0|3'],
       ['unreadable', 'malformed_csv'],
     ])
+  })
+})
+
+describe('JSON array element cutting', () => {
+  it('finds the same elements wherever the read chunks break the text', async () => {
+    const value = [{ a: 'x"]}[{,\\' }, { b: [1, [2, { c: '}' }]], d: null }, { e: 'é😀' }, { f: '\n\t' }]
+    const text = Buffer.from(`\uFEFF [\n${value.map((v) => JSON.stringify(v, null, 1)).join(' ,\r\n')}\n] \n`)
+    for (let cut = 1; cut < text.length; cut++) {
+      async function* chunks() {
+        yield text.subarray(0, cut)
+        yield text.subarray(cut)
+      }
+      const items = []
+      for await (const item of readJsonArray(chunks(), { line: 0 })) items.push(item)
+      expect(items, `cut at ${cut}`).toEqual(value.map((v, i) => ({ kind: 'value', line: i + 1, value: v })))
+    }
   })
 })
