@@ -50,7 +50,7 @@ export async function* ndjsonBlocks(file: InputFile, start: ReaderStart, chunks:
     pendingBytes = 0
     pendingLines = 0
     const transfer = [...new Set(segments.map((segment) => segment.buffer as ArrayBuffer))]
-    return { payload, transfer, position: { file: file.name, line, offset }, bytesRead: bytesBefore + Math.min(offset, file.size) }
+    return { payload, transfer, position: { file: file.name, line, offset, size: file.size, head: file.head }, bytesRead: bytesBefore + Math.min(offset, file.size) }
   }
 
   for await (let chunk of chunks) {
@@ -83,7 +83,7 @@ export async function* ndjsonBlocks(file: InputFile, start: ReaderStart, chunks:
     pendingLines++
   }
   if (pendingBytes > 0) yield cut()
-  yield { payload: undefined, transfer: [], position: { file: file.name, line, offset, done: true }, bytesRead: bytesBefore + file.size }
+  yield { payload: undefined, transfer: [], position: { file: file.name, line, offset, done: true, size: file.size, head: file.head }, bytesRead: bytesBefore + file.size }
 }
 
 /**

@@ -47,6 +47,8 @@ export async function* readFileBatches(file: InputFile, start: ReaderStart, opti
     line: last.line,
     ...(last.offset !== undefined ? { offset: last.offset } : {}),
     ...(done ? { done } : {}),
+    size: file.size,
+    head: file.head,
   })
   try {
     const seekable = !input.gzip && detected.format === 'ndjson'

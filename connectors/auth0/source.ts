@@ -1,10 +1,10 @@
 import type { SourceBatch } from '../../src/core/source.ts'
 import type { BlockRead, BlockSource, RawBlock } from '../../src/runtime/block-source.ts'
 import type { RunContext } from '../../src/core/run-context.ts'
-import { SourceReadError } from '../../src/core/errors.ts'
+import { CheckpointError, SourceReadError } from '../../src/core/errors.ts'
 import type { Auth0SourceConfig } from './config.ts'
 import type { ReaderStart } from './file-item.ts'
-import { describeFiles, formatBytes, resolveFiles, type InputFile } from './file-list.ts'
+import { describeFiles, formatBytes, headLength, headOf, resolveFiles, type InputFile } from './file-list.ts'
 import { blockReadBytes, isGzipHandle, OpenFiles, openInput } from './open-input.ts'
 import type { Auth0DecoderOptions } from './block-decoder.ts'
 import { detectFormat } from './detect-format.ts'
@@ -120,7 +120,7 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
         let bytesBefore = 0
         for (const file of found) {
           if (ctx.signal.aborted) return
-          const start = startOf(file, from)
+          const start = await startOf(file, from)
           if (start !== undefined) yield* readFileBatches(file, start, { config, files, signal: ctx.signal, bytesBefore, enrich })
           bytesBefore += file.size
         }
@@ -145,7 +145,7 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
         let bytesBefore = 0
         for (const file of found) {
           if (ctx.signal.aborted) return
-          const start = startOf(file, from)
+          const start = await startOf(file, from)
           if (start !== undefined) {
             const input = await openInput(file.path, files, start.offset ?? 0, { bytes: 0 }, blockReadBytes)
             try {
@@ -178,8 +178,25 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
 }
 
 /** Where to start in `file` given the resume position; undefined = already fully read. */
-function startOf(file: InputFile, from: Auth0Position | undefined): ReaderStart | undefined {
+async function startOf(file: InputFile, from: Auth0Position | undefined): Promise<ReaderStart | undefined> {
   if (from === undefined || file.name > from.file) return { line: 0 }
-  if (file.name < from.file || from.done) return undefined
-  return from.offset !== undefined ? { line: from.line, offset: from.offset } : { line: from.line }
+  if (file.name < from.file) return undefined
+  const resume = from.offset !== undefined ? { line: from.line, offset: from.offset } : { line: from.line }
+  // Positions written before files were identified carry no size or head: trusted as before.
+  if (from.head === undefined || from.size === undefined) return from.done ? undefined : resume
+  // The digest covers what the file held then; a file appended to since keeps that beginning.
+  const length = headLength(from.size)
+  const head = file.size < length ? undefined : length === headLength(file.size) ? file.head : await headOf(file.path, length)
+  if (head !== from.head) throw changedFile(file, 'it does not begin as the file read before')
+  if (from.offset !== undefined && file.size < from.offset) throw changedFile(file, `it is shorter (${file.size} bytes) than the ${from.offset} bytes already read`)
+  if (!from.done || file.size === from.size) return from.done ? undefined : resume
+  // Read to its end before and longer now: a plain NDJSON file goes on from its offset.
+  if (from.offset !== undefined && file.size > from.size) return resume
+  throw changedFile(file, `its size changed from ${from.size} to ${file.size} bytes`)
+}
+
+function changedFile(file: InputFile, why: string): CheckpointError {
+  return new CheckpointError(
+    `${file.name} is not the file the checkpoint was reading (${why}): resuming in it would skip or repeat users. If it is a new export, run again with --from-start (users Authgear already has are skipped), or give it a new name`,
+  )
 }

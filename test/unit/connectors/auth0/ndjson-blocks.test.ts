@@ -43,7 +43,7 @@ describe('NDJSON blocks for mapping workers', () => {
       const decoder = await createBlockDecoder({})
       const records: unknown[] = []
       const positions: unknown[] = []
-      const file = { path: 'users.ndjson', name: 'users.ndjson', size: bytes.length }
+      const file = { path: 'users.ndjson', name: 'users.ndjson', size: bytes.length, head: 'h' }
       for await (const block of ndjsonBlocks(file, { line: 0 }, chunksOf(bytes, chunk), 0, { lines: 50, bytes: 16 * 1024 })) {
         positions.push(block.position)
         if (block.payload === undefined) continue
@@ -54,7 +54,7 @@ describe('NDJSON blocks for mapping workers', () => {
       }
       expect(records).toEqual(await sequential(bytes))
       expect(records.filter((record) => (record as unknown[])[1] === 'invalid_utf8')).toHaveLength(9)
-      expect(positions.at(-1)).toEqual({ file: 'users.ndjson', line: 400, offset: bytes.length, done: true })
+      expect(positions.at(-1)).toEqual({ file: 'users.ndjson', line: 400, offset: bytes.length, done: true, size: bytes.length, head: 'h' })
       await decoder.close()
     })
   }
@@ -62,7 +62,7 @@ describe('NDJSON blocks for mapping workers', () => {
   it('never transfers a buffer of Node\'s shared pool', async () => {
     const small = Buffer.from('{"user_id":"auth0|1"}\n{"user_id":"auth0|2"}\n')
     expect(small.buffer.byteLength).toBe(Buffer.poolSize)
-    const file = { path: 'users.ndjson', name: 'users.ndjson', size: small.length }
+    const file = { path: 'users.ndjson', name: 'users.ndjson', size: small.length, head: 'h' }
     async function* pooled() {
       yield small
     }

@@ -34,8 +34,43 @@ describe('resume', () => {
     await writeText(dir, 'a.ndjson', ndjson(...users('a', 4)))
     const { batches } = await collect(source({ files: 'a.ndjson', batch_records: 2 }, dir))
     const firstLine = `${JSON.stringify(users('a', 1)[0])}\n`
-    expect(batches[0]?.position).toEqual({ file: 'a.ndjson', line: 2, offset: Buffer.byteLength(firstLine) * 2 })
+    expect(batches[0]?.position).toMatchObject({ file: 'a.ndjson', line: 2, offset: Buffer.byteLength(firstLine) * 2, size: Buffer.byteLength(firstLine) * 4 })
     expect(batches.at(-1)?.position).toMatchObject({ file: 'a.ndjson', line: 4, done: true })
+  })
+
+  it('refuses to resume in a file replaced under the same name, naming the file', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', ndjson(...users('a', 6)))
+    const { batches } = await collect(source({ files: 'users.ndjson', batch_records: 2 }, dir))
+    const stopped = auth0PositionSchema.parse(JSON.parse(JSON.stringify(batches[1]!.position)))
+    // A new export of more users, written over the old one.
+    await writeText(dir, 'users.ndjson', ndjson(...users('new', 20)))
+    await expect(collect(source({ files: 'users.ndjson', batch_records: 2 }, dir), stopped)).rejects.toMatchObject({
+      code: 'GB_CHECKPOINT',
+      message: expect.stringMatching(/^users\.ndjson is not the file the checkpoint was reading \(it does not begin as the file read before\).*--from-start/),
+    })
+    // The same for a file cut shorter than what was read, and for a CSV whose size changed after it was read to its end.
+    await writeText(dir, 'users.ndjson', ndjson(...users('a', 1)))
+    await expect(collect(source({ files: 'users.ndjson', batch_records: 2 }, dir), stopped)).rejects.toMatchObject({ code: 'GB_CHECKPOINT' })
+    await writeText(dir, 'd.csv', `user_id,email\n'auth0|e0,'e0@example.com\n`)
+    const csv = await collect(source({ files: 'd.csv' }, dir))
+    await writeText(dir, 'd.csv', `user_id,email\n'auth0|e0,'e0@example.com\n'auth0|e1,'e1@example.com\n`)
+    await expect(collect(source({ files: 'd.csv' }, dir), auth0PositionSchema.parse(JSON.parse(JSON.stringify(csv.batches.at(-1)!.position))))).rejects.toMatchObject({ message: expect.stringContaining('its size changed') })
+  })
+
+  it('reads the lines appended to a plain NDJSON file after it was read to its end', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', ndjson(...users('a', 3)))
+    const first = await collect(source({ files: 'users.ndjson' }, dir))
+    const done = auth0PositionSchema.parse(JSON.parse(JSON.stringify(first.batches.at(-1)!.position)))
+    expect(done).toMatchObject({ done: true })
+    expect((await collect(source({ files: 'users.ndjson' }, dir), done)).records).toEqual([])
+    await writeText(dir, 'users.ndjson', ndjson(...users('a', 3), ...users('b', 2)))
+    const again = await collect(source({ files: 'users.ndjson' }, dir), done)
+    expect(again.records.map((record) => [record.key, record.origin])).toEqual([
+      ['auth0|b0', 'users.ndjson:4'],
+      ['auth0|b1', 'users.ndjson:5'],
+    ])
   })
 
   it('moves to the next file after a position marked done, even if the file grew', async () => {
