@@ -15,7 +15,7 @@ import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
 import { runPipeline } from '../runtime/pipeline.ts'
 import { routeJob } from '../runtime/job-router.ts'
 import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
-import { pipelineId } from '../runtime/pipeline-id.ts'
+import { legacyPipelineId, pipelineId, pipelineIdentity } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
@@ -118,6 +118,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         writers: [report, deadLetter],
         store: new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition),
         pipelineId: publish ? publishPipelineId(pipelineId(config), publish) : pipelineId(config),
+        pipelineAliases: [publish ? publishPipelineId(legacyPipelineId(config), publish) : legacyPipelineId(config)],
+        pipelineIdentity: publish ? { ...pipelineIdentity(config), publish: { brokers: publish.brokers, topic: publish.topic } } : pipelineIdentity(config),
         fromStart: options.fromStart ?? false,
         summary,
         metrics,

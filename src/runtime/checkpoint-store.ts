@@ -1,3 +1,4 @@
+import { identityDifferences } from './pipeline-id.ts'
 import { readFile } from 'node:fs/promises'
 import { writeFileAtomic } from './atomic-file.ts'
 import { CheckpointError } from '../core/errors.ts'
@@ -13,6 +14,16 @@ export interface CheckpointState<P> {
   readonly recordsCommitted: number
   /** Set once the source was read to its end and every record had an outcome. */
   readonly complete: boolean
+  /** What `pipeline` is the fingerprint of (no secrets), so a refusal can name what changed. */
+  readonly identity?: Record<string, unknown>
+}
+
+/** Which checkpoint a run takes: its own fingerprint, fingerprints it also answers to, and what it is of. */
+export interface PipelineKey {
+  readonly id: string
+  /** Fingerprints of the same pipeline written by earlier versions. */
+  readonly aliases?: readonly string[]
+  readonly identity?: Record<string, unknown>
 }
 
 /**
@@ -28,7 +39,8 @@ export class CheckpointStore<P> {
     this.#parse = parsePosition
   }
 
-  async load(pipeline: string): Promise<CheckpointState<P> | undefined> {
+  async load(key: string | PipelineKey): Promise<CheckpointState<P> | undefined> {
+    const pipeline = typeof key === 'string' ? { id: key } : key
     let text: string
     try {
       text = await readFile(this.path, 'utf8')
@@ -43,8 +55,10 @@ export class CheckpointStore<P> {
       throw new CheckpointError(`checkpoint ${this.path} is not valid JSON; move it away to start over`, { cause: error })
     }
     if (state.version !== 1) throw new CheckpointError(`checkpoint ${this.path} has unknown version ${String(state.version)}`)
-    if (state.pipeline !== pipeline) {
-      throw new CheckpointError(`checkpoint ${this.path} belongs to another source or target (fingerprint ${state.pipeline}, this config ${pipeline}); use another state.dir, or --from-start to discard it`)
+    if (state.pipeline !== pipeline.id && !pipeline.aliases?.includes(state.pipeline)) {
+      const changed = state.identity !== undefined && pipeline.identity !== undefined ? identityDifferences(state.identity, pipeline.identity) : []
+      const what = changed.length > 0 ? `: ${changed.join(', ')} changed since it was saved` : ` (fingerprint ${state.pipeline}, this config ${pipeline.id})`
+      throw new CheckpointError(`checkpoint ${this.path} belongs to another source or target${what}; put the setting back to resume, or use another state.dir, or --from-start to discard it`)
     }
     try {
       return { ...state, position: this.#parse(state.position) }

@@ -2,11 +2,65 @@ import { createHash } from 'node:crypto'
 import type { RootConfig } from '../config/schema.ts'
 
 /**
- * Fingerprint of what a checkpoint position means: the source settings and the target project.
- * Batching, retries and observability may change between runs; the source and target may not.
+ * What a checkpoint position means: which input it counts through, and the project it was
+ * imported into. Only settings that change the meaning of a position are in it: batching, page
+ * sizes, polling, retries, credentials (a rotated password) and observability may change between
+ * runs without making a checkpoint another pipeline's.
  */
-export function pipelineId(config: RootConfig): string {
+export function pipelineIdentity(config: RootConfig): Record<string, unknown> {
   const target = config.sink.endpoint === 'embedded' ? 'embedded' : new URL(config.sink.endpoint).host
-  const material = JSON.stringify({ source: config.source, target, project: config.sink.project_id })
-  return createHash('sha256').update(material).digest('hex').slice(0, 16)
+  return { source: sourceIdentity(config.source), target, project: config.sink.project_id }
+}
+
+function sourceIdentity(source: RootConfig['source']): Record<string, unknown> {
+  switch (source.type) {
+    case 'auth0':
+      return { type: source.type, files: source.files, format: source.format }
+    case 'sql':
+      return { type: source.type, dialect: source.dialect, server: sqlServer(source), table: source.table, query: source.query, key: source.key, updated_at: source.updated_at }
+    case 'kafka':
+      return { type: source.type, topics: source.topics, group_id: source.group_id }
+  }
+}
+
+/** Host, port and database of a SQL source, without user or password. */
+function sqlServer(source: Extract<RootConfig['source'], { type: 'sql' }>): string {
+  if (source.url !== undefined) {
+    const url = new URL(source.url)
+    return `${url.hostname}:${url.port}${url.pathname}`
+  }
+  return `${source.host ?? ''}:${source.port ?? ''}/${source.database ?? ''}`
+}
+
+/** Fingerprint of `pipelineIdentity`: a checkpoint saved under another one is refused. */
+export function pipelineId(config: RootConfig): string {
+  return fingerprint(pipelineIdentity(config))
+}
+
+/**
+ * The fingerprint earlier versions wrote, of the whole `source:` block: still accepted, so an
+ * upgrade in the middle of a migration resumes it.
+ */
+export function legacyPipelineId(config: RootConfig): string {
+  const target = config.sink.endpoint === 'embedded' ? 'embedded' : new URL(config.sink.endpoint).host
+  return fingerprint({ source: config.source, target, project: config.sink.project_id })
+}
+
+function fingerprint(material: unknown): string {
+  return createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 16)
+}
+
+/** The settings by which two identities differ, as `source.files`-style paths (no values: they may be secret-adjacent). */
+export function identityDifferences(saved: unknown, current: Record<string, unknown>, prefix = ''): string[] {
+  if (saved === null || typeof saved !== 'object' || Array.isArray(saved)) return JSON.stringify(saved) === JSON.stringify(current) ? [] : [prefix || '(all)']
+  const before = saved as Record<string, unknown>
+  const out: string[] = []
+  for (const key of new Set([...Object.keys(before), ...Object.keys(current)])) {
+    const path = prefix ? `${prefix}.${key}` : key
+    const a = before[key]
+    const b = current[key]
+    if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) out.push(...identityDifferences(a, b as Record<string, unknown>, path))
+    else if (JSON.stringify(a) !== JSON.stringify(b)) out.push(path)
+  }
+  return out
 }

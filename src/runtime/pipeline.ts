@@ -26,6 +26,9 @@ export interface PipelineOptions<P> {
   readonly store: CheckpointStore<P>
   /** Fingerprint of source + target; a checkpoint from another pipeline is refused. */
   readonly pipelineId: string
+  /** Fingerprints earlier versions wrote for this pipeline, and what the fingerprint is of (see `PipelineKey`). */
+  readonly pipelineAliases?: readonly string[]
+  readonly pipelineIdentity?: Record<string, unknown>
   readonly fromStart: boolean
   readonly summary: RunSummary
   readonly metrics: Metrics
@@ -51,7 +54,7 @@ export interface PipelineResult {
  */
 export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContext): Promise<PipelineResult> {
   const { source, scheduler, recorder, summary, metrics, store } = options
-  const saved = options.fromStart ? undefined : await store.load(options.pipelineId)
+  const saved = options.fromStart ? undefined : await store.load({ id: options.pipelineId, ...(options.pipelineAliases ? { aliases: options.pipelineAliases } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
   if (saved) ctx.logger.info({ position: saved.position, recordsCommitted: saved.recordsCommitted, complete: saved.complete }, 'Resuming from the last committed checkpoint.')
   const checkpointer = new Checkpointer<P>(saved?.position)
   const committedBefore = saved?.recordsCommitted ?? 0
@@ -64,7 +67,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     const recordsCommitted = committedBefore + checkpointer.committedRecords
     try {
       await Promise.all(options.writers.map((w) => w.flush()))
-      await store.save({ version: 1, pipeline: options.pipelineId, position, committedAt: new Date().toISOString(), recordsCommitted, complete })
+      await store.save({ version: 1, pipeline: options.pipelineId, position, committedAt: new Date().toISOString(), recordsCommitted, complete, ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
     } catch (error) {
       checkpointer.markDirty()
       throw error

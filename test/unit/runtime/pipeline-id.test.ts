@@ -1,0 +1,51 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { rootConfigSchema } from '../../../src/config/schema.ts'
+import { CheckpointStore } from '../../../src/runtime/checkpoint-store.ts'
+import { legacyPipelineId, pipelineId, pipelineIdentity } from '../../../src/runtime/pipeline-id.ts'
+
+const sink = { endpoint: 'https://myapp.authgear.cloud', project_id: 'myapp', key_id: 'k', private_key_file: 'k.pem' }
+const config = (source: Record<string, unknown>) => rootConfigSchema.parse({ name: 't', source, sink })
+const sql = (extra: Record<string, unknown> = {}) => config({ type: 'sql', dialect: 'postgres', url: 'postgres://app:old-secret@db.internal:5432/legacy', table: 'users', key: 'id', updated_at: 'updated_at', columns: { email: 'email' }, ...extra })
+
+describe('checkpoint fingerprint', () => {
+  it('stays the same when only batching, paging, polling, retries or credentials change', () => {
+    expect(pipelineId(sql({ page_size: 5000, poll_interval_ms: 100, safety_lag_seconds: 5, retry: { max_attempts: 3 } }))).toBe(pipelineId(sql()))
+    expect(pipelineId(sql({ url: 'postgres://app:rotated@db.internal:5432/legacy' }))).toBe(pipelineId(sql()))
+    const auth0 = (extra: Record<string, unknown>) => pipelineId(config({ type: 'auth0', files: 'users.ndjson', ...extra }))
+    expect(auth0({ batch_records: 5000 })).toBe(auth0({}))
+    const kafka = (extra: Record<string, unknown>) => pipelineId(config({ type: 'kafka', brokers: 'k:9092', topics: 'users', group_id: 'g', format: 'json', record_mapping: 'auth0', ...extra }))
+    expect(kafka({ batch_records: 50, commit_interval_ms: 100, brokers: 'k2:9092' })).toBe(kafka({}))
+  })
+
+  it('changes with what a position counts through: files, table, query, key, database, topics, group, project', () => {
+    const base = pipelineId(sql())
+    for (const changed of [sql({ table: 'accounts' }), sql({ key: 'user_id' }), sql({ url: 'postgres://app:old-secret@db.internal:5432/other' }), sql({ updated_at: 'modified_at' })]) {
+      expect(pipelineId(changed)).not.toBe(base)
+    }
+    expect(pipelineId(config({ type: 'auth0', files: 'a.ndjson' }))).not.toBe(pipelineId(config({ type: 'auth0', files: 'b.ndjson' })))
+  })
+
+  it('keeps no secret in the identity a checkpoint stores', () => {
+    expect(JSON.stringify(pipelineIdentity(sql()))).not.toContain('old-secret')
+    expect(JSON.stringify(pipelineIdentity(sql()))).not.toContain('app:')
+  })
+
+  it('resumes a checkpoint written under the fingerprint of earlier versions, and names what changed when it refuses one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gb-pipeline-id-'))
+    const path = join(dir, 'checkpoint.json')
+    const store = new CheckpointStore(path, (value) => value)
+    const saved = { version: 1, position: { file: 'users.ndjson', line: 10 }, committedAt: '2026-01-01T00:00:00Z', recordsCommitted: 10, complete: false }
+    const current = config({ type: 'auth0', files: 'users.ndjson' })
+    await writeFile(path, JSON.stringify({ ...saved, pipeline: legacyPipelineId(current) }))
+    await expect(store.load({ id: pipelineId(current), aliases: [legacyPipelineId(current)] })).resolves.toMatchObject({ position: { line: 10 } })
+    const other = config({ type: 'auth0', files: 'other.ndjson' })
+    await writeFile(path, JSON.stringify({ ...saved, pipeline: pipelineId(other), identity: pipelineIdentity(other) }))
+    await expect(store.load({ id: pipelineId(current), identity: pipelineIdentity(current) })).rejects.toMatchObject({
+      code: 'GB_CHECKPOINT',
+      message: expect.stringContaining('belongs to another source or target: source.files changed since it was saved; put the setting back to resume'),
+    })
+  })
+})
