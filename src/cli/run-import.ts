@@ -108,7 +108,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     running = true
     logger.info({ source: config.source.type, totalBytes, fromStart: options.fromStart ?? false }, `The ${options.mode} run started.`)
     metrics.setRunState('running')
-    const result = await runPipeline(
+    const ran = await runPipeline(
       {
         source,
         sourceName: config.source.type,
@@ -130,6 +130,10 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       },
       ctx,
     )
+    // A second signal abandons the jobs in flight on purpose: their records stay uncommitted and
+    // are resent by the next run. That is a resumable stop, not a failure.
+    const stoppedAtOnce = ran.status === 'failed' && run.hardStop.aborted
+    const result: typeof ran = stoppedAtOnce ? { status: 'stopped', alreadyComplete: false } : ran
     running = false
     progress.stop()
     io.stdout.write(formatSummary(options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }))
@@ -145,6 +149,10 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         return ExitCodes.resumable
       case 'stopped':
         metrics.setRunState('stopped')
+        if (stoppedAtOnce) {
+          io.stderr.write('Stopped at once by a second signal: records still in flight are resent by the next run. Run the same command again to continue.\n')
+          return ExitCodes.resumable
+        }
         // A sync is meant to run until it is told to stop: a drained, committed stop is success.
         if (options.mode === 'sync') return ExitCodes.ok
         io.stderr.write('Stopped before the end of the source; the checkpoint is saved. Run the same command again to continue.\n')

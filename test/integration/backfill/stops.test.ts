@@ -40,6 +40,26 @@ describe('stopping a backfill', () => {
     ws.expectExactlyOnce()
   })
 
+  it('a second signal stops at once with exit 75, not as a failure; the rerun resends what was in flight', async () => {
+    ws = await backfillWorkspace(3000, { emulator: { record_delay_ms: 5 }, export: { seed: 11 } })
+    const { source } = ws
+    const config = await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { batch: { max_records: 200 }, max_in_flight: 2 } })
+    const run = startCli(['backfill', '--config', config])
+    await run.started()
+    await new Promise((resolve) => setTimeout(resolve, 700))
+    run.child.kill('SIGINT')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    run.child.kill('SIGINT')
+    const stopped = await run.done
+    expect(stopped.code, stopped.stderr.slice(-1500)).toBe(75)
+    expect(stopped.stderr).toContain('Stopped at once by a second signal')
+    expect(stopped.stderr).not.toContain('The run stopped on an error')
+    expect(stopped.stdout).toMatch(/gearbridge backfill: stopped/)
+    const rerun = await runCli(['backfill', '--config', config])
+    expect([0, 3]).toContain(rerun.code)
+    ws.expectExactlyOnce()
+  })
+
   it('a 429 UsageLimitExceeded stops cleanly with exit 75 naming the period; after the quota is raised the rerun completes', async () => {
     ws = await backfillWorkspace(1500, { emulator: { quota: { user_import: [{ quota: 600, period: 'day' }] } }, export: { seed: 11 } })
     const { source, expected } = ws
