@@ -14,6 +14,12 @@ import { packageVersion } from './package-version.ts'
 import type { CommandIo } from './run-setup.ts'
 import { validateCommand } from './validate.ts'
 
+// A reader that stops early (`gearbridge config schema | head`) closes the pipe: what is left of
+// the output has nowhere to go, which is no reason to crash with a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error
+})
+
 const io: CommandIo = { stdout: process.stdout, stderr: process.stderr }
 let exitCode: number = ExitCodes.ok
 

@@ -1,9 +1,10 @@
+import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestEmulator, type TestEmulator } from '../../support/emulator-harness.ts'
-import { runCli } from '../../support/run-cli.ts'
+import { cliPath, runCli } from '../../support/run-cli.ts'
 import { writeTestConfig } from '../../support/write-config.ts'
 
 let dir: string
@@ -93,5 +94,15 @@ describe('gearbridge config schema', () => {
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['source', 'sink', 'mapping', 'state', 'observability']))
     expect(schema.additionalProperties).toBe(false)
     expect(schema.required).toEqual(expect.arrayContaining(['source', 'sink']))
+  })
+
+  it('ends quietly when its reader stops early, as `| head -1` does', async () => {
+    // The schema is larger than a pipe's buffer, so `head` leaves before it is all written.
+    const child = spawn('sh', ['-c', '("$0" "$1" config schema; echo "exit $?" >&2) | head -c 10 > /dev/null', process.execPath, cliPath], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    await new Promise((resolve) => child.once('close', resolve))
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/)
+    expect(stderr).toContain('exit 0')
   })
 })
