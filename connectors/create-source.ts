@@ -1,3 +1,4 @@
+import { ConfigError } from '../src/core/errors.ts'
 import { randomUUID } from 'node:crypto'
 import type { Source } from '../src/core/source.ts'
 import type { SourceConfig } from './index.ts'
@@ -36,6 +37,14 @@ export interface SourceOptions {
  * resident size of every process that loads them.
  */
 export async function createSource(config: SourceConfig, options: SourceOptions): Promise<SourceHandle> {
+  // Refused rather than ignored: a run that reads everything when asked for recent changes, or
+  // ends when asked to keep syncing, would do something else than the command says.
+  if (options.since !== undefined && config.type !== 'sql') {
+    throw new ConfigError(`backfill --since is for SQL sources: it reads the rows whose updated_at is at or after the time, and a ${config.type} source has no such column`, [`source.type: ${config.type} cannot read by --since; run backfill without it`])
+  }
+  if (options.mode === 'sync' && config.type === 'auth0') {
+    throw new ConfigError('sync is for a Kafka topic or a SQL table with updated_at: an Auth0 export file is read once, with backfill', ['source.type: auth0 cannot be synced; run backfill'])
+  }
   switch (config.type) {
     case 'auth0':
       return { source: createAuth0Source(config, { baseDir: options.baseDir }) as Source<unknown>, parsePosition: (value) => auth0PositionSchema.parse(value) }

@@ -66,6 +66,18 @@ describe('gearbridge validate counts', () => {
   })
 })
 
+describe('commands that do not fit the source', () => {
+  it('refuse backfill --since and sync on an export file instead of quietly reading it all once', async () => {
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'examples-missing.ndjson' } })
+    const since = await runCli(['backfill', '--config', config, '--since', '2099-01-01T00:00:00Z'])
+    expect(since.code).toBe(78)
+    expect(since.stderr).toContain('backfill --since is for SQL sources')
+    const sync = await runCli(['sync', '--config', config])
+    expect(sync.code).toBe(78)
+    expect(sync.stderr).toContain('an Auth0 export file is read once, with backfill')
+  })
+})
+
 describe('gearbridge check', () => {
   it('confirms a readable source and an accepted JWT', async () => {
     await writeFile(join(dir, 'users.ndjson'), '{"user_id":"auth0|1","email":"a@example.com"}\n')
