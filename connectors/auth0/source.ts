@@ -33,6 +33,11 @@ export interface Auth0SourceOptions {
 export function createAuth0Source(config: Auth0SourceConfig, options: Auth0SourceOptions): Auth0Source {
   const files = new OpenFiles()
   let index: Promise<PasswordHashIndex> | undefined
+  /** Join counts of the reads so far (summed over worker blocks). */
+  const joined: Record<string, number> = {}
+  const countJoins = (counts: Record<string, number>): void => {
+    for (const [name, count] of Object.entries(counts)) joined[name] = (joined[name] ?? 0) + count
+  }
 
   async function exportFiles(): Promise<InputFile[]> {
     const found = await resolveFiles(config.files, options.baseDir)
@@ -127,6 +132,7 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
       } finally {
         if (join) {
           await join.close()
+          countJoins(join.counts)
           ctx.logger.info({ ...join.counts }, 'Password-hash join summary.')
         }
       }
@@ -164,9 +170,15 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
         blocks: blocks(),
         decoder: { module: decoderUrl.href, options },
         async finish(counts) {
+          countJoins(counts)
           if (hashes) ctx.logger.info({ ...counts }, 'Password-hash join summary.')
         },
       }
+    },
+
+    warnings() {
+      if (!config.password_hashes) return []
+      return joinWarnings(joined)
     },
 
     async close() {
@@ -199,4 +211,23 @@ function changedFile(file: InputFile, why: string): CheckpointError {
   return new CheckpointError(
     `${file.name} is not the file the checkpoint was reading (${why}): resuming in it would skip or repeat users. If it is a new export, run again with --from-start (users Authgear already has are skipped), or give it a new name`,
   )
+}
+
+/**
+ * Database users the hash export has no line for would be imported without a password, and an
+ * upsert cannot add one later: said plainly, since a hash export from another tenant, or an
+ * incomplete one, looks like nothing else.
+ */
+export function joinWarnings(counts: Record<string, number>): string[] {
+  const matched = (counts['id'] ?? 0) + (counts['email'] ?? 0)
+  const missing = counts['none'] ?? 0
+  const ambiguous = counts['ambiguous'] ?? 0
+  const eligible = matched + missing + ambiguous
+  const warnings: string[] = []
+  if (missing > 0) {
+    const share = Math.round((missing / eligible) * 1000) / 10
+    warnings.push(`password-hash join: ${missing} of ${eligible} database users (${share}%) have no line in the password-hash export and are imported without a password, which cannot be added later; check that the export is from this tenant and complete${matched === 0 ? ' (none matched at all)' : ''}`)
+  }
+  if (ambiguous > 0) warnings.push(`password-hash join: ${ambiguous} database users match several hash lines (the same id in several connections, or a shared email) and get no password`)
+  return warnings
 }

@@ -136,6 +136,10 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const result: typeof ran = stoppedAtOnce ? { status: 'stopped', alreadyComplete: false } : ran
     running = false
     progress.stop()
+    for (const warning of source.warnings?.() ?? []) {
+      logger.warn({ warning }, 'The source needs a look.')
+      io.stderr.write(`warning: ${warning}\n`)
+    }
     io.stdout.write(formatSummary(options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }))
     logger.info({ summary: summary.toJSON(), status: result.status }, `The ${options.mode} run ended.`)
     switch (result.status) {

@@ -47,7 +47,8 @@ export async function validateCommand(options: { config: string }, io: CommandIo
         // The tables count only what would be sent, as a backfill's summary does: a rejected
         // record is counted under its reason, whatever password it carried.
         if (!result.ok) {
-          fail(result.rejection.code, `${record.origin}: ${result.rejection.field ? `${result.rejection.field}: ` : ''}${result.rejection.message}`)
+          const { field, message } = result.rejection
+          fail(result.rejection.code, `${record.origin}: ${field && !message.startsWith(`${field}:`) ? `${field}: ` : ''}${message}`)
           continue
         }
         if (result.value.action === 'delete') {
@@ -66,6 +67,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   } finally {
     await source.close()
   }
+  const warnings = source.warnings?.() ?? []
   const failed = read - sendable - deletes
   const deleting = deletes > 0 && config.source.type === 'kafka' ? `, ${deletes} deletes would follow deletes.policy (${config.source.deletes.policy})` : ''
   const lines = [`dry run of ${config.source.type} source: ${read} records read, ${sendable} would be sent${deleting}, ${failed} would be dead-lettered`]
@@ -79,6 +81,10 @@ export async function validateCommand(options: { config: string }, io: CommandIo
       lines.push(`  ${code.padEnd(20)} ${entry.count}`)
       for (const example of entry.examples) lines.push(`      e.g. ${example}`)
     }
+  }
+  if (warnings.length > 0) {
+    lines.push('warnings:')
+    for (const warning of warnings) lines.push(`  ${warning}`)
   }
   io.stdout.write(`${lines.join('\n')}\n`)
   return failed > 0 ? ExitCodes.deadLettered : ExitCodes.ok

@@ -33,5 +33,10 @@ export interface Source<P> {
   onBatchSettled?(position: P): void
   /** For `/readyz`: false while the source cannot take work (a Kafka replica outside its consumer group). */
   isReady?(): boolean
+  /**
+   * What the operator should know about the input after a read, in plain sentences (a hash
+   * export that matches few users). `validate` prints them; a run logs them as warnings.
+   */
+  warnings?(): readonly string[]
   close(): Promise<void>
 }

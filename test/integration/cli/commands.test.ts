@@ -66,6 +66,20 @@ describe('gearbridge validate counts', () => {
   })
 })
 
+describe('gearbridge validate warnings', () => {
+  it('says when the password-hash export matches none of the database users (another tenant\'s, say)', async () => {
+    const users = Array.from({ length: 5 }, (_, i) => JSON.stringify({ user_id: `auth0|${String(i).padStart(24, '0')}`, email: `u${i}@example.com`, identities: [{ provider: 'auth0', user_id: String(i).padStart(24, '0'), connection: 'Username-Password-Authentication' }] }))
+    const hashes = Array.from({ length: 5 }, (_, i) => JSON.stringify({ _id: { $oid: String(i + 100).padStart(24, '0') }, email: `other${i}@example.com`, passwordHash: `$2b$10$${'a'.repeat(53)}`, connection: 'Username-Password-Authentication' }))
+    await writeFile(join(dir, 'tenant-users.ndjson'), `${users.join('\n')}\n`)
+    await writeFile(join(dir, 'other-tenant-hashes.ndjson'), `${hashes.join('\n')}\n`)
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'tenant-users.ndjson', password_hashes: { files: 'other-tenant-hashes.ndjson' } } })
+    const result = await runCli(['validate', '--config', config])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('warnings:\n  password-hash join: 5 of 5 database users (100%) have no line in the password-hash export')
+    expect(result.stdout).toContain('(none matched at all)')
+  })
+})
+
 describe('commands that do not fit the source', () => {
   it('refuse backfill --since and sync on an export file instead of quietly reading it all once', async () => {
     const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'examples-missing.ndjson' } })
