@@ -94,10 +94,10 @@ describe('docker-compose.example.yml', () => {
 
 describe('the gearbridge bin', () => {
   /** Runs bin/gearbridge (through `link`, when given) with a stand-in `node` that prints what it was started with. */
-  function launch(env: Record<string, string> = {}, link?: string): { argv: string[]; arenas: string | null; threshold: string | null } {
+  function launch(env: Record<string, string> = {}, link?: string, nodeVersion = 'v24.1.0'): { argv: string[]; arenas: string | null; threshold: string | null } {
     const dir = mkdtempSync(join(tmpdir(), 'gb-bin-'))
     try {
-      writeFileSync(join(dir, 'node'), '#!/bin/sh\nprintf \'%s\\n\' "${MALLOC_ARENA_MAX-unset}" "${MALLOC_MMAP_THRESHOLD_-unset}" "$@"\n', { mode: 0o755 })
+      writeFileSync(join(dir, 'node'), `#!/bin/sh\nif [ "$1" = --version ]; then echo ${nodeVersion}; exit 0; fi\nprintf '%s\\n' "\${MALLOC_ARENA_MAX-unset}" "\${MALLOC_MMAP_THRESHOLD_-unset}" "$@"\n`, { mode: 0o755 })
       let bin = root('bin/gearbridge')
       if (link !== undefined) {
         mkdirSync(join(dir, link), { recursive: true })
@@ -127,6 +127,17 @@ describe('the gearbridge bin', () => {
       argv: ['--max-semi-space-size=16', main, 'backfill', '--config', 'my config.yaml'], arenas: '8', threshold: '262144',
     })
     expect(launch({ GEARBRIDGE_NODE_FLAGS: '' }).argv[0]).toBe(main)
+  })
+
+  it('refuses a Node older than 24 with what to run instead, not a stack trace', () => {
+    let failure: { status: number; stderr: string } | undefined
+    try {
+      launch({}, undefined, 'v20.19.5')
+    } catch (error) {
+      failure = error as { status: number; stderr: string }
+    }
+    expect(failure?.status).toBe(1)
+    expect(String(failure?.stderr)).toContain('gearbridge: needs Node.js 24 or later, and the node on PATH is v20.19.5')
   })
 
   it('runs the real CLI', () => {
