@@ -1,5 +1,7 @@
+import { stat } from 'node:fs/promises'
+import { UsageError } from './usage-error.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import type { ExportClient, ExportHooks } from '../../connectors/authgear/export-client.ts'
@@ -21,9 +23,14 @@ export interface ExportOptions {
 
 /** Builds the export request from CLI flags; throws `ConfigError` on a bad format. */
 export function exportRequestOf(format: string, fields: readonly string[] = []): ExportRequestBody {
-  if (format !== 'ndjson' && format !== 'csv') throw new ConfigError(`--format must be ndjson or csv, got ${JSON.stringify(format)}`)
+  if (format !== 'ndjson' && format !== 'csv') throw new UsageError(`--format must be ndjson or csv, got ${JSON.stringify(format)}`)
   const f = format as ExportFormat
-  return fields.length === 0 ? { format: f } : { format: f, csv: { fields: fields.map(parseFieldPointer) } }
+  const pointers = fields.map(parseFieldPointer)
+  for (const { pointer } of pointers) {
+    if (!pointer.startsWith('/')) throw new UsageError(`--field ${JSON.stringify(pointer)}: a field is a JSON pointer into the user record, starting with "/" (/email, /address/country)`)
+  }
+  if (pointers.length > 0 && f !== 'csv') throw new UsageError('--field picks CSV columns: use it with --format csv')
+  return pointers.length === 0 ? { format: f } : { format: f, csv: { fields: pointers } }
 }
 
 /** Poll and download hooks feeding metrics and, on a terminal, a byte progress bar. */
@@ -73,6 +80,8 @@ export async function runExport(client: ExportClient, request: ExportRequestBody
  */
 export async function exportCommand(options: ExportOptions, io: CommandIo): Promise<number> {
   const request = exportRequestOf(options.format, options.field)
+  const into = dirname(resolve(process.cwd(), options.out))
+  if (!(await stat(into).then((s) => s.isDirectory(), () => false))) throw new UsageError(`-o ${options.out}: the directory ${into} does not exist`)
   const run = await openRun(options.config, 'export', io)
   const { config, baseDir, logger, metrics, ctx } = run
   const client = await connectExport(config.sink, { baseDir, metrics })

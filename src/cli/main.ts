@@ -12,6 +12,7 @@ import { exportCommand } from './export.ts'
 import { reconcileCommand } from './reconcile.ts'
 import { packageVersion } from './package-version.ts'
 import type { CommandIo } from './run-setup.ts'
+import { UsageError } from './usage-error.ts'
 import { validateCommand } from './validate.ts'
 
 // A reader that stops early (`gearbridge config schema | head`) closes the pipe: what is left of
@@ -118,6 +119,9 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     exitCode = error.exitCode === 0 ? 0 : ExitCodes.usage
+  } else if (error instanceof UsageError) {
+    process.stderr.write(`gearbridge: ${error.message}\n`)
+    exitCode = ExitCodes.usage
   } else if (error instanceof ConfigError) {
     process.stderr.write(`gearbridge: ${error.message}\n${error.issues.map((line) => `  ${line}`).join('\n')}\n`)
     exitCode = ExitCodes.config

@@ -1,3 +1,4 @@
+import { ConfigError } from '../core/errors.ts'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -57,7 +58,11 @@ export async function startObservabilityServer(listen: string, registry: Registr
     }
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
+        reject(new ConfigError(`observability.listen ${listen}: ${error.code === 'EADDRINUSE' ? 'the address is in use (another gearbridge?)' : `cannot listen there (${error.code})`}; set another host:port, or null to turn the server off`))
+      } else reject(error)
+    })
     server.listen(port, host, () => resolve())
   })
   server.unref()

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -77,6 +79,23 @@ describe('gearbridge validate warnings', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('warnings:\n  password-hash join: 5 of 5 database users (100%) have no line in the password-hash export')
     expect(result.stdout).toContain('(none matched at all)')
+  })
+})
+
+describe('observability.listen', () => {
+  it('names the setting when its address is taken, as by a second gearbridge on the default port', async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const { port } = taken.address() as AddressInfo
+    try {
+      await writeFile(join(dir, 'one-user.ndjson'), `${JSON.stringify({ user_id: 'auth0|1', email: 'one@example.com' })}\n`)
+      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'one-user.ndjson' }, observability: { listen: `127.0.0.1:${port}` } })
+      const result = await runCli(['backfill', '--config', config])
+      expect(result.code).toBe(78)
+      expect(result.stderr).toContain(`observability.listen 127.0.0.1:${port}: the address is in use (another gearbridge?); set another host:port, or null`)
+    } finally {
+      taken.close()
+    }
   })
 })
 

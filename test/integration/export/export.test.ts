@@ -131,6 +131,19 @@ describe('gearbridge export', () => {
     expect(result.stderr).toContain('UserExportNonUniqueFieldNames')
   })
 
+  it('refuses a command line it cannot run with exit 2 and what to change', async () => {
+    for (const [args, message] of [
+      [['--format', 'csv', '--field', 'email'], '--field "email": a field is a JSON pointer into the user record, starting with "/"'],
+      [['--format', 'xml'], '--format must be ndjson or csv, got "xml"'],
+      [['--format', 'ndjson', '--field', '/email'], '--field picks CSV columns: use it with --format csv'],
+      [['--out', join(dir, 'no-such-dir', 'x.ndjson')], `the directory ${join(dir, 'no-such-dir')} does not exist`],
+    ] as const) {
+      const result = await runCli(['export', '--config', config, ...args, ...((args as readonly string[]).includes('--out') ? [] : ['--out', join(dir, 'x.out')])])
+      expect(result.code, args.join(' ')).toBe(2)
+      expect(result.stderr, args.join(' ')).toContain(message)
+    }
+  })
+
   it('renews an expired download URL and never sends the Admin API token to it', async () => {
     const c = client(target)
     try {
