@@ -37,8 +37,11 @@ export interface ConsumerSettings {
  */
 export class GroupConsumer {
   readonly #consumer: KafkaConsumer
+  /** `bootstrap.servers`, for messages that say which cluster could not be reached. */
+  readonly #brokers: string
 
   constructor(settings: ConsumerSettings, handlers: ConsumerHandlers) {
+    this.#brokers = settings.brokers.join(',')
     const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
       {
         'bootstrap.servers': settings.brokers.join(','),
@@ -83,7 +86,7 @@ export class GroupConsumer {
   connect(topics: readonly string[], timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#consumer.connect({ timeout: timeoutMs }, (error) => {
-        if (error) return reject(new ConnectError(`cannot connect to Kafka: ${error.message}`, { cause: error }))
+        if (error) return reject(new ConnectError(`cannot connect to Kafka at ${this.#brokers}: ${error.message}`, { cause: error }))
         try {
           this.#consumer.subscribe([...topics])
           this.#consumer.setDefaultConsumeTimeout(200)

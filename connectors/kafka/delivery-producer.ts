@@ -33,11 +33,14 @@ interface Waiter {
  */
 export class DeliveryProducer {
   readonly #producer: Producer
+  /** `bootstrap.servers`, for messages that say which cluster could not be reached. */
+  readonly #brokers: string
   readonly #waiting = new Map<number, Waiter>()
   #next = 0
   #connected = false
 
   constructor(settings: DeliveryProducerSettings) {
+    this.#brokers = settings.brokers.join(',')
     // `partitioner` is a topic property; librdkafka takes it in the global config as the default.
     const conf: Record<string, unknown> = {
       'bootstrap.servers': settings.brokers.join(','),
@@ -65,7 +68,7 @@ export class DeliveryProducer {
   connect(timeoutMs = 30_000): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#producer.connect({ timeout: timeoutMs }, (error) => {
-        if (error) return reject(new ConnectError(`cannot connect to Kafka: ${error.message}`, { cause: error }))
+        if (error) return reject(new ConnectError(`cannot connect to Kafka at ${this.#brokers}: ${error.message}`, { cause: error }))
         this.#connected = true
         this.#producer.setPollInterval(10)
         resolve()
