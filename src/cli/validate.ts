@@ -8,6 +8,7 @@ import { createMapping } from '../runtime/create-mapping.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { bump } from '../runtime/run-summary.ts'
 import type { CommandIo } from './run-setup.ts'
+import { UnmappedMetadata } from './unmapped-metadata.ts'
 
 const EXAMPLES_PER_REASON = 3
 
@@ -27,6 +28,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const byIdentifier: Record<string, number> = {}
   const byPassword: Record<string, number> = {}
   const failures: Record<string, { count: number; examples: string[] }> = {}
+  const unmapped = config.source.type === 'auth0' ? new UnmappedMetadata(config.mapping) : undefined
   let read = 0
   let sendable = 0
   let deletes = 0
@@ -43,6 +45,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
           fail(record.code, record.message)
           continue
         }
+        unmapped?.add(record.data)
         const result = map(record)
         // The tables count only what would be sent, as a backfill's summary does: a rejected
         // record is counted under its reason, whatever password it carried.
@@ -81,6 +84,13 @@ export async function validateCommand(options: { config: string }, io: CommandIo
       lines.push(`  ${code.padEnd(20)} ${entry.count}`)
       for (const example of entry.examples) lines.push(`      e.g. ${example}`)
     }
+  }
+  const left = unmapped?.top(10) ?? []
+  if (left.length > 0) {
+    lines.push('metadata no mapping reads (not imported; map a key with mapping.custom_attributes):')
+    for (const [path, users] of left) lines.push(`  ${path.padEnd(34)} ${users} user${users === 1 ? '' : 's'}`)
+    const more = (unmapped?.counts.size ?? 0) - left.length
+    if (more > 0) lines.push(`  … and ${more} more keys`)
   }
   if (warnings.length > 0) {
     lines.push('warnings:')

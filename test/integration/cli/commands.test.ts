@@ -43,6 +43,10 @@ describe('gearbridge validate', () => {
     expect(result.stdout).toMatch(/bcrypt:imported\s+22/)
     expect(result.stdout).toMatch(/malformed_json\s+1\n\s+e\.g\. examples\/auth0\/users\.ndjson line 21/)
     expect(result.stdout).toMatch(/invalid_phone_number\s+1/)
+    // The sample maps app_metadata.plan (a custom attribute) and the roles: the rest is listed, not dropped quietly.
+    expect(result.stdout).toMatch(/metadata no mapping reads \(not imported; map a key with mapping\.custom_attributes\):\n\s+user_metadata\.theme\s+5 users\n/)
+    expect(result.stdout).toMatch(/app_metadata\.legacy_id\s+1 user\n/)
+    expect(result.stdout).not.toMatch(/app_metadata\.(plan|roles)\b/)
   })
 })
 

@@ -1,0 +1,39 @@
+import type { MappingConfig } from '../../mappings/config.ts'
+
+/** Auth0 profile objects whose keys are the user's own data, imported only where a mapping path names them. */
+const metadataFields = ['user_metadata', 'app_metadata'] as const
+
+/**
+ * Counts, per `user_metadata.<key>` / `app_metadata.<key>`, the profiles carrying a key no mapping
+ * path reads (`mapping.custom_attributes`, `roles_from`, `groups_from`), so `validate` can say
+ * what would be left behind instead of dropping it without a word.
+ */
+export class UnmappedMetadata {
+  readonly #read = new Set<string>()
+  readonly counts = new Map<string, number>()
+
+  constructor(mapping: MappingConfig) {
+    for (const path of [...Object.values(mapping.custom_attributes), mapping.roles_from, mapping.groups_from]) {
+      if (typeof path !== 'string') continue
+      const [field, key] = path.split('.')
+      if (field !== undefined && key !== undefined) this.#read.add(`${field}.${key}`)
+      else if (field !== undefined) this.#read.add(field)
+    }
+  }
+
+  add(profile: Record<string, unknown>): void {
+    for (const field of metadataFields) {
+      const value = profile[field]
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || this.#read.has(field)) continue
+      for (const key of Object.keys(value)) {
+        const path = `${field}.${key}`
+        if (!this.#read.has(path)) this.counts.set(path, (this.counts.get(path) ?? 0) + 1)
+      }
+    }
+  }
+
+  /** The most common unread paths, most users first. */
+  top(limit: number): [string, number][] {
+    return [...this.counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit)
+  }
+}
