@@ -39,9 +39,13 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
     for (const [name, count] of Object.entries(counts)) joined[name] = (joined[name] ?? 0) + count
   }
 
+  /** Export files found empty by the last listing: a truncated download looks like this. */
+  let emptyFiles: string[] = []
+
   async function exportFiles(): Promise<InputFile[]> {
     const found = await resolveFiles(config.files, options.baseDir)
     if (found.length === 0) throw new SourceReadError(`no export file matches ${config.files.join(', ')} (relative to ${options.baseDir})`)
+    emptyFiles = found.filter((file) => file.size === 0).map((file) => file.name)
     return found
   }
 
@@ -177,8 +181,8 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
     },
 
     warnings() {
-      if (!config.password_hashes) return []
-      return joinWarnings(joined)
+      const empty = emptyFiles.map((name) => `${name} is empty (0 bytes): no user was read from it; check that the export downloaded completely`)
+      return config.password_hashes ? [...empty, ...joinWarnings(joined)] : empty
     },
 
     async close() {

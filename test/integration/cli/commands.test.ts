@@ -84,6 +84,14 @@ describe('gearbridge validate warnings', () => {
     expect(result.stdout).toContain('warnings:\n  password-hash join: 5 of 5 database users (100%) have no line in the password-hash export')
     expect(result.stdout).toContain('(none matched at all)')
   })
+
+  it('says when an export file is empty, as a failed download leaves it', async () => {
+    await writeFile(join(dir, 'empty-export.ndjson'), '')
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'empty-export.ndjson' } })
+    const result = await runCli(['validate', '--config', config])
+    expect(result.stdout).toContain('0 records read')
+    expect(result.stdout).toContain('warnings:\n  empty-export.ndjson is empty (0 bytes): no user was read from it')
+  })
 })
 
 describe('observability.listen', () => {
