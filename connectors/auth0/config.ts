@@ -1,3 +1,4 @@
+import { oneOrMany } from '../../src/config/one-or-many.ts'
 import { z } from 'zod'
 
 /** File formats the Auth0 source reads; `auto` decides by extension and content. */
@@ -8,8 +9,7 @@ export type Auth0FileFormat = (typeof Auth0FileFormats)[number]
 export const HashJoinModes = ['auto', 'id', 'email'] as const
 export type HashJoinMode = (typeof HashJoinModes)[number]
 
-const pathOrGlobs = z
-  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+const pathOrGlobs = oneOrMany('a path or glob')
   .transform((value) => (typeof value === 'string' ? [value] : value))
 
 const csvOptionsSchema = z

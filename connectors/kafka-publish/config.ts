@@ -1,3 +1,4 @@
+import { oneOrMany } from '../../src/config/one-or-many.ts'
 import { z } from 'zod'
 
 /**
@@ -7,8 +8,7 @@ import { z } from 'zod'
  */
 export const publishConfigSchema = z
   .strictObject({
-    brokers: z
-      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    brokers: oneOrMany('a host:port (or several, comma-separated)')
       .transform((value) => (typeof value === 'string' ? value.split(',').map((b) => b.trim()) : value))
       .describe('Bootstrap brokers as host:port, a list or a comma-separated string.'),
     topic: z

@@ -1,3 +1,4 @@
+import { oneOrMany } from '../../src/config/one-or-many.ts'
 import { z } from 'zod'
 import { sqlColumnsSchema } from '../sql/config.ts'
 
@@ -13,8 +14,7 @@ export type KafkaRecordMapping = (typeof KafkaRecordMappings)[number]
 export const DeletePolicies = ['ignore', 'disable', 'delete'] as const
 export type DeletePolicy = (typeof DeletePolicies)[number]
 
-const brokers = z
-  .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+const brokers = oneOrMany('a host:port (or several, comma-separated)')
   .transform((value) => (typeof value === 'string' ? value.split(',').map((b) => b.trim()) : value))
   .describe('Bootstrap brokers as host:port, a list or a comma-separated string.')
 
@@ -44,8 +44,7 @@ export const kafkaSourceConfigSchema = z
   .strictObject({
     type: z.literal('kafka').describe('Consumes a Kafka topic in a consumer group: Debezium change events, plain JSON users, or mapped records published by a backfill.'),
     brokers,
-    topics: z
-      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    topics: oneOrMany('a topic name')
       .transform((value) => (typeof value === 'string' ? [value] : value))
       .describe('Topic or topics to consume.'),
     group_id: z.string().min(1).describe('Consumer group. Replicas with the same group share the partitions; offsets are committed in this group.'),

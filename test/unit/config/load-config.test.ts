@@ -53,6 +53,18 @@ describe('parseConfig', () => {
     expect(problems(yaml('"$${literal}"'), {})).toEqual([])
   })
 
+  it('says what a setting taking one value or a list needs when it is missing or mistyped', () => {
+    const sink = 'sink:\n  endpoint: embedded\n  project_id: p\n'
+    expect(problems(`source:\n  type: auth0\n  file: users.ndjson\n${sink}`, {})).toEqual([
+      'c.yaml:2: source.files: required: a path or glob, or a list of them',
+      'c.yaml:3: source.file: unknown key (check its spelling and nesting)',
+    ])
+    expect(problems(`source:\n  type: kafka\n  group_id: g\n  topics: 5\n${sink}`, {})).toEqual([
+      'c.yaml:2: source.brokers: required: a host:port (or several, comma-separated), or a list of them',
+      'c.yaml:4: source.topics: expected a topic name, or a non-empty list of them',
+    ])
+  })
+
   it('reports an unset variable together with every other problem', () => {
     const found = problems(yaml('${PW}', 'bogus: 1\n'), {})
     expect(found).toEqual([
