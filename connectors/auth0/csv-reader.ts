@@ -41,7 +41,11 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
       relax_quotes: false,
       skip_records_with_error: true,
       on_skip: (error) => {
-        refused.push({ line: (error as { lines?: number } | undefined)?.lines ?? 0, code: (error as { code?: string } | undefined)?.code ?? 'CSV_INVALID' })
+        const row = { line: (error as { lines?: number } | undefined)?.lines ?? 0, code: (error as { code?: string } | undefined)?.code ?? 'CSV_INVALID' }
+        // A row with two faults is refused twice: one dead letter, the one that ends the file if either does.
+        const last = refused.at(-1)
+        if (last?.line !== row.line) refused.push(row)
+        else if (row.code === 'CSV_QUOTE_NOT_CLOSED') last.code = row.code
         return undefined
       },
     }),
@@ -49,20 +53,32 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
   )
   let headers: string[] | undefined
   let line = 0
-  /** Error items for the refused rows that end before `upTo`. */
+  /** Error items for the refused rows that end before `upTo`; a fatal one ends the file. */
   const refusedBefore = function* (upTo: number): Generator<FileItem> {
     while (refused.length > 0 && (refused[0] as { line: number }).line < upTo) {
       const row = refused.shift() as { line: number; code: string }
-      if (row.line <= start.line) continue
+      const after = line
       line = row.line
+      if (headers === undefined) {
+        // Without its header no row can be read: taking the next row as the header would key
+        // every later row by that row's values.
+        yield { kind: 'error', line: row.line, code: 'malformed_csv', detail: `the header row is not valid CSV (${row.code}); nothing in this file was read`, fatal: true }
+        return
+      }
+      if (row.line <= start.line) continue
       if (row.code === 'CSV_QUOTE_NOT_CLOSED') {
-        yield { kind: 'error', line: row.line, code: 'malformed_csv', detail: `a quote opened after line ${line} is not closed before the end of the file, so the rest of the file could not be read as rows (${row.code})`, fatal: true }
-      } else yield { kind: 'error', line: row.line, code: 'malformed_csv', detail: `row is not valid CSV (${row.code}); fix it and run again with --from-start to import it` }
+        yield { kind: 'error', line: row.line, code: 'malformed_csv', detail: `a quote opened after line ${after} is not closed before the end of the file, so the rest of the file could not be read as rows (${row.code})`, fatal: true }
+        return
+      }
+      yield { kind: 'error', line: row.line, code: 'malformed_csv', detail: `row is not valid CSV (${row.code}); fix it and run again with --from-start to import it` }
     }
   }
   try {
     for await (const { record, info } of rows as AsyncIterable<Row>) {
-      yield* refusedBefore(info.lines)
+      for (const item of refusedBefore(info.lines)) {
+        yield item
+        if (item.kind === 'error' && item.fatal) return
+      }
       const previous = line
       line = info.lines
       if (!headers) {
@@ -80,7 +96,10 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
       }
       yield { kind: 'value', line, value: csvRowToProfile(headers, record) }
     }
-    yield* refusedBefore(Number.POSITIVE_INFINITY)
+    for (const item of refusedBefore(Number.POSITIVE_INFINITY)) {
+      yield item
+      if (item.kind === 'error' && item.fatal) return
+    }
   } catch (error) {
     if ((error as { code?: unknown }).code?.toString().startsWith('Z_')) throw error
     yield { kind: 'error', line: line + 1, code: 'malformed_csv', detail: `invalid CSV after line ${line} (${csvReason(error)}); the rest of the file is skipped`, fatal: true }

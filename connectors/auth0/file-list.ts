@@ -51,7 +51,9 @@ export async function resolveFiles(patterns: readonly string[], baseDir: string)
       found.set(resolve(path), size)
     }
   }
-  const files = await Promise.all([...found].map(async ([path, size]) => ({ path, size, head: await headOf(path, headLength(size)), name: displayName(path, baseDir) })))
+  // One file open at a time: a glob may match thousands.
+  const files: InputFile[] = []
+  for (const [path, size] of found) files.push({ path, size, head: await headOf(path, headLength(size)), name: displayName(path, baseDir) })
   return files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 

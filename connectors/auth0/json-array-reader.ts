@@ -58,7 +58,6 @@ export class ElementCutter {
   #phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing' = 'open'
   /** Bytes of a UTF-8 BOM seen at the very start (3 once anything else is seen). */
   #bomBytes = 0
-  #sawInput = false
   #depth = 0
   #inString = false
   #escaped = false
@@ -67,7 +66,6 @@ export class ElementCutter {
 
   push(chunk: Buffer): Piece[] {
     const pieces: Piece[] = []
-    if (chunk.length > 0) this.#sawInput = true
     let i = 0
     let from = this.#phase === 'element' ? 0 : -1
     for (; i < chunk.length; i++) {
@@ -110,7 +108,7 @@ export class ElementCutter {
         this.#escaped = false
         from = i
       }
-      const end = this.#scan(chunk, i)
+      const end = this.#scan(chunk, i, this.#parts.length === 0 && i === from)
       if (end === -1) break
       pieces.push({ kind: 'element', bytes: this.#take(chunk, from, end) })
       this.#phase = 'after'
@@ -125,7 +123,8 @@ export class ElementCutter {
   /** Why the input ended inside the array, or undefined when it ended after `]`. */
   end(): string | undefined {
     if (this.#phase === 'closed' || this.#phase === 'trailing') return undefined
-    if (this.#phase === 'open') return this.#sawInput ? 'the file is not a JSON array (it has no "["); nothing in it was read' : undefined
+    // Only spaces (or nothing, or a BOM) were read: an empty file, as a 0-byte one is.
+    if (this.#phase === 'open') return undefined
     if (this.#phase === 'element') return this.#inString ? 'a string is not closed before the end of the file; the rest of the file is skipped' : 'the last element is not closed before the end of the file'
     return 'the array is not closed with "]"; every element before the end was read'
   }
@@ -135,7 +134,10 @@ export class ElementCutter {
    * in the next chunk. Objects and arrays end at their closing bracket, scalars before the next
    * comma, bracket or space.
    */
-  #scan(chunk: Buffer, i: number): number {
+  #scan(chunk: Buffer, i: number, atStart: boolean): number {
+    // A closing bracket where an element should begin (`[{…}}, …]`) is taken as a one-byte element
+    // that JSON.parse refuses: reported, and passed over.
+    if (atStart && (chunk[i] === closeObject || chunk[i] === closeArray)) return i + 1
     for (; i < chunk.length; i++) {
       const b = chunk[i] as number
       if (this.#inString) {

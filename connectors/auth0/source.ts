@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises'
 import type { SourceBatch } from '../../src/core/source.ts'
 import type { BlockRead, BlockSource, RawBlock } from '../../src/runtime/block-source.ts'
 import type { RunContext } from '../../src/core/run-context.ts'
@@ -206,9 +207,25 @@ async function startOf(file: InputFile, from: Auth0Position | undefined): Promis
   if (head !== from.head) throw changedFile(file, 'it does not begin as the file read before')
   if (from.offset !== undefined && file.size < from.offset) throw changedFile(file, `it is shorter (${file.size} bytes) than the ${from.offset} bytes already read`)
   if (!from.done || file.size === from.size) return from.done ? undefined : resume
-  // Read to its end before and longer now: a plain NDJSON file goes on from its offset.
-  if (from.offset !== undefined && file.size > from.size) return resume
-  throw changedFile(file, `its size changed from ${from.size} to ${file.size} bytes`)
+  // Nothing was read from it (it was empty, or blank): read it now, whatever it holds.
+  if (from.line === 0) return { line: 0 }
+  // Read to its end before and longer now: a plain NDJSON file goes on from its offset, if that
+  // offset ends a line. A last line without its newline was read as it stood (and refused as
+  // cut short); going on from inside it would cut it again.
+  if (from.offset !== undefined && file.size > from.size && (await byteAt(file.path, from.offset - 1)) === 0x0a) return resume
+  throw changedFile(file, file.size > from.size && from.offset !== undefined ? 'it grew after a last line that had no newline' : `its size changed from ${from.size} to ${file.size} bytes`)
+}
+
+async function byteAt(path: string, offset: number): Promise<number | undefined> {
+  if (offset < 0) return undefined
+  const handle = await open(path, 'r')
+  try {
+    const one = Buffer.alloc(1)
+    const { bytesRead } = await handle.read(one, 0, 1, offset)
+    return bytesRead === 1 ? one[0] : undefined
+  } finally {
+    await handle.close()
+  }
 }
 
 function changedFile(file: InputFile, why: string): CheckpointError {

@@ -209,6 +209,39 @@ describe('auth0 CSV reader', () => {
     expect(records.filter((record) => record.kind === 'data').map((record) => record.origin).slice(-2)).toEqual(['users.csv:11000', 'users.csv:11001'])
   })
 
+  it('stops at a header row that is not valid CSV rather than take the next row for the header', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'h.csv', 'email,na"me"\na@x.com,A\nb@x.com,B\n')
+    const { records } = await collect(source({ files: 'h.csv' }, dir))
+    expect(records.map((record) => [record.origin, record.kind === 'unreadable' ? record.message : record.kind])).toEqual([
+      ['h.csv:1', 'h.csv line 1: the header row is not valid CSV (INVALID_OPENING_QUOTE); nothing in this file was read'],
+    ])
+  })
+
+  it('dead-letters a row with two stray quotes once, and names the line after which an unclosed quote swallowed the rest', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'q.csv', 'email,name\na@x.com,A\nb@x.com,"John "Johnny" Smith"\nc@x.com,C\nd@x.com,"D\ne@x.com,E\n')
+    const { records } = await collect(source({ files: 'q.csv' }, dir))
+    expect(records.map((record) => [record.origin, record.kind === 'unreadable' ? record.code : record.kind])).toEqual([
+      ['q.csv:2', 'data'],
+      ['q.csv:3', 'malformed_csv'],
+      ['q.csv:4', 'data'],
+      ['q.csv:6', 'malformed_csv'],
+    ])
+    const last = records.at(-1)
+    expect(last?.kind === 'unreadable' && last.message).toMatch(/a quote opened after line 4 is not closed/)
+  })
+
+  it('finds bytes that are not UTF-8 in a CSV whose lines end in a lone CR (an old Mac save)', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, 'mac.csv'), Buffer.concat([Buffer.from('email,name\ra@x.com,'), Buffer.from('Ren\u00e9e', 'latin1'), Buffer.from('\rb@x.com,Zoë\r')]))
+    const { records } = await collect(source({ files: 'mac.csv' }, dir))
+    expect(records.map((record) => [record.origin, record.kind === 'unreadable' ? record.code : record.kind])).toEqual([
+      ['mac.csv:2', 'invalid_utf8'],
+      ['mac.csv:3', 'data'],
+    ])
+  })
+
   it('reports rows with the wrong number of cells and unclosed quotes', async () => {
     const dir = await tempDir()
     await writeText(dir, 'a.csv', "user_id,email\n'auth0|1,a@example.com\n'auth0|2\n'auth0|3,c@example.com\n\"'auth0|4,d\n")
@@ -223,6 +256,21 @@ describe('auth0 CSV reader', () => {
 })
 
 describe('JSON array element cutting', () => {
+  it('reports a stray closing bracket as one bad element and reads on', async () => {
+    for (const [text, expected] of [
+      ['[{"user_id":"auth0|1"}},{"user_id":"auth0|2"}]', [['value', 1], ['error', 2], ['value', 3]]],
+      ['[ } ]', [['error', 1]]],
+      ['  \n', []],
+    ] as const) {
+      async function* chunks() {
+        yield Buffer.from(text)
+      }
+      const items = []
+      for await (const item of readJsonArray(chunks(), { line: 0 })) items.push([item.kind, item.line])
+      expect(items, text).toEqual(expected)
+    }
+  })
+
   it('finds the same elements wherever the read chunks break the text', async () => {
     const value = [{ a: 'x"]}[{,\\' }, { b: [1, [2, { c: '}' }]], d: null }, { e: 'é😀' }, { f: '\n\t' }]
     const text = Buffer.from(`\uFEFF [\n${value.map((v) => JSON.stringify(v, null, 1)).join(' ,\r\n')}\n] \n`)

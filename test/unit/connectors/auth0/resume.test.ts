@@ -73,6 +73,20 @@ describe('resume', () => {
     ])
   })
 
+  it('refuses to go on inside a last line that had no newline when it was read, and reads a file that was empty', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', `${JSON.stringify(users('a', 1)[0])}\n{"user_id":"auth0|a1","em`)
+    const cut = await collect(source({ files: 'users.ndjson' }, dir))
+    const done = auth0PositionSchema.parse(JSON.parse(JSON.stringify(cut.batches.at(-1)!.position)))
+    await writeText(dir, 'users.ndjson', ndjson(...users('a', 3)))
+    await expect(collect(source({ files: 'users.ndjson' }, dir), done)).rejects.toMatchObject({ message: expect.stringContaining('it grew after a last line that had no newline') })
+    await writeText(dir, 'empty.ndjson', '')
+    const empty = await collect(source({ files: 'empty.ndjson' }, dir))
+    const nothing = auth0PositionSchema.parse(JSON.parse(JSON.stringify(empty.batches.at(-1)!.position)))
+    await writeText(dir, 'empty.ndjson', ndjson(...users('e', 2)))
+    expect((await collect(source({ files: 'empty.ndjson' }, dir), nothing)).records.map((record) => record.key)).toEqual(['auth0|e0', 'auth0|e1'])
+  })
+
   it('moves to the next file after a position marked done, even if the file grew', async () => {
     const dir = await tempDir()
     await writeText(dir, 'a.ndjson', ndjson(...users('a', 2)))
