@@ -59,6 +59,23 @@ export class OpenBatch {
     return this.#index.has(identifierValue)
   }
 
+  /** The version of this user the batch holds, if any. */
+  versionOf(identifierValue: string): WorkItem | undefined {
+    const at = this.#index.get(identifierValue)
+    return at === undefined ? undefined : this.items[at]
+  }
+
+  /** Takes this user's version out of the batch (rare: a delete that must wait behind an older import). */
+  remove(identifierValue: string): WorkItem | undefined {
+    const at = this.#index.get(identifierValue)
+    if (at === undefined) return undefined
+    const [item] = this.items.splice(at, 1) as [WorkItem]
+    this.#bytes -= item.bytes + (this.items.length > 0 ? 1 : 0)
+    this.#index.delete(identifierValue)
+    for (let i = at; i < this.items.length; i++) this.#index.set(this.items[i]!.mapped.identifierValue, i)
+    return item
+  }
+
   /**
    * Whether `item` is a source delete of a user this batch imports. It must not replace that
    * import: under `deletes.policy` `disable` or `ignore` the user is still meant to exist (disabled,

@@ -80,7 +80,9 @@ export class ImportScheduler {
         for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
       })
       await this.#idle()
-      if (this.#stopped || (this.#open.size === 0 && this.#held.length === 0)) return
+      // A release may be between taking the held records and batching them again: done only
+      // when nothing is queued, running, open or held.
+      if (this.#stopped || (this.#open.size === 0 && this.#held.length === 0 && this.#queued === 0 && this.#inFlight === 0)) return
     }
   }
 
@@ -181,20 +183,30 @@ export class ImportScheduler {
       // and that must already see which users still wait.
       const readd: WorkItem[] = []
       const readded = new Set<string>()
+      /** Deletes taken out of open batches: newer than every held record, so re-added after them. */
+      const deletesAfter: WorkItem[] = []
       for (const item of this.#takeHeld()) {
         const user = item.mapped.identifierValue
         // Still locked, or an older version of the user stays held: wait again, in order.
         if (this.#locks.has(user) || this.#heldUsers.has(user)) this.#hold(item)
         // A held record is older than anything batched after it was held: if an open batch
-        // already has its user, that version is newer and wins.
-        else if (!readded.has(user) && this.#open.get(item.mapped.identifier)?.has(user)) this.#onSuperseded(item)
-        else {
+        // already has its user, that version is newer and wins, unless it is a source delete and
+        // the held record an import: then the import goes first and the delete follows it, as
+        // when both meet in one batch.
+        else if (!readded.has(user) && this.#open.get(item.mapped.identifier)?.has(user)) {
+          const batch = this.#open.get(item.mapped.identifier) as OpenBatch
+          if (item.mapped.action !== 'delete' && batch.versionOf(user)?.mapped.action === 'delete') {
+            readded.add(user)
+            readd.push(item)
+            deletesAfter.push(batch.remove(user) as WorkItem)
+          } else this.#onSuperseded(item)
+        } else {
           readded.add(user)
           readd.push(item)
         }
       }
       // Re-added in order, versions of one user still replace each other as usual.
-      for (const item of readd) await this.#add(item)
+      for (const item of [...readd, ...deletesAfter]) await this.#add(item)
       // With nothing running, nobody else would dispatch what was just re-added.
       if (this.#inFlight === 0) for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
     }).catch(() => undefined)
