@@ -19,7 +19,7 @@ import { legacyPipelineId, pipelineId, pipelineIdentity } from '../runtime/pipel
 import { RunSummary } from '../runtime/run-summary.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
-import { ConfigError, type QuotaExceededError } from '../core/errors.ts'
+import { AbortedError, ConfigError, type QuotaExceededError } from '../core/errors.ts'
 import type { DeliveryProducer } from '../../connectors/kafka/delivery-producer.ts'
 import { createPublishRunner } from '../../connectors/kafka-publish/publish-runner.ts'
 import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeline-id.ts'
@@ -132,7 +132,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     )
     // A second signal abandons the jobs in flight on purpose: their records stay uncommitted and
     // are resent by the next run. That is a resumable stop, not a failure.
-    const stoppedAtOnce = ran.status === 'failed' && run.hardStop.aborted
+    // A failure of its own that came first (Authgear kept failing while the run drained) stays one.
+    const stoppedAtOnce = ran.status === 'failed' && run.hardStop.aborted && isAbort(ran.error)
     const result: typeof ran = stoppedAtOnce ? { status: 'stopped', alreadyComplete: false } : ran
     running = false
     progress.stop()
@@ -187,4 +188,11 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await server?.close({ seconds: config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()
   }
+}
+
+/** Whether an error is the abandonment a second signal causes, not a failure of its own. */
+function isAbort(error: unknown): boolean {
+  if (error instanceof AbortedError) return true
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown }
+  return name === 'AbortError' || code === 'ABORT_ERR'
 }
