@@ -19,7 +19,8 @@ import { legacyPipelineId, pipelineId, pipelineIdentity } from '../runtime/pipel
 import { RunSummary } from '../runtime/run-summary.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
-import { AbortedError, ConfigError, type QuotaExceededError } from '../core/errors.ts'
+import { ConfigError, type QuotaExceededError } from '../core/errors.ts'
+import { endedBySecondSignal } from './second-signal.ts'
 import type { DeliveryProducer } from '../../connectors/kafka/delivery-producer.ts'
 import { createPublishRunner } from '../../connectors/kafka-publish/publish-runner.ts'
 import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeline-id.ts'
@@ -133,7 +134,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // A second signal abandons the jobs in flight on purpose: their records stay uncommitted and
     // are resent by the next run. That is a resumable stop, not a failure.
     // A failure of its own that came first (Authgear kept failing while the run drained) stays one.
-    const stoppedAtOnce = ran.status === 'failed' && run.hardStop.aborted && isAbort(ran.error)
+    const stoppedAtOnce = endedBySecondSignal(ran, run.hardStop.aborted)
     const result: typeof ran = stoppedAtOnce ? { status: 'stopped', alreadyComplete: false } : ran
     running = false
     progress.stop()
@@ -190,9 +191,3 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   }
 }
 
-/** Whether an error is the abandonment a second signal causes, not a failure of its own. */
-function isAbort(error: unknown): boolean {
-  if (error instanceof AbortedError) return true
-  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown }
-  return name === 'AbortError' || code === 'ABORT_ERR'
-}
