@@ -39,16 +39,21 @@ export function isPictureUri(value: string): boolean {
 /** Every `%` in the text starts an escape of two hex digits. */
 const wellEscaped = /^(?:[^%]|%[0-9A-Fa-f]{2})*$/
 
-/** The path of `scheme://authority/path?query#fragment` is clean, and path and fragment are well escaped. */
+/**
+ * `scheme://authority/path?query#fragment` as Go's `url.Parse` reads it with a host: the `//` right
+ * after the scheme (`https:/x` and `https:x` have no host there), no control character, space or
+ * backslash, no `%` in the authority; and the path clean, path and fragment well escaped.
+ */
 function hasCleanPath(value: string): boolean {
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#%]/.test(value) || /[\x00-\x20\x7f\\]/.test(value)) return false
   const authority = value.indexOf('//')
-  if (authority === -1) return true
   const hash = value.indexOf('#')
   const beforeFragment = hash === -1 ? value : value.slice(0, hash)
   if (hash !== -1 && !wellEscaped.test(value.slice(hash + 1))) return false
   const query = beforeFragment.indexOf('?')
   const hierarchy = query === -1 ? beforeFragment : beforeFragment.slice(0, query)
   const slash = hierarchy.indexOf('/', authority + 2)
+  if (hierarchy.slice(authority + 2, slash === -1 ? undefined : slash).includes('%')) return false
   if (slash === -1) return true
   const path = hierarchy.slice(slash)
   if (!wellEscaped.test(path)) return false
