@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto'
-import { open, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { relative, resolve, sep } from 'node:path'
 import { glob } from 'tinyglobby'
 
@@ -8,29 +7,6 @@ export interface InputFile {
   readonly path: string
   readonly name: string
   readonly size: number
-  /**
-   * A digest of the file's first 64 KiB (all of it when smaller): with the size, it tells a
-   * checkpoint whether the file it was reading is still the same file (appended to, perhaps) or
-   * another one under the same name.
-   */
-  readonly head: string
-}
-
-/** How much of a file `head` covers: its first 64 KiB, or all of a smaller file. */
-export function headLength(size: number): number {
-  return Math.min(size, 64 * 1024)
-}
-
-/** The digest of the first `length` bytes of the file (`InputFile.head` when `length` is `headLength(size)`). */
-export async function headOf(path: string, length: number): Promise<string> {
-  const handle = await open(path, 'r')
-  try {
-    const buffer = Buffer.alloc(length)
-    const { bytesRead } = await handle.read(buffer, 0, length, 0)
-    return createHash('sha256').update(buffer.subarray(0, bytesRead)).digest('hex').slice(0, 16)
-  } finally {
-    await handle.close()
-  }
 }
 
 /**
@@ -51,9 +27,7 @@ export async function resolveFiles(patterns: readonly string[], baseDir: string)
       found.set(resolve(path), size)
     }
   }
-  // One file open at a time: a glob may match thousands.
-  const files: InputFile[] = []
-  for (const [path, size] of found) files.push({ path, size, head: await headOf(path, headLength(size)), name: displayName(path, baseDir) })
+  const files = [...found].map(([path, size]) => ({ path, size, name: displayName(path, baseDir) }))
   return files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 

@@ -1,6 +1,6 @@
 import type { RawBlock } from '../../src/runtime/block-source.ts'
 import type { ReaderStart } from './file-item.ts'
-import type { InputFile } from './file-list.ts'
+import type { IdentifiedFile } from './file-identity.ts'
 import type { Auth0Position } from './position.ts'
 import { bomLength } from './line-reader.ts'
 
@@ -32,7 +32,7 @@ export interface BlockLimits {
  * finds newlines; it never decodes. A UTF-8 BOM at offset 0 is skipped, as the line reader does.
  * A block without payload, marked `done`, ends the file.
  */
-export async function* ndjsonBlocks(file: InputFile, start: ReaderStart, chunks: AsyncIterable<Buffer>, bytesBefore: number, limits: BlockLimits): AsyncGenerator<RawBlock<Auth0Position>> {
+export async function* ndjsonBlocks(file: IdentifiedFile, start: ReaderStart, chunks: AsyncIterable<Buffer>, bytesBefore: number, limits: BlockLimits): AsyncGenerator<RawBlock<Auth0Position>> {
   let line = start.line
   let offset = start.offset ?? 0
   let first = offset === 0

@@ -6,7 +6,7 @@ import { z } from 'zod'
  * last row for CSV, elements for JSON arrays. `offset` (plain NDJSON only) is the byte offset
  * just after the last consumed line, so a resume seeks instead of re-reading. `done` marks a file
  * read to its end (or to an unrecoverable error), so a resume moves on to the next file.
- * `size` and `head` (see `InputFile`) identify the file as it was: a resume refuses a file that was
+ * `size` and `head` (see `IdentifiedFile`) identify the file as it was: a resume refuses a file that was
  * replaced under the same name, and reads on where a plain NDJSON file was only appended to.
  */
 export const auth0PositionSchema = z.strictObject({

@@ -6,7 +6,7 @@ import type { Auth0SourceConfig } from './config.ts'
 import { readCsv } from './csv-reader.ts'
 import { detectFormat } from './detect-format.ts'
 import type { FileItem, ReaderStart } from './file-item.ts'
-import type { InputFile } from './file-list.ts'
+import type { IdentifiedFile } from './file-identity.ts'
 import { isZlibError, readJsonArray } from './json-array-reader.ts'
 import { readNdjson } from './ndjson-reader.ts'
 import { openInput, type OpenFiles, type OpenInput } from './open-input.ts'
@@ -29,7 +29,7 @@ export interface FileReadOptions {
  * failing the run. Returns early (no partial batch) when the signal aborts. The file is closed
  * in `finally`, so a consumer's `break` releases it too.
  */
-export async function* readFileBatches(file: InputFile, start: ReaderStart, options: FileReadOptions): AsyncGenerator<SourceBatch<Auth0Position>> {
+export async function* readFileBatches(file: IdentifiedFile, start: ReaderStart, options: FileReadOptions): AsyncGenerator<SourceBatch<Auth0Position>> {
   const { config, files, signal } = options
   const counter = { bytes: 0 }
   const detected = await detectFormat(file.path, config.format, files)

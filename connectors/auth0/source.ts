@@ -1,11 +1,10 @@
-import { open } from 'node:fs/promises'
 import type { SourceBatch } from '../../src/core/source.ts'
 import type { BlockRead, BlockSource, RawBlock } from '../../src/runtime/block-source.ts'
 import type { RunContext } from '../../src/core/run-context.ts'
-import { CheckpointError, SourceReadError } from '../../src/core/errors.ts'
+import { SourceReadError } from '../../src/core/errors.ts'
 import type { Auth0SourceConfig } from './config.ts'
-import type { ReaderStart } from './file-item.ts'
-import { describeFiles, formatBytes, headLength, headOf, resolveFiles, type InputFile } from './file-list.ts'
+import { filesFrom } from './file-identity.ts'
+import { describeFiles, formatBytes, resolveFiles, type InputFile } from './file-list.ts'
 import { blockReadBytes, isGzipHandle, OpenFiles, openInput } from './open-input.ts'
 import type { Auth0DecoderOptions } from './block-decoder.ts'
 import { detectFormat } from './detect-format.ts'
@@ -127,12 +126,9 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
       }
       const enrich = join ? (profile: Record<string, unknown>) => (join as PasswordHashJoin).apply(profile) : (profile: Record<string, unknown>) => profile
       try {
-        let bytesBefore = 0
-        for (const file of found) {
+        for await (const { file, start, bytesBefore } of filesFrom(found, from)) {
           if (ctx.signal.aborted) return
-          const start = await startOf(file, from)
-          if (start !== undefined) yield* readFileBatches(file, start, { config, files, signal: ctx.signal, bytesBefore, enrich })
-          bytesBefore += file.size
+          yield* readFileBatches(file, start, { config, files, signal: ctx.signal, bytesBefore, enrich })
         }
       } finally {
         if (join) {
@@ -153,21 +149,16 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
       const options: Auth0DecoderOptions = hashes ? { join: { index: (await hashIndex(ctx, true)).state, mode: hashes.join } } : {}
       const limits = { lines: config.batch_records, bytes: 4 * 1024 * 1024 }
       async function* blocks(): AsyncGenerator<RawBlock<Auth0Position>> {
-        let bytesBefore = 0
-        for (const file of found) {
+        for await (const { file, start, bytesBefore } of filesFrom(found, from)) {
           if (ctx.signal.aborted) return
-          const start = await startOf(file, from)
-          if (start !== undefined) {
-            const input = await openInput(file.path, files, start.offset ?? 0, { bytes: 0 }, blockReadBytes)
-            try {
-              yield* ndjsonBlocks(file, start, input.chunks, bytesBefore, limits)
-            } catch (error) {
-              throw new SourceReadError(`cannot read ${file.name}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}`, { cause: error })
-            } finally {
-              await input.close()
-            }
+          const input = await openInput(file.path, files, start.offset ?? 0, { bytes: 0 }, blockReadBytes)
+          try {
+            yield* ndjsonBlocks(file, start, input.chunks, bytesBefore, limits)
+          } catch (error) {
+            throw new SourceReadError(`cannot read ${file.name}: ${(error as NodeJS.ErrnoException).code ?? 'read error'}`, { cause: error })
+          } finally {
+            await input.close()
           }
-          bytesBefore += file.size
         }
       }
       const decoderUrl = new URL(import.meta.url.endsWith('.ts') ? './block-decoder.ts' : './block-decoder.js', import.meta.url)
@@ -192,46 +183,6 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
       if (pending) await (await pending.catch(() => undefined))?.dispose()
     },
   }
-}
-
-/** Where to start in `file` given the resume position; undefined = already fully read. */
-async function startOf(file: InputFile, from: Auth0Position | undefined): Promise<ReaderStart | undefined> {
-  if (from === undefined || file.name > from.file) return { line: 0 }
-  if (file.name < from.file) return undefined
-  const resume = from.offset !== undefined ? { line: from.line, offset: from.offset } : { line: from.line }
-  // Positions written before files were identified carry no size or head: trusted as before.
-  if (from.head === undefined || from.size === undefined) return from.done ? undefined : resume
-  // The digest covers what the file held then; a file appended to since keeps that beginning.
-  const length = headLength(from.size)
-  const head = file.size < length ? undefined : length === headLength(file.size) ? file.head : await headOf(file.path, length)
-  if (head !== from.head) throw changedFile(file, 'it does not begin as the file read before')
-  if (from.offset !== undefined && file.size < from.offset) throw changedFile(file, `it is shorter (${file.size} bytes) than the ${from.offset} bytes already read`)
-  if (!from.done || file.size === from.size) return from.done ? undefined : resume
-  // Nothing was read from it (it was empty, or blank): read it now, whatever it holds.
-  if (from.line === 0) return { line: 0 }
-  // Read to its end before and longer now: a plain NDJSON file goes on from its offset, if that
-  // offset ends a line. A last line without its newline was read as it stood (and refused as
-  // cut short); going on from inside it would cut it again.
-  if (from.offset !== undefined && file.size > from.size && (await byteAt(file.path, from.offset - 1)) === 0x0a) return resume
-  throw changedFile(file, file.size > from.size && from.offset !== undefined ? 'it grew after a last line that had no newline' : `its size changed from ${from.size} to ${file.size} bytes`)
-}
-
-async function byteAt(path: string, offset: number): Promise<number | undefined> {
-  if (offset < 0) return undefined
-  const handle = await open(path, 'r')
-  try {
-    const one = Buffer.alloc(1)
-    const { bytesRead } = await handle.read(one, 0, 1, offset)
-    return bytesRead === 1 ? one[0] : undefined
-  } finally {
-    await handle.close()
-  }
-}
-
-function changedFile(file: InputFile, why: string): CheckpointError {
-  return new CheckpointError(
-    `${file.name} is not the file the checkpoint was reading (${why}): resuming in it would skip or repeat users. If it is a new export, run again with --from-start (users Authgear already has are skipped), or give it a new name`,
-  )
 }
 
 /**
