@@ -1,3 +1,4 @@
+import { rejectionMessage } from '../core/mapped-record.ts'
 import { createSource } from '../../connectors/create-source.ts'
 import { AUTHGEAR_IMPORT_BODY_LIMIT } from '../../connectors/authgear/config.ts'
 import { loadConfig } from '../config/load-config.ts'
@@ -50,8 +51,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
         // The tables count only what would be sent, as a backfill's summary does: a rejected
         // record is counted under its reason, whatever password it carried.
         if (!result.ok) {
-          const { field, message } = result.rejection
-          fail(result.rejection.code, `${record.origin}: ${field && !message.startsWith(`${field}:`) ? `${field}: ` : ''}${message}`)
+          fail(result.rejection.code, rejectionMessage(record.origin, result.rejection))
           continue
         }
         if (result.value.action === 'delete') {

@@ -48,6 +48,11 @@ export interface MappingRejection {
   readonly message: string
 }
 
+/** A rejection as the dead letter and `validate` word it: origin, then the field unless the message already starts with it. */
+export function rejectionMessage(origin: string, { field, message }: MappingRejection): string {
+  return `${origin}: ${field && !message.startsWith(`${field}:`) ? `${field}: ` : ''}${message}`
+}
+
 export type MappingResult =
   | { readonly ok: true; readonly value: MappedRecord }
   | { readonly ok: false; readonly rejection: MappingRejection; readonly passwordAlgorithm?: string }

@@ -1,4 +1,4 @@
-import type { MappingRejection, MappingResult } from '../core/mapped-record.ts'
+import { rejectionMessage, type MappingRejection, type MappingResult } from '../core/mapped-record.ts'
 import type { RunContext } from '../core/run-context.ts'
 import type { Source } from '../core/source.ts'
 import type { ReadableRecord, SourceRecord } from '../core/source-record.ts'
@@ -94,9 +94,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
 
   const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined): void => {
     if (passwordAlgorithm) metrics.passwordLanes.inc(passwordAlgorithm, 'rejected')
-    const { code, field, message } = rejection
-    const named = field && !message.startsWith(`${field}:`) ? `${field}: ${message}` : message
-    recorder.complete({ source: record, ticket }, { kind: 'rejected', code, message: `${record.origin}: ${named}` }, 'processing')
+    recorder.complete({ source: record, ticket }, { kind: 'rejected', code: rejection.code, message: rejectionMessage(record.origin, rejection) }, 'processing')
   }
   /** Batches one mapped record; returns a promise only when the scheduler makes it wait. */
   const accept = (item: WorkItem): Promise<void> | undefined => {
