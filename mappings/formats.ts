@@ -20,16 +20,16 @@ const plainHttpUrl = /^https?:\/\/[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\
  * (`//`), no `.` or `..` segment.
  */
 export function isAbsoluteUri(value: string): boolean {
-  if (!hasCleanPath(value)) return false
+  if (!readsAsUrlWithHost(value)) return false
   if (plainHttpUrl.test(value)) return true
   if (!URL.canParse(value)) return false
   return new URL(value).host.length > 0
 }
 
-/** Format `x_picture`: an absolute http(s) URI (with a clean path, as `uri`), or `authgearimages:///<path>`. */
+/** Format `x_picture`: an absolute http(s) URI (read as `uri` is), or `authgearimages:///<path>`. */
 export function isPictureUri(value: string): boolean {
   if (/^authgearimages:\/\/\/.+/.test(value)) return true
-  if (!hasCleanPath(value)) return false
+  if (!readsAsUrlWithHost(value)) return false
   if (plainHttpUrl.test(value)) return true
   if (!URL.canParse(value)) return false
   const url = new URL(value)
@@ -44,7 +44,7 @@ const wellEscaped = /^(?:[^%]|%[0-9A-Fa-f]{2})*$/
  * after the scheme (`https:/x` and `https:x` have no host there), no control character, space or
  * backslash, no `%` in the authority; and the path clean, path and fragment well escaped.
  */
-function hasCleanPath(value: string): boolean {
+function readsAsUrlWithHost(value: string): boolean {
   if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#%]/.test(value) || /[\x00-\x20\x7f\\]/.test(value)) return false
   const authority = value.indexOf('//')
   const hash = value.indexOf('#')

@@ -19,11 +19,6 @@ export class InvalidUtf8Lines {
   #open: Buffer[] = []
   #lineEnd: number | undefined
 
-  /** Whether any bytes read so far are not UTF-8. */
-  get seen(): boolean {
-    return this.#bad.length > 0
-  }
-
   /** Whether any line in `(after, upTo]` holds bytes that are not UTF-8. Calls must come in file order. */
   anyIn(after: number, upTo: number): boolean {
     while (this.#next < this.#bad.length && (this.#bad[this.#next] as number) <= after) this.#next++

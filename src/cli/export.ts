@@ -21,7 +21,7 @@ export interface ExportOptions {
   readonly field?: readonly string[]
 }
 
-/** Builds the export request from CLI flags; throws `ConfigError` on a bad format. */
+/** Builds the export request from CLI flags; throws `UsageError` on a bad format or field. */
 export function exportRequestOf(format: string, fields: readonly string[] = []): ExportRequestBody {
   if (format !== 'ndjson' && format !== 'csv') throw new UsageError(`--format must be ndjson or csv, got ${JSON.stringify(format)}`)
   const f = format as ExportFormat
@@ -75,8 +75,9 @@ export async function runExport(client: ExportClient, request: ExportRequestBody
 /**
  * `gearbridge export`: starts a User Export API task for the `sink:` project, polls it, and streams
  * the file to `--out`. A run stopped before the file is downloaded is picked up by the next one
- * with the same request, on the same task (`<state.dir>/<name>.export-task.json`). Exit 0 when the file is written; 1 when the export failed on Authgear's side
- * or could not be downloaded; 78 for config problems.
+ * with the same request, on the same task (`<state.dir>/<name>.export-task.json`). Exit 0 when
+ * the file is written; 1 when the export failed on Authgear's side or could not be downloaded; 2
+ * for flags it cannot run with; 78 for config problems.
  */
 export async function exportCommand(options: ExportOptions, io: CommandIo): Promise<number> {
   const request = exportRequestOf(options.format, options.field)

@@ -131,9 +131,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       },
       ctx,
     )
-    // A second signal abandons the jobs in flight on purpose: their records stay uncommitted and
-    // are resent by the next run. That is a resumable stop, not a failure.
-    // A failure of its own that came first (Authgear kept failing while the run drained) stays one.
+    // A second signal abandons the jobs in flight on purpose: a resumable stop (see endedBySecondSignal).
     const stoppedAtOnce = endedBySecondSignal(ran, run.hardStop.aborted)
     const result: typeof ran = stoppedAtOnce ? { status: 'stopped', alreadyComplete: false } : ran
     running = false
@@ -190,4 +188,3 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     run.dispose()
   }
 }
-

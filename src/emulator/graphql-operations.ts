@@ -31,7 +31,7 @@ function lookupValue(key: LoginIdKey, raw: string): string {
   if (key === 'email') {
     const email = normalizeEmail(raw)
     if (!email.ok) throw invalid()
-    return normalizeLoginId(key, email.value)
+    return email.value
   }
   return normalizeLoginId(key, raw.trim())
 }
@@ -47,8 +47,6 @@ function resolveNode(ctx: GraphqlContext, id: string): StoredUser | null {
   const decoded = decodeNodeId(id)
   return decoded?.type === 'User' ? (ctx.store.get(decoded.id) ?? null) : null
 }
-
-/** The account state name Authgear uses in transition errors. */
 
 function setDisabled(ctx: GraphqlContext, user: StoredUser, input: Record<string, any>): void {
   const from: string | null = input.temporarilyDisabledFrom ?? null
@@ -67,8 +65,7 @@ function setDisabled(ctx: GraphqlContext, user: StoredUser, input: Record<string
       throw transition('the start timestamp of temporarily disabled period must be less than the end timestamp of temporarily disabled period')
     }
     // Normal and temporarily disabled users may be (re)disabled; anything else is a transition error.
-    const temporary = user.status === 'disabled' && user.temporarilyDisabledFrom !== undefined
-    if (user.status !== 'normal' && !temporary) {
+    if (user.status !== 'normal' && accountStateName(user) !== 'disabled_temporarily') {
       throw transition(`invalid account status transition: ${accountStateName(user)} -> ${from === null ? 'disabled' : 'disabled_temporarily'}`)
     }
     ctx.tx.touch(user)

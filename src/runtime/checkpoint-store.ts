@@ -1,6 +1,6 @@
-import { identityDifferences } from './pipeline-id.ts'
 import { readFile } from 'node:fs/promises'
 import { writeFileAtomic } from './atomic-file.ts'
+import { identityDifferences } from './pipeline-id.ts'
 import { CheckpointError } from '../core/errors.ts'
 
 /** What is persisted: the position to resume after, and which source and target it belongs to. */
@@ -70,5 +70,4 @@ export class CheckpointStore<P> {
   async save(state: CheckpointState<P>): Promise<void> {
     await writeFileAtomic(this.path, `${JSON.stringify(state)}\n`)
   }
-
 }

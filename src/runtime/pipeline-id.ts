@@ -8,8 +8,11 @@ import type { RootConfig } from '../config/schema.ts'
  * runs without making a checkpoint another pipeline's.
  */
 export function pipelineIdentity(config: RootConfig): Record<string, unknown> {
-  const target = config.sink.endpoint === 'embedded' ? 'embedded' : new URL(config.sink.endpoint).host
-  return { source: sourceIdentity(config.source), target, project: config.sink.project_id }
+  return { source: sourceIdentity(config.source), target: targetOf(config), project: config.sink.project_id }
+}
+
+function targetOf(config: RootConfig): string {
+  return config.sink.endpoint === 'embedded' ? 'embedded' : new URL(config.sink.endpoint).host
 }
 
 function sourceIdentity(source: RootConfig['source']): Record<string, unknown> {
@@ -42,8 +45,7 @@ export function pipelineId(config: RootConfig): string {
  * upgrade in the middle of a migration resumes it.
  */
 export function legacyPipelineId(config: RootConfig): string {
-  const target = config.sink.endpoint === 'embedded' ? 'embedded' : new URL(config.sink.endpoint).host
-  return fingerprint({ source: config.source, target, project: config.sink.project_id })
+  return fingerprint({ source: config.source, target: targetOf(config), project: config.sink.project_id })
 }
 
 function fingerprint(material: unknown): string {

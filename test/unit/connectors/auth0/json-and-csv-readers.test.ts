@@ -3,9 +3,13 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createAuth0Mapping } from '../../../../mappings/auth0.ts'
 import { mappingConfigSchema } from '../../../../mappings/config.ts'
-import type { ReadableRecord } from '../../../../src/core/source-record.ts'
+import type { ReadableRecord, SourceRecord } from '../../../../src/core/source-record.ts'
+import type { FileItem } from '../../../../connectors/auth0/file-item.ts'
 import { readJsonArray } from '../../../../connectors/auth0/json-array-reader.ts'
 import { collect, dataOf, source, tempDir, writeGzip, writeText } from './helpers.ts'
+
+/** A record as the reader's tests compare it: where it came from, and its code when it is unreadable. */
+const originAndCode = (record: SourceRecord) => [record.origin, record.kind === 'unreadable' ? record.code : record.kind]
 
 const importUsers = [
   { email: 'a@example.com', email_verified: true, user_id: 'legacy-1', password_hash: '$2b$10$C5gmk4kTzDuGc8nXqN6FdO0m2r6NwOeDmBZYeq.n2b2YW3cCQp4vG' },
@@ -222,7 +226,7 @@ describe('auth0 CSV reader', () => {
     const dir = await tempDir()
     await writeText(dir, 'q.csv', 'email,name\na@x.com,A\nb@x.com,"John "Johnny" Smith"\nc@x.com,C\nd@x.com,"D\ne@x.com,E\n')
     const { records } = await collect(source({ files: 'q.csv' }, dir))
-    expect(records.map((record) => [record.origin, record.kind === 'unreadable' ? record.code : record.kind])).toEqual([
+    expect(records.map(originAndCode)).toEqual([
       ['q.csv:2', 'data'],
       ['q.csv:3', 'malformed_csv'],
       ['q.csv:4', 'data'],
@@ -236,7 +240,7 @@ describe('auth0 CSV reader', () => {
     const dir = await tempDir()
     await writeFile(join(dir, 'mac.csv'), Buffer.concat([Buffer.from('email,name\ra@x.com,'), Buffer.from('Ren\u00e9e', 'latin1'), Buffer.from('\rb@x.com,Zoë\r')]))
     const { records } = await collect(source({ files: 'mac.csv' }, dir))
-    expect(records.map((record) => [record.origin, record.kind === 'unreadable' ? record.code : record.kind])).toEqual([
+    expect(records.map(originAndCode)).toEqual([
       ['mac.csv:2', 'invalid_utf8'],
       ['mac.csv:3', 'data'],
     ])
@@ -256,18 +260,23 @@ describe('auth0 CSV reader', () => {
 })
 
 describe('JSON array element cutting', () => {
+  /** The items of an array read in the given chunks. */
+  async function itemsOf(...chunks: Buffer[]): Promise<FileItem[]> {
+    async function* read() {
+      yield* chunks
+    }
+    const items: FileItem[] = []
+    for await (const item of readJsonArray(read(), { line: 0 })) items.push(item)
+    return items
+  }
+
   it('reports a stray closing bracket as one bad element and reads on', async () => {
     for (const [text, expected] of [
       ['[{"user_id":"auth0|1"}},{"user_id":"auth0|2"}]', [['value', 1], ['error', 2], ['value', 3]]],
       ['[ } ]', [['error', 1]]],
       ['  \n', []],
     ] as const) {
-      async function* chunks() {
-        yield Buffer.from(text)
-      }
-      const items = []
-      for await (const item of readJsonArray(chunks(), { line: 0 })) items.push([item.kind, item.line])
-      expect(items, text).toEqual(expected)
+      expect((await itemsOf(Buffer.from(text))).map((item) => [item.kind, item.line]), text).toEqual(expected)
     }
   })
 
@@ -275,13 +284,7 @@ describe('JSON array element cutting', () => {
     const value = [{ a: 'x"]}[{,\\' }, { b: [1, [2, { c: '}' }]], d: null }, { e: 'é😀' }, { f: '\n\t' }]
     const text = Buffer.from(`\uFEFF [\n${value.map((v) => JSON.stringify(v, null, 1)).join(' ,\r\n')}\n] \n`)
     for (let cut = 1; cut < text.length; cut++) {
-      async function* chunks() {
-        yield text.subarray(0, cut)
-        yield text.subarray(cut)
-      }
-      const items = []
-      for await (const item of readJsonArray(chunks(), { line: 0 })) items.push(item)
-      expect(items, `cut at ${cut}`).toEqual(value.map((v, i) => ({ kind: 'value', line: i + 1, value: v })))
+      expect(await itemsOf(text.subarray(0, cut), text.subarray(cut)), `cut at ${cut}`).toEqual(value.map((v, i) => ({ kind: 'value', line: i + 1, value: v })))
     }
   })
 })
