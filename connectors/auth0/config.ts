@@ -15,10 +15,10 @@ const pathOrGlobs = oneOrMany('a path or glob')
 const csvOptionsSchema = z
   .strictObject({
     delimiter: z
-      .union([z.literal('auto'), z.string().length(1)])
+      .union([z.literal('auto'), z.string().regex(/^[\x01-\x09\x0b\x0c\x0e-\x21\x23-\x7f]$/, 'one ASCII character other than a quote or a line end')])
       .default('auto')
       .describe(
-        "Cell separator. `auto` picks tab when the header line has more tabs than commas (the Import/Export extension writes tab-separated files named .csv), otherwise comma.",
+        "Cell separator: one ASCII character other than a quote or a line end. `auto` picks tab when the header line has more tabs than commas (the Import/Export extension writes tab-separated files named .csv), otherwise comma.",
       ),
   })
 

@@ -4,22 +4,26 @@ const booleanFields = new Set(['email_verified', 'phone_verified', 'blocked'])
 const numberFields = new Set(['logins_count'])
 
 /**
- * Turns one CSV row into an Auth0 profile: strips the `'` Auth0 puts before every string cell
- * against CSV injection, drops empty cells, types known booleans and numbers, and rebuilds
- * dotted and indexed headers (`user_metadata.plan`, `identities[0].connection`) into objects.
+ * Turns the rows of a CSV with these headers into Auth0 profiles: strips the `'` Auth0 puts
+ * before every string cell against CSV injection, drops empty cells, types known booleans and
+ * numbers, and rebuilds dotted and indexed headers (`user_metadata.plan`,
+ * `identities[0].connection`) into objects. Headers are parsed once, not once a row.
  */
-export function csvRowToProfile(headers: readonly string[], cells: readonly string[]): Record<string, unknown> {
-  const profile: Record<string, unknown> = {}
-  for (let i = 0; i < headers.length; i++) {
-    const raw = cells[i]
-    if (raw === undefined || raw === '') continue
-    const text = raw.startsWith("'") ? raw.slice(1) : raw
-    if (text === '') continue
-    const path = parseHeader(headers[i] ?? '')
-    if (path.length === 0) continue
-    setPath(profile, path, typed(path[path.length - 1], text))
+export function csvProfileBuilder(headers: readonly string[]): (cells: readonly string[]) => Record<string, unknown> {
+  const paths = headers.map(parseHeader)
+  return (cells) => {
+    const profile: Record<string, unknown> = {}
+    for (let i = 0; i < paths.length; i++) {
+      const raw = cells[i]
+      if (raw === undefined || raw === '') continue
+      const text = raw.startsWith("'") ? raw.slice(1) : raw
+      if (text === '') continue
+      const path = paths[i] as (string | number)[]
+      if (path.length === 0) continue
+      setPath(profile, path, typed(path[path.length - 1], text))
+    }
+    return profile
   }
-  return profile
 }
 
 /** `identities[0].connection` → ['identities', 0, 'connection']. */
@@ -48,18 +52,26 @@ function typed(field: string | number | undefined, text: string): unknown {
   return text
 }
 
+/**
+ * Only own properties are followed and every key is defined as an own data property, as
+ * `JSON.parse` makes them: a header such as `__proto__.admin` or `constructor.prototype.admin`
+ * becomes data under that name instead of reaching `Object.prototype`.
+ */
 function setPath(target: Record<string, unknown>, path: readonly (string | number)[], value: unknown): void {
   let node: Record<string | number, unknown> = target
   for (let i = 0; i < path.length - 1; i++) {
     const key = path[i] as string | number
     const nextIsIndex = typeof path[i + 1] === 'number'
-    let child = node[key]
+    let child = Object.hasOwn(node, key) ? node[key] : undefined
     if (child === null || typeof child !== 'object') {
       child = nextIsIndex ? [] : {}
-      node[key] = child
+      define(node, key, child)
     }
     node = child as Record<string | number, unknown>
   }
-  const last = path[path.length - 1] as string | number
-  node[last] = value
+  define(node, path[path.length - 1] as string | number, value)
+}
+
+function define(node: Record<string | number, unknown>, key: string | number, value: unknown): void {
+  Object.defineProperty(node, key, { value, writable: true, enumerable: true, configurable: true })
 }

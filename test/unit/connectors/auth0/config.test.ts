@@ -21,9 +21,9 @@ describe('auth0 source config', () => {
     expect(auth0SourceConfigSchema.safeParse({ type: 'auth0', files: 'a', batch_records: 0 }).success).toBe(false)
   })
 
-  it('accepts a single-character CSV delimiter', () => {
-    expect(auth0SourceConfigSchema.parse({ type: 'auth0', files: 'a.csv', csv: { delimiter: '\t' } }).csv.delimiter).toBe('\t')
-    expect(auth0SourceConfigSchema.safeParse({ type: 'auth0', files: 'a.csv', csv: { delimiter: ';;' } }).success).toBe(false)
+  it('accepts a single ASCII CSV delimiter, and no quote, line end or other character', () => {
+    for (const delimiter of ['\t', ';', '|', ',']) expect(auth0SourceConfigSchema.parse({ type: 'auth0', files: 'a.csv', csv: { delimiter } }).csv.delimiter).toBe(delimiter)
+    for (const delimiter of [';;', '"', '\n', '\r', '§', '']) expect(auth0SourceConfigSchema.safeParse({ type: 'auth0', files: 'a.csv', csv: { delimiter } }).success, JSON.stringify(delimiter)).toBe(false)
   })
 
   it('describes every field for the generated docs', () => {

@@ -208,7 +208,7 @@ describe('auth0 CSV reader', () => {
       ['users.csv:5', 'malformed_csv'],
       ['users.csv:10002', 'malformed_csv'],
     ])
-    expect(refused[1]?.kind === 'unreadable' && refused[1].message).toBe('users.csv line 10002: row is not valid CSV (INVALID_OPENING_QUOTE); fix it and run again with --from-start to import it')
+    expect(refused[1]?.kind === 'unreadable' && refused[1].message).toBe('users.csv line 10002: row is not valid CSV: a quote inside a cell that does not start with one; fix it and run again with --from-start to import it')
     expect(JSON.stringify(refused)).not.toContain('ample')
     expect(records.filter((record) => record.kind === 'data').map((record) => record.origin).slice(-2)).toEqual(['users.csv:11000', 'users.csv:11001'])
   })
@@ -218,11 +218,11 @@ describe('auth0 CSV reader', () => {
     await writeText(dir, 'h.csv', 'email,na"me"\na@x.com,A\nb@x.com,B\n')
     const { records } = await collect(source({ files: 'h.csv' }, dir))
     expect(records.map((record) => [record.origin, record.kind === 'unreadable' ? record.message : record.kind])).toEqual([
-      ['h.csv:1', 'h.csv line 1: the header row is not valid CSV (INVALID_OPENING_QUOTE); nothing in this file was read'],
+      ['h.csv:1', 'h.csv line 1: the header row is not valid CSV (a quote inside a cell that does not start with one); nothing in this file was read'],
     ])
   })
 
-  it('dead-letters a row with two stray quotes once, and names the line after which an unclosed quote swallowed the rest', async () => {
+  it('dead-letters a row with two stray quotes once, and a quote never closed as its own line, reading every row after both', async () => {
     const dir = await tempDir()
     await writeText(dir, 'q.csv', 'email,name\na@x.com,A\nb@x.com,"John "Johnny" Smith"\nc@x.com,C\nd@x.com,"D\ne@x.com,E\n')
     const { records } = await collect(source({ files: 'q.csv' }, dir))
@@ -230,10 +230,49 @@ describe('auth0 CSV reader', () => {
       ['q.csv:2', 'data'],
       ['q.csv:3', 'malformed_csv'],
       ['q.csv:4', 'data'],
-      ['q.csv:6', 'malformed_csv'],
+      ['q.csv:5', 'malformed_csv'],
+      ['q.csv:6', 'data'],
     ])
-    const last = records.at(-1)
-    expect(last?.kind === 'unreadable' && last.message).toMatch(/a quote opened after line 4 is not closed/)
+    expect(records[3]?.kind === 'unreadable' && records[3].message).toBe('q.csv line 5: row is not valid CSV: a quote opened on this line is never closed; fix it and run again with --from-start to import it')
+  })
+
+  it('reads the rows after a cell with text after its closing quote (csv-parse dropped them without a word)', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'b.csv', 'email,name\na@x.com,"B"b\nc@x.com,C\nd@x.com,D\ne@x.com,"E"\nf@x.com,F\n')
+    const { records } = await collect(source({ files: 'b.csv' }, dir))
+    expect(records.map(originAndCode)).toEqual([
+      ['b.csv:2', 'malformed_csv'],
+      ['b.csv:3', 'data'],
+      ['b.csv:4', 'data'],
+      ['b.csv:5', 'data'],
+      ['b.csv:6', 'data'],
+    ])
+    expect(dataOf(records).map((data) => data['name'])).toEqual(['C', 'D', 'E', 'F'])
+    expect(records[0]?.kind === 'unreadable' && records[0].message).toBe('b.csv line 2: row is not valid CSV: text after the closing quote of a cell; fix it and run again with --from-start to import it')
+  })
+
+  it('names both lines of a faulty row whose quoted cell spans two', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'm.csv', 'email,note\na@x.com,"one\ntwo"x\nb@x.com,"three\nfour"\n')
+    const { records } = await collect(source({ files: 'm.csv' }, dir))
+    expect(records.map(originAndCode)).toEqual([
+      ['m.csv:3', 'malformed_csv'],
+      ['m.csv:5', 'data'],
+    ])
+    expect(records[0]?.kind === 'unreadable' && records[0].message).toMatch(/^m\.csv line 3: row is not valid CSV \(lines 2–3\): text after the closing quote/)
+    expect(dataOf(records)[0]).toEqual({ email: 'b@x.com', note: 'three\nfour' })
+  })
+
+  it('keeps a header such as __proto__.password_hash as data instead of giving every object that hash', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'p.csv', "email,__proto__.password_hash,constructor.prototype.blocked\na@x.com,'$2b$10$C5gmk4kTzDuGc8nXqN6FdO0m2r6NwOeDmBZYeq.n2b2YW3cCQp4vG,true\n")
+    const { records } = await collect(source({ files: 'p.csv' }, dir))
+    const data = dataOf(records)[0] as Record<string, unknown>
+    expect(({} as Record<string, unknown>)['password_hash']).toBeUndefined()
+    expect(({} as Record<string, unknown>)['blocked']).toBeUndefined()
+    expect(data['password_hash']).toBeUndefined()
+    expect(Object.getPrototypeOf(data)).toBe(Object.prototype)
+    expect(JSON.parse(JSON.stringify(data))).toEqual(JSON.parse('{"email":"a@x.com","__proto__":{"password_hash":"$2b$10$C5gmk4kTzDuGc8nXqN6FdO0m2r6NwOeDmBZYeq.n2b2YW3cCQp4vG"},"constructor":{"prototype":{"blocked":true}}}'))
   })
 
   it('finds bytes that are not UTF-8 in a CSV whose lines end in a lone CR (an old Mac save)', async () => {
