@@ -1,3 +1,5 @@
+import { setOwn } from '../../src/core/own-property.ts'
+
 /** Fields Auth0 exports as booleans; CSV carries them as `true`/`false` text. */
 const booleanFields = new Set(['email_verified', 'phone_verified', 'blocked'])
 /** Fields Auth0 exports as numbers. */
@@ -20,7 +22,12 @@ export function csvProfileBuilder(headers: readonly string[]): (cells: readonly 
       if (text === '') continue
       const path = paths[i] as (string | number)[]
       if (path.length === 0) continue
-      setPath(profile, path, typed(path[path.length - 1], text))
+      try {
+        setPath(profile, path, typed(path[path.length - 1], text))
+      } catch (error) {
+        if (error instanceof CsvHeaderConflict) throw new CsvHeaderConflict(`header ${JSON.stringify(headers[i])}: ${error.message}`)
+        throw error
+      }
     }
     return profile
   }
@@ -31,7 +38,8 @@ export function parseHeader(header: string): (string | number)[] {
   const clean = header.startsWith("'") ? header.slice(1).trim() : header.trim()
   const path: (string | number)[] = []
   for (const part of clean.split('.')) {
-    const match = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part)
+    // Up to three digits: a larger "index" stays part of the name rather than make a list that long.
+    const match = /^([^[\]]*)((?:\[\d{1,3}\])*)$/.exec(part)
     if (!match) {
       path.push(part)
       continue
@@ -55,23 +63,26 @@ function typed(field: string | number | undefined, text: string): unknown {
 /**
  * Only own properties are followed and every key is defined as an own data property, as
  * `JSON.parse` makes them: a header such as `__proto__.admin` or `constructor.prototype.admin`
- * becomes data under that name instead of reaching `Object.prototype`.
+ * becomes data under that name instead of reaching `Object.prototype`. A name under a list
+ * (`identities.length` beside `identities[0].connection`) is refused: it has no place in JSON.
  */
 function setPath(target: Record<string, unknown>, path: readonly (string | number)[], value: unknown): void {
   let node: Record<string | number, unknown> = target
-  for (let i = 0; i < path.length - 1; i++) {
+  for (let i = 0; i < path.length; i++) {
     const key = path[i] as string | number
-    const nextIsIndex = typeof path[i + 1] === 'number'
+    if (Array.isArray(node) && typeof key !== 'number') throw new CsvHeaderConflict(`"${key}" names a field of a list`)
+    if (i === path.length - 1) {
+      setOwn(node, key, value)
+      return
+    }
     let child = Object.hasOwn(node, key) ? node[key] : undefined
     if (child === null || typeof child !== 'object') {
-      child = nextIsIndex ? [] : {}
-      define(node, key, child)
+      child = typeof path[i + 1] === 'number' ? [] : {}
+      setOwn(node, key, child)
     }
     node = child as Record<string | number, unknown>
   }
-  define(node, path[path.length - 1] as string | number, value)
 }
 
-function define(node: Record<string | number, unknown>, key: string | number, value: unknown): void {
-  Object.defineProperty(node, key, { value, writable: true, enumerable: true, configurable: true })
-}
+/** Two headers that cannot both hold: one makes a list of what another takes for an object. */
+export class CsvHeaderConflict extends Error {}

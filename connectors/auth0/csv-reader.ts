@@ -1,4 +1,4 @@
-import { csvProfileBuilder } from './csv-cells.ts'
+import { CsvHeaderConflict, csvProfileBuilder } from './csv-cells.ts'
 import { csvRows } from './csv-rows.ts'
 import type { FileItem, ReaderStart } from './file-item.ts'
 
@@ -48,8 +48,17 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
     } else if (row.cells.length !== headers.length) {
       yield { kind: 'error', line, code: 'csv_column_count', detail: `row has ${row.cells.length} cells, the header has ${headers.length}` }
     } else {
-      yield { kind: 'value', line, value: profileOf(row.cells) }
+      yield profileItem(line, () => profileOf(row.cells))
     }
+  }
+}
+
+function profileItem(line: number, profile: () => Record<string, unknown>): FileItem {
+  try {
+    return { kind: 'value', line, value: profile() }
+  } catch (error) {
+    if (!(error instanceof CsvHeaderConflict)) throw error
+    return { kind: 'error', line, code: 'malformed_csv', detail: `row cannot be read as a profile (${error.message}); rename the header and run again with --from-start` }
   }
 }
 

@@ -1,3 +1,5 @@
+import { ownValue } from '../core/own-property.ts'
+
 /** One `${VAR}` that has no value and no default, or (`name` undefined) a `${` this syntax does not read. */
 export interface MissingVariable {
   readonly name: string | undefined
@@ -17,7 +19,7 @@ export function interpolate(text: string, env: NodeJS.ProcessEnv, missing: Missi
   if (leftover.includes('${')) missing.push({ name: undefined })
   return text.replace(pattern, (match, name: string | undefined, fallback: string | undefined) => {
     if (match === '$${') return '${'
-    const value = env[name!]
+    const value = ownValue(env, name!)
     if (value !== undefined && (value !== '' || fallback === undefined)) return value
     if (fallback !== undefined) return fallback
     missing.push({ name: name! })

@@ -3,15 +3,14 @@
  * clients might care: map keys sorted (struct fields keep their order, so callers build those in
  * order), and `<`, `>`, `&`, U+2028, U+2029 escaped as `\u003c` etc.
  */
+import { setOwn } from '../core/own-property.ts'
 
 /** A copy of a decoded JSON value with every object's keys sorted, as a Go `map[string]any`. */
 export function sortKeysDeep(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeysDeep)
   if (value === null || typeof value !== 'object') return value
   const out: Record<string, unknown> = {}
-  for (const key of Object.keys(value).sort(compareBytes)) {
-    out[key] = sortKeysDeep((value as Record<string, unknown>)[key])
-  }
+  for (const key of Object.keys(value).sort(compareBytes)) setOwn(out, key, sortKeysDeep((value as Record<string, unknown>)[key]))
   return out
 }
 

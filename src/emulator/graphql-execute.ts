@@ -1,4 +1,5 @@
 import type { GraphqlContext } from './graphql-context.ts'
+import { ownValue, setOwn } from '../core/own-property.ts'
 import { fieldError, GraphqlValidationError, type GraphqlErrorJson } from './graphql-errors.ts'
 import { operationTypes } from './graphql-operations.ts'
 import type { DocumentNode, FieldNode, Loc, OperationNode, Selection, ValueNode } from './graphql-parser.ts'
@@ -41,7 +42,7 @@ export function selectOperation(doc: DocumentNode, operationName: string | undef
 function literal(node: ValueNode, vars: Record<string, unknown>): unknown {
   switch (node.kind) {
     case 'variable':
-      return vars[node.name]
+      return ownValue(vars, node.name)
     case 'int':
     case 'float':
       return Number(node.value)
@@ -114,7 +115,7 @@ export function validate(doc: DocumentNode, op: OperationNode): GraphqlValidatio
         else visit(cond, sel.selections, seen)
         continue
       }
-      const def = sel.name === '__typename' ? typename : fields[sel.name]
+      const def = sel.name === '__typename' ? typename : ownValue(fields, sel.name)
       if (def === undefined) {
         errors.push(new GraphqlValidationError(`Cannot query field "${sel.name}" on type "${typeName}".`, [sel.loc]))
         continue
@@ -218,18 +219,18 @@ export function execute(doc: DocumentNode, op: OperationNode, vars: Record<strin
     for (const [key, nodes] of collect(typeName, selections)) {
       const node = nodes[0]!
       if (node.name === '__typename') {
-        out[key] = typeName
+        setOwn(out, key, typeName)
         continue
       }
       const def = fields[node.name]!
       const fieldPath = [...path, key]
       try {
         const value = def.resolve(source, coerceArgs(def, node, vars), ctx)
-        out[key] = complete(parseTypeRef(def.type), value, nodes, fieldPath)
+        setOwn(out, key, complete(parseTypeRef(def.type), value, nodes, fieldPath))
       } catch (error) {
         if (!(error instanceof NullBubble)) errors.push(fieldError(error, nodes.map((n) => n.loc as Loc), fieldPath))
         if (def.type.endsWith('!')) throw new NullBubble()
-        out[key] = null
+        setOwn(out, key, null)
       }
     }
     return out

@@ -1,4 +1,5 @@
 import { normalizeEmail, normalizePhone } from '../../mappings/normalize.ts'
+import { ownValue } from '../core/own-property.ts'
 import { apiError } from './api-error.ts'
 import { accountStateName } from './account-state.ts'
 import type { GraphqlContext } from './graphql-context.ts'
@@ -99,7 +100,7 @@ export const queryType: NamedType = {
       type: '[User!]!',
       args: { attributeName: 'String!', attributeValue: 'String!' },
       resolve: (_s, args, ctx) => {
-        const key = attributeKeys[args.attributeName]
+        const key = ownValue(attributeKeys, String(args.attributeName))
         if (key === undefined) {
           throw new GraphqlApiError(
             apiError('Invalid', 'GetUsersInvalidArgument', 'attributeName must be email, phone_number or preferred_username'),

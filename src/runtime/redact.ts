@@ -1,4 +1,5 @@
 import { recognizeHashString } from '../../mappings/hash-strings.ts'
+import { setOwn } from '../core/own-property.ts'
 
 /** Keys whose values are secrets wherever they appear in a record. */
 const secretKeys = new Set([
@@ -53,16 +54,25 @@ function isSecretValue(value: string): boolean {
  * `otpauth:` formats under any key). Used for every record that reaches a dead letter, report or log.
  */
 export function redact(value: unknown): unknown {
+  return redactAt(value, 0)
+}
+
+/**
+ * Deeper than this a record is cut off with a marker: `JSON.parse` reads any depth, but copying
+ * and writing a value nested thousands deep overflows the stack and would stop the run on every
+ * rerun. No profile comes near it.
+ */
+export const maxRedactDepth = 64
+
+function redactAt(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return isSecretValue(value) ? REDACTED : value
-  if (Array.isArray(value)) return value.map(redact)
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {}
-    for (const [key, inner] of Object.entries(value)) {
-      out[key] = isSecretEntry(key, inner) ? REDACTED : redact(inner)
-    }
-    return out
-  }
-  return value
+  if (value === null || typeof value !== 'object') return value
+  if (depth === maxRedactDepth) return `[nested deeper than ${maxRedactDepth} levels]`
+  if (Array.isArray(value)) return value.map((inner) => redactAt(inner, depth + 1))
+  const out: Record<string, unknown> = {}
+  // A `__proto__` field is kept as a field (assigning it would set the copy's prototype and drop it).
+  for (const [key, inner] of Object.entries(value)) setOwn(out, key, isSecretEntry(key, inner) ? REDACTED : redactAt(inner, depth + 1))
+  return out
 }
 
 /**

@@ -56,6 +56,14 @@ describe('Admin API GraphQL', () => {
     }
     const unknown = await gql(`{ getUserByLoginID(loginIDKey: "email", loginIDValue: "a@b.c") { id nonsense } }`)
     expect(unknown.json).toEqual({ data: null, errors: [{ message: 'Cannot query field "nonsense" on type "User".', locations: [{ line: 1, column: 69 }] }] })
+    // Names a plain object inherits are no fields, variables or attribute names either.
+    const inherited = await gql(`{ constructor }`)
+    expect(inherited.status).toBe(200)
+    expect(inherited.json.errors[0].message).toBe('Cannot query field "constructor" on type "Query".')
+    const attribute = await gql(`{ getUsersByStandardAttribute(attributeName: "constructor", attributeValue: "x") { id } }`)
+    expect(attribute.json.errors[0].extensions).toEqual({ errorName: 'Invalid', reason: 'GetUsersInvalidArgument' })
+    const unsent = await gql(`query($toString: String) { users: getUsersByStandardAttribute(attributeName: "email", attributeValue: $toString) { id } }`)
+    expect(JSON.stringify(unsent.json)).not.toContain('native code')
   })
 
   it('normalizes a phone lookup to E.164 before matching, as Authgear does', async () => {

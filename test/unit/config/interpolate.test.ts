@@ -14,4 +14,11 @@ describe('interpolate', () => {
     interpolate('key: ${SECRET}', {}, missing)
     expect(missing).toEqual([{ name: 'SECRET' }])
   })
+
+  it('takes only variables that are set, never a name every object inherits', () => {
+    const missing: MissingVariable[] = []
+    expect(interpolate('${toString}/${constructor:-c}', { ...process.env }, missing)).toBe('/c')
+    expect(missing).toEqual([{ name: 'toString' }])
+    expect(interpolate('${HOME}', process.env, [])).toBe(process.env['HOME'])
+  })
 })

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { redact, redactText } from '../../../src/runtime/redact.ts'
+import { maxRedactDepth, redact, redactText } from '../../../src/runtime/redact.ts'
 
 describe('redact', () => {
+  it('keeps a __proto__ field as a field, and cuts off nesting too deep to write', () => {
+    const record = JSON.parse('{"__proto__":{"email":"carol@example.com"},"name":"Carol","user_metadata":{"__proto__":{"note":"keep me"},"plan":"pro"}}')
+    expect(JSON.stringify(redact(record))).toBe('{"__proto__":{"email":"carol@example.com"},"name":"Carol","user_metadata":{"__proto__":{"note":"keep me"},"plan":"pro"}}')
+    const deep = JSON.parse(`{"email":"a@example.com","user_metadata":${'['.repeat(20000)}1${']'.repeat(20000)}}`)
+    const text = JSON.stringify(redact(deep))
+    expect(text).toContain(`"user_metadata":${'['.repeat(maxRedactDepth - 1)}"[nested deeper than ${maxRedactDepth} levels]"`)
+    expect(text.startsWith('{"email":"a@example.com"')).toBe(true)
+  })
+
   it('replaces secrets by key and by shape, and leaves the rest', () => {
     const input = {
       email: 'a@example.com',

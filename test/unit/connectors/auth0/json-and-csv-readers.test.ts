@@ -275,6 +275,19 @@ describe('auth0 CSV reader', () => {
     expect(JSON.parse(JSON.stringify(data))).toEqual(JSON.parse('{"email":"a@x.com","__proto__":{"password_hash":"$2b$10$C5gmk4kTzDuGc8nXqN6FdO0m2r6NwOeDmBZYeq.n2b2YW3cCQp4vG"},"constructor":{"prototype":{"blocked":true}}}'))
   })
 
+  it('dead-letters a row whose headers clash (a field of a list) and keeps an index too large for a list as a name', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'c.csv', 'email,identities[0].connection,identities.length,identities[300000000].connection\na@x.com,db,,\nb@x.com,db,5,\nc@x.com,,,big\n')
+    const { records } = await collect(source({ files: 'c.csv' }, dir))
+    expect(records.map(originAndCode)).toEqual([
+      ['c.csv:2', 'data'],
+      ['c.csv:3', 'malformed_csv'],
+      ['c.csv:4', 'data'],
+    ])
+    expect(records[1]?.kind === 'unreadable' && records[1].message).toBe('c.csv line 3: row cannot be read as a profile (header "identities.length": "length" names a field of a list); rename the header and run again with --from-start')
+    expect(dataOf(records)[1]).toEqual({ email: 'c@x.com', 'identities[300000000]': { connection: 'big' } })
+  })
+
   it('finds bytes that are not UTF-8 in a CSV whose lines end in a lone CR (an old Mac save)', async () => {
     const dir = await tempDir()
     await writeFile(join(dir, 'mac.csv'), Buffer.concat([Buffer.from('email,name\ra@x.com,'), Buffer.from('Ren\u00e9e', 'latin1'), Buffer.from('\rb@x.com,Zoë\r')]))
