@@ -11,13 +11,18 @@ import type { FileItem, ReaderStart } from './file-item.ts'
  */
 export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart, delimiter: string): AsyncGenerator<FileItem> {
   const iterator = chunks[Symbol.asyncIterator]()
-  const head = await iterator.next()
-  if (head.done) return
-  const firstChunk: Buffer = head.value
-  const chosen = delimiter === 'auto' ? sniffDelimiter(firstChunk.toString('utf8', 0, Math.min(firstChunk.length, 64 * 1024)).split('\n')[0] ?? '') : delimiter
+  // Enough of the start to hold the header line, however small the first chunks are.
+  let opening: Buffer = Buffer.alloc(0)
+  while (opening.length < sniffBytes && firstLine(opening) === undefined) {
+    const next = await iterator.next()
+    if (next.done) break
+    opening = opening.length === 0 ? next.value : Buffer.concat([opening, next.value])
+  }
+  if (opening.length === 0) return
+  const chosen = delimiter === 'auto' ? sniffDelimiter(firstLine(opening) ?? opening.toString('utf8', 0, Math.min(opening.length, sniffBytes))) : delimiter
   async function* replay(): AsyncGenerator<Buffer> {
     try {
-      yield firstChunk
+      yield opening
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value
     } finally {
       await iterator.return?.()
@@ -60,6 +65,17 @@ function profileItem(line: number, profile: () => Record<string, unknown>): File
     if (!(error instanceof CsvHeaderConflict)) throw error
     return { kind: 'error', line, code: 'malformed_csv', detail: `row cannot be read as a profile (${error.message}); rename the header and run again with --from-start` }
   }
+}
+
+/** How much of the file start the delimiter is sniffed from. */
+const sniffBytes = 64 * 1024
+
+/** The first non-empty line of `bytes` (after a BOM) when its line end is there, as text. */
+function firstLine(bytes: Buffer): string | undefined {
+  let from = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+  while (from < bytes.length && (bytes[from] === 0x0a || bytes[from] === 0x0d)) from++
+  for (let i = from; i < bytes.length; i++) if (bytes[i] === 0x0a || bytes[i] === 0x0d) return bytes.toString('utf8', from, i)
+  return undefined
 }
 
 /** Picks tab when the header line has more tabs than commas. */

@@ -15,8 +15,8 @@ export interface CsvRow {
 }
 
 /**
- * A row longer than this is taken for a quote opened by mistake: the row is its first line, and
- * the lines after it are read as rows. No user profile comes near it (Auth0 caps metadata at
+ * A row longer than this is taken for a quote opened by mistake: the row ends on the line of the
+ * quote left open, and the lines after it are read as rows. No user profile comes near it (Auth0 caps metadata at
  * 16 KB), and it bounds the memory a bad quote can hold. Decided on the row's length alone, so
  * the outcome does not depend on how the input was cut into chunks.
  */
@@ -33,7 +33,7 @@ const lf = 0x0a
  * (`"B"b`), marks the row as faulty and the row still ends at its line end, so every row after it
  * is read. (csv-parse, used before, carried such a stray quote on as an open one and silently
  * dropped the rows up to the next quote.) A quote never closed (by the end of the input, or within
- * `maxRowBytes`) faults its first line alone and reading goes on from the next line. Empty
+ * `maxRowBytes`) ends its row on the quote's own line, and reading goes on from the next line. Empty
  * lines are skipped; a UTF-8 BOM at the start is dropped. The delimiter is one ASCII byte.
  */
 export async function* csvRows(chunks: AsyncIterable<Buffer>, delimiter: string): AsyncGenerator<CsvRow> {
@@ -43,7 +43,7 @@ export async function* csvRows(chunks: AsyncIterable<Buffer>, delimiter: string)
   let at = 0
   let line = 1
   let first = true
-  // After a faulty first line: its bytes up to the line end are dropped (they may span chunks).
+  // After a row ended by a quote left open: the rest of its last line is dropped (it may span chunks).
   let skipLine = false
   // Bytes wanted before the pending row is scanned again: it doubles, so a long row costs linear time.
   let wanted = 0
@@ -81,16 +81,24 @@ export async function* csvRows(chunks: AsyncIterable<Buffer>, delimiter: string)
           line++
         }
         if (at >= buffer.length || (buffer[at] === cr && !ended)) break
-        const row = scanRow(buffer, at, delim, ended)
-        const length = row === undefined ? buffer.length - at : row.end - at
-        if (row === undefined && !ended && length <= maxRowBytes) {
-          wanted = Math.max(2 * length, 64 * 1024)
+        // The row is decided on its first maxRowBytes (and its line end) alone, however the input was cut.
+        const limit = Math.min(buffer.length, at + maxRowBytes + 2)
+        const row = scanRow(buffer, at, limit, delim, ended && limit === buffer.length)
+        if (!row.done && limit < at + maxRowBytes + 2 && !ended) {
+          wanted = Math.max(2 * (buffer.length - at), 64 * 1024)
           break
         }
-        if (row === undefined || length > maxRowBytes) {
-          // A quote that does not close: the row is its first line alone, and the next line is read.
-          const fault = length > maxRowBytes ? `the row runs past ${maxRowBytes / 1024 / 1024} MiB (a quote never closed?)` : 'a quote opened on this line is never closed'
-          yield { firstLine: line, lastLine: line, cells: [], fault, utf8: isUtf8(buffer.subarray(at, lineEnd(buffer, at))) }
+        if (!row.done || row.end - at > maxRowBytes) {
+          // A quote that never closes ends its row at the quote's line, and the line after is read:
+          // taking the rest of the file for one cell would lose every row in it.
+          const stop = row.done ? row.end : row.open ?? at + maxRowBytes
+          const lastLine = line + lineBreaks(buffer, at, stop)
+          const fault = row.done || row.open === undefined
+            ? `the row runs past ${maxRowBytes / 1024 / 1024} MiB`
+            : `a quote opened on line ${lastLine} is ${limit === buffer.length && ended ? 'never closed' : `not closed within ${maxRowBytes / 1024 / 1024} MiB`}`
+          yield { firstLine: line, lastLine, cells: [], fault, utf8: isUtf8(buffer.subarray(at, lineEnd(buffer, stop))) }
+          line = lastLine
+          at = stop
           skipLine = true
           continue
         }
@@ -105,32 +113,43 @@ export async function* csvRows(chunks: AsyncIterable<Buffer>, delimiter: string)
   }
 }
 
-interface ScannedRow {
-  readonly cells: string[]
-  readonly fault: string | undefined
-  /** Line breaks inside quoted cells. */
-  readonly breaks: number
-  /** Where the row's own bytes end (its terminator starts). */
-  readonly end: number
-  /** Where the next row starts. */
-  readonly next: number
-}
+type ScannedRow =
+  | {
+      readonly done: true
+      readonly cells: string[]
+      readonly fault: string | undefined
+      /** Line breaks inside quoted cells. */
+      readonly breaks: number
+      /** Where the row's own bytes end (its terminator starts). */
+      readonly end: number
+      /** Where the next row starts. */
+      readonly next: number
+    }
+  | {
+      readonly done: false
+      /** The opening quote of the cell still open at `limit`, if the scan stopped inside one. */
+      readonly open: number | undefined
+    }
 
-/** The row starting at `start`, or undefined when it does not end within `buffer` (more input, or a quote never closed). */
-function scanRow(buffer: Buffer, start: number, delim: number, ended: boolean): ScannedRow | undefined {
+/**
+ * The row starting at `start`, read no further than `limit`; `final` when the input ends there.
+ * Not done when the row does not end before `limit` (or whether it does depends on the next byte).
+ */
+function scanRow(buffer: Buffer, start: number, limit: number, delim: number, final: boolean): ScannedRow {
   const cells: string[] = []
   let fault: string | undefined
   let breaks = 0
   let i = start
   for (;;) {
-    if (buffer[i] === quote) {
+    if (i < limit && buffer[i] === quote) {
+      const open = i
       let text = ''
       let from = i + 1
       for (;;) {
         const close = buffer.indexOf(quote, from)
-        if (close === -1 || (close + 1 === buffer.length && !ended)) return undefined
+        if (close === -1 || close >= limit || (close + 1 === limit && !final)) return { done: false, open }
         breaks += lineBreaks(buffer, from, close)
-        if (buffer[close + 1] === quote) {
+        if (close + 1 < limit && buffer[close + 1] === quote) {
           text += buffer.toString('utf8', from, close + 1)
           from = close + 2
           continue
@@ -140,13 +159,13 @@ function scanRow(buffer: Buffer, start: number, delim: number, ended: boolean): 
         break
       }
       cells.push(text)
-      if (i < buffer.length && buffer[i] !== delim && buffer[i] !== cr && buffer[i] !== lf) {
+      if (i < limit && buffer[i] !== delim && buffer[i] !== cr && buffer[i] !== lf) {
         fault ??= 'text after the closing quote of a cell'
-        while (i < buffer.length && buffer[i] !== delim && buffer[i] !== cr && buffer[i] !== lf) i++
+        while (i < limit && buffer[i] !== delim && buffer[i] !== cr && buffer[i] !== lf) i++
       }
     } else {
       const from = i
-      while (i < buffer.length) {
+      while (i < limit) {
         const byte = buffer[i] as number
         if (byte === delim || byte === cr || byte === lf) break
         if (byte === quote) fault ??= 'a quote inside a cell that does not start with one'
@@ -154,14 +173,14 @@ function scanRow(buffer: Buffer, start: number, delim: number, ended: boolean): 
       }
       cells.push(buffer.toString('utf8', from, i))
     }
-    if (i >= buffer.length) return ended ? { cells, fault, breaks, end: i, next: i } : undefined
+    if (i >= limit) return final ? { done: true, cells, fault, breaks, end: i, next: i } : { done: false, open: undefined }
     if (buffer[i] === delim) {
       i++
       continue
     }
-    if (buffer[i] === lf) return { cells, fault, breaks, end: i, next: i + 1 }
-    if (i + 1 === buffer.length && !ended) return undefined
-    return { cells, fault, breaks, end: i, next: buffer[i + 1] === lf ? i + 2 : i + 1 }
+    if (buffer[i] === lf) return { done: true, cells, fault, breaks, end: i, next: i + 1 }
+    if (i + 1 === limit && !final) return { done: false, open: undefined }
+    return { done: true, cells, fault, breaks, end: i, next: i + 1 < limit && buffer[i + 1] === lf ? i + 2 : i + 1 }
   }
 }
 

@@ -6,6 +6,7 @@ import { mappingConfigSchema } from '../../../../mappings/config.ts'
 import type { ReadableRecord, SourceRecord } from '../../../../src/core/source-record.ts'
 import type { FileItem } from '../../../../connectors/auth0/file-item.ts'
 import { readJsonArray } from '../../../../connectors/auth0/json-array-reader.ts'
+import { readCsv } from '../../../../connectors/auth0/csv-reader.ts'
 import { collect, dataOf, source, tempDir, writeGzip, writeText } from './helpers.ts'
 
 /** A record as the reader's tests compare it: where it came from, and its code when it is unreadable. */
@@ -233,7 +234,7 @@ describe('auth0 CSV reader', () => {
       ['q.csv:5', 'malformed_csv'],
       ['q.csv:6', 'data'],
     ])
-    expect(records[3]?.kind === 'unreadable' && records[3].message).toBe('q.csv line 5: row is not valid CSV: a quote opened on this line is never closed; fix it and run again with --from-start to import it')
+    expect(records[3]?.kind === 'unreadable' && records[3].message).toBe('q.csv line 5: row is not valid CSV: a quote opened on line 5 is never closed; fix it and run again with --from-start to import it')
   })
 
   it('reads the rows after a cell with text after its closing quote (csv-parse dropped them without a word)', async () => {
@@ -286,6 +287,20 @@ describe('auth0 CSV reader', () => {
     ])
     expect(records[1]?.kind === 'unreadable' && records[1].message).toBe('c.csv line 3: row cannot be read as a profile (header "identities.length": "length" names a field of a list); rename the header and run again with --from-start')
     expect(dataOf(records)[1]).toEqual({ email: 'c@x.com', 'identities[300000000]': { connection: 'big' } })
+  })
+
+  it('sniffs tabs from the first non-empty line, whatever its line end and however the file is chunked', async () => {
+    const read = async (...chunks: string[]) => {
+      async function* gen() {
+        for (const chunk of chunks) yield Buffer.from(chunk)
+      }
+      const items: FileItem[] = []
+      for await (const item of readCsv(gen(), { line: 0 }, 'auto')) items.push(item)
+      return items.map((item) => (item.kind === 'value' ? item.value : item.code))
+    }
+    expect(await read("\nuser_id\temail\n'auth0|1\t'a@x.com\n")).toEqual([{ user_id: 'auth0|1', email: 'a@x.com' }])
+    expect(await read('email\tname\ra@x.com\tSmith, John, Jr.\r')).toEqual([{ email: 'a@x.com', name: 'Smith, John, Jr.' }])
+    expect(await read('user_id', "\temail\n'auth0|1\t'a@x.com\n")).toEqual([{ user_id: 'auth0|1', email: 'a@x.com' }])
   })
 
   it('finds bytes that are not UTF-8 in a CSV whose lines end in a lone CR (an old Mac save)', async () => {
