@@ -120,8 +120,16 @@ function base64Digest(value: string): HashAlgorithm | undefined {
   return hexDigests[bytes.length * 2]
 }
 
+/**
+ * Longer than any hash format in the catalogue (argon2 and PBKDF2 strings with long salts stay
+ * under 300 characters). A longer string is no hash, and the base64 test below would overflow
+ * V8's regular-expression stack on one of several megabytes, stopping the run.
+ */
+export const maxHashStringLength = 1024
+
 /** Classifies one hash string. */
 export function recognizeHashString(value: string): HashRecognition {
+  if (value.length > maxHashStringLength) return notImportable('unknown')
   const bcrypt = recognizeBcrypt(value)
   if (bcrypt !== undefined) return bcrypt
   const braced = recognizeBraced(value)

@@ -65,7 +65,8 @@ function extendedDate(field: unknown): string | undefined {
   if (field !== null && typeof field === 'object') {
     const date = (field as Record<string, unknown>)['$date']
     if (typeof date === 'string') return date
-    if (typeof date === 'number') return new Date(date).toISOString()
+    // A number past ±8.64e15 ms is no date (`toISOString` would throw and stop the run): left out.
+    if (typeof date === 'number') return Math.abs(date) <= 8.64e15 ? new Date(date).toISOString() : undefined
   }
   return undefined
 }

@@ -2,6 +2,13 @@ import { describe, expect, it } from 'vitest'
 import { maxRedactDepth, redact, redactText } from '../../../src/runtime/redact.ts'
 
 describe('redact', () => {
+  it('redacts a record holding a string of megabytes in the base64 alphabet (the hash check overflowed the regex stack and stopped the run)', () => {
+    const record = { email: 'not-an-email', user_metadata: { bio: 'a'.repeat(8 * 1024 * 1024) }, name: 'Zz+/'.repeat(2 * 1024 * 1024) }
+    const out = redact(record) as typeof record
+    expect(out.user_metadata.bio).toHaveLength(8 * 1024 * 1024)
+    expect(out.name).toHaveLength(8 * 1024 * 1024)
+  })
+
   it('keeps a __proto__ field as a field, and cuts off nesting too deep to write', () => {
     const record = JSON.parse('{"__proto__":{"email":"carol@example.com"},"name":"Carol","user_metadata":{"__proto__":{"note":"keep me"},"plan":"pro"}}')
     expect(JSON.stringify(redact(record))).toBe('{"__proto__":{"email":"carol@example.com"},"name":"Carol","user_metadata":{"__proto__":{"note":"keep me"},"plan":"pro"}}')

@@ -47,6 +47,22 @@ describe('password-hash join', () => {
     expect(ctx.lines.find((line) => line.msg === 'Password-hash join summary.')?.obj).toMatchObject({ id: 2, email: 0 })
   })
 
+  it('joins a line whose numeric $date is past any date, leaving the date out (it stopped every run)', async () => {
+    const lines = [
+      { ...hashLine({ _id: { $oid: 'aaa1' }, email: 'a1@example.com' }, bcrypt('A')), password_set_date: { $date: 1e300 } },
+      { ...hashLine({ _id: { $oid: 'zz\u0041' }, email: 'z@example.com' }, bcrypt('Z')), password_set_date: { $date: 8640000000000001 } },
+      { ...hashLine({ _id: { $oid: 'aaa2' }, email: 'a2@example.com' }, bcrypt('B')), password_set_date: { $date: 1672531200000 } },
+    ]
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', ndjson(dbUser('aaa1', 'a1@example.com'), dbUser('aaa2', 'a2@example.com')))
+    await writeText(dir, 'hashes.ndjson', ndjson(...lines))
+    const { records } = await collect(source({ files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } }, dir))
+    expect(dataOf(records).map((data) => [data['password_hash'], data['password_set_date']])).toEqual([
+      [bcrypt('A'), undefined],
+      [bcrypt('B'), '2023-01-01T00:00:00.000Z'],
+    ])
+  })
+
   it('joins users imported into Auth0 with their own id through alt_id', async () => {
     const hashes = [hashLine({ _id: { $oid: 'ffffffffffffffffffffffff' }, alt_id: 'legacy-42', email: 'x@example.com' }, bcrypt('L'))]
     expect(await joined([dbUser('legacy-42', 'other@example.com')], hashes, 'id')).toEqual([bcrypt('L')])
