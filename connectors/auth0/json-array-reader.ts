@@ -11,9 +11,10 @@ const { quote, backslash, comma, openObject, closeObject, openArray, closeArray 
  *
  * The array is cut into elements by its brackets, quotes and commas, and each element is parsed
  * on its own, as NDJSON lines are: an element that is not valid JSON, not UTF-8 or not an object
- * is one error item and reading goes on with the next. Only a fault in the array's own structure
- * ends the file (an unterminated string swallows the rest; a file that is not an array has no
- * elements); the error item says so. A resume re-reads and skips the first `start.line` elements.
+ * is one error item and reading goes on with the next. So is an element with a stray quote, which
+ * would otherwise turn every later string inside out (see `ElementCutter`). Only a fault in the
+ * array's own structure ends the file (a file that is not an array has no elements, text after
+ * its `]` is not read); the error item says so. A resume re-reads and skips the first `start.line` elements.
  */
 export async function* readJsonArray(chunks: AsyncIterable<Buffer>, start: ReaderStart): AsyncGenerator<FileItem> {
   const cutter = new ElementCutter()
@@ -25,11 +26,17 @@ export async function* readJsonArray(chunks: AsyncIterable<Buffer>, start: Reade
         return
       }
       element++
+      if (piece.kind === 'broken') {
+        if (element > start.line) yield { kind: 'error', line: element, code: 'malformed_json', detail: piece.detail }
+        continue
+      }
       if (element > start.line) yield parseElement(piece.bytes, element)
     }
   }
   const end = cutter.end()
   if (end !== undefined) yield { kind: 'error', line: element + 1, code: 'malformed_json', detail: end, fatal: true }
+  // The bad element ran to the end of the file: no line began another at its indentation.
+  else if (cutter.broken && element + 1 > start.line) yield { kind: 'error', line: element + 1, code: 'malformed_json', detail: `${brokenDetail}; no element starts after it, so it runs to the end of the file` }
 }
 
 function parseElement(bytes: Buffer, line: number): FileItem {
@@ -46,16 +53,40 @@ function parseElement(bytes: Buffer, line: number): FileItem {
   return { kind: 'value', line, value: value as Record<string, unknown> }
 }
 
-type Piece = { readonly kind: 'element'; readonly bytes: Buffer } | { readonly kind: 'fault'; readonly detail: string }
+type Piece =
+  | { readonly kind: 'element'; readonly bytes: Buffer }
+  /** An element with a string that ran past its line; not delivered. */
+  | { readonly kind: 'broken'; readonly detail: string }
+  | { readonly kind: 'fault'; readonly detail: string }
+
+const brokenDetail = 'element is not valid JSON (a string in it runs past the end of its line: a quote not escaped?)'
 
 /**
  * Finds the top-level elements of a JSON array in chunks of bytes, carrying an element that spans
  * chunks. Brackets are counted outside strings only; whether an element is valid JSON is left to
  * `JSON.parse`. Between elements it expects a comma or the closing bracket; a missing comma is
  * forgiven (the next value is read as the next element), as is a stray extra comma.
+ *
+ * A JSON string never holds a raw line break, so a string still open at the end of a line means a
+ * quote that should have been escaped (`"a"b"`): from there on every quote would pair with the
+ * wrong one and the rest of the file would read as one string. Instead the element is reported as
+ * broken, and cutting resumes at the next line that starts, at the broken element's own column,
+ * with the byte the element started with (the next `{` of a one-per-line or indented array), or
+ * with the array's `]`.
  */
 export class ElementCutter {
-  #phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing' = 'open'
+  #phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing' | 'skipping' = 'open'
+  /** Offset of the current chunk's first byte in the whole input. */
+  #consumed = 0
+  /** Offset where the current line starts. */
+  #lineStart = 0
+  /** Column and first byte of the current element, to find where the next one starts after a break. */
+  #elementColumn = 0
+  #elementOpener = 0
+  /** While skipping a broken element: only spaces have been seen on this line so far. */
+  #atLineStart = false
+  /** The last element was broken and no element has started since. */
+  broken = false
   /** Bytes of a UTF-8 BOM seen at the very start (3 once anything else is seen). */
   #bomBytes = 0
   #depth = 0
@@ -70,7 +101,27 @@ export class ElementCutter {
     let from = this.#phase === 'element' ? 0 : -1
     for (; i < chunk.length; i++) {
       const b = chunk[i] as number
-      if (this.#phase === 'trailing') return pieces
+      if (this.#phase === 'trailing') return this.#done(chunk, pieces)
+      if (b === lf || b === cr) this.#lineStart = this.#consumed + i + 1
+      if (this.#phase === 'skipping') {
+        if (b === lf || b === cr) {
+          this.#atLineStart = true
+          continue
+        }
+        if (!this.#atLineStart || b === 0x20 || b === 0x09) continue
+        this.#atLineStart = false
+        const column = this.#consumed + i - this.#lineStart
+        if (column === this.#elementColumn && b === this.#elementOpener) {
+          pieces.push({ kind: 'broken', detail: brokenDetail })
+          this.broken = false
+          this.#phase = 'between'
+        } else if (b === closeArray && column <= this.#elementColumn) {
+          pieces.push({ kind: 'broken', detail: brokenDetail })
+          this.broken = false
+          this.#phase = 'closed'
+          continue
+        } else continue
+      }
       if (this.#phase === 'open' && this.#bomBytes < 3 && b === bom[this.#bomBytes]) {
         this.#bomBytes++
         continue
@@ -82,7 +133,7 @@ export class ElementCutter {
         if (!opens) {
           pieces.push({ kind: 'fault', detail: this.#phase === 'open' ? 'the file is not a JSON array (it does not start with "["); nothing in it was read' : 'there is more after the array\'s closing "]"; it is not read' })
           this.#phase = 'trailing'
-          return pieces
+          return this.#done(chunk, pieces)
         }
         this.#phase = 'between'
         continue
@@ -106,10 +157,23 @@ export class ElementCutter {
         this.#depth = 0
         this.#inString = false
         this.#escaped = false
+        this.#elementColumn = this.#consumed + i - this.#lineStart
+        this.#elementOpener = b
         from = i
       }
       const end = this.#scan(chunk, i, this.#parts.length === 0 && i === from)
       if (end === -1) break
+      if (end < -1) {
+        // A string ran past its line: skip to the next line that starts an element (see above).
+        this.#parts = []
+        this.#phase = 'skipping'
+        this.broken = true
+        this.#atLineStart = true
+        from = -1
+        // Back to the line break itself, which the skipping phase must see.
+        i = -end - 3
+        continue
+      }
       pieces.push({ kind: 'element', bytes: this.#take(chunk, from, end) })
       this.#phase = 'after'
       from = -1
@@ -117,12 +181,17 @@ export class ElementCutter {
       i = end - 1
     }
     if (this.#phase === 'element') this.#parts.push(chunk.subarray(from === -1 ? 0 : from))
+    return this.#done(chunk, pieces)
+  }
+
+  #done(chunk: Buffer, pieces: Piece[]): Piece[] {
+    this.#consumed += chunk.length
     return pieces
   }
 
   /** Why the input ended inside the array, or undefined when it ended after `]`. */
   end(): string | undefined {
-    if (this.#phase === 'closed' || this.#phase === 'trailing') return undefined
+    if (this.#phase === 'closed' || this.#phase === 'trailing' || this.#phase === 'skipping') return undefined
     // Only spaces (or nothing, or a BOM) were read: an empty file, as a 0-byte one is.
     if (this.#phase === 'open') return undefined
     if (this.#phase === 'element') return this.#inString ? 'a string is not closed before the end of the file; the rest of the file is skipped' : 'the last element is not closed before the end of the file'
@@ -130,9 +199,9 @@ export class ElementCutter {
   }
 
   /**
-   * Scans the current element from `i`; returns the index just past it, or -1 when it goes on
-   * in the next chunk. Objects and arrays end at their closing bracket, scalars before the next
-   * comma, bracket or space.
+   * Scans the current element from `i`; returns the index just past it, -1 when it goes on in
+   * the next chunk, or -(index + 2) of a line break inside a string. Objects and arrays end at
+   * their closing bracket, scalars before the next comma, bracket or space.
    */
   #scan(chunk: Buffer, i: number, atStart: boolean): number {
     // A closing bracket where an element should begin (`[{…}}, …]`) is taken as a one-byte element
@@ -141,6 +210,7 @@ export class ElementCutter {
     for (; i < chunk.length; i++) {
       const b = chunk[i] as number
       if (this.#inString) {
+        if (b === lf || b === cr) return -(i + 2)
         if (this.#escaped) this.#escaped = false
         else if (b === backslash) this.#escaped = true
         else if (b === quote) {
@@ -150,6 +220,7 @@ export class ElementCutter {
         continue
       }
       if (b === quote) this.#inString = true
+      else if (b === lf || b === cr) this.#lineStart = this.#consumed + i + 1
       else if (b === openObject || b === openArray) this.#depth++
       else if (b === closeObject || b === closeArray) {
         if (this.#depth === 0) return i
@@ -170,6 +241,8 @@ export class ElementCutter {
 }
 
 const bom = [0xef, 0xbb, 0xbf] as const
+const lf = 0x0a
+const cr = 0x0d
 
 function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a

@@ -347,6 +347,21 @@ describe('JSON array element cutting', () => {
     }
   })
 
+  it('reports an element with a stray quote and reads the elements after it, one per line or indented, however the text is chunked', async () => {
+    const broken = 'element is not valid JSON (a string in it runs past the end of its line: a quote not escaped?)'
+    const onePerLine = Buffer.from('[\n{"user_id":"auth0|d1"},\n{"user_id":"auth0|d2","name":"a"b"},\n{"user_id":"auth0|d3"},\r\n{"user_id":"auth0|d4"}\n]\n')
+    const indented = Buffer.from('[\n  {\n    "user_id": "auth0|e1",\n    "name": "a"b",\n    "identities": [\n      {\n        "provider": "auth0"\n      }\n    ]\n  },\n  {\n    "user_id": "auth0|e2"\n  },\n  {"user_id": "auth0|e3", "name": "q"q"}\n]')
+    for (const [text, expected] of [
+      [onePerLine, [{ kind: 'value', line: 1, value: { user_id: 'auth0|d1' } }, { kind: 'error', line: 2, code: 'malformed_json', detail: broken }, { kind: 'value', line: 3, value: { user_id: 'auth0|d3' } }, { kind: 'value', line: 4, value: { user_id: 'auth0|d4' } }]],
+      [indented, [{ kind: 'error', line: 1, code: 'malformed_json', detail: broken }, { kind: 'value', line: 2, value: { user_id: 'auth0|e2' } }, { kind: 'error', line: 3, code: 'malformed_json', detail: broken }]],
+    ] as const) {
+      expect(await itemsOf(text)).toEqual(expected)
+      for (let cut = 1; cut < text.length; cut++) expect(await itemsOf(text.subarray(0, cut), text.subarray(cut)), `cut at ${cut}`).toEqual(expected)
+    }
+    // With no later line at its indentation, the broken element is the rest of the file, and says so.
+    expect(await itemsOf(Buffer.from('[\n  {"a": "x"y",\n"b": 1}]'))).toEqual([{ kind: 'error', line: 1, code: 'malformed_json', detail: `${broken}; no element starts after it, so it runs to the end of the file` }])
+  })
+
   it('finds the same elements wherever the read chunks break the text', async () => {
     const value = [{ a: 'x"]}[{,\\' }, { b: [1, [2, { c: '}' }]], d: null }, { e: 'é😀' }, { f: '\n\t' }]
     const text = Buffer.from(`\uFEFF [\n${value.map((v) => JSON.stringify(v, null, 1)).join(' ,\r\n')}\n] \n`)
