@@ -34,10 +34,19 @@ export function parseNdjsonLine(bytes: Buffer, line: number, offset: number | un
   try {
     value = JSON.parse(bytes.toString('utf8'))
   } catch (error) {
-    return { kind: 'error', line, offset, code: 'malformed_json', detail: `not valid JSON (${jsonErrorReason(error)})` }
+    return { kind: 'error', line, offset, code: 'malformed_json', detail: `not valid JSON (${jsonErrorReason(error)})${carriageReturnHint(bytes)}` }
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { kind: 'error', line, offset, code: 'not_an_object', detail: 'a JSON value that is not an object' }
   }
   return { kind: 'value', line, offset, value: value as Record<string, unknown> }
+}
+
+/**
+ * Lines end at `\n`. A file saved with lone `\r` line ends (a classic Mac save) reads as one line
+ * holding every user; the dead letter says how to convert it rather than only that it is not JSON.
+ */
+function carriageReturnHint(bytes: Buffer): string {
+  const cr = bytes.indexOf(0x0d)
+  return cr !== -1 && cr < bytes.length - 1 ? "; the line holds carriage returns (\\r) that may be line ends: convert them with tr '\\r' '\\n' and run again" : ''
 }

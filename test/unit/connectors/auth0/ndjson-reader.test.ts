@@ -41,6 +41,14 @@ describe('auth0 NDJSON reader', () => {
     expect(records[2]).toMatchObject({ code: 'not_an_object', origin: 'users.ndjson:3' })
   })
 
+  it('says how to convert a file whose lines end in a lone CR, which reads as one line', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'mac.ndjson', `${JSON.stringify(alice)}\r${JSON.stringify(bob)}\r`)
+    const { records } = await collect(source({ files: 'mac.ndjson' }, dir))
+    expect(records).toHaveLength(1)
+    expect(records[0]?.kind === 'unreadable' && records[0].message).toMatch(/^mac\.ndjson line 1: not valid JSON \(.*\); the line holds carriage returns \(\\r\) that may be line ends: convert them with tr '\\r' '\\n' and run again$/)
+  })
+
   it('refuses a line that is not UTF-8 as invalid_utf8, naming file and line, and reads on', async () => {
     // A Latin-1 export (é as the single byte 0xe9): decoding it would import U+FFFD into the name.
     const dir = await tempDir()
