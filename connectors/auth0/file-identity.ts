@@ -62,14 +62,25 @@ async function startOf(file: IdentifiedFile, from: Auth0Position | undefined): P
   const head = file.size < length ? undefined : length === headLength(file.size) ? file.head : await headOf(file.path, length)
   if (head !== from.head) throw changedFile(file, 'it does not begin as the file read before')
   if (from.offset !== undefined && file.size < from.offset) throw changedFile(file, `it is shorter (${file.size} bytes) than the ${from.offset} bytes already read`)
-  if (!from.done || file.size === from.size) return from.done ? undefined : resume
+  if (!from.done) {
+    // A position at what was then the end of the file, after a last line with no newline (the
+    // position before the one marked done): the same refusal as for the done one below.
+    if (from.offset !== undefined && from.offset === from.size && file.size > from.size && !(await endsLine(file, from.offset))) throw changedFile(file, 'it grew after a last line that had no newline')
+    return resume
+  }
+  if (file.size === from.size) return undefined
   // Nothing was read from it (it was empty, or blank): read it now, whatever it holds.
   if (from.line === 0) return { line: 0 }
   // Read to its end before and longer now: a plain NDJSON file goes on from its offset, if that
   // offset ends a line. A last line without its newline was read as it stood (and refused as
   // cut short); going on from inside it would cut it again.
-  if (from.offset !== undefined && file.size > from.size && from.offset > 0 && (await readAt(file.path, from.offset - 1, 1))[0] === 0x0a) return resume
+  if (from.offset !== undefined && file.size > from.size && (await endsLine(file, from.offset))) return resume
   throw changedFile(file, file.size > from.size && from.offset !== undefined ? 'it grew after a last line that had no newline' : `its size changed from ${from.size} to ${file.size} bytes`)
+}
+
+/** The byte before `offset` is a newline (or `offset` is the start): reading on from it starts a line. */
+async function endsLine(file: InputFile, offset: number): Promise<boolean> {
+  return offset === 0 || (await readAt(file.path, offset - 1, 1))[0] === 0x0a
 }
 
 function changedFile(file: InputFile, why: string): CheckpointError {

@@ -76,10 +76,15 @@ describe('resume', () => {
   it('refuses to go on inside a last line that had no newline when it was read, and reads a file that was empty', async () => {
     const dir = await tempDir()
     await writeText(dir, 'users.ndjson', `${JSON.stringify(users('a', 1)[0])}\n{"user_id":"auth0|a1","em`)
-    const cut = await collect(source({ files: 'users.ndjson' }, dir))
+    // Two lines fill a batch of two: its position comes before the one marked done.
+    const cut = await collect(source({ files: 'users.ndjson', batch_records: 2 }, dir))
     const done = auth0PositionSchema.parse(JSON.parse(JSON.stringify(cut.batches.at(-1)!.position)))
     await writeText(dir, 'users.ndjson', ndjson(...users('a', 3)))
     await expect(collect(source({ files: 'users.ndjson' }, dir), done)).rejects.toMatchObject({ message: expect.stringContaining('it grew after a last line that had no newline') })
+    // The same from the position just before the done one, where a stop may also have saved it.
+    const beforeDone = auth0PositionSchema.parse(JSON.parse(JSON.stringify(cut.batches.at(-2)!.position)))
+    expect([beforeDone.line, beforeDone.done ?? false]).toEqual([2, false])
+    await expect(collect(source({ files: 'users.ndjson' }, dir), beforeDone)).rejects.toMatchObject({ message: expect.stringContaining('it grew after a last line that had no newline') })
     await writeText(dir, 'empty.ndjson', '')
     const empty = await collect(source({ files: 'empty.ndjson' }, dir))
     const nothing = auth0PositionSchema.parse(JSON.parse(JSON.stringify(empty.batches.at(-1)!.position)))
