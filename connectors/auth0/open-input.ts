@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises'
-import { pipeline } from 'node:stream'
+import { pipeline, Readable } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import type { ByteCounter } from './file-item.ts'
 
@@ -56,18 +56,22 @@ export async function openInput(path: string, files: OpenFiles, start: number, c
   const handle = await files.open(path)
   try {
     const gzip = await isGzipHandle(handle)
-    const raw = handle.createReadStream({ start: gzip ? 0 : start, autoClose: false, highWaterMark: readBytes })
-    const gunzip = gzip ? createGunzip() : undefined
-    if (gunzip) {
-      raw.on('data', (chunk: Buffer | string) => {
-        counter.bytes += chunk.length
-      })
+    if (gzip) {
+      const stop = new AbortController()
+      return {
+        gzip,
+        chunks: gunzipMembers(handle, (await handle.stat()).size, counter, readBytes, stop.signal),
+        async close() {
+          stop.abort()
+          await handle.close()
+        },
+      }
     }
+    const raw = handle.createReadStream({ start, autoClose: false, highWaterMark: readBytes })
     return {
       gzip,
-      chunks: gunzip ? (pipeline(raw, gunzip, () => {}) as AsyncIterable<Buffer>) : counted(raw, counter),
+      chunks: counted(raw, counter),
       async close() {
-        gunzip?.destroy()
         raw.destroy()
         await handle.close()
       },
@@ -83,4 +87,65 @@ async function* counted(chunks: AsyncIterable<Buffer>, counter: ByteCounter): As
     counter.bytes += chunk.length
     yield chunk
   }
+}
+
+/**
+ * The decompressed members of a gzip file. zlib reads member after member, but stops without a
+ * word at a byte that cannot start one: zero padding after a member (tape and block-device
+ * copies), or a member whose header is damaged. Every member after that would be lost while the
+ * file read as complete. So where zlib stops before the end of the file, zero bytes are skipped and
+ * decompression starts again at the next member; any other bytes there fail the read as corrupt
+ * gzip data (a `bad_gzip` dead letter), never silently.
+ */
+async function* gunzipMembers(handle: FileHandle, size: number, counter: ByteCounter, readBytes: number, signal: AbortSignal): AsyncGenerator<Buffer> {
+  let at = 0
+  while (at < size && !signal.aborted) {
+    // Read by hand: a read stream on the handle closes it when the stream is destroyed.
+    const raw = Readable.from(readFrom(handle, at, size, readBytes, counter), { objectMode: false })
+    const gunzip = createGunzip()
+    const stopped = () => gunzip.destroy()
+    signal.addEventListener('abort', stopped)
+    try {
+      yield* pipeline(raw, gunzip, () => {}) as AsyncIterable<Buffer>
+    } finally {
+      signal.removeEventListener('abort', stopped)
+      gunzip.destroy()
+      raw.destroy()
+    }
+    if (gunzip.bytesWritten === 0) throw notGzip(at)
+    at = await nextMember(handle, at + gunzip.bytesWritten, size)
+  }
+}
+
+async function* readFrom(handle: FileHandle, from: number, size: number, readBytes: number, counter: ByteCounter): AsyncGenerator<Buffer> {
+  for (let at = from; at < size; ) {
+    const buffer = Buffer.allocUnsafe(Math.min(readBytes, size - at))
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, at)
+    if (bytesRead === 0) return
+    counter.bytes += bytesRead
+    at += bytesRead
+    yield bytesRead < buffer.length ? buffer.subarray(0, bytesRead) : buffer
+  }
+}
+
+/** The offset of the next gzip member at or after `from`, past zero padding; `size` when only padding is left. */
+async function nextMember(handle: FileHandle, from: number, size: number): Promise<number> {
+  const piece = Buffer.alloc(64 * 1024)
+  for (let at = from; at < size; ) {
+    const { bytesRead } = await handle.read(piece, 0, Math.min(piece.length, size - at), at)
+    if (bytesRead === 0) break
+    let i = 0
+    while (i < bytesRead && piece[i] === 0) i++
+    if (i < bytesRead) {
+      if (piece[i] !== 0x1f || (i + 1 < bytesRead ? piece[i + 1] : (await handle.read(Buffer.alloc(1), 0, 1, at + i + 1)).buffer[0]) !== 0x8b) throw notGzip(at + i)
+      return at + i
+    }
+    at += bytesRead
+  }
+  return size
+}
+
+/** Coded as zlib codes its data errors, so that readers report it as a corrupt gzip file. */
+function notGzip(offset: number): Error {
+  return Object.assign(new Error(`the bytes at offset ${offset} of the compressed file are neither a gzip member nor zero padding`), { code: 'Z_DATA_ERROR' })
 }

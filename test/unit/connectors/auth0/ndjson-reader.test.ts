@@ -103,6 +103,22 @@ describe('auth0 NDJSON reader', () => {
     expect(batches.find((batch) => batch.records.includes(bad[0] as never))?.position).toMatchObject({ file: 'a.ndjson.gz', done: true })
   })
 
+  it('reads the members after zero padding, and reports bytes that are neither a member nor padding instead of ending the file as complete', async () => {
+    const dir = await tempDir()
+    const member = (prefix: string) => gzipSync(ndjson(...Array.from({ length: 10 }, (_, i) => ({ user_id: `auth0|${prefix}${i}` }))))
+    await writeFile(join(dir, 'padded.ndjson.gz'), Buffer.concat([member('a'), Buffer.alloc(512), member('b'), member('c'), Buffer.alloc(100)]))
+    const padded = await collect(source({ files: 'padded.ndjson.gz' }, dir))
+    expect(padded.records.map((record) => record.key)).toEqual([...'abc'].flatMap((prefix) => Array.from({ length: 10 }, (_, i) => `auth0|${prefix}${i}`)))
+    // A middle member whose first byte was zeroed: zlib stopped at it and the run read 10 of 30 users, "complete".
+    const damaged = member('b')
+    damaged[0] = 0
+    await writeFile(join(dir, 'damaged.ndjson.gz'), Buffer.concat([member('a'), damaged, member('c')]))
+    const { records } = await collect(source({ files: 'damaged.ndjson.gz' }, dir))
+    expect(records.map((record) => (record.kind === 'unreadable' ? record.code : 'data'))).toEqual([...Array.from({ length: 10 }, () => 'data'), 'bad_gzip'])
+    const last = records.at(-1)
+    expect(last?.kind === 'unreadable' && last.message).toMatch(/^damaged\.ndjson\.gz: gzip data is corrupt or truncated after line 10 \(Z_DATA_ERROR\); the rest of this file is skipped$/)
+  })
+
   it('reports a truncated gzip file the same way', async () => {
     const dir = await tempDir()
     const whole = gzipSync(ndjson(alice, bob))
