@@ -1,13 +1,19 @@
 import type { TypeCast } from 'mysql2'
 
 /**
- * mysql2 value conversion: TINYINT(1) (MySQL's BOOLEAN) becomes a boolean; DATETIME and TIMESTAMP
+ * mysql2 value conversion: TINYINT(1) (MySQL's BOOLEAN) and BIT(1) become booleans; DATETIME and TIMESTAMP
  * become ISO strings (the session runs in UTC); the rest as mysql2 reads them.
  */
 export const mysqlTypeCast: TypeCast = (field, next) => {
   if (field.type === 'TINY' && field.length === 1) {
     const text = field.string()
     return text === null ? null : text !== '0'
+  }
+  // BIT(1) is the other boolean of MySQL schemas (Hibernate's default, Keycloak's ENABLED):
+  // mysql2 gives a one-byte Buffer, which would read as the text "\u0000" or "\u0001".
+  if (field.type === 'BIT' && field.length === 1) {
+    const bits = field.buffer()
+    return bits === null ? null : bits.some((byte) => byte !== 0)
   }
   if (field.type === 'DATETIME' || field.type === 'TIMESTAMP') {
     const text = field.string()

@@ -274,6 +274,25 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       }
     })
 
+    it('reads BIT(1) flags as booleans: soft-deleted rows skipped, the others kept with their flags', async () => {
+      const db = database()
+      const table = `bit_flags_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, is_deleted bit(1) NOT NULL, active bit(1) NULL)`)
+      const bit = (on: boolean) => (db.dialect === 'postgres' ? `B'${on ? 1 : 0}'` : `b'${on ? 1 : 0}'`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'a@example.com', ${bit(false)}, ${bit(true)}), (2, 'b@example.com', ${bit(true)}, ${bit(true)}), (3, 'c@example.com', ${bit(false)}, ${bit(false)}), (4, 'd@example.com', ${bit(false)}, NULL)`)
+      const source = createSqlSource(sqlConfig(db, { table, page_size: 2, columns: { email: 'email' }, soft_delete: { column: 'is_deleted', mode: 'skip' } }), { baseDir: process.cwd(), mode: 'backfill' })
+      try {
+        const records = (await readAll(source, undefined)).flatMap((batch) => batch.records)
+        expect(records.map((record) => [record.key, record.kind === 'data' ? [record.data['is_deleted'], record.data['active']] : record.kind])).toEqual([
+          ['1', db.dialect === 'postgres' ? ['0', '1'] : [false, true]],
+          ['3', db.dialect === 'postgres' ? ['0', '0'] : [false, false]],
+          ['4', db.dialect === 'postgres' ? ['0', null] : [false, null]],
+        ])
+      } finally {
+        await source.close()
+      }
+    })
+
     it('refuses a binary key before anything is read, as pages by it would skip or repeat rows', async () => {
       const db = database()
       const table = `binary_key_${process.pid}`
