@@ -34,11 +34,26 @@ export class PageQueries {
     return sql.ref(`${alias}.${name}`)
   }
 
-  /** Rows with a key greater than `after` (all rows when undefined), in key order. */
+  /**
+   * Rows with a key greater than `after` (all rows when undefined), in key order: a page and one
+   * row more, which shows whether the page's last key goes on into the next page. Rows with a
+   * NULL key cannot be paged (no `>` finds them, and the databases sort them at opposite ends);
+   * they are left to `nullKeyRows`.
+   */
   snapshot(after: SqlKey | undefined): RawBuilder<unknown> {
     const key = this.#col(this.#config.key)
-    const where = after === undefined ? sql`` : sql`WHERE ${key} > ${after}`
-    return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} ${where} ORDER BY ${key} LIMIT ${sql.lit(this.#config.page_size)}`
+    const where = after === undefined ? sql`WHERE ${key} IS NOT NULL` : sql`WHERE ${key} > ${after}`
+    return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} ${where} ORDER BY ${key} LIMIT ${sql.lit(this.#config.page_size + 1)}`
+  }
+
+  /** Every row with this key: a key shared by rows that a page boundary would split. */
+  sameKey(value: SqlKey): RawBuilder<unknown> {
+    return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} WHERE ${this.#col(this.#config.key)} = ${value}`
+  }
+
+  /** Rows whose key is NULL (at most `limit`), to report them rather than lose them. */
+  nullKeyRows(limit: number): RawBuilder<unknown> {
+    return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} WHERE ${this.#col(this.#config.key)} IS NULL LIMIT ${sql.lit(limit)}`
   }
 
   /**
@@ -53,6 +68,8 @@ export class PageQueries {
     if ('after' in start) where = sql`(${u} > ${start.after.updatedAt} OR (${u} = ${start.after.updatedAt} AND ${k} > ${start.after.key}))`
     else if ('since' in start) where = sql`${u} >= ${start.since}`
     else where = sql`${u} IS NOT NULL`
+    // A NULL key cannot be a cursor point either; the snapshot reports such rows.
+    where = sql`${where} AND ${k} IS NOT NULL`
     return sql`SELECT ${sql.raw(alias)}.*, ${this.#client.asText(u)} AS ${sql.id(CURSOR_COLUMN)}, ${this.#client.olderThan(u, lagSeconds)} AS ${sql.id(STABLE_COLUMN)} FROM ${this.relation} WHERE ${where} ORDER BY ${u}, ${k} LIMIT ${sql.lit(this.#config.page_size)}`
   }
 }

@@ -2,7 +2,7 @@ import { sql } from 'kysely'
 import { ConfigError } from '../../src/core/errors.ts'
 import type { RunContext } from '../../src/core/run-context.ts'
 import type { Source, SourceBatch } from '../../src/core/source.ts'
-import type { ReadableRecord } from '../../src/core/source-record.ts'
+import type { ReadableRecord, SourceRecord } from '../../src/core/source-record.ts'
 import { isMarkerSet } from '../../mappings/sql-values.ts'
 import { SqlClient } from './client.ts'
 import type { SqlSourceConfig } from './config.ts'
@@ -43,6 +43,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
   let client: SqlClient | undefined
   let verified = false
   let skippedDeleted = 0
+  let duplicateKeys = 0
 
   const open = (): SqlClient => (client ??= new SqlClient(config.dialect, connectionSettings(config, options.baseDir), { readOnly: config.read_only }))
 
@@ -104,17 +105,42 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
     let last = after
     for (;;) {
       if (ctx.signal.aborted) return
-      const rows = await retryingQuery(open(), queries.snapshot(last), config.retry, ctx, `reading ${relationName}`)
+      let rows = await retryingQuery(open(), queries.snapshot(last), config.retry, ctx, `reading ${relationName}`)
       if (rows === undefined) return
       refuseBinaryKey(rows)
+      const more = rows.length > config.page_size
+      if (more) {
+        const lastKey = rows[config.page_size - 1]?.[config.key]
+        if (sameKey(rows[config.page_size]?.[config.key], lastKey)) {
+          // The key is not unique and its rows run past the page: read them all now, since the
+          // next page starts after that key.
+          const shared = await retryingQuery(open(), queries.sameKey(lastKey as SqlKey), config.retry, ctx, `reading ${relationName}`)
+          if (shared === undefined) return
+          rows = [...rows.filter((row) => !sameKey(row[config.key], lastKey)), ...shared]
+        } else rows = rows.slice(0, config.page_size)
+      }
       const records: ReadableRecord[] = []
       for (const row of rows) if (keep(row)) records.push(rowToRecord(row, config.key, relationName))
+      duplicateKeys += countRepeats(rows, config.key)
       if (rows.length > 0) {
         last = rows[rows.length - 1]?.[config.key] as SqlKey
         yield { records, position: at(last) }
       }
-      if (rows.length < config.page_size) break
+      if (!more) break
     }
+    if (ctx.signal.aborted) return
+    const nullKeys = await retryingQuery(open(), queries.nullKeyRows(maxNullKeyReports), config.retry, ctx, `reading ${relationName}`)
+    if (nullKeys === undefined) return
+    if (nullKeys.length > 0) {
+      const records = nullKeys.map((_, n): SourceRecord => {
+        const origin = `${relationName} ${config.key}=NULL #${n + 1}`
+        return { kind: 'unreadable', key: origin, origin, code: 'null_key', message: `${origin}: the key column ${config.key} is NULL, so the row cannot be paged, resumed or told apart; give it a key (or choose a key column that is never NULL) and run again` }
+      })
+      ctx.logger.warn({ rows: nullKeys.length, key: config.key }, `Rows with a NULL key were not read${nullKeys.length === maxNullKeyReports ? ' (the first of them are dead-lettered)' : ''}.`)
+      // With no row before them to stand on, a resume reads (and reports) them again.
+      yield { records, position: last === undefined ? { mode: 'start' } : at(last) }
+    }
+    if (duplicateKeys > 0) ctx.logger.warn({ rows: duplicateKeys, key: config.key }, 'Rows share a key with another row; each was read, and the later of two with one key supersedes the other. source.key should be unique.')
     if (changesSince !== undefined) yield { records: [], position: { mode: 'changes', updated_at: changesSince } }
   }
 
@@ -208,6 +234,21 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
       await open?.close()
     },
   }
+}
+
+/** At most this many rows with a NULL key are dead-lettered one by one; a warning says when there are more. */
+const maxNullKeyReports = 1000
+
+/** Two key values as the database compares them for equality (drivers give bigint and numeric keys as text or numbers). */
+function sameKey(a: unknown, b: unknown): boolean {
+  return a !== null && a !== undefined && String(a) === String(b)
+}
+
+/** Rows in key order whose key equals the row before. */
+function countRepeats(rows: readonly Record<string, unknown>[], key: string): number {
+  let repeats = 0
+  for (let i = 1; i < rows.length; i++) if (sameKey(rows[i]?.[key], rows[i - 1]?.[key])) repeats++
+  return repeats
 }
 
 /** Keys as JSON keeps them exactly: numbers when safe, strings otherwise. */

@@ -293,6 +293,30 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       }
     })
 
+    it('reads every row of a key shared by several rows across a page boundary, and dead-letters rows whose key is NULL', async () => {
+      const db = database()
+      const table = `weak_key_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer NULL, email varchar(100) NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (NULL, 'n1@example.com'), (1, 'a@example.com'), (2, 'b@example.com'), (2, 'b2@example.com'), (3, 'c@example.com'), (3, 'c2@example.com'), (3, 'c3@example.com'), (4, 'd@example.com'), (NULL, 'n2@example.com')`)
+      const source = createSqlSource(sqlConfig(db, { table, page_size: 2, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
+      try {
+        const batches = await readAll(source, undefined)
+        const records = batches.flatMap((batch) => batch.records)
+        expect(records.filter((record) => record.kind === 'data').map((record) => record.kind === 'data' && `${record.key}:${String(record.data['email'])}`).sort()).toEqual(
+          ['1:a@example.com', '2:b2@example.com', '2:b@example.com', '3:c2@example.com', '3:c3@example.com', '3:c@example.com', '4:d@example.com'],
+        )
+        expect(records.filter((record) => record.kind === 'unreadable').map((record) => [record.origin, record.kind === 'unreadable' && record.code])).toEqual([
+          [`${table} id=NULL #1`, 'null_key'],
+          [`${table} id=NULL #2`, 'null_key'],
+        ])
+        // No position ever holds a NULL key (it was saved as the text "null", which the next page query could not compare).
+        expect(batches.map((batch) => batch.position)).not.toContainEqual(expect.objectContaining({ key: 'null' }))
+        expect(batches.at(-1)?.position).toMatchObject({ mode: 'snapshot', key: 4 })
+      } finally {
+        await source.close()
+      }
+    })
+
     it('refuses a binary key before anything is read, as pages by it would skip or repeat rows', async () => {
       const db = database()
       const table = `binary_key_${process.pid}`
