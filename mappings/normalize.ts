@@ -17,6 +17,9 @@ export type Normalized<T> = { readonly ok: true; readonly value: T } | { readonl
 const ok = <T>(value: T): Normalized<T> => ({ ok: true, value })
 const fail = <T>(reason: string): Normalized<T> => ({ ok: false, reason })
 
+/** A JSON `\ud800` escape decodes to half a character, which Authgear (Go) would store as U+FFFD: another login than the source's. */
+const loneSurrogate = 'holds an unpaired UTF-16 surrogate (a \\uD800–\\uDFFF escape), which Authgear would store as U+FFFD'
+
 /**
  * Trims an e-mail address and puts it in the form Authgear stores it in; fails unless it is a bare
  * `local@domain` address. An ASCII address is lower-cased. Otherwise Authgear's normalizer applies
@@ -25,6 +28,7 @@ const fail = <T>(reason: string): Normalized<T> => ({ ok: false, reason })
  * re-run or an upsert finds the user by it.
  */
 export function normalizeEmail(value: string): Normalized<string> {
+  if (!value.isWellFormed()) return fail(loneSurrogate)
   const email = storedEmailForm(value.trim())
   const problem = emailAddressProblem(email)
   return problem === undefined ? ok(email) : fail(problem)
@@ -96,6 +100,7 @@ export function normalizePhone(value: string, defaultRegion?: string): Normalize
 
 /** Trims and lower-cases a username (Authgear's default username config is case-insensitive). */
 export function normalizeUsername(value: string): Normalized<string> {
+  if (!value.isWellFormed()) return fail(loneSurrogate)
   const username = value.trim().toLowerCase()
   return username.length === 0 ? fail('username is empty') : ok(username)
 }

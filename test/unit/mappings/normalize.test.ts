@@ -41,6 +41,13 @@ describe('normalizeEmail', () => {
   it('accepts internationalized addresses', () => {
     expect(normalizeEmail('Jöhn@Exämple.com')).toEqual({ ok: true, value: 'jöhn@exämple.com' })
   })
+
+  it('refuses an email or username holding half a character (a JSON \\ud800 escape), which Authgear would store as another login', () => {
+    const reason = 'holds an unpaired UTF-16 surrogate (a \\uD800–\\uDFFF escape), which Authgear would store as U+FFFD'
+    expect(normalizeEmail(JSON.parse('"sur\\ud800@example.com"') as string)).toEqual({ ok: false, reason })
+    expect(normalizeUsername(JSON.parse('"dave\\udc00"') as string)).toEqual({ ok: false, reason })
+    expect(normalizeEmail('zoë😀@example.com')).toEqual({ ok: true, value: 'zoë😀@example.com' })
+  })
 })
 
 describe('normalizePhone', () => {
