@@ -102,7 +102,7 @@ export const sqlSourceConfigSchema = z
       .min(1)
       .optional()
       .describe('A custom SELECT (joins, aggregated roles with json_agg / JSON_ARRAYAGG) used instead of `table`. It is wrapped as a subquery, so it must not end with ORDER BY/LIMIT or a semicolon. It runs as written: never build it from untrusted input.'),
-    key: column.describe('Unique, non-NULL column the snapshot pages by (keyset pagination, never OFFSET), usually the primary key. Its value is the record key. A binary column (MySQL BINARY/VARBINARY, PostgreSQL bytea) is refused before anything is read: select it as hex text in `query` instead. Rows whose key is NULL cannot be paged: the snapshot dead-letters them as `null_key` (up to 1,000 of them, with a warning). Rows sharing a key are all read, the later superseding the earlier, with a warning.'),
+    key: column.describe('Unique, non-NULL column the snapshot pages by (keyset pagination, never OFFSET), usually the primary key. Its value is the record key. A binary column (MySQL BINARY/VARBINARY, PostgreSQL bytea) is refused before anything is read: select it as hex text in `query` instead. Rows whose key is NULL cannot be paged: the snapshot dead-letters them as `null_key` (up to 1,000 of them, with a warning). A key that several rows share (as the database compares keys, collation included) is refused before a snapshot reads anything: `key > last` would skip the rest of its rows at a page end.'),
     updated_at: column.optional().describe('Last-modified timestamp column; required for `sync` and `backfill --since`. Pair it with an index on (updated_at, key).'),
     columns: sqlColumnsSchema.prefault({}),
     soft_delete: softDeleteSchema.optional(),

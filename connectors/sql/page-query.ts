@@ -35,20 +35,24 @@ export class PageQueries {
   }
 
   /**
-   * Rows with a key greater than `after` (all rows when undefined), in key order: a page and one
-   * row more, which shows whether the page's last key goes on into the next page. Rows with a
+   * Rows with a key greater than `after` (all rows when undefined), in key order. Rows with a
    * NULL key cannot be paged (no `>` finds them, and the databases sort them at opposite ends);
    * they are left to `nullKeyRows`.
    */
   snapshot(after: SqlKey | undefined): RawBuilder<unknown> {
     const key = this.#col(this.#config.key)
     const where = after === undefined ? sql`WHERE ${key} IS NOT NULL` : sql`WHERE ${key} > ${after}`
-    return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} ${where} ORDER BY ${key} LIMIT ${sql.lit(this.#config.page_size + 1)}`
+    return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} ${where} ORDER BY ${key} LIMIT ${sql.lit(this.#config.page_size)}`
   }
 
-  /** Every row with this key: a key shared by rows that a page boundary would split. */
-  sameKey(value: SqlKey): RawBuilder<unknown> {
-    return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} WHERE ${this.#col(this.#config.key)} = ${value}`
+  /**
+   * Up to `limit` key values that several rows share, and how many rows share them, as the
+   * database compares keys (its collation: `Bob@x` and `bob@x` are one key under a
+   * case-insensitive one). `key > last` would skip the rest of such a key's rows at a page end.
+   */
+  sharedKeys(limit: number): RawBuilder<unknown> {
+    const key = this.#col(this.#config.key)
+    return sql`SELECT ${key} AS k, COUNT(*) AS n FROM ${this.relation} WHERE ${key} IS NOT NULL GROUP BY ${key} HAVING COUNT(*) > 1 LIMIT ${sql.lit(limit)}`
   }
 
   /** Rows whose key is NULL (at most `limit`), to report them rather than lose them. */

@@ -43,7 +43,6 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
   let client: SqlClient | undefined
   let verified = false
   let skippedDeleted = 0
-  let duplicateKeys = 0
 
   const open = (): SqlClient => (client ??= new SqlClient(config.dialect, connectionSettings(config, options.baseDir), { readOnly: config.read_only }))
 
@@ -102,31 +101,29 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
       changesSince = String(now[0]?.['t'])
     }
     const at = (key: SqlKey): SqlPosition => ({ mode: 'snapshot', key: normalizeKey(key), ...(changesSince !== undefined ? { changes_since: changesSince } : {}) })
+    if (after === undefined) {
+      // Checked once, before a snapshot reads anything: a key several rows share would lose rows.
+      const shared = await retryingQuery(open(), queries.sharedKeys(3), config.retry, ctx, `checking that ${config.key} is unique in ${relationName}`)
+      if (shared === undefined) return
+      if (shared.length > 0) {
+        const examples = shared.map((row) => `${config.key}=${String(row['k'])} (${String(row['n'])} rows)`).join(', ')
+        const issue = `source.key: ${config.key} is not unique in ${relationName} (${examples}${shared.length === 3 ? ', …' : ''}): pages continue after the last key, so the other rows of a key a page ends on would never be read; choose a unique key column`
+        throw new ConfigError(issue, [issue])
+      }
+    }
     let last = after
     for (;;) {
       if (ctx.signal.aborted) return
-      let rows = await retryingQuery(open(), queries.snapshot(last), config.retry, ctx, `reading ${relationName}`)
+      const rows = await retryingQuery(open(), queries.snapshot(last), config.retry, ctx, `reading ${relationName}`)
       if (rows === undefined) return
       refuseBinaryKey(rows)
-      const more = rows.length > config.page_size
-      if (more) {
-        const lastKey = rows[config.page_size - 1]?.[config.key]
-        if (sameKey(rows[config.page_size]?.[config.key], lastKey)) {
-          // The key is not unique and its rows run past the page: read them all now, since the
-          // next page starts after that key.
-          const shared = await retryingQuery(open(), queries.sameKey(lastKey as SqlKey), config.retry, ctx, `reading ${relationName}`)
-          if (shared === undefined) return
-          rows = [...rows.filter((row) => !sameKey(row[config.key], lastKey)), ...shared]
-        } else rows = rows.slice(0, config.page_size)
-      }
       const records: ReadableRecord[] = []
       for (const row of rows) if (keep(row)) records.push(rowToRecord(row, config.key, relationName))
-      duplicateKeys += countRepeats(rows, config.key)
       if (rows.length > 0) {
         last = rows[rows.length - 1]?.[config.key] as SqlKey
         yield { records, position: at(last) }
       }
-      if (!more) break
+      if (rows.length < config.page_size) break
     }
     if (ctx.signal.aborted) return
     const nullKeys = await retryingQuery(open(), queries.nullKeyRows(maxNullKeyReports), config.retry, ctx, `reading ${relationName}`)
@@ -137,10 +134,9 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
         return { kind: 'unreadable', key: origin, origin, code: 'null_key', message: `${origin}: the key column ${config.key} is NULL, so the row cannot be paged, resumed or told apart; give it a key (or choose a key column that is never NULL) and run again` }
       })
       ctx.logger.warn({ rows: nullKeys.length, key: config.key }, `Rows with a NULL key were not read${nullKeys.length === maxNullKeyReports ? ' (the first of them are dead-lettered)' : ''}.`)
-      // With no row before them to stand on, a resume reads (and reports) them again.
-      yield { records, position: last === undefined ? { mode: 'start' } : at(last) }
+      // With no row before them to stand on: where the snapshot would end (a resume reports them again without updated_at).
+      yield { records, position: last !== undefined ? at(last) : changesSince !== undefined ? { mode: 'changes', updated_at: changesSince } : { mode: 'start' } }
     }
-    if (duplicateKeys > 0) ctx.logger.warn({ rows: duplicateKeys, key: config.key }, 'Rows share a key with another row; each was read, and the later of two with one key supersedes the other. source.key should be unique.')
     if (changesSince !== undefined) yield { records: [], position: { mode: 'changes', updated_at: changesSince } }
   }
 
@@ -238,18 +234,6 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
 
 /** At most this many rows with a NULL key are dead-lettered one by one; a warning says when there are more. */
 const maxNullKeyReports = 1000
-
-/** Two key values as the database compares them for equality (drivers give bigint and numeric keys as text or numbers). */
-function sameKey(a: unknown, b: unknown): boolean {
-  return a !== null && a !== undefined && String(a) === String(b)
-}
-
-/** Rows in key order whose key equals the row before. */
-function countRepeats(rows: readonly Record<string, unknown>[], key: string): number {
-  let repeats = 0
-  for (let i = 1; i < rows.length; i++) if (sameKey(rows[i]?.[key], rows[i - 1]?.[key])) repeats++
-  return repeats
-}
 
 /** Keys as JSON keeps them exactly: numbers when safe, strings otherwise. */
 function normalizeKey(value: SqlKey): SqlKey {

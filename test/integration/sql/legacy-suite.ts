@@ -293,27 +293,48 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       }
     })
 
-    it('reads every row of a key shared by several rows across a page boundary, and dead-letters rows whose key is NULL', async () => {
+    it('dead-letters rows whose key is NULL and never saves a NULL key as a position', async () => {
       const db = database()
-      const table = `weak_key_${process.pid}`
-      await db.query(`CREATE TABLE ${table} (id integer NULL, email varchar(100) NOT NULL)`)
-      await db.query(`INSERT INTO ${table} VALUES (NULL, 'n1@example.com'), (1, 'a@example.com'), (2, 'b@example.com'), (2, 'b2@example.com'), (3, 'c@example.com'), (3, 'c2@example.com'), (3, 'c3@example.com'), (4, 'd@example.com'), (NULL, 'n2@example.com')`)
+      const table = `null_key_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer NULL UNIQUE, email varchar(100) NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (NULL, 'n1@example.com'), (1, 'a@example.com'), (2, 'b@example.com'), (3, 'c@example.com'), (4, 'd@example.com'), (NULL, 'n2@example.com')`)
       const source = createSqlSource(sqlConfig(db, { table, page_size: 2, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
       try {
         const batches = await readAll(source, undefined)
         const records = batches.flatMap((batch) => batch.records)
-        expect(records.filter((record) => record.kind === 'data').map((record) => record.kind === 'data' && `${record.key}:${String(record.data['email'])}`).sort()).toEqual(
-          ['1:a@example.com', '2:b2@example.com', '2:b@example.com', '3:c2@example.com', '3:c3@example.com', '3:c@example.com', '4:d@example.com'],
-        )
-        expect(records.filter((record) => record.kind === 'unreadable').map((record) => [record.origin, record.kind === 'unreadable' && record.code])).toEqual([
-          [`${table} id=NULL #1`, 'null_key'],
-          [`${table} id=NULL #2`, 'null_key'],
+        expect(records.map((record) => [record.key, record.kind === 'unreadable' ? record.code : record.kind])).toEqual([
+          ['1', 'data'], ['2', 'data'], ['3', 'data'], ['4', 'data'],
+          [`${table} id=NULL #1`, 'null_key'], [`${table} id=NULL #2`, 'null_key'],
         ])
-        // No position ever holds a NULL key (it was saved as the text "null", which the next page query could not compare).
+        // MariaDB sorts NULL first: its key was saved as the text "null", which the next page query could not compare.
         expect(batches.map((batch) => batch.position)).not.toContainEqual(expect.objectContaining({ key: 'null' }))
         expect(batches.at(-1)?.position).toMatchObject({ mode: 'snapshot', key: 4 })
       } finally {
         await source.close()
+      }
+    })
+
+    it('refuses a key that rows share, as the database compares keys, before anything is read', async () => {
+      const db = database()
+      const numbers = `shared_key_${process.pid}`
+      await db.query(`CREATE TABLE ${numbers} (id integer NOT NULL, email varchar(100) NOT NULL)`)
+      await db.query(`INSERT INTO ${numbers} VALUES (1, 'a@example.com'), (2, 'b@example.com'), (2, 'b2@example.com'), (3, 'c@example.com')`)
+      const shared = createSqlSource(sqlConfig(db, { table: numbers, page_size: 2, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
+      try {
+        await expect(readAll(shared, undefined)).rejects.toThrow(`source.key: id is not unique in ${numbers} (id=2 (2 rows))`)
+      } finally {
+        await shared.close()
+      }
+      // Keyed by email: under MariaDB's case-insensitive collation Bob@ and bob@ are one key, and `key > last` skipped one of them.
+      const emails = `email_key_${process.pid}`
+      await db.query(`CREATE TABLE ${emails} (email varchar(100) NOT NULL, name varchar(100) NULL)`)
+      await db.query(`INSERT INTO ${emails} VALUES ('a@example.com', 'A'), ('Bob@example.com', 'B1'), ('bob@example.com', 'B2'), ('c@example.com', 'C')`)
+      const byEmail = createSqlSource(sqlConfig(db, { table: emails, key: 'email', page_size: 2, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
+      try {
+        if (db.dialect === 'postgres') expect(keysOf(await readAll(byEmail, undefined))).toEqual(['Bob@example.com', 'a@example.com', 'bob@example.com', 'c@example.com'])
+        else await expect(readAll(byEmail, undefined)).rejects.toThrow(/source\.key: email is not unique in email_key_\d+ \(email=(Bob|bob)@example\.com \(2 rows\)\)/)
+      } finally {
+        await byEmail.close()
       }
     })
 
