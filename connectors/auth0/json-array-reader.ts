@@ -67,15 +67,16 @@ const brokenDetail = 'element is not valid JSON (a string in it runs past the en
  * `JSON.parse`. Between elements it expects a comma or the closing bracket; a missing comma is
  * forgiven (the next value is read as the next element), as is a stray extra comma.
  *
- * A JSON string never holds a raw line break, so a string still open at the end of a line means a
- * quote that should have been escaped (`"a"b"`): from there on every quote would pair with the
- * wrong one and the rest of the file would read as one string. Instead the element is reported as
- * broken, and cutting resumes at the next line that starts, at the broken element's own column,
- * with the byte the element started with (the next `{` of a one-per-line or indented array), or
- * with the array's `]`.
+ * A JSON string never holds a raw line break. A string still open at the end of a line is either
+ * a raw break inside a string (the element is invalid, the quotes still pair) or a quote that
+ * should have been escaped (`"a"b"`), after which every quote pairs with the wrong one and the rest
+ * of the file would read as one string. Both are read on as before; but from such a break on, a
+ * line that starts at the element's own column with the byte the element started with (the next
+ * `{` of a one-per-line or indented array), or with the array's `]` further left, ends the element
+ * there as broken, and cutting goes on from that line.
  */
 export class ElementCutter {
-  #phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing' | 'skipping' = 'open'
+  #phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing' = 'open'
   /** Offset of the current chunk's first byte in the whole input. */
   #consumed = 0
   /** Offset where the current line starts. */
@@ -83,9 +84,15 @@ export class ElementCutter {
   /** Column and first byte of the current element, to find where the next one starts after a break. */
   #elementColumn = 0
   #elementOpener = 0
-  /** While skipping a broken element: only spaces have been seen on this line so far. */
+  /** A string of the current element ran past a line end. */
+  #suspect = false
+  /** Since the last line end only spaces have been seen (watched while suspect). */
   #atLineStart = false
-  /** The last element was broken and no element has started since. */
+  /** How `#scan` stopped early: at a line that starts the next element, or the array's `]`. */
+  #cut: 'next' | 'close' = 'next'
+  /** A suspect element grew past `maxSuspectBytes`: its bytes were let go, it can only be reported. */
+  #dropped = false
+  /** The input ended inside a suspect element. */
   broken = false
   /** Bytes of a UTF-8 BOM seen at the very start (3 once anything else is seen). */
   #bomBytes = 0
@@ -94,6 +101,7 @@ export class ElementCutter {
   #escaped = false
   /** The current element's bytes from earlier chunks. */
   #parts: Buffer[] = []
+  #partBytes = 0
 
   push(chunk: Buffer): Piece[] {
     const pieces: Piece[] = []
@@ -102,26 +110,7 @@ export class ElementCutter {
     for (; i < chunk.length; i++) {
       const b = chunk[i] as number
       if (this.#phase === 'trailing') return this.#done(chunk, pieces)
-      if (b === lf || b === cr) this.#lineStart = this.#consumed + i + 1
-      if (this.#phase === 'skipping') {
-        if (b === lf || b === cr) {
-          this.#atLineStart = true
-          continue
-        }
-        if (!this.#atLineStart || b === 0x20 || b === 0x09) continue
-        this.#atLineStart = false
-        const column = this.#consumed + i - this.#lineStart
-        if (column === this.#elementColumn && b === this.#elementOpener) {
-          pieces.push({ kind: 'broken', detail: brokenDetail })
-          this.broken = false
-          this.#phase = 'between'
-        } else if (b === closeArray && column <= this.#elementColumn) {
-          pieces.push({ kind: 'broken', detail: brokenDetail })
-          this.broken = false
-          this.#phase = 'closed'
-          continue
-        } else continue
-      }
+      if (this.#phase !== 'element' && (b === lf || b === cr)) this.#lineStart = this.#consumed + i + 1
       if (this.#phase === 'open' && this.#bomBytes < 3 && b === bom[this.#bomBytes]) {
         this.#bomBytes++
         continue
@@ -157,6 +146,8 @@ export class ElementCutter {
         this.#depth = 0
         this.#inString = false
         this.#escaped = false
+        this.#suspect = false
+        this.#dropped = false
         this.#elementColumn = this.#consumed + i - this.#lineStart
         this.#elementOpener = b
         from = i
@@ -164,23 +155,42 @@ export class ElementCutter {
       const end = this.#scan(chunk, i, this.#parts.length === 0 && i === from)
       if (end === -1) break
       if (end < -1) {
-        // A string ran past its line: skip to the next line that starts an element (see above).
+        // A line that starts the next element (or closes the array) ended a broken one.
+        const at = -end - 2
+        pieces.push({ kind: 'broken', detail: brokenDetail })
         this.#parts = []
-        this.#phase = 'skipping'
-        this.broken = true
-        this.#atLineStart = true
+        this.#partBytes = 0
         from = -1
-        // Back to the line break itself, which the skipping phase must see.
-        i = -end - 3
+        if (this.#cut === 'close') {
+          this.#phase = 'closed'
+          i = at
+        } else {
+          this.#phase = 'between'
+          i = at - 1
+        }
         continue
       }
-      pieces.push({ kind: 'element', bytes: this.#take(chunk, from, end) })
+      if (this.#dropped) {
+        pieces.push({ kind: 'broken', detail: brokenDetail })
+        this.#parts = []
+        this.#partBytes = 0
+      } else pieces.push({ kind: 'element', bytes: this.#take(chunk, from, end) })
       this.#phase = 'after'
       from = -1
       // A scalar ends on its delimiter, which `after` must see again.
       i = end - 1
     }
-    if (this.#phase === 'element') this.#parts.push(chunk.subarray(from === -1 ? 0 : from))
+    if (this.#phase === 'element' && !this.#dropped) {
+      const rest = chunk.subarray(from === -1 ? 0 : from)
+      this.#parts.push(rest)
+      this.#partBytes += rest.length
+      // A suspect element this long has run on past any sane profile: keep only watching for the next element.
+      if (this.#suspect && this.#partBytes > maxSuspectBytes) {
+        this.#dropped = true
+        this.#parts = []
+        this.#partBytes = 0
+      }
+    }
     return this.#done(chunk, pieces)
   }
 
@@ -189,19 +199,23 @@ export class ElementCutter {
     return pieces
   }
 
-  /** Why the input ended inside the array, or undefined when it ended after `]`. */
+  /** Why the input ended inside the array, or undefined when it ended after `]` (or in a broken element, see `broken`). */
   end(): string | undefined {
-    if (this.#phase === 'closed' || this.#phase === 'trailing' || this.#phase === 'skipping') return undefined
+    if (this.#phase === 'closed' || this.#phase === 'trailing') return undefined
     // Only spaces (or nothing, or a BOM) were read: an empty file, as a 0-byte one is.
     if (this.#phase === 'open') return undefined
+    if (this.#phase === 'element' && this.#suspect) {
+      this.broken = true
+      return undefined
+    }
     if (this.#phase === 'element') return this.#inString ? 'a string is not closed before the end of the file; the rest of the file is skipped' : 'the last element is not closed before the end of the file'
     return 'the array is not closed with "]"; every element before the end was read'
   }
 
   /**
    * Scans the current element from `i`; returns the index just past it, -1 when it goes on in
-   * the next chunk, or -(index + 2) of a line break inside a string. Objects and arrays end at
-   * their closing bracket, scalars before the next comma, bracket or space.
+   * the next chunk, or -(index + 2) of a line that ends a suspect element (`#cut` says how).
+   * Objects and arrays end at their closing bracket, scalars before the next comma, bracket or space.
    */
   #scan(chunk: Buffer, i: number, atStart: boolean): number {
     // A closing bracket where an element should begin (`[{…}}, …]`) is taken as a one-byte element
@@ -209,8 +223,23 @@ export class ElementCutter {
     if (atStart && (chunk[i] === closeObject || chunk[i] === closeArray)) return i + 1
     for (; i < chunk.length; i++) {
       const b = chunk[i] as number
+      if (b === lf || b === cr) {
+        this.#lineStart = this.#consumed + i + 1
+        if (this.#inString) this.#suspect = true
+        this.#atLineStart = this.#suspect
+      } else if (this.#atLineStart && b !== 0x20 && b !== 0x09) {
+        this.#atLineStart = false
+        const column = this.#consumed + i - this.#lineStart
+        if (column === this.#elementColumn && b === this.#elementOpener) {
+          this.#cut = 'next'
+          return -(i + 2)
+        }
+        if (b === closeArray && column <= this.#elementColumn) {
+          this.#cut = 'close'
+          return -(i + 2)
+        }
+      }
       if (this.#inString) {
-        if (b === lf || b === cr) return -(i + 2)
         if (this.#escaped) this.#escaped = false
         else if (b === backslash) this.#escaped = true
         else if (b === quote) {
@@ -220,7 +249,6 @@ export class ElementCutter {
         continue
       }
       if (b === quote) this.#inString = true
-      else if (b === lf || b === cr) this.#lineStart = this.#consumed + i + 1
       else if (b === openObject || b === openArray) this.#depth++
       else if (b === closeObject || b === closeArray) {
         if (this.#depth === 0) return i
@@ -236,9 +264,13 @@ export class ElementCutter {
     if (this.#parts.length === 0) return tail
     const whole = Buffer.concat([...this.#parts, tail])
     this.#parts = []
+    this.#partBytes = 0
     return whole
   }
 }
+
+/** A suspect element (see `ElementCutter`) longer than this is let go of and only reported. */
+const maxSuspectBytes = 1024 * 1024
 
 const bom = [0xef, 0xbb, 0xbf] as const
 const lf = 0x0a

@@ -358,6 +358,19 @@ describe('JSON array element cutting', () => {
       expect(await itemsOf(text)).toEqual(expected)
       for (let cut = 1; cut < text.length; cut++) expect(await itemsOf(text.subarray(0, cut), text.subarray(cut)), `cut at ${cut}`).toEqual(expected)
     }
+    // A raw line break inside a string whose quotes still pair: that element alone is refused, also in an array on one line.
+    const rawBreak = Buffer.from('[{"e":"x\ny"},{"e":"b"},\n{"e":"c"}]')
+    const rawBreakItems = [
+      { kind: 'error', line: 1, code: 'malformed_json', detail: 'element is not valid JSON (Bad control character in string literal)' },
+      { kind: 'value', line: 2, value: { e: 'b' } },
+      { kind: 'value', line: 3, value: { e: 'c' } },
+    ]
+    expect(await itemsOf(rawBreak)).toEqual(rawBreakItems)
+    for (let cut = 1; cut < rawBreak.length; cut++) expect(await itemsOf(rawBreak.subarray(0, cut), rawBreak.subarray(cut)), `cut at ${cut}`).toEqual(rawBreakItems)
+    // A broken element that runs on for megabytes is let go of, and the element after it still read.
+    const long = Buffer.concat([Buffer.from('[\n  {"a": "x"y",\n'), Buffer.from('    "k": "v",\n'.repeat(200_000)), Buffer.from('  },\n  {"b": 2}\n]')])
+    const chunks = Array.from({ length: Math.ceil(long.length / 65536) }, (_, i) => long.subarray(i * 65536, (i + 1) * 65536))
+    expect(await itemsOf(...chunks)).toEqual([{ kind: 'error', line: 1, code: 'malformed_json', detail: broken }, { kind: 'value', line: 2, value: { b: 2 } }])
     // With no later line at its indentation, the broken element is the rest of the file, and says so.
     expect(await itemsOf(Buffer.from('[\n  {"a": "x"y",\n"b": 1}]'))).toEqual([{ kind: 'error', line: 1, code: 'malformed_json', detail: `${broken}; no element starts after it, so it runs to the end of the file` }])
   })
