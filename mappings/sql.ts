@@ -6,6 +6,7 @@ import { jsonErrorReason } from '../connectors/json-error-reason.ts'
 import type { SqlSourceConfig } from '../connectors/sql/config.ts'
 import type { MappedRecord, MappingResult } from '../src/core/mapped-record.ts'
 import type { ReadableRecord } from '../src/core/source-record.ts'
+import { thrownText } from '../src/core/thrown-text.ts'
 import { chooseLogins } from './auth0-logins.ts'
 import type { MappingConfig } from './config.ts'
 import { decidePassword } from './password-lane.ts'
@@ -53,10 +54,22 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
     let draft: SqlUserDraft = draftFromRow(row, draftOptions, warnings)
     if (userMapping) {
       try {
-        const edited = userMapping(row, draft)
+        const edited: unknown = userMapping(row, draft)
         if (edited === null) return { ok: false, rejection: { code: 'module_rejected', message: 'the mapping module rejected the row' } }
         if (typeof edited !== 'object') return { ok: false, rejection: { code: 'module_error', message: 'the mapping module returned neither an object nor null' } }
-        draft = edited
+        if (typeof (edited as { then?: unknown }).then === 'function') {
+          // Its rejection is nobody's to handle: left unhandled it would end the process.
+          ;(edited as PromiseLike<unknown>).then(undefined, () => undefined)
+          return { ok: false, rejection: { code: 'module_error', message: 'the mapping module returned a Promise: it must return the draft (or null) synchronously, not be async' } }
+        }
+        if (Array.isArray(edited)) return { ok: false, rejection: { code: 'module_error', message: 'the mapping module returned an array: it must return one draft (or null)' } }
+        try {
+          // A BigInt, a cycle or a throwing getter would otherwise fail later, outside this record.
+          JSON.stringify(edited)
+        } catch {
+          return { ok: false, rejection: { code: 'module_error', message: 'the mapping module returned a draft that is not JSON (a BigInt, a cycle or a getter that throws)' } }
+        }
+        draft = edited as SqlUserDraft
       } catch (error) {
         return { ok: false, rejection: { code: 'module_error', message: `the mapping module failed: ${moduleErrorText(error)}` } }
       }
@@ -116,5 +129,5 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
 function moduleErrorText(error: unknown): string {
   if (error instanceof SyntaxError && /\bJSON\b/.test(error.message)) return `SyntaxError: ${jsonErrorReason(error)}`
   if (error instanceof SyntaxError || error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) return `${error.name} (its message, which may quote the row, is left out)`
-  return error instanceof Error ? error.message : String(error)
+  return thrownText(error)
 }

@@ -6,6 +6,8 @@ import type { RunContext } from '../core/run-context.ts'
 import { createLogger } from '../observability/logger.ts'
 import { envelopeBytes } from '../runtime/batcher.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
+import { mapGuarded } from '../runtime/guarded-map.ts'
+import { redactText } from '../runtime/redact.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { bump } from '../runtime/run-summary.ts'
 import type { CommandIo } from './run-setup.ts'
@@ -36,7 +38,8 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const fail = (code: string, message: string): void => {
     const entry = (failures[code] ??= { count: 0, examples: [] })
     entry.count++
-    if (entry.examples.length < EXAMPLES_PER_REASON) entry.examples.push(message)
+    // Printed to a terminal: redacted as a dead letter's message is (a module's error may quote a hash).
+    if (entry.examples.length < EXAMPLES_PER_REASON) entry.examples.push(redactText(message))
   }
   try {
     for await (const batch of source.read(undefined, ctx)) {
@@ -47,7 +50,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
           continue
         }
         unmapped?.add(record.data)
-        const result = map(record)
+        const result = mapGuarded(map, record)
         // The tables count only what would be sent, as a backfill's summary does: a rejected
         // record is counted under its reason, whatever password it carried.
         if (!result.ok) {

@@ -5,6 +5,7 @@ import type { ReadableRecord, SourceRecord } from '../core/source-record.ts'
 import { QuotaExceededError } from '../core/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { envelopeBytes } from './batcher.ts'
+import { mapGuarded } from './guarded-map.ts'
 import { Checkpointer, type BatchTicket } from './checkpointer.ts'
 import type { CheckpointStore } from './checkpoint-store.ts'
 import type { ImportScheduler } from './import-scheduler.ts'
@@ -146,12 +147,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
             recorder.complete({ source: record, ticket }, { kind: 'rejected', code: record.code, message: record.message }, 'receiving')
             continue
           }
-          let result: MappingResult
-          try {
-            result = options.map(record)
-          } catch (error) {
-            result = { ok: false, rejection: { code: 'mapping_error', message: `mapping failed on ${record.origin}: ${(error as Error).message}` } }
-          }
+          const result = mapGuarded(options.map, record)
           if (!result.ok) reject(record, ticket, result.rejection, result.passwordAlgorithm)
           else {
             const waiting = accept(createWorkItem(record, result.value, ticket, arena))

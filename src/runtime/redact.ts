@@ -85,4 +85,6 @@ export function redactText(text: string): string {
     .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED)
     .replace(/\$(2[abxy]?|argon2(id|i|d)|pbkdf2[^$\s"]*|[156]|[PH]|scrypt|wp)\$[^\s"',;]+/g, REDACTED)
     .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED)
+    // Any other word a password lane would take for a hash (Django's pbkdf2_sha256$…, Werkzeug, hex digests).
+    .replace(/[^\s"',;()[\]{}]{16,1024}/g, (word) => (isSecretValue(word) ? REDACTED : word))
 }

@@ -1,5 +1,6 @@
 import type { IdentifierType, MappingRejection, MappingResult, PasswordLane } from '../core/mapped-record.ts'
 import type { SourceRecord } from '../core/source-record.ts'
+import { mapGuarded } from './guarded-map.ts'
 
 /**
  * One record's result as it comes back from a mapping worker: what the main thread needs to
@@ -33,12 +34,7 @@ export type WorkerItem =
 /** The mapping's result for one record, in the shape that crosses back to the main thread. */
 export function toWorkerItem(record: SourceRecord, map: (record: Extract<SourceRecord, { kind: 'data' }>) => MappingResult): WorkerItem {
   if (record.kind === 'unreadable') return { kind: 'unreadable', key: record.key, origin: record.origin, code: record.code, message: record.message }
-  let result: MappingResult
-  try {
-    result = map(record)
-  } catch (error) {
-    result = { ok: false, rejection: { code: 'mapping_error', message: `mapping failed on ${record.origin}: ${(error as Error).message}` } }
-  }
+  const result = mapGuarded(map, record)
   if (!result.ok) {
     return {
       kind: 'rejected',

@@ -91,6 +91,31 @@ describe('sql mapping', () => {
     expect(throwing({ id: 20, email: 'q@example.com' })).toMatchObject({ ok: false, rejection: { code: 'module_error', message: 'the mapping module failed: bad row' } })
   })
 
+  it('refuses, row by row, what a module returns that no later step could handle, and a thrown value that is not text', async () => {
+    const reason = (module: Parameters<typeof mapper>[2], row: Record<string, unknown> = { id: 30, email: 't@example.com' }) => {
+      const result = mapper({}, {}, module)(row)
+      return result.ok ? 'ok' : `${result.rejection.code}: ${result.rejection.message}`
+    }
+    let unhandled = 0
+    const count = () => unhandled++
+    process.on('unhandledRejection', count)
+    try {
+      expect(reason((async () => {
+        throw new Error('x')
+      }) as never)).toBe('module_error: the mapping module returned a Promise: it must return the draft (or null) synchronously, not be async')
+      expect(reason(((_row: unknown, draft: unknown) => [draft]) as never)).toBe('module_error: the mapping module returned an array: it must return one draft (or null)')
+      expect(reason(((_row: unknown, draft: object) => ({ ...draft, custom_attributes: { legacy_id: 30n } })) as never)).toBe('module_error: the mapping module returned a draft that is not JSON (a BigInt, a cycle or a getter that throws)')
+      expect(reason(((_row: unknown, draft: object) => Object.defineProperty({ ...draft }, 'name', { enumerable: true, get: () => { throw new Error('getter') } })) as never)).toBe('module_error: the mapping module returned a draft that is not JSON (a BigInt, a cycle or a getter that throws)')
+      expect(reason((() => {
+        throw Object.create(null)
+      }) as never)).toBe('module_error: the mapping module failed: a thrown value that cannot be shown as text')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(unhandled).toBe(0)
+    } finally {
+      process.off('unhandledRejection', count)
+    }
+  })
+
   it('never quotes the row when JavaScript itself fails inside a module (JSON.parse, BigInt)', () => {
     const parsing = mapper({}, {}, (row) => JSON.parse(String(row['profile'])) as never)
     const parsed = parsing({ id: 21, email: 'r@example.com', profile: '{"otp":"JBSWY3DPEHPK3PXQ","pw":hunter2secret}' })
