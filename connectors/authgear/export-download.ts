@@ -50,7 +50,9 @@ export async function downloadUrl(
         done(null, chunk)
       },
     })
-    await pipeline(res.body, counter, createWriteStream(part))
+    // The export holds every user's PII (and TOTP secrets): readable by its owner only, whatever the umask.
+    await rm(part, { force: true })
+    await pipeline(res.body, counter, createWriteStream(part, { mode: 0o600 }))
     if (total !== undefined && bytes !== total) throw Object.assign(new Error('short body'), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' })
     await rename(part, dest)
     return { ok: true, bytes }

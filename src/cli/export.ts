@@ -26,8 +26,9 @@ export function exportRequestOf(format: string, fields: readonly string[] = []):
   if (format !== 'ndjson' && format !== 'csv') throw new UsageError(`--format must be ndjson or csv, got ${JSON.stringify(format)}`)
   const f = format as ExportFormat
   const pointers = fields.map(parseFieldPointer)
-  for (const { pointer } of pointers) {
+  for (const { pointer, field_name } of pointers) {
     if (!pointer.startsWith('/')) throw new UsageError(`--field ${JSON.stringify(pointer)}: a field is a JSON pointer into the user record, starting with "/" (/email, /address/country)`)
+    if (field_name === '') throw new UsageError(`--field ${JSON.stringify(`${pointer}=`)}: the column name after "=" is empty (leave out "=" for the default name)`)
   }
   if (pointers.length > 0 && f !== 'csv') throw new UsageError('--field picks CSV columns: use it with --format csv')
   return pointers.length === 0 ? { format: f } : { format: f, csv: { fields: pointers } }
@@ -83,6 +84,7 @@ export async function exportCommand(options: ExportOptions, io: CommandIo): Prom
   const request = exportRequestOf(options.format, options.field)
   const into = dirname(resolve(process.cwd(), options.out))
   if (!(await stat(into).then((s) => s.isDirectory(), () => false))) throw new UsageError(`-o ${options.out}: the directory ${into} does not exist`)
+  if (await stat(resolve(process.cwd(), options.out)).then((s) => s.isDirectory(), () => false)) throw new UsageError(`-o ${options.out}: is a directory; give the path of the file to write`)
   const run = await openRun(options.config, 'export', io)
   const { config, baseDir, logger, metrics, ctx } = run
   const client = await connectExport(config.sink, { baseDir, metrics })

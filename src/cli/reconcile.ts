@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import { createSource } from '../../connectors/create-source.ts'
@@ -49,7 +49,9 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     metrics.setRunState('running')
     const started = performance.now()
     if (client !== undefined) {
-      const memo = new ExportTaskMemo(join(stateDir, `${config.name}.reconcile-export-task.json`))
+      // Users imported after an interrupted reconcile started its export are not in that export.
+      const lastImport = await stat(join(stateDir, `${config.name}.checkpoint.json`)).then((file) => file.mtimeMs, () => undefined)
+      const memo = new ExportTaskMemo(join(stateDir, `${config.name}.reconcile-export-task.json`), { ...(lastImport !== undefined ? { staleBeforeMs: lastImport } : {}) })
       const { id, bytes } = await runExport(client, { format: 'ndjson' }, exportFile, metrics, config.observability.progress, ctx.signal, memo)
       logger.info({ task: id, bytes, ...memory() }, 'Downloaded the Authgear export.')
     }

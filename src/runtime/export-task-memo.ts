@@ -18,12 +18,19 @@ interface Saved {
  */
 export class ExportTaskMemo {
   readonly path: string
+  readonly #staleBeforeMs: number | undefined
 
-  constructor(path: string) {
+  /**
+   * `staleBeforeMs`: a task created before this time is not picked up. Reconcile passes the time
+   * of the last checkpoint an import of the same config wrote: an export started before users were
+   * imported since would report them missing.
+   */
+  constructor(path: string, options: { staleBeforeMs?: number } = {}) {
     this.path = path
+    this.#staleBeforeMs = options.staleBeforeMs
   }
 
-  /** The saved task for exactly this request, when it is young enough to still exist. */
+  /** The saved task for exactly this request, when it is young enough to still exist (and not stale). */
   async load(request: unknown, nowMs = Date.now()): Promise<string | undefined> {
     let saved: Saved
     try {
@@ -32,7 +39,9 @@ export class ExportTaskMemo {
       return undefined
     }
     if (typeof saved.id !== 'string' || !isDeepStrictEqual(saved.request, request)) return undefined
-    return nowMs - Date.parse(saved.created_at) < keptMs ? saved.id : undefined
+    const created = Date.parse(saved.created_at)
+    if (this.#staleBeforeMs !== undefined && !(created >= this.#staleBeforeMs)) return undefined
+    return nowMs - created < keptMs ? saved.id : undefined
   }
 
   async save(id: string, request: unknown, nowMs = Date.now()): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -57,10 +57,13 @@ afterAll(async () => {
 describe('gearbridge export', () => {
   it('writes the ndjson export with every user the emulator holds, in creation order', async () => {
     const out = join(dir, 'users.ndjson')
+    // An earlier export left readable by anyone is replaced by one only its owner can read (it holds PII and TOTP secrets).
+    await writeFile(out, 'old\n', { mode: 0o644 })
     const result = await runCli(['export', '--config', config, '--format', 'ndjson', '--out', out])
     expect(result.stderr).not.toMatch(/"level":50/)
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/^export userexport_\w{32}: \d+ bytes of ndjson written to /)
+    expect((await stat(out)).mode & 0o777).toBe(0o600)
     const lines = (await readFile(out, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
     const held = [...target.emulator.store.list()]
     expect(lines.map((l) => l.sub)).toEqual(held.map((u) => u.id))
@@ -137,6 +140,8 @@ describe('gearbridge export', () => {
       [['--format', 'xml'], '--format must be ndjson or csv, got "xml"'],
       [['--format', 'ndjson', '--field', '/email'], '--field picks CSV columns: use it with --format csv'],
       [['--out', join(dir, 'no-such-dir', 'x.ndjson')], `the directory ${join(dir, 'no-such-dir')} does not exist`],
+      [['--format', 'csv', '--field', '/email='], '--field "/email=": the column name after "=" is empty'],
+      [['--out', dir], `-o ${dir}: is a directory`],
     ] as const) {
       const result = await runCli(['export', '--config', config, ...args, ...((args as readonly string[]).includes('--out') ? [] : ['--out', join(dir, 'x.out')])])
       expect(result.code, args.join(' ')).toBe(2)
