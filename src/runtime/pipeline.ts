@@ -101,12 +101,13 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const accept = (item: WorkItem): Promise<void> | undefined => {
     const { mapped, source: record } = item
     metrics.passwordLanes.inc(mapped.passwordAlgorithm, mapped.passwordLane)
-    bump(summary.byIdentifier, mapped.identifier)
-    bump(summary.byPassword, `${mapped.passwordAlgorithm}:${mapped.passwordLane}`)
     if (item.bytes + envelope > options.maxRequestBytes) {
       recorder.complete({ source: record, mapped, ticket: item.ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes, over the ${options.maxRequestBytes}-byte request limit` }, 'processing')
       return undefined
     }
+    // Counted as validate counts them: records that are sent (a later version may still supersede one).
+    bump(summary.byIdentifier, mapped.identifier)
+    bump(summary.byPassword, `${mapped.passwordAlgorithm}:${mapped.passwordLane}`)
     return scheduler.offer(item) ? undefined : scheduler.add(item)
   }
   const track = (batch: { readonly position: P; readonly bytesRead?: number | undefined }, count: number): BatchTicket => {
