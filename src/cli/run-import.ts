@@ -20,7 +20,7 @@ import { RunSummary } from '../runtime/run-summary.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
 import { ConfigError, type QuotaExceededError } from '../core/errors.ts'
-import { endedBySecondSignal } from './second-signal.ts'
+import { endedBySignal } from './ended-by-signal.ts'
 import type { DeliveryProducer } from '../../connectors/kafka/delivery-producer.ts'
 import { createPublishRunner } from '../../connectors/kafka-publish/publish-runner.ts'
 import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeline-id.ts'
@@ -131,9 +131,10 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       },
       ctx,
     )
-    // A second signal abandons the jobs in flight on purpose: a resumable stop (see endedBySecondSignal).
-    const stoppedAtOnce = endedBySecondSignal(ran, run.hardStop.aborted)
-    const result: typeof ran = stoppedAtOnce ? { status: 'stopped', alreadyComplete: false } : ran
+    // A signal's abort is a resumable stop, not a failure (see endedBySignal); a second one abandoned the jobs in flight.
+    const stoppedBySignal = endedBySignal(ran, ctx.signal.aborted || run.hardStop.aborted)
+    const stoppedAtOnce = stoppedBySignal && run.hardStop.aborted
+    const result: typeof ran = stoppedBySignal ? { status: 'stopped', alreadyComplete: false } : ran
     running = false
     progress.stop()
     for (const warning of source.warnings?.() ?? []) {
