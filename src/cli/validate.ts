@@ -11,6 +11,7 @@ import { redactText } from '../runtime/redact.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { bump } from '../runtime/run-summary.ts'
 import type { CommandIo } from './run-setup.ts'
+import { SharedLogins } from './shared-logins.ts'
 import { UnmappedMetadata } from './unmapped-metadata.ts'
 
 const EXAMPLES_PER_REASON = 3
@@ -32,6 +33,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const byPassword: Record<string, number> = {}
   const failures: Record<string, { count: number; examples: string[] }> = {}
   const unmapped = config.source.type === 'auth0' ? new UnmappedMetadata(config.mapping) : undefined
+  const logins = new SharedLogins()
   let read = 0
   let sendable = 0
   let deletes = 0
@@ -66,6 +68,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
           continue
         }
         sendable++
+        logins.add(result.value, record.origin)
         bump(byIdentifier, result.value.identifier)
         bump(byPassword, `${result.value.passwordAlgorithm}:${result.value.passwordLane}`)
       }
@@ -73,7 +76,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   } finally {
     await source.close()
   }
-  const warnings = source.warnings?.() ?? []
+  const warnings = [...(source.warnings?.() ?? []), ...logins.warnings()]
   const failed = read - sendable - deletes
   const deleting = deletes > 0 && config.source.type === 'kafka' ? `, ${deletes} deletes would follow deletes.policy (${config.source.deletes.policy})` : ''
   const lines = [`dry run of ${config.source.type} source: ${read} records read, ${sendable} would be sent${deleting}, ${failed} would be dead-lettered`]

@@ -85,6 +85,24 @@ describe('gearbridge validate warnings', () => {
     expect(result.stdout).toContain('(none matched at all)')
   })
 
+  it('says when records repeat a user (and lose its password) or share a login ID with another user', async () => {
+    const bcrypt = `$2b$10$${'b'.repeat(53)}`
+    const users = [
+      { user_id: 'auth0|db', email: 'Ann@example.com', password_hash: bcrypt, identities: [{ provider: 'auth0', user_id: 'db', connection: 'db' }] },
+      { user_id: 'google-oauth2|1', email: 'ann@example.com', identities: [{ provider: 'google-oauth2', user_id: '1', connection: 'google' }] },
+      { user_id: 'auth0|u1', email: 'one@example.com', username: 'sam' },
+      { user_id: 'auth0|u2', email: 'two@example.com', username: 'sam' },
+      { user_id: 'auth0|u3', email: 'three@example.com' },
+    ]
+    await writeFile(join(dir, 'shared.ndjson'), users.map((u) => JSON.stringify(u)).join('\n') + '\n')
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'shared.ndjson' } })
+    const result = await runCli(['validate', '--config', config])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('  1 record repeats the identifier of an earlier one: only the last version of a user is imported (e.g. shared.ndjson:2)')
+    expect(result.stdout).toContain('  1 of them carries no password where an earlier version did: those users end with no password (e.g. shared.ndjson:2)')
+    expect(result.stdout).toContain("  1 record holds a login ID (email, phone or username) another user's record holds: Authgear refuses them (InvariantViolated) (e.g. shared.ndjson:4)")
+  })
+
   it('says when an export file is empty, as a failed download leaves it', async () => {
     await writeFile(join(dir, 'empty-export.ndjson'), '')
     const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'empty-export.ndjson' } })

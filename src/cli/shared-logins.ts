@@ -1,0 +1,89 @@
+import type { MappedRecord } from '../core/mapped-record.ts'
+
+const loginFields = ['email', 'phone_number', 'preferred_username'] as const
+
+/** Examples kept per kind. */
+const examplesPerKind = 3
+
+/**
+ * What `validate` can tell about users that meet in Authgear, though each record maps fine:
+ * several records of one user (the same identifier: only the last version is imported, so an
+ * earlier version's password is lost when the last has none), and a login ID of one user that
+ * another user's record also holds (Authgear refuses the second: `InvariantViolated`). Login IDs
+ * are kept as 52-bit hashes in maps, some 40 bytes each rather than their strings; a collision
+ * (odds ~1e-4 at ten million) could only add a false warning.
+ */
+export class SharedLogins {
+  /** Identifier hash → whether the last record seen for it carried a password. */
+  readonly #identifiers = new Map<number, boolean>()
+  /** Hashes of every other login ID seen, with the identifier hash of the user holding it. */
+  readonly #logins = new Map<number, number>()
+  repeatedUsers = 0
+  passwordsLost = 0
+  sharedLogins = 0
+  readonly examples: { repeated: string[]; passwordLost: string[]; shared: string[] } = { repeated: [], passwordLost: [], shared: [] }
+
+  add(mapped: MappedRecord, origin: string): void {
+    const user = loginHash(mapped.identifier, mapped.identifierValue)
+    const hasPassword = mapped.passwordLane !== 'none'
+    const before = this.#identifiers.get(user)
+    this.#identifiers.set(user, hasPassword)
+    if (before !== undefined) {
+      this.repeatedUsers++
+      keep(this.examples.repeated, origin)
+      if (before && !hasPassword) {
+        this.passwordsLost++
+        keep(this.examples.passwordLost, origin)
+      }
+    }
+    // This user's identifier as another user's second login ID, or its other login IDs as
+    // another user's identifier or second login ID.
+    const heldBy = this.#logins.get(user)
+    let shared = heldBy !== undefined && heldBy !== user
+    const record = mapped.record as Record<string, unknown>
+    for (const field of loginFields) {
+      const value = record[field]
+      if (typeof value !== 'string' || field === mapped.identifier) continue
+      const login = loginHash(field, value)
+      const holder = this.#logins.get(login) ?? (this.#identifiers.has(login) ? login : undefined)
+      if (holder !== undefined && holder !== user) shared = true
+      else this.#logins.set(login, user)
+    }
+    if (shared) {
+      this.sharedLogins++
+      keep(this.examples.shared, origin)
+    }
+  }
+
+  /** Lines for `validate`'s warnings, empty when nothing was found. */
+  warnings(): string[] {
+    const lines: string[] = []
+    if (this.repeatedUsers > 0) {
+      lines.push(`${this.repeatedUsers} ${this.repeatedUsers === 1 ? 'record repeats' : 'records repeat'} the identifier of an earlier one: only the last version of a user is imported (e.g. ${this.examples.repeated.join(', ')})`)
+    }
+    if (this.passwordsLost > 0) {
+      lines.push(`${this.passwordsLost} of them ${this.passwordsLost === 1 ? 'carries' : 'carry'} no password where an earlier version did: those users end with no password (e.g. ${this.examples.passwordLost.join(', ')})`)
+    }
+    if (this.sharedLogins > 0) {
+      lines.push(`${this.sharedLogins} ${this.sharedLogins === 1 ? 'record holds' : 'records hold'} a login ID (email, phone or username) another user's record holds: Authgear refuses them (InvariantViolated) (e.g. ${this.examples.shared.join(', ')})`)
+    }
+    return lines
+  }
+}
+
+function keep(examples: string[], origin: string): void {
+  if (examples.length < examplesPerKind) examples.push(origin)
+}
+
+/** A 52-bit FNV-1a hash of `type:value`, exact as a JavaScript number. */
+function loginHash(type: string, value: string): number {
+  let a = 0x811c9dc5
+  let b = 0x01000193 ^ type.length
+  const text = `${type}:${value}`
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    a = Math.imul(a ^ c, 0x01000193)
+    b = Math.imul(b ^ c, 0x5bd1e995)
+  }
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff)
+}
