@@ -4,6 +4,7 @@ import type { Logger, RunContext } from '../core/run-context.ts'
 import { createLogger } from '../observability/logger.ts'
 import { Metrics } from '../observability/metrics.ts'
 import { packageVersion } from './package-version.ts'
+import { releaseStartupSignals } from './startup-signals.ts'
 
 /** Where a command writes; tests pass buffers. */
 export interface CommandIo {
@@ -45,6 +46,7 @@ export async function openRun(configPath: string, command: string, io: CommandIo
       hard.abort()
     }
   }
+  if (signals === process) releaseStartupSignals()
   signals.on('SIGTERM', onSignal)
   signals.on('SIGINT', onSignal)
   return {

@@ -112,7 +112,7 @@ describe('the gearbridge bin', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   }
-  const main = root('dist/src/cli/main.js')
+  const main = root('dist/src/cli/entry.js')
 
   it('starts the built CLI with the heap flags and malloc settings by default, arguments intact', () => {
     expect(launch()).toEqual({ argv: ['--max-semi-space-size=8', '--heap-growing-percent=60', main, 'backfill', '--config', 'my config.yaml'], arenas: '2', threshold: '131072' })

@@ -1,0 +1,27 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+
+const entry = fileURLToPath(new URL('../../../src/cli/entry.ts', import.meta.url))
+const example = fileURLToPath(new URL('../../../config.example.yaml', import.meta.url))
+
+describe('a signal while the program is still loading', () => {
+  it('stops a backfill as resumable (exit 75) rather than by the default 143', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gb-startup-'))
+    try {
+      const child = spawn(process.execPath, [entry, 'backfill', '--config', example], { cwd: dir, env: { ...process.env, GEARBRIDGE_STATE_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] })
+      let stderr = ''
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+      // Loading the program (its TypeScript sources) takes far longer than this; a command that
+      // has started handles the signal as its own stop, with the same exit code.
+      setTimeout(() => child.kill('SIGTERM'), 150)
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (exitCode) => resolve(exitCode)))
+      expect(code, stderr).toBe(75)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
