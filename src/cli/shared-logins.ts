@@ -10,14 +10,15 @@ const examplesPerKind = 3
  * several records of one user (the same identifier: only the last version is imported, so an
  * earlier version's password is lost when the last has none), and a login ID of one user that
  * another user's record also holds (Authgear refuses the second: `InvariantViolated`). Login IDs
- * are kept as 52-bit hashes in maps, some 40 bytes each rather than their strings; a collision
- * (odds ~1e-4 at ten million) could only add a false warning.
+ * are kept as 52-bit hashes in typed arrays, 32 bytes each at most (JavaScript maps of numbers
+ * took 100: 200 MB for a million users); a collision (odds ~1e-4 at ten million) could only
+ * add a false warning.
  */
 export class SharedLogins {
-  /** Identifier hash → whether the last record seen for it carried a password. */
-  readonly #identifiers = new Map<number, boolean>()
-  /** Hashes of every other login ID seen, with the identifier hash of the user holding it. */
-  readonly #logins = new Map<number, number>()
+  /** Identifier hash → 1 + whether the last record seen for it carried a password. */
+  readonly #identifiers = new HashTable()
+  /** Hashes of every other login ID seen → the identifier hash of the user holding it. */
+  readonly #logins = new HashTable()
   repeatedUsers = 0
   passwordsLost = 0
   sharedLogins = 0
@@ -27,11 +28,11 @@ export class SharedLogins {
     const user = loginHash(mapped.identifier, mapped.identifierValue)
     const hasPassword = mapped.passwordLane !== 'none'
     const before = this.#identifiers.get(user)
-    this.#identifiers.set(user, hasPassword)
+    this.#identifiers.set(user, hasPassword ? 2 : 1)
     if (before !== undefined) {
       this.repeatedUsers++
       keep(this.examples.repeated, origin)
-      if (before && !hasPassword) {
+      if (before === 2 && !hasPassword) {
         this.passwordsLost++
         keep(this.examples.passwordLost, origin)
       }
@@ -71,6 +72,61 @@ export class SharedLogins {
   }
 }
 
+/**
+ * Open addressing over two Float64Arrays: 52-bit hash keys (never 0, which marks a free slot) and
+ * their values, grown to keep them at most half full.
+ */
+class HashTable {
+  #keys = new Float64Array(1 << 16)
+  #values = new Float64Array(1 << 16)
+  #size = 0
+
+  get(key: number): number | undefined {
+    const at = this.#slot(key)
+    return this.#keys[at] === key ? this.#values[at] : undefined
+  }
+
+  has(key: number): boolean {
+    return this.get(key) !== undefined
+  }
+
+  set(key: number, value: number): void {
+    let at = this.#slot(key)
+    if (this.#keys[at] !== key) {
+      if ((this.#size + 1) * 2 > this.#keys.length) {
+        this.#grow()
+        at = this.#slot(key)
+      }
+      this.#keys[at] = key
+      this.#size++
+    }
+    this.#values[at] = value
+  }
+
+  /** The slot holding `key`, or the free one where it would go. */
+  #slot(key: number): number {
+    const mask = this.#keys.length - 1
+    let at = (key % 0x40000000) & mask
+    while (this.#keys[at] !== 0 && this.#keys[at] !== key) at = (at + 1) & mask
+    return at
+  }
+
+  #grow(): void {
+    const keys = this.#keys
+    const values = this.#values
+    this.#keys = new Float64Array(keys.length * 2)
+    this.#values = new Float64Array(keys.length * 2)
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as number
+      if (key !== 0) {
+        const at = this.#slot(key)
+        this.#keys[at] = key
+        this.#values[at] = values[i] as number
+      }
+    }
+  }
+}
+
 function keep(examples: string[], origin: string): void {
   if (examples.length < examplesPerKind) examples.push(origin)
 }
@@ -85,5 +141,6 @@ function loginHash(type: string, value: string): number {
     a = Math.imul(a ^ c, 0x01000193)
     b = Math.imul(b ^ c, 0x5bd1e995)
   }
-  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff)
+  // Never 0, which marks a free slot of the table.
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff) || 1
 }
