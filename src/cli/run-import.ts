@@ -99,7 +99,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       maxInFlight: publish ? publish.max_in_flight : config.sink.max_in_flight,
       run:
         publish && producer
-          ? createPublishRunner(producer, publish.topic, recorder)
+          ? createPublishRunner(producer, publish.topic, recorder, run.hardStop)
           : routeJob((identifier, items) => sink!.run(identifier, items), deletes && ((items) => deletes.runner(recorder).run(items))),
       onSuperseded: (item) => recorder.complete(item, { kind: 'superseded', message: 'a later version of this user in the same import job replaced it', attempts: item.attempts }),
     })

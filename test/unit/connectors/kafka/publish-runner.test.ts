@@ -4,6 +4,8 @@ import { publishPipelineId } from '../../../../connectors/kafka-publish/publish-
 import { createPublishRunner, publishKey } from '../../../../connectors/kafka-publish/publish-runner.ts'
 import type { DeliveryProducer, OutgoingMessage } from '../../../../connectors/kafka/delivery-producer.ts'
 import { mapPublishedRecord } from '../../../../connectors/kafka/mapped-message.ts'
+import { ConnectError } from '../../../../connectors/kafka/errors.ts'
+import { AbortedError } from '../../../../src/core/errors.ts'
 import { Metrics } from '../../../../src/observability/metrics.ts'
 import { OutcomeRecorder } from '../../../../src/runtime/outcome-recorder.ts'
 import { RunSummary } from '../../../../src/runtime/run-summary.ts'
@@ -51,4 +53,31 @@ describe('publish: mapped records to a topic', () => {
     expect(settled).toEqual(['ana@example.com', 'bo@example.com', 'cy@example.com'])
     expect(summary.outcomes.published).toBe(3)
   })
+
+  it('dead-letters a record the broker refuses as too large and publishes the others (a rerun would be refused the same)', async () => {
+    const producer = {
+      send: async (_topic: string, message: OutgoingMessage) => {
+        if (message.key === 'email:big@example.com') throw new ConnectError('Kafka did not accept a message for t: Broker: Message size too large', { cause: Object.assign(new Error('Broker: Message size too large'), { code: 10 }) })
+      },
+    } as unknown as DeliveryProducer
+    const summary = new RunSummary()
+    const recorder = new OutcomeRecorder({ metrics: new Metrics({ defaultMetrics: false }), summary })
+    const settled: string[] = []
+    await createPublishRunner(producer, 't', recorder)('email', [item('big@example.com', settled), item('e3@example.com', settled)])
+    expect(settled).toEqual(['big@example.com', 'e3@example.com'])
+    expect(summary.outcomes).toMatchObject({ published: 1, failed: 1 })
+    expect(summary.deadLetterReasons).toEqual({ message_too_large: 1 })
+  })
+
+  it('stops waiting for deliveries at a second signal, leaving their records for the next run', async () => {
+    const producer = { send: () => new Promise<void>(() => undefined) } as unknown as DeliveryProducer
+    const recorder = new OutcomeRecorder({ metrics: new Metrics({ defaultMetrics: false }), summary: new RunSummary() })
+    const hardStop = new AbortController()
+    const settled: string[] = []
+    const running = createPublishRunner(producer, 't', recorder, hardStop.signal)('email', [item('ana@example.com', settled)])
+    setTimeout(() => hardStop.abort(), 10)
+    await expect(running).rejects.toBeInstanceOf(AbortedError)
+    expect(settled).toEqual([])
+  })
 })
+
