@@ -2,6 +2,7 @@
  * Profile fields of a SQL user draft: each value is kept only when Authgear's record schema
  * accepts it; anything else is left out with a warning naming the field, never the value.
  */
+import { setOwn } from '../src/core/own-property.ts'
 import type { MappingConfig } from './config.ts'
 import { isAbsoluteUri, isBirthdate, isPictureUri, isTimeZone } from './formats.ts'
 import { isEmpty, normalizeLocale, presentString } from './normalize.ts'
@@ -67,7 +68,20 @@ function timestamp(value: unknown, field: string, warnings: string[]): string | 
 }
 
 function customAttributes(draft: SqlUserDraft, row: Readonly<Record<string, unknown>>, config: MappingConfig, warnings: string[]): Record<string, unknown> | undefined {
-  const attributes: Record<string, unknown> = { ...draft.custom_attributes }
+  // A module's attributes follow the declarative rule: Authgear's attributes hold scalars, so an
+  // object or array would only fail at Authgear, record by record.
+  const attributes: Record<string, unknown> = {}
+  const given: unknown = draft.custom_attributes
+  if (given !== undefined && given !== null) {
+    if (typeof given !== 'object' || Array.isArray(given)) warnings.push('custom_attributes left out: the mapping module gave no object of attributes')
+    else {
+      for (const [name, value] of Object.entries(given)) {
+        if (value === undefined || value === null) continue
+        if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') setOwn(attributes, name, value)
+        else warnings.push(`custom attribute ${name} left out: not a string, number or boolean`)
+      }
+    }
+  }
   for (const [name, path] of Object.entries(config.custom_attributes)) {
     if (Object.hasOwn(attributes, name)) continue
     const value = getPath(row as Record<string, unknown>, path)

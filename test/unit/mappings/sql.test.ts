@@ -116,6 +116,16 @@ describe('sql mapping', () => {
     }
   })
 
+  it('keeps a module\'s scalar custom attributes and leaves objects, arrays and a non-object out with a warning, as the declarative mapping does', () => {
+    const module = ((row: Record<string, unknown>, draft: object) => ({ ...draft, custom_attributes: row['attributes'] })) as never
+    const mapped = ok(mapper({}, {}, module)({ id: 40, email: 'u@example.com', attributes: { plan: { tier: 'gold' }, tags: ['a'], legacy_id: 40, vip: true, note: 'x', gone: null } }))
+    expect(mapped.record.custom_attributes).toEqual({ legacy_id: 40, vip: true, note: 'x' })
+    expect(mapped.warnings).toEqual(['custom attribute plan left out: not a string, number or boolean', 'custom attribute tags left out: not a string, number or boolean'])
+    const text = ok(mapper({}, {}, module)({ id: 41, email: 'v@example.com', attributes: 'plan=gold' }))
+    expect(text.record.custom_attributes).toBeUndefined()
+    expect(text.warnings).toEqual(['custom_attributes left out: the mapping module gave no object of attributes'])
+  })
+
   it('never quotes the row when JavaScript itself fails inside a module (JSON.parse, BigInt)', () => {
     const parsing = mapper({}, {}, (row) => JSON.parse(String(row['profile'])) as never)
     const parsed = parsing({ id: 21, email: 'r@example.com', profile: '{"otp":"JBSWY3DPEHPK3PXQ","pw":hunter2secret}' })
