@@ -7,8 +7,8 @@ const examplesPerKind = 3
 
 /**
  * What `validate` can tell about users that meet in Authgear, though each record maps fine:
- * several records of one user (the same identifier: only the last version is imported, so an
- * earlier version's password is lost when the last has none), and a login ID of one user that
+ * several records of one user (the same identifier: Authgear keeps one version, so a password can
+ * be lost when the version it keeps has none), and a login ID of one user that
  * another user's record also holds (Authgear refuses the second: `InvariantViolated`). Login IDs
  * are kept as 52-bit hashes in typed arrays, 32 bytes each at most (JavaScript maps of numbers
  * took 100: 200 MB for a million users); a collision (odds ~1e-4 at ten million) could only
@@ -60,10 +60,10 @@ export class SharedLogins {
   warnings(): string[] {
     const lines: string[] = []
     if (this.repeatedUsers > 0) {
-      lines.push(`${this.repeatedUsers} ${this.repeatedUsers === 1 ? 'record repeats' : 'records repeat'} the identifier of an earlier one: only the last version of a user is imported (e.g. ${this.examples.repeated.join(', ')})`)
+      lines.push(`${this.repeatedUsers} ${this.repeatedUsers === 1 ? 'record repeats' : 'records repeat'} the identifier of an earlier one: they are one user in Authgear, which keeps one version (the last of an import job; a later job skips an existing user, or updates it under upsert) (e.g. ${this.examples.repeated.join(', ')})`)
     }
     if (this.passwordsLost > 0) {
-      lines.push(`${this.passwordsLost} of them ${this.passwordsLost === 1 ? 'carries' : 'carry'} no password where an earlier version did: those users end with no password (e.g. ${this.examples.passwordLost.join(', ')})`)
+      lines.push(`${this.passwordsLost} of them ${this.passwordsLost === 1 ? 'carries' : 'carry'} no password where the version before had one: when such a version is the one imported, the user has no password (e.g. ${this.examples.passwordLost.join(', ')})`)
     }
     if (this.sharedLogins > 0) {
       lines.push(`${this.sharedLogins} ${this.sharedLogins === 1 ? 'record holds' : 'records hold'} a login ID (email, phone or username) another user's record holds: Authgear refuses them (InvariantViolated) (e.g. ${this.examples.shared.join(', ')})`)

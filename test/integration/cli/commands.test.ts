@@ -98,8 +98,8 @@ describe('gearbridge validate warnings', () => {
     const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'shared.ndjson' } })
     const result = await runCli(['validate', '--config', config])
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain('  1 record repeats the identifier of an earlier one: only the last version of a user is imported (e.g. shared.ndjson:2)')
-    expect(result.stdout).toContain('  1 of them carries no password where an earlier version did: those users end with no password (e.g. shared.ndjson:2)')
+    expect(result.stdout).toContain('  1 record repeats the identifier of an earlier one: they are one user in Authgear, which keeps one version (the last of an import job; a later job skips an existing user, or updates it under upsert) (e.g. shared.ndjson:2)')
+    expect(result.stdout).toContain('  1 of them carries no password where the version before had one: when such a version is the one imported, the user has no password (e.g. shared.ndjson:2)')
     expect(result.stdout).toContain("  1 record holds a login ID (email, phone or username) another user's record holds: Authgear refuses them (InvariantViolated) (e.g. shared.ndjson:4)")
   })
 
