@@ -63,12 +63,8 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
           return { ok: false, rejection: { code: 'module_error', message: 'the mapping module returned a Promise: it must return the draft (or null) synchronously, not be async' } }
         }
         if (Array.isArray(edited)) return { ok: false, rejection: { code: 'module_error', message: 'the mapping module returned an array: it must return one draft (or null)' } }
-        try {
-          // A BigInt, a cycle or a throwing getter would otherwise fail later, outside this record.
-          JSON.stringify(edited)
-        } catch {
-          return { ok: false, rejection: { code: 'module_error', message: 'the mapping module returned a draft that is not JSON (a BigInt, a cycle or a getter that throws)' } }
-        }
+        // Every field is normalized below into strings, booleans and scalar attributes, so what
+        // is sent is always JSON; a getter that throws is the row's mapping_error (mapGuarded).
         draft = edited as SqlUserDraft
       } catch (error) {
         return { ok: false, rejection: { code: 'module_error', message: `the mapping module failed: ${moduleErrorText(error)}` } }

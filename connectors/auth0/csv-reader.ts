@@ -1,6 +1,7 @@
 import { CsvHeaderConflict, csvProfileBuilder } from './csv-cells.ts'
 import { csvRows } from './csv-rows.ts'
 import type { FileItem, ReaderStart } from './file-item.ts'
+import { bomLength } from './line-reader.ts'
 
 /**
  * Reads a CSV (or tab-separated) export. The first row is the header. A row with the wrong number
@@ -72,7 +73,7 @@ const sniffBytes = 64 * 1024
 
 /** The first non-empty line of `bytes` (after a BOM) when its line end is there, as text. */
 function firstLine(bytes: Buffer): string | undefined {
-  let from = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+  let from = bomLength(bytes)
   while (from < bytes.length && (bytes[from] === 0x0a || bytes[from] === 0x0d)) from++
   for (let i = from; i < bytes.length; i++) if (bytes[i] === 0x0a || bytes[i] === 0x0d) return bytes.toString('utf8', from, i)
   return undefined

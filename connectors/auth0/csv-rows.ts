@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer'
+import { bomLength } from './line-reader.ts'
 
 /** One CSV row as cut from the bytes: its cells, or why it is not a row of valid CSV. */
 export interface CsvRow {
@@ -64,7 +65,7 @@ export async function* csvRows(chunks: AsyncIterable<Buffer>, delimiter: string)
       }
       buffer = Buffer.concat(collected, length)
       at = 0
-      if (first && buffer.length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf) at = 3
+      if (first) at = bomLength(buffer)
       if (first && (buffer.length >= 3 || ended)) first = false
       else if (first) continue
       wanted = 0

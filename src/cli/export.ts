@@ -82,13 +82,13 @@ export async function runExport(client: ExportClient, request: ExportRequestBody
  */
 export async function exportCommand(options: ExportOptions, io: CommandIo): Promise<number> {
   const request = exportRequestOf(options.format, options.field)
-  const into = dirname(resolve(process.cwd(), options.out))
+  const dest = resolve(process.cwd(), options.out)
+  const into = dirname(dest)
   if (!(await stat(into).then((s) => s.isDirectory(), () => false))) throw new UsageError(`-o ${options.out}: the directory ${into} does not exist`)
-  if (await stat(resolve(process.cwd(), options.out)).then((s) => s.isDirectory(), () => false)) throw new UsageError(`-o ${options.out}: is a directory; give the path of the file to write`)
+  if (await stat(dest).then((s) => s.isDirectory(), () => false)) throw new UsageError(`-o ${options.out}: is a directory; give the path of the file to write`)
   const run = await openRun(options.config, 'export', io)
   const { config, baseDir, logger, metrics, ctx } = run
   const client = await connectExport(config.sink, { baseDir, metrics })
-  const dest = resolve(process.cwd(), options.out)
   let server: ObservabilityServer | undefined
   try {
     // Long exports are watched like any other run: /metrics shows the download as it happens.

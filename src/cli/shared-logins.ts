@@ -1,3 +1,4 @@
+import { hash64 } from '../../connectors/auth0/string-hash.ts'
 import type { MappedRecord } from '../core/mapped-record.ts'
 
 const loginFields = ['email', 'phone_number', 'preferred_username'] as const
@@ -131,16 +132,8 @@ function keep(examples: string[], origin: string): void {
   if (examples.length < examplesPerKind) examples.push(origin)
 }
 
-/** A 52-bit FNV-1a hash of `type:value`, exact as a JavaScript number. */
+/** 52 bits of `hash64` of `type:value`: exact as a JavaScript number, and never 0 (a free slot of the table). */
 function loginHash(type: string, value: string): number {
-  let a = 0x811c9dc5
-  let b = 0x01000193 ^ type.length
-  const text = `${type}:${value}`
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    a = Math.imul(a ^ c, 0x01000193)
-    b = Math.imul(b ^ c, 0x5bd1e995)
-  }
-  // Never 0, which marks a free slot of the table.
-  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff) || 1
+  const { hi, lo } = hash64(`${type}:${value}`)
+  return hi * 0x100000 + (lo & 0xfffff) || 1
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { sqlSourceConfigSchema, type SqlSourceConfigInput } from '../../../connectors/sql/config.ts'
 import { mappingConfigSchema } from '../../../mappings/config.ts'
+import { mapGuarded } from '../../../src/runtime/guarded-map.ts'
 import { createSqlMapping, type SqlUserMapping } from '../../../mappings/sql.ts'
 import type { MappingResult } from '../../../src/core/mapped-record.ts'
 
@@ -104,8 +105,11 @@ describe('sql mapping', () => {
         throw new Error('x')
       }) as never)).toBe('module_error: the mapping module returned a Promise: it must return the draft (or null) synchronously, not be async')
       expect(reason(((_row: unknown, draft: unknown) => [draft]) as never)).toBe('module_error: the mapping module returned an array: it must return one draft (or null)')
-      expect(reason(((_row: unknown, draft: object) => ({ ...draft, custom_attributes: { legacy_id: 30n } })) as never)).toBe('module_error: the mapping module returned a draft that is not JSON (a BigInt, a cycle or a getter that throws)')
-      expect(reason(((_row: unknown, draft: object) => Object.defineProperty({ ...draft }, 'name', { enumerable: true, get: () => { throw new Error('getter') } })) as never)).toBe('module_error: the mapping module returned a draft that is not JSON (a BigInt, a cycle or a getter that throws)')
+      // What no JSON holds is normalized away or fails the row, never the run's serialization.
+      const bigint = mapper({}, {}, ((_row: unknown, draft: object) => ({ ...draft, custom_attributes: { legacy_id: 30n } })) as never)({ id: 30, email: 't@example.com' })
+      expect(ok(bigint).warnings).toEqual(['custom attribute legacy_id left out: not a string, number or boolean'])
+      const getter = mapper({}, {}, ((_row: unknown, draft: object) => Object.defineProperty({ ...draft }, 'given_name', { enumerable: true, get: () => { throw new Error('getter') } })) as never)
+      expect(mapGuarded((record) => getter(record.data), { kind: 'data', key: '30', origin: 'users id=30', data: { id: 30, email: 't@example.com' } })).toMatchObject({ ok: false, rejection: { code: 'mapping_error', message: 'mapping failed on users id=30: getter' } })
       expect(reason((() => {
         throw Object.create(null)
       }) as never)).toBe('module_error: the mapping module failed: a thrown value that cannot be shown as text')
