@@ -66,6 +66,16 @@ const columns = {
   given_name: 'first_name', family_name: 'last_name', password_hash: 'password_hash', locale: 'locale', roles: 'roles',
 }
 
+/** The batches of one backfill snapshot of a table (pages of 2 by default), its source closed after. */
+async function snapshotOf(db: DatabaseService, overrides: Parameters<typeof sqlConfig>[1]): Promise<Awaited<ReturnType<typeof readAll>>> {
+  const source = createSqlSource(sqlConfig(db, { page_size: 2, columns: { email: 'email' }, ...overrides }), { baseDir: process.cwd(), mode: 'backfill' })
+  try {
+    return await readAll(source, undefined)
+  } finally {
+    await source.close()
+  }
+}
+
 export function defineLegacySuite(database: () => DatabaseService): void {
   describe('legacy users table', () => {
     it('ends in the emulator as expected, with the unmappable rows dead-lettered by table, key and column', async () => {
@@ -280,17 +290,12 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, is_deleted bit(1) NOT NULL, active bit(1) NULL)`)
       const bit = (on: boolean) => (db.dialect === 'postgres' ? `B'${on ? 1 : 0}'` : `b'${on ? 1 : 0}'`)
       await db.query(`INSERT INTO ${table} VALUES (1, 'a@example.com', ${bit(false)}, ${bit(true)}), (2, 'b@example.com', ${bit(true)}, ${bit(true)}), (3, 'c@example.com', ${bit(false)}, ${bit(false)}), (4, 'd@example.com', ${bit(false)}, NULL)`)
-      const source = createSqlSource(sqlConfig(db, { table, page_size: 2, columns: { email: 'email' }, soft_delete: { column: 'is_deleted', mode: 'skip' } }), { baseDir: process.cwd(), mode: 'backfill' })
-      try {
-        const records = (await readAll(source, undefined)).flatMap((batch) => batch.records)
-        expect(records.map((record) => [record.key, record.kind === 'data' ? [record.data['is_deleted'], record.data['active']] : record.kind])).toEqual([
-          ['1', db.dialect === 'postgres' ? ['0', '1'] : [false, true]],
-          ['3', db.dialect === 'postgres' ? ['0', '0'] : [false, false]],
-          ['4', db.dialect === 'postgres' ? ['0', null] : [false, null]],
-        ])
-      } finally {
-        await source.close()
-      }
+      const records = (await snapshotOf(db, { table, soft_delete: { column: 'is_deleted', mode: 'skip' } })).flatMap((batch) => batch.records)
+      expect(records.map((record) => [record.key, record.kind === 'data' ? [record.data['is_deleted'], record.data['active']] : record.kind])).toEqual([
+        ['1', db.dialect === 'postgres' ? ['0', '1'] : [false, true]],
+        ['3', db.dialect === 'postgres' ? ['0', '0'] : [false, false]],
+        ['4', db.dialect === 'postgres' ? ['0', null] : [false, null]],
+      ])
     })
 
     it('dead-letters rows whose key is NULL and never saves a NULL key as a position', async () => {
@@ -298,20 +303,15 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       const table = `null_key_${process.pid}`
       await db.query(`CREATE TABLE ${table} (id integer NULL UNIQUE, email varchar(100) NOT NULL)`)
       await db.query(`INSERT INTO ${table} VALUES (NULL, 'n1@example.com'), (1, 'a@example.com'), (2, 'b@example.com'), (3, 'c@example.com'), (4, 'd@example.com'), (NULL, 'n2@example.com')`)
-      const source = createSqlSource(sqlConfig(db, { table, page_size: 2, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
-      try {
-        const batches = await readAll(source, undefined)
-        const records = batches.flatMap((batch) => batch.records)
-        expect(records.map((record) => [record.key, record.kind === 'unreadable' ? record.code : record.kind])).toEqual([
-          ['1', 'data'], ['2', 'data'], ['3', 'data'], ['4', 'data'],
-          [`${table} id=NULL #1`, 'null_key'], [`${table} id=NULL #2`, 'null_key'],
-        ])
-        // MariaDB sorts NULL first: its key was saved as the text "null", which the next page query could not compare.
-        expect(batches.map((batch) => batch.position)).not.toContainEqual(expect.objectContaining({ key: 'null' }))
-        expect(batches.at(-1)?.position).toMatchObject({ mode: 'snapshot', key: 4 })
-      } finally {
-        await source.close()
-      }
+      const batches = await snapshotOf(db, { table })
+      const records = batches.flatMap((batch) => batch.records)
+      expect(records.map((record) => [record.key, record.kind === 'unreadable' ? record.code : record.kind])).toEqual([
+        ['1', 'data'], ['2', 'data'], ['3', 'data'], ['4', 'data'],
+        [`${table} id=NULL #1`, 'null_key'], [`${table} id=NULL #2`, 'null_key'],
+      ])
+      // MariaDB sorts NULL first: its key was saved as the text "null", which the next page query could not compare.
+      expect(batches.map((batch) => batch.position)).not.toContainEqual(expect.objectContaining({ key: 'null' }))
+      expect(batches.at(-1)?.position).toMatchObject({ mode: 'snapshot', key: 4 })
     })
 
     it('refuses a key that rows share, as the database compares keys, before anything is read', async () => {
@@ -319,23 +319,14 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       const numbers = `shared_key_${process.pid}`
       await db.query(`CREATE TABLE ${numbers} (id integer NOT NULL, email varchar(100) NOT NULL)`)
       await db.query(`INSERT INTO ${numbers} VALUES (1, 'a@example.com'), (2, 'b@example.com'), (2, 'b2@example.com'), (3, 'c@example.com')`)
-      const shared = createSqlSource(sqlConfig(db, { table: numbers, page_size: 2, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
-      try {
-        await expect(readAll(shared, undefined)).rejects.toThrow(`source.key: id is not unique in ${numbers} (id=2 (2 rows))`)
-      } finally {
-        await shared.close()
-      }
+      await expect(snapshotOf(db, { table: numbers })).rejects.toThrow(`source.key: id is not unique in ${numbers} (id=2 (2 rows))`)
       // Keyed by email: under MariaDB's case-insensitive collation Bob@ and bob@ are one key, and `key > last` skipped one of them.
       const emails = `email_key_${process.pid}`
       await db.query(`CREATE TABLE ${emails} (email varchar(100) NOT NULL, name varchar(100) NULL)`)
       await db.query(`INSERT INTO ${emails} VALUES ('a@example.com', 'A'), ('Bob@example.com', 'B1'), ('bob@example.com', 'B2'), ('c@example.com', 'C')`)
-      const byEmail = createSqlSource(sqlConfig(db, { table: emails, key: 'email', page_size: 2, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
-      try {
-        if (db.dialect === 'postgres') expect(keysOf(await readAll(byEmail, undefined))).toEqual(['Bob@example.com', 'a@example.com', 'bob@example.com', 'c@example.com'])
-        else await expect(readAll(byEmail, undefined)).rejects.toThrow(/source\.key: email is not unique in email_key_\d+ \(email=(Bob|bob)@example\.com \(2 rows\)\)/)
-      } finally {
-        await byEmail.close()
-      }
+      const byEmail = snapshotOf(db, { table: emails, key: 'email' })
+      if (db.dialect === 'postgres') expect(keysOf(await byEmail)).toEqual(['Bob@example.com', 'a@example.com', 'bob@example.com', 'c@example.com'])
+      else await expect(byEmail).rejects.toThrow(/source\.key: email is not unique in email_key_\d+ \(email=(Bob|bob)@example\.com \(2 rows\)\)/)
     })
 
     it('refuses a binary key before anything is read, as pages by it would skip or repeat rows', async () => {
@@ -345,12 +336,7 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       await db.query(`CREATE TABLE ${table} (id ${pg ? 'bytea' : 'BINARY(4)'} PRIMARY KEY, email varchar(100) NOT NULL)`)
       const key = (hex: string) => (pg ? `decode('${hex}', 'hex')` : `UNHEX('${hex}')`)
       await db.query(`INSERT INTO ${table} VALUES (${key('05a10000')}, 'a@example.com'), (${key('3035ffff')}, 'b@example.com'), (${key('ff000000')}, 'c@example.com')`)
-      const source = createSqlSource(sqlConfig(db, { table, page_size: 2, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
-      try {
-        await expect(readAll(source, undefined)).rejects.toThrow(/source\.key: id is a binary column/)
-      } finally {
-        await source.close()
-      }
+      await expect(snapshotOf(db, { table })).rejects.toThrow(/source\.key: id is a binary column/)
     })
 
     it('retries a lost connection and resumes from the last page with no gap and no duplicate', async () => {
