@@ -74,7 +74,7 @@ export const kafkaSourceConfigSchema = z
     librdkafka: z
       .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
       .default({})
-      .describe('Extra librdkafka settings (security.protocol, sasl.*, ssl.*, …). Values here override gearbridge\'s; `enable.auto.commit` is always false.'),
+      .describe('Extra librdkafka settings (security.protocol, sasl.*, ssl.*, …). Values here override gearbridge\'s; `enable.auto.commit` is always false. Topic-level properties (`message.timeout.ms` for the dead-letter producer, …) are applied as the topic configuration; `auto.offset.reset` always comes from `start_from`.'),
   })
   .describe('A Kafka topic consumed in a consumer group.')
 

@@ -1,6 +1,7 @@
 import rdkafka from 'node-rdkafka'
 import type { KafkaConsumer, LibrdKafkaError, Message, TopicPartition } from 'node-rdkafka'
 import { ConnectError } from './errors.ts'
+import { splitTopicConfig } from './topic-config.ts'
 import type { PartitionOffset } from './position.ts'
 
 /** librdkafka error codes the consumer reacts to. */
@@ -42,6 +43,8 @@ export class GroupConsumer {
 
   constructor(settings: ConsumerSettings, handlers: ConsumerHandlers) {
     this.#brokers = settings.brokers.join(',')
+    // Topic properties among the extras would be lost in the global object (see splitTopicConfig).
+    const extra = splitTopicConfig(settings.extra)
     const consumer: KafkaConsumer = new rdkafka.KafkaConsumer(
       {
         'bootstrap.servers': settings.brokers.join(','),
@@ -58,7 +61,7 @@ export class GroupConsumer {
         // 166k msg/s, bench/RESULTS.md), so it is cut to 20 ms.
         'queued.max.messages.kbytes': 16_384,
         'fetch.queue.backoff.ms': 20,
-        ...settings.extra,
+        ...extra.global,
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
         rebalance_cb: (err: LibrdKafkaError, assignment: TopicPartition[]) => {
@@ -74,7 +77,7 @@ export class GroupConsumer {
           else handlers.onRevoke(assignment, done)
         },
       },
-      { 'auto.offset.reset': settings.startFrom },
+      { ...extra.topic, 'auto.offset.reset': settings.startFrom },
     )
     consumer.on('partition.eof', (eof) => handlers.onEof(eof.topic, eof.partition, eof.offset))
     consumer.on('event.stats', (event: { message: string }) => handlers.onStats(event.message))

@@ -1,6 +1,7 @@
 import rdkafka from 'node-rdkafka'
-import type { Producer, ProducerGlobalConfig } from 'node-rdkafka'
+import type { Producer, ProducerGlobalConfig, ProducerTopicConfig } from 'node-rdkafka'
 import { ConnectError } from './errors.ts'
+import { splitTopicConfig } from './topic-config.ts'
 
 /** librdkafka's "local queue full" error: wait for deliveries and try again. */
 const QUEUE_FULL = -184
@@ -11,6 +12,11 @@ export interface DeliveryProducerSettings {
   readonly lingerMs: number
   /** Extra librdkafka settings (security, compression, …); they override gearbridge's. */
   readonly extra?: Readonly<Record<string, string | number | boolean>>
+  /**
+   * Told librdkafka's client errors (a broker down, a failed connection, authentication). These
+   * are retried until `message.timeout.ms`: without them an outage is silent for minutes.
+   */
+  readonly onError?: (message: string) => void
 }
 
 export interface OutgoingMessage {
@@ -41,7 +47,7 @@ export class DeliveryProducer {
 
   constructor(settings: DeliveryProducerSettings) {
     this.#brokers = settings.brokers.join(',')
-    // `partitioner` is a topic property; librdkafka takes it in the global config as the default.
+    // `partitioner` (and any topic property among the extras) goes to the topic configuration: see splitTopicConfig.
     const conf: Record<string, unknown> = {
       'bootstrap.servers': settings.brokers.join(','),
       'client.id': `gearbridge-producer-${process.pid}`,
@@ -53,7 +59,10 @@ export class DeliveryProducer {
       log_level: 3,
       ...settings.extra,
     }
-    this.#producer = new rdkafka.Producer(conf as ProducerGlobalConfig)
+    const { global, topic } = splitTopicConfig(conf)
+    this.#producer = new rdkafka.Producer(global as ProducerGlobalConfig, topic as ProducerTopicConfig)
+    const onError = settings.onError
+    if (onError) this.#producer.on('event.error', (error) => onError(error.message))
     this.#producer.on('delivery-report', (error, report) => {
       const id = report.opaque as number
       const waiter = this.#waiting.get(id)

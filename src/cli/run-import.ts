@@ -24,6 +24,7 @@ import { endedBySignal } from './ended-by-signal.ts'
 import type { DeliveryProducer } from '../../connectors/kafka/delivery-producer.ts'
 import { createPublishRunner } from '../../connectors/kafka-publish/publish-runner.ts'
 import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeline-id.ts'
+import { throttledWarning } from '../observability/throttled-warning.ts'
 
 export interface ImportRunOptions {
   readonly config: string
@@ -50,7 +51,10 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   const deadLetterPath = resolve(baseDir, config.state.dead_letter ?? `${stateDir}/${config.name}.dead-letter.ndjson`)
   // With `source.dead_letter_topic`, dead letters also go to that topic, acknowledged before offsets move.
   // The Kafka client is loaded only when a run uses Kafka (see `createSource`).
-  const kafkaProducer = async (options: ConstructorParameters<typeof DeliveryProducer>[0]) => new (await import('../../connectors/kafka/delivery-producer.ts')).DeliveryProducer(options)
+  // librdkafka retries a lost broker until `message.timeout.ms` (five minutes by default): its
+  // client errors are the only sign of an outage before deliveries fail.
+  const kafkaProducer = async (options: ConstructorParameters<typeof DeliveryProducer>[0]) =>
+    new (await import('../../connectors/kafka/delivery-producer.ts')).DeliveryProducer({ ...options, onError: throttledWarning(logger, 'Kafka producer error; deliveries are retried until message.timeout.ms.') })
   const deadLetter =
     config.source.type === 'kafka' && config.source.dead_letter_topic !== undefined
       ? new (await import('../../connectors/kafka/dead-letter-topic.ts')).KafkaDeadLetterWriter(deadLetterPath, await kafkaProducer({ brokers: config.source.brokers, lingerMs: 5, extra: config.source.librdkafka }), config.source.dead_letter_topic, Number(config.source.librdkafka['message.max.bytes'] ?? 1_000_000))
