@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { backfillWorkspace, generatedMapping, type BackfillWorkspace } from '../../support/backfill-workspace.ts'
 import { runCli, startCli } from '../../support/run-cli.ts'
-import { writeTestConfig } from '../../support/write-config.ts'
+import { readNdjson, writeTestConfig } from '../../support/write-config.ts'
+import { ScriptedServer, text } from '../authgear-client/scripted-server.ts'
 
 const mapping = generatedMapping
 
@@ -93,5 +94,29 @@ describe('stopping a backfill', () => {
     expect(result.stderr).toContain('myapp')
     expect(result.stderr).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}/)
     expect(ws.target.emulator.store.count()).toBe(0)
+  })
+
+  it('a reply that says the endpoint is wrong (404 "app not found") stops the run with exit 1, dead-letters nothing, and the rerun imports everyone', async () => {
+    ws = await backfillWorkspace(600, { export: { seed: 5 } })
+    const { source } = ws
+    const wrong = await ScriptedServer.start()
+    try {
+      wrong.script(text(404, 'app not found'))
+      await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { endpoint: wrong.url, batch: { max_records: 100 } } })
+      const failed = await runCli(['backfill', '--config', join(ws.dir, 'gearbridge.yaml')])
+      expect(failed.code, failed.stderr.slice(-1500)).toBe(1)
+      expect(failed.stderr).toContain('check sink.endpoint')
+      const deadLetters = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+      expect(deadLetters.filter((line) => line['code'] === 'request_rejected')).toEqual([])
+      // Nothing was imported, so nothing was committed: no checkpoint, or one not complete.
+      const checkpoint = await readFile(join(ws.dir, 'state', 'test.checkpoint.json'), 'utf8').then((text) => JSON.parse(text) as { complete: boolean }, () => undefined)
+      expect(checkpoint?.complete ?? false).toBe(false)
+    } finally {
+      await wrong.close()
+    }
+    const config = await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { batch: { max_records: 100 } } })
+    const rerun = await runCli(['backfill', '--config', config])
+    expect([0, 3]).toContain(rerun.code)
+    ws.expectExactlyOnce()
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ImportSink, type ImportApi } from '../../../../connectors/authgear/import-sink.ts'
-import { RequestTooLargeError, TaskNotFoundError } from '../../../../connectors/authgear/errors.ts'
+import { ApiRequestError, RequestTooLargeError, TaskNotFoundError } from '../../../../connectors/authgear/errors.ts'
 import type { ImportDetail, ImportJobView } from '../../../../connectors/authgear/import-job.ts'
 import { QuotaExceededError } from '../../../../src/core/errors.ts'
 import type { MappedRecord } from '../../../../src/core/mapped-record.ts'
@@ -123,6 +123,26 @@ describe('ImportSink', () => {
     const { sink, outcomes } = harness(api)
     await sink.run('email', items(1, { password: { type: 'bcrypt', password_hash: `$2b$10$${'a'.repeat(53)}` } }))
     expect(outcomes.get('k0')).toMatchObject({ kind: 'updated', passwordNotApplied: true })
+  })
+
+  it('fails the records of a body Authgear refused as a whole (400) and goes on', async () => {
+    const api = new FakeApi()
+    api.submitFault = () => new ApiRequestError('import_create', 400, 'Authgear refused the request with HTTP 400 (the request body was rejected as a whole): invalid request body')
+    const { sink, outcomes } = harness(api)
+    await sink.run('email', items(2))
+    expect([...outcomes.values()]).toMatchObject([{ kind: 'failed', code: 'request_rejected' }, { kind: 'failed', code: 'request_rejected' }])
+  })
+
+  it.each([
+    ['404 app not found', new ApiRequestError('import_create', 404, 'Authgear serves no project at https://wrong.example ("app not found"): check sink.endpoint')],
+    ['a 403 in a JSON envelope (a proxy)', new ApiRequestError('import_create', 403, 'Authgear refused the request with HTTP 403: blocked')],
+    ['a 200 that is not an import job', new ApiRequestError('import_create', 200, 'Authgear replied 200 with a result that is not an import job (no id or unknown status)')],
+  ])('stops the run on %s, which no record of the batch caused, leaving the records without an outcome', async (_name, fault) => {
+    const api = new FakeApi()
+    api.submitFault = () => fault
+    const { sink, outcomes } = harness(api)
+    await expect(sink.run('email', items(2))).rejects.toBe(fault)
+    expect(outcomes.size).toBe(0)
   })
 
   it('lets a quota error stop the run with no outcome for the batch', async () => {
