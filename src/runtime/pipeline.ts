@@ -81,7 +81,13 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   let committing: Promise<void> = Promise.resolve()
   /** A commit that failed (a report or dead-letter file that cannot be written, a full disk): the run stops, as outcomes could no longer be recorded. */
   let commitFailure: unknown
+  // A run-stopping error (quota, auth, a failed commit) also ends the read when the source has
+  // nothing new to hand over: a sync on an idle topic would otherwise stay up, ready and silent,
+  // until the next message arrived.
+  const halt = new AbortController()
+  const readCtx: RunContext = { ...ctx, signal: AbortSignal.any([ctx.signal, halt.signal]) }
   const timer = setInterval(() => {
+    if (scheduler.fatal !== undefined || commitFailure !== undefined) halt.abort()
     metrics.pendingRecords.set(checkpointer.pending)
     committing = committing.then(() => commit(false)).catch((error: unknown) => {
       commitFailure ??= error
@@ -122,7 +128,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   let failure: unknown
   try {
     const plan = await workerPlan(source, options.map)
-    const parallel = plan.start > 0 ? await readMapped(source, options.map, plan, saved?.position, ctx, (running) => metrics.mappingWorkers.set(running)) : undefined
+    const parallel = plan.start > 0 ? await readMapped(source, options.map, plan, saved?.position, readCtx, (running) => metrics.mappingWorkers.set(running)) : undefined
     if (parallel) {
       ctx.logger.info({ workers: plan.start, ...(plan.max > plan.start ? { maxWorkers: plan.max } : {}) }, 'Mapping records on worker threads.')
       for await (const batch of parallel) {
@@ -141,7 +147,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
         if (stopping()) break
       }
     } else {
-      for await (const batch of source.read(saved?.position, ctx)) {
+      for await (const batch of source.read(saved?.position, readCtx)) {
         const ticket = track(batch, batch.records.length)
         for (const record of batch.records) {
           if (record.kind === 'unreadable') {
@@ -165,7 +171,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     if (scheduler.fatal === undefined && commitFailure === undefined) await scheduler.flush()
     else await scheduler.drain()
   } catch (error) {
-    failure = error
+    // A source may end its read with an abort error when halted: the cause is the fatal error.
+    if (!halt.signal.aborted || ctx.signal.aborted) failure = error
     await scheduler.drain()
   } finally {
     clearInterval(timer)

@@ -42,6 +42,24 @@ describe('gearbridge sync from a Kafka topic of JSON users', () => {
     expect(await k.committed(group, topic, 2)).toEqual([102, 100])
   })
 
+  it('stops with exit 75 as soon as the quota runs out, even when no further message arrives', async () => {
+    const k = await kafka()
+    ws = await workspace()
+    ws.target.emulator.quota.setLimits('user_import', [{ quota: 5, period: 'day' }])
+    const topic = uniqueName('users')
+    await k.createTopic(topic, 1)
+    await k.produce(topic, Array.from({ length: 10 }, (_, i) => ({ key: `user${i}@example.com`, value: jsonUser(i) })))
+    const group = uniqueName('g')
+    const config = await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, commit_interval_ms: 100, batch_records: 5 }, { sink: { upsert: true, batch: { max_records: 5, linger_ms: 50 }, max_in_flight: 1 } })
+    const run = startSync(config)
+    // The topic stays idle after the ten messages: the run must notice the quota stop on its own.
+    const result = await Promise.race([run.done, new Promise<undefined>((resolve) => setTimeout(resolve, 30_000))])
+    if (result === undefined) run.child.kill('SIGKILL')
+    expect(result?.code, result?.stderr.slice(-1500) ?? 'still running 30 s after the quota ran out').toBe(75)
+    expect(result!.stderr).toMatch(/quota.*day/i)
+    expect(ws.target.emulator.store.count()).toBe(5)
+  })
+
   it('two replicas in one group, one killed halfway: every user imported exactly once, nothing committed early', async () => {
     const k = await kafka()
     ws = await workspace()
