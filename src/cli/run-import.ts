@@ -45,6 +45,14 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   if (options.mode === 'sync' && !config.sink.upsert && !config.publish) {
     logger.warn({}, 'sink.upsert is false: a sync will skip changes to users that already exist in Authgear. Set sink.upsert: true to apply updates.')
   }
+  if (options.fromStart && config.source.type === 'kafka') {
+    run.dispose()
+    // Its position is the consumer group's committed offsets, which the checkpoint never rewinds.
+    throw new ConfigError(`--from-start cannot rewind a kafka source: it reads from the committed offsets of group ${config.source.group_id}`, [
+      'to read the topics again, use a new source.group_id (a group without offsets starts at source.start_from, earliest by default)',
+      `or reset the group while no replica runs: kafka-consumer-groups.sh --bootstrap-server … --group ${config.source.group_id} --reset-offsets --to-earliest --all-topics --execute`,
+    ])
+  }
   const summary = new RunSummary()
   const stateDir = resolve(baseDir, config.state.dir)
   const report = new NdjsonWriter(resolve(baseDir, config.state.report ?? `${stateDir}/${config.name}.report.ndjson`))

@@ -139,6 +139,14 @@ describe('commands that do not fit the source', () => {
     expect(sync.code).toBe(78)
     expect(sync.stderr).toContain('an Auth0 export file is read once, with backfill')
   })
+
+  it('refuse --from-start on a Kafka source, whose position is the consumer group offsets, and say how to read again', async () => {
+    const config = await writeTestConfig(dir, target, { source: { type: 'kafka', brokers: '127.0.0.1:1', topics: 'users', group_id: 'replicas' } })
+    const result = await runCli(['sync', '--config', config, '--from-start'])
+    expect(result.code).toBe(78)
+    expect(result.stderr).toContain('--from-start cannot rewind a kafka source: it reads from the committed offsets of group replicas')
+    expect(result.stderr).toContain('--reset-offsets --to-earliest')
+  })
 })
 
 describe('gearbridge check', () => {

@@ -67,7 +67,7 @@ describe('dead letters published to a Kafka topic (source.dead_letter_topic)', (
     const run = startSync(config)
     await eventuallyWith([run], () => ws!.target.emulator.store.count() === 2, 60_000, 'the two good users imported')
     // The failed delivery fails the next commit, which stops the run on its own: the topic is idle.
-    const result = await Promise.race([run.done, new Promise<undefined>((resolve) => setTimeout(resolve, 30_000))])
+    const result = await Promise.race([run.done, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 30_000))])
     if (result === undefined) run.child.kill('SIGKILL')
     const committed = (await k.committed(group, topic, 1))[0]!
     expect(result?.code, result?.stderr.slice(-1500) ?? 'still running 30 s after the delivery failed').toBe(1)

@@ -53,7 +53,7 @@ describe('gearbridge sync from a Kafka topic of JSON users', () => {
     const config = await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, commit_interval_ms: 100, batch_records: 5 }, { sink: { upsert: true, batch: { max_records: 5, linger_ms: 50 }, max_in_flight: 1 } })
     const run = startSync(config)
     // The topic stays idle after the ten messages: the run must notice the quota stop on its own.
-    const result = await Promise.race([run.done, new Promise<undefined>((resolve) => setTimeout(resolve, 30_000))])
+    const result = await Promise.race([run.done, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 30_000))])
     if (result === undefined) run.child.kill('SIGKILL')
     expect(result?.code, result?.stderr.slice(-1500) ?? 'still running 30 s after the quota ran out').toBe(75)
     expect(result!.stderr).toMatch(/quota.*day/i)
