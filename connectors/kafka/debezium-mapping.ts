@@ -18,8 +18,9 @@ function rowRecord(source: ReadableRecord, row: Record<string, unknown>): Readab
  * - `d`: the `before` image gives the identifier; the record becomes a delete (`action: 'delete'`)
  *   for the delete policy. Without a usable `before` (PostgreSQL's default REPLICA IDENTITY only
  *   carries the key) the event is rejected with `delete_without_identifier`.
- * - An update whose identifier changed (the email of an email-matched user): Authgear's import
- *   matches by the identifier and cannot change it, so the new value would create a second user.
+ * - An update whose identifier is a login ID the row did not have (a changed email, or a first
+ *   email for a user matched by username until now): Authgear's import matches by the identifier
+ *   and cannot change it, so the new value would create a second user.
  *   If another login ID of the row is unchanged (username or phone), the record is matched by that
  *   one instead, which updates the changed login ID in place, and a warning reports it. Otherwise
  *   it is rejected with `identifier_changed` and dead-lettered, naming both values.
@@ -30,12 +31,21 @@ export function createDebeziumMapping(row: RowMapping): (record: ReadableRecord)
     if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
     if (change.op === 'd') return mapDelete(source, change, row)
     const after = row(rowRecord(source, change.after!))
-    if (!after.ok || change.op !== 'u' || change.before === null) return after
+    if (!after.ok || change.op !== 'u') return after
+    if (change.before === null) {
+      // PostgreSQL's default REPLICA IDENTITY: nothing tells whether the login ID changed.
+      return { ok: true, value: { ...after.value, warnings: [...after.value.warnings, noBeforeImage] } }
+    }
     const before = row(rowRecord(source, change.before))
-    if (!before.ok || before.value.identifier !== after.value.identifier || before.value.identifierValue === after.value.identifierValue) return after
+    if (!before.ok) return after
+    // Authgear finds the user by the record's identifier when the row already had that login ID.
+    if ((before.value.record as Record<string, unknown>)[after.value.identifier] === after.value.identifierValue) return after
     return reroute(after.value, before.value)
   }
 }
+
+const noBeforeImage =
+  'update without a before image (PostgreSQL REPLICA IDENTITY DEFAULT): a changed email, phone or username cannot be detected and would be imported as a second user; set REPLICA IDENTITY FULL on the table'
 
 function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMapping): MappingResult {
   if (change.before === null) {
@@ -64,7 +74,10 @@ function reroute(after: MappedRecord, before: MappedRecord): MappingResult {
   const stable = IdentifierTypes.find(
     (type: IdentifierType) => type !== after.identifier && typeof record[type] === 'string' && record[type] === previous[type] && checkImportRecord(type, record).ok,
   )
-  const what = `${after.identifier} changed from ${before.identifierValue} to ${after.identifierValue}`
+  const what =
+    after.identifier === before.identifier
+      ? `${after.identifier} changed from ${before.identifierValue} to ${after.identifierValue}`
+      : `the identifier changed from ${before.identifier} ${before.identifierValue} to ${after.identifier} ${after.identifierValue}`
   if (stable === undefined) {
     return {
       ok: false,

@@ -55,4 +55,24 @@ describe('Debezium change events', () => {
     expect(!result.ok && result.rejection).toMatchObject({ code: 'identifier_changed', field: 'email' })
     expect(!result.ok && result.rejection.message).toContain('old@example.com to new@example.com')
   })
+
+  it('a username-only user who gains an email is still matched by the unchanged username', () => {
+    const before = { id: 5, email: null, username: 'dora', name: 'N5' }
+    const result = map(message({ op: 'u', before, after: { ...before, email: 'dora@example.com' } }) as ReadableRecord)
+    expect(result.ok).toBe(true)
+    if (!result.ok) return
+    expect(result.value).toMatchObject({ identifier: 'preferred_username', identifierValue: 'dora', record: { email: 'dora@example.com', preferred_username: 'dora' } })
+    expect(result.value.warnings).toContain('identifier_changed: the identifier changed from preferred_username dora to email dora@example.com; matched by preferred_username instead, which updates the email login ID of the same user')
+  })
+
+  it('an update that drops the email is matched by the username the row already had, without a warning', () => {
+    const result = map(message({ op: 'u', before: row(6, 'erin@example.com', 'erin'), after: { id: 6, email: null, username: 'erin', name: 'N6' } }) as ReadableRecord)
+    expect(result.ok && result.value).toMatchObject({ identifier: 'preferred_username', identifierValue: 'erin', warnings: [] })
+  })
+
+  it('an update without a before image is imported with a warning that a changed login ID cannot be detected', () => {
+    const result = map(message({ op: 'u', before: null, after: row(7, 'new@example.com') }) as ReadableRecord)
+    expect(result.ok && result.value).toMatchObject({ identifier: 'email', identifierValue: 'new@example.com' })
+    expect(result.ok && result.value.warnings.join()).toContain('set REPLICA IDENTITY FULL')
+  })
 })
