@@ -153,6 +153,11 @@ export class ImportSink {
       const error = detail.errors?.[0]
       return { ...base, kind: 'failed', code: error?.reason ?? 'failed', message: error?.message ?? 'Authgear failed the record without an error', reason: error }
     }
+    // A resent record found existing may be the first send's own import, password and all: what
+    // Authgear kept of it is unknown, and saying "not applied" would send users to needless resets.
+    if (item.resent && (detail.outcome === 'updated' || detail.outcome === 'skipped')) {
+      return { attempts: item.attempts, warnings: [...warnings, resentWarning], kind: detail.outcome, ...(detail.user_id ? { userId: detail.user_id } : {}) }
+    }
     // Authgear ignores password, mfa.password and mfa.totp on upsert without a warning. Only an
     // update reads the record: one mapped on a worker thread is parsed back to be read.
     const passwordNotApplied = detail.outcome === 'updated' && carriesSecrets(item.mapped.record as { password?: unknown; mfa?: { totp?: unknown; password?: unknown } })
@@ -174,7 +179,10 @@ export class ImportSink {
   #resendable(items: WorkItem[], reason: 'expired' | 'crashed', code: string): WorkItem[] {
     const again: WorkItem[] = []
     for (const item of items) {
-      if (item.attempts < this.#options.maxSends) again.push(item)
+      if (item.attempts < this.#options.maxSends) {
+        item.resent = true
+        again.push(item)
+      }
       else this.#recorder.complete(item, { kind: 'failed', code, message: `no outcome after ${item.attempts} import jobs`, attempts: item.attempts })
     }
     this.#metrics.resends.inc({ reason }, again.length)
@@ -185,6 +193,8 @@ export class ImportSink {
     for (const item of items) this.#recorder.complete(item, { kind: 'failed', code, message: error.message, reason: error.body, attempts: item.attempts })
   }
 }
+
+const resentWarning = 'sent again after an import job that did not report it (a crashed chunk or an expired job): that job may have imported it, password included, so this outcome says what the second send found'
 
 function carriesSecrets(record: { password?: unknown; mfa?: { totp?: unknown; password?: unknown } }): boolean {
   return record.password !== undefined || record.mfa?.totp !== undefined || record.mfa?.password !== undefined

@@ -21,6 +21,8 @@ export interface WorkItem {
   /** Import jobs this record has been sent in so far. */
   attempts: number
   firstAttemptAt?: number
+  /** Sent again after a job that gave no outcome for it (crashed chunk, expired job), which may have imported it. */
+  resent?: boolean
 }
 
 /** Anything that can receive an outcome: a work item, or a source record that never became one. */

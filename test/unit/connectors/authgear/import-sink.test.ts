@@ -125,6 +125,21 @@ describe('ImportSink', () => {
     expect(outcomes.get('k0')).toMatchObject({ kind: 'updated', passwordNotApplied: true })
   })
 
+  it('does not call the password of a resent record not applied: the job that did not report it may have imported it', async () => {
+    const api = new FakeApi()
+    let jobs = 0
+    // The first job's chunk crashed after importing its records (Authgear keeps them); the resend finds them.
+    api.crash = () => (++jobs === 1 ? 0 : undefined)
+    api.answer = () => (jobs === 1 ? { outcome: 'inserted', user_id: 'u1' } : { outcome: 'updated', user_id: 'u1' })
+    const { sink, outcomes } = harness(api)
+    await sink.run('email', items(2, { password: { type: 'bcrypt', password_hash: `$2b$10$${'a'.repeat(53)}` } }))
+    for (const outcome of outcomes.values()) {
+      expect(outcome).toMatchObject({ kind: 'updated', attempts: 2 })
+      expect(outcome.passwordNotApplied).toBeUndefined()
+      expect(outcome.warnings?.join()).toContain('sent again after an import job that did not report it')
+    }
+  })
+
   it('fails the records of a body Authgear refused as a whole (400) and goes on', async () => {
     const api = new FakeApi()
     api.submitFault = () => new ApiRequestError('import_create', 400, 'Authgear refused the request with HTTP 400 (the request body was rejected as a whole): invalid request body')
