@@ -89,7 +89,7 @@ export class ImportSink {
       // as a transport may still be writing it.
       releaseBuffer(body)
     } catch (error) {
-      if (error instanceof RequestTooLargeError) return this.#split(items, queue)
+      if (error instanceof RequestTooLargeError) return this.#split(items, queue, error.limit)
       // Only a 400 is about this body (Authgear refused it as a whole). Any other refusal (404 "app
       // not found", a proxy's 403 or 405, a 200 that is not an import job) says the same of every
       // batch: failing them one by one would dead-letter the whole source and mark it complete.
@@ -164,10 +164,12 @@ export class ImportSink {
     return { ...base, kind: detail.outcome, ...(detail.user_id ? { userId: detail.user_id } : {}), ...(passwordNotApplied ? { passwordNotApplied } : {}) }
   }
 
-  #split(items: WorkItem[], queue: WorkItem[][]): WorkItem[] {
+  #split(items: WorkItem[], queue: WorkItem[][], limit: number | undefined): WorkItem[] {
     this.#metrics.jobs.inc({ result: 'split' })
     if (items.length === 1) {
-      this.#recorder.complete(items[0]!, { kind: 'failed', code: 'record_too_large', message: 'the record alone is over Authgear\'s 500,000-byte request limit', attempts: items[0]!.attempts })
+      // A proxy in front of Authgear may cap bodies lower than Authgear's own 500,000 bytes.
+      const cap = limit === undefined ? 'the server\'s request limit (no limit given; Authgear\'s own is 500,000 bytes)' : `the server's ${limit.toLocaleString('en-US')}-byte request limit`
+      this.#recorder.complete(items[0]!, { kind: 'failed', code: 'record_too_large', message: `the record alone is over ${cap}`, attempts: items[0]!.attempts })
       return []
     }
     const half = Math.ceil(items.length / 2)

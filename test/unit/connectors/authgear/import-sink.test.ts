@@ -88,6 +88,13 @@ describe('ImportSink', () => {
     const second = harness(lone)
     await second.sink.run('email', items(1))
     expect(second.outcomes.get('k0')).toMatchObject({ kind: 'failed', code: 'record_too_large' })
+
+    // A proxy's lower cap, reported in info.limit, is the one the message names.
+    const proxied = new FakeApi()
+    proxied.submitFault = () => new RequestTooLargeError('import_create', 'request body too large', { name: 'RequestEntityTooLarge', reason: 'RequestEntityTooLarge', message: 'request body too large', code: 413, info: { limit: 65536 } })
+    const third = harness(proxied)
+    await third.sink.run('email', items(1))
+    expect(third.outcomes.get('k0')).toMatchObject({ code: 'record_too_large', message: "the record alone is over the server's 65,536-byte request limit" })
   })
 
   it('resends the records of a job that expired while being polled (404 TaskNotFound)', async () => {
