@@ -15,12 +15,15 @@ export interface RawReply {
   readonly retryAfter: string | undefined
 }
 
+/** Requests that only read, and may be sent again whatever happened to the first. */
+const readRoutes: ReadonlySet<AdminApiRoute> = new Set([AdminApiRoutes.importGet, AdminApiRoutes.exportGet, AdminApiRoutes.checkAuth])
+
 /** What the client does with a reply. */
 export type ReplyDecision =
   | { readonly type: 'ok'; readonly result: unknown }
   | {
       readonly type: 'retry'
-      readonly reason: '5xx' | '429'
+      readonly reason: '5xx' | '429' | 'network'
       readonly status: number
       readonly body: ApiErrorBody | undefined
       readonly retryAfterMs: number | undefined
@@ -52,6 +55,11 @@ export function mapReply(reply: RawReply, ctx: ReplyContext): ReplyDecision {
 
   if (status >= 200 && status < 300) {
     if (parsed.kind === 'result') return { type: 'ok', result: parsed.result }
+    // JSON cut off in transit (a connection closed mid-body): asking again is safe for a read. A
+    // POST is not asked again: its job may exist, and a second one would race it.
+    if (parsed.kind === 'plain' && reply.text.trimStart().startsWith('{') && readRoutes.has(ctx.route)) {
+      return { type: 'retry', reason: 'network', status, body: undefined, retryAfterMs: undefined, summary: `HTTP ${status} with a JSON body cut short (${reply.text.length} bytes)` }
+    }
     return fail(new ApiRequestError(ctx.route, status, `Authgear replied ${status} without a {"result": …} envelope: ${excerpt(parsed)}`, body))
   }
   // A 500 that is a setting of the server, not a passing fault: no retry will change it.

@@ -26,6 +26,12 @@ describe('mapReply', () => {
     expect(failure(mapReply(reply(200, '<html>portal</html>'), ctx))).toBeInstanceOf(ApiRequestError)
   })
 
+  it('asks again after a 200 whose JSON was cut short, for a poll; never for a POST, whose job may exist', () => {
+    const cut = reply(200, '{"result":{"id":"userimport_X","status":"compl')
+    expect(mapReply(cut, ctx)).toMatchObject({ type: 'retry', reason: 'network', status: 200 })
+    expect(failure(mapReply(cut, { ...ctx, route: 'import_create' }))).toBeInstanceOf(ApiRequestError)
+  })
+
   it('quotes a plain-text error page without the bearer token or hashes it may echo', () => {
     const page = 'Bad Request from proxy. Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln body={"password_hash":"$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K"}'
     const error = failure(mapReply(reply(400, page), { ...ctx, route: 'import_create' }))
