@@ -133,7 +133,7 @@ export const emulatorConfigSchema = z.strictObject({
     .describe('Usage limits; records are reserved at POST time whatever their outcome.'),
   workers: z.int().min(1).default(2).describe('Concurrent chunk workers (Authgear runs one per admin server replica).'),
   record_delay_ms: z.number().min(0).default(0).describe('Processing time spent on each record.'),
-  job_ttl_seconds: z.number().positive().default(86_400).describe('Jobs answer 404 TaskNotFound this long after creation.'),
+  job_ttl_seconds: z.number().positive().default(86_400).describe('Jobs answer 404 TaskNotFound this long after creation (import jobs, and export tasks still pending), or after completion (export tasks).'),
   faults: emulatorFaultsSchema.prefault({}).describe('Fault injection for resilience tests.'),
   export: emulatorExportSchema.prefault({}).describe('The User Export API side.'),
 })

@@ -56,6 +56,7 @@ export function exportRoutes(deps: ExportRouteDeps): Route[] {
       task.failedAt = formatRfc3339Nano(deps.now())
       task.error = Errors.unexpected()
     }
+    task.finishedAtNs = deps.now()
     task.status = 'completed'
   }
   const create: Route = {

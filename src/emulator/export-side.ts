@@ -29,7 +29,8 @@ export interface ExportSide extends ExportSideView {
 export function createExportSide(deps: { config: EmulatorConfig; store: UserStoreView; quota: UsageQuota; now: () => bigint }): ExportSide {
   const { config } = deps
   const files = new ExportFiles(config.export.download_url_ttl_seconds, deps.now)
-  const tasks = new JobStore<ExportTask>(config.job_ttl_seconds, deps.now)
+  // Authgear keeps an export task 24 h from its creation while pending, and 24 h after it completed.
+  const tasks = new JobStore<ExportTask>(config.job_ttl_seconds, deps.now, (task) => task.finishedAtNs ?? task.createdAtNs)
   let dir: Promise<string> | undefined
   let ownDir = false
   const ensureDir = (): Promise<string> => {

@@ -20,6 +20,8 @@ export interface ExportTask {
   status: 'pending' | 'completed'
   completedAt?: string
   failedAt?: string
+  /** When it completed or failed: a finished export is kept for the TTL from then. */
+  finishedAtNs?: bigint
   error?: ApiErrorBody
   file?: ExportFile
 }

@@ -5,19 +5,22 @@ interface Expiring {
 }
 
 /**
- * Jobs by ID with Authgear's retention: a job is gone (404 TaskNotFound) `ttlSeconds` after it was
- * created, whether or not it finished. Expired jobs are dropped on access and by a periodic sweep,
+ * Jobs by ID with Authgear's retention: a job is gone (404 TaskNotFound) `ttlSeconds` after the
+ * time `retainedFrom` gives: its creation for import jobs, whether or not they finished; the end
+ * of an export task once it finished. Expired jobs are dropped on access and by a periodic sweep,
  * so their details stop holding memory.
  */
 export class JobStore<J extends Expiring> {
   readonly #jobs = new Map<string, J>()
   readonly #ttlNs: bigint
   readonly #now: () => bigint
+  readonly #retainedFrom: (job: J) => bigint
   readonly #sweep: NodeJS.Timeout
 
-  constructor(ttlSeconds: number, now: () => bigint) {
+  constructor(ttlSeconds: number, now: () => bigint, retainedFrom: (job: J) => bigint = (job) => job.createdAtNs) {
     this.#ttlNs = BigInt(Math.round(ttlSeconds * 1e9))
     this.#now = now
+    this.#retainedFrom = retainedFrom
     this.#sweep = setInterval(() => this.sweep(), Math.min(60_000, Math.max(50, ttlSeconds * 1000))).unref()
   }
 
@@ -50,6 +53,6 @@ export class JobStore<J extends Expiring> {
   }
 
   #expired(job: J): boolean {
-    return this.#now() - job.createdAtNs >= this.#ttlNs
+    return this.#now() - this.#retainedFrom(job) >= this.#ttlNs
   }
 }

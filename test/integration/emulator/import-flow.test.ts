@@ -109,6 +109,20 @@ describe('import job lifecycle', () => {
     expect(expired.json.error.reason).toBe('TaskNotFound')
   })
 
+  it('keeps an export task for the TTL after it completed, not after it was created', async () => {
+    h = await startHarness({ job_ttl_seconds: 1, export: { delay_ms: 700 } })
+    const post = await h.call('POST', '/_api/admin/users/export', { body: JSON.stringify({ format: 'ndjson' }) })
+    expect(post.status).toBe(200)
+    const id = post.json.result.id as string
+    // 1.2 s after creation, 0.5 s after completion: still there.
+    await new Promise((r) => setTimeout(r, 1200))
+    const kept = await h.call('GET', `/_api/admin/users/export/${id}`)
+    expect(kept.status).toBe(200)
+    expect(kept.json.result.status).toBe('completed')
+    await new Promise((r) => setTimeout(r, 700))
+    expect((await h.call('GET', `/_api/admin/users/export/${id}`)).status).toBe(404)
+  })
+
   it('completes a job whose chunk met a null identifier with a top-level error and without that chunk', async () => {
     h = await startHarness()
     const records = [...emailRecords(150), { email: null }, ...emailRecords(10, 'tail')]
