@@ -110,17 +110,21 @@ describe('import job lifecycle', () => {
   })
 
   it('keeps an export task for the TTL after it completed, not after it was created', async () => {
-    h = await startHarness({ job_ttl_seconds: 1, export: { delay_ms: 700 } })
+    h = await startHarness({ job_ttl_seconds: 2, export: { delay_ms: 1000 } })
+    const created = Date.now()
     const post = await h.call('POST', '/_api/admin/users/export', { body: JSON.stringify({ format: 'ndjson' }) })
     expect(post.status).toBe(200)
     const id = post.json.result.id as string
-    // 1.2 s after creation, 0.5 s after completion: still there.
-    await new Promise((r) => setTimeout(r, 1200))
-    const kept = await h.call('GET', `/_api/admin/users/export/${id}`)
+    const get = () => h!.call('GET', `/_api/admin/users/export/${id}`)
+    while ((await get()).json.result.status !== 'completed') await new Promise((r) => setTimeout(r, 50))
+    const completed = Date.now()
+    // Past the TTL counted from creation, within the TTL counted from completion: still there.
+    await new Promise((r) => setTimeout(r, Math.max(0, created + 2400 - Date.now())))
+    const kept = await get()
     expect(kept.status).toBe(200)
     expect(kept.json.result.status).toBe('completed')
-    await new Promise((r) => setTimeout(r, 700))
-    expect((await h.call('GET', `/_api/admin/users/export/${id}`)).status).toBe(404)
+    await new Promise((r) => setTimeout(r, Math.max(0, completed + 2300 - Date.now())))
+    expect((await get()).status).toBe(404)
   })
 
   it('completes a job whose chunk met a null identifier with a top-level error and without that chunk', async () => {
