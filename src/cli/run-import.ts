@@ -45,54 +45,63 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   if (options.mode === 'sync' && !config.sink.upsert && !config.publish) {
     logger.warn({}, 'sink.upsert is false: a sync will skip changes to users that already exist in Authgear. Set sink.upsert: true to apply updates.')
   }
-  if (options.fromStart && config.source.type === 'kafka') {
-    run.dispose()
-    // Its position is the consumer group's committed offsets, which the checkpoint never rewinds.
-    throw new ConfigError(`--from-start cannot rewind a kafka source: it reads from the committed offsets of group ${config.source.group_id}`, [
-      'to read the topics again, use a new source.group_id (a group without offsets starts at source.start_from, earliest by default)',
-      `or reset the group while no replica runs: kafka-consumer-groups.sh --bootstrap-server … --group ${config.source.group_id} --reset-offsets --to-earliest --all-topics --execute`,
-    ])
-  }
   const summary = new RunSummary()
   const stateDir = resolve(baseDir, config.state.dir)
   const report = new NdjsonWriter(resolve(baseDir, config.state.report ?? `${stateDir}/${config.name}.report.ndjson`))
   const deadLetterPath = resolve(baseDir, config.state.dead_letter ?? `${stateDir}/${config.name}.dead-letter.ndjson`)
-  // With `source.dead_letter_topic`, dead letters also go to that topic, acknowledged before offsets move.
   // The Kafka client is loaded only when a run uses Kafka (see `createSource`).
   // librdkafka retries a lost broker until `message.timeout.ms` (five minutes by default): its
   // client errors are the only sign of an outage before deliveries fail.
   const kafkaProducer = async (options: ConstructorParameters<typeof DeliveryProducer>[0]) =>
     new (await import('../../connectors/kafka/delivery-producer.ts')).DeliveryProducer({ ...options, onError: throttledWarning(logger, 'Kafka producer error; deliveries are retried until message.timeout.ms.') })
-  const deadLetter =
-    config.source.type === 'kafka' && config.source.dead_letter_topic !== undefined
-      ? new (await import('../../connectors/kafka/dead-letter-topic.ts')).KafkaDeadLetterWriter(deadLetterPath, await kafkaProducer({ brokers: config.source.brokers, lingerMs: 5, extra: config.source.librdkafka }), config.source.dead_letter_topic, Number(config.source.librdkafka['message.max.bytes'] ?? 1_000_000))
-      : new NdjsonWriter(deadLetterPath)
   const publish = config.publish
-  if (publish && config.source.type === 'kafka') {
-    run.dispose()
-    throw new ConfigError('publish: is for backfills of files and tables; a kafka source is imported directly (run its replicas with format: mapped)')
-  }
   let server: ObservabilityServer | undefined
   let running = false
-  // A publishing run never contacts Authgear: the replicas that consume the topic do.
-  const connection = publish ? undefined : await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
-  const producer = publish ? await kafkaProducer({ brokers: publish.brokers, lingerMs: publish.linger_ms, extra: publish.librdkafka }) : undefined
-  const { source, parsePosition } = await createSource(config.source, {
-    baseDir,
-    mode: options.mode,
-    ...(options.since ? { since: options.since } : {}),
-    flushOutcomes: async () => {
-      await Promise.all([report.flush(), deadLetter.flush()])
-    },
-    metrics,
-  })
-  const deletes = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop }) : undefined
+  // Everything opened below is closed in the `finally`, whatever fails while the run starts: an
+  // embedded emulator left running, or signal handlers left installed, would keep the process
+  // alive after a refused config.
+  let deadLetter: NdjsonWriter | undefined
+  let connection: Awaited<ReturnType<typeof connectAuthgear>> | undefined
+  let producer: DeliveryProducer | undefined
+  let source: Awaited<ReturnType<typeof createSource>>['source'] | undefined
+  let deletes: ReturnType<typeof createDeletePath> | undefined
   try {
+    if (options.fromStart && config.source.type === 'kafka') {
+      // Its position is the consumer group's committed offsets, which the checkpoint never rewinds.
+      throw new ConfigError(`--from-start cannot rewind a kafka source: it reads from the committed offsets of group ${config.source.group_id}`, [
+        'to read the topics again, use a new source.group_id (a group without offsets starts at source.start_from, earliest by default)',
+        `or reset the group while no replica runs: kafka-consumer-groups.sh --bootstrap-server … --group ${config.source.group_id} --reset-offsets --to-earliest --all-topics --execute`,
+      ])
+    }
+    if (publish && config.source.type === 'kafka') {
+      throw new ConfigError('publish: is for backfills of files and tables; a kafka source is imported directly (run its replicas with format: mapped)')
+    }
+    // With `source.dead_letter_topic`, dead letters also go to that topic, acknowledged before offsets move.
+    deadLetter =
+      config.source.type === 'kafka' && config.source.dead_letter_topic !== undefined
+        ? new (await import('../../connectors/kafka/dead-letter-topic.ts')).KafkaDeadLetterWriter(deadLetterPath, await kafkaProducer({ brokers: config.source.brokers, lingerMs: 5, extra: config.source.librdkafka }), config.source.dead_letter_topic, Number(config.source.librdkafka['message.max.bytes'] ?? 1_000_000))
+        : new NdjsonWriter(deadLetterPath)
+    const outcomes = deadLetter
+    // A publishing run never contacts Authgear: the replicas that consume the topic do.
+    connection = publish ? undefined : await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
+    producer = publish ? await kafkaProducer({ brokers: publish.brokers, lingerMs: publish.linger_ms, extra: publish.librdkafka }) : undefined
+    const created = await createSource(config.source, {
+      baseDir,
+      mode: options.mode,
+      ...(options.since ? { since: options.since } : {}),
+      flushOutcomes: async () => {
+        await Promise.all([report.flush(), outcomes.flush()])
+      },
+      metrics,
+    })
+    const reading = (source = created.source)
+    const { parsePosition } = created
+    const deleting = (deletes = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop }) : undefined)
     await report.open()
     await deadLetter.open()
     await producer?.connect()
     if (config.observability.listen) {
-      server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => running && !ctx.signal.aborted && (source.isReady?.() ?? true) })
+      server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => running && !ctx.signal.aborted && (reading.isReady?.() ?? true) })
       logger.info({ url: server.url }, 'Serving /metrics, /healthz and /readyz.')
     }
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary })
@@ -112,7 +121,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       run:
         publish && producer
           ? createPublishRunner(producer, publish.topic, recorder, run.hardStop)
-          : routeJob((identifier, items) => sink!.run(identifier, items), deletes && ((items) => deletes.runner(recorder).run(items))),
+          : routeJob((identifier, items) => sink!.run(identifier, items), deleting && ((items) => deleting.runner(recorder).run(items))),
       onSuperseded: (item) => recorder.complete(item, { kind: 'superseded', message: 'a later version of this user in the same import job replaced it', attempts: item.attempts }),
     })
     const totalBytes = await source.totalBytes?.()
@@ -188,12 +197,20 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       }
     }
     return ExitCodes.fatal
+  } catch (error) {
+    // Failed before the pipeline ran (a key that cannot be read, a state directory that cannot be
+    // written): the run failed all the same, for the alert. A refused config is exit 78, not a failed run.
+    if (error instanceof ConfigError) throw error
+    metrics.setRunState('failed')
+    const failure = error as Error
+    logger.error({ err: { name: failure.name, code: (failure as { code?: string }).code, message: failure.message } }, 'The run stopped on an error.')
+    throw error
   } finally {
     running = false
     if (options.metricsOut !== undefined) await writeFile(resolve(process.cwd(), options.metricsOut), await metrics.registry.metrics()).catch(() => undefined)
-    await source.close().catch(() => undefined)
+    await source?.close().catch(() => undefined)
     await report.close().catch(() => undefined)
-    await deadLetter.close().catch(() => undefined)
+    await deadLetter?.close().catch(() => undefined)
     await deletes?.close().catch(() => undefined)
     await producer?.close().catch(() => undefined)
     await connection?.close().catch(() => undefined)

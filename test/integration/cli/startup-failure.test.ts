@@ -1,0 +1,46 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { runCli, startCli } from '../../support/run-cli.ts'
+
+const example = fileURLToPath(new URL('../../../config.example.yaml', import.meta.url))
+
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gb-startup-failure-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('a run that fails while it starts', () => {
+  it('exits 78 when the source refuses the command, even with the embedded emulator already started', async () => {
+    const run = startCli(['sync', '--config', example], { GEARBRIDGE_STATE_DIR: dir })
+    const result = await Promise.race([run.done, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 20_000))])
+    if (result === undefined) run.child.kill('SIGKILL')
+    expect(result?.code, 'still running 20 s after refusing the command').toBe(78)
+    expect(result!.stderr).toContain('an Auth0 export file is read once, with backfill')
+  })
+
+  it('exits 1 when the state directory cannot be created, and the metrics say the run failed', async () => {
+    const file = join(dir, 'a-file')
+    await writeFile(file, '')
+    const metricsOut = join(dir, 'run.prom')
+    const result = await runCli(['backfill', '--config', example, '--metrics-out', metricsOut], { GEARBRIDGE_STATE_DIR: join(file, 'state') })
+    expect(result.code, result.stderr).toBe(1)
+    expect(result.stderr).toContain('"msg":"The run stopped on an error."')
+    expect(await readFile(metricsOut, 'utf8')).toContain('gearbridge_run_state{state="failed"} 1')
+  })
+
+  it('still writes --metrics-out when the Admin API key cannot be read (exit 78)', async () => {
+    const metricsOut = join(dir, 'run.prom')
+    const config = join(dir, 'gearbridge.yaml')
+    const text = (await readFile(example, 'utf8')).replace('# private_key_file: /run/secrets/authgear-admin-key.pem', `private_key_file: ${join(dir, 'missing.pem')}\n  key_id: kid-1`)
+    await writeFile(config, text.replaceAll('examples/', `${fileURLToPath(new URL('../../../examples/', import.meta.url))}`))
+    const result = await runCli(['backfill', '--config', config, '--metrics-out', metricsOut], { GEARBRIDGE_STATE_DIR: dir, AUTHGEAR_ENDPOINT: 'https://myapp.authgear.cloud' })
+    expect(result.code, result.stderr).toBe(78)
+    expect(await readFile(metricsOut, 'utf8')).toContain('gearbridge_run_state')
+  })
+})
