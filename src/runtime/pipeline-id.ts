@@ -29,8 +29,14 @@ function sourceIdentity(source: RootConfig['source']): Record<string, unknown> {
 /** Host, port and database of a SQL source, without user or password. */
 function sqlServer(source: Extract<RootConfig['source'], { type: 'sql' }>): string {
   if (source.url !== undefined) {
-    const url = new URL(source.url)
-    return `${url.hostname}:${url.port}${url.pathname}`
+    try {
+      const url = new URL(source.url)
+      return `${url.hostname}:${url.port}${url.pathname}`
+    } catch {
+      // Forms the drivers take and WHATWG URL refuses, such as a unix socket
+      // (postgres://app:pw@/legacy?host=/run/postgresql): the text without its credentials.
+      return source.url.replace(/\/\/[^/?#]*@/, '//').replace(/([?&](?:password|sslpassword)=)[^&#]*/gi, '$1')
+    }
   }
   return `${source.host ?? ''}:${source.port ?? ''}/${source.database ?? ''}`
 }

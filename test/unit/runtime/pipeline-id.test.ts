@@ -20,6 +20,15 @@ describe('checkpoint fingerprint', () => {
     expect(kafka({ batch_records: 50, commit_interval_ms: 100, brokers: 'k2:9092' })).toBe(kafka({}))
   })
 
+  it('takes a unix-socket URL the driver reads and WHATWG URL refuses, and keeps its password out', () => {
+    const socket = (url: string) => sql({ url })
+    const id = pipelineIdentity(socket('postgres://app:s3cret@/legacy?host=/run/postgresql'))
+    expect(JSON.stringify(id)).not.toContain('s3cret')
+    expect(pipelineId(socket('postgres://app:rotated@/legacy?host=/run/postgresql'))).toBe(pipelineId(socket('postgres://app:s3cret@/legacy?host=/run/postgresql')))
+    expect(pipelineId(socket('postgres://app:s3cret@/other?host=/run/postgresql'))).not.toBe(pipelineId(socket('postgres://app:s3cret@/legacy?host=/run/postgresql')))
+    expect(JSON.stringify(pipelineIdentity(socket('postgres:///legacy?host=/tmp&password=hunter2')))).not.toContain('hunter2')
+  })
+
   it('changes with what a position counts through: files, table, query, key, database, topics, group, project', () => {
     const base = pipelineId(sql())
     for (const changed of [sql({ table: 'accounts' }), sql({ key: 'user_id' }), sql({ url: 'postgres://app:old-secret@db.internal:5432/other' }), sql({ updated_at: 'modified_at' })]) {
