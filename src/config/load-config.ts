@@ -40,8 +40,9 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   /** Plain scalars whose interpolated text was read as a number, boolean or null, with that text. */
   const converted = new Map<unknown, string>()
   visit(doc, {
-    Scalar(_key, node) {
-      if (typeof node.value !== 'string' || !node.value.includes('${')) return
+    Scalar(key, node) {
+      // Values only: a key is a setting's name, never a secret or a per-environment value.
+      if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return
       const missing: MissingVariable[] = []
       const value = interpolate(node.value, env, missing)
       for (const m of missing) {
@@ -62,7 +63,8 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     // the schema wants text: only the value's place in the schema says which it is.
     let restored = false
     for (const issue of parsed.error.issues) {
-      if (issue.code !== 'invalid_type' || issue.expected !== 'string') continue
+      // A setting taking one value or a list (topics, files, brokers) fails as a union.
+      if (!(issue.code === 'invalid_type' && issue.expected === 'string') && issue.code !== 'invalid_union') continue
       const node = doc.getIn(issue.path.map((k) => k as string | number), true)
       const text = converted.get(node)
       if (text !== undefined && isScalar(node)) {

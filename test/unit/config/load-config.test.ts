@@ -44,6 +44,27 @@ describe('parseConfig', () => {
     expect(config.sink.key_id).toBe('1e3')
   })
 
+  it('keeps a number-like variable as text in a setting taking one value or a list (topics, files)', () => {
+    const text = `name: t
+source:
+  type: kafka
+  brokers: \${BROKER}
+  topics: \${TOPIC}
+  group_id: \${GROUP}
+sink:
+  endpoint: embedded
+  project_id: p
+`
+    const { config } = parseConfig(text, 'c.yaml', { BROKER: 'k:9092', TOPIC: '12345', GROUP: '7' })
+    expect(config.source.type === 'kafka' && config.source.topics).toEqual(['12345'])
+    expect(config.source.type === 'kafka' && config.source.group_id).toBe('7')
+  })
+
+  it('interpolates values only: a variable in a key stays the unknown key it is', () => {
+    const found = problems(yaml('pw', 'observability:\n  ${KEYVAR}: null\n'), { KEYVAR: 'listen' })
+    expect(found.join('\n')).toMatch(/observability.*\$\{KEYVAR\}/)
+  })
+
   it('refuses a ${ it does not read, naming the line, instead of keeping it as literal text', () => {
     for (const password of ['${PW:-${FALLBACK}}', '"${PW"', '${PW-x}']) {
       const found = problems(yaml(password), { PW: '' })
