@@ -44,12 +44,15 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       // Values only: a key is a setting's name, never a secret or a per-environment value.
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return
       const missing: MissingVariable[] = []
-      const value = interpolate(node.value, env, missing)
+      const original = node.value
+      const value = interpolate(original, env, missing)
       for (const m of missing) {
         if (m.name === undefined) problems.push(`${path}${lineOf(node.range?.[0])}: a \${ that is not a variable gearbridge reads: write \${VAR} or \${VAR:-default} (a default cannot hold another variable), or $\${ for a literal \${`)
         else problems.push(`${path}${lineOf(node.range?.[0])}: environment variable ${m.name} is not set and has no default (write \${${m.name}:-default} to give one)`)
       }
-      if (node.type === 'PLAIN' && scalarLiteral.test(value)) {
+      // A value made only of a variable reads as a number or boolean where the key takes one, also
+      // when it had to be quoted (in a flow map, `{port: "${PORT}"}`); other quoted text stays text.
+      if ((node.type === 'PLAIN' || onlyVariable.test(original)) && scalarLiteral.test(value)) {
         node.value = parseLiteral(value)
         converted.set(node, value)
       } else node.value = value
@@ -79,6 +82,9 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   const absolute = resolve(path)
   return { config: parsed.data, path: absolute, baseDir: dirname(absolute) }
 }
+
+/** A scalar that is one `${VAR}` or `${VAR:-default}` and nothing else. */
+const onlyVariable = /^\$\{[^{}]*\}$/
 
 function parseLiteral(value: string): unknown {
   if (value === 'true') return true

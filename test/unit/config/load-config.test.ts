@@ -60,6 +60,13 @@ sink:
     expect(config.source.type === 'kafka' && config.source.group_id).toBe('7')
   })
 
+  it('reads a variable quoted in a flow map as a number where the key takes one', () => {
+    const { config } = parseConfig(yaml('pw', 'state: {dir: st, checkpoint_interval_ms: "${CPI}"}\n'), 'c.yaml', { CPI: '250' })
+    expect(config.state.checkpoint_interval_ms).toBe(250)
+    const { config: quotedText } = parseConfig(yaml('"${PW}"'), 'c.yaml', { PW: '12345678' })
+    expect(quotedText.source.type === 'sql' && quotedText.source.password).toBe('12345678')
+  })
+
   it('interpolates values only: a variable in a key stays the unknown key it is', () => {
     const found = problems(yaml('pw', 'observability:\n  ${KEYVAR}: null\n'), { KEYVAR: 'listen' })
     expect(found.join('\n')).toMatch(/observability.*\$\{KEYVAR\}/)
