@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import { parse as parseYaml } from 'yaml'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -177,6 +179,20 @@ describe('gearbridge config schema', () => {
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['source', 'sink', 'mapping', 'state', 'observability']))
     expect(schema.additionalProperties).toBe(false)
     expect(schema.required).toEqual(expect.arrayContaining(['source', 'sink']))
+  })
+
+  it('accepts config.example.yaml as written, ${VAR} values included, and still flags a wrong value or key', async () => {
+    const result = await runCli(['config', 'schema'])
+    const ajv = new Ajv2020({ strict: false, allErrors: true })
+    // The one format the schema uses (ajv knows none by itself).
+    ajv.addFormat('uri', (text: string) => URL.canParse(text))
+    const validate = ajv.compile(JSON.parse(result.stdout) as object)
+    const example = parseYaml(await readFile(new URL('../../../config.example.yaml', import.meta.url), 'utf8')) as Record<string, any>
+    expect(validate(example), JSON.stringify(validate.errors, null, 1)).toBe(true)
+    expect(validate({ ...example, sink: { ...example['sink'], max_in_flight: 'four' } })).toBe(false)
+    expect(validate({ ...example, sink: { ...example['sink'], endpoint: 'not a url' } })).toBe(false)
+    expect(validate({ ...example, sink: { ...example['sink'], max_in_flight: '${IN_FLIGHT:-4}' } })).toBe(true)
+    expect(validate({ ...example, surplus: 1 })).toBe(false)
   })
 
   it('ends quietly when its reader stops early, as `| head -1` does', async () => {
