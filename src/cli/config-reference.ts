@@ -64,27 +64,60 @@ export function configReference(): string {
   return `${lines.join('\n')}\n`
 }
 
-const startMarker = '<!-- config-reference:start -->'
-const endMarker = '<!-- config-reference:end -->'
+/**
+ * The same reference as YAML comments, for the end of config.example.yaml: every key the example
+ * does not set is still documented beside it.
+ */
+export function configReferenceComments(): string {
+  const schema = z.toJSONSchema(rootConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema
+  const rows: Row[] = []
+  walk(schema, '', rows)
+  const lines: string[] = []
+  for (const row of rows) {
+    const plain = (text: string) => text.replaceAll('\\|', '|')
+    lines.push(`# ${row.path}: ${plain(row.type)}${row.default === '' ? '' : `, ${row.default.replaceAll('`', '')}`}`)
+    for (const line of wrap(plain(row.description), 96)) lines.push(`#     ${line}`)
+  }
+  return `${lines.join('\n')}\n`
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = []
+  let line = ''
+  for (const word of text.split(' ').filter(Boolean)) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = word
+    } else line = line === '' ? word : `${line} ${word}`
+  }
+  if (line !== '') lines.push(line)
+  return lines
+}
+
+const markers = {
+  markdown: { start: '<!-- config-reference:start -->', end: '<!-- config-reference:end -->', body: configReference },
+  yaml: { start: '# config-reference:start', end: '# config-reference:end', body: configReferenceComments },
+}
 
 /**
  * `gearbridge config reference`: the configuration reference as a Markdown table; with
- * `--update <file>` it replaces the block between the config-reference markers in that file.
+ * `--update <file>` it replaces the block between the config-reference markers in that file (a
+ * Markdown table, or YAML comments in a `.yaml` file).
  */
 export async function configReferenceCommand(options: { update?: string }, io: CommandIo): Promise<number> {
-  const table = configReference()
   if (!options.update) {
-    io.stdout.write(table)
+    io.stdout.write(configReference())
     return 0
   }
+  const kind = /\.ya?ml$/i.test(options.update) ? markers.yaml : markers.markdown
   const text = await readFile(options.update, 'utf8')
-  const start = text.indexOf(startMarker)
-  const end = text.indexOf(endMarker)
+  const start = text.indexOf(kind.start)
+  const end = text.indexOf(kind.end)
   if (start < 0 || end < start) {
-    io.stderr.write(`${options.update} has no ${startMarker} … ${endMarker} block\n`)
+    io.stderr.write(`${options.update} has no ${kind.start} … ${kind.end} block\n`)
     return 1
   }
-  await writeFile(options.update, `${text.slice(0, start + startMarker.length)}\n${table}${text.slice(end)}`)
+  await writeFile(options.update, `${text.slice(0, start + kind.start.length)}\n${kind.body()}${text.slice(end)}`)
   io.stdout.write(`updated the config reference in ${options.update}\n`)
   return 0
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { configReference } from '../../../src/cli/config-reference.ts'
+import { configReference, configReferenceComments } from '../../../src/cli/config-reference.ts'
 import { ExitCodes } from '../../../src/runtime/exit-codes.ts'
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
@@ -9,6 +9,15 @@ describe('README', () => {
   it('holds the configuration reference as the schema generates it (run `npm run docs` after a schema change)', () => {
     const block = /<!-- config-reference:start -->\n([\s\S]*?)<!-- config-reference:end -->/.exec(readme)?.[1]
     expect(block).toBe(configReference())
+  })
+
+  it('config.example.yaml ends with every key as the schema generates it (run `npm run docs` after a schema change)', () => {
+    const example = readFileSync(new URL('../../../config.example.yaml', import.meta.url), 'utf8')
+    const block = /# config-reference:start\n([\s\S]*?)# config-reference:end/.exec(example)?.[1]
+    expect(block).toBe(configReferenceComments())
+    for (const key of ['source (type: sql).url', 'source (type: kafka).dead_letter_topic', 'publish.topic', 'reconcile.threshold', 'emulator.quota.user_import', 'state.dead_letter', 'sink.private_key']) {
+      expect(block).toContain(`# ${key}:`)
+    }
   })
 
   it('documents every exit code', () => {
