@@ -19,7 +19,13 @@ export const stateConfigSchema = z
 export const observabilityConfigSchema = z
   .strictObject({
     listen: z
-      .union([z.string().regex(/^[^:]*:\d+$/, 'expected host:port'), z.null()])
+      .union([
+        z
+          .string()
+          .regex(/^[^:]*:\d+$/, 'expected host:port')
+          .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65_535, 'the port must be 0–65535'),
+        z.null(),
+      ])
       .default('127.0.0.1:9464')
       .describe('Address for /metrics, /healthz and /readyz as host:port (`0.0.0.0:9464` in a container); null turns the server off.'),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Minimum level of the JSON logs written to stderr.'),

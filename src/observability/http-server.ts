@@ -59,8 +59,9 @@ export async function startObservabilityServer(listen: string, registry: Registr
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL') {
-        reject(new ConfigError(`observability.listen ${listen}: ${error.code === 'EADDRINUSE' ? 'the address is in use (another gearbridge?)' : `cannot listen there (${error.code})`}; set another host:port, or null to turn the server off`))
+      if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') {
+        const why = error.code === 'EADDRINUSE' ? 'the address is in use (another gearbridge?)' : error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN' ? `the host does not resolve (${error.code})` : `cannot listen there (${error.code})`
+        reject(new ConfigError(`observability.listen ${listen}: ${why}; set another host:port, or null to turn the server off`))
       } else reject(error)
     })
     server.listen(port, host, () => resolve())

@@ -131,6 +131,20 @@ describe('observability.listen', () => {
   })
 })
 
+describe('observability.listen that cannot work', () => {
+  it('is a config error (78) naming the setting: a port past 65535, a host that does not resolve', async () => {
+    await writeFile(join(dir, 'one-user.ndjson'), `${JSON.stringify({ user_id: 'auth0|1', email: 'one@example.com' })}\n`)
+    const badPort = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'one-user.ndjson' }, observability: { listen: '127.0.0.1:99999' } })
+    const validate = await runCli(['validate', '--config', badPort])
+    expect(validate.code).toBe(78)
+    expect(validate.stderr).toContain('the port must be 0–65535')
+    const badHost = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'one-user.ndjson' }, observability: { listen: 'no-such-host.invalid:9464' } })
+    const backfill = await runCli(['backfill', '--config', badHost])
+    expect(backfill.code, backfill.stderr).toBe(78)
+    expect(backfill.stderr).toContain('observability.listen no-such-host.invalid:9464: the host does not resolve')
+  })
+})
+
 describe('commands that do not fit the source', () => {
   it('refuse backfill --since and sync on an export file instead of quietly reading it all once', async () => {
     const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'examples-missing.ndjson' } })
