@@ -2,6 +2,7 @@ import { loadConfig } from '../config/load-config.ts'
 import type { RootConfig } from '../config/schema.ts'
 import type { Logger, RunContext } from '../core/run-context.ts'
 import { createLogger } from '../observability/logger.ts'
+import { besideStatusLine } from '../observability/status-line.ts'
 import { Metrics } from '../observability/metrics.ts'
 import { packageVersion } from './package-version.ts'
 import { releaseStartupSignals } from './startup-signals.ts'
@@ -29,7 +30,7 @@ export interface OpenRun {
 /** Loads the config and sets up logging, metrics and signal handling shared by the commands. */
 export async function openRun(configPath: string, command: string, io: CommandIo): Promise<OpenRun> {
   const { config, baseDir } = await loadConfig(configPath)
-  const logger = createLogger(config.observability.log_level, io.stderr).child({ pipeline: config.name, command })
+  const logger = createLogger(config.observability.log_level, besideStatusLine(io.stderr) as NodeJS.WritableStream).child({ pipeline: config.name, command })
   const metrics = new Metrics()
   metrics.info.set({ version: packageVersion(), command, source: config.source.type }, 1)
   metrics.setRunState('starting')

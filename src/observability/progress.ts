@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress'
 import type { RunSummary } from '../runtime/run-summary.ts'
+import { setStatusLineShown } from './status-line.ts'
 
 export interface Progress {
   update(bytesRead: number | undefined): void
@@ -27,6 +28,7 @@ export function createProgress(mode: 'auto' | 'always' | 'never', totalBytes: nu
     cliProgress.Presets.shades_classic,
   )
   bar.start(totalBytes ?? 1, 0, { records: 0, rate: 0 })
+  setStatusLineShown(true)
   return {
     update(bytesRead) {
       const seconds = Math.max((Date.now() - started) / 1000, 0.001)
@@ -34,6 +36,7 @@ export function createProgress(mode: 'auto' | 'always' | 'never', totalBytes: nu
     },
     stop() {
       bar.stop()
+      setStatusLineShown(false)
     },
   }
 }

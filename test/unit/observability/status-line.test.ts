@@ -1,0 +1,24 @@
+import { PassThrough } from 'node:stream'
+import { afterEach, describe, expect, it } from 'vitest'
+import { besideStatusLine, setStatusLineShown } from '../../../src/observability/status-line.ts'
+
+afterEach(() => setStatusLineShown(false))
+
+function captured() {
+  const stream = new PassThrough()
+  let text = ''
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()))
+  return { stream, text: () => text }
+}
+
+describe('log lines beside a progress bar', () => {
+  it('clear the bar line first while a bar is shown, so a log line starts at the left edge', () => {
+    const out = captured()
+    const logs = besideStatusLine(out.stream)
+    logs.write('{"level":30}\n')
+    setStatusLineShown(true)
+    out.stream.write(' ████░░ 40% | 1200 records | ETA 3s')
+    logs.write('{"level":40}\n')
+    expect(out.text()).toBe('{"level":30}\n ████░░ 40% | 1200 records | ETA 3s\r\x1b[2K{"level":40}\n')
+  })
+})
