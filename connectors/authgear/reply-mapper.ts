@@ -102,8 +102,9 @@ function fail(error: ConnectorError): ReplyDecision {
 }
 
 function excerpt(parsed: ParsedReply): string {
-  if (parsed.kind === 'error') return describeApiError(parsed.error)
-  // A proxy's error page may echo the request, its Authorization header included.
+  if (parsed.kind === 'error') return redactText(describeApiError(parsed.error))
+  // A proxy's error page, or an error envelope a gateway made, may echo the request, its
+  // Authorization header included.
   if (parsed.kind === 'plain') return parsed.text === '' ? '(empty body)' : JSON.stringify(redactText(parsed.text))
   return '(result envelope)'
 }

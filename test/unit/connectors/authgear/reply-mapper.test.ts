@@ -32,6 +32,14 @@ describe('mapReply', () => {
     expect(failure(mapReply(cut, { ...ctx, route: 'import_create' }))).toBeInstanceOf(ApiRequestError)
   })
 
+  it('quotes an error envelope without the bearer token or hashes a gateway may have echoed into it', () => {
+    const echoed = apiError('BadRequest', 'Gateway', 400)
+    echoed.error.message = 'rejected request with Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln and password_hash $2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K'
+    const error = failure(mapReply(reply(400, echoed), { ...ctx, route: 'import_create' }))
+    expect(error.message).toContain('rejected request')
+    for (const secret of ['eyJhbGci', '$2b$10$nFgu']) expect(error.message).not.toContain(secret)
+  })
+
   it('quotes a plain-text error page without the bearer token or hashes it may echo', () => {
     const page = 'Bad Request from proxy. Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln body={"password_hash":"$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K"}'
     const error = failure(mapReply(reply(400, page), { ...ctx, route: 'import_create' }))
