@@ -24,6 +24,7 @@ const consumer = new GroupConsumer(
     onEof: (t, p) => atEnd.add(`${t}/${p}`),
     onStats: () => undefined,
     onError: () => undefined,
+  onCommitted: () => undefined,
   },
 )
 await consumer.connect([topic], 30_000)

@@ -1,5 +1,5 @@
 import rdkafka from 'node-rdkafka'
-import type { KafkaConsumer, LibrdKafkaError, Message, TopicPartition } from 'node-rdkafka'
+import type { KafkaConsumer, LibrdKafkaError, Message, TopicPartition, TopicPartitionOffset } from 'node-rdkafka'
 import { ConnectError } from './errors.ts'
 import { splitTopicConfig } from './topic-config.ts'
 import type { PartitionOffset } from './position.ts'
@@ -19,6 +19,11 @@ export interface ConsumerHandlers {
   onEof(topic: string, partition: number, offset: number): void
   onStats(json: string): void
   onError(error: Error): void
+  /**
+   * The broker's answer to each commit, asynchronous or not (librdkafka reports both, served by
+   * the next consume): `error` set when the offsets were not stored.
+   */
+  onCommitted(error: Error | undefined, offsets: readonly PartitionOffset[]): void
 }
 
 export interface ConsumerSettings {
@@ -64,6 +69,9 @@ export class GroupConsumer {
         ...extra.global,
         'enable.auto.commit': false,
         'enable.auto.offset.store': false,
+        offset_commit_cb: (err: LibrdKafkaError | null | undefined, offsets: TopicPartitionOffset[]) => {
+          handlers.onCommitted(err ? new Error(err.message) : undefined, offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })))
+        },
         rebalance_cb: (err: LibrdKafkaError, assignment: TopicPartition[]) => {
           const done = (): void => {
             try {
@@ -111,7 +119,7 @@ export class GroupConsumer {
     })
   }
 
-  /** Asynchronous commit; a failure only means the messages are read again after a restart. */
+  /** Asynchronous commit; its result comes to `onCommitted`. A failure only means re-reads. */
   commit(offsets: readonly PartitionOffset[]): void {
     if (offsets.length > 0) this.#consumer.commit(offsets.map((o) => ({ ...o })))
   }

@@ -102,6 +102,12 @@ export class PartitionLedger {
     return out
   }
 
+  /** A commit of `offset` failed: the next `toCommit` offers this partition's position again. */
+  commitFailed(topic: string, partition: number, offset: number): void {
+    const lane = this.#lanes.get(partitionKey(topic, partition))
+    if (lane && lane.committedNext === offset) lane.committedNext = undefined
+  }
+
   /** Batches read and not yet settled in these partitions (keys as `partitionKey` makes them). */
   unsettledIn(keys: ReadonlySet<string>): number {
     let n = 0

@@ -7,7 +7,7 @@ import { GroupConsumer } from './consumer.ts'
 import { ConsumerLag, type KafkaMetrics } from './consumer-lag.ts'
 import { decodeMessage } from './message-decoder.ts'
 import { PartitionLedger, type SettledSnapshot } from './partition-ledger.ts'
-import { partitionKey, type KafkaPosition } from './position.ts'
+import { partitionKey, type KafkaPosition, type PartitionOffset } from './position.ts'
 
 export interface KafkaSourceOptions {
   /** `backfill` ends once every assigned partition is read to its end; `sync` runs until aborted. */
@@ -72,13 +72,17 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
     const offsets = ledger.toCommit(snapshot, only)
     if (offsets.length === 0 || !consumer) return
     try {
+      // The result, counted and logged, comes to onCommitted: for an asynchronous commit it is
+      // known only there.
       if (sync) consumer.commitSync(offsets)
       else consumer.commit(offsets)
-      options.metrics?.kafkaCommits.inc({ result: 'ok' }, offsets.length)
-      for (const o of offsets) lag.committed(o.topic, o.partition, o.offset)
     } catch (error) {
-      options.metrics?.kafkaCommits.inc({ result: 'error' }, offsets.length)
-      logger?.warn({ err: { message: (error as Error).message } }, 'An offset commit failed; the messages after the last committed offset are read again after a restart or rebalance.')
+      // A synchronous commit's failure also reaches onCommitted, which counts it and sets the
+      // offsets to be committed again; it is logged here as well, since after the last commit of a
+      // run no consume serves that callback. An asynchronous one that could not even be queued
+      // never reaches it.
+      if (!sync) handlers.onCommitted(error as Error, offsets)
+      else logger?.warn({ err: { message: (error as Error).message } }, 'An offset commit failed; the messages after the last committed offset are read again after a restart or rebalance.')
     }
   }
   const commit = (sync: boolean, only?: ReadonlySet<string>): Promise<void> => {
@@ -156,6 +160,17 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
     },
     onError(error: Error) {
       logger?.warn({ err: { message: error.message } }, 'Kafka client error.')
+    },
+    onCommitted(error: Error | undefined, offsets: readonly PartitionOffset[]) {
+      if (offsets.length === 0) return
+      options.metrics?.kafkaCommits.inc({ result: error ? 'error' : 'ok' }, offsets.length)
+      if (error) {
+        // Committed again at the next commit, which the ledger would otherwise skip as done.
+        for (const o of offsets) ledger.commitFailed(o.topic, o.partition, o.offset)
+        logger?.warn({ err: { message: error.message } }, 'An offset commit failed; it is tried again at the next commit. Until one lands, the messages after the last committed offset are read again after a restart or rebalance.')
+        return
+      }
+      for (const o of offsets) lag.committed(o.topic, o.partition, o.offset)
     },
   }
 
