@@ -37,8 +37,8 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   const lineOf = (offset: number | undefined): string => (offset === undefined ? '' : `:${lineCounter.linePos(offset).line}`)
   for (const error of doc.errors) problems.push(`${path}${lineOf(error.pos[0])}: ${error.message.split('\n')[0]}`)
   if (problems.length > 0) throw new ConfigError(`invalid config ${path}`, problems)
-  /** Plain scalars whose interpolated text was read as a number, boolean or null, with that text. */
-  const converted = new Map<unknown, string>()
+  /** Interpolated scalars whose text reads as a number, boolean or null, with that value. */
+  const literals = new Map<unknown, unknown>()
   visit(doc, {
     Scalar(key, node) {
       // Values only: a key is a setting's name, never a secret or a per-environment value.
@@ -50,32 +50,28 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
         if (m.name === undefined) problems.push(`${path}${lineOf(node.range?.[0])}: a \${ that is not a variable gearbridge reads: write \${VAR} or \${VAR:-default} (a default cannot hold another variable), or $\${ for a literal \${`)
         else problems.push(`${path}${lineOf(node.range?.[0])}: environment variable ${m.name} is not set and has no default (write \${${m.name}:-default} to give one)`)
       }
-      // A value made only of a variable reads as a number or boolean where the key takes one, also
-      // when it had to be quoted (in a flow map, `{port: "${PORT}"}`); other quoted text stays text.
-      if ((node.type === 'PLAIN' || onlyVariable.test(original)) && scalarLiteral.test(value)) {
-        node.value = parseLiteral(value)
-        converted.set(node, value)
-      } else node.value = value
+      node.value = value
+      // Unquoted, or quoted only because a flow map needs it (`{port: "${PORT}"}`).
+      if ((node.type === 'PLAIN' || onlyVariable.test(original)) && scalarLiteral.test(value)) literals.set(node, parseLiteral(value))
     },
   })
   // The schema's own problems are reported with the variables' (an unset variable no longer
   // hides an unknown key elsewhere).
   let parsed = rootConfigSchema.safeParse(doc.toJS() ?? {})
-  if (!parsed.success && converted.size > 0) {
-    // A variable's value that looks like a number (a numeric password, a key id) stays text where
-    // the schema wants text: only the value's place in the schema says which it is.
-    let restored = false
+  if (!parsed.success && literals.size > 0) {
+    // A variable's value stays text (a numeric password, a key id, a librdkafka setting that takes
+    // either) unless its place in the schema wants a number or boolean: only the schema says which.
+    let converted = false
     for (const issue of parsed.error.issues) {
-      // A setting taking one value or a list (topics, files, brokers) fails as a union.
-      if (!(issue.code === 'invalid_type' && issue.expected === 'string') && issue.code !== 'invalid_union') continue
+      const wantsLiteral = (issue.code === 'invalid_type' && issue.expected !== 'string') || issue.code === 'invalid_union'
+      if (!wantsLiteral) continue
       const node = doc.getIn(issue.path.map((k) => k as string | number), true)
-      const text = converted.get(node)
-      if (text !== undefined && isScalar(node)) {
-        node.value = text
-        restored = true
+      if (isScalar(node) && literals.has(node)) {
+        node.value = literals.get(node)
+        converted = true
       }
     }
-    if (restored) parsed = rootConfigSchema.safeParse(doc.toJS() ?? {})
+    if (converted) parsed = rootConfigSchema.safeParse(doc.toJS() ?? {})
   }
   if (!parsed.success) problems.push(...formatIssues(parsed.error.issues, doc, path, lineOf))
   if (problems.length > 0 || !parsed.success) throw new ConfigError(`invalid config ${path}`, problems)

@@ -58,6 +58,29 @@ sink:
     const { config } = parseConfig(text, 'c.yaml', { BROKER: 'k:9092', TOPIC: '12345', GROUP: '7' })
     expect(config.source.type === 'kafka' && config.source.topics).toEqual(['12345'])
     expect(config.source.type === 'kafka' && config.source.group_id).toBe('7')
+    const { config: listed } = parseConfig(text.replace('topics: ${TOPIC}', 'topics: ["${TOPIC}", "${OTHER}"]'), 'c.yaml', { BROKER: 'k:9092', TOPIC: '2024', OTHER: 'users', GROUP: 'g' })
+    expect(listed.source.type === 'kafka' && listed.source.topics).toEqual(['2024', 'users'])
+  })
+
+  it('keeps a number-like variable as text where a setting takes text or a number alike (a librdkafka password)', () => {
+    const text = `name: t
+source:
+  type: kafka
+  brokers: k:9092
+  topics: users
+  group_id: g
+  librdkafka:
+    sasl.password: \${KAFKA_PW}
+    sasl.username: "\${KAFKA_USER}"
+sink:
+  endpoint: embedded
+  project_id: p
+mapping:
+  workers: \${WORKERS}
+`
+    const { config } = parseConfig(text, 'c.yaml', { KAFKA_PW: '007', KAFKA_USER: '0123', WORKERS: '2' })
+    expect(config.source.type === 'kafka' && config.source.librdkafka).toEqual({ 'sasl.password': '007', 'sasl.username': '0123' })
+    expect(config.mapping.workers).toBe(2)
   })
 
   it('reads a variable quoted in a flow map as a number where the key takes one', () => {
