@@ -5,7 +5,7 @@ import { ImportSink } from '../../connectors/authgear/import-sink.ts'
 import { AUTHGEAR_IMPORT_BODY_LIMIT } from '../../connectors/authgear/config.ts'
 import { createSource } from '../../connectors/create-source.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
-import { createProgress } from '../observability/progress.ts'
+import { createProgress, type Progress } from '../observability/progress.ts'
 import { CheckpointStore } from '../runtime/checkpoint-store.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
@@ -65,6 +65,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   let producer: DeliveryProducer | undefined
   let source: Awaited<ReturnType<typeof createSource>>['source'] | undefined
   let deletes: ReturnType<typeof createDeletePath> | undefined
+  let bar: Progress | undefined
   try {
     if (options.fromStart && config.source.type === 'kafka') {
       // Its position is the consumer group's committed offsets, which the checkpoint never rewinds.
@@ -126,7 +127,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     })
     const totalBytes = await source.totalBytes?.()
     if (totalBytes !== undefined) metrics.sourceSizeBytes.set({ source: config.source.type }, totalBytes)
-    const progress = createProgress(config.observability.progress, totalBytes, summary)
+    const progress = (bar = createProgress(config.observability.progress, totalBytes, summary))
     running = true
     logger.info({ source: config.source.type, totalBytes, fromStart: options.fromStart ?? false }, `The ${options.mode} run started.`)
     metrics.setRunState('running')
@@ -207,6 +208,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     throw error
   } finally {
     running = false
+    // A run that threw after the bar started must not leave it redrawing, with the cursor hidden.
+    bar?.stop()
     if (options.metricsOut !== undefined) await writeFile(resolve(process.cwd(), options.metricsOut), await metrics.registry.metrics()).catch(() => undefined)
     await source?.close().catch(() => undefined)
     await report.close().catch(() => undefined)

@@ -28,13 +28,17 @@ export function createProgress(mode: 'auto' | 'always' | 'never', totalBytes: nu
     cliProgress.Presets.shades_classic,
   )
   bar.start(totalBytes ?? 1, 0, { records: 0, rate: 0 })
-  setStatusLineShown(true)
+  // cli-progress draws nothing on a stream that is not a terminal, even when forced.
+  setStatusLineShown(process.stderr.isTTY === true)
+  let stopped = false
   return {
     update(bytesRead) {
       const seconds = Math.max((Date.now() - started) / 1000, 0.001)
       bar.update(bytesRead ?? 0, { records: summary.read, rate: Math.round(summary.settled / seconds) })
     },
     stop() {
+      if (stopped) return
+      stopped = true
       bar.stop()
       setStatusLineShown(false)
     },
