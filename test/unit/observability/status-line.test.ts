@@ -1,6 +1,8 @@
 import { PassThrough } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import { besideStatusLine, setStatusLineShown } from '../../../src/observability/status-line.ts'
+import { createProgress } from '../../../src/observability/progress.ts'
+import { RunSummary } from '../../../src/runtime/run-summary.ts'
 
 afterEach(() => setStatusLineShown(false))
 
@@ -20,5 +22,14 @@ describe('log lines beside a progress bar', () => {
     out.stream.write(' ████░░ 40% | 1200 records | ETA 3s')
     logs.write('{"level":40}\n')
     expect(out.text()).toBe('{"level":30}\n ████░░ 40% | 1200 records | ETA 3s\r\x1b[2K{"level":40}\n')
+  })
+
+  it('are left alone when the bar is forced on a stream that is not a terminal, where it draws nothing', () => {
+    expect(process.stderr.isTTY).not.toBe(true)
+    const progress = createProgress('always', 100, new RunSummary())
+    const out = captured()
+    besideStatusLine(out.stream).write('{"level":30}\n')
+    progress.stop()
+    expect(out.text()).toBe('{"level":30}\n')
   })
 })
