@@ -38,8 +38,14 @@ export function createDebeziumMapping(row: RowMapping): (record: ReadableRecord)
     }
     const before = row(rowRecord(source, change.before))
     if (!before.ok) return after
+    const { identifier, identifierValue } = after.value
     // Authgear finds the user by the record's identifier when the row already had that login ID.
-    if ((before.value.record as Record<string, unknown>)[after.value.identifier] === after.value.identifierValue) return after
+    if ((before.value.record as Record<string, unknown>)[identifier] === identifierValue) return after
+    // A partial before image (REPLICA IDENTITY USING INDEX, MySQL binlog_row_image=MINIMAL) lacks
+    // columns, so a login ID missing from it may well be unchanged: only a change of the same
+    // login ID's value is known.
+    const partial = Object.keys(change.after!).some((column) => !(column in change.before!))
+    if (partial && before.value.identifier !== identifier) return after
     return reroute(after.value, before.value)
   }
 }

@@ -26,7 +26,7 @@ describe('checkpoint fingerprint', () => {
     expect(JSON.stringify(id)).not.toContain('s3cret')
     expect(pipelineId(socket('postgres://app:rotated@/legacy?host=/run/postgresql'))).toBe(pipelineId(socket('postgres://app:s3cret@/legacy?host=/run/postgresql')))
     expect(pipelineId(socket('postgres://app:s3cret@/other?host=/run/postgresql'))).not.toBe(pipelineId(socket('postgres://app:s3cret@/legacy?host=/run/postgresql')))
-    expect(JSON.stringify(pipelineIdentity(socket('postgres:///legacy?host=/tmp&password=hunter2')))).not.toContain('hunter2')
+    expect(JSON.stringify(pipelineIdentity(socket('postgres://app@/legacy?host=/tmp&password=hunter2')))).not.toContain('hunter2')
   })
 
   it('changes with what a position counts through: files, table, query, key, database, topics, group, project', () => {

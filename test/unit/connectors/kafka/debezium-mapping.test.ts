@@ -75,4 +75,11 @@ describe('Debezium change events', () => {
     expect(result.ok && result.value).toMatchObject({ identifier: 'email', identifierValue: 'new@example.com' })
     expect(result.ok && result.value.warnings.join()).toContain('set REPLICA IDENTITY FULL')
   })
+
+  it('a partial before image (replica identity on username) is no sign that the email changed', () => {
+    const nameOnly = map(message({ op: 'u', before: { username: 'dora' }, after: { id: 8, email: 'dora@example.com', username: 'dora', name: 'Renamed' } }) as ReadableRecord)
+    expect(nameOnly.ok && nameOnly.value).toMatchObject({ identifier: 'email', identifierValue: 'dora@example.com', warnings: [] })
+    const renamed = map(message({ op: 'u', before: { username: 'dora' }, after: { id: 8, email: 'dora@example.com', username: 'dora2', name: 'N8' } }) as ReadableRecord)
+    expect(renamed.ok && renamed.value).toMatchObject({ identifier: 'email', identifierValue: 'dora@example.com' })
+  })
 })
