@@ -90,11 +90,12 @@ export class ImportSink {
       releaseBuffer(body)
     } catch (error) {
       if (error instanceof RequestTooLargeError) return this.#split(items, queue, error.limit)
-      // Only a 400 is about this body (Authgear refused it as a whole). Any other refusal (404 "app
-      // not found", a proxy's 403 or 405, a 200 that is not an import job) says the same of every
-      // batch: failing them one by one would dead-letter the whole source and mark it complete.
-      // It stops the run instead, with the checkpoint before these records.
-      if (error instanceof ApiRequestError && error.status === 400) {
+      // Only Authgear's own 400 (its JSON error envelope) is about this body, refused as a whole.
+      // Any other refusal (404 "app not found", a proxy's 400, 403 or 405 page, a 200 that is not
+      // an import job) says the same of every batch: failing them one by one would dead-letter
+      // the whole source and mark it complete. It stops the run instead, with the checkpoint
+      // before these records.
+      if (error instanceof ApiRequestError && error.status === 400 && error.body !== undefined) {
         this.#failAll(items, 'request_rejected', error)
         return []
       }

@@ -149,7 +149,7 @@ describe('ImportSink', () => {
 
   it('fails the records of a body Authgear refused as a whole (400) and goes on', async () => {
     const api = new FakeApi()
-    api.submitFault = () => new ApiRequestError('import_create', 400, 'Authgear refused the request with HTTP 400 (the request body was rejected as a whole): invalid request body')
+    api.submitFault = () => new ApiRequestError('import_create', 400, 'Authgear refused the request with HTTP 400 (the request body was rejected as a whole): invalid request body', { name: 'Invalid', reason: 'ValidationFailed', message: 'invalid request body', code: 400 })
     const { sink, outcomes } = harness(api)
     await sink.run('email', items(2))
     expect([...outcomes.values()]).toMatchObject([{ kind: 'failed', code: 'request_rejected' }, { kind: 'failed', code: 'request_rejected' }])
@@ -159,6 +159,7 @@ describe('ImportSink', () => {
     ['404 app not found', new ApiRequestError('import_create', 404, 'Authgear serves no project at https://wrong.example ("app not found"): check sink.endpoint')],
     ['a 403 in a JSON envelope (a proxy)', new ApiRequestError('import_create', 403, 'Authgear refused the request with HTTP 403: blocked')],
     ['a 200 that is not an import job', new ApiRequestError('import_create', 200, 'Authgear replied 200 with a result that is not an import job (no id or unknown status)')],
+    ["a proxy's plain-text 400", new ApiRequestError('import_create', 400, 'Authgear refused the request with HTTP 400: "Request Header Or Cookie Too Large"')],
   ])('stops the run on %s, which no record of the batch caused, leaving the records without an outcome', async (_name, fault) => {
     const api = new FakeApi()
     api.submitFault = () => fault
