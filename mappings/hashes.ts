@@ -32,9 +32,10 @@ function recognizeAuth0Custom(object: Record<string, unknown>, hash: Record<stri
     if (hasValue(object['salt'])) return { algorithm: 'bcrypt_salted', importable: false }
     // Authgear's bcrypt compares the password's UTF-8 bytes; a hash made of its UTF-16 or Latin-1
     // bytes would never verify (for every password, or for every non-ASCII one), and the user could
-    // not log in nor be sent to a reset. ASCII is UTF-8.
+    // not log in nor be sent to a reset. Auth0 names Node's Buffer encodings, whose `ascii` keeps
+    // the low byte of each character: Latin-1 again, not UTF-8, for a non-ASCII password.
     const encoding = isRecord(object['password']) ? object['password']['encoding'] : undefined
-    if (encoding !== undefined && encoding !== 'utf8' && encoding !== 'ascii') return { algorithm: 'bcrypt_other_encoding', importable: false }
+    if (encoding !== undefined && encoding !== 'utf8' && encoding !== 'utf-8') return { algorithm: 'bcrypt_other_encoding', importable: false }
     const inner = recognizeHashString(value)
     return inner.algorithm === 'bcrypt' || inner.algorithm === 'bcrypt_2x' ? inner : { algorithm: 'unknown', importable: false }
   }
