@@ -10,6 +10,9 @@
 const atext = "[A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~\\u{80}-\\u{10FFFF}]+"
 const dotAtom = new RegExp(`^${atext}(\\.${atext})*$`, 'u')
 
+/** Authgear's default `max_length` of an e-mail login ID, compared with its UTF-8 bytes. */
+export const EmailLoginIdMaxBytes = 320
+
 /** Why `address` is not a bare e-mail address, or `undefined` when it is one. Never echoes the value. */
 export function emailAddressProblem(address: string): string | undefined {
   if (address === lastValid) return undefined

@@ -6,7 +6,7 @@
  * Every function here is total: it returns a result, never throws.
  */
 import { parsePhoneNumberWithError, ParseError, type CountryCode } from 'libphonenumber-js/max'
-import { emailAddressProblem } from './email-address.ts'
+import { EmailLoginIdMaxBytes, emailAddressProblem } from './email-address.ts'
 import { isCanonicalLocale, noteValidPhone } from './formats.ts'
 import { memoize } from './memo.ts'
 import { phoneFastPath } from './phone-fast-path.ts'
@@ -31,7 +31,10 @@ export function normalizeEmail(value: string): Normalized<string> {
   if (!value.isWellFormed()) return fail(loneSurrogate)
   const email = storedEmailForm(value.trim())
   const problem = emailAddressProblem(email)
-  return problem === undefined ? ok(email) : fail(problem)
+  if (problem !== undefined) return fail(problem)
+  // The login-ID check Authgear applies on top of the format (the raw value, as sent, is checked).
+  const bytes = Buffer.byteLength(email)
+  return bytes > EmailLoginIdMaxBytes ? fail(`email is ${bytes} bytes long, over the ${EmailLoginIdMaxBytes} Authgear allows for a login ID`) : ok(email)
 }
 
 const ascii = /^[\x00-\x7f]*$/

@@ -1,6 +1,7 @@
 import { Errors, validationFailed, type ApiErrorBody } from './api-error.ts'
 import { judgeBcryptHash } from './bcrypt-hash.ts'
 import type { CustomAttributeChecker } from './custom-attributes.ts'
+import { EmailLoginIdMaxBytes } from '../../mappings/email-address.ts'
 import { LoginIdFields, normalizeLoginId, usernameCauses, type LoginIdKey } from './login-id.ts'
 import type { StoredUser, UserStore } from './user-store.ts'
 
@@ -34,6 +35,10 @@ export function checkLoginId(project: ImportProject, user: StoredUser | undefine
   if (key === 'username') {
     const causes = usernameCauses(raw)
     if (causes.length > 0) throw new RecordFailure(validationFailed('invalid login ID', causes))
+  }
+  // Authgear's email login-ID key defaults to max_length 320, checked against the value's bytes.
+  if (key === 'email' && Buffer.byteLength(raw) > EmailLoginIdMaxBytes) {
+    throw new RecordFailure(validationFailed('invalid login ID', [{ location: '', kind: 'maxLength', details: { actual: Buffer.byteLength(raw), expected: EmailLoginIdMaxBytes } }]))
   }
   const normalized = normalizeLoginId(key, raw)
   const holder = project.store.holders(LoginIdFields[key], normalized).find((h) => h.user !== user)

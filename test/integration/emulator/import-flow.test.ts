@@ -50,6 +50,16 @@ describe('import job lifecycle', () => {
     expect(h.emulator.store.findByLoginId('email', 'USER7@example.com')?.email?.verified).toBe(true)
   })
 
+  it('fails an e-mail login ID over 320 bytes, as Authgear\'s login-ID check does', async () => {
+    h = await startHarness()
+    const domain = `${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.${'e'.repeat(61)}.com`
+    const long = `${'a'.repeat(321 - 1 - domain.length)}@${domain}`
+    const post = await h.importUsers({ identifier: 'email', records: [{ email: long }, { email: `${'a'.repeat(320 - 1 - domain.length)}@${domain}` }] })
+    const done = await h.waitForJob(post.json.result.id)
+    expect(done.details[0]).toMatchObject({ outcome: 'failed', errors: [{ reason: 'ValidationFailed', info: { causes: [{ kind: 'maxLength', details: { actual: 321, expected: 320 } }] } }] })
+    expect(done.details[1].outcome).toBe('inserted')
+  })
+
   it('skips existing users without upsert and updates them with it', async () => {
     h = await startHarness()
     const first = await h.importUsers({ identifier: 'email', records: [{ email: 'a@example.com', given_name: 'A' }] })

@@ -38,6 +38,16 @@ describe('normalizeEmail', () => {
     expect(normalizeEmail('José@Example.com')).toEqual({ ok: true, value: 'josé@example.com' })
   })
 
+  it('refuses an address over the 320 bytes Authgear allows for an e-mail login ID, counting UTF-8 bytes', () => {
+    const domain = `${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.${'e'.repeat(61)}.com`
+    expect(normalizeEmail(`${'a'.repeat(320 - 1 - domain.length)}@${domain}`).ok).toBe(true)
+    const over = normalizeEmail(`${'a'.repeat(321 - 1 - domain.length)}@${domain}`)
+    expect(over.ok).toBe(false)
+    expect(!over.ok && over.reason).toBe('email is 321 bytes long, over the 320 Authgear allows for a login ID')
+    // 290 characters, but the 32 in the local part take 64 bytes: 322 bytes.
+    expect(normalizeEmail(`${'é'.repeat(32)}@${domain}`).ok).toBe(false)
+  })
+
   it('accepts internationalized addresses', () => {
     expect(normalizeEmail('Jöhn@Exämple.com')).toEqual({ ok: true, value: 'jöhn@exämple.com' })
   })
