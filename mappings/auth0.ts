@@ -9,6 +9,7 @@ import { mapMfaFactors } from './auth0-mfa.ts'
 import { mapProfile } from './auth0-profile.ts'
 import type { MappingConfig } from './config.ts'
 import { isEmpty, parseBoolean } from './normalize.ts'
+import { getPath } from './source-path.ts'
 import { decidePassword } from './password-lane.ts'
 import { checkImportRecord, type ImportRecord } from './record.ts'
 
@@ -33,6 +34,18 @@ function sourceNotes(data: Record<string, unknown>, mfaImported: boolean, warnin
   if (!mfaImported && Array.isArray(multifactor) && multifactor.length > 0) {
     warnings.push('multifactor lists enrolled factors, which cannot be imported without their secrets (mfa_factors)')
   }
+}
+
+/** The profile with each configured standard attribute read from its path (a copy; only when configured). */
+function withStandardAttributes(data: Record<string, unknown>, config: MappingConfig): Record<string, unknown> {
+  const paths = Object.entries(config.standard_attributes)
+  if (paths.length === 0) return data
+  const view: Record<string, unknown> = { ...data }
+  for (const [attribute, path] of paths) {
+    const value = getPath(data, path as string)
+    if (!isEmpty(value)) view[attribute] = value
+  }
+  return view
 }
 
 /**
@@ -67,7 +80,7 @@ export function createAuth0Mapping(config: MappingConfig): (record: ReadableReco
     put(record, 'phone_number', logins.phone_number)
     if (logins.phone_number !== undefined) put(record, 'phone_number_verified', verifiedFlag(data, 'phone_verified', warnings))
     put(record, 'preferred_username', logins.preferred_username)
-    const profile = mapProfile(data, config, warnings) as Record<string, unknown>
+    const profile = mapProfile(withStandardAttributes(data, config), config, warnings) as Record<string, unknown>
     for (const key in profile) put(record, key, profile[key])
     put(record, 'password', password.password)
     put(record, 'mfa', mfa)

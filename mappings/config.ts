@@ -15,6 +15,9 @@ const sourcePath = z
 
 const identifierType = z.enum(IdentifierTypes)
 
+/** The profile fields of an import record that `standard_attributes` may take from another path. */
+export const StandardAttributeNames = ['name', 'given_name', 'family_name', 'middle_name', 'nickname', 'gender', 'profile', 'picture', 'website', 'birthdate', 'zoneinfo', 'locale', 'address'] as const
+
 const passwordsSchema = z
   .strictObject({
     non_bcrypt: z
@@ -80,6 +83,12 @@ export const mappingConfigSchema = z
       .default({})
       .describe(
         'Authgear custom attribute name → source path, e.g. `auth0_user_id: user_id`. Values are sent as they are (strings, numbers, booleans) and must fit the attribute\'s type in Authgear; objects and arrays are left out with a warning. Attributes not configured in Authgear are ignored by Authgear.',
+      ),
+    standard_attributes: z
+      .partialRecord(z.enum(StandardAttributeNames), sourcePath)
+      .default({})
+      .describe(
+        'Authgear standard attribute → source path, for profiles that keep them elsewhere than at the root, e.g. `address: user_metadata.address` or `given_name: user_metadata.first_name`. The value at the path, when present, is used instead of the root field and checked and normalized as that field is. Auth0 sources only; a SQL source names its columns in `source.columns`.',
       ),
     drop_auth0_defaults: auth0DefaultsSchema
       .prefault({})

@@ -327,6 +327,22 @@ describe('createAuth0Mapping', () => {
     })
   })
 
+  describe('standard attributes kept elsewhere than at the root', () => {
+    it('reads each configured one from its path, checked and normalized as the root field, and falls back to the root', () => {
+      const user = { email: 'a@example.com', given_name: 'Root', locale: 'en', user_metadata: { address: { country: 'US', locality: ' Austin ' }, first_name: 'Meta', lang: 'pt_BR', site: 'not a uri' } }
+      const value = mapped(user, { standard_attributes: { address: 'user_metadata.address', given_name: 'user_metadata.first_name', locale: 'user_metadata.lang', website: 'user_metadata.site', family_name: 'user_metadata.surname' } })
+      expect(value.record).toMatchObject({ given_name: 'Meta', locale: 'pt-BR', address: { country: 'US', locality: 'Austin' } })
+      expect(value.record).not.toHaveProperty('website')
+      expect(value.record).not.toHaveProperty('family_name')
+      expect(value.warnings.some((w) => w.startsWith('website left out'))).toBe(true)
+      expect(mapped({ ...user, user_metadata: {} }, { standard_attributes: { given_name: 'user_metadata.first_name' } }).record.given_name).toBe('Root')
+    })
+
+    it('takes only standard attribute names', () => {
+      expect(() => mappingConfigSchema.parse({ standard_attributes: { email: 'user_metadata.mail' } })).toThrow()
+    })
+  })
+
   it('sends bcrypt that Authgear would refuse (cost 03) down the non-bcrypt lane', () => {
     const result = rejected({ email: 'a@example.com', address: { formatted: 'x' }, password_hash: bcryptHash.replace('$10$', '$03$') }, {
       passwords: { non_bcrypt: 'dead_letter' },
