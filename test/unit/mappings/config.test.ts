@@ -9,6 +9,7 @@ describe('mappingConfigSchema', () => {
       roles_from: 'app_metadata.roles',
       groups_from: 'app_metadata.groups',
       custom_attributes: {},
+      standard_attributes: {},
       drop_auth0_defaults: { name_equal_to_email: true, nickname_equal_to_email_local_part: true, gravatar_picture: false },
       mfa: true,
     })
