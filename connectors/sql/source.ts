@@ -143,8 +143,10 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
   /**
    * Cursor reading. Rows older than the safety lag move the saved cursor; newer rows are sent
    * at once but stay after the cursor, so they are read again by the next polls (and by a
-   * restart). `delivered` remembers which of those were already sent with the same updated_at,
-   * so a poll does not send them twice; it only ever holds rows inside the lag window. A
+   * restart). `delivered` remembers the content of those already sent, so a poll does not send
+   * the same version twice; it only ever holds rows inside the lag window. It compares the whole
+   * row, not its updated_at: a second change within the same second (a DATETIME(0) column, an
+   * application writing whole seconds) keeps the updated_at and must still be sent. A
    * backfill (`--since`, or a rerun from a saved cursor) keeps the lag too: its position is where
    * the next run starts, and a transaction still open when it read may yet commit rows behind it.
    */
@@ -173,9 +175,11 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
           const stable: boolean = stableRun && Number(row[STABLE_COLUMN]) === 1
           stableRun = stable
           const id = String(point.key)
-          const sent = delivered.get(id) === point.updatedAt
+          const previous = delivered.get(id)
+          const version = previous !== undefined || !stable ? rowVersion(row) : undefined
+          const sent = previous !== undefined && previous === version
           if (stable) saved = point
-          else window.set(id, point.updatedAt)
+          else window.set(id, version as string)
           if (!sent && keep(row)) records.push(rowToRecord(row, config.key, relationName))
         }
         if (lastPoint !== undefined) scan = { after: lastPoint }
@@ -211,6 +215,14 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
           if (!ctx.signal.aborted) yield* cursor(undefined, from.changes_since, ctx)
           return
         }
+        if (from?.mode === 'snapshot' && options.since !== undefined) {
+          // Reading by cursor from --since would leave the rest of the snapshot (its later keys with
+          // older or NULL updated_at) unread by any later run.
+          throw new ConfigError('backfill --since cannot start while an unfinished snapshot is saved: the rest of the snapshot would never be read', [
+            'finish it first: run backfill (without --since) or sync with this config',
+            'or start over: backfill --from-start --since … (rows changed before that time are not read)',
+          ])
+        }
         if (!cursorMode && (from === undefined || from.mode === 'snapshot' || config.updated_at === undefined)) {
           // A cursor position without a configured updated_at cannot be resumed by cursor: read the snapshot.
           yield* snapshot(from?.mode === 'snapshot' ? from.key : undefined, from?.mode === 'snapshot' ? from.changes_since : undefined, ctx)
@@ -230,6 +242,11 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
       await open?.close()
     },
   }
+}
+
+/** A row's content as text (the cursor's own columns left out: `stable` flips as time passes). */
+function rowVersion(row: Record<string, unknown>): string {
+  return JSON.stringify(row, (key, value: unknown) => (key === CURSOR_COLUMN || key === STABLE_COLUMN ? undefined : typeof value === 'bigint' ? value.toString() : value))
 }
 
 /** At most this many rows with a NULL key are dead-lettered one by one; a warning says when there are more. */

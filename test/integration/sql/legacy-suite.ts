@@ -194,6 +194,43 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       }
     })
 
+    it('`sync` sends a second change that keeps the same updated_at (whole-second columns) while the row is in the lag window', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `same_second_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, name varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'same@example.com', 'Zero', ${d.nowPlus(-3_600_000)})`)
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', name: 'name' }, poll_interval_ms: 100, safety_lag_seconds: 30 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      try {
+        const store = target.emulator.store
+        const nameIs = (name: string) => store.findByLoginId('email', 'same@example.com')?.standard?.['name'] === name
+        let done = false
+        const changes = (async () => {
+          const until = async (check: () => boolean) => {
+            const deadline = Date.now() + 60_000
+            while (!check()) {
+              if (Date.now() > deadline) throw new Error('sync did not import the change in time')
+              await new Promise((r) => setTimeout(r, 50))
+            }
+          }
+          await until(() => nameIs('Zero'))
+          await db.query(`UPDATE ${table} SET name = 'First', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+          await until(() => nameIs('First'))
+          // The same updated_at, as a second change within the same second leaves it.
+          await db.query(`UPDATE ${table} SET name = 'Second' WHERE id = 1`)
+          await until(() => nameIs('Second'))
+        })().finally(() => (done = true))
+        const result = await runCli(['sync', '--config', target.configPath], { killWhen: () => done, signal: 'SIGTERM' })
+        await changes
+        expect(result.code, result.stderr).toBe(0)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('`sync` after a `backfill` of the same config follows the changes since the snapshot began, without sending everyone again', async () => {
       const db = database()
       const d = dialectSql(db)
@@ -279,6 +316,20 @@ export function defineLegacySuite(database: () => DatabaseService): void {
         const batches = await readAll(source, undefined)
         expect(keysOf(batches)).toEqual(Array.from({ length: 21 }, (_, i) => String(31 + i)))
         expect(batches.at(-1)?.position).toMatchObject({ mode: 'cursor', key: 50 })
+      } finally {
+        await source.close()
+      }
+    })
+
+    it('refuses backfill --since over an unfinished snapshot, whose remaining rows it would never read', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `since_snapshot_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, updated_at ${d.timestamp} NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'a@example.com', ${d.nowPlus(-60_000)}), (2, 'b@example.com', NULL)`)
+      const source = createSqlSource(sqlConfig(db, { table, updated_at: 'updated_at', columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill', since: new Date(Date.now() - 3_600_000) })
+      try {
+        await expect(readAll(source, { mode: 'snapshot', key: 1, changes_since: '2026-01-01 00:00:00+00' })).rejects.toThrow('backfill --since cannot start while an unfinished snapshot is saved')
       } finally {
         await source.close()
       }
