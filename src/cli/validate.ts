@@ -1,4 +1,5 @@
 import { rejectionMessage } from '../core/mapped-record.ts'
+import { checkAdminKey } from '../../connectors/authgear/admin-client-factory.ts'
 import { createSource } from '../../connectors/create-source.ts'
 import { AUTHGEAR_IMPORT_BODY_LIMIT } from '../../connectors/authgear/config.ts'
 import { loadConfig } from '../config/load-config.ts'
@@ -23,6 +24,8 @@ const EXAMPLES_PER_REASON = 3
  */
 export async function validateCommand(options: { config: string }, io: CommandIo): Promise<number> {
   const { config, baseDir } = await loadConfig(options.config)
+  // A publishing run never contacts Authgear, and its sink block is unused.
+  if (!config.publish) await checkAdminKey(config.sink, baseDir)
   io.stdout.write(`config ${options.config}: valid\n`)
   const logger = createLogger('silent')
   const ctx: RunContext = { signal: new AbortController().signal, logger }

@@ -34,6 +34,19 @@ describe('a run that fails while it starts', () => {
     expect(await readFile(metricsOut, 'utf8')).toContain('gearbridge_run_state{state="failed"} 1')
   })
 
+  it('validate refuses an Admin API key that backfill would refuse (exit 78), without contacting Authgear', async () => {
+    const config = join(dir, 'gearbridge.yaml')
+    const text = (await readFile(example, 'utf8')).replace('# private_key_file: /run/secrets/authgear-admin-key.pem', `private_key_file: ${join(dir, 'missing.pem')}\n  key_id: kid-1`)
+    await writeFile(config, text.replaceAll('examples/', `${fileURLToPath(new URL('../../../examples/', import.meta.url))}`))
+    const missing = await runCli(['validate', '--config', config], { AUTHGEAR_ENDPOINT: 'https://myapp.authgear.cloud' })
+    expect(missing.code, missing.stderr).toBe(78)
+    expect(missing.stderr).toContain(`cannot read sink.private_key_file ${join(dir, 'missing.pem')}`)
+    await writeFile(join(dir, 'missing.pem'), '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n')
+    const garbled = await runCli(['validate', '--config', config], { AUTHGEAR_ENDPOINT: 'https://myapp.authgear.cloud' })
+    expect(garbled.code, garbled.stderr).toBe(78)
+    expect(garbled.stderr).toContain('the Admin API private key is not a readable unencrypted PEM private key')
+  })
+
   it('still writes --metrics-out when the Admin API key cannot be read (exit 78)', async () => {
     const metricsOut = join(dir, 'run.prom')
     const config = join(dir, 'gearbridge.yaml')
