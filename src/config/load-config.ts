@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
+import { isScalar, LineCounter, parseDocument, visit, type Document, type Scalar } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError } from '../core/errors.ts'
 import { interpolate, type MissingVariable } from './interpolate.ts'
@@ -37,8 +37,8 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   const lineOf = (offset: number | undefined): string => (offset === undefined ? '' : `:${lineCounter.linePos(offset).line}`)
   for (const error of doc.errors) problems.push(`${path}${lineOf(error.pos[0])}: ${error.message.split('\n')[0]}`)
   if (problems.length > 0) throw new ConfigError(`invalid config ${path}`, problems)
-  /** Interpolated scalars whose text reads as a number, boolean or null, with that value. */
-  const literals = new Map<unknown, unknown>()
+  /** Interpolated scalars whose text reads as a number, boolean or null: the text and that value. */
+  const literals = new Map<Scalar, { text: string; literal: unknown }>()
   visit(doc, {
     Scalar(key, node) {
       // Values only: a key is a setting's name, never a secret or a per-environment value.
@@ -52,26 +52,44 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       }
       node.value = value
       // Unquoted, or quoted only because a flow map needs it (`{port: "${PORT}"}`).
-      if ((node.type === 'PLAIN' || onlyVariable.test(original)) && scalarLiteral.test(value)) literals.set(node, parseLiteral(value))
+      if ((node.type === 'PLAIN' || onlyVariable.test(original)) && scalarLiteral.test(value)) {
+        const literal = parseLiteral(value)
+        literals.set(node, { text: value, literal })
+        // An unquoted null is YAML's null, as if written in the file (`listen: null`).
+        if (literal === null && node.type === 'PLAIN') node.value = null
+      }
     },
   })
   // The schema's own problems are reported with the variables' (an unset variable no longer
   // hides an unknown key elsewhere).
   let parsed = rootConfigSchema.safeParse(doc.toJS() ?? {})
   if (!parsed.success && literals.size > 0) {
-    // A variable's value stays text (a numeric password, a key id, a librdkafka setting that takes
-    // either) unless its place in the schema wants a number or boolean: only the schema says which.
-    let converted = false
+    // A variable's value is read as text (a numeric password, a key id, a librdkafka setting that
+    // takes either), or as null when unquoted, until its place in the schema refuses that: then
+    // the other reading is tried (the number, boolean or null it spells, or the text), and kept
+    // only where it is accepted.
+    const other = (node: Scalar): unknown => {
+      const { text, literal } = literals.get(node)!
+      return node.value === text ? literal : text
+    }
+    const tried: { node: Scalar; path: string }[] = []
     for (const issue of parsed.error.issues) {
-      const wantsLiteral = (issue.code === 'invalid_type' && issue.expected !== 'string') || issue.code === 'invalid_union'
-      if (!wantsLiteral) continue
       const node = doc.getIn(issue.path.map((k) => k as string | number), true)
-      if (isScalar(node) && literals.has(node)) {
-        node.value = literals.get(node)
-        converted = true
+      if (!isScalar(node) || !literals.has(node) || tried.some((t) => t.node === node)) continue
+      // Text where the key wants text is not the problem.
+      if (issue.code === 'invalid_type' && issue.expected === 'string' && typeof node.value === 'string') continue
+      node.value = other(node)
+      tried.push({ node, path: issue.path.join('.') })
+    }
+    if (tried.length > 0) {
+      parsed = rootConfigSchema.safeParse(doc.toJS() ?? {})
+      if (!parsed.success) {
+        const still = new Set(parsed.error.issues.map((issue) => issue.path.join('.')))
+        const undo = tried.filter((t) => still.has(t.path))
+        for (const { node } of undo) node.value = other(node)
+        if (undo.length > 0) parsed = rootConfigSchema.safeParse(doc.toJS() ?? {})
       }
     }
-    if (converted) parsed = rootConfigSchema.safeParse(doc.toJS() ?? {})
   }
   if (!parsed.success) problems.push(...formatIssues(parsed.error.issues, doc, path, lineOf))
   if (problems.length > 0 || !parsed.success) throw new ConfigError(`invalid config ${path}`, problems)

@@ -83,6 +83,14 @@ mapping:
     expect(config.mapping.workers).toBe(2)
   })
 
+  it('reads a variable set to null as null where the key takes it (the metrics server off, no roles)', () => {
+    const { config } = parseConfig(yaml('pw', 'observability:\n  listen: ${LISTEN:-127.0.0.1:9464}\nmapping:\n  roles_from: ${ROLES}\n'), 'c.yaml', { LISTEN: 'null', ROLES: 'null' })
+    expect(config.observability.listen).toBeNull()
+    expect(config.mapping.roles_from).toBeNull()
+    const wrong = problems(yaml('pw', 'observability:\n  listen: ${LISTEN}\n'), { LISTEN: '12345' })
+    expect(wrong.join('\n')).toContain('expected host:port')
+  })
+
   it('reads a variable quoted in a flow map as a number where the key takes one', () => {
     const { config } = parseConfig(yaml('pw', 'state: {dir: st, checkpoint_interval_ms: "${CPI}"}\n'), 'c.yaml', { CPI: '250' })
     expect(config.state.checkpoint_interval_ms).toBe(250)
