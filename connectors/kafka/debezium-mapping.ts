@@ -42,11 +42,12 @@ export function createDebeziumMapping(row: RowMapping): (record: ReadableRecord)
     // Authgear finds the user by the record's identifier when the row already had that login ID.
     if ((before.value.record as Record<string, unknown>)[identifier] === identifierValue) return after
     // A partial before image (REPLICA IDENTITY USING INDEX, MySQL binlog_row_image=MINIMAL) lacks
-    // columns, so a login ID missing from it may well be unchanged: only a change of the same
-    // login ID's value is known.
+    // columns, so a login ID missing from it may be new or unchanged. Matching by a login ID the
+    // image shows unchanged finds the user either way; with none, it cannot be told apart from an
+    // ordinary update, which it is imported as.
     const partial = Object.keys(change.after!).some((column) => !(column in change.before!))
-    if (partial && before.value.identifier !== identifier) return after
-    return reroute(after.value, before.value)
+    const rerouted = reroute(after.value, before.value)
+    return partial && !rerouted.ok ? after : rerouted
   }
 }
 
