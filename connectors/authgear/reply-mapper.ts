@@ -93,7 +93,8 @@ export function mapReply(reply: RawReply, ctx: ReplyContext): ReplyDecision {
       new ApiRequestError(ctx.route, status, `Authgear serves no project at ${ctx.endpoint} ("app not found"): check sink.endpoint`),
     )
   }
-  const hint = ctx.route === AdminApiRoutes.importCreate && status === 400 ? ' (the request body was rejected as a whole)' : ''
+  // Only Authgear's own envelope says the body was refused; a proxy's page says nothing about it.
+  const hint = ctx.route === AdminApiRoutes.importCreate && status === 400 && body !== undefined ? ' (the request body was rejected as a whole)' : ''
   return fail(new ApiRequestError(ctx.route, status, `Authgear refused the request with HTTP ${status}${hint}: ${excerpt(parsed)}`, body))
 }
 

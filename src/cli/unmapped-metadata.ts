@@ -5,7 +5,7 @@ const metadataFields = ['user_metadata', 'app_metadata'] as const
 
 /**
  * Counts, per `user_metadata.<key>` / `app_metadata.<key>`, the profiles carrying a key no mapping
- * path reads (`mapping.custom_attributes`, `roles_from`, `groups_from`), so `validate` can say
+ * path reads (`mapping.custom_attributes`, `standard_attributes`, `roles_from`, `groups_from`), so `validate` can say
  * what would be left behind instead of dropping it without a word.
  */
 export class UnmappedMetadata {
@@ -13,7 +13,7 @@ export class UnmappedMetadata {
   readonly counts = new Map<string, number>()
 
   constructor(mapping: MappingConfig) {
-    for (const path of [...Object.values(mapping.custom_attributes), mapping.roles_from, mapping.groups_from]) {
+    for (const path of [...Object.values(mapping.custom_attributes), ...Object.values(mapping.standard_attributes), mapping.roles_from, mapping.groups_from]) {
       if (typeof path !== 'string') continue
       const [field, key] = path.split('.')
       if (field !== undefined && key !== undefined) this.#read.add(`${field}.${key}`)

@@ -25,11 +25,18 @@ describe('log lines beside a progress bar', () => {
   })
 
   it('are left alone when the bar is forced on a stream that is not a terminal, where it draws nothing', () => {
-    expect(process.stderr.isTTY).not.toBe(true)
-    const progress = createProgress('always', 100, new RunSummary())
-    const out = captured()
-    besideStatusLine(out.stream).write('{"level":30}\n')
-    progress.stop()
-    expect(out.text()).toBe('{"level":30}\n')
+    // As under CI or a log collector, whatever terminal runs the tests.
+    const tty = Object.getOwnPropertyDescriptor(process.stderr, 'isTTY')
+    Object.defineProperty(process.stderr, 'isTTY', { value: false, configurable: true, writable: true })
+    try {
+      const progress = createProgress('always', 100, new RunSummary())
+      const out = captured()
+      besideStatusLine(out.stream).write('{"level":30}\n')
+      progress.stop()
+      expect(out.text()).toBe('{"level":30}\n')
+    } finally {
+      if (tty) Object.defineProperty(process.stderr, 'isTTY', tty)
+      else delete (process.stderr as { isTTY?: boolean }).isTTY
+    }
   })
 })

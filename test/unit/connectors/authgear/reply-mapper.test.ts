@@ -40,6 +40,11 @@ describe('mapReply', () => {
     for (const secret of ['eyJhbGci', '$2b$10$nFgu']) expect(error.message).not.toContain(secret)
   })
 
+  it("says a body was refused as a whole only when Authgear's envelope says so, not for a proxy's page", () => {
+    expect(failure(mapReply(reply(400, apiError('Invalid', 'ValidationFailed', 400)), { ...ctx, route: 'import_create' })).message).toContain('the request body was rejected as a whole')
+    expect(failure(mapReply(reply(400, 'Request Header Or Cookie Too Large'), { ...ctx, route: 'import_create' })).message).not.toContain('rejected as a whole')
+  })
+
   it('quotes a plain-text error page without the bearer token or hashes it may echo', () => {
     const page = 'Bad Request from proxy. Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln body={"password_hash":"$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K"}'
     const error = failure(mapReply(reply(400, page), { ...ctx, route: 'import_create' }))

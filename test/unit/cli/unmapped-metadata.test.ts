@@ -1,0 +1,11 @@
+import { describe, expect, it } from 'vitest'
+import { mappingConfigSchema } from '../../../mappings/config.ts'
+import { UnmappedMetadata } from '../../../src/cli/unmapped-metadata.ts'
+
+describe("validate's list of metadata no mapping reads", () => {
+  it('leaves out the paths the mapping reads: custom and standard attributes, roles and groups', () => {
+    const unmapped = new UnmappedMetadata(mappingConfigSchema.parse({ custom_attributes: { plan: 'app_metadata.plan' }, standard_attributes: { address: 'user_metadata.address' } }))
+    unmapped.add({ user_metadata: { address: { country: 'US' }, hobby: 'chess' }, app_metadata: { plan: 'pro', roles: ['member'], tier: 2 } })
+    expect(unmapped.top(10)).toEqual([['app_metadata.tier', 1], ['user_metadata.hobby', 1]])
+  })
+})
