@@ -53,6 +53,13 @@ export const rootConfigSchema = z
     reconcile: reconcileConfigSchema.prefault({}),
     publish: publishConfigSchema.optional(),
   })
+  .superRefine((config, ctx) => {
+    // Only the Auth0 profile mapping reads it; silently ignoring it would drop the attributes.
+    const readsProfiles = config.source.type === 'auth0' || (config.source.type === 'kafka' && config.source.format !== 'mapped' && config.source.record_mapping === 'auth0')
+    if (!readsProfiles && Object.keys(config.mapping.standard_attributes).length > 0) {
+      ctx.addIssue({ code: 'custom', path: ['mapping', 'standard_attributes'], message: 'reads Auth0 profiles only; with this source name the columns in source.columns' })
+    }
+  })
   .describe('gearbridge configuration.')
 
 export type RootConfig = z.output<typeof rootConfigSchema>

@@ -98,6 +98,12 @@ mapping:
     expect(quotedText.source.type === 'sql' && quotedText.source.password).toBe('12345678')
   })
 
+  it('refuses mapping.standard_attributes for a source whose rows are mapped by columns', () => {
+    const found = problems(yaml('pw', 'mapping:\n  standard_attributes:\n    address: user_metadata.address\n'), {})
+    expect(found.join('\n')).toContain('mapping.standard_attributes')
+    expect(found.join('\n')).toContain('reads Auth0 profiles only')
+  })
+
   it('interpolates values only: a variable in a key stays the unknown key it is', () => {
     const found = problems(yaml('pw', 'observability:\n  ${KEYVAR}: null\n'), { KEYVAR: 'listen' })
     expect(found.join('\n')).toMatch(/observability.*\$\{KEYVAR\}/)
