@@ -163,6 +163,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       logger.warn({ warning }, 'The source needs a look.')
       io.stderr.write(`warning: ${warning}\n`)
     }
+    // --from-start again would start over: the run is continued without it.
+    const continueHint = options.fromStart ? 'Run it again without --from-start to continue.' : 'Run the same command again to continue.'
     io.stdout.write(formatSummary(options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }))
     logger.info({ summary: summary.toJSON(), status: result.status }, `The ${options.mode} run ended.`)
     switch (result.status) {
@@ -172,17 +174,17 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       case 'quota':
         metrics.setRunState('stopped')
         metrics.quotaExhausted.set({ period: (result.error as QuotaExceededError).period }, 1)
-        io.stderr.write(`${(result.error as Error).message}\nThe checkpoint is saved; run the same command again after the quota resets to continue.\n`)
+        io.stderr.write(`${(result.error as Error).message}\nThe checkpoint is saved; after the quota resets: ${continueHint}\n`)
         return ExitCodes.resumable
       case 'stopped':
         metrics.setRunState('stopped')
         if (stoppedAtOnce) {
-          io.stderr.write('Stopped at once by a second signal: records still in flight are resent by the next run. Run the same command again to continue.\n')
+          io.stderr.write(`Stopped at once by a second signal: records still in flight are resent by the next run. ${continueHint}\n`)
           return ExitCodes.resumable
         }
         // A sync is meant to run until it is told to stop: a drained, committed stop is success.
         if (options.mode === 'sync') return ExitCodes.ok
-        io.stderr.write('Stopped before the end of the source; the checkpoint is saved. Run the same command again to continue.\n')
+        io.stderr.write(`Stopped before the end of the source; the checkpoint is saved. ${continueHint}\n`)
         return ExitCodes.resumable
       case 'failed': {
         metrics.setRunState('failed')

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { writeFileAtomic } from './atomic-file.ts'
 import { identityDifferences } from './pipeline-id.ts'
 import { CheckpointError } from '../core/errors.ts'
@@ -65,6 +65,11 @@ export class CheckpointStore<P> {
     } catch (error) {
       throw new CheckpointError(`checkpoint ${this.path} holds an invalid position: ${(error as Error).message}`, { cause: error })
     }
+  }
+
+  /** Removes the saved checkpoint (`--from-start`): a run that stops before its first commit must not leave the old one, complete, to be resumed. */
+  async discard(): Promise<void> {
+    await rm(this.path, { force: true })
   }
 
   async save(state: CheckpointState<P>): Promise<void> {

@@ -55,6 +55,7 @@ export interface PipelineResult {
  */
 export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContext): Promise<PipelineResult> {
   const { source, scheduler, recorder, summary, metrics, store } = options
+  if (options.fromStart) await store.discard()
   const saved = options.fromStart ? undefined : await store.load({ id: options.pipelineId, ...(options.pipelineAliases ? { aliases: options.pipelineAliases } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
   if (saved) ctx.logger.info({ position: saved.position, recordsCommitted: saved.recordsCommitted, complete: saved.complete }, 'Resuming from the last committed checkpoint.')
   const checkpointer = new Checkpointer<P>(saved?.position)

@@ -119,4 +119,25 @@ describe('stopping a backfill', () => {
     expect([0, 3]).toContain(rerun.code)
     ws.expectExactlyOnce()
   })
+
+  it('a --from-start run that stops is continued by the plain command, not taken for the complete run before it', async () => {
+    ws = await backfillWorkspace(3000, { emulator: { record_delay_ms: 1 }, export: { seed: 11 } })
+    const { source, expected } = ws
+    const config = await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { batch: { max_records: 200 }, max_in_flight: 2, upsert: true } })
+    const first = await runCli(['backfill', '--config', config])
+    expect([0, 3]).toContain(first.code)
+    const again = startCli(['backfill', '--config', config, '--from-start'])
+    await again.started()
+    await new Promise((resolve) => setTimeout(resolve, 150))
+    again.child.kill('SIGTERM')
+    const stopped = await again.done
+    expect(stopped.code, stopped.stderr.slice(-1500)).toBe(75)
+    expect(stopped.stderr).toContain('Run it again without --from-start to continue.')
+    const rest = await runCli(['backfill', '--config', config])
+    expect([0, 3]).toContain(rest.code)
+    expect(rest.stdout).not.toContain('already complete')
+    // The first run and the --from-start pass together read the source once more in full.
+    expect(count(stopped.stdout, 'read') + count(rest.stdout, 'read')).toBe(expected.read)
+    ws.expectExactlyOnce()
+  })
 })
