@@ -27,7 +27,8 @@ export class SharedLogins {
 
   add(mapped: MappedRecord, origin: string): void {
     const user = loginHash(mapped.identifier, mapped.identifierValue)
-    const hasPassword = mapped.passwordLane !== 'none'
+    // Only an imported hash is a password the user logs in with; a `reset` one is not sent.
+    const hasPassword = mapped.passwordLane === 'imported'
     const before = this.#identifiers.get(user)
     this.#identifiers.set(user, hasPassword ? 2 : 1)
     if (before !== undefined) {

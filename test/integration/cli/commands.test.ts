@@ -105,6 +105,17 @@ describe('gearbridge validate warnings', () => {
     expect(result.stdout).toContain("  1 record holds a login ID (email, phone or username) another user's record holds: Authgear refuses them (InvariantViolated) (e.g. shared.ndjson:4)")
   })
 
+  it('counts a later version whose hash Authgear cannot import (argon2) as losing the password', async () => {
+    const versions = [
+      { user_id: 'auth0|bob', email: 'bob@example.com', password_hash: `$2b$10$${'b'.repeat(53)}` },
+      { user_id: 'auth0|bob', email: 'BOB@example.com', password_hash: '$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzYWx0$RdescudvJCsgt3ub+b+dWRWJTmaaJObGRdescudvJCs' },
+    ]
+    await writeFile(join(dir, 'rehashed.ndjson'), versions.map((u) => JSON.stringify(u)).join('\n') + '\n')
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'rehashed.ndjson' } })
+    const result = await runCli(['validate', '--config', config])
+    expect(result.stdout).toContain('  1 of them carries no password where the version before had one: when such a version is the one imported, the user has no password (e.g. rehashed.ndjson:2)')
+  })
+
   it('says when an export file is empty, as a failed download leaves it', async () => {
     await writeFile(join(dir, 'empty-export.ndjson'), '')
     const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'empty-export.ndjson' } })
