@@ -41,7 +41,8 @@ export class PasswordHashJoin {
 
   /** Adds `password_hash` (and `password_set_date`) to the profile, which it returns; the reader's freshly parsed object is changed in place. */
   apply(profile: Record<string, unknown>): Record<string, unknown> {
-    if (profile['password_hash'] !== undefined || profile['custom_password_hash'] !== undefined) {
+    // Present as the mapping reads it: a null or empty value is no password, and the hash line fills it.
+    if (present(profile['password_hash']) || present(profile['custom_password_hash']) || present(profile['passwordHash'])) {
       this.counts.has_password++
       return profile
     }
@@ -114,6 +115,10 @@ export class PasswordHashJoin {
   }
 }
 
+function present(value: unknown): boolean {
+  return value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '')
+}
+
 function connectionAgrees(record: HashRecord, connection: string | undefined): boolean {
   return connection === undefined || record.connection === undefined || record.connection === connection
 }
@@ -134,7 +139,11 @@ export function databaseCandidates(profile: Record<string, unknown>): Candidate[
     const bare = bar === -1 ? userId : userId.slice(bar + 1)
     if (provider === 'auth0' || (provider === undefined && identities.length === 0)) {
       const identity = database.find((entry) => entry.user_id === bare)
-      const rootConnection = typeof profile['connection'] === 'string' ? profile['connection'] : undefined
+      // A bulk-export CSV carries the connection only as `identities[0].connection`, without the
+      // identity's provider or id: for the root database user it is that user's connection.
+      const sole = identities.length === 1 && identities[0] !== null && typeof identities[0] === 'object' ? (identities[0] as Record<string, unknown>) : undefined
+      const csvConnection = sole !== undefined && sole['provider'] === undefined && typeof sole['connection'] === 'string' ? sole['connection'] : undefined
+      const rootConnection = typeof profile['connection'] === 'string' ? profile['connection'] : csvConnection
       candidates.push({ id: bare, connection: identity?.connection ?? rootConnection })
     }
   }

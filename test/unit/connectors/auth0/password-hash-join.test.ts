@@ -47,6 +47,31 @@ describe('password-hash join', () => {
     expect(ctx.lines.find((line) => line.msg === 'Password-hash join summary.')?.obj).toMatchObject({ id: 2, email: 0 })
   })
 
+  it('fills a password_hash the profile holds as null or empty, as the mapping reads it as absent', async () => {
+    const users = [{ ...dbUser('a1', 'a@example.com'), password_hash: null }, { ...dbUser('b2', 'b@example.com'), password_hash: '' }, { ...dbUser('c3', 'c@example.com'), custom_password_hash: null }]
+    const hashes = [hashLine({ _id: { $oid: 'a1' } }, bcrypt('A')), hashLine({ _id: { $oid: 'b2' } }, bcrypt('B')), hashLine({ _id: { $oid: 'c3' } }, bcrypt('C'))]
+    expect(await joined(users, hashes)).toEqual([bcrypt('A'), bcrypt('B'), bcrypt('C')])
+  })
+
+  it("keeps a profile's own passwordHash instead of counting it as a user without a password", async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', ndjson({ ...dbUser('d4', 'd@example.com'), passwordHash: bcrypt('D') }))
+    await writeText(dir, 'hashes.ndjson', ndjson(hashLine({ _id: { $oid: 'zz' } }, bcrypt('Z'))))
+    const ctx = context()
+    const src = source({ files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } }, dir)
+    for await (const _batch of src.read(undefined, ctx)) void _batch
+    expect(ctx.lines.find((line) => line.msg === 'Password-hash join summary.')?.obj).toMatchObject({ has_password: 1, none: 0 })
+  })
+
+  it("joins by the connection a bulk-export CSV gives only as identities[0].connection (ids shared across connections)", async () => {
+    const users = [
+      { user_id: 'auth0|cust-1', email: 'a@shop-a.example', identities: [{ connection: 'Shop-A' }] },
+      { user_id: 'auth0|cust-1', email: 'b@shop-b.example', identities: [{ connection: 'Shop-B' }] },
+    ]
+    const hashes = [hashLine({ _id: { $oid: '60425dc43519d90068f80001' }, alt_id: 'cust-1' }, bcrypt('A'), 'Shop-A'), hashLine({ _id: { $oid: '60425dc43519d90068f80002' }, alt_id: 'cust-1' }, bcrypt('B'), 'Shop-B')]
+    expect(await joined(users, hashes)).toEqual([bcrypt('A'), bcrypt('B')])
+  })
+
   it('joins a line whose numeric $date is past any date, leaving the date out (it stopped every run)', async () => {
     const lines = [
       { ...hashLine({ _id: { $oid: 'aaa1' }, email: 'a1@example.com' }, bcrypt('A')), password_set_date: { $date: 1e300 } },
