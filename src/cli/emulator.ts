@@ -1,9 +1,9 @@
-import { chmod, writeFile } from 'node:fs/promises'
+import { chmod, readFile, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { loadConfig } from '../config/load-config.ts'
 import { emulatorConfigSchema } from '../emulator/config.ts'
 import { startEmulator } from '../emulator/emulator.ts'
-import { generateAdminKey } from '../emulator/keys.ts'
+import { adminKeyFromPem, generateAdminKey } from '../emulator/keys.ts'
 import type { CommandIo } from './run-setup.ts'
 
 export interface EmulatorCommandOptions {
@@ -15,15 +15,18 @@ export interface EmulatorCommandOptions {
 }
 
 /**
- * `gearbridge emulator`: runs the Authgear Admin API emulator until SIGTERM/SIGINT. A fresh
- * Admin API key is generated; its private key is written to `--key-out` (mode 600) and its key id
- * printed, so a gearbridge config (or any client) can point `sink` at it.
+ * `gearbridge emulator`: runs the Authgear Admin API emulator until SIGTERM/SIGINT. The Admin API
+ * key in `--key-out` is used, or a fresh one written there (mode 600); its key id is printed, so a
+ * gearbridge config (or any client) can point `sink` at it.
  */
 export async function emulatorCommand(options: EmulatorCommandOptions, io: CommandIo): Promise<number> {
   const base = options.config ? (await loadConfig(options.config)).config.emulator : emulatorConfigSchema.parse({})
-  const key = await generateAdminKey()
   const keyPath = resolve(options.keyOut)
-  await writeFile(keyPath, key.privateKeyPem, { mode: 0o600 })
+  // A key file left by an earlier start is kept: overwriting it would break every config that
+  // was pointed at that emulator (a new key id), and nothing says so until a 403.
+  const earlier = await readFile(keyPath, 'utf8').then(adminKeyFromPem, () => undefined)
+  const key = earlier ?? adminKeyFromPem((await generateAdminKey()).privateKeyPem)!
+  if (!earlier) await writeFile(keyPath, key.privateKeyPem, { mode: 0o600 })
   await chmod(keyPath, 0o600)
   const emulator = await startEmulator({
     ...base,
@@ -32,7 +35,9 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: Comma
     ...(options.projectId ? { project_id: options.projectId } : {}),
     jwks: { keys: [...(base.jwks?.keys ?? []), key.publicJwk] },
   })
-  io.stdout.write(`Authgear emulator listening on ${emulator.url}\n  project_id: ${emulator.projectId}\n  key_id: ${key.keyId}\n  private_key_file: ${keyPath}\n`)
+  io.stdout.write(
+    `Authgear emulator listening on ${emulator.url}\n  project_id: ${emulator.projectId}\n  key_id: ${key.keyId}\n  private_key_file: ${keyPath} (${earlier ? 'the key an earlier start wrote' : 'written now'})\nUsers are kept in memory: they are gone when the emulator stops.\n`,
+  )
   const signals = io.signals ?? process
   await new Promise<void>((done) => {
     signals.once('SIGTERM', done)

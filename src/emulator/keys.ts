@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPair, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { createHash, createPrivateKey, createPublicKey, generateKeyPair, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto'
 import { promisify } from 'node:util'
 import type { EmulatorConfig } from './config.ts'
 
@@ -33,6 +33,25 @@ export async function generateAdminKey(): Promise<AdminKey> {
   const { n, e } = publicKey.export({ format: 'jwk' })
   const publicJwk: PublicAdminJwk = { kty: 'RSA', n: n!, e: e!, kid: keyId, use: 'sig', alg: 'RS256' }
   return { keyId, privateKeyPem, publicJwk }
+}
+
+/**
+ * The Admin API key held in `pem` (an unencrypted RSA private key), or undefined when it holds
+ * none. Its key id is the RFC 7638 thumbprint of the public half, so the same key file always
+ * gives the same `kid`: a restarted `gearbridge emulator` keeps accepting the configs pointed at it.
+ */
+export function adminKeyFromPem(pem: string): AdminKey | undefined {
+  let privateKey: KeyObject
+  try {
+    privateKey = createPrivateKey({ key: pem, format: 'pem' })
+  } catch {
+    return undefined
+  }
+  if (privateKey.asymmetricKeyType !== 'rsa') return undefined
+  const { n, e } = createPublicKey(privateKey).export({ format: 'jwk' })
+  const keyId = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url')
+  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+  return { keyId, privateKeyPem, publicJwk: { kty: 'RSA', n: n!, e: e!, kid: keyId, use: 'sig', alg: 'RS256' } }
 }
 
 /** The configured verification keys by `kid`. PEM private keys contribute their public half. */

@@ -1,0 +1,55 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { AdminTokenSigner } from '../../../connectors/authgear/token.ts'
+import { startCli } from '../../support/run-cli.ts'
+
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gb-emulator-cmd-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** Starts `gearbridge emulator`, waits for its banner, returns the printed settings and the process. */
+async function startEmulatorCli(keyOut: string) {
+  const run = startCli(['emulator', '--port', '0', '--key-out', keyOut])
+  const deadline = Date.now() + 30_000
+  let out = ''
+  run.child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()))
+  while (!/in memory/.test(out)) {
+    if (Date.now() > deadline) throw new Error(`no banner: ${out}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  const field = (name: string) => new RegExp(`${name}: (\\S+)`).exec(out)?.[1] ?? ''
+  return { run, out, url: /listening on (\S+)/.exec(out)?.[1] ?? '', keyId: field('key_id'), projectId: field('project_id') }
+}
+
+describe('gearbridge emulator', () => {
+  it('keeps the key an earlier start wrote, so a config pointed at it still works after a restart', async () => {
+    const keyOut = join(dir, 'emulator-key.pem')
+    const first = await startEmulatorCli(keyOut)
+    expect(first.out).toContain('(written now)')
+    expect(first.out).toContain('Users are kept in memory')
+    first.run.child.kill('SIGTERM')
+    await first.run.done
+    const pem = await readFile(keyOut, 'utf8')
+
+    const second = await startEmulatorCli(keyOut)
+    try {
+      expect(second.out).toContain('(the key an earlier start wrote)')
+      expect(second.keyId).toBe(first.keyId)
+      expect(await readFile(keyOut, 'utf8')).toBe(pem)
+      // The restarted emulator accepts a token signed with the first start's key and key id.
+      const signer = new AdminTokenSigner({ projectId: second.projectId, keyId: first.keyId, privateKeyPem: pem })
+      const reply = await fetch(`${second.url}/_api/admin/users/import/userimport_00000000000000000000000000000000`, { headers: { authorization: `Bearer ${await signer.token()}` } })
+      expect(reply.status).toBe(404)
+      expect(await reply.json()).toMatchObject({ error: { reason: 'TaskNotFound' } })
+    } finally {
+      second.run.child.kill('SIGTERM')
+      await second.run.done
+    }
+  })
+})
