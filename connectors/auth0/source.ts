@@ -198,7 +198,9 @@ export function joinWarnings(counts: Record<string, number>): string[] {
   const warnings: string[] = []
   if (missing > 0) {
     const share = Math.round((missing / eligible) * 1000) / 10
-    warnings.push(`password-hash join: ${missing} of ${eligible} database users (${share}%) have no line in the password-hash export and are imported without a password, which cannot be added later; check that the export is from this tenant and complete${matched === 0 ? ' (none matched at all)' : ''}`)
+    // Counted as read, before mapping: a user the mapping then rejects is among them. A resumed run
+    // counts only the users it read, so "none matched" is said only of a fair sample.
+    warnings.push(`password-hash join: ${missing} of ${eligible} database users (${share}%) have no line in the password-hash export, so those imported get no password, which cannot be added later; check that the export is from this tenant and complete${matched === 0 && eligible >= 5 ? ' (none matched at all)' : ''}`)
   }
   if (ambiguous > 0) warnings.push(`password-hash join: ${ambiguous} database users match several hash lines (the same id in several connections, or a shared email) and get no password`)
   return warnings
