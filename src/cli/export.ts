@@ -15,7 +15,8 @@ import { openRun, type CommandIo } from './run-setup.ts'
 
 export interface ExportOptions {
   readonly config: string
-  readonly format: string
+  /** Unset: `csv` for an `--out` ending in `.csv`, else `ndjson`. */
+  readonly format?: string
   readonly out: string
   /** `--field /pointer[=name]`, repeatable; none = Authgear's default CSV columns. */
   readonly field?: readonly string[]
@@ -81,7 +82,7 @@ export async function runExport(client: ExportClient, request: ExportRequestBody
  * for flags it cannot run with; 78 for config problems.
  */
 export async function exportCommand(options: ExportOptions, io: CommandIo): Promise<number> {
-  const request = exportRequestOf(options.format, options.field)
+  const request = exportRequestOf(options.format ?? (/\.csv$/i.test(options.out) ? 'csv' : 'ndjson'), options.field)
   const dest = resolve(process.cwd(), options.out)
   const into = dirname(dest)
   if (!(await stat(into).then((s) => s.isDirectory(), () => false))) throw new UsageError(`-o ${options.out}: the directory ${into} does not exist`)

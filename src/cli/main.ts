@@ -97,10 +97,10 @@ program
   .command('export')
   .description("Export the project's users with Authgear's User Export API and download the file.")
   .requiredOption('-c, --config <file>', 'config file (its sink: block names the project)')
-  .option('--format <format>', 'ndjson or csv', 'ndjson')
+  .option('--format <format>', 'ndjson or csv (default: csv for an --out ending in .csv, else ndjson)')
   .option('--field <pointer[=name]>', 'CSV column: a JSON pointer into the user record, optionally =header (repeatable; default: Authgear\'s default columns)', (v: string, all: string[] = []) => [...all, v])
   .requiredOption('-o, --out <file>', 'where to write the file')
-  .action(async (opts: { config: string; format: string; field?: string[]; out: string }) => {
+  .action(async (opts: { config: string; format?: string; field?: string[]; out: string }) => {
     exitCode = await exportCommand(opts, io)
   })
 

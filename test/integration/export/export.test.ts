@@ -103,7 +103,8 @@ describe('gearbridge export', () => {
 
   it('writes the CSV with the default columns (no family_name, custom attributes last)', async () => {
     const out = join(dir, 'users.csv')
-    const result = await runCli(['export', '--config', config, '--format', 'csv', '--out', out])
+    // No --format: an --out ending in .csv asks for CSV.
+    const result = await runCli(['export', '--config', config, '--out', out])
     expect(result.code).toBe(0)
     const text = await readFile(out, 'utf8')
     expect(text).not.toContain('\r\n')
