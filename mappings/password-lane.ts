@@ -29,7 +29,7 @@ export function decidePassword(value: unknown, field: string, policies: MappingC
     return { ok: true, lane: 'imported', algorithm, password: { type: 'bcrypt', password_hash: recognized.bcrypt } }
   }
   const policyName = algorithm === 'unknown' ? 'unknown' : 'non_bcrypt'
-  const what = algorithm === 'unknown' ? 'an unrecognised password hash format' : `a ${algorithm} password hash`
+  const what = algorithm === 'unknown' ? 'an unrecognised password hash format' : `${/^[aeiou]/i.test(algorithm) ? 'an' : 'a'} ${algorithm} password hash`
   if (policies[policyName] === 'dead_letter') {
     return {
       ok: false,
