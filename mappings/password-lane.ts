@@ -29,7 +29,8 @@ export function decidePassword(value: unknown, field: string, policies: MappingC
     return { ok: true, lane: 'imported', algorithm, password: { type: 'bcrypt', password_hash: recognized.bcrypt } }
   }
   const policyName = algorithm === 'unknown' ? 'unknown' : 'non_bcrypt'
-  const what = algorithm === 'unknown' ? 'an unrecognised password hash format' : `${/^[aeiou]/i.test(algorithm) ? 'an' : 'a'} ${algorithm} password hash`
+  // Named after the hash, not before it: no article to get wrong ("a md5", "a argon2").
+  const what = algorithm === 'unknown' ? 'an unrecognised password hash format' : `a password hash of type ${algorithm}`
   if (policies[policyName] === 'dead_letter') {
     return {
       ok: false,

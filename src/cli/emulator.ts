@@ -5,6 +5,7 @@ import { emulatorConfigSchema } from '../emulator/config.ts'
 import { startEmulator } from '../emulator/emulator.ts'
 import { adminKeyFromPem, generateAdminKey } from '../emulator/keys.ts'
 import type { CommandIo } from './run-setup.ts'
+import { UsageError } from './usage-error.ts'
 
 export interface EmulatorCommandOptions {
   readonly config?: string
@@ -24,7 +25,13 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: Comma
   const keyPath = resolve(options.keyOut)
   // A key file left by an earlier start is kept: overwriting it would break every config that
   // was pointed at that emulator (a new key id), and nothing says so until a 403.
-  const earlier = await readFile(keyPath, 'utf8').then(adminKeyFromPem, () => undefined)
+  const existing = await readFile(keyPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined
+    throw new UsageError(`--key-out ${keyPath}: cannot read it (${error.code ?? 'error'})`)
+  })
+  const earlier = existing === undefined ? undefined : adminKeyFromPem(existing)
+  // Some other file (another key, a certificate) is never overwritten.
+  if (existing !== undefined && earlier === undefined) throw new UsageError(`--key-out ${keyPath} holds no unencrypted RSA private key; name a new file, or that of an earlier emulator's key`)
   const key = earlier ?? adminKeyFromPem((await generateAdminKey()).privateKeyPem)!
   if (!earlier) await writeFile(keyPath, key.privateKeyPem, { mode: 0o600 })
   await chmod(keyPath, 0o600)

@@ -195,7 +195,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
           io.stderr.write(`gearbridge: ${error.message}\n${error.issues.map((line) => `  ${line}\n`).join('')}`)
           return ExitCodes.config
         }
-        io.stderr.write(`gearbridge: ${error.message}\nWhat had outcomes is checkpointed; fix the cause and run the same command again to continue.\n`)
+        io.stderr.write(`gearbridge: ${error.message}\nWhat had outcomes is checkpointed; fix the cause, then: ${continueHint}\n`)
         return ExitCodes.fatal
       }
     }

@@ -65,7 +65,7 @@ export class SharedLogins {
       lines.push(`${this.repeatedUsers} ${this.repeatedUsers === 1 ? 'record repeats' : 'records repeat'} the identifier of an earlier one: they are one user in Authgear, which keeps one version (the last of an import job; a later job skips an existing user, or updates it under upsert) (e.g. ${this.examples.repeated.join(', ')})`)
     }
     if (this.passwordsLost > 0) {
-      lines.push(`${this.passwordsLost} of them ${this.passwordsLost === 1 ? 'carries' : 'carry'} no password where the version before had one: when such a version is the one imported, the user has no password (e.g. ${this.examples.passwordLost.join(', ')})`)
+      lines.push(`${this.passwordsLost} of them ${this.passwordsLost === 1 ? 'carries' : 'carry'} no password Authgear imports (none, or a hash it cannot import) where the version before had one: when such a version is the one imported, the user has no password (e.g. ${this.examples.passwordLost.join(', ')})`)
     }
     if (this.sharedLogins > 0) {
       lines.push(`${this.sharedLogins} ${this.sharedLogins === 1 ? 'record holds' : 'records hold'} a login ID (email, phone or username) another user's record holds: Authgear refuses them (InvariantViolated) (e.g. ${this.examples.shared.join(', ')})`)

@@ -101,7 +101,7 @@ describe('gearbridge validate warnings', () => {
     const result = await runCli(['validate', '--config', config])
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('  1 record repeats the identifier of an earlier one: they are one user in Authgear, which keeps one version (the last of an import job; a later job skips an existing user, or updates it under upsert) (e.g. shared.ndjson:2)')
-    expect(result.stdout).toContain('  1 of them carries no password where the version before had one: when such a version is the one imported, the user has no password (e.g. shared.ndjson:2)')
+    expect(result.stdout).toContain('  1 of them carries no password Authgear imports (none, or a hash it cannot import) where the version before had one: when such a version is the one imported, the user has no password (e.g. shared.ndjson:2)')
     expect(result.stdout).toContain("  1 record holds a login ID (email, phone or username) another user's record holds: Authgear refuses them (InvariantViolated) (e.g. shared.ndjson:4)")
   })
 
@@ -113,7 +113,7 @@ describe('gearbridge validate warnings', () => {
     await writeFile(join(dir, 'rehashed.ndjson'), versions.map((u) => JSON.stringify(u)).join('\n') + '\n')
     const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'rehashed.ndjson' } })
     const result = await runCli(['validate', '--config', config])
-    expect(result.stdout).toContain('  1 of them carries no password where the version before had one: when such a version is the one imported, the user has no password (e.g. rehashed.ndjson:2)')
+    expect(result.stdout).toContain('  1 of them carries no password Authgear imports (none, or a hash it cannot import) where the version before had one: when such a version is the one imported, the user has no password (e.g. rehashed.ndjson:2)')
   })
 
   it('says when an export file is empty, as a failed download leaves it', async () => {

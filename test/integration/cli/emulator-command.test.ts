@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { generateKeyPairSync } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AdminTokenSigner } from '../../../connectors/authgear/token.ts'
-import { startCli } from '../../support/run-cli.ts'
+import { runCli, startCli } from '../../support/run-cli.ts'
 
 let dir: string
 beforeEach(async () => {
@@ -51,5 +52,15 @@ describe('gearbridge emulator', () => {
       second.run.child.kill('SIGTERM')
       await second.run.done
     }
+  })
+
+  it('never overwrites a --key-out file that holds something else (another key): a usage error', async () => {
+    const keyOut = join(dir, 'other.pem')
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+    await writeFile(keyOut, ec)
+    const result = await runCli(['emulator', '--port', '0', '--key-out', keyOut])
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain('holds no unencrypted RSA private key')
+    expect(await readFile(keyOut, 'utf8')).toBe(ec)
   })
 })

@@ -193,7 +193,7 @@ describe('createAuth0Mapping', () => {
         record: { email: 'md5@example.com' },
         passwordAlgorithm: 'md5',
         passwordLane: 'reset',
-        warnings: ['custom_password_hash holds a md5 password hash, which Authgear cannot import: imported without a password, the user must reset it'],
+        warnings: ['custom_password_hash holds a password hash of type md5, which Authgear cannot import: imported without a password, the user must reset it'],
       })
     })
 
@@ -204,7 +204,7 @@ describe('createAuth0Mapping', () => {
         rejection: {
           code: 'password_policy',
           field: 'custom_password_hash',
-          message: 'custom_password_hash holds a md5 password hash, which Authgear cannot import, and passwords.non_bcrypt is dead_letter',
+          message: 'custom_password_hash holds a password hash of type md5, which Authgear cannot import, and passwords.non_bcrypt is dead_letter',
         },
         passwordAlgorithm: 'md5',
       })
