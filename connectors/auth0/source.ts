@@ -44,14 +44,14 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
 
   async function exportFiles(): Promise<InputFile[]> {
     const found = await resolveFiles(config.files, options.baseDir)
-    if (found.length === 0) throw new SourceReadError(`no export file matches ${config.files.join(', ')} (relative to ${options.baseDir})`)
+    if (found.length === 0) throw new SourceReadError(`source.files: no export file matches ${config.files.join(', ')} (relative to ${options.baseDir})`)
     emptyFiles = found.filter((file) => file.size === 0).map((file) => file.name)
     return found
   }
 
   async function hashFiles(patterns: readonly string[]): Promise<InputFile[]> {
     const found = await resolveFiles(patterns, options.baseDir)
-    if (found.length === 0) throw new SourceReadError(`no password-hash file matches ${patterns.join(', ')} (relative to ${options.baseDir})`)
+    if (found.length === 0) throw new SourceReadError(`source.password_hashes.files: no password-hash file matches ${patterns.join(', ')} (relative to ${options.baseDir})`)
     return found
   }
 
