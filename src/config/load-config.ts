@@ -115,7 +115,10 @@ function formatIssues(issues: readonly z.core.$ZodIssue[], doc: Document, path: 
       return issue.keys.map((key) => `${path}${lineOf(nearestNode(doc, [...keys, key]))}: ${[...keys, key].join('.')}: unknown key (check its spelling and nesting)`)
     }
     const where = keys.length > 0 ? `${keys.join('.')}: ` : ''
-    return [`${path}${lineOf(nearestNode(doc, keys))}: ${where}${issue.message}`]
+    // YAML 1.2 reads yes/no/on/off as text, where YAML 1.1 tools made them booleans.
+    const value = doc.getIn(keys.map((k) => (/^\d+$/.test(k) ? Number(k) : k)))
+    const hint = issue.code === 'invalid_type' && issue.expected === 'boolean' && typeof value === 'string' && /^(yes|no|on|off|y|n)$/i.test(value) ? ' (write true or false)' : ''
+    return [`${path}${lineOf(nearestNode(doc, keys))}: ${where}${issue.message}${hint}`]
   })
 }
 

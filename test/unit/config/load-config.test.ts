@@ -104,6 +104,11 @@ mapping:
     expect(found.join('\n')).toContain('reads Auth0 profiles only')
   })
 
+  it('says to write true or false for a YAML 1.1 boolean such as yes', () => {
+    const found = problems(yaml('pw', 'mapping:\n  mfa: yes\n'), {})
+    expect(found.join('\n')).toMatch(/mapping\.mfa: .*boolean.* \(write true or false\)/)
+  })
+
   it('interpolates values only: a variable in a key stays the unknown key it is', () => {
     const found = problems(yaml('pw', 'observability:\n  ${KEYVAR}: null\n'), { KEYVAR: 'listen' })
     expect(found.join('\n')).toMatch(/observability.*\$\{KEYVAR\}/)
