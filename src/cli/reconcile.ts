@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, rm, rmdir, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import { createSource } from '../../connectors/create-source.ts'
@@ -103,6 +103,10 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     await source.close().catch(() => undefined)
     await client?.close().catch(() => undefined)
     if (options.exportFile === undefined && !rc.keep_export) await rm(exportFile, { force: true }).catch(() => undefined)
+    // The sorters' directories hold only their run files; the work dir goes too once empty (a kept
+    // export, or files of the user's own in a work_dir they named, keep it).
+    for (const side of ['authgear', 'source']) await rm(join(workDir, side), { recursive: true, force: true }).catch(() => undefined)
+    await rmdir(workDir).catch(() => undefined)
     await server?.close({ seconds: config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()
   }

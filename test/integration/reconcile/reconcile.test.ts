@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -64,6 +65,8 @@ describe('gearbridge reconcile', () => {
     const metrics = await readFile(metricsOut, 'utf8')
     expect(metrics).toContain('gearbridge_reconcile_passed 1')
     expect(metrics).toContain('gearbridge_reconcile_matched_users_total 6')
+    // The scratch space is gone: no export, no run files, no empty directories.
+    expect(existsSync(join(dir, 'state', 'reconcile-work'))).toBe(false)
   })
 
   it('after deliberate damage reports exactly the deleted, renamed, disabled and extra users, and exits 4', async () => {
