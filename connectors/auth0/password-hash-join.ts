@@ -85,8 +85,10 @@ export class PasswordHashJoin {
       for (let i = 0; i < offsets.length; i++) {
         const record = this.#reader.read(offsets[i] as number)
         if (record === undefined || !record.ids.includes(candidate.id) || !connectionAgrees(record, candidate.connection)) continue
-        if (hit !== undefined) return ambiguous
-        hit = record
+        // The same line twice (a repeated line, or a glob matching both hashes.ndjson and its .gz)
+        // tells nothing apart, and neither does any other line with the same hash.
+        if (hit !== undefined && hit.passwordHash !== record.passwordHash) return ambiguous
+        hit ??= record
       }
       if (hit !== undefined) return hit
     }
@@ -96,7 +98,7 @@ export class PasswordHashJoin {
   #byEmail(profile: Record<string, unknown>, candidates: readonly Candidate[]): HashRecord | typeof ambiguous | undefined {
     const email = profile['email']
     if (typeof email !== 'string' || email === '') return undefined
-    const key = email.toLowerCase()
+    const key = email.trim().toLowerCase()
     const connections = candidates.map((candidate) => candidate.connection).filter((name) => name !== undefined)
     let found: HashRecord | undefined
     let foundAt = -1

@@ -47,6 +47,18 @@ describe('password-hash join', () => {
     expect(ctx.lines.find((line) => line.msg === 'Password-hash join summary.')?.obj).toMatchObject({ id: 2, email: 0 })
   })
 
+  it('joins a user whose hash line appears twice with the same hash (a repeated line, or the same file plain and gzipped)', async () => {
+    const line = hashLine({ _id: { $oid: 'e5' }, email: 'e@example.com' }, bcrypt('E'))
+    expect(await joined([dbUser('e5', 'e@example.com')], [line, line])).toEqual([bcrypt('E')])
+    // Two different hashes for one user still tell nothing apart: no password rather than a guess.
+    expect(await joined([dbUser('e5', 'e@example.com')], [line, hashLine({ _id: { $oid: 'e5' }, email: 'e@example.com' }, bcrypt('F'))])).toEqual([undefined])
+  })
+
+  it('falls back to the email with the whitespace the mapping trims', async () => {
+    const user = { ...dbUser('f6', ' F@Example.com '), identities: [{ provider: 'auth0', user_id: 'f6', connection: DB }] }
+    expect(await joined([user], [hashLine({ _id: { $oid: 'other' }, email: 'f@example.com' }, bcrypt('F'))])).toEqual([bcrypt('F')])
+  })
+
   it('fills a password_hash the profile holds as null or empty, as the mapping reads it as absent', async () => {
     const users = [{ ...dbUser('a1', 'a@example.com'), password_hash: null }, { ...dbUser('b2', 'b@example.com'), password_hash: '' }, { ...dbUser('c3', 'c@example.com'), custom_password_hash: null }]
     const hashes = [hashLine({ _id: { $oid: 'a1' } }, bcrypt('A')), hashLine({ _id: { $oid: 'b2' } }, bcrypt('B')), hashLine({ _id: { $oid: 'c3' } }, bcrypt('C'))]
