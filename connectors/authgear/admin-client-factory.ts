@@ -47,14 +47,19 @@ export function metricHooks(metrics: Metrics): ClientHooks {
   }
 }
 
+/** The Admin API key id and private key of a sink that is not embedded; a ConfigError when either is missing or unreadable. */
+export async function readAdminKey(sink: AuthgearSinkConfig, baseDir: string): Promise<{ keyId: string; privateKeyPem: string }> {
+  const privateKeyPem = await readPrivateKey(sink, baseDir)
+  if (sink.key_id === undefined || privateKeyPem === undefined) throw new ConfigError('sink.key_id and sink.private_key (or private_key_file) are required')
+  return { keyId: sink.key_id, privateKeyPem }
+}
+
 /**
  * Reads and parses the Admin API key of a sink that is not embedded, contacting nothing: a key
  * `backfill` would refuse (missing, unreadable, encrypted, not RSA) is a ConfigError here too.
  */
 export async function checkAdminKey(sink: AuthgearSinkConfig, baseDir: string): Promise<void> {
   if (sink.endpoint === 'embedded') return
-  const privateKeyPem = await readPrivateKey(sink, baseDir)
-  if (sink.key_id === undefined || privateKeyPem === undefined) throw new ConfigError('sink.key_id and sink.private_key (or private_key_file) are required')
-  new AdminTokenSigner({ projectId: sink.project_id, keyId: sink.key_id, privateKeyPem, ttlSeconds: sink.token_ttl_seconds })
+  const { keyId, privateKeyPem } = await readAdminKey(sink, baseDir)
+  new AdminTokenSigner({ projectId: sink.project_id, keyId, privateKeyPem, ttlSeconds: sink.token_ttl_seconds })
 }
-

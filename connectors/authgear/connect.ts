@@ -1,11 +1,10 @@
-import { ConfigError } from '../../src/core/errors.ts'
 import type { Logger } from '../../src/core/run-context.ts'
 import type { EmulatorConfig } from '../../src/emulator/config.ts'
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.ts'
 import { generateAdminKey } from '../../src/emulator/keys.ts'
 import type { Metrics } from '../../src/observability/metrics.ts'
 import type { AdminApiClient } from './client.ts'
-import { createAdminClient, readPrivateKey } from './admin-client-factory.ts'
+import { createAdminClient, readAdminKey } from './admin-client-factory.ts'
 import type { AuthgearSinkConfig } from './config.ts'
 import type { AdminTokenSigner } from './token.ts'
 
@@ -29,18 +28,16 @@ export async function connectAuthgear(
   options: { emulator: EmulatorConfig; baseDir: string; metrics?: Metrics; logger: Logger },
 ): Promise<AuthgearConnection> {
   let emulator: RunningEmulator | undefined
-  let keyId = sink.key_id
-  let privateKeyPem: string | undefined
+  let key: { keyId: string; privateKeyPem: string }
   if (sink.endpoint === 'embedded') {
-    const key = await generateAdminKey()
-    emulator = await startEmulator({ ...options.emulator, project_id: sink.project_id, jwks: { keys: [key.publicJwk] }, public_keys: [] })
-    keyId = key.keyId
-    privateKeyPem = key.privateKeyPem
+    const generated = await generateAdminKey()
+    emulator = await startEmulator({ ...options.emulator, project_id: sink.project_id, jwks: { keys: [generated.publicJwk] }, public_keys: [] })
+    key = generated
     options.logger.info({ url: emulator.url, projectId: sink.project_id }, 'Started the embedded Authgear emulator.')
   } else {
-    privateKeyPem = await readPrivateKey(sink, options.baseDir)
+    key = await readAdminKey(sink, options.baseDir)
   }
-  if (keyId === undefined || privateKeyPem === undefined) throw new ConfigError('sink.key_id and sink.private_key (or private_key_file) are required')
+  const { keyId, privateKeyPem } = key
   const endpoint = emulator?.url ?? sink.endpoint
   const { client, signer } = createAdminClient(sink, { endpoint, keyId, privateKeyPem }, options.metrics)
   return {

@@ -1,6 +1,6 @@
 import { ConfigError } from '../../src/core/errors.ts'
 import type { Metrics } from '../../src/observability/metrics.ts'
-import { createAdminClient, readPrivateKey } from './admin-client-factory.ts'
+import { createAdminClient, readAdminKey } from './admin-client-factory.ts'
 import type { AuthgearSinkConfig } from './config.ts'
 import { ExportApi } from './export-api.ts'
 import { ExportClient } from './export-client.ts'
@@ -14,8 +14,6 @@ export async function connectExport(sink: AuthgearSinkConfig, options: { baseDir
   if (sink.endpoint === 'embedded') {
     throw new ConfigError("sink.endpoint is 'embedded': an embedded emulator starts empty, so there is nothing to export. Use the Authgear URL (or a running `gearbridge emulator`).")
   }
-  const privateKeyPem = await readPrivateKey(sink, options.baseDir)
-  if (sink.key_id === undefined || privateKeyPem === undefined) throw new ConfigError('sink.key_id and sink.private_key (or private_key_file) are required')
-  const { client } = createAdminClient(sink, { endpoint: sink.endpoint, keyId: sink.key_id, privateKeyPem }, options.metrics)
+  const { client } = createAdminClient(sink, { endpoint: sink.endpoint, ...(await readAdminKey(sink, options.baseDir)) }, options.metrics)
   return new ExportClient(new ExportApi(client), { pollInitialMs: sink.poll.initial_ms, pollMaxMs: sink.poll.max_ms, downloadTimeoutMs: sink.request_timeout_ms })
 }
