@@ -27,12 +27,16 @@ export interface PublicAdminJwk {
 
 /** Makes an RS256 RSA-2048 key pair with a UUID key ID, as Authgear's `secrets.GenerateRSAKey`. */
 export async function generateAdminKey(): Promise<AdminKey> {
-  const { publicKey, privateKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048 })
-  const keyId = randomUUID()
+  const { privateKey } = await generateKeyPairAsync('rsa', { modulusLength: 2048 })
+  return adminKeyOf(privateKey, () => randomUUID())
+}
+
+/** The AdminKey of an RSA private key, with the key id `kidOf` gives for its public JWK. */
+function adminKeyOf(privateKey: KeyObject, kidOf: (jwk: { n: string; e: string }) => string): AdminKey {
+  const { n, e } = createPublicKey(privateKey).export({ format: 'jwk' }) as { n: string; e: string }
+  const keyId = kidOf({ n, e })
   const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-  const { n, e } = publicKey.export({ format: 'jwk' })
-  const publicJwk: PublicAdminJwk = { kty: 'RSA', n: n!, e: e!, kid: keyId, use: 'sig', alg: 'RS256' }
-  return { keyId, privateKeyPem, publicJwk }
+  return { keyId, privateKeyPem, publicJwk: { kty: 'RSA', n, e, kid: keyId, use: 'sig', alg: 'RS256' } }
 }
 
 /**
@@ -48,10 +52,7 @@ export function adminKeyFromPem(pem: string): AdminKey | undefined {
     return undefined
   }
   if (privateKey.asymmetricKeyType !== 'rsa') return undefined
-  const { n, e } = createPublicKey(privateKey).export({ format: 'jwk' })
-  const keyId = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url')
-  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
-  return { keyId, privateKeyPem, publicJwk: { kty: 'RSA', n: n!, e: e!, kid: keyId, use: 'sig', alg: 'RS256' } }
+  return adminKeyOf(privateKey, ({ n, e }) => createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url'))
 }
 
 /** The configured verification keys by `kid`. PEM private keys contribute their public half. */
