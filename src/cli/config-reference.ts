@@ -54,13 +54,17 @@ function walk(schema: JsonSchema, path: string, rows: Row[], inherited?: string,
   rows.push({ path, type: typeOf(schema), default: fallback, description })
 }
 
+/** Every config key as a row, from the schema itself. */
+function referenceRows(): Row[] {
+  const rows: Row[] = []
+  walk(z.toJSONSchema(rootConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema, '', rows)
+  return rows
+}
+
 /** Markdown table of every config key: path, type, default and description, from the schema itself. */
 export function configReference(): string {
-  const schema = z.toJSONSchema(rootConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema
-  const rows: Row[] = []
-  walk(schema, '', rows)
   const lines = ['| key | type | default | description |', '|---|---|---|---|']
-  for (const row of rows) lines.push(`| \`${row.path}\` | ${row.type} | ${row.default} | ${row.description} |`)
+  for (const row of referenceRows()) lines.push(`| \`${row.path}\` | ${row.type} | ${row.default} | ${row.description} |`)
   return `${lines.join('\n')}\n`
 }
 
@@ -69,11 +73,8 @@ export function configReference(): string {
  * does not set is still documented beside it.
  */
 export function configReferenceComments(): string {
-  const schema = z.toJSONSchema(rootConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema
-  const rows: Row[] = []
-  walk(schema, '', rows)
   const lines: string[] = []
-  for (const row of rows) {
+  for (const row of referenceRows()) {
     const plain = (text: string) => text.replaceAll('\\|', '|')
     lines.push(`# ${row.path}: ${plain(row.type)}${row.default === '' ? '' : `, ${row.default.replaceAll('`', '')}`}`)
     for (const line of wrap(plain(row.description), 96)) lines.push(`#     ${line}`)

@@ -76,6 +76,15 @@ async function snapshotOf(db: DatabaseService, overrides: Parameters<typeof sqlC
   }
 }
 
+/** Waits until a running sync has imported what `check` looks for (a minute at most). */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 60_000
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('sync did not import the changes in time')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
 export function defineLegacySuite(database: () => DatabaseService): void {
   describe('legacy users table', () => {
     it('ends in the emulator as expected, with the unmappable rows dead-lettered by table, key and column', async () => {
@@ -172,13 +181,6 @@ export function defineLegacySuite(database: () => DatabaseService): void {
         const store = target.emulator.store
         let stage = 0
         const changes = (async () => {
-          const until = async (check: () => boolean) => {
-            const deadline = Date.now() + 60_000
-            while (!check()) {
-              if (Date.now() > deadline) throw new Error('sync did not import the changes in time')
-              await new Promise((r) => setTimeout(r, 50))
-            }
-          }
           await until(() => store.count() === 2)
           await db.query(`INSERT INTO ${table} VALUES (3, 'three@example.com', 'Three', ${d.nowPlus(0)})`)
           await db.query(`UPDATE ${table} SET name = 'Uno', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
@@ -209,13 +211,6 @@ export function defineLegacySuite(database: () => DatabaseService): void {
         const nameIs = (name: string) => store.findByLoginId('email', 'same@example.com')?.standard?.['name'] === name
         let done = false
         const changes = (async () => {
-          const until = async (check: () => boolean) => {
-            const deadline = Date.now() + 60_000
-            while (!check()) {
-              if (Date.now() > deadline) throw new Error('sync did not import the change in time')
-              await new Promise((r) => setTimeout(r, 50))
-            }
-          }
           await until(() => nameIs('Zero'))
           await db.query(`UPDATE ${table} SET name = 'First', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
           await until(() => nameIs('First'))
