@@ -1,3 +1,4 @@
+import { isEmpty } from '../../mappings/normalize.ts'
 import type { HashJoinMode } from './config.ts'
 import type { HashRecord } from './hash-record.ts'
 import type { HashRecordReader } from './hash-record-reader.ts'
@@ -42,7 +43,7 @@ export class PasswordHashJoin {
   /** Adds `password_hash` (and `password_set_date`) to the profile, which it returns; the reader's freshly parsed object is changed in place. */
   apply(profile: Record<string, unknown>): Record<string, unknown> {
     // Present as the mapping reads it: a null or empty value is no password, and the hash line fills it.
-    if (present(profile['password_hash']) || present(profile['custom_password_hash']) || present(profile['passwordHash'])) {
+    if (!isEmpty(profile['password_hash']) || !isEmpty(profile['custom_password_hash']) || !isEmpty(profile['passwordHash'])) {
       this.counts.has_password++
       return profile
     }
@@ -115,10 +116,6 @@ export class PasswordHashJoin {
     if (connections.length > 0 && found.connection !== undefined && !connections.includes(found.connection)) return undefined
     return found
   }
-}
-
-function present(value: unknown): boolean {
-  return value !== undefined && value !== null && !(typeof value === 'string' && value.trim() === '')
 }
 
 function connectionAgrees(record: HashRecord, connection: string | undefined): boolean {
