@@ -50,6 +50,13 @@ export class RequestTooLargeError extends ApiRequestError {
 }
 
 /**
+ * 400 in Authgear's own error envelope on an import POST: Authgear read the body and refused it as
+ * a whole (its request schema, its JSON). About this batch only: the sink fails its records. Any
+ * other refusal (a proxy's page, a wrong endpoint) says the same of every batch and stops the run.
+ */
+export class BodyRejectedError extends ApiRequestError {}
+
+/**
  * 404 `TaskNotFound` on GET: the job id is unknown or expired (jobs live 24 h from creation).
  * The sink resubmits the job's records; the import is idempotent by identifier.
  */

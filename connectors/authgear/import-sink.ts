@@ -7,7 +7,7 @@ import { requestBody } from '../../src/runtime/batcher.ts'
 import type { OutcomeRecorder } from '../../src/runtime/outcome-recorder.ts'
 import { releaseBuffer } from '../../src/runtime/release-buffer.ts'
 import type { WorkItem } from '../../src/runtime/work-item.ts'
-import { ApiRequestError, RequestTooLargeError, TaskNotFoundError } from './errors.ts'
+import { BodyRejectedError, RequestTooLargeError, TaskNotFoundError, type ApiRequestError } from './errors.ts'
 import type { ImportDetail, ImportJobView } from './import-job.ts'
 
 /**
@@ -90,12 +90,10 @@ export class ImportSink {
       releaseBuffer(body)
     } catch (error) {
       if (error instanceof RequestTooLargeError) return this.#split(items, queue, error.limit)
-      // Only Authgear's own 400 (its JSON error envelope) is about this body, refused as a whole.
-      // Any other refusal (404 "app not found", a proxy's 400, 403 or 405 page, a 200 that is not
-      // an import job) says the same of every batch: failing them one by one would dead-letter
-      // the whole source and mark it complete. It stops the run instead, with the checkpoint
-      // before these records.
-      if (error instanceof ApiRequestError && error.status === 400 && error.body !== undefined) {
+      // Any other refusal (404 "app not found", a proxy's page, a 200 that is not an import job)
+      // says the same of every batch: failing them one by one would dead-letter the whole source
+      // and mark it complete. It stops the run instead, with the checkpoint before these records.
+      if (error instanceof BodyRejectedError) {
         this.#failAll(items, 'request_rejected', error)
         return []
       }

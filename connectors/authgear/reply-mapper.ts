@@ -3,7 +3,7 @@ import type { ConnectorError } from '../../src/core/errors.ts'
 import { authFailureError } from './auth-diagnosis.ts'
 import { parseRetryAfter } from './backoff.ts'
 import { describeApiError, parseReply, type ParsedReply } from './envelope.ts'
-import { AdminApiRoutes, ApiRequestError, RequestTooLargeError, TaskNotFoundError, type AdminApiRoute } from './errors.ts'
+import { AdminApiRoutes, ApiRequestError, BodyRejectedError, RequestTooLargeError, TaskNotFoundError, type AdminApiRoute } from './errors.ts'
 import type { ApiErrorBody } from './import-job.ts'
 import { quotaExceededError } from './quota-error.ts'
 
@@ -94,8 +94,10 @@ export function mapReply(reply: RawReply, ctx: ReplyContext): ReplyDecision {
     )
   }
   // Only Authgear's own envelope says the body was refused; a proxy's page says nothing about it.
-  const hint = ctx.route === AdminApiRoutes.importCreate && status === 400 && body !== undefined ? ' (the request body was rejected as a whole)' : ''
-  return fail(new ApiRequestError(ctx.route, status, `Authgear refused the request with HTTP ${status}${hint}: ${excerpt(parsed)}`, body))
+  if (ctx.route === AdminApiRoutes.importCreate && status === 400 && body !== undefined) {
+    return fail(new BodyRejectedError(ctx.route, status, `Authgear refused the request with HTTP 400 (the request body was rejected as a whole): ${excerpt(parsed)}`, body))
+  }
+  return fail(new ApiRequestError(ctx.route, status, `Authgear refused the request with HTTP ${status}: ${excerpt(parsed)}`, body))
 }
 
 function fail(error: ConnectorError): ReplyDecision {

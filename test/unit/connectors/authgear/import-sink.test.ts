@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ImportSink, type ImportApi } from '../../../../connectors/authgear/import-sink.ts'
-import { ApiRequestError, RequestTooLargeError, TaskNotFoundError } from '../../../../connectors/authgear/errors.ts'
+import { ApiRequestError, BodyRejectedError, RequestTooLargeError, TaskNotFoundError } from '../../../../connectors/authgear/errors.ts'
 import type { ImportDetail, ImportJobView } from '../../../../connectors/authgear/import-job.ts'
 import { QuotaExceededError } from '../../../../src/core/errors.ts'
 import type { MappedRecord } from '../../../../src/core/mapped-record.ts'
@@ -149,7 +149,7 @@ describe('ImportSink', () => {
 
   it('fails the records of a body Authgear refused as a whole (400) and goes on', async () => {
     const api = new FakeApi()
-    api.submitFault = () => new ApiRequestError('import_create', 400, 'Authgear refused the request with HTTP 400 (the request body was rejected as a whole): invalid request body', { name: 'Invalid', reason: 'ValidationFailed', message: 'invalid request body', code: 400 })
+    api.submitFault = () => new BodyRejectedError('import_create', 400, 'Authgear refused the request with HTTP 400 (the request body was rejected as a whole): invalid request body', { name: 'Invalid', reason: 'ValidationFailed', message: 'invalid request body', code: 400 })
     const { sink, outcomes } = harness(api)
     await sink.run('email', items(2))
     expect([...outcomes.values()]).toMatchObject([{ kind: 'failed', code: 'request_rejected' }, { kind: 'failed', code: 'request_rejected' }])

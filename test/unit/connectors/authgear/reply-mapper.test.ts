@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { AuthError, QuotaExceededError, type ConnectorError } from '../../../../src/core/errors.ts'
-import { ApiRequestError, RequestTooLargeError, TaskNotFoundError } from '../../../../connectors/authgear/errors.ts'
+import { ApiRequestError, BodyRejectedError, RequestTooLargeError, TaskNotFoundError } from '../../../../connectors/authgear/errors.ts'
 import { mapReply, type ReplyContext } from '../../../../connectors/authgear/reply-mapper.ts'
 
 const now = Date.UTC(2026, 0, 30, 15, 0, 0)
@@ -41,7 +41,10 @@ describe('mapReply', () => {
   })
 
   it("says a body was refused as a whole only when Authgear's envelope says so, not for a proxy's page", () => {
-    expect(failure(mapReply(reply(400, apiError('Invalid', 'ValidationFailed', 400)), { ...ctx, route: 'import_create' })).message).toContain('the request body was rejected as a whole')
+    const refused = failure(mapReply(reply(400, apiError('Invalid', 'ValidationFailed', 400)), { ...ctx, route: 'import_create' }))
+    expect(refused).toBeInstanceOf(BodyRejectedError)
+    expect(refused.message).toContain('the request body was rejected as a whole')
+    expect(failure(mapReply(reply(400, 'Request Header Or Cookie Too Large'), { ...ctx, route: 'import_create' }))).not.toBeInstanceOf(BodyRejectedError)
     expect(failure(mapReply(reply(400, 'Request Header Or Cookie Too Large'), { ...ctx, route: 'import_create' })).message).not.toContain('rejected as a whole')
   })
 
