@@ -5,6 +5,7 @@ import type { RunSummary } from '../runtime/run-summary.ts'
 export function formatSummary(mode: string, summary: RunSummary, result: PipelineResult, files: { report: string; deadLetter: string }): string {
   const o = summary.outcomes
   const pending = summary.read - summary.settled
+  const earlier = result.deadLetteredEarlier ?? 0
   const lines = [
     '',
     result.alreadyComplete ? `gearbridge ${mode}: already complete (nothing new to read; use --from-start to run again)` : `gearbridge ${mode}: ${result.status}`,
@@ -18,6 +19,7 @@ export function formatSummary(mode: string, summary: RunSummary, result: Pipelin
     ...(o.deleted > 0 ? [`  deleted     ${o.deleted}`] : []),
     ...(o.disabled > 0 ? [`  disabled    ${o.disabled}`] : []),
     ...(o.published > 0 ? [`  published   ${o.published}`] : []),
+    ...(earlier > 0 ? [`  dead-lettered by earlier runs  ${earlier}  (their lines are in the dead letter already)`] : []),
     ...(pending > 0 ? [`  pending     ${pending}  (no outcome yet; resent on the next run)`] : []),
   ]
   const passwords = Object.entries(summary.byPassword).sort()
@@ -25,7 +27,7 @@ export function formatSummary(mode: string, summary: RunSummary, result: Pipelin
   const reasons = Object.entries(summary.deadLetterReasons).sort((a, b) => b[1] - a[1])
   if (reasons.length > 0) lines.push('  dead-letter reasons  ' + reasons.map(([k, v]) => `${k}=${v}`).join(' '))
   lines.push(`  report      ${files.report}`)
-  if (o.failed + o.rejected > 0) lines.push(`  dead letter ${files.deadLetter}`)
+  if (o.failed + o.rejected + earlier > 0) lines.push(`  dead letter ${files.deadLetter}`)
   lines.push(`  seconds     ${((Date.now() - summary.startedAt) / 1000).toFixed(1)}`, '')
   return lines.join('\n')
 }

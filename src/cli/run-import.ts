@@ -156,7 +156,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // A signal's abort is a resumable stop, not a failure (see endedBySignal); a second one abandoned the jobs in flight.
     const stoppedBySignal = endedBySignal(ran, ctx.signal.aborted || run.hardStop.aborted)
     const stoppedAtOnce = stoppedBySignal && run.hardStop.aborted
-    const result: typeof ran = stoppedBySignal ? { status: 'stopped', alreadyComplete: false } : ran
+    const result: typeof ran = stoppedBySignal ? { status: 'stopped', alreadyComplete: false, deadLetteredEarlier: ran.deadLetteredEarlier } : ran
     running = false
     progress.stop()
     for (const warning of source.warnings?.() ?? []) {
@@ -166,11 +166,13 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // --from-start again would start over: the run is continued without it.
     const continueHint = options.fromStart ? 'Run it again without --from-start to continue.' : 'Run the same command again to continue.'
     io.stdout.write(formatSummary(options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }))
-    logger.info({ summary: summary.toJSON(), status: result.status }, `The ${options.mode} run ended.`)
+    logger.info({ summary: summary.toJSON(), status: result.status, ...(result.deadLetteredEarlier ? { deadLetteredEarlier: result.deadLetteredEarlier } : {}) }, `The ${options.mode} run ended.`)
     switch (result.status) {
       case 'complete':
         metrics.setRunState('finished')
-        return summary.outcomes.failed + summary.outcomes.rejected > 0 ? ExitCodes.deadLettered : ExitCodes.ok
+        // The whole import's outcome, not this run's alone: a run resumed after a stop, or started
+        // again once complete, must not report success over records an earlier run dead-lettered.
+        return summary.outcomes.failed + summary.outcomes.rejected + (result.deadLetteredEarlier ?? 0) > 0 ? ExitCodes.deadLettered : ExitCodes.ok
       case 'quota':
         metrics.setRunState('stopped')
         metrics.quotaExhausted.set({ period: (result.error as QuotaExceededError).period }, 1)

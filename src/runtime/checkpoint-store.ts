@@ -12,6 +12,12 @@ export interface CheckpointState<P> {
   readonly committedAt: string
   /** Records with terminal outcomes up to this position, over all runs. */
   readonly recordsCommitted: number
+  /**
+   * Of `recordsCommitted`, those that went to the dead letter, over all runs: a run resumed after a
+   * stop, or started again once complete, still ends with exit 3 when an earlier run dead-lettered
+   * records. Absent in checkpoints written before it was kept.
+   */
+  readonly deadLettered?: number
   /** Set once the source was read to its end and every record had an outcome. */
   readonly complete: boolean
   /** What `pipeline` is the fingerprint of (no secrets), so a refusal can name what changed. */

@@ -1,12 +1,14 @@
 /** Settles one record of a tracked source batch; call it exactly once per record. */
 export interface BatchTicket {
-  settle(count?: number): void
+  /** `deadLettered`: the records settled went to the dead letter (counted for the checkpoint). */
+  settle(count?: number, deadLettered?: boolean): void
 }
 
 interface Entry<P> {
   readonly position: P
   readonly count: number
   remaining: number
+  deadLettered: number
   readonly onSettled: (() => void) | undefined
 }
 
@@ -21,6 +23,7 @@ export class Checkpointer<P> {
   #committed: P | undefined
   #pending = 0
   #committedRecords = 0
+  #committedDeadLettered = 0
   #dirty = false
 
   constructor(initial?: P) {
@@ -34,15 +37,16 @@ export class Checkpointer<P> {
    * partitions, track their own contiguity with it).
    */
   track(position: P, count: number, onSettled?: () => void): BatchTicket {
-    const entry: Entry<P> = { position, count, remaining: count, onSettled }
+    const entry: Entry<P> = { position, count, remaining: count, deadLettered: 0, onSettled }
     if (count === 0) onSettled?.()
     this.#queue.push(entry)
     this.#pending += count
     if (count === 0) this.#advance()
     return {
-      settle: (n = 1) => {
+      settle: (n = 1, deadLettered = false) => {
         if (n > entry.remaining) throw new Error(`checkpointer: settled ${n} records but only ${entry.remaining} were pending`)
         entry.remaining -= n
+        if (deadLettered) entry.deadLettered += n
         this.#pending -= n
         if (entry.remaining === 0) {
           entry.onSettled?.()
@@ -60,6 +64,11 @@ export class Checkpointer<P> {
   /** Records tracked here that the committed position covers (records settled past it are not counted). */
   get committedRecords(): number {
     return this.#committedRecords
+  }
+
+  /** Of `committedRecords`, those settled as dead-lettered. */
+  get committedDeadLettered(): number {
+    return this.#committedDeadLettered
   }
 
   /** Records tracked but not yet settled. */
@@ -83,6 +92,7 @@ export class Checkpointer<P> {
     while (this.#head < this.#queue.length && this.#queue[this.#head]!.remaining === 0) {
       this.#committed = this.#queue[this.#head]!.position
       this.#committedRecords += this.#queue[this.#head]!.count
+      this.#committedDeadLettered += this.#queue[this.#head]!.deadLettered
       this.#head++
       this.#dirty = true
     }

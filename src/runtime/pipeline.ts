@@ -46,6 +46,8 @@ export interface PipelineResult {
   readonly status: PipelineStatus
   readonly error?: unknown
   readonly alreadyComplete: boolean
+  /** Records earlier runs of this pipeline dead-lettered (their lines are in the dead-letter file already). */
+  readonly deadLetteredEarlier?: number
 }
 
 /**
@@ -60,6 +62,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   if (saved) ctx.logger.info({ position: saved.position, recordsCommitted: saved.recordsCommitted, complete: saved.complete }, 'Resuming from the last committed checkpoint.')
   const checkpointer = new Checkpointer<P>(saved?.position)
   const committedBefore = saved?.recordsCommitted ?? 0
+  const deadLetteredEarlier = saved?.deadLettered ?? 0
   let exhausted = false
 
   const commit = async (complete: boolean): Promise<void> => {
@@ -67,9 +70,10 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     const position = checkpointer.committed
     if (position === undefined) return
     const recordsCommitted = committedBefore + checkpointer.committedRecords
+    const deadLettered = deadLetteredEarlier + checkpointer.committedDeadLettered
     try {
       await Promise.all(options.writers.map((w) => w.flush()))
-      await store.save({ version: 1, pipeline: options.pipelineId, position, committedAt: new Date().toISOString(), recordsCommitted, complete, ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
+      await store.save({ version: 1, pipeline: options.pipelineId, position, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
     } catch (error) {
       checkpointer.markDirty()
       throw error
@@ -188,8 +192,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     complete = false
   }
   metrics.pendingRecords.set(checkpointer.pending)
-  if (failure instanceof QuotaExceededError) return { status: 'quota', error: failure, alreadyComplete: false }
-  if (failure !== undefined) return { status: 'failed', error: failure, alreadyComplete: false }
-  if (!complete) return { status: 'stopped', alreadyComplete: false }
-  return { status: 'complete', alreadyComplete: saved?.complete === true && summary.read === 0 }
+  if (failure instanceof QuotaExceededError) return { status: 'quota', error: failure, alreadyComplete: false, deadLetteredEarlier }
+  if (failure !== undefined) return { status: 'failed', error: failure, alreadyComplete: false, deadLetteredEarlier }
+  if (!complete) return { status: 'stopped', alreadyComplete: false, deadLetteredEarlier }
+  return { status: 'complete', alreadyComplete: saved?.complete === true && summary.read === 0, deadLetteredEarlier }
 }

@@ -138,8 +138,11 @@ describe('backfill of an export full of edge cases', () => {
 
   it('inserts nothing on a second run of the same command, and skips everyone when forced from the start', async () => {
     const again = await runCli(['backfill', '--config', config])
-    expect(again.code).toBe(0)
+    // Still exit 3: the import this command ran left records in the dead letter, whichever run it was.
+    expect(again.code).toBe(3)
     expect(again.stdout).toContain('already complete')
+    expect(again.stdout).toMatch(/^\s+dead-lettered by earlier runs\s+6\b/m)
+    expect(again.stdout).toContain(join(dir, 'state', 'test.dead-letter.ndjson'))
     expect(target.emulator.store.count()).toBe(11)
     const forced = await runCli(['backfill', '--config', config, '--from-start'])
     expect(forced.stdout).toMatch(/^\s+inserted\s+0$/m)

@@ -1,6 +1,8 @@
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { startTestEmulator } from '../../support/emulator-harness.ts'
 import { backfillWorkspace, generatedMapping, type BackfillWorkspace } from '../../support/backfill-workspace.ts'
 import { runCli, startCli } from '../../support/run-cli.ts'
 import { readNdjson, writeTestConfig } from '../../support/write-config.ts'
@@ -139,5 +141,33 @@ describe('stopping a backfill', () => {
     // The first run and the --from-start pass together read the source once more in full.
     expect(count(stopped.stdout, 'read') + count(rest.stdout, 'read')).toBe(expected.read)
     ws.expectExactlyOnce()
+  })
+
+  it('a run resumed after a quota stop, and a rerun once complete, exit 3 for records an earlier run dead-lettered', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gb-earlier-'))
+    const target = await startTestEmulator(dir, { quota: { user_import: [{ quota: 10, period: 'day' }] } })
+    try {
+      const invalid = ['not-an-email', 'also not', '@example.com'].map((email, i) => JSON.stringify({ user_id: `auth0|bad${i}`, email }))
+      const valid = Array.from({ length: 20 }, (_, i) => JSON.stringify({ user_id: `auth0|ok${i}`, email: `user${i}@example.com` }))
+      await writeFile(join(dir, 'users.ndjson'), [...invalid, ...valid].join('\n') + '\n')
+      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', batch_records: 1 }, sink: { batch: { max_records: 5 }, max_in_flight: 1 } })
+      const first = await runCli(['backfill', '--config', config])
+      expect(first.code, first.stderr.slice(-1500)).toBe(75)
+      expect(count(first.stdout, 'rejected')).toBe(3)
+      target.emulator.quota.setLimits('user_import', [{ quota: 1_000, period: 'day' }])
+      const resumed = await runCli(['backfill', '--config', config])
+      expect(count(resumed.stdout, 'rejected')).toBe(0)
+      expect(count(resumed.stdout, 'dead-lettered by earlier runs')).toBe(3)
+      expect(resumed.code).toBe(3)
+      expect(target.emulator.store.count()).toBe(20)
+      const again = await runCli(['backfill', '--config', config])
+      expect(again.stdout).toContain('already complete')
+      expect(count(again.stdout, 'dead-lettered by earlier runs')).toBe(3)
+      expect(again.stdout).toContain(join(dir, 'state', 'test.dead-letter.ndjson'))
+      expect(again.code).toBe(3)
+    } finally {
+      await target.emulator.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -28,6 +28,20 @@ describe('Checkpointer', () => {
     expect(c.takeDirty()).toBe(false)
   })
 
+  it('counts the dead-lettered records the committed position covers, not those settled past it', () => {
+    const c = new Checkpointer<number>()
+    const a = c.track(1, 2)
+    const b = c.track(2, 2)
+    b.settle(1, true)
+    b.settle(1, false)
+    expect(c.committedDeadLettered).toBe(0)
+    a.settle(1, true)
+    a.settle(1)
+    expect(c.committed).toBe(2)
+    expect(c.committedRecords).toBe(4)
+    expect(c.committedDeadLettered).toBe(2)
+  })
+
   it('refuses to settle more records than a batch had', () => {
     const c = new Checkpointer<number>()
     const a = c.track(1, 1)
