@@ -1,7 +1,7 @@
 import type { SourceBatch } from '../../src/core/source.ts'
 import type { BlockRead, BlockSource, RawBlock } from '../../src/runtime/block-source.ts'
 import type { RunContext } from '../../src/core/run-context.ts'
-import { SourceReadError } from '../../src/core/errors.ts'
+import { ConfigError, SourceReadError } from '../../src/core/errors.ts'
 import type { Auth0SourceConfig } from './config.ts'
 import { filesFrom } from './file-identity.ts'
 import { describeFiles, formatBytes, resolveFiles, type InputFile } from './file-list.ts'
@@ -44,14 +44,15 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
 
   async function exportFiles(): Promise<InputFile[]> {
     const found = await resolveFiles(config.files, options.baseDir)
-    if (found.length === 0) throw new SourceReadError(`source.files: no export file matches ${config.files.join(', ')} (relative to ${options.baseDir})`)
+    // The config names files that are not there: a config problem (78), not a failed read.
+    if (found.length === 0) throw new ConfigError(`source.files: no export file matches ${config.files.join(', ')} (relative to ${options.baseDir})`)
     emptyFiles = found.filter((file) => file.size === 0).map((file) => file.name)
     return found
   }
 
   async function hashFiles(patterns: readonly string[]): Promise<InputFile[]> {
     const found = await resolveFiles(patterns, options.baseDir)
-    if (found.length === 0) throw new SourceReadError(`source.password_hashes.files: no password-hash file matches ${patterns.join(', ')} (relative to ${options.baseDir})`)
+    if (found.length === 0) throw new ConfigError(`source.password_hashes.files: no password-hash file matches ${patterns.join(', ')} (relative to ${options.baseDir})`)
     return found
   }
 

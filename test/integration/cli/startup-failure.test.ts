@@ -24,6 +24,24 @@ describe('a run that fails while it starts', () => {
     expect(result!.stderr).toContain('an Auth0 export file is read once, with backfill')
   })
 
+  it('exits 78 naming the setting when the export or hash files configured are not there (backfill and validate)', async () => {
+    const examples = fileURLToPath(new URL('../../../examples/', import.meta.url))
+    const text = (await readFile(example, 'utf8')).replaceAll('examples/', examples)
+    for (const [name, broken, setting] of [
+      ['users', text.replace(/users\.ndjson/, 'users-moved.ndjson'), 'source.files: no export file matches'],
+      ['hashes', text.replace(/password-hashes\.ndjson/, 'hashes-moved.ndjson'), 'source.password_hashes.files: no password-hash file matches'],
+    ] as const) {
+      const config = join(dir, `${name}.yaml`)
+      await writeFile(config, broken)
+      for (const command of ['backfill', 'validate']) {
+        const result = await runCli([command, '--config', config], { GEARBRIDGE_STATE_DIR: join(dir, 'state') })
+        expect(result.code, `${command} ${name}: ${result.stderr}`).toBe(78)
+        expect(result.stderr).toContain(setting)
+        expect(result.stderr).not.toContain('Run the same command again')
+      }
+    }
+  })
+
   it('exits 1 when the state directory cannot be created, and the metrics say the run failed', async () => {
     const file = join(dir, 'a-file')
     await writeFile(file, '')
