@@ -87,6 +87,12 @@ export const emulatorConfigSchema = z.strictObject({
   host: z.string().default('127.0.0.1').describe('Interface to listen on.'),
   port: z.int().min(0).max(65535).default(0).describe('Port to listen on; 0 picks a free port.'),
   project_id: z.string().min(1).default('myapp').describe('Project (app) ID; JWTs must carry it in `aud`.'),
+  hosts: z
+    .array(z.string().min(1))
+    .optional()
+    .describe(
+      'Host names the project answers to, as Authgear picks the project by the `Host` header (`myapp.authgear.cloud`; with `:port` to match the port too). Any other host gets 404 `app not found`. Default: every host.',
+    ),
   auth: z
     .enum(['jwt', 'none'])
     .default('jwt')

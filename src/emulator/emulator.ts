@@ -14,6 +14,7 @@ import { JobStore } from './job-store.ts'
 import { loadVerificationKeys } from './keys.ts'
 import { RecordImporter } from './record-importer.ts'
 import { RecordValidator } from './record-validator.ts'
+import { projectHostMatcher } from './project-host.ts'
 import { Router } from './router.ts'
 import { UsageQuota } from './usage-quota.ts'
 import { UserStore, type UserStoreView } from './user-store.ts'
@@ -71,7 +72,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const exportSide = createExportSide({ config, store, quota, now: nowNs })
   const injector = new FaultInjector(faults)
   const authorize = createAuthorizer({ mode: config.auth, projectId: config.project_id, keys, clockSkewSeconds: config.clock_skew_seconds })
-  const router = new Router(authorize, injector).add(...importRoutes({ jobs, workers, quota, now: nowNs }))
+  const router = new Router(authorize, injector, projectHostMatcher(config.hosts)).add(...importRoutes({ jobs, workers, quota, now: nowNs }))
   router.add(...exportSide.routes)
   router.add(...graphqlRoutes({ store, loginIdKeys: new Set(config.login_id_keys), now: () => formatRfc3339Nano(nowNs()) }))
 

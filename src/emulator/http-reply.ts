@@ -8,6 +8,7 @@ const securityHeaders: Record<string, string> = {
   pragma: 'no-cache',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'deny',
+  'x-robots-tag': 'none',
 }
 
 /** Writes a pre-serialized JSON envelope with status `status`. */

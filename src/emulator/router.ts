@@ -12,17 +12,20 @@ export interface Route {
 
 /**
  * The Admin API router with Authgear's middleware order: route match (404/405 plain text), then
- * the Admin API JWT (403 plain `Forbidden`), then the content-type check (415), then the handler.
+ * the project by `Host` (404 plain `app not found`), then the Admin API JWT (403 plain
+ * `Forbidden`), then the content-type check (415), then the handler.
  * Routes of other features (export, GraphQL) are registered from their own files.
  */
 export class Router {
   readonly #routes: Route[] = []
   readonly #authorize: (header: string | undefined) => Promise<boolean>
   readonly #faults: FaultInjector
+  readonly #servesHost: (host: string | undefined) => boolean
 
-  constructor(authorize: (header: string | undefined) => Promise<boolean>, faults: FaultInjector) {
+  constructor(authorize: (header: string | undefined) => Promise<boolean>, faults: FaultInjector, servesHost: (host: string | undefined) => boolean = () => true) {
     this.#authorize = authorize
     this.#faults = faults
+    this.#servesHost = servesHost
   }
 
   add(...routes: Route[]): this {
@@ -54,6 +57,7 @@ export class Router {
       const allow = [...new Set(matching.map((m) => m.route.method)), 'OPTIONS'].sort().join(', ')
       return reply.plain(405, 'Method Not Allowed', { allow })
     }
+    if (!this.#servesHost(req.headers.host)) return reply.plain(404, 'app not found')
     const injected = this.#faults.injectedError()
     if (injected !== undefined) return reply.error(injected)
     if (!(await this.#authorize(req.headers.authorization))) return reply.plain(403, 'Forbidden')

@@ -132,4 +132,42 @@ describe('usage quota', () => {
       await h.close()
     }
   })
+
+  it('picks the project by Host: any other host gets 404 plain-text "app not found" before the JWT is looked at', async () => {
+    const h = await startHarness({ hosts: ['myapp.authgear.cloud', 'localhost:4000'] })
+    try {
+      const send = async (host: string, authorization: string) => {
+        const res = await request(`${h.emulator.url}${path}`, {
+          method: 'POST',
+          headers: { host, authorization, 'content-type': 'application/json' },
+          body: JSON.stringify({ identifier: 'email', records: [{ email: 'host@example.com' }] }),
+        })
+        return { status: res.statusCode, headers: res.headers, text: await res.body.text() }
+      }
+      const token = `Bearer ${await h.token()}`
+      const unknown = await send('127.0.0.1', token)
+      expect(unknown.status).toBe(404)
+      expect(unknown.text).toBe('app not found\n')
+      expect(unknown.headers['content-type']).toBe('text/plain; charset=utf-8')
+      // The project is resolved first: a bad token on an unknown host is still "app not found".
+      expect((await send('other.example', 'Bearer nope')).status).toBe(404)
+      expect((await send('localhost:4001', token)).status).toBe(404)
+      expect((await send('MyApp.Authgear.Cloud:8443', token)).status).toBe(200)
+      expect((await send('localhost:4000', token)).status).toBe(200)
+      expect((await send('myapp.authgear.cloud', 'Bearer nope')).status).toBe(403)
+    } finally {
+      await h.close()
+    }
+  })
+
+  it('puts the security headers of Authgear\'s middleware on every reply', async () => {
+    const h = await startHarness()
+    try {
+      for (const reply of [await h.call('GET', '/_api/admin/users/import/nope'), await h.call('GET', '/nowhere'), await h.call('POST', path, { body: '{}', authorization: null })]) {
+        expect(reply.headers).toMatchObject({ 'cache-control': 'no-store', pragma: 'no-cache', 'x-content-type-options': 'nosniff', 'x-frame-options': 'deny', 'x-robots-tag': 'none' })
+      }
+    } finally {
+      await h.close()
+    }
+  })
 })
