@@ -98,7 +98,7 @@ async function* singles(items: AsyncIterable<FileItem>): AsyncGenerator<FileItem
 /** A reader's item as a source record of file `name`: keyed by user_id, else email, else origin. */
 export function toRecord(name: string, item: FileItem, enrich: FileReadOptions['enrich']): SourceRecord {
   const origin = `${name}:${item.line}`
-  if (item.kind === 'error') return { kind: 'unreadable', key: origin, origin, code: item.code, message: `${name} line ${item.line}: ${item.detail}` }
+  if (item.kind === 'error') return { kind: 'unreadable', key: origin, origin, code: item.code, message: `${origin}: ${item.detail}` }
   const value = withProfileFields(item.value)
   const userId = value['user_id']
   const email = value['email']

@@ -176,8 +176,8 @@ function exportLine(line: string, file: string, lineNumber: number): Record<stri
   try {
     value = JSON.parse(line)
   } catch (error) {
-    throw new Error(`${file} line ${lineNumber}: not valid JSON (${jsonErrorReason(error)}); the export must be ndjson, one user per line`)
+    throw new Error(`${file}:${lineNumber}: not valid JSON (${jsonErrorReason(error)}); the export must be ndjson, one user per line`)
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${file} line ${lineNumber}: not a JSON object; the export must be ndjson, one user per line`)
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error(`${file}:${lineNumber}: not a JSON object; the export must be ndjson, one user per line`)
   return value as Record<string, unknown>
 }

@@ -43,7 +43,7 @@ describe('gearbridge validate', () => {
     expect(result.stdout).toMatch(/35 records read, 33 would be sent, 2 would be dead-lettered/)
     expect(result.stdout).toMatch(/email\s+29/)
     expect(result.stdout).toMatch(/bcrypt:imported\s+22/)
-    expect(result.stdout).toMatch(/malformed_json\s+1\n\s+e\.g\. examples\/auth0\/users\.ndjson line 21/)
+    expect(result.stdout).toMatch(/malformed_json\s+1\n\s+e\.g\. examples\/auth0\/users\.ndjson:21:/)
     expect(result.stdout).toMatch(/invalid_phone_number\s+1/)
     // The sample maps app_metadata.plan (a custom attribute) and the roles: the rest is listed, not dropped quietly.
     expect(result.stdout).toMatch(/metadata no mapping reads \(not imported; map a key with mapping\.custom_attributes\):\n\s+user_metadata\.theme\s+5 users\n/)

@@ -117,7 +117,7 @@ describe('gearbridge reconcile', () => {
     await writeFile(csv, 'sub,email\nu1,a@example.com\n')
     const result = await runCli(['reconcile', '--config', config, '--export-file', csv])
     expect(result.code).toBe(1)
-    expect(result.stderr).toContain(`${csv} line 1: not valid JSON`)
+    expect(result.stderr).toContain(`${csv}:1: not valid JSON`)
     await expect(readFile(summary, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' })
     await expect(readFile(report, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' })
     // What the run found before it stopped is kept apart, under a name that says so.

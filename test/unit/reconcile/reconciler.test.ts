@@ -54,11 +54,11 @@ describe('reconcile', () => {
     const { source, map } = await sampleSource()
     try {
       const error = (await run(file, join(dir, 'work'), source, map, new AbortController().signal).catch((e: unknown) => e)) as Error
-      expect(error.message).toMatch(new RegExp(`^${file.replaceAll('/', '\\/')} line 2: not valid JSON`))
+      expect(error.message).toMatch(new RegExp(`^${file.replaceAll('/', '\\/')}:2: not valid JSON`))
       expect(error.message).not.toContain('JBSWY3')
       await writeFile(file, 'sub,email\nu1,a@example.com\n')
       const csv = (await run(file, join(dir, 'work2'), source, map, new AbortController().signal).catch((e: unknown) => e)) as Error
-      expect(csv.message).toContain(`${file} line 1: not valid JSON`)
+      expect(csv.message).toContain(`${file}:1: not valid JSON`)
     } finally {
       await source.close()
     }

@@ -49,7 +49,7 @@ describe('auth0 JSON array reader', () => {
     expect(records).toHaveLength(3000)
     const refused = records.filter((record) => record.kind === 'unreadable')
     expect(refused.map((record) => record.origin)).toEqual(['import.json:2', 'import.json:1500', 'import.json:3000'])
-    expect(refused[0]).toMatchObject({ code: 'invalid_utf8', message: 'import.json line 2: element is not UTF-8 text (re-encode the file as UTF-8)' })
+    expect(refused[0]).toMatchObject({ code: 'invalid_utf8', message: 'import.json:2: element is not UTF-8 text (re-encode the file as UTF-8)' })
     expect(dataOf(records).every((data) => data['name'] === 'Zoë')).toBe(true)
   })
 
@@ -85,10 +85,10 @@ describe('auth0 JSON array reader', () => {
       ['import.json:5001', 'malformed_json'],
       ['import.json:5002', 'malformed_json'],
     ])
-    expect(refused[0]?.kind === 'unreadable' && refused[0].message).toMatch(/^import\.json line 2500: element is not valid JSON \(/)
+    expect(refused[0]?.kind === 'unreadable' && refused[0].message).toMatch(/^import\.json:2500: element is not valid JSON \(/)
     expect(refused[0]?.kind === 'unreadable' && refused[0].message).not.toContain('oops')
     // The last element closes with the array's "]", which leaves the array itself open.
-    expect(refused[3]?.kind === 'unreadable' && refused[3].message).toBe('import.json line 5002: the array is not closed with "]"; every element before the end was read')
+    expect(refused[3]?.kind === 'unreadable' && refused[3].message).toBe('import.json:5002: the array is not closed with "]"; every element before the end was read')
     const parsed = fromImport.filter((record) => record.kind === 'data')
     expect(parsed).toHaveLength(4998)
     expect(dataOf(parsed).at(-1)).toMatchObject({ email: 'u5000@example.com' })
@@ -105,9 +105,9 @@ describe('auth0 JSON array reader', () => {
     await writeText(dir, 'string.json', '"not an array"')
     const { records } = await collect(source({ files: ['two.json', 'string.json'], format: 'json' }, dir))
     expect(records.map((record) => [record.origin, record.kind === 'unreadable' ? record.message : record.kind])).toEqual([
-      ['string.json:1', 'string.json line 1: the file is not a JSON array (it does not start with "["); nothing in it was read'],
+      ['string.json:1', 'string.json:1: the file is not a JSON array (it does not start with "["); nothing in it was read'],
       ['two.json:1', 'data'],
-      ['two.json:2', 'two.json line 2: there is more after the array\'s closing "]"; it is not read'],
+      ['two.json:2', 'two.json:2: there is more after the array\'s closing "]"; it is not read'],
     ])
   })
 })
@@ -189,7 +189,7 @@ describe('auth0 CSV reader', () => {
     expect(records).toHaveLength(20000)
     const refused = records.filter((record) => record.kind === 'unreadable')
     expect(refused.map((record) => record.kind === 'unreadable' && record.code)).toEqual(['invalid_utf8', 'invalid_utf8', 'invalid_utf8', 'invalid_utf8'])
-    expect(refused[0]?.kind === 'unreadable' && refused[0].message).toBe('win.csv line 2: row is not UTF-8 text (save or re-encode the file as UTF-8)')
+    expect(refused[0]?.kind === 'unreadable' && refused[0].message).toBe('win.csv:2: row is not UTF-8 text (save or re-encode the file as UTF-8)')
     const keys = records.filter((record) => record.kind === 'data').map((record) => record.key)
     expect(keys).toHaveLength(19996)
     expect(keys.filter((key) => bad.has(Number(key.slice(6))))).toEqual([])
@@ -209,7 +209,7 @@ describe('auth0 CSV reader', () => {
       ['users.csv:5', 'malformed_csv'],
       ['users.csv:10002', 'malformed_csv'],
     ])
-    expect(refused[1]?.kind === 'unreadable' && refused[1].message).toBe('users.csv line 10002: row is not valid CSV: a quote inside a cell that does not start with one; fix it and run again with --from-start to import it')
+    expect(refused[1]?.kind === 'unreadable' && refused[1].message).toBe('users.csv:10002: row is not valid CSV: a quote inside a cell that does not start with one; fix it and run again with --from-start to import it')
     expect(JSON.stringify(refused)).not.toContain('ample')
     expect(records.filter((record) => record.kind === 'data').map((record) => record.origin).slice(-2)).toEqual(['users.csv:11000', 'users.csv:11001'])
   })
@@ -219,7 +219,7 @@ describe('auth0 CSV reader', () => {
     await writeText(dir, 'h.csv', 'email,na"me"\na@x.com,A\nb@x.com,B\n')
     const { records } = await collect(source({ files: 'h.csv' }, dir))
     expect(records.map((record) => [record.origin, record.kind === 'unreadable' ? record.message : record.kind])).toEqual([
-      ['h.csv:1', 'h.csv line 1: the header row is not valid CSV (a quote inside a cell that does not start with one); nothing in this file was read'],
+      ['h.csv:1', 'h.csv:1: the header row is not valid CSV (a quote inside a cell that does not start with one); nothing in this file was read'],
     ])
   })
 
@@ -234,7 +234,7 @@ describe('auth0 CSV reader', () => {
       ['q.csv:5', 'malformed_csv'],
       ['q.csv:6', 'data'],
     ])
-    expect(records[3]?.kind === 'unreadable' && records[3].message).toBe('q.csv line 5: row is not valid CSV: a quote opened on line 5 is never closed; fix it and run again with --from-start to import it')
+    expect(records[3]?.kind === 'unreadable' && records[3].message).toBe('q.csv:5: row is not valid CSV: a quote opened on line 5 is never closed; fix it and run again with --from-start to import it')
   })
 
   it('reads the rows after a cell with text after its closing quote (csv-parse dropped them without a word)', async () => {
@@ -249,7 +249,7 @@ describe('auth0 CSV reader', () => {
       ['b.csv:6', 'data'],
     ])
     expect(dataOf(records).map((data) => data['name'])).toEqual(['C', 'D', 'E', 'F'])
-    expect(records[0]?.kind === 'unreadable' && records[0].message).toBe('b.csv line 2: row is not valid CSV: text after the closing quote of a cell; fix it and run again with --from-start to import it')
+    expect(records[0]?.kind === 'unreadable' && records[0].message).toBe('b.csv:2: row is not valid CSV: text after the closing quote of a cell; fix it and run again with --from-start to import it')
   })
 
   it('names both lines of a faulty row whose quoted cell spans two', async () => {
@@ -260,7 +260,7 @@ describe('auth0 CSV reader', () => {
       ['m.csv:3', 'malformed_csv'],
       ['m.csv:5', 'data'],
     ])
-    expect(records[0]?.kind === 'unreadable' && records[0].message).toMatch(/^m\.csv line 3: row is not valid CSV \(lines 2–3\): text after the closing quote/)
+    expect(records[0]?.kind === 'unreadable' && records[0].message).toMatch(/^m\.csv:3: row is not valid CSV \(lines 2–3\): text after the closing quote/)
     expect(dataOf(records)[0]).toEqual({ email: 'b@x.com', note: 'three\nfour' })
   })
 
@@ -285,7 +285,7 @@ describe('auth0 CSV reader', () => {
       ['c.csv:3', 'malformed_csv'],
       ['c.csv:4', 'data'],
     ])
-    expect(records[1]?.kind === 'unreadable' && records[1].message).toBe('c.csv line 3: row cannot be read as a profile (header "identities.length": "length" names a field of a list); rename the header and run again with --from-start')
+    expect(records[1]?.kind === 'unreadable' && records[1].message).toBe('c.csv:3: row cannot be read as a profile (header "identities.length": "length" names a field of a list); rename the header and run again with --from-start')
     expect(dataOf(records)[1]).toEqual({ email: 'c@x.com', 'identities[300000000]': { connection: 'big' } })
   })
 

@@ -36,7 +36,7 @@ describe('auth0 NDJSON reader', () => {
     expect(records.map((record) => record.kind)).toEqual(['data', 'unreadable', 'unreadable', 'data'])
     const malformed = records[1]
     expect(malformed).toMatchObject({ kind: 'unreadable', code: 'malformed_json', origin: 'users.ndjson:2', key: 'users.ndjson:2' })
-    expect(malformed?.kind === 'unreadable' && malformed.message).toMatch(/^users\.ndjson line 2: not valid JSON/)
+    expect(malformed?.kind === 'unreadable' && malformed.message).toMatch(/^users\.ndjson:2: not valid JSON/)
     expect(JSON.stringify(malformed)).not.toContain('hunter2')
     expect(records[2]).toMatchObject({ code: 'not_an_object', origin: 'users.ndjson:3' })
   })
@@ -46,7 +46,7 @@ describe('auth0 NDJSON reader', () => {
     await writeText(dir, 'mac.ndjson', `${JSON.stringify(alice)}\r${JSON.stringify(bob)}\r`)
     const { records } = await collect(source({ files: 'mac.ndjson' }, dir))
     expect(records).toHaveLength(1)
-    expect(records[0]?.kind === 'unreadable' && records[0].message).toMatch(/^mac\.ndjson line 1: not valid JSON \(.*\); the line holds carriage returns \(\\r\) that may be line ends: convert them with tr '\\r' '\\n' and run again$/)
+    expect(records[0]?.kind === 'unreadable' && records[0].message).toMatch(/^mac\.ndjson:1: not valid JSON \(.*\); the line holds carriage returns \(\\r\) that may be line ends: convert them with tr '\\r' '\\n' and run again$/)
   })
 
   it('refuses a line that is not UTF-8 as invalid_utf8, naming file and line, and reads on', async () => {
@@ -63,7 +63,7 @@ describe('auth0 NDJSON reader', () => {
       ['data', 'users.ndjson:3'],
     ])
     expect(records[2]).toMatchObject({ code: 'invalid_utf8', key: 'users.ndjson:2' })
-    expect(records[2]?.kind === 'unreadable' && records[2].message).toMatch(/^users\.ndjson line 2: not UTF-8 text/)
+    expect(records[2]?.kind === 'unreadable' && records[2].message).toMatch(/^users\.ndjson:2: not UTF-8 text/)
     expect(records[0]).toMatchObject({ code: 'invalid_utf8' })
     expect(dataOf(records).at(-1)).toMatchObject({ name: 'Zoë' })
   })
