@@ -60,6 +60,14 @@ export async function downloadUrl(
     await rm(part, { force: true })
     if (options.signal?.aborted) throw new AbortedError('export download aborted')
     const transient = classifyNetworkError(error) !== undefined || bytes > 0
-    return { ok: false, renew: transient, error: new ExportDownloadError(`the export download failed: ${errorCodeOf(error)}`, { cause: error }) }
+    return { ok: false, renew: transient, error: new ExportDownloadError(`the export download failed: ${downloadFailure(error)}`, { cause: error }) }
   }
+}
+
+/** The code of a download failure, or its message when it has none; never a URL (a pre-signed URL is a credential). */
+function downloadFailure(error: unknown): string {
+  const code = errorCodeOf(error)
+  const message = error instanceof Error ? error.message : ''
+  if (message === '' || /[a-z][a-z0-9+.-]*:\/\//i.test(message) || message.length > 200) return code
+  return code === 'Error' ? message : `${code} (${message})`
 }

@@ -7,7 +7,7 @@ import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import type { ExportClient, ExportHooks } from '../../connectors/authgear/export-client.ts'
 import { ExportFailedError } from '../../connectors/authgear/export-errors.ts'
 import { parseFieldPointer, type ExportFormat, type ExportRequestBody } from '../../connectors/authgear/export-task.ts'
-import { ConfigError } from '../core/errors.ts'
+import { AbortedError, ConfigError } from '../core/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { ExportTaskMemo } from '../runtime/export-task-memo.ts'
@@ -43,6 +43,8 @@ export function exportHooks(metrics: Metrics, progress: 'auto' | 'always' | 'nev
   const hooks: ExportHooks = {
     onRenew: () => metrics.exportDownloads.inc({ result: 'renewed' }),
     onBytes: (bytes, total) => {
+      // A download that broke off starts again from byte 0 on a renewed URL: its bytes count anew.
+      if (bytes < counted) counted = 0
       metrics.exportBytes.inc(bytes - counted)
       counted = bytes
       if (!show) return
@@ -102,6 +104,12 @@ export async function exportCommand(options: ExportOptions, io: CommandIo): Prom
     io.stdout.write(`export ${id}: ${bytes} bytes of ${request.format} written to ${dest}\n`)
     return ExitCodes.ok
   } catch (error) {
+    if (error instanceof AbortedError && ctx.signal.aborted) {
+      // SIGTERM/SIGINT: the task is remembered (or was never started), so this is a resumable stop.
+      metrics.setRunState('stopped')
+      io.stderr.write('Stopped before the export was downloaded; run the same command again to pick up its task.\n')
+      return ExitCodes.resumable
+    }
     metrics.setRunState('failed')
     if (error instanceof ConfigError) throw error
     const message = error instanceof ExportFailedError ? `${error.message} (the task completed with an error; no file was produced)` : (error as Error).message

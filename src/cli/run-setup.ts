@@ -39,7 +39,7 @@ export async function openRun(configPath: string, command: string, io: CommandIo
   const signals = io.signals ?? process
   const onSignal = (signal: string): void => {
     if (!graceful.signal.aborted) {
-      logger.warn({ signal }, 'Stopping: no new records are read; in-flight import jobs finish and the checkpoint is committed. Send the signal again to stop at once.')
+      logger.warn({ signal }, command === 'export' || command === 'reconcile' ? 'Stopping: an export task already started is picked up by the next run of the same command.' : 'Stopping: no new records are read; in-flight import jobs finish and the checkpoint is committed. Send the signal again to stop at once.')
       metrics.setRunState('draining')
       graceful.abort()
     } else {

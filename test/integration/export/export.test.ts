@@ -8,7 +8,7 @@ import { ExportClient } from '../../../connectors/authgear/export-client.ts'
 import { AdminTokenSigner } from '../../../connectors/authgear/token.ts'
 import { ExportTaskMemo } from '../../../src/runtime/export-task-memo.ts'
 import { startTestEmulator, type TestEmulator } from '../../support/emulator-harness.ts'
-import { runCli } from '../../support/run-cli.ts'
+import { runCli, startCli } from '../../support/run-cli.ts'
 import { writeTestConfig } from '../../support/write-config.ts'
 
 let dir: string
@@ -193,5 +193,32 @@ describe('failed and refused exports', () => {
     const second = await runCli(['export', '--config', failingConfig, '--out', join(fdir, 'x.ndjson')])
     expect(second.code).toBe(1)
     expect(second.stderr).toMatch(/user_export usage quota/)
+  })
+})
+
+describe('an export stopped by a signal', () => {
+  it('exits 75 and the next run picks up the same task', async () => {
+    const sdir = await mkdtemp(join(tmpdir(), 'gb-export-stop-'))
+    // One export a day: a second task would be refused with 429, so the rerun must reuse the first.
+    const slow = await startTestEmulator(sdir, { export: { delay_ms: 2_500 }, quota: { user_export: [{ quota: 1, period: 'day' }] } })
+    try {
+      const slowConfig = await writeTestConfig(sdir, slow, { source: { type: 'auth0', files: 'none.ndjson' } })
+      const out = join(sdir, 'users.ndjson')
+      const run = startCli(['export', '--config', slowConfig, '--out', out])
+      // Stopped while Authgear prepares the file: the task exists, nothing is downloaded yet.
+      for (let i = 0; i < 500 && slow.emulator.quota.used('user_export', 'day') === 0; i++) await new Promise((r) => setTimeout(r, 20))
+      expect(slow.emulator.quota.used('user_export', 'day')).toBe(1)
+      run.child.kill('SIGINT')
+      const stopped = await run.done
+      expect(stopped.code, stopped.stderr).toBe(75)
+      expect(stopped.stderr).toContain('run the same command again to pick up its task')
+      expect(stopped.stderr).not.toContain('import jobs')
+      const again = await runCli(['export', '--config', slowConfig, '--out', out])
+      expect(again.code, again.stderr).toBe(0)
+      expect(again.stdout).toContain(`written to ${out}`)
+    } finally {
+      await slow.emulator.close()
+      await rm(sdir, { recursive: true, force: true })
+    }
   })
 })
