@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, rm, rmdir, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, rmdir, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import { createSource } from '../../connectors/create-source.ts'
@@ -41,13 +41,19 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
   const client = options.exportFile === undefined ? await connectExport(config.sink, { baseDir, metrics }) : undefined
   const report = new FindingWriter(reportPath)
   let server: ObservabilityServer | undefined
-  const exportFile = options.exportFile === undefined ? join(workDir, 'authgear-export.ndjson') : resolve(process.cwd(), options.exportFile)
+  // Named for the pipeline: configs sharing a state.dir (or a work_dir) must not read or remove each other's files.
+  const exportFile = options.exportFile === undefined ? join(workDir, `${config.name}.authgear-export.ndjson`) : resolve(process.cwd(), options.exportFile)
+  let scratch: string | undefined
   try {
     await mkdir(workDir, { recursive: true })
+    // The sorted run files go in a directory of this run's own, the only one removed whole at the end.
+    scratch = await mkdtemp(join(workDir, `${config.name}.reconcile-`))
     await report.open()
     if (config.observability.listen) server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => !ctx.signal.aborted })
     metrics.setRunState('running')
     const started = performance.now()
+    // A source that cannot be read is found before an export task spends a unit of the export quota.
+    await source.check?.(ctx)
     if (client !== undefined) {
       // Users imported after an interrupted reconcile started its export are not in that export.
       const lastImport = await stat(join(stateDir, `${config.name}.checkpoint.json`)).then((file) => file.mtimeMs, () => undefined)
@@ -61,7 +67,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
       map: createMapping(config, { baseDir }),
       identifierOrder: identifierOrder(config.mapping.identifier),
       groups: new Set(rc.fields),
-      workDir,
+      workDir: scratch,
       runBytes: rc.run_bytes,
       report: (finding) => report.write(finding),
       ctx,
@@ -103,9 +109,9 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     await source.close().catch(() => undefined)
     await client?.close().catch(() => undefined)
     if (options.exportFile === undefined && !rc.keep_export) await rm(exportFile, { force: true }).catch(() => undefined)
-    // The sorters' directories hold only their run files; the work dir goes too once empty (a kept
-    // export, or files of the user's own in a work_dir they named, keep it).
-    for (const side of ['authgear', 'source']) await rm(join(workDir, side), { recursive: true, force: true }).catch(() => undefined)
+    // The work dir goes too once empty (a kept export, another run's files, or files of the user's
+    // own in a work_dir they named, keep it).
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true }).catch(() => undefined)
     await rmdir(workDir).catch(() => undefined)
     await server?.close({ seconds: config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()

@@ -167,7 +167,7 @@ export class ExternalSorter {
 
 /** Writes lines to a new file in chunks, waiting for `drain`. */
 async function writeLines(path: string, lines: Iterable<string> | AsyncIterable<string>): Promise<void> {
-  const out = createWriteStream(path, { highWaterMark: WRITE_CHUNK })
+  const out = createWriteStream(path, { highWaterMark: WRITE_CHUNK, mode: 0o600 })
   try {
     let chunk: string[] = []
     let chunkLength = 0

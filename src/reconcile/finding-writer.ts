@@ -30,7 +30,7 @@ export class FindingWriter {
 
   async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true })
-    const out = createWriteStream(this.partialPath, { flags: 'w', highWaterMark: 1 << 20 })
+    const out = createWriteStream(this.partialPath, { flags: 'w', highWaterMark: 1 << 20, mode: 0o600 })
     await once(out, 'open')
     this.#out = out
   }

@@ -4,7 +4,7 @@ import { stringify } from 'yaml'
 import type { TestEmulator } from './emulator-harness.ts'
 
 /** Writes a gearbridge config pointing at a test emulator; `overrides` are merged per top-level block. */
-export async function writeTestConfig(dir: string, target: TestEmulator, blocks: Record<string, unknown>): Promise<string> {
+export async function writeTestConfig(dir: string, target: TestEmulator, blocks: Record<string, unknown>, fileName = 'gearbridge.yaml'): Promise<string> {
   const { sink, observability, state, ...rest } = blocks as { sink?: object; observability?: object; state?: object }
   const config = {
     name: 'test',
@@ -22,7 +22,7 @@ export async function writeTestConfig(dir: string, target: TestEmulator, blocks:
     state: { dir: join(dir, 'state'), checkpoint_interval_ms: 100, ...state },
     observability: { listen: null, log_level: 'info', progress: 'never', ...observability },
   }
-  const path = join(dir, 'gearbridge.yaml')
+  const path = join(dir, fileName)
   await writeFile(path, stringify(config))
   return path
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -67,6 +67,38 @@ describe('gearbridge reconcile', () => {
     expect(metrics).toContain('gearbridge_reconcile_matched_users_total 6')
     // The scratch space is gone: no export, no run files, no empty directories.
     expect(existsSync(join(dir, 'state', 'reconcile-work'))).toBe(false)
+    // The findings quote users' emails, names and phones: readable by their owner only.
+    expect((await stat(join(dir, 'state', 'test.reconcile.ndjson'))).mode & 0o777).toBe(0o600)
+  })
+
+  it('removes only what it created from a work_dir holding other files, and keeps the export under the config name', async () => {
+    const work = join(dir, 'project')
+    await mkdir(join(work, 'source'), { recursive: true })
+    await mkdir(join(work, 'authgear'), { recursive: true })
+    await writeFile(join(work, 'source', 'important.txt'), 'mine')
+    await writeFile(join(work, 'authgear', 'notes.md'), 'mine too')
+    const kept = await writeTestConfig(dir, target, {
+      name: 'kept',
+      source: { type: 'auth0', files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } },
+      mapping: { custom_attributes: { plan: 'app_metadata.plan' } },
+      reconcile: { threshold: 0, work_dir: work, keep_export: true },
+    }, 'kept.yaml')
+    const result = await runCli(['reconcile', '--config', kept])
+    expect(result.code, result.stderr).toBe(0)
+    expect(await readFile(join(work, 'source', 'important.txt'), 'utf8')).toBe('mine')
+    expect(await readFile(join(work, 'authgear', 'notes.md'), 'utf8')).toBe('mine too')
+    expect((await readdir(work)).sort()).toEqual(['authgear', 'kept.authgear-export.ndjson', 'source'])
+  })
+
+  it('refuses a source that matches no file (exit 78) before an export task spends export quota', async () => {
+    target.emulator.quota.setLimits('user_export', [{ quota: 1_000, period: 'day' }])
+    const before = target.emulator.quota.used('user_export', 'day')
+    const broken = await writeTestConfig(dir, target, { name: 'broken', source: { type: 'auth0', files: 'moved-*.ndjson' } }, 'broken.yaml')
+    const result = await runCli(['reconcile', '--config', broken])
+    expect(result.code, result.stderr).toBe(78)
+    expect(result.stderr).toContain('source.files: no export file matches moved-*.ndjson')
+    expect(target.emulator.quota.used('user_export', 'day')).toBe(before)
+    target.emulator.quota.setLimits('user_export', [])
   })
 
   it('after deliberate damage reports exactly the deleted, renamed, disabled and extra users, and exits 4', async () => {
