@@ -11,6 +11,7 @@ import { formatReconcileSummary } from '../reconcile/format-reconcile-summary.ts
 import { FindingWriter } from '../reconcile/finding-writer.ts'
 import { reconcile } from '../reconcile/reconciler.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
+import { writeMetricsFile } from '../observability/metrics-file.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { ExportTaskMemo } from '../runtime/export-task-memo.ts'
 import { runExport } from './export.ts'
@@ -104,7 +105,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     if (existsSync(report.partialPath)) io.stderr.write(`gearbridge: the differences found before the reconcile stopped (${report.count}) are in ${report.partialPath}\n`)
     return error instanceof AbortedError ? ExitCodes.resumable : ExitCodes.fatal
   } finally {
-    if (options.metricsOut !== undefined) await writeFile(resolve(process.cwd(), options.metricsOut), await metrics.registry.metrics()).catch(() => undefined)
+    if (options.metricsOut !== undefined) await writeMetricsFile(resolve(process.cwd(), options.metricsOut), metrics.registry, io.stderr)
     await report.close().catch(() => undefined)
     await source.close().catch(() => undefined)
     await client?.close().catch(() => undefined)

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { connectAuthgear } from '../../connectors/authgear/connect.ts'
 import { ImportSink } from '../../connectors/authgear/import-sink.ts'
@@ -8,6 +7,7 @@ import { startObservabilityServer, type ObservabilityServer } from '../observabi
 import { createProgress, type Progress } from '../observability/progress.ts'
 import { CheckpointStore } from '../runtime/checkpoint-store.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
+import { writeMetricsFile } from '../observability/metrics-file.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { ImportScheduler } from '../runtime/import-scheduler.ts'
 import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
@@ -214,7 +214,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     running = false
     // A run that threw after the bar started must not leave it redrawing, with the cursor hidden.
     bar?.stop()
-    if (options.metricsOut !== undefined) await writeFile(resolve(process.cwd(), options.metricsOut), await metrics.registry.metrics()).catch(() => undefined)
+    if (options.metricsOut !== undefined) await writeMetricsFile(resolve(process.cwd(), options.metricsOut), metrics.registry, io.stderr)
     await source?.close().catch(() => undefined)
     await report.close().catch(() => undefined)
     await deadLetter?.close().catch(() => undefined)

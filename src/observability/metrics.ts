@@ -30,7 +30,7 @@ export class Metrics {
   readonly authFailures = new Counter({ name: 'gearbridge_auth_failures_total', help: 'Admin API requests refused with 403 (JWT not accepted).', registers: [this.registry] })
   readonly checkpointTimestamp = new Gauge({ name: 'gearbridge_checkpoint_timestamp_seconds', help: 'Unix time of the last committed checkpoint.', registers: [this.registry] })
   readonly checkpointCommits = new Counter({ name: 'gearbridge_checkpoint_commits_total', help: 'Checkpoint commits written.', registers: [this.registry] })
-  readonly mappingWorkers = new Gauge({ name: 'gearbridge_mapping_workers', help: 'Mapping worker threads running; 0 while records are mapped on the main thread.', registers: [this.registry] })
+  readonly mappingWorkers = new Gauge({ name: 'gearbridge_mapping_workers', help: 'Mapping worker threads running; 0 while records are mapped on the main thread. That is so with `mapping.workers: 0` and for SQL, Kafka, gzipped, CSV and JSON-array sources; under `auto` it rises when another worker starts.', registers: [this.registry] })
   readonly pendingRecords = new Gauge({ name: 'gearbridge_pending_records', help: 'Records read but without a terminal outcome yet.', registers: [this.registry] })
   readonly kafkaLag = new Gauge({ name: 'gearbridge_kafka_consumer_lag', help: 'Messages between the last committed offset and the high watermark, per assigned partition.', labelNames: ['topic', 'partition'], registers: [this.registry] })
   readonly kafkaGroupMember = new Gauge({ name: 'gearbridge_kafka_group_member', help: '1 while this replica is a member of its consumer group (has an assignment, possibly empty).', registers: [this.registry] })

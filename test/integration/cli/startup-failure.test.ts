@@ -42,6 +42,21 @@ describe('a run that fails while it starts', () => {
     }
   })
 
+  it('writes --metrics-out without process_* families (node_exporter has its own), and says so when it cannot', async () => {
+    const metricsOut = join(dir, 'textfile', 'run.prom')
+    const ok = await runCli(['backfill', '--config', example, '--metrics-out', metricsOut], { GEARBRIDGE_STATE_DIR: join(dir, 'state') })
+    expect(ok.code, ok.stderr).toBe(3)
+    const text = await readFile(metricsOut, 'utf8')
+    expect(text).toContain('gearbridge_run_state{state="finished"} 1')
+    expect(text).toContain('nodejs_heap_size_used_bytes')
+    expect(text).not.toMatch(/^process_/m)
+    const blocked = join(dir, 'a-file')
+    await writeFile(blocked, '')
+    const failed = await runCli(['backfill', '--config', example, '--from-start', '--metrics-out', join(blocked, 'run.prom')], { GEARBRIDGE_STATE_DIR: join(dir, 'state') })
+    expect(failed.code).toBe(3)
+    expect(failed.stderr).toContain(`could not write --metrics-out ${join(blocked, 'run.prom')}`)
+  })
+
   it('exits 1 when the state directory cannot be created, and the metrics say the run failed', async () => {
     const file = join(dir, 'a-file')
     await writeFile(file, '')

@@ -43,7 +43,7 @@ describe('metric names in the dashboard and alert rules', () => {
   it('the metrics reference in README.md lists every gearbridge metric with its help text', () => {
     const docs = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8')
     const metrics = new Metrics({ defaultMetrics: false }).registry.getMetricsAsArray() as unknown as { name: string; help: string }[]
-    const missing = metrics.filter((m) => !docs.split('\n').some((line) => line.startsWith(`| \`${m.name}\` |`) && line.includes(m.help.replace(/\|/g, '\\|'))))
+    const missing = metrics.filter((m) => !docs.split('\n').some((line) => line.startsWith(`| \`${m.name}\` |`) && line.endsWith(`| ${m.help.replace(/\|/g, '\\|')} |`)))
     expect(missing.map((m) => m.name)).toEqual([])
   })
 })
