@@ -67,6 +67,12 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   let deletes: ReturnType<typeof createDeletePath> | undefined
   let bar: Progress | undefined
   try {
+    // Served before anything else can fail: a run that fails while it starts (a refused key, an
+    // unreadable state directory) is scraped as failed during the linger, which the alerts need.
+    if (config.observability.listen) {
+      server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => running && !ctx.signal.aborted && (source?.isReady?.() ?? true) })
+      logger.info({ url: server.url }, 'Serving /metrics, /healthz and /readyz.')
+    }
     if (options.fromStart && config.source.type === 'kafka') {
       // Its position is the consumer group's committed offsets, which the checkpoint never rewinds.
       throw new ConfigError(`--from-start cannot rewind a kafka source: it reads from the committed offsets of group ${config.source.group_id}`, [
@@ -95,16 +101,12 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       },
       metrics,
     })
-    const reading = (source = created.source)
+    source = created.source
     const { parsePosition } = created
     const deleting = (deletes = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop }) : undefined)
     await report.open()
     await deadLetter.open()
     await producer?.connect()
-    if (config.observability.listen) {
-      server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => running && !ctx.signal.aborted && (reading.isReady?.() ?? true) })
-      logger.info({ url: server.url }, 'Serving /metrics, /healthz and /readyz.')
-    }
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary })
     const sink =
       connection &&

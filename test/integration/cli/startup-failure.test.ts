@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -65,6 +66,29 @@ describe('a run that fails while it starts', () => {
     expect(result.code, result.stderr).toBe(1)
     expect(result.stderr).toContain('"msg":"The run stopped on an error."')
     expect(await readFile(metricsOut, 'utf8')).toContain('gearbridge_run_state{state="failed"} 1')
+  })
+
+  it('serves /metrics from the start, so a run that fails while it starts is scraped as failed during the linger', async () => {
+    const file = join(dir, 'a-file')
+    await writeFile(file, '')
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as AddressInfo
+        probe.close(() => resolve(port))
+      })
+    })
+    const config = join(dir, 'linger.yaml')
+    const examples = fileURLToPath(new URL('../../../examples/', import.meta.url))
+    await writeFile(config, (await readFile(example, 'utf8')).replaceAll('examples/', examples).replace('linger_seconds: 0', 'linger_seconds: 5'))
+    const run = startCli(['backfill', '--config', config], { GEARBRIDGE_STATE_DIR: join(file, 'state'), GEARBRIDGE_LISTEN: `127.0.0.1:${port}` })
+    let scraped = ''
+    for (let i = 0; i < 200 && !scraped.includes('gearbridge_run_state{state="failed"} 1'); i++) {
+      scraped = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '')
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    expect(scraped).toContain('gearbridge_run_state{state="failed"} 1')
+    const result = await run.done
+    expect(result.code, result.stderr).toBe(1)
   })
 
   it('validate refuses an Admin API key that backfill would refuse (exit 78), without contacting Authgear', async () => {
