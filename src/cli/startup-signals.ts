@@ -1,7 +1,11 @@
+import { constants } from 'node:os'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 
 /** Commands whose stop by a signal has an exit code of its own: a backfill resumes, a sync is done. */
 const exitOnSignal: Readonly<Record<string, number>> = { backfill: ExitCodes.resumable, sync: ExitCodes.ok }
+
+/** Commands that only read and report: a signal ends them at once, with the shell's 128 + signal number. */
+const endOnSignal: ReadonlySet<string> = new Set(['check', 'validate'])
 
 let handler: ((signal: NodeJS.Signals) => void) | undefined
 
@@ -12,8 +16,18 @@ let handler: ((signal: NodeJS.Signals) => void) | undefined
  * ends an import as the command's own stop would: nothing has been read or sent yet.
  */
 export function installStartupSignals(argv: readonly string[] = process.argv): void {
-  const code = exitOnSignal[argv[2] ?? '']
-  if (code === undefined || handler !== undefined) return
+  const command = argv[2] ?? ''
+  if (handler !== undefined) return
+  if (endOnSignal.has(command)) {
+    // These install no handlers of their own. Run as a container's PID 1, Node would otherwise
+    // ignore SIGTERM (the kernel applies no default action there) until `docker stop` kills it.
+    handler = (signal) => process.exit(128 + (constants.signals[signal] ?? 15))
+    process.on('SIGTERM', handler)
+    process.on('SIGINT', handler)
+    return
+  }
+  const code = exitOnSignal[command]
+  if (code === undefined) return
   handler = (signal) => {
     process.stderr.write(`gearbridge: stopped by ${signal} while starting; nothing was read or sent. Run the same command again.\n`)
     process.exit(code)

@@ -24,4 +24,19 @@ describe('a signal while the program is still loading', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  it('ends check and validate with 143 from a handler of their own, which a container\'s PID 1 needs to stop at all', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gb-startup-'))
+    try {
+      for (const command of ['check', 'validate']) {
+        const child = spawn(process.execPath, [entry, command, '--config', example], { cwd: dir, env: { ...process.env, GEARBRIDGE_STATE_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] })
+        setTimeout(() => child.kill('SIGTERM'), 150)
+        // Killed by the signal's default action, a process reports no exit code; exiting from a handler, it does.
+        const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (exitCode, signalCode) => resolve([exitCode, signalCode])))
+        expect({ command, code, signal }).toEqual({ command, code: 143, signal: null })
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })
