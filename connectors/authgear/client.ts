@@ -4,7 +4,7 @@ import { backoffDelay, sleep, type RetryOptions } from './backoff.ts'
 import { dropEchoedRecords } from './drop-echoed-records.ts'
 import { AdminApiRoutes, ApiRequestError, ApiUnavailableError, TaskNotFoundError, type AdminApiRoute, type RetryReason } from './errors.ts'
 import { ImportJobStatuses, ImportOutcomes, type ImportJobView } from './import-job.ts'
-import { classifyNetworkError, errorCodeOf } from './network-errors.ts'
+import { classifyNetworkError, errorCodeOf, mayHaveReachedServer } from './network-errors.ts'
 import { mapReply, type RawReply } from './reply-mapper.ts'
 import type { AdminTokenSigner } from './token.ts'
 
@@ -102,12 +102,13 @@ export class AdminApiClient {
    * Rejects with `RequestTooLargeError` (split and resend), `QuotaExceededError`, `AuthError`,
    * `ApiRequestError` (the request as a whole is invalid), `ApiUnavailableError` or `AbortedError`.
    */
-  async submitImport(body: string | Uint8Array, signal?: AbortSignal): Promise<ImportJobView> {
-    // A POST whose connection drops after the body was sent is ambiguous: Authgear may have created
-    // the job. It is retried anyway: a duplicate job is harmless because imports are idempotent by
-    // identifier (a resent user is `skipped`, or updated to the same values with upsert), and the
-    // sink only reads outcomes from the job it got an id for.
-    const result = await this.#call(AdminApiRoutes.importCreate, 'POST', IMPORT_PATH, body, signal)
+  async submitImport(body: string | Uint8Array, signal?: AbortSignal, onAmbiguous?: () => void): Promise<ImportJobView> {
+    // A POST whose connection drops after the body was sent, that times out, or that gets a 5xx
+    // is ambiguous: Authgear may have created the job, which then runs beside the one the retry
+    // creates, unseen. It is retried all the same (the users end up in Authgear once: imports
+    // match by identifier), but `onAmbiguous` is told first, so that outcomes the unseen job
+    // shaped (a user found existing, or one both jobs inserted at once) are read for what they are.
+    const result = await this.#call(AdminApiRoutes.importCreate, 'POST', IMPORT_PATH, body, signal, undefined, onAmbiguous)
     return asJobView(result, AdminApiRoutes.importCreate)
   }
 
@@ -150,14 +151,16 @@ export class AdminApiClient {
     if (this.#ownsDispatcher) await this.#dispatcher.close()
   }
 
-  async #call(route: AdminApiRoute, method: 'GET' | 'POST', path: string, body: string | Uint8Array | undefined, signal?: AbortSignal, jobId?: string): Promise<unknown> {
+  async #call(route: AdminApiRoute, method: 'GET' | 'POST', path: string, body: string | Uint8Array | undefined, signal?: AbortSignal, jobId?: string, onAmbiguous?: () => void): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal)
       const token = await this.#signer.token()
       const outcome = await this.#attempt(route, method, path, body, token, attempt, signal)
       let retry: { reason: RetryReason; retryAfterMs?: number | undefined; exhausted: () => ApiUnavailableError }
+      let reached: boolean
       if (outcome.kind === 'transport') {
         const { reason, error } = outcome
+        reached = reason === 'timeout' || mayHaveReachedServer(error)
         const what = reason === 'timeout' ? `timed out (${errorCodeOf(error)})` : errorCodeOf(error)
         retry = {
           reason,
@@ -178,6 +181,8 @@ export class AdminApiClient {
         })
         if (decision.type === 'ok') return decision.result
         if (decision.type === 'fail') throw decision.error
+        // A rate limit answers before the request is handled; a 5xx may come after it was.
+        reached = decision.reason !== '429'
         retry = {
           reason: decision.reason,
           retryAfterMs: decision.retryAfterMs,
@@ -190,6 +195,7 @@ export class AdminApiClient {
         }
       }
       if (attempt >= this.#retry.maxAttempts) throw retry.exhausted()
+      if (reached) onAmbiguous?.()
       const delayMs = retry.retryAfterMs ?? backoffDelay(attempt, this.#retry, this.#random)
       this.#hooks.onRetry?.(retry.reason, attempt, delayMs)
       await sleep(delayMs, signal)

@@ -22,7 +22,8 @@ const expectedWarnings = new Set([
 
 /** The two client calls the sink needs (AdminApiClient implements them). */
 export interface ImportApi {
-  submitImport(body: string | Uint8Array, signal?: AbortSignal): Promise<ImportJobView>
+  /** `onAmbiguous`: called before a retry of a POST that may have created a job already. */
+  submitImport(body: string | Uint8Array, signal?: AbortSignal, onAmbiguous?: () => void): Promise<ImportJobView>
   getImport(id: string, signal?: AbortSignal): Promise<ImportJobView>
 }
 
@@ -45,6 +46,8 @@ export interface ImportSinkOptions {
  * - A completed job with a top-level `error` (a crashed chunk): records it did not report are
  *   resent, never counted as done; an idempotent resend is safe because Authgear matches users
  *   by identifier.
+ * - A POST retried after a failure that may have created a job (a reset, a timeout, a 5xx): its
+ *   records are read as resent, and one that failed as a duplicate of itself goes once more.
  * - Quota, auth and exhausted-retry errors propagate and stop the run; the batch's records stay
  *   without outcome, so the checkpoint does not move past them and a restart resends them.
  */
@@ -84,7 +87,7 @@ export class ImportSink {
     this.#metrics.batchBytes.observe(body.byteLength)
     let job: ImportJobView
     try {
-      job = await this.#api.submitImport(body, this.#options.hardStop)
+      job = await this.#api.submitImport(body, this.#options.hardStop, () => this.#markAmbiguous(items))
       // Accepted: Authgear has read the whole body. After a failure it is left to the collector,
       // as a transport may still be writing it.
       releaseBuffer(body)
@@ -127,22 +130,42 @@ export class ImportSink {
     return job
   }
 
+  /**
+   * The POST of `items` is retried after a failure that may have created a job, which would then
+   * run beside the retry's job unseen, on the same users. Their outcomes are read as resends'.
+   */
+  #markAmbiguous(items: WorkItem[]): void {
+    if (items.every((item) => item.resent)) return
+    for (const item of items) item.resent = true
+    this.#metrics.resends.inc({ reason: 'ambiguous_submit' }, items.length)
+    this.#logger.warn({ records: items.length }, 'An import request failed after it may have reached Authgear; retrying it. A job it created may import the same users beside the retry: their outcomes say so.')
+  }
+
   #settle(job: ImportJobView, items: WorkItem[]): WorkItem[] {
     const details = new Map<number, ImportDetail>()
     for (const detail of job.details ?? []) details.set(detail.index, detail)
     const unreported: WorkItem[] = []
+    const raced: WorkItem[] = []
     items.forEach((item, index) => {
       const detail = details.get(index)
-      if (detail) this.#recorder.complete(item, this.#outcome(item, detail))
-      else unreported.push(item)
+      if (!detail) unreported.push(item)
+      else if (racedItself(item, detail)) raced.push(item)
+      else this.#recorder.complete(item, this.#outcome(item, detail))
     })
+    if (raced.length > 0) {
+      // An unseen earlier job inserted these users while this one tried to: sent once more, each is
+      // found existing, with its user id, instead of being dead-lettered while it is in Authgear.
+      for (const item of raced) item.raced = true
+      this.#logger.warn({ job: job.id, records: raced.length }, 'Import job found users inserted at the same moment by an earlier job of the same records; sending them once more.')
+    }
     if (job.error) {
       this.#metrics.jobs.inc({ result: 'crashed' })
       this.#logger.warn({ job: job.id, reason: job.error.reason, unreported: unreported.length }, 'Import job completed with a crashed chunk; resending the records it did not report.')
     } else {
       this.#metrics.jobs.inc({ result: 'completed' })
     }
-    return unreported.length > 0 ? this.#resendable(unreported, 'crashed', 'job_crashed') : []
+    const again = unreported.length > 0 ? this.#resendable(unreported, 'crashed', 'job_crashed') : []
+    return raced.length > 0 ? [...again, ...this.#resendable(raced, 'raced', 'job_raced')] : again
   }
 
   #outcome(item: WorkItem, detail: ImportDetail): Outcome {
@@ -177,7 +200,7 @@ export class ImportSink {
     return []
   }
 
-  #resendable(items: WorkItem[], reason: 'expired' | 'crashed', code: string): WorkItem[] {
+  #resendable(items: WorkItem[], reason: 'expired' | 'crashed' | 'raced', code: string): WorkItem[] {
     const again: WorkItem[] = []
     for (const item of items) {
       if (item.attempts < this.#options.maxSends) {
@@ -195,7 +218,14 @@ export class ImportSink {
   }
 }
 
-const resentWarning = 'sent again after an import job that did not report it (a crashed chunk or an expired job): that job may have imported it, password included, so this outcome says what the second send found'
+const resentWarning = 'sent again after an import job that did not report it (a crashed chunk, an expired job, or a request that failed after it may have created a job): that job may have imported it, password included, so this outcome says what the second send found'
+
+/** A resent record that failed because another job (the unseen one it was resent after) inserted the same login at the same moment. */
+function racedItself(item: WorkItem, detail: ImportDetail): boolean {
+  if (!item.resent || item.raced || detail.outcome !== 'failed') return false
+  const error = detail.errors?.[0] as { reason?: string; info?: { cause?: { kind?: string } } } | undefined
+  return error?.reason === 'InvariantViolated' && error.info?.cause?.kind === 'DuplicatedIdentity'
+}
 
 function carriesSecrets(record: { password?: unknown; mfa?: { totp?: unknown; password?: unknown } }): boolean {
   return record.password !== undefined || record.mfa?.totp !== undefined || record.mfa?.password !== undefined

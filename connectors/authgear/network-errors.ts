@@ -49,3 +49,15 @@ function errorCodes(error: unknown, depth = 0): string[] {
 export function errorCodeOf(error: unknown): string {
   return errorCodes(error)[0] ?? (error instanceof Error ? error.name : 'unknown error')
 }
+
+/** Failures that happen before a connection exists: the request cannot have reached the server. */
+const BEFORE_CONNECTION_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT'])
+
+/**
+ * Whether a request that failed with `error` may still have been received and acted on: anything
+ * but a failure to connect. A reset or a timeout after the body went out leaves it unknown.
+ */
+export function mayHaveReachedServer(error: unknown): boolean {
+  const codes = errorCodes(error)
+  return !codes.some((code) => BEFORE_CONNECTION_CODES.has(code))
+}

@@ -21,8 +21,14 @@ export interface WorkItem {
   /** Import jobs this record has been sent in so far. */
   attempts: number
   firstAttemptAt?: number
-  /** Sent again after a job that gave no outcome for it (crashed chunk, expired job), which may have imported it. */
+  /**
+   * Sent again after a job that gave no outcome for it (crashed chunk, expired job), or in a job
+   * whose POST was retried after a failure that may have created another job: one that may have
+   * imported it, password included.
+   */
   resent?: boolean
+  /** Already sent once more because that other job inserted it at the same moment (`DuplicatedIdentity`). */
+  raced?: boolean
 }
 
 /** Anything that can receive an outcome: a work item, or a source record that never became one. */

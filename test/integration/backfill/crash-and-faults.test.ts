@@ -72,6 +72,12 @@ describe('backfill under crashes and faults', () => {
     const read = Number(/^\s+read\s+(\d+)/m.exec(result.stdout)?.[1])
     expect(read).toBe(expected.read)
     expect(result.stdout).not.toMatch(/pending/)
+    // The faults cost nobody their import or their password: only the source's own bad records
+    // are dead-lettered, and no user the faults made be sent twice is said to have lost a password.
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.filter((line) => line['stage'] === 'sending')).toEqual([])
+    const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
+    expect(report.filter((line) => line['password_not_applied'])).toEqual([])
     expect(scrapes.length).toBeGreaterThan(0)
     // linger_seconds keeps /metrics up after the run, so the last scrape holds the final counts
     // (a crashed chunk in one of the last jobs was otherwise resent after the last scrape).
