@@ -7,6 +7,7 @@ import { requestBody } from '../../src/runtime/batcher.ts'
 import type { OutcomeRecorder } from '../../src/runtime/outcome-recorder.ts'
 import { releaseBuffer } from '../../src/runtime/release-buffer.ts'
 import type { WorkItem } from '../../src/runtime/work-item.ts'
+import { QuotaExceededError } from '../../src/core/errors.ts'
 import { BodyRejectedError, RequestTooLargeError, TaskNotFoundError, type ApiRequestError } from './errors.ts'
 import type { ImportDetail, ImportJobView } from './import-job.ts'
 
@@ -42,6 +43,8 @@ export interface ImportSinkOptions {
  * `details[index]` into one terminal outcome per record.
  *
  * - 413: the batch is split in halves and each half sent; a lone record too large fails.
+ * - 429 `UsageLimitExceeded`: split the same way, to use what is left of the quota; a lone
+ *   record refused stops the run.
  * - 404 `TaskNotFound` while polling: the job expired, its records are resent.
  * - A completed job with a top-level `error` (a crashed chunk): records it did not report are
  *   resent, never counted as done; an idempotent resend is safe because Authgear matches users
@@ -93,6 +96,9 @@ export class ImportSink {
       releaseBuffer(body)
     } catch (error) {
       if (error instanceof RequestTooLargeError) return this.#split(items, queue, error.limit)
+      // Authgear reserves nothing for a refused request: a smaller one may fit in what is left of
+      // the period's quota. Halving finds that rest; only a single record refused stops the run.
+      if (error instanceof QuotaExceededError && items.length > 1) return this.#halve(items, queue, 'quota_split')
       // Any other refusal (404 "app not found", a proxy's page, a 200 that is not an import job)
       // says the same of every batch: failing them one by one would dead-letter the whole source
       // and mark it complete. It stops the run instead, with the checkpoint before these records.
@@ -194,6 +200,12 @@ export class ImportSink {
       this.#recorder.complete(items[0]!, { kind: 'failed', code: 'record_too_large', message: `the record alone is over ${cap}`, attempts: items[0]!.attempts })
       return []
     }
+    return this.#halve(items, queue, undefined)
+  }
+
+  /** Puts `items` back as two halves at the front of `queue`, not counting this attempt. */
+  #halve(items: WorkItem[], queue: WorkItem[][], result: 'quota_split' | undefined): WorkItem[] {
+    if (result) this.#metrics.jobs.inc({ result })
     const half = Math.ceil(items.length / 2)
     for (const item of items) item.attempts--
     queue.unshift(items.slice(0, half), items.slice(half))

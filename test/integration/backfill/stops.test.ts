@@ -170,4 +170,27 @@ describe('stopping a backfill', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  it('a batch larger than what is left of the quota is halved until the rest is used, then the run stops', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gb-quota-rest-'))
+    const target = await startTestEmulator(dir, { quota: { user_import: [{ quota: 250, period: 'day' }] } })
+    try {
+      const users = Array.from({ length: 300 }, (_, i) => JSON.stringify({ user_id: `auth0|u${i}`, email: `user${i}@example.com` }))
+      await writeFile(join(dir, 'users.ndjson'), users.join('\n') + '\n')
+      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, sink: { batch: { max_records: 300, linger_ms: 200 }, max_in_flight: 1 } })
+      const first = await runCli(['backfill', '--config', config])
+      expect(first.code, first.stderr.slice(-1500)).toBe(75)
+      // One request of 300 would have been refused whole, importing nobody on a day that had room for 250.
+      expect(target.emulator.store.count()).toBe(250)
+      expect(target.emulator.quota.used('user_import', 'day')).toBe(250)
+      expect(count(first.stdout, 'inserted')).toBe(250)
+      target.emulator.quota.setLimits('user_import', [{ quota: 1_000, period: 'day' }])
+      const rest = await runCli(['backfill', '--config', config])
+      expect(rest.code, rest.stderr.slice(-1500)).toBe(0)
+      expect(target.emulator.store.count()).toBe(300)
+    } finally {
+      await target.emulator.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })
