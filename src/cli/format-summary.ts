@@ -19,6 +19,7 @@ export function formatSummary(mode: string, summary: RunSummary, result: Pipelin
     ...(o.deleted > 0 ? [`  deleted     ${o.deleted}`] : []),
     ...(o.disabled > 0 ? [`  disabled    ${o.disabled}`] : []),
     ...(o.published > 0 ? [`  published   ${o.published}`] : []),
+    ...(summary.settledEarlier > 0 ? [`  settled by the stopped run  ${summary.settledEarlier}  (read again, not sent again: their outcomes are in the report already)`] : []),
     ...(earlier > 0 ? [`  dead-lettered by earlier runs  ${earlier}  (their lines are in the dead letter already)`] : []),
     ...(pending > 0 ? [`  pending     ${pending}  (no outcome yet; resent on the next run)`] : []),
   ]

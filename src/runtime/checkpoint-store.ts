@@ -8,7 +8,8 @@ export interface CheckpointState<P> {
   readonly version: 1
   /** Fingerprint of the source and sink settings; a checkpoint from another pipeline is refused. */
   readonly pipeline: string
-  readonly position: P
+  /** null: nothing before it is committed (a stop that saved only `settledAhead`). */
+  readonly position: P | null
   readonly committedAt: string
   /** Records with terminal outcomes up to this position, over all runs. */
   readonly recordsCommitted: number
@@ -18,6 +19,12 @@ export interface CheckpointState<P> {
    * records. Absent in checkpoints written before it was kept.
    */
   readonly deadLettered?: number
+  /**
+   * Written when a run stops: origins of records past `position` that have outcomes already (and
+   * which of them were dead-lettered). The resumed run skips them instead of sending them again,
+   * which would spend import quota on users already imported.
+   */
+  readonly settledAhead?: { readonly origins: readonly string[]; readonly dead_lettered: readonly string[] }
   /** Set once the source was read to its end and every record had an outcome. */
   readonly complete: boolean
   /** What `pipeline` is the fingerprint of (no secrets), so a refusal can name what changed. */
@@ -67,7 +74,7 @@ export class CheckpointStore<P> {
       throw new CheckpointError(`checkpoint ${this.path} belongs to another source or target${what}; put the setting back to resume, or use another state.dir, or --from-start to discard it`)
     }
     try {
-      return { ...state, position: this.#parse(state.position) }
+      return { ...state, position: state.position === null ? null : this.#parse(state.position) }
     } catch (error) {
       throw new CheckpointError(`checkpoint ${this.path} holds an invalid position: ${(error as Error).message}`, { cause: error })
     }

@@ -1,7 +1,16 @@
 /** Settles one record of a tracked source batch; call it exactly once per record. */
 export interface BatchTicket {
-  /** `deadLettered`: the records settled went to the dead letter (counted for the checkpoint). */
-  settle(count?: number, deadLettered?: boolean): void
+  /**
+   * `deadLettered`: the records settled went to the dead letter (counted for the checkpoint).
+   * `origin`: the record's, kept while the committed position is behind it (see `settledAhead`).
+   */
+  settle(count?: number, deadLettered?: boolean, origin?: string): void
+}
+
+/** Records settled past the committed position, by origin, and which of them were dead-lettered. */
+export interface SettledAhead {
+  readonly origins: string[]
+  readonly deadLettered: string[]
 }
 
 interface Entry<P> {
@@ -9,6 +18,9 @@ interface Entry<P> {
   readonly count: number
   remaining: number
   deadLettered: number
+  /** Origins of this batch's settled records, until it is committed; `dead`: those dead-lettered. */
+  settled: string[] | undefined
+  dead: Set<string> | undefined
   readonly onSettled: (() => void) | undefined
 }
 
@@ -37,16 +49,20 @@ export class Checkpointer<P> {
    * partitions, track their own contiguity with it).
    */
   track(position: P, count: number, onSettled?: () => void): BatchTicket {
-    const entry: Entry<P> = { position, count, remaining: count, deadLettered: 0, onSettled }
+    const entry: Entry<P> = { position, count, remaining: count, deadLettered: 0, settled: undefined, dead: undefined, onSettled }
     if (count === 0) onSettled?.()
     this.#queue.push(entry)
     this.#pending += count
     if (count === 0) this.#advance()
     return {
-      settle: (n = 1, deadLettered = false) => {
+      settle: (n = 1, deadLettered = false, origin?: string) => {
         if (n > entry.remaining) throw new Error(`checkpointer: settled ${n} records but only ${entry.remaining} were pending`)
         entry.remaining -= n
         if (deadLettered) entry.deadLettered += n
+        if (origin !== undefined) {
+          ;(entry.settled ??= []).push(origin)
+          if (deadLettered) (entry.dead ??= new Set()).add(origin)
+        }
         this.#pending -= n
         if (entry.remaining === 0) {
           entry.onSettled?.()
@@ -71,6 +87,25 @@ export class Checkpointer<P> {
     return this.#committedDeadLettered
   }
 
+  /**
+   * The records settled past the committed position (up to `limit`), in read order: jobs finish
+   * out of order, so when a run stops, many records after the first one without an outcome have
+   * theirs already. A resumed run reads them again and need not send them again.
+   */
+  settledAhead(limit: number): SettledAhead {
+    const origins: string[] = []
+    const deadLettered: string[] = []
+    for (let i = this.#head; i < this.#queue.length && origins.length < limit; i++) {
+      const entry = this.#queue[i]!
+      for (const origin of entry.settled ?? []) {
+        if (origins.length >= limit) break
+        origins.push(origin)
+        if (entry.dead?.has(origin)) deadLettered.push(origin)
+      }
+    }
+    return { origins, deadLettered }
+  }
+
   /** Records tracked but not yet settled. */
   get pending(): number {
     return this.#pending
@@ -93,6 +128,8 @@ export class Checkpointer<P> {
       this.#committed = this.#queue[this.#head]!.position
       this.#committedRecords += this.#queue[this.#head]!.count
       this.#committedDeadLettered += this.#queue[this.#head]!.deadLettered
+      this.#queue[this.#head]!.settled = undefined
+      this.#queue[this.#head]!.dead = undefined
       this.#head++
       this.#dirty = true
     }

@@ -62,7 +62,7 @@ export class OutcomeRecorder {
         record: redact(mapped?.record ?? (source.kind === 'data' ? source.data : undefined)),
       })
     }
-    item.ticket.settle(1, outcome.kind === 'failed' || outcome.kind === 'rejected')
+    item.ticket.settle(1, outcome.kind === 'failed' || outcome.kind === 'rejected', source.origin)
   }
 }
 

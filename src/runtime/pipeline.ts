@@ -6,7 +6,7 @@ import { QuotaExceededError } from '../core/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { envelopeBytes } from './batcher.ts'
 import { mapGuarded } from './guarded-map.ts'
-import { Checkpointer, type BatchTicket } from './checkpointer.ts'
+import { Checkpointer, type BatchTicket, type SettledAhead } from './checkpointer.ts'
 import type { CheckpointStore } from './checkpoint-store.ts'
 import type { ImportScheduler } from './import-scheduler.ts'
 import type { NdjsonWriter } from './ndjson-writer.ts'
@@ -31,6 +31,12 @@ export interface PipelineOptions<P> {
   readonly pipelineAliases?: readonly string[]
   readonly pipelineIdentity?: Record<string, unknown>
   readonly fromStart: boolean
+  /**
+   * Whether a stop saves the records settled past the position, for the resumed run to skip: for
+   * reads that return the same records in the same order (files, a table's backfill), never for
+   * a table's sync, where a row read again may be a newer version under the same origin.
+   */
+  readonly resumeSettled?: boolean
   readonly summary: RunSummary
   readonly metrics: Metrics
   readonly checkpointIntervalMs: number
@@ -55,25 +61,53 @@ export interface PipelineResult {
  * arrive. A position is committed only after every record at or before it has an outcome and the
  * report and dead-letter lines for those records are fsynced.
  */
+/** Most records named in a stop's list of records settled ahead; the rest are sent again. */
+const SETTLED_AHEAD_LIMIT = 200_000
+
+function reachedAuthgear(ahead: SettledAhead): boolean {
+  return ahead.origins.length > ahead.deadLettered.length
+}
+
 export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContext): Promise<PipelineResult> {
   const { source, scheduler, recorder, summary, metrics, store } = options
   if (options.fromStart) await store.discard()
   const saved = options.fromStart ? undefined : await store.load({ id: options.pipelineId, ...(options.pipelineAliases ? { aliases: options.pipelineAliases } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
   if (saved) ctx.logger.info({ position: saved.position, recordsCommitted: saved.recordsCommitted, complete: saved.complete }, 'Resuming from the last committed checkpoint.')
-  const checkpointer = new Checkpointer<P>(saved?.position)
+  /** Where reading resumes; null in a checkpoint is the start (a stop that committed nothing). */
+  const resumeFrom: P | undefined = saved?.position ?? undefined
+  const checkpointer = new Checkpointer<P>(resumeFrom)
   const committedBefore = saved?.recordsCommitted ?? 0
-  const deadLetteredEarlier = saved?.deadLettered ?? 0
+  let deadLetteredEarlier = saved?.deadLettered ?? 0
+  // Records the stopped run settled past its position: read again, settled at once, not sent.
+  const settledEarlier = options.resumeSettled && saved?.settledAhead ? new Map(saved.settledAhead.origins.map((origin) => [origin, false])) : undefined
+  for (const origin of settledEarlier === undefined ? [] : saved!.settledAhead!.dead_lettered) settledEarlier!.set(origin, true)
+  /** Settles `origin` as done by the stopped run when it was; true if so. */
+  const settledBefore = (origin: string, ticket: BatchTicket): boolean => {
+    const dead = settledEarlier?.get(origin)
+    if (dead === undefined) return false
+    settledEarlier!.delete(origin)
+    summary.settledEarlier++
+    if (dead) deadLetteredEarlier++
+    ticket.settle(1, dead)
+    return true
+  }
   let exhausted = false
 
-  const commit = async (complete: boolean): Promise<void> => {
-    if (!checkpointer.takeDirty() && !complete) return
+  const commit = async (complete: boolean, final = false): Promise<void> => {
+    if (!checkpointer.takeDirty() && !complete && !final) return
     const position = checkpointer.committed
-    if (position === undefined) return
+    // Nothing committed yet: a stop's list of records settled ahead is worth a checkpoint at the
+    // start of the source (position null) when some of them reached Authgear. Dead letters alone
+    // are cheap to find again, and a checkpoint would tie a rerun to a sink.endpoint that was wrong.
+    if (position === undefined && !(final && !complete && options.resumeSettled && reachedAuthgear(checkpointer.settledAhead(SETTLED_AHEAD_LIMIT)))) return
     const recordsCommitted = committedBefore + checkpointer.committedRecords
-    const deadLettered = deadLetteredEarlier + checkpointer.committedDeadLettered
+    // The earlier runs' dead letters the checkpoint covers: skipped records settled ahead count
+    // through the checkpointer, like this run's own.
+    const deadLettered = (saved?.deadLettered ?? 0) + checkpointer.committedDeadLettered
+    const ahead = final && !complete && options.resumeSettled ? checkpointer.settledAhead(SETTLED_AHEAD_LIMIT) : undefined
     try {
       await Promise.all(options.writers.map((w) => w.flush()))
-      await store.save({ version: 1, pipeline: options.pipelineId, position, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
+      await store.save({ version: 1, pipeline: options.pipelineId, position: position ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(ahead && ahead.origins.length > 0 ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
     } catch (error) {
       checkpointer.markDirty()
       throw error
@@ -81,7 +115,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     metrics.checkpointCommits.inc()
     metrics.checkpointTimestamp.set(Date.now() / 1000)
     // Upstream commits (Kafka offsets) follow the durable local checkpoint, never lead it.
-    await source.ack?.(position, ctx)
+    if (position !== undefined) await source.ack?.(position, ctx)
   }
   let committing: Promise<void> = Promise.resolve()
   /** A commit that failed (a report or dead-letter file that cannot be written, a full disk): the run stops, as outcomes could no longer be recorded. */
@@ -133,16 +167,18 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   let failure: unknown
   try {
     const plan = await workerPlan(source, options.map)
-    const parallel = plan.start > 0 ? await readMapped(source, options.map, plan, saved?.position, readCtx, (running) => metrics.mappingWorkers.set(running)) : undefined
+    const parallel = plan.start > 0 ? await readMapped(source, options.map, plan, resumeFrom, readCtx, (running) => metrics.mappingWorkers.set(running)) : undefined
     if (parallel) {
       ctx.logger.info({ workers: plan.start, ...(plan.max > plan.start ? { maxWorkers: plan.max } : {}) }, 'Mapping records on worker threads.')
       for await (const batch of parallel) {
         const ticket = track(batch, batch.items.count)
         for (const item of unpackItems(batch.items)) {
           if (item.kind === 'mapped') {
+            if (settledBefore(item.origin, ticket)) continue
             const waiting = accept(workItemOf(item, ticket, arena))
             if (waiting) await waiting
           }
+          else if (settledBefore(item.origin, ticket)) continue
           else if (item.kind === 'rejected') reject({ kind: 'data', key: item.key, origin: item.origin, data: item.data }, ticket, item.rejection, item.passwordAlgorithm)
           else recorder.complete({ source: { kind: 'unreadable', key: item.key, origin: item.origin, code: item.code, message: item.message }, ticket }, { kind: 'rejected', code: item.code, message: item.message }, 'receiving')
         }
@@ -152,9 +188,10 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
         if (stopping()) break
       }
     } else {
-      for await (const batch of source.read(saved?.position, readCtx)) {
+      for await (const batch of source.read(resumeFrom, readCtx)) {
         const ticket = track(batch, batch.records.length)
         for (const record of batch.records) {
+          if (settledBefore(record.origin, ticket)) continue
           if (record.kind === 'unreadable') {
             recorder.complete({ source: record, ticket }, { kind: 'rejected', code: record.code, message: record.message }, 'receiving')
             continue
@@ -186,7 +223,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   failure ??= scheduler.fatal ?? commitFailure
   let complete = exhausted && failure === undefined && checkpointer.pending === 0
   try {
-    await commit(complete)
+    await commit(complete, true)
   } catch (error) {
     failure ??= error
     complete = false

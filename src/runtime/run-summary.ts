@@ -8,16 +8,19 @@ export class RunSummary {
   readonly byPassword: Record<string, number> = {}
   readonly deadLetterReasons: Record<string, number> = {}
   passwordNotApplied = 0
+  /** Records read again after a stop whose outcomes the stopped run had recorded: not sent again. */
+  settledEarlier = 0
   readonly startedAt = Date.now()
 
   get settled(): number {
-    return OutcomeKinds.reduce((sum, kind) => sum + this.outcomes[kind], 0)
+    return OutcomeKinds.reduce((sum, kind) => sum + this.outcomes[kind], this.settledEarlier)
   }
 
   toJSON(): object {
     return {
       read: this.read,
       ...this.outcomes,
+      settled_earlier: this.settledEarlier,
       pending: this.read - this.settled,
       password_not_applied: this.passwordNotApplied,
       by_identifier: this.byIdentifier,

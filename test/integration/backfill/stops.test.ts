@@ -171,13 +171,13 @@ describe('stopping a backfill', () => {
     }
   })
 
-  it('a batch larger than what is left of the quota is halved until the rest is used, then the run stops', async () => {
+  it.each([0, 2])('a batch larger than what is left of the quota is halved until the rest is used, then the run stops (mapping.workers: %i)', async (workers) => {
     const dir = await mkdtemp(join(tmpdir(), 'gb-quota-rest-'))
     const target = await startTestEmulator(dir, { quota: { user_import: [{ quota: 250, period: 'day' }] } })
     try {
       const users = Array.from({ length: 300 }, (_, i) => JSON.stringify({ user_id: `auth0|u${i}`, email: `user${i}@example.com` }))
       await writeFile(join(dir, 'users.ndjson'), users.join('\n') + '\n')
-      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, sink: { batch: { max_records: 300, linger_ms: 200 }, max_in_flight: 1 } })
+      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, mapping: { workers }, sink: { batch: { max_records: 300, linger_ms: 200 }, max_in_flight: 1 } })
       const first = await runCli(['backfill', '--config', config])
       expect(first.code, first.stderr.slice(-1500)).toBe(75)
       // One request of 300 would have been refused whole, importing nobody on a day that had room for 250.
@@ -188,6 +188,15 @@ describe('stopping a backfill', () => {
       const rest = await runCli(['backfill', '--config', config])
       expect(rest.code, rest.stderr.slice(-1500)).toBe(0)
       expect(target.emulator.store.count()).toBe(300)
+      // The 250 imported were all read in one source batch, which the stop could not commit: the
+      // checkpoint names them, so the rerun spends quota on the other 50 only.
+      expect(count(rest.stdout, 'settled by the stopped run')).toBe(250)
+      expect(count(rest.stdout, 'inserted')).toBe(50)
+      expect(count(rest.stdout, 'skipped')).toBe(0)
+      expect(target.emulator.quota.used('user_import', 'day')).toBe(300)
+      const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
+      expect(report).toHaveLength(300)
+      expect(new Set(report.map((line) => line['source_key'])).size).toBe(300)
     } finally {
       await target.emulator.close()
       await rm(dir, { recursive: true, force: true })

@@ -42,6 +42,24 @@ describe('Checkpointer', () => {
     expect(c.committedDeadLettered).toBe(2)
   })
 
+  it('names the records settled past the committed position, for a stopped run to save', () => {
+    const c = new Checkpointer<number>()
+    const a = c.track(1, 2)
+    const b = c.track(2, 2)
+    const d = c.track(3, 1)
+    a.settle(1, false, 'f:1')
+    b.settle(1, false, 'f:3')
+    b.settle(1, true, 'f:4')
+    d.settle(1, false, 'f:5')
+    // f:2 has no outcome: everything from its batch on is past the committed position.
+    expect(c.committed).toBeUndefined()
+    expect(c.settledAhead(10)).toEqual({ origins: ['f:1', 'f:3', 'f:4', 'f:5'], deadLettered: ['f:4'] })
+    expect(c.settledAhead(2).origins).toEqual(['f:1', 'f:3'])
+    a.settle(1, false, 'f:2')
+    expect(c.committed).toBe(3)
+    expect(c.settledAhead(10)).toEqual({ origins: [], deadLettered: [] })
+  })
+
   it('refuses to settle more records than a batch had', () => {
     const c = new Checkpointer<number>()
     const a = c.track(1, 1)

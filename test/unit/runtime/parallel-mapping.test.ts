@@ -106,7 +106,7 @@ async function run(dir: string, workers: number, name: string, from?: Auth0Posit
       records: records.sort(),
       report: strip(await readFile(join(dir, `${name}.report.ndjson`), 'utf8')).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
       deadLetter: strip(await readFile(join(dir, `${name}.dead.ndjson`), 'utf8')),
-      position: (await store.load(name))?.position,
+      position: (await store.load(name))?.position ?? undefined,
       joinLog: ctx.lines.find((line) => line.msg === 'Password-hash join summary.')?.obj,
       workers: (ctx.lines.find((line) => line.msg === 'Mapping records on worker threads.')?.obj as { workers?: number } | undefined)?.workers,
     }
