@@ -39,6 +39,9 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
     for (const [name, count] of Object.entries(counts)) joined[name] = (joined[name] ?? 0) + count
   }
 
+  /** Lines of the hash export that could not be read: their users are imported without a password. */
+  let unreadableHashLines = 0
+
   /** Export files found empty by the last listing: a truncated download looks like this. */
   let emptyFiles: string[] = []
 
@@ -71,7 +74,10 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
       { files: found.length, lines: built.stats.lines, unreadable_lines: built.stats.unreadable, index_bytes: built.stats.tableBytes },
       'Password-hash export indexed.',
     )
-    if (built.stats.unreadable > 0) ctx.logger.warn({ unreadable_lines: built.stats.unreadable }, 'Some password-hash export lines are not JSON objects and were ignored.')
+    if (built.stats.unreadable > 0) {
+      ctx.logger.warn({ unreadable_lines: built.stats.unreadable }, 'Some password-hash export lines are not JSON objects and were ignored.')
+      unreadableHashLines = built.stats.unreadable
+    }
     return built
   }
 
@@ -175,7 +181,8 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
 
     warnings() {
       const empty = emptyFiles.map((name) => `${name} is empty (0 bytes): no user was read from it; check that the export downloaded completely`)
-      return config.password_hashes ? [...empty, ...joinWarnings(joined)] : empty
+      const hashLines = unreadableHashLines > 0 ? [`password-hash export: ${unreadableHashLines} ${unreadableHashLines === 1 ? 'line is' : 'lines are'} not a JSON object and ${unreadableHashLines === 1 ? 'was' : 'were'} ignored; the users ${unreadableHashLines === 1 ? 'it was' : 'they were'} for are imported without a password (check the decryption and the file's end)`] : []
+      return config.password_hashes ? [...empty, ...hashLines, ...joinWarnings(joined)] : empty
     },
 
     async close() {

@@ -9,8 +9,10 @@ const examplesPerKind = 3
 /**
  * What `validate` can tell about users that meet in Authgear, though each record maps fine:
  * several records of one user (the same identifier: Authgear keeps one version, so a password can
- * be lost when the version it keeps has none), and a login ID of one user that
- * another user's record also holds (Authgear refuses the second: `InvariantViolated`). Login IDs
+ * be lost when the version it keeps has none); a record whose identifier is another user's second
+ * login ID (Authgear finds that user: the record is skipped, or overwrites that user under
+ * upsert); and a second login ID of one user that another user's record also holds (Authgear
+ * refuses the later record: `InvariantViolated`). Login IDs
  * are kept as 52-bit hashes in typed arrays, 32 bytes each at most (JavaScript maps of numbers
  * took 100: 200 MB for a million users); a collision (odds ~1e-4 at ten million) could only
  * add a false warning.
@@ -22,8 +24,11 @@ export class SharedLogins {
   readonly #logins = new HashTable()
   repeatedUsers = 0
   passwordsLost = 0
-  sharedLogins = 0
-  readonly examples: { repeated: string[]; passwordLost: string[]; shared: string[] } = { repeated: [], passwordLost: [], shared: [] }
+  /** Records whose identifier an earlier user holds as a second login ID: matched to that user. */
+  merged = 0
+  /** Records with a second login ID an earlier user holds: refused by Authgear. */
+  refused = 0
+  readonly examples: { repeated: string[]; passwordLost: string[]; merged: string[]; refused: string[] } = { repeated: [], passwordLost: [], merged: [], refused: [] }
 
   add(mapped: MappedRecord, origin: string): void {
     const user = loginHash(mapped.identifier, mapped.identifierValue)
@@ -34,15 +39,22 @@ export class SharedLogins {
     if (before !== undefined) {
       this.repeatedUsers++
       keep(this.examples.repeated, origin)
-      if (before === 2 && !hasPassword) {
+      // Across import jobs the first version imported stays (a later one is skipped, and an update
+      // ignores passwords); within one the last does: either way, versions that differ in having
+      // a password can leave the user without one.
+      if ((before === 2) !== hasPassword) {
         this.passwordsLost++
         keep(this.examples.passwordLost, origin)
       }
     }
-    // This user's identifier as another user's second login ID, or its other login IDs as
-    // another user's identifier or second login ID.
+    // This user's identifier as another user's second login ID: Authgear matches the record to that user.
     const heldBy = this.#logins.get(user)
-    let shared = heldBy !== undefined && heldBy !== user
+    if (heldBy !== undefined && heldBy !== user) {
+      this.merged++
+      keep(this.examples.merged, origin)
+    }
+    // Its other login IDs as another user's identifier or second login ID: refused.
+    let shared = false
     const record = mapped.record as Record<string, unknown>
     for (const field of loginFields) {
       const value = record[field]
@@ -53,22 +65,22 @@ export class SharedLogins {
       else this.#logins.set(login, user)
     }
     if (shared) {
-      this.sharedLogins++
-      keep(this.examples.shared, origin)
+      this.refused++
+      keep(this.examples.refused, origin)
     }
   }
 
-  /** Lines for `validate`'s warnings, empty when nothing was found. */
+  /** Lines for `validate`'s warnings, empty when nothing was found (the refused ones are counted as dead letters). */
   warnings(): string[] {
     const lines: string[] = []
     if (this.repeatedUsers > 0) {
       lines.push(`${this.repeatedUsers} ${this.repeatedUsers === 1 ? 'record repeats' : 'records repeat'} the identifier of an earlier one: they are one user in Authgear, which keeps one version (the last of an import job; a later job skips an existing user, or updates it under upsert) (e.g. ${this.examples.repeated.join(', ')})`)
     }
     if (this.passwordsLost > 0) {
-      lines.push(`${this.passwordsLost} of them ${this.passwordsLost === 1 ? 'carries' : 'carry'} no password Authgear imports (none, or a hash it cannot import) where the version before had one: when such a version is the one imported, the user has no password (e.g. ${this.examples.passwordLost.join(', ')})`)
+      lines.push(`${this.passwordsLost} of them ${this.passwordsLost === 1 ? 'differs' : 'differ'} from the version before in carrying a password Authgear imports (one has it, the other has none or a hash it cannot import): Authgear keeps the last version of an import job but the first across jobs, so the user may end up without a password (e.g. ${this.examples.passwordLost.join(', ')})`)
     }
-    if (this.sharedLogins > 0) {
-      lines.push(`${this.sharedLogins} ${this.sharedLogins === 1 ? 'record holds' : 'records hold'} a login ID (email, phone or username) another user's record holds: Authgear refuses them (InvariantViolated) (e.g. ${this.examples.shared.join(', ')})`)
+    if (this.merged > 0) {
+      lines.push(`${this.merged} ${this.merged === 1 ? 'record has' : 'records have'} as identifier a login ID an earlier user's record holds besides its own (a phone, a username): Authgear finds that user, so the record is skipped and reported with that user's id, or under upsert overwrites that user's profile (e.g. ${this.examples.merged.join(', ')})`)
     }
     return lines
   }

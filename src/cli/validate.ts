@@ -80,9 +80,14 @@ export async function validateCommand(options: { config: string }, io: CommandIo
     await source.close()
   }
   const warnings = [...(source.warnings?.() ?? []), ...logins.warnings()]
-  const failed = read - sendable - deletes
+  if (logins.refused > 0) {
+    // Sent, and refused by Authgear: they end in the dead letter as surely as a mapping rejection.
+    failures['InvariantViolated'] = { count: logins.refused, examples: logins.examples.refused.map((origin) => `${origin}: holds a login ID (email, phone or username) an earlier user's record holds; Authgear refuses it (DuplicatedIdentity)`) }
+  }
+  const failed = read - sendable - deletes + logins.refused
   const deleting = deletes > 0 && config.source.type === 'kafka' ? `, ${deletes} deletes would follow deletes.policy (${config.source.deletes.policy})` : ''
-  const lines = [`dry run of ${config.source.type} source: ${read} records read, ${sendable} would be sent${deleting}, ${failed} would be dead-lettered`]
+  const refusedAfterSending = logins.refused > 0 ? ` (${logins.refused} of them sent and refused by Authgear)` : ''
+  const lines = [`dry run of ${config.source.type} source: ${read} records read, ${sendable} would be sent${deleting}, ${failed} would be dead-lettered${refusedAfterSending}`]
   lines.push('by identifier type:')
   for (const [k, v] of Object.entries(byIdentifier).sort()) lines.push(`  ${k.padEnd(20)} ${v}`)
   lines.push('by password (algorithm:lane):')
@@ -106,5 +111,6 @@ export async function validateCommand(options: { config: string }, io: CommandIo
     for (const warning of warnings) lines.push(`  ${warning}`)
   }
   io.stdout.write(`${lines.join('\n')}\n`)
-  return failed > 0 ? ExitCodes.deadLettered : ExitCodes.ok
+  // A record matched to another user is not dead-lettered, but it is as wrong: the run needs a look.
+  return failed > 0 || logins.merged > 0 ? ExitCodes.deadLettered : ExitCodes.ok
 }

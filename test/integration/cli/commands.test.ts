@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestEmulator, type TestEmulator } from '../../support/emulator-harness.ts'
 import { cliPath, runCli } from '../../support/run-cli.ts'
-import { writeTestConfig } from '../../support/write-config.ts'
+import { readNdjson, writeTestConfig } from '../../support/write-config.ts'
 
 let dir: string
 let target: TestEmulator
@@ -87,7 +87,7 @@ describe('gearbridge validate warnings', () => {
     expect(result.stdout).toContain('(none matched at all)')
   })
 
-  it('says when records repeat a user (and lose its password) or share a login ID with another user', async () => {
+  it('says when records repeat a user (and may lose its password), are matched to another user, or are refused for a login ID another holds; backfill does what it said', async () => {
     const bcrypt = `$2b$10$${'b'.repeat(53)}`
     const users = [
       { user_id: 'auth0|db', email: 'Ann@example.com', password_hash: bcrypt, identities: [{ provider: 'auth0', user_id: 'db', connection: 'db' }] },
@@ -95,14 +95,29 @@ describe('gearbridge validate warnings', () => {
       { user_id: 'auth0|u1', email: 'one@example.com', username: 'sam' },
       { user_id: 'auth0|u2', email: 'two@example.com', username: 'sam' },
       { user_id: 'auth0|u3', email: 'three@example.com' },
+      { user_id: 'auth0|dana', email: 'dana@example.com', phone_number: '+14155552671' },
+      { user_id: 'sms|dana', phone_number: '+14155552671', name: 'Someone Else' },
+      { user_id: 'google-oauth2|2', email: 'eve@example.com', identities: [{ provider: 'google-oauth2', user_id: '2', connection: 'google' }] },
+      { user_id: 'auth0|eve', email: 'eve@example.com', password_hash: bcrypt, identities: [{ provider: 'auth0', user_id: 'eve', connection: 'db' }] },
     ]
     await writeFile(join(dir, 'shared.ndjson'), users.map((u) => JSON.stringify(u)).join('\n') + '\n')
-    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'shared.ndjson' } })
+    const config = await writeTestConfig(dir, target, { name: 'shared', source: { type: 'auth0', files: 'shared.ndjson' }, sink: { batch: { max_records: 1 }, max_in_flight: 1 } }, 'shared.yaml')
     const result = await runCli(['validate', '--config', config])
-    expect(result.code).toBe(0)
-    expect(result.stdout).toContain('  1 record repeats the identifier of an earlier one: they are one user in Authgear, which keeps one version (the last of an import job; a later job skips an existing user, or updates it under upsert) (e.g. shared.ndjson:2)')
-    expect(result.stdout).toContain('  1 of them carries no password Authgear imports (none, or a hash it cannot import) where the version before had one: when such a version is the one imported, the user has no password (e.g. shared.ndjson:2)')
-    expect(result.stdout).toContain("  1 record holds a login ID (email, phone or username) another user's record holds: Authgear refuses them (InvariantViolated) (e.g. shared.ndjson:4)")
+    expect(result.code).toBe(3)
+    expect(result.stdout).toContain('9 records read, 9 would be sent, 1 would be dead-lettered (1 of them sent and refused by Authgear)')
+    expect(result.stdout).toMatch(/^  InvariantViolated\s+1\n\s+e\.g\. shared\.ndjson:4: holds a login ID/m)
+    expect(result.stdout).toContain('  2 records repeat the identifier of an earlier one: they are one user in Authgear, which keeps one version (the last of an import job; a later job skips an existing user, or updates it under upsert) (e.g. shared.ndjson:2, shared.ndjson:9)')
+    // Either order: a version with a password after one without loses it just the same across jobs.
+    expect(result.stdout).toContain('  2 of them differ from the version before in carrying a password Authgear imports')
+    expect(result.stdout).toMatch(/\(e\.g\. shared\.ndjson:2, shared\.ndjson:9\)\n  1 record has as identifier a login ID an earlier user's record holds besides its own .* \(e\.g\. shared\.ndjson:7\)/)
+    // The backfill, one record per job, does what validate said.
+    const backfill = await runCli(['backfill', '--config', config])
+    expect(backfill.code).toBe(3)
+    const report = new Map((await readNdjson(join(dir, 'state', 'shared.report.ndjson'))).map((line) => [line['source_key'], line]))
+    expect(report.get('auth0|u2')).toMatchObject({ outcome: 'failed', code: 'InvariantViolated' })
+    expect(report.get('sms|dana')).toMatchObject({ outcome: 'skipped', user_id: report.get('auth0|dana')!['user_id'] })
+    expect(report.get('auth0|eve')).toMatchObject({ outcome: 'skipped' })
+    expect(target.emulator.store.findByLoginId('email', 'eve@example.com')!.hasPassword).toBeFalsy()
   })
 
   it('counts a later version whose hash Authgear cannot import (argon2) as losing the password', async () => {
@@ -113,7 +128,7 @@ describe('gearbridge validate warnings', () => {
     await writeFile(join(dir, 'rehashed.ndjson'), versions.map((u) => JSON.stringify(u)).join('\n') + '\n')
     const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'rehashed.ndjson' } })
     const result = await runCli(['validate', '--config', config])
-    expect(result.stdout).toContain('  1 of them carries no password Authgear imports (none, or a hash it cannot import) where the version before had one: when such a version is the one imported, the user has no password (e.g. rehashed.ndjson:2)')
+    expect(result.stdout).toContain('  1 of them differs from the version before in carrying a password Authgear imports (one has it, the other has none or a hash it cannot import): Authgear keeps the last version of an import job but the first across jobs, so the user may end up without a password (e.g. rehashed.ndjson:2)')
   })
 
   it('says when an export file is empty, as a failed download leaves it', async () => {

@@ -40,9 +40,11 @@ describe('scale-out: a backfill publishes mapped records, replicas import them',
     expect(report.filter((r) => r['outcome'] === 'published')).toHaveLength(total + 1)
     expect(report.filter((r) => r['outcome'] === 'rejected')).toHaveLength(1)
     expect(await k.count(topic, partitions)).toBe(total + 1)
-    // Running it again finds the checkpoint complete and publishes nothing more.
+    // Running it again finds the checkpoint complete and publishes nothing more (exit 3 still: the
+    // broken line is in the dead letter).
     const again = await runCli(['backfill', '--config', publisherConfig])
-    expect(again.code, again.stderr).toBe(0)
+    expect(again.code, again.stderr).toBe(3)
+    expect(again.stdout).toMatch(/^\s+dead-lettered by earlier runs\s+1\b/m)
     expect(await k.count(topic, partitions)).toBe(total + 1)
 
     const messages = await readTopic(k.brokers, topic, total + 1)

@@ -66,6 +66,7 @@ describe('container image', () => {
 
   it('packs the built program with the bin, and no tests or benchmarks', () => {
     // dist/ is built by npm ci (the prepare script); .gitignore leaves it out, the files list brings it in.
+    expect(existsSync(root('dist/src/cli/entry.js')), 'dist/ is built by npm ci (the prepare script) or npm run build').toBe(true)
     const [packed] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root(''), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })) as { files: { path: string }[] }[]
     const files = packed!.files.map((f) => f.path)
     expect(files).toEqual(expect.arrayContaining(['bin/gearbridge', 'dist/src/cli/entry.js', 'config.example.yaml', 'README.md', 'package.json']))
