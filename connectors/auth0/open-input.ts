@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import { pipeline, Readable } from 'node:stream'
-import { createGunzip } from 'node:zlib'
+import { crc32, createInflateRaw } from 'node:zlib'
 import type { ByteCounter } from './file-item.ts'
 
 /**
@@ -49,8 +49,8 @@ export async function isGzipHandle(handle: FileHandle): Promise<boolean> {
 }
 
 /**
- * Opens `path` for streaming. Multi-member gzip is decompressed as one stream (zlib does this);
- * a corrupt member surfaces as an error from `chunks` after the bytes before it.
+ * Opens `path` for streaming. Multi-member gzip is decompressed as one stream (see
+ * `gunzipMembers`); a corrupt member surfaces as an error from `chunks` after the bytes before it.
  */
 export async function openInput(path: string, files: OpenFiles, start: number, counter: ByteCounter, readBytes = lineReadBytes): Promise<OpenInput> {
   const handle = await files.open(path)
@@ -90,30 +90,90 @@ async function* counted(chunks: AsyncIterable<Buffer>, counter: ByteCounter): As
 }
 
 /**
- * The decompressed members of a gzip file. zlib reads member after member, but stops without a
- * word at a byte that cannot start one: zero padding after a member (tape and block-device
- * copies), or a member whose header is damaged. Every member after that would be lost while the
- * file read as complete. So where zlib stops before the end of the file, zero bytes are skipped and
- * decompression starts again at the next member; any other bytes there fail the read as corrupt
- * gzip data (a `bad_gzip` dead letter), never silently.
+ * The decompressed members of a gzip file, one after another. Each member's header and trailer
+ * are read here and only its deflate data goes to zlib (raw inflate, which stops at the end of the
+ * data and says how much it used). zlib's own gunzip, given the bytes after a member, treats
+ * anything but zero as the next member's header and fails on it, and the failure took the
+ * member's last decompressed bytes with it: a file with junk after an intact member lost the users
+ * at the end of that member without a word. Here every byte of an intact member is delivered;
+ * zero padding between members is skipped (tape and block-device copies); any other bytes where
+ * a member should start, a damaged member, or a short file fail the read as corrupt gzip data (a
+ * `bad_gzip` dead letter) after the bytes before them.
  */
 async function* gunzipMembers(handle: FileHandle, size: number, counter: ByteCounter, readBytes: number, signal: AbortSignal): AsyncGenerator<Buffer> {
   let at = 0
   while (at < size && !signal.aborted) {
+    const dataStart = await memberDataStart(handle, at, size)
     // Read by hand: a read stream on the handle closes it when the stream is destroyed.
-    const raw = Readable.from(readFrom(handle, at, size, readBytes, counter), { objectMode: false })
-    const gunzip = createGunzip()
-    const stopped = () => gunzip.destroy()
+    const raw = Readable.from(readFrom(handle, dataStart, size, readBytes, counter), { objectMode: false })
+    const inflate = createInflateRaw()
+    const stopped = () => inflate.destroy()
     signal.addEventListener('abort', stopped)
+    let crc = 0
+    let length = 0
     try {
-      yield* pipeline(raw, gunzip, () => {}) as AsyncIterable<Buffer>
+      for await (const chunk of pipeline(raw, inflate, () => {}) as AsyncIterable<Buffer>) {
+        crc = crc32(chunk, crc)
+        length += chunk.length
+        yield chunk
+      }
     } finally {
       signal.removeEventListener('abort', stopped)
-      gunzip.destroy()
+      inflate.destroy()
       raw.destroy()
     }
-    if (gunzip.bytesWritten === 0) throw notGzip(at)
-    at = await nextMember(handle, at + gunzip.bytesWritten, size)
+    if (signal.aborted) return
+    const dataEnd = dataStart + inflate.bytesWritten
+    await checkTrailer(handle, dataEnd, size, crc, length)
+    at = await nextMember(handle, dataEnd + TRAILER_BYTES, size)
+  }
+}
+
+const TRAILER_BYTES = 8
+const FHCRC = 0x02
+const FEXTRA = 0x04
+const FNAME = 0x08
+const FCOMMENT = 0x10
+
+/** Where the deflate data of the member whose header starts at `at` begins (RFC 1952, 2.3). */
+async function memberDataStart(handle: FileHandle, at: number, size: number): Promise<number> {
+  const fixed = Buffer.alloc(10)
+  const { bytesRead } = await handle.read(fixed, 0, 10, at)
+  if (bytesRead < 10) throw truncated(at)
+  if (fixed[0] !== 0x1f || fixed[1] !== 0x8b) throw notGzip(at)
+  if (fixed[2] !== 8) throw zlibError(`the gzip member at offset ${at} is not deflate-compressed (method ${fixed[2]})`, 'Z_DATA_ERROR')
+  const flags = fixed[3] as number
+  let next = at + 10
+  if (flags & FEXTRA) {
+    const len = Buffer.alloc(2)
+    if ((await handle.read(len, 0, 2, next)).bytesRead < 2) throw truncated(next)
+    next += 2 + len.readUInt16LE(0)
+  }
+  if (flags & FNAME) next = await pastZeroTerminated(handle, next, size)
+  if (flags & FCOMMENT) next = await pastZeroTerminated(handle, next, size)
+  if (flags & FHCRC) next += 2
+  if (next > size) throw truncated(size)
+  return next
+}
+
+async function pastZeroTerminated(handle: FileHandle, from: number, size: number): Promise<number> {
+  const piece = Buffer.alloc(4096)
+  for (let at = from; at < size; ) {
+    const { bytesRead } = await handle.read(piece, 0, Math.min(piece.length, size - at), at)
+    if (bytesRead === 0) break
+    const zero = piece.subarray(0, bytesRead).indexOf(0)
+    if (zero !== -1) return at + zero + 1
+    at += bytesRead
+  }
+  throw truncated(size)
+}
+
+/** The member's CRC-32 and length (mod 2^32) must match what was decompressed. */
+async function checkTrailer(handle: FileHandle, at: number, size: number, crc: number, length: number): Promise<void> {
+  const trailer = Buffer.alloc(TRAILER_BYTES)
+  if (at + TRAILER_BYTES > size || (await handle.read(trailer, 0, TRAILER_BYTES, at)).bytesRead < TRAILER_BYTES) throw truncated(at)
+  if (trailer.readUInt32LE(0) !== crc >>> 0 || trailer.readUInt32LE(4) !== length % 0x100000000) {
+    throw zlibError(`the gzip member ending at offset ${at} fails its check (CRC-32 or length): its data is damaged`, 'Z_DATA_ERROR')
   }
 }
 
@@ -145,7 +205,15 @@ async function nextMember(handle: FileHandle, from: number, size: number): Promi
   return size
 }
 
-/** Coded as zlib codes its data errors, so that readers report it as a corrupt gzip file. */
+/** Coded as zlib codes its errors, so that readers report them as a corrupt gzip file. */
+function zlibError(message: string, code: 'Z_DATA_ERROR' | 'Z_BUF_ERROR'): Error {
+  return Object.assign(new Error(message), { code })
+}
+
 function notGzip(offset: number): Error {
-  return Object.assign(new Error(`the bytes at offset ${offset} of the compressed file are neither a gzip member nor zero padding`), { code: 'Z_DATA_ERROR' })
+  return zlibError(`the bytes at offset ${offset} of the compressed file are neither a gzip member nor zero padding`, 'Z_DATA_ERROR')
+}
+
+function truncated(offset: number): Error {
+  return zlibError(`the compressed file ends inside a gzip member (at offset ${offset}): it is truncated`, 'Z_BUF_ERROR')
 }

@@ -119,6 +119,30 @@ describe('auth0 NDJSON reader', () => {
     expect(last?.kind === 'unreadable' && last.message).toMatch(/^damaged\.ndjson\.gz: gzip data is corrupt or truncated after line 10 \(Z_DATA_ERROR\); the rest of this file is skipped$/)
   })
 
+  it('reads every user of an intact member before bytes that are not a member, then reports them', async () => {
+    const dir = await tempDir()
+    const users = Array.from({ length: 20_000 }, (_, i) => ({ user_id: `auth0|${i}`, email: `u${i}@example.com` }))
+    await writeFile(join(dir, 'junk.ndjson.gz'), Buffer.concat([gzipSync(ndjson(...users)), Buffer.from('JUNKJUNK'), gzipSync(ndjson(bob))]))
+    const { records } = await collect(source({ files: 'junk.ndjson.gz' }, dir))
+    // zlib's gunzip, reading on into the junk as the next member's header, lost the member's last users.
+    expect(records.filter((record) => record.kind === 'data')).toHaveLength(20_000)
+    expect(records.at(-1)).toMatchObject({ kind: 'unreadable', code: 'bad_gzip', origin: 'junk.ndjson.gz:20001' })
+    expect(records.at(-1)?.kind === 'unreadable' && records.at(-1)).toMatchObject({ message: expect.stringMatching(/after line 20000/) })
+  })
+
+  it('reports a member whose data fails its CRC-32, and reads members with a file name in their header', async () => {
+    const dir = await tempDir()
+    const damaged = Buffer.from(gzipSync(ndjson(alice)))
+    damaged[damaged.length - 8] = (damaged[damaged.length - 8] as number) ^ 0xff
+    await writeFile(join(dir, 'crc.ndjson.gz'), damaged)
+    expect((await collect(source({ files: 'crc.ndjson.gz' }, dir))).records.at(-1)).toMatchObject({ kind: 'unreadable', code: 'bad_gzip' })
+    // gzip(1) writes the original name (FNAME) into the header.
+    const plain = gzipSync(ndjson(alice, bob))
+    const named = Buffer.concat([plain.subarray(0, 3), Buffer.from([plain[3]! | 0x08]), plain.subarray(4, 10), Buffer.from('users.ndjson\0'), plain.subarray(10)])
+    await writeFile(join(dir, 'named.ndjson.gz'), named)
+    expect((await collect(source({ files: 'named.ndjson.gz' }, dir))).records.map((record) => record.kind)).toEqual(['data', 'data'])
+  })
+
   it('reports a truncated gzip file the same way', async () => {
     const dir = await tempDir()
     const whole = gzipSync(ndjson(alice, bob))
