@@ -108,11 +108,23 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
       return files.count
     },
 
-    async check() {
+    async check(ctx: RunContext) {
       const found = await exportFiles()
+      // Listing is not reading: a still-encrypted download or a damaged gzip lists as well as a good file.
+      for await (const { file, start } of filesFrom(found, undefined)) {
+        const probe = { ...config, batch_records: CHECK_RECORDS }
+        for await (const batch of readFileBatches(file, start, { config: probe, files, signal: ctx.signal, bytesBefore: 0, enrich: (profile) => profile })) {
+          const unreadable = batch.records.find((record) => record.kind === 'unreadable')
+          if (unreadable !== undefined && !batch.records.some((record) => record.kind === 'data')) {
+            throw new SourceReadError(`${file.name}: no record of its first ${batch.records.length} can be read (${unreadable.kind === 'unreadable' ? unreadable.message : ''}); is it still encrypted or compressed another way?`)
+          }
+          break
+        }
+      }
       let text = `auth0: ${describeFiles(found)}`
       if (config.password_hashes) {
         const hashes = await hashFiles(config.password_hashes.files)
+        for (const hash of hashes) await checkHashFile(hash, files)
         const total = hashes.reduce((sum, file) => sum + file.size, 0)
         text += `; password hashes: ${hashes.length} file${hashes.length === 1 ? '' : 's'}, ${formatBytes(total)}, join by ${config.password_hashes.join}`
       }
@@ -190,6 +202,36 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
       index = undefined
       if (pending) await (await pending.catch(() => undefined))?.dispose()
     },
+  }
+}
+
+/** Records of each export file `check` reads: enough to tell a readable file from an unreadable one. */
+const CHECK_RECORDS = 20
+
+/** The hash export's first line must be a JSON object: a still PGP-encrypted file is not. */
+async function checkHashFile(file: InputFile, files: OpenFiles): Promise<void> {
+  const input = await openInput(file.path, files, 0, { bytes: 0 })
+  let head = Buffer.alloc(0)
+  try {
+    for await (const chunk of input.chunks) {
+      head = Buffer.concat([head, chunk])
+      if (head.includes(0x0a) || head.length >= 1 << 20) break
+    }
+  } catch {
+    // A damaged gzip: what was read before it is judged below.
+  } finally {
+    await input.close()
+  }
+  const first = head.toString('utf8').split('\n').map((line) => line.trim()).find((line) => line !== '')
+  if (first === undefined) return
+  let value: unknown
+  try {
+    value = JSON.parse(first)
+  } catch {
+    value = undefined
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SourceReadError(`password-hash export ${file.name}: its first line is not a JSON object; is it still PGP-encrypted (decrypt it with the key Auth0 support used)?`)
   }
 }
 

@@ -1,6 +1,7 @@
 import { connectAuthgear } from '../../connectors/authgear/connect.ts'
 import { createSource } from '../../connectors/create-source.ts'
 import { loadConfig } from '../config/load-config.ts'
+import { ConfigError } from '../core/errors.ts'
 import type { RunContext } from '../core/run-context.ts'
 import { createLogger } from '../observability/logger.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
@@ -12,12 +13,15 @@ export async function checkCommand(options: { config: string }, io: CommandIo): 
   const logger = createLogger('silent')
   const ctx: RunContext = { signal: new AbortController().signal, logger }
   let ok = true
+  // A problem of the config (files that match nothing, a key that cannot be read) is 78, as validate says.
+  let configProblem = false
   const { source } = await createSource(config.source, { baseDir, mode: 'backfill', readOnly: true })
   try {
     const description = source.check ? await source.check(ctx) : 'no probe for this source'
     io.stdout.write(`source: ok (${description})\n`)
   } catch (error) {
     ok = false
+    configProblem ||= error instanceof ConfigError
     io.stdout.write(`source: FAILED: ${(error as Error).message}\n`)
   } finally {
     await source.close()
@@ -29,9 +33,10 @@ export async function checkCommand(options: { config: string }, io: CommandIo): 
     io.stdout.write(`authgear: ok (${connection.endpoint} accepted the Admin API JWT for project ${config.sink.project_id}, key ${connection.keyId})\n`)
   } catch (error) {
     ok = false
+    configProblem ||= error instanceof ConfigError
     io.stdout.write(`authgear: FAILED: ${(error as Error).message}\n`)
   } finally {
     await connection?.close()
   }
-  return ok ? ExitCodes.ok : ExitCodes.fatal
+  return ok ? ExitCodes.ok : configProblem ? ExitCodes.config : ExitCodes.fatal
 }

@@ -201,6 +201,24 @@ describe('gearbridge check', () => {
     expect(result.code).toBe(0)
   })
 
+  it('reads the start of the export and hash files: a still-encrypted download fails the check, files that match nothing are a config problem (78)', async () => {
+    const noise = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256))
+    await writeFile(join(dir, 'users.json.pgp'), noise)
+    const encrypted = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.json.pgp', format: 'ndjson' } })
+    const users = await runCli(['check', '--config', encrypted])
+    expect(users.code).toBe(1)
+    expect(users.stdout).toMatch(/^source: FAILED: users\.json\.pgp: no record of its first \d+ can be read .*still encrypted/m)
+    await writeFile(join(dir, 'hashes.ndjson.pgp'), noise)
+    const hashes = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson.pgp' } } })
+    const hashResult = await runCli(['check', '--config', hashes])
+    expect(hashResult.code).toBe(1)
+    expect(hashResult.stdout).toMatch(/^source: FAILED: password-hash export hashes\.ndjson\.pgp: its first line is not a JSON object; is it still PGP-encrypted/m)
+    const missing = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'gone-*.ndjson' } })
+    const gone = await runCli(['check', '--config', missing])
+    expect(gone.code).toBe(78)
+    expect(gone.stdout).toMatch(/^source: FAILED: source\.files: no export file matches gone-\*\.ndjson/m)
+  })
+
   it('diagnoses a refused JWT with the key id and project, without printing the token', async () => {
     const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, sink: { key_id: 'not-the-right-kid' } })
     const result = await runCli(['check', '--config', config])
