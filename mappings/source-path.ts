@@ -15,7 +15,7 @@ export function getPath(data: Record<string, unknown>, path: string): unknown {
 }
 
 /** `a.b[0].c` → `['a', 'b', 0, 'c']`, parsed once per distinct path. */
-const pathKeys = memoize((path: string): readonly (string | number)[] => {
+export const pathKeys = memoize((path: string): readonly (string | number)[] => {
   const keys: (string | number)[] = []
   for (const part of path.split('.')) {
     const match = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part)

@@ -1,4 +1,5 @@
 import type { MappingConfig } from '../../mappings/config.ts'
+import { pathKeys } from '../../mappings/source-path.ts'
 
 /** Auth0 profile objects whose keys are the user's own data, imported only where a mapping path names them. */
 const metadataFields = ['user_metadata', 'app_metadata'] as const
@@ -15,9 +16,11 @@ export class UnmappedMetadata {
   constructor(mapping: MappingConfig) {
     for (const path of [...Object.values(mapping.custom_attributes), ...Object.values(mapping.standard_attributes), mapping.roles_from, mapping.groups_from]) {
       if (typeof path !== 'string') continue
-      const [field, key] = path.split('.')
-      if (field !== undefined && key !== undefined) this.#read.add(`${field}.${key}`)
-      else if (field !== undefined) this.#read.add(field)
+      // `app_metadata.plans[0]` reads the key `plans`: indexes are not part of a key's name.
+      const [field, key] = pathKeys(path)
+      if (typeof field !== 'string') continue
+      if (typeof key === 'string') this.#read.add(`${field}.${key}`)
+      else this.#read.add(field)
     }
   }
 

@@ -8,4 +8,10 @@ describe("validate's list of metadata no mapping reads", () => {
     unmapped.add({ user_metadata: { address: { country: 'US' }, hobby: 'chess' }, app_metadata: { plan: 'pro', roles: ['member'], tier: 2 } })
     expect(unmapped.top(10)).toEqual([['app_metadata.tier', 1], ['user_metadata.hobby', 1]])
   })
+
+  it('takes a path with an index as reading its key (app_metadata.plans[0] reads plans)', () => {
+    const unmapped = new UnmappedMetadata(mappingConfigSchema.parse({ custom_attributes: { plan: 'app_metadata.plans[0]' } }))
+    unmapped.add({ app_metadata: { plans: ['pro'], tier: 2 } })
+    expect(unmapped.top(10)).toEqual([['app_metadata.tier', 1]])
+  })
 })
