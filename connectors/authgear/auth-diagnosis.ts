@@ -4,6 +4,9 @@ import { IAT_BACKDATE_SECONDS } from './token.ts'
 /** A clock difference up to this is noise: `Date` has 1 s resolution and the reply takes time. */
 export const CLOCK_TOLERANCE_SECONDS = 5
 
+/** Behind the server by less than this, a token is still unexpired there (half its default 300 s after the back-dating, as it is renewed by then). */
+const BEHIND_HARMLESS_SECONDS = (300 - IAT_BACKDATE_SECONDS) / 2
+
 export interface AuthFailureFacts {
   /** Where the request went (scheme + host, no credentials). */
   readonly endpoint: string
@@ -25,7 +28,7 @@ export function authFailureError(facts: AuthFailureFacts): AuthError {
   const message =
     `Authgear refused the Admin API token (HTTP 403 Forbidden) at ${facts.endpoint}. ` +
     `The token was signed RS256 with key id "${facts.keyId}" (sink.key_id) for audience "${facts.audience}" (sink.project_id). ` +
-    `Check that this key id is an Admin API key of that project (portal: Advanced → Admin API), that sink.private_key is that key's private key, ` +
+    `Check that this key id is an Admin API key of that project (portal: Advanced → Admin API), that the private key configured (sink.private_key_file or sink.private_key) is that key's, ` +
     `and that the endpoint serves that project. Clock: ${describeClock(facts.serverDate, facts.localNowMs)}.`
   return new AuthError(message)
 }
@@ -41,6 +44,11 @@ export function describeClock(serverDate: string | undefined, localNowMs: number
     return `the local clock agrees with the server's Date header (${server}), so the clock is not the cause`
   }
   const direction = skew > 0 ? 'ahead of' : 'behind'
+  // Even a server that allows no skew accepts a token whose iat (back-dated) and exp it has passed
+  // and not yet reached: a smaller difference cannot be why it was refused.
+  if (skew > 0 ? skew < IAT_BACKDATE_SECONDS - CLOCK_TOLERANCE_SECONDS : -skew < BEHIND_HARMLESS_SECONDS) {
+    return `the local clock (${local}) is ${Math.abs(skew)} s ${direction} the server's Date header (${server}), which the token allows (iat is back-dated ${IAT_BACKDATE_SECONDS} s and exp is minutes ahead), so the clock is not the cause`
+  }
   return (
     `the local clock (${local}) is ${Math.abs(skew)} s ${direction} the server's Date header (${server}); ` +
     `Authgear checks iat and exp against its own clock (tokens are back-dated ${IAT_BACKDATE_SECONDS} s; older Authgear builds allow no skew), ` +
