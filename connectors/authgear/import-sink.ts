@@ -94,6 +94,8 @@ export class ImportSink {
       // Accepted: Authgear has read the whole body. After a failure it is left to the collector,
       // as a transport may still be writing it.
       releaseBuffer(body)
+      // A job holds them now: if the run stops before their outcomes, the next one reads them as resent.
+      for (const item of items) item.ticket.sent?.(item.source.origin)
     } catch (error) {
       if (error instanceof RequestTooLargeError) return this.#split(items, queue, error.limit)
       // Authgear reserves nothing for a refused request: a smaller one may fit in what is left of
@@ -142,7 +144,10 @@ export class ImportSink {
    */
   #markAmbiguous(items: WorkItem[]): void {
     if (items.every((item) => item.resent)) return
-    for (const item of items) item.resent = true
+    for (const item of items) {
+      item.resent = true
+      item.ticket.sent?.(item.source.origin)
+    }
     this.#metrics.resends.inc({ reason: 'ambiguous_submit' }, items.length)
     this.#logger.warn({ records: items.length }, 'An import request failed after it may have reached Authgear; retrying it. A job it created may import the same users beside the retry: their outcomes say so.')
   }

@@ -22,9 +22,11 @@ export interface CheckpointState<P> {
   /**
    * Written when a run stops: origins of records past `position` that have outcomes already (and
    * which of them were dead-lettered). The resumed run skips them instead of sending them again,
-   * which would spend import quota on users already imported.
+   * which would spend import quota on users already imported. `sent_unsettled`: records in jobs
+   * the stop abandoned, which may have imported them: the resumed run reads their outcomes as a
+   * resend's (a user found existing is not said to have lost a password).
    */
-  readonly settledAhead?: { readonly origins: readonly string[]; readonly dead_lettered: readonly string[] }
+  readonly settledAhead?: { readonly origins: readonly string[]; readonly dead_lettered: readonly string[]; readonly sent_unsettled?: readonly string[] }
   /** Set once the source was read to its end and every record had an outcome. */
   readonly complete: boolean
   /** What `pipeline` is the fingerprint of (no secrets), so a refusal can name what changed. */

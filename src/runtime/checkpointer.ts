@@ -5,12 +5,16 @@ export interface BatchTicket {
    * `origin`: the record's, kept while the committed position is behind it (see `settledAhead`).
    */
   settle(count?: number, deadLettered?: boolean, origin?: string): void
+  /** The record of `origin` is in an import job Authgear accepted (or may have): see `settledAhead`. */
+  sent?(origin: string): void
 }
 
 /** Records settled past the committed position, by origin, and which of them were dead-lettered. */
 export interface SettledAhead {
   readonly origins: string[]
   readonly deadLettered: string[]
+  /** Records past the position in a job that may have imported them, without an outcome yet. */
+  readonly sentUnsettled: string[]
 }
 
 interface Entry<P> {
@@ -21,6 +25,7 @@ interface Entry<P> {
   /** Origins of this batch's settled records, until it is committed; `dead`: those dead-lettered. */
   settled: string[] | undefined
   dead: Set<string> | undefined
+  sentOrigins: Set<string> | undefined
   readonly onSettled: (() => void) | undefined
 }
 
@@ -49,7 +54,7 @@ export class Checkpointer<P> {
    * partitions, track their own contiguity with it).
    */
   track(position: P, count: number, onSettled?: () => void): BatchTicket {
-    const entry: Entry<P> = { position, count, remaining: count, deadLettered: 0, settled: undefined, dead: undefined, onSettled }
+    const entry: Entry<P> = { position, count, remaining: count, deadLettered: 0, settled: undefined, dead: undefined, sentOrigins: undefined, onSettled }
     if (count === 0) onSettled?.()
     this.#queue.push(entry)
     this.#pending += count
@@ -62,12 +67,16 @@ export class Checkpointer<P> {
         if (origin !== undefined) {
           ;(entry.settled ??= []).push(origin)
           if (deadLettered) (entry.dead ??= new Set()).add(origin)
+          entry.sentOrigins?.delete(origin)
         }
         this.#pending -= n
         if (entry.remaining === 0) {
           entry.onSettled?.()
           this.#advance()
         }
+      },
+      sent: (origin: string) => {
+        if (entry.remaining > 0) (entry.sentOrigins ??= new Set()).add(origin)
       },
     }
   }
@@ -95,15 +104,17 @@ export class Checkpointer<P> {
   settledAhead(limit: number): SettledAhead {
     const origins: string[] = []
     const deadLettered: string[] = []
-    for (let i = this.#head; i < this.#queue.length && origins.length < limit; i++) {
+    const sentUnsettled: string[] = []
+    for (let i = this.#head; i < this.#queue.length && origins.length + sentUnsettled.length < limit; i++) {
       const entry = this.#queue[i]!
       for (const origin of entry.settled ?? []) {
         if (origins.length >= limit) break
         origins.push(origin)
         if (entry.dead?.has(origin)) deadLettered.push(origin)
       }
+      for (const origin of entry.sentOrigins ?? []) sentUnsettled.push(origin)
     }
-    return { origins, deadLettered }
+    return { origins, deadLettered, sentUnsettled }
   }
 
   /** Records tracked but not yet settled. */
@@ -130,6 +141,7 @@ export class Checkpointer<P> {
       this.#committedDeadLettered += this.#queue[this.#head]!.deadLettered
       this.#queue[this.#head]!.settled = undefined
       this.#queue[this.#head]!.dead = undefined
+      this.#queue[this.#head]!.sentOrigins = undefined
       this.#head++
       this.#dirty = true
     }

@@ -65,7 +65,7 @@ export interface PipelineResult {
 const SETTLED_AHEAD_LIMIT = 200_000
 
 function reachedAuthgear(ahead: SettledAhead): boolean {
-  return ahead.origins.length > ahead.deadLettered.length
+  return ahead.origins.length > ahead.deadLettered.length || ahead.sentUnsettled.length > 0
 }
 
 export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContext): Promise<PipelineResult> {
@@ -81,6 +81,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   // Records the stopped run settled past its position: read again, settled at once, not sent.
   const settledEarlier = options.resumeSettled && saved?.settledAhead ? new Map(saved.settledAhead.origins.map((origin) => [origin, false])) : undefined
   for (const origin of settledEarlier === undefined ? [] : saved!.settledAhead!.dead_lettered) settledEarlier!.set(origin, true)
+  // Records in jobs the stopped run abandoned: whatever those jobs did, their outcomes are a resend's.
+  const sentEarlier = options.resumeSettled && saved?.settledAhead?.sent_unsettled?.length ? new Set(saved.settledAhead.sent_unsettled) : undefined
   /** Settles `origin` as done by the stopped run when it was; true if so. */
   const settledBefore = (origin: string, ticket: BatchTicket): boolean => {
     const dead = settledEarlier?.get(origin)
@@ -105,9 +107,10 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // through the checkpointer, like this run's own.
     const deadLettered = (saved?.deadLettered ?? 0) + checkpointer.committedDeadLettered
     const ahead = final && !complete && options.resumeSettled ? checkpointer.settledAhead(SETTLED_AHEAD_LIMIT) : undefined
+    const named = ahead !== undefined && ahead.origins.length + ahead.sentUnsettled.length > 0
     try {
       await Promise.all(options.writers.map((w) => w.flush()))
-      await store.save({ version: 1, pipeline: options.pipelineId, position: position ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(ahead && ahead.origins.length > 0 ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
+      await store.save({ version: 1, pipeline: options.pipelineId, position: position ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
     } catch (error) {
       checkpointer.markDirty()
       throw error
@@ -145,6 +148,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   /** Batches one mapped record; returns a promise only when the scheduler makes it wait. */
   const accept = (item: WorkItem): Promise<void> | undefined => {
     const { mapped, source: record } = item
+    if (sentEarlier?.delete(record.origin)) item.resent = true
     metrics.passwordLanes.inc(mapped.passwordAlgorithm, mapped.passwordLane)
     if (item.bytes + envelope > options.maxRequestBytes) {
       recorder.complete({ source: record, mapped, ticket: item.ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes, over the ${options.maxRequestBytes}-byte request limit` }, 'processing')

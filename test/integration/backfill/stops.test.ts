@@ -202,4 +202,35 @@ describe('stopping a backfill', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  it('a run resumed after a second signal reads the records of the jobs it abandoned as resent: under upsert no password is said lost', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gb-abandoned-'))
+    const target = await startTestEmulator(dir, { workers: 2, record_delay_ms: 40 })
+    try {
+      const bcrypt = `$2b$10$${'a'.repeat(53)}`
+      const users = Array.from({ length: 60 }, (_, i) => JSON.stringify({ user_id: `auth0|u${i}`, email: `user${i}@example.com`, password_hash: bcrypt }))
+      await writeFile(join(dir, 'users.ndjson'), users.join('\n') + '\n')
+      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', batch_records: 20 }, sink: { upsert: true, max_in_flight: 2, batch: { max_records: 20, linger_ms: 20 } } })
+      const run = startCli(['backfill', '--config', config])
+      await run.started()
+      while (target.emulator.jobs.jobsCreated < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+      run.child.kill('SIGTERM')
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      run.child.kill('SIGTERM')
+      expect((await run.done).code).toBe(75)
+      // The abandoned jobs go on in Authgear and import their users, passwords included.
+      const jobs = target.emulator.jobs
+      while (jobs.tasksCompleted + jobs.tasksCrashed < jobs.tasksQueued) await new Promise((resolve) => setTimeout(resolve, 20))
+      const rerun = await runCli(['backfill', '--config', config])
+      expect(rerun.code, rerun.stderr.slice(-1500)).toBe(0)
+      expect(target.emulator.store.count()).toBe(60)
+      for (let i = 0; i < 60; i++) expect(target.emulator.store.findByLoginId('email', `user${i}@example.com`)!.hasPassword).toBe(true)
+      const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
+      expect(report.filter((line) => line['password_not_applied'])).toEqual([])
+      expect(report.filter((line) => line['outcome'] === 'updated').every((line) => String(line['warnings']).includes('sent again'))).toBe(true)
+    } finally {
+      await target.emulator.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })
