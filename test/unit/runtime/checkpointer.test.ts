@@ -54,9 +54,9 @@ describe('Checkpointer', () => {
     // f:2 has no outcome: everything from its batch on is past the committed position.
     expect(c.committed).toBeUndefined()
     // f:2 went out in a job that has not answered: the next run must read its outcome as a resend's.
-    a.sent('f:2')
+    a.sent?.('f:2')
     expect(c.settledAhead(10)).toEqual({ origins: ['f:1', 'f:3', 'f:4', 'f:5'], deadLettered: ['f:4'], sentUnsettled: ['f:2'] })
-    expect(c.settledAhead(2).origins).toEqual(['f:1', 'f:3'])
+    expect(c.settledAhead(2)).toEqual({ origins: ['f:1'], deadLettered: [], sentUnsettled: ['f:2'] })
     a.settle(1, false, 'f:2')
     expect(c.committed).toBe(3)
     expect(c.settledAhead(10)).toEqual({ origins: [], deadLettered: [], sentUnsettled: [] })
