@@ -10,7 +10,7 @@ import { exportKey, fromExportRecord, fromMappedRecord, type ComparableUser } fr
 import { compareUsers } from './compare-users.ts'
 import type { FieldGroup } from './config.ts'
 import { ExternalSorter } from './external-sorter.ts'
-import { joinByKey } from './join-by-key.ts'
+import { joinLatestByKey, type SourceVersions } from './join-by-key.ts'
 import { LineReader } from './line-reader.ts'
 import { ReconcileCounts } from './reconcile-counts.ts'
 
@@ -43,6 +43,11 @@ export interface ReconcileInput {
    * `disable` disabled it, `ignore` (the default) left it as it was.
    */
   readonly deletePolicy?: 'ignore' | 'disable' | 'delete'
+}
+
+/** Whether a source entry is a `DeleteMarker` (written below as `{id, origin, deleted: true}`; a user's entry has `fields`). */
+function isDeleteEntry(json: string): boolean {
+  return json.endsWith('"deleted":true}') && !json.includes('"fields":')
 }
 
 /** A source delete on the source side of the join: the user's last word, judged by the delete policy. */
@@ -102,8 +107,8 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
     if (input.ctx.signal.aborted) throw new AbortedError('the reconcile was stopped before the source was read to its end: no verdict')
     await source.finish()
     input.onPhase?.('source_sorted')
-    for await (const group of joinByKey(source.sorted(), authgear.sorted())) {
-      await judge(group.key, group.source.map((e) => e.json), group.authgear.map((e) => e.json), input, counts)
+    for await (const group of joinLatestByKey(source.sorted(), authgear.sorted(), isDeleteEntry)) {
+      await judge(group.key, group.source, group.authgear.map((e) => e.json), input, counts)
     }
     input.onPhase?.('joined')
     return counts
@@ -114,9 +119,9 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
   }
 }
 
-async function judge(key: string, sourceJson: readonly string[], authgearJson: readonly string[], input: ReconcileInput, counts: ReconcileCounts): Promise<void> {
+async function judge(key: string, versions: SourceVersions, authgearJson: readonly string[], input: ReconcileInput, counts: ReconcileCounts): Promise<void> {
   const ag = authgearJson.map((j) => JSON.parse(j) as ComparableUser)
-  if (sourceJson.length === 0) {
+  if (versions.last === undefined) {
     for (const user of ag) {
       counts.extraInAuthgear++
       await input.report({ kind: 'extra_in_authgear', key, user_id: user.id })
@@ -124,15 +129,14 @@ async function judge(key: string, sourceJson: readonly string[], authgearJson: r
     return
   }
   // A later record of the same user wins, as in a backfill (the earlier ones are superseded).
-  const entries = sourceJson.map((j) => JSON.parse(j) as ComparableUser | DeleteMarker)
-  const last = entries[entries.length - 1]!
+  const last = JSON.parse(versions.last) as ComparableUser | DeleteMarker
   const policy = input.deletePolicy ?? 'ignore'
   let want: ComparableUser | undefined
   if (!('deleted' in last)) want = last
   else {
     // The user's last word is a delete: `delete` leaves Authgear without the user, `disable`
     // leaves the last version disabled, `ignore` leaves the last version as it was.
-    const before = entries.findLast((entry): entry is ComparableUser => !('deleted' in entry))
+    const before = versions.lastKept === undefined ? undefined : (JSON.parse(versions.lastKept) as ComparableUser)
     if (policy === 'delete') {
       for (const user of ag) {
         counts.extraInAuthgear++
@@ -140,6 +144,9 @@ async function judge(key: string, sourceJson: readonly string[], authgearJson: r
       }
       return
     }
+    // A delete of a user the source never showed otherwise, and Authgear does not have: a sync
+    // found nobody to delete or disable (delete_not_found), so there is nothing to miss.
+    if (before === undefined && ag.length === 0) return
     const kept: ComparableUser = before ?? { id: last.id, ...(last.origin !== undefined ? { origin: last.origin } : {}), fields: {} }
     want = policy === 'disable' ? { ...kept, fields: { ...kept.fields, disabled: true } } : kept
     // With only the delete in the source (an earlier version compacted away) there is nothing to compare under `ignore`.
@@ -149,7 +156,7 @@ async function judge(key: string, sourceJson: readonly string[], authgearJson: r
     }
   }
   counts.sourceUsers++
-  counts.superseded += sourceJson.length - 1
+  counts.superseded += versions.count - 1
   const origin = want.origin === undefined ? {} : { origin: want.origin }
   const [have, ...others] = ag
   for (const user of others) {
