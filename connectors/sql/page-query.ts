@@ -55,6 +55,11 @@ export class PageQueries {
     return sql`SELECT ${key} AS k, COUNT(*) AS n FROM ${this.relation} WHERE ${key} IS NOT NULL GROUP BY ${key} HAVING COUNT(*) > 1 LIMIT ${sql.lit(limit)}`
   }
 
+  /** How many rows have a NULL key: told when there are more than are dead-lettered one by one. */
+  nullKeyCount(): RawBuilder<unknown> {
+    return sql`SELECT COUNT(*) AS n FROM ${this.relation} WHERE ${this.#col(this.#config.key)} IS NULL`
+  }
+
   /** Rows whose key is NULL (at most `limit`), to report them rather than lose them. */
   nullKeyRows(limit: number): RawBuilder<unknown> {
     return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} WHERE ${this.#col(this.#config.key)} IS NULL LIMIT ${sql.lit(limit)}`

@@ -43,6 +43,8 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
   let client: SqlClient | undefined
   let verified = false
   let skippedDeleted = 0
+  /** Said at the end of the run (and by validate): what the source could not hand over. */
+  const warnings: string[] = []
 
   const open = (): SqlClient => (client ??= new SqlClient(config.dialect, connectionSettings(config, options.baseDir), { readOnly: config.read_only }))
 
@@ -133,7 +135,16 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
         const origin = `${relationName} ${config.key}=NULL #${n + 1}`
         return { kind: 'unreadable', key: origin, origin, code: 'null_key', message: `${origin}: the key column ${config.key} is NULL, so the row cannot be paged, resumed or told apart; give it a key (or choose a key column that is never NULL) and run again` }
       })
-      ctx.logger.warn({ rows: nullKeys.length, key: config.key }, `Rows with a NULL key were not read${nullKeys.length === maxNullKeyReports ? ' (the first of them are dead-lettered)' : ''}.`)
+      let total = nullKeys.length
+      if (nullKeys.length === maxNullKeyReports) {
+        const counted = await retryingQuery(open(), queries.nullKeyCount(), config.retry, ctx, `reading ${relationName}`)
+        if (counted === undefined) return
+        total = Number(counted[0]?.['n'] ?? nullKeys.length)
+      }
+      ctx.logger.warn({ rows: total, dead_lettered: nullKeys.length, key: config.key }, 'Rows with a NULL key were not read.')
+      if (total > nullKeys.length) {
+        warnings.push(`${total} rows of ${relationName} have a NULL ${config.key}: the first ${nullKeys.length} are dead-lettered as null_key, the other ${total - nullKeys.length} are neither read nor dead-lettered; give them a key (or choose a key column that is never NULL) and run again`)
+      }
       // With no row before them to stand on: where the snapshot would end (a resume reports them again without updated_at).
       yield { records, position: last !== undefined ? at(last) : changesSince !== undefined ? { mode: 'changes', updated_at: changesSince } : { mode: 'start' } }
     }
@@ -194,6 +205,8 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
   }
 
   return {
+    warnings: () => warnings,
+
     get skippedDeleted() {
       return skippedDeleted
     },

@@ -360,6 +360,22 @@ export function defineLegacySuite(database: () => DatabaseService): void {
       expect(batches.at(-1)?.position).toMatchObject({ mode: 'snapshot', key: 4 })
     })
 
+    it('says how many NULL-key rows were neither read nor dead-lettered when there are more than it dead-letters', async () => {
+      const db = database()
+      const table = `many_null_keys_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer NULL, email varchar(100) NOT NULL)`)
+      const values = Array.from({ length: 1003 }, (_, i) => `(NULL, 'n${i}@example.com')`).join(', ')
+      await db.query(`INSERT INTO ${table} VALUES (1, 'a@example.com'), ${values}`)
+      const source = createSqlSource(sqlConfig(db, { table, page_size: 500, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
+      try {
+        const records = (await readAll(source, undefined)).flatMap((batch) => batch.records)
+        expect(records.filter((record) => record.kind === 'unreadable')).toHaveLength(1000)
+        expect(source.warnings?.()).toEqual([`1003 rows of ${table} have a NULL id: the first 1000 are dead-lettered as null_key, the other 3 are neither read nor dead-lettered; give them a key (or choose a key column that is never NULL) and run again`])
+      } finally {
+        await source.close()
+      }
+    })
+
     it('refuses a key that rows share, as the database compares keys, before anything is read', async () => {
       const db = database()
       const numbers = `shared_key_${process.pid}`
