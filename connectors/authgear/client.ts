@@ -155,12 +155,20 @@ export class AdminApiClient {
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal)
       const token = await this.#signer.token()
-      const outcome = await this.#attempt(route, method, path, body, token, attempt, signal)
+      let outcome: AttemptResult
+      try {
+        outcome = await this.#attempt(route, method, path, body, token, attempt, signal)
+      } catch (error) {
+        // Aborted (a second signal) while the request was out: it may have been received.
+        if (error instanceof AbortedError) onAmbiguous?.()
+        throw error
+      }
       let retry: { reason: RetryReason; retryAfterMs?: number | undefined; exhausted: () => ApiUnavailableError }
       let reached: boolean
       if (outcome.kind === 'transport') {
         const { reason, error } = outcome
-        reached = reason === 'timeout' || mayHaveReachedServer(error)
+        // The client's own deadline carries no code: counted as reached. A connect timeout is not.
+        reached = mayHaveReachedServer(error)
         const what = reason === 'timeout' ? `timed out (${errorCodeOf(error)})` : errorCodeOf(error)
         retry = {
           reason,
@@ -194,8 +202,9 @@ export class AdminApiClient {
             }),
         }
       }
-      if (attempt >= this.#retry.maxAttempts) throw retry.exhausted()
+      // Said before giving up too: the job the last attempt may have created outlives this run.
       if (reached) onAmbiguous?.()
+      if (attempt >= this.#retry.maxAttempts) throw retry.exhausted()
       const delayMs = retry.retryAfterMs ?? backoffDelay(attempt, this.#retry, this.#random)
       this.#hooks.onRetry?.(retry.reason, attempt, delayMs)
       await sleep(delayMs, signal)

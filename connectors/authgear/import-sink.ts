@@ -143,11 +143,10 @@ export class ImportSink {
    * run beside the retry's job unseen, on the same users. Their outcomes are read as resends'.
    */
   #markAmbiguous(items: WorkItem[]): void {
+    // A job may hold them whatever happens next: should the run stop, the next one reads them as resent.
+    for (const item of items) item.ticket.sent?.(item.source.origin)
     if (items.every((item) => item.resent)) return
-    for (const item of items) {
-      item.resent = true
-      item.ticket.sent?.(item.source.origin)
-    }
+    for (const item of items) item.resent = true
     this.#metrics.resends.inc({ reason: 'ambiguous_submit' }, items.length)
     this.#logger.warn({ records: items.length }, 'An import request failed after it may have reached Authgear; retrying it. A job it created may import the same users beside the retry: their outcomes say so.')
   }

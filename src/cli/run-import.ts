@@ -146,7 +146,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         pipelineAliases: [publish ? publishPipelineId(legacyPipelineId(config), publish) : legacyPipelineId(config)],
         pipelineIdentity: publish ? { ...pipelineIdentity(config), publish: { brokers: publish.brokers, topic: publish.topic } } : pipelineIdentity(config),
         fromStart: options.fromStart ?? false,
-        resumeSettled: options.mode === 'backfill',
+        resumeSettled: options.mode === 'backfill' && config.source.type === 'auth0',
         summary,
         metrics,
         checkpointIntervalMs: config.state.checkpoint_interval_ms,

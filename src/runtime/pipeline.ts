@@ -32,9 +32,10 @@ export interface PipelineOptions<P> {
   readonly pipelineIdentity?: Record<string, unknown>
   readonly fromStart: boolean
   /**
-   * Whether a stop saves the records settled past the position, for the resumed run to skip: for
-   * reads that return the same records in the same order (files, a table's backfill), never for
-   * a table's sync, where a row read again may be a newer version under the same origin.
+   * Whether a stop saves the records settled past the position, for the resumed run to skip: only
+   * for reads that return the same record under the same origin (export files, which the
+   * checkpoint identifies by size and digest), never for a table, where a row read again may be a
+   * newer version under the same origin.
    */
   readonly resumeSettled?: boolean
   readonly summary: RunSummary
@@ -90,8 +91,24 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     settledEarlier!.delete(origin)
     summary.settledEarlier++
     if (dead) deadLetteredEarlier++
-    ticket.settle(1, dead)
+    // With its origin: should this run stop too, the record is named again as settled ahead.
+    ticket.settle(1, dead, origin)
     return true
+  }
+  /**
+   * What a stop saves as settled ahead: this run's, plus what the stopped run named that this one
+   * has not read again yet (it lies past everything this run read), so a second stop forgets
+   * nothing the first one knew.
+   */
+  const aheadToSave = (): SettledAhead => {
+    const ahead = checkpointer.settledAhead(SETTLED_AHEAD_LIMIT)
+    for (const [origin, dead] of settledEarlier ?? []) {
+      if (ahead.origins.length >= SETTLED_AHEAD_LIMIT) break
+      ahead.origins.push(origin)
+      if (dead) ahead.deadLettered.push(origin)
+    }
+    for (const origin of sentEarlier ?? []) ahead.sentUnsettled.push(origin)
+    return ahead
   }
   let exhausted = false
 
@@ -101,12 +118,12 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // Nothing committed yet: a stop's list of records settled ahead is worth a checkpoint at the
     // start of the source (position null) when some of them reached Authgear. Dead letters alone
     // are cheap to find again, and a checkpoint would tie a rerun to a sink.endpoint that was wrong.
-    if (position === undefined && !(final && !complete && options.resumeSettled && reachedAuthgear(checkpointer.settledAhead(SETTLED_AHEAD_LIMIT)))) return
+    if (position === undefined && !(final && !complete && options.resumeSettled && reachedAuthgear(aheadToSave()))) return
     const recordsCommitted = committedBefore + checkpointer.committedRecords
     // The earlier runs' dead letters the checkpoint covers: skipped records settled ahead count
     // through the checkpointer, like this run's own.
     const deadLettered = (saved?.deadLettered ?? 0) + checkpointer.committedDeadLettered
-    const ahead = final && !complete && options.resumeSettled ? checkpointer.settledAhead(SETTLED_AHEAD_LIMIT) : undefined
+    const ahead = final && !complete && options.resumeSettled ? aheadToSave() : undefined
     const named = ahead !== undefined && ahead.origins.length + ahead.sentUnsettled.length > 0
     try {
       await Promise.all(options.writers.map((w) => w.flush()))

@@ -233,4 +233,30 @@ describe('stopping a backfill', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  it('a quota-bound import finishes in as many days as the quota needs: each stop remembers what the stops before it imported', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gb-quota-days-'))
+    const target = await startTestEmulator(dir, { quota: { user_import: [{ quota: 10, period: 'day' }] } })
+    try {
+      const users = Array.from({ length: 30 }, (_, i) => JSON.stringify({ user_id: `auth0|u${i}`, email: `user${i}@example.com` }))
+      await writeFile(join(dir, 'users.ndjson'), users.join('\n') + '\n')
+      // One source batch holds them all: no stop can commit past any of them.
+      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, sink: { batch: { max_records: 10, linger_ms: 50 }, max_in_flight: 1 } })
+      const codes: (number | null)[] = []
+      for (let day = 1; day <= 3; day++) {
+        // A new day's quota of 10, as the counter resets at midnight.
+        target.emulator.quota.setLimits('user_import', [{ quota: 10 * day, period: 'day' }])
+        codes.push((await runCli(['backfill', '--config', config])).code)
+      }
+      expect(codes).toEqual([75, 75, 0])
+      expect(target.emulator.store.count()).toBe(30)
+      expect(target.emulator.quota.used('user_import', 'day')).toBe(30)
+      const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
+      expect(report).toHaveLength(30)
+      expect(report.every((line) => line['outcome'] === 'inserted')).toBe(true)
+    } finally {
+      await target.emulator.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })
