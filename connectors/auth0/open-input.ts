@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import { pipeline, Readable } from 'node:stream'
-import { crc32, createInflateRaw } from 'node:zlib'
+import { crc32, createInflateRaw, inflateRawSync } from 'node:zlib'
 import type { ByteCounter } from './file-item.ts'
 
 /**
@@ -101,31 +101,46 @@ async function* counted(chunks: AsyncIterable<Buffer>, counter: ByteCounter): As
  * `bad_gzip` dead letter) after the bytes before them.
  */
 async function* gunzipMembers(handle: FileHandle, size: number, counter: ByteCounter, readBytes: number, signal: AbortSignal): AsyncGenerator<Buffer> {
+  // Bytes read once serve the header, the data, the trailer and the next member alike: a file of
+  // many small members is read once, not once per member.
+  const bytes = new CachedBytes(handle, size, readBytes, counter)
   let at = 0
   while (at < size && !signal.aborted) {
-    const dataStart = await memberDataStart(handle, at, size)
-    // Read by hand: a read stream on the handle closes it when the stream is destroyed.
-    const raw = Readable.from(readFrom(handle, dataStart, size, readBytes, counter), { objectMode: false })
-    const inflate = createInflateRaw()
-    const stopped = () => inflate.destroy()
-    signal.addEventListener('abort', stopped)
+    const dataStart = await memberDataStart(bytes, at, size)
     let crc = 0
     let length = 0
-    try {
-      for await (const chunk of pipeline(raw, inflate, () => {}) as AsyncIterable<Buffer>) {
-        crc = crc32(chunk, crc)
-        length += chunk.length
-        yield chunk
+    let used: number
+    // A member within what is read already is inflated at once: a stream per member cost about a
+    // millisecond, more than a small member's data.
+    const quick = inflateWithin(await bytes.at(dataStart))
+    if (quick !== undefined) {
+      crc = crc32(quick.output)
+      length = quick.output.length
+      used = quick.used
+      if (length > 0) yield quick.output
+    } else {
+      // Read by hand: a read stream on the handle closes it when the stream is destroyed.
+      const raw = Readable.from(bytes.from(dataStart), { objectMode: false })
+      const inflate = createInflateRaw()
+      const stopped = () => inflate.destroy()
+      signal.addEventListener('abort', stopped)
+      try {
+        for await (const chunk of pipeline(raw, inflate, () => {}) as AsyncIterable<Buffer>) {
+          crc = crc32(chunk, crc)
+          length += chunk.length
+          yield chunk
+        }
+      } finally {
+        signal.removeEventListener('abort', stopped)
+        inflate.destroy()
+        raw.destroy()
       }
-    } finally {
-      signal.removeEventListener('abort', stopped)
-      inflate.destroy()
-      raw.destroy()
+      if (signal.aborted) return
+      used = inflate.bytesWritten
     }
-    if (signal.aborted) return
-    const dataEnd = dataStart + inflate.bytesWritten
-    await checkTrailer(handle, dataEnd, size, crc, length)
-    at = await nextMember(handle, dataEnd + TRAILER_BYTES, size)
+    const dataEnd = dataStart + used
+    await checkTrailer(bytes, dataEnd, size, crc, length)
+    at = await nextMember(bytes, dataEnd + TRAILER_BYTES, size)
   }
 }
 
@@ -135,72 +150,136 @@ const FEXTRA = 0x04
 const FNAME = 0x08
 const FCOMMENT = 0x10
 
+/** Most output a member inflated at once may have; a larger one (or one past the bytes at hand) is streamed. */
+const QUICK_OUTPUT_BYTES = 4 * 1024 * 1024
+
+/** The member whose deflate data starts `data` inflated, if it ends within `data` and is small; else undefined. */
+function inflateWithin(data: Buffer): { output: Buffer; used: number } | undefined {
+  if (data.length === 0) return undefined
+  try {
+    const { buffer, engine } = inflateRawSync(data, { info: true, maxOutputLength: QUICK_OUTPUT_BYTES }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } }
+    return { output: buffer, used: engine.bytesWritten }
+  } catch {
+    // Past the bytes at hand, too large, or damaged: the stream reads on, and reports damage after
+    // delivering what came before it.
+    return undefined
+  }
+}
+
+/** A file's bytes by offset, read in `readBytes` chunks and kept while a stream or a member still needs them. */
+class CachedBytes {
+  readonly #handle: FileHandle
+  readonly #size: number
+  readonly #readBytes: number
+  readonly #counter: ByteCounter
+  #chunks: { at: number; bytes: Buffer }[] = []
+
+  constructor(handle: FileHandle, size: number, readBytes: number, counter: ByteCounter) {
+    this.#handle = handle
+    this.#size = size
+    this.#readBytes = readBytes
+    this.#counter = counter
+  }
+
+  /** The bytes from `offset` to the end of the chunk holding it (read if need be); empty at the end. */
+  async at(offset: number): Promise<Buffer> {
+    for (const chunk of this.#chunks) {
+      if (offset >= chunk.at && offset < chunk.at + chunk.bytes.length) return chunk.bytes.subarray(offset - chunk.at)
+    }
+    return (await this.#read(offset)) ?? Buffer.alloc(0)
+  }
+
+  /** `n` bytes from `offset` (fewer at the end of the file). */
+  async slice(offset: number, n: number): Promise<Buffer> {
+    const parts: Buffer[] = []
+    let have = 0
+    while (have < n) {
+      const piece = await this.at(offset + have)
+      if (piece.length === 0) break
+      const take = Math.min(piece.length, n - have)
+      parts.push(piece.subarray(0, take))
+      have += take
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+  }
+
+  /** Every byte from `offset` to the end of the file, as chunks. */
+  async *from(offset: number): AsyncGenerator<Buffer> {
+    for (let at = offset; at < this.#size; ) {
+      const piece = await this.at(at)
+      if (piece.length === 0) return
+      at += piece.length
+      yield piece
+    }
+  }
+
+  async #read(offset: number): Promise<Buffer | undefined> {
+    if (offset >= this.#size) return undefined
+    const buffer = Buffer.allocUnsafe(Math.min(this.#readBytes, this.#size - offset))
+    const { bytesRead } = await this.#handle.read(buffer, 0, buffer.length, offset)
+    if (bytesRead === 0) return undefined
+    this.#counter.bytes += bytesRead
+    const bytes = bytesRead < buffer.length ? buffer.subarray(0, bytesRead) : buffer
+    this.#chunks.push({ at: offset, bytes })
+    // A stream pulls a chunk or two ahead of what it uses; older chunks are done with.
+    if (this.#chunks.length > 4) this.#chunks.shift()
+    return bytes
+  }
+}
+
 /** Where the deflate data of the member whose header starts at `at` begins (RFC 1952, 2.3). */
-async function memberDataStart(handle: FileHandle, at: number, size: number): Promise<number> {
-  const fixed = Buffer.alloc(10)
-  const { bytesRead } = await handle.read(fixed, 0, 10, at)
-  if (bytesRead < 10) throw truncated(at)
+async function memberDataStart(bytes: CachedBytes, at: number, size: number): Promise<number> {
+  const fixed = await bytes.slice(at, 10)
+  if (fixed.length < 10) throw truncated(at)
   if (fixed[0] !== 0x1f || fixed[1] !== 0x8b) throw notGzip(at)
   if (fixed[2] !== 8) throw zlibError(`the gzip member at offset ${at} is not deflate-compressed (method ${fixed[2]})`, 'Z_DATA_ERROR')
   const flags = fixed[3] as number
   let next = at + 10
   if (flags & FEXTRA) {
-    const len = Buffer.alloc(2)
-    if ((await handle.read(len, 0, 2, next)).bytesRead < 2) throw truncated(next)
+    const len = await bytes.slice(next, 2)
+    if (len.length < 2) throw truncated(next)
     next += 2 + len.readUInt16LE(0)
   }
-  if (flags & FNAME) next = await pastZeroTerminated(handle, next, size)
-  if (flags & FCOMMENT) next = await pastZeroTerminated(handle, next, size)
+  if (flags & FNAME) next = await pastZeroTerminated(bytes, next, size)
+  if (flags & FCOMMENT) next = await pastZeroTerminated(bytes, next, size)
   if (flags & FHCRC) next += 2
   if (next > size) throw truncated(size)
   return next
 }
 
-async function pastZeroTerminated(handle: FileHandle, from: number, size: number): Promise<number> {
-  const piece = Buffer.alloc(4096)
+async function pastZeroTerminated(bytes: CachedBytes, from: number, size: number): Promise<number> {
   for (let at = from; at < size; ) {
-    const { bytesRead } = await handle.read(piece, 0, Math.min(piece.length, size - at), at)
-    if (bytesRead === 0) break
-    const zero = piece.subarray(0, bytesRead).indexOf(0)
+    const piece = await bytes.at(at)
+    if (piece.length === 0) break
+    const zero = piece.indexOf(0)
     if (zero !== -1) return at + zero + 1
-    at += bytesRead
+    at += piece.length
   }
   throw truncated(size)
 }
 
 /** The member's CRC-32 and length (mod 2^32) must match what was decompressed. */
-async function checkTrailer(handle: FileHandle, at: number, size: number, crc: number, length: number): Promise<void> {
-  const trailer = Buffer.alloc(TRAILER_BYTES)
-  if (at + TRAILER_BYTES > size || (await handle.read(trailer, 0, TRAILER_BYTES, at)).bytesRead < TRAILER_BYTES) throw truncated(at)
+async function checkTrailer(bytes: CachedBytes, at: number, size: number, crc: number, length: number): Promise<void> {
+  const trailer = at + TRAILER_BYTES > size ? Buffer.alloc(0) : await bytes.slice(at, TRAILER_BYTES)
+  if (trailer.length < TRAILER_BYTES) throw truncated(at)
   if (trailer.readUInt32LE(0) !== crc >>> 0 || trailer.readUInt32LE(4) !== length % 0x100000000) {
     throw zlibError(`the gzip member ending at offset ${at} fails its check (CRC-32 or length): its data is damaged`, 'Z_DATA_ERROR')
   }
 }
 
-async function* readFrom(handle: FileHandle, from: number, size: number, readBytes: number, counter: ByteCounter): AsyncGenerator<Buffer> {
-  for (let at = from; at < size; ) {
-    const buffer = Buffer.allocUnsafe(Math.min(readBytes, size - at))
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, at)
-    if (bytesRead === 0) return
-    counter.bytes += bytesRead
-    at += bytesRead
-    yield bytesRead < buffer.length ? buffer.subarray(0, bytesRead) : buffer
-  }
-}
-
 /** The offset of the next gzip member at or after `from`, past zero padding; `size` when only padding is left. */
-async function nextMember(handle: FileHandle, from: number, size: number): Promise<number> {
-  const piece = Buffer.alloc(64 * 1024)
+async function nextMember(bytes: CachedBytes, from: number, size: number): Promise<number> {
   for (let at = from; at < size; ) {
-    const { bytesRead } = await handle.read(piece, 0, Math.min(piece.length, size - at), at)
-    if (bytesRead === 0) break
+    const piece = await bytes.at(at)
+    if (piece.length === 0) break
     let i = 0
-    while (i < bytesRead && piece[i] === 0) i++
-    if (i < bytesRead) {
-      if (piece[i] !== 0x1f || (i + 1 < bytesRead ? piece[i + 1] : (await handle.read(Buffer.alloc(1), 0, 1, at + i + 1)).buffer[0]) !== 0x8b) throw notGzip(at + i)
+    while (i < piece.length && piece[i] === 0) i++
+    if (i < piece.length) {
+      const magic = await bytes.slice(at + i, 2)
+      if (magic[0] !== 0x1f || magic[1] !== 0x8b) throw notGzip(at + i)
       return at + i
     }
-    at += bytesRead
+    at += piece.length
   }
   return size
 }

@@ -130,6 +130,15 @@ describe('auth0 NDJSON reader', () => {
     expect(records.at(-1)?.kind === 'unreadable' && records.at(-1)).toMatchObject({ message: expect.stringMatching(/after line 20000/) })
   })
 
+  it('reads many small members, and junk after a small member, the same way', async () => {
+    const dir = await tempDir()
+    const members = Array.from({ length: 500 }, (_, i) => gzipSync(ndjson({ user_id: `auth0|m${i}` })))
+    await writeFile(join(dir, 'small.ndjson.gz'), Buffer.concat([...members, Buffer.from('JUNK'), members[0]!]))
+    const { records } = await collect(source({ files: 'small.ndjson.gz' }, dir))
+    expect(records.filter((record) => record.kind === 'data').map((record) => record.key)).toEqual(Array.from({ length: 500 }, (_, i) => `auth0|m${i}`))
+    expect(records.at(-1)).toMatchObject({ kind: 'unreadable', code: 'bad_gzip', origin: 'small.ndjson.gz:501' })
+  })
+
   it('reports a member whose data fails its CRC-32, and reads members with a file name in their header', async () => {
     const dir = await tempDir()
     const damaged = Buffer.from(gzipSync(ndjson(alice)))
