@@ -32,6 +32,31 @@ export class SharedLogins {
 
   add(mapped: MappedRecord, origin: string): void {
     const user = loginHash(mapped.identifier, mapped.identifierValue)
+    // This user's identifier as another user's second login ID: Authgear finds that user, and the
+    // record creates nothing of its own (skipped, or an update of that user).
+    const heldBy = this.#logins.get(user)
+    if (heldBy !== undefined && heldBy !== user) {
+      this.merged++
+      keep(this.examples.merged, origin)
+      return
+    }
+    // Its other login IDs as another user's identifier or second login ID: refused, so it creates
+    // nothing either, and its login IDs stay free for later records.
+    const record = mapped.record as Record<string, unknown>
+    const own: number[] = []
+    for (const field of loginFields) {
+      const value = record[field]
+      if (typeof value !== 'string' || field === mapped.identifier) continue
+      const login = loginHash(field, value)
+      const holder = this.#logins.get(login) ?? (this.#identifiers.has(login) ? login : undefined)
+      if (holder !== undefined && holder !== user) {
+        this.refused++
+        keep(this.examples.refused, origin)
+        return
+      }
+      own.push(login)
+    }
+    for (const login of own) this.#logins.set(login, user)
     // Only an imported hash is a password the user logs in with; a `reset` one is not sent.
     const hasPassword = mapped.passwordLane === 'imported'
     const before = this.#identifiers.get(user)
@@ -46,27 +71,6 @@ export class SharedLogins {
         this.passwordsLost++
         keep(this.examples.passwordLost, origin)
       }
-    }
-    // This user's identifier as another user's second login ID: Authgear matches the record to that user.
-    const heldBy = this.#logins.get(user)
-    if (heldBy !== undefined && heldBy !== user) {
-      this.merged++
-      keep(this.examples.merged, origin)
-    }
-    // Its other login IDs as another user's identifier or second login ID: refused.
-    let shared = false
-    const record = mapped.record as Record<string, unknown>
-    for (const field of loginFields) {
-      const value = record[field]
-      if (typeof value !== 'string' || field === mapped.identifier) continue
-      const login = loginHash(field, value)
-      const holder = this.#logins.get(login) ?? (this.#identifiers.has(login) ? login : undefined)
-      if (holder !== undefined && holder !== user) shared = true
-      else this.#logins.set(login, user)
-    }
-    if (shared) {
-      this.refused++
-      keep(this.examples.refused, origin)
     }
   }
 

@@ -120,6 +120,29 @@ describe('gearbridge validate warnings', () => {
     expect(target.emulator.store.findByLoginId('email', 'eve@example.com')!.hasPassword).toBeFalsy()
   })
 
+  it('does not count login IDs of a record Authgear refuses or matches to another user: they create nothing', async () => {
+    const users = [
+      // x is refused (sam is a's): its phone stays free, so y is inserted.
+      { user_id: 'auth0|a', email: 'chain-a@example.com', username: 'chain-sam' },
+      { user_id: 'auth0|x', email: 'chain-x@example.com', username: 'chain-sam', phone_number: '+14155550111' },
+      { user_id: 'auth0|y', email: 'chain-y@example.com', phone_number: '+14155550111' },
+      // b is matched to d (its phone is d's): its username stays free, so c is inserted.
+      { user_id: 'auth0|d', email: 'chain-d@example.com', phone_number: '+14155550122' },
+      { user_id: 'sms|b', phone_number: '+14155550122', username: 'chain-bob' },
+      { user_id: 'auth0|c', email: 'chain-c@example.com', username: 'chain-bob' },
+    ]
+    await writeFile(join(dir, 'chain.ndjson'), users.map((u) => JSON.stringify(u)).join('\n') + '\n')
+    const config = await writeTestConfig(dir, target, { name: 'chain', source: { type: 'auth0', files: 'chain.ndjson' }, sink: { batch: { max_records: 1 }, max_in_flight: 1 } }, 'chain.yaml')
+    const result = await runCli(['validate', '--config', config])
+    expect(result.stdout).toContain('6 records read, 6 would be sent, 1 would be dead-lettered (1 of them sent and refused by Authgear)')
+    expect(result.stdout).toMatch(/e\.g\. chain\.ndjson:2: holds a login ID/)
+    expect(result.stdout).toMatch(/1 record has as identifier a login ID an earlier user's record holds .*\(e\.g\. chain\.ndjson:5\)/)
+    const backfill = await runCli(['backfill', '--config', config])
+    const report = new Map((await readNdjson(join(dir, 'state', 'chain.report.ndjson'))).map((line) => [line['source_key'], line['outcome']]))
+    expect(Object.fromEntries(report)).toEqual({ 'auth0|a': 'inserted', 'auth0|x': 'failed', 'auth0|y': 'inserted', 'auth0|d': 'inserted', 'sms|b': 'skipped', 'auth0|c': 'inserted' })
+    expect(backfill.code).toBe(3)
+  })
+
   it('counts a later version whose hash Authgear cannot import (argon2) as losing the password', async () => {
     const versions = [
       { user_id: 'auth0|bob', email: 'bob@example.com', password_hash: `$2b$10$${'b'.repeat(53)}` },
