@@ -208,30 +208,42 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
 /** Records of each export file `check` reads: enough to tell a readable file from an unreadable one. */
 const CHECK_RECORDS = 20
 
-/** The hash export's first line must be a JSON object: a still PGP-encrypted file is not. */
+/**
+ * The hash export must start like one: of its first lines, at least one a JSON object. A still
+ * PGP-encrypted file has none; one bad line among good ones is for the run to report, not a failed check.
+ */
 async function checkHashFile(file: InputFile, files: OpenFiles): Promise<void> {
   const input = await openInput(file.path, files, 0, { bytes: 0 })
   let head = Buffer.alloc(0)
+  let failure: unknown
   try {
     for await (const chunk of input.chunks) {
       head = Buffer.concat([head, chunk])
-      if (head.includes(0x0a) || head.length >= 1 << 20) break
+      if (head.length >= 1 << 20 || countLines(head) > CHECK_RECORDS) break
     }
-  } catch {
-    // A damaged gzip: what was read before it is judged below.
+  } catch (error) {
+    failure = error
   } finally {
     await input.close()
   }
-  const first = head.toString('utf8').split('\n').map((line) => line.trim()).find((line) => line !== '')
-  if (first === undefined) return
-  let value: unknown
+  const lines = head.toString('utf8').split('\n').slice(0, failure === undefined ? undefined : -1).map((line) => line.trim()).filter((line) => line !== '').slice(0, CHECK_RECORDS)
+  if (lines.some(isJsonObject)) return
+  if (failure !== undefined) throw new SourceReadError(`password-hash export ${file.name} cannot be read: ${(failure as Error).message}`, { cause: failure })
+  if (lines.length > 0) throw new SourceReadError(`password-hash export ${file.name}: none of its first ${lines.length} lines is a JSON object; is it still PGP-encrypted (decrypt it with the key Auth0 support used)?`)
+}
+
+function countLines(bytes: Buffer): number {
+  let count = 0
+  for (let at = bytes.indexOf(0x0a); at !== -1; at = bytes.indexOf(0x0a, at + 1)) count++
+  return count
+}
+
+function isJsonObject(line: string): boolean {
   try {
-    value = JSON.parse(first)
+    const value: unknown = JSON.parse(line)
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
   } catch {
-    value = undefined
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new SourceReadError(`password-hash export ${file.name}: its first line is not a JSON object; is it still PGP-encrypted (decrypt it with the key Auth0 support used)?`)
+    return false
   }
 }
 

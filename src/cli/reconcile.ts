@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, rmdir, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import { createSource } from '../../connectors/create-source.ts'
@@ -47,6 +47,10 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
   let scratch: string | undefined
   try {
     await mkdir(workDir, { recursive: true })
+    // A run of this config killed outright left its directory: its files are of no use to anyone.
+    for (const entry of await readdir(workDir, { withFileTypes: true })) {
+      if (entry.isDirectory() && entry.name.startsWith(`${config.name}.reconcile-`)) await rm(join(workDir, entry.name), { recursive: true, force: true })
+    }
     // The sorted run files go in a directory of this run's own, the only one removed whole at the end.
     scratch = await mkdtemp(join(workDir, `${config.name}.reconcile-`))
     await report.open()

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { gzipSync } from 'node:zlib'
 import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
@@ -235,7 +236,17 @@ describe('gearbridge check', () => {
     const hashes = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson.pgp' } } })
     const hashResult = await runCli(['check', '--config', hashes])
     expect(hashResult.code).toBe(1)
-    expect(hashResult.stdout).toMatch(/^source: FAILED: password-hash export hashes\.ndjson\.pgp: its first line is not a JSON object; is it still PGP-encrypted/m)
+    expect(hashResult.stdout).toMatch(/^source: FAILED: password-hash export hashes\.ndjson\.pgp: none of its first \d+ lines is a JSON object; is it still PGP-encrypted/m)
+    // One bad line before good ones is the run's to report, not a failed check.
+    await writeFile(join(dir, 'hashes-one-bad.ndjson'), ['garbage', ...Array.from({ length: 5 }, (_, i) => JSON.stringify({ _id: { $oid: String(i).padStart(24, '0') }, passwordHash: `$2b$10$${'a'.repeat(53)}` }))].join('\n') + '\n')
+    const oneBad = await runCli(['check', '--config', await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', password_hashes: { files: 'hashes-one-bad.ndjson' } } })])
+    expect(oneBad.stdout).toMatch(/^source: ok/m)
+    // A gzip damaged in its first block cannot be read at all.
+    const damaged = Buffer.from(gzipSync(JSON.stringify({ _id: { $oid: '1' }, passwordHash: 'x' }) + '\n'))
+    for (let i = 10; i < 30 && i < damaged.length - 8; i++) damaged[i] = (damaged[i] as number) ^ 0xa5
+    await writeFile(join(dir, 'hashes-damaged.ndjson.gz'), damaged)
+    const broken = await runCli(['check', '--config', await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', password_hashes: { files: 'hashes-damaged.ndjson.gz' } } })])
+    expect(broken.stdout).toMatch(/^source: FAILED: password-hash export hashes-damaged\.ndjson\.gz cannot be read/m)
     const missing = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'gone-*.ndjson' } })
     const gone = await runCli(['check', '--config', missing])
     expect(gone.code).toBe(78)

@@ -83,6 +83,9 @@ describe('gearbridge reconcile', () => {
       mapping: { custom_attributes: { plan: 'app_metadata.plan' } },
       reconcile: { threshold: 0, work_dir: work, keep_export: true },
     }, 'kept.yaml')
+    // What a run killed outright left behind is cleared by the next run of the same config.
+    await mkdir(join(work, 'kept.reconcile-abc123'))
+    await writeFile(join(work, 'kept.reconcile-abc123', 'run-1.txt'), 'email:someone@example.com\n')
     const result = await runCli(['reconcile', '--config', kept])
     expect(result.code, result.stderr).toBe(0)
     expect(await readFile(join(work, 'source', 'important.txt'), 'utf8')).toBe('mine')
