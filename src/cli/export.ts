@@ -41,7 +41,11 @@ export function exportHooks(metrics: Metrics, progress: 'auto' | 'always' | 'nev
   let bar: cliProgress.SingleBar | undefined
   let counted = 0
   const hooks: ExportHooks = {
-    onRenew: () => metrics.exportDownloads.inc({ result: 'renewed' }),
+    onRenew: () => {
+      metrics.exportDownloads.inc({ result: 'renewed' })
+      // The renewed URL's download starts from its first byte: its bytes count anew.
+      counted = 0
+    },
     onBytes: (bytes, total) => {
       // A download that broke off starts again from byte 0 on a renewed URL: its bytes count anew.
       if (bytes < counted) counted = 0

@@ -57,6 +57,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   const publish = config.publish
   let server: ObservabilityServer | undefined
   let running = false
+  let refusedConfig = false
   // Everything opened below is closed in the `finally`, whatever fails while the run starts: an
   // embedded emulator left running, or signal handlers left installed, would keep the process
   // alive after a refused config.
@@ -208,7 +209,11 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   } catch (error) {
     // Failed before the pipeline ran (a key that cannot be read, a state directory that cannot be
     // written): the run failed all the same, for the alert. A refused config is exit 78, not a failed run.
-    if (error instanceof ConfigError) throw error
+    if (error instanceof ConfigError) {
+      // A refused config is not a run: nothing to linger for.
+      refusedConfig = true
+      throw error
+    }
     metrics.setRunState('failed')
     const failure = error as Error
     logger.error({ err: { name: failure.name, code: (failure as { code?: string }).code, message: failure.message } }, 'The run stopped on an error.')
@@ -224,7 +229,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await deletes?.close().catch(() => undefined)
     await producer?.close().catch(() => undefined)
     await connection?.close().catch(() => undefined)
-    await server?.close({ seconds: config.observability.linger_seconds, signal: ctx.signal, logger })
+    await server?.close({ seconds: refusedConfig ? 0 : config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()
   }
 }

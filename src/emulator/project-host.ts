@@ -5,7 +5,8 @@
  */
 export function projectHostMatcher(hosts: readonly string[] | undefined): (host: string | undefined) => boolean {
   if (hosts === undefined) return () => true
-  const entries = hosts.map((entry) => entry.toLowerCase())
+  // A bare IPv6 address (`::1`) is written bracketed in a Host header.
+  const entries = hosts.map((entry) => entry.toLowerCase()).map((entry) => (!entry.startsWith('[') && entry.indexOf(':') !== entry.lastIndexOf(':') ? `[${entry}]` : entry))
   return (header) => {
     if (header === undefined) return false
     const host = header.toLowerCase()

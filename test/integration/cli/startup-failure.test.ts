@@ -107,10 +107,13 @@ describe('a run that fails while it starts', () => {
   it('still writes --metrics-out when the Admin API key cannot be read (exit 78)', async () => {
     const metricsOut = join(dir, 'run.prom')
     const config = join(dir, 'gearbridge.yaml')
-    const text = (await readFile(example, 'utf8')).replace('# private_key_file: /run/secrets/authgear-admin-key.pem', `private_key_file: ${join(dir, 'missing.pem')}\n  key_id: kid-1`)
+    const text = (await readFile(example, 'utf8')).replace('# private_key_file: /run/secrets/authgear-admin-key.pem', `private_key_file: ${join(dir, 'missing.pem')}\n  key_id: kid-1`).replace('linger_seconds: 0', 'linger_seconds: 30')
     await writeFile(config, text.replaceAll('examples/', `${fileURLToPath(new URL('../../../examples/', import.meta.url))}`))
+    const started = Date.now()
     const result = await runCli(['backfill', '--config', config, '--metrics-out', metricsOut], { GEARBRIDGE_STATE_DIR: dir, AUTHGEAR_ENDPOINT: 'https://myapp.authgear.cloud' })
     expect(result.code, result.stderr).toBe(78)
+    // A refused config is no run to scrape: linger_seconds does not hold the exit back.
+    expect(Date.now() - started).toBeLessThan(20_000)
     expect(await readFile(metricsOut, 'utf8')).toContain('gearbridge_run_state')
   })
 })

@@ -134,7 +134,7 @@ describe('usage quota', () => {
   })
 
   it('picks the project by Host: any other host gets 404 plain-text "app not found" before the JWT is looked at', async () => {
-    const h = await startHarness({ hosts: ['myapp.authgear.cloud', 'localhost:4000'] })
+    const h = await startHarness({ hosts: ['myapp.authgear.cloud', 'localhost:4000', '::1'] })
     try {
       const send = async (host: string, authorization: string) => {
         const res = await request(`${h.emulator.url}${path}`, {
@@ -154,6 +154,7 @@ describe('usage quota', () => {
       expect((await send('localhost:4001', token)).status).toBe(404)
       expect((await send('MyApp.Authgear.Cloud:8443', token)).status).toBe(200)
       expect((await send('localhost:4000', token)).status).toBe(200)
+      expect((await send('[::1]:3000', token)).status).toBe(200)
       expect((await send('myapp.authgear.cloud', 'Bearer nope')).status).toBe(403)
     } finally {
       await h.close()

@@ -14,4 +14,16 @@ describe('export download hooks', () => {
     stop()
     expect(await metrics.registry.metrics()).toMatch(/^gearbridge_export_bytes_total 8900$/m)
   })
+
+  it('count every byte of each attempt, wherever the first one broke off', async () => {
+    for (const brokeAt of [1_000, 50_000]) {
+      const metrics = new Metrics()
+      const { hooks } = exportHooks(metrics, 'never')
+      hooks.onBytes?.(brokeAt, 100_000)
+      hooks.onRenew?.(403)
+      for (let bytes = 16_384; bytes < 100_000; bytes += 16_384) hooks.onBytes?.(bytes, 100_000)
+      hooks.onBytes?.(100_000, 100_000)
+      expect(await metrics.registry.metrics()).toMatch(new RegExp(`^gearbridge_export_bytes_total ${brokeAt + 100_000}$`, 'm'))
+    }
+  })
 })
