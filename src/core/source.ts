@@ -38,5 +38,10 @@ export interface Source<P> {
    * export that matches few users). `validate` prints them; a run logs them as warnings.
    */
   warnings?(): readonly string[]
+  /**
+   * What the records' origins refer to (files by name, size and first bytes), for a resumed run to
+   * tell whether a stop's list of records settled ahead still names the same records.
+   */
+  contentDigest?(): Promise<string>
   close(): Promise<void>
 }

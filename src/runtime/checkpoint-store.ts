@@ -26,7 +26,7 @@ export interface CheckpointState<P> {
    * the stop abandoned, which may have imported them: the resumed run reads their outcomes as a
    * resend's (a user found existing is not said to have lost a password).
    */
-  readonly settledAhead?: { readonly origins: readonly string[]; readonly dead_lettered: readonly string[]; readonly sent_unsettled?: readonly string[] }
+  readonly settledAhead?: { readonly origins: readonly string[]; readonly dead_lettered: readonly string[]; readonly sent_unsettled?: readonly string[]; readonly content?: string }
   /** Set once the source was read to its end and every record had an outcome. */
   readonly complete: boolean
   /** What `pipeline` is the fingerprint of (no secrets), so a refusal can name what changed. */

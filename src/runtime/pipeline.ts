@@ -79,11 +79,16 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const checkpointer = new Checkpointer<P>(resumeFrom)
   const committedBefore = saved?.recordsCommitted ?? 0
   let deadLetteredEarlier = saved?.deadLettered ?? 0
+  // The list names records by origin (`file:line`): it holds only for the same files. Replaced or
+  // changed files are read and sent again from the position, as without a list.
+  const content = options.resumeSettled ? await source.contentDigest?.() : undefined
+  const ahead = saved?.settledAhead !== undefined && content !== undefined && saved.settledAhead.content === content ? saved.settledAhead : undefined
+  if (saved?.settledAhead !== undefined && ahead === undefined && options.resumeSettled) ctx.logger.warn({}, 'The export files changed since the stop: the records it had settled past its position are read and sent again.')
   // Records the stopped run settled past its position: read again, settled at once, not sent.
-  const settledEarlier = options.resumeSettled && saved?.settledAhead ? new Map(saved.settledAhead.origins.map((origin) => [origin, false])) : undefined
-  for (const origin of settledEarlier === undefined ? [] : saved!.settledAhead!.dead_lettered) settledEarlier!.set(origin, true)
+  const settledEarlier = ahead ? new Map(ahead.origins.map((origin) => [origin, false])) : undefined
+  for (const origin of ahead?.dead_lettered ?? []) settledEarlier!.set(origin, true)
   // Records in jobs the stopped run abandoned: whatever those jobs did, their outcomes are a resend's.
-  const sentEarlier = options.resumeSettled && saved?.settledAhead?.sent_unsettled?.length ? new Set(saved.settledAhead.sent_unsettled) : undefined
+  const sentEarlier = ahead?.sent_unsettled?.length ? new Set(ahead.sent_unsettled) : undefined
   /** Settles `origin` as done by the stopped run when it was; true if so. */
   const settledBefore = (origin: string, ticket: BatchTicket): boolean => {
     const dead = settledEarlier?.get(origin)
@@ -127,7 +132,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     const named = ahead !== undefined && ahead.origins.length + ahead.sentUnsettled.length > 0
     try {
       await Promise.all(options.writers.map((w) => w.flush()))
-      await store.save({ version: 1, pipeline: options.pipelineId, position: position ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
+      await store.save({ version: 1, pipeline: options.pipelineId, position: position ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}), ...(content !== undefined ? { content } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
     } catch (error) {
       checkpointer.markDirty()
       throw error

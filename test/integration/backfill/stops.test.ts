@@ -259,4 +259,24 @@ describe('stopping a backfill', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  it('a stop\'s list of records settled ahead is dropped when the export file was replaced since: the new file is read in full', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gb-replaced-'))
+    const target = await startTestEmulator(dir, { quota: { user_import: [{ quota: 10, period: 'day' }] } })
+    try {
+      const write = (prefix: string) => writeFile(join(dir, 'users.ndjson'), Array.from({ length: 30 }, (_, i) => JSON.stringify({ user_id: `auth0|${prefix}${i}`, email: `${prefix}${i}@example.com` })).join('\n') + '\n')
+      await write('old')
+      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, sink: { batch: { max_records: 10, linger_ms: 50 }, max_in_flight: 1 } })
+      expect((await runCli(['backfill', '--config', config])).code).toBe(75)
+      await write('new')
+      target.emulator.quota.setLimits('user_import', [{ quota: 1_000, period: 'day' }])
+      const rerun = await runCli(['backfill', '--config', config])
+      expect(rerun.code, rerun.stderr.slice(-1500)).toBe(0)
+      for (let i = 0; i < 30; i++) expect(target.emulator.store.findByLoginId('email', `new${i}@example.com`), `new${i}`).toBeDefined()
+      expect(rerun.stderr).toContain('The export files changed since the stop')
+    } finally {
+      await target.emulator.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })
