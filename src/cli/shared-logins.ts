@@ -30,18 +30,33 @@ export class SharedLogins {
   refused = 0
   readonly examples: { repeated: string[]; passwordLost: string[]; merged: string[]; refused: string[] } = { repeated: [], passwordLost: [], merged: [], refused: [] }
 
+  /** A record of a user Authgear has updates that user (and adds its login IDs) under upsert; without it, it is skipped. */
+  readonly upsert: boolean
+
+  constructor(upsert = false) {
+    this.upsert = upsert
+  }
+
   add(mapped: MappedRecord, origin: string): void {
     const user = loginHash(mapped.identifier, mapped.identifierValue)
-    // This user's identifier as another user's second login ID: Authgear finds that user, and the
-    // record creates nothing of its own (skipped, or an update of that user).
+    // This user's identifier as another user's second login ID: Authgear finds that user.
     const heldBy = this.#logins.get(user)
-    if (heldBy !== undefined && heldBy !== user) {
+    const merged = heldBy !== undefined && heldBy !== user
+    if (merged) {
       this.merged++
       keep(this.examples.merged, origin)
+    }
+    const before = merged ? undefined : this.#identifiers.get(user)
+    // The user the record lands on when Authgear already has one: it creates nothing without
+    // upsert (skipped), and updates that user with its login IDs under upsert.
+    const existing = merged ? heldBy : before !== undefined ? user : undefined
+    if (existing !== undefined && !this.upsert) {
+      this.#repeated(before, mapped, origin)
       return
     }
+    const owner = existing ?? user
     // Its other login IDs as another user's identifier or second login ID: refused, so it creates
-    // nothing either, and its login IDs stay free for later records.
+    // or changes nothing, and its login IDs stay free for later records.
     const record = mapped.record as Record<string, unknown>
     const own: number[] = []
     for (const field of loginFields) {
@@ -49,28 +64,31 @@ export class SharedLogins {
       if (typeof value !== 'string' || field === mapped.identifier) continue
       const login = loginHash(field, value)
       const holder = this.#logins.get(login) ?? (this.#identifiers.has(login) ? login : undefined)
-      if (holder !== undefined && holder !== user) {
+      if (holder !== undefined && holder !== owner) {
         this.refused++
         keep(this.examples.refused, origin)
         return
       }
       own.push(login)
     }
-    for (const login of own) this.#logins.set(login, user)
+    for (const login of own) this.#logins.set(login, owner)
+    if (!merged) this.#repeated(before, mapped, origin)
+  }
+
+  /** Records the record's identifier, and what a repeat of it may cost. */
+  #repeated(before: number | undefined, mapped: MappedRecord, origin: string): void {
     // Only an imported hash is a password the user logs in with; a `reset` one is not sent.
     const hasPassword = mapped.passwordLane === 'imported'
-    const before = this.#identifiers.get(user)
-    this.#identifiers.set(user, hasPassword ? 2 : 1)
-    if (before !== undefined) {
-      this.repeatedUsers++
-      keep(this.examples.repeated, origin)
-      // Across import jobs the first version imported stays (a later one is skipped, and an update
-      // ignores passwords); within one the last does: either way, versions that differ in having
-      // a password can leave the user without one.
-      if ((before === 2) !== hasPassword) {
-        this.passwordsLost++
-        keep(this.examples.passwordLost, origin)
-      }
+    this.#identifiers.set(loginHash(mapped.identifier, mapped.identifierValue), hasPassword ? 2 : 1)
+    if (before === undefined) return
+    this.repeatedUsers++
+    keep(this.examples.repeated, origin)
+    // Across import jobs the first version imported stays (a later one is skipped, and an update
+    // ignores passwords); within one the last does: either way, versions that differ in having a
+    // password can leave the user without one.
+    if ((before === 2) !== hasPassword) {
+      this.passwordsLost++
+      keep(this.examples.passwordLost, origin)
     }
   }
 

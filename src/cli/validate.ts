@@ -36,7 +36,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const byPassword: Record<string, number> = {}
   const failures: Record<string, { count: number; examples: string[] }> = {}
   const unmapped = config.source.type === 'auth0' ? new UnmappedMetadata(config.mapping) : undefined
-  const logins = new SharedLogins()
+  const logins = new SharedLogins(config.sink.upsert)
   let read = 0
   let sendable = 0
   let deletes = 0

@@ -144,6 +144,24 @@ describe('gearbridge validate warnings', () => {
     expect(backfill.code).toBe(3)
   })
 
+  it.each([
+    // d's phone is b's identifier: under upsert b updates d and gives it username U, so c (U) and e (d's phone) are refused.
+    ['upsert', true, (p: string) => [{ user_id: `auth0|${p}d`, email: `${p}d@example.com`, phone_number: '+14155550133' }, { user_id: `sms|${p}b`, phone_number: '+14155550133', username: `${p}u` }, { user_id: `auth0|${p}c`, email: `${p}c@example.com`, username: `${p}u` }, { user_id: `auth0|${p}e`, email: `${p}e@example.com`, phone_number: '+14155550133' }], 2],
+    // Without upsert a repeat of a is skipped: its new username T is no one's, so c may have it.
+    ['insert, a repeat', false, (p: string) => [{ user_id: `auth0|${p}a`, email: `${p}a@example.com` }, { user_id: `auth0|${p}b`, email: `${p}b@example.com`, username: `${p}s` }, { user_id: `auth0|${p}a`, email: `${p}a@example.com`, username: `${p}t` }, { user_id: `auth0|${p}c`, email: `${p}c@example.com`, username: `${p}t` }], 0],
+    // Without upsert a repeat carrying another's username is skipped, not refused.
+    ['insert, a repeat with a taken username', false, (p: string) => [{ user_id: `auth0|${p}b`, username: `${p}s` }, { user_id: `auth0|${p}a`, email: `${p}a@example.com` }, { user_id: `auth0|${p}a`, email: `${p}a@example.com`, username: `${p}s` }], 0],
+  ] as const)('predicts the records Authgear refuses as backfill meets them (%s)', async (name, upsert, users, refused) => {
+    const prefix = `p${name.length}${upsert ? 'u' : 'i'}`
+    await writeFile(join(dir, `${prefix}.ndjson`), users(prefix).map((u) => JSON.stringify(u)).join('\n') + '\n')
+    const config = await writeTestConfig(dir, target, { name: prefix, source: { type: 'auth0', files: `${prefix}.ndjson` }, sink: { upsert, batch: { max_records: 1 }, max_in_flight: 1 } }, `${prefix}.yaml`)
+    const validate = await runCli(['validate', '--config', config])
+    expect(validate.stdout).toContain(`, ${refused} would be dead-lettered`)
+    await runCli(['backfill', '--config', config])
+    const failed = (await readNdjson(join(dir, 'state', `${prefix}.report.ndjson`))).filter((line) => line['outcome'] === 'failed')
+    expect(failed.map((line) => line['code'])).toEqual(Array.from({ length: refused }, () => 'InvariantViolated'))
+  })
+
   it('counts a later version whose hash Authgear cannot import (argon2) as losing the password', async () => {
     const versions = [
       { user_id: 'auth0|bob', email: 'bob@example.com', password_hash: `$2b$10$${'b'.repeat(53)}` },
