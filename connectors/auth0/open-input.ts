@@ -173,6 +173,10 @@ class CachedBytes {
   readonly #readBytes: number
   readonly #counter: ByteCounter
   #chunks: { at: number; bytes: Buffer }[] = []
+  /** A read under way, shared by whoever asks for its bytes meanwhile (a stream reads ahead while a trailer is checked). */
+  #reading: { at: number; end: number; done: Promise<Buffer | undefined> } | undefined
+  /** Bytes counted for progress: each byte of the file once. */
+  #countedTo = 0
 
   constructor(handle: FileHandle, size: number, readBytes: number, counter: ByteCounter) {
     this.#handle = handle
@@ -183,10 +187,21 @@ class CachedBytes {
 
   /** The bytes from `offset` to the end of the chunk holding it (read if need be); empty at the end. */
   async at(offset: number): Promise<Buffer> {
-    for (const chunk of this.#chunks) {
-      if (offset >= chunk.at && offset < chunk.at + chunk.bytes.length) return chunk.bytes.subarray(offset - chunk.at)
+    for (;;) {
+      for (const chunk of this.#chunks) {
+        if (offset >= chunk.at && offset < chunk.at + chunk.bytes.length) return chunk.bytes.subarray(offset - chunk.at)
+      }
+      const reading = this.#reading
+      if (reading === undefined || offset < reading.at || offset >= reading.end) break
+      await reading.done
     }
-    return (await this.#read(offset)) ?? Buffer.alloc(0)
+    const read = this.#read(offset)
+    this.#reading = { at: offset, end: offset + Math.min(this.#readBytes, this.#size - offset), done: read }
+    try {
+      return (await read) ?? Buffer.alloc(0)
+    } finally {
+      if (this.#reading?.done === read) this.#reading = undefined
+    }
   }
 
   /** `n` bytes from `offset` (fewer at the end of the file). */
@@ -218,7 +233,11 @@ class CachedBytes {
     const buffer = Buffer.allocUnsafe(Math.min(this.#readBytes, this.#size - offset))
     const { bytesRead } = await this.#handle.read(buffer, 0, buffer.length, offset)
     if (bytesRead === 0) return undefined
-    this.#counter.bytes += bytesRead
+    const end = offset + bytesRead
+    if (end > this.#countedTo) {
+      this.#counter.bytes += end - Math.max(offset, this.#countedTo)
+      this.#countedTo = end
+    }
     const bytes = bytesRead < buffer.length ? buffer.subarray(0, bytesRead) : buffer
     this.#chunks.push({ at: offset, bytes })
     // A stream pulls a chunk or two ahead of what it uses; older chunks are done with.
