@@ -9,7 +9,7 @@ import { releaseBuffer } from '../../src/runtime/release-buffer.ts'
 import type { WorkItem } from '../../src/runtime/work-item.ts'
 import { QuotaExceededError } from '../../src/core/errors.ts'
 import { BodyRejectedError, RequestTooLargeError, TaskNotFoundError, type ApiRequestError } from './errors.ts'
-import type { ImportDetail, ImportJobView } from './import-job.ts'
+import type { ApiErrorBody, ImportDetail, ImportJobView } from './import-job.ts'
 
 /**
  * Warnings Authgear gives for a `disabled` value that changes nothing. Under upsert every record
@@ -183,7 +183,7 @@ export class ImportSink {
     const base = { attempts: item.attempts, ...(warnings.length > 0 ? { warnings } : {}) }
     if (detail.outcome === 'failed') {
       const error = detail.errors?.[0]
-      return { ...base, kind: 'failed', code: error?.reason ?? 'failed', message: error?.message ?? 'Authgear failed the record without an error', reason: error }
+      return { ...base, kind: 'failed', code: error?.reason ?? 'failed', message: failureMessage(item.source.origin, error), reason: error }
     }
     // A resent record found existing may be the first send's own import, password and all: what
     // Authgear kept of it is unknown, and saying "not applied" would send users to needless resets.
@@ -232,6 +232,17 @@ export class ImportSink {
   #failAll(items: WorkItem[], code: string, error: ApiRequestError): void {
     for (const item of items) this.#recorder.complete(item, { kind: 'failed', code, message: error.message, reason: error.body, attempts: item.attempts })
   }
+}
+
+/**
+ * A failed record's message as every other dead letter's: where it was read, which fields Authgear
+ * refused (the causes' JSON pointers, never their values), and Authgear's own words.
+ */
+function failureMessage(origin: string, error: ApiErrorBody | undefined): string {
+  if (error === undefined) return `${origin}: Authgear failed the record without an error`
+  const causes = (error as { info?: { causes?: { location?: unknown }[] } }).info?.causes ?? []
+  const fields = [...new Set(causes.map((cause) => cause.location).filter((location): location is string => typeof location === 'string' && location !== ''))]
+  return `${origin}: ${fields.length > 0 ? `${fields.join(', ')}: ` : ''}${error.message} (${error.reason})`
 }
 
 const resentWarning = 'sent again after an import job that did not report it (a crashed chunk, an expired job, or a request that failed after it may have created a job): that job may have imported it, password included, so this outcome says what the second send found'

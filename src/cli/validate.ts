@@ -31,7 +31,9 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const ctx: RunContext = { signal: new AbortController().signal, logger }
   const { source } = await createSource(config.source, { baseDir, mode: 'backfill', readOnly: true })
   const map = createMapping(config, { baseDir })
-  const limit = Math.min(config.sink.batch.max_bytes, AUTHGEAR_IMPORT_BODY_LIMIT - 1) - envelopeBytes('preferred_username', config.sink.upsert)
+  const maxRequest = Math.min(config.sink.batch.max_bytes, AUTHGEAR_IMPORT_BODY_LIMIT - 1)
+  const envelope = Math.max(envelopeBytes('preferred_username', config.sink.upsert), envelopeBytes('phone_number', config.sink.upsert))
+  const limit = maxRequest - envelope
   const byIdentifier: Record<string, number> = {}
   const byPassword: Record<string, number> = {}
   const failures: Record<string, { count: number; examples: string[] }> = {}
@@ -66,8 +68,10 @@ export async function validateCommand(options: { config: string }, io: CommandIo
           deletes++
           continue
         }
-        if (Buffer.byteLength(JSON.stringify(result.value.record)) > limit) {
-          fail('record_too_large', `${record.origin}: the record is larger than one import request may be`)
+        const bytes = Buffer.byteLength(JSON.stringify(result.value.record))
+        if (bytes > limit) {
+          // Worded as the run words it.
+          fail('record_too_large', `${record.origin}: the record serializes to ${bytes} bytes; with the request's own ${envelope} bytes that is over the ${maxRequest}-byte request limit`)
           continue
         }
         sendable++

@@ -173,7 +173,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     if (sentEarlier?.delete(record.origin)) item.resent = true
     metrics.passwordLanes.inc(mapped.passwordAlgorithm, mapped.passwordLane)
     if (item.bytes + envelope > options.maxRequestBytes) {
-      recorder.complete({ source: record, mapped, ticket: item.ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes, over the ${options.maxRequestBytes}-byte request limit` }, 'processing')
+      recorder.complete({ source: record, mapped, ticket: item.ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes; with the request's own ${envelope} bytes that is over the ${options.maxRequestBytes}-byte request limit` }, 'processing')
       return undefined
     }
     // Counted as validate counts them: records that are sent (a later version may still supersede one).

@@ -106,6 +106,13 @@ describe('backfill of an export full of edge cases', () => {
     const dead = await readNdjson(join(dir, 'state', 'test.dead-letter.ndjson'))
     const byKey = new Map(dead.map((d) => [d['source_key'], d]))
     expect(byKey.get('auth0|000000000000000000000008')).toMatchObject({ stage: 'processing', code: 'record_too_large' })
+    // Worded as validate words it, and with the sizes that add up to the limit.
+    const tooLarge = /^users\.ndjson:9: the record serializes to \d+ bytes; with the request's own \d+ bytes that is over the 450000-byte request limit$/
+    expect(byKey.get('auth0|000000000000000000000008')!['message']).toMatch(tooLarge)
+    const validated = await runCli(['validate', '--config', config])
+    expect(validated.stdout.split('\n').map((line) => line.replace(/^\s+e\.g\. /, ''))).toContainEqual(expect.stringMatching(tooLarge))
+    // A record Authgear refused names where it was read, the field, and Authgear's words.
+    expect(byKey.get('auth0|000000000000000000000012')!['message']).toBe('users.ndjson:12: unknown role keys (RoleUnknownKeys)')
     expect(byKey.get('users.ndjson:10') ?? dead.find((d) => d['code'] === 'malformed_json')).toMatchObject({ stage: 'receiving', code: 'malformed_json', origin: 'users.ndjson:10' })
     expect(byKey.get('auth0|000000000000000000000010')).toMatchObject({ stage: 'processing', code: 'no_identifier' })
     expect(byKey.get('auth0|000000000000000000000014')).toMatchObject({ stage: 'processing', code: 'invalid_email' })

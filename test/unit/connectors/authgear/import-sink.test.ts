@@ -67,11 +67,13 @@ function harness(api: FakeApi, maxSends = 3) {
 describe('ImportSink', () => {
   it('maps details[index] back to each record', async () => {
     const api = new FakeApi()
-    api.answer = (record, index) => (index === 1 ? { outcome: 'failed', errors: [{ name: 'Invalid', reason: 'ValidationFailed', message: 'invalid value', code: 400 }] } : { outcome: 'inserted', user_id: `id-${String(record['email'])}` })
+    api.answer = (record, index) => (index === 1 ? { outcome: 'failed', errors: [{ name: 'Invalid', reason: 'ValidationFailed', message: 'invalid value', code: 400, info: { causes: [{ location: '/custom_attributes/plan', kind: 'type', details: { actual: 'secret-ish value' } }] } }] } : { outcome: 'inserted', user_id: `id-${String(record['email'])}` })
     const { sink, outcomes } = harness(api)
-    await sink.run('email', items(3))
+    const batch = items(3)
+    await sink.run('email', batch)
     expect(outcomes.get('k0')).toMatchObject({ kind: 'inserted', userId: 'id-u0@example.com', attempts: 1 })
-    expect(outcomes.get('k1')).toMatchObject({ kind: 'failed', code: 'ValidationFailed' })
+    // Where it was read and which field Authgear refused, as every other dead letter says; never the value.
+    expect(outcomes.get('k1')).toMatchObject({ kind: 'failed', code: 'ValidationFailed', message: `${batch[1]!.source.origin}: /custom_attributes/plan: invalid value (ValidationFailed)` })
     expect(outcomes.get('k2')).toMatchObject({ kind: 'inserted', userId: 'id-u2@example.com' })
   })
 
