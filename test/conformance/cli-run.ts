@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { stringify } from 'yaml'
@@ -33,7 +34,15 @@ export async function cliTarget(source: Record<string, unknown>, options: { emul
   }
   const configPath = join(dir, 'config.yaml')
   writeFileSync(configPath, stringify(config))
-  return { emulator, dir, configPath, close: () => emulator.close() }
+  return {
+    emulator,
+    dir,
+    configPath,
+    close: async () => {
+      await emulator.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
 }
 
 export interface CliResult {

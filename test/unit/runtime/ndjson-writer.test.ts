@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { NdjsonWriter } from '../../../src/runtime/ndjson-writer.ts'
+import { scratchDir } from '../../support/scratch-dir.ts'
 
 async function reopenAfter(content: string): Promise<string> {
-  const path = join(await mkdtemp(join(tmpdir(), 'gb-ndjson-')), 'report.ndjson')
+  const path = join(await scratchDir('gb-ndjson-'), 'report.ndjson')
   await writeFile(path, content)
   const writer = new NdjsonWriter(path)
   await writer.open()
@@ -27,7 +27,7 @@ describe('NdjsonWriter', () => {
   })
 
   it('writes every line whole and in order across chunks, flushes and lines larger than a chunk', async () => {
-    const path = join(await mkdtemp(join(tmpdir(), 'gb-ndjson-')), 'report.ndjson')
+    const path = join(await scratchDir('gb-ndjson-'), 'report.ndjson')
     const writer = new NdjsonWriter(path)
     await writer.open()
     const entries: object[] = []

@@ -1,10 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { rootConfigSchema } from '../../../src/config/schema.ts'
 import { CheckpointStore } from '../../../src/runtime/checkpoint-store.ts'
 import { legacyPipelineId, pipelineId, pipelineIdentity } from '../../../src/runtime/pipeline-id.ts'
+import { scratchDir } from '../../support/scratch-dir.ts'
 
 const sink = { endpoint: 'https://myapp.authgear.cloud', project_id: 'myapp', key_id: 'k', private_key_file: 'k.pem' }
 const config = (source: Record<string, unknown>) => rootConfigSchema.parse({ name: 't', source, sink })
@@ -43,7 +43,7 @@ describe('checkpoint fingerprint', () => {
   })
 
   it('resumes a checkpoint written under the fingerprint of earlier versions, and names what changed when it refuses one', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gb-pipeline-id-'))
+    const dir = await scratchDir('gb-pipeline-id-')
     const path = join(dir, 'checkpoint.json')
     const store = new CheckpointStore(path, (value) => value)
     const saved = { version: 1, position: { file: 'users.ndjson', line: 10 }, committedAt: '2026-01-01T00:00:00Z', recordsCommitted: 10, complete: false }
