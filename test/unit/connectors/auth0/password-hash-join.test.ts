@@ -159,6 +159,15 @@ describe('password-hash join', () => {
     expect(await joined([dbUser('0a0a0a0a0a0a0a0a0a0a0a0a', 'g@example.com')], hashes, 'auto', true)).toEqual([bcrypt('G')])
   })
 
+  it('warns about hash-export lines it cannot read, whose users get no password (validate prints source warnings)', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', ndjson(dbUser('1', 'a@example.com'), dbUser('2', 'b@example.com')))
+    await writeText(dir, 'hashes.ndjson', `${JSON.stringify(hashLine({ _id: { $oid: '1' } }, bcrypt('A')))}\n{"_id":{"$oid":"2"},"passwordHash":"$2b$10$cut\ngarbage\n`)
+    const src = source({ files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } }, dir)
+    await collect(src)
+    expect(src.warnings?.()).toContainEqual('password-hash export: 2 lines are not a JSON object and were ignored; the users they were for are imported without a password (check the decryption and the file\'s end)')
+  })
+
   it('check() names the files and the join; a missing hash file is a clear error', async () => {
     const dir = await tempDir()
     await writeText(dir, 'users.ndjson', ndjson(dbUser('1', 'a@example.com')))
