@@ -52,7 +52,7 @@ RUN mkdir -p /var/lib/gearbridge \
  && chmod +x /app/bin/gearbridge \
  && ln -s /app/bin/gearbridge /usr/local/bin/gearbridge
 USER node
-# Checkpoint, report and dead-letter files: set `state.dir: /var/lib/gearbridge` in your config.
+# Checkpoint, report and dead-letter files: a config without state.dir keeps them here (GEARBRIDGE_STATE_DIR).
 VOLUME ["/var/lib/gearbridge"]
 # Read by config.example.yaml (`listen: ${GEARBRIDGE_LISTEN:-…}`); your config must listen on
 # 0.0.0.0:9464 too for the health check and for Prometheus.

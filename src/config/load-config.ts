@@ -94,7 +94,12 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (!parsed.success) problems.push(...formatIssues(parsed.error.issues, doc, path, lineOf))
   if (problems.length > 0 || !parsed.success) throw new ConfigError(`invalid config ${path}`, problems)
   const absolute = resolve(path)
-  return { config: parsed.data, path: absolute, baseDir: dirname(absolute) }
+  // A config that names no state directory keeps its state where the environment says: the
+  // container image points GEARBRIDGE_STATE_DIR at its volume, and the config's own directory there
+  // (/etc/gearbridge) is read-only for the user it runs as.
+  const stateDir = env['GEARBRIDGE_STATE_DIR']
+  const config = stateDir !== undefined && stateDir !== '' && !doc.hasIn(['state', 'dir']) ? { ...parsed.data, state: { ...parsed.data.state, dir: stateDir } } : parsed.data
+  return { config, path: absolute, baseDir: dirname(absolute) }
 }
 
 /** A scalar that is one `${VAR}` or `${VAR:-default}` and nothing else. */

@@ -9,7 +9,7 @@ import { publishConfigSchema } from '../../connectors/kafka-publish/config.ts'
 /** Where run state lives: checkpoint, dead letter, report. */
 export const stateConfigSchema = z
   .strictObject({
-    dir: z.string().min(1).default('.gearbridge').describe('Directory for the checkpoint, dead-letter and report files of this pipeline (a volume in a container). Relative to the config file.'),
+    dir: z.string().min(1).default('.gearbridge').describe('Directory for the checkpoint, dead-letter and report files of this pipeline (a volume in a container). Relative to the config file. Unset, it is the environment variable GEARBRIDGE_STATE_DIR when that is set (the container image sets it to its volume), else `.gearbridge`.'),
     checkpoint_interval_ms: z.int().min(50).max(600_000).default(1000).describe('How often the committed position is written. A crash re-sends at most this much work; re-sends are harmless (Authgear matches users by identifier).'),
     dead_letter: z.string().min(1).optional().describe('Dead-letter NDJSON file; default `<dir>/<name>.dead-letter.ndjson`.'),
     report: z.string().min(1).optional().describe('Report NDJSON file mapping each source key to its Authgear user id and outcome; default `<dir>/<name>.report.ndjson`.'),

@@ -36,6 +36,12 @@ function problems(text: string, env: NodeJS.ProcessEnv): readonly string[] {
 }
 
 describe('parseConfig', () => {
+  it('keeps state where GEARBRIDGE_STATE_DIR says when the config names no state.dir (the container volume), never over a state.dir it names', () => {
+    expect(parseConfig(yaml('pw'), 'c.yaml', { GEARBRIDGE_STATE_DIR: '/var/lib/gearbridge' }).config.state.dir).toBe('/var/lib/gearbridge')
+    expect(parseConfig(yaml('pw'), 'c.yaml', {}).config.state.dir).toBe('.gearbridge')
+    expect(parseConfig(yaml('pw', 'state:\n  dir: mine\n'), 'c.yaml', { GEARBRIDGE_STATE_DIR: '/var/lib/gearbridge' }).config.state.dir).toBe('mine')
+  })
+
   it('keeps a variable that looks like a number as text where the schema wants text, and as a number where it wants one', () => {
     const { config } = parseConfig(yaml('${PW}'), 'c.yaml', { PW: '12345678', PORT: '6543', KEY_ID: '1e3', DB_USER: 'null' })
     expect(config.source.type === 'sql' && config.source.password).toBe('12345678')
