@@ -39,10 +39,12 @@ describe('backfill under crashes and faults', () => {
   })
 
   it('with 20% injected faults (5xx, resets, crashed chunks) the run completes and imports everyone once', async () => {
-    // About one request or chunk in five fails; with ~50 jobs each kind of fault strikes several times.
+    // About one request or chunk in five fails; with ~100 jobs (one chunk each) each kind of fault
+    // strikes several times. The faults are random: with 50 jobs a run without a crashed chunk came
+    // once in ~200 runs (0.9^50); with 100, once in ~38,000.
     ws = await backfillWorkspace(2500, { emulator: { faults: { error_rate: 0.1, reset_rate: 0.05, chunk_crash_rate: 0.1, latency_ms: 2 } }, export: { malformedEvery: 997, gzip: true } })
     const { source, expected } = ws
-    const config = await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { batch: { max_records: 50 }, max_in_flight: 3 }, observability: { listen: '127.0.0.1:0', linger_seconds: 1 } })
+    const config = await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { batch: { max_records: 25 }, max_in_flight: 3 }, observability: { listen: '127.0.0.1:0', linger_seconds: 1 } })
     const run = startCli(['backfill', '--config', config])
     const scrapes: string[] = []
     let stderr = ''
