@@ -43,8 +43,12 @@ export class Checkpointer<P> {
   #committedDeadLettered = 0
   #dirty = false
 
-  constructor(initial?: P) {
+  readonly #nameSettled: boolean
+
+  /** `nameSettled`: keep the origins of records settled past the committed position, for `settledAhead`. */
+  constructor(initial?: P, options: { nameSettled?: boolean } = {}) {
     this.#committed = initial
+    this.#nameSettled = options.nameSettled ?? false
   }
 
   /**
@@ -64,7 +68,7 @@ export class Checkpointer<P> {
         if (n > entry.remaining) throw new Error(`checkpointer: settled ${n} records but only ${entry.remaining} were pending`)
         entry.remaining -= n
         if (deadLettered) entry.deadLettered += n
-        if (origin !== undefined) {
+        if (origin !== undefined && this.#nameSettled) {
           ;(entry.settled ??= []).push(origin)
           if (deadLettered) (entry.dead ??= new Set()).add(origin)
           entry.sentOrigins?.delete(origin)
@@ -76,7 +80,7 @@ export class Checkpointer<P> {
         }
       },
       sent: (origin: string) => {
-        if (entry.remaining > 0) (entry.sentOrigins ??= new Set()).add(origin)
+        if (this.#nameSettled && entry.remaining > 0) (entry.sentOrigins ??= new Set()).add(origin)
       },
     }
   }

@@ -76,7 +76,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   if (saved) ctx.logger.info({ position: saved.position, recordsCommitted: saved.recordsCommitted, complete: saved.complete }, 'Resuming from the last committed checkpoint.')
   /** Where reading resumes; null in a checkpoint is the start (a stop that committed nothing). */
   const resumeFrom: P | undefined = saved?.position ?? undefined
-  const checkpointer = new Checkpointer<P>(resumeFrom)
+  // Only a run whose stop can name records settled ahead keeps their origins on the way.
+  const checkpointer = new Checkpointer<P>(resumeFrom, { nameSettled: options.resumeSettled ?? false })
   const committedBefore = saved?.recordsCommitted ?? 0
   let deadLetteredEarlier = saved?.deadLettered ?? 0
   // The list names records by origin (`file:line`): it holds only for the same files. Replaced or
@@ -120,15 +121,15 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const commit = async (complete: boolean, final = false): Promise<void> => {
     if (!checkpointer.takeDirty() && !complete && !final) return
     const position = checkpointer.committed
+    const ahead = final && !complete && options.resumeSettled ? aheadToSave() : undefined
     // Nothing committed yet: a stop's list of records settled ahead is worth a checkpoint at the
     // start of the source (position null) when some of them reached Authgear. Dead letters alone
     // are cheap to find again, and a checkpoint would tie a rerun to a sink.endpoint that was wrong.
-    if (position === undefined && !(final && !complete && options.resumeSettled && reachedAuthgear(aheadToSave()))) return
+    if (position === undefined && !(ahead !== undefined && reachedAuthgear(ahead))) return
     const recordsCommitted = committedBefore + checkpointer.committedRecords
     // The earlier runs' dead letters the checkpoint covers: skipped records settled ahead count
     // through the checkpointer, like this run's own.
     const deadLettered = (saved?.deadLettered ?? 0) + checkpointer.committedDeadLettered
-    const ahead = final && !complete && options.resumeSettled ? aheadToSave() : undefined
     const named = ahead !== undefined && ahead.origins.length + ahead.sentUnsettled.length > 0
     try {
       await Promise.all(options.writers.map((w) => w.flush()))

@@ -1,5 +1,7 @@
-import { writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { onTestFinished } from 'vitest'
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.ts'
 import type { EmulatorOptions } from '../../src/emulator/config.ts'
 import { generateAdminKey } from '../../src/emulator/keys.ts'
@@ -19,4 +21,15 @@ export async function startTestEmulator(dir: string, options: EmulatorOptions = 
   await writeFile(keyFile, key.privateKeyPem, { mode: 0o600 })
   const emulator = await startEmulator({ project_id: 'myapp', ...options, jwks: { keys: [key.publicJwk] } })
   return { emulator, keyId: key.keyId, keyFile, privateKeyPem: key.privateKeyPem }
+}
+
+/** A scratch directory with a test emulator, both gone when the calling test finishes. */
+export async function scratchTarget(prefix: string, options: EmulatorOptions = {}): Promise<{ dir: string; target: TestEmulator }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  const target = await startTestEmulator(dir, options)
+  onTestFinished(async () => {
+    await target.emulator.close()
+    await rm(dir, { recursive: true, force: true })
+  })
+  return { dir, target }
 }

@@ -1,8 +1,7 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { startTestEmulator } from '../../support/emulator-harness.ts'
+import { scratchTarget } from '../../support/emulator-harness.ts'
 import { backfillWorkspace, generatedMapping, type BackfillWorkspace } from '../../support/backfill-workspace.ts'
 import { runCli, startCli } from '../../support/run-cli.ts'
 import { readNdjson, writeTestConfig } from '../../support/write-config.ts'
@@ -144,139 +143,109 @@ describe('stopping a backfill', () => {
   })
 
   it('a run resumed after a quota stop, and a rerun once complete, exit 3 for records an earlier run dead-lettered', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gb-earlier-'))
-    const target = await startTestEmulator(dir, { quota: { user_import: [{ quota: 10, period: 'day' }] } })
-    try {
-      const invalid = ['not-an-email', 'also not', '@example.com'].map((email, i) => JSON.stringify({ user_id: `auth0|bad${i}`, email }))
-      const valid = Array.from({ length: 20 }, (_, i) => JSON.stringify({ user_id: `auth0|ok${i}`, email: `user${i}@example.com` }))
-      await writeFile(join(dir, 'users.ndjson'), [...invalid, ...valid].join('\n') + '\n')
-      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', batch_records: 1 }, sink: { batch: { max_records: 5 }, max_in_flight: 1 } })
-      const first = await runCli(['backfill', '--config', config])
-      expect(first.code, first.stderr.slice(-1500)).toBe(75)
-      expect(count(first.stdout, 'rejected')).toBe(3)
-      target.emulator.quota.setLimits('user_import', [{ quota: 1_000, period: 'day' }])
-      const resumed = await runCli(['backfill', '--config', config])
-      expect(count(resumed.stdout, 'rejected')).toBe(0)
-      expect(count(resumed.stdout, 'dead-lettered by earlier runs')).toBe(3)
-      expect(resumed.code).toBe(3)
-      expect(target.emulator.store.count()).toBe(20)
-      const again = await runCli(['backfill', '--config', config])
-      expect(again.stdout).toContain('already complete')
-      expect(count(again.stdout, 'dead-lettered by earlier runs')).toBe(3)
-      expect(again.stdout).toContain(join(dir, 'state', 'test.dead-letter.ndjson'))
-      expect(again.code).toBe(3)
-    } finally {
-      await target.emulator.close()
-      await rm(dir, { recursive: true, force: true })
-    }
+    const { dir, target } = await scratchTarget('gb-earlier-', { quota: { user_import: [{ quota: 10, period: 'day' }] } })
+    const invalid = ['not-an-email', 'also not', '@example.com'].map((email, i) => JSON.stringify({ user_id: `auth0|bad${i}`, email }))
+    const valid = Array.from({ length: 20 }, (_, i) => JSON.stringify({ user_id: `auth0|ok${i}`, email: `user${i}@example.com` }))
+    await writeFile(join(dir, 'users.ndjson'), [...invalid, ...valid].join('\n') + '\n')
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', batch_records: 1 }, sink: { batch: { max_records: 5 }, max_in_flight: 1 } })
+    const first = await runCli(['backfill', '--config', config])
+    expect(first.code, first.stderr.slice(-1500)).toBe(75)
+    expect(count(first.stdout, 'rejected')).toBe(3)
+    target.emulator.quota.setLimits('user_import', [{ quota: 1_000, period: 'day' }])
+    const resumed = await runCli(['backfill', '--config', config])
+    expect(count(resumed.stdout, 'rejected')).toBe(0)
+    expect(count(resumed.stdout, 'dead-lettered by earlier runs')).toBe(3)
+    expect(resumed.code).toBe(3)
+    expect(target.emulator.store.count()).toBe(20)
+    const again = await runCli(['backfill', '--config', config])
+    expect(again.stdout).toContain('already complete')
+    expect(count(again.stdout, 'dead-lettered by earlier runs')).toBe(3)
+    expect(again.stdout).toContain(join(dir, 'state', 'test.dead-letter.ndjson'))
+    expect(again.code).toBe(3)
   })
 
   it.each([0, 2])('a batch larger than what is left of the quota is halved until the rest is used, then the run stops (mapping.workers: %i)', async (workers) => {
-    const dir = await mkdtemp(join(tmpdir(), 'gb-quota-rest-'))
-    const target = await startTestEmulator(dir, { quota: { user_import: [{ quota: 250, period: 'day' }] } })
-    try {
-      const users = Array.from({ length: 300 }, (_, i) => JSON.stringify({ user_id: `auth0|u${i}`, email: `user${i}@example.com` }))
-      await writeFile(join(dir, 'users.ndjson'), users.join('\n') + '\n')
-      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, mapping: { workers }, sink: { batch: { max_records: 300, linger_ms: 200 }, max_in_flight: 1 } })
-      const first = await runCli(['backfill', '--config', config])
-      expect(first.code, first.stderr.slice(-1500)).toBe(75)
-      // One request of 300 would have been refused whole, importing nobody on a day that had room for 250.
-      expect(target.emulator.store.count()).toBe(250)
-      expect(target.emulator.quota.used('user_import', 'day')).toBe(250)
-      expect(count(first.stdout, 'inserted')).toBe(250)
-      target.emulator.quota.setLimits('user_import', [{ quota: 1_000, period: 'day' }])
-      const rest = await runCli(['backfill', '--config', config])
-      expect(rest.code, rest.stderr.slice(-1500)).toBe(0)
-      expect(target.emulator.store.count()).toBe(300)
-      // The 250 imported were all read in one source batch, which the stop could not commit: the
-      // checkpoint names them, so the rerun spends quota on the other 50 only.
-      expect(count(rest.stdout, 'settled by the stopped run')).toBe(250)
-      expect(count(rest.stdout, 'inserted')).toBe(50)
-      expect(count(rest.stdout, 'skipped')).toBe(0)
-      expect(target.emulator.quota.used('user_import', 'day')).toBe(300)
-      const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
-      expect(report).toHaveLength(300)
-      expect(new Set(report.map((line) => line['source_key'])).size).toBe(300)
-    } finally {
-      await target.emulator.close()
-      await rm(dir, { recursive: true, force: true })
-    }
+    const { dir, target } = await scratchTarget('gb-quota-rest-', { quota: { user_import: [{ quota: 250, period: 'day' }] } })
+    const users = Array.from({ length: 300 }, (_, i) => JSON.stringify({ user_id: `auth0|u${i}`, email: `user${i}@example.com` }))
+    await writeFile(join(dir, 'users.ndjson'), users.join('\n') + '\n')
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, mapping: { workers }, sink: { batch: { max_records: 300, linger_ms: 200 }, max_in_flight: 1 } })
+    const first = await runCli(['backfill', '--config', config])
+    expect(first.code, first.stderr.slice(-1500)).toBe(75)
+    // One request of 300 would have been refused whole, importing nobody on a day that had room for 250.
+    expect(target.emulator.store.count()).toBe(250)
+    expect(target.emulator.quota.used('user_import', 'day')).toBe(250)
+    expect(count(first.stdout, 'inserted')).toBe(250)
+    target.emulator.quota.setLimits('user_import', [{ quota: 1_000, period: 'day' }])
+    const rest = await runCli(['backfill', '--config', config])
+    expect(rest.code, rest.stderr.slice(-1500)).toBe(0)
+    expect(target.emulator.store.count()).toBe(300)
+    // The 250 imported were all read in one source batch, which the stop could not commit: the
+    // checkpoint names them, so the rerun spends quota on the other 50 only.
+    expect(count(rest.stdout, 'settled by the stopped run')).toBe(250)
+    expect(count(rest.stdout, 'inserted')).toBe(50)
+    expect(count(rest.stdout, 'skipped')).toBe(0)
+    expect(target.emulator.quota.used('user_import', 'day')).toBe(300)
+    const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
+    expect(report).toHaveLength(300)
+    expect(new Set(report.map((line) => line['source_key'])).size).toBe(300)
   })
 
   it('a run resumed after a second signal reads the records of the jobs it abandoned as resent: under upsert no password is said lost', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gb-abandoned-'))
-    const target = await startTestEmulator(dir, { workers: 2, record_delay_ms: 40 })
-    try {
-      const bcrypt = `$2b$10$${'a'.repeat(53)}`
-      const users = Array.from({ length: 60 }, (_, i) => JSON.stringify({ user_id: `auth0|u${i}`, email: `user${i}@example.com`, password_hash: bcrypt }))
-      await writeFile(join(dir, 'users.ndjson'), users.join('\n') + '\n')
-      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', batch_records: 20 }, sink: { upsert: true, max_in_flight: 2, batch: { max_records: 20, linger_ms: 20 } } })
-      const run = startCli(['backfill', '--config', config])
-      await run.started()
-      while (target.emulator.jobs.jobsCreated < 2) await new Promise((resolve) => setTimeout(resolve, 5))
-      run.child.kill('SIGTERM')
-      await new Promise((resolve) => setTimeout(resolve, 30))
-      run.child.kill('SIGTERM')
-      expect((await run.done).code).toBe(75)
-      // The abandoned jobs go on in Authgear and import their users, passwords included.
-      const jobs = target.emulator.jobs
-      while (jobs.tasksCompleted + jobs.tasksCrashed < jobs.tasksQueued) await new Promise((resolve) => setTimeout(resolve, 20))
-      const rerun = await runCli(['backfill', '--config', config])
-      expect(rerun.code, rerun.stderr.slice(-1500)).toBe(0)
-      expect(target.emulator.store.count()).toBe(60)
-      for (let i = 0; i < 60; i++) expect(target.emulator.store.findByLoginId('email', `user${i}@example.com`)!.hasPassword).toBe(true)
-      const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
-      expect(report.filter((line) => line['password_not_applied'])).toEqual([])
-      expect(report.filter((line) => line['outcome'] === 'updated').every((line) => String(line['warnings']).includes('sent again'))).toBe(true)
-    } finally {
-      await target.emulator.close()
-      await rm(dir, { recursive: true, force: true })
-    }
+    const { dir, target } = await scratchTarget('gb-abandoned-', { workers: 2, record_delay_ms: 40 })
+    const bcrypt = `$2b$10$${'a'.repeat(53)}`
+    const users = Array.from({ length: 60 }, (_, i) => JSON.stringify({ user_id: `auth0|u${i}`, email: `user${i}@example.com`, password_hash: bcrypt }))
+    await writeFile(join(dir, 'users.ndjson'), users.join('\n') + '\n')
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', batch_records: 20 }, sink: { upsert: true, max_in_flight: 2, batch: { max_records: 20, linger_ms: 20 } } })
+    const run = startCli(['backfill', '--config', config])
+    await run.started()
+    while (target.emulator.jobs.jobsCreated < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+    run.child.kill('SIGTERM')
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    run.child.kill('SIGTERM')
+    expect((await run.done).code).toBe(75)
+    // The abandoned jobs go on in Authgear and import their users, passwords included.
+    const jobs = target.emulator.jobs
+    while (jobs.tasksCompleted + jobs.tasksCrashed < jobs.tasksQueued) await new Promise((resolve) => setTimeout(resolve, 20))
+    const rerun = await runCli(['backfill', '--config', config])
+    expect(rerun.code, rerun.stderr.slice(-1500)).toBe(0)
+    expect(target.emulator.store.count()).toBe(60)
+    for (let i = 0; i < 60; i++) expect(target.emulator.store.findByLoginId('email', `user${i}@example.com`)!.hasPassword).toBe(true)
+    const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
+    expect(report.filter((line) => line['password_not_applied'])).toEqual([])
+    expect(report.filter((line) => line['outcome'] === 'updated').every((line) => String(line['warnings']).includes('sent again'))).toBe(true)
   })
 
   it('a quota-bound import finishes in as many days as the quota needs: each stop remembers what the stops before it imported', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gb-quota-days-'))
-    const target = await startTestEmulator(dir, { quota: { user_import: [{ quota: 10, period: 'day' }] } })
-    try {
-      const users = Array.from({ length: 30 }, (_, i) => JSON.stringify({ user_id: `auth0|u${i}`, email: `user${i}@example.com` }))
-      await writeFile(join(dir, 'users.ndjson'), users.join('\n') + '\n')
-      // One source batch holds them all: no stop can commit past any of them.
-      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, sink: { batch: { max_records: 10, linger_ms: 50 }, max_in_flight: 1 } })
-      const codes: (number | null)[] = []
-      for (let day = 1; day <= 3; day++) {
-        // A new day's quota of 10, as the counter resets at midnight.
-        target.emulator.quota.setLimits('user_import', [{ quota: 10 * day, period: 'day' }])
-        codes.push((await runCli(['backfill', '--config', config])).code)
-      }
-      expect(codes).toEqual([75, 75, 0])
-      expect(target.emulator.store.count()).toBe(30)
-      expect(target.emulator.quota.used('user_import', 'day')).toBe(30)
-      const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
-      expect(report).toHaveLength(30)
-      expect(report.every((line) => line['outcome'] === 'inserted')).toBe(true)
-    } finally {
-      await target.emulator.close()
-      await rm(dir, { recursive: true, force: true })
+    const { dir, target } = await scratchTarget('gb-quota-days-', { quota: { user_import: [{ quota: 10, period: 'day' }] } })
+    const users = Array.from({ length: 30 }, (_, i) => JSON.stringify({ user_id: `auth0|u${i}`, email: `user${i}@example.com` }))
+    await writeFile(join(dir, 'users.ndjson'), users.join('\n') + '\n')
+    // One source batch holds them all: no stop can commit past any of them.
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, sink: { batch: { max_records: 10, linger_ms: 50 }, max_in_flight: 1 } })
+    const codes: (number | null)[] = []
+    for (let day = 1; day <= 3; day++) {
+      // A new day's quota of 10, as the counter resets at midnight.
+      target.emulator.quota.setLimits('user_import', [{ quota: 10 * day, period: 'day' }])
+      codes.push((await runCli(['backfill', '--config', config])).code)
     }
+    expect(codes).toEqual([75, 75, 0])
+    expect(target.emulator.store.count()).toBe(30)
+    expect(target.emulator.quota.used('user_import', 'day')).toBe(30)
+    const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
+    expect(report).toHaveLength(30)
+    expect(report.every((line) => line['outcome'] === 'inserted')).toBe(true)
   })
 
   it('a stop\'s list of records settled ahead is dropped when the export file was replaced since: the new file is read in full', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gb-replaced-'))
-    const target = await startTestEmulator(dir, { quota: { user_import: [{ quota: 10, period: 'day' }] } })
-    try {
-      const write = (prefix: string) => writeFile(join(dir, 'users.ndjson'), Array.from({ length: 30 }, (_, i) => JSON.stringify({ user_id: `auth0|${prefix}${i}`, email: `${prefix}${i}@example.com` })).join('\n') + '\n')
-      await write('old')
-      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, sink: { batch: { max_records: 10, linger_ms: 50 }, max_in_flight: 1 } })
-      expect((await runCli(['backfill', '--config', config])).code).toBe(75)
-      await write('new')
-      target.emulator.quota.setLimits('user_import', [{ quota: 1_000, period: 'day' }])
-      const rerun = await runCli(['backfill', '--config', config])
-      expect(rerun.code, rerun.stderr.slice(-1500)).toBe(0)
-      for (let i = 0; i < 30; i++) expect(target.emulator.store.findByLoginId('email', `new${i}@example.com`), `new${i}`).toBeDefined()
-      expect(rerun.stderr).toContain('The export files changed since the stop')
-    } finally {
-      await target.emulator.close()
-      await rm(dir, { recursive: true, force: true })
-    }
+    const { dir, target } = await scratchTarget('gb-replaced-', { quota: { user_import: [{ quota: 10, period: 'day' }] } })
+    const write = (prefix: string) => writeFile(join(dir, 'users.ndjson'), Array.from({ length: 30 }, (_, i) => JSON.stringify({ user_id: `auth0|${prefix}${i}`, email: `${prefix}${i}@example.com` })).join('\n') + '\n')
+    await write('old')
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson' }, sink: { batch: { max_records: 10, linger_ms: 50 }, max_in_flight: 1 } })
+    expect((await runCli(['backfill', '--config', config])).code).toBe(75)
+    await write('new')
+    target.emulator.quota.setLimits('user_import', [{ quota: 1_000, period: 'day' }])
+    const rerun = await runCli(['backfill', '--config', config])
+    expect(rerun.code, rerun.stderr.slice(-1500)).toBe(0)
+    for (let i = 0; i < 30; i++) expect(target.emulator.store.findByLoginId('email', `new${i}@example.com`), `new${i}`).toBeDefined()
+    expect(rerun.stderr).toContain('The export files changed since the stop')
   })
 })

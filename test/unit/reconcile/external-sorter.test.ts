@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ExternalSorter } from '../../../src/reconcile/external-sorter.ts'
-import { joinByKey } from '../../../src/reconcile/join-by-key.ts'
+import { joinLatestByKey } from '../../../src/reconcile/join-by-key.ts'
 import { LineReader } from '../../../src/reconcile/line-reader.ts'
 import { decodeKey, encodeKey, formatEntry, parseEntry } from '../../../src/reconcile/sorted-entry.ts'
 
@@ -95,8 +95,8 @@ describe('external sorter', () => {
     const b = new ExternalSorter(join(dir, 'b'), { runBytes: 1 << 20 })
     for (const k of ['b', 'a', 'c', 'a']) await a.add(k, '{}')
     for (const k of ['d', 'a', 'c']) await b.add(k, '{}')
-    const groups = await collect(joinByKey(a.sorted(), b.sorted()))
-    expect(groups.map((g) => [g.key, g.source.length, g.authgear.length])).toEqual([
+    const groups = await collect(joinLatestByKey(a.sorted(), b.sorted(), () => false))
+    expect(groups.map((g) => [g.key, g.source.count, g.authgear.length])).toEqual([
       ['a', 2, 1],
       ['b', 1, 0],
       ['c', 1, 1],

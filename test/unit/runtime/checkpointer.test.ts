@@ -43,7 +43,7 @@ describe('Checkpointer', () => {
   })
 
   it('names the records settled past the committed position, for a stopped run to save', () => {
-    const c = new Checkpointer<number>()
+    const c = new Checkpointer<number>(undefined, { nameSettled: true })
     const a = c.track(1, 2)
     const b = c.track(2, 2)
     const d = c.track(3, 1)
@@ -60,6 +60,10 @@ describe('Checkpointer', () => {
     a.settle(1, false, 'f:2')
     expect(c.committed).toBe(3)
     expect(c.settledAhead(10)).toEqual({ origins: [], deadLettered: [], sentUnsettled: [] })
+    // A run that cannot resume by origin keeps none of them on the way.
+    const plain = new Checkpointer<number>()
+    plain.track(1, 2).settle(1, false, 'f:1')
+    expect(plain.settledAhead(10).origins).toEqual([])
   })
 
   it('refuses to settle more records than a batch had', () => {
