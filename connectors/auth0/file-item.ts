@@ -7,6 +7,8 @@ export type FileItem =
       readonly kind: 'value'
       /** 1-based line (CSV: last physical line of the row; JSON arrays: element number). */
       readonly line: number
+      /** JSON arrays: the physical line the element starts on (`line` counts elements). */
+      readonly startLine?: number
       /** Byte offset just after this item in the decompressed input, when the reader can seek. */
       readonly offset?: number
       readonly value: Record<string, unknown>
@@ -14,6 +16,7 @@ export type FileItem =
   | {
       readonly kind: 'error'
       readonly line: number
+      readonly startLine?: number
       readonly offset?: number
       /** `malformed_json`, `not_an_object`, `bad_gzip`, `malformed_csv`, `csv_column_count`. */
       readonly code: string

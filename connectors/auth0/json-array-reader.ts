@@ -7,7 +7,9 @@ const { quote, backslash, comma, openObject, closeObject, openArray, closeArray 
 
 /**
  * Reads a top-level JSON array (Auth0 import-format files, or a converted export) element by
- * element, so the array is never held whole. The element number (1-based) stands in for the line.
+ * element, so the array is never held whole. An item's `line` is its element number (1-based: the
+ * position a resume counts in) and `startLine` the physical line the element starts on, which is
+ * what a person opening the file needs.
  *
  * The array is cut into elements by its brackets, quotes and commas, and each element is parsed
  * on its own, as NDJSON lines are: an element that is not valid JSON, not UTF-8 or not an object
@@ -22,42 +24,43 @@ export async function* readJsonArray(chunks: AsyncIterable<Buffer>, start: Reade
   for await (const chunk of chunks) {
     for (const piece of cutter.push(chunk)) {
       if (piece.kind === 'fault') {
-        yield { kind: 'error', line: element + 1, code: 'malformed_json', detail: piece.detail, fatal: true }
+        yield { kind: 'error', line: element + 1, startLine: piece.startLine, code: 'malformed_json', detail: piece.detail, fatal: true }
         return
       }
       element++
       if (piece.kind === 'broken') {
-        if (element > start.line) yield { kind: 'error', line: element, code: 'malformed_json', detail: piece.detail }
+        if (element > start.line) yield { kind: 'error', line: element, startLine: piece.startLine, code: 'malformed_json', detail: piece.detail }
         continue
       }
-      if (element > start.line) yield parseElement(piece.bytes, element)
+      if (element > start.line) yield parseElement(piece.bytes, element, piece.startLine)
     }
   }
   const end = cutter.end()
-  if (end !== undefined) yield { kind: 'error', line: element + 1, code: 'malformed_json', detail: end, fatal: true }
+  if (end !== undefined) yield { kind: 'error', line: element + 1, startLine: end.startsWith('the array') ? cutter.lastLine : cutter.elementLine, code: 'malformed_json', detail: end, fatal: true }
   // The bad element ran to the end of the file: no line began another at its indentation.
-  else if (cutter.broken && element + 1 > start.line) yield { kind: 'error', line: element + 1, code: 'malformed_json', detail: `${brokenDetail}; no element starts after it, so it runs to the end of the file` }
+  else if (cutter.broken && element + 1 > start.line) yield { kind: 'error', line: element + 1, startLine: cutter.elementLine, code: 'malformed_json', detail: `${brokenDetail}; no element starts after it, so it runs to the end of the file` }
 }
 
-function parseElement(bytes: Buffer, line: number): FileItem {
-  if (!isUtf8(bytes)) return { kind: 'error', line, code: 'invalid_utf8', detail: 'element is not UTF-8 text (re-encode the file as UTF-8)' }
+function parseElement(bytes: Buffer, line: number, startLine: number): FileItem {
+  if (!isUtf8(bytes)) return { kind: 'error', line, startLine, code: 'invalid_utf8', detail: 'element is not UTF-8 text (re-encode the file as UTF-8)' }
   let value: unknown
   try {
     value = JSON.parse(bytes.toString('utf8'))
   } catch (error) {
-    return { kind: 'error', line, code: 'malformed_json', detail: `element is not valid JSON (${jsonErrorReason(error)})` }
+    return { kind: 'error', line, startLine, code: 'malformed_json', detail: `element is not valid JSON (${jsonErrorReason(error)})` }
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { kind: 'error', line, code: 'not_an_object', detail: 'an array element that is not an object' }
+    return { kind: 'error', line, startLine, code: 'not_an_object', detail: 'an array element that is not an object' }
   }
-  return { kind: 'value', line, value: value as Record<string, unknown> }
+  return { kind: 'value', line, startLine, value: value as Record<string, unknown> }
 }
 
+/** `startLine`: the 1-based physical line the element starts on (for a fault, the line it is on). */
 type Piece =
-  | { readonly kind: 'element'; readonly bytes: Buffer }
+  | { readonly kind: 'element'; readonly bytes: Buffer; readonly startLine: number }
   /** An element with a string that ran past its line; not delivered. */
-  | { readonly kind: 'broken'; readonly detail: string }
-  | { readonly kind: 'fault'; readonly detail: string }
+  | { readonly kind: 'broken'; readonly detail: string; readonly startLine: number }
+  | { readonly kind: 'fault'; readonly detail: string; readonly startLine: number }
 
 const brokenDetail = 'element is not valid JSON (a string in it runs past the end of its line: a quote not escaped?)'
 
@@ -81,6 +84,11 @@ export class ElementCutter {
   #consumed = 0
   /** Offset where the current line starts. */
   #lineStart = 0
+  /** Line feeds counted so far, and the offset of the last one: a delimiter byte can be looked at twice. */
+  #lineFeeds = 0
+  #lastLineFeed = -1
+  /** The 1-based line the current element starts on (the last one, once it has ended). */
+  elementLine = 1
   /** Column and first byte of the current element, to find where the next one starts after a break. */
   #elementColumn = 0
   #elementOpener = 0
@@ -110,7 +118,7 @@ export class ElementCutter {
     for (; i < chunk.length; i++) {
       const b = chunk[i] as number
       if (this.#phase === 'trailing') return this.#done(chunk, pieces)
-      if (this.#phase !== 'element' && (b === lf || b === cr)) this.#lineStart = this.#consumed + i + 1
+      if (this.#phase !== 'element' && (b === lf || b === cr)) this.#lineEnd(b, i)
       if (this.#phase === 'open' && this.#bomBytes < 3 && b === bom[this.#bomBytes]) {
         this.#bomBytes++
         continue
@@ -120,7 +128,7 @@ export class ElementCutter {
         if (isSpace(b)) continue
         const opens = this.#phase === 'open' && b === openArray
         if (!opens) {
-          pieces.push({ kind: 'fault', detail: this.#phase === 'open' ? 'the file is not a JSON array (it does not start with "["); nothing in it was read' : 'there is more after the array\'s closing "]"; it is not read' })
+          pieces.push({ kind: 'fault', detail: this.#phase === 'open' ? 'the file is not a JSON array (it does not start with "["); nothing in it was read' : 'there is more after the array\'s closing "]"; it is not read', startLine: this.#lineFeeds + 1 })
           this.#phase = 'trailing'
           return this.#done(chunk, pieces)
         }
@@ -149,6 +157,7 @@ export class ElementCutter {
         this.#suspect = false
         this.#dropped = false
         this.#elementColumn = this.#consumed + i - this.#lineStart
+        this.elementLine = this.#lineFeeds + 1
         this.#elementOpener = b
         from = i
       }
@@ -157,7 +166,7 @@ export class ElementCutter {
       if (end < -1) {
         // A line that starts the next element (or closes the array) ended a broken one.
         const at = -end - 2
-        pieces.push({ kind: 'broken', detail: brokenDetail })
+        pieces.push({ kind: 'broken', detail: brokenDetail, startLine: this.elementLine })
         this.#parts = []
         this.#partBytes = 0
         from = -1
@@ -171,10 +180,10 @@ export class ElementCutter {
         continue
       }
       if (this.#dropped) {
-        pieces.push({ kind: 'broken', detail: brokenDetail })
+        pieces.push({ kind: 'broken', detail: brokenDetail, startLine: this.elementLine })
         this.#parts = []
         this.#partBytes = 0
-      } else pieces.push({ kind: 'element', bytes: this.#take(chunk, from, end) })
+      } else pieces.push({ kind: 'element', bytes: this.#take(chunk, from, end), startLine: this.elementLine })
       this.#phase = 'after'
       from = -1
       // A scalar ends on its delimiter, which `after` must see again.
@@ -224,7 +233,7 @@ export class ElementCutter {
     for (; i < chunk.length; i++) {
       const b = chunk[i] as number
       if (b === lf || b === cr) {
-        this.#lineStart = this.#consumed + i + 1
+        this.#lineEnd(b, i)
         if (this.#inString) this.#suspect = true
         this.#atLineStart = this.#suspect
       } else if (this.#atLineStart && b !== 0x20 && b !== 0x09) {
@@ -257,6 +266,21 @@ export class ElementCutter {
       } else if (this.#depth === 0 && (b === comma || isSpace(b))) return i
     }
     return -1
+  }
+
+  /** The file's last line so far (a line feed at the very end starts no new line). */
+  get lastLine(): number {
+    return this.#lastLineFeed === this.#consumed - 1 ? this.#lineFeeds : this.#lineFeeds + 1
+  }
+
+  /** A CR or LF at `chunk[i]`: the next line starts after it; only LFs are counted, so CRLF is one line end. */
+  #lineEnd(b: number, i: number): void {
+    const at = this.#consumed + i
+    this.#lineStart = at + 1
+    if (b === lf && at > this.#lastLineFeed) {
+      this.#lineFeeds++
+      this.#lastLineFeed = at
+    }
   }
 
   #take(chunk: Buffer, from: number, end: number): Buffer {

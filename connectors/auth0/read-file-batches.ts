@@ -68,14 +68,16 @@ export async function* readFileBatches(file: IdentifiedFile, start: ReaderStart,
         }
       }
     } catch (error) {
-      if (!isZlibError(error)) throw new SourceReadError(`cannot read ${file.name} after line ${last.line}: ${errorCode(error)}`, { cause: error })
+      // A JSON array's position counts elements, not lines.
+      const after = `${detected.format === 'json' ? 'element' : 'line'} ${last.line}`
+      if (!isZlibError(error)) throw new SourceReadError(`cannot read ${file.name} after ${after}: ${errorCode(error)}`, { cause: error })
       const line = last.line + 1
       records.push({
         kind: 'unreadable',
         key: `${file.name}:${line}`,
         origin: `${file.name}:${line}`,
         code: 'bad_gzip',
-        message: `${file.name}: gzip data is corrupt or truncated after line ${last.line} (${errorCode(error)}); the rest of this file is skipped`,
+        message: `${file.name}: gzip data is corrupt or truncated after ${after} (${errorCode(error)}); the rest of this file is skipped`,
       })
     }
     if (signal.aborted) return
@@ -95,9 +97,13 @@ async function* singles(items: AsyncIterable<FileItem>): AsyncGenerator<FileItem
   for await (const item of items) yield [item]
 }
 
-/** A reader's item as a source record of file `name`: keyed by user_id, else email, else origin. */
+/**
+ * A reader's item as a source record of file `name`: keyed by user_id, else email, else origin.
+ * A JSON array element's origin names its line and its element number: several elements can share
+ * a line (a minified array), and the origin must tell records apart.
+ */
 export function toRecord(name: string, item: FileItem, enrich: FileReadOptions['enrich']): SourceRecord {
-  const origin = `${name}:${item.line}`
+  const origin = item.startLine === undefined ? `${name}:${item.line}` : `${name}:${item.startLine} (element ${item.line})`
   if (item.kind === 'error') return { kind: 'unreadable', key: origin, origin, code: item.code, message: `${origin}: ${item.detail}` }
   const value = withProfileFields(item.value)
   const userId = value['user_id']

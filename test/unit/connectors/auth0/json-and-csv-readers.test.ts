@@ -25,12 +25,16 @@ const importUsers = [
 describe('auth0 JSON array reader', () => {
   it('reads Auth0 import-format arrays, passing hash and MFA fields through untouched', async () => {
     const dir = await tempDir()
-    await writeText(dir, 'import.json', `\n  ${JSON.stringify(importUsers, null, 2)}`)
+    const text = `\n  ${JSON.stringify(importUsers, null, 2)}`
+    await writeText(dir, 'import.json', text)
     const { records } = await collect(source({ files: 'import.json' }, dir))
     expect(dataOf(records)).toEqual(importUsers)
+    // The origin names the line each element starts on, so the file can be opened there.
+    const startLines = text.split('\n').flatMap((line, i) => (line === '  {' ? [i + 1] : []))
+    expect(startLines).toEqual([3, 9])
     expect(records.map((record) => [record.key, record.origin])).toEqual([
-      ['legacy-1', 'import.json:1'],
-      ['b@example.com', 'import.json:2'],
+      ['legacy-1', 'import.json:3 (element 1)'],
+      ['b@example.com', 'import.json:9 (element 2)'],
     ])
   })
 
@@ -48,8 +52,9 @@ describe('auth0 JSON array reader', () => {
     const { records } = await collect(source({ files: 'import.json' }, dir))
     expect(records).toHaveLength(3000)
     const refused = records.filter((record) => record.kind === 'unreadable')
-    expect(refused.map((record) => record.origin)).toEqual(['import.json:2', 'import.json:1500', 'import.json:3000'])
-    expect(refused[0]).toMatchObject({ code: 'invalid_utf8', message: 'import.json:2: element is not UTF-8 text (re-encode the file as UTF-8)' })
+    // "[" on line 1, then five lines an element.
+    expect(refused.map((record) => record.origin)).toEqual(['import.json:7 (element 2)', 'import.json:7497 (element 1500)', 'import.json:14997 (element 3000)'])
+    expect(refused[0]).toMatchObject({ code: 'invalid_utf8', message: 'import.json:7 (element 2): element is not UTF-8 text (re-encode the file as UTF-8)' })
     expect(dataOf(records).every((data) => data['name'] === 'Zoë')).toBe(true)
   })
 
@@ -58,7 +63,7 @@ describe('auth0 JSON array reader', () => {
     await writeGzip(dir, 'a.json.gz', JSON.stringify(importUsers))
     await writeText(dir, 'b.json', `${JSON.stringify({ user_id: 'auth0|1' })}\n${JSON.stringify({ user_id: 'auth0|2' })}\n`)
     const { records } = await collect(source({ files: '*.json*' }, dir))
-    expect(records.map((record) => record.origin)).toEqual(['a.json.gz:1', 'a.json.gz:2', 'b.json:1', 'b.json:2'])
+    expect(records.map((record) => record.origin)).toEqual(['a.json.gz:1 (element 1)', 'a.json.gz:1 (element 2)', 'b.json:1', 'b.json:2'])
   })
 
   it('honours an explicit format over the extension', async () => {
@@ -80,21 +85,21 @@ describe('auth0 JSON array reader', () => {
     const fromImport = records.filter((record) => record.origin.startsWith('import.json'))
     const refused = fromImport.filter((record) => record.kind === 'unreadable')
     expect(refused.map((record) => [record.origin, record.kind === 'unreadable' && record.code])).toEqual([
-      ['import.json:2500', 'malformed_json'],
-      ['import.json:4001', 'malformed_json'],
-      ['import.json:5001', 'malformed_json'],
-      ['import.json:5002', 'malformed_json'],
+      ['import.json:2501 (element 2500)', 'malformed_json'],
+      ['import.json:4002 (element 4001)', 'malformed_json'],
+      ['import.json:5002 (element 5001)', 'malformed_json'],
+      ['import.json:5003 (element 5002)', 'malformed_json'],
     ])
-    expect(refused[0]?.kind === 'unreadable' && refused[0].message).toMatch(/^import\.json:2500: element is not valid JSON \(/)
+    expect(refused[0]?.kind === 'unreadable' && refused[0].message).toMatch(/^import\.json:2501 \(element 2500\): element is not valid JSON \(/)
     expect(refused[0]?.kind === 'unreadable' && refused[0].message).not.toContain('oops')
     // The last element closes with the array's "]", which leaves the array itself open.
-    expect(refused[3]?.kind === 'unreadable' && refused[3].message).toBe('import.json:5002: the array is not closed with "]"; every element before the end was read')
+    expect(refused[3]?.kind === 'unreadable' && refused[3].message).toBe('import.json:5003 (element 5002): the array is not closed with "]"; every element before the end was read')
     const parsed = fromImport.filter((record) => record.kind === 'data')
     expect(parsed).toHaveLength(4998)
     expect(dataOf(parsed).at(-1)).toMatchObject({ email: 'u5000@example.com' })
     expect(records.slice(fromImport.length).map((record) => [record.kind, record.origin])).toEqual([
-      ['data', 'next.json:1'],
-      ['unreadable', 'next.json:2'],
+      ['data', 'next.json:1 (element 1)'],
+      ['unreadable', 'next.json:1 (element 2)'],
     ])
     expect(records.at(-1)).toMatchObject({ code: 'not_an_object' })
   })
@@ -105,9 +110,9 @@ describe('auth0 JSON array reader', () => {
     await writeText(dir, 'string.json', '"not an array"')
     const { records } = await collect(source({ files: ['two.json', 'string.json'], format: 'json' }, dir))
     expect(records.map((record) => [record.origin, record.kind === 'unreadable' ? record.message : record.kind])).toEqual([
-      ['string.json:1', 'string.json:1: the file is not a JSON array (it does not start with "["); nothing in it was read'],
-      ['two.json:1', 'data'],
-      ['two.json:2', 'two.json:2: there is more after the array\'s closing "]"; it is not read'],
+      ['string.json:1 (element 1)', 'string.json:1 (element 1): the file is not a JSON array (it does not start with "["); nothing in it was read'],
+      ['two.json:1 (element 1)', 'data'],
+      ['two.json:1 (element 2)', 'two.json:1 (element 2): there is more after the array\'s closing "]"; it is not read'],
     ])
   })
 })
@@ -352,8 +357,8 @@ describe('JSON array element cutting', () => {
     const onePerLine = Buffer.from('[\n{"user_id":"auth0|d1"},\n{"user_id":"auth0|d2","name":"a"b"},\n{"user_id":"auth0|d3"},\r\n{"user_id":"auth0|d4"}\n]\n')
     const indented = Buffer.from('[\n  {\n    "user_id": "auth0|e1",\n    "name": "a"b",\n    "identities": [\n      {\n        "provider": "auth0"\n      }\n    ]\n  },\n  {\n    "user_id": "auth0|e2"\n  },\n  {"user_id": "auth0|e3", "name": "q"q"}\n]')
     for (const [text, expected] of [
-      [onePerLine, [{ kind: 'value', line: 1, value: { user_id: 'auth0|d1' } }, { kind: 'error', line: 2, code: 'malformed_json', detail: broken }, { kind: 'value', line: 3, value: { user_id: 'auth0|d3' } }, { kind: 'value', line: 4, value: { user_id: 'auth0|d4' } }]],
-      [indented, [{ kind: 'error', line: 1, code: 'malformed_json', detail: broken }, { kind: 'value', line: 2, value: { user_id: 'auth0|e2' } }, { kind: 'error', line: 3, code: 'malformed_json', detail: broken }]],
+      [onePerLine, [{ kind: 'value', line: 1, startLine: 2, value: { user_id: 'auth0|d1' } }, { kind: 'error', line: 2, startLine: 3, code: 'malformed_json', detail: broken }, { kind: 'value', line: 3, startLine: 4, value: { user_id: 'auth0|d3' } }, { kind: 'value', line: 4, startLine: 5, value: { user_id: 'auth0|d4' } }]],
+      [indented, [{ kind: 'error', line: 1, startLine: 2, code: 'malformed_json', detail: broken }, { kind: 'value', line: 2, startLine: 11, value: { user_id: 'auth0|e2' } }, { kind: 'error', line: 3, startLine: 14, code: 'malformed_json', detail: broken }]],
     ] as const) {
       expect(await itemsOf(text)).toEqual(expected)
       for (let cut = 1; cut < text.length; cut++) expect(await itemsOf(text.subarray(0, cut), text.subarray(cut)), `cut at ${cut}`).toEqual(expected)
@@ -361,25 +366,29 @@ describe('JSON array element cutting', () => {
     // A raw line break inside a string whose quotes still pair: that element alone is refused, also in an array on one line.
     const rawBreak = Buffer.from('[{"e":"x\ny"},{"e":"b"},\n{"e":"c"}]')
     const rawBreakItems = [
-      { kind: 'error', line: 1, code: 'malformed_json', detail: 'element is not valid JSON (Bad control character in string literal)' },
-      { kind: 'value', line: 2, value: { e: 'b' } },
-      { kind: 'value', line: 3, value: { e: 'c' } },
+      { kind: 'error', line: 1, startLine: 1, code: 'malformed_json', detail: 'element is not valid JSON (Bad control character in string literal)' },
+      { kind: 'value', line: 2, startLine: 2, value: { e: 'b' } },
+      { kind: 'value', line: 3, startLine: 3, value: { e: 'c' } },
     ]
     expect(await itemsOf(rawBreak)).toEqual(rawBreakItems)
     for (let cut = 1; cut < rawBreak.length; cut++) expect(await itemsOf(rawBreak.subarray(0, cut), rawBreak.subarray(cut)), `cut at ${cut}`).toEqual(rawBreakItems)
     // A broken element that runs on for megabytes is let go of, and the element after it still read.
     const long = Buffer.concat([Buffer.from('[\n  {"a": "x"y",\n'), Buffer.from('    "k": "v",\n'.repeat(200_000)), Buffer.from('  },\n  {"b": 2}\n]')])
     const chunks = Array.from({ length: Math.ceil(long.length / 65536) }, (_, i) => long.subarray(i * 65536, (i + 1) * 65536))
-    expect(await itemsOf(...chunks)).toEqual([{ kind: 'error', line: 1, code: 'malformed_json', detail: broken }, { kind: 'value', line: 2, value: { b: 2 } }])
+    expect(await itemsOf(...chunks)).toEqual([{ kind: 'error', line: 1, startLine: 2, code: 'malformed_json', detail: broken }, { kind: 'value', line: 2, startLine: 200_004, value: { b: 2 } }])
     // With no later line at its indentation, the broken element is the rest of the file, and says so.
-    expect(await itemsOf(Buffer.from('[\n  {"a": "x"y",\n"b": 1}]'))).toEqual([{ kind: 'error', line: 1, code: 'malformed_json', detail: `${broken}; no element starts after it, so it runs to the end of the file` }])
+    expect(await itemsOf(Buffer.from('[\n  {"a": "x"y",\n"b": 1}]'))).toEqual([{ kind: 'error', line: 1, startLine: 2, code: 'malformed_json', detail: `${broken}; no element starts after it, so it runs to the end of the file` }])
   })
 
   it('finds the same elements wherever the read chunks break the text', async () => {
     const value = [{ a: 'x"]}[{,\\' }, { b: [1, [2, { c: '}' }]], d: null }, { e: 'é😀' }, { f: '\n\t' }]
     const text = Buffer.from(`\uFEFF [\n${value.map((v) => JSON.stringify(v, null, 1)).join(' ,\r\n')}\n] \n`)
+    // Each element's first line: the line feeds before it in the text, plus one (CRLF is one line end).
+    const whole = text.toString()
+    const startLines = value.map((v) => whole.slice(0, whole.indexOf(JSON.stringify(v, null, 1))).split('\n').length)
+    expect(startLines).toEqual([2, 5, 17, 20])
     for (let cut = 1; cut < text.length; cut++) {
-      expect(await itemsOf(text.subarray(0, cut), text.subarray(cut)), `cut at ${cut}`).toEqual(value.map((v, i) => ({ kind: 'value', line: i + 1, value: v })))
+      expect(await itemsOf(text.subarray(0, cut), text.subarray(cut)), `cut at ${cut}`).toEqual(value.map((v, i) => ({ kind: 'value', line: i + 1, startLine: startLines[i], value: v })))
     }
   })
 })
