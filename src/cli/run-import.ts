@@ -167,8 +167,9 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       logger.warn({ warning }, 'The source needs a look.')
       io.stderr.write(`warning: ${warning}\n`)
     }
-    // --from-start again would start over: the run is continued without it.
-    const continueHint = options.fromStart ? 'Run it again without --from-start to continue.' : 'Run the same command again to continue.'
+    // --from-start again would start over: the run is continued without it (unless it failed
+    // before reading anything, and the earlier checkpoint is still the one saved).
+    const continueHint = options.fromStart && ran.checkpointKept !== true ? 'Run it again without --from-start to continue.' : 'Run the same command again to continue.'
     io.stdout.write(formatSummary(options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }))
     logger.info({ summary: summary.toJSON(), status: result.status, ...(result.deadLetteredEarlier ? { deadLetteredEarlier: result.deadLetteredEarlier } : {}) }, `The ${options.mode} run ended.`)
     switch (result.status) {

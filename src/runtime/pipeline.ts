@@ -53,6 +53,8 @@ export interface PipelineResult {
   readonly status: PipelineStatus
   readonly error?: unknown
   readonly alreadyComplete: boolean
+  /** A --from-start run that ended before reading anything: the earlier checkpoint is still there. */
+  readonly checkpointKept?: boolean
   /** Records earlier runs of this pipeline dead-lettered (their lines are in the dead-letter file already). */
   readonly deadLetteredEarlier?: number
 }
@@ -65,13 +67,26 @@ export interface PipelineResult {
 /** Most records named in a stop's list of records settled ahead; the rest are sent again. */
 const SETTLED_AHEAD_LIMIT = 200_000
 
-function reachedAuthgear(ahead: SettledAhead): boolean {
-  return ahead.origins.length > ahead.deadLettered.length || ahead.sentUnsettled.length > 0
+/**
+ * Whether this run's records reached Authgear: some had an outcome from it, or were in a job that
+ * may have run. Superseded records are settled without being sent, and a run against a wrong
+ * endpoint or project settles them all the same.
+ */
+function reachedAuthgear(summary: RunSummary, ahead: SettledAhead): boolean {
+  const { inserted, updated, skipped, failed, deleted, disabled } = summary.outcomes
+  return inserted + updated + skipped + failed + deleted + disabled > 0 || ahead.sentUnsettled.length > 0
 }
 
 export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContext): Promise<PipelineResult> {
   const { source, scheduler, recorder, summary, metrics, store } = options
-  if (options.fromStart) await store.discard()
+  // --from-start lets go of the saved checkpoint only once the source has been read from: a run
+  // that fails before (a mistyped file path) must not lose where the earlier runs got to.
+  let oldCheckpoint = options.fromStart
+  const startAfresh = async (): Promise<void> => {
+    if (!oldCheckpoint) return
+    oldCheckpoint = false
+    await store.discard()
+  }
   const saved = options.fromStart ? undefined : await store.load({ id: options.pipelineId, ...(options.pipelineAliases ? { aliases: options.pipelineAliases } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
   if (saved) ctx.logger.info({ position: saved.position, recordsCommitted: saved.recordsCommitted, complete: saved.complete }, 'Resuming from the last committed checkpoint.')
   /** Where reading resumes; null in a checkpoint is the start (a stop that committed nothing). */
@@ -125,7 +140,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // Nothing committed yet: a stop's list of records settled ahead is worth a checkpoint at the
     // start of the source (position null) when some of them reached Authgear. Dead letters alone
     // are cheap to find again, and a checkpoint would tie a rerun to a sink.endpoint that was wrong.
-    if (position === undefined && !(ahead !== undefined && reachedAuthgear(ahead))) return
+    if (position === undefined && !(ahead !== undefined && (reachedAuthgear(summary, ahead) || saved?.settledAhead !== undefined))) return
+    await startAfresh()
     const recordsCommitted = committedBefore + checkpointer.committedRecords
     // The earlier runs' dead letters the checkpoint covers: skipped records settled ahead count
     // through the checkpointer, like this run's own.
@@ -198,6 +214,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     if (parallel) {
       ctx.logger.info({ workers: plan.start, ...(plan.max > plan.start ? { maxWorkers: plan.max } : {}) }, 'Mapping records on worker threads.')
       for await (const batch of parallel) {
+        await startAfresh()
         const ticket = track(batch, batch.items.count)
         for (const item of unpackItems(batch.items)) {
           if (item.kind === 'mapped') {
@@ -216,6 +233,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       }
     } else {
       for await (const batch of source.read(resumeFrom, readCtx)) {
+        await startAfresh()
         const ticket = track(batch, batch.records.length)
         for (const record of batch.records) {
           if (settledBefore(record.origin, ticket)) continue
@@ -257,7 +275,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   }
   metrics.pendingRecords.set(checkpointer.pending)
   if (failure instanceof QuotaExceededError) return { status: 'quota', error: failure, alreadyComplete: false, deadLetteredEarlier }
-  if (failure !== undefined) return { status: 'failed', error: failure, alreadyComplete: false, deadLetteredEarlier }
+  if (failure !== undefined) return { status: 'failed', error: failure, alreadyComplete: false, deadLetteredEarlier, ...(oldCheckpoint ? { checkpointKept: true } : {}) }
   if (!complete) return { status: 'stopped', alreadyComplete: false, deadLetteredEarlier }
   return { status: 'complete', alreadyComplete: saved?.complete === true && summary.read === 0, deadLetteredEarlier }
 }

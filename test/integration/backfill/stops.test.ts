@@ -121,6 +121,38 @@ describe('stopping a backfill', () => {
     ws.expectExactlyOnce()
   })
 
+  it('a run against a mistyped project id saves no checkpoint, even when a repeated user was settled without being sent: the corrected config runs', async () => {
+    ws = await backfillWorkspace(40)
+    const { source } = ws
+    // A user repeated at the end of the file: the second version supersedes the first in the same job.
+    const usersFile = join(ws.dir, source['files'] as string)
+    const text = await readFile(usersFile, 'utf8')
+    await writeFile(usersFile, `${text}${text.slice(0, text.indexOf('\n') + 1)}`)
+    await writeTestConfig(ws.dir, ws.target, { source, mapping, sink: { project_id: 'myap' } })
+    const wrong = await runCli(['backfill', '--config', join(ws.dir, 'gearbridge.yaml')])
+    expect(wrong.code, wrong.stderr.slice(-1500)).toBe(1)
+    await expect(readFile(join(ws.dir, 'state', 'test.checkpoint.json'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' })
+    const config = await writeTestConfig(ws.dir, ws.target, { source, mapping })
+    const fixed = await runCli(['backfill', '--config', config])
+    expect([0, 3], fixed.stderr.slice(-1500)).toContain(fixed.code)
+    expect(count(fixed.stdout, 'superseded')).toBe(1)
+    ws.expectExactlyOnce()
+  })
+
+  it('a --from-start run with a mistyped file path keeps the checkpoint: the corrected command finds the import complete', async () => {
+    ws = await backfillWorkspace(40)
+    const { source } = ws
+    const config = await writeTestConfig(ws.dir, ws.target, { source, mapping })
+    const first = await runCli(['backfill', '--config', config])
+    expect([0, 3]).toContain(first.code)
+    const typo = await writeTestConfig(ws.dir, ws.target, { source: { ...source, files: 'data/user.ndjson' }, mapping }, 'typo.yaml')
+    const refused = await runCli(['backfill', '--config', typo, '--from-start'])
+    expect(refused.code, refused.stderr.slice(-1500)).toBe(78)
+    const again = await runCli(['backfill', '--config', config])
+    expect(again.stdout).toContain('already complete')
+    ws.expectExactlyOnce()
+  })
+
   it('a --from-start run that stops is continued by the plain command, not taken for the complete run before it', async () => {
     ws = await backfillWorkspace(3000, { emulator: { record_delay_ms: 1 }, export: { seed: 11 } })
     const { source, expected } = ws
