@@ -24,6 +24,7 @@ import { CheckpointStore } from '../src/runtime/checkpoint-store.ts'
 import { Metrics } from '../src/observability/metrics.ts'
 import { createLogger } from '../src/observability/logger.ts'
 import { requestBody } from '../src/runtime/batcher.ts'
+import { AUTHGEAR_IMPORT_BODY_LIMIT } from '../connectors/authgear/config.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -64,7 +65,7 @@ const result = await runPipeline(
     source, sourceName: config.source.type, map: createMapping(config), scheduler, recorder, writers: [],
     // As `gearbridge backfill` runs an export: the origins of settled records kept for a stop.
     store: new CheckpointStore(join(state, 'checkpoint.json'), parsePosition), pipelineId: 'bench', fromStart: true, resumeSettled: config.source.type === 'auth0',
-    summary, metrics, checkpointIntervalMs: 1000, maxRequestBytes: config.sink.batch.max_bytes, upsert: false,
+    summary, metrics, checkpointIntervalMs: 1000, maxRequestBytes: AUTHGEAR_IMPORT_BODY_LIMIT - 1, upsert: false,
   },
   { signal: new AbortController().signal, logger },
 )

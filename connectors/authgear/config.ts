@@ -17,7 +17,7 @@ const batch = z
       .min(10_000)
       .max(AUTHGEAR_IMPORT_BODY_LIMIT - 1)
       .default(450_000)
-      .describe('Most bytes of one serialized import request. Must stay under 500000: Authgear refuses larger bodies with 413 (the batch is then split and resent).'),
+      .describe('Most bytes of one serialized import request. Must stay under 500000: Authgear refuses larger bodies with 413 (the batch is then split and resent). A single record larger than this is sent alone; only one that no request under 500000 bytes can carry is dead-lettered (record_too_large).'),
     linger_ms: z.int().min(0).max(600_000).default(500).describe('How long a partly filled batch waits for more records before it is sent.'),
   })
   .describe('When a batch of records is closed and sent as one import job.')

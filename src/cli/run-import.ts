@@ -151,7 +151,9 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         summary,
         metrics,
         checkpointIntervalMs: config.state.checkpoint_interval_ms,
-        maxRequestBytes: Math.min(config.sink.batch.max_bytes, AUTHGEAR_IMPORT_BODY_LIMIT - 1),
+        // sink.batch.max_bytes closes batches; a record larger than it is sent alone. Only a record
+        // that no request can carry is refused.
+        maxRequestBytes: AUTHGEAR_IMPORT_BODY_LIMIT - 1,
         upsert: config.sink.upsert,
         onProgress: (bytes) => progress.update(bytes),
       },

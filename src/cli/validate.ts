@@ -31,7 +31,8 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const ctx: RunContext = { signal: new AbortController().signal, logger }
   const { source } = await createSource(config.source, { baseDir, mode: 'backfill', readOnly: true })
   const map = createMapping(config, { baseDir })
-  const maxRequest = Math.min(config.sink.batch.max_bytes, AUTHGEAR_IMPORT_BODY_LIMIT - 1)
+  // As a run: a record larger than sink.batch.max_bytes is sent alone, up to Authgear's own limit.
+  const maxRequest = AUTHGEAR_IMPORT_BODY_LIMIT - 1
   const envelope = Math.max(envelopeBytes('preferred_username', config.sink.upsert), envelopeBytes('phone_number', config.sink.upsert))
   const limit = maxRequest - envelope
   const byIdentifier: Record<string, number> = {}

@@ -107,7 +107,7 @@ describe('backfill of an export full of edge cases', () => {
     const byKey = new Map(dead.map((d) => [d['source_key'], d]))
     expect(byKey.get('auth0|000000000000000000000008')).toMatchObject({ stage: 'processing', code: 'record_too_large' })
     // Worded as validate words it, and with the sizes that add up to the limit.
-    const tooLarge = /^users\.ndjson:9: the record serializes to \d+ bytes; with the request's own \d+ bytes that is over the 450000-byte request limit$/
+    const tooLarge = /^users\.ndjson:9: the record serializes to \d+ bytes; with the request's own \d+ bytes that is over the 499999-byte request limit$/
     expect(byKey.get('auth0|000000000000000000000008')!['message']).toMatch(tooLarge)
     const validated = await runCli(['validate', '--config', config])
     expect(validated.stdout.split('\n').map((line) => line.replace(/^\s+e\.g\. /, ''))).toContainEqual(expect.stringMatching(tooLarge))
