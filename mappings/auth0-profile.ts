@@ -4,7 +4,7 @@
  */
 import type { MappingConfig } from './config.ts'
 import { isAbsoluteUri, isBirthdate, isPictureUri, isTimeZone } from './formats.ts'
-import { isEmpty, normalizeLocale, parseBoolean, presentString } from './normalize.ts'
+import { isEmpty, normalizeLocale, parseBoolean, presentString, wellFormedText } from './normalize.ts'
 import type { ImportRecord } from './record.ts'
 import { getPath } from './source-path.ts'
 
@@ -22,7 +22,7 @@ function text(data: Record<string, unknown>, field: string, warnings: string[]):
     warnings.push(`${field} left out: not a string`)
     return undefined
   }
-  return presentString(value)
+  return wellFormedText(presentString(value), field, warnings)
 }
 
 function checked(value: string | undefined, field: string, valid: (v: string) => boolean, rule: string, warnings: string[]): string | undefined {
@@ -44,7 +44,7 @@ function mapAddress(value: unknown, warnings: string[]): ImportRecord['address']
   }
   const address: Record<string, string> = {}
   for (const part of addressParts) {
-    const partText = presentString((value as Record<string, unknown>)[part])
+    const partText = wellFormedText(presentString((value as Record<string, unknown>)[part]), `address.${part}`, warnings)
     if (partText !== undefined) address[part] = partText
   }
   return Object.keys(address).length > 0 ? address : undefined
@@ -78,8 +78,10 @@ function customAttributes(data: Record<string, unknown>, config: MappingConfig, 
   for (const [name, path] of Object.entries(config.custom_attributes)) {
     const value = getPath(data, path)
     if (isEmpty(value)) continue
-    if (typeof value === 'string') attributes[name] = value.trim()
-    else if (typeof value === 'number' || typeof value === 'boolean') attributes[name] = value
+    if (typeof value === 'string') {
+      const kept = wellFormedText(value.trim(), `custom attribute ${name}`, warnings)
+      if (kept !== undefined) attributes[name] = kept
+    } else if (typeof value === 'number' || typeof value === 'boolean') attributes[name] = value
     else warnings.push(`custom attribute ${name} left out: ${path} is not a string, number or boolean`)
   }
   return Object.keys(attributes).length > 0 ? attributes : undefined

@@ -134,6 +134,16 @@ const canonicalLocale = memoize((value: string): Normalized<string> => {
  * string or is empty or whitespace-only. Authgear rejects `""` for profile fields, and an empty
  * column means "no value", so such values are treated as absent.
  */
+/**
+ * `text` as it may be sent, or `undefined` with a warning naming `field` when it holds a lone
+ * surrogate: Authgear would store another value than the source's (U+FFFD), and say nothing.
+ */
+export function wellFormedText(text: string | undefined, field: string, warnings: string[]): string | undefined {
+  if (text === undefined || text.isWellFormed()) return text
+  warnings.push(`${field} left out: ${loneSurrogate}`)
+  return undefined
+}
+
 export function presentString(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined
   const text = value.trim()

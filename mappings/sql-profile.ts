@@ -5,7 +5,7 @@
 import { setOwn } from '../src/core/own-property.ts'
 import type { MappingConfig } from './config.ts'
 import { isAbsoluteUri, isBirthdate, isPictureUri, isTimeZone } from './formats.ts'
-import { isEmpty, normalizeLocale, presentString } from './normalize.ts'
+import { isEmpty, normalizeLocale, presentString, wellFormedText } from './normalize.ts'
 import type { ImportRecord } from './record.ts'
 import { getPath } from './source-path.ts'
 import type { SqlUserDraft } from './sql-draft.ts'
@@ -20,7 +20,7 @@ function text(value: unknown, field: string, warnings: string[]): string | undef
     warnings.push(`${field} left out: not a string`)
     return undefined
   }
-  return presentString(value)
+  return wellFormedText(presentString(value), field, warnings)
 }
 
 function checked(value: unknown, field: string, valid: (v: string) => boolean, rule: string, warnings: string[]): string | undefined {
@@ -77,7 +77,10 @@ function customAttributes(draft: SqlUserDraft, row: Readonly<Record<string, unkn
     else {
       for (const [name, value] of Object.entries(given)) {
         if (value === undefined || value === null) continue
-        if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') setOwn(attributes, name, value)
+        if (typeof value === 'string') {
+          const kept = wellFormedText(value, `custom attribute ${name}`, warnings)
+          if (kept !== undefined) setOwn(attributes, name, kept)
+        } else if (typeof value === 'number' || typeof value === 'boolean') setOwn(attributes, name, value)
         else warnings.push(`custom attribute ${name} left out: not a string, number or boolean`)
       }
     }
@@ -86,8 +89,10 @@ function customAttributes(draft: SqlUserDraft, row: Readonly<Record<string, unkn
     if (Object.hasOwn(attributes, name)) continue
     const value = getPath(row as Record<string, unknown>, path)
     if (isEmpty(value)) continue
-    if (typeof value === 'string') attributes[name] = value.trim()
-    else if (typeof value === 'number' || typeof value === 'boolean') attributes[name] = value
+    if (typeof value === 'string') {
+      const kept = wellFormedText(value.trim(), `custom attribute ${name}`, warnings)
+      if (kept !== undefined) attributes[name] = kept
+    } else if (typeof value === 'number' || typeof value === 'boolean') attributes[name] = value
     else warnings.push(`custom attribute ${name} left out: ${path} is not a string, number or boolean`)
   }
   return Object.keys(attributes).length > 0 ? attributes : undefined

@@ -24,7 +24,11 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<{ t
  */
 export function parseJsonBody(body: Buffer): { ok: true; value: unknown } | { ok: false; error: ApiErrorBody } {
   try {
-    return { ok: true, value: JSON.parse(body.toString('utf8')) }
+    const text = body.toString('utf8')
+    const value: unknown = JSON.parse(text)
+    // Go's decoder turns an unpaired surrogate escape (`\ud800`) into U+FFFD, as it does bad UTF-8
+    // bytes (which toString already replaced). Only a body holding such an escape is walked.
+    return { ok: true, value: /\\u[dD][89a-fA-F]/.test(text) ? wellFormed(value) : value }
   } catch {
     const problem = findJsonSyntaxProblem(body)
     switch (problem?.kind) {
@@ -38,4 +42,15 @@ export function parseJsonBody(body: Buffer): { ok: true; value: unknown } | { ok
         return { ok: false, error: Errors.unexpected() }
     }
   }
+}
+
+/** `value` with every string, keys included, made well-formed (lone surrogates as U+FFFD). */
+function wellFormed(value: unknown): unknown {
+  if (typeof value === 'string') return value.toWellFormed()
+  if (Array.isArray(value)) return value.map(wellFormed)
+  if (value === null || typeof value !== 'object') return value
+  const out: Record<string, unknown> = {}
+  // Defined, not assigned: a member named `__proto__` stays a member, as JSON.parse made it.
+  for (const [key, member] of Object.entries(value)) Object.defineProperty(out, key.toWellFormed(), { value: wellFormed(member), enumerable: true, writable: true, configurable: true })
+  return out
 }

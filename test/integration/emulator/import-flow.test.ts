@@ -50,6 +50,15 @@ describe('import job lifecycle', () => {
     expect(h.emulator.store.findByLoginId('email', 'USER7@example.com')?.email?.verified).toBe(true)
   })
 
+  it('stores an unpaired surrogate escape as U+FFFD, as Go\'s JSON decoder does', async () => {
+    h = await startHarness()
+    const body = '{"identifier":"email","records":[{"email":"half@example.com","given_name":"Zo\\ud800","family_name":"Ng\\ud83d\\ude00"}]}'
+    const post = await h.call('POST', '/_api/admin/users/import', { body })
+    const done = await h.waitForJob(post.json.result.id)
+    expect(done.details[0].outcome).toBe('inserted')
+    expect(h.emulator.store.findByLoginId('email', 'half@example.com')?.standard).toMatchObject({ given_name: 'Zo\ufffd', family_name: 'Ng😀' })
+  })
+
   it('fails an e-mail login ID over 320 bytes, as Authgear\'s login-ID check does', async () => {
     h = await startHarness()
     const domain = `${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.${'e'.repeat(61)}.com`

@@ -327,6 +327,16 @@ describe('createAuth0Mapping', () => {
     })
   })
 
+  describe('half characters', () => {
+    it('leaves out a profile field, address part or custom attribute holding a lone surrogate (Authgear would store U+FFFD), and keeps the user', () => {
+      const data = JSON.parse('{"email":"s@example.com","name":"Zo\\ud800","given_name":"Zo\\ud83d\\ude00","address":{"locality":"\\udc00x","country":"HK"},"user_metadata":{"team":"a\\ud800"}}') as Record<string, unknown>
+      const value = mapped(data, { custom_attributes: { team: 'user_metadata.team' } })
+      expect(value.record).toEqual({ email: 's@example.com', given_name: 'Zo😀', address: { country: 'HK' } })
+      const reason = 'holds an unpaired UTF-16 surrogate (a \\uD800–\\uDFFF escape), which Authgear would store as U+FFFD'
+      expect(value.warnings).toEqual([`name left out: ${reason}`, `address.locality left out: ${reason}`, `custom attribute team left out: ${reason}`])
+    })
+  })
+
   describe('standard attributes kept elsewhere than at the root', () => {
     it('reads each configured one from its path, checked and normalized as the root field, and falls back to the root', () => {
       const user = { email: 'a@example.com', given_name: 'Root', locale: 'en', user_metadata: { address: { country: 'US', locality: ' Austin ' }, first_name: 'Meta', lang: 'pt_BR', site: 'not a uri' } }

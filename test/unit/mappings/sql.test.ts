@@ -80,6 +80,12 @@ describe('sql mapping', () => {
     expect(value.warnings).toEqual(['email_verified_at left out: not a boolean or timestamp', expect.stringContaining('locale left out')])
   })
 
+  it('leaves out a column or custom attribute holding a lone surrogate, which Authgear would store as U+FFFD', () => {
+    const value = ok(mapper({}, { custom_attributes: { team: 'team' } })({ id: 18, email: 'h@example.com', first_name: 'Zo\ud800', last_name: 'Ng', team: '\udc00' }))
+    expect(value.record).toEqual({ email: 'h@example.com', email_verified: false, family_name: 'Ng' })
+    expect(value.warnings).toEqual([expect.stringMatching(/^first_name left out: holds an unpaired UTF-16 surrogate/), expect.stringMatching(/^custom attribute team left out: holds an unpaired/)])
+  })
+
   it('lets a module edit the draft, replace it, or reject the row; a throwing module rejects the row', () => {
     const edit = mapper({}, {}, (row, draft) => ({ ...draft, preferred_username: `legacy_${String(row['id'])}` }))
     expect(ok(edit({ id: 17, email: 'N@example.com' })).record).toMatchObject({ email: 'n@example.com', preferred_username: 'legacy_17' })
