@@ -69,6 +69,16 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
     const hashes = config.password_hashes
     if (!hashes) throw new Error('no password_hashes configured')
     const found = await hashFiles(hashes.files)
+    // A hash file none of whose first lines can be read (still PGP-encrypted, another file) would
+    // import every database user without a password, which cannot be added later: nothing is sent.
+    for (const file of found) {
+      try {
+        await checkHashFile(file, files)
+      } catch (error) {
+        if (!(error instanceof SourceReadError)) throw error
+        throw new ConfigError(`source.password_hashes.files: ${error.message}`)
+      }
+    }
     const built = await PasswordHashIndex.build(found.map((file) => file.path), files, ctx.signal, split ? {} : { splitMinBytes: Number.POSITIVE_INFINITY })
     ctx.logger.info(
       { files: found.length, lines: built.stats.lines, unreadable_lines: built.stats.unreadable, index_bytes: built.stats.tableBytes },

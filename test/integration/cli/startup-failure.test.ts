@@ -43,6 +43,20 @@ describe('a run that fails while it starts', () => {
     }
   })
 
+  it('exits 78 with nothing sent when a password-hash file cannot be read (still PGP-encrypted), where every user would lose the password for good', async () => {
+    const examples = fileURLToPath(new URL('../../../examples/', import.meta.url))
+    // Bytes as an encrypted download holds them: no line of it is JSON.
+    await writeFile(join(dir, 'hashes.pgp'), Buffer.from(Array.from({ length: 4000 }, (_, i) => (i * 7919 + 13) % 256)))
+    const config = join(dir, 'pgp.yaml')
+    await writeFile(config, (await readFile(example, 'utf8')).replaceAll('examples/', examples).replace(/\S*password-hashes\.ndjson/, join(dir, 'hashes.pgp')))
+    for (const command of ['validate', 'backfill']) {
+      const result = await runCli([command, '--config', config], { GEARBRIDGE_STATE_DIR: join(dir, 'state') })
+      expect(result.code, `${command}: ${result.stderr}`).toBe(78)
+      expect(result.stderr).toMatch(/source\.password_hashes\.files: password-hash export hashes\.pgp: none of its first \d+ lines is a JSON object; is it still PGP-encrypted/)
+      expect(result.stdout).not.toMatch(/inserted\s+[1-9]/)
+    }
+  })
+
   it('writes --metrics-out without process_* families (node_exporter has its own), and says so when it cannot', async () => {
     const metricsOut = join(dir, 'textfile', 'run.prom')
     const ok = await runCli(['backfill', '--config', example, '--metrics-out', metricsOut], { GEARBRIDGE_STATE_DIR: join(dir, 'state') })
