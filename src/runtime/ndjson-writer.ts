@@ -32,7 +32,9 @@ export class NdjsonWriter {
   async open(): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true })
     await trimTornLine(this.path)
-    this.#file = await open(this.path, 'a')
+    // Reports and dead letters quote emails and whole source profiles: readable by the owner only
+    // when created here (a file that exists keeps the mode its owner gave it).
+    this.#file = await open(this.path, 'a', 0o600)
   }
 
   /** Lines written through this writer in this run. */

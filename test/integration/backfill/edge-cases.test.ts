@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -121,6 +121,10 @@ describe('backfill of an export full of edge cases', () => {
     expect(JSON.stringify(ghost['authgear'])).toContain('ghost')
     for (const entry of dead) expect(entry['message']).toEqual(expect.any(String))
     expect(dead).toHaveLength(6)
+  })
+
+  it('writes the report and the dead letter, which quote emails and profiles, readable by their owner only', async () => {
+    for (const file of ['test.report.ndjson', 'test.dead-letter.ndjson']) expect((await stat(join(dir, 'state', file))).mode & 0o777, file).toBe(0o600)
   })
 
   it('reports every source key with its Authgear user id and outcome', async () => {
