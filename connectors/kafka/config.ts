@@ -57,7 +57,7 @@ export const kafkaSourceConfigSchema = z
     record_mapping: z
       .enum(KafkaRecordMappings)
       .default('auth0')
-      .describe('Mapping of a `json` message or a Debezium row image: `auth0` reads Auth0 profile fields (email, username, phone_number, name, password_hash, …); `sql` uses the column mapping of the `mapping:` block.'),
+      .describe('Mapping of a `json` message or a Debezium row image: `auth0` reads Auth0 profile fields (email, username, phone_number, name, password_hash, …); `sql` reads the row by `source.columns` (below), as a SQL source does.'),
     columns: sqlColumnsSchema.prefault({}).describe('With `record_mapping: sql`: which column of the row (the Debezium row image, or the JSON message) holds each user field.'),
     start_from: z.enum(['earliest', 'latest']).default('earliest').describe('Where a group without committed offsets starts.'),
     batch_records: z.int().min(1).max(100_000).default(500).describe('Most messages fetched at once; each batch handed to the pipeline holds messages of one partition.'),
