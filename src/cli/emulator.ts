@@ -32,16 +32,27 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: Comma
   const earlier = existing === undefined ? undefined : adminKeyFromPem(existing)
   // Some other file (another key, a certificate) is never overwritten.
   if (existing !== undefined && earlier === undefined) throw new UsageError(`--key-out ${keyPath} holds no unencrypted RSA private key; name a new file, or that of an earlier emulator's key`)
+  const port = options.port === undefined ? undefined : portNumber(options.port)
   const key = earlier ?? adminKeyFromPem((await generateAdminKey()).privateKeyPem)!
-  if (!earlier) await writeFile(keyPath, key.privateKeyPem, { mode: 0o600 })
-  await chmod(keyPath, 0o600)
+  // Listening first: a port in use or a bad --host leaves no new key file behind.
   const emulator = await startEmulator({
     ...base,
     ...(options.host ? { host: options.host } : {}),
-    ...(options.port ? { port: Number(options.port) } : {}),
+    ...(port !== undefined ? { port } : {}),
     ...(options.projectId ? { project_id: options.projectId } : {}),
     jwks: { keys: [...(base.jwks?.keys ?? []), key.publicJwk] },
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') throw new UsageError(`--port ${port ?? base.port}: already in use on ${options.host ?? base.host}; pick another port`)
+    if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EACCES') throw new UsageError(`--host ${options.host ?? base.host} --port ${port ?? base.port}: cannot listen there (${error.code})`)
+    throw error
   })
+  try {
+    if (!earlier) await writeFile(keyPath, key.privateKeyPem, { mode: 0o600 })
+    await chmod(keyPath, 0o600)
+  } catch (error) {
+    await emulator.close()
+    throw new UsageError(`--key-out ${keyPath}: cannot write it (${(error as NodeJS.ErrnoException).code ?? 'error'}${(error as NodeJS.ErrnoException).code === 'ENOENT' ? ': its directory does not exist' : ''})`)
+  }
   io.stdout.write(
     `Authgear emulator listening on ${emulator.url}\n  project_id: ${emulator.projectId}\n  key_id: ${key.keyId}\n  private_key_file: ${keyPath} (${earlier ? 'the key an earlier start wrote' : 'written now'})\nUsers are kept in memory: they are gone when the emulator stops.\n`,
   )
@@ -52,4 +63,10 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: Comma
   })
   await emulator.close()
   return 0
+}
+
+function portNumber(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN
+  if (!(port >= 0 && port <= 65_535)) throw new UsageError(`--port ${text}: not a port number (0 to 65535)`)
+  return port
 }

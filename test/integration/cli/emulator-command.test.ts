@@ -54,6 +54,28 @@ describe('gearbridge emulator', () => {
     }
   })
 
+  it('answers a port that is not one, a port in use and a --key-out directory that is not there with a usage error (exit 2), and writes no key for them', async () => {
+    for (const [port, expected] of [['abc', '--port abc: not a port number'], ['99999', '--port 99999: not a port number']] as const) {
+      const result = await runCli(['emulator', '--port', port, '--key-out', join(dir, 'k.pem')])
+      expect([result.code, result.stderr.trim()]).toEqual([2, `gearbridge: ${expected} (0 to 65535)`])
+    }
+    const missing = await runCli(['emulator', '--port', '0', '--key-out', join(dir, 'nodir', 'k.pem')])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain('nodir/k.pem: cannot write it (ENOENT: its directory does not exist)')
+    const first = await startEmulatorCli(join(dir, 'first.pem'))
+    try {
+      const port = new URL(first.url).port
+      const busy = await runCli(['emulator', '--port', port, '--key-out', join(dir, 'second.pem')])
+      expect(busy.code).toBe(2)
+      expect(busy.stderr).toContain(`--port ${port}: already in use`)
+    } finally {
+      first.run.child.kill('SIGTERM')
+      await first.run.done
+    }
+    await expect(readFile(join(dir, 'second.pem'))).rejects.toMatchObject({ code: 'ENOENT' })
+    await expect(readFile(join(dir, 'k.pem'))).rejects.toMatchObject({ code: 'ENOENT' })
+  })
+
   it('never overwrites a --key-out file that holds something else (another key): a usage error', async () => {
     const keyOut = join(dir, 'other.pem')
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
