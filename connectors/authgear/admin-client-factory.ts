@@ -51,6 +51,14 @@ export function metricHooks(metrics: Metrics): ClientHooks {
 export async function readAdminKey(sink: AuthgearSinkConfig, baseDir: string): Promise<{ keyId: string; privateKeyPem: string }> {
   const privateKeyPem = await readPrivateKey(sink, baseDir)
   if (sink.key_id === undefined || privateKeyPem === undefined) throw new ConfigError('sink.key_id and sink.private_key (or private_key_file) are required')
+  try {
+    new AdminTokenSigner({ projectId: sink.project_id, keyId: sink.key_id, privateKeyPem, ttlSeconds: sink.token_ttl_seconds })
+  } catch (error) {
+    // Which setting, and which file, holds the key that cannot be used.
+    const setting = sink.private_key_file !== undefined && sink.private_key === undefined ? `sink.private_key_file ${resolve(baseDir, sink.private_key_file)}` : 'sink.private_key'
+    if (error instanceof ConfigError) throw new ConfigError(`${setting}: ${error.message}`)
+    throw error
+  }
   return { keyId: sink.key_id, privateKeyPem }
 }
 
@@ -60,6 +68,5 @@ export async function readAdminKey(sink: AuthgearSinkConfig, baseDir: string): P
  */
 export async function checkAdminKey(sink: AuthgearSinkConfig, baseDir: string): Promise<void> {
   if (sink.endpoint === 'embedded') return
-  const { keyId, privateKeyPem } = await readAdminKey(sink, baseDir)
-  new AdminTokenSigner({ projectId: sink.project_id, keyId, privateKeyPem, ttlSeconds: sink.token_ttl_seconds })
+  await readAdminKey(sink, baseDir)
 }

@@ -115,7 +115,13 @@ describe('a run that fails while it starts', () => {
     await writeFile(join(dir, 'missing.pem'), '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n')
     const garbled = await runCli(['validate', '--config', config], { AUTHGEAR_ENDPOINT: 'https://myapp.authgear.cloud' })
     expect(garbled.code, garbled.stderr).toBe(78)
-    expect(garbled.stderr).toContain('the Admin API private key is not a readable unencrypted PEM private key')
+    expect(garbled.stderr).toContain(`sink.private_key_file ${join(dir, 'missing.pem')}: the Admin API private key is not a readable unencrypted PEM private key`)
+    // backfill and check say the same, naming the setting and the file.
+    for (const command of ['backfill', 'check']) {
+      const refused = await runCli([command, '--config', config], { GEARBRIDGE_STATE_DIR: dir, AUTHGEAR_ENDPOINT: 'https://myapp.authgear.cloud' })
+      expect(refused.code, `${command}: ${refused.stderr}`).toBe(78)
+      expect(refused.stdout + refused.stderr, command).toContain(`sink.private_key_file ${join(dir, 'missing.pem')}: the Admin API private key is not a readable unencrypted PEM private key`)
+    }
   })
 
   it('still writes --metrics-out when the Admin API key cannot be read (exit 78)', async () => {
