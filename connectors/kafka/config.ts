@@ -52,7 +52,7 @@ export const kafkaSourceConfigSchema = z
       .enum(KafkaFormats)
       .default('json')
       .describe(
-        '`debezium`: change events of a users table (JSON, with or without the `schema`/`payload` wrapper); `c`, `u`, `r` upsert, `d` follows `deletes.policy`, tombstones are ignored. `json`: one user per message (an Auth0 profile or a row). `mapped`: import records published by `gearbridge backfill` with `publish:`.',
+        '`debezium`: change events of a users table (JSON, with or without the `schema`/`payload` wrapper); `c`, `u`, `r` import the row (updating an existing user under `sink.upsert: true`), `d` follows `deletes.policy`, tombstones are ignored. `json`: one user per message (an Auth0 profile or a row). `mapped`: import records published by `gearbridge backfill` with `publish:`.',
       ),
     record_mapping: z
       .enum(KafkaRecordMappings)

@@ -14,7 +14,7 @@ function rowRecord(source: ReadableRecord, row: Record<string, unknown>): Readab
 /**
  * Maps Debezium change events of a users table with a row mapping.
  *
- * - `c`, `r`, `u`: the `after` image is mapped and upserted.
+ * - `c`, `r`, `u`: the `after` image is mapped and imported (an update of an existing user under `sink.upsert`).
  * - `d`: the `before` image gives the identifier; the record becomes a delete (`action: 'delete'`)
  *   for the delete policy. Without a usable `before` (PostgreSQL's default REPLICA IDENTITY only
  *   carries the key) the event is rejected with `delete_without_identifier`.
