@@ -87,7 +87,9 @@ export class ImportSink {
       item.firstAttemptAt ??= now
     }
     this.#metrics.batchRecords.observe(items.length)
-    this.#metrics.batchBytes.observe(body.byteLength)
+    // Measured now: an accepted body is released (detached) below.
+    const bytes = body.byteLength
+    this.#metrics.batchBytes.observe(bytes)
     let job: ImportJobView
     try {
       job = await this.#api.submitImport(body, this.#options.hardStop, () => this.#markAmbiguous(items))
@@ -112,6 +114,7 @@ export class ImportSink {
     }
     this.#metrics.jobsInFlight.inc()
     const started = Date.now()
+    this.#logger.debug({ job: job.id, identifier, records: items.length, bytes }, 'Import job submitted.')
     try {
       job = await this.#follow(job)
     } catch (error) {
@@ -125,6 +128,7 @@ export class ImportSink {
       this.#metrics.jobsInFlight.dec()
     }
     this.#metrics.jobDuration.observe((Date.now() - started) / 1000)
+    this.#logger.debug({ job: job.id, seconds: (Date.now() - started) / 1000, summary: job.summary }, 'Import job completed.')
     return this.#settle(job, items)
   }
 

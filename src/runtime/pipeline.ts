@@ -156,6 +156,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     }
     metrics.checkpointCommits.inc()
     metrics.checkpointTimestamp.set(Date.now() / 1000)
+    ctx.logger.debug({ position: position ?? null, recordsCommitted, complete, pending: checkpointer.pending }, 'Checkpoint committed.')
     // Upstream commits (Kafka offsets) follow the durable local checkpoint, never lead it.
     if (position !== undefined) await source.ack?.(position, ctx)
   }

@@ -52,6 +52,8 @@ beforeAll(async () => {
   config = await writeTestConfig(dir, target, {
     source: { type: 'auth0', files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } },
     mapping: { default_phone_region: 'US', custom_attributes: { bio: 'user_metadata.bio', plan: 'app_metadata.plan' } },
+    // The most verbose level, so that the leak test covers every log line.
+    observability: { log_level: 'debug' },
   })
   first = await runCli(['backfill', '--config', config])
 })
@@ -139,6 +141,10 @@ describe('backfill of an export full of edge cases', () => {
   it('leaks no password hash, private key or token into output, report or dead letter', async () => {
     const files = await Promise.all(['test.report.ndjson', 'test.dead-letter.ndjson'].map((f) => readFile(join(dir, 'state', f), 'utf8')))
     const everything = [first.stdout, first.stderr, ...files].join('\n')
+    // The debug lines are there: each import job and each checkpoint commit.
+    expect(everything).toMatch(/"msg":"Import job submitted\."/)
+    expect(everything).toMatch(/"msg":"Import job completed\."/)
+    expect(everything).toMatch(/"msg":"Checkpoint committed\."/)
     for (const h of hashes) expect(everything).not.toContain(h.passwordHash)
     expect(everything).not.toContain(bcrypt('z'))
     expect(everything).not.toContain(TOTP_OK)
