@@ -4,7 +4,7 @@
  */
 import type { MappingConfig } from './config.ts'
 import { isAbsoluteUri, isBirthdate, isPictureUri, isTimeZone } from './formats.ts'
-import { isEmpty, normalizeLocale, parseBoolean, presentString, wellFormedText } from './normalize.ts'
+import { isEmpty, normalizeLocale, parseBoolean, presentString, wellFormedKeys, wellFormedText } from './normalize.ts'
 import type { ImportRecord } from './record.ts'
 import { getPath } from './source-path.ts'
 
@@ -70,7 +70,7 @@ function keyList(value: unknown, field: string, warnings: string[]): string[] | 
   }
   const keys = items.map(presentString).filter((key): key is string => key !== undefined)
   if (keys.length !== items.length) warnings.push(`${field}: ${items.length - keys.length} entries that are not non-empty strings left out`)
-  return keys
+  return wellFormedKeys(keys, field, warnings)
 }
 
 function customAttributes(data: Record<string, unknown>, config: MappingConfig, warnings: string[]): Record<string, unknown> | undefined {

@@ -134,6 +134,12 @@ const canonicalLocale = memoize((value: string): Normalized<string> => {
  * string or is empty or whitespace-only. Authgear rejects `""` for profile fields, and an empty
  * column means "no value", so such values are treated as absent.
  */
+export function presentString(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined
+  const text = value.trim()
+  return text.length === 0 ? undefined : text
+}
+
 /**
  * `text` as it may be sent, or `undefined` with a warning naming `field` when it holds a lone
  * surrogate: Authgear would store another value than the source's (U+FFFD), and say nothing.
@@ -144,10 +150,12 @@ export function wellFormedText(text: string | undefined, field: string, warnings
   return undefined
 }
 
-export function presentString(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined
-  const text = value.trim()
-  return text.length === 0 ? undefined : text
+/** `keys` without those holding a lone surrogate (a role or group key Authgear would read as another), with a warning naming `field`. */
+export function wellFormedKeys(keys: string[], field: string, warnings: string[]): string[] {
+  const kept = keys.filter((key) => key.isWellFormed())
+  const dropped = keys.length - kept.length
+  if (dropped > 0) warnings.push(`${field}: ${dropped} ${dropped === 1 ? 'entry' : 'entries'} left out: ${loneSurrogate}`)
+  return kept
 }
 
 /** Whether a value counts as absent: `undefined`, `null`, or an empty or whitespace-only string. */

@@ -5,7 +5,7 @@
 import { setOwn } from '../src/core/own-property.ts'
 import type { MappingConfig } from './config.ts'
 import { isAbsoluteUri, isBirthdate, isPictureUri, isTimeZone } from './formats.ts'
-import { isEmpty, normalizeLocale, presentString, wellFormedText } from './normalize.ts'
+import { isEmpty, normalizeLocale, presentString, wellFormedKeys, wellFormedText } from './normalize.ts'
 import type { ImportRecord } from './record.ts'
 import { getPath } from './source-path.ts'
 import type { SqlUserDraft } from './sql-draft.ts'
@@ -57,7 +57,7 @@ export function keyList(value: unknown, field: string, warnings: string[]): stri
   const keys = [...new Set(items.map(presentString).filter((key): key is string => key !== undefined))]
   const dropped = items.filter((item) => item !== null && presentString(item) === undefined).length
   if (dropped > 0) warnings.push(`${field}: ${dropped} entries that are not non-empty strings left out`)
-  return keys
+  return wellFormedKeys(keys, field, warnings)
 }
 
 function timestamp(value: unknown, field: string, warnings: string[]): string | undefined {

@@ -21,19 +21,36 @@ const { quote, backslash, comma, openObject, closeObject, openArray, closeArray 
 export async function* readJsonArray(chunks: AsyncIterable<Buffer>, start: ReaderStart): AsyncGenerator<FileItem> {
   const cutter = new ElementCutter()
   let element = 0
-  for await (const chunk of chunks) {
-    for (const piece of cutter.push(chunk)) {
-      if (piece.kind === 'fault') {
-        yield { kind: 'error', line: element + 1, startLine: piece.startLine, code: 'malformed_json', detail: piece.detail, fatal: true }
+  const read = chunks[Symbol.asyncIterator]()
+  try {
+    for (;;) {
+      let next: IteratorResult<Buffer>
+      try {
+        next = await read.next()
+      } catch (error) {
+        if (!isZlibError(error)) throw error
+        // Named here, where the line is known: the elements before it were all delivered.
+        yield { kind: 'error', line: element + 1, startLine: cutter.lastLine, code: 'bad_gzip', detail: `gzip data is corrupt or truncated after element ${element} (${(error as { code: string }).code}); the rest of this file is skipped`, fatal: true }
         return
       }
-      element++
-      if (piece.kind === 'broken') {
-        if (element > start.line) yield { kind: 'error', line: element, startLine: piece.startLine, code: 'malformed_json', detail: piece.detail }
-        continue
+      if (next.done) break
+      const chunk = next.value
+      for (const piece of cutter.push(chunk)) {
+        if (piece.kind === 'fault') {
+          yield { kind: 'error', line: element + 1, startLine: piece.startLine, code: 'malformed_json', detail: piece.detail, fatal: true }
+          return
+        }
+        element++
+        if (piece.kind === 'broken') {
+          if (element > start.line) yield { kind: 'error', line: element, startLine: piece.startLine, code: 'malformed_json', detail: piece.detail }
+          continue
+        }
+        if (element > start.line) yield parseElement(piece.bytes, element, piece.startLine)
       }
-      if (element > start.line) yield parseElement(piece.bytes, element, piece.startLine)
     }
+  } finally {
+    // Stopped early by the reader's consumer: the input is let go of.
+    await read.return?.(undefined)
   }
   const end = cutter.end()
   if (end !== undefined) yield { kind: 'error', line: element + 1, startLine: end.startsWith('the array') ? cutter.lastLine : cutter.elementLine, code: 'malformed_json', detail: end, fatal: true }
@@ -84,9 +101,10 @@ export class ElementCutter {
   #consumed = 0
   /** Offset where the current line starts. */
   #lineStart = 0
-  /** Line feeds counted so far, and the offset of the last one: a delimiter byte can be looked at twice. */
-  #lineFeeds = 0
-  #lastLineFeed = -1
+  /** Line ends counted so far (CR, LF or CRLF), and the offset and byte of the last CR or LF: a delimiter byte can be looked at twice. */
+  #lineEnds = 0
+  #lastLineEnd = -1
+  #lastLineEndByte = 0
   /** The 1-based line the current element starts on (the last one, once it has ended). */
   elementLine = 1
   /** Column and first byte of the current element, to find where the next one starts after a break. */
@@ -128,7 +146,7 @@ export class ElementCutter {
         if (isSpace(b)) continue
         const opens = this.#phase === 'open' && b === openArray
         if (!opens) {
-          pieces.push({ kind: 'fault', detail: this.#phase === 'open' ? 'the file is not a JSON array (it does not start with "["); nothing in it was read' : 'there is more after the array\'s closing "]"; it is not read', startLine: this.#lineFeeds + 1 })
+          pieces.push({ kind: 'fault', detail: this.#phase === 'open' ? 'the file is not a JSON array (it does not start with "["); nothing in it was read' : 'there is more after the array\'s closing "]"; it is not read', startLine: this.#lineEnds + 1 })
           this.#phase = 'trailing'
           return this.#done(chunk, pieces)
         }
@@ -157,7 +175,7 @@ export class ElementCutter {
         this.#suspect = false
         this.#dropped = false
         this.#elementColumn = this.#consumed + i - this.#lineStart
-        this.elementLine = this.#lineFeeds + 1
+        this.elementLine = this.#lineEnds + 1
         this.#elementOpener = b
         from = i
       }
@@ -268,19 +286,20 @@ export class ElementCutter {
     return -1
   }
 
-  /** The file's last line so far (a line feed at the very end starts no new line). */
+  /** The file's last line so far (a line end at the very end starts no new line). */
   get lastLine(): number {
-    return this.#lastLineFeed === this.#consumed - 1 ? this.#lineFeeds : this.#lineFeeds + 1
+    return this.#lastLineEnd === this.#consumed - 1 ? this.#lineEnds : this.#lineEnds + 1
   }
 
-  /** A CR or LF at `chunk[i]`: the next line starts after it; only LFs are counted, so CRLF is one line end. */
+  /** A CR or LF at `chunk[i]`: the next line starts after it. CR, LF and CRLF each end one line. */
   #lineEnd(b: number, i: number): void {
     const at = this.#consumed + i
     this.#lineStart = at + 1
-    if (b === lf && at > this.#lastLineFeed) {
-      this.#lineFeeds++
-      this.#lastLineFeed = at
-    }
+    if (at <= this.#lastLineEnd) return
+    const crlf = b === lf && this.#lastLineEndByte === cr && this.#lastLineEnd === at - 1
+    this.#lastLineEnd = at
+    this.#lastLineEndByte = b
+    if (!crlf) this.#lineEnds++
   }
 
   #take(chunk: Buffer, from: number, end: number): Buffer {

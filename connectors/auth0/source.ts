@@ -224,7 +224,8 @@ const CHECK_RECORDS = 20
 
 /**
  * The hash export must start like one: of its first lines, at least one a JSON object. A still
- * PGP-encrypted file has none; one bad line among good ones is for the run to report, not a failed check.
+ * PGP-encrypted file has none, an empty one none either; one bad line among good ones is for the
+ * run to report, not a failed check.
  */
 async function checkHashFile(file: InputFile, files: OpenFiles): Promise<void> {
   const input = await openInput(file.path, files, 0, { bytes: 0 })
@@ -244,6 +245,8 @@ async function checkHashFile(file: InputFile, files: OpenFiles): Promise<void> {
   if (lines.some(isJsonObject)) return
   if (failure !== undefined) throw new SourceReadError(`password-hash export ${file.name} cannot be read: ${(failure as Error).message}`, { cause: failure })
   if (lines.length > 0) throw new SourceReadError(`password-hash export ${file.name}: none of its first ${lines.length} lines is a JSON object; is it still PGP-encrypted (decrypt it with the key Auth0 support used)?`)
+  // What a failed decryption or a broken-off download leaves: no user would get a password.
+  throw new SourceReadError(`password-hash export ${file.name} is empty; decrypt the export again, or remove source.password_hashes if the tenant has no database users`)
 }
 
 function countLines(bytes: Buffer): number {

@@ -41,6 +41,12 @@ export function mapPublishedRecord(input: ReadableRecord): MappingResult {
   if (!check.ok) {
     return { ok: false, rejection: { code: 'schema', message: `record fails Authgear's import schema: ${check.causes.map((c) => `${c.location} ${c.message}`).join('; ')}` } }
   }
+  // A publisher from before half characters were left out may have sent one: Authgear would store
+  // U+FFFD in its place, another value than the source's. The record is refused, naming where.
+  const half = halfCharacterAt(data.record, '') ?? (data.identifierValue.isWellFormed() ? undefined : '/identifierValue')
+  if (half !== undefined) {
+    return { ok: false, rejection: { code: 'schema', field: half, message: `record holds an unpaired UTF-16 surrogate (a \\uD800–\\uDFFF escape) at ${half}, which Authgear would store as U+FFFD; publish it again with this version` } }
+  }
   const lane = (Object.values(PasswordLanes) as string[]).includes(data.passwordLane ?? '') ? (data.passwordLane as PasswordLane) : PasswordLanes.none
   const mapped: MappedRecord = {
     identifier,
@@ -51,4 +57,17 @@ export function mapPublishedRecord(input: ReadableRecord): MappingResult {
     warnings: Array.isArray(data.warnings) ? data.warnings.filter((w): w is string => typeof w === 'string') : [],
   }
   return { ok: true, value: mapped }
+}
+
+/** The JSON pointer of the first string (value or key) in `value` holding a lone surrogate. */
+function halfCharacterAt(value: unknown, at: string): string | undefined {
+  if (typeof value === 'string') return value.isWellFormed() ? undefined : at || '/'
+  if (value === null || typeof value !== 'object') return undefined
+  for (const [key, member] of Object.entries(value)) {
+    const path = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`
+    if (!key.isWellFormed()) return path
+    const found = halfCharacterAt(member, path)
+    if (found !== undefined) return found
+  }
+  return undefined
 }

@@ -64,6 +64,13 @@ export interface PipelineResult {
  * arrive. A position is committed only after every record at or before it has an outcome and the
  * report and dead-letter lines for those records are fsynced.
  */
+/** `file:N`, the origin an earlier version gave the JSON array element whose origin is now `file:L (element N)`. */
+function elementOriginBefore(origin: string): string | undefined {
+  if (!origin.endsWith(')')) return undefined
+  const match = /^(.*):\d+ \(element (\d+)\)$/.exec(origin)
+  return match === null ? undefined : `${match[1]}:${match[2]}`
+}
+
 /** Most records named in a stop's list of records settled ahead; the rest are sent again. */
 const SETTLED_AHEAD_LIMIT = 200_000
 
@@ -72,9 +79,9 @@ const SETTLED_AHEAD_LIMIT = 200_000
  * may have run. Superseded records are settled without being sent, and a run against a wrong
  * endpoint or project settles them all the same.
  */
-function reachedAuthgear(summary: RunSummary, ahead: SettledAhead): boolean {
-  const { inserted, updated, skipped, failed, deleted, disabled } = summary.outcomes
-  return inserted + updated + skipped + failed + deleted + disabled > 0 || ahead.sentUnsettled.length > 0
+function reachedTheSink(summary: RunSummary, ahead: SettledAhead): boolean {
+  const { inserted, updated, skipped, failed, deleted, disabled, published } = summary.outcomes
+  return inserted + updated + skipped + failed + deleted + disabled + published > 0 || ahead.sentUnsettled.length > 0
 }
 
 export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContext): Promise<PipelineResult> {
@@ -107,9 +114,17 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const sentEarlier = ahead?.sent_unsettled?.length ? new Set(ahead.sent_unsettled) : undefined
   /** Settles `origin` as done by the stopped run when it was; true if so. */
   const settledBefore = (origin: string, ticket: BatchTicket): boolean => {
-    const dead = settledEarlier?.get(origin)
-    if (dead === undefined) return false
-    settledEarlier!.delete(origin)
+    if (settledEarlier === undefined) return false
+    let named = origin
+    let dead = settledEarlier.get(origin)
+    if (dead === undefined) {
+      // A stop saved by an earlier version named a JSON array element by its number alone.
+      const older = elementOriginBefore(origin)
+      dead = older === undefined ? undefined : settledEarlier.get(older)
+      if (dead === undefined) return false
+      named = older as string
+    }
+    settledEarlier.delete(named)
     summary.settledEarlier++
     if (dead) deadLetteredEarlier++
     // With its origin: should this run stop too, the record is named again as settled ahead.
@@ -140,7 +155,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // Nothing committed yet: a stop's list of records settled ahead is worth a checkpoint at the
     // start of the source (position null) when some of them reached Authgear. Dead letters alone
     // are cheap to find again, and a checkpoint would tie a rerun to a sink.endpoint that was wrong.
-    if (position === undefined && !(ahead !== undefined && (reachedAuthgear(summary, ahead) || saved?.settledAhead !== undefined))) return
+    if (position === undefined && !(ahead !== undefined && (reachedTheSink(summary, ahead) || saved?.settledAhead !== undefined))) return
     await startAfresh()
     const recordsCommitted = committedBefore + checkpointer.committedRecords
     // The earlier runs' dead letters the checkpoint covers: skipped records settled ahead count
@@ -188,7 +203,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   /** Batches one mapped record; returns a promise only when the scheduler makes it wait. */
   const accept = (item: WorkItem): Promise<void> | undefined => {
     const { mapped, source: record } = item
-    if (sentEarlier?.delete(record.origin)) item.resent = true
+    if (sentEarlier !== undefined && (sentEarlier.delete(record.origin) || sentEarlier.delete(elementOriginBefore(record.origin) ?? ''))) item.resent = true
     metrics.passwordLanes.inc(mapped.passwordAlgorithm, mapped.passwordLane)
     if (item.bytes + envelope > options.maxRequestBytes) {
       recorder.complete({ source: record, mapped, ticket: item.ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes; with the request's own ${envelope} bytes that is over the ${options.maxRequestBytes}-byte request limit` }, 'processing')
@@ -270,13 +285,17 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   let complete = exhausted && failure === undefined && checkpointer.pending === 0
   try {
     await commit(complete, true)
+    // A --from-start run over a source that yielded nothing (no row changed since --since): done,
+    // and the earlier checkpoint is not the one to resume from.
+    if (complete) await startAfresh()
   } catch (error) {
     failure ??= error
     complete = false
   }
   metrics.pendingRecords.set(checkpointer.pending)
-  if (failure instanceof QuotaExceededError) return { status: 'quota', error: failure, alreadyComplete: false, deadLetteredEarlier }
-  if (failure !== undefined) return { status: 'failed', error: failure, alreadyComplete: false, deadLetteredEarlier, ...(oldCheckpoint ? { checkpointKept: true } : {}) }
-  if (!complete) return { status: 'stopped', alreadyComplete: false, deadLetteredEarlier }
+  const kept = oldCheckpoint ? { checkpointKept: true } : {}
+  if (failure instanceof QuotaExceededError) return { status: 'quota', error: failure, alreadyComplete: false, deadLetteredEarlier, ...kept }
+  if (failure !== undefined) return { status: 'failed', error: failure, alreadyComplete: false, deadLetteredEarlier, ...kept }
+  if (!complete) return { status: 'stopped', alreadyComplete: false, deadLetteredEarlier, ...kept }
   return { status: 'complete', alreadyComplete: saved?.complete === true && summary.read === 0, deadLetteredEarlier }
 }

@@ -55,6 +55,13 @@ describe('a run that fails while it starts', () => {
       expect(result.stderr).toMatch(/source\.password_hashes\.files: password-hash export hashes\.pgp: none of its first \d+ lines is a JSON object; is it still PGP-encrypted/)
       expect(result.stdout).not.toMatch(/inserted\s+[1-9]/)
     }
+    // An empty file (a decryption that failed, a download broken off at once) or one of blank lines.
+    for (const content of ['', '\n\n\n']) {
+      await writeFile(join(dir, 'hashes.pgp'), content)
+      const result = await runCli(['backfill', '--config', config], { GEARBRIDGE_STATE_DIR: join(dir, 'state') })
+      expect(result.code, result.stderr).toBe(78)
+      expect(result.stderr).toContain('source.password_hashes.files: password-hash export hashes.pgp is empty')
+    }
   })
 
   it('writes --metrics-out without process_* families (node_exporter has its own), and says so when it cannot', async () => {

@@ -334,6 +334,10 @@ describe('createAuth0Mapping', () => {
       expect(value.record).toEqual({ email: 's@example.com', given_name: 'Zo😀', address: { country: 'HK' } })
       const reason = 'holds an unpaired UTF-16 surrogate (a \\uD800–\\uDFFF escape), which Authgear would store as U+FFFD'
       expect(value.warnings).toEqual([`name left out: ${reason}`, `address.locality left out: ${reason}`, `custom attribute team left out: ${reason}`])
+      // A role or group key with one would name another key in Authgear.
+      const roles = mapped(JSON.parse('{"email":"r@example.com","app_metadata":{"roles":["admin","adm\\ud800"]}}') as Record<string, unknown>)
+      expect(roles.record.roles).toEqual(['admin'])
+      expect(roles.warnings).toEqual([`app_metadata.roles: 1 entry left out: ${reason}`])
     })
   })
 

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { createAuth0Mapping } from '../../../../mappings/auth0.ts'
 import { mappingConfigSchema } from '../../../../mappings/config.ts'
@@ -64,6 +65,27 @@ describe('auth0 JSON array reader', () => {
     await writeText(dir, 'b.json', `${JSON.stringify({ user_id: 'auth0|1' })}\n${JSON.stringify({ user_id: 'auth0|2' })}\n`)
     const { records } = await collect(source({ files: '*.json*' }, dir))
     expect(records.map((record) => record.origin)).toEqual(['a.json.gz:1 (element 1)', 'a.json.gz:1 (element 2)', 'b.json:1', 'b.json:2'])
+  })
+
+  it('names a truncated gzip in an array by the line and element it broke after, and reads the next file', async () => {
+    const dir = await tempDir()
+    const text = JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ user_id: `auth0|${i}`, email: `u${i}@example.com`, padding: 'x'.repeat(60) })), null, 2)
+    // A download broken off: the elements before the cut are whole, the rest is missing.
+    const whole = gzipSync(text)
+    await writeFile(join(dir, 'a.json.gz'), whole.subarray(0, Math.floor(whole.length * 0.7)))
+    await writeText(dir, 'b.json', JSON.stringify([{ user_id: 'auth0|b' }]))
+    const { records } = await collect(source({ files: '*.json*' }, dir))
+    const fromA = records.filter((record) => record.origin.startsWith('a.json.gz'))
+    const bad = fromA.at(-1)!
+    const lastGood = fromA.at(-2)!
+    expect(bad).toMatchObject({ kind: 'unreadable', code: 'bad_gzip' })
+    const elements = fromA.length - 1
+    // Each element of this array takes 5 lines, after the "[" line.
+    expect(lastGood.origin).toBe(`a.json.gz:${2 + 5 * (elements - 1)} (element ${elements})`)
+    expect(bad.origin).toMatch(new RegExp(`^a\\.json\\.gz:\\d+ \\(element ${elements + 1}\\)$`))
+    expect(Number(/:(\d+) /.exec(bad.origin)?.[1])).toBeGreaterThanOrEqual(2 + 5 * (elements - 1))
+    expect(bad.kind === 'unreadable' && bad.message).toMatch(new RegExp(`: gzip data is corrupt or truncated after element ${elements} \\(Z_[A-Z_]+\\); the rest of this file is skipped$`))
+    expect(records.at(-1)).toMatchObject({ kind: 'data', origin: 'b.json:1 (element 1)' })
   })
 
   it('honours an explicit format over the extension', async () => {
@@ -378,6 +400,15 @@ describe('JSON array element cutting', () => {
     expect(await itemsOf(...chunks)).toEqual([{ kind: 'error', line: 1, startLine: 2, code: 'malformed_json', detail: broken }, { kind: 'value', line: 2, startLine: 200_004, value: { b: 2 } }])
     // With no later line at its indentation, the broken element is the rest of the file, and says so.
     expect(await itemsOf(Buffer.from('[\n  {"a": "x"y",\n"b": 1}]'))).toEqual([{ kind: 'error', line: 1, startLine: 2, code: 'malformed_json', detail: `${broken}; no element starts after it, so it runs to the end of the file` }])
+  })
+
+  it('counts CR, LF and CRLF line ends alike for the line an element starts on', async () => {
+    for (const end of ['\n', '\r\n', '\r']) {
+      const text = Buffer.from(['[', '{"a":1},', '{"b":2}', ']'].join(end))
+      const expected = [[1, 2], [2, 3]]
+      expect((await itemsOf(text)).map((item) => [item.line, item.startLine]), JSON.stringify(end)).toEqual(expected)
+      for (let cut = 1; cut < text.length; cut++) expect((await itemsOf(text.subarray(0, cut), text.subarray(cut))).map((item) => [item.line, item.startLine]), `${JSON.stringify(end)} cut at ${cut}`).toEqual(expected)
+    }
   })
 
   it('finds the same elements wherever the read chunks break the text', async () => {

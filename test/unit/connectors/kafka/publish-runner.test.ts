@@ -54,6 +54,15 @@ describe('publish: mapped records to a topic', () => {
     expect(summary.outcomes.published).toBe(3)
   })
 
+  it('refuses a published record holding half a character (from a publisher that did not leave it out), naming where', () => {
+    const value = JSON.parse('{"identifier":"email","identifierValue":"h@example.com","record":{"email":"h@example.com","given_name":"Zo\\ud800","roles":["admin"]},"passwordAlgorithm":"none","passwordLane":"none","warnings":[]}') as Record<string, unknown>
+    const mapped = mapPublishedRecord({ kind: 'data', key: 'k', origin: 'o', data: value })
+    expect(mapped).toMatchObject({ ok: false, rejection: { code: 'schema', field: '/given_name' } })
+    expect(mapped.ok ? '' : mapped.rejection.message).toContain('unpaired UTF-16 surrogate')
+    const whole = JSON.parse('{"identifier":"email","identifierValue":"h@example.com","record":{"email":"h@example.com","given_name":"Zo\\ud83d\\ude00"},"passwordAlgorithm":"none","passwordLane":"none","warnings":[]}') as Record<string, unknown>
+    expect(mapPublishedRecord({ kind: 'data', key: 'k', origin: 'o', data: whole }).ok).toBe(true)
+  })
+
   it('dead-letters a record the broker refuses as too large and publishes the others (a rerun would be refused the same)', async () => {
     const producer = {
       send: async (_topic: string, message: OutgoingMessage) => {
