@@ -8,7 +8,9 @@ import { mysqlTypeCast } from './mysql-types.ts'
 
 /** Session settings applied to every new connection: UTC so timestamps compare and print the same everywhere. */
 function sessionStatements(dialect: SqlDialect, readOnly: boolean): string[] {
-  if (dialect === 'postgres') return ["SET TIME ZONE 'UTC'", ...(readOnly ? ['SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY'] : [])]
+  // DateStyle ISO: timestamps the driver does not parse (and cursors saved as text) read the same
+  // whatever the server's or role's default (`SQL, DMY` would swap day and month).
+  if (dialect === 'postgres') return ["SET TIME ZONE 'UTC'", 'SET DateStyle = ISO', ...(readOnly ? ['SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY'] : [])]
   return ["SET time_zone = '+00:00'", ...(readOnly ? ['SET SESSION TRANSACTION READ ONLY'] : [])]
 }
 

@@ -1,4 +1,5 @@
 import { ConnectorError, ErrorCodes, SourceReadError } from '../../src/core/errors.ts'
+import { redactText } from '../../src/runtime/redact.ts'
 
 /** Node socket errors: the connection is gone or never came up; a retry may succeed. */
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED'])
@@ -27,15 +28,26 @@ export function isRetryableSqlError(error: unknown): boolean {
 }
 
 /**
- * Turns a driver error into a SourceReadError with the driver's code and message; messages of
- * pg/mysql2 name columns and SQL, never row values.
+ * Turns a driver error into a SourceReadError with the driver's code and message. The message
+ * names columns and SQL, but a data error quotes the row value it failed on (PostgreSQL's
+ * `invalid input syntax for type integer: "$2b$10$…"`, MySQL's `Incorrect integer value: '…'`),
+ * which may be a password hash: quoted values are left out, and hashes or tokens redacted.
  */
 export function translateSqlError(error: unknown, what: string): ConnectorError {
   if (error instanceof ConnectorError) return error
   const e = error as { code?: unknown; message?: unknown }
   const code = typeof e?.code === 'string' && e.code.length > 0 ? ` [${e.code}]` : ''
-  const message = typeof e?.message === 'string' ? e.message : String(error)
+  const message = withoutQuotedValues(typeof e?.message === 'string' ? e.message : String(error))
   const retryable = isRetryableSqlError(error)
   if (retryable && networkCodes.has(String(e?.code))) return new ConnectorError(ErrorCodes.connect, 'receiving', `${what}: cannot reach the database${code}: ${message}`, { retryable, cause: error })
   return new SourceReadError(`${what}${code}: ${message}`, { retryable, cause: error })
+}
+
+/**
+ * A driver message without the values it quotes: PostgreSQL puts a value after `: ` in double
+ * quotes (identifiers come after a word: `column "email"`), MySQL after `value: ` in single quotes.
+ */
+function withoutQuotedValues(message: string): string {
+  // PostgreSQL does not escape a quote inside the value: it runs to the message's last quote.
+  return redactText(message.replace(/: "[\s\S]*"/, ': "…"').replace(/(value|string|date|datetime|time): '[\s\S]*?'(?= for |$)/gi, "$1: '…'"))
 }

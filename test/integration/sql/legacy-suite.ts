@@ -85,7 +85,8 @@ async function until(check: () => boolean): Promise<void> {
   }
 }
 
-export function defineLegacySuite(database: () => DatabaseService): void {
+/** `dialect` is the database's, for the few tests of one dialect's own behaviour. */
+export function defineLegacySuite(database: () => DatabaseService, dialect: DatabaseService['dialect']): void {
   describe('legacy users table', () => {
     it('ends in the emulator as expected, with the unmappable rows dead-lettered by table, key and column', async () => {
       const db = database()
@@ -342,6 +343,51 @@ export function defineLegacySuite(database: () => DatabaseService): void {
         ['3', db.dialect === 'postgres' ? ['0', '0'] : [false, false]],
         ['4', db.dialect === 'postgres' ? ['0', null] : [false, null]],
       ])
+    })
+
+    // MariaDB casts such values with a warning, not an error: it quotes none.
+    it.runIf(dialect === 'postgres')('leaves the row values a database error quotes out of the message (PostgreSQL quotes the value a cast failed on: here a password hash)', async () => {
+      const db = database()
+      const { users } = await createLegacyTables(db, `${process.pid}_leak`)
+      const target = await cliTarget({ type: 'sql', dialect: db.dialect, url: db.reader.url, key: 'id', query: `SELECT id, email, password_hash, password_hash::int AS n FROM ${users}`, columns: { email: 'email', password_hash: 'password_hash' } })
+      try {
+        const result = await runCli(['backfill', '--config', target.configPath])
+        expect(result.code, result.stderr).toBe(1)
+        expect(result.stderr).toContain('[22P02]: invalid input syntax for type integer: "…"')
+        for (const hash of [bcrypt, argon2, django, phpass, unknownValue]) expect(result.stdout + result.stderr).not.toContain(hash)
+      } finally {
+        await target.close()
+      }
+    })
+
+    // PostgreSQL has no zero date.
+    it.runIf(dialect === 'mysql')('reads MySQL zero dates (0000-00-00, a NOT NULL column never set) as NULL: such rows are neither soft-deleted nor verified', async () => {
+      const db = database()
+      const table = `zero_dates_${process.pid}`
+      await db.query(`SET STATEMENT sql_mode='' FOR CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, confirmed_at DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00', deleted_at DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00', born DATE NOT NULL DEFAULT '0000-00-00')`)
+      await db.query(`SET STATEMENT sql_mode='' FOR INSERT INTO ${table} (id, email, confirmed_at, deleted_at) VALUES (1, 'a@example.com', DEFAULT, DEFAULT), (2, 'b@example.com', '2024-05-01 10:00:00', DEFAULT), (3, 'c@example.com', DEFAULT, '2024-06-01 00:00:00')`)
+      const records = (await snapshotOf(db, { table, soft_delete: { column: 'deleted_at', mode: 'skip' } })).flatMap((batch) => batch.records)
+      expect(records.map((record) => [record.key, record.kind === 'data' ? [record.data['confirmed_at'], record.data['deleted_at'], record.data['born']] : record.kind])).toEqual([
+        ['1', [null, null, null]],
+        ['2', ['2024-05-01T10:00:00Z', null, null]],
+      ])
+    })
+
+    // DateStyle is PostgreSQL's setting; MariaDB always writes dates year first.
+    it.runIf(dialect === 'postgres')('reads timestamps the same whatever DateStyle the server or role gives the session', async () => {
+      const db = database()
+      const table = `date_style_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, valid_until timestamptz NULL, confirmed_at timestamp NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'a@example.com', '2030-02-01 00:00:00+00', '2024-02-03 10:00:00')`)
+      // A day-first style, as a role or database default would set it.
+      const url = `${db.reader.url}?options=${encodeURIComponent('-c DateStyle=SQL,DMY')}`
+      const source = createSqlSource(sqlConfig(db, { url, host: undefined, port: undefined, database: undefined, user: undefined, password: undefined, table, columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill' })
+      try {
+        const records = (await readAll(source, undefined)).flatMap((batch) => batch.records)
+        expect(records.map((record) => record.kind === 'data' && [new Date(record.data['valid_until'] as string).toISOString(), new Date(`${String(record.data['confirmed_at'])}`.replace(/Z?$/, 'Z')).toISOString()])).toEqual([['2030-02-01T00:00:00.000Z', '2024-02-03T10:00:00.000Z']])
+      } finally {
+        await source.close()
+      }
     })
 
     it('dead-letters rows whose key is NULL and never saves a NULL key as a position', async () => {

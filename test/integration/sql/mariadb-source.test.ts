@@ -13,4 +13,4 @@ afterAll(async () => {
 })
 
 defineSourceSuite(() => sqlHarness(db))
-defineLegacySuite(() => db)
+defineLegacySuite(() => db, 'mysql')
