@@ -103,16 +103,8 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
       changesSince = String(now[0]?.['t'])
     }
     const at = (key: SqlKey): SqlPosition => ({ mode: 'snapshot', key: normalizeKey(key), ...(changesSince !== undefined ? { changes_since: changesSince } : {}) })
-    if (after === undefined) {
-      // Checked once, before a snapshot reads anything: a key several rows share would lose rows.
-      const shared = await retryingQuery(open(), queries.sharedKeys(3), config.retry, ctx, `checking that ${config.key} is unique in ${relationName}`)
-      if (shared === undefined) return
-      if (shared.length > 0) {
-        const examples = shared.map((row) => `${config.key}=${String(row['k'])} (${String(row['n'])} rows)`).join(', ')
-        const issue = `source.key: ${config.key} is not unique in ${relationName} (${examples}${shared.length === 3 ? ', …' : ''}): pages continue after the last key, so the other rows of a key a page ends on would never be read; choose a unique key column`
-        throw new ConfigError(issue, [issue])
-      }
-    }
+    // Checked once, before a snapshot reads anything: a key several rows share would lose rows.
+    if (after === undefined && !(await keyIsUnique(queries, ctx))) return
     let last = after
     for (;;) {
       if (ctx.signal.aborted) return
@@ -161,8 +153,26 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
    * backfill (`--since`, or a rerun from a saved cursor) keeps the lag too: its position is where
    * the next run starts, and a transaction still open when it read may yet commit rows behind it.
    */
+  /**
+   * Refuses a key several rows share, as the database compares keys (a case-insensitive collation
+   * makes `Bob` and `bob` one): pages continue after the last (updated_at,) key, so the other rows
+   * of a key a page ends on are never read. False when the read was stopped meanwhile.
+   */
+  async function keyIsUnique(queries: PageQueries, ctx: RunContext): Promise<boolean> {
+    const shared = await retryingQuery(open(), queries.sharedKeys(3), config.retry, ctx, `checking that ${config.key} is unique in ${relationName}`)
+    if (shared === undefined) return false
+    if (shared.length > 0) {
+      const examples = shared.map((row) => `${config.key}=${String(row['k'])} (${String(row['n'])} rows)`).join(', ')
+      const issue = `source.key: ${config.key} is not unique in ${relationName} (${examples}${shared.length === 3 ? ', …' : ''}): pages continue after the last key, so the other rows of a key a page ends on would never be read; choose a unique key column`
+      throw new ConfigError(issue, [issue])
+    }
+    return true
+  }
+
   async function* cursor(from: CursorPoint | undefined, changesSince: string | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<SqlPosition>> {
     const queries = new PageQueries(open(), config)
+    // Once a run, as a snapshot does: a sync or backfill --since pages by (updated_at, key) too.
+    if (!(await keyIsUnique(queries, ctx))) return
     const polling = options.mode === 'sync'
     const lag = config.safety_lag_seconds
     let saved = from

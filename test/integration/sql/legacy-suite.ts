@@ -437,6 +437,22 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       else await expect(byEmail).rejects.toThrow(/source\.key: email is not unique in email_key_\d+ \(email=(Bob|bob)@example\.com \(2 rows\)\)/)
     })
 
+    it('refuses a key that rows share in a sync and a backfill --since too, which page by (updated_at, key)', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `shared_cursor_key_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, login varchar(50) NOT NULL, email varchar(100) NOT NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'ann', 'a1@example.com', ${d.nowPlus(-120_000)}), (2, 'ann', 'a2@example.com', ${d.nowPlus(-120_000)}), (3, 'cy', 'c@example.com', ${d.nowPlus(-120_000)})`)
+      for (const mode of ['sync', 'backfill'] as const) {
+        const source = createSqlSource(sqlConfig(db, { table, key: 'login', updated_at: 'updated_at', page_size: 1, safety_lag_seconds: 1, columns: { email: 'email' } }), { baseDir: process.cwd(), mode, ...(mode === 'backfill' ? { since: new Date(Date.now() - 3_600_000) } : {}) })
+        try {
+          await expect(readAll(source, undefined), mode).rejects.toThrow(`source.key: login is not unique in ${table} (login=ann (2 rows))`)
+        } finally {
+          await source.close()
+        }
+      }
+    })
+
     it('refuses a binary key before anything is read, as pages by it would skip or repeat rows', async () => {
       const db = database()
       const table = `binary_key_${process.pid}`
