@@ -81,7 +81,12 @@ export function draftFromRow(row: Readonly<Record<string, unknown>>, options: Dr
     const value = row[options.locked.column]
     if (options.locked.until ? isUntilInFuture(value, options.now()) : isMarkerSet(value)) disabled = true
   }
-  if (columns.active !== undefined && row[columns.active] != null && readFlag(row[columns.active]) === false) disabled = true
+  if (columns.active !== undefined && row[columns.active] != null) {
+    const active = readFlag(row[columns.active])
+    if (active === false) disabled = true
+    // A status word (`banned`, `inactive`): enabled, but not silently.
+    else if (active === undefined) warnings.push(`${columns.active} not read: not a boolean, so the user is imported enabled (a mapping module can read other values)`)
+  }
   if (disabled) draft.disabled = true
   return draft
 }

@@ -45,7 +45,7 @@ export const sqlColumnsSchema = z
     birthdate: column.optional().describe('Birth date (DATE column or YYYY-MM-DD text).'),
     zoneinfo: column.optional().describe('IANA time zone such as Europe/Paris.'),
     locale: column.optional().describe('Locale; `en_US` becomes `en-US`.'),
-    active: column.optional().describe('Django-style `is_active`: a false value makes the user disabled.'),
+    active: column.optional().describe('Django-style `is_active`: a false value makes the user disabled; a value that is not a boolean (a status word) leaves the user enabled, with a warning.'),
     roles: column.optional().describe('Role keys: an array (Postgres array or JSON), a JSON array text (`JSON_ARRAYAGG`), or comma-separated text.'),
     groups: column.optional().describe('Group keys, in the same forms as `roles`.'),
     account_valid_from: column.optional().describe('Timestamp before which the account cannot be used.'),

@@ -10,8 +10,13 @@ function plainValue(value: object | bigint): unknown {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString()
   if (Buffer.isBuffer(value)) {
     // Binary columns holding text (VARBINARY hashes) read as text; real binary as hex, never mangled.
-    const text = value.toString('utf8')
-    return Buffer.from(text, 'utf8').equals(value) ? text : value.toString('hex')
+    // MySQL pads a BINARY(n) value with zero bytes to its length: a 60-character bcrypt hash in a
+    // BINARY(64) column ends in four, which no text holds.
+    let end = value.length
+    while (end > 0 && value[end - 1] === 0) end--
+    const body = end === value.length ? value : value.subarray(0, end)
+    const text = body.toString('utf8')
+    return Buffer.from(text, 'utf8').equals(body) ? text : value.toString('hex')
   }
   return value
 }

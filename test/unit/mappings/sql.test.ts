@@ -68,6 +68,14 @@ describe('sql mapping', () => {
     expect(ok(devise({ id: 12, email: 'i@example.com', locked_at: '2024-02-02T00:00:00Z' })).record.disabled).toBe(true)
   })
 
+  it('warns about an active column value it cannot read as a flag (a status word), and imports that user enabled', () => {
+    const map = mapper({ columns: { ...columns, active: 'status' } })
+    const banned = ok(map({ id: 19, email: 'b@example.com', status: 'banned' }))
+    expect(banned.record).not.toHaveProperty('disabled')
+    expect(banned.warnings).toContain('status not read: not a boolean, so the user is imported enabled (a mapping module can read other values)')
+    expect(ok(map({ id: 20, email: 'c@example.com', status: 'N' })).record).toMatchObject({ disabled: true })
+  })
+
   it('reads roles from a JSON array text (JSON_ARRAYAGG on MariaDB), a json_agg [null] and comma-separated text', () => {
     expect(ok(mapper()({ id: 13, email: 'j@example.com', roles: '["editor","admin"]' })).record.roles).toEqual(['editor', 'admin'])
     expect(ok(mapper()({ id: 14, email: 'k@example.com', roles: [null] })).record.roles).toEqual([])
