@@ -3,7 +3,7 @@
  * checks. A user mapping module receives it and returns it edited or replaced.
  */
 import type { SqlColumns } from '../connectors/sql/config.ts'
-import { isMarkerSet, isUntilInFuture, readFlag } from './sql-values.ts'
+import { booleanWord, isMarkerSet, isUntilInFuture, readFlag } from './sql-values.ts'
 
 /** Raw user fields; login fields are normalized afterwards, so a module may return them as stored. */
 export interface SqlUserDraft {
@@ -82,11 +82,22 @@ export function draftFromRow(row: Readonly<Record<string, unknown>>, options: Dr
     if (options.locked.until ? isUntilInFuture(value, options.now()) : isMarkerSet(value)) disabled = true
   }
   if (columns.active !== undefined && row[columns.active] != null) {
-    const active = readFlag(row[columns.active])
+    const active = readActive(row[columns.active])
     if (active === false) disabled = true
     // A status word (`banned`, `inactive`): enabled, but not silently.
     else if (active === undefined) warnings.push(`${columns.active} not read: not a boolean, so the user is imported enabled (a mapping module can read other values)`)
   }
   if (disabled) draft.disabled = true
   return draft
+}
+
+/**
+ * An `active` column's flag: a boolean, 0 or 1, or a boolean word. Anything else (a status word or
+ * code such as `banned` or `2`, an empty string) is `undefined`: unlike a marker column's, a date
+ * or any non-zero number is no answer here.
+ */
+function readActive(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value
+  if (typeof value === 'number' || typeof value === 'bigint') return Number(value) === 1 ? true : Number(value) === 0 ? false : undefined
+  return typeof value === 'string' ? booleanWord(value) : undefined
 }

@@ -6,6 +6,13 @@
 const trueWords = new Set(['true', 't', 'yes', 'y', '1', 'on'])
 const falseWords = new Set(['false', 'f', 'no', 'n', '0', 'off', ''])
 
+/** `true` or `false` for a boolean word (`t`, `yes`, `1`, `off`, …), `undefined` for any other text (an empty string too). */
+export function booleanWord(text: string): boolean | undefined {
+  const word = text.trim().toLowerCase()
+  if (word === '') return undefined
+  return trueWords.has(word) ? true : falseWords.has(word) ? false : undefined
+}
+
 /**
  * Whether a marker column is set: `true`, a non-zero number, a truthy word, or any other non-empty
  * value such as a timestamp. NULL, `false`, `0`, falsy words and empty strings are not set.

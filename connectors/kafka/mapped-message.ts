@@ -61,13 +61,29 @@ export function mapPublishedRecord(input: ReadableRecord): MappingResult {
 
 /** The JSON pointer of the first string (value or key) in `value` holding a lone surrogate. */
 function halfCharacterAt(value: unknown, at: string): string | undefined {
-  if (typeof value === 'string') return value.isWellFormed() ? undefined : at || '/'
-  if (value === null || typeof value !== 'object') return undefined
-  for (const [key, member] of Object.entries(value)) {
+  // The common case, a record without one, is answered without building any pointer.
+  if (wellFormed(value)) return undefined
+  if (typeof value === 'string') return at || '/'
+  for (const [key, member] of Object.entries(value as object)) {
     const path = `${at}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`
     if (!key.isWellFormed()) return path
     const found = halfCharacterAt(member, path)
     if (found !== undefined) return found
   }
   return undefined
+}
+
+function wellFormed(value: unknown): boolean {
+  if (typeof value === 'string') return value.isWellFormed()
+  if (value === null || typeof value !== 'object') return true
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!wellFormed(value[i])) return false
+    return true
+  }
+  const keys = Object.keys(value)
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string
+    if (!key.isWellFormed() || !wellFormed((value as Record<string, unknown>)[key])) return false
+  }
+  return true
 }

@@ -1,4 +1,5 @@
 import type { ReadableRecord } from '../../src/core/source-record.ts'
+import { recognizeHashString } from '../../mappings/hash-strings.ts'
 
 /** Columns the reader adds to a page query; never part of the record data. */
 export const CURSOR_COLUMN = '__gb_cursor'
@@ -10,13 +11,13 @@ function plainValue(value: object | bigint): unknown {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString()
   if (Buffer.isBuffer(value)) {
     // Binary columns holding text (VARBINARY hashes) read as text; real binary as hex, never mangled.
+    const text = value.toString('utf8')
+    if (!Buffer.from(text, 'utf8').equals(value)) return value.toString('hex')
     // MySQL pads a BINARY(n) value with zero bytes to its length: a 60-character bcrypt hash in a
-    // BINARY(64) column ends in four, which no text holds.
-    let end = value.length
-    while (end > 0 && value[end - 1] === 0) end--
-    const body = end === value.length ? value : value.subarray(0, end)
-    const text = body.toString('utf8')
-    return Buffer.from(text, 'utf8').equals(body) ? text : value.toString('hex')
+    // BINARY(64) column ends in four. Dropped only from a hash, which they would make unreadable:
+    // other bytes (a salt that ends in zero) stay as they are.
+    const unpadded = text.replace(/\0+$/, '')
+    return unpadded !== text && unpadded !== '' && recognizeHashString(unpadded).algorithm !== 'unknown' ? unpadded : text
   }
   return value
 }

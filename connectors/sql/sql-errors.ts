@@ -37,17 +37,21 @@ export function translateSqlError(error: unknown, what: string): ConnectorError 
   if (error instanceof ConnectorError) return error
   const e = error as { code?: unknown; message?: unknown }
   const code = typeof e?.code === 'string' && e.code.length > 0 ? ` [${e.code}]` : ''
-  const message = withoutQuotedValues(typeof e?.message === 'string' ? e.message : String(error))
+  const message = withoutQuotedValues(typeof e?.message === 'string' ? e.message : String(error), typeof e?.code === 'string' ? e.code : '')
   const retryable = isRetryableSqlError(error)
   if (retryable && networkCodes.has(String(e?.code))) return new ConnectorError(ErrorCodes.connect, 'receiving', `${what}: cannot reach the database${code}: ${message}`, { retryable, cause: error })
   return new SourceReadError(`${what}${code}: ${message}`, { retryable, cause: error })
 }
 
 /**
- * A driver message without the values it quotes: PostgreSQL puts a value after `: ` in double
- * quotes (identifiers come after a word: `column "email"`), MySQL after `value: ` in single quotes.
+ * A driver message without the row values it quotes. PostgreSQL's data exceptions (SQLSTATE class
+ * 22) quote values only (`value "…" is out of range`, `invalid value "…" for "YYYY"`): every quoted
+ * span goes. Other classes quote identifiers (`column "emial" does not exist`), which say what to
+ * fix, and are kept, but for a value after `: ` (`invalid input syntax for type integer: "…"`).
+ * MySQL quotes a value after `value: ` in single quotes.
  */
-function withoutQuotedValues(message: string): string {
-  // PostgreSQL does not escape a quote inside the value: it runs to the message's last quote.
-  return redactText(message.replace(/: "[\s\S]*"/, ': "…"').replace(/(value|string|date|datetime|time): '[\s\S]*?'(?= for |$)/gi, "$1: '…'"))
+function withoutQuotedValues(message: string, code: string): string {
+  // PostgreSQL does not escape a quote inside a value: quoted spans are cut at the widest.
+  const values = /^22[0-9A-Z]{3}$/.test(code) ? message.replace(/"[\s\S]*"/, '"…"') : message.replace(/: "[\s\S]*"/, ': "…"')
+  return redactText(values.replace(/(value|string|date|datetime|time): '[\s\S]*?'(?= for |$)/gi, "$1: '…'"))
 }

@@ -349,14 +349,22 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
     it.runIf(dialect === 'postgres')('leaves the row values a database error quotes out of the message (PostgreSQL quotes the value a cast failed on: here a password hash)', async () => {
       const db = database()
       const { users } = await createLegacyTables(db, `${process.pid}_leak`)
-      const target = await cliTarget({ type: 'sql', dialect: db.dialect, url: db.reader.url, key: 'id', query: `SELECT id, email, password_hash, password_hash::int AS n FROM ${users}`, columns: { email: 'email', password_hash: 'password_hash' } })
-      try {
-        const result = await runCli(['backfill', '--config', target.configPath])
-        expect(result.code, result.stderr).toBe(1)
-        expect(result.stderr).toContain('[22P02]: invalid input syntax for type integer: "…"')
-        for (const hash of [bcrypt, argon2, django, phpass, unknownValue]) expect(result.stdout + result.stderr).not.toContain(hash)
-      } finally {
-        await target.close()
+      // A cast of the hash, a date format applied to it (quoting its first characters), a number out of range.
+      for (const [failing, expected, value] of [
+        ['password_hash::int', '[22P02]: invalid input syntax for type integer: "…"', '$2b$'],
+        [`to_timestamp(password_hash, 'YYYY')`, '[22007]: invalid value "…"', '$2b$'],
+        [`(id::text || '9876543210')::int`, '[22003]: value "…" is out of range for type integer', '9876543210'],
+      ] as const) {
+        const target = await cliTarget({ type: 'sql', dialect: db.dialect, url: db.reader.url, key: 'id', query: `SELECT id, email, password_hash, ${failing} AS n FROM ${users}`, columns: { email: 'email', password_hash: 'password_hash' } })
+        try {
+          const result = await runCli(['backfill', '--config', target.configPath])
+          expect(result.code, result.stderr).toBe(1)
+          expect(result.stderr).toContain(expected)
+          expect(result.stdout + result.stderr).not.toContain(value)
+          for (const hash of [bcrypt, argon2, django, phpass, unknownValue]) expect(result.stdout + result.stderr).not.toContain(hash)
+        } finally {
+          await target.close()
+        }
       }
     })
 

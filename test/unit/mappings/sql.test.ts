@@ -70,10 +70,14 @@ describe('sql mapping', () => {
 
   it('warns about an active column value it cannot read as a flag (a status word), and imports that user enabled', () => {
     const map = mapper({ columns: { ...columns, active: 'status' } })
-    const banned = ok(map({ id: 19, email: 'b@example.com', status: 'banned' }))
-    expect(banned.record).not.toHaveProperty('disabled')
-    expect(banned.warnings).toContain('status not read: not a boolean, so the user is imported enabled (a mapping module can read other values)')
-    expect(ok(map({ id: 20, email: 'c@example.com', status: 'N' })).record).toMatchObject({ disabled: true })
+    // Status words and codes, which a date parser would also take (V8 reads '2' as a year).
+    for (const status of ['banned', '2', '-1', 'suspended 2', '', 2]) {
+      const user = ok(map({ id: 19, email: 'b@example.com', status }))
+      expect(user.record, String(status)).not.toHaveProperty('disabled')
+      expect(user.warnings, String(status)).toContain('status not read: not a boolean, so the user is imported enabled (a mapping module can read other values)')
+    }
+    for (const status of ['N', 'false', '0', 0, false]) expect(ok(map({ id: 20, email: 'c@example.com', status })).record, String(status)).toMatchObject({ disabled: true })
+    for (const status of ['Y', 'true', '1', 1, true]) expect(ok(map({ id: 21, email: 'd@example.com', status })).warnings, String(status)).toEqual([])
   })
 
   it('reads roles from a JSON array text (JSON_ARRAYAGG on MariaDB), a json_agg [null] and comma-separated text', () => {

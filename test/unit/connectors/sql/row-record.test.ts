@@ -7,7 +7,7 @@ import { sqlSourceConfigSchema } from '../../../../connectors/sql/config.ts'
 describe('rowToRecord', () => {
   it('keys the record by the key column, names the table and key in the origin, and normalizes values', () => {
     const record = rowToRecord(
-      { id: 42n, email: 'a@example.com', created: new Date('2024-05-01T10:00:00Z'), hash: Buffer.from('$2b$10$abc'), padded: Buffer.concat([Buffer.from('$2y$10$def'), Buffer.alloc(4)]), raw: Buffer.from([0xff, 0x00]), __gb_cursor: 'x', __gb_stable: 1 },
+      { id: 42n, email: 'a@example.com', created: new Date('2024-05-01T10:00:00Z'), hash: Buffer.from('$2b$10$abc'), padded: Buffer.concat([Buffer.from(`$2y$10$${'d'.repeat(53)}`), Buffer.alloc(4)]), salt: Buffer.from([0x1f, 0x2e, 0x3d, 0x00]), raw: Buffer.from([0xff, 0x00]), __gb_cursor: 'x', __gb_stable: 1 },
       'id',
       'public.users',
     )
@@ -15,8 +15,8 @@ describe('rowToRecord', () => {
       kind: 'data',
       key: '42',
       origin: 'public.users id=42',
-      // A BINARY(n) column's zero padding is not part of the hash it holds.
-      data: { id: '42', email: 'a@example.com', created: '2024-05-01T10:00:00.000Z', hash: '$2b$10$abc', padded: '$2y$10$def', raw: 'ff00' },
+      // A BINARY(n) column's zero padding is not part of the hash it holds; other bytes are kept whole.
+      data: { id: '42', email: 'a@example.com', created: '2024-05-01T10:00:00.000Z', hash: '$2b$10$abc', padded: `$2y$10$${'d'.repeat(53)}`, salt: '\u001f.=\u0000', raw: 'ff00' },
     })
   })
 })
