@@ -1,4 +1,4 @@
-import { NdjsonWriter } from '../../src/runtime/ndjson-writer.ts'
+import { boundedLine, NdjsonWriter } from '../../src/runtime/ndjson-writer.ts'
 import type { DeliveryProducer } from './delivery-producer.ts'
 import { parseMessageKey } from './message-decoder.ts'
 
@@ -45,7 +45,7 @@ export class KafkaDeadLetterWriter extends NdjsonWriter {
     const headers: Record<string, string>[] = []
     if (origin) headers.push({ topic: origin.topic }, { partition: String(origin.partition) }, { offset: String(origin.offset) })
     if (typeof line.code === 'string') headers.push({ code: line.code })
-    let value = Buffer.from(JSON.stringify(entry))
+    let value = Buffer.from(boundedLine(entry))
     // A message the producer refuses as too large would stop every later commit, and a restart
     // would meet it again: the topic gets the line without its record, the file keeps it whole.
     if (value.length > this.#maxValueBytes) value = Buffer.from(JSON.stringify({ ...entry, record: undefined, record_truncated: true }))

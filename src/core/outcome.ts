@@ -23,4 +23,6 @@ export interface Outcome {
   /** True when an update carried a password that Authgear ignores on upsert. */
   readonly passwordNotApplied?: boolean
   readonly attempts?: number
+  /** The dead letter leaves the record out (`record_truncated: true`): too large to keep in a line. */
+  readonly recordTooLargeToKeep?: boolean
 }

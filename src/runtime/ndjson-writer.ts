@@ -43,7 +43,7 @@ export class NdjsonWriter {
   }
 
   write(entry: object): void {
-    const line = JSON.stringify(entry)
+    const line = boundedLine(entry)
     // UTF-8 takes at most 3 bytes per UTF-16 unit: with that much room the line fits whole.
     const room = line.length * 3 + 1
     if (this.#chunk.length - this.#used < room) this.#seal(room)
@@ -145,4 +145,24 @@ async function trimTornLine(path: string): Promise<void> {
   } finally {
     await file.close()
   }
+}
+
+/** Longest line kept whole when it holds a `record`: past it, the dead letter names the record by its origin only. */
+export const maxRecordLineChars = 4 * 1024 * 1024
+
+/**
+ * `entry` as one JSON line. An entry whose `record` makes the line longer than
+ * `maxRecordLineChars`, or longer than V8's longest string (a profile of hundreds of megabytes:
+ * serializing it throws, and every rerun would meet it again), is written without its record and
+ * marked `record_truncated: true`.
+ */
+export function boundedLine(entry: object): string {
+  let line: string | undefined
+  try {
+    line = JSON.stringify(entry)
+  } catch (error) {
+    if (!(error instanceof RangeError) || !('record' in entry)) throw error
+  }
+  if (line !== undefined && (line.length <= maxRecordLineChars || !('record' in entry))) return line
+  return JSON.stringify({ ...entry, record: undefined, record_truncated: true })
 }

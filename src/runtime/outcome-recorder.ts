@@ -59,7 +59,7 @@ export class OutcomeRecorder {
         attempts: item.attempts ?? 0,
         first_attempt_at: item.firstAttemptAt ? new Date(item.firstAttemptAt).toISOString() : undefined,
         last_attempt_at: now,
-        record: redact(mapped?.record ?? (source.kind === 'data' ? source.data : undefined)),
+        ...(outcome.recordTooLargeToKeep ? { record_truncated: true } : { record: redact(mapped?.record ?? (source.kind === 'data' ? source.data : undefined)) }),
       })
     }
     item.ticket.settle(1, outcome.kind === 'failed' || outcome.kind === 'rejected', source.origin)

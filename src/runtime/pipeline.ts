@@ -9,7 +9,7 @@ import { mapGuarded } from './guarded-map.ts'
 import { Checkpointer, type BatchTicket, type SettledAhead } from './checkpointer.ts'
 import type { CheckpointStore } from './checkpoint-store.ts'
 import type { ImportScheduler } from './import-scheduler.ts'
-import type { NdjsonWriter } from './ndjson-writer.ts'
+import { maxRecordLineChars, type NdjsonWriter } from './ndjson-writer.ts'
 import type { OutcomeRecorder } from './outcome-recorder.ts'
 import { bump, type RunSummary } from './run-summary.ts'
 import { releasePacked, unpackItems } from './packed-items.ts'
@@ -206,7 +206,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     if (sentEarlier !== undefined && (sentEarlier.delete(record.origin) || sentEarlier.delete(elementOriginBefore(record.origin) ?? ''))) item.resent = true
     metrics.passwordLanes.inc(mapped.passwordAlgorithm, mapped.passwordLane)
     if (item.bytes + envelope > options.maxRequestBytes) {
-      recorder.complete({ source: record, mapped, ticket: item.ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes; with the request's own ${envelope} bytes that is over the ${options.maxRequestBytes}-byte request limit` }, 'processing')
+      // A record of many megabytes is not parsed back and copied into the dead letter.
+      recorder.complete({ source: record, mapped, ticket: item.ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes; with the request's own ${envelope} bytes that is over the ${options.maxRequestBytes}-byte request limit`, ...(item.bytes > maxRecordLineChars ? { recordTooLargeToKeep: true } : {}) }, 'processing')
       return undefined
     }
     // Counted as validate counts them: records that are sent (a later version may still supersede one).

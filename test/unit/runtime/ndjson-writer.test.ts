@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { NdjsonWriter } from '../../../src/runtime/ndjson-writer.ts'
+import { boundedLine, maxRecordLineChars, NdjsonWriter } from '../../../src/runtime/ndjson-writer.ts'
 import { scratchDir } from '../../support/scratch-dir.ts'
 
 async function reopenAfter(content: string): Promise<string> {
@@ -53,5 +53,15 @@ describe('NdjsonWriter', () => {
     await new Promise((resolve) => setTimeout(resolve, 50))
     await expect(writer.flush()).rejects.toMatchObject({ code: 'ENOSPC' })
     await expect(writer.flush()).rejects.toMatchObject({ code: 'ENOSPC' })
+  })
+
+  it('writes an entry whose record is too large for a line without it, marked record_truncated, and never throws for it', () => {
+    const big = { source_key: 'k', code: 'record_too_large', record: { name: 'a'.repeat(maxRecordLineChars) } }
+    expect(JSON.parse(boundedLine(big))).toEqual({ source_key: 'k', code: 'record_too_large', record_truncated: true })
+    // A record past V8's longest string makes JSON.stringify throw; the line is still written.
+    const vast = { source_key: 'v', record: { toJSON: () => { throw new RangeError('Invalid string length') } } }
+    expect(JSON.parse(boundedLine(vast))).toEqual({ source_key: 'v', record_truncated: true })
+    const small = { source_key: 's', record: { name: 'Ann' } }
+    expect(boundedLine(small)).toBe(JSON.stringify(small))
   })
 })
