@@ -12,8 +12,16 @@ const metadataFields = ['user_metadata', 'app_metadata'] as const
 export class UnmappedMetadata {
   readonly #read = new Set<string>()
   readonly counts = new Map<string, number>()
+  /**
+   * Keys are tracked up to `maxKeys`: metadata keyed by the user's own values (a key per user)
+   * would otherwise grow with the export, to millions of entries. Keys past it are counted only.
+   */
+  readonly #maxKeys: number
+  /** Distinct keys seen once `maxKeys` were tracked (a key can be counted more than once here). */
+  untracked = 0
 
-  constructor(mapping: MappingConfig) {
+  constructor(mapping: MappingConfig, maxKeys = 10_000) {
+    this.#maxKeys = maxKeys
     for (const path of [...Object.values(mapping.custom_attributes), ...Object.values(mapping.standard_attributes), mapping.roles_from, mapping.groups_from]) {
       if (typeof path !== 'string') continue
       // `app_metadata.plans[0]` reads the key `plans`: indexes are not part of a key's name.
@@ -30,7 +38,11 @@ export class UnmappedMetadata {
       if (value === null || typeof value !== 'object' || Array.isArray(value) || this.#read.has(field)) continue
       for (const key of Object.keys(value)) {
         const path = `${field}.${key}`
-        if (!this.#read.has(path)) this.counts.set(path, (this.counts.get(path) ?? 0) + 1)
+        if (this.#read.has(path)) continue
+        const count = this.counts.get(path)
+        if (count !== undefined) this.counts.set(path, count + 1)
+        else if (this.counts.size < this.#maxKeys) this.counts.set(path, 1)
+        else this.untracked++
       }
     }
   }

@@ -109,7 +109,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
     lines.push('metadata no mapping reads (not imported; map a key with mapping.custom_attributes):')
     for (const [path, users] of left) lines.push(`  ${path.padEnd(34)} ${users} user${users === 1 ? '' : 's'}`)
     const more = (unmapped?.counts.size ?? 0) - left.length
-    if (more > 0) lines.push(`  … and ${more} more keys`)
+    if (more > 0) lines.push(`  … and ${more} more keys${unmapped?.untracked ? `, and more beyond those (the first ${unmapped.counts.size} distinct keys are counted: this metadata looks keyed by values of its own)` : ''}`)
   }
   if (warnings.length > 0) {
     lines.push('warnings:')

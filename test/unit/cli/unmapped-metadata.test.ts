@@ -14,4 +14,12 @@ describe("validate's list of metadata no mapping reads", () => {
     unmapped.add({ app_metadata: { plans: ['pro'], tier: 2 } })
     expect(unmapped.top(10)).toEqual([['app_metadata.tier', 1]])
   })
+
+  it('tracks a bounded number of distinct keys, so metadata keyed by each user\'s own values does not grow with the export', () => {
+    const unmapped = new UnmappedMetadata(mappingConfigSchema.parse({}), 100)
+    for (let user = 0; user < 1000; user++) unmapped.add({ user_metadata: { shared: 1, [`pref_${user}`]: true } })
+    expect(unmapped.counts.size).toBe(100)
+    expect(unmapped.top(1)).toEqual([['user_metadata.shared', 1000]])
+    expect(unmapped.untracked).toBe(901)
+  })
 })
