@@ -19,6 +19,9 @@ const lineRead = 512
 /** Read when lookups walk the file in order: one read then serves the next ~90 lines. */
 const windowRead = 32 * 1024
 
+/** Longest line read as a hash line (real ones are ~350 bytes); a longer one reads as no record. */
+export const maxLineBytes = 1024 * 1024
+
 /** Lookups per decision between line reads and window reads. */
 const sample = 256
 
@@ -57,13 +60,21 @@ export function hashLineReader(fd: number, close: () => Promise<void>): HashReco
       const want = windowed ? windowRead : lineRead
       let filled = 0
       for (;;) {
-        const bytesRead = readSync(fd, buffer, filled, Math.min(buffer.length - filled, Math.max(want - filled, lineRead)), offset + filled)
-        const newline = buffer.indexOf(0x0a, filled)
+        // A line longer than the first read is read on in reads as long as what is there already,
+        // and only the bytes just read are searched: time linear in the line's length.
+        const bytesRead = readSync(fd, buffer, filled, Math.min(buffer.length - filled, Math.max(want - filled, filled, lineRead)), offset + filled)
+        const newline = buffer.subarray(0, filled + bytesRead).indexOf(0x0a, filled)
         filled += bytesRead
         cachedStart = offset
         cachedLength = filled
-        if (newline !== -1 && newline < filled) return lineAt(buffer, 0, newline)
+        if (newline !== -1) return lineAt(buffer, 0, newline)
         if (bytesRead === 0) return lineAt(buffer, 0, filled)
+        // No hash-export line is this long: it is no hash line, and reading on would hold it whole.
+        if (filled > maxLineBytes) {
+          buffer = Buffer.allocUnsafe(windowRead)
+          cachedLength = 0
+          return undefined
+        }
         if (filled === buffer.length) {
           const bigger = Buffer.allocUnsafe(buffer.length * 2)
           buffer.copy(bigger, 0, 0, filled)

@@ -31,4 +31,19 @@ describe('hashRecordReader', () => {
       await reader.close()
     }
   })
+
+  it('reads a line longer than any hash line as no record, without holding it, and the lines after it as before', async () => {
+    const dir = await tempDir()
+    const normal = JSON.stringify({ _id: { $oid: 'after' }, email: 'after@example.com', passwordHash: `$2b$10$${'y'.repeat(53)}` })
+    const huge = JSON.stringify({ _id: { $oid: 'huge' }, passwordHash: `$2b$10$${'x'.repeat(40 * 1024 * 1024)}` })
+    const path = join(dir, 'hashes.ndjson')
+    await writeFile(path, `${huge}\n${normal}\n`)
+    const reader = hashRecordReader(await open(path, 'r'))
+    try {
+      expect(reader.read(0)).toBeUndefined()
+      expect(reader.read(Buffer.byteLength(huge) + 1)).toEqual(parseHashRecord(normal))
+    } finally {
+      await reader.close()
+    }
+  })
 })
