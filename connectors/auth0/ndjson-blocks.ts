@@ -40,6 +40,8 @@ export async function* ndjsonBlocks(file: IdentifiedFile, start: ReaderStart, ch
   let pendingBytes = 0
   let pendingLines = 0
   let carry: Buffer | undefined
+  /** Chunks of a line longer than a chunk, joined once when its end arrives (joining each time was quadratic). */
+  let longLine: Buffer[] = []
 
   function cut(): RawBlock<Auth0Position> {
     const segments = pending.map(ownedSegment)
@@ -62,8 +64,14 @@ export async function* ndjsonBlocks(file: IdentifiedFile, start: ReaderStart, ch
     }
     const last = chunk.lastIndexOf(0x0a)
     if (last === -1) {
-      carry = carry ? Buffer.concat([carry, chunk]) : Buffer.from(chunk)
+      if (carry) longLine.push(carry)
+      carry = undefined
+      longLine.push(Buffer.from(chunk))
       continue
+    }
+    if (longLine.length > 0) {
+      carry = Buffer.concat(longLine)
+      longLine = []
     }
     let lines = 0
     for (let nl = chunk.indexOf(0x0a); nl !== -1 && nl <= last; nl = chunk.indexOf(0x0a, nl + 1)) lines++
@@ -77,6 +85,7 @@ export async function* ndjsonBlocks(file: IdentifiedFile, start: ReaderStart, ch
     carry = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : undefined
     if (pendingLines >= limits.lines || pendingBytes >= limits.bytes) yield cut()
   }
+  if (longLine.length > 0) carry = Buffer.concat(longLine)
   if (carry !== undefined) {
     pending.push(carry)
     pendingBytes += carry.length
