@@ -1,3 +1,5 @@
+import { maxLineBytes, overlongMarker } from './overlong-line.ts'
+
 /** One line of input without its terminator, with the byte offset just after its newline. */
 export interface Line {
   /** 1-based line number. */
@@ -18,6 +20,8 @@ export async function* readLineBlocks(chunks: AsyncIterable<Buffer>, startOffset
   let line = startLine
   let pending: Buffer[] = []
   let pendingLength = 0
+  /** The line begun is longer than `maxLineBytes`: its bytes are counted, not kept. */
+  let overlong = false
   let first = startOffset === 0
   for await (let chunk of chunks) {
     if (first) {
@@ -30,7 +34,10 @@ export async function* readLineBlocks(chunks: AsyncIterable<Buffer>, startOffset
     let from = 0
     for (let nl = chunk.indexOf(0x0a, from); nl !== -1; nl = chunk.indexOf(0x0a, from)) {
       let bytes = chunk.subarray(from, nl)
-      if (pending.length > 0) {
+      if (overlong) {
+        bytes = overlongMarker(pendingLength + bytes.length)
+        overlong = false
+      } else if (pending.length > 0) {
         bytes = Buffer.concat([...pending, bytes])
         pending = []
       }
@@ -41,15 +48,19 @@ export async function* readLineBlocks(chunks: AsyncIterable<Buffer>, startOffset
       block.push({ line, bytes: stripCr(bytes), end: offset })
     }
     if (from < chunk.length) {
-      pending.push(chunk.subarray(from))
+      if (!overlong) pending.push(chunk.subarray(from))
       pendingLength += chunk.length - from
+      if (pendingLength > maxLineBytes && !overlong) {
+        overlong = true
+        pending = []
+      }
     }
     if (block.length > 0) yield block
   }
-  if (pending.length > 0) {
+  if (pendingLength > 0) {
     offset += pendingLength
     line++
-    yield [{ line, bytes: stripCr(Buffer.concat(pending)), end: offset }]
+    yield [{ line, bytes: overlong ? overlongMarker(pendingLength) : stripCr(Buffer.concat(pending)), end: offset }]
   }
 }
 

@@ -3,6 +3,7 @@ import type { ReaderStart } from './file-item.ts'
 import type { IdentifiedFile } from './file-identity.ts'
 import type { Auth0Position } from './position.ts'
 import { bomLength } from './line-reader.ts'
+import { maxLineBytes, overlongMarker } from './overlong-line.ts'
 
 /** One block of whole NDJSON lines, as it travels to a worker thread. */
 export interface NdjsonBlockPayload {
@@ -42,6 +43,9 @@ export async function* ndjsonBlocks(file: IdentifiedFile, start: ReaderStart, ch
   let carry: Buffer | undefined
   /** Chunks of a line longer than a chunk, joined once when its end arrives (joining each time was quadratic). */
   let longLine: Buffer[] = []
+  /** Bytes of the line begun (in `carry` and `longLine`); past `maxLineBytes` they are counted only. */
+  let longBytes = 0
+  let overlong = false
 
   function cut(): RawBlock<Auth0Position> {
     const segments = pending.map(ownedSegment)
@@ -64,32 +68,53 @@ export async function* ndjsonBlocks(file: IdentifiedFile, start: ReaderStart, ch
     }
     const last = chunk.lastIndexOf(0x0a)
     if (last === -1) {
+      longBytes += chunk.length
+      if (overlong) continue
       if (carry) longLine.push(carry)
       carry = undefined
       longLine.push(Buffer.from(chunk))
+      if (longBytes > maxLineBytes) {
+        overlong = true
+        longLine = []
+      }
       continue
-    }
-    if (longLine.length > 0) {
-      carry = Buffer.concat(longLine)
-      longLine = []
     }
     let lines = 0
     for (let nl = chunk.indexOf(0x0a); nl !== -1 && nl <= last; nl = chunk.indexOf(0x0a, nl + 1)) lines++
-    if (carry) {
-      pending.push(carry)
-      pendingBytes += carry.length
+    if (overlong) {
+      // The marker stands in the block for the line's bytes; positions count the bytes themselves.
+      const end = chunk.indexOf(0x0a)
+      pending.push(overlongMarker(longBytes + end), chunk.subarray(end, last + 1))
+      pendingBytes += longBytes + last + 1
+      overlong = false
+    } else {
+      if (longLine.length > 0) {
+        carry = Buffer.concat(longLine)
+        longLine = []
+      }
+      if (carry) {
+        pending.push(carry)
+        pendingBytes += carry.length
+      }
+      pending.push(chunk.subarray(0, last + 1))
+      pendingBytes += last + 1
     }
-    pending.push(chunk.subarray(0, last + 1))
-    pendingBytes += last + 1
     pendingLines += lines
     carry = last + 1 < chunk.length ? Buffer.from(chunk.subarray(last + 1)) : undefined
+    longBytes = carry?.length ?? 0
     if (pendingLines >= limits.lines || pendingBytes >= limits.bytes) yield cut()
   }
-  if (longLine.length > 0) carry = Buffer.concat(longLine)
-  if (carry !== undefined) {
-    pending.push(carry)
-    pendingBytes += carry.length
+  if (overlong) {
+    pending.push(overlongMarker(longBytes))
+    pendingBytes += longBytes
     pendingLines++
+  } else {
+    if (longLine.length > 0) carry = Buffer.concat(longLine)
+    if (carry !== undefined) {
+      pending.push(carry)
+      pendingBytes += carry.length
+      pendingLines++
+    }
   }
   if (pendingBytes > 0) yield cut()
   yield { payload: undefined, transfer: [], position: { file: file.name, line, offset, done: true, size: file.size, head: file.head }, bytesRead: bytesBefore + file.size }

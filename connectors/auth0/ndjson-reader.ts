@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import type { FileItem, ReaderStart } from './file-item.ts'
 import { isBlank, readLineBlocks } from './line-reader.ts'
 import { jsonErrorReason } from '../json-error-reason.ts'
+import { maxLineBytes, overlongLength } from './overlong-line.ts'
 
 /**
  * Reads NDJSON: one JSON object per line. Blank lines are skipped; a line that is not valid JSON
@@ -29,6 +30,10 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, start: ReaderSt
  * U+FFFD into the user's name or email and import that.
  */
 export function parseNdjsonLine(bytes: Buffer, line: number, offset: number | undefined): FileItem {
+  const overlong = bytes[0] === 0 ? overlongLength(bytes) : undefined
+  if (overlong !== undefined) {
+    return { kind: 'error', line, offset, code: 'line_too_long', detail: `a line of ${overlong} bytes, longer than the ${maxLineBytes / (1024 * 1024)} MiB any Auth0 profile takes, is not read (a file whose lines end in \\r alone reads as one line: convert them with tr '\\r' '\\n')` }
+  }
   if (!isUtf8(bytes)) return { kind: 'error', line, offset, code: 'invalid_utf8', detail: 'not UTF-8 text (re-encode the file as UTF-8)' }
   let value: unknown
   try {

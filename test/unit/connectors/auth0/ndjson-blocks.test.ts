@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createBlockDecoder } from '../../../../connectors/auth0/block-decoder.ts'
 import type { FileItem } from '../../../../connectors/auth0/file-item.ts'
 import { ndjsonBlocks, type NdjsonBlockPayload } from '../../../../connectors/auth0/ndjson-blocks.ts'
+import { maxLineBytes } from '../../../../connectors/auth0/overlong-line.ts'
 import { readNdjson } from '../../../../connectors/auth0/ndjson-reader.ts'
 import { toRecord } from '../../../../connectors/auth0/read-file-batches.ts'
 import type { SourceRecord } from '../../../../src/core/source-record.ts'
@@ -58,6 +59,29 @@ describe('NDJSON blocks for mapping workers', () => {
       await decoder.close()
     })
   }
+
+  it('drops a line longer than any profile (a file whose lines end in \\r alone) as line_too_long, alike on both paths, and counts its bytes in the positions', async () => {
+    const before = JSON.stringify({ user_id: 'auth0|before', email: 'b@example.com' })
+    const after = JSON.stringify({ user_id: 'auth0|after', email: 'a@example.com' })
+    const long = Buffer.alloc(maxLineBytes + 3 * 1024 * 1024, 0x78)
+    for (const ending of ['\n', '']) {
+      const bytes = Buffer.concat([Buffer.from(`${before}\n`), long, Buffer.from(ending ? `\n${after}\n` : '')])
+      const expected = [['users.ndjson:1', { user_id: 'auth0|before', email: 'b@example.com' }], ['users.ndjson:2', 'line_too_long'], ...(ending ? [['users.ndjson:3', { user_id: 'auth0|after', email: 'a@example.com' }]] : [])]
+      expect(await sequential(bytes)).toEqual(expected)
+      const decoder = await createBlockDecoder({})
+      const records: SourceRecord[] = []
+      const positions: unknown[] = []
+      const file = { path: 'users.ndjson', name: 'users.ndjson', size: bytes.length, head: 'h' }
+      for await (const block of ndjsonBlocks(file, { line: 0 }, chunksOf(bytes, 1 << 20), 0, { lines: 50, bytes: 16 * 1024 })) {
+        positions.push(block.position)
+        if (block.payload !== undefined) decoder.decode(block.payload, (record) => records.push(record))
+      }
+      await decoder.close()
+      expect(records.map(summary)).toEqual(expected)
+      expect(records[1]).toMatchObject({ kind: 'unreadable', message: expect.stringMatching(new RegExp(`^users\\.ndjson:2: a line of ${long.length} bytes, longer than the 32 MiB`)) })
+      expect(positions.at(-1)).toEqual({ file: 'users.ndjson', line: ending ? 3 : 2, offset: bytes.length, done: true, size: bytes.length, head: 'h' })
+    }
+  })
 
   it('never transfers a buffer of Node\'s shared pool', async () => {
     const small = Buffer.from('{"user_id":"auth0|1"}\n{"user_id":"auth0|2"}\n')
