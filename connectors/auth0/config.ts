@@ -57,7 +57,7 @@ export const auth0SourceConfigSchema = z
       .min(1)
       .max(100_000)
       .default(500)
-      .describe('Records per batch handed to the pipeline. The sink re-batches by bytes, so this only trades memory for per-batch overhead.'),
+      .describe('Records per batch handed to the pipeline. The sink re-batches by bytes, so this only trades memory for per-batch overhead. A batch also closes at about 8 MiB of profile text, so wide profiles (many metadata keys, CSV rows of thousands of columns) stay bounded.'),
   })
   .describe('Auth0 export files.')
 

@@ -54,14 +54,14 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
     } else if (row.cells.length !== headers.length) {
       yield { kind: 'error', line, code: 'csv_column_count', detail: `row has ${row.cells.length} cells, the header has ${headers.length}` }
     } else {
-      yield profileItem(line, () => profileOf(row.cells))
+      yield profileItem(line, () => profileOf(row.cells), cellsWeight(row.cells))
     }
   }
 }
 
-function profileItem(line: number, profile: () => Record<string, unknown>): FileItem {
+function profileItem(line: number, profile: () => Record<string, unknown>, weight: number): FileItem {
   try {
-    return { kind: 'value', line, value: profile() }
+    return { kind: 'value', line, value: profile(), weight }
   } catch (error) {
     if (!(error instanceof CsvHeaderConflict)) throw error
     return { kind: 'error', line, code: 'malformed_csv', detail: `row cannot be read as a profile (${error.message}); rename the header and run again with --from-start` }
@@ -84,4 +84,11 @@ export function sniffDelimiter(headerLine: string): string {
   const tabs = headerLine.split('\t').length
   const commas = headerLine.split(',').length
   return tabs > commas ? '\t' : ','
+}
+
+/** A row's weight: its text, and a property's worth (about 64 bytes) per cell of the profile it becomes. */
+function cellsWeight(cells: readonly string[]): number {
+  let weight = 64 * cells.length
+  for (const cell of cells) weight += cell.length
+  return weight
 }

@@ -12,6 +12,8 @@ export type FileItem =
       /** Byte offset just after this item in the decompressed input, when the reader can seek. */
       readonly offset?: number
       readonly value: Record<string, unknown>
+      /** About what the parsed value holds, in bytes of its text: batches close on it, as a few wide profiles can weigh more than hundreds of narrow ones. */
+      readonly weight?: number
     }
   | {
       readonly kind: 'error'

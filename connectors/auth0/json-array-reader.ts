@@ -69,7 +69,7 @@ function parseElement(bytes: Buffer, line: number, startLine: number): FileItem 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { kind: 'error', line, startLine, code: 'not_an_object', detail: 'an array element that is not an object' }
   }
-  return { kind: 'value', line, startLine, value: value as Record<string, unknown> }
+  return { kind: 'value', line, startLine, value: value as Record<string, unknown>, weight: bytes.length }
 }
 
 /** `startLine`: the 1-based physical line the element starts on (for a fault, the line it is on). */

@@ -44,7 +44,7 @@ export function parseNdjsonLine(bytes: Buffer, line: number, offset: number | un
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return { kind: 'error', line, offset, code: 'not_an_object', detail: 'a JSON value that is not an object' }
   }
-  return { kind: 'value', line, offset, value: value as Record<string, unknown> }
+  return { kind: 'value', line, offset, value: value as Record<string, unknown>, weight: bytes.length }
 }
 
 /**

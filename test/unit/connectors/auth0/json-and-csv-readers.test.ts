@@ -353,6 +353,24 @@ describe('auth0 CSV reader', () => {
   })
 })
 
+describe('batches of wide profiles', () => {
+  it('close at a weight of parsed values as well as at batch_records, in every format, and hold every record once', async () => {
+    const dir = await tempDir()
+    // 60 profiles of about 1 MB each (a CSV row of 3,000 cells of 300 bytes): 8 MiB is 8 to 10 of them, not 500.
+    const cells = Array.from({ length: 3000 }, (_, i) => `user_metadata.k${i}`)
+    const value = 'v'.repeat(300)
+    await writeText(dir, 'wide.csv', [['user_id', ...cells].join(','), ...Array.from({ length: 60 }, (_, n) => [`'auth0|${n}`, ...cells.map(() => value)].join(','))].join('\n'))
+    const profiles = Array.from({ length: 60 }, (_, n) => ({ user_id: `auth0|${n}`, user_metadata: Object.fromEntries(cells.map((_, i) => [`k${i}`, value])) }))
+    await writeGzip(dir, 'wide.ndjson.gz', profiles.map((profile) => JSON.stringify(profile)).join('\n'))
+    await writeText(dir, 'wide.json', JSON.stringify(profiles))
+    for (const files of ['wide.csv', 'wide.ndjson.gz', 'wide.json']) {
+      const { batches, records } = await collect(source({ files, batch_records: 500 }, dir))
+      expect(records.filter((record) => record.kind === 'data'), files).toHaveLength(60)
+      expect(Math.max(...batches.map((batch) => batch.records.length)), files).toBeLessThanOrEqual(10)
+    }
+  })
+})
+
 describe('JSON array element cutting', () => {
   /** The items of an array read in the given chunks. */
   async function itemsOf(...chunks: Buffer[]): Promise<FileItem[]> {
@@ -360,7 +378,11 @@ describe('JSON array element cutting', () => {
       yield* chunks
     }
     const items: FileItem[] = []
-    for await (const item of readJsonArray(read(), { line: 0 })) items.push(item)
+    // An element's weight (its length) is for batching, not what these tests check.
+    for await (const item of readJsonArray(read(), { line: 0 })) {
+      const { weight: _weight, ...rest } = item as FileItem & { weight?: number }
+      items.push(rest as FileItem)
+    }
     return items
   }
 
