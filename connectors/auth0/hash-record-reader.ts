@@ -55,7 +55,7 @@ export function hashLineReader(fd: number, close: () => Promise<void>): HashReco
       const at = offset - cachedStart
       if (at >= 0 && at < cachedLength) {
         const newline = buffer.indexOf(0x0a, at)
-        if (newline !== -1 && newline < cachedLength) return lineAt(buffer, at, newline)
+        if (newline !== -1 && newline < cachedLength) return newline - at > maxLineBytes ? undefined : lineAt(buffer, at, newline)
       }
       const want = windowed ? windowRead : lineRead
       let filled = 0
@@ -67,8 +67,9 @@ export function hashLineReader(fd: number, close: () => Promise<void>): HashReco
         filled += bytesRead
         cachedStart = offset
         cachedLength = filled
-        if (newline !== -1) return lineAt(buffer, 0, newline)
-        if (bytesRead === 0) return lineAt(buffer, 0, filled)
+        // The index build skips a line past the cap (password-hash-index.ts): so does every lookup.
+        if (newline !== -1) return newline > maxLineBytes ? undefined : lineAt(buffer, 0, newline)
+        if (bytesRead === 0) return filled > maxLineBytes ? undefined : lineAt(buffer, 0, filled)
         // No hash-export line is this long: it is no hash line, and reading on would hold it whole.
         if (filled > maxLineBytes) {
           buffer = Buffer.allocUnsafe(windowRead)

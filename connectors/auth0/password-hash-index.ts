@@ -9,8 +9,8 @@ import { finished } from 'node:stream/promises'
 import { Worker } from 'node:worker_threads'
 import { createKeySpans, scanHashKeys, type KeySpans } from './hash-line-scanner.ts'
 import { hash64HiOfAscii } from './string-hash.ts'
-import { parseHashRecord } from './hash-record.ts'
-import { hashRecordReader, type HashRecordReader } from './hash-record-reader.ts'
+import { parseHashRecord, type HashRecord } from './hash-record.ts'
+import { hashRecordReader, maxLineBytes, type HashRecordReader } from './hash-record-reader.ts'
 import { OffsetTable, type OffsetTableState } from './offset-table.ts'
 import { OffsetTables } from './offset-tables.ts'
 import { lineReadBytes, openInput, type OpenFiles } from './open-input.ts'
@@ -209,6 +209,9 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
         const lineTo = (starts[k + 1] as number) - 1
         if (isBlankRange(chunk, lineFrom, lineTo)) continue
         lines++
+        // No hash line is this long, and lookups read it as none (hash-record-reader.ts): counted
+        // as unreadable, but indexed all the same, so that an email it shares is not taken as unique.
+        if (lineTo - lineFrom > maxLineBytes) unreadable++
         const start = block.offset + lineFrom
         if (scanHashKeys(chunk, lineFrom, lineTo, spans)) {
           addIdSpans(ids, chunk, spans, start)
@@ -216,7 +219,7 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
           const emailEnd = spans[7] as number
           if (emailStart >= 0 && emailEnd > emailStart) {
             const hi = hash64HiOfAscii(chunk, emailStart, emailEnd, true)
-            emails.addUniqueHashed(hi, start, (existing) => verify.read(existing)?.email === chunk.toString('latin1', emailStart, emailEnd).toLowerCase())
+            emails.addUniqueHashed(hi, start, (existing) => sameEmail(verify.read(existing), chunk.toString('latin1', emailStart, emailEnd).toLowerCase()))
           }
           continue
         }
@@ -228,7 +231,7 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
         const lineIds = record.ids
         for (let i = 0; i < lineIds.length; i++) if (lineIds.indexOf(lineIds[i] as string) === i) ids.add(lineIds[i] as string, start)
         const email = record.email
-        if (email !== undefined) emails.addUnique(email, start, (existing) => verify.read(existing)?.email === email)
+        if (email !== undefined) emails.addUnique(email, start, (existing) => sameEmail(verify.read(existing), email))
       }
     }
     return { ids: ids.state, emails: emails.state, lines, unreadable }
@@ -341,4 +344,9 @@ function sameBytes(bytes: Buffer, aFrom: number, aTo: number, bFrom: number, bTo
   if (aFrom < 0 || aTo - aFrom !== bTo - bFrom) return false
   for (let k = 0; k < aTo - aFrom; k++) if (bytes[aFrom + k] !== bytes[bFrom + k]) return false
   return true
+}
+
+/** Whether the line read at an index hit holds `email`; a line too long to read may, so it counts as holding it. */
+function sameEmail(existing: HashRecord | undefined, email: string): boolean {
+  return existing === undefined || existing.email === email
 }

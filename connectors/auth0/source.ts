@@ -207,7 +207,7 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
 
     warnings() {
       const empty = emptyFiles.map((name) => `${name} is empty (0 bytes): no user was read from it; check that the export downloaded completely`)
-      const hashLines = unreadableHashLines > 0 ? [`password-hash export: ${unreadableHashLines} ${unreadableHashLines === 1 ? 'line is' : 'lines are'} not a JSON object and ${unreadableHashLines === 1 ? 'was' : 'were'} ignored; the users ${unreadableHashLines === 1 ? 'it was' : 'they were'} for are imported without a password (check the decryption and the file's end)`] : []
+      const hashLines = unreadableHashLines > 0 ? [`password-hash export: ${unreadableHashLines} ${unreadableHashLines === 1 ? 'line is' : 'lines are'} not a JSON object (or longer than 1 MiB, which no hash line is) and ${unreadableHashLines === 1 ? 'was' : 'were'} ignored; the users ${unreadableHashLines === 1 ? 'it was' : 'they were'} for are imported without a password (check the decryption and the file's end)`] : []
       return config.password_hashes ? [...empty, ...hashLines, ...joinWarnings(joined)] : empty
     },
 

@@ -47,7 +47,8 @@ export class KafkaDeadLetterWriter extends NdjsonWriter {
     if (typeof line.code === 'string') headers.push({ code: line.code })
     let value = Buffer.from(boundedLine(entry))
     // A message the producer refuses as too large would stop every later commit, and a restart
-    // would meet it again: the topic gets the line without its record, the file keeps it whole.
+    // would meet it again: the topic gets the line without its record (the file keeps it up to
+    // the 4 Mi characters a dead-letter line holds with its record).
     if (value.length > this.#maxValueBytes) value = Buffer.from(JSON.stringify({ ...entry, record: undefined, record_truncated: true }))
     const sent = this.#producer.send(this.#topic, { key, value, headers }).then(
       () => {

@@ -17,7 +17,7 @@ export class UnmappedMetadata {
    * would otherwise grow with the export, to millions of entries. Keys past it are counted only.
    */
   readonly #maxKeys: number
-  /** Distinct keys seen once `maxKeys` were tracked (a key can be counted more than once here). */
+  /** Keys seen but no longer (or never) tracked: past `maxKeys`, keys seen once make room for new ones. */
   untracked = 0
 
   constructor(mapping: MappingConfig, maxKeys = 10_000) {
@@ -41,9 +41,24 @@ export class UnmappedMetadata {
         if (this.#read.has(path)) continue
         const count = this.counts.get(path)
         if (count !== undefined) this.counts.set(path, count + 1)
-        else if (this.counts.size < this.#maxKeys) this.counts.set(path, 1)
-        else this.untracked++
+        else {
+          if (this.counts.size >= this.#maxKeys) this.#dropSingles()
+          if (this.counts.size < this.#maxKeys) this.counts.set(path, 1)
+          else this.untracked++
+        }
       }
+    }
+  }
+
+  /**
+   * Makes room by forgetting the keys seen once so far (metadata keyed by values holds mostly
+   * those): a key many users share, first seen after the table filled, still gets counted.
+   */
+  #dropSingles(): void {
+    for (const [path, count] of this.counts) {
+      if (count !== 1) continue
+      this.counts.delete(path)
+      this.untracked++
     }
   }
 

@@ -18,8 +18,11 @@ describe("validate's list of metadata no mapping reads", () => {
   it('tracks a bounded number of distinct keys, so metadata keyed by each user\'s own values does not grow with the export', () => {
     const unmapped = new UnmappedMetadata(mappingConfigSchema.parse({}), 100)
     for (let user = 0; user < 1000; user++) unmapped.add({ user_metadata: { shared: 1, [`pref_${user}`]: true } })
-    expect(unmapped.counts.size).toBe(100)
+    expect(unmapped.counts.size).toBeLessThanOrEqual(100)
     expect(unmapped.top(1)).toEqual([['user_metadata.shared', 1000]])
-    expect(unmapped.untracked).toBe(901)
+    expect(unmapped.untracked).toBeGreaterThan(0)
+    // A key many users share, first seen once the table is full, is still counted.
+    for (let user = 0; user < 50; user++) unmapped.add({ app_metadata: { tier: 'gold' }, user_metadata: { [`late_${user}`]: 1 } })
+    expect(unmapped.top(2)).toEqual([['user_metadata.shared', 1000], ['app_metadata.tier', 50]])
   })
 })

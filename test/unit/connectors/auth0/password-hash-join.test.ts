@@ -47,6 +47,27 @@ describe('password-hash join', () => {
     expect(ctx.lines.find((line) => line.msg === 'Password-hash join summary.')?.obj).toMatchObject({ id: 2, email: 0 })
   })
 
+  it('takes a line longer than any hash line (over 1 MiB) as unreadable alike in the index and on lookup: no hash from it, and an email it shares stays shared', async () => {
+    const padding = 'p'.repeat(3 * 1024 * 1024)
+    const hashes = [
+      hashLine({ _id: { $oid: 'a1' }, email: 'a@example.com' }, bcrypt('A')),
+      hashLine({ _id: { $oid: 'b2' }, email: 'b@example.com', padding }, bcrypt('B')),
+      // Two lines for one email, the first too long: the email is not unique, so it joins neither.
+      hashLine({ _id: { $oid: 'l1' }, email: 'dup@example.com', padding }, bcrypt('L')),
+      hashLine({ _id: { $oid: 'n1' }, email: 'dup@example.com' }, bcrypt('N')),
+    ]
+    for (const gzipHashes of [false, true]) {
+      expect(await joined([dbUser('a1', 'a@example.com'), dbUser('b2', 'b@example.com'), dbUser('zzz', 'dup@example.com')], hashes, 'auto', gzipHashes), String(gzipHashes)).toEqual([bcrypt('A'), undefined, undefined])
+    }
+    // And the run says so, as for any line it cannot read.
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', ndjson(dbUser('b2', 'b@example.com')))
+    await writeText(dir, 'hashes.ndjson', ndjson(...hashes))
+    const src = source({ files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } }, dir)
+    await collect(src)
+    expect(src.warnings?.()).toContainEqual(expect.stringMatching(/^password-hash export: 2 lines are not a JSON object \(or longer than 1 MiB, which no hash line is\)/))
+  })
+
   it('joins a user whose hash line appears twice with the same hash (a repeated line, or the same file plain and gzipped)', async () => {
     const line = hashLine({ _id: { $oid: 'e5' }, email: 'e@example.com' }, bcrypt('E'))
     expect(await joined([dbUser('e5', 'e@example.com')], [line, line])).toEqual([bcrypt('E')])
@@ -165,7 +186,7 @@ describe('password-hash join', () => {
     await writeText(dir, 'hashes.ndjson', `${JSON.stringify(hashLine({ _id: { $oid: '1' } }, bcrypt('A')))}\n{"_id":{"$oid":"2"},"passwordHash":"$2b$10$cut\ngarbage\n`)
     const src = source({ files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } }, dir)
     await collect(src)
-    expect(src.warnings?.()).toContainEqual('password-hash export: 2 lines are not a JSON object and were ignored; the users they were for are imported without a password (check the decryption and the file\'s end)')
+    expect(src.warnings?.()).toContainEqual('password-hash export: 2 lines are not a JSON object (or longer than 1 MiB, which no hash line is) and were ignored; the users they were for are imported without a password (check the decryption and the file\'s end)')
   })
 
   it('check() names the files and the join; a missing hash file is a clear error', async () => {
