@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer'
 import { JsonByte } from '../json-bytes.ts'
 import { jsonErrorReason } from '../json-error-reason.ts'
 import type { FileItem, ReaderStart } from './file-item.ts'
+import { maxLineBytes } from './overlong-line.ts'
 
 const { quote, backslash, comma, openObject, closeObject, openArray, closeArray } = JsonByte
 
@@ -42,7 +43,7 @@ export async function* readJsonArray(chunks: AsyncIterable<Buffer>, start: Reade
         }
         element++
         if (piece.kind === 'broken') {
-          if (element > start.line) yield { kind: 'error', line: element, startLine: piece.startLine, code: 'malformed_json', detail: piece.detail }
+          if (element > start.line) yield { kind: 'error', line: element, startLine: piece.startLine, code: piece.code ?? 'malformed_json', detail: piece.detail }
           continue
         }
         if (element > start.line) yield parseElement(piece.bytes, element, piece.startLine)
@@ -76,10 +77,11 @@ function parseElement(bytes: Buffer, line: number, startLine: number): FileItem 
 type Piece =
   | { readonly kind: 'element'; readonly bytes: Buffer; readonly startLine: number }
   /** An element with a string that ran past its line; not delivered. */
-  | { readonly kind: 'broken'; readonly detail: string; readonly startLine: number }
+  | { readonly kind: 'broken'; readonly detail: string; readonly startLine: number; readonly code?: 'line_too_long' }
   | { readonly kind: 'fault'; readonly detail: string; readonly startLine: number }
 
 const brokenDetail = 'element is not valid JSON (a string in it runs past the end of its line: a quote not escaped?)'
+const tooLongDetail = `an element longer than ${maxLineBytes / (1024 * 1024)} MiB, more than any Auth0 profile takes, is not read`
 
 /**
  * Finds the top-level elements of a JSON array in chunks of bytes, carrying an element that spans
@@ -118,6 +120,10 @@ export class ElementCutter {
   #cut: 'next' | 'close' = 'next'
   /** A suspect element grew past `maxSuspectBytes`: its bytes were let go, it can only be reported. */
   #dropped = false
+  /** An element grew past `maxLineBytes` (see overlong-line.ts): dropped, and reported as too long. */
+  #tooLong = false
+  /** The current element began in this scan: a closing bracket there is a stray one (see `#scan`). */
+  #fresh = false
   /** The input ended inside a suspect element. */
   broken = false
   /** Bytes of a UTF-8 BOM seen at the very start (3 once anything else is seen). */
@@ -174,12 +180,16 @@ export class ElementCutter {
         this.#escaped = false
         this.#suspect = false
         this.#dropped = false
+        this.#tooLong = false
         this.#elementColumn = this.#consumed + i - this.#lineStart
         this.elementLine = this.#lineEnds + 1
         this.#elementOpener = b
+        this.#fresh = true
         from = i
       }
-      const end = this.#scan(chunk, i, this.#parts.length === 0 && i === from)
+      // Not `parts.length === 0`: a dropped element has no parts, and a chunk of it may begin with a `}`.
+      const end = this.#scan(chunk, i, this.#fresh)
+      this.#fresh = false
       if (end === -1) break
       if (end < -1) {
         // A line that starts the next element (or closes the array) ended a broken one.
@@ -198,7 +208,7 @@ export class ElementCutter {
         continue
       }
       if (this.#dropped) {
-        pieces.push({ kind: 'broken', detail: brokenDetail, startLine: this.elementLine })
+        pieces.push(this.#tooLong ? { kind: 'broken', detail: tooLongDetail, startLine: this.elementLine, code: 'line_too_long' } : { kind: 'broken', detail: brokenDetail, startLine: this.elementLine })
         this.#parts = []
         this.#partBytes = 0
       } else pieces.push({ kind: 'element', bytes: this.#take(chunk, from, end), startLine: this.elementLine })
@@ -214,6 +224,13 @@ export class ElementCutter {
       // A suspect element this long has run on past any sane profile: keep only watching for the next element.
       if (this.#suspect && this.#partBytes > maxSuspectBytes) {
         this.#dropped = true
+        this.#parts = []
+        this.#partBytes = 0
+      } else if (this.#partBytes > maxLineBytes) {
+        // Read on to its end, counting brackets only: no profile is this long, and holding it took
+        // three to four times its size in memory.
+        this.#dropped = true
+        this.#tooLong = true
         this.#parts = []
         this.#partBytes = 0
       }

@@ -433,6 +433,19 @@ describe('JSON array element cutting', () => {
     }
   })
 
+  it('drops an element longer than any profile as line_too_long without holding it, and reads the elements after it', async () => {
+    // Past 32 MiB, in 1 MiB reads; the padding puts a '}' of the element at the start of many reads.
+    const huge = `{"a":[${'{"k":1},'.repeat(5_000_000)}{"k":1}]}`
+    const text = Buffer.from(`[   ${huge},\n{"user_id":"auth0|after"}]`)
+    const chunks = Array.from({ length: Math.ceil(text.length / (1 << 20)) }, (_, i) => text.subarray(i << 20, (i + 1) << 20))
+    expect(chunks.filter((chunk) => chunk[0] === 0x7d).length).toBeGreaterThan(10)
+    const items = await itemsOf(...chunks)
+    expect(items.map((item) => [item.kind, item.line, item.kind === 'error' ? item.code : item.value])).toEqual([
+      ['error', 1, 'line_too_long'],
+      ['value', 2, { user_id: 'auth0|after' }],
+    ])
+  })
+
   it('finds the same elements wherever the read chunks break the text', async () => {
     const value = [{ a: 'x"]}[{,\\' }, { b: [1, [2, { c: '}' }]], d: null }, { e: 'é😀' }, { f: '\n\t' }]
     const text = Buffer.from(`\uFEFF [\n${value.map((v) => JSON.stringify(v, null, 1)).join(' ,\r\n')}\n] \n`)
