@@ -10,6 +10,9 @@ import { hash64 } from './string-hash.ts'
  * In a multimap table a key may hold several offsets (the same id in two connections). In a
  * unique table a second offset for a key that `sameKey` confirms marks the key ambiguous.
  */
+/** Most offsets a multimap key keeps (see `addHashed`). */
+export const maxOffsetsPerKey = 32
+
 export class OffsetTable {
   #fingerprints: Uint32Array
   #offsets: Uint32Array | Float64Array
@@ -57,10 +60,25 @@ export class OffsetTable {
     this.addHashed(hash64(key).hi, offset)
   }
 
-  /** `add` with the key already hashed (`hash64(key).hi`). */
+  /**
+   * `add` with the key already hashed (`hash64(key).hi`). A key keeps at most
+   * `maxOffsetsPerKey` offsets: every copy of a key starts at the same slot, so each further one
+   * walked all the copies before it, and 200,000 lines of one id took minutes to index and slowed
+   * every lookup landing in their run. A real export holds an id once per connection.
+   */
   addHashed(hi: number, offset: number): void {
+    let copies = 0
+    for (let slot = hi % this.#capacity; this.#offsets[slot] !== 0; slot = (slot + 1) % this.#capacity) {
+      if (this.#fingerprints[slot] === hi && ++copies >= maxOffsetsPerKey) {
+        this.droppedCopies++
+        return
+      }
+    }
     this.#insert(hi, offset)
   }
+
+  /** Offsets not kept because their key already had `maxOffsetsPerKey`. */
+  droppedCopies = 0
 
   /** Unique insert: when `sameKey(existingOffset)` confirms an earlier offset holds this key, mark it ambiguous. */
   addUnique(key: string, offset: number, sameKey: (existing: number) => boolean): void {
