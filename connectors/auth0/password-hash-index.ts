@@ -211,7 +211,8 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
         lines++
         // No hash line is this long, and lookups read it as none (hash-record-reader.ts): counted
         // as unreadable, but indexed all the same, so that an email it shares is not taken as unique.
-        if (lineTo - lineFrom > maxLineBytes) unreadable++
+        const tooLong = lineTo - lineFrom > maxLineBytes
+        if (tooLong) unreadable++
         const start = block.offset + lineFrom
         if (scanHashKeys(chunk, lineFrom, lineTo, spans)) {
           addIdSpans(ids, chunk, spans, start)
@@ -225,7 +226,7 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
         }
         const record = parseHashRecord(chunk.toString('utf8', lineFrom, lineTo))
         if (!record) {
-          unreadable++
+          if (!tooLong) unreadable++
           continue
         }
         const lineIds = record.ids
@@ -288,20 +289,27 @@ interface LineBlock {
  */
 async function* lineBlocks(chunks: AsyncIterable<Buffer>, firstOffset = 0): AsyncGenerator<LineBlock> {
   let carry: Buffer[] = []
+  /** Bytes of the line cut by chunk boundaries; past `maxHeldLineBytes` they are counted, not held. */
+  let carried = 0
   let offset = firstOffset
   for await (const chunk of chunks) {
     let from = 0
-    if (carry.length > 0) {
+    if (carried > 0) {
       // Only the line cut by the chunk boundary is copied, not the whole chunk.
       const newline = chunk.indexOf(0x0a)
       if (newline === -1) {
-        carry.push(chunk)
+        carried += chunk.length
+        if (carried <= maxHeldLineBytes) carry.push(chunk)
+        else carry = []
         continue
       }
-      const joined = Buffer.concat([...carry, chunk.subarray(0, newline + 1)])
+      const length = carried + newline + 1
+      // A line too long to hold stands as one too long to read (see `indexRange`), at its offset.
+      const joined = carry.length > 0 ? Buffer.concat([...carry, chunk.subarray(0, newline + 1)]) : tooLongLine
       carry = []
+      carried = 0
       yield { bytes: joined, offset, starts: [0, joined.length] }
-      offset += joined.length
+      offset += length
       from = newline + 1
     }
     const last = chunk.lastIndexOf(0x0a)
@@ -312,13 +320,22 @@ async function* lineBlocks(chunks: AsyncIterable<Buffer>, firstOffset = 0): Asyn
       offset += last + 1 - from
       from = last + 1
     }
-    if (from < chunk.length) carry.push(chunk.subarray(from))
+    if (from < chunk.length) {
+      carry.push(chunk.subarray(from))
+      carried = chunk.length - from
+    }
   }
-  if (carry.length > 0) {
-    const rest = Buffer.concat([...carry, Buffer.from([0x0a])])
+  if (carried > 0) {
+    const rest = carry.length > 0 ? Buffer.concat([...carry, Buffer.from([0x0a])]) : tooLongLine
     yield { bytes: rest, offset, starts: [0, rest.length] }
   }
 }
+
+/** Longest hash-export line the index build holds to scan; a longer one is only counted. */
+const maxHeldLineBytes = 4 * maxLineBytes
+
+/** Stands in for a line not held: longer than `maxLineBytes`, so `indexRange` counts it as unreadable. */
+const tooLongLine = Buffer.concat([Buffer.alloc(maxLineBytes + 1, 0x78), Buffer.from([0x0a])])
 
 function isBlankRange(bytes: Buffer, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {

@@ -68,6 +68,17 @@ describe('password-hash join', () => {
     expect(src.warnings?.()).toContainEqual(expect.stringMatching(/^password-hash export: 2 lines are not a JSON object \(or longer than 1 MiB, which no hash line is\)/))
   })
 
+  it('counts a hash-export line of tens of megabytes once, without holding it, and joins the lines after it at their offsets', async () => {
+    const dir = await tempDir()
+    const cut = `{"_id":{"$oid":"b2"},"email":"b@example.com","passwordHash":"$2b$10$${'x'.repeat(40 * 1024 * 1024)}`
+    await writeText(dir, 'users.ndjson', ndjson(dbUser('a1', 'a@example.com'), dbUser('b2', 'b@example.com'), dbUser('c3', 'c@example.com')))
+    await writeText(dir, 'hashes.ndjson', `${JSON.stringify(hashLine({ _id: { $oid: 'a1' }, email: 'a@example.com' }, bcrypt('A')))}\n${cut}\n${JSON.stringify(hashLine({ _id: { $oid: 'c3' }, email: 'c@example.com' }, bcrypt('C')))}\n`)
+    const src = source({ files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } }, dir)
+    const { records } = await collect(src)
+    expect(dataOf(records).map((data) => data['password_hash'])).toEqual([bcrypt('A'), undefined, bcrypt('C')])
+    expect(src.warnings?.()).toContainEqual(expect.stringMatching(/^password-hash export: 1 line is not a JSON object/))
+  })
+
   it('joins a user whose hash line appears twice with the same hash (a repeated line, or the same file plain and gzipped)', async () => {
     const line = hashLine({ _id: { $oid: 'e5' }, email: 'e@example.com' }, bcrypt('E'))
     expect(await joined([dbUser('e5', 'e@example.com')], [line, line])).toEqual([bcrypt('E')])
