@@ -18,7 +18,7 @@ const ok = <T>(value: T): Normalized<T> => ({ ok: true, value })
 const fail = <T>(reason: string): Normalized<T> => ({ ok: false, reason })
 
 /** A JSON `\ud800` escape decodes to half a character, which Authgear (Go) would store as U+FFFD: another login than the source's. */
-const loneSurrogate = 'holds an unpaired UTF-16 surrogate (a \\uD800–\\uDFFF escape), which Authgear would store as U+FFFD'
+export const loneSurrogate = 'holds an unpaired UTF-16 surrogate (a \\uD800–\\uDFFF escape), which Authgear would store as U+FFFD'
 
 /**
  * Trims an e-mail address and puts it in the form Authgear stores it in; fails unless it is a bare

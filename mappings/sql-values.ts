@@ -38,10 +38,9 @@ export function readFlag(value: unknown): boolean | undefined {
   if (typeof value === 'boolean') return value
   if (typeof value === 'number' || typeof value === 'bigint') return Number(value) !== 0
   if (typeof value === 'string') {
-    const text = value.trim().toLowerCase()
-    if (trueWords.has(text)) return true
-    if (falseWords.has(text)) return false
-    return Number.isNaN(Date.parse(value)) ? undefined : true
+    // An empty string reads as false here, as it marks no date.
+    if (value.trim() === '') return false
+    return booleanWord(value) ?? (Number.isNaN(Date.parse(value)) ? undefined : true)
   }
   return value instanceof Date ? true : undefined
 }

@@ -20,7 +20,7 @@ const lineRead = 512
 const windowRead = 32 * 1024
 
 /** Longest line read as a hash line (real ones are ~350 bytes); a longer one reads as no record. */
-export const maxLineBytes = 1024 * 1024
+export const maxHashLineBytes = 1024 * 1024
 
 /** Lookups per decision between line reads and window reads. */
 const sample = 256
@@ -55,7 +55,7 @@ export function hashLineReader(fd: number, close: () => Promise<void>): HashReco
       const at = offset - cachedStart
       if (at >= 0 && at < cachedLength) {
         const newline = buffer.indexOf(0x0a, at)
-        if (newline !== -1 && newline < cachedLength) return newline - at > maxLineBytes ? undefined : lineAt(buffer, at, newline)
+        if (newline !== -1 && newline < cachedLength) return newline - at > maxHashLineBytes ? undefined : lineAt(buffer, at, newline)
       }
       const want = windowed ? windowRead : lineRead
       let filled = 0
@@ -68,10 +68,10 @@ export function hashLineReader(fd: number, close: () => Promise<void>): HashReco
         cachedStart = offset
         cachedLength = filled
         // The index build skips a line past the cap (password-hash-index.ts): so does every lookup.
-        if (newline !== -1) return newline > maxLineBytes ? undefined : lineAt(buffer, 0, newline)
-        if (bytesRead === 0) return filled > maxLineBytes ? undefined : lineAt(buffer, 0, filled)
+        if (newline !== -1) return newline > maxHashLineBytes ? undefined : lineAt(buffer, 0, newline)
+        if (bytesRead === 0) return filled > maxHashLineBytes ? undefined : lineAt(buffer, 0, filled)
         // No hash-export line is this long: it is no hash line, and reading on would hold it whole.
-        if (filled > maxLineBytes) {
+        if (filled > maxHashLineBytes) {
           buffer = Buffer.allocUnsafe(windowRead)
           cachedLength = 0
           return undefined

@@ -81,7 +81,7 @@ type Piece =
   | { readonly kind: 'fault'; readonly detail: string; readonly startLine: number }
 
 const brokenDetail = 'element is not valid JSON (a string in it runs past the end of its line: a quote not escaped?)'
-const tooLongDetail = `an element longer than ${maxLineBytes / (1024 * 1024)} MiB, more than any Auth0 profile takes, is not read`
+const tooLongDetail = `an element longer than ${maxLineBytes / (1024 * 1024)} MiB, more than is read as one profile, is not read`
 
 /**
  * Finds the top-level elements of a JSON array in chunks of bytes, carrying an element that spans

@@ -32,7 +32,7 @@ export async function* readNdjson(chunks: AsyncIterable<Buffer>, start: ReaderSt
 export function parseNdjsonLine(bytes: Buffer, line: number, offset: number | undefined): FileItem {
   const overlong = bytes[0] === 0 ? overlongLength(bytes) : undefined
   if (overlong !== undefined) {
-    return { kind: 'error', line, offset, code: 'line_too_long', detail: `a line of ${overlong} bytes, longer than the ${maxLineBytes / (1024 * 1024)} MiB any Auth0 profile takes, is not read (a file whose lines end in \\r alone reads as one line: convert them with tr '\\r' '\\n')` }
+    return { kind: 'error', line, offset, code: 'line_too_long', detail: `a line of ${overlong} bytes, longer than the ${maxLineBytes / (1024 * 1024)} MiB read as one profile, is not read (a file whose lines end in \\r alone reads as one line: convert them with tr '\\r' '\\n')` }
   }
   if (!isUtf8(bytes)) return { kind: 'error', line, offset, code: 'invalid_utf8', detail: 'not UTF-8 text (re-encode the file as UTF-8)' }
   let value: unknown

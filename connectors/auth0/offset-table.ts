@@ -64,7 +64,7 @@ export class OffsetTable {
    * `add` with the key already hashed (`hash64(key).hi`). A key keeps at most
    * `maxOffsetsPerKey` offsets: every copy of a key starts at the same slot, so each further one
    * walked all the copies before it, and 200,000 lines of one id took minutes to index and slowed
-   * every lookup landing in their run. A real export holds an id once per connection.
+   * every lookup landing in their run. The join needs one line per connection the id is in.
    */
   addHashed(hi: number, offset: number): void {
     let copies = 0

@@ -1,6 +1,6 @@
 /**
- * Lines longer than any Auth0 profile can be (Auth0 caps a user's metadata far below this) are not
- * held: a file whose lines end in `\r` alone, or a damaged one, can be one line of gigabytes, and
+ * Lines longer than this (64 times Authgear's whole 500,000-byte request; profiles run to kilobytes)
+ * are not held: a file whose lines end in `\r` alone, or a damaged one, can be one line of gigabytes, and
  * holding it took three to four times its size in memory. The readers keep counting its bytes and
  * hand on this marker in its place, which the NDJSON parser reports as `line_too_long`.
  */

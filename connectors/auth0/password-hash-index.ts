@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads'
 import { createKeySpans, scanHashKeys, type KeySpans } from './hash-line-scanner.ts'
 import { hash64HiOfAscii } from './string-hash.ts'
 import { parseHashRecord, type HashRecord } from './hash-record.ts'
-import { hashRecordReader, maxLineBytes, type HashRecordReader } from './hash-record-reader.ts'
+import { hashRecordReader, maxHashLineBytes, type HashRecordReader } from './hash-record-reader.ts'
 import { OffsetTable, type OffsetTableState } from './offset-table.ts'
 import { OffsetTables } from './offset-tables.ts'
 import { lineReadBytes, openInput, type OpenFiles } from './open-input.ts'
@@ -203,6 +203,11 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
     const spans = createKeySpans()
     for await (const block of lineBlocks(rangeChunks(path, files, from, to), from)) {
       signal?.throwIfAborted()
+      if (block.dropped) {
+        lines++
+        unreadable++
+        continue
+      }
       const { bytes: chunk, starts } = block
       for (let k = 0; k + 1 < starts.length; k++) {
         const lineFrom = starts[k] as number
@@ -211,7 +216,7 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
         lines++
         // No hash line is this long, and lookups read it as none (hash-record-reader.ts): counted
         // as unreadable, but indexed all the same, so that an email it shares is not taken as unique.
-        const tooLong = lineTo - lineFrom > maxLineBytes
+        const tooLong = lineTo - lineFrom > maxHashLineBytes
         if (tooLong) unreadable++
         const start = block.offset + lineFrom
         if (scanHashKeys(chunk, lineFrom, lineTo, spans)) {
@@ -280,6 +285,8 @@ interface LineBlock {
   /** File offset of `bytes[0]`. */
   readonly offset: number
   readonly starts: number[]
+  /** A line too long to hold (over `maxHeldLineBytes`): `bytes` is empty, the line is only counted. */
+  readonly dropped?: true
 }
 
 /**
@@ -304,11 +311,10 @@ async function* lineBlocks(chunks: AsyncIterable<Buffer>, firstOffset = 0): Asyn
         continue
       }
       const length = carried + newline + 1
-      // A line too long to hold stands as one too long to read (see `indexRange`), at its offset.
-      const joined = carry.length > 0 ? Buffer.concat([...carry, chunk.subarray(0, newline + 1)]) : tooLongLine
+      // A line too long to hold is passed on as dropped, for `indexRange` to count; offsets go past it.
+      yield carry.length > 0 ? wholeLine(Buffer.concat([...carry, chunk.subarray(0, newline + 1)]), offset) : droppedLine(offset)
       carry = []
       carried = 0
-      yield { bytes: joined, offset, starts: [0, joined.length] }
       offset += length
       from = newline + 1
     }
@@ -325,17 +331,20 @@ async function* lineBlocks(chunks: AsyncIterable<Buffer>, firstOffset = 0): Asyn
       carried = chunk.length - from
     }
   }
-  if (carried > 0) {
-    const rest = carry.length > 0 ? Buffer.concat([...carry, Buffer.from([0x0a])]) : tooLongLine
-    yield { bytes: rest, offset, starts: [0, rest.length] }
-  }
+  if (carried > 0) yield carry.length > 0 ? wholeLine(Buffer.concat([...carry, Buffer.from([0x0a])]), offset) : droppedLine(offset)
+}
+
+function wholeLine(bytes: Buffer, offset: number): LineBlock {
+  return { bytes, offset, starts: [0, bytes.length] }
+}
+
+function droppedLine(offset: number): LineBlock {
+  return { bytes: Buffer.alloc(0), offset, starts: [], dropped: true }
 }
 
 /** Longest hash-export line the index build holds to scan; a longer one is only counted. */
-const maxHeldLineBytes = 4 * maxLineBytes
+const maxHeldLineBytes = 4 * maxHashLineBytes
 
-/** Stands in for a line not held: longer than `maxLineBytes`, so `indexRange` counts it as unreadable. */
-const tooLongLine = Buffer.concat([Buffer.alloc(maxLineBytes + 1, 0x78), Buffer.from([0x0a])])
 
 function isBlankRange(bytes: Buffer, from: number, to: number): boolean {
   for (let i = from; i < to; i++) {

@@ -1,6 +1,7 @@
 import type { MappedRecord, MappingResult } from '../../src/core/mapped-record.ts'
 import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { checkImportRecord, IdentifierTypes, type IdentifierType } from '../../mappings/record.ts'
+import { loneSurrogate } from '../../mappings/normalize.ts'
 import { PasswordLanes, type PasswordLane } from '../../src/core/mapped-record.ts'
 
 /** The JSON value of one message published by a backfill with `publish:` (key = `<identifier>:<identifierValue>`). */
@@ -45,7 +46,7 @@ export function mapPublishedRecord(input: ReadableRecord): MappingResult {
   // U+FFFD in its place, another value than the source's. The record is refused, naming where.
   const half = halfCharacterAt(data.record, '') ?? (data.identifierValue.isWellFormed() ? undefined : '/identifierValue')
   if (half !== undefined) {
-    return { ok: false, rejection: { code: 'schema', field: half, message: `record holds an unpaired UTF-16 surrogate (a \\uD800–\\uDFFF escape) at ${half}, which Authgear would store as U+FFFD; publish it again with this version` } }
+    return { ok: false, rejection: { code: 'schema', field: half, message: `record at ${half} ${loneSurrogate}; publish it again with this version` } }
   }
   const lane = (Object.values(PasswordLanes) as string[]).includes(data.passwordLane ?? '') ? (data.passwordLane as PasswordLane) : PasswordLanes.none
   const mapped: MappedRecord = {
