@@ -3,6 +3,7 @@
  * kept only when Authgear's record schema accepts it; anything else is left out with a warning.
  */
 import type { MappingConfig } from './config.ts'
+import { putCustomAttribute } from './custom-attribute.ts'
 import { isAbsoluteUri, isBirthdate, isPictureUri, isTimeZone } from './formats.ts'
 import { isEmpty, normalizeLocale, parseBoolean, presentString, wellFormedKeys, wellFormedText } from './normalize.ts'
 import type { ImportRecord } from './record.ts'
@@ -77,12 +78,7 @@ function customAttributes(data: Record<string, unknown>, config: MappingConfig, 
   const attributes: Record<string, unknown> = {}
   for (const [name, path] of Object.entries(config.custom_attributes)) {
     const value = getPath(data, path)
-    if (isEmpty(value)) continue
-    if (typeof value === 'string') {
-      const kept = wellFormedText(value.trim(), `custom attribute ${name}`, warnings)
-      if (kept !== undefined) attributes[name] = kept
-    } else if (typeof value === 'number' || typeof value === 'boolean') attributes[name] = value
-    else warnings.push(`custom attribute ${name} left out: ${path} is not a string, number or boolean`)
+    if (!isEmpty(value)) putCustomAttribute(attributes, name, value, path, warnings)
   }
   return Object.keys(attributes).length > 0 ? attributes : undefined
 }

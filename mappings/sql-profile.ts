@@ -2,8 +2,8 @@
  * Profile fields of a SQL user draft: each value is kept only when Authgear's record schema
  * accepts it; anything else is left out with a warning naming the field, never the value.
  */
-import { setOwn } from '../src/core/own-property.ts'
 import type { MappingConfig } from './config.ts'
+import { putCustomAttribute } from './custom-attribute.ts'
 import { isAbsoluteUri, isBirthdate, isPictureUri, isTimeZone } from './formats.ts'
 import { isEmpty, normalizeLocale, presentString, wellFormedKeys, wellFormedText } from './normalize.ts'
 import type { ImportRecord } from './record.ts'
@@ -76,24 +76,14 @@ function customAttributes(draft: SqlUserDraft, row: Readonly<Record<string, unkn
     if (typeof given !== 'object' || Array.isArray(given)) warnings.push('custom_attributes left out: the mapping module gave no object of attributes')
     else {
       for (const [name, value] of Object.entries(given)) {
-        if (value === undefined || value === null) continue
-        if (typeof value === 'string') {
-          const kept = wellFormedText(value, `custom attribute ${name}`, warnings)
-          if (kept !== undefined) setOwn(attributes, name, kept)
-        } else if (typeof value === 'number' || typeof value === 'boolean') setOwn(attributes, name, value)
-        else warnings.push(`custom attribute ${name} left out: not a string, number or boolean`)
+        if (value !== undefined && value !== null) putCustomAttribute(attributes, name, value, undefined, warnings)
       }
     }
   }
   for (const [name, path] of Object.entries(config.custom_attributes)) {
     if (Object.hasOwn(attributes, name)) continue
     const value = getPath(row as Record<string, unknown>, path)
-    if (isEmpty(value)) continue
-    if (typeof value === 'string') {
-      const kept = wellFormedText(value.trim(), `custom attribute ${name}`, warnings)
-      if (kept !== undefined) attributes[name] = kept
-    } else if (typeof value === 'number' || typeof value === 'boolean') attributes[name] = value
-    else warnings.push(`custom attribute ${name} left out: ${path} is not a string, number or boolean`)
+    if (!isEmpty(value)) putCustomAttribute(attributes, name, value, path, warnings)
   }
   return Object.keys(attributes).length > 0 ? attributes : undefined
 }
