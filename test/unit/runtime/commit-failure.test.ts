@@ -4,13 +4,10 @@ import { describe, expect, it } from 'vitest'
 import type { MappedRecord, MappingResult } from '../../../src/core/mapped-record.ts'
 import type { Source } from '../../../src/core/source.ts'
 import type { ReadableRecord, SourceRecord } from '../../../src/core/source-record.ts'
-import { Metrics } from '../../../src/observability/metrics.ts'
 import { CheckpointStore } from '../../../src/runtime/checkpoint-store.ts'
-import { ImportScheduler } from '../../../src/runtime/import-scheduler.ts'
 import { NdjsonWriter } from '../../../src/runtime/ndjson-writer.ts'
-import { OutcomeRecorder } from '../../../src/runtime/outcome-recorder.ts'
 import { runPipeline } from '../../../src/runtime/pipeline.ts'
-import { RunSummary } from '../../../src/runtime/run-summary.ts'
+import { instantSink } from '../../support/instant-sink.ts'
 import { context, tempDir } from '../connectors/auth0/helpers.ts'
 
 const map = (record: ReadableRecord): MappingResult => {
@@ -38,19 +35,12 @@ function slowSource(): Source<number> & { batchesRead: () => number } {
 
 /** Runs the slow source through the pipeline into a scheduler that settles every batch as inserted at once. */
 async function runSlow(options: { report?: NdjsonWriter; store: CheckpointStore<number>; ctx?: ReturnType<typeof context> }) {
-  const summary = new RunSummary()
-  const metrics = new Metrics({ defaultMetrics: false })
-  const recorder = new OutcomeRecorder({ metrics, summary, ...(options.report ? { report: options.report } : {}) })
-  const source = slowSource()
-  const scheduler = new ImportScheduler({
+  const { summary, metrics, recorder, scheduler } = instantSink({
     policy: { maxRecords: 10, maxBytes: 500_000, lingerMs: 10 },
-    upsert: false,
     maxInFlight: 2,
-    onSuperseded: (item) => recorder.complete(item, { kind: 'superseded' }),
-    run: async (_identifier, items) => {
-      for (const item of items) recorder.complete(item, { kind: 'inserted', userId: 'u' })
-    },
+    ...(options.report ? { report: options.report } : {}),
   })
+  const source = slowSource()
   const result = await runPipeline(
     { source, sourceName: 'test', map, scheduler, recorder, writers: options.report ? [options.report] : [], store: options.store, pipelineId: 'test', fromStart: true, summary, metrics, checkpointIntervalMs: 20, maxRequestBytes: 500_000, upsert: false },
     options.ctx ?? context(),

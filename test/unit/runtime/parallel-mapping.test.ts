@@ -5,15 +5,13 @@ import { describe, expect, it } from 'vitest'
 import { createSource } from '../../../connectors/create-source.ts'
 import type { Auth0Position } from '../../../connectors/auth0/position.ts'
 import { rootConfigSchema } from '../../../src/config/schema.ts'
-import { Metrics } from '../../../src/observability/metrics.ts'
 import { requestBody } from '../../../src/runtime/batcher.ts'
 import { CheckpointStore } from '../../../src/runtime/checkpoint-store.ts'
 import { createMapping } from '../../../src/runtime/create-mapping.ts'
-import { ImportScheduler } from '../../../src/runtime/import-scheduler.ts'
 import { NdjsonWriter } from '../../../src/runtime/ndjson-writer.ts'
-import { OutcomeRecorder } from '../../../src/runtime/outcome-recorder.ts'
 import { runPipeline } from '../../../src/runtime/pipeline.ts'
 import { RunSummary } from '../../../src/runtime/run-summary.ts'
+import { instantSink } from '../../support/instant-sink.ts'
 import { context, tempDir } from '../connectors/auth0/helpers.ts'
 
 const bcrypt = (c: string) => `$2b$10$${c.repeat(53).slice(0, 53)}`
@@ -66,25 +64,22 @@ async function run(dir: string, workers: number, name: string, from?: Auth0Posit
     sink: { endpoint: 'embedded', project_id: 'p', key_id: 'k', private_key_file: 'k.pem', max_in_flight: 2 },
   })
   const { source, parsePosition } = await createSource(config.source, { baseDir: dir, mode: 'backfill' })
-  const summary = new RunSummary()
-  const metrics = new Metrics({ defaultMetrics: false })
   const report = new NdjsonWriter(join(dir, `${name}.report.ndjson`))
   const deadLetter = new NdjsonWriter(join(dir, `${name}.dead.ndjson`))
   await report.open()
   await deadLetter.open()
-  const recorder = new OutcomeRecorder({ metrics, summary, report, deadLetter })
   const records: string[] = []
-  const scheduler = new ImportScheduler({
+  const { summary, metrics, recorder, scheduler } = instantSink({
     // No linger: batches close on count only, so which duplicates share a batch does not depend on timing.
     policy: { maxRecords: 50, maxBytes: 500_000, lingerMs: 600_000 },
-    upsert: false,
     maxInFlight: 2,
-    onSuperseded: (item) => recorder.complete(item, { kind: 'superseded' }),
-    run: async (identifier, items) => {
+    report,
+    deadLetter,
+    onJob: (identifier, items) => {
       const body = JSON.parse(requestBody(identifier, false, items).toString()) as { records: unknown[] }
       for (const record of body.records) records.push(JSON.stringify(record))
-      for (const item of items) recorder.complete(item, { kind: 'inserted', userId: `u-${item.source.key}` })
     },
+    settle: (item) => ({ kind: 'inserted', userId: `u-${item.source.key}` }),
   })
   const store = new CheckpointStore<Auth0Position>(join(dir, `${name}.checkpoint.json`), parsePosition as (value: unknown) => Auth0Position)
   if (from) await store.save({ version: 1, pipeline: name, position: from, committedAt: new Date().toISOString(), recordsCommitted: 0, complete: false })

@@ -8,13 +8,10 @@ import type { MappedRecord, MappingResult } from '../../../src/core/mapped-recor
 import type { Outcome } from '../../../src/core/outcome.ts'
 import type { Source } from '../../../src/core/source.ts'
 import type { ReadableRecord, SourceRecord } from '../../../src/core/source-record.ts'
-import { Metrics } from '../../../src/observability/metrics.ts'
 import { CheckpointStore } from '../../../src/runtime/checkpoint-store.ts'
-import { ImportScheduler } from '../../../src/runtime/import-scheduler.ts'
-import { OutcomeRecorder } from '../../../src/runtime/outcome-recorder.ts'
 import { runPipeline, type PipelineResult } from '../../../src/runtime/pipeline.ts'
-import { RunSummary } from '../../../src/runtime/run-summary.ts'
 import type { WorkItem } from '../../../src/runtime/work-item.ts'
+import { instantSink } from '../../support/instant-sink.ts'
 import { context, tempDir } from '../connectors/auth0/helpers.ts'
 
 const map = (record: ReadableRecord): MappingResult => {
@@ -28,21 +25,12 @@ const map = (record: ReadableRecord): MappingResult => {
  * a throw for a job that never settles), one record a job. Returns the result and the origins sent.
  */
 async function run<P>(source: Source<P>, store: CheckpointStore<P>, options: { fromStart?: boolean; resumeSettled?: boolean; signal?: AbortSignal; settle?: (item: WorkItem) => Promise<Outcome> | Outcome } = {}) {
-  const summary = new RunSummary()
-  const metrics = new Metrics({ defaultMetrics: false })
-  const recorder = new OutcomeRecorder({ metrics, summary })
   const sent: string[] = []
-  const scheduler = new ImportScheduler({
+  const { summary, metrics, recorder, scheduler } = instantSink({
     policy: { maxRecords: 1, maxBytes: 500_000, lingerMs: 1 },
-    upsert: false,
     maxInFlight: 3,
-    onSuperseded: (item) => recorder.complete(item, { kind: 'superseded' }),
-    run: async (_identifier, items) => {
-      for (const item of items) {
-        sent.push(item.source.origin)
-        recorder.complete(item, await (options.settle?.(item) ?? { kind: 'inserted', userId: 'u' }))
-      }
-    },
+    onJob: (_identifier, items) => sent.push(...items.map((item) => item.source.origin)),
+    ...(options.settle ? { settle: options.settle } : {}),
   })
   const result: PipelineResult = await runPipeline(
     { source, sourceName: 'test', map, scheduler, recorder, writers: [], store, pipelineId: 't', fromStart: options.fromStart ?? false, resumeSettled: options.resumeSettled ?? false, summary, metrics, checkpointIntervalMs: 1000, maxRequestBytes: 499_999, upsert: false },
