@@ -187,7 +187,7 @@ export class ImportSink {
     const base = { attempts: item.attempts, ...(warnings.length > 0 ? { warnings } : {}) }
     if (detail.outcome === 'failed') {
       const error = detail.errors?.[0]
-      return { ...base, kind: 'failed', code: error?.reason ?? 'failed', message: failureMessage(item.source.origin, error), reason: error }
+      return { ...base, kind: 'failed', code: error?.reason ?? 'failed', message: failureMessage(item.source.origin, error, item.mapped.record), reason: error }
     }
     // A resent record found existing may be the first send's own import, password and all: what
     // Authgear kept of it is unknown, and saying "not applied" would send users to needless resets.
@@ -242,11 +242,23 @@ export class ImportSink {
  * A failed record's message as every other dead letter's: where it was read, which fields Authgear
  * refused (the causes' JSON pointers, never their values), and Authgear's own words.
  */
-function failureMessage(origin: string, error: ApiErrorBody | undefined): string {
+function failureMessage(origin: string, error: ApiErrorBody | undefined, record: Record<string, unknown>): string {
   if (error === undefined) return `${origin}: Authgear failed the record without an error`
   const causes = (error as { info?: { causes?: { location?: unknown }[] } }).info?.causes ?? []
-  const fields = [...new Set(causes.map((cause) => cause.location).filter((location): location is string => typeof location === 'string' && location !== ''))]
+  const fields = [...new Set(causes.map((cause) => cause.location).filter((location): location is string => typeof location === 'string' && location !== '').map((location) => fieldOf(location, record)))]
   return `${origin}: ${fields.length > 0 ? `${fields.join(', ')}: ` : ''}${error.message} (${error.reason})`
+}
+
+/**
+ * Where a cause points in the record sent. Authgear checks custom attributes as a map of their
+ * own, so their causes read `/age`: one that names no field of the record but one of its custom
+ * attributes is given as `/custom_attributes/age`, the field to fix.
+ */
+function fieldOf(location: string, record: Record<string, unknown>): string {
+  const head = /^\/([^/]*)/.exec(location)?.[1]?.replaceAll('~1', '/').replaceAll('~0', '~')
+  if (head === undefined || Object.hasOwn(record, head)) return location
+  const attributes = record['custom_attributes']
+  return attributes !== null && typeof attributes === 'object' && Object.hasOwn(attributes, head) ? `/custom_attributes${location}` : location
 }
 
 const resentWarning = 'sent again after an import job that did not report it (a crashed chunk, an expired job, or a request that failed after it may have created a job): that job may have imported it, password included, so this outcome says what the second send found'

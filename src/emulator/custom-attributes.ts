@@ -22,13 +22,14 @@ export class CustomAttributeChecker {
     return this.#attributes.has(key)
   }
 
-  /** Causes (located under `/custom_attributes`) for the configured keys of `values`. */
+  /** Causes for the configured keys of `values`. */
   check(values: Record<string, unknown>): ValidationCause[] {
     const list = new CauseList()
     for (const [key, value] of Object.entries(values)) {
       const attribute = this.#attributes.get(key)
       if (attribute === undefined || value === null) continue
-      this.#checkOne(list, pointer('/custom_attributes', key), attribute, value)
+      // Authgear validates the attribute map by itself, so causes are located within it: `/age`, not `/custom_attributes/age`.
+      this.#checkOne(list, pointer('', key), attribute, value)
     }
     return list.causes
   }

@@ -17,14 +17,14 @@ export function sendJson(res: ServerResponse, status: number, body: string, cont
   res.end(body)
 }
 
-/** `{"result": …}` with HTTP 200. */
+/** `{"result": …}` with HTTP 200, ended by a newline as Go's `json.Encoder` ends what it writes. */
 export function sendResult(res: ServerResponse, resultJson: string): void {
-  sendJson(res, 200, `{"result":${resultJson}}`)
+  sendJson(res, 200, `{"result":${resultJson}}\n`)
 }
 
-/** `{"error": …}` with the HTTP status taken from the error's `code`. */
+/** `{"error": …}` with the HTTP status taken from the error's `code`, ended by a newline. */
 export function sendError(res: ServerResponse, error: ApiErrorBody): void {
-  sendJson(res, error.code, `{"error":${goStringify(error)}}`)
+  sendJson(res, error.code, `{"error":${goStringify(error)}}\n`)
 }
 
 /** A plain-text reply as Go's `http.Error` writes it (text plus newline). */

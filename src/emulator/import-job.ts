@@ -37,20 +37,25 @@ export interface ImportJob {
 }
 
 /**
- * The job as GET (and POST) reply it: pending → only id/created_at/status; completed → adds
- * completed_at (latest task), the first crash `error`, the summary of tasks with output, and
- * details in index order. Built as a string so a million details never become objects again.
+ * The job as GET (and POST) reply it: pending → id/created_at/status, and the `error` of a chunk
+ * that already crashed; completed → adds completed_at (latest task), the summary of tasks with
+ * output, and details in index order. Where several chunks crashed, the error is the last one's
+ * (Authgear overwrites it task by task). Built as a string so a million details never become
+ * objects again.
  */
 export function importJobJson(job: ImportJob): string {
   const head = `{"id":${JSON.stringify(job.id)},"created_at":${JSON.stringify(job.createdAt)}`
-  if (job.pendingTasks > 0) return `${head},"status":"pending"}`
+  if (job.pendingTasks > 0) {
+    const error = lastError(job)
+    return `${head},"status":"pending"${error === undefined ? '' : `,"error":${goStringify(error)}`}}`
+  }
   let completed = job.createdAtNs
   let error: ApiErrorBody | undefined
   const summary: ImportSummary = { total: 0, inserted: 0, updated: 0, skipped: 0, failed: 0 }
   const details: string[] = []
   for (const task of job.tasks) {
     if (task.completedAtNs !== undefined && task.completedAtNs > completed) completed = task.completedAtNs
-    if (task.error !== undefined) error ??= task.error
+    if (task.error !== undefined) error = task.error
     if (task.summary !== undefined) {
       summary.total += task.summary.total
       summary.inserted += task.summary.inserted
@@ -65,4 +70,10 @@ export function importJobJson(job: ImportJob): string {
   out += `,"summary":${JSON.stringify(summary)}`
   if (details.length > 0) out += `,"details":[${details.join(',')}]`
   return `${out}}`
+}
+
+function lastError(job: ImportJob): ApiErrorBody | undefined {
+  let error: ApiErrorBody | undefined
+  for (const task of job.tasks) if (task.error !== undefined) error = task.error
+  return error
 }

@@ -19,7 +19,8 @@ export interface ImportProject {
 /** How one record ended. `user_id` only for successes. */
 export type RecordResult =
   | { readonly outcome: 'inserted' | 'updated' | 'skipped'; readonly userId: string; readonly warnings: readonly string[] }
-  | { readonly outcome: 'failed'; readonly error: ApiErrorBody }
+  /** `warnings`: those of the steps that ran before the one that failed. */
+  | { readonly outcome: 'failed'; readonly error: ApiErrorBody; readonly warnings: readonly string[] }
 
 /** Thrown inside insert/upsert to fail the record; nothing has been written yet when it is thrown. */
 export class RecordFailure extends Error {
@@ -32,6 +33,12 @@ export class RecordFailure extends Error {
 
 /** Fails unless login ID `key` = `raw` passes the login-ID checks and no other user's identity holds it. */
 export function checkLoginId(project: ImportProject, user: StoredUser | undefined, key: LoginIdKey, raw: string): void {
+  checkLoginIdValue(key, raw)
+  checkLoginIdFree(project, user, key, raw)
+}
+
+/** Fails on a login ID value Authgear's identity service refuses to build. */
+export function checkLoginIdValue(key: LoginIdKey, raw: string): void {
   if (key === 'username') {
     const causes = usernameCauses(raw)
     if (causes.length > 0) throw new RecordFailure(validationFailed('invalid login ID', causes))
@@ -40,6 +47,10 @@ export function checkLoginId(project: ImportProject, user: StoredUser | undefine
   if (key === 'email' && Buffer.byteLength(raw) > EmailLoginIdMaxBytes) {
     throw new RecordFailure(validationFailed('invalid login ID', [{ location: '', kind: 'maxLength', details: { actual: Buffer.byteLength(raw), expected: EmailLoginIdMaxBytes } }]))
   }
+}
+
+/** Fails when another user than `user` holds the login ID. */
+export function checkLoginIdFree(project: ImportProject, user: StoredUser | undefined, key: LoginIdKey, raw: string): void {
   const normalized = normalizeLoginId(key, raw)
   const holder = project.store.holders(LoginIdFields[key], normalized).find((h) => h.user !== user)
   if (holder === undefined) return

@@ -3,7 +3,8 @@ import { Errors } from './api-error.ts'
 import {
   applyAttributes,
   checkCustomAttributes,
-  checkLoginId,
+  checkLoginIdFree,
+  checkLoginIdValue,
   checkPasswordHash,
   checkRolesAndGroups,
   checkValidPeriod,
@@ -25,6 +26,9 @@ interface Mfa {
 /**
  * Creates a new user from a schema-valid record (§4.2). Every check runs before anything is
  * written, so a failure leaves the store untouched, as Authgear's per-record transaction does.
+ * Checks and warnings follow Authgear's steps in order (identities, verified claims, custom
+ * attributes, disabled, roles, groups, password, MFA): a failed record carries the warnings of
+ * the steps before the one that failed.
  */
 export function insertUser(project: ImportProject, record: Record<string, unknown>): RecordResult {
   const warnings: string[] = []
@@ -42,9 +46,11 @@ export function insertUser(project: ImportProject, record: Record<string, unknow
         warnings.push(`${field} is ignored because it is not an allowed login ID.`)
         continue
       }
-      checkLoginId(project, undefined, key, value as string)
       loginIds.push({ key, raw: value as string })
     }
+    // Authgear builds every identity (which checks the value) before it looks for duplicates.
+    for (const { key, raw } of loginIds) checkLoginIdValue(key, raw)
+    for (const { key, raw } of loginIds) checkLoginIdFree(project, undefined, key, raw)
     const verified = { email: false, phone: false }
     for (const [flag, field, key] of [
       ['email_verified', 'email', 'email'],
@@ -52,9 +58,10 @@ export function insertUser(project: ImportProject, record: Record<string, unknow
     ] as const) {
       if (!Object.hasOwn(record, flag)) continue
       if (record[flag] === false) warnings.push(`${flag} = false has no effect in insert.`)
-      else if (record[field] === undefined || record[field] === null) {
-        warnings.push(`${flag} = true has no effect when ${field} is absent.`)
-      } else verified[key] = true
+      // The claim is looked for among the identities just created: a login ID that was ignored
+      // (null, or not an allowed key) has none.
+      else if (!loginIds.some((login) => login.key === key)) warnings.push(`${flag} = true has no effect when ${field} is absent.`)
+      else verified[key] = true
     }
     checkCustomAttributes(project, record.custom_attributes)
     if (record.disabled === false) warnings.push('disabled = false has no effect in insert.')
@@ -62,9 +69,9 @@ export function insertUser(project: ImportProject, record: Record<string, unknow
     checkRolesAndGroups(project, record)
     checkPasswordHash(record.password)
     const mfa = record.mfa as Mfa | undefined
+    checkPasswordHash(mfa?.password)
     if (mfa?.email === null) warnings.push('mfa.email = null has no effect in insert.')
     if (mfa?.phone_number === null) warnings.push('mfa.phone_number = null has no effect in insert.')
-    checkPasswordHash(mfa?.password)
     // secretcode.NewTOTPFromSecret returns a plain error for bad base32: a 500 in the detail.
     if (mfa?.totp !== undefined && !isBase32Secret(mfa.totp.secret)) throw new RecordFailure(Errors.unexpected())
 
@@ -91,7 +98,7 @@ export function insertUser(project: ImportProject, record: Record<string, unknow
     }
     return { outcome: 'inserted', userId: user.id, warnings }
   } catch (error) {
-    if (error instanceof RecordFailure) return { outcome: 'failed', error: error.body }
+    if (error instanceof RecordFailure) return { outcome: 'failed', error: error.body, warnings }
     throw error
   }
 }

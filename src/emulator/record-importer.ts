@@ -30,13 +30,13 @@ export class RecordImporter {
   prepare(identifier: IdentifierType, upsert: boolean, record: Record<string, unknown>): PreparedRecord {
     const causes = this.#validator.validate(identifier, record)
     if (causes.length > 0) {
-      return { kind: 'done', result: { outcome: 'failed', error: validationFailed('invalid value', causes) } }
+      return { kind: 'done', result: { outcome: 'failed', error: validationFailed('invalid value', causes), warnings: [] } }
     }
     const raw = record[identifier]
     if (raw === null) return { kind: 'crash' }
     // The raw input is compared with stored, normalized claims: no normalization here on purpose.
     const holders = this.#project.store.holders(identifier, raw as string)
-    if (holders.length > 1) return { kind: 'done', result: { outcome: 'failed', error: Errors.unexpected() } }
+    if (holders.length > 1) return { kind: 'done', result: { outcome: 'failed', error: Errors.unexpected(), warnings: [] } }
     const found = holders[0]?.user
     if (found === undefined) return { kind: 'apply', apply: () => insertUser(this.#project, record) }
     if (!upsert) {
@@ -57,7 +57,7 @@ export class RecordImporter {
   #again(identifier: IdentifierType, upsert: boolean, record: Record<string, unknown>): RecordResult {
     const result = this.importRecord(identifier, upsert, record)
     // The same record passed the null-identifier check a moment ago.
-    return result === 'crash' ? { outcome: 'failed', error: Errors.unexpected() } : result
+    return result === 'crash' ? { outcome: 'failed', error: Errors.unexpected(), warnings: [] } : result
   }
 
   /** Processes one record start to finish, with no pause between lookup and write. */
@@ -68,13 +68,18 @@ export class RecordImporter {
   }
 }
 
-/** Serializes one `details[]` item in Authgear's key order, with the record redacted. */
+/**
+ * Serializes one `details[]` item as Go's `Detail` struct does: index, record (redacted; left out
+ * when empty, as `omitempty` leaves out an empty map), outcome, user_id, warnings (a failed record
+ * keeps those of the steps before its failure), errors.
+ */
 export function detailJson(index: number, record: Record<string, unknown>, result: RecordResult): string {
-  const detail: Record<string, unknown> = { index, record: redactRecord(record), outcome: result.outcome }
+  const detail: Record<string, unknown> = { index }
+  const redacted = redactRecord(record)
+  if (Object.keys(redacted).length > 0) detail.record = redacted
+  detail.outcome = result.outcome
+  if (result.outcome !== 'failed') detail.user_id = result.userId
+  if (result.warnings.length > 0) detail.warnings = result.warnings.map((message) => ({ message }))
   if (result.outcome === 'failed') detail.errors = [result.error]
-  else {
-    detail.user_id = result.userId
-    if (result.warnings.length > 0) detail.warnings = result.warnings.map((message) => ({ message }))
-  }
   return goStringify(detail)
 }

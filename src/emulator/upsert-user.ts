@@ -38,7 +38,9 @@ function statusChange(user: StoredUser, disabled: boolean): { to: StoredUser['st
 /**
  * Updates the user found by the identifier (§4.3). `password`, `mfa.password` and `mfa.totp` are
  * ignored without a warning; the identifier field itself never changes. All checks run before the
- * first write, so a failed record changes nothing.
+ * first write, so a failed record changes nothing. Checks and warnings follow Authgear's steps in
+ * order (identities, verified claims, custom attributes, disabled, roles, groups, MFA): a failed
+ * record carries the warnings of the steps before the one that failed.
  */
 export function upsertUser(project: ImportProject, identifier: IdentifierType, user: StoredUser, record: Record<string, unknown>): RecordResult {
   const warnings: string[] = []
@@ -55,16 +57,7 @@ export function upsertUser(project: ImportProject, identifier: IdentifierType, u
       }
       changes.push({ key, raw })
     }
-    checkCustomAttributes(project, record.custom_attributes)
-    checkRolesAndGroups(project, record)
-    const from = (record.account_valid_from as string | undefined) ?? user.accountValidFrom
-    const until = (record.account_valid_until as string | undefined) ?? user.accountValidUntil
-    checkValidPeriod(from, until)
-
-    for (const { key, raw } of changes) {
-      if (raw === null) store.removeLoginId(user, key)
-      else if (user[key]?.value !== normalizeLoginId(key, raw)) store.setLoginId(user, key, raw, false)
-    }
+    const verifications: { key: 'email' | 'phone'; verified: boolean }[] = []
     for (const [flag, field, key] of [
       ['email_verified', 'email', 'email'],
       ['phone_number_verified', 'phone_number', 'phone'],
@@ -72,24 +65,34 @@ export function upsertUser(project: ImportProject, identifier: IdentifierType, u
       if (!Object.hasOwn(record, flag)) continue
       if (!Object.hasOwn(record, field)) warnings.push(`${flag} has no effect when ${field} is absent.`)
       else if (record[field] === null) warnings.push(`${flag} has no effect when ${field} = null.`)
-      else {
-        const identity = user[key]
-        // Only an exact match with the stored (normalized) claim counts; anything else is a silent no-op.
-        if (identity !== undefined && identity.value === record[field]) identity.verified = record[flag] as boolean
-      }
+      else verifications.push({ key, verified: record[flag] as boolean })
+    }
+    checkCustomAttributes(project, record.custom_attributes)
+    const change = typeof record.disabled === 'boolean' ? statusChange(user, record.disabled) : undefined
+    if (change !== undefined && 'warning' in change) warnings.push(change.warning)
+    const from = (record.account_valid_from as string | undefined) ?? user.accountValidFrom
+    const until = (record.account_valid_until as string | undefined) ?? user.accountValidUntil
+    checkValidPeriod(from, until)
+    checkRolesAndGroups(project, record)
+
+    for (const { key, raw } of changes) {
+      if (raw === null) store.removeLoginId(user, key)
+      else if (user[key]?.value !== normalizeLoginId(key, raw)) store.setLoginId(user, key, raw, false)
+    }
+    for (const { key, verified } of verifications) {
+      const identity = user[key]
+      const field = key === 'email' ? 'email' : 'phone_number'
+      // Only an exact match with the stored (normalized) claim counts; anything else is a silent no-op.
+      if (identity !== undefined && identity.value === record[field]) identity.verified = verified
     }
     applyAttributes(user, record, (k) => project.customAttributes.known(k))
     if (record.roles !== undefined) user.roles = [...new Set(record.roles as string[])]
     if (record.groups !== undefined) user.groups = [...new Set(record.groups as string[])]
-    if (typeof record.disabled === 'boolean') {
-      const change = statusChange(user, record.disabled)
-      if ('warning' in change) warnings.push(change.warning)
-      else {
-        user.status = change.to
-        delete user.temporarilyDisabledFrom
-        delete user.temporarilyDisabledUntil
-        delete user.disableReason
-      }
+    if (change !== undefined && 'to' in change) {
+      user.status = change.to
+      delete user.temporarilyDisabledFrom
+      delete user.temporarilyDisabledUntil
+      delete user.disableReason
     }
     if (record.account_valid_from !== undefined) user.accountValidFrom = from
     if (record.account_valid_until !== undefined) user.accountValidUntil = until
@@ -106,7 +109,7 @@ export function upsertUser(project: ImportProject, identifier: IdentifierType, u
     user.updatedAt = project.now()
     return { outcome: 'updated', userId: user.id, warnings }
   } catch (error) {
-    if (error instanceof RecordFailure) return { outcome: 'failed', error: error.body }
+    if (error instanceof RecordFailure) return { outcome: 'failed', error: error.body, warnings }
     throw error
   }
 }

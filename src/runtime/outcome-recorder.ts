@@ -56,6 +56,7 @@ export class OutcomeRecorder {
         code,
         message: outcome.message === undefined ? undefined : redactText(outcome.message),
         ...(outcome.reason !== undefined ? { authgear: redact(outcome.reason) } : {}),
+        ...(outcome.warnings?.length ? { warnings: outcome.warnings.map(redactText) } : {}),
         attempts: item.attempts ?? 0,
         first_attempt_at: item.firstAttemptAt ? new Date(item.firstAttemptAt).toISOString() : undefined,
         last_attempt_at: now,

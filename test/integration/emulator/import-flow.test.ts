@@ -160,6 +160,29 @@ describe('import job lifecycle', () => {
     expect(h.emulator.store.findByLoginId('email', 'tail0@example.com')).toBeUndefined()
   })
 
+  it('gives the crashed chunk\'s error while other chunks are still pending', async () => {
+    h = await startHarness({ workers: 1, record_delay_ms: 20 })
+    const post = await h.importUsers({ identifier: 'email', records: [{ email: null }, ...emailRecords(150, 'later')] })
+    const id = post.json.result.id as string
+    let poll = await h.call('GET', `/_api/admin/users/import/${id}`)
+    while (poll.json.result.error === undefined && poll.json.result.status === 'pending') poll = await h.call('GET', `/_api/admin/users/import/${id}`)
+    expect(poll.json.result.status).toBe('pending')
+    expect(Object.keys(poll.json.result)).toEqual(['id', 'created_at', 'status', 'error'])
+    expect(poll.json.result.error).toMatchObject({ reason: 'UnexpectedError', code: 500 })
+    // Go's json.Encoder ends every envelope with a newline.
+    expect(poll.text.endsWith('}}\n')).toBe(true)
+  })
+
+  it('leaves out the echo of an empty record and keeps a failed record\'s warnings before its errors', async () => {
+    h = await startHarness()
+    const post = await h.importUsers({ identifier: 'email', records: [{}, { email: 'w@example.com', email_verified: false, roles: ['nope'] }] })
+    const done = await h.waitForJob(post.json.result.id)
+    expect(Object.keys(done.details[0])).toEqual(['index', 'outcome', 'errors'])
+    expect(Object.keys(done.details[1])).toEqual(['index', 'record', 'outcome', 'warnings', 'errors'])
+    expect(done.details[1].warnings).toEqual([{ message: 'email_verified = false has no effect in insert.' }])
+    expect(done.details[1].errors[0].reason).toBe('RoleUnknownKeys')
+  })
+
   it('processes a chunk in order but lets duplicates in different chunks race', async () => {
     h = await startHarness({ workers: 2, record_delay_ms: 1 })
     const same = [{ email: 'same@example.com' }, { email: 'same@example.com' }]

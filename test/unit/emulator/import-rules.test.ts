@@ -114,6 +114,31 @@ describe('insert rules', () => {
     expect(store.count()).toBe(1)
   })
 
+  it('warns that a verified flag has no effect when its login ID was not created (a key the project does not allow)', () => {
+    const { run } = setup({ loginIdKeys: new Set(['email']) })
+    const result = run('email', false, { email: 'a@example.com', phone_number: '+85298765433', phone_number_verified: true })
+    expect(warningsOf(result)).toEqual([
+      'phone_number is ignored because it is not an allowed login ID.',
+      'phone_number_verified = true has no effect when phone_number is absent.',
+    ])
+  })
+
+  it('keeps on a failed record the warnings of the steps before the failure, in Authgear\'s step order', () => {
+    const { store, run } = setup()
+    // Verified claims come before roles: their warning stays; MFA comes after: its warning never comes.
+    const failed = run('email', false, { email: 'v1@example.com', email_verified: false, roles: ['nope'], mfa: { email: null } })
+    expect(failed).toMatchObject({ outcome: 'failed', error: { reason: 'RoleUnknownKeys' }, warnings: ['email_verified = false has no effect in insert.'] })
+    // Every login field's warning is given before any identity is checked.
+    const duplicate = run('email', false, { email: 'v2@example.com' })
+    expect(duplicate.outcome).toBe('inserted')
+    const again = run('phone_number', false, { phone_number: '+85298765434', email: 'v2@example.com', preferred_username: null })
+    expect(again).toMatchObject({ outcome: 'failed', error: { reason: 'InvariantViolated' }, warnings: ['preferred_username = null has no effect in insert.'] })
+    // A bad MFA password fails before the mfa.email warning.
+    const mfa = run('email', false, { email: 'v3@example.com', mfa: { email: null, password: { type: 'bcrypt', password_hash: '$2a$10$short' } } })
+    expect(mfa).toMatchObject({ outcome: 'failed', error: { reason: 'InvalidBcryptHash' }, warnings: [] })
+    expect(store.count()).toBe(1)
+  })
+
   it('applies the username rules', () => {
     const { run } = setup()
     expect(errorOf(run('preferred_username', false, { preferred_username: 'admin' }))).toMatchObject({
@@ -139,7 +164,8 @@ describe('insert rules', () => {
       reason: 'UnexpectedError', code: 500,
     })
     expect(errorOf(run('email', false, { email: 'a@example.com', custom_attributes: { level: 0 } }))?.info).toEqual({
-      causes: [{ location: '/custom_attributes/level', kind: 'minimum', details: { actual: 0, expected: 1 } }],
+      // Authgear checks the attribute map by itself: the location is within it.
+      causes: [{ location: '/level', kind: 'minimum', details: { actual: 0, expected: 1 } }],
     })
     expect(store.count()).toBe(0)
     const ok = run('email', false, {
@@ -202,6 +228,18 @@ describe('upsert rules', () => {
     expect(warningsOf(run('email', true, { email: 'a@example.com', disabled: true }))).toEqual([
       'invalid account status transition: disabled -> disabled',
     ])
+  })
+
+  it('keeps on a failed update the warnings of the steps before the failure, the disabled transition included', () => {
+    const { run, user } = withUser()
+    run('email', true, { email: 'a@example.com', disabled: true })
+    const failed = run('email', true, { email: 'a@example.com', disabled: true, email_verified: true, roles: ['bogus'] })
+    expect(failed).toMatchObject({
+      outcome: 'failed',
+      error: { reason: 'RoleUnknownKeys' },
+      warnings: ['invalid account status transition: disabled -> disabled'],
+    })
+    expect(user.roles).toEqual(['staff'])
   })
 
   it('acts on *_verified only when the value equals the stored claim exactly', () => {

@@ -25,4 +25,20 @@ describe('OutcomeRecorder', () => {
     for (const secret of ['hunter2', 'JBSWY3', 'eyJhbGci']) expect(text).not.toContain(secret)
     expect(JSON.parse(text)).toMatchObject({ source_key: '7', code: 'request_rejected', record: { id: 7, email: 'a@example.com', user_pass: 'REDACTED', otp_secret: 'REDACTED' } })
   })
+
+  it('gives a dead letter the warnings of its outcome, as the report line has them', async () => {
+    const dir = await tempDir()
+    const deadLetter = new NdjsonWriter(join(dir, 'dead.ndjson'))
+    const report = new NdjsonWriter(join(dir, 'report.ndjson'))
+    await deadLetter.open()
+    await report.open()
+    const recorder = new OutcomeRecorder({ deadLetter, report, metrics: new Metrics({ defaultMetrics: false }), summary: new RunSummary() })
+    const ticket = new Checkpointer<number>().track(1, 1)
+    const warnings = ['email_verified = false has no effect in insert.']
+    recorder.complete({ source: { kind: 'data', key: '1', origin: 'users.ndjson:1', data: {} }, ticket }, { kind: 'failed', code: 'RoleUnknownKeys', message: 'users.ndjson:1: unknown role keys (RoleUnknownKeys)', warnings })
+    await deadLetter.close()
+    await report.close()
+    expect(JSON.parse(await readFile(join(dir, 'dead.ndjson'), 'utf8'))).toMatchObject({ code: 'RoleUnknownKeys', warnings })
+    expect(JSON.parse(await readFile(join(dir, 'report.ndjson'), 'utf8'))).toMatchObject({ outcome: 'failed', warnings })
+  })
 })

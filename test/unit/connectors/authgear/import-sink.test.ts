@@ -77,6 +77,24 @@ describe('ImportSink', () => {
     expect(outcomes.get('k2')).toMatchObject({ kind: 'inserted', userId: 'id-u2@example.com' })
   })
 
+  it('names a refused custom attribute by its field in the record, and keeps a failed record\'s warnings', async () => {
+    const api = new FakeApi()
+    // Authgear locates custom-attribute causes within the attribute map (`/age`), not the record.
+    api.answer = () => ({
+      outcome: 'failed',
+      warnings: [{ message: 'email_verified = false has no effect in insert.' }],
+      errors: [{ name: 'Invalid', reason: 'ValidationFailed', message: 'invalid value', code: 400, info: { causes: [{ location: '/age', kind: 'minimum', details: { actual: -1, expected: 0 } }, { location: '/email', kind: 'format', details: {} }] } }],
+    })
+    const { sink, outcomes } = harness(api)
+    const batch = items(1, { custom_attributes: { age: -1 } })
+    await sink.run('email', batch)
+    expect(outcomes.get('k0')).toMatchObject({
+      kind: 'failed',
+      message: `${batch[0]!.source.origin}: /custom_attributes/age, /email: invalid value (ValidationFailed)`,
+      warnings: ['email_verified = false has no effect in insert.'],
+    })
+  })
+
   it('splits a batch refused with 413 until the parts fit; a lone record that is too large fails', async () => {
     const api = new FakeApi()
     api.submitFault = (records) => (records.length > 2 ? new RequestTooLargeError('import_create', 'request body too large') : undefined)
