@@ -13,6 +13,11 @@ export const HashAlgorithms = [
    * imported (Auth0 refuses them too).
    */
   'bcrypt_2x',
+  /**
+   * bcrypt `$2$`, the original 1999 prefix: the password was hashed without its closing NUL byte,
+   * which Go's bcrypt (Authgear) always adds, so the old password would never verify.
+   */
+  'bcrypt_2',
   /** bcrypt with an extra salt or pepper mixed into the input (Auth0 `custom_password_hash` with `salt`). */
   'bcrypt_salted',
   /**

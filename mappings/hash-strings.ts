@@ -10,16 +10,19 @@ const notImportable = (algorithm: HashAlgorithm): HashRecognition => ({ algorith
 
 const bcryptLike = /^\$2([a-z])?\$\d\d\$[./A-Za-z0-9]{53}$/
 
-const importableMinors = ['', 'a', 'b', 'y']
+const importableMinors = ['a', 'b', 'y']
 
 function recognizeBcrypt(value: string): HashRecognition | undefined {
-  // `$2$`, `$2a$`, `$2b$`, `$2y$` are one algorithm, which Go's bcrypt (Authgear) reads, with the
+  // `$2a$`, `$2b$`, `$2y$` are one algorithm, which Go's bcrypt (Authgear) verifies, with the
   // shape Authgear accepts: the pattern the record check applies again (and then finds cached).
   if (isBcryptHash(value) && importableMinors.includes(bcryptMinor(value))) return { algorithm: 'bcrypt', importable: true, bcrypt: value }
   const match = bcryptLike.exec(value)
   if (match === null) return undefined
   const minor = match[1] ?? ''
   if (minor === 'x') return notImportable('bcrypt_2x')
+  // The original `$2$` hashed the password without its closing NUL byte; Go's bcrypt always adds
+  // it, so Authgear accepts such a hash and then never verifies the password against it.
+  if (minor === '') return notImportable('bcrypt_2')
   // Any other bcrypt shape the first test refused: a cost outside 04-31, or a minor letter Go's
   // bcrypt (Authgear) does not read. Still bcrypt, but Authgear refuses it.
   return notImportable('bcrypt')
@@ -49,7 +52,7 @@ function recognizeBraced(value: string): HashRecognition | undefined {
   const upper = id.toUpperCase()
   if (upper === 'CRYPT') {
     const inner = recognizeHashString(payload)
-    const crypt: readonly HashAlgorithm[] = ['bcrypt', 'bcrypt_2x', 'md5_crypt', 'sha256_crypt', 'sha512_crypt']
+    const crypt: readonly HashAlgorithm[] = ['bcrypt', 'bcrypt_2x', 'bcrypt_2', 'md5_crypt', 'sha256_crypt', 'sha512_crypt']
     return crypt.includes(inner.algorithm) ? inner : notImportable('ldap_crypt')
   }
   const salted = upper.startsWith('S') && upper !== 'SHA' && !upper.startsWith('SHA')

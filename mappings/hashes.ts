@@ -37,7 +37,7 @@ function recognizeAuth0Custom(object: Record<string, unknown>, hash: Record<stri
     const encoding = isRecord(object['password']) ? object['password']['encoding'] : undefined
     if (encoding !== undefined && encoding !== 'utf8' && encoding !== 'utf-8') return { algorithm: 'bcrypt_other_encoding', importable: false }
     const inner = recognizeHashString(value)
-    return inner.algorithm === 'bcrypt' || inner.algorithm === 'bcrypt_2x' ? inner : { algorithm: 'unknown', importable: false }
+    return inner.algorithm === 'bcrypt' || inner.algorithm === 'bcrypt_2x' || inner.algorithm === 'bcrypt_2' ? inner : { algorithm: 'unknown', importable: false }
   }
   const known = HashAlgorithms.find((name) => name === algorithm)
   if (known !== undefined && auth0Wrapped.includes(known)) {

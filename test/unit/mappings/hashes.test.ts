@@ -25,6 +25,13 @@ describe('recognizeHash: bcrypt', () => {
     expect(recognizeHash(auth0Bcrypt.replace('$2b$', '$2x$'))).toEqual(notImportable('bcrypt_2x'))
   })
 
+  it('does not import $2$: hashed without the closing NUL byte that Go\'s bcrypt adds, it never verifies in Authgear', () => {
+    const original = auth0Bcrypt.replace('$2b$', '$2$')
+    expect(recognizeHash(original)).toEqual(notImportable('bcrypt_2'))
+    expect(recognizeHash(`{CRYPT}${original}`)).toEqual(notImportable('bcrypt_2'))
+    expect(recognizeHash({ algorithm: 'bcrypt', hash: { value: original } })).toEqual(notImportable('bcrypt_2'))
+  })
+
   it('recognises bcrypt that Authgear refuses for its cost', () => {
     expect(recognizeHash(auth0Bcrypt.replace('$10$', '$03$'))).toEqual(notImportable('bcrypt'))
     expect(recognizeHash(auth0Bcrypt.replace('$10$', '$32$'))).toEqual(notImportable('bcrypt'))
