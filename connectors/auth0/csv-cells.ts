@@ -5,25 +5,37 @@ const booleanFields = new Set(['email_verified', 'phone_verified', 'blocked'])
 /** Fields Auth0 exports as numbers. */
 const numberFields = new Set(['logins_count'])
 
+/** Columns that always hold a string in an Auth0 export, so their `'` shows the row follows the convention. */
+const stringColumns = new Set(['user_id', 'email'])
+
 /**
  * Turns the rows of a CSV with these headers into Auth0 profiles: strips the `'` Auth0 puts
  * before every string cell against CSV injection, drops empty cells, types known booleans and
  * numbers, and rebuilds dotted and indexed headers (`user_metadata.plan`,
  * `identities[0].connection`) into objects. Headers are parsed once, not once a row.
+ *
+ * Auth0 prefixes every string and leaves numbers, booleans and its own dates bare: in a row that
+ * follows that convention (its `user_id` or `email` cell starts with `'`), a bare `true`,
+ * `false` or JSON number is read as one, as the JSON export would carry it, so a metadata number
+ * mapped to a number attribute stays a number. A CSV made by other means (no `'` there) keeps
+ * every cell text, where a phone number must not become a number.
  */
 export function csvProfileBuilder(headers: readonly string[]): (cells: readonly string[]) => Record<string, unknown> {
   const paths = headers.map(parseHeader)
+  const markers = paths.flatMap((path, i) => (path.length === 1 && stringColumns.has(path[0] as string) ? [i] : []))
   return (cells) => {
     const profile: Record<string, unknown> = {}
+    const marked = markers.some((i) => cells[i]?.startsWith("'") === true)
     for (let i = 0; i < paths.length; i++) {
       const raw = cells[i]
       if (raw === undefined || raw === '') continue
-      const text = raw.startsWith("'") ? raw.slice(1) : raw
+      const quoted = raw.startsWith("'")
+      const text = quoted ? raw.slice(1) : raw
       if (text === '') continue
       const path = paths[i] as (string | number)[]
       if (path.length === 0) continue
       try {
-        setPath(profile, path, typed(path[path.length - 1], text))
+        setPath(profile, path, marked && !quoted ? bare(text) : typed(path[path.length - 1], text))
       } catch (error) {
         if (error instanceof CsvHeaderConflict) throw new CsvHeaderConflict(`header ${JSON.stringify(headers[i])}: ${error.message}`)
         throw error
@@ -48,6 +60,16 @@ export function parseHeader(header: string): (string | number)[] {
     for (const index of match[2]?.matchAll(/\[(\d+)\]/g) ?? []) path.push(Number(index[1]))
   }
   return path.filter((key) => key !== '')
+}
+
+/** A JSON number literal, as Auth0 writes a number cell. */
+const jsonNumber = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/
+
+/** A cell Auth0 left without its `'`: a boolean, a number, or one of its own dates (text). */
+function bare(text: string): unknown {
+  if (text === 'true') return true
+  if (text === 'false') return false
+  return jsonNumber.test(text) ? Number(text) : text
 }
 
 function typed(field: string | number | undefined, text: string): unknown {

@@ -172,6 +172,23 @@ describe('auth0 CSV reader', () => {
     expect(records.map((record) => record.origin)).toEqual(['export.csv:2', 'export.csv:3'])
   })
 
+  it("reads a bare number or boolean as one where Auth0's ' marks the strings, and keeps every cell text in a CSV without the marks", async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'export.csv', [
+      'user_id,email,user_metadata.age,app_metadata.vip,user_metadata.zip,user_metadata.code,phone_number,created_at',
+      `"'auth0|1","'a@example.com",42,true,"'02134",-1.5e3,"'+15551234567",2021-03-05T16:34:49.518Z`,
+    ].join('\n'))
+    await writeText(dir, 'own.csv', ['user_id,email,user_metadata.age,app_metadata.vip,phone_number', 'auth0|2,b@example.com,42,true,15551234567'].join('\n'))
+    const { records } = await collect(source({ files: ['export.csv', 'own.csv'] }, dir))
+    expect(dataOf(records)).toEqual([
+      {
+        user_id: 'auth0|1', email: 'a@example.com', user_metadata: { age: 42, zip: '02134', code: -1500 }, app_metadata: { vip: true },
+        phone_number: '+15551234567', created_at: '2021-03-05T16:34:49.518Z',
+      },
+      { user_id: 'auth0|2', email: 'b@example.com', user_metadata: { age: '42' }, app_metadata: { vip: 'true' }, phone_number: '15551234567' },
+    ])
+  })
+
   it('detects tab-separated files (the extension writes TSV named .csv) and .tsv gzip', async () => {
     const dir = await tempDir()
     await writeText(dir, 'a.csv', "user_id\temail\n'auth0|1\t'a@example.com\n")
