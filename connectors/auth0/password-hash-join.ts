@@ -131,10 +131,13 @@ export function databaseCandidates(profile: Record<string, unknown>): Candidate[
   const identities = Array.isArray(profile['identities']) ? (profile['identities'] as unknown[]) : []
   const database = identities.filter(isDatabaseIdentity)
   const userId = typeof profile['user_id'] === 'string' ? profile['user_id'] : undefined
+  // A CSV export made as Auth0's community advises carries `identities[0]` as root `provider`,
+  // `user_id` (bare) and `connection` columns: the provider then says whose login it is.
+  const rootProvider = typeof profile['provider'] === 'string' && profile['provider'] !== '' ? profile['provider'] : undefined
   const candidates: Candidate[] = []
   if (userId !== undefined) {
     const bar = userId.indexOf('|')
-    const provider = bar === -1 ? undefined : userId.slice(0, bar)
+    const provider = bar === -1 ? rootProvider : userId.slice(0, bar)
     const bare = bar === -1 ? userId : userId.slice(bar + 1)
     if (provider === 'auth0' || (provider === undefined && identities.length === 0)) {
       const identity = database.find((entry) => entry.user_id === bare)
@@ -150,7 +153,7 @@ export function databaseCandidates(profile: Record<string, unknown>): Candidate[
     if (!candidates.some((candidate) => candidate.id === identity.user_id)) candidates.push({ id: identity.user_id, connection: identity.connection })
   }
   if (candidates.length > 0) return candidates
-  return userId === undefined && identities.length === 0 ? [] : undefined
+  return userId === undefined && identities.length === 0 && (rootProvider === undefined || rootProvider === 'auth0') ? [] : undefined
 }
 
 interface DatabaseIdentity {

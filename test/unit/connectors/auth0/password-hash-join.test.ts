@@ -170,6 +170,15 @@ describe('password-hash join', () => {
     expect(await joined([social], hashes, 'email')).toEqual([undefined])
   })
 
+  it('reads a root provider column (identities[0] exported as provider, user_id, connection) as whose login it is', async () => {
+    const hashes = [hashLine({ _id: { $oid: 'ffffffffffffffffffffffff' }, email: 'f@example.com' }, bcrypt('F'))]
+    // A social user of such a CSV gets no hash, even with the email of a database user.
+    expect(await joined([{ provider: 'google-oauth2', user_id: '103547991597142817347', email: 'f@example.com' }], hashes)).toEqual([undefined])
+    expect(await joined([{ provider: 'google-oauth2', email: 'f@example.com' }], hashes)).toEqual([undefined])
+    // A database user of it joins by its bare id in its connection.
+    expect(await joined([{ provider: 'auth0', user_id: 'ffffffffffffffffffffffff', connection: DB }], hashes, 'id')).toEqual([bcrypt('F')])
+  })
+
   it('joins a linked database identity of a social primary user', async () => {
     const linked = {
       user_id: 'google-oauth2|1',
