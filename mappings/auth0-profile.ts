@@ -15,15 +15,15 @@ type Profile = Pick<
   | 'website' | 'birthdate' | 'zoneinfo' | 'locale' | 'address' | 'disabled' | 'roles' | 'groups' | 'custom_attributes'
 >
 
-/** The source text of `field`, or `undefined` (with a warning when the value is there but not text). */
-function text(data: Record<string, unknown>, field: string, warnings: string[]): string | undefined {
+/** The source text of `field`, or `undefined` (with a warning when the value is there but not text). `prefix` places the field in warnings (`address.`). */
+function text(data: Record<string, unknown>, field: string, warnings: string[], prefix = ''): string | undefined {
   const value = data[field]
   if (isEmpty(value)) return undefined
   if (typeof value !== 'string') {
-    warnings.push(`${field} left out: not a string`)
+    warnings.push(`${prefix}${field} left out: not a string`)
     return undefined
   }
-  return wellFormedText(presentString(value), field, warnings)
+  return wellFormedText(presentString(value), `${prefix}${field}`, warnings)
 }
 
 function checked(value: string | undefined, field: string, valid: (v: string) => boolean, rule: string, warnings: string[]): string | undefined {
@@ -45,7 +45,7 @@ function mapAddress(value: unknown, warnings: string[]): ImportRecord['address']
   }
   const address: Record<string, string> = {}
   for (const part of addressParts) {
-    const partText = wellFormedText(presentString((value as Record<string, unknown>)[part]), `address.${part}`, warnings)
+    const partText = text(value as Record<string, unknown>, part, warnings, 'address.')
     if (partText !== undefined) address[part] = partText
   }
   return Object.keys(address).length > 0 ? address : undefined

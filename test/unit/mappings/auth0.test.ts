@@ -327,6 +327,12 @@ describe('createAuth0Mapping', () => {
     })
   })
 
+  it('warns about an address part that is not text instead of leaving it out unsaid', () => {
+    const value = mapped({ email: 'z@example.com', address: { street_address: '1 Main St', postal_code: 94105, country: 'US' } })
+    expect(value.record.address).toEqual({ street_address: '1 Main St', country: 'US' })
+    expect(value.warnings).toEqual(['address.postal_code left out: not a string'])
+  })
+
   describe('half characters', () => {
     it('leaves out a profile field, address part or custom attribute holding a lone surrogate (Authgear would store U+FFFD), and keeps the user', () => {
       const data = JSON.parse('{"email":"s@example.com","name":"Zo\\ud800","given_name":"Zo\\ud83d\\ude00","address":{"locality":"\\udc00x","country":"HK"},"user_metadata":{"team":"a\\ud800"}}') as Record<string, unknown>
