@@ -17,6 +17,7 @@ import { routeJob } from '../runtime/job-router.ts'
 import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
 import { legacyPipelineId, pipelineId, pipelineIdentity } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
+import { supersededOutcome } from '../runtime/superseded-outcome.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
 import { ConfigError, type QuotaExceededError } from '../core/errors.ts'
@@ -126,7 +127,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         publish && producer
           ? createPublishRunner(producer, publish.topic, recorder, run.hardStop)
           : routeJob((identifier, items) => sink!.run(identifier, items), deleting && ((items) => deleting.runner(recorder).run(items))),
-      onSuperseded: (item) => recorder.complete(item, { kind: 'superseded', message: 'a later version of this user in the same import job replaced it', attempts: item.attempts }),
+      onSuperseded: (item, by) => recorder.complete(item, supersededOutcome(item, by)),
     })
     const totalBytes = await source.totalBytes?.()
     if (totalBytes !== undefined) metrics.sourceSizeBytes.set({ source: config.source.type }, totalBytes)

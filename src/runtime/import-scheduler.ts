@@ -21,7 +21,7 @@ export class ImportScheduler {
   readonly #upsert: boolean
   readonly #maxInFlight: number
   readonly #run: JobRunner
-  readonly #onSuperseded: (item: WorkItem) => void
+  readonly #onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void
   readonly #open = new Map<IdentifierType, OpenBatch>()
   readonly #locks = new Set<string>()
   /** Records waiting for their user's lock, oldest first, and their users. */
@@ -37,7 +37,8 @@ export class ImportScheduler {
   #queued = 0
   #stopped = false
 
-  constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem) => void }) {
+  /** `onSuperseded(item, by)`: `item` was replaced by `by`, the later version of its user in the same batch. */
+  constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void }) {
     this.#policy = options.policy
     this.#upsert = options.upsert
     this.#maxInFlight = options.maxInFlight
@@ -69,7 +70,7 @@ export class ImportScheduler {
     const batch = this.#open.get(item.mapped.identifier)
     if (batch === undefined || batch.size + 1 >= this.#policy.maxRecords || batch.bytesWith(item) > this.#policy.maxBytes || batch.deletesImportOf(item)) return false
     const superseded = batch.add(item)
-    if (superseded) this.#onSuperseded(superseded)
+    if (superseded) this.#onSuperseded(superseded, item)
     return true
   }
 
@@ -108,7 +109,7 @@ export class ImportScheduler {
       this.#arm()
     }
     const superseded = batch.add(item)
-    if (superseded) this.#onSuperseded(superseded)
+    if (superseded) this.#onSuperseded(superseded, item)
     if (batch.size >= this.#policy.maxRecords) await this.#dispatch(identifier)
   }
 
@@ -199,7 +200,7 @@ export class ImportScheduler {
             readded.add(user)
             readd.push(item)
             deletesAfter.push(batch.remove(user) as WorkItem)
-          } else this.#onSuperseded(item)
+          } else this.#onSuperseded(item, batch.versionOf(user))
         } else {
           readded.add(user)
           readd.push(item)

@@ -22,13 +22,17 @@ interface Job { identifier: IdentifierType; items: WorkItem[]; done: () => void 
 function harness(policy = { maxRecords: 3, maxBytes: 10_000, lingerMs: 20 }, maxInFlight = 2) {
   const jobs: Job[] = []
   const superseded: WorkItem[] = []
+  const supersededBy: (WorkItem | undefined)[] = []
   let running = 0
   let peak = 0
   const scheduler = new ImportScheduler({
     policy,
     upsert: false,
     maxInFlight,
-    onSuperseded: (i) => superseded.push(i),
+    onSuperseded: (i, by) => {
+      superseded.push(i)
+      supersededBy.push(by)
+    },
     run: (identifier, items) =>
       new Promise<void>((resolve) => {
         running++
@@ -36,7 +40,7 @@ function harness(policy = { maxRecords: 3, maxBytes: 10_000, lingerMs: 20 }, max
         jobs.push({ identifier, items, done: () => { running--; resolve() } })
       }),
   })
-  return { scheduler, jobs, superseded, peak: () => peak }
+  return { scheduler, jobs, superseded, supersededBy, peak: () => peak }
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0))
@@ -78,6 +82,7 @@ describe('ImportScheduler', () => {
     const flushed = h.scheduler.flush()
     await tick()
     expect(h.superseded.map((i) => (i.mapped.record as { name: string }).name)).toEqual(['v1'])
+    expect(h.supersededBy.map((i) => (i?.mapped.record as { name: string }).name)).toEqual(['v2'])
     expect(h.jobs[0]!.items.map((i) => (i.mapped.record as { name: string }).name)).toEqual(['v2'])
     h.jobs[0]!.done()
     await flushed
@@ -166,6 +171,7 @@ describe('ImportScheduler', () => {
     const flushed = h.scheduler.flush()
     for (let i = 0; i < 5; i++) await tick()
     expect(h.superseded.map(name)).toEqual(['A2'])
+    expect(h.supersededBy.map((i) => i && name(i))).toEqual(['A3'])
     expect(h.jobs.slice(2).flatMap((j) => j.items.map(name))).toEqual(['A3'])
     for (const j of h.jobs.slice(1)) j.done()
     await flushed
