@@ -184,6 +184,11 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       case 'quota':
         metrics.setRunState('stopped')
         metrics.quotaExhausted.set({ period: (result.error as QuotaExceededError).period }, 1)
+        // Log searches and alerts key on `code`, as for every other stop.
+        logger.warn(
+          { err: { name: (result.error as Error).name, code: (result.error as QuotaExceededError).code, message: (result.error as Error).message }, period: (result.error as QuotaExceededError).period },
+          'The run stopped on Authgear\'s import quota; the checkpoint is saved.',
+        )
         io.stderr.write(`${(result.error as Error).message}\nThe checkpoint is saved; after the quota resets: ${continueHint}\n`)
         return ExitCodes.resumable
       case 'stopped':

@@ -70,6 +70,8 @@ describe('stopping a backfill', () => {
     const first = await runCli(['backfill', '--config', config, '--metrics-out', metricsOut])
     expect(first.code).toBe(75)
     expect(first.stderr).toMatch(/quota.*day/i)
+    // Log searches key on the code, as for every other stop.
+    expect(first.stderr).toMatch(/"level":40.*"code":"GB_QUOTA"/)
     // What GearbridgeQuotaExhausted alerts on, in the file a textfile collector would pick up.
     const metrics = await readFile(metricsOut, 'utf8')
     expect(metrics).toContain('gearbridge_quota_exhausted{period="day"} 1')

@@ -40,3 +40,19 @@ describe('log lines beside a progress bar', () => {
     }
   })
 })
+
+describe('the progress bar', () => {
+  it('shows the input done, not the input read: the bytes of records still pending are not counted', () => {
+    const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true }) as unknown as NodeJS.WriteStream
+    let text = ''
+    ;(stream as unknown as PassThrough).on('data', (chunk: Buffer) => (text += chunk.toString()))
+    const summary = new RunSummary()
+    const progress = createProgress('always', 2000, summary, stream)
+    // 100 records read in 1,000 bytes, 50 of them with an outcome: 500 bytes done of 2,000.
+    summary.read = 100
+    summary.outcomes.inserted = 50
+    progress.update(1000)
+    progress.stop()
+    expect(text).toContain('25% | 50 done of 100 read')
+  })
+})
