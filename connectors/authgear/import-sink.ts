@@ -36,7 +36,11 @@ export interface ImportSinkOptions {
   readonly maxSends: number
   /** Aborts polling only on a hard stop; a graceful stop lets in-flight jobs finish. */
   readonly hardStop?: AbortSignal
+  /** A job still running after this long is logged once as slow, by id (default 5 minutes). */
+  readonly slowJobMs?: number
 }
+
+const defaultSlowJobMs = 5 * 60_000
 
 /**
  * Submits one batch as an Authgear import job, follows it to completion and turns
@@ -116,7 +120,7 @@ export class ImportSink {
     const started = Date.now()
     this.#logger.debug({ job: job.id, identifier, records: items.length, bytes }, 'Import job submitted.')
     try {
-      job = await this.#follow(job)
+      job = await this.#follow(job, { identifier, records: items.length, started })
     } catch (error) {
       if (error instanceof TaskNotFoundError) {
         this.#metrics.jobs.inc({ result: 'expired' })
@@ -132,12 +136,23 @@ export class ImportSink {
     return this.#settle(job, items)
   }
 
-  async #follow(job: ImportJobView): Promise<ImportJobView> {
+  /**
+   * Polls `job` until it completes. One still running after `slowJobMs` is logged once by id, so
+   * the operator of a run whose checkpoint stalls can name it to Authgear's support.
+   */
+  async #follow(job: ImportJobView, of: { identifier: IdentifierType; records: number; started: number }): Promise<ImportJobView> {
     let delay = this.#options.pollInitialMs
+    let slowSaid = false
+    const slowMs = this.#options.slowJobMs ?? defaultSlowJobMs
     while (job.status !== 'completed') {
       await sleep(delay, undefined, { signal: this.#options.hardStop })
       job = await this.#api.getImport(job.id, this.#options.hardStop)
       delay = Math.min(delay * 2, this.#options.pollMaxMs)
+      const seconds = (Date.now() - of.started) / 1000
+      if (!slowSaid && job.status !== 'completed' && seconds * 1000 >= slowMs) {
+        slowSaid = true
+        this.#logger.warn({ job: job.id, identifier: of.identifier, records: of.records, seconds: Math.round(seconds) }, 'Import job is still running; its records hold back the checkpoint until it completes.')
+      }
     }
     return job
   }

@@ -42,9 +42,13 @@ class FakeApi implements ImportApi {
     return { id, created_at: 'now', status: 'pending' }
   }
 
+  /** Polls a job answers `pending` to before it completes. */
+  pendingPolls = 0
+
   async getImport(id: string): Promise<ImportJobView> {
     const job = this.#jobs.get(id)!
     job.polls++
+    if (job.polls <= this.pendingPolls) return { id, created_at: 'now', status: 'pending' }
     const fault = this.getFault?.(id, job.polls)
     if (fault) throw fault
     const crashAt = this.crash?.(job.records)
@@ -93,6 +97,19 @@ describe('ImportSink', () => {
       message: `${batch[0]!.source.origin}: /custom_attributes/age, /email: invalid value (ValidationFailed)`,
       warnings: ['email_verified = false has no effect in insert.'],
     })
+  })
+
+  it('logs a job still running after slowJobMs once, by its id, and settles it when it completes', async () => {
+    const api = new FakeApi()
+    api.pendingPolls = 6
+    const warnings: { obj: Record<string, unknown>; msg: string }[] = []
+    const logger: Logger = { ...silent, warn: (obj: Record<string, unknown>, msg: string) => warnings.push({ obj, msg }), child: () => logger }
+    const outcomes = new Map<string, Outcome>()
+    const recorder = { complete: (item: Settleable, outcome: Outcome) => { outcomes.set(item.source.key, outcome); item.ticket.settle() } } as unknown as OutcomeRecorder
+    const sink = new ImportSink(api, { upsert: false, pollInitialMs: 2, pollMaxMs: 4, maxSends: 3, slowJobMs: 5 }, { recorder, metrics: new Metrics({ defaultMetrics: false }), logger })
+    await sink.run('email', items(2))
+    expect(warnings).toEqual([{ obj: { job: 'userimport_1', identifier: 'email', records: 2, seconds: expect.any(Number) }, msg: expect.stringMatching(/still running/) }])
+    expect(outcomes.get('k1')).toMatchObject({ kind: 'inserted' })
   })
 
   it('splits a batch refused with 413 until the parts fit; a lone record that is too large fails', async () => {
