@@ -208,6 +208,7 @@ export function execute(doc: DocumentNode, op: OperationNode, vars: Record<strin
       }
     }
     const type = schemaTypes.get(namedType(ref))!
+    if (type.kind === 'scalar' && type.serialize !== undefined) return type.serialize(value)
     if (type.kind !== 'object' && type.kind !== 'interface') return value
     const objectName = type.kind === 'interface' ? type.resolveType(value) : type.name
     const sub = nodes.flatMap((n) => n.selections ?? [])

@@ -50,6 +50,8 @@ export interface ScalarType {
   readonly kind: 'scalar'
   readonly name: string
   parse(value: unknown): { value: unknown } | undefined
+  /** The value as the reply carries it; the value itself when absent. */
+  serialize?(value: unknown): unknown
 }
 
 export interface EnumType {
@@ -72,6 +74,18 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isInt32 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31
 const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i
 
+/**
+ * A stored time as graphql-go's `DateTime` writes it (`time.Time.MarshalText`, RFC 3339 with
+ * nanoseconds): UTC, the fraction's trailing zeros trimmed, none when it is zero.
+ */
+export function goDateTime(iso: string): string {
+  const utc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(iso) ? iso : new Date(iso).toISOString()
+  const match = /^(.{19})(?:\.(\d+))?Z$/.exec(utc)
+  if (match === null) return iso
+  const fraction = (match[2] ?? '').replace(/0+$/, '')
+  return `${match[1]}${fraction === '' ? '' : `.${fraction}`}Z`
+}
+
 export const scalars: readonly ScalarType[] = [
   { kind: 'scalar', name: 'String', parse: (v) => (typeof v === 'string' ? { value: v } : undefined) },
   { kind: 'scalar', name: 'Boolean', parse: (v) => (typeof v === 'boolean' ? { value: v } : undefined) },
@@ -82,6 +96,7 @@ export const scalars: readonly ScalarType[] = [
     kind: 'scalar',
     name: 'DateTime',
     parse: (v) => (typeof v === 'string' && rfc3339.test(v) && !Number.isNaN(Date.parse(v)) ? { value: new Date(v).toISOString() } : undefined),
+    serialize: (v) => (typeof v === 'string' ? goDateTime(v) : v),
   },
   ...['UserStandardAttributes', 'UserCustomAttributes', 'IdentityClaims', 'AuthenticatorClaims'].map(
     (name): ScalarType => ({ kind: 'scalar', name, parse: (v) => (isObject(v) ? { value: v } : undefined) }),

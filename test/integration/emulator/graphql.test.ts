@@ -35,6 +35,8 @@ describe('Admin API GraphQL', () => {
     expect(byLogin.json.data).toEqual({ a: { id: encodeUserNodeId(id!) }, b: null })
     const node = await gql(`query($id: ID!) { node(id: $id) { __typename ... on User { createdAt roles { totalCount } identities { edges { node { type claims } } } } } }`, { id: encodeUserNodeId(id!) })
     expect(node.json.data.node.__typename).toBe('User')
+    // graphql-go writes a time with MarshalText: RFC 3339 in UTC, no trailing zeros in the fraction.
+    expect(node.json.data.node.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d*[1-9])?Z$/)
     expect(node.json.data.node.identities.edges[0].node).toMatchObject({ type: 'LOGIN_ID', claims: { email: 'alice@example.com' } })
   })
 

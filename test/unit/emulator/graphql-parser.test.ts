@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodeNodeId, encodeUserNodeId } from '../../../src/emulator/graphql-node-id.ts'
 import { parseDocument } from '../../../src/emulator/graphql-parser.ts'
+import { goDateTime } from '../../../src/emulator/graphql-types.ts'
 
 describe('GraphQL parser', () => {
   it('parses operations with variables, aliases, fragments and literals', () => {
@@ -29,5 +30,14 @@ describe('global node IDs', () => {
     expect(id).not.toContain('=')
     expect(decodeNodeId(id)).toEqual({ type: 'User', id: '0b6f9c1e-0000-4000-8000-000000000001' })
     expect(decodeNodeId('VXNlcjp4==')).toBeUndefined()
+  })
+})
+
+describe('DateTime values', () => {
+  it('are written as graphql-go writes a time: UTC, trailing zeros of the fraction trimmed, none when zero', () => {
+    expect(goDateTime('2026-01-01T00:00:00.000Z')).toBe('2026-01-01T00:00:00Z')
+    expect(goDateTime('2026-01-01T00:00:00.500Z')).toBe('2026-01-01T00:00:00.5Z')
+    expect(goDateTime('2026-01-01T00:00:00.123456789Z')).toBe('2026-01-01T00:00:00.123456789Z')
+    expect(goDateTime('2026-01-01T08:00:00+08:00')).toBe('2026-01-01T00:00:00Z')
   })
 })
