@@ -1,7 +1,7 @@
 import type { MappedRecord, MappingResult } from '../../src/core/mapped-record.ts'
 import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { checkImportRecord, IdentifierTypes, type IdentifierType } from '../../mappings/record.ts'
-import { loneSurrogate } from '../../mappings/normalize.ts'
+import { loneSurrogate, normalizeEmail, normalizePhone, normalizeUsername, type Normalized } from '../../mappings/normalize.ts'
 import { PasswordLanes, type PasswordLane } from '../../src/core/mapped-record.ts'
 
 /** The JSON value of one message published by a backfill with `publish:` (key = `<identifier>:<identifierValue>`). */
@@ -48,6 +48,17 @@ export function mapPublishedRecord(input: ReadableRecord): MappingResult {
   if (half !== undefined) {
     return { ok: false, rejection: { code: 'schema', field: half, message: `record at ${half} ${loneSurrogate}; publish it again with this version` } }
   }
+  // Batches dedupe and lock users by `identifierValue`, and Authgear finds a user by the raw value
+  // the record sends: a value that differs from the record's, or is not the form Authgear stores,
+  // would supersede another user's record or fail as a duplicate when the message is read again.
+  const sent = (data.record as Record<string, unknown>)[identifier]
+  if (sent !== data.identifierValue) {
+    return { ok: false, rejection: { code: 'schema', field: '/identifierValue', message: `identifierValue is not the record's ${identifier}; publish the record again with gearbridge backfill` } }
+  }
+  const stored = storedForm(identifier, data.identifierValue)
+  if (!stored.ok || stored.value !== data.identifierValue) {
+    return { ok: false, rejection: { code: 'schema', field: `/record/${identifier}`, message: `record ${identifier} is not in the form Authgear stores it (${stored.ok ? 'normalize it' : stored.reason}); publish the record again with gearbridge backfill` } }
+  }
   const lane = (Object.values(PasswordLanes) as string[]).includes(data.passwordLane ?? '') ? (data.passwordLane as PasswordLane) : PasswordLanes.none
   const mapped: MappedRecord = {
     identifier,
@@ -87,4 +98,10 @@ function wellFormed(value: unknown): boolean {
     if (!key.isWellFormed() || !wellFormed((value as Record<string, unknown>)[key])) return false
   }
   return true
+}
+
+function storedForm(identifier: IdentifierType, value: string): Normalized<string> {
+  if (identifier === 'email') return normalizeEmail(value)
+  if (identifier === 'phone_number') return normalizePhone(value)
+  return normalizeUsername(value)
 }

@@ -63,6 +63,18 @@ describe('publish: mapped records to a topic', () => {
     expect(mapPublishedRecord({ kind: 'data', key: 'k', origin: 'o', data: whole }).ok).toBe(true)
   })
 
+  it('refuses a published record whose identifierValue is not its record\'s identifier in the form Authgear stores it', () => {
+    const message = (identifierValue: string, email: string, identifier = 'email') => ({ kind: 'data' as const, key: 'k', origin: 'o', data: { identifier, identifierValue, record: { email, ...(identifier === 'phone_number' ? { phone_number: identifierValue } : {}) }, passwordAlgorithm: 'none', passwordLane: 'none', warnings: [] } })
+    // Two users under one identifierValue: the first would be superseded by the second, unsaid.
+    expect(mapPublishedRecord(message('shared@example.com', 'first-user@example.com'))).toMatchObject({ ok: false, rejection: { code: 'schema', field: '/identifierValue' } })
+    // A value Authgear stores otherwise is found by nothing when read again: a duplicate failure.
+    expect(mapPublishedRecord(message('Upper@Example.COM', 'Upper@Example.COM'))).toMatchObject({ ok: false, rejection: { code: 'schema', field: '/record/email' } })
+    // A phone number not in E.164 already fails Authgear's record schema.
+    expect(mapPublishedRecord(message('+1 415 555 2671', 'p@example.com', 'phone_number'))).toMatchObject({ ok: false, rejection: { code: 'schema' } })
+    expect(mapPublishedRecord(message('+14155552671', 'p@example.com', 'phone_number')).ok).toBe(true)
+    expect(mapPublishedRecord(message('upper@example.com', 'upper@example.com')).ok).toBe(true)
+  })
+
   it('dead-letters a record the broker refuses as too large and publishes the others (a rerun would be refused the same)', async () => {
     const producer = {
       send: async (_topic: string, message: OutgoingMessage) => {
