@@ -12,21 +12,29 @@ export interface KafkaMetrics {
 
 interface PartitionStats {
   readonly hi_offset?: number
+  readonly lo_offset?: number
+  readonly app_offset?: number
   readonly consumer_lag?: number
 }
 
 /**
  * Consumer lag per assigned partition: the partition's high watermark (from librdkafka's
  * statistics) minus the offset this replica last committed. Before the first commit it falls
- * back to librdkafka's own `consumer_lag`. The label set is bounded by the partitions assigned.
+ * back to librdkafka's own `consumer_lag` (from the group's committed offset). A group that has
+ * committed nothing yet has no `consumer_lag` (-1): its lag is everything from where it starts
+ * (the log start under `start_from: earliest`, the position it has reached under `latest`), so a
+ * group stuck before its first commit still shows its lag, and the lag alert can fire. The label
+ * set is bounded by the partitions assigned.
  */
 export class ConsumerLag {
   readonly #metrics: KafkaMetrics | undefined
+  readonly #startFrom: 'earliest' | 'latest'
   readonly #committed = new Map<string, number>()
   readonly #latest = new Map<string, number>()
 
-  constructor(metrics: KafkaMetrics | undefined) {
+  constructor(metrics: KafkaMetrics | undefined, startFrom: 'earliest' | 'latest' = 'earliest') {
     this.#metrics = metrics
+    this.#startFrom = startFrom
   }
 
   committed(topic: string, partition: number, offset: number): void {
@@ -58,12 +66,21 @@ export class ConsumerLag {
         const partition = Number(id)
         const key = partitionKey(topic, partition)
         if (partition < 0 || !assigned.has(key)) continue
-        const committed = this.#committed.get(key)
-        const lag = p.hi_offset !== undefined && p.hi_offset >= 0 && committed !== undefined ? Math.max(0, p.hi_offset - committed) : p.consumer_lag
-        if (lag === undefined || lag < 0) continue
+        const lag = this.#lagOf(key, p)
+        if (lag === undefined) continue
         this.#latest.set(key, lag)
         this.#metrics?.kafkaLag.set({ topic, partition: String(partition) }, lag)
       }
     }
+  }
+
+  #lagOf(key: string, p: PartitionStats): number | undefined {
+    const hi = p.hi_offset
+    if (hi === undefined || hi < 0) return p.consumer_lag !== undefined && p.consumer_lag >= 0 ? p.consumer_lag : undefined
+    const committed = this.#committed.get(key)
+    if (committed !== undefined) return Math.max(0, hi - committed)
+    if (p.consumer_lag !== undefined && p.consumer_lag >= 0) return p.consumer_lag
+    const from = this.#startFrom === 'earliest' ? p.lo_offset : p.app_offset
+    return from !== undefined && from >= 0 ? Math.max(0, hi - from) : undefined
   }
 }

@@ -45,7 +45,7 @@ const revokeDrainMs = 30_000
 
 export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourceOptions): KafkaSource {
   const ledger = new PartitionLedger()
-  const lag = new ConsumerLag(options.metrics)
+  const lag = new ConsumerLag(options.metrics, config.start_from)
   const assigned = new Set<string>()
   const atEnd = new Set<string>()
   let member = false

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest'
+import { ConsumerLag } from '../../../../connectors/kafka/consumer-lag.ts'
+import { partitionKey } from '../../../../connectors/kafka/position.ts'
+
+const assigned = new Set([0, 1, 2].map((p) => partitionKey('users', p)))
+const stats = JSON.stringify({
+  topics: {
+    users: {
+      partitions: {
+        '-1': { hi_offset: -1 },
+        '0': { hi_offset: 1570, lo_offset: 0, app_offset: 200, consumer_lag: -1 },
+        '1': { hi_offset: 1570, lo_offset: 100, app_offset: 1500, consumer_lag: -1 },
+        '2': { hi_offset: 1580, lo_offset: 0, app_offset: 1200, consumer_lag: 580 },
+      },
+    },
+  },
+})
+
+describe('ConsumerLag', () => {
+  it('shows the lag of a partition the group has committed nothing for, from where the group starts', () => {
+    const earliest = new ConsumerLag(undefined, 'earliest')
+    const latest = new ConsumerLag(undefined, 'latest')
+    earliest.fromStats(stats, assigned)
+    latest.fromStats(stats, assigned)
+    // No committed offset (librdkafka's consumer_lag is -1): everything from the log start, or from the position reached.
+    expect([0, 1, 2].map((p) => earliest.lagOf('users', p))).toEqual([1570, 1470, 580])
+    expect([0, 1, 2].map((p) => latest.lagOf('users', p))).toEqual([1370, 70, 580])
+    // Once this replica commits, the lag is counted from its commit.
+    earliest.committed('users', 0, 1000)
+    earliest.fromStats(stats, assigned)
+    expect(earliest.lagOf('users', 0)).toBe(570)
+  })
+})
