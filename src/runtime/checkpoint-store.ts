@@ -73,7 +73,7 @@ export class CheckpointStore<P> {
     if (state.pipeline !== pipeline.id && !pipeline.aliases?.includes(state.pipeline)) {
       const changed = state.identity !== undefined && pipeline.identity !== undefined ? identityDifferences(state.identity, pipeline.identity) : []
       const what = changed.length > 0 ? `: ${changed.join(', ')} changed since it was saved` : ` (fingerprint ${state.pipeline}, this config ${pipeline.id})`
-      throw new CheckpointError(`checkpoint ${this.path} belongs to another source or target${what}; put the setting back to resume, or use another state.dir, or --from-start to discard it`)
+      throw new CheckpointError(`checkpoint ${this.path} belongs to another source or target${what}; put the setting back to resume, or use another state.dir, or (for a file or table source) --from-start to discard it`)
     }
     try {
       return { ...state, position: state.position === null ? null : this.#parse(state.position) }

@@ -22,7 +22,9 @@ function sourceIdentity(source: RootConfig['source']): Record<string, unknown> {
     case 'sql':
       return { type: source.type, dialect: source.dialect, server: sqlServer(source), table: source.table, query: source.query, key: source.key, updated_at: source.updated_at }
     case 'kafka':
-      return { type: source.type, topics: source.topics, group_id: source.group_id }
+      // Where a Kafka source is lies in its consumer group's offsets, not in the checkpoint: a
+      // topic added to (or removed from) the list changes nothing the checkpoint holds.
+      return { type: source.type, group_id: source.group_id }
   }
 }
 
@@ -52,6 +54,16 @@ export function pipelineId(config: RootConfig): string {
  */
 export function legacyPipelineId(config: RootConfig): string {
   return fingerprint({ source: config.source, target: targetOf(config), project: config.sink.project_id })
+}
+
+/**
+ * For a Kafka source, the fingerprint versions before it was keyed by group alone wrote (with its
+ * topics): still accepted while the topics are the same, so an upgrade resumes the sync.
+ */
+export function topicsPipelineId(config: RootConfig): string | undefined {
+  const source = config.source
+  if (source.type !== 'kafka') return undefined
+  return fingerprint({ source: { type: source.type, topics: source.topics, group_id: source.group_id }, target: targetOf(config), project: config.sink.project_id })
 }
 
 function fingerprint(material: unknown): string {

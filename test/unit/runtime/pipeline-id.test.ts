@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { rootConfigSchema } from '../../../src/config/schema.ts'
 import { CheckpointStore } from '../../../src/runtime/checkpoint-store.ts'
-import { legacyPipelineId, pipelineId, pipelineIdentity } from '../../../src/runtime/pipeline-id.ts'
+import { legacyPipelineId, pipelineId, pipelineIdentity, topicsPipelineId } from '../../../src/runtime/pipeline-id.ts'
 import { scratchDir } from '../../support/scratch-dir.ts'
 
 const sink = { endpoint: 'https://myapp.authgear.cloud', project_id: 'myapp', key_id: 'k', private_key_file: 'k.pem' }
@@ -27,6 +27,18 @@ describe('checkpoint fingerprint', () => {
     expect(pipelineId(socket('postgres://app:rotated@/legacy?host=/run/postgresql'))).toBe(pipelineId(socket('postgres://app:s3cret@/legacy?host=/run/postgresql')))
     expect(pipelineId(socket('postgres://app:s3cret@/other?host=/run/postgresql'))).not.toBe(pipelineId(socket('postgres://app:s3cret@/legacy?host=/run/postgresql')))
     expect(JSON.stringify(pipelineIdentity(socket('postgres://app@/legacy?host=/tmp&password=hunter2')))).not.toContain('hunter2')
+  })
+
+  it('keys a Kafka source by its consumer group, which holds its position, so topics can be added; a checkpoint from when topics were keyed is taken while they are the same', async () => {
+    const kafka = (extra: Record<string, unknown>) => config({ type: 'kafka', brokers: 'k:9092', topics: 'users', group_id: 'g', format: 'json', record_mapping: 'auth0', ...extra })
+    expect(pipelineId(kafka({ topics: ['users', 'users-eu'] }))).toBe(pipelineId(kafka({})))
+    expect(pipelineId(kafka({ group_id: 'other' }))).not.toBe(pipelineId(kafka({})))
+    expect(topicsPipelineId(config({ type: 'auth0', files: 'a.ndjson' }))).toBeUndefined()
+    const dir = await scratchDir('gb-pipeline-id-kafka-')
+    const path = join(dir, 'checkpoint.json')
+    const store = new CheckpointStore(path, (value) => value)
+    await writeFile(path, JSON.stringify({ version: 1, position: null, committedAt: '2026-01-01T00:00:00Z', recordsCommitted: 0, complete: false, pipeline: topicsPipelineId(kafka({})) }))
+    await expect(store.load({ id: pipelineId(kafka({})), aliases: [topicsPipelineId(kafka({}))!] })).resolves.toMatchObject({ recordsCommitted: 0 })
   })
 
   it('changes with what a position counts through: files, table, query, key, database, topics, group, project', () => {
