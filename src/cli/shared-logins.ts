@@ -42,7 +42,10 @@ export class SharedLogins {
     // This user's identifier as another user's second login ID: Authgear finds that user.
     const heldBy = this.#logins.get(user)
     const merged = heldBy !== undefined && heldBy !== user
-    if (merged) {
+    // A record sent by a login that did not change, because its identifier did (a Debezium email
+    // change, locked on both identifiers), is meant to find the user holding it: no warning.
+    const rerouted = mapped.lockKeys !== undefined && mapped.lockKeys.length > 0
+    if (merged && !rerouted) {
       this.merged++
       keep(this.examples.merged, origin)
     }
