@@ -4,6 +4,7 @@ import type { Source, SourceBatch } from '../../src/core/source.ts'
 import type { SourceRecord } from '../../src/core/source-record.ts'
 import type { KafkaSourceConfig } from './config.ts'
 import { GroupConsumer } from './consumer.ts'
+import { ConnectError } from './errors.ts'
 import { ConsumerLag, type KafkaMetrics } from './consumer-lag.ts'
 import { decodeMessage } from './message-decoder.ts'
 import { PartitionLedger, type SettledSnapshot } from './partition-ledger.ts'
@@ -210,8 +211,17 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
     async check() {
       const probe = new GroupConsumer(settings(config, false), { ...handlers, onAssign: (_p, done) => done(), onRevoke: (_p, done) => done() })
       await probe.connect(config.topics, options.connectTimeoutMs ?? 10_000)
-      await probe.disconnect()
-      return `kafka: ${config.brokers.join(',')} topics ${config.topics.join(', ')} group ${config.group_id} (${config.format})`
+      let counts: Map<string, number>
+      try {
+        counts = await probe.partitionCounts([...config.topics, ...(config.dead_letter_topic === undefined ? [] : [config.dead_letter_topic])], options.connectTimeoutMs ?? 10_000)
+      } finally {
+        await probe.disconnect()
+      }
+      // A misspelled topic is subscribed to without a word and read as empty for ever; a dead-letter
+      // topic that does not exist stops the sync at its first dead letter.
+      const missing = [...counts].filter(([, partitions]) => partitions === 0).map(([topic]) => (topic === config.dead_letter_topic ? `${topic} (source.dead_letter_topic)` : topic))
+      if (missing.length > 0) throw new ConnectError(`Kafka at ${config.brokers.join(',')} has no topic ${missing.join(', ')}: create it or correct the name`)
+      return `kafka: ${config.brokers.join(',')} topics ${config.topics.map((topic) => `${topic} (${counts.get(topic)} partitions)`).join(', ')} group ${config.group_id} (${config.format})`
     },
 
     async *read(_from: KafkaPosition | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<KafkaPosition>> {

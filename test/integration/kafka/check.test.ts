@@ -1,0 +1,29 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { runCli } from '../../support/run-cli.ts'
+import { kafka, uniqueName, workspace, type Workspace } from './kafka-harness.ts'
+
+let ws: Workspace | undefined
+afterEach(async () => {
+  await ws?.close()
+  ws = undefined
+})
+
+describe('gearbridge check of a Kafka source', () => {
+  it('names the partitions of each topic, and fails on a topic, or a dead-letter topic, the brokers do not have', async () => {
+    const k = await kafka()
+    ws = await workspace()
+    const topic = uniqueName('users')
+    const dlq = uniqueName('dlq')
+    await k.createTopic(topic, 3)
+    await k.createTopic(dlq, 1)
+    const source = { type: 'kafka', brokers: k.brokers, group_id: uniqueName('g') }
+    const ok = await runCli(['check', '--config', await ws.config({ ...source, topics: topic, dead_letter_topic: dlq })])
+    expect(ok.stdout, ok.stderr).toContain(`source: ok (kafka: ${k.brokers} topics ${topic} (3 partitions)`)
+    const misspelled = await runCli(['check', '--config', await ws.config({ ...source, topics: `${topic}-typo` })])
+    expect(misspelled.code).toBe(1)
+    expect(misspelled.stdout).toContain(`source: FAILED: Kafka at ${k.brokers} has no topic ${topic}-typo: create it or correct the name`)
+    const noDlq = await runCli(['check', '--config', await ws.config({ ...source, topics: topic, dead_letter_topic: `${dlq}-typo` })])
+    expect(noDlq.code).toBe(1)
+    expect(noDlq.stdout).toContain(`has no topic ${dlq}-typo (source.dead_letter_topic)`)
+  })
+})
