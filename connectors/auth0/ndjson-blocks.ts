@@ -56,7 +56,7 @@ export async function* ndjsonBlocks(file: IdentifiedFile, start: ReaderStart, ch
     pendingBytes = 0
     pendingLines = 0
     const transfer = [...new Set(segments.map((segment) => segment.buffer as ArrayBuffer))]
-    return { payload, transfer, position: { file: file.name, line, offset, size: file.size, head: file.head }, bytesRead: bytesBefore + Math.min(offset, file.size) }
+    return { payload, transfer, position: { file: file.name, line, offset, size: file.size, head: file.head, earlier: file.earlier }, bytesRead: bytesBefore + Math.min(offset, file.size) }
   }
 
   for await (let chunk of chunks) {
@@ -117,7 +117,7 @@ export async function* ndjsonBlocks(file: IdentifiedFile, start: ReaderStart, ch
     }
   }
   if (pendingBytes > 0) yield cut()
-  yield { payload: undefined, transfer: [], position: { file: file.name, line, offset, done: true, size: file.size, head: file.head }, bytesRead: bytesBefore + file.size }
+  yield { payload: undefined, transfer: [], position: { file: file.name, line, offset, done: true, size: file.size, head: file.head, earlier: file.earlier }, bytesRead: bytesBefore + file.size }
 }
 
 /**

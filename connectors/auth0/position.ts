@@ -8,6 +8,7 @@ import { z } from 'zod'
  * read to its end (or to an unrecoverable error), so a resume moves on to the next file.
  * `size` and `head` (see `IdentifiedFile`) identify the file as it was: a resume refuses a file that was
  * replaced under the same name, and reads on where a plain NDJSON file was only appended to.
+ * `earlier` and a stop's `digest` widen that to the files before it and to the whole file.
  */
 export const auth0PositionSchema = z.strictObject({
   file: z.string().min(1),
@@ -16,6 +17,10 @@ export const auth0PositionSchema = z.strictObject({
   done: z.boolean().optional(),
   size: z.int().min(0).optional(),
   head: z.string().min(1).optional(),
+  /** Digest of the names, sizes and heads of the files sorting before `file`: a file added before it is not passed over unread. */
+  earlier: z.string().min(1).optional(),
+  /** Digest of the file's `size` bytes, saved by a stop: a file edited anywhere is refused, not only in its head. */
+  digest: z.string().min(1).optional(),
 })
 
 export type Auth0Position = z.output<typeof auth0PositionSchema>

@@ -57,6 +57,7 @@ export async function* readFileBatches(file: IdentifiedFile, start: ReaderStart,
     ...(done ? { done } : {}),
     size: file.size,
     head: file.head,
+    earlier: file.earlier,
   })
   try {
     const seekable = !input.gzip && detected.format === 'ndjson'

@@ -43,5 +43,11 @@ export interface Source<P> {
    * tell whether a stop's list of records settled ahead still names the same records.
    */
   contentDigest?(): Promise<string>
+  /**
+   * The position a stop saves, made checkable against the input as it is then: a resume that
+   * finds the input changed before it refuses, rather than skip or repeat records (file sources
+   * add a digest of the whole file). Only a stop's last checkpoint is sealed: it costs a full read.
+   */
+  sealPosition?(position: P): Promise<P>
   close(): Promise<void>
 }

@@ -104,7 +104,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   let deadLetteredEarlier = saved?.deadLettered ?? 0
   // The list names records by origin (`file:line`): it holds only for the same files. Replaced or
   // changed files are read and sent again from the position, as without a list.
-  const content = options.resumeSettled ? await source.contentDigest?.() : undefined
+  // Computed only where a list is resumed or saved: for files it reads them whole.
+  let content = options.resumeSettled && saved?.settledAhead !== undefined ? await source.contentDigest?.() : undefined
   const ahead = saved?.settledAhead !== undefined && content !== undefined && saved.settledAhead.content === content ? saved.settledAhead : undefined
   if (saved?.settledAhead !== undefined && ahead === undefined && options.resumeSettled) ctx.logger.warn({}, 'The export files changed since the stop: the records it had settled past its position are read and sent again.')
   // Records the stopped run settled past its position: read again, settled at once, not sent.
@@ -162,9 +163,13 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // through the checkpointer, like this run's own.
     const deadLettered = (saved?.deadLettered ?? 0) + checkpointer.committedDeadLettered
     const named = ahead !== undefined && ahead.origins.length + ahead.sentUnsettled.length > 0
+    if (named && content === undefined) content = await source.contentDigest?.()
+    // A stop's position is resumed by another run, perhaps after the input was replaced: sealed
+    // with what the input holds now, so that run can tell.
+    const kept = final && !complete && position !== undefined && source.sealPosition !== undefined ? await source.sealPosition(position) : position
     try {
       await Promise.all(options.writers.map((w) => w.flush()))
-      await store.save({ version: 1, pipeline: options.pipelineId, position: position ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}), ...(content !== undefined ? { content } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
+      await store.save({ version: 1, pipeline: options.pipelineId, position: kept ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}), ...(content !== undefined ? { content } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
     } catch (error) {
       checkpointer.markDirty()
       throw error

@@ -44,7 +44,7 @@ describe('NDJSON blocks for mapping workers', () => {
       const decoder = await createBlockDecoder({})
       const records: unknown[] = []
       const positions: unknown[] = []
-      const file = { path: 'users.ndjson', name: 'users.ndjson', size: bytes.length, head: 'h' }
+      const file = { path: 'users.ndjson', name: 'users.ndjson', size: bytes.length, earlier: 'e', head: 'h' }
       for await (const block of ndjsonBlocks(file, { line: 0 }, chunksOf(bytes, chunk), 0, { lines: 50, bytes: 16 * 1024 })) {
         positions.push(block.position)
         if (block.payload === undefined) continue
@@ -55,7 +55,7 @@ describe('NDJSON blocks for mapping workers', () => {
       }
       expect(records).toEqual(await sequential(bytes))
       expect(records.filter((record) => (record as unknown[])[1] === 'invalid_utf8')).toHaveLength(9)
-      expect(positions.at(-1)).toEqual({ file: 'users.ndjson', line: 400, offset: bytes.length, done: true, size: bytes.length, head: 'h' })
+      expect(positions.at(-1)).toEqual({ file: 'users.ndjson', line: 400, offset: bytes.length, done: true, size: bytes.length, earlier: 'e', head: 'h' })
       await decoder.close()
     })
   }
@@ -71,7 +71,7 @@ describe('NDJSON blocks for mapping workers', () => {
       const decoder = await createBlockDecoder({})
       const records: SourceRecord[] = []
       const positions: unknown[] = []
-      const file = { path: 'users.ndjson', name: 'users.ndjson', size: bytes.length, head: 'h' }
+      const file = { path: 'users.ndjson', name: 'users.ndjson', size: bytes.length, earlier: 'e', head: 'h' }
       for await (const block of ndjsonBlocks(file, { line: 0 }, chunksOf(bytes, 1 << 20), 0, { lines: 50, bytes: 16 * 1024 })) {
         positions.push(block.position)
         if (block.payload !== undefined) decoder.decode(block.payload, (record) => records.push(record))
@@ -79,14 +79,14 @@ describe('NDJSON blocks for mapping workers', () => {
       await decoder.close()
       expect(records.map(summary)).toEqual(expected)
       expect(records[1]).toMatchObject({ kind: 'unreadable', message: expect.stringMatching(new RegExp(`^users\\.ndjson:2: a line of ${long.length} bytes, longer than the 32 MiB`)) })
-      expect(positions.at(-1)).toEqual({ file: 'users.ndjson', line: ending ? 3 : 2, offset: bytes.length, done: true, size: bytes.length, head: 'h' })
+      expect(positions.at(-1)).toEqual({ file: 'users.ndjson', line: ending ? 3 : 2, offset: bytes.length, done: true, size: bytes.length, earlier: 'e', head: 'h' })
     }
   })
 
   it('never transfers a buffer of Node\'s shared pool', async () => {
     const small = Buffer.from('{"user_id":"auth0|1"}\n{"user_id":"auth0|2"}\n')
     expect(small.buffer.byteLength).toBe(Buffer.poolSize)
-    const file = { path: 'users.ndjson', name: 'users.ndjson', size: small.length, head: 'h' }
+    const file = { path: 'users.ndjson', name: 'users.ndjson', size: small.length, earlier: 'e', head: 'h' }
     async function* pooled() {
       yield small
     }

@@ -58,6 +58,64 @@ describe('resume', () => {
     await expect(collect(source({ files: 'd.csv' }, dir), auth0PositionSchema.parse(JSON.parse(JSON.stringify(csv.batches.at(-1)!.position))))).rejects.toMatchObject({ message: expect.stringContaining('its size changed') })
   })
 
+  it.each([
+    ['users.ndjson', (list: ReturnType<typeof users>) => ndjson(...list)],
+    ['users.json', (list: ReturnType<typeof users>) => JSON.stringify(list, null, 1)],
+    ['users.csv', (list: ReturnType<typeof users>) => `user_id,email\n${list.map((user) => `'${user.user_id},'${user.email}`).join('\n')}\n`],
+  ])('refuses to resume a stop\'s position in %s once the file changed past its first 64 KiB (a user gone from a re-export)', async (name, write) => {
+    const dir = await tempDir()
+    // Long enough lines that user 1450, before the stop's position, lies past the first 64 KiB.
+    const all = users('aaaaaaaaaaaa', 3000)
+    await writeText(dir, name, write(all))
+    const read = source({ files: name, batch_records: 500 }, dir)
+    const { batches } = await collect(read)
+    // What a stop saves: its last position, sealed with the file as it then was.
+    const stopped = auth0PositionSchema.parse(JSON.parse(JSON.stringify(await read.sealPosition!(batches[2]!.position))))
+    expect(stopped.digest).toBeDefined()
+    // Unchanged, it resumes where it stopped.
+    expect((await collect(source({ files: name, batch_records: 500 }, dir), stopped)).records[0]?.key).toBe('auth0|aaaaaaaaaaaa1500')
+    await writeText(dir, name, write(all.filter((_, i) => i !== 1450)))
+    await expect(collect(source({ files: name, batch_records: 500 }, dir), stopped)).rejects.toMatchObject({
+      code: 'GB_CHECKPOINT',
+      message: expect.stringContaining(`${name} is not the file the checkpoint was reading (it is shorter`),
+    })
+    // An edit that keeps the size: one user's email changed after the position.
+    await writeText(dir, name, write(all.map((user, i) => (i === 2500 ? { ...user, email: user.email.replace('a', 'z') } : user))))
+    await expect(collect(source({ files: name, batch_records: 500 }, dir), stopped)).rejects.toMatchObject({
+      code: 'GB_CHECKPOINT',
+      message: expect.stringContaining(`${name} is not the file the checkpoint was reading (it was changed since the stop`),
+    })
+  })
+
+  it('refuses a position when a file sorting before its file was added to the glob, also once the run was complete', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'part-1.ndjson', ndjson(...users('b', 4)))
+    await writeText(dir, 'part-2.ndjson', ndjson(...users('c', 4)))
+    const { batches } = await collect(source({ files: 'part-*.ndjson', batch_records: 2 }, dir))
+    const inSecond = auth0PositionSchema.parse(JSON.parse(JSON.stringify(batches.find((batch) => (batch.position as { file: string }).file === 'part-2.ndjson')!.position)))
+    const complete = auth0PositionSchema.parse(JSON.parse(JSON.stringify(batches.at(-1)!.position)))
+    expect((await collect(source({ files: 'part-*.ndjson' }, dir), inSecond)).records.map((record) => record.key)).toEqual(['auth0|c2', 'auth0|c3'])
+    await writeText(dir, 'part-0-late.ndjson', ndjson(...users('a', 3)))
+    for (const position of [inSecond, complete]) {
+      await expect(collect(source({ files: 'part-*.ndjson' }, dir), position)).rejects.toMatchObject({
+        code: 'GB_CHECKPOINT',
+        message: expect.stringContaining('the files before part-2.ndjson are not those read before it'),
+      })
+    }
+  })
+
+  it('tells a stop\'s list of records settled ahead that two lines of one length were swapped past the first 64 KiB', async () => {
+    const dir = await tempDir()
+    const all = users('a', 3000)
+    await writeText(dir, 'users.ndjson', ndjson(...all))
+    const before = await source({ files: 'users.ndjson' }, dir).contentDigest!()
+    expect(await source({ files: 'users.ndjson' }, dir).contentDigest!()).toBe(before)
+    const swapped = [...all]
+    ;[swapped[2500], swapped[2501]] = [swapped[2501]!, swapped[2500]!]
+    await writeText(dir, 'users.ndjson', ndjson(...swapped))
+    expect(await source({ files: 'users.ndjson' }, dir).contentDigest!()).not.toBe(before)
+  })
+
   it('reads the lines appended to a plain NDJSON file after it was read to its end', async () => {
     const dir = await tempDir()
     await writeText(dir, 'users.ndjson', ndjson(...users('a', 3)))
