@@ -165,8 +165,10 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     const named = ahead !== undefined && ahead.origins.length + ahead.sentUnsettled.length > 0
     if (named && content === undefined) content = await source.contentDigest?.()
     // A stop's position is resumed by another run, perhaps after the input was replaced: sealed
-    // with what the input holds now, so that run can tell.
-    const kept = final && !complete && position !== undefined && source.sealPosition !== undefined ? await source.sealPosition(position) : position
+    // with what the input holds now, so that run can tell. Only a position this run reached: the
+    // one it resumed from keeps its own seal (a run refused because its file changed must not
+    // seal the changed file, or the next run would take it).
+    const kept = final && !complete && position !== undefined && position !== resumeFrom && source.sealPosition !== undefined ? await source.sealPosition(position) : position
     try {
       await Promise.all(options.writers.map((w) => w.flush()))
       await store.save({ version: 1, pipeline: options.pipelineId, position: kept ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}), ...(content !== undefined ? { content } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })

@@ -282,4 +282,25 @@ describe('stopping a backfill', () => {
     for (let i = 0; i < 30; i++) expect(target.emulator.store.findByLoginId('email', `new${i}@example.com`), `new${i}`).toBeDefined()
     expect(rerun.stderr).toContain('The export files changed since the stop')
   })
+
+  it('a resume refused because the file changed past its first 64 KiB since a quota stop stays refused: the refusal does not seal the changed file', async () => {
+    const { dir, target } = await scratchTarget('gb-resealed-', { quota: { user_import: [{ quota: 1500, period: 'day' }] } })
+    const all = Array.from({ length: 3000 }, (_, i) => JSON.stringify({ user_id: `auth0|user${i}`, email: `user${i}@example.com` }))
+    await writeFile(join(dir, 'users.ndjson'), all.join('\n') + '\n')
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', batch_records: 100 }, sink: { batch: { max_records: 500 }, max_in_flight: 1 } })
+    expect((await runCli(['backfill', '--config', config])).code).toBe(75)
+    // A re-export without one user (past the first 64 KiB, before the stop's position) and with a new one at its end.
+    const reexport = [...all.filter((_, i) => i !== 1200), JSON.stringify({ user_id: 'auth0|a-later-user', email: 'a-later-user-with-a-longer-name@example.com' })]
+    await writeFile(join(dir, 'users.ndjson'), reexport.join('\n') + '\n')
+    target.emulator.quota.setLimits('user_import', [{ quota: 10_000, period: 'day' }])
+    for (const attempt of [1, 2]) {
+      const refused = await runCli(['backfill', '--config', config])
+      expect(refused.code, `attempt ${attempt}: ${refused.stderr.slice(-800)}`).toBe(1)
+      expect(refused.stderr).toContain('users.ndjson is not the file the checkpoint was reading')
+    }
+    // As the refusal says: from the start, users Authgear already has are skipped.
+    const fresh = await runCli(['backfill', '--config', config, '--from-start'])
+    expect(fresh.code, fresh.stderr.slice(-800)).toBe(0)
+    expect(target.emulator.store.count()).toBe(3001)
+  })
 })
