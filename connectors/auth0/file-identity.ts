@@ -145,5 +145,20 @@ export async function filesDigest(found: readonly InputFile[]): Promise<string> 
   // head alike, and the list would name a record as settled that was never sent.
   const hash = createHash('sha256')
   for (const file of found) hash.update(`${file.name}\0${file.size}\0${await contentOf(file.path, file.size)}\n`)
-  return hash.digest('hex').slice(0, 32)
+  return `${wholeFiles}${hash.digest('hex').slice(0, 32)}`
+}
+
+/** Marks a digest of whole files; one without it is of names, sizes and heads only. */
+const wholeFiles = 'v2:'
+
+/**
+ * Whether `saved`, the digest a stop saved, still holds for the files. A stop saved by a version
+ * that digested only names, sizes and heads is compared as it was made: an upgrade between the
+ * stop and its resume must not cost the quota its list saves.
+ */
+export async function filesMatch(found: readonly InputFile[], saved: string): Promise<boolean> {
+  if (saved.startsWith(wholeFiles)) return saved === (await filesDigest(found))
+  const hash = createHash('sha256')
+  for (const file of found) hash.update(`${file.name}\0${file.size}\0${await headOf(file.path, headLength(file.size))}\n`)
+  return saved === hash.digest('hex').slice(0, 32)
 }

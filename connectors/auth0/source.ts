@@ -3,7 +3,7 @@ import type { BlockRead, BlockSource, RawBlock } from '../../src/runtime/block-s
 import type { RunContext } from '../../src/core/run-context.ts'
 import { ConfigError, SourceReadError } from '../../src/core/errors.ts'
 import type { Auth0SourceConfig } from './config.ts'
-import { filesDigest, filesFrom, sealPosition } from './file-identity.ts'
+import { filesDigest, filesFrom, filesMatch, sealPosition } from './file-identity.ts'
 import { describeFiles, formatBytes, resolveFiles, type InputFile } from './file-list.ts'
 import { blockReadBytes, isGzipHandle, OpenFiles, openInput } from './open-input.ts'
 import type { Auth0DecoderOptions } from './block-decoder.ts'
@@ -143,6 +143,10 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
 
     async contentDigest() {
       return filesDigest(await exportFiles())
+    },
+
+    async contentMatches(saved: string) {
+      return filesMatch(await exportFiles(), saved)
     },
 
     async sealPosition(position: Auth0Position) {

@@ -43,6 +43,8 @@ export interface Source<P> {
    * tell whether a stop's list of records settled ahead still names the same records.
    */
   contentDigest?(): Promise<string>
+  /** Whether a digest `contentDigest` gave earlier (perhaps in an older form) still holds. */
+  contentMatches?(saved: string): Promise<boolean>
   /**
    * The position a stop saves, made checkable against the input as it is then: a resume that
    * finds the input changed before it refuses, rather than skip or repeat records (file sources

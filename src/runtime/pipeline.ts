@@ -105,8 +105,10 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   // The list names records by origin (`file:line`): it holds only for the same files. Replaced or
   // changed files are read and sent again from the position, as without a list.
   // Computed only where a list is resumed or saved: for files it reads them whole.
-  let content = options.resumeSettled && saved?.settledAhead !== undefined ? await source.contentDigest?.() : undefined
-  const ahead = saved?.settledAhead !== undefined && content !== undefined && saved.settledAhead.content === content ? saved.settledAhead : undefined
+  const savedContent = options.resumeSettled ? saved?.settledAhead?.content : undefined
+  const holds = savedContent !== undefined && (source.contentMatches !== undefined ? await source.contentMatches(savedContent) : savedContent === (await source.contentDigest?.()))
+  let content = holds ? savedContent : undefined
+  const ahead = holds ? saved?.settledAhead : undefined
   if (saved?.settledAhead !== undefined && ahead === undefined && options.resumeSettled) ctx.logger.warn({}, 'The export files changed since the stop: the records it had settled past its position are read and sent again.')
   // Records the stopped run settled past its position: read again, settled at once, not sent.
   const settledEarlier = ahead ? new Map(ahead.origins.map((origin) => [origin, false])) : undefined

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { auth0PositionSchema } from '../../../../connectors/auth0/position.ts'
 import { collect, context, ndjson, source, tempDir, writeGzip, writeText } from './helpers.ts'
@@ -114,6 +115,19 @@ describe('resume', () => {
     ;[swapped[2500], swapped[2501]] = [swapped[2501]!, swapped[2500]!]
     await writeText(dir, 'users.ndjson', ndjson(...swapped))
     expect(await source({ files: 'users.ndjson' }, dir).contentDigest!()).not.toBe(before)
+  })
+
+  it('takes a settled-ahead digest saved by a version that digested names, sizes and heads, while those are the same', async () => {
+    const dir = await tempDir()
+    const text = ndjson(...users('a', 50))
+    await writeText(dir, 'users.ndjson', text)
+    const head = createHash('sha256').update(text).digest('hex').slice(0, 16)
+    const legacy = createHash('sha256').update(`users.ndjson\0${Buffer.byteLength(text)}\0${head}\n`).digest('hex').slice(0, 32)
+    const read = source({ files: 'users.ndjson' }, dir)
+    expect(await read.contentMatches!(legacy)).toBe(true)
+    expect(await read.contentMatches!(await read.contentDigest!())).toBe(true)
+    await writeText(dir, 'users.ndjson', ndjson(...users('b', 50)))
+    expect(await source({ files: 'users.ndjson' }, dir).contentMatches!(legacy)).toBe(false)
   })
 
   it('reads the lines appended to a plain NDJSON file after it was read to its end', async () => {
