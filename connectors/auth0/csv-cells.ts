@@ -5,8 +5,14 @@ const booleanFields = new Set(['email_verified', 'phone_verified', 'blocked'])
 /** Fields Auth0 exports as numbers. */
 const numberFields = new Set(['logins_count'])
 
-/** Columns that always hold a string in an Auth0 export, so their `'` shows the row follows the convention. */
-const stringColumns = new Set(['user_id', 'email'])
+/**
+ * Columns that always hold a string in an Auth0 export, so their `'` shows the row follows the
+ * convention (`Id` and `Email` are the Import/Export extension's labels for them).
+ */
+const stringColumns = new Set(['user_id', 'email', 'Id', 'Email'])
+
+/** Where a bare cell is typed: the metadata, whose values are whatever the tenant stored. */
+const typedRoots = new Set(['user_metadata', 'app_metadata'])
 
 /**
  * Turns the rows of a CSV with these headers into Auth0 profiles: strips the `'` Auth0 puts
@@ -16,9 +22,10 @@ const stringColumns = new Set(['user_id', 'email'])
  *
  * Auth0 prefixes every string and leaves numbers, booleans and its own dates bare: in a row that
  * follows that convention (its `user_id` or `email` cell starts with `'`), a bare `true`,
- * `false` or JSON number is read as one, as the JSON export would carry it, so a metadata number
- * mapped to a number attribute stays a number. A CSV made by other means (no `'` there) keeps
- * every cell text, where a phone number must not become a number.
+ * `false` or JSON number under `user_metadata` or `app_metadata` is read as one, as the JSON
+ * export would carry it, so a metadata number mapped to a number attribute stays a number. Root
+ * fields keep their text (a social id Auth0 stores as a number is still an id), and a CSV made by
+ * other means (no `'` there) keeps every cell text, where a phone number must not become a number.
  */
 export function csvProfileBuilder(headers: readonly string[]): (cells: readonly string[]) => Record<string, unknown> {
   const paths = headers.map(parseHeader)
@@ -35,7 +42,7 @@ export function csvProfileBuilder(headers: readonly string[]): (cells: readonly 
       const path = paths[i] as (string | number)[]
       if (path.length === 0) continue
       try {
-        setPath(profile, path, marked && !quoted ? bare(text) : typed(path[path.length - 1], text))
+        setPath(profile, path, marked && !quoted && typedRoots.has(path[0] as string) ? bare(text) : typed(path[path.length - 1], text))
       } catch (error) {
         if (error instanceof CsvHeaderConflict) throw new CsvHeaderConflict(`header ${JSON.stringify(headers[i])}: ${error.message}`)
         throw error

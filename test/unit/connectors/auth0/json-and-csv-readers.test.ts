@@ -179,13 +179,20 @@ describe('auth0 CSV reader', () => {
       `"'auth0|1","'a@example.com",42,true,"'02134",-1.5e3,"'+15551234567",2021-03-05T16:34:49.518Z`,
     ].join('\n'))
     await writeText(dir, 'own.csv', ['user_id,email,user_metadata.age,app_metadata.vip,phone_number', 'auth0|2,b@example.com,42,true,15551234567'].join('\n'))
-    const { records } = await collect(source({ files: ['export.csv', 'own.csv'] }, dir))
+    // The first identity exported as root columns: a GitHub id is a number in Auth0, still an id.
+    await writeText(dir, 'social.csv', ['provider,user_id,email,user_metadata.age', `"'github",1234567,"'gh@example.com",7`].join('\n'))
+    // The Import/Export extension's labels mark the convention too.
+    await writeText(dir, 'extension.csv', ['Id,Email,user_metadata.age', `"'auth0|3","'c@example.com",9`].join('\n'))
+    const { records } = await collect(source({ files: ['export.csv', 'own.csv', 'social.csv', 'extension.csv'] }, dir))
     expect(dataOf(records)).toEqual([
       {
         user_id: 'auth0|1', email: 'a@example.com', user_metadata: { age: 42, zip: '02134', code: -1500 }, app_metadata: { vip: true },
         phone_number: '+15551234567', created_at: '2021-03-05T16:34:49.518Z',
       },
+      // Files are read in name order: export, extension, own, social.
+      { user_id: 'auth0|3', email: 'c@example.com', user_metadata: { age: 9 } },
       { user_id: 'auth0|2', email: 'b@example.com', user_metadata: { age: '42' }, app_metadata: { vip: 'true' }, phone_number: '15551234567' },
+      { provider: 'github', user_id: '1234567', email: 'gh@example.com', user_metadata: { age: 7 } },
     ])
   })
 
