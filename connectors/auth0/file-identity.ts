@@ -63,17 +63,31 @@ async function contentOf(path: string, length: number): Promise<string> {
 export async function* filesFrom(found: readonly InputFile[], from: Auth0Position | undefined): AsyncGenerator<{ file: IdentifiedFile; start: ReaderStart; bytesBefore: number }> {
   let bytesBefore = 0
   const listedBefore = createHash('sha256')
+  // Whether the files before the position were compared with those it recorded (startOf does it
+  // when the position's file is listed; here when that file is gone).
+  let compared = from?.earlier === undefined
   for (const listed of found) {
     const before = bytesBefore
     bytesBefore += listed.size
     const head = await headOf(listed.path, headLength(listed.size))
     const earlier = listedBefore.copy().digest('hex').slice(0, 16)
     listedBefore.update(`${listed.name}\0${listed.size}\0${head}\n`)
+    if (!compared && from !== undefined && listed.name >= from.file) {
+      compared = true
+      if (listed.name > from.file && earlier !== from.earlier) throw earlierChanged(from.file)
+    }
     if (from !== undefined && listed.name < from.file) continue
     const file = { ...listed, head, earlier }
     const start = await startOf(file, from)
     if (start !== undefined) yield { file, start, bytesBefore: before }
   }
+  if (!compared && from !== undefined && listedBefore.digest('hex').slice(0, 16) !== from.earlier) throw earlierChanged(from.file)
+}
+
+function earlierChanged(file: string): CheckpointError {
+  return new CheckpointError(
+    `the files before ${file} are not those read before it (one was added, removed, replaced or appended to): resuming would pass over what changed unread. Run again with --from-start (users Authgear already has are skipped), or put the files back as they were`,
+  )
 }
 
 /**
@@ -98,11 +112,7 @@ async function startOf(file: IdentifiedFile, from: Auth0Position | undefined): P
   if (head !== from.head) throw changedFile(file, 'it does not begin as the file read before')
   // A file added before this one (a late part of the export whose name sorts first) would be
   // passed over unread, its users never sent.
-  if (from.earlier !== undefined && from.earlier !== file.earlier) {
-    throw new CheckpointError(
-      `the files before ${file.name} are not those read before it (one was added, removed or replaced): resuming would pass over them unread. Run again with --from-start (users Authgear already has are skipped), or put the files back as they were`,
-    )
-  }
+  if (from.earlier !== undefined && from.earlier !== file.earlier) throw earlierChanged(file.name)
   if (from.digest !== undefined) {
     if (file.size < from.size) throw changedFile(file, `it is shorter (${file.size} bytes) than the ${from.size} bytes it held at the stop`)
     if ((await contentOf(file.path, from.size)) !== from.digest) throw changedFile(file, 'it was changed since the stop: its first bytes are the same, but not all of what the stop read')

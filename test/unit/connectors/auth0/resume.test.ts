@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { auth0PositionSchema } from '../../../../connectors/auth0/position.ts'
 import { collect, context, ndjson, source, tempDir, writeGzip, writeText } from './helpers.ts'
@@ -103,6 +105,14 @@ describe('resume', () => {
         message: expect.stringContaining('the files before part-2.ndjson are not those read before it'),
       })
     }
+    // The position's own file gone as well: what sorts before its name is compared all the same.
+    await rm(join(dir, 'part-2.ndjson'))
+    await expect(collect(source({ files: 'part-*.ndjson' }, dir), complete)).rejects.toMatchObject({ message: expect.stringContaining('the files before part-2.ndjson') })
+    await writeText(dir, 'part-3.ndjson', ndjson(...users('d', 2)))
+    await expect(collect(source({ files: 'part-*.ndjson' }, dir), complete)).rejects.toMatchObject({ message: expect.stringContaining('the files before part-2.ndjson') })
+    // Without the late file, a removed position file passes over nothing: the files after it are read.
+    await rm(join(dir, 'part-0-late.ndjson'))
+    expect((await collect(source({ files: 'part-*.ndjson' }, dir), complete)).records.map((record) => record.key)).toEqual(['auth0|d0', 'auth0|d1'])
   })
 
   it('tells a stop\'s list of records settled ahead that two lines of one length were swapped past the first 64 KiB', async () => {
