@@ -17,7 +17,7 @@ describe('supersededOutcome', () => {
       kind: 'superseded',
       message: 'a later version of this user in the same import job replaced it',
       attempts: 0,
-      warnings: ['its bcrypt password was not sent: the later version that replaced it (users.ndjson:2) carries none'],
+      warnings: ['its bcrypt password was not sent: the later version that replaced it (users.ndjson:2) carries none, so the user has no password unless a version after that one carries it'],
     })
   })
 
