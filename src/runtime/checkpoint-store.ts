@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises'
 import { writeFileAtomic } from './atomic-file.ts'
-import { identityDifferences } from './pipeline-id.ts'
+import { currentIdentityOf, identityDifferences, identityUpgradesTo } from './pipeline-id.ts'
 import { CheckpointError } from '../core/errors.ts'
 
 /** What is persisted: the position to resume after, and which source and target it belongs to. */
@@ -70,8 +70,9 @@ export class CheckpointStore<P> {
       throw new CheckpointError(`checkpoint ${this.path} is not valid JSON; move it away to start over`, { cause: error })
     }
     if (state.version !== 1) throw new CheckpointError(`checkpoint ${this.path} has unknown version ${String(state.version)}`)
-    if (state.pipeline !== pipeline.id && !pipeline.aliases?.includes(state.pipeline)) {
-      const changed = state.identity !== undefined && pipeline.identity !== undefined ? identityDifferences(state.identity, pipeline.identity) : []
+    const upgraded = state.identity !== undefined && identityUpgradesTo(state.identity, state.pipeline, pipeline.id)
+    if (state.pipeline !== pipeline.id && !pipeline.aliases?.includes(state.pipeline) && !upgraded) {
+      const changed = state.identity !== undefined && pipeline.identity !== undefined ? identityDifferences(currentIdentityOf(state.identity), pipeline.identity) : []
       const what = changed.length > 0 ? `: ${changed.join(', ')} changed since it was saved` : ` (fingerprint ${state.pipeline}, this config ${pipeline.id})`
       throw new CheckpointError(`checkpoint ${this.path} belongs to another source or target${what}; put the setting back to resume, or use another state.dir, or (for a file or table source) --from-start to discard it`)
     }

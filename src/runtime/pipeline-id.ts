@@ -66,6 +66,25 @@ export function topicsPipelineId(config: RootConfig): string | undefined {
   return fingerprint({ source: { type: source.type, topics: source.topics, group_id: source.group_id }, target: targetOf(config), project: config.sink.project_id })
 }
 
+/**
+ * A saved identity in the form this version writes: a Kafka source's `topics` dropped, as they no
+ * longer say which checkpoint it is. Other identities are returned as they are.
+ */
+export function currentIdentityOf(saved: Record<string, unknown>): Record<string, unknown> {
+  const source = saved['source'] as Record<string, unknown> | undefined
+  if (source?.['type'] !== 'kafka' || !('topics' in source)) return saved
+  const { topics: _topics, ...rest } = source
+  return { ...saved, source: rest }
+}
+
+/**
+ * Whether a checkpoint saved under `pipeline`, of `identity`, is the one `id` names once its
+ * identity is read in the current form (an upgrade that also changed a Kafka sync's topics).
+ */
+export function identityUpgradesTo(identity: Record<string, unknown>, pipeline: string, id: string): boolean {
+  return fingerprint(identity) === pipeline && fingerprint(currentIdentityOf(identity)) === id
+}
+
 function fingerprint(material: unknown): string {
   return createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 16)
 }

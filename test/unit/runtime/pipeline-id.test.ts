@@ -39,6 +39,14 @@ describe('checkpoint fingerprint', () => {
     const store = new CheckpointStore(path, (value) => value)
     await writeFile(path, JSON.stringify({ version: 1, position: null, committedAt: '2026-01-01T00:00:00Z', recordsCommitted: 0, complete: false, pipeline: topicsPipelineId(kafka({})) }))
     await expect(store.load({ id: pipelineId(kafka({})), aliases: [topicsPipelineId(kafka({}))!] })).resolves.toMatchObject({ recordsCommitted: 0 })
+    // Saved by that version with its identity, then upgraded and given another topic in one restart.
+    const oldIdentity = { source: { type: 'kafka', topics: ['users'], group_id: 'g' }, target: 'myapp.authgear.cloud', project: 'myapp' }
+    await writeFile(path, JSON.stringify({ version: 1, position: null, committedAt: '2026-01-01T00:00:00Z', recordsCommitted: 7, complete: false, pipeline: topicsPipelineId(kafka({})), identity: oldIdentity }))
+    const more = kafka({ topics: ['users', 'users-eu'] })
+    await expect(store.load({ id: pipelineId(more), identity: pipelineIdentity(more) })).resolves.toMatchObject({ recordsCommitted: 7 })
+    // Another group is still another pipeline, and the refusal names the group, not the topics.
+    const other = kafka({ topics: ['users', 'users-eu'], group_id: 'other' })
+    await expect(store.load({ id: pipelineId(other), identity: pipelineIdentity(other) })).rejects.toMatchObject({ message: expect.stringContaining(': source.group_id changed since it was saved') })
   })
 
   it('changes with what a position counts through: files, table, query, key, database, topics, group, project', () => {
