@@ -45,9 +45,10 @@ export interface ImportSummary {
 }
 
 /**
- * An import job as returned by POST and GET. While any chunk is pending only `id`, `created_at`
- * and `status` are present. A completed job with `error` set had a chunk crash: the records of
- * that chunk are missing from `summary` and `details` and their outcome is unknown.
+ * An import job as returned by POST and GET. While any chunk is pending only `id`, `created_at`,
+ * `status` and (once a chunk crashed) `error` are present. A completed job with `error` set had a
+ * chunk crash: the records of that chunk are missing from `summary` and `details` and their
+ * outcome is unknown.
  */
 export interface ImportJobView {
   readonly id: string

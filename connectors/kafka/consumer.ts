@@ -133,20 +133,19 @@ export class GroupConsumer {
     return this.#consumer.isConnected()
   }
 
-  /** Leaves the group and closes the client. */
-  /** Partitions of each of `topics` the brokers know of (0 for a topic they do not have). */
-  partitionCounts(topics: readonly string[], timeoutMs: number): Promise<Map<string, number>> {
+  /** Every topic the brokers have, with its partition count. */
+  topicPartitions(timeoutMs: number): Promise<Map<string, number>> {
     return new Promise((resolve, reject) => {
       // The whole cluster's metadata: asking for one topic by name may create it on a broker that
       // auto-creates topics, which would hide the mistake this is meant to find.
       this.#consumer.getMetadata({ timeout: timeoutMs }, (error, metadata) => {
         if (error) return reject(new ConnectError(`cannot read topic metadata from Kafka at ${this.#brokers}: ${error.message}`, { cause: error }))
-        const known = new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length]))
-        resolve(new Map(topics.map((topic) => [topic, known.get(topic) ?? 0])))
+        resolve(new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length])))
       })
     })
   }
 
+  /** Leaves the group and closes the client. */
   disconnect(): Promise<void> {
     return new Promise((resolve) => {
       if (!this.#consumer.isConnected()) return resolve()

@@ -211,17 +211,26 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
     async check() {
       const probe = new GroupConsumer(settings(config, false), { ...handlers, onAssign: (_p, done) => done(), onRevoke: (_p, done) => done() })
       await probe.connect(config.topics, options.connectTimeoutMs ?? 10_000)
-      let counts: Map<string, number>
+      let known: Map<string, number>
       try {
-        counts = await probe.partitionCounts([...config.topics, ...(config.dead_letter_topic === undefined ? [] : [config.dead_letter_topic])], options.connectTimeoutMs ?? 10_000)
+        known = await probe.topicPartitions(options.connectTimeoutMs ?? 10_000)
       } finally {
         await probe.disconnect()
       }
-      // A misspelled topic is subscribed to without a word and read as empty for ever; a dead-letter
-      // topic that does not exist stops the sync at its first dead letter.
-      const missing = [...counts].filter(([, partitions]) => partitions === 0).map(([topic]) => (topic === config.dead_letter_topic ? `${topic} (source.dead_letter_topic)` : topic))
-      if (missing.length > 0) throw new ConnectError(`Kafka at ${config.brokers.join(',')} has no topic ${missing.join(', ')}: create it or correct the name`)
-      return `kafka: ${config.brokers.join(',')} topics ${config.topics.map((topic) => `${topic} (${counts.get(topic)} partitions)`).join(', ')} group ${config.group_id} (${config.format})`
+      // A misspelled topic is subscribed to without a word and read as empty for ever. A name
+      // starting with `^` is a pattern (librdkafka subscribes to every topic it matches).
+      const partitionsOf = (topic: string): number => {
+        if (!topic.startsWith('^')) return known.get(topic) ?? 0
+        const pattern = new RegExp(topic)
+        return [...known].filter(([name]) => pattern.test(name)).reduce((sum, [, partitions]) => sum + partitions, 0)
+      }
+      const missing = config.topics.filter((topic) => partitionsOf(topic) === 0)
+      if (missing.length > 0) throw new ConnectError(`Kafka at ${config.brokers.join(',')} has no topic ${missing.map((topic) => (topic.startsWith('^') ? `matching ${topic}` : topic)).join(', ')}: create it or correct the name`)
+      // A dead-letter topic may be created by the brokers at the first dead letter (when they
+      // auto-create topics); otherwise that dead letter stops the sync. Said, not refused.
+      const dlq = config.dead_letter_topic
+      const dlqNote = dlq !== undefined && (known.get(dlq) ?? 0) === 0 ? `; dead-letter topic ${dlq} does not exist yet: create it, unless the brokers auto-create topics, or the sync stops at its first dead letter` : ''
+      return `kafka: ${config.brokers.join(',')} topics ${config.topics.map((topic) => `${topic} (${partitionsOf(topic)} partitions)`).join(', ')} group ${config.group_id} (${config.format})${dlqNote}`
     },
 
     async *read(_from: KafkaPosition | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<KafkaPosition>> {
