@@ -266,14 +266,15 @@ function failureMessage(origin: string, error: ApiErrorBody | undefined, record:
 
 /**
  * Where a cause points in the record sent. Authgear checks custom attributes as a map of their
- * own, so their causes read `/age`: one that names no field of the record but one of its custom
- * attributes is given as `/custom_attributes/age`, the field to fix.
+ * own, so their causes read `/age`: one that names a custom attribute of the record is given as
+ * `/custom_attributes/age`, the field to fix, even where the record has a field of that name
+ * (`disabled`): every record passed Authgear's record schema locally before it was sent, so a
+ * cause Authgear finds there is the attributes'.
  */
 function fieldOf(location: string, record: Record<string, unknown>): string {
   const head = /^\/([^/]*)/.exec(location)?.[1]?.replaceAll('~1', '/').replaceAll('~0', '~')
-  if (head === undefined || Object.hasOwn(record, head)) return location
   const attributes = record['custom_attributes']
-  return attributes !== null && typeof attributes === 'object' && Object.hasOwn(attributes, head) ? `/custom_attributes${location}` : location
+  return head !== undefined && attributes !== null && typeof attributes === 'object' && Object.hasOwn(attributes, head) ? `/custom_attributes${location}` : location
 }
 
 const resentWarning = 'sent again after an import job that did not report it (a crashed chunk, an expired job, or a request that failed after it may have created a job): that job may have imported it, password included, so this outcome says what the second send found'

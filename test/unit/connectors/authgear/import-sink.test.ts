@@ -90,11 +90,17 @@ describe('ImportSink', () => {
       errors: [{ name: 'Invalid', reason: 'ValidationFailed', message: 'invalid value', code: 400, info: { causes: [{ location: '/age', kind: 'minimum', details: { actual: -1, expected: 0 } }, { location: '/email', kind: 'format', details: {} }] } }],
     })
     const { sink, outcomes } = harness(api)
-    const batch = items(1, { custom_attributes: { age: -1 } })
+    // `disabled` is also a record field: the cause is the attribute's all the same.
+    const batch = items(1, { disabled: true, custom_attributes: { age: -1, disabled: 'gold' } })
+    api.answer = () => ({
+      outcome: 'failed',
+      warnings: [{ message: 'email_verified = false has no effect in insert.' }],
+      errors: [{ name: 'Invalid', reason: 'ValidationFailed', message: 'invalid value', code: 400, info: { causes: [{ location: '/age', kind: 'minimum', details: { actual: -1, expected: 0 } }, { location: '/disabled', kind: 'type', details: {} }, { location: '/email', kind: 'format', details: {} }] } }],
+    })
     await sink.run('email', batch)
     expect(outcomes.get('k0')).toMatchObject({
       kind: 'failed',
-      message: `${batch[0]!.source.origin}: /custom_attributes/age, /email: invalid value (ValidationFailed)`,
+      message: `${batch[0]!.source.origin}: /custom_attributes/age, /custom_attributes/disabled, /email: invalid value (ValidationFailed)`,
       warnings: ['email_verified = false has no effect in insert.'],
     })
   })
