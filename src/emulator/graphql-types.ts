@@ -76,14 +76,17 @@ const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 
 /**
  * A stored time as graphql-go's `DateTime` writes it (`time.Time.MarshalText`, RFC 3339 with
- * nanoseconds): UTC, the fraction's trailing zeros trimmed, none when it is zero.
+ * nanoseconds): UTC, the fraction's trailing zeros trimmed, none when it is zero. The offset is
+ * applied to the digits, so a fraction finer than milliseconds is kept.
  */
-export function goDateTime(iso: string): string {
-  const utc = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(iso) ? iso : new Date(iso).toISOString()
-  const match = /^(.{19})(?:\.(\d+))?Z$/.exec(utc)
-  if (match === null) return iso
-  const fraction = (match[2] ?? '').replace(/0+$/, '')
-  return `${match[1]}${fraction === '' ? '' : `.${fraction}`}Z`
+export function goDateTime(text: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|([+-])(\d{2}):(\d{2}))$/i.exec(text)
+  if (m === null) return text
+  const [, y, mo, d, h, mi, s, fraction = '', zone, sign, oh, om] = m
+  const offsetMinutes = zone!.toUpperCase() === 'Z' ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om))
+  const utc = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi) - offsetMinutes, Number(s)))
+  const kept = fraction.replace(/0+$/, '')
+  return `${utc.toISOString().slice(0, 19)}${kept === '' ? '' : `.${kept}`}Z`
 }
 
 export const scalars: readonly ScalarType[] = [

@@ -15,7 +15,8 @@ function dateTimeProblem(value: string): string | undefined {
   if (m === null) return 'date-time must be in RFC 3339 format'
   const [, y, mo, d, h, mi, s, , , oh, om] = m.map(Number) as number[]
   const days = new Date(Date.UTC(y!, mo!, 0)).getUTCDate()
-  const bad = mo! < 1 || mo! > 12 || d! < 1 || d! > days || h! > 23 || mi! > 59 || s! > 60
+  // Go's time.Parse, which Authgear's date-time format uses, has no leap second: 60 is out of range.
+  const bad = mo! < 1 || mo! > 12 || d! < 1 || d! > days || h! > 23 || mi! > 59 || s! > 59
   const badOffset = (oh !== undefined && !Number.isNaN(oh) && oh > 23) || (om !== undefined && !Number.isNaN(om) && om > 59)
   return bad || badOffset ? 'date-time is out of range' : undefined
 }

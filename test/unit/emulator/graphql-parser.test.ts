@@ -39,5 +39,8 @@ describe('DateTime values', () => {
     expect(goDateTime('2026-01-01T00:00:00.500Z')).toBe('2026-01-01T00:00:00.5Z')
     expect(goDateTime('2026-01-01T00:00:00.123456789Z')).toBe('2026-01-01T00:00:00.123456789Z')
     expect(goDateTime('2026-01-01T08:00:00+08:00')).toBe('2026-01-01T00:00:00Z')
+    // The offset is applied to the digits: nanoseconds survive it.
+    expect(goDateTime('2030-01-01T00:00:00.123456789+08:00')).toBe('2029-12-31T16:00:00.123456789Z')
+    expect(goDateTime('2030-01-01T00:30:00-05:30')).toBe('2030-01-01T06:00:00Z')
   })
 })

@@ -34,6 +34,11 @@ describe('RecordValidator', () => {
     expect(validator.validate('email', { email: null })).toEqual([])
   })
 
+  it('refuses a date-time with a leap second, as Go\'s time.Parse does', () => {
+    expect(validator.validate('email', { email: 'a@example.com', account_valid_until: '2030-12-31T23:59:60Z' }).map((c) => `${c.location} ${c.kind}`)).toEqual(['/account_valid_until format'])
+    expect(validator.validate('email', { email: 'a@example.com', account_valid_until: '2030-12-31T23:59:59Z' })).toEqual([])
+  })
+
   it('reports each problem at its location relative to the record', () => {
     const causes = validator.validate('phone_number', {
       phone_number: '85298765432',
