@@ -210,7 +210,12 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
           io.stderr.write(`gearbridge: ${error.message}\n${error.issues.map((line) => `  ${line}\n`).join('')}`)
           return ExitCodes.config
         }
-        io.stderr.write(`gearbridge: ${error.message}\nWhat had outcomes is checkpointed; fix the cause, then: ${continueHint}\n`)
+        // A run none of whose records reached Authgear saves no checkpoint (its dead letters alone
+        // are cheap to find again): the next run reads from where this one began.
+        const saved = result.checkpointed === true || result.checkpointKept === true
+          ? 'What had outcomes is checkpointed'
+          : 'Nothing was checkpointed, as no record reached Authgear: the next run starts where this one did, and writes its dead letters again'
+        io.stderr.write(`gearbridge: ${error.message}\n${saved}; fix the cause, then: ${continueHint}\n`)
         return ExitCodes.fatal
       }
     }

@@ -55,6 +55,8 @@ export interface PipelineResult {
   readonly alreadyComplete: boolean
   /** A --from-start run that ended before reading anything: the earlier checkpoint is still there. */
   readonly checkpointKept?: boolean
+  /** Whether this run saved a checkpoint or resumed one (false: the next run starts where this one did). */
+  readonly checkpointed?: boolean
   /** Records earlier runs of this pipeline dead-lettered (their lines are in the dead-letter file already). */
   readonly deadLetteredEarlier?: number
 }
@@ -151,6 +153,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   }
   let exhausted = false
 
+  let savedOnce = false
   const commit = async (complete: boolean, final = false): Promise<void> => {
     if (!checkpointer.takeDirty() && !complete && !final) return
     const position = checkpointer.committed
@@ -178,6 +181,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       checkpointer.markDirty()
       throw error
     }
+    savedOnce = true
     metrics.checkpointCommits.inc()
     metrics.checkpointTimestamp.set(Date.now() / 1000)
     ctx.logger.debug({ position: position ?? null, recordsCommitted, complete, pending: checkpointer.pending }, 'Checkpoint committed.')
@@ -303,7 +307,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     complete = false
   }
   metrics.pendingRecords.set(checkpointer.pending)
-  const kept = oldCheckpoint ? { checkpointKept: true } : {}
+  const kept = { ...(oldCheckpoint ? { checkpointKept: true } : {}), checkpointed: savedOnce || saved !== undefined }
   if (failure instanceof QuotaExceededError) return { status: 'quota', error: failure, alreadyComplete: false, deadLetteredEarlier, ...kept }
   if (failure !== undefined) return { status: 'failed', error: failure, alreadyComplete: false, deadLetteredEarlier, ...kept }
   if (!complete) return { status: 'stopped', alreadyComplete: false, deadLetteredEarlier, ...kept }

@@ -134,6 +134,8 @@ describe('stopping a backfill', () => {
     const wrong = await runCli(['backfill', '--config', join(ws.dir, 'gearbridge.yaml')])
     expect(wrong.code, wrong.stderr.slice(-1500)).toBe(1)
     await expect(readFile(join(ws.dir, 'state', 'test.checkpoint.json'), 'utf8')).rejects.toMatchObject({ code: 'ENOENT' })
+    // And says so, rather than that what had outcomes is checkpointed.
+    expect(wrong.stderr).toContain('Nothing was checkpointed, as no record reached Authgear')
     const config = await writeTestConfig(ws.dir, ws.target, { source, mapping })
     const fixed = await runCli(['backfill', '--config', config])
     expect([0, 3], fixed.stderr.slice(-1500)).toContain(fixed.code)
