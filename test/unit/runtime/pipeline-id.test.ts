@@ -76,5 +76,11 @@ describe('checkpoint fingerprint', () => {
       code: 'GB_CHECKPOINT',
       message: expect.stringContaining('belongs to another source or target: source.files changed since it was saved; put the setting back to resume'),
     })
+    // The target and project are named by the settings that hold them.
+    const moved = rootConfigSchema.parse({ name: 't', source: { type: 'auth0', files: 'users.ndjson' }, sink: { ...sink, endpoint: 'http://localhost:4002', project_id: 'other' } })
+    await writeFile(path, JSON.stringify({ ...saved, pipeline: pipelineId(current), identity: pipelineIdentity(current) }))
+    await expect(store.load({ id: pipelineId(moved), identity: pipelineIdentity(moved) })).rejects.toMatchObject({
+      message: expect.stringContaining(': sink.endpoint (its host), sink.project_id changed since it was saved'),
+    })
   })
 })
