@@ -29,7 +29,7 @@ export const observabilityConfigSchema = z
       .default('127.0.0.1:9464')
       .describe('Address for /metrics, /healthz and /readyz as host:port (`0.0.0.0:9464` in a container); null turns the server off.'),
     log_level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Minimum level of the JSON logs written to stderr. `debug` adds a line per import job (submitted; completed, with its summary) and per checkpoint commit.'),
-    progress: z.enum(['auto', 'always', 'never']).default('auto').describe('Progress bar on stderr: the share of a file source done (the bytes read less those of records still waiting for Authgear), records done and read, records done per second and the ETA at that pace. `auto` shows it only on a terminal.'),
+    progress: z.enum(['auto', 'always', 'never']).default('auto').describe('Progress on stderr: the share of a file source done (the bytes read less those of records still waiting for Authgear), records done and read, records done per second and the ETA at that pace. On a terminal a bar (`auto` and `always`); elsewhere nothing with `auto`, and with `always` a plain `progress:` line every 10 seconds (for CI and container logs).'),
     linger_seconds: z
       .number()
       .int()

@@ -55,4 +55,24 @@ describe('the progress bar', () => {
     progress.stop()
     expect(text).toContain('25% | 50 done of 100 read')
   })
+
+  it('is a plain line, with no escape codes, when always is asked for and stderr is not a terminal', () => {
+    const stream = new PassThrough() as unknown as NodeJS.WriteStream
+    let text = ''
+    ;(stream as unknown as PassThrough).on('data', (chunk: Buffer) => (text += chunk.toString()))
+    const summary = new RunSummary()
+    const progress = createProgress('always', 2000, summary, stream)
+    summary.read = 100
+    summary.outcomes.inserted = 50
+    progress.update(1000)
+    progress.stop()
+    expect(text).toMatch(/^progress: 25% \| 50 done of 100 read \| \d+\/s \| ETA \d+s\n$/)
+    expect(text).not.toContain('\x1b')
+    // auto writes nothing where stderr is not a terminal.
+    const before = text
+    const auto = createProgress('auto', 2000, summary, stream)
+    auto.update(1500)
+    auto.stop()
+    expect(text).toBe(before)
+  })
 })
