@@ -58,7 +58,7 @@ const auth0DefaultsSchema = z
 export const mappingConfigSchema = z
   .strictObject({
     identifier: z
-      .union([z.literal('auto'), identifierType, z.array(identifierType).min(1)])
+      .union([z.literal('auto'), identifierType, z.array(identifierType).min(1)], { error: 'expected auto, email, phone_number or preferred_username, or a list of the last three' })
       .default('auto')
       .describe(
         'Which login ID Authgear matches users by, per user: `auto` takes the email when the user has one, else the phone number, else the username; a single type uses only that type (users without it are rejected); a list is tried in order. Records are batched per identifier type.',
@@ -99,9 +99,9 @@ export const mappingConfigSchema = z
       .describe('Import `mfa_factors` (TOTP secret, SMS phone, email) as secondary authenticators. Authgear ignores TOTP secrets on upsert.'),
     workers: z
       .union([z.literal('auto'), z.int().min(0).max(64)])
-      .optional()
+      .default('auto')
       .describe(
-        'Worker threads that parse, join and map records in parallel (default `auto`). `auto` applies when the process may use more than one CPU and the source is a large plain NDJSON export (32 MB or more): it starts one worker and adds another, up to one per CPU the process may use (a container CPU quota counts: cgroup v1 or v2), whenever the main thread has spent at least a fifth of its time waiting for mapped records two seconds in a row while half a CPU was to spare (idle on the machine and, under a quota, left in it); when Authgear sets the pace, extra workers would only cost memory. A number starts that many at once; `0` maps on the main thread. Only plain (not gzipped) NDJSON Auth0 exports can be mapped in parallel; other inputs always map on the main thread. Outcomes, order, checkpoints and dead letters are the same either way.',
+        'Worker threads that parse, join and map records in parallel. `auto` applies when the process may use more than one CPU and the source is a large plain NDJSON export (32 MB or more): it starts one worker and adds another, up to one per CPU the process may use (a container CPU quota counts: cgroup v1 or v2), whenever the main thread has spent at least a fifth of its time waiting for mapped records two seconds in a row while half a CPU was to spare (idle on the machine and, under a quota, left in it); when Authgear sets the pace, extra workers would only cost memory. A number starts that many at once; `0` maps on the main thread. Only plain (not gzipped) NDJSON Auth0 exports can be mapped in parallel; other inputs always map on the main thread. Outcomes, order, checkpoints and dead letters are the same either way.',
       ),
   })
   .describe('How source users are mapped to Authgear import records.')

@@ -12,7 +12,7 @@ const customAttributeSchema = z.strictObject({
 })
 
 const usageLimitSchema = z.strictObject({
-  quota: z.int().min(0).describe('Records (imports) allowed per period; a request that would exceed it gets 429.'),
+  quota: z.int().min(0).describe('Allowed per period: import records for `user_import`, export requests for `user_export`; a request that would exceed it gets 429.'),
   period: z.enum(['day', 'month']).describe('Counter window; counters reset at 00:00 UTC daily or on the 1st of the month.'),
 })
 
@@ -132,8 +132,8 @@ export const emulatorConfigSchema = z.strictObject({
   groups: z.array(z.string().min(1)).default([]).describe('Group keys that exist in the project.'),
   quota: z
     .strictObject({
-      user_import: z.array(usageLimitSchema).default([]).describe('Blocking `user_import` usage limits.'),
-      user_export: z.array(usageLimitSchema).default([]).describe('Blocking `user_export` usage limits; each export request counts 1.'),
+      user_import: z.array(usageLimitSchema).default([]).describe('Blocking `user_import` usage limits, each `{quota, period: day|month}`, e.g. `[{quota: 10000, period: day}]`.'),
+      user_export: z.array(usageLimitSchema).default([]).describe('Blocking `user_export` usage limits, each `{quota, period: day|month}`; each export request counts 1.'),
     })
     .prefault({})
     .describe('Usage limits; records are reserved at POST time whatever their outcome.'),

@@ -39,7 +39,7 @@ const mainThreadOnly: WorkerPlan = { start: 0, max: 0 }
 export async function workerPlan<P>(source: Source<P>, map: MapFunction): Promise<WorkerPlan> {
   const spec = mappingSpecOf(map)
   if (spec === undefined || !isBlockSource(source)) return mainThreadOnly
-  const configured = spec.config.mapping.workers ?? 'auto'
+  const configured = spec.config.mapping.workers
   if (configured !== 'auto') return { start: configured, max: configured }
   const cpus = usableCpus()
   if (cpus < 2) return mainThreadOnly
