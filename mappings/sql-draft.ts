@@ -59,6 +59,9 @@ export interface DraftOptions {
  * Reads the draft from a row by the column mapping. Soft-deleted (mode `disable`), locked and
  * inactive rows give `disabled: true`. `warnings` gets a line for a flag that is not readable.
  */
+/** Lockouts ending within this time are temporary (failed logins), not account locks. */
+const temporaryLockoutMs = 30 * 86_400_000
+
 export function draftFromRow(row: Readonly<Record<string, unknown>>, options: DraftOptions, warnings: string[]): SqlUserDraft {
   const { columns } = options
   const draft: SqlUserDraft = {}
@@ -79,7 +82,16 @@ export function draftFromRow(row: Readonly<Record<string, unknown>>, options: Dr
   if (options.softDelete?.mode === 'disable' && isMarkerSet(row[options.softDelete.column])) disabled = true
   if (options.locked) {
     const value = row[options.locked.column]
-    if (options.locked.until ? isUntilInFuture(value, options.now()) : isMarkerSet(value)) disabled = true
+    if (!options.locked.until) {
+      if (isMarkerSet(value)) disabled = true
+    } else if (isUntilInFuture(value, options.now())) {
+      // A lockout that ends by itself within weeks (failed logins) would stay a disable in
+      // Authgear: nothing changes in the row when it ends, so a sync never enables the user again.
+      // One that ends far away (ASP.NET's DateTimeOffset.MaxValue) is an account lock.
+      const end = value instanceof Date ? value.getTime() : Date.parse(String(value))
+      if (end - options.now() > temporaryLockoutMs) disabled = true
+      else warnings.push(`${options.locked.column} left out: a lockout that ends by itself on ${new Date(end).toISOString()} is not imported, as a disable it would outlast`)
+    }
   }
   if (columns.active !== undefined && row[columns.active] != null) {
     const active = readActive(row[columns.active])

@@ -66,7 +66,7 @@ const lockedSchema = z
     until: z
       .boolean()
       .default(false)
-      .describe('The column holds the end of the lockout (ASP.NET Identity `LockoutEnd`): the row is locked only while that time is in the future.'),
+      .describe('The column holds the end of the lockout (ASP.NET Identity `LockoutEnd`): the row is locked only while that time is in the future, and imported disabled only when the lockout ends more than 30 days ahead (an account lock such as `DateTimeOffset.MaxValue`). A lockout that ends sooner (failed logins) is left out with a warning: a disable in Authgear would outlast it, as nothing in the row changes when it ends.'),
   })
   .describe('Locked rows become disabled users.')
 

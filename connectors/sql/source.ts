@@ -54,14 +54,14 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
     for (let attempt = 1; ; attempt++) {
       try {
         const present = await db.columnNames(queries.relation)
-        const issues = missingColumnIssues(config, cursorMode, present)
+        const issues = missingColumnIssues(config, present)
         if (issues.length > 0) throw new ConfigError(`${issues.length === 1 ? issues[0] : `${issues.length} configured columns do not exist`}; ${relationName} has: ${present.join(', ')}`, issues)
         verified = true
         return present
       } catch (error) {
         if (error instanceof ConfigError) throw error
         if (!isRetryableSqlError(error)) {
-          const e = translateSqlError(error, config.query !== undefined ? 'source.query does not run' : `cannot read table ${relationName}`)
+          const e = translateSqlError(error, loginRefused(error) ? 'cannot log in to the database (check the user and password of source.url, or source.user and source.password)' : config.query !== undefined ? 'source.query does not run' : `cannot read table ${relationName}`)
           throw new ConfigError(e.message, [e.message])
         }
         if (attempt >= config.retry.max_attempts) throw translateSqlError(error, 'cannot connect to the database')
@@ -238,6 +238,13 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
           if (!ctx.signal.aborted) yield* cursor(undefined, from.changes_since, ctx)
           return
         }
+        if ((from?.mode === 'cursor' || from?.mode === 'changes') && options.since !== undefined) {
+          // The saved cursor decides where reading starts: --since would be silently ignored.
+          throw new ConfigError('backfill --since cannot start from a saved checkpoint: reading would go on from the checkpoint, not from that time', [
+            'to read the rows changed since that time: backfill --from-start --since … (users Authgear already has are skipped)',
+            'to go on from the checkpoint: backfill without --since',
+          ])
+        }
         if (from?.mode === 'snapshot' && options.since !== undefined) {
           // Reading by cursor from --since would leave the rest of the snapshot (its later keys with
           // older or NULL updated_at) unread by any later run.
@@ -279,4 +286,14 @@ const maxNullKeyReports = 1000
 function normalizeKey(value: SqlKey): SqlKey {
   if (typeof value === 'number' || typeof value === 'string') return value
   return String(value)
+}
+
+/**
+ * A login the database refused (a wrong password, an unknown user): MySQL's
+ * ER_ACCESS_DENIED_ERROR, PostgreSQL's invalid_authorization_specification (28000) and
+ * invalid_password (28P01). Said as such rather than as a query or table that does not work.
+ */
+function loginRefused(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  return code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' || code === '28000' || code === '28P01'
 }

@@ -168,6 +168,21 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    // The throwaway PostgreSQL trusts local connections (pg_hba `trust`), so any password logs in there.
+    it.runIf(dialect === 'mysql')('says a wrong password is a login the database refused, not a table or query problem', async () => {
+      const db = database()
+      const { users } = await createLegacyTables(db, `${process.pid}_login`)
+      const login = await cliTarget({ type: 'sql', dialect: db.dialect, host: db.host, port: db.port, database: db.database, user: db.reader.user, password: 'not-the-password', table: users, key: 'id', columns: { email: 'email' } })
+      try {
+        const result = await runCli(['backfill', '--config', login.configPath])
+        expect(result.code, result.stderr).toBe(78)
+        expect(result.stderr).toContain('cannot log in to the database')
+        expect(result.stderr).not.toContain('not-the-password')
+      } finally {
+        await login.close()
+      }
+    })
+
     it('`gearbridge sync` imports rows inserted and updated while it polls, and stops cleanly on SIGTERM', async () => {
       const db = database()
       const d = dialectSql(db)
@@ -326,6 +341,8 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       const source = createSqlSource(sqlConfig(db, { table, updated_at: 'updated_at', columns: { email: 'email' } }), { baseDir: process.cwd(), mode: 'backfill', since: new Date(Date.now() - 3_600_000) })
       try {
         await expect(readAll(source, { mode: 'snapshot', key: 1, changes_since: '2026-01-01 00:00:00+00' })).rejects.toThrow('backfill --since cannot start while an unfinished snapshot is saved')
+        // Nor over a saved cursor, which would decide where reading starts and leave --since unheeded.
+        await expect(readAll(source, { mode: 'cursor', updated_at: '2026-01-01 00:00:00+00', key: 1 })).rejects.toThrow('backfill --since cannot start from a saved checkpoint')
       } finally {
         await source.close()
       }

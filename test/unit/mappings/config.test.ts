@@ -12,6 +12,7 @@ describe('mappingConfigSchema', () => {
       standard_attributes: {},
       drop_auth0_defaults: { name_equal_to_email: true, nickname_equal_to_email_local_part: true, gravatar_picture: false },
       mfa: true,
+      workers: 'auto',
     })
   })
 

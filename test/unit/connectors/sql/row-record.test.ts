@@ -42,10 +42,12 @@ describe('missingColumnIssues', () => {
       type: 'sql', dialect: 'mysql', host: 'db', table: 'users', key: 'id', updated_at: 'updated_at',
       columns: { email: 'Email', username: 'login' }, soft_delete: { column: 'deleted_at' },
     })
-    expect(missingColumnIssues(config, true, ['id', 'email', 'updated_at', 'deleted_at'])).toEqual([
+    expect(missingColumnIssues(config, ['id', 'email', 'updated_at', 'deleted_at'])).toEqual([
       'source.columns.email: column "Email" does not exist in users (did you mean "email"?)',
       'source.columns.username: column "login" does not exist in users',
     ])
-    expect(missingColumnIssues(config, false, ['id', 'Email', 'login', 'deleted_at'])).toEqual([])
+    // updated_at is required whenever configured: a snapshot backfill's position is read by it next.
+    expect(missingColumnIssues(config, ['id', 'Email', 'login', 'deleted_at'])).toEqual(['source.updated_at: column "updated_at" does not exist in users'])
+    expect(missingColumnIssues(config, ['id', 'Email', 'login', 'deleted_at', 'updated_at'])).toEqual([])
   })
 })
