@@ -15,9 +15,11 @@ export function quotaExceededError(body: ApiErrorBody, nowMs: number): QuotaExce
     resetsAt === undefined
       ? 'the reset time is unknown'
       : `it resets at ${resetsAt.toISOString()} (${period === 'day' ? '00:00 UTC next day' : '00:00 UTC on the 1st of next month'})`
-  const message =
-    `Authgear's ${usage} usage quota for this ${period === 'unknown' ? 'period' : period} is exhausted (429 UsageLimitExceeded); ` +
-    `${when}. Nothing from the rejected request was imported; resume the run after the reset or ask for a higher quota`
+  const consequence =
+    usage === 'user_export'
+      ? 'No export task was started by the rejected request; run the command again after the reset or ask for a higher quota'
+      : 'Nothing from the rejected request was imported; resume the run after the reset or ask for a higher quota'
+  const message = `Authgear's ${usage} usage quota for this ${period === 'unknown' ? 'period' : period} is exhausted (429 UsageLimitExceeded); ${when}. ${consequence}`
   return new QuotaExceededError(period, message)
 }
 

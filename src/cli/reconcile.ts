@@ -104,10 +104,13 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     await rm(summaryPath, { force: true }).catch(() => undefined)
     await rm(reportPath, { force: true }).catch(() => undefined)
     if (error instanceof ConfigError) throw error
-    io.stderr.write(`gearbridge: ${(error as Error).message}\n`)
+    // A signal may end the run through whatever it interrupted (an index build, a sort): the
+    // error is then an AbortError of the platform's, and the run is as resumable as any stopped one.
+    const stopped = error instanceof AbortedError || ctx.signal.aborted
+    io.stderr.write(`gearbridge: ${stopped && !(error instanceof AbortedError) ? 'stopped by a signal before the reconcile had a verdict' : (error as Error).message}\n`)
     await report.close().catch(() => undefined)
     if (existsSync(report.partialPath)) io.stderr.write(`gearbridge: the differences found before the reconcile stopped (${report.count}) are in ${report.partialPath}\n`)
-    return error instanceof AbortedError ? ExitCodes.resumable : ExitCodes.fatal
+    return stopped ? ExitCodes.resumable : ExitCodes.fatal
   } finally {
     if (options.metricsOut !== undefined) await writeMetricsFile(resolve(process.cwd(), options.metricsOut), metrics.registry, io.stderr)
     await report.close().catch(() => undefined)

@@ -88,20 +88,30 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
     await lines.close()
     await authgear.finish()
     input.onPhase?.('authgear_sorted')
-    for await (const batch of input.source.read(undefined, input.ctx)) {
-      for (const record of batch.records) {
-        counts.sourceRecords++
-        const result: MappingResult | undefined = record.kind === 'data' ? input.map(record) : undefined
-        if (result?.ok === true) {
-          const entry: ComparableUser | DeleteMarker = result.value.action === 'delete' ? { id: record.key, origin: record.origin, deleted: true } : fromMappedRecord(record.key, record.origin, result.value.record)
-          await source.add(`${result.value.identifier}:${result.value.identifierValue}`, JSON.stringify(entry))
-          continue
+    const readSource = async (): Promise<void> => {
+      for await (const batch of input.source.read(undefined, input.ctx)) {
+        for (const record of batch.records) {
+          counts.sourceRecords++
+          const result: MappingResult | undefined = record.kind === 'data' ? input.map(record) : undefined
+          if (result?.ok === true) {
+            const entry: ComparableUser | DeleteMarker = result.value.action === 'delete' ? { id: record.key, origin: record.origin, deleted: true } : fromMappedRecord(record.key, record.origin, result.value.record)
+            await source.add(`${result.value.identifier}:${result.value.identifierValue}`, JSON.stringify(entry))
+            continue
+          }
+          const { code, message } = record.kind === 'unreadable' ? record : (result as Extract<MappingResult, { ok: false }>).rejection
+          counts.notImportable++
+          counts.notImportableByCode[code] = (counts.notImportableByCode[code] ?? 0) + 1
+          await input.report({ kind: 'not_importable', source_key: record.key, origin: record.origin, code, message })
         }
-        const { code, message } = record.kind === 'unreadable' ? record : (result as Extract<MappingResult, { ok: false }>).rejection
-        counts.notImportable++
-        counts.notImportableByCode[code] = (counts.notImportableByCode[code] ?? 0) + 1
-        await input.report({ kind: 'not_importable', source_key: record.key, origin: record.origin, code, message })
       }
+    }
+    try {
+      await readSource()
+    } catch (error) {
+      // A signal may end the read through whatever it interrupted (the hash-export index build
+      // throws the platform's AbortError): the run is stopped, not failed.
+      if (input.ctx.signal.aborted && !(error instanceof AbortedError)) throw new AbortedError('the reconcile was stopped before the source was read to its end: no verdict')
+      throw error
     }
     // A source stopped by a signal ends quietly: judged, what it read would pass users it never saw.
     if (input.ctx.signal.aborted) throw new AbortedError('the reconcile was stopped before the source was read to its end: no verdict')

@@ -47,6 +47,21 @@ describe('reconcile', () => {
     }
   })
 
+  it('gives no verdict, as stopped, when a signal ends the read through an AbortError of the platform (the hash index build throws one)', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, 'export.ndjson'), '')
+    const stop = new AbortController()
+    const { map } = await sampleSource()
+    const source: Source<unknown> = {
+      async *read(_from, ctx) {
+        stop.abort()
+        ctx.signal.throwIfAborted()
+      },
+      close: async () => undefined,
+    }
+    await expect(run(join(dir, 'export.ndjson'), join(dir, 'work'), source, map, stop.signal)).rejects.toBeInstanceOf(AbortedError)
+  })
+
   it('names the file and line of an export line that is not a JSON object, never its text', async () => {
     const dir = await tempDir()
     const file = join(dir, 'export.ndjson')
