@@ -101,6 +101,7 @@ function reroute(after: MappedRecord, before: MappedRecord): MappingResult {
     identifierValue: record[stable] as string,
     warnings: [...after.warnings, `identifier_changed: ${what}; matched by ${stable} instead, which updates the ${after.identifier} login ID of the same user`],
     lockKeys: [before.identifierValue, after.identifierValue],
+    movedFrom: { identifier: before.identifier, identifierValue: before.identifierValue },
   }
   return { ok: true, value }
 }

@@ -37,6 +37,11 @@ export interface MappedRecord {
    * everything before it and before everything after it.
    */
   readonly lockKeys?: readonly string[]
+  /**
+   * The identifier this user was known by before this record changed it (a Debezium update whose
+   * email changed, sent by an unchanged username): earlier versions under it are superseded.
+   */
+  readonly movedFrom?: { readonly identifier: IdentifierType; readonly identifierValue: string }
 }
 
 /** Why a mapping refused a record; goes to the dead letter as is. */

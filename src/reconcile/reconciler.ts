@@ -51,6 +51,13 @@ function isDeleteEntry(json: string): boolean {
 }
 
 /** A source delete on the source side of the join: the user's last word, judged by the delete policy. */
+/** A source entry saying the user left this key for another (see `MappedRecord.movedFrom`). */
+interface MovedMarker {
+  readonly id: string
+  readonly origin?: string
+  readonly moved: true
+}
+
 interface DeleteMarker {
   readonly id: string
   readonly origin?: string
@@ -94,8 +101,14 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
           counts.sourceRecords++
           const result: MappingResult | undefined = record.kind === 'data' ? input.map(record) : undefined
           if (result?.ok === true) {
-            const entry: ComparableUser | DeleteMarker = result.value.action === 'delete' ? { id: record.key, origin: record.origin, deleted: true } : fromMappedRecord(record.key, record.origin, result.value.record)
-            await source.add(`${result.value.identifier}:${result.value.identifierValue}`, JSON.stringify(entry))
+            const mapped = result.value
+            const entry: ComparableUser | DeleteMarker = mapped.action === 'delete' ? { id: record.key, origin: record.origin, deleted: true } : fromMappedRecord(record.key, record.origin, mapped.record)
+            // Keyed as the export keys Authgear's users: by the first login ID in the identifier
+            // order. A record sent by another login ID (an identifier change, matched by an
+            // unchanged username) is keyed by the login ID it changed to, as Authgear's user is.
+            await source.add(mapped.action === 'delete' ? `${mapped.identifier}:${mapped.identifierValue}` : exportKey(mapped.record as Record<string, unknown>, input.identifierOrder), JSON.stringify(entry))
+            // The versions under the login ID it changed from are of the same user, superseded.
+            if (mapped.movedFrom !== undefined) await source.add(`${mapped.movedFrom.identifier}:${mapped.movedFrom.identifierValue}`, JSON.stringify({ id: record.key, origin: record.origin, moved: true } satisfies MovedMarker))
             continue
           }
           const { code, message } = record.kind === 'unreadable' ? record : (result as Extract<MappingResult, { ok: false }>).rejection
@@ -139,7 +152,17 @@ async function judge(key: string, versions: SourceVersions, authgearJson: readon
     return
   }
   // A later record of the same user wins, as in a backfill (the earlier ones are superseded).
-  const last = JSON.parse(versions.last) as ComparableUser | DeleteMarker
+  const last = JSON.parse(versions.last) as ComparableUser | DeleteMarker | MovedMarker
+  if ('moved' in last) {
+    // The user is known by another login ID now, and is judged under it: every version here was
+    // superseded. A user Authgear still holds under this one is not the source's.
+    counts.superseded += versions.count - 1
+    for (const user of ag) {
+      counts.extraInAuthgear++
+      await input.report({ kind: 'extra_in_authgear', key, user_id: user.id })
+    }
+    return
+  }
   const policy = input.deletePolicy ?? 'ignore'
   let want: ComparableUser | undefined
   if (!('deleted' in last)) want = last

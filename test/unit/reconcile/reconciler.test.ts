@@ -108,4 +108,36 @@ describe('reconcile', () => {
     // Left as it was: off@ is disabled though nothing disabled it; gone@ should still exist.
     expect(await judged('ignore')).toEqual({ differences: 2, findings: ['field_mismatch email:off@example.com', 'missing_in_authgear email:gone@example.com'] })
   })
+
+  it('judges a user whose login ID changed (a Debezium update sent by its unchanged username) under the login ID it has now, its earlier versions superseded', async () => {
+    const dir = await tempDir()
+    // Authgear holds each user once, under its new email.
+    const exported = [
+      { sub: 'u1', email: 'new1@example.com', preferred_username: 'user_one', email_verified: false },
+      { sub: 'u3', email: 'three@example.com', preferred_username: 'user_three', email_verified: false },
+    ]
+    await writeFile(join(dir, 'export.ndjson'), exported.map((user) => JSON.stringify(user)).join('\n') + '\n')
+    type Version = { identifier: 'email' | 'preferred_username'; record: Record<string, string>; movedFrom?: { identifier: 'email' | 'preferred_username'; identifierValue: string } }
+    const versions: Version[] = [
+      { identifier: 'email', record: { email: 'old1@example.com', preferred_username: 'user_one' } },
+      { identifier: 'preferred_username', record: { email: 'new1@example.com', preferred_username: 'user_one' }, movedFrom: { identifier: 'email', identifierValue: 'old1@example.com' } },
+      // A first email for a user known by username until then.
+      { identifier: 'preferred_username', record: { preferred_username: 'user_three' } },
+      { identifier: 'preferred_username', record: { email: 'three@example.com', preferred_username: 'user_three' }, movedFrom: { identifier: 'preferred_username', identifierValue: 'user_three' } },
+    ]
+    const source: Source<unknown> = {
+      async *read() {
+        yield { records: versions.map((_, i) => ({ kind: 'data' as const, key: `users/0/${i}`, origin: `users:0:${i}`, data: { i } })), position: 0 }
+      },
+      async close() {},
+    }
+    const map = (record: ReadableRecord): MappingResult => {
+      const version = versions[record.data['i'] as number]!
+      return { ok: true, value: { identifier: version.identifier, identifierValue: version.record[version.identifier]!, record: version.record, passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(version.movedFrom ? { movedFrom: version.movedFrom, lockKeys: ['x', 'y'] } : {}) } }
+    }
+    const findings: Finding[] = []
+    const counts = await reconcile({ exportFile: join(dir, 'export.ndjson'), source, map, identifierOrder: ['email', 'phone_number', 'preferred_username'], groups: new Set(['login_ids']), workDir: join(dir, 'work'), runBytes: 1 << 20, report: (f) => void findings.push(f), ctx: context() })
+    expect(findings).toEqual([])
+    expect(counts).toMatchObject({ differences: 0, matched: 2, superseded: 2 })
+  })
 })
