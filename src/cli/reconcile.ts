@@ -6,7 +6,8 @@ import { createSource } from '../../connectors/create-source.ts'
 import { identifierOrder } from '../../mappings/auth0-logins.ts'
 import { AbortedError, ConfigError } from '../core/errors.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
-import { groupOf } from '../reconcile/comparable-user.ts'
+import { groupOf, type ExpectedFields } from '../reconcile/comparable-user.ts'
+import type { RootConfig } from '../config/schema.ts'
 import { formatReconcileSummary } from '../reconcile/format-reconcile-summary.ts'
 import { FindingWriter } from '../reconcile/finding-writer.ts'
 import { reconcile } from '../reconcile/reconciler.ts'
@@ -78,6 +79,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
       ctx,
       onPhase: (phase) => logger.debug({ phase, ...memory() }, 'A reconcile phase ended.'),
       deletePolicy: config.source.type === 'kafka' ? config.source.deletes.policy : 'ignore',
+      ...optionalExpected(expectedFields(config)),
     })
     await report.commit()
     metrics.reconcileUsers.inc({ side: 'authgear' }, counts.authgearUsers)
@@ -129,4 +131,24 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
 /** Resident memory now and at its peak so far, in MiB: what the bounded-memory design is judged by. */
 function memory(): { rss_mb: number; peak_rss_mb: number } {
   return { rss_mb: Math.round(process.memoryUsage.rss() / 2 ** 20), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }
+}
+
+/**
+ * The fields the mapping is configured to send (see `ExpectedFields`), or undefined where that is
+ * not known: under upsert (a record leaves a field it does not carry as it was), for a SQL
+ * mapping module (it may set any), and for Kafka records mapped by their publisher.
+ */
+function expectedFields(config: RootConfig): ExpectedFields | undefined {
+  const source = config.source
+  if (config.sink.upsert || (source.type === 'sql' && source.module !== undefined) || (source.type === 'kafka' && source.format === 'mapped')) return undefined
+  const columns = source.type === 'sql' || (source.type === 'kafka' && source.record_mapping === 'sql') ? source.columns : undefined
+  return {
+    roles: columns !== undefined ? columns.roles !== undefined : config.mapping.roles_from !== null,
+    groups: columns !== undefined ? columns.groups !== undefined : config.mapping.groups_from !== null,
+    customAttributes: Object.keys(config.mapping.custom_attributes),
+  }
+}
+
+function optionalExpected(expected: ExpectedFields | undefined): { expected?: ExpectedFields } {
+  return expected === undefined ? {} : { expected }
 }

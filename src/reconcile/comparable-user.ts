@@ -39,10 +39,22 @@ const sortedSet = (values: unknown): string[] => [...new Set((values as string[]
 const isoMs = (value: unknown): unknown => (typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? new Date(value).toISOString() : value)
 
 /**
- * What the mapping asks Authgear to hold: only fields present in the record, plus the insert
- * defaults a new user gets (`disabled` false; a sent email or phone unverified unless flagged).
+ * Fields the mapping is configured to send, which a record without them leaves unset on insert
+ * (roles and groups read from a path or column, each configured custom attribute). Only without
+ * upsert: an update leaves a field it does not carry as it was.
  */
-export function fromMappedRecord(id: string, origin: string, record: ImportRecord): ComparableUser {
+export interface ExpectedFields {
+  readonly roles: boolean
+  readonly groups: boolean
+  readonly customAttributes: readonly string[]
+}
+
+/**
+ * What the mapping asks Authgear to hold: the fields present in the record, plus the insert
+ * defaults a new user gets (`disabled` false; a sent email or phone unverified unless flagged;
+ * no roles, groups or custom attribute where `expected` says the mapping would have sent them).
+ */
+export function fromMappedRecord(id: string, origin: string, record: ImportRecord, expected?: ExpectedFields): ComparableUser {
   const r = record as Record<string, unknown>
   const f: Record<string, unknown> = {}
   for (const key of loginKeys) if (Object.hasOwn(r, key)) f[key] = r[key]
@@ -54,7 +66,10 @@ export function fromMappedRecord(id: string, origin: string, record: ImportRecor
   }
   f.disabled = r.disabled === true
   if (r.roles !== undefined) f.roles = sortedSet(r.roles)
+  else if (expected?.roles) f.roles = []
   if (r.groups !== undefined) f.groups = sortedSet(r.groups)
+  else if (expected?.groups) f.groups = []
+  for (const name of expected?.customAttributes ?? []) f[`custom_attributes.${name}`] = null
   for (const [k, v] of Object.entries((r.custom_attributes as Record<string, unknown> | undefined) ?? {})) f[`custom_attributes.${k}`] = v
   if (r.account_valid_from !== undefined) f.account_valid_from = isoMs(r.account_valid_from)
   if (r.account_valid_until !== undefined) f.account_valid_until = isoMs(r.account_valid_until)

@@ -6,7 +6,7 @@ import type { RunContext } from '../core/run-context.ts'
 import type { Source } from '../core/source.ts'
 import type { ReadableRecord } from '../core/source-record.ts'
 import type { IdentifierType } from '../../mappings/record.ts'
-import { exportKey, fromExportRecord, fromMappedRecord, type ComparableUser } from './comparable-user.ts'
+import { exportKey, fromExportRecord, fromMappedRecord, type ComparableUser, type ExpectedFields } from './comparable-user.ts'
 import { compareUsers } from './compare-users.ts'
 import type { FieldGroup } from './config.ts'
 import { ExternalSorter } from './external-sorter.ts'
@@ -43,6 +43,8 @@ export interface ReconcileInput {
    * `disable` disabled it, `ignore` (the default) left it as it was.
    */
   readonly deletePolicy?: 'ignore' | 'disable' | 'delete'
+  /** Configured fields a record without them leaves unset (see `ExpectedFields`); none under upsert. */
+  readonly expected?: ExpectedFields
 }
 
 /** Whether a source entry is a `DeleteMarker` (written below as `{id, origin, deleted: true}`; a user's entry has `fields`). */
@@ -102,7 +104,7 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
           const result: MappingResult | undefined = record.kind === 'data' ? input.map(record) : undefined
           if (result?.ok === true) {
             const mapped = result.value
-            const entry: ComparableUser | DeleteMarker = mapped.action === 'delete' ? { id: record.key, origin: record.origin, deleted: true } : fromMappedRecord(record.key, record.origin, mapped.record)
+            const entry: ComparableUser | DeleteMarker = mapped.action === 'delete' ? { id: record.key, origin: record.origin, deleted: true } : fromMappedRecord(record.key, record.origin, mapped.record, input.expected)
             // Keyed as the export keys Authgear's users: by the first login ID in the identifier
             // order. A record sent by another login ID (an identifier change, matched by an
             // unchanged username) is keyed by the login ID it changed to, as Authgear's user is.

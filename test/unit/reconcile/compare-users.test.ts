@@ -47,3 +47,23 @@ describe('reconcile comparison', () => {
     expect(exportKey({ sub: 'u' }, ['email'])).toBe('sub:u')
   })
 })
+
+describe('fields the mapping is configured to send', () => {
+  const groups = new Set(['roles', 'groups', 'custom_attributes'] as const)
+  const expected = { roles: true, groups: false, customAttributes: ['plan'] }
+
+  it('are expected unset when a record lacks them (an insert leaves them so), and are then compared', () => {
+    const source = fromMappedRecord('k1', 'users.ndjson:1', { email: 'a@example.com' }, expected)
+    const granted = fromExportRecord({ sub: 'u1', email: 'a@example.com', roles: ['admin'], groups: ['staff'], custom_attributes: { plan: 'pro' } })
+    expect(compareUsers(source, granted, groups)).toEqual([
+      { field: 'roles', expected: [], actual: ['admin'] },
+      { field: 'custom_attributes.plan', expected: null, actual: 'pro' },
+    ])
+    expect(compareUsers(source, fromExportRecord({ sub: 'u1', email: 'a@example.com' }), groups)).toEqual([])
+  })
+
+  it('are not compared when the record lacks them and nothing says the mapping would send them (upsert keeps them)', () => {
+    const source = fromMappedRecord('k1', 'users.ndjson:1', { email: 'a@example.com' })
+    expect(compareUsers(source, fromExportRecord({ sub: 'u1', email: 'a@example.com', roles: ['admin'], custom_attributes: { plan: 'pro' } }), groups)).toEqual([])
+  })
+})
