@@ -12,6 +12,7 @@ import { redactText } from '../runtime/redact.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { bump } from '../runtime/run-summary.ts'
 import type { CommandIo } from './run-setup.ts'
+import { WarningTally } from './warning-tally.ts'
 import { SharedLogins } from './shared-logins.ts'
 import { UnmappedMetadata } from './unmapped-metadata.ts'
 
@@ -40,6 +41,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const failures: Record<string, { count: number; examples: string[] }> = {}
   const unmapped = config.source.type === 'auth0' ? new UnmappedMetadata(config.mapping) : undefined
   const logins = new SharedLogins(config.sink.upsert)
+  const tally = new WarningTally()
   let read = 0
   let sendable = 0
   let deletes = 0
@@ -76,6 +78,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
           continue
         }
         sendable++
+        tally.add(result.value.warnings, record.origin)
         logins.add(result.value, record.origin)
         bump(byIdentifier, result.value.identifier)
         bump(byPassword, `${result.value.passwordAlgorithm}:${result.value.passwordLane}`)
@@ -110,6 +113,12 @@ export async function validateCommand(options: { config: string }, io: CommandIo
     for (const [path, users] of left) lines.push(`  ${path.padEnd(34)} ${users} user${users === 1 ? '' : 's'}`)
     const more = (unmapped?.counts.size ?? 0) - left.length
     if (more > 0) lines.push(`  … and ${more} more keys${unmapped?.untracked ? `, and more beyond those (the first ${unmapped.counts.size} distinct keys are counted: this metadata looks keyed by values of its own)` : ''}`)
+  }
+  const noted = tally.lines()
+  if (noted.length > 0) {
+    // What the report lines of these records will say: data left out, logins to link again, passwords to reset.
+    lines.push('records that would be sent with mapping warnings (records, warning):')
+    lines.push(...noted)
   }
   if (warnings.length > 0) {
     lines.push('warnings:')
