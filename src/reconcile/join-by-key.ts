@@ -17,6 +17,8 @@ export async function* joinLatestByKey(
   source: AsyncIterable<SortedEntry>,
   authgear: AsyncIterable<SortedEntry>,
   isDelete: (json: string) => boolean,
+  /** An entry that is no version of a user (a login ID left for another): last if it comes last, never counted or kept. */
+  isMarker: (json: string) => boolean = () => false,
 ): AsyncGenerator<{ readonly key: string; readonly source: SourceVersions; readonly authgear: readonly SortedEntry[] }> {
   const a = source[Symbol.asyncIterator]()
   const b = authgear[Symbol.asyncIterator]()
@@ -29,9 +31,11 @@ export async function* joinLatestByKey(
       let last: string | undefined
       let lastKept: string | undefined
       while (!x.done && x.value.key === key) {
-        count++
         last = x.value.json
-        if (!isDelete(last)) lastKept = last
+        if (!isMarker(last)) {
+          count++
+          if (!isDelete(last)) lastKept = last
+        }
         x = await a.next()
       }
       const right: SortedEntry[] = []

@@ -53,6 +53,11 @@ function isDeleteEntry(json: string): boolean {
 }
 
 /** A source delete on the source side of the join: the user's last word, judged by the delete policy. */
+/** Whether a source entry is a `MovedMarker` (written below as `{id, origin, moved: true}`). */
+function isMovedEntry(json: string): boolean {
+  return json.endsWith('"moved":true}') && !json.includes('"fields":')
+}
+
 /** A source entry saying the user left this key for another (see `MappedRecord.movedFrom`). */
 interface MovedMarker {
   readonly id: string
@@ -132,7 +137,7 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
     if (input.ctx.signal.aborted) throw new AbortedError('the reconcile was stopped before the source was read to its end: no verdict')
     await source.finish()
     input.onPhase?.('source_sorted')
-    for await (const group of joinLatestByKey(source.sorted(), authgear.sorted(), isDeleteEntry)) {
+    for await (const group of joinLatestByKey(source.sorted(), authgear.sorted(), isDeleteEntry, isMovedEntry)) {
       await judge(group.key, group.source, group.authgear.map((e) => e.json), input, counts)
     }
     input.onPhase?.('joined')
@@ -157,8 +162,9 @@ async function judge(key: string, versions: SourceVersions, authgearJson: readon
   const last = JSON.parse(versions.last) as ComparableUser | DeleteMarker | MovedMarker
   if ('moved' in last) {
     // The user is known by another login ID now, and is judged under it: every version here was
-    // superseded. A user Authgear still holds under this one is not the source's.
-    counts.superseded += versions.count - 1
+    // superseded (the marker is not counted among them). A user Authgear still holds under this
+    // one is not the source's.
+    counts.superseded += versions.count
     for (const user of ag) {
       counts.extraInAuthgear++
       await input.report({ kind: 'extra_in_authgear', key, user_id: user.id })

@@ -140,4 +140,37 @@ describe('reconcile', () => {
     expect(findings).toEqual([])
     expect(counts).toMatchObject({ differences: 0, matched: 2, superseded: 2 })
   })
+
+  it('counts a login ID left for another as no version: a new user taking it, or a delete after it, is judged without the marker', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, 'export.ndjson'), [
+      { sub: 'x', email: 'b@example.com', preferred_username: 'ex', email_verified: false },
+      { sub: 'y', email: 'a@example.com', preferred_username: 'why', email_verified: false },
+    ].map((user) => JSON.stringify(user)).join('\n') + '\n')
+    type Version = { identifier: 'email' | 'preferred_username'; record: Record<string, string>; movedFrom?: { identifier: 'email'; identifierValue: string }; action?: 'delete' }
+    const run = async (versions: Version[]) => {
+      const source: Source<unknown> = {
+        async *read() {
+          yield { records: versions.map((_, i) => ({ kind: 'data' as const, key: `users/0/${i}`, origin: `users:0:${i}`, data: { i } })), position: 0 }
+        },
+        async close() {},
+      }
+      const map = (record: ReadableRecord): MappingResult => {
+        const version = versions[record.data['i'] as number]!
+        return { ok: true, value: { identifier: version.identifier, identifierValue: version.record[version.identifier]!, record: version.record, passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(version.movedFrom ? { movedFrom: version.movedFrom } : {}), ...(version.action ? { action: version.action } : {}) } }
+      }
+      const findings: Finding[] = []
+      const counts = await reconcile({ exportFile: join(dir, 'export.ndjson'), source, map, identifierOrder: ['email', 'phone_number', 'preferred_username'], groups: new Set(['login_ids']), workDir: join(dir, `work-${versions.length}`), runBytes: 1 << 20, report: (f) => void findings.push(f), ctx: context() })
+      return { counts, findings }
+    }
+    const x1: Version = { identifier: 'email', record: { email: 'a@example.com', preferred_username: 'ex' } }
+    const x2: Version = { identifier: 'preferred_username', record: { email: 'b@example.com', preferred_username: 'ex' }, movedFrom: { identifier: 'email', identifierValue: 'a@example.com' } }
+    // User y takes the email x left: one version superseded (x's first), both users matched.
+    const taken = await run([x1, x2, { identifier: 'email', record: { email: 'a@example.com', preferred_username: 'why' } }])
+    expect(taken.findings).toEqual([])
+    expect(taken.counts).toMatchObject({ sourceRecords: 3, sourceUsers: 2, superseded: 1, matched: 2 })
+    // A delete after the marker (the partitions' reads interleaved): judged by the last version before it, without a crash.
+    const deleted = await run([{ identifier: 'email', record: { email: 'a@example.com', preferred_username: 'why' } }, x1, x2, { identifier: 'email', record: { email: 'a@example.com' }, action: 'delete' }])
+    expect(deleted.counts.sourceRecords).toBe(4)
+  })
 })
