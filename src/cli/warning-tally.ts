@@ -14,8 +14,7 @@ export class WarningTally {
   add(warnings: readonly string[], origin: string): void {
     const seen = new Set<string>()
     for (const warning of warnings) {
-      // Counts, indexes and times vary; names of standards (BCP 47, E.164, ISO 3166, UTF-16) do not.
-      const kind = warning.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, '<time>').replace(/(?<![A-Z]{2,} |[A-Z]\.|-)\b\d+\b/g, 'N')
+      const kind = kindOf(warning)
       if (seen.has(kind)) continue
       seen.add(kind)
       const entry = this.#counts.get(kind)
@@ -33,4 +32,18 @@ export class WarningTally {
     if (rest > 0) lines.push(`  ${String(rest).padStart(7)}  other warnings`)
     return lines
   }
+}
+
+/**
+ * A warning without what varies from user to user. A login-ID change names the user's old and new
+ * login IDs: only its kind is kept, so the table lists no one's address. Counts, indexes, times,
+ * emails and phone numbers are blanked; names of standards (BCP 47, E.164, ISO 3166, UTF-16) are not.
+ */
+function kindOf(warning: string): string {
+  if (warning.startsWith('identifier_changed:')) return 'identifier_changed: a login ID changed; the user was matched by another one, which updates it'
+  return warning
+    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, '<time>')
+    .replace(/[^\s@()]+@[^\s@()]+\.[^\s@()]+/g, '<email>')
+    .replace(/\+\d{6,15}\b/g, '<phone>')
+    .replace(/(?<![A-Z]{2,} |[A-Z]\.|-)\b\d+\b/g, 'N')
 }

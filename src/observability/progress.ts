@@ -26,7 +26,7 @@ export function createProgress(mode: 'auto' | 'always' | 'never', totalBytes: nu
   const done = new DoneBytes(summary)
   const started = Date.now()
   const rate = () => Math.round(summary.settled / Math.max((Date.now() - started) / 1000, 0.001))
-  return terminal ? barProgress(stream, totalBytes, summary, done, rate) : plainProgress(stream, totalBytes, summary, done, rate, started)
+  return terminal ? barProgress(stream, totalBytes, summary, done, rate) : plainProgress(stream, totalBytes, summary, done, rate)
 }
 
 /** The input's bytes whose records have outcomes, estimated from the bytes read and the records still pending. */
@@ -89,21 +89,24 @@ function barProgress(stream: NodeJS.WriteStream, totalBytes: number | undefined,
   }
 }
 
-function plainProgress(stream: NodeJS.WriteStream, totalBytes: number | undefined, summary: RunSummary, done: DoneBytes, rate: () => number, started: number): Progress {
+function plainProgress(stream: NodeJS.WriteStream, totalBytes: number | undefined, summary: RunSummary, done: DoneBytes, rate: () => number): Progress {
   const line = (): string => {
     const counts = `${summary.settled} done of ${summary.read} read | ${rate()}/s`
     if (!totalBytes) return `progress: ${counts}\n`
     const bytes = done.value
-    const seconds = (Date.now() - started) / 1000
-    const eta = bytes > 0 ? `${Math.round(((totalBytes - bytes) * seconds) / bytes)}s` : 'unknown'
+    // The pace since the first figure: a resumed run's figures include what was done before it.
+    const pace = since === undefined || Date.now() <= since.at ? 0 : (bytes - since.bytes) / (Date.now() - since.at)
+    const eta = pace > 0 ? `${Math.round((totalBytes - bytes) / pace / 1000)}s` : 'unknown'
     return `progress: ${Math.floor((100 * bytes) / totalBytes)}% | ${counts} | ETA ${eta}\n`
   }
+  let since: { at: number; bytes: number } | undefined
   const timer = setInterval(() => stream.write(line()), plainEveryMs)
   timer.unref()
   let stopped = false
   return {
     update(bytes) {
       done.read(bytes)
+      since ??= { at: Date.now(), bytes: done.value }
     },
     stop() {
       if (stopped) return

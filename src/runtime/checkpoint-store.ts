@@ -97,5 +97,6 @@ export class CheckpointStore<P> {
 function settingName(path: string): string {
   if (path === 'target') return 'sink.endpoint (its host)'
   if (path === 'project') return 'sink.project_id'
+  if (path === 'source.server') return 'source.url (or host, port, database: the server)'
   return path
 }

@@ -332,6 +332,26 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('a `backfill --since` stopped by the quota says to continue without --since, which goes on from its checkpoint', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `since_quota_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES ${Array.from({ length: 300 }, (_, i) => `(${i + 1}, 'q${i + 1}@example.com', ${d.nowPlus(-(300 - i) * 60_000)})`).join(', ')}`)
+      const target = await cliTarget({ type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', page_size: 50, columns: { email: 'email' } }, { emulator: { quota: { user_import: [{ quota: 100, period: 'day' }] } }, sink: { batch: { max_records: 50 }, max_in_flight: 1 } })
+      try {
+        const stopped = await runCli(['backfill', '--config', target.configPath, '--since', '2000-01-01T00:00:00Z'])
+        expect(stopped.code, stopped.stderr).toBe(75)
+        expect(stopped.stderr).toContain('Run it again without --since to continue.')
+        target.emulator.quota.setLimits('user_import', [{ quota: 10_000, period: 'day' }])
+        const resumed = await runCli(['backfill', '--config', target.configPath])
+        expect(resumed.code, resumed.stderr).toBe(0)
+        expect(target.emulator.store.count()).toBe(300)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('refuses backfill --since over an unfinished snapshot, whose remaining rows it would never read', async () => {
       const db = database()
       const d = dialectSql(db)

@@ -17,6 +17,16 @@ describe('WarningTally', () => {
     ])
   })
 
+  it('lists no one\'s login ID: a login-ID change is counted by its kind, and emails and phone numbers are blanked', () => {
+    const tally = new WarningTally()
+    for (let i = 0; i < 30; i++) tally.add([`identifier_changed: email changed from old${i}@example.com to new${i}@example.com; matched by preferred_username instead`], `users/0/${i}`)
+    tally.add(['mfa phone +14155552671 left out: a@example.com has one already'], 'users.ndjson:1')
+    const text = tally.lines().join('\n')
+    expect(text).toContain('     30  identifier_changed: a login ID changed; the user was matched by another one, which updates it (e.g. users/0/0)')
+    expect(text).toContain('mfa phone <phone> left out: <email> has one already')
+    expect(text).not.toMatch(/old\d+@|new\d+@|a@example|4155552671/)
+  })
+
   it('counts the kinds past the first hundred together', () => {
     const tally = new WarningTally()
     for (let i = 0; i < 105; i++) tally.add([`custom attribute a${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))} left out`], `f:${i}`)

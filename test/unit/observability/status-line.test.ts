@@ -56,17 +56,22 @@ describe('the progress bar', () => {
     expect(text).toContain('25% | 50 done of 100 read')
   })
 
-  it('is a plain line, with no escape codes, when always is asked for and stderr is not a terminal', () => {
+  it('is a plain line, with no escape codes, when always is asked for and stderr is not a terminal', async () => {
     const stream = new PassThrough() as unknown as NodeJS.WriteStream
     let text = ''
     ;(stream as unknown as PassThrough).on('data', (chunk: Buffer) => (text += chunk.toString()))
     const summary = new RunSummary()
     const progress = createProgress('always', 2000, summary, stream)
+    // A resumed run: its first figure holds what was done before it, which sets no pace.
     summary.read = 100
     summary.outcomes.inserted = 50
     progress.update(1000)
+    summary.read = 120
+    summary.outcomes.inserted = 70
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    progress.update(1200)
     progress.stop()
-    expect(text).toMatch(/^progress: 25% \| 50 done of 100 read \| \d+\/s \| ETA \d+s\n$/)
+    expect(text).toMatch(/^progress: 35% \| 70 done of 120 read \| \d+\/s \| ETA \d+s\n$/)
     expect(text).not.toContain('\x1b')
     // auto writes nothing where stderr is not a terminal.
     const before = text
