@@ -41,11 +41,16 @@ describe('log lines beside a progress bar', () => {
   })
 })
 
+/** A stream standing in for stderr, a terminal or not, and the text written to it. */
+function stderrLike(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
+  const out = captured()
+  const stream = (isTTY ? Object.assign(out.stream, { isTTY: true, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true }) : out.stream) as unknown as NodeJS.WriteStream
+  return { stream, text: out.text }
+}
+
 describe('the progress bar', () => {
   it('shows the input done, not the input read: the bytes of records still pending are not counted', () => {
-    const stream = Object.assign(new PassThrough(), { isTTY: true, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true }) as unknown as NodeJS.WriteStream
-    let text = ''
-    ;(stream as unknown as PassThrough).on('data', (chunk: Buffer) => (text += chunk.toString()))
+    const { stream, text } = stderrLike(true)
     const summary = new RunSummary()
     const progress = createProgress('always', 2000, summary, stream)
     // 100 records read in 1,000 bytes, 50 of them with an outcome: 500 bytes done of 2,000.
@@ -53,13 +58,11 @@ describe('the progress bar', () => {
     summary.outcomes.inserted = 50
     progress.update(1000)
     progress.stop()
-    expect(text).toContain('25% | 50 done of 100 read')
+    expect(text()).toContain('25% | 50 done of 100 read')
   })
 
   it('is a plain line, with no escape codes, when always is asked for and stderr is not a terminal', async () => {
-    const stream = new PassThrough() as unknown as NodeJS.WriteStream
-    let text = ''
-    ;(stream as unknown as PassThrough).on('data', (chunk: Buffer) => (text += chunk.toString()))
+    const { stream, text } = stderrLike(false)
     const summary = new RunSummary()
     const progress = createProgress('always', 2000, summary, stream)
     // A resumed run: its first figure holds what was done before it, which sets no pace.
@@ -71,13 +74,13 @@ describe('the progress bar', () => {
     await new Promise((resolve) => setTimeout(resolve, 30))
     progress.update(1200)
     progress.stop()
-    expect(text).toMatch(/^progress: 35% \| 70 done of 120 read \| \d+\/s \| ETA \d+s\n$/)
-    expect(text).not.toContain('\x1b')
+    expect(text()).toMatch(/^progress: 35% \| 70 done of 120 read \| \d+\/s \| ETA \d+s\n$/)
+    expect(text()).not.toContain('\x1b')
     // auto writes nothing where stderr is not a terminal.
-    const before = text
+    const before = text()
     const auto = createProgress('auto', 2000, summary, stream)
     auto.update(1500)
     auto.stop()
-    expect(text).toBe(before)
+    expect(text()).toBe(before)
   })
 })

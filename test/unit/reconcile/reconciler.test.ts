@@ -34,6 +34,31 @@ function run(exportFile: string, workDir: string, source: Source<unknown>, map: 
   return reconcile({ exportFile, source, map, identifierOrder: ['email', 'phone_number', 'preferred_username'], groups: new Set(['login_ids']), workDir, runBytes: 1 << 20, report: (f) => void findings.push(f), ctx: context(signal) })
 }
 
+/** One mapped version of a user, as a Debezium sync would give it. */
+interface Version {
+  readonly identifier: 'email' | 'preferred_username'
+  readonly record: Record<string, string>
+  readonly movedFrom?: { readonly identifier: 'email' | 'preferred_username'; readonly identifierValue: string }
+  readonly action?: 'delete'
+}
+
+/** Reconciles `dir/export.ndjson` against a source that yields `versions` in order, mapped as they are. */
+async function reconcileVersions(dir: string, work: string, versions: readonly Version[]) {
+  const source: Source<unknown> = {
+    async *read() {
+      yield { records: versions.map((_, i) => ({ kind: 'data' as const, key: `users/0/${i}`, origin: `users:0:${i}`, data: { i } })), position: 0 }
+    },
+    async close() {},
+  }
+  const map = (record: ReadableRecord): MappingResult => {
+    const version = versions[record.data['i'] as number]!
+    return { ok: true, value: { identifier: version.identifier, identifierValue: version.record[version.identifier]!, record: version.record, passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(version.movedFrom ? { movedFrom: version.movedFrom, lockKeys: ['x', 'y'] } : {}), ...(version.action ? { action: version.action } : {}) } }
+  }
+  const findings: Finding[] = []
+  const counts = await reconcile({ exportFile: join(dir, 'export.ndjson'), source, map, identifierOrder: ['email', 'phone_number', 'preferred_username'], groups: new Set(['login_ids']), workDir: join(dir, work), runBytes: 1 << 20, report: (f) => void findings.push(f), ctx: context() })
+  return { counts, findings }
+}
+
 describe('reconcile', () => {
   it('gives no verdict when stopped before the source is read to its end', async () => {
     const dir = await tempDir()
@@ -117,26 +142,13 @@ describe('reconcile', () => {
       { sub: 'u3', email: 'three@example.com', preferred_username: 'user_three', email_verified: false },
     ]
     await writeFile(join(dir, 'export.ndjson'), exported.map((user) => JSON.stringify(user)).join('\n') + '\n')
-    type Version = { identifier: 'email' | 'preferred_username'; record: Record<string, string>; movedFrom?: { identifier: 'email' | 'preferred_username'; identifierValue: string } }
-    const versions: Version[] = [
+    const { counts, findings } = await reconcileVersions(dir, 'work', [
       { identifier: 'email', record: { email: 'old1@example.com', preferred_username: 'user_one' } },
       { identifier: 'preferred_username', record: { email: 'new1@example.com', preferred_username: 'user_one' }, movedFrom: { identifier: 'email', identifierValue: 'old1@example.com' } },
       // A first email for a user known by username until then.
       { identifier: 'preferred_username', record: { preferred_username: 'user_three' } },
       { identifier: 'preferred_username', record: { email: 'three@example.com', preferred_username: 'user_three' }, movedFrom: { identifier: 'preferred_username', identifierValue: 'user_three' } },
-    ]
-    const source: Source<unknown> = {
-      async *read() {
-        yield { records: versions.map((_, i) => ({ kind: 'data' as const, key: `users/0/${i}`, origin: `users:0:${i}`, data: { i } })), position: 0 }
-      },
-      async close() {},
-    }
-    const map = (record: ReadableRecord): MappingResult => {
-      const version = versions[record.data['i'] as number]!
-      return { ok: true, value: { identifier: version.identifier, identifierValue: version.record[version.identifier]!, record: version.record, passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(version.movedFrom ? { movedFrom: version.movedFrom, lockKeys: ['x', 'y'] } : {}) } }
-    }
-    const findings: Finding[] = []
-    const counts = await reconcile({ exportFile: join(dir, 'export.ndjson'), source, map, identifierOrder: ['email', 'phone_number', 'preferred_username'], groups: new Set(['login_ids']), workDir: join(dir, 'work'), runBytes: 1 << 20, report: (f) => void findings.push(f), ctx: context() })
+    ])
     expect(findings).toEqual([])
     expect(counts).toMatchObject({ differences: 0, matched: 2, superseded: 2 })
   })
@@ -147,22 +159,7 @@ describe('reconcile', () => {
       { sub: 'x', email: 'b@example.com', preferred_username: 'ex', email_verified: false },
       { sub: 'y', email: 'a@example.com', preferred_username: 'why', email_verified: false },
     ].map((user) => JSON.stringify(user)).join('\n') + '\n')
-    type Version = { identifier: 'email' | 'preferred_username'; record: Record<string, string>; movedFrom?: { identifier: 'email'; identifierValue: string }; action?: 'delete' }
-    const run = async (versions: Version[]) => {
-      const source: Source<unknown> = {
-        async *read() {
-          yield { records: versions.map((_, i) => ({ kind: 'data' as const, key: `users/0/${i}`, origin: `users:0:${i}`, data: { i } })), position: 0 }
-        },
-        async close() {},
-      }
-      const map = (record: ReadableRecord): MappingResult => {
-        const version = versions[record.data['i'] as number]!
-        return { ok: true, value: { identifier: version.identifier, identifierValue: version.record[version.identifier]!, record: version.record, passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(version.movedFrom ? { movedFrom: version.movedFrom } : {}), ...(version.action ? { action: version.action } : {}) } }
-      }
-      const findings: Finding[] = []
-      const counts = await reconcile({ exportFile: join(dir, 'export.ndjson'), source, map, identifierOrder: ['email', 'phone_number', 'preferred_username'], groups: new Set(['login_ids']), workDir: join(dir, `work-${versions.length}`), runBytes: 1 << 20, report: (f) => void findings.push(f), ctx: context() })
-      return { counts, findings }
-    }
+    const run = (versions: Version[]) => reconcileVersions(dir, `work-${versions.length}`, versions)
     const x1: Version = { identifier: 'email', record: { email: 'a@example.com', preferred_username: 'ex' } }
     const x2: Version = { identifier: 'preferred_username', record: { email: 'b@example.com', preferred_username: 'ex' }, movedFrom: { identifier: 'email', identifierValue: 'a@example.com' } }
     // User y takes the email x left: one version superseded (x's first), both users matched.
