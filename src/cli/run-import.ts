@@ -15,7 +15,7 @@ import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
 import { runPipeline } from '../runtime/pipeline.ts'
 import { routeJob } from '../runtime/job-router.ts'
 import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
-import { legacyPipelineId, pipelineId, pipelineIdentity, topicsPipelineId } from '../runtime/pipeline-id.ts'
+import { legacyPipelineId, pipelineId, pipelineIdentity } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
 import { supersededOutcome } from '../runtime/superseded-outcome.ts'
 import { formatSummary } from './format-summary.ts'
@@ -145,7 +145,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         writers: [report, deadLetter],
         store: new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition),
         pipelineId: publish ? publishPipelineId(pipelineId(config), publish) : pipelineId(config),
-        pipelineAliases: [publish ? publishPipelineId(legacyPipelineId(config), publish) : legacyPipelineId(config), ...optional(topicsPipelineId(config))],
+        pipelineAliases: [publish ? publishPipelineId(legacyPipelineId(config), publish) : legacyPipelineId(config)],
         pipelineIdentity: publish ? { ...pipelineIdentity(config), publish: { brokers: publish.brokers, topic: publish.topic } } : pipelineIdentity(config),
         fromStart: options.fromStart ?? false,
         resumeSettled: options.mode === 'backfill' && config.source.type === 'auth0',
@@ -252,8 +252,4 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await server?.close({ seconds: refusedConfig ? 0 : config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()
   }
-}
-
-function optional<T>(value: T | undefined): T[] {
-  return value === undefined ? [] : [value]
 }

@@ -57,16 +57,6 @@ export function legacyPipelineId(config: RootConfig): string {
 }
 
 /**
- * For a Kafka source, the fingerprint versions before it was keyed by group alone wrote (with its
- * topics): still accepted while the topics are the same, so an upgrade resumes the sync.
- */
-export function topicsPipelineId(config: RootConfig): string | undefined {
-  const source = config.source
-  if (source.type !== 'kafka') return undefined
-  return fingerprint({ source: { type: source.type, topics: source.topics, group_id: source.group_id }, target: targetOf(config), project: config.sink.project_id })
-}
-
-/**
  * A saved identity in the form this version writes: a Kafka source's `topics` dropped, as they no
  * longer say which checkpoint it is. Other identities are returned as they are.
  */
@@ -79,7 +69,8 @@ export function currentIdentityOf(saved: Record<string, unknown>): Record<string
 
 /**
  * Whether a checkpoint saved under `pipeline`, of `identity`, is the one `id` names once its
- * identity is read in the current form (an upgrade that also changed a Kafka sync's topics).
+ * identity is read in the current form: a Kafka sync saved by a version that keyed it by its
+ * topics too (every such checkpoint holds its identity), whatever the topics are now.
  */
 export function identityUpgradesTo(identity: Record<string, unknown>, pipeline: string, id: string): boolean {
   return fingerprint(identity) === pipeline && fingerprint(currentIdentityOf(identity)) === id
