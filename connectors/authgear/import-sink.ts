@@ -148,10 +148,10 @@ export class ImportSink {
       await sleep(delay, undefined, { signal: this.#options.hardStop })
       job = await this.#api.getImport(job.id, this.#options.hardStop)
       delay = Math.min(delay * 2, this.#options.pollMaxMs)
-      const seconds = (Date.now() - of.started) / 1000
-      if (!slowSaid && job.status !== 'completed' && seconds * 1000 >= slowMs) {
+      const runningMs = Date.now() - of.started
+      if (!slowSaid && job.status !== 'completed' && runningMs >= slowMs) {
         slowSaid = true
-        this.#logger.warn({ job: job.id, identifier: of.identifier, records: of.records, seconds: Math.round(seconds) }, 'Import job is still running; its records hold back the checkpoint until it completes.')
+        this.#logger.warn({ job: job.id, identifier: of.identifier, records: of.records, seconds: Math.round(runningMs / 1000) }, 'Import job is still running; its records hold back the checkpoint until it completes.')
       }
     }
     return job

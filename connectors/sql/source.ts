@@ -144,16 +144,6 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
   }
 
   /**
-   * Cursor reading. Rows older than the safety lag move the saved cursor; newer rows are sent
-   * at once but stay after the cursor, so they are read again by the next polls (and by a
-   * restart). `delivered` remembers the content of those already sent, so a poll does not send
-   * the same version twice; it only ever holds rows inside the lag window. It compares the whole
-   * row, not its updated_at: a second change within the same second (a DATETIME(0) column, an
-   * application writing whole seconds) keeps the updated_at and must still be sent. A
-   * backfill (`--since`, or a rerun from a saved cursor) keeps the lag too: its position is where
-   * the next run starts, and a transaction still open when it read may yet commit rows behind it.
-   */
-  /**
    * Refuses a key several rows share, as the database compares keys (a case-insensitive collation
    * makes `Bob` and `bob` one): pages continue after the last (updated_at,) key, so the other rows
    * of a key a page ends on are never read. False when the read was stopped meanwhile.
@@ -169,6 +159,16 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
     return true
   }
 
+  /**
+   * Cursor reading. Rows older than the safety lag move the saved cursor; newer rows are sent
+   * at once but stay after the cursor, so they are read again by the next polls (and by a
+   * restart). `delivered` remembers the content of those already sent, so a poll does not send
+   * the same version twice; it only ever holds rows inside the lag window. It compares the whole
+   * row, not its updated_at: a second change within the same second (a DATETIME(0) column, an
+   * application writing whole seconds) keeps the updated_at and must still be sent. A
+   * backfill (`--since`, or a rerun from a saved cursor) keeps the lag too: its position is where
+   * the next run starts, and a transaction still open when it read may yet commit rows behind it.
+   */
   async function* cursor(from: CursorPoint | undefined, changesSince: string | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<SqlPosition>> {
     const queries = new PageQueries(open(), config)
     // Once a run, as a snapshot does: a sync or backfill --since pages by (updated_at, key) too.

@@ -176,14 +176,14 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // without it (the source refuses --since over it).
     const dropped = [...(options.fromStart && ran.checkpointKept !== true ? ['--from-start'] : []), ...(options.since !== undefined ? ['--since'] : [])]
     const continueHint = dropped.length > 0 ? `Run it again without ${dropped.join(' and ')} to continue.` : 'Run the same command again to continue.'
-    // What the checkpoint holds when the run ends short of the end: a run none of whose source
-    // batches had all their outcomes saves none, even where some records reached Authgear.
-    const reached = summary.outcomes.inserted + summary.outcomes.updated + summary.outcomes.skipped + summary.outcomes.failed + summary.outcomes.published + summary.outcomes.deleted + summary.outcomes.disabled
-    const saved = result.checkpointed === true || result.checkpointKept === true
-      ? 'The checkpoint is saved'
-      : reached > 0
-        ? `Nothing was checkpointed, as no batch of the source had all its outcomes yet: the next run starts where this one did and sends again the ${reached} records that had outcomes (Authgear skips the users it has)`
-        : 'Nothing was checkpointed, as no record reached Authgear: the next run starts where this one did, and writes its dead letters again'
+    // A run that ends short of the end having saved no checkpoint (none of its source batches had
+    // all their outcomes) says so, whatever some of its records met in Authgear.
+    const unsaved = result.checkpointed === true || result.checkpointKept === true
+      ? undefined
+      : summary.answered > 0
+        ? `nothing was checkpointed, as no batch of the source had all its outcomes yet: the next run starts where this one did and sends again the ${summary.answered} records that had outcomes (Authgear skips the users it has)`
+        : 'nothing was checkpointed, as no record reached Authgear: the next run starts where this one did, and writes its dead letters again'
+    const sentence = (text: string): string => `${text.charAt(0).toUpperCase()}${text.slice(1)}`
     io.stdout.write(formatSummary(options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }))
     logger.info({ summary: summary.toJSON(), status: result.status, ...(result.deadLetteredEarlier ? { deadLetteredEarlier: result.deadLetteredEarlier } : {}) }, `The ${options.mode} run ended.`)
     switch (result.status) {
@@ -198,9 +198,9 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         // Log searches and alerts key on `code`, as for every other stop.
         logger.warn(
           { err: { name: (result.error as Error).name, code: (result.error as QuotaExceededError).code, message: (result.error as Error).message }, period: (result.error as QuotaExceededError).period },
-          'The run stopped on Authgear\'s import quota; the checkpoint is saved.',
+          'The run stopped on Authgear\'s import quota.',
         )
-        io.stderr.write(`${(result.error as Error).message}\n${saved}; after the quota resets: ${continueHint}\n`)
+        io.stderr.write(`${(result.error as Error).message}\n${sentence(unsaved ?? 'the checkpoint is saved')}; after the quota resets: ${continueHint}\n`)
         return ExitCodes.resumable
       case 'stopped':
         metrics.setRunState('stopped')
@@ -210,7 +210,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         }
         // A sync is meant to run until it is told to stop: a drained, committed stop is success.
         if (options.mode === 'sync') return ExitCodes.ok
-        io.stderr.write(`Stopped before the end of the source; ${saved.charAt(0).toLowerCase()}${saved.slice(1)}. ${continueHint}\n`)
+        io.stderr.write(`Stopped before the end of the source; ${unsaved ?? 'the checkpoint is saved'}. ${continueHint}\n`)
         return ExitCodes.resumable
       case 'failed': {
         metrics.setRunState('failed')
@@ -221,7 +221,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
           io.stderr.write(`gearbridge: ${error.message}\n${error.issues.map((line) => `  ${line}\n`).join('')}`)
           return ExitCodes.config
         }
-        io.stderr.write(`gearbridge: ${error.message}\n${saved === 'The checkpoint is saved' ? 'What had outcomes is checkpointed' : saved}; fix the cause, then: ${continueHint}\n`)
+        io.stderr.write(`gearbridge: ${error.message}\n${sentence(unsaved ?? 'what had outcomes is checkpointed')}; fix the cause, then: ${continueHint}\n`)
         return ExitCodes.fatal
       }
     }

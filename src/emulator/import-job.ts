@@ -45,17 +45,13 @@ export interface ImportJob {
  */
 export function importJobJson(job: ImportJob): string {
   const head = `{"id":${JSON.stringify(job.id)},"created_at":${JSON.stringify(job.createdAt)}`
-  if (job.pendingTasks > 0) {
-    const error = lastError(job)
-    return `${head},"status":"pending"${error === undefined ? '' : `,"error":${goStringify(error)}`}}`
-  }
+  const error = lastError(job)
+  if (job.pendingTasks > 0) return `${head},"status":"pending"${error === undefined ? '' : `,"error":${goStringify(error)}`}}`
   let completed = job.createdAtNs
-  let error: ApiErrorBody | undefined
   const summary: ImportSummary = { total: 0, inserted: 0, updated: 0, skipped: 0, failed: 0 }
   const details: string[] = []
   for (const task of job.tasks) {
     if (task.completedAtNs !== undefined && task.completedAtNs > completed) completed = task.completedAtNs
-    if (task.error !== undefined) error = task.error
     if (task.summary !== undefined) {
       summary.total += task.summary.total
       summary.inserted += task.summary.inserted

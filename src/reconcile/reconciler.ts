@@ -52,7 +52,6 @@ function isDeleteEntry(json: string): boolean {
   return json.endsWith('"deleted":true}') && !json.includes('"fields":')
 }
 
-/** A source delete on the source side of the join: the user's last word, judged by the delete policy. */
 /** Whether a source entry is a `MovedMarker` (written below as `{id, origin, moved: true}`). */
 function isMovedEntry(json: string): boolean {
   return json.endsWith('"moved":true}') && !json.includes('"fields":')
@@ -65,6 +64,7 @@ interface MovedMarker {
   readonly moved: true
 }
 
+/** A source delete on the source side of the join: the user's last word, judged by the delete policy. */
 interface DeleteMarker {
   readonly id: string
   readonly origin?: string

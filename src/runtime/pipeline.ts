@@ -61,11 +61,6 @@ export interface PipelineResult {
   readonly deadLetteredEarlier?: number
 }
 
-/**
- * Reads the source, maps each record, feeds the scheduler, and commits the checkpoint as outcomes
- * arrive. A position is committed only after every record at or before it has an outcome and the
- * report and dead-letter lines for those records are fsynced.
- */
 /** `file:N`, the origin an earlier version gave the JSON array element whose origin is now `file:L (element N)`. */
 function elementOriginBefore(origin: string): string | undefined {
   if (!origin.endsWith(')')) return undefined
@@ -82,10 +77,14 @@ const SETTLED_AHEAD_LIMIT = 200_000
  * endpoint or project settles them all the same.
  */
 function reachedTheSink(summary: RunSummary, ahead: SettledAhead): boolean {
-  const { inserted, updated, skipped, failed, deleted, disabled, published } = summary.outcomes
-  return inserted + updated + skipped + failed + deleted + disabled + published > 0 || ahead.sentUnsettled.length > 0
+  return summary.answered > 0 || ahead.sentUnsettled.length > 0
 }
 
+/**
+ * Reads the source, maps each record, feeds the scheduler, and commits the checkpoint as outcomes
+ * arrive. A position is committed only after every record at or before it has an outcome and the
+ * report and dead-letter lines for those records are fsynced.
+ */
 export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContext): Promise<PipelineResult> {
   const { source, scheduler, recorder, summary, metrics, store } = options
   // --from-start lets go of the saved checkpoint only once the source has been read from: a run

@@ -16,6 +16,12 @@ export class RunSummary {
     return OutcomeKinds.reduce((sum, kind) => sum + this.outcomes[kind], this.settledEarlier)
   }
 
+  /** Records the sink answered for (Authgear's outcomes, or a publish acknowledged), not settled locally. */
+  get answered(): number {
+    const { inserted, updated, skipped, failed, deleted, disabled, published } = this.outcomes
+    return inserted + updated + skipped + failed + deleted + disabled + published
+  }
+
   toJSON(): object {
     return {
       read: this.read,

@@ -105,6 +105,12 @@ describe('resume', () => {
         message: expect.stringContaining('the files before part-2.ndjson are not those read before it'),
       })
     }
+    // A file before the position appended to (its users after the old end would be passed over).
+    await rm(join(dir, 'part-0-late.ndjson'))
+    await writeText(dir, 'part-1.ndjson', ndjson(...users('b', 5)))
+    await expect(collect(source({ files: 'part-*.ndjson' }, dir), inSecond)).rejects.toMatchObject({ message: expect.stringContaining('the files before part-2.ndjson') })
+    await writeText(dir, 'part-1.ndjson', ndjson(...users('b', 4)))
+    await writeText(dir, 'part-0-late.ndjson', ndjson(...users('a', 3)))
     // The position's own file gone as well: what sorts before its name is compared all the same.
     await rm(join(dir, 'part-2.ndjson'))
     await expect(collect(source({ files: 'part-*.ndjson' }, dir), complete)).rejects.toMatchObject({ message: expect.stringContaining('the files before part-2.ndjson') })
