@@ -27,10 +27,11 @@ export type LoginChoice =
   | { readonly ok: true; readonly identifier: IdentifierType; readonly logins: Logins }
   | { readonly ok: false; readonly rejection: MappingRejection }
 
-function normalizeLogin(type: IdentifierType, value: unknown, config: MappingConfig): Normalized<string> {
+/** A login ID in the form Authgear stores it, or why it cannot be one. */
+export function normalizeLogin(type: IdentifierType, value: unknown, defaultPhoneRegion?: string): Normalized<string> {
   if (typeof value !== 'string') return { ok: false, reason: `${type} is not a string` }
   if (type === 'email') return normalizeEmail(value)
-  if (type === 'phone_number') return normalizePhone(value, config.default_phone_region)
+  if (type === 'phone_number') return normalizePhone(value, defaultPhoneRegion)
   const username = normalizeUsername(value)
   if (!username.ok) return username
   const problem = usernameProblem(username.value)
@@ -52,7 +53,7 @@ export function chooseLogins(data: Record<string, unknown>, config: MappingConfi
   const results = new Map<IdentifierType, Normalized<string>>()
   for (const type of IdentifierTypes) {
     const value = data[auth0LoginFields[type]]
-    if (!isEmpty(value)) results.set(type, normalizeLogin(type, value, config))
+    if (!isEmpty(value)) results.set(type, normalizeLogin(type, value, config.default_phone_region))
   }
   const order = identifierOrder(config.identifier)
   const identifier = order.find((type) => results.has(type))

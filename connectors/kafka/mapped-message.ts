@@ -1,7 +1,8 @@
 import type { MappedRecord, MappingResult } from '../../src/core/mapped-record.ts'
 import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { checkImportRecord, IdentifierTypes, type IdentifierType } from '../../mappings/record.ts'
-import { loneSurrogate, normalizeEmail, normalizePhone, normalizeUsername, type Normalized } from '../../mappings/normalize.ts'
+import { normalizeLogin } from '../../mappings/auth0-logins.ts'
+import { loneSurrogate } from '../../mappings/normalize.ts'
 import { PasswordLanes, type PasswordLane } from '../../src/core/mapped-record.ts'
 
 /** The JSON value of one message published by a backfill with `publish:` (key = `<identifier>:<identifierValue>`). */
@@ -55,7 +56,7 @@ export function mapPublishedRecord(input: ReadableRecord): MappingResult {
   if (sent !== data.identifierValue) {
     return { ok: false, rejection: { code: 'schema', field: '/identifierValue', message: `identifierValue is not the record's ${identifier}; publish the record again with gearbridge backfill` } }
   }
-  const stored = storedForm(identifier, data.identifierValue)
+  const stored = normalizeLogin(identifier, data.identifierValue)
   if (!stored.ok || stored.value !== data.identifierValue) {
     return { ok: false, rejection: { code: 'schema', field: `/record/${identifier}`, message: `record ${identifier} is not in the form Authgear stores it (${stored.ok ? 'normalize it' : stored.reason}); publish the record again with gearbridge backfill` } }
   }
@@ -98,10 +99,4 @@ function wellFormed(value: unknown): boolean {
     if (!key.isWellFormed() || !wellFormed((value as Record<string, unknown>)[key])) return false
   }
   return true
-}
-
-function storedForm(identifier: IdentifierType, value: string): Normalized<string> {
-  if (identifier === 'email') return normalizeEmail(value)
-  if (identifier === 'phone_number') return normalizePhone(value)
-  return normalizeUsername(value)
 }
