@@ -11,9 +11,10 @@ export function nowNs(): bigint {
 
 /** Go's `time.RFC3339Nano` in UTC: fraction with trailing zeros trimmed, none when zero. */
 export function formatRfc3339Nano(ns: bigint): string {
-  const ms = Number(ns / 1_000_000n)
-  const iso = new Date(ms).toISOString()
-  const fraction = (ns % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '')
+  // Floored, so a time before 1970 keeps a positive fraction of its second.
+  const seconds = (ns >= 0n ? ns : ns - 999_999_999n) / 1_000_000_000n
+  const iso = new Date(Number(seconds) * 1000).toISOString()
+  const fraction = (ns - seconds * 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '')
   return `${iso.slice(0, 19)}${fraction === '' ? '' : `.${fraction}`}Z`
 }
 

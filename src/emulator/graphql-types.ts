@@ -1,3 +1,4 @@
+import { formatRfc3339Nano } from './clock.ts'
 import type { GraphqlContext } from './graphql-context.ts'
 
 /** A type reference as written in GraphQL: `String`, `ID!`, `[ID!]!`. */
@@ -84,9 +85,9 @@ export function goDateTime(text: string): string {
   if (m === null) return text
   const [, y, mo, d, h, mi, s, fraction = '', zone, sign, oh, om] = m
   const offsetMinutes = zone!.toUpperCase() === 'Z' ? 0 : (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om))
-  const utc = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi) - offsetMinutes, Number(s)))
-  const kept = fraction.replace(/0+$/, '')
-  return `${utc.toISOString().slice(0, 19)}${kept === '' ? '' : `.${kept}`}Z`
+  const utcMs = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi) - offsetMinutes, Number(s))
+  // Go keeps nine digits of a longer fraction (time.Parse cuts the rest).
+  return formatRfc3339Nano(BigInt(utcMs) * 1_000_000n + BigInt(fraction.padEnd(9, '0').slice(0, 9)))
 }
 
 export const scalars: readonly ScalarType[] = [

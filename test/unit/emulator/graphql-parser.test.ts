@@ -42,5 +42,8 @@ describe('DateTime values', () => {
     // The offset is applied to the digits: nanoseconds survive it.
     expect(goDateTime('2030-01-01T00:00:00.123456789+08:00')).toBe('2029-12-31T16:00:00.123456789Z')
     expect(goDateTime('2030-01-01T00:30:00-05:30')).toBe('2030-01-01T06:00:00Z')
+    // Before 1970 the fraction stays that of its own second; Go keeps nine digits of a longer one.
+    expect(goDateTime('1969-12-31T23:59:59.25Z')).toBe('1969-12-31T23:59:59.25Z')
+    expect(goDateTime('2026-01-01T00:00:00.1234567891Z')).toBe('2026-01-01T00:00:00.123456789Z')
   })
 })
