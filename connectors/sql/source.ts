@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { sql } from 'kysely'
 import { ConfigError } from '../../src/core/errors.ts'
 import type { RunContext } from '../../src/core/run-context.ts'
@@ -162,21 +163,23 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
   /**
    * Cursor reading. Rows older than the safety lag move the saved cursor; newer rows are sent
    * at once but stay after the cursor, so they are read again by the next polls (and by a
-   * restart). `delivered` remembers the content of those already sent, so a poll does not send
-   * the same version twice; it only ever holds rows inside the lag window. It compares the whole
-   * row, not its updated_at: a second change within the same second (a DATETIME(0) column, an
-   * application writing whole seconds) keeps the updated_at and must still be sent. A
+   * restart). `delivered` remembers a digest of the content of those already sent, so a poll does
+   * not send the same version twice; it only ever holds rows inside the lag window. It compares the
+   * whole row, not its updated_at: a second change within the same second (a DATETIME(0) column, an
+   * application writing whole seconds) keeps the updated_at and must still be sent. Positions carry
+   * it (`sent`), so a restart does not send those versions again either: a re-sent row would spend
+   * import quota, and under upsert its report line would say its password was not applied. A
    * backfill (`--since`, or a rerun from a saved cursor) keeps the lag too: its position is where
    * the next run starts, and a transaction still open when it read may yet commit rows behind it.
    */
-  async function* cursor(from: CursorPoint | undefined, changesSince: string | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<SqlPosition>> {
+  async function* cursor(from: CursorPoint | undefined, changesSince: string | undefined, sentBefore: SentRows | undefined, ctx: RunContext): AsyncGenerator<SourceBatch<SqlPosition>> {
     const queries = new PageQueries(open(), config)
     // Once a run, as a snapshot does: a sync or backfill --since pages by (updated_at, key) too.
     if (!(await keyIsUnique(queries, ctx))) return
     const polling = options.mode === 'sync'
     const lag = config.safety_lag_seconds
     let saved = from
-    let delivered = new Map<string, string>()
+    let delivered = new Map<string, string>(Object.entries(sentBefore ?? {}))
     const since = options.since ? sinceText(options.since) : changesSince
     for (;;) {
       let scan: CursorStart = saved ? { after: saved } : since !== undefined ? { since } : { beginning: true }
@@ -197,15 +200,18 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
           stableRun = stable
           const id = String(point.key)
           const previous = delivered.get(id)
-          const version = previous !== undefined || !stable ? rowVersion(row) : undefined
+          const version = previous !== undefined || !stable ? rowDigest(row) : undefined
           const sent = previous !== undefined && previous === version
           if (stable) saved = point
           else window.set(id, version as string)
           if (!sent && keep(row)) records.push(rowToRecord(row, config.key, relationName))
         }
         if (lastPoint !== undefined) scan = { after: lastPoint }
-        const unmoved: SqlPosition = changesSince !== undefined && !options.since ? { mode: 'changes', updated_at: changesSince } : { mode: 'start' }
-        if (records.length > 0 || saved !== before) yield { records, position: saved ? { mode: 'cursor', updated_at: saved.updatedAt, key: saved.key } : unmoved }
+        if (records.length > 0 || saved !== before) {
+          const sent = sentRows(delivered, window)
+          const unmoved: SqlPosition = changesSince !== undefined && !options.since ? { mode: 'changes', updated_at: changesSince, ...sent } : { mode: 'start', ...sent }
+          yield { records, position: saved ? { mode: 'cursor', updated_at: saved.updatedAt, key: saved.key, ...sent } : unmoved }
+        }
         if (rows.length < config.page_size) break
       }
       delivered = window
@@ -235,7 +241,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
           // A backfill was interrupted: a sync finishes its snapshot first, then follows changes from when it began.
           ctx.logger.info({ key: from.key }, 'The saved position is an unfinished snapshot; finishing it before following changes.')
           yield* snapshot(from.key, from.changes_since, ctx)
-          if (!ctx.signal.aborted) yield* cursor(undefined, from.changes_since, ctx)
+          if (!ctx.signal.aborted) yield* cursor(undefined, from.changes_since, undefined, ctx)
           return
         }
         if ((from?.mode === 'cursor' || from?.mode === 'changes') && options.since !== undefined) {
@@ -258,7 +264,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
           yield* snapshot(from?.mode === 'snapshot' ? from.key : undefined, from?.mode === 'snapshot' ? from.changes_since : undefined, ctx)
         } else {
           if (from?.mode === 'snapshot') ctx.logger.info({ key: from.key }, 'The saved position is a snapshot position without its start time; reading changes by cursor from the beginning.')
-          yield* cursor(from?.mode === 'cursor' ? { updatedAt: from.updated_at, key: from.key } : undefined, from?.mode === 'changes' ? from.updated_at : undefined, ctx)
+          yield* cursor(from?.mode === 'cursor' ? { updatedAt: from.updated_at, key: from.key } : undefined, from?.mode === 'changes' ? from.updated_at : undefined, from?.mode === 'snapshot' ? undefined : from?.sent, ctx)
         }
       } finally {
         if (skippedDeleted > skippedBefore) ctx.logger.info({ rows: skippedDeleted - skippedBefore }, 'Soft-deleted rows were skipped (soft_delete.mode: skip).')
@@ -274,9 +280,37 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
   }
 }
 
-/** A row's content as text (the cursor's own columns left out: `stable` flips as time passes). */
-function rowVersion(row: Record<string, unknown>): string {
-  return JSON.stringify(row, (key, value: unknown) => (key === CURSOR_COLUMN || key === STABLE_COLUMN ? undefined : typeof value === 'bigint' ? value.toString() : value))
+/**
+ * A row's content as a digest (the cursor's own columns left out: `stable` flips as time passes).
+ * A digest, not the text: positions are saved, and a row holds its password hash.
+ */
+function rowDigest(row: Record<string, unknown>): string {
+  const text = JSON.stringify(row, (key, value: unknown) => (key === CURSOR_COLUMN || key === STABLE_COLUMN ? undefined : typeof value === 'bigint' ? value.toString() : value))
+  return createHash('sha256').update(text).digest('base64url').slice(0, 22)
+}
+
+type SentRows = Readonly<Record<string, string>>
+
+/**
+ * Rows in the lag window a position carries at most. A busier window is not saved (each
+ * checkpoint would grow by megabytes): a restart then sends its rows again.
+ */
+const maxSentRows = 10_000
+
+/** The `sent` field of a cursor position: the versions the window's rows were last sent in. */
+function sentRows(delivered: ReadonlyMap<string, string>, window: ReadonlyMap<string, string>): { sent?: SentRows } {
+  if (delivered.size + window.size === 0) return {}
+  const sent: Record<string, string> = {}
+  let count = 0
+  for (const rows of [delivered, window]) {
+    for (const [key, digest] of rows) {
+      if (!Object.hasOwn(sent, key) && ++count > maxSentRows) return {}
+      // A key `__proto__` is a row like any other: plain assignment would set the prototype.
+      if (key === '__proto__') Object.defineProperty(sent, key, { value: digest, enumerable: true, writable: true, configurable: true })
+      else sent[key] = digest
+    }
+  }
+  return { sent }
 }
 
 /** At most this many rows with a NULL key are dead-lettered one by one; a warning says when there are more. */

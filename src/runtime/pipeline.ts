@@ -96,7 +96,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     await store.discard()
   }
   const saved = options.fromStart ? undefined : await store.load({ id: options.pipelineId, ...(options.pipelineAliases ? { aliases: options.pipelineAliases } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
-  if (saved) ctx.logger.info({ position: saved.position, recordsCommitted: saved.recordsCommitted, complete: saved.complete }, 'Resuming from the last committed checkpoint.')
+  if (saved) ctx.logger.info({ position: loggedPosition(saved.position), recordsCommitted: saved.recordsCommitted, complete: saved.complete }, 'Resuming from the last committed checkpoint.')
   /** Where reading resumes; null in a checkpoint is the start (a stop that committed nothing). */
   const resumeFrom: P | undefined = saved?.position ?? undefined
   // Only a run whose stop can name records settled ahead keeps their origins on the way.
@@ -183,7 +183,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     savedOnce = true
     metrics.checkpointCommits.inc()
     metrics.checkpointTimestamp.set(Date.now() / 1000)
-    ctx.logger.debug({ position: position ?? null, recordsCommitted, complete, pending: checkpointer.pending }, 'Checkpoint committed.')
+    ctx.logger.debug({ position: loggedPosition(position ?? null), recordsCommitted, complete, pending: checkpointer.pending }, 'Checkpoint committed.')
     // Upstream commits (Kafka offsets) follow the durable local checkpoint, never lead it.
     if (position !== undefined) await source.ack?.(position, ctx)
   }
@@ -311,4 +311,14 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   if (failure !== undefined) return { status: 'failed', error: failure, alreadyComplete: false, deadLetteredEarlier, ...kept }
   if (!complete) return { status: 'stopped', alreadyComplete: false, deadLetteredEarlier, ...kept }
   return { status: 'complete', alreadyComplete: saved?.complete === true && summary.read === 0, deadLetteredEarlier }
+}
+
+/**
+ * A position as the log shows it. A SQL cursor's list of rows already sent (`sent`, up to 10,000
+ * source keys) is shown by its length: the log line stays a line, and keys stay out of it.
+ */
+function loggedPosition(position: unknown): unknown {
+  if (position === null || typeof position !== 'object' || !('sent' in position)) return position
+  const sent = (position as { sent?: unknown }).sent
+  return { ...position, sent: sent !== null && typeof sent === 'object' ? Object.keys(sent).length : sent }
 }

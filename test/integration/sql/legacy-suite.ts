@@ -242,6 +242,64 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('a restarted `sync` does not send again the rows inside the safety lag it had sent, only those changed since', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `restart_lag_${process.pid}`
+      const hash = '$2b$10$' + 'a'.repeat(53)
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, name varchar(100) NULL, pw varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES ${[1, 2, 3].map((i) => `(${i}, 'lag${i}@example.com', 'Name ${i}', '${hash}', ${d.nowPlus(0)})`).join(', ')}`)
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', name: 'name', password_hash: 'pw' }, poll_interval_ms: 100, safety_lag_seconds: 60 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      try {
+        const store = target.emulator.store
+        const first = await runCli(['sync', '--config', target.configPath], { killWhen: () => store.count() === 3, killDelayMs: 300, signal: 'SIGTERM' })
+        expect(first.code, first.stderr).toBe(0)
+        const checkpoint = JSON.parse(readFileSync(join(target.dir, 'state', 'test.checkpoint.json'), 'utf8')) as { position: { mode: string; sent?: Record<string, string> } }
+        // All three are inside the lag: the position cannot pass them, and says they were sent.
+        expect(checkpoint.position.mode).toBe('start')
+        expect(Object.keys(checkpoint.position.sent ?? {}).sort()).toEqual(['1', '2', '3'])
+        expect(JSON.stringify(checkpoint)).not.toContain(hash)
+        await db.query(`UPDATE ${table} SET name = 'Changed' WHERE id = 2`)
+        // Several polls pass after the change arrives, each of which reads all three rows again.
+        const second = await runCli(['sync', '--config', target.configPath], { killWhen: () => store.findByLoginId('email', 'lag2@example.com')?.standard?.['name'] === 'Changed', killDelayMs: 500, signal: 'SIGTERM' })
+        expect(second.code, second.stderr).toBe(0)
+        expect(second.stdout).toMatch(/^\s+read\s+1$/m)
+        expect(second.stdout).toMatch(/^\s+updated\s+1\b/m)
+        // Rows 1 and 3 were not sent again: no second line saying their password was not applied.
+        const report = readFileSync(join(target.dir, 'state', 'test.report.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { source_key: string; outcome: string; password_not_applied?: boolean })
+        expect(report.map((line) => `${line.source_key} ${line.outcome}${line.password_not_applied ? ' password_not_applied' : ''}`)).toEqual(['1 inserted', '2 inserted', '3 inserted', '2 updated password_not_applied'])
+      } finally {
+        await target.close()
+      }
+    })
+
+    it('a backfill from a saved cursor leaves out the lag rows its position says were sent, and a window over 10,000 rows is not saved', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `sent_list_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'old@example.com', ${d.nowPlus(-3_600_000)}), (2, 'new2@example.com', ${d.nowPlus(0)}), (3, 'new3@example.com', ${d.nowPlus(0)})`)
+      const config = sqlConfig(db, { table, updated_at: 'updated_at', page_size: 5000, safety_lag_seconds: 60, columns: { email: 'email' } })
+      const first = createSqlSource(config, { baseDir: process.cwd(), mode: 'backfill' })
+      try {
+        const batches = await readAll(first, { mode: 'changes', updated_at: '2000-01-01 00:00:00' })
+        const position = batches.at(-1)?.position
+        expect(position).toMatchObject({ mode: 'cursor', key: 1 })
+        expect(Object.keys((position as { sent?: object }).sent ?? {}).sort()).toEqual(['2', '3'])
+        await db.query(`UPDATE ${table} SET email = 'changed3@example.com' WHERE id = 3`)
+        expect(keysOf(await readAll(first, position))).toEqual(['3'])
+        // A busy window is not carried: a restart then reads all of it again.
+        await db.query(`INSERT INTO ${table} VALUES ${Array.from({ length: 10_000 }, (_, i) => `(${i + 10}, 'busy${i}@example.com', ${d.nowPlus(0)})`).join(', ')}`)
+        const busy = await readAll(first, position)
+        expect(busy.at(-1)?.position).not.toHaveProperty('sent')
+      } finally {
+        await first.close()
+      }
+    })
+
     it('`sync` after a `backfill` of the same config follows the changes since the snapshot began, without sending everyone again', async () => {
       const db = database()
       const d = dialectSql(db)
