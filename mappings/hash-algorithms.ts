@@ -36,16 +36,28 @@ export const HashAlgorithms = [
   'django_md5',
   'django_unsalted_md5',
   'django_unsalted_sha1',
+  /** Django 4+ `scrypt$N$salt$r$p$…`. */
+  'django_scrypt',
   /** PHC / passlib `$pbkdf2…$` (also Auth0's `pbkdf2` custom hash). */
   'pbkdf2',
   'werkzeug_pbkdf2',
   'werkzeug_scrypt',
+  /** Werkzeug before 2.3 (and Flask-Security): `sha256$salt$hex`, a salted HMAC or digest. */
+  'werkzeug_sha',
   'aspnet_identity_v2',
   'aspnet_identity_v3',
   'phpass',
+  /** Drupal 7 `$S$` (SHA-512, phpass-style stretching), also `U$S$` for an upgraded MD5 one. */
+  'drupal_sha512',
   'md5_crypt',
   'sha256_crypt',
   'sha512_crypt',
+  /** yescrypt `$y$` (and `$gy$`), the default crypt(3) of current Debian, Ubuntu and Fedora. */
+  'yescrypt',
+  /** scrypt in crypt(3) form, `$7$`. */
+  'scrypt_crypt',
+  /** Apache htpasswd `$apr1$` (MD5 crypt with its own magic). */
+  'apr1_md5',
   'ldap_md5',
   'ldap_smd5',
   'ldap_sha',

@@ -52,7 +52,7 @@ function recognizeBraced(value: string): HashRecognition | undefined {
   const upper = id.toUpperCase()
   if (upper === 'CRYPT') {
     const inner = recognizeHashString(payload)
-    const crypt: readonly HashAlgorithm[] = ['bcrypt', 'bcrypt_2x', 'bcrypt_2', 'md5_crypt', 'sha256_crypt', 'sha512_crypt']
+    const crypt: readonly HashAlgorithm[] = ['bcrypt', 'bcrypt_2x', 'bcrypt_2', 'md5_crypt', 'sha256_crypt', 'sha512_crypt', 'yescrypt', 'scrypt_crypt', 'apr1_md5']
     return crypt.includes(inner.algorithm) ? inner : notImportable('ldap_crypt')
   }
   const salted = upper.startsWith('S') && upper !== 'SHA' && !upper.startsWith('SHA')
@@ -101,10 +101,17 @@ const patterns: readonly (readonly [RegExp, HashAlgorithm])[] = [
   [/^\$pbkdf2(-sha(1|256|512))?\$(\d+|i=\d+)/, 'pbkdf2'],
   [/^pbkdf2:sha\d+(:\d+)?\$/, 'werkzeug_pbkdf2'],
   [/^scrypt:\d+:\d+:\d+\$/, 'werkzeug_scrypt'],
+  [/^scrypt\$\d+\$[^$]+\$\d+\$\d+\$[A-Za-z0-9+/=]+$/, 'django_scrypt'],
+  // Werkzeug's old `method$salt$hex`: sha1 and md5 have Django's form and name, above.
+  [/^sha(224|256|384|512)\$[^$]*\$[0-9a-f]+$/, 'werkzeug_sha'],
 ]
 
 const unixCrypt: readonly (readonly [RegExp, HashAlgorithm])[] = [
   [/^\$[PH]\$[./0-9A-Za-z]{31}$/, 'phpass'],
+  [/^U?\$S\$[./0-9A-Za-z]{52}$/, 'drupal_sha512'],
+  [/^\$apr1\$[^$]{0,8}\$[./0-9A-Za-z]{22}$/, 'apr1_md5'],
+  [/^\$g?y\$[./0-9A-Za-z]+\$[./0-9A-Za-z]*\$[./0-9A-Za-z]{43}$/, 'yescrypt'],
+  [/^\$7\$[./0-9A-Za-z]{11}[./0-9A-Za-z]*\$[./0-9A-Za-z]{43}$/, 'scrypt_crypt'],
   [/^\$1\$[^$]{0,8}\$[./0-9A-Za-z]{22}$/, 'md5_crypt'],
   [/^\$5\$(rounds=\d+\$)?[^$]{0,16}\$[./0-9A-Za-z]{43}$/, 'sha256_crypt'],
   [/^\$6\$(rounds=\d+\$)?[^$]{0,16}\$[./0-9A-Za-z]{86}$/, 'sha512_crypt'],

@@ -3,6 +3,7 @@ import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { checkImportRecord, IdentifierTypes, type IdentifierType } from '../../mappings/record.ts'
 import { normalizeLogin } from '../../mappings/auth0-logins.ts'
 import { loneSurrogate } from '../../mappings/normalize.ts'
+import { HashAlgorithms, recognizeHash, type HashAlgorithm } from '../../mappings/hashes.ts'
 import { PasswordLanes, type PasswordLane } from '../../src/core/mapped-record.ts'
 
 /** The JSON value of one message published by a backfill with `publish:` (key = `<identifier>:<identifierValue>`). */
@@ -60,16 +61,38 @@ export function mapPublishedRecord(input: ReadableRecord): MappingResult {
   if (!stored.ok || stored.value !== data.identifierValue) {
     return { ok: false, rejection: { code: 'schema', field: `/record/${identifier}`, message: `record ${identifier} is not in the form Authgear stores it (${stored.ok ? 'normalize it' : stored.reason}); publish the record again with gearbridge backfill` } }
   }
-  const lane = (Object.values(PasswordLanes) as string[]).includes(data.passwordLane ?? '') ? (data.passwordLane as PasswordLane) : PasswordLanes.none
+  // The record schema takes any bcrypt shape Authgear accepts; the lanes import only those it can
+  // verify ($2$ and $2x$ are accepted and never verify). A publisher of another version or a
+  // hand-made message is held to the lanes' rule.
+  const record = data.record as Record<string, unknown>
+  const mfa = record['mfa'] as Record<string, unknown> | undefined
+  for (const [at, password] of [['/record/password', record['password']], ['/record/mfa/password', mfa?.['password']]] as const) {
+    const hash = (password as { password_hash?: string } | undefined)?.password_hash
+    const recognized = hash === undefined ? undefined : recognizeHash(hash)
+    if (recognized !== undefined && !recognized.importable) {
+      return { ok: false, rejection: { code: 'password_policy', field: `${at}/password_hash`, message: `record ${at} is a ${recognized.algorithm} hash, which Authgear would take and never verify; publish the record again with this version` } }
+    }
+  }
   const mapped: MappedRecord = {
     identifier,
     identifierValue: data.identifierValue,
     record: data.record as MappedRecord['record'],
-    passwordAlgorithm: typeof data.passwordAlgorithm === 'string' ? data.passwordAlgorithm : 'none',
-    passwordLane: lane,
+    ...publishedLane(data, record['password'] !== undefined),
     warnings: Array.isArray(data.warnings) ? data.warnings.filter((w): w is string => typeof w === 'string') : [],
   }
   return { ok: true, value: mapped }
+}
+
+/**
+ * The algorithm and lane a message is counted under (metric labels): taken from what the record
+ * carries, not from what the message says. A record with a password is bcrypt, imported; one
+ * without is counted as published (reset or none), under a name from the closed list.
+ */
+function publishedLane(data: Partial<PublishedRecord>, hasPassword: boolean): { passwordAlgorithm: HashAlgorithm; passwordLane: PasswordLane } {
+  if (hasPassword) return { passwordAlgorithm: 'bcrypt', passwordLane: PasswordLanes.imported }
+  if (data.passwordLane !== PasswordLanes.reset) return { passwordAlgorithm: 'none', passwordLane: PasswordLanes.none }
+  const named = HashAlgorithms.find((name) => name === data.passwordAlgorithm && name !== 'none')
+  return { passwordAlgorithm: named ?? 'unknown', passwordLane: PasswordLanes.reset }
 }
 
 /** The JSON pointer of the first string (value or key) in `value` holding a lone surrogate. */

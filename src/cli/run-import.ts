@@ -109,7 +109,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await report.open()
     await deadLetter.open()
     await producer?.connect()
-    const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary })
+    const passwordColumn = config.source.type === 'auth0' ? undefined : config.source.columns?.password_hash
+    const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}) })
     const sink =
       connection &&
       new ImportSink(

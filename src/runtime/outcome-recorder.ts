@@ -16,12 +16,15 @@ export class OutcomeRecorder {
   readonly #deadLetter: NdjsonWriter | undefined
   readonly #metrics: Metrics
   readonly #summary: RunSummary
+  readonly #secretColumns: ReadonlySet<string> | undefined
 
-  constructor(options: { report?: NdjsonWriter; deadLetter?: NdjsonWriter; metrics: Metrics; summary: RunSummary }) {
+  /** `secretColumns`: source columns the config names as holding passwords, redacted whatever they are called. */
+  constructor(options: { report?: NdjsonWriter; deadLetter?: NdjsonWriter; metrics: Metrics; summary: RunSummary; secretColumns?: readonly string[] }) {
     this.#report = options.report
     this.#deadLetter = options.deadLetter
     this.#metrics = options.metrics
     this.#summary = options.summary
+    if (options.secretColumns?.length) this.#secretColumns = new Set(options.secretColumns.map((name) => name.toLowerCase()))
   }
 
   complete(item: Settleable, outcome: Outcome, stage: Stage = 'sending'): void {
@@ -55,12 +58,12 @@ export class OutcomeRecorder {
         stage,
         code,
         message: outcome.message === undefined ? undefined : redactText(outcome.message),
-        ...(outcome.reason !== undefined ? { authgear: redact(outcome.reason) } : {}),
+        ...(outcome.reason !== undefined ? { authgear: redact(outcome.reason, this.#secretColumns) } : {}),
         ...(outcome.warnings?.length ? { warnings: outcome.warnings.map(redactText) } : {}),
         attempts: item.attempts ?? 0,
         first_attempt_at: item.firstAttemptAt ? new Date(item.firstAttemptAt).toISOString() : undefined,
         last_attempt_at: now,
-        ...(outcome.recordTooLargeToKeep ? { record_truncated: true } : { record: redact(mapped?.record ?? (source.kind === 'data' ? source.data : undefined)) }),
+        ...(outcome.recordTooLargeToKeep ? { record_truncated: true } : { record: redact(mapped?.record ?? (source.kind === 'data' ? source.data : undefined), this.#secretColumns) }),
       })
     }
     item.ticket.settle(1, outcome.kind === 'failed' || outcome.kind === 'rejected', source.origin)

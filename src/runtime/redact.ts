@@ -17,18 +17,30 @@ const secretWords = new Set([
   'otp', 'totp', 'hotp', 'digest', 'private', 'credential', 'credentials', 'recovery', 'jwt', 'authorization', 'cookie', 'session',
 ])
 
+/**
+ * Parts that make a key secret even run together with other words (`userpassword`,
+ * `hashedpassword`, `pwhash`, PostgreSQL folding `userPassword`), and the password's name in the
+ * languages legacy schemas are most often written in.
+ */
+const secretParts = /passw|pwhash|pwdhash|passhash|hash|secret|kennwort|senha|contrasen|motdepasse|wachtwoord|losenord|salasana/
+
 /** The words of a key: split at non-letters and at lower-to-upper case changes. */
 function keyWords(key: string): string[] {
   return key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter((word) => word !== '')
 }
 
-/** Whether the value under `key` is a secret: any value under a secret key; under a key that only has a secret word in it, any but a number or boolean (`token_count: 3` stays). */
-function isSecretEntry(key: string, value: unknown): boolean {
+/**
+ * Whether the value under `key` is a secret: any value under a secret key or a column the config
+ * names as one; under a key that only has a secret word in it, any but a number or boolean
+ * (`token_count: 3` stays).
+ */
+function isSecretEntry(key: string, value: unknown, secretColumns: ReadonlySet<string> | undefined): boolean {
   if (value === null || value === undefined) return false
   const lower = key.toLowerCase()
-  if (secretKeys.has(lower)) return true
+  if (secretKeys.has(lower) || secretColumns?.has(lower)) return true
   if (typeof value === 'number' || typeof value === 'boolean') return false
-  return /api_?key|privatekey|secretkey/.test(lower.replace(/[^a-z_]/g, '')) || keyWords(key).some((word) => secretWords.has(word))
+  const letters = lower.replace(/[^a-z_]/g, '')
+  return /api_?key|privatekey|secretkey/.test(letters) || secretParts.test(letters.replace(/_/g, '')) || keyWords(key).some((word) => secretWords.has(word))
 }
 
 /** Values that look like password hashes, JWTs, keys or TOTP URIs even under an innocent key. */
@@ -50,11 +62,13 @@ function isSecretValue(value: string): boolean {
 
 /**
  * A deep copy of `value` with secrets replaced by `"REDACTED"`: by key (any key naming a password,
- * hash, salt, secret, token, OTP, private key or credential) and by shape (hash, JWT, key and
- * `otpauth:` formats under any key). Used for every record that reaches a dead letter, report or log.
+ * hash, salt, secret, token, OTP, private key or credential, and `secretColumns`: the lower-cased
+ * names the config gives the password column, whatever they are called) and by shape (hash, JWT,
+ * key and `otpauth:` formats under any key). Used for every record that reaches a dead letter,
+ * report or log.
  */
-export function redact(value: unknown): unknown {
-  return redactAt(value, 0)
+export function redact(value: unknown, secretColumns?: ReadonlySet<string>): unknown {
+  return redactAt(value, 0, secretColumns)
 }
 
 /**
@@ -64,14 +78,14 @@ export function redact(value: unknown): unknown {
  */
 export const maxRedactDepth = 64
 
-function redactAt(value: unknown, depth: number): unknown {
+function redactAt(value: unknown, depth: number, secretColumns: ReadonlySet<string> | undefined): unknown {
   if (typeof value === 'string') return isSecretValue(value) ? REDACTED : value
   if (value === null || typeof value !== 'object') return value
   if (depth === maxRedactDepth) return `[nested deeper than ${maxRedactDepth} levels]`
-  if (Array.isArray(value)) return value.map((inner) => redactAt(inner, depth + 1))
+  if (Array.isArray(value)) return value.map((inner) => redactAt(inner, depth + 1, secretColumns))
   const out: Record<string, unknown> = {}
   // A `__proto__` field is kept as a field (assigning it would set the copy's prototype and drop it).
-  for (const [key, inner] of Object.entries(value)) setOwn(out, key, isSecretEntry(key, inner) ? REDACTED : redactAt(inner, depth + 1))
+  for (const [key, inner] of Object.entries(value)) setOwn(out, key, isSecretEntry(key, inner, secretColumns) ? REDACTED : redactAt(inner, depth + 1, secretColumns))
   return out
 }
 

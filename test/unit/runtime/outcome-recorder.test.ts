@@ -26,6 +26,17 @@ describe('OutcomeRecorder', () => {
     expect(JSON.parse(text)).toMatchObject({ source_key: '7', code: 'request_rejected', record: { id: 7, email: 'a@example.com', user_pass: 'REDACTED', otp_secret: 'REDACTED' } })
   })
 
+  it('redacts the column the config names as the password whatever it is called, as the run wires it', async () => {
+    const dir = await tempDir()
+    const deadLetter = new NdjsonWriter(join(dir, 'dead.ndjson'))
+    await deadLetter.open()
+    const recorder = new OutcomeRecorder({ deadLetter, metrics: new Metrics({ defaultMetrics: false }), summary: new RunSummary(), secretColumns: ['Legacy_Col'] })
+    const row = { id: 8, email: 'b@example.com', legacy_col: 'plain-text-password' }
+    recorder.complete({ source: { kind: 'data', key: '8', origin: 'users id=8', data: row }, ticket: new Checkpointer<number>().track(1, 1) }, { kind: 'rejected', code: 'password_policy', message: 'unrecognised password hash' }, 'processing')
+    await deadLetter.close()
+    expect(JSON.parse(await readFile(join(dir, 'dead.ndjson'), 'utf8'))).toMatchObject({ record: { id: 8, email: 'b@example.com', legacy_col: 'REDACTED' } })
+  })
+
   it('gives a dead letter the warnings of its outcome, as the report line has them', async () => {
     const dir = await tempDir()
     const deadLetter = new NdjsonWriter(join(dir, 'dead.ndjson'))

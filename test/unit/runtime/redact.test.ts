@@ -52,6 +52,13 @@ describe('redact', () => {
     expect(redact(row)).toMatchObject({ id: 7, email: 'a@example.com', passport_number: 'P1234', login_count: 3, footprint: 'left' })
   })
 
+  it('catches password columns whose words run together or are not English, and any column the config names as the password', () => {
+    const row = { id: 1, email: 'a@example.com', userpassword: 'hunter2', hashedpassword: 'x1', pwhash: 'x2', kennwort: 'x3', senha: 'x4', Contrasena: 'x5', legacy_col: 'x6', hashtag_count: 4 }
+    const out = JSON.stringify(redact(row, new Set(['legacy_col'])))
+    for (const secret of ['hunter2', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6']) expect(out).not.toContain(`"${secret}"`)
+    expect(redact(row)).toMatchObject({ legacy_col: 'x6', hashtag_count: 4 })
+  })
+
   it('takes bearer tokens, JWTs and hashes out of free text', () => {
     const page = 'HTTP 400 from the proxy: Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln; body {"password":{"password_hash":"$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"}}'
     const text = redactText(page)

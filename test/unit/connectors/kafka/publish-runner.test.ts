@@ -75,6 +75,20 @@ describe('publish: mapped records to a topic', () => {
     expect(mapPublishedRecord(message('upper@example.com', 'upper@example.com')).ok).toBe(true)
   })
 
+  it('holds a published record to the password lanes: no bcrypt Authgear would never verify, and labels from what the record carries', () => {
+    const bcrypt = (minor: string) => `$2${minor}$10$${'a'.repeat(53)}`
+    const message = (record: object, passwordAlgorithm: unknown, passwordLane: unknown) => ({ kind: 'data' as const, key: 'k', origin: 'o', data: { identifier: 'email', identifierValue: 'p@example.com', record: { email: 'p@example.com', ...record }, passwordAlgorithm, passwordLane, warnings: [] } })
+    for (const minor of ['x', '', 'c']) {
+      expect(mapPublishedRecord(message({ password: { type: 'bcrypt', password_hash: bcrypt(minor) } }, 'bcrypt', 'imported'))).toMatchObject({ ok: false, rejection: { code: 'password_policy', field: '/record/password/password_hash' } })
+    }
+    expect(mapPublishedRecord(message({ mfa: { password: { type: 'bcrypt', password_hash: bcrypt('x') } } }, 'none', 'none'))).toMatchObject({ ok: false, rejection: { field: '/record/mfa/password/password_hash' } })
+    // A password sent is counted bcrypt/imported whatever the message says, and a label outside the closed list is unknown.
+    expect(mapPublishedRecord(message({ password: { type: 'bcrypt', password_hash: bcrypt('b') } }, 'none', 'none'))).toMatchObject({ ok: true, value: { passwordAlgorithm: 'bcrypt', passwordLane: 'imported' } })
+    expect(mapPublishedRecord(message({}, bcrypt('b'), 'imported'))).toMatchObject({ ok: true, value: { passwordAlgorithm: 'none', passwordLane: 'none' } })
+    expect(mapPublishedRecord(message({}, 'user-3-secret', 'reset'))).toMatchObject({ ok: true, value: { passwordAlgorithm: 'unknown', passwordLane: 'reset' } })
+    expect(mapPublishedRecord(message({}, 'argon2', 'reset'))).toMatchObject({ ok: true, value: { passwordAlgorithm: 'argon2', passwordLane: 'reset' } })
+  })
+
   it('dead-letters a record the broker refuses as too large and publishes the others (a rerun would be refused the same)', async () => {
     const producer = {
       send: async (_topic: string, message: OutgoingMessage) => {
