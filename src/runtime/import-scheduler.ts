@@ -14,6 +14,12 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  * - An identifier in an in-flight job is locked: a newer version of that user waits ("held") until
  *   the job completes, because Authgear runs the 100-record chunks of one job, and separate jobs,
  *   in parallel. A user with a held version is as good as locked: anything newer waits behind it.
+ * - Records of different users that share a login ID (an email user's second login ID is a
+ *   phone-only user's identifier, or two users carry one username) are sent in source order, as
+ *   `validate` predicts: Authgear finds a user by any login ID, so whichever went first would
+ *   decide whether the other is refused or lands on (under upsert, overwrites) the first's user.
+ *   Batches are per identifier type and jobs run in parallel, so such a record waits until every
+ *   record before it has finished. Sharing is rare (each one costs a wait for the jobs running).
  * - `add` waits while all job slots are busy, which is the backpressure that keeps memory flat.
  */
 export class ImportScheduler {
@@ -27,6 +33,8 @@ export class ImportScheduler {
   /** Records waiting for their user's lock, oldest first, and their users. */
   #held: WorkItem[] = []
   readonly #heldUsers = new Set<string>()
+  /** Second login IDs of records not finished yet: value → the identifier value of each record's user. */
+  readonly #secondLogins = new Map<string, string[]>()
   #inFlight = 0
   #slotWaiters: (() => void)[] = []
   #idleWaiters: (() => void)[] = []
@@ -57,7 +65,7 @@ export class ImportScheduler {
 
   /** Queues one record; resolves when it is batched (possibly after waiting for a job slot). */
   add(item: WorkItem): Promise<void> {
-    return this.#exclusive(() => this.#add(item))
+    return this.#exclusive(() => this.#admit(item))
   }
 
   /**
@@ -66,11 +74,12 @@ export class ImportScheduler {
    * caller then awaits `add`). The common case costs no promise, which matters at a million records.
    */
   offer(item: WorkItem): boolean {
-    if (this.#queued > 0 || this.#fatal !== undefined || item.mapped.lockKeys?.length) return false
+    if (this.#queued > 0 || this.#fatal !== undefined || item.mapped.lockKeys?.length || item.logins !== undefined) return false
+    if (this.#secondLogins.size > 0 && this.#secondLogins.has(item.mapped.identifierValue)) return false
     const batch = this.#open.get(item.mapped.identifier)
     if (batch === undefined || batch.size + 1 >= this.#policy.maxRecords || batch.bytesWith(item) > this.#policy.maxBytes || batch.deletesImportOf(item)) return false
     const superseded = batch.add(item)
-    if (superseded) this.#onSuperseded(superseded, item)
+    if (superseded) this.#superseded(superseded, item)
     return true
   }
 
@@ -94,6 +103,46 @@ export class ImportScheduler {
     await this.#idle()
   }
 
+  /** A record arriving: batched, or first made to wait for the records of other users it shares a login ID with. */
+  async #admit(item: WorkItem): Promise<void> {
+    if (this.#fatal !== undefined) throw this.#fatal
+    const meets = this.#meetsOtherUser(item)
+    if (item.logins !== undefined) for (const login of item.logins) this.#secondLogins.set(login.value, [...(this.#secondLogins.get(login.value) ?? []), item.mapped.identifierValue])
+    if (!meets) return this.#add(item)
+    await this.#finishEarlier()
+    if (this.#stopped) this.#hold(item)
+    else await this.#add(item)
+  }
+
+  /** Whether a record not finished yet, of another user, holds one of this record's login IDs. */
+  #meetsOtherUser(item: WorkItem): boolean {
+    const user = item.mapped.identifierValue
+    if (this.#secondLogins.get(user)?.some((owner) => owner !== user)) return true
+    if (item.logins === undefined) return false
+    for (const { identifier, value } of item.logins) {
+      if (this.#open.get(identifier)?.has(value) || this.#locks.has(value) || this.#heldUsers.has(value)) return true
+      if (this.#secondLogins.get(value)?.some((owner) => owner !== user)) return true
+    }
+    return false
+  }
+
+  /** The record is done with (finished, or replaced by a newer version): its second login IDs are free. */
+  #finished(item: WorkItem): void {
+    if (item.logins === undefined) return
+    for (const { value } of item.logins) {
+      const owners = this.#secondLogins.get(value)
+      const at = owners?.indexOf(item.mapped.identifierValue) ?? -1
+      if (owners === undefined || at === -1) continue
+      owners.splice(at, 1)
+      if (owners.length === 0) this.#secondLogins.delete(value)
+    }
+  }
+
+  #superseded(item: WorkItem, by: WorkItem | undefined): void {
+    this.#finished(item)
+    this.#onSuperseded(item, by)
+  }
+
   async #add(item: WorkItem): Promise<void> {
     if (this.#fatal !== undefined) throw this.#fatal
     if (item.mapped.lockKeys?.length) return this.#addAlone(item)
@@ -109,7 +158,7 @@ export class ImportScheduler {
       this.#arm()
     }
     const superseded = batch.add(item)
-    if (superseded) this.#onSuperseded(superseded, item)
+    if (superseded) this.#superseded(superseded, item)
     if (batch.size >= this.#policy.maxRecords) await this.#dispatch(identifier)
   }
 
@@ -137,7 +186,10 @@ export class ImportScheduler {
         this.#stopped = true
       })
       .finally(() => {
-        for (const item of ready) this.#locks.delete(item.mapped.identifierValue)
+        for (const item of ready) {
+          this.#locks.delete(item.mapped.identifierValue)
+          this.#finished(item)
+        }
         this.#inFlight--
         this.#slotWaiters.shift()?.()
         this.#release()
@@ -152,13 +204,7 @@ export class ImportScheduler {
    * anything after it is batched. Identifier changes are rare, so the stall is cheap.
    */
   async #addAlone(item: WorkItem): Promise<void> {
-    for (;;) {
-      for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
-      await this.#idle()
-      if (this.#stopped || (this.#held.length === 0 && this.#open.size === 0)) break
-      // Nothing runs and nothing is open: every earlier record is held, and goes again in order.
-      for (const earlier of this.#takeHeld()) await this.#add(earlier)
-    }
+    await this.#finishEarlier()
     if (this.#stopped) {
       this.#hold(item)
       return
@@ -168,6 +214,17 @@ export class ImportScheduler {
     this.#open.set(item.mapped.identifier, batch)
     await this.#dispatch(item.mapped.identifier)
     await this.#idle()
+  }
+
+  /** Sends every record batched or held so far and waits until all of them have finished (or the run stops). */
+  async #finishEarlier(): Promise<void> {
+    for (;;) {
+      for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
+      await this.#idle()
+      if (this.#stopped || (this.#held.length === 0 && this.#open.size === 0)) return
+      // Nothing runs and nothing is open: every earlier record is held, and goes again in order.
+      for (const earlier of this.#takeHeld()) await this.#add(earlier)
+    }
   }
 
   /**
@@ -200,7 +257,7 @@ export class ImportScheduler {
             readded.add(user)
             readd.push(item)
             deletesAfter.push(batch.remove(user) as WorkItem)
-          } else this.#onSuperseded(item, batch.versionOf(user))
+          } else this.#superseded(item, batch.versionOf(user))
         } else {
           readded.add(user)
           readd.push(item)

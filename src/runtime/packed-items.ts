@@ -3,6 +3,7 @@ import { IdentifierTypes } from '../../mappings/record.ts'
 import { PasswordLanes } from '../core/mapped-record.ts'
 import { releaseBuffer } from './release-buffer.ts'
 import type { WorkerItem } from './worker-item.ts'
+import type { OtherLogin } from './other-logins.ts'
 
 type Mapped = Extract<WorkerItem, { kind: 'mapped' }>
 
@@ -29,14 +30,14 @@ export interface PackedItems {
   /** Per mapped record index: its warnings, when it has any. */
   readonly warnings: Record<number, readonly string[]>
   /**
-   * Per mapped record index: `action` and `lockKeys` when set, and the record's strings as they are
+   * Per mapped record index: `action`, `lockKeys` and `logins` when set, and the record's strings as they are
    * when one holds a lone surrogate (UTF-8 cannot carry it: it would come back as U+FFFD, and two
    * such identifiers could then merge into one user).
    */
   readonly extras: Record<number, Extra>
 }
 
-type Extra = Pick<Mapped, 'action' | 'lockKeys'> & { readonly raw?: Pick<Mapped, 'key' | 'origin' | 'identifierValue'> }
+type Extra = Pick<Mapped, 'action' | 'lockKeys' | 'logins'> & { readonly raw?: Pick<Mapped, 'key' | 'origin' | 'identifierValue'> }
 
 const lanes = Object.values(PasswordLanes) as PasswordLane[]
 
@@ -88,10 +89,11 @@ export class ItemPacker {
     this.#codes[m * 3 + 1] = lanes.indexOf(item.passwordLane)
     this.#codes[m * 3 + 2] = algorithm
     if (item.warnings.length > 0) this.#warnings[m] = item.warnings
-    if (item.action !== undefined || item.lockKeys !== undefined || !wellFormed) {
+    if (item.action !== undefined || item.lockKeys !== undefined || item.logins !== undefined || !wellFormed) {
       this.#extras[m] = {
         ...(item.action ? { action: item.action } : {}),
         ...(item.lockKeys ? { lockKeys: item.lockKeys } : {}),
+        ...(item.logins ? { logins: item.logins } : {}),
         ...(wellFormed ? {} : { raw: { key: item.key, origin: item.origin, identifierValue: item.identifierValue } }),
       }
     }
@@ -163,6 +165,7 @@ export interface UnpackedRecord {
   readonly warnings: readonly string[]
   readonly action?: 'delete'
   readonly lockKeys?: readonly string[]
+  readonly logins?: readonly OtherLogin[]
 }
 
 const noWarnings: readonly string[] = Object.freeze([])
@@ -203,6 +206,7 @@ export function* unpackItems(packed: PackedItems): Generator<UnpackedRecord | Ex
       warnings: packed.warnings[m] ?? noWarnings,
       ...(extra?.action ? { action: extra.action } : {}),
       ...(extra?.lockKeys ? { lockKeys: extra.lockKeys } : {}),
+      ...(extra?.logins ? { logins: extra.logins } : {}),
     }
     from = jsonEnd
     m++

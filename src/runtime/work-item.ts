@@ -3,6 +3,7 @@ import type { IdentifierType, ImportRecord, MappedRecord, PasswordLane } from '.
 import type { BatchTicket } from './checkpointer.ts'
 import type { UnpackedRecord } from './packed-items.ts'
 import type { RecordArena } from './record-arena.ts'
+import { otherLogins, type OtherLogin } from './other-logins.ts'
 
 /** A mapped record on its way to Authgear, with what is needed to report it and settle its batch. */
 export interface WorkItem {
@@ -29,6 +30,8 @@ export interface WorkItem {
   resent?: boolean
   /** Already sent once more because that other job inserted it at the same moment (`DuplicatedIdentity`). */
   raced?: boolean
+  /** The record's login IDs besides its identifier, by which it can meet other users' records in Authgear. */
+  readonly logins?: readonly OtherLogin[] | undefined
 }
 
 /** Anything that can receive an outcome: a work item, or a source record that never became one. */
@@ -51,7 +54,8 @@ export interface Settleable {
 export function createWorkItem(source: ReadableRecord, mapped: MappedRecord, ticket: BatchTicket, arena?: RecordArena): WorkItem {
   const json = JSON.stringify(mapped.record)
   const at = arena ? arena.write(mapped.identifier, json) : ownBytes(json)
-  return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped: new SerializedMappedRecord(mapped, at.utf8, at.jsonStart, at.bytes), ...at, ticket, attempts: 0 }
+  const logins = mapped.action === 'delete' ? undefined : otherLogins(mapped.identifier, mapped.record)
+  return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped: new SerializedMappedRecord(mapped, at.utf8, at.jsonStart, at.bytes), ...at, ticket, attempts: 0, logins }
 }
 
 function ownBytes(json: string): { utf8: Buffer; jsonStart: number; bytes: number } {
@@ -78,6 +82,8 @@ export function workItemOf(item: UnpackedRecord, ticket: BatchTicket, arena: Rec
     bytes: at.bytes,
     ticket,
     attempts: 0,
+    // Always set, undefined or not: work items keep one shape.
+    logins: item.logins,
   }
 }
 

@@ -1,6 +1,7 @@
 import type { IdentifierType, MappingRejection, MappingResult, PasswordLane } from '../core/mapped-record.ts'
 import type { SourceRecord } from '../core/source-record.ts'
 import { mapGuarded } from './guarded-map.ts'
+import { otherLogins, type OtherLogin } from './other-logins.ts'
 
 /**
  * One record's result as it comes back from a mapping worker: what the main thread needs to
@@ -29,6 +30,7 @@ export type WorkerItem =
       readonly warnings: readonly string[]
       readonly action?: 'delete'
       readonly lockKeys?: readonly string[]
+      readonly logins?: readonly OtherLogin[]
     }
 
 /** The mapping's result for one record, in the shape that crosses back to the main thread. */
@@ -46,6 +48,7 @@ export function toWorkerItem(record: SourceRecord, map: (record: Extract<SourceR
     }
   }
   const mapped = result.value
+  const logins = mapped.action === 'delete' ? undefined : otherLogins(mapped.identifier, mapped.record)
   return {
     kind: 'mapped',
     key: record.key,
@@ -58,5 +61,6 @@ export function toWorkerItem(record: SourceRecord, map: (record: Extract<SourceR
     warnings: mapped.warnings,
     ...(mapped.action ? { action: mapped.action } : {}),
     ...(mapped.lockKeys ? { lockKeys: mapped.lockKeys } : {}),
+    ...(logins ? { logins } : {}),
   }
 }

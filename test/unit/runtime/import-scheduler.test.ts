@@ -139,6 +139,61 @@ describe('ImportScheduler', () => {
     await flushed
   })
 
+  it('sends records of different users that share a login ID in source order, whatever their identifier types', async () => {
+    const phone = '+14155550142'
+    const phoneOnly = () => item(phone, { email: undefined, phone_number: phone }, 'phone_number')
+    // An email user holding the phone as a second login ID, then a phone-only user: the phone
+    // record waits until the email user's job has finished (it then finds that user).
+    const h = harness({ maxRecords: 3, maxBytes: 10_000, lingerMs: 1000 }, 4)
+    await h.scheduler.add(item('a@x.io', { phone_number: phone }))
+    await h.scheduler.add(item('b@x.io'))
+    const waiting = h.scheduler.add(phoneOnly())
+    for (let i = 0; i < 5; i++) await tick()
+    expect(h.jobs.map((j) => [j.identifier, j.items.map((x) => x.mapped.identifierValue)])).toEqual([['email', ['a@x.io', 'b@x.io']]])
+    h.jobs[0]!.done()
+    await waiting
+    const flushed = h.scheduler.flush()
+    for (let i = 0; i < 5; i++) await tick()
+    expect(h.jobs.map((j) => j.identifier)).toEqual(['email', 'phone_number'])
+    h.jobs[1]!.done()
+    await flushed
+
+    // The other way round: the email user adding that phone waits for the phone-only user's job.
+    const r = harness({ maxRecords: 3, maxBytes: 10_000, lingerMs: 1000 }, 4)
+    await r.scheduler.add(phoneOnly())
+    const second = r.scheduler.add(item('a@x.io', { phone_number: phone }))
+    for (let i = 0; i < 5; i++) await tick()
+    expect(r.jobs.map((j) => j.identifier)).toEqual(['phone_number'])
+    r.jobs[0]!.done()
+    await second
+    const drained = r.scheduler.flush()
+    for (let i = 0; i < 5; i++) await tick()
+    expect(r.jobs.map((j) => j.identifier)).toEqual(['phone_number', 'email'])
+    r.jobs[1]!.done()
+    await drained
+  })
+
+  it('does not make versions of one user wait for each other over the second login IDs they both carry', async () => {
+    const h = harness({ maxRecords: 3, maxBytes: 10_000, lingerMs: 1000 }, 4)
+    await h.scheduler.add(item('a@x.io', { preferred_username: 'ana', name: 'v1' }))
+    await h.scheduler.add(item('a@x.io', { preferred_username: 'ana', name: 'v2' }))
+    await h.scheduler.add(item('c@x.io', { preferred_username: 'carl' }))
+    // Nothing was sent early: the second version replaced the first in the open batch.
+    expect(h.jobs).toHaveLength(0)
+    expect(h.superseded.map((x) => (x.mapped.record as { name: string }).name)).toEqual(['v1'])
+    // Two users carrying one username: the later waits for the earlier's job.
+    const later = h.scheduler.add(item('d@x.io', { preferred_username: 'carl' }))
+    for (let i = 0; i < 5; i++) await tick()
+    expect(h.jobs.map((j) => j.items.map((x) => x.mapped.identifierValue))).toEqual([['a@x.io', 'c@x.io']])
+    h.jobs[0]!.done()
+    await later
+    const flushed = h.scheduler.flush()
+    for (let i = 0; i < 5; i++) await tick()
+    expect(h.jobs.map((j) => j.items.map((x) => x.mapped.identifierValue))).toEqual([['a@x.io', 'c@x.io'], ['d@x.io']])
+    h.jobs[1]!.done()
+    await flushed
+  })
+
   it('never runs more than max_in_flight jobs; add waits for a slot', async () => {
     const h = harness({ maxRecords: 1, maxBytes: 10_000, lingerMs: 1000 }, 2)
     await h.scheduler.add(item('a@x.io'))
