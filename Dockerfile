@@ -26,9 +26,11 @@ FROM node:24-bookworm-slim
 LABEL org.opencontainers.image.title="gearbridge" \
       org.opencontainers.image.description="Streaming ETL from Auth0 exports, SQL tables and Kafka topics into Authgear's User Import API" \
       org.opencontainers.image.licenses="Apache-2.0"
-# librdkafka (inside node-rdkafka) links OpenSSL and zlib, and optionally SASL, zstd and lz4.
+# librdkafka (inside node-rdkafka) links OpenSSL and zlib, and optionally SASL, zstd, lz4 and
+# libcurl (for OIDC tokens): its configure uses each it finds, and node:24-bookworm has all of
+# their headers (buildpack-deps carries libcurl4-openssl-dev), so the addon needs each at run time.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libssl3 zlib1g libsasl2-2 libzstd1 liblz4-1 \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 zlib1g libsasl2-2 libzstd1 liblz4-1 libcurl4 \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production
 WORKDIR /app

@@ -79,7 +79,8 @@ export function redact(value: unknown, secretColumns?: ReadonlySet<string>): unk
 export const maxRedactDepth = 64
 
 function redactAt(value: unknown, depth: number, secretColumns: ReadonlySet<string> | undefined): unknown {
-  if (typeof value === 'string') return isSecretValue(value) ? REDACTED : value
+  // A string that is no secret as a whole may still quote one (`old login hash=$2b$…`, `Bearer eyJ…`).
+  if (typeof value === 'string') return isSecretValue(value) ? REDACTED : redactText(value)
   if (value === null || typeof value !== 'object') return value
   if (depth === maxRedactDepth) return `[nested deeper than ${maxRedactDepth} levels]`
   if (Array.isArray(value)) return value.map((inner) => redactAt(inner, depth + 1, secretColumns))

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { parseAllDocuments } from 'yaml'
 import { configReference, configReferenceComments } from '../../../src/cli/config-reference.ts'
 import { ExitCodes } from '../../../src/runtime/exit-codes.ts'
 
@@ -17,6 +18,14 @@ describe('README', () => {
     expect(block).toBe(configReferenceComments())
     for (const key of ['source (type: sql).url', 'source (type: kafka).dead_letter_topic', 'publish.topic', 'reconcile.threshold', 'emulator.quota.user_import', 'state.dead_letter', 'sink.private_key']) {
       expect(block).toContain(`# ${key}:`)
+    }
+  })
+
+  it('shows only YAML that parses: a ${VAR} inside a one-line {…} map must be quoted, as the reference says', () => {
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => match[1]!)
+    expect(blocks.length).toBeGreaterThan(2)
+    for (const block of blocks) {
+      for (const document of parseAllDocuments(block)) expect(document.errors.map((error) => error.message), block.slice(0, 200)).toEqual([])
     }
   })
 

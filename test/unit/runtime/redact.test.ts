@@ -59,6 +59,13 @@ describe('redact', () => {
     expect(redact(row)).toMatchObject({ legacy_col: 'x6', hashtag_count: 4 })
   })
 
+  it('takes a hash or token out of a longer string in a record, keeping the rest of it', () => {
+    const record = { user_metadata: { note: 'old login hash=$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K (migrated)' }, app_metadata: { auth: 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln' } }
+    const out = redact(record) as typeof record
+    expect(out.user_metadata.note).toBe('old login hash=REDACTED (migrated)')
+    expect(out.app_metadata.auth).toBe('Bearer REDACTED')
+  })
+
   it('takes bearer tokens, JWTs and hashes out of free text', () => {
     const page = 'HTTP 400 from the proxy: Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln; body {"password":{"password_hash":"$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"}}'
     const text = redactText(page)
