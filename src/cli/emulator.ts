@@ -6,6 +6,7 @@ import { startEmulator } from '../emulator/emulator.ts'
 import { adminKeyFromPem, generateAdminKey } from '../emulator/keys.ts'
 import type { CommandIo } from './run-setup.ts'
 import { UsageError } from './usage-error.ts'
+import { releaseStartupSignals } from './startup-signals.ts'
 
 export interface EmulatorCommandOptions {
   readonly config?: string
@@ -57,6 +58,7 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: Comma
     `Authgear emulator listening on ${emulator.url}\n  project_id: ${emulator.projectId}\n  key_id: ${key.keyId}\n  private_key_file: ${keyPath} (${earlier ? 'the key an earlier start wrote' : 'written now'})\nUsers are kept in memory: they are gone when the emulator stops.\n`,
   )
   const signals = io.signals ?? process
+  if (signals === process) releaseStartupSignals()
   await new Promise<void>((done) => {
     signals.once('SIGTERM', done)
     signals.once('SIGINT', done)

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { join } from 'node:path'
 import { Command, CommanderError } from 'commander'
 import { ConfigError } from '../core/errors.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
@@ -88,7 +89,7 @@ program
   .option('--host <host>', 'interface to listen on')
   .option('--port <port>', 'port to listen on')
   .option('--project-id <id>', 'project id (JWT audience)')
-  .option('--key-out <file>', 'where to write the generated Admin API private key', 'emulator-admin-key.pem')
+  .option('--key-out <file>', 'where to write the generated Admin API private key (in $GEARBRIDGE_STATE_DIR when that is set, as in the image)', defaultEmulatorKey())
   .action(async (opts: { config?: string; host?: string; port?: string; projectId?: string; keyOut: string }) => {
     exitCode = await emulatorCommand(opts, io)
   })
@@ -131,3 +132,9 @@ try {
   }
 }
 process.exitCode = exitCode
+
+/** The image's working directory is not writable by its user; its state volume is. */
+function defaultEmulatorKey(): string {
+  const stateDir = process.env['GEARBRIDGE_STATE_DIR']
+  return stateDir ? join(stateDir, 'emulator-admin-key.pem') : 'emulator-admin-key.pem'
+}

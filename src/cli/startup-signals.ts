@@ -1,8 +1,11 @@
 import { constants } from 'node:os'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 
-/** Commands whose stop by a signal has an exit code of its own: a backfill resumes, a sync is done. */
-const exitOnSignal: Readonly<Record<string, number>> = { backfill: ExitCodes.resumable, sync: ExitCodes.ok }
+/**
+ * Commands whose stop by a signal has an exit code of its own: a backfill, an export or a reconcile
+ * resumes, a sync is done, and an emulator that serves nobody yet just ends.
+ */
+const exitOnSignal: Readonly<Record<string, number>> = { backfill: ExitCodes.resumable, sync: ExitCodes.ok, export: ExitCodes.resumable, reconcile: ExitCodes.resumable, emulator: ExitCodes.ok }
 
 /** Commands that only read and report: a signal ends them at once, with the shell's 128 + signal number. */
 const endOnSignal: ReadonlySet<string> = new Set(['check', 'validate'])
@@ -29,7 +32,7 @@ export function installStartupSignals(argv: readonly string[] = process.argv): v
   const code = exitOnSignal[command]
   if (code === undefined) return
   handler = (signal) => {
-    process.stderr.write(`gearbridge: stopped by ${signal} while starting; nothing was read or sent. Run the same command again.\n`)
+    if (command !== 'emulator') process.stderr.write(`gearbridge: stopped by ${signal} while starting; nothing was read or sent. Run the same command again.\n`)
     process.exit(code)
   }
   process.on('SIGTERM', handler)

@@ -15,8 +15,8 @@ afterEach(async () => {
 })
 
 /** Starts `gearbridge emulator`, waits for its banner, returns the printed settings and the process. */
-async function startEmulatorCli(keyOut: string) {
-  const run = startCli(['emulator', '--port', '0', '--key-out', keyOut])
+async function startEmulatorCli(keyOut: string | undefined, env: NodeJS.ProcessEnv = {}) {
+  const run = startCli(['emulator', '--port', '0', ...(keyOut === undefined ? [] : ['--key-out', keyOut])], env)
   const deadline = Date.now() + 30_000
   let out = ''
   run.child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()))
@@ -51,6 +51,16 @@ describe('gearbridge emulator', () => {
     } finally {
       second.run.child.kill('SIGTERM')
       await second.run.done
+    }
+  })
+
+  it('writes its key to the state directory by default when GEARBRIDGE_STATE_DIR is set, as the image sets it', async () => {
+    const started = await startEmulatorCli(undefined, { GEARBRIDGE_STATE_DIR: dir })
+    try {
+      expect(started.out).toContain(`private_key_file: ${join(dir, 'emulator-admin-key.pem')} (written now)`)
+    } finally {
+      started.run.child.kill('SIGTERM')
+      expect((await started.run.done).code).toBe(0)
     }
   })
 

@@ -39,4 +39,23 @@ describe('a signal while the program is still loading', () => {
       await rm(dir, { recursive: true, force: true })
     }
   })
+
+  it('stops export and reconcile as resumable (75), and an emulator with 0, from handlers of their own', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gb-startup-'))
+    try {
+      const runs: [string[], number][] = [
+        [['export', '--config', example, '-o', join(dir, 'users.ndjson')], 75],
+        [['reconcile', '--config', example], 75],
+        [['emulator', '--port', '0', '--key-out', join(dir, 'key.pem')], 0],
+      ]
+      for (const [args, expected] of runs) {
+        const child = spawn(process.execPath, [entry, ...args], { cwd: dir, env: { ...process.env, GEARBRIDGE_STATE_DIR: dir }, stdio: ['ignore', 'pipe', 'pipe'] })
+        setTimeout(() => child.kill('SIGTERM'), 150)
+        const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (exitCode, signalCode) => resolve([exitCode, signalCode])))
+        expect({ command: args[0], code, signal }).toEqual({ command: args[0], code: expected, signal: null })
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
 })
