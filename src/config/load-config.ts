@@ -13,7 +13,11 @@ export interface LoadedConfig {
   readonly baseDir: string
 }
 
-const scalarLiteral = /^(true|false|null|~|-?\d+(\.\d+)?([eE][+-]?\d+)?)$/
+/**
+ * The plain scalars YAML 1.2's core schema (the one the file is read with) reads as null, a boolean
+ * or a number: a variable's value is read as if written in the file (`True`, `NULL`, `0x1F`, `+4`).
+ */
+const scalarLiteral = /^(null|Null|NULL|~|true|True|TRUE|false|False|FALSE|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN))$/
 
 /**
  * Loads a YAML config: parse, interpolate `${VAR}` / `${VAR:-default}` inside scalar values (so a
@@ -106,9 +110,14 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
 const onlyVariable = /^\$\{[^{}]*\}$/
 
 function parseLiteral(value: string): unknown {
-  if (value === 'true') return true
-  if (value === 'false') return false
-  if (value === 'null' || value === '~') return null
+  const lower = value.toLowerCase()
+  if (lower === 'true') return true
+  if (lower === 'false') return false
+  if (lower === 'null' || value === '~') return null
+  if (value.startsWith('0o')) return Number.parseInt(value.slice(2), 8)
+  if (lower.endsWith('.inf')) return value.startsWith('-') ? -Infinity : Infinity
+  if (lower === '.nan') return Number.NaN
+  // Number reads 0x…, +4, .5, 1. and 1e3 as YAML does.
   return Number(value)
 }
 

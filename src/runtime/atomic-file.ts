@@ -1,4 +1,4 @@
-import { mkdir, open, rename } from 'node:fs/promises'
+import { mkdir, open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 /** Replaces `path` with `text` so that a crash leaves the old file or the new one, never a mix: a temp file, fsynced, renamed over it, and the directory fsynced. */
@@ -12,7 +12,11 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   } finally {
     await file.close()
   }
-  await rename(tmp, path)
+  // A rename refused (the path is a directory, or on another device) leaves no temp file beside it.
+  await rename(tmp, path).catch(async (error: unknown) => {
+    await rm(tmp, { force: true }).catch(() => undefined)
+    throw error
+  })
   const dir = await open(dirname(path), 'r')
   try {
     await dir.sync()

@@ -97,6 +97,23 @@ mapping:
     expect(wrong.join('\n')).toContain('expected host:port')
   })
 
+  it('reads a variable in every spelling YAML gives a boolean, null or number, as if written in the file (an Ansible True, a NULL)', () => {
+    const text = yaml('pw', 'observability:\n  listen: ${LISTEN}\nstate:\n  checkpoint_interval_ms: ${CPI}\n')
+    for (const [env, expected] of [
+      [{ LISTEN: 'NULL', CPI: '0x40' }, { listen: null, cpi: 64 }],
+      [{ LISTEN: 'Null', CPI: '+250' }, { listen: null, cpi: 250 }],
+      [{ LISTEN: '~', CPI: '0o1750' }, { listen: null, cpi: 1000 }],
+    ] as const) {
+      const { config } = parseConfig(text, 'c.yaml', env)
+      expect({ listen: config.observability.listen, cpi: config.state.checkpoint_interval_ms }).toEqual(expected)
+    }
+    const { config } = parseConfig(yaml('pw').replace('  private_key_file: k.pem\n', '  private_key_file: k.pem\n  upsert: ${UPSERT}\n'), 'c.yaml', { UPSERT: 'True' })
+    expect(config.sink.upsert).toBe(true)
+    // A password spelled like one stays text.
+    const { config: text2 } = parseConfig(yaml('${PW}'), 'c.yaml', { PW: 'TRUE' })
+    expect(text2.source.type === 'sql' && text2.source.password).toBe('TRUE')
+  })
+
   it('reads a variable quoted in a flow map as a number where the key takes one', () => {
     const { config } = parseConfig(yaml('pw', 'state: {dir: st, checkpoint_interval_ms: "${CPI}"}\n'), 'c.yaml', { CPI: '250' })
     expect(config.state.checkpoint_interval_ms).toBe(250)
