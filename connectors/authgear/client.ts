@@ -102,11 +102,11 @@ export class AdminApiClient {
    * Rejects with `RequestTooLargeError` (split and resend), `QuotaExceededError`, `AuthError`,
    * `ApiRequestError` (the request as a whole is invalid), `ApiUnavailableError` or `AbortedError`.
    */
-  async submitImport(body: string | Uint8Array, signal?: AbortSignal, onAmbiguous?: () => void): Promise<ImportJobView> {
+  async submitImport(body: string | Uint8Array, signal?: AbortSignal, onAmbiguous?: (retrying: boolean) => void): Promise<ImportJobView> {
     // A POST whose connection drops after the body was sent, that times out, or that gets a 5xx
     // is ambiguous: Authgear may have created the job, which then runs beside the one the retry
     // creates, unseen. It is retried all the same (the users end up in Authgear once: imports
-    // match by identifier), but `onAmbiguous` is told first, so that outcomes the unseen job
+    // match by identifier), but `onAmbiguous` is told first (with whether a retry follows), so that outcomes the unseen job
     // shaped (a user found existing, or one both jobs inserted at once) are read for what they are.
     const result = await this.#call(AdminApiRoutes.importCreate, 'POST', IMPORT_PATH, body, signal, undefined, onAmbiguous)
     return asJobView(result, AdminApiRoutes.importCreate)
@@ -151,7 +151,7 @@ export class AdminApiClient {
     if (this.#ownsDispatcher) await this.#dispatcher.close()
   }
 
-  async #call(route: AdminApiRoute, method: 'GET' | 'POST', path: string, body: string | Uint8Array | undefined, signal?: AbortSignal, jobId?: string, onAmbiguous?: () => void): Promise<unknown> {
+  async #call(route: AdminApiRoute, method: 'GET' | 'POST', path: string, body: string | Uint8Array | undefined, signal?: AbortSignal, jobId?: string, onAmbiguous?: (retrying: boolean) => void): Promise<unknown> {
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(signal)
       const token = await this.#signer.token()
@@ -160,7 +160,7 @@ export class AdminApiClient {
         outcome = await this.#attempt(route, method, path, body, token, attempt, signal)
       } catch (error) {
         // Aborted (a second signal) while the request was out: it may have been received.
-        if (error instanceof AbortedError) onAmbiguous?.()
+        if (error instanceof AbortedError) onAmbiguous?.(false)
         throw error
       }
       let retry: { reason: RetryReason; retryAfterMs?: number | undefined; exhausted: () => ApiUnavailableError }
@@ -203,7 +203,7 @@ export class AdminApiClient {
         }
       }
       // Said before giving up too: the job the last attempt may have created outlives this run.
-      if (reached) onAmbiguous?.()
+      if (reached) onAmbiguous?.(attempt < this.#retry.maxAttempts)
       if (attempt >= this.#retry.maxAttempts) throw retry.exhausted()
       const delayMs = retry.retryAfterMs ?? backoffDelay(attempt, this.#retry, this.#random)
       this.#hooks.onRetry?.(retry.reason, attempt, delayMs)

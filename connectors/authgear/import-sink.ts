@@ -23,8 +23,8 @@ const expectedWarnings = new Set([
 
 /** The two client calls the sink needs (AdminApiClient implements them). */
 export interface ImportApi {
-  /** `onAmbiguous`: called before a retry of a POST that may have created a job already. */
-  submitImport(body: string | Uint8Array, signal?: AbortSignal, onAmbiguous?: () => void): Promise<ImportJobView>
+  /** `onAmbiguous`: called when a POST may have created a job already, with whether it is retried (not after the last attempt or a hard stop). */
+  submitImport(body: string | Uint8Array, signal?: AbortSignal, onAmbiguous?: (retrying: boolean) => void): Promise<ImportJobView>
   getImport(id: string, signal?: AbortSignal): Promise<ImportJobView>
 }
 
@@ -96,7 +96,7 @@ export class ImportSink {
     this.#metrics.batchBytes.observe(bytes)
     let job: ImportJobView
     try {
-      job = await this.#api.submitImport(body, this.#options.hardStop, () => this.#markAmbiguous(items))
+      job = await this.#api.submitImport(body, this.#options.hardStop, (retrying) => this.#markAmbiguous(items, retrying))
       // Accepted: Authgear has read the whole body. After a failure it is left to the collector,
       // as a transport may still be writing it.
       releaseBuffer(body)
@@ -161,10 +161,11 @@ export class ImportSink {
    * The POST of `items` is retried after a failure that may have created a job, which would then
    * run beside the retry's job unseen, on the same users. Their outcomes are read as resends'.
    */
-  #markAmbiguous(items: WorkItem[]): void {
+  #markAmbiguous(items: WorkItem[], retrying: boolean): void {
     // A job may hold them whatever happens next: should the run stop, the next one reads them as resent.
     for (const item of items) item.ticket.sent?.(item.source.origin)
-    if (items.every((item) => item.resent)) return
+    // Given up (the last attempt, or a second signal): nothing is sent again in this run.
+    if (!retrying || items.every((item) => item.resent)) return
     for (const item of items) item.resent = true
     this.#metrics.resends.inc({ reason: 'ambiguous_submit' }, items.length)
     this.#logger.warn({ records: items.length }, 'An import request failed after it may have reached Authgear; retrying it. A job it created may import the same users beside the retry: their outcomes say so.')
