@@ -18,8 +18,9 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  *   phone-only user's identifier, or two users carry one username) are sent in source order, as
  *   `validate` predicts: Authgear finds a user by any login ID, so whichever went first would
  *   decide whether the other is refused or lands on (under upsert, overwrites) the first's user.
- *   Batches are per identifier type and jobs run in parallel, so such a record waits until every
- *   record before it has finished. Sharing is rare (each one costs a wait for the jobs running).
+ *   Batches are per identifier type and jobs run in parallel, so such a record is held until the
+ *   earlier records it shares a login ID with have finished; later records sharing one with it
+ *   are held behind it. Nothing else waits.
  * - `add` waits while all job slots are busy, which is the backpressure that keeps memory flat.
  */
 export class ImportScheduler {
@@ -30,11 +31,11 @@ export class ImportScheduler {
   readonly #onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void
   readonly #open = new Map<IdentifierType, OpenBatch>()
   readonly #locks = new Set<string>()
-  /** Records waiting for their user's lock, oldest first, and their users. */
+  /** Records waiting for their user's lock or for earlier records sharing a login ID, and their users (→ the read order of the oldest held). */
   #held: WorkItem[] = []
-  readonly #heldUsers = new Set<string>()
-  /** Second login IDs of records not finished yet: value → the identifier value of each record's user. */
-  readonly #secondLogins = new Map<string, string[]>()
+  readonly #heldUsers = new Map<string, number>()
+  /** Second login IDs of records not finished yet: value → the records carrying it. */
+  readonly #secondLogins = new Map<string, WorkItem[]>()
   #inFlight = 0
   #slotWaiters: (() => void)[] = []
   #idleWaiters: (() => void)[] = []
@@ -87,6 +88,9 @@ export class ImportScheduler {
   async flush(): Promise<void> {
     for (;;) {
       await this.#exclusive(async () => {
+        // Held records whose blockers all left without a job of their own finishing (replaced by
+        // a newer version): nothing else would place them.
+        if (this.#inFlight === 0 && this.#held.length > 0) await this.#placeHeld()
         for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
       })
       await this.#idle()
@@ -103,26 +107,42 @@ export class ImportScheduler {
     await this.#idle()
   }
 
-  /** A record arriving: batched, or first made to wait for the records of other users it shares a login ID with. */
+  /** A record arriving: batched, or held while an earlier record of another user shares a login ID with it. */
   async #admit(item: WorkItem): Promise<void> {
     if (this.#fatal !== undefined) throw this.#fatal
-    const meets = this.#meetsOtherUser(item)
-    if (item.logins !== undefined) for (const login of item.logins) this.#secondLogins.set(login.value, [...(this.#secondLogins.get(login.value) ?? []), item.mapped.identifierValue])
-    if (!meets) return this.#add(item)
-    await this.#finishEarlier()
-    if (this.#stopped) this.#hold(item)
+    const meets = this.#meetsEarlierUser(item)
+    if (item.logins !== undefined) {
+      for (const { value } of item.logins) {
+        const carriers = this.#secondLogins.get(value)
+        if (carriers === undefined) this.#secondLogins.set(value, [item])
+        else carriers.push(item)
+      }
+    }
+    if (meets) this.#hold(item)
     else await this.#add(item)
   }
 
-  /** Whether a record not finished yet, of another user, holds one of this record's login IDs. */
-  #meetsOtherUser(item: WorkItem): boolean {
-    const user = item.mapped.identifierValue
-    if (this.#secondLogins.get(user)?.some((owner) => owner !== user)) return true
+  /**
+   * Whether a record read before this one and not finished yet, of another user, holds one of its
+   * login IDs: as an identifier (batched, in flight, held, or `releasing` now), or as a second one.
+   * Records in open batches and in flight are all earlier than any record that shares a login ID
+   * with them (a later one is held); second login IDs are compared by read order.
+   */
+  #meetsEarlierUser(item: WorkItem, releasing?: ReadonlySet<string>): boolean {
+    if (this.#carriedBefore(item.mapped.identifierValue, item)) return true
     if (item.logins === undefined) return false
     for (const { identifier, value } of item.logins) {
-      if (this.#open.get(identifier)?.has(value) || this.#locks.has(value) || this.#heldUsers.has(value)) return true
-      if (this.#secondLogins.get(value)?.some((owner) => owner !== user)) return true
+      if (this.#open.get(identifier)?.has(value) || this.#locks.has(value) || this.#heldUsers.has(value) || releasing?.has(value)) return true
+      if (this.#carriedBefore(value, item)) return true
     }
+    return false
+  }
+
+  /** Whether a record of another user read before `item` carries `value` as a second login ID. */
+  #carriedBefore(value: string, item: WorkItem): boolean {
+    const carriers = this.#secondLogins.get(value)
+    if (carriers === undefined) return false
+    for (const other of carriers) if (other.seq < item.seq && other.mapped.identifierValue !== item.mapped.identifierValue) return true
     return false
   }
 
@@ -130,17 +150,19 @@ export class ImportScheduler {
   #finished(item: WorkItem): void {
     if (item.logins === undefined) return
     for (const { value } of item.logins) {
-      const owners = this.#secondLogins.get(value)
-      const at = owners?.indexOf(item.mapped.identifierValue) ?? -1
-      if (owners === undefined || at === -1) continue
-      owners.splice(at, 1)
-      if (owners.length === 0) this.#secondLogins.delete(value)
+      const carriers = this.#secondLogins.get(value)
+      const at = carriers?.indexOf(item) ?? -1
+      if (carriers === undefined || at === -1) continue
+      carriers.splice(at, 1)
+      if (carriers.length === 0) this.#secondLogins.delete(value)
     }
   }
 
   #superseded(item: WorkItem, by: WorkItem | undefined): void {
     this.#finished(item)
     this.#onSuperseded(item, by)
+    // A record held behind this one may go now: no job of this record's will release it.
+    if (item.logins !== undefined) this.#release()
   }
 
   async #add(item: WorkItem): Promise<void> {
@@ -169,7 +191,9 @@ export class ImportScheduler {
     const ready: WorkItem[] = []
     for (const item of batch.items) {
       const user = item.mapped.identifierValue
-      if (this.#locks.has(user) || this.#heldUsers.has(user)) this.#hold(item)
+      // An older version held (a newer one, held when read, does not hold this one back).
+      const heldFrom = this.#heldUsers.get(user)
+      if (this.#locks.has(user) || (heldFrom !== undefined && heldFrom < item.seq)) this.#hold(item)
       else ready.push(item)
     }
     if (ready.length === 0) return
@@ -204,7 +228,14 @@ export class ImportScheduler {
    * anything after it is batched. Identifier changes are rare, so the stall is cheap.
    */
   async #addAlone(item: WorkItem): Promise<void> {
-    await this.#finishEarlier()
+    for (;;) {
+      for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
+      await this.#idle()
+      if (this.#stopped || (this.#held.length === 0 && this.#open.size === 0)) break
+      // Nothing runs and nothing is open: every earlier record is held, and goes again in order
+      // (one held behind another user's record sharing a login ID waits for that one's job).
+      await this.#placeHeld()
+    }
     if (this.#stopped) {
       this.#hold(item)
       return
@@ -214,17 +245,6 @@ export class ImportScheduler {
     this.#open.set(item.mapped.identifier, batch)
     await this.#dispatch(item.mapped.identifier)
     await this.#idle()
-  }
-
-  /** Sends every record batched or held so far and waits until all of them have finished (or the run stops). */
-  async #finishEarlier(): Promise<void> {
-    for (;;) {
-      for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
-      await this.#idle()
-      if (this.#stopped || (this.#held.length === 0 && this.#open.size === 0)) return
-      // Nothing runs and nothing is open: every earlier record is held, and goes again in order.
-      for (const earlier of this.#takeHeld()) await this.#add(earlier)
-    }
   }
 
   /**
@@ -237,49 +257,60 @@ export class ImportScheduler {
     if (this.#held.length === 0 || this.#stopped) return
     void this.#exclusive(async () => {
       if (this.#stopped) return
-      // Every held record is placed before any is batched: batching may dispatch a full batch,
-      // and that must already see which users still wait.
-      const readd: WorkItem[] = []
-      const readded = new Set<string>()
-      /** Deletes taken out of open batches: newer than every held record, so re-added after them. */
-      const deletesAfter: WorkItem[] = []
-      for (const item of this.#takeHeld()) {
-        const user = item.mapped.identifierValue
-        // Still locked, or an older version of the user stays held: wait again, in order.
-        if (this.#locks.has(user) || this.#heldUsers.has(user)) this.#hold(item)
-        // A held record is older than anything batched after it was held: if an open batch
-        // already has its user, that version is newer and wins, unless it is a source delete and
-        // the held record an import: then the import goes first and the delete follows it, as
-        // when both meet in one batch.
-        else if (!readded.has(user) && this.#open.get(item.mapped.identifier)?.has(user)) {
-          const batch = this.#open.get(item.mapped.identifier) as OpenBatch
-          if (item.mapped.action !== 'delete' && batch.versionOf(user)?.mapped.action === 'delete') {
-            readded.add(user)
-            readd.push(item)
-            deletesAfter.push(batch.remove(user) as WorkItem)
-          } else this.#superseded(item, batch.versionOf(user))
-        } else {
-          readded.add(user)
-          readd.push(item)
-        }
-      }
-      // Re-added in order, versions of one user still replace each other as usual.
-      for (const item of [...readd, ...deletesAfter]) await this.#add(item)
+      await this.#placeHeld()
       // With nothing running, nobody else would dispatch what was just re-added.
       if (this.#inFlight === 0) for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
     }).catch(() => undefined)
   }
 
-  #hold(item: WorkItem): void {
-    this.#held.push(item)
-    this.#heldUsers.add(item.mapped.identifierValue)
+  /** Re-adds the held records that may go now, in read order; the others stay held. */
+  async #placeHeld(): Promise<void> {
+    // Every held record is placed before any is batched: batching may dispatch a full batch,
+    // and that must already see which users still wait.
+    const readd: WorkItem[] = []
+    const readded = new Set<string>()
+    /** Deletes taken out of open batches to follow the held import of their user: re-added in read order with the rest. */
+    const deletesAfter: WorkItem[] = []
+    for (const item of this.#takeHeld()) {
+      const user = item.mapped.identifierValue
+      // Still locked, an older version of the user stays held, or an earlier record of another
+      // user sharing a login ID has not finished: wait again, in order.
+      if (this.#locks.has(user) || this.#heldUsers.has(user) || this.#meetsEarlierUser(item, readded)) this.#hold(item)
+      // If an open batch already has a newer version of its user (batched after this one was
+      // held at dispatch), that version wins, unless it is a source delete and the held record an
+      // import: then the import goes first and the delete follows it, as when both meet in one
+      // batch. An older version there (this one was held when read) is replaced by this one.
+      else if (!readded.has(user) && (this.#open.get(item.mapped.identifier)?.versionOf(user)?.seq ?? -1) > item.seq) {
+        const batch = this.#open.get(item.mapped.identifier) as OpenBatch
+        if (item.mapped.action !== 'delete' && batch.versionOf(user)?.mapped.action === 'delete') {
+          readded.add(user)
+          readd.push(item)
+          deletesAfter.push(batch.remove(user) as WorkItem)
+        } else this.#superseded(item, batch.versionOf(user))
+      } else {
+        readded.add(user)
+        readd.push(item)
+      }
+    }
+    // Re-added in read order, versions of one user still replace each other as usual. A delete
+    // taken out is not always newer than every record placed here: one held when read (sharing a
+    // login ID) may be newer, and must follow it.
+    for (const item of [...readd, ...deletesAfter].sort((a, b) => a.seq - b.seq)) await this.#add(item)
   }
 
+  #hold(item: WorkItem): void {
+    this.#held.push(item)
+    const user = item.mapped.identifierValue
+    const from = this.#heldUsers.get(user)
+    if (from === undefined || item.seq < from) this.#heldUsers.set(user, item.seq)
+  }
+
+  /** The held records in read order (held when batched, or when read: the two interleave), no longer held. */
   #takeHeld(): WorkItem[] {
     const held = this.#held
     this.#held = []
     this.#heldUsers.clear()
-    return held
+    return held.sort((a, b) => a.seq - b.seq)
   }
 
   #arm(): void {

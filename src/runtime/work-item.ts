@@ -32,7 +32,11 @@ export interface WorkItem {
   raced?: boolean
   /** The record's login IDs besides its identifier, by which it can meet other users' records in Authgear. */
   readonly logins?: readonly OtherLogin[] | undefined
+  /** Read order: work items are made as their records are read, one after another. */
+  readonly seq: number
 }
+
+let nextSeq = 0
 
 /** Anything that can receive an outcome: a work item, or a source record that never became one. */
 export interface Settleable {
@@ -55,7 +59,7 @@ export function createWorkItem(source: ReadableRecord, mapped: MappedRecord, tic
   const json = JSON.stringify(mapped.record)
   const at = arena ? arena.write(mapped.identifier, json) : ownBytes(json)
   const logins = mapped.action === 'delete' ? undefined : otherLogins(mapped.identifier, mapped.record)
-  return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped: new SerializedMappedRecord(mapped, at.utf8, at.jsonStart, at.bytes), ...at, ticket, attempts: 0, logins }
+  return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped: new SerializedMappedRecord(mapped, at.utf8, at.jsonStart, at.bytes), ...at, ticket, attempts: 0, logins, seq: nextSeq++ }
 }
 
 function ownBytes(json: string): { utf8: Buffer; jsonStart: number; bytes: number } {
@@ -84,6 +88,7 @@ export function workItemOf(item: UnpackedRecord, ticket: BatchTicket, arena: Rec
     attempts: 0,
     // Always set, undefined or not: work items keep one shape.
     logins: item.logins,
+    seq: nextSeq++,
   }
 }
 

@@ -66,6 +66,7 @@ function item(email: string): WorkItem {
     bytes: 2,
     ticket: { settle: () => undefined },
     attempts: 0,
+    seq: 0,
   }
 }
 

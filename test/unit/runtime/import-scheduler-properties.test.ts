@@ -6,9 +6,10 @@ import { createWorkItem, type WorkItem } from '../../../src/runtime/work-item.ts
 
 /**
  * The scheduler's promises, checked over many random streams of imports, source deletes and
- * identifier changes of a few users, with jobs finishing in random order: every record is sent or
- * superseded exactly once, and by the time `flush` resolves; two records of one user never run at
- * once and run in source order; a record is superseded only by a later version of its user; a
+ * identifier changes of a few users, some carrying second login IDs that other users' records
+ * have (a phone-only user's number, a shared username), with jobs finishing in random order: every
+ * record is sent or superseded exactly once, and by the time `flush` resolves; two records of one
+ * user, or of users sharing a login ID, never run at once and run in source order; a record is superseded only by a later version of its user; a
  * delete never takes the place of an import before it. Seeds are fixed; job completion follows
  * the timers, so each run also tries other interleavings.
  */
@@ -25,8 +26,8 @@ interface Numbered {
   readonly item: WorkItem
 }
 
-function record(seq: number, value: string, identifier: IdentifierType, action?: 'delete', lockKeys?: string[]): Numbered {
-  const mapped: MappedRecord = { identifier, identifierValue: value, record: { [identifier]: value } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(action ? { action } : {}), ...(lockKeys ? { lockKeys } : {}) }
+function record(seq: number, value: string, identifier: IdentifierType, action?: 'delete', lockKeys?: string[], others: Record<string, string> = {}): Numbered {
+  const mapped: MappedRecord = { identifier, identifierValue: value, record: { [identifier]: value, ...others } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(action ? { action } : {}), ...(lockKeys ? { lockKeys } : {}) }
   return { seq, item: createWorkItem({ kind: 'data', key: String(seq), origin: `t:${seq}`, data: {} }, mapped, new Checkpointer<number>().track(1, 1)) }
 }
 
@@ -38,7 +39,11 @@ function stream(next: () => number): Numbered[] {
     if (kind < 0.08) return record(seq, `user-${user}`, 'preferred_username', undefined, [`${user}@x`, `${user}2@x`])
     if (kind < 0.4) return record(seq, `${user}@x`, 'email', 'delete')
     if (kind < 0.5) return record(seq, `+8529876543${users.indexOf(user)}`, 'phone_number', next() < 0.3 ? 'delete' : undefined)
-    return record(seq, `${user}@x`, 'email')
+    // Second login IDs: a phone-only user's number, or a username another user may carry too.
+    const others: Record<string, string> = {}
+    if (next() < 0.3) others['phone_number'] = `+8529876543${Math.floor(next() * 2)}`
+    if (next() < 0.2) others['preferred_username'] = `shared-${Math.floor(next() * 2)}`
+    return record(seq, `${user}@x`, 'email', undefined, undefined, others)
   })
 }
 
@@ -79,7 +84,7 @@ async function check(seed: number): Promise<void> {
   stop = true
   await jobsFinish
 
-  const keys = (r: Numbered) => [r.item.mapped.identifierValue, ...(r.item.mapped.lockKeys ?? [])]
+  const keys = (r: Numbered) => [r.item.mapped.identifierValue, ...(r.item.mapped.lockKeys ?? []), ...(r.item.logins ?? []).map((login) => login.value)]
   for (const r of records) {
     expect(started.has(r.seq) !== superseded.includes(r.seq), `seed ${seed}: record ${r.seq} sent or superseded exactly once by the time flush resolved`).toBe(true)
   }
@@ -95,7 +100,7 @@ async function check(seed: number): Promise<void> {
   for (const [i, a] of sent.entries()) {
     for (const b of sent.slice(i + 1)) {
       if (!keys(a).some((key) => keys(b).includes(key))) continue
-      expect(ended.get(a.seq)! <= started.get(b.seq)!, `seed ${seed}: ${a.seq} ends before ${b.seq} of the same user starts`).toBe(true)
+      expect(ended.get(a.seq)! <= started.get(b.seq)!, `seed ${seed}: ${a.seq} ends before ${b.seq} of the same user, or sharing a login ID, starts`).toBe(true)
     }
   }
 }
