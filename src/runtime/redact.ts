@@ -15,6 +15,8 @@ const secretKeys = new Set([
 const secretWords = new Set([
   'pass', 'passwd', 'password', 'passphrase', 'pwd', 'pw', 'hash', 'hashed', 'salt', 'secret', 'secrets', 'token', 'tokens',
   'otp', 'totp', 'hotp', 'digest', 'private', 'credential', 'credentials', 'recovery', 'jwt', 'authorization', 'cookie', 'session',
+  // A TOTP secret is base32 with no shape of its own: `mfa.seed`, `otp_seed`, `authenticator_key`.
+  'seed', 'authenticator',
 ])
 
 /**

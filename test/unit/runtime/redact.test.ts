@@ -52,10 +52,10 @@ describe('redact', () => {
     expect(redact(row)).toMatchObject({ id: 7, email: 'a@example.com', passport_number: 'P1234', login_count: 3, footprint: 'left' })
   })
 
-  it('catches password columns whose words run together or are not English, and any column the config names as the password', () => {
-    const row = { id: 1, email: 'a@example.com', userpassword: 'hunter2', hashedpassword: 'x1', pwhash: 'x2', kennwort: 'x3', senha: 'x4', Contrasena: 'x5', legacy_col: 'x6', hashtag_count: 4 }
+  it('catches password columns whose words run together or are not English, TOTP seeds, and any column the config names as the password', () => {
+    const row = { id: 1, email: 'a@example.com', userpassword: 'hunter2', hashedpassword: 'x1', pwhash: 'x2', kennwort: 'x3', senha: 'x4', Contrasena: 'x5', legacy_col: 'x6', hashtag_count: 4, mfa: { seed: 'JBSWY3DPEHPK3PXP' }, authenticator_key: 'x7' }
     const out = JSON.stringify(redact(row, new Set(['legacy_col'])))
-    for (const secret of ['hunter2', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6']) expect(out).not.toContain(`"${secret}"`)
+    for (const secret of ['hunter2', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6', 'JBSWY3DPEHPK3PXP', 'x7']) expect(out).not.toContain(`"${secret}"`)
     expect(redact(row)).toMatchObject({ legacy_col: 'x6', hashtag_count: 4 })
   })
 
