@@ -123,17 +123,19 @@ export class ImportScheduler {
   }
 
   /**
-   * Whether a record read before this one and not finished yet, of another user, holds one of its
-   * login IDs: as an identifier (batched, in flight, held, or `releasing` now), or as a second one.
+   * Whether a record read before this one and not finished yet, of another user, holds this
+   * record's identifier as a second login ID, or one of its second login IDs as its identifier
+   * (batched, in flight, held, or `releasing` now).
    * Records in open batches and in flight are all earlier than any record that shares a login ID
    * with them (a later one is held); second login IDs are compared by read order.
    */
   #meetsEarlierUser(item: WorkItem, releasing?: ReadonlySet<string>): boolean {
     if (this.#carriedBefore(item.mapped.identifierValue, item)) return true
     if (item.logins === undefined) return false
+    // Two users carrying the same second login ID (a shared phone) are not ordered: Authgear
+    // refuses whichever comes second either way, and holding each would send them one job at a time.
     for (const { identifier, value } of item.logins) {
       if (this.#open.get(identifier)?.has(value) || this.#locks.has(value) || this.#heldUsers.has(value) || releasing?.has(value)) return true
-      if (this.#carriedBefore(value, item)) return true
     }
     return false
   }
@@ -231,10 +233,12 @@ export class ImportScheduler {
     for (;;) {
       for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
       await this.#idle()
-      if (this.#stopped || (this.#held.length === 0 && this.#open.size === 0)) break
-      // Nothing runs and nothing is open: every earlier record is held, and goes again in order
+      // Records held behind this one (read later, sharing a login ID with it) stay held: only
+      // the records read before it must have finished.
+      if (this.#stopped || (this.#open.size === 0 && this.#held.every((held) => held.seq > item.seq))) break
+      // Nothing runs and nothing is open: the earlier records are held, and go again in order
       // (one held behind another user's record sharing a login ID waits for that one's job).
-      await this.#placeHeld()
+      await this.#placeHeld(item.seq)
     }
     if (this.#stopped) {
       this.#hold(item)
@@ -263,8 +267,8 @@ export class ImportScheduler {
     }).catch(() => undefined)
   }
 
-  /** Re-adds the held records that may go now, in read order; the others stay held. */
-  async #placeHeld(): Promise<void> {
+  /** Re-adds the held records that may go now (read before `before`), in read order; the others stay held. */
+  async #placeHeld(before = Number.POSITIVE_INFINITY): Promise<void> {
     // Every held record is placed before any is batched: batching may dispatch a full batch,
     // and that must already see which users still wait.
     const readd: WorkItem[] = []
@@ -273,6 +277,11 @@ export class ImportScheduler {
     const deletesAfter: WorkItem[] = []
     for (const item of this.#takeHeld()) {
       const user = item.mapped.identifierValue
+      // Read after the record being sent alone (`#addAlone`): they follow it.
+      if (item.seq > before) {
+        this.#hold(item)
+        continue
+      }
       // Still locked, an older version of the user stays held, or an earlier record of another
       // user sharing a login ID has not finished: wait again, in order.
       if (this.#locks.has(user) || this.#heldUsers.has(user) || this.#meetsEarlierUser(item, readded)) this.#hold(item)

@@ -179,20 +179,22 @@ describe('ImportScheduler', () => {
     await drained
   })
 
-  it('does not make versions of one user wait for each other over the second login IDs they both carry', async () => {
+  it('does not hold versions of one user, nor users sharing only a second login ID, apart', async () => {
     const h = harness({ maxRecords: 3, maxBytes: 10_000, lingerMs: 1000 }, 4)
     await h.scheduler.add(item('a@x.io', { preferred_username: 'ana', name: 'v1' }))
     await h.scheduler.add(item('a@x.io', { preferred_username: 'ana', name: 'v2' }))
     await h.scheduler.add(item('c@x.io', { preferred_username: 'carl' }))
     expect(h.superseded.map((x) => (x.mapped.record as { name: string }).name)).toEqual(['v1'])
-    // Two users carrying one username: the later is held until the earlier's job has finished.
+    // Two users carrying one username as a second login ID are not held apart (Authgear refuses
+    // the second either way); a user whose identifier is that username is.
     await h.scheduler.add(item('d@x.io', { preferred_username: 'carl' }))
+    await h.scheduler.add(item('carl', { email: undefined, preferred_username: 'carl' }, 'preferred_username'))
     const flushed = h.scheduler.flush()
     for (let i = 0; i < 5; i++) await tick()
-    expect(h.jobs.map((j) => j.items.map((x) => x.mapped.identifierValue))).toEqual([['a@x.io', 'c@x.io']])
+    expect(h.jobs.map((j) => j.items.map((x) => x.mapped.identifierValue))).toEqual([['a@x.io', 'c@x.io', 'd@x.io']])
     h.jobs[0]!.done()
     for (let i = 0; i < 5; i++) await tick()
-    expect(h.jobs.map((j) => j.items.map((x) => x.mapped.identifierValue))).toEqual([['a@x.io', 'c@x.io'], ['d@x.io']])
+    expect(h.jobs.map((j) => j.items.map((x) => x.mapped.identifierValue))).toEqual([['a@x.io', 'c@x.io', 'd@x.io'], ['carl']])
     h.jobs[1]!.done()
     await flushed
   })
@@ -204,8 +206,8 @@ describe('ImportScheduler', () => {
     await h.scheduler.add(item('f@x.io'))
     await h.scheduler.add(item('e@x.io', { name: 'v2', preferred_username: 'eve' }))
     await h.scheduler.add(item('g@x.io'))
-    // A later user carrying e's username is held when read, behind e's held v2.
-    await h.scheduler.add(item('h@x.io', { preferred_username: 'eve' }))
+    // A later username-only user whose username e's v2 carries is held when read, behind e's held v2.
+    await h.scheduler.add(item('eve', { email: undefined, preferred_username: 'eve' }, 'preferred_username'))
     const flushed = h.scheduler.flush()
     for (let i = 0; i < 5; i++) await tick()
     expect(h.jobs.map((j) => j.items.map((x) => x.mapped.identifierValue))).toEqual([['e@x.io', 'f@x.io'], ['g@x.io']])
@@ -215,7 +217,7 @@ describe('ImportScheduler', () => {
     expect(h.jobs.map((j) => j.items.map((x) => x.mapped.identifierValue))).toEqual([['e@x.io', 'f@x.io'], ['g@x.io'], ['e@x.io']])
     h.jobs[2]!.done()
     for (let i = 0; i < 5; i++) await tick()
-    expect(h.jobs.map((j) => j.items.map((x) => x.mapped.identifierValue)).at(-1)).toEqual(['h@x.io'])
+    expect(h.jobs.map((j) => j.items.map((x) => x.mapped.identifierValue)).at(-1)).toEqual(['eve'])
     h.jobs[3]!.done()
     await flushed
   })
