@@ -180,10 +180,13 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
     const lag = config.safety_lag_seconds
     let saved = from
     let delivered = new Map<string, string>(Object.entries(sentBefore ?? {}))
+    let yielded = false
     const since = options.since ? sinceText(options.since) : changesSince
     for (;;) {
       let scan: CursorStart = saved ? { after: saved } : since !== undefined ? { since } : { beginning: true }
       const window = new Map<string, string>()
+      /** Keys read by this poll: a stable one is passed by the cursor, an unstable one is in `window`. */
+      const readNow = new Set<string>()
       let stableRun = true
       for (;;) {
         if (ctx.signal.aborted) return
@@ -199,6 +202,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
           const stable: boolean = stableRun && Number(row[STABLE_COLUMN]) === 1
           stableRun = stable
           const id = String(point.key)
+          readNow.add(id)
           const previous = delivered.get(id)
           const version = previous !== undefined || !stable ? rowDigest(row) : undefined
           const sent = previous !== undefined && previous === version
@@ -208,13 +212,18 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
         }
         if (lastPoint !== undefined) scan = { after: lastPoint }
         if (records.length > 0 || saved !== before) {
-          const sent = sentRows(delivered, window)
-          const unmoved: SqlPosition = changesSince !== undefined && !options.since ? { mode: 'changes', updated_at: changesSince, ...sent } : { mode: 'start', ...sent }
+          const sent = sentRows(delivered, window, readNow)
+          // Nothing passed yet: the next run reads from where this one started (--since, or the
+          // snapshot's start), not from the beginning of the table.
+          const unmoved: SqlPosition = since !== undefined ? { mode: 'changes', updated_at: since, ...sent } : { mode: 'start', ...sent }
+          yielded = true
           yield { records, position: saved ? { mode: 'cursor', updated_at: saved.updatedAt, key: saved.key, ...sent } : unmoved }
         }
         if (rows.length < config.page_size) break
       }
       delivered = window
+      // A --since read that found nothing still says where the next run goes on from.
+      if (!polling && !yielded && options.since !== undefined && since !== undefined) yield { records: [], position: { mode: 'changes', updated_at: since } }
       if (!polling) return
       if (!(await pause(config.poll_interval_ms, ctx.signal))) return
     }
@@ -297,13 +306,18 @@ type SentRows = Readonly<Record<string, string>>
  */
 const maxSentRows = 10_000
 
-/** The `sent` field of a cursor position: the versions the window's rows were last sent in. */
-function sentRows(delivered: ReadonlyMap<string, string>, window: ReadonlyMap<string, string>): { sent?: SentRows } {
+/**
+ * The `sent` field of a cursor position: the versions the window's rows were last sent in. Of the
+ * previous poll's list, only rows this poll has not read yet count: one it read is either passed
+ * by the cursor or in `window` again.
+ */
+function sentRows(delivered: ReadonlyMap<string, string>, window: ReadonlyMap<string, string>, readNow: ReadonlySet<string>): { sent?: SentRows } {
   if (delivered.size + window.size === 0) return {}
   const sent: Record<string, string> = {}
   let count = 0
   for (const rows of [delivered, window]) {
     for (const [key, digest] of rows) {
+      if (rows === delivered && readNow.has(key)) continue
       if (!Object.hasOwn(sent, key) && ++count > maxSentRows) return {}
       // A key `__proto__` is a row like any other: plain assignment would set the prototype.
       if (key === '__proto__') Object.defineProperty(sent, key, { value: digest, enumerable: true, writable: true, configurable: true })

@@ -300,6 +300,41 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('a backfill --since whose rows are all inside the lag (or that finds none) saves where the next run goes on from, not the table\'s start; a passed row leaves the sent list', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `since_lag_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NOT NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'day-old@example.com', ${d.nowPlus(-86_400_000)})`)
+      const since = new Date(Date.now() - 3_600_000)
+      const config = sqlConfig(db, { table, updated_at: 'updated_at', safety_lag_seconds: 60, columns: { email: 'email' } })
+      const source = createSqlSource(config, { baseDir: process.cwd(), mode: 'backfill', since })
+      try {
+        // Nothing changed since: one empty batch, positioned at --since.
+        const none = await readAll(source, undefined)
+        expect(keysOf(none)).toEqual([])
+        expect(none.at(-1)?.position).toMatchObject({ mode: 'changes' })
+        // A row changed just now, inside the lag: the position is still --since, with the row sent.
+        await db.query(`INSERT INTO ${table} VALUES (2, 'fresh@example.com', ${d.nowPlus(0)})`)
+        const fresh = await readAll(source, undefined)
+        expect(keysOf(fresh)).toEqual(['2'])
+        const position = fresh.at(-1)?.position as { mode: string; sent?: object }
+        expect(position.mode).toBe('changes')
+        expect(Object.keys(position.sent ?? {})).toEqual(['2'])
+      } finally {
+        await source.close()
+      }
+      // A row the list names that the cursor has since passed is dropped from it.
+      const later = createSqlSource(config, { baseDir: process.cwd(), mode: 'backfill' })
+      try {
+        const batches = await readAll(later, { mode: 'changes', updated_at: '2000-01-01 00:00:00', sent: { '1': 'stale', '2': 'stale' } })
+        expect(batches.at(-1)?.position).toMatchObject({ mode: 'cursor', key: 1 })
+        expect(Object.keys((batches.at(-1)?.position as { sent?: object }).sent ?? {})).toEqual(['2'])
+      } finally {
+        await later.close()
+      }
+    })
+
     it('`sync` after a `backfill` of the same config follows the changes since the snapshot began, without sending everyone again', async () => {
       const db = database()
       const d = dialectSql(db)
