@@ -14,13 +14,13 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  * - An identifier in an in-flight job is locked: a newer version of that user waits ("held") until
  *   the job completes, because Authgear runs the 100-record chunks of one job, and separate jobs,
  *   in parallel. A user with a held version is as good as locked: anything newer waits behind it.
- * - Records of different users that share a login ID (an email user's second login ID is a
- *   phone-only user's identifier, or two users carry one username) are sent in source order, as
- *   `validate` predicts: Authgear finds a user by any login ID, so whichever went first would
- *   decide whether the other is refused or lands on (under upsert, overwrites) the first's user.
- *   Batches are per identifier type and jobs run in parallel, so such a record is held until the
- *   earlier records it shares a login ID with have finished; later records sharing one with it
- *   are held behind it. Nothing else waits.
+ * - A record whose identifier is another user's second login ID (a phone-only user, and an email
+ *   user with that phone) is sent in source order with that user's records, as `validate`
+ *   predicts: Authgear finds a user by any login ID, so whichever went first would decide whether
+ *   the other is refused or lands on (under upsert, overwrites) the first's user. Batches are per
+ *   identifier type and jobs run in parallel, so such a record is held until the earlier of those
+ *   records have finished; later ones are held behind it. Users that only share a second login ID
+ *   are not ordered (Authgear refuses all but one either way). Nothing else waits.
  * - `add` waits while all job slots are busy, which is the backpressure that keeps memory flat.
  */
 export class ImportScheduler {

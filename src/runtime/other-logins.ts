@@ -1,6 +1,5 @@
 import type { IdentifierType } from '../core/mapped-record.ts'
-
-const loginFields: readonly IdentifierType[] = ['email', 'phone_number', 'preferred_username']
+import { IdentifierTypes } from '../../mappings/record.ts'
 
 /** A login ID of a record besides the one it is sent by. */
 export interface OtherLogin {
@@ -18,7 +17,7 @@ export interface OtherLogin {
 export function otherLogins(identifier: IdentifierType, record: unknown): OtherLogin[] | undefined {
   if (record === null || typeof record !== 'object') return undefined
   let found: OtherLogin[] | undefined
-  for (const field of loginFields) {
+  for (const field of IdentifierTypes) {
     if (field === identifier) continue
     const value = (record as Record<string, unknown>)[field]
     if (typeof value === 'string' && value !== '') (found ??= []).push({ identifier: field, value })
