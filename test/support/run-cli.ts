@@ -22,7 +22,10 @@ export interface RunningCli {
 
 /** Starts `gearbridge <args>` as a child process on this Node (24: it runs the .ts sources directly). */
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  // config.example.yaml listens on 127.0.0.1:9464 unless GEARBRIDGE_LISTEN says otherwise: test runs
+  // in parallel (and anything else on the machine holding that port) would refuse each other's start.
+  const listen = { GEARBRIDGE_LISTEN: process.env['GEARBRIDGE_LISTEN'] ?? '127.0.0.1:0' }
+  const child = spawn(process.execPath, [cliPath, ...args], { env: { ...process.env, ...listen, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
