@@ -43,6 +43,12 @@ export interface ImportSinkOptions {
 const defaultSlowJobMs = 5 * 60_000
 
 /**
+ * Crashed jobs in a row past which crashed records are no longer halved. Finding one record in a
+ * chunk takes about log2(100) = 7 crashing halves in a row; a failing server crashes them all.
+ */
+const maxCrashStreak = 12
+
+/**
  * Submits one batch as an Authgear import job, follows it to completion and turns
  * `details[index]` into one terminal outcome per record.
  *
@@ -64,6 +70,8 @@ export class ImportSink {
   readonly #recorder: OutcomeRecorder
   readonly #metrics: Metrics
   readonly #logger: Logger
+  /** Jobs completed with a crashed chunk since the last that completed without one. */
+  #crashStreak = 0
 
   constructor(api: ImportApi, options: ImportSinkOptions, deps: { recorder: OutcomeRecorder; metrics: Metrics; logger: Logger }) {
     this.#api = api
@@ -133,7 +141,7 @@ export class ImportSink {
     }
     this.#metrics.jobDuration.observe((Date.now() - started) / 1000)
     this.#logger.debug({ job: job.id, seconds: (Date.now() - started) / 1000, summary: job.summary }, 'Import job completed.')
-    return this.#settle(job, items)
+    return this.#settle(job, items, queue)
   }
 
   /**
@@ -171,7 +179,7 @@ export class ImportSink {
     this.#logger.warn({ records: items.length }, 'An import request failed after it may have reached Authgear; retrying it. A job it created may import the same users beside the retry: their outcomes say so.')
   }
 
-  #settle(job: ImportJobView, items: WorkItem[]): WorkItem[] {
+  #settle(job: ImportJobView, items: WorkItem[], queue: WorkItem[][]): WorkItem[] {
     const details = new Map<number, ImportDetail>()
     for (const detail of job.details ?? []) details.set(detail.index, detail)
     const unreported: WorkItem[] = []
@@ -188,14 +196,33 @@ export class ImportSink {
       for (const item of raced) item.raced = true
       this.#logger.warn({ job: job.id, records: raced.length }, 'Import job found users inserted at the same moment by an earlier job of the same records; sending them once more.')
     }
+    this.#crashStreak = job.error ? this.#crashStreak + 1 : 0
     if (job.error) {
       this.#metrics.jobs.inc({ result: 'crashed' })
       this.#logger.warn({ job: job.id, reason: job.error.reason, unreported: unreported.length }, 'Import job completed with a crashed chunk; resending the records it did not report.')
     } else {
       this.#metrics.jobs.inc({ result: 'completed' })
     }
-    const again = unreported.length > 0 ? this.#resendable(unreported, 'crashed', 'job_crashed') : []
+    const again = unreported.length > 0 ? this.#afterCrash(unreported, queue) : []
     return raced.length > 0 ? [...again, ...this.#resendable(raced, 'raced', 'job_raced')] : again
+  }
+
+  /**
+   * The records of a crashed chunk. The first crash may be passing: they go again together. Records
+   * that crash a chunk again likely hold one that crashes the server whenever it is sent (as a null
+   * identifier did, Addendum 1): they are sent in halves, without counting the job against them,
+   * so the records beside it are imported and only the one that crashes is dead-lettered
+   * `job_crashed`, instead of its whole chunk.
+   */
+  #afterCrash(unreported: WorkItem[], queue: WorkItem[][]): WorkItem[] {
+    for (const item of unreported) item.crashes = (item.crashes ?? 0) + 1
+    // Every job crashing in a row is Authgear failing, not one record: halving would then only
+    // multiply the jobs sent before the records are given up.
+    const failing = this.#crashStreak > maxCrashStreak
+    if (failing || unreported.length === 1 || unreported.some((item) => item.crashes === 1)) return this.#resendable(unreported, 'crashed', 'job_crashed')
+    for (const item of unreported) item.resent = true
+    this.#metrics.resends.inc({ reason: 'crashed' }, unreported.length)
+    return this.#halve(unreported, queue, 'crash_split')
   }
 
   #outcome(item: WorkItem, detail: ImportDetail): Outcome {
@@ -228,7 +255,7 @@ export class ImportSink {
   }
 
   /** Puts `items` back as two halves at the front of `queue`, not counting this attempt. */
-  #halve(items: WorkItem[], queue: WorkItem[][], result: 'quota_split' | undefined): WorkItem[] {
+  #halve(items: WorkItem[], queue: WorkItem[][], result: 'quota_split' | 'crash_split' | undefined): WorkItem[] {
     if (result) this.#metrics.jobs.inc({ result })
     const half = Math.ceil(items.length / 2)
     for (const item of items) item.attempts--

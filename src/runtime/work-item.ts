@@ -30,6 +30,8 @@ export interface WorkItem {
   resent?: boolean
   /** Already sent once more because that other job inserted it at the same moment (`DuplicatedIdentity`). */
   raced?: boolean
+  /** Import jobs whose chunk holding this record crashed without reporting it. */
+  crashes?: number
   /** The record's login IDs besides its identifier, by which it can meet other users' records in Authgear. */
   readonly logins?: readonly OtherLogin[] | undefined
   /** Read order: work items are made as their records are read, one after another. */

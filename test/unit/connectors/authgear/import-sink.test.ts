@@ -164,7 +164,39 @@ describe('ImportSink', () => {
     const doomed = harness(always, 2)
     await doomed.sink.run('email', items(3))
     expect([...doomed.outcomes.values()].map((o) => o.code)).toEqual(['job_crashed', 'job_crashed', 'job_crashed'])
-    expect(always.bodies).toHaveLength(2)
+    // Sent together twice, then in halves (each might be the one that crashes), each alone to max sends.
+    expect(always.bodies.map((b) => b.records.length)).toEqual([3, 3, 2, 1, 1, 1])
+  })
+
+  it('sends the records of a chunk that crashes again in halves, so only the record that crashes it is dead-lettered', async () => {
+    const api = new FakeApi()
+    // One record crashes whatever chunk holds it; those before it in its chunk are committed but not reported.
+    api.crash = (records) => {
+      const at = records.findIndex((record) => (record as { email?: string }).email === 'u137@example.com')
+      return at === -1 ? undefined : at
+    }
+    const { sink, outcomes } = harness(api, 3)
+    await sink.run('email', items(250))
+    expect(outcomes.size).toBe(250)
+    const failed = [...outcomes].filter(([, outcome]) => outcome.kind === 'failed')
+    expect(failed).toEqual([['k137', expect.objectContaining({ code: 'job_crashed', attempts: 3 })]])
+    expect(outcomes.get('k136')).toMatchObject({ kind: 'inserted' })
+    expect(outcomes.get('k138')).toMatchObject({ kind: 'inserted' })
+    // 250, the chunk's 100 again, then halves down to the record alone, which is sent until max sends.
+    expect(api.bodies.length).toBeLessThan(20)
+    expect(api.bodies.at(-1)!.records.map((record) => record['email'])).toEqual(['u137@example.com'])
+  })
+
+  it('does not halve crashed records while every job crashes: Authgear is failing, not one record', async () => {
+    const api = new FakeApi()
+    api.crash = () => 0
+    const { sink, outcomes } = harness(api, 3)
+    // One chunk: every record of every job is lost to the crash.
+    await sink.run('email', items(100))
+    expect(new Set([...outcomes.values()].map((o) => o.code))).toEqual(new Set(['job_crashed']))
+    expect(outcomes.size).toBe(100)
+    // Halving stops after a dozen crashed jobs in a row instead of sending ~200 jobs.
+    expect(api.bodies.length).toBeLessThan(40)
   })
 
   it('reports an update that carried a password as password not applied', async () => {
