@@ -19,6 +19,8 @@ const expectedWarnings = new Set([
   'disabled = false has no effect in insert.',
   'invalid account status transition: normal -> normal',
   'invalid account status transition: disabled -> disabled',
+  // A normal user past its account_valid_until (or before its account_valid_from) is named by that.
+  'invalid account status transition: outside_valid_period -> normal',
 ])
 
 /** The two client calls the sink needs (AdminApiClient implements them). */

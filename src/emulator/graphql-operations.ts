@@ -1,7 +1,7 @@
 import { normalizeEmail, normalizePhone } from '../../mappings/normalize.ts'
 import { ownValue } from '../core/own-property.ts'
 import { apiError } from './api-error.ts'
-import { accountStateName } from './account-state.ts'
+import { accountStateName, accountVariant } from './account-state.ts'
 import type { GraphqlContext } from './graphql-context.ts'
 import { GraphqlApiError } from './graphql-errors.ts'
 import { decodeNodeId, userIdOf } from './graphql-node-id.ts'
@@ -52,8 +52,9 @@ function resolveNode(ctx: GraphqlContext, id: string): StoredUser | null {
 function setDisabled(ctx: GraphqlContext, user: StoredUser, input: Record<string, any>): void {
   const from: string | null = input.temporarilyDisabledFrom ?? null
   const until: string | null = input.temporarilyDisabledUntil ?? null
+  const variant = accountVariant(user, Date.parse(ctx.now()))
   if (!input.isDisabled) {
-    if (user.status !== 'disabled') throw transition(`invalid account status transition: ${accountStateName(user)} -> normal`)
+    if (variant !== 'disabled' && variant !== 'disabled_temporarily') throw transition(`invalid account status transition: ${accountStateName(user, Date.parse(ctx.now()))} -> normal`)
     ctx.tx.touch(user)
     user.status = 'normal'
     delete user.disableReason
@@ -65,10 +66,10 @@ function setDisabled(ctx: GraphqlContext, user: StoredUser, input: Record<string
     if (from !== null && until !== null && !(Date.parse(from) < Date.parse(until))) {
       throw transition('the start timestamp of temporarily disabled period must be less than the end timestamp of temporarily disabled period')
     }
-    // Normal and temporarily disabled users may be (re)disabled; anything else is a transition error.
-    if (user.status !== 'normal' && accountStateName(user) !== 'disabled_temporarily') {
-      throw transition(`invalid account status transition: ${accountStateName(user)} -> ${from === null ? 'disabled' : 'disabled_temporarily'}`)
-    }
+    // Normal and temporarily disabled users may be disabled; a new window may replace an
+    // indefinite disable too. Anything else is a transition error.
+    const allowed = variant === 'normal' || variant === 'disabled_temporarily' || (from !== null && variant === 'disabled')
+    if (!allowed) throw transition(`invalid account status transition: ${accountStateName(user, Date.parse(ctx.now()))} -> ${from === null ? 'disabled' : 'disabled_temporarily'}`)
     ctx.tx.touch(user)
     user.status = 'disabled'
     if (typeof input.reason === 'string') user.disableReason = input.reason

@@ -9,7 +9,7 @@ import {
   type ImportProject,
   type RecordResult,
 } from './import-project.ts'
-import { accountStateName } from './account-state.ts'
+import { accountStateName, accountVariant } from './account-state.ts'
 import type { IdentifierType } from './import-request.ts'
 import { keyOfField, normalizeLoginId, type LoginIdField, type LoginIdKey } from './login-id.ts'
 import type { StoredUser } from './user-store.ts'
@@ -24,15 +24,16 @@ function keyNotAllowed(): RecordFailure {
 
 /**
  * The status change `disabled` asks for, or the warning Authgear gives when the move is not
- * allowed. `true` disables indefinitely, from normal or from a temporary disable; `false`
- * re-enables a disabled user, temporarily or not. Either way the temporary window and the disable
- * reason go.
+ * allowed, judged by the account's state now. `true` disables indefinitely, from normal (a
+ * temporary disable not begun or already over included) or from a temporary disable in force;
+ * `false` re-enables a disabled user, indefinitely or inside its window. Either way the temporary
+ * window and the disable reason go. A refused move changes nothing: a window still to come stays.
  */
-function statusChange(user: StoredUser, disabled: boolean): { to: StoredUser['status'] } | { warning: string } {
+function statusChange(user: StoredUser, disabled: boolean, nowMs: number): { to: StoredUser['status'] } | { warning: string } {
   const target = disabled ? 'disabled' : 'normal'
-  const state = accountStateName(user)
-  const allowed = disabled ? state === 'normal' || state === 'disabled_temporarily' : user.status === 'disabled'
-  return allowed ? { to: target } : { warning: `invalid account status transition: ${state} -> ${target}` }
+  const variant = accountVariant(user, nowMs)
+  const allowed = disabled ? variant === 'normal' || variant === 'disabled_temporarily' : variant === 'disabled' || variant === 'disabled_temporarily'
+  return allowed ? { to: target } : { warning: `invalid account status transition: ${accountStateName(user, nowMs)} -> ${target}` }
 }
 
 /**
@@ -68,7 +69,7 @@ export function upsertUser(project: ImportProject, identifier: IdentifierType, u
       else verifications.push({ key, verified: record[flag] as boolean })
     }
     checkCustomAttributes(project, record.custom_attributes)
-    const change = typeof record.disabled === 'boolean' ? statusChange(user, record.disabled) : undefined
+    const change = typeof record.disabled === 'boolean' ? statusChange(user, record.disabled, Date.parse(project.now())) : undefined
     if (change !== undefined && 'warning' in change) warnings.push(change.warning)
     const from = (record.account_valid_from as string | undefined) ?? user.accountValidFrom
     const until = (record.account_valid_until as string | undefined) ?? user.accountValidUntil

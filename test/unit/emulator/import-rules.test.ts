@@ -318,16 +318,40 @@ describe('disabled on a user disabled for a time window (set through GraphQL)', 
     expect(user.disableReason).toBeUndefined()
   })
 
-  it('false re-enables, and a later true is not undone by the old window', () => {
+  it('false re-enables inside the window, and a later true is not undone by the old window', () => {
     const { store, run } = setup()
     run('email', false, { email: 'p@example.com' })
-    const user = windowed(store, 'p@example.com', '2020-01-01T00:00:00Z', '2020-02-01T00:00:00Z')
+    // The project's clock reads 2026-01-01: the window is in force.
+    const user = windowed(store, 'p@example.com', '2025-12-01T00:00:00Z', '2026-02-01T00:00:00Z')
     expect(run('email', true, { email: 'p@example.com', disabled: false })).toMatchObject({ outcome: 'updated', warnings: [] })
     expect(user.status).toBe('normal')
     expect(user.temporarilyDisabledFrom).toBeUndefined()
     expect(run('email', true, { email: 'p@example.com', disabled: true })).toMatchObject({ outcome: 'updated', warnings: [] })
     expect(user).toMatchObject({ status: 'disabled' })
     expect(user.temporarilyDisabledUntil).toBeUndefined()
+  })
+
+  it('judges a window not begun or already over as normal: false is refused and a window still to come stays', () => {
+    const { store, run } = setup()
+    run('email', false, { email: 'f@example.com' })
+    const future = windowed(store, 'f@example.com', '2030-01-01T00:00:00Z', '2030-02-01T00:00:00Z')
+    expect(run('email', true, { email: 'f@example.com', disabled: false })).toMatchObject({ outcome: 'updated', warnings: ['invalid account status transition: normal -> normal'] })
+    expect(future).toMatchObject({ status: 'disabled', temporarilyDisabledFrom: '2030-01-01T00:00:00Z', temporarilyDisabledUntil: '2030-02-01T00:00:00Z' })
+    run('email', false, { email: 'o@example.com' })
+    windowed(store, 'o@example.com', '2020-01-01T00:00:00Z', '2020-02-01T00:00:00Z')
+    expect(warningsOf(run('email', true, { email: 'o@example.com', disabled: false }))).toEqual(['invalid account status transition: normal -> normal'])
+    // true disables indefinitely from there, the window gone.
+    expect(run('email', true, { email: 'f@example.com', disabled: true })).toMatchObject({ outcome: 'updated', warnings: [] })
+    expect(future.temporarilyDisabledFrom).toBeUndefined()
+  })
+
+  it('names a normal user outside its account valid period outside_valid_period', () => {
+    const { run } = setup()
+    run('email', false, { email: 'v@example.com', account_valid_from: '2020-01-01T00:00:00Z', account_valid_until: '2021-01-01T00:00:00Z' })
+    expect(warningsOf(run('email', true, { email: 'v@example.com', disabled: false }))).toEqual(['invalid account status transition: outside_valid_period -> normal'])
+    // Disabling goes ahead: the valid period is beside the variant, not part of it.
+    expect(warningsOf(run('email', true, { email: 'v@example.com', disabled: true }))).toEqual([])
+    expect(warningsOf(run('email', true, { email: 'v@example.com', disabled: true }))).toEqual(['invalid account status transition: disabled -> disabled'])
   })
 
   it('names the state disabled_temporarily where a move from it is refused', () => {
