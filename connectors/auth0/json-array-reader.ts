@@ -23,6 +23,22 @@ export async function* readJsonArray(chunks: AsyncIterable<Buffer>, start: Reade
   const cutter = new ElementCutter()
   let element = 0
   const read = chunks[Symbol.asyncIterator]()
+  /** Yields the items of `pieces`; returns true at a fault, which ends the file. */
+  function* deliver(pieces: Piece[]): Generator<FileItem, boolean> {
+    for (const piece of pieces) {
+      if (piece.kind === 'fault') {
+        yield { kind: 'error', line: element + 1, startLine: piece.startLine, code: 'malformed_json', detail: piece.detail, fatal: true }
+        return true
+      }
+      element++
+      if (piece.kind === 'broken') {
+        if (element > start.line) yield { kind: 'error', line: element, startLine: piece.startLine, code: piece.code ?? 'malformed_json', detail: piece.detail }
+        continue
+      }
+      if (element > start.line) yield parseElement(piece.bytes, element, piece.startLine)
+    }
+    return false
+  }
   try {
     for (;;) {
       let next: IteratorResult<Buffer>
@@ -35,24 +51,13 @@ export async function* readJsonArray(chunks: AsyncIterable<Buffer>, start: Reade
         return
       }
       if (next.done) break
-      const chunk = next.value
-      for (const piece of cutter.push(chunk)) {
-        if (piece.kind === 'fault') {
-          yield { kind: 'error', line: element + 1, startLine: piece.startLine, code: 'malformed_json', detail: piece.detail, fatal: true }
-          return
-        }
-        element++
-        if (piece.kind === 'broken') {
-          if (element > start.line) yield { kind: 'error', line: element, startLine: piece.startLine, code: piece.code ?? 'malformed_json', detail: piece.detail }
-          continue
-        }
-        if (element > start.line) yield parseElement(piece.bytes, element, piece.startLine)
-      }
+      if (yield* deliver(cutter.push(next.value))) return
     }
   } finally {
     // Stopped early by the reader's consumer: the input is let go of.
     await read.return?.(undefined)
   }
+  if (yield* deliver(cutter.finish())) return
   const end = cutter.end()
   if (end !== undefined) yield { kind: 'error', line: element + 1, startLine: end.startsWith('the array') ? cutter.lastLine : cutter.elementLine, code: 'malformed_json', detail: end, fatal: true }
   // The bad element ran to the end of the file: no line began another at its indentation.
@@ -81,6 +86,24 @@ type Piece =
   | { readonly kind: 'fault'; readonly detail: string; readonly startLine: number }
 
 const brokenDetail = 'element is not valid JSON (a string in it runs past the end of its line: a quote not escaped?)'
+const unclosedDetail = 'element is not valid JSON (a bracket in it is not closed before the next element starts: the element is cut short?)'
+
+/** A line inside an element that starts like the next element: its offset, line number, the offset its line starts at, and the byte that ended the line before. */
+interface Candidate {
+  readonly at: number
+  readonly line: number
+  readonly lineStart: number
+  readonly lineEndByte: number
+}
+
+function parses(bytes: Buffer): boolean {
+  try {
+    JSON.parse(bytes.toString('utf8'))
+    return true
+  } catch {
+    return false
+  }
+}
 const tooLongDetail = `an element longer than ${maxLineBytes / (1024 * 1024)} MiB, more than is read as one profile, is not read`
 
 /**
@@ -96,6 +119,11 @@ const tooLongDetail = `an element longer than ${maxLineBytes / (1024 * 1024)} Mi
  * line that starts at the element's own column with the byte the element started with (the next
  * `{` of a one-per-line or indented array), or with the array's `]` further left, ends the element
  * there as broken, and cutting goes on from that line.
+ *
+ * An element missing a closing bracket (`{"a":1,` and the line ends) swallows the elements after
+ * it, up to the array's own `]`. Such a line (the element's column and opener, brackets still
+ * open) is remembered; if the element then fails to parse, or runs `maxSwallowedBytes` past it, it
+ * is cut there as broken and the bytes from that line are cut again as elements of their own.
  */
 export class ElementCutter {
   #phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing' = 'open'
@@ -114,6 +142,10 @@ export class ElementCutter {
   #elementOpener = 0
   /** A string of the current element ran past a line end. */
   #suspect = false
+  /** Where the current element began, as an offset in the whole input. */
+  #elementStart = 0
+  /** The first line inside the current element that starts like the next element would (see the class comment). */
+  #candidate: Candidate | undefined
   /** Since the last line end only spaces have been seen (watched while suspect). */
   #atLineStart = false
   /** How `#scan` stopped early: at a line that starts the next element, or the array's `]`. */
@@ -179,6 +211,8 @@ export class ElementCutter {
         this.#inString = false
         this.#escaped = false
         this.#suspect = false
+        this.#candidate = undefined
+        this.#elementStart = this.#consumed + i
         this.#dropped = false
         this.#tooLong = false
         this.#elementColumn = this.#consumed + i - this.#lineStart
@@ -211,7 +245,17 @@ export class ElementCutter {
         pieces.push(this.#tooLong ? { kind: 'broken', detail: tooLongDetail, startLine: this.elementLine, code: 'line_too_long' } : { kind: 'broken', detail: brokenDetail, startLine: this.elementLine })
         this.#parts = []
         this.#partBytes = 0
-      } else pieces.push({ kind: 'element', bytes: this.#take(chunk, from, end), startLine: this.elementLine })
+      } else {
+        const bytes = this.#take(chunk, from, end)
+        if (this.#candidate !== undefined && !parses(bytes)) {
+          // It swallowed what follows: cut it at the line that starts like an element, and read on from there.
+          this.#recut(bytes, pieces)
+          from = this.#phase === 'element' ? end : -1
+          i = end - 1
+          continue
+        }
+        pieces.push({ kind: 'element', bytes, startLine: this.elementLine })
+      }
       this.#phase = 'after'
       from = -1
       // A scalar ends on its delimiter, which `after` must see again.
@@ -221,6 +265,14 @@ export class ElementCutter {
       const rest = chunk.subarray(from === -1 ? 0 : from)
       this.#parts.push(rest)
       this.#partBytes += rest.length
+      if (this.#candidate !== undefined && !this.#suspect && this.#elementStart + this.#partBytes - this.#candidate.at > maxSwallowedBytes) {
+        // Brackets left open since a line that starts like an element, far back: cut it there.
+        const parts = Buffer.concat(this.#parts)
+        this.#parts = []
+        this.#partBytes = 0
+        this.#recut(parts, pieces)
+        return this.#done(chunk, pieces)
+      }
       // A suspect element this long has run on past any sane profile: keep only watching for the next element.
       if (this.#suspect && this.#partBytes > maxSuspectBytes) {
         this.#dropped = true
@@ -238,8 +290,46 @@ export class ElementCutter {
     return this.#done(chunk, pieces)
   }
 
+  /**
+   * Reports the current element (whose bytes so far are `bytes`, ending where the scan of the
+   * current chunk stands) as unclosed up to its candidate line, and cuts the bytes from that line again, with the
+   * line count taken back to it. The cutter is left as that cut ends: between elements, or inside one.
+   */
+  #recut(bytes: Buffer, pieces: Piece[]): void {
+    const candidate = this.#candidate as Candidate
+    pieces.push({ kind: 'broken', detail: unclosedDetail, startLine: this.elementLine })
+    const chunkStart = this.#consumed
+    this.#consumed = candidate.at
+    this.#lineStart = candidate.lineStart
+    this.#lineEnds = candidate.line - 1
+    this.#lastLineEnd = candidate.lineStart - 1
+    this.#lastLineEndByte = candidate.lineEndByte
+    this.#phase = 'between'
+    this.#candidate = undefined
+    this.#atLineStart = false
+    pieces.push(...this.push(bytes.subarray(candidate.at - this.#elementStart)))
+    // The bytes cut again end where the scan of the current chunk stands, which its own push counts.
+    this.#consumed = chunkStart
+  }
+
   #done(chunk: Buffer, pieces: Piece[]): Piece[] {
     this.#consumed += chunk.length
+    return pieces
+  }
+
+  /**
+   * At the end of the input, inside an element whose brackets stayed open since a line that starts
+   * like an element: the elements from that line, which it swallowed (see the class comment).
+   */
+  finish(): Piece[] {
+    const pieces: Piece[] = []
+    // Cut again, the rest may end inside the next such element.
+    while (this.#phase === 'element' && this.#candidate !== undefined && !this.#suspect && !this.#dropped) {
+      const bytes = Buffer.concat(this.#parts)
+      this.#parts = []
+      this.#partBytes = 0
+      this.#recut(bytes, pieces)
+    }
     return pieces
   }
 
@@ -270,15 +360,19 @@ export class ElementCutter {
       if (b === lf || b === cr) {
         this.#lineEnd(b, i)
         if (this.#inString) this.#suspect = true
-        this.#atLineStart = this.#suspect
+        this.#atLineStart = this.#suspect || (this.#depth > 0 && this.#candidate === undefined)
       } else if (this.#atLineStart && b !== 0x20 && b !== 0x09) {
         this.#atLineStart = false
         const column = this.#consumed + i - this.#lineStart
-        if (column === this.#elementColumn && b === this.#elementOpener) {
+        if (!this.#suspect) {
+          // Not at a break in a string: only remembered, in case the element turns out unclosed.
+          if (column === this.#elementColumn && b === this.#elementOpener) {
+            this.#candidate = { at: this.#consumed + i, line: this.#lineEnds + 1, lineStart: this.#lineStart, lineEndByte: this.#lastLineEndByte }
+          }
+        } else if (column === this.#elementColumn && b === this.#elementOpener) {
           this.#cut = 'next'
           return -(i + 2)
-        }
-        if (b === closeArray && column <= this.#elementColumn) {
+        } else if (b === closeArray && column <= this.#elementColumn) {
           this.#cut = 'close'
           return -(i + 2)
         }
@@ -331,6 +425,14 @@ export class ElementCutter {
 
 /** A suspect element (see `ElementCutter`) longer than this is let go of and only reported. */
 const maxSuspectBytes = 1024 * 1024
+
+/**
+ * Bytes an element may run on with brackets open since a line that starts like an element before
+ * it is cut there (checked at the end of each read). Each cut reads those bytes again, so the bound
+ * keeps a file of many unclosed elements linear; an element that valid has no line at its own
+ * column starting with its opener, whatever its length.
+ */
+const maxSwallowedBytes = 64 * 1024
 
 const bom = [0xef, 0xbb, 0xbf] as const
 const lf = 0x0a

@@ -448,6 +448,39 @@ describe('JSON array element cutting', () => {
     expect(await itemsOf(Buffer.from('[\n  {"a": "x"y",\n"b": 1}]'))).toEqual([{ kind: 'error', line: 1, startLine: 2, code: 'malformed_json', detail: `${broken}; no element starts after it, so it runs to the end of the file` }])
   })
 
+  it('cuts an element missing its closing bracket at the next line that starts an element, and reads the elements after it', async () => {
+    const unclosed = 'element is not valid JSON (a bracket in it is not closed before the next element starts: the element is cut short?)'
+    const onePerLine = Buffer.from('[\n{"user_id":"auth0|1"},\n{"user_id":"auth0|cut","email":"c@example.com",\n{"user_id":"auth0|2"},\r\n{"user_id":"auth0|3","a":{"b":[1]}},\n{"user_id":"auth0|4"}\n]\n')
+    const indented = Buffer.from('[\n  {\n    "user_id": "auth0|e1",\n    "identities": [\n      {\n        "provider": "auth0"\n  },\n  {\n    "user_id": "auth0|e2"\n  },\n  {"user_id": "auth0|e3"}\n]')
+    for (const [text, expected] of [
+      [onePerLine, [
+        { kind: 'value', line: 1, startLine: 2, value: { user_id: 'auth0|1' } },
+        { kind: 'error', line: 2, startLine: 3, code: 'malformed_json', detail: unclosed },
+        { kind: 'value', line: 3, startLine: 4, value: { user_id: 'auth0|2' } },
+        { kind: 'value', line: 4, startLine: 5, value: { user_id: 'auth0|3', a: { b: [1] } } },
+        { kind: 'value', line: 5, startLine: 6, value: { user_id: 'auth0|4' } },
+      ]],
+      [indented, [
+        { kind: 'error', line: 1, startLine: 2, code: 'malformed_json', detail: unclosed },
+        { kind: 'value', line: 2, startLine: 8, value: { user_id: 'auth0|e2' } },
+        { kind: 'value', line: 3, startLine: 11, value: { user_id: 'auth0|e3' } },
+      ]],
+    ] as const) {
+      expect(await itemsOf(text)).toEqual(expected)
+      for (let cut = 1; cut < text.length; cut++) expect(await itemsOf(text.subarray(0, cut), text.subarray(cut)), `cut at ${cut}`).toEqual(expected)
+    }
+    // A valid element with a nested object at its own column is not cut.
+    const oddButValid = Buffer.from('[\n{"a":\n{"b":1}},\n{"c":2}\n]')
+    expect((await itemsOf(oddButValid)).map((item) => item.kind === 'value' && item.value)).toEqual([{ a: { b: 1 } }, { c: 2 }])
+    // Thousands of elements swallowed, more than a megabyte, in 64 KiB reads: all read after the bad one.
+    const many = Buffer.from(`[\n{"user_id":"auth0|bad","x":[1,\n${Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ user_id: `auth0|m${i}`, pad: 'p'.repeat(60) })).join(',\n')}\n]\n`)
+    const chunks = Array.from({ length: Math.ceil(many.length / 65536) }, (_, i) => many.subarray(i * 65536, (i + 1) * 65536))
+    const items = await itemsOf(...chunks)
+    expect(items[0]).toMatchObject({ kind: 'error', line: 1, startLine: 2, detail: unclosed })
+    expect(items.slice(1).map((item) => item.kind === 'value' && item.value['user_id'])).toEqual(Array.from({ length: 20_000 }, (_, i) => `auth0|m${i}`))
+    expect(items.at(-1)).toMatchObject({ line: 20_001, startLine: 20_002 })
+  })
+
   it('counts CR, LF and CRLF line ends alike for the line an element starts on', async () => {
     for (const end of ['\n', '\r\n', '\r']) {
       const text = Buffer.from(['[', '{"a":1},', '{"b":2}', ']'].join(end))
