@@ -107,39 +107,38 @@ async function* gunzipMembers(handle: FileHandle, size: number, counter: ByteCou
   let at = 0
   while (at < size && !signal.aborted) {
     const dataStart = await memberDataStart(bytes, at, size)
-    let crc = 0
-    let length = 0
-    let used: number
     // A member within what is read already is inflated at once: a stream per member cost about a
-    // millisecond, more than a small member's data.
+    // millisecond, more than a small member's data. It is checked before a byte of it is read, so a
+    // damaged member's data is not imported.
     const quick = inflateWithin(await bytes.at(dataStart))
     if (quick !== undefined) {
-      crc = crc32(quick.output)
-      length = quick.output.length
-      used = quick.used
-      if (length > 0) yield quick.output
-    } else {
-      // Read by hand: a read stream on the handle closes it when the stream is destroyed.
-      const raw = Readable.from(bytes.from(dataStart), { objectMode: false })
-      const inflate = createInflateRaw()
-      const stopped = () => inflate.destroy()
-      signal.addEventListener('abort', stopped)
-      try {
-        for await (const chunk of pipeline(raw, inflate, () => {}) as AsyncIterable<Buffer>) {
-          crc = crc32(chunk, crc)
-          length += chunk.length
-          yield chunk
-        }
-      } finally {
-        signal.removeEventListener('abort', stopped)
-        inflate.destroy()
-        raw.destroy()
-      }
-      if (signal.aborted) return
-      used = inflate.bytesWritten
+      await checkTrailer(bytes, dataStart + quick.used, size, crc32(quick.output), quick.output.length)
+      if (quick.output.length > 0) yield quick.output
+      at = await nextMember(bytes, dataStart + quick.used + TRAILER_BYTES, size)
+      continue
     }
-    const dataEnd = dataStart + used
-    await checkTrailer(bytes, dataEnd, size, crc, length)
+    // A large member is read as it inflates, and checked at its end.
+    let crc = 0
+    let length = 0
+    // Read by hand: a read stream on the handle closes it when the stream is destroyed.
+    const raw = Readable.from(bytes.from(dataStart), { objectMode: false })
+    const inflate = createInflateRaw()
+    const stopped = () => inflate.destroy()
+    signal.addEventListener('abort', stopped)
+    try {
+      for await (const chunk of pipeline(raw, inflate, () => {}) as AsyncIterable<Buffer>) {
+        crc = crc32(chunk, crc)
+        length += chunk.length
+        yield chunk
+      }
+    } finally {
+      signal.removeEventListener('abort', stopped)
+      inflate.destroy()
+      raw.destroy()
+    }
+    if (signal.aborted) return
+    const dataEnd = dataStart + inflate.bytesWritten
+    await checkTrailer(bytes, dataEnd, size, crc, length, true)
     at = await nextMember(bytes, dataEnd + TRAILER_BYTES, size)
   }
 }
@@ -278,11 +277,11 @@ async function pastZeroTerminated(bytes: CachedBytes, from: number, size: number
 }
 
 /** The member's CRC-32 and length (mod 2^32) must match what was decompressed. */
-async function checkTrailer(bytes: CachedBytes, at: number, size: number, crc: number, length: number): Promise<void> {
+async function checkTrailer(bytes: CachedBytes, at: number, size: number, crc: number, length: number, streamed = false): Promise<void> {
   const trailer = at + TRAILER_BYTES > size ? Buffer.alloc(0) : await bytes.slice(at, TRAILER_BYTES)
   if (trailer.length < TRAILER_BYTES) throw truncated(at)
   if (trailer.readUInt32LE(0) !== crc >>> 0 || trailer.readUInt32LE(4) !== length % 0x100000000) {
-    throw zlibError(`the gzip member ending at offset ${at} fails its check (CRC-32 or length): its data is damaged`, 'Z_DATA_ERROR')
+    throw zlibError(`the gzip member ending at offset ${at} fails its check (CRC-32 or length): its data is damaged${streamed ? ', and its lines (more than 4 MiB decompressed, read as they came) were already read' : ''}`, 'Z_DATA_ERROR')
   }
 }
 

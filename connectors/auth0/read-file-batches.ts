@@ -88,7 +88,7 @@ export async function* readFileBatches(file: IdentifiedFile, start: ReaderStart,
         key: `${file.name}:${line}`,
         origin: `${file.name}:${line}`,
         code: 'bad_gzip',
-        message: `${file.name}: gzip data is corrupt or truncated after ${after} (${errorCode(error)}); the rest of this file is skipped`,
+        message: `${file.name}: gzip data is corrupt or truncated after ${after} (${errorCode(error)}${ownMessage(error)}); the rest of this file is skipped`,
       })
     }
     if (signal.aborted) return
@@ -121,6 +121,12 @@ export function toRecord(name: string, item: FileItem, enrich: FileReadOptions['
   const email = value['email']
   const key = typeof userId === 'string' && userId !== '' ? userId : typeof email === 'string' && email !== '' ? email : origin
   return { kind: 'data', key, origin, data: enrich(value) }
+}
+
+/** The reader's own account of the damage (a failed check, a truncated file); zlib's are terse codes. */
+function ownMessage(error: unknown): string {
+  const message = (error as { message?: unknown }).message
+  return typeof message === 'string' && message.startsWith('the ') ? `: ${message}` : ''
 }
 
 function errorCode(error: unknown): string {

@@ -116,7 +116,7 @@ describe('auth0 NDJSON reader', () => {
     const { records } = await collect(source({ files: 'damaged.ndjson.gz' }, dir))
     expect(records.map((record) => (record.kind === 'unreadable' ? record.code : 'data'))).toEqual([...Array.from({ length: 10 }, () => 'data'), 'bad_gzip'])
     const last = records.at(-1)
-    expect(last?.kind === 'unreadable' && last.message).toMatch(/^damaged\.ndjson\.gz: gzip data is corrupt or truncated after line 10 \(Z_DATA_ERROR\); the rest of this file is skipped$/)
+    expect(last?.kind === 'unreadable' && last.message).toMatch(/^damaged\.ndjson\.gz: gzip data is corrupt or truncated after line 10 \(Z_DATA_ERROR: the bytes at offset \d+ of the compressed file are neither a gzip member nor zero padding\); the rest of this file is skipped$/)
   })
 
   it('reads every user of an intact member before bytes that are not a member, then reports them', async () => {
@@ -145,6 +145,15 @@ describe('auth0 NDJSON reader', () => {
     damaged[damaged.length - 8] = (damaged[damaged.length - 8] as number) ^ 0xff
     await writeFile(join(dir, 'crc.ndjson.gz'), damaged)
     expect((await collect(source({ files: 'crc.ndjson.gz' }, dir))).records.at(-1)).toMatchObject({ kind: 'unreadable', code: 'bad_gzip' })
+    // A byte changed in stored (level 0) data inflates without complaint: only the checksum finds it,
+    // and none of that member's lines is read. The member before it is.
+    const stored = Buffer.from(gzipSync(ndjson(bob), { level: 0 }))
+    const at = stored.indexOf('bob')
+    stored[at] = 'B'.charCodeAt(0)
+    await writeFile(join(dir, 'stored.ndjson.gz'), Buffer.concat([gzipSync(ndjson(alice)), stored]))
+    const { records } = await collect(source({ files: 'stored.ndjson.gz' }, dir))
+    expect(records.map((record) => record.kind)).toEqual(['data', 'unreadable'])
+    expect(records[1]).toMatchObject({ code: 'bad_gzip', message: expect.stringContaining('fails its check (CRC-32 or length): its data is damaged') })
     // gzip(1) writes the original name (FNAME) into the header.
     const plain = gzipSync(ndjson(alice, bob))
     const named = Buffer.concat([plain.subarray(0, 3), Buffer.from([plain[3]! | 0x08]), plain.subarray(4, 10), Buffer.from('users.ndjson\0'), plain.subarray(10)])
