@@ -36,7 +36,8 @@ export function csvProfileBuilder(headers: readonly string[]): (cells: readonly 
     for (let i = 0; i < paths.length; i++) {
       const raw = cells[i]
       if (raw === undefined || raw === '') continue
-      const quoted = raw.startsWith("'")
+      // Only a row that follows the convention has a `'` to strip: elsewhere it is the cell's own text ('Tis).
+      const quoted = marked && raw.startsWith("'")
       const text = quoted ? raw.slice(1) : raw
       if (text === '') continue
       const path = paths[i] as (string | number)[]
