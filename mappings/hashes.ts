@@ -42,7 +42,9 @@ function recognizeAuth0Custom(object: Record<string, unknown>, hash: Record<stri
   const known = HashAlgorithms.find((name) => name === algorithm)
   if (known !== undefined && auth0Wrapped.includes(known)) {
     const inner = recognizeHashString(value)
-    const algorithmOfValue = inner.algorithm === 'unknown' ? known : inner.algorithm
+    // A `{SCHEME}` value Auth0 calls LDAP whose payload does not fit the scheme is still LDAP, not Spring's prefix.
+    const generic = inner.algorithm === 'unknown' || (known === 'ldap' && inner.algorithm === 'spring_delegating')
+    const algorithmOfValue = generic ? known : inner.algorithm
     return { algorithm: algorithmOfValue, importable: false }
   }
   if (known !== undefined && auth0Plain.includes(known)) return { algorithm: known, importable: false }

@@ -193,6 +193,8 @@ describe('recognizeHash: absent values and objects', () => {
       [{ algorithm: 'pbkdf2', hash: { value: `$pbkdf2-sha256$i=100000,l=32$${ab64(16)}$${ab64(32)}`, encoding: 'utf8' } }, 'pbkdf2'],
       [{ algorithm: 'ldap', hash: { value: `{SSHA384}${b64(56)}`, encoding: 'utf8' } }, 'ldap_ssha384'],
       [{ algorithm: 'ldap', hash: { value: 'not ldap', encoding: 'utf8' } }, 'ldap'],
+      // A braced scheme whose payload does not fit it (too short for a salted SHA-1) is still LDAP.
+      [{ algorithm: 'ldap', hash: { value: '{SSHA}c2hvcnQ=', encoding: 'utf8' } }, 'ldap'],
       [{ algorithm: 'whirlpool', hash: { value: 'x' } }, 'unknown'],
     ])('%j → %s', (custom, algorithm) => {
       expect(recognizeHash(custom)).toEqual(notImportable(algorithm))
