@@ -23,21 +23,33 @@ export async function detectFormat(path: string, configured: Auth0FileFormat, fi
   if (configured !== 'auto') return { format: configured, tabs }
   if (name.endsWith('.ndjson') || name.endsWith('.jsonl')) return { format: 'ndjson', tabs }
   if (name.endsWith('.csv') || tabs) return { format: 'csv', tabs }
-  const first = await firstNonSpaceByte(path, files)
+  const head = await firstLine(path, files)
+  const first = head.text.charCodeAt(0)
   if (first === 0x5b) return { format: 'json', tabs }
-  if (first === 0x7b || name.endsWith('.json') || first === undefined) return { format: 'ndjson', tabs }
+  // A first line of `{` alone: one JSON object indented over many lines, not one per line (no
+  // NDJSON line is that). The array reader refuses it as a whole, with one dead letter saying what
+  // it is, rather than one dead letter per line. A malformed first line of NDJSON is not this.
+  if (head.text === '{' && head.complete) return { format: 'json', tabs }
+  if (first === 0x7b || name.endsWith('.json') || Number.isNaN(first)) return { format: 'ndjson', tabs }
   return { format: 'csv', tabs }
 }
 
-async function firstNonSpaceByte(path: string, files: OpenFiles): Promise<number | undefined> {
+/** The first line with anything but spaces, trimmed, and whether it ends within the bytes sniffed. */
+async function firstLine(path: string, files: OpenFiles): Promise<{ text: string; complete: boolean }> {
+  const bytes = await headBytes(path, files)
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
+  while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++
+  let end = i
+  while (end < bytes.length && bytes[end] !== 0x0a && bytes[end] !== 0x0d) end++
+  return { text: bytes.toString('utf8', i, end).trim(), complete: end < bytes.length }
+}
+
+async function headBytes(path: string, files: OpenFiles): Promise<Buffer> {
   const handle = await files.open(path)
   try {
     const head = Buffer.alloc(sniffBytes)
     const { bytesRead } = await handle.read(head, 0, sniffBytes, 0)
-    const bytes = (await isGzipHandle(handle)) ? await gunzipPrefix(head.subarray(0, bytesRead)) : head.subarray(0, bytesRead)
-    let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0
-    while (i < bytes.length && (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)) i++
-    return i < bytes.length ? bytes[i] : undefined
+    return (await isGzipHandle(handle)) ? await gunzipPrefix(head.subarray(0, bytesRead)) : head.subarray(0, bytesRead)
   } finally {
     await handle.close()
   }

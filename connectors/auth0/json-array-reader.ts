@@ -184,7 +184,8 @@ export class ElementCutter {
         if (isSpace(b)) continue
         const opens = this.#phase === 'open' && b === openArray
         if (!opens) {
-          pieces.push({ kind: 'fault', detail: this.#phase === 'open' ? 'the file is not a JSON array (it does not start with "["); nothing in it was read' : 'there is more after the array\'s closing "]"; it is not read', startLine: this.#lineEnds + 1 })
+          const notArray = b === openObject ? `the file is one JSON object over several lines, not an array of users nor one user per line; nothing in it was read. If it holds a list of users (a saved Management API page), give the users themselves: jq -c '.users[]' FILE > users.ndjson` : 'the file is not a JSON array (it does not start with "["); nothing in it was read'
+          pieces.push({ kind: 'fault', detail: this.#phase === 'open' ? notArray : 'there is more after the array\'s closing "]"; it is not read', startLine: this.#lineEnds + 1 })
           this.#phase = 'trailing'
           return this.#done(chunk, pieces)
         }

@@ -117,11 +117,22 @@ export function toRecord(name: string, item: FileItem, enrich: FileReadOptions['
   const origin = item.startLine === undefined ? `${name}:${item.line}` : `${name}:${item.startLine} (element ${item.line})`
   if (item.kind === 'error') return { kind: 'unreadable', key: origin, origin, code: item.code, message: `${origin}: ${item.detail}` }
   const value = withProfileFields(item.value)
+  if (wrapsUsers(value)) return { kind: 'unreadable', key: origin, origin, code: 'not_a_user', message: `${origin}: ${wrappedUsersDetail}` }
   const userId = value['user_id']
   const email = value['email']
   const key = typeof userId === 'string' && userId !== '' ? userId : typeof email === 'string' && email !== '' ? email : origin
   return { kind: 'data', key, origin, data: enrich(value) }
 }
+
+export const wrappedUsersDetail =
+  "an object holding a list of users (a saved Management API page?), not a user; give the users themselves, one per line: jq -c '.users[]' FILE > users.ndjson"
+
+/** An object with a `users` list and no field of a profile: users wrapped in a page, not one user. */
+function wrapsUsers(value: Record<string, unknown>): boolean {
+  return Array.isArray(value['users']) && !profileFields.some((field) => Object.hasOwn(value, field))
+}
+
+const profileFields = ['user_id', 'email', 'phone_number', 'username', 'identities', 'name']
 
 /** The reader's own account of the damage (a failed check, a truncated file); zlib's are terse codes. */
 function ownMessage(error: unknown): string {

@@ -516,3 +516,21 @@ describe('JSON array element cutting', () => {
     }
   })
 })
+
+describe('a file of users wrapped in an object', () => {
+  const page = { start: 0, limit: 50, length: 2, total: 2, users: [{ user_id: 'auth0|30', email: 'u30@example.com' }, { user_id: 'auth0|31', email: 'u31@example.com' }] }
+
+  it('is one dead letter that says how to give the users themselves, minified or indented', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'minified.json', `${JSON.stringify(page)}\n`)
+    await writeText(dir, 'indented.json', JSON.stringify(page, null, 2))
+    for (const [file, code] of [['minified.json', 'not_a_user'], ['indented.json', 'malformed_json']] as const) {
+      const { records } = await collect(source({ files: file }, dir))
+      expect(records, file).toHaveLength(1)
+      expect(records[0], file).toMatchObject({ kind: 'unreadable', code, message: expect.stringContaining("jq -c '.users[]' FILE > users.ndjson") })
+    }
+    // An NDJSON export whose first line is broken is still read line by line.
+    await writeText(dir, 'broken-first.json', `{"user_id":"auth0|1",\n${JSON.stringify({ user_id: 'auth0|2' })}\n`)
+    expect((await collect(source({ files: 'broken-first.json' }, dir))).records.map((record) => record.kind)).toEqual(['unreadable', 'data'])
+  })
+})
