@@ -28,12 +28,18 @@ export function isAbsoluteUri(value: string): boolean {
 
 /** Format `x_picture`: an absolute http(s) URI (read as `uri` is), or `authgearimages:///<path>`. */
 export function isPictureUri(value: string): boolean {
-  if (/^authgearimages:\/\/\/.+/.test(value)) return true
+  // Authgear's own image store: the path after `///` must already be clean (no `//`, `.` or `..`, no trailing `/`).
+  if (value.startsWith('authgearimages:///')) return isCleanPath(value.slice('authgearimages://'.length))
   if (!readsAsUrlWithHost(value)) return false
   if (plainHttpUrl.test(value)) return true
   if (!URL.canParse(value)) return false
   const url = new URL(value)
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.host.length > 0
+}
+
+/** `path` equals Go's `path.Clean(path)`, and is more than `/`. */
+function isCleanPath(path: string): boolean {
+  return path.length > 1 && !path.endsWith('/') && !path.includes('//') && !/\/\.\.?(?:\/|$)/.test(path)
 }
 
 /** Every `%` in the text starts an escape of two hex digits. */
@@ -88,8 +94,14 @@ export function isBirthdate(value: string): boolean {
  */
 export const isTimeZone: (value: string) => boolean = memoize(timeZoneCheck)
 
+/**
+ * Names ICU still resolves that are gone from the IANA tzdata Go loads (removed 2017–2020):
+ * `time.LoadLocation` refuses them, and with them the whole record.
+ */
+const removedZones = new Set(['US/Pacific-New', 'Canada/East-Saskatchewan'])
+
 function timeZoneCheck(value: string): boolean {
-  if (!value.includes('/')) return false
+  if (!value.includes('/') || removedZones.has(value) || value.startsWith('SystemV/')) return false
   let resolved: string
   try {
     resolved = new Intl.DateTimeFormat('en', { timeZone: value }).resolvedOptions().timeZone

@@ -3,6 +3,7 @@ import type { ValidationCause } from './api-error.ts'
 import type { CustomAttributeConfig } from './config.ts'
 import { CauseList, pointer } from './schema-check.ts'
 import { emailCheck, phoneCheck, type PhoneValidation } from './string-formats.ts'
+import { getCountries } from 'libphonenumber-js/max'
 
 /**
  * Checks `custom_attributes` values against the project's configured attributes. Unknown keys are
@@ -74,8 +75,14 @@ export class CustomAttributeChecker {
         if (!isAbsoluteUri(value)) list.format(at, 'uri', 'input URL must be absolute')
         return
       case 'country_code':
-        if (!/^[A-Z]{2}$/.test(value)) list.format(at, 'iso3166-1-alpha-2')
+        if (!alpha2.has(value)) list.format(at, 'iso3166-1-alpha-2')
         return
     }
   }
 }
+
+/**
+ * The codes Authgear's `iso3166-1-alpha-2` format accepts (`territoryutil.Alpha2`): the regions
+ * libphonenumber supports, less `AC` and `TA`. Not every two capitals: `UK` and `AQ` are refused.
+ */
+const alpha2: ReadonlySet<string> = new Set(getCountries().filter((code) => code !== 'AC' && code !== 'TA'))

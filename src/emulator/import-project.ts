@@ -52,7 +52,7 @@ export function checkLoginIdValue(key: LoginIdKey, raw: string): void {
 /** Fails when another user than `user` holds the login ID. */
 export function checkLoginIdFree(project: ImportProject, user: StoredUser | undefined, key: LoginIdKey, raw: string): void {
   const normalized = normalizeLoginId(key, raw)
-  const holder = project.store.holders(LoginIdFields[key], normalized).find((h) => h.user !== user)
+  const holder = project.store.holders(LoginIdFields[key], normalized).find((h) => h.user !== user) ?? (key === 'email' ? project.store.emailKeyHolder(normalized, user) : undefined)
   if (holder === undefined) return
   const existing =
     holder.identityType === 'login_id'

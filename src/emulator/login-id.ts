@@ -1,3 +1,4 @@
+import { domainToASCII } from 'node:url'
 import { storedEmailForm } from '../../mappings/normalize.ts'
 import { isReservedUsername, usernameProblem, UsernameMaxLength } from '../../mappings/reserved-usernames.ts'
 import type { ValidationCause } from './api-error.ts'
@@ -45,4 +46,16 @@ export function usernameCauses(value: string): ValidationCause[] {
     return [{ location: '', kind: 'maxLength', details: { actual: length, expected: UsernameMaxLength } }]
   }
   return [{ location: '', kind: 'format', details: { format: 'username' } }]
+}
+
+/**
+ * Authgear's unique key of a normalized email login ID (`ComputeUniqueKey`): the domain in its
+ * ASCII (punycode) form, so `a@bücher.de` and `a@xn--bcher-kva.de` are one login ID to its
+ * duplicate check though they are two stored values. Other login IDs are their own key.
+ */
+export function emailUniqueKey(normalized: string): string {
+  const at = normalized.lastIndexOf('@')
+  if (at === -1) return normalized
+  const domain = domainToASCII(normalized.slice(at + 1))
+  return domain === '' ? normalized : `${normalized.slice(0, at)}@${domain}`
 }

@@ -8,7 +8,8 @@ export type PhoneValidation = 'is_valid_number' | 'is_possible_number'
 /** A format checker: `undefined` when the value conforms, otherwise the validator's error text. */
 export type FormatCheck = (value: string) => string | undefined
 
-const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/
+/** Go's `time.Parse(time.RFC3339, …)`, which Authgear's date-time format uses: `T` and `Z` upper-case only. */
+const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/
 
 function dateTimeProblem(value: string): string | undefined {
   const m = rfc3339.exec(value)

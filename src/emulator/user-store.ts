@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { keyOfField, LoginIdFields, normalizeLoginId, type LoginIdField, type LoginIdKey } from './login-id.ts'
+import { emailUniqueKey, keyOfField, LoginIdFields, normalizeLoginId, type LoginIdField, type LoginIdKey } from './login-id.ts'
 
 /** Account states that matter to import's `disabled` transitions (`account_status.go`). */
 export type AccountStatus = 'normal' | 'disabled' | 'scheduled_deletion_disabled' | 'anonymized'
@@ -84,6 +84,8 @@ export class UserStore implements UserStoreView {
     phone_number: new Map(),
     preferred_username: new Map(),
   }
+  /** Email login IDs stored with a domain whose unique key differs (non-ASCII): unique key → their users. */
+  readonly #emailKeys = new Map<string, StoredUser[]>()
 
   count(): number {
     return this.#users.size
@@ -100,6 +102,18 @@ export class UserStore implements UserStoreView {
   findByLoginId(key: LoginIdKey, value: string): StoredUser | undefined {
     const normalized = normalizeLoginId(key, value)
     return this.holders(LoginIdFields[key], normalized).find((h) => h.identityType === 'login_id')?.user
+  }
+
+  /**
+   * Another user than `user` whose email login ID has the same unique key as `normalized` but
+   * another stored value (the same address with its domain in Unicode and in punycode).
+   */
+  emailKeyHolder(normalized: string, user: StoredUser | undefined): ClaimHolder | undefined {
+    const key = emailUniqueKey(normalized)
+    const stored = key === normalized ? undefined : this.holders('email', key).find((h) => h.identityType === 'login_id' && h.user !== user)
+    if (stored !== undefined) return stored
+    const other = this.#emailKeys.get(key)?.find((holder) => holder !== user && holder.email?.value !== normalized)
+    return other === undefined ? undefined : { user: other, identityType: 'login_id', subtype: 'email' }
   }
 
   /** Identities whose stored claim `field` equals `value` exactly (Authgear's `ListByClaim`). */
@@ -178,6 +192,10 @@ export class UserStore implements UserStoreView {
   }
 
   #link(field: LoginIdField, value: string, item: StoredUser | ClaimHolder): void {
+    if (field === 'email' && !('identityType' in item)) {
+      const key = emailUniqueKey(value)
+      if (key !== value) this.#emailKeys.set(key, [...(this.#emailKeys.get(key) ?? []), item])
+    }
     const index = this.#claims[field]
     const entry = index.get(value)
     if (entry === undefined) index.set(value, item)
@@ -187,6 +205,14 @@ export class UserStore implements UserStoreView {
 
   /** Drops the user's login-ID entry (or, with `oauth`, its OAuth holders) under `value`. */
   #unlink(field: LoginIdField, value: string, user: StoredUser, oauth = false): void {
+    if (field === 'email' && !oauth) {
+      const key = emailUniqueKey(value)
+      const users = key === value ? undefined : this.#emailKeys.get(key)?.filter((other) => other !== user)
+      if (users !== undefined) {
+        if (users.length > 0) this.#emailKeys.set(key, users)
+        else this.#emailKeys.delete(key)
+      }
+    }
     const index = this.#claims[field]
     const entry = index.get(value)
     if (entry === undefined) return

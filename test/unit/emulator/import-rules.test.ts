@@ -49,6 +49,19 @@ describe('lookup and normalization', () => {
     expect(store.count()).toBe(1)
   })
 
+  it('refuses as a duplicate the same address with its domain in Unicode and in punycode (one unique key)', () => {
+    const { store, run } = setup()
+    expect(run('email', false, { email: 'a@bücher.de' }).outcome).toBe('inserted')
+    expect(errorOf(run('email', false, { email: 'a@xn--bcher-kva.de' }))).toMatchObject({ reason: 'InvariantViolated', info: { cause: { kind: 'DuplicatedIdentity' } } })
+    expect(run('email', false, { email: 'b@xn--bcher-kva.de' }).outcome).toBe('inserted')
+    expect(errorOf(run('email', false, { email: 'B@Bücher.de' }))).toMatchObject({ reason: 'InvariantViolated' })
+    // The stored value itself is still found by its raw lookup, and freed when removed.
+    expect(run('email', false, { email: 'a@bücher.de' }).outcome).toBe('skipped')
+    store.removeLoginId(store.findByLoginId('email', 'a@bücher.de')!, 'email')
+    expect(run('email', false, { email: 'a@xn--bcher-kva.de' }).outcome).toBe('inserted')
+    expect(store.count()).toBe(3)
+  })
+
   it('fails with UnexpectedError when more than one identity holds the claim', () => {
     const { store, run } = setup()
     run('email', false, { email: 'a@example.com' })
@@ -163,6 +176,10 @@ describe('insert rules', () => {
     expect(errorOf(run('email', false, { email: 'a@example.com', password: { type: 'bcrypt', password_hash: 'plain' } }))).toMatchObject({
       reason: 'UnexpectedError', code: 500,
     })
+    // Authgear's alpha-2 list is libphonenumber's regions less AC and TA: UK (not a code) and AQ are refused.
+    const countries = setup({ customAttributes: new CustomAttributeChecker([{ name: 'country', type: 'country_code' }], 'is_valid_number') })
+    expect(countries.run('email', false, { email: 'gb@example.com', custom_attributes: { country: 'GB' } }).outcome).toBe('inserted')
+    for (const code of ['UK', 'AQ', 'AC', 'ZZ']) expect(errorOf(countries.run('email', false, { email: `${code}@example.com`, custom_attributes: { country: code } }))?.reason, code).toBe('ValidationFailed')
     expect(errorOf(run('email', false, { email: 'a@example.com', custom_attributes: { level: 0 } }))?.info).toEqual({
       // Authgear checks the attribute map by itself: the location is within it.
       causes: [{ location: '/level', kind: 'minimum', details: { actual: 0, expected: 1 } }],

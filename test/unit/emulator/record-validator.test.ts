@@ -87,6 +87,16 @@ describe('RecordValidator', () => {
     ])
   })
 
+  it('refuses what Go refuses though Intl or a lax pattern would take it: lower-case t and z, removed zones, unclean image paths', () => {
+    const formatAt = (record: Record<string, unknown>) => validator.validate('email', { email: 'a@example.com', ...record }).map((c) => `${c.location} ${c.kind}`)
+    expect(formatAt({ account_valid_from: '2024-01-01t00:00:00z' })).toEqual(['/account_valid_from format'])
+    expect(formatAt({ account_valid_from: '2024-01-01T00:00:00Z' })).toEqual([])
+    for (const zone of ['US/Pacific-New', 'Canada/East-Saskatchewan', 'SystemV/AST4']) expect(formatAt({ zoneinfo: zone }), zone).toEqual(['/zoneinfo format'])
+    expect(formatAt({ zoneinfo: 'US/Pacific' })).toEqual([])
+    for (const picture of ['authgearimages:///a//b', 'authgearimages:///a/./b', 'authgearimages:///a/', 'authgearimages:///']) expect(formatAt({ picture }), picture).toEqual(['/picture format'])
+    expect(formatAt({ picture: 'authgearimages:///app/pic' })).toEqual([])
+  })
+
   it('checks phone numbers by the configured strictness', () => {
     const strict = validator.validate('phone_number', { phone_number: '+85200000000' })
     expect(strict.map((c) => c.kind)).toEqual(['format'])
