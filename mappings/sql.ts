@@ -9,7 +9,9 @@ import type { ReadableRecord } from '../src/core/source-record.ts'
 import { thrownText } from '../src/core/thrown-text.ts'
 import { chooseLogins } from './auth0-logins.ts'
 import type { MappingConfig } from './config.ts'
+import { isEmpty } from './normalize.ts'
 import { decidePassword } from './password-lane.ts'
+import { getPath, pathKeys } from './source-path.ts'
 import { checkImportRecord, type ImportRecord } from './record.ts'
 import { draftFromRow, type SqlUserDraft } from './sql-draft.ts'
 import { loadUserMapping, type SqlUserMapping } from './sql-module.ts'
@@ -23,6 +25,11 @@ export interface SqlMappingOptions {
   /** A mapping function given directly (tests, embedding); wins over `source.module`. */
   readonly module?: SqlUserMapping
   readonly now?: () => number
+  /**
+   * Under `sink.upsert`: a mapped field whose value is NULL (or empty) is sent as `null` (`[]` for
+   * roles and groups), which removes it from the user, where leaving it out would keep the old value.
+   */
+  readonly clearEmpty?: boolean
 }
 
 function withoutUndefined(object: Record<string, unknown>): Record<string, unknown> {
@@ -103,6 +110,7 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
       password: password.password,
     }) as ImportRecord
 
+    if (options.clearEmpty) clearEmptyFields(record as Record<string, unknown>, draft, row, identifier, config)
     const check = checkImportRecord(identifier, record)
     if (!check.ok) {
       const first = check.causes[0]
@@ -114,6 +122,35 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
     }
     const mapped: MappedRecord = { identifier, identifierValue: normalized[identifier] as string, record, passwordAlgorithm: password.algorithm, passwordLane: password.lane, warnings }
     return { ok: true, value: mapped }
+  }
+}
+
+/** Fields Authgear's upsert removes when they are `null`: the login IDs besides the identifier, and the nullable standard attributes. */
+const nullableFields = ['email', 'phone_number', 'preferred_username', 'name', 'given_name', 'family_name', 'middle_name', 'nickname', 'gender', 'picture', 'website', 'birthdate', 'zoneinfo', 'locale'] as const
+
+/**
+ * States the removal of what the row holds no value for, so an update makes the user match the
+ * row: a phone number set to NULL leaves Authgear (and is then free for the user who gets it next),
+ * a cleared name goes. Only fields the draft has (a mapped column, or a module's explicit value):
+ * one the mapping does not read stays as it is in Authgear, and so does a value left out as invalid.
+ */
+function clearEmptyFields(record: Record<string, unknown>, draft: SqlUserDraft, row: Readonly<Record<string, unknown>>, identifier: string, config: MappingConfig): void {
+  const given = draft as Record<string, unknown>
+  for (const field of nullableFields) {
+    if (field !== identifier && record[field] === undefined && Object.hasOwn(given, field) && given[field] !== undefined && isEmpty(given[field])) record[field] = null
+  }
+  for (const field of ['roles', 'groups'] as const) {
+    if (record[field] === undefined && Object.hasOwn(given, field) && given[field] !== undefined && isEmpty(given[field])) record[field] = []
+  }
+  const fromModule = draft.custom_attributes ?? {}
+  for (const [name, path] of Object.entries(config.custom_attributes)) {
+    const attributes = record['custom_attributes'] as Record<string, unknown> | undefined
+    if (attributes !== undefined && Object.hasOwn(attributes, name)) continue
+    // A module's attribute set to null, or the attribute's column (or the field its path starts at) holding none.
+    const empty = Object.hasOwn(fromModule, name)
+      ? fromModule[name] === null
+      : (Object.hasOwn(row, path) || Object.hasOwn(row, String(pathKeys(path)[0]))) && isEmpty(getPath(row as Record<string, unknown>, path))
+    if (empty) record['custom_attributes'] = { ...attributes, [name]: null }
   }
 }
 

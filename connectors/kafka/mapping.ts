@@ -9,21 +9,21 @@ import { createDebeziumMapping, type RowMapping } from './debezium-mapping.ts'
 import { mapPublishedRecord } from './mapped-message.ts'
 
 /** The row mapping named by `record_mapping`: Auth0 profile fields, or the SQL column mapping. */
-export function createRowMapping(source: KafkaSourceConfig, mapping: MappingConfig): RowMapping {
+export function createRowMapping(source: KafkaSourceConfig, mapping: MappingConfig, options: { readonly upsert?: boolean } = {}): RowMapping {
   if (source.record_mapping === 'auth0') return createAuth0Mapping(mapping)
   // The SQL mapping reads only the column mapping of its source block.
   const sql = { columns: source.columns } as unknown as SqlSourceConfig
-  return createSqlMapping(sql, mapping)
+  return createSqlMapping(sql, mapping, { clearEmpty: options.upsert === true })
 }
 
 /** The mapping of a `type: kafka` source, by message format. Pure and synchronous. */
-export function createKafkaMapping(source: KafkaSourceConfig, mapping: MappingConfig): (record: ReadableRecord) => MappingResult {
+export function createKafkaMapping(source: KafkaSourceConfig, mapping: MappingConfig, options: { readonly upsert?: boolean } = {}): (record: ReadableRecord) => MappingResult {
   switch (source.format) {
     case 'mapped':
       return mapPublishedRecord
     case 'json':
-      return createRowMapping(source, mapping)
+      return createRowMapping(source, mapping, options)
     case 'debezium':
-      return createDebeziumMapping(createRowMapping(source, mapping))
+      return createDebeziumMapping(createRowMapping(source, mapping, options))
   }
 }

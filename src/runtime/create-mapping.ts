@@ -34,9 +34,9 @@ function build(config: RootConfig, options: { readonly baseDir?: string }): MapF
       return createAuth0Mapping(config.mapping)
     case 'sql':
       // A relative `source.module` resolves against baseDir (the config file's directory).
-      return createSqlMapping(config.source, config.mapping, options.baseDir !== undefined ? { baseDir: options.baseDir } : {})
+      return createSqlMapping(config.source, config.mapping, { clearEmpty: config.sink.upsert, ...(options.baseDir !== undefined ? { baseDir: options.baseDir } : {}) })
     case 'kafka':
-      return createKafkaMapping(config.source, config.mapping)
+      return createKafkaMapping(config.source, config.mapping, { upsert: config.sink.upsert })
   }
 }
 

@@ -403,6 +403,54 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('`sync` under upsert removes from the user what a row sets to NULL, so a phone number given up can go to the user who gets it next', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `nulls_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, phone varchar(30) NULL, full_name varchar(100) NULL, roles varchar(100) NULL, plan varchar(20) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'ann@example.com', '+14155550101', 'Ann', 'admin', 'pro', ${d.nowPlus(-60_000)})`)
+      const target = await cliTarget(
+        {
+          type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at',
+          columns: { email: 'email', phone_number: 'phone', name: 'full_name', roles: 'roles' }, poll_interval_ms: 100, safety_lag_seconds: 1,
+        },
+        {
+          sink: { upsert: true, batch: { linger_ms: 20 } },
+          mapping: { identifier: ['email', 'phone_number'], custom_attributes: { plan: 'plan' } },
+          emulator: { roles: ['admin'], custom_attributes: [{ name: 'plan', type: 'string' }] },
+        },
+      )
+      try {
+        const store = target.emulator.store
+        const ann = () => store.findByLoginId('email', 'ann@example.com')
+        let stage = 0
+        const changes = (async () => {
+          await until(() => ann()?.phone?.value === '+14155550101' && ann()?.standard?.['name'] === 'Ann')
+          await db.query(`UPDATE ${table} SET phone = NULL, full_name = NULL, roles = NULL, plan = NULL, updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+          await until(() => ann()?.phone === undefined)
+          // Bob gets the number Ann gave up: a user of his own, not an update of Ann's.
+          await db.query(`INSERT INTO ${table} VALUES (2, NULL, '+14155550101', 'Bob', NULL, NULL, ${d.nowPlus(0)})`)
+          await until(() => store.findByLoginId('phone', '+14155550101') !== undefined)
+          stage = 1
+        })()
+        const result = await runCli(['sync', '--config', target.configPath], { killWhen: () => stage === 1, signal: 'SIGTERM' })
+        await changes
+        expect(result.code, result.stderr).toBe(0)
+        expect(ann()?.phone).toBeUndefined()
+        expect(ann()?.standard?.['name']).toBeUndefined()
+        expect(ann()?.roles ?? []).toEqual([])
+        expect(ann()?.custom?.['plan'] ?? null).toBeNull()
+        const bob = store.findByLoginId('phone', '+14155550101')!
+        expect(bob.id).not.toBe(ann()!.id)
+        expect(bob.standard?.['name']).toBe('Bob')
+        expect(bob.email).toBeUndefined()
+        const report = readFileSync(join(target.dir, 'state', 'test.report.ndjson'), 'utf8')
+        expect(report).not.toContain('has no effect in insert')
+      } finally {
+        await target.close()
+      }
+    })
+
     it('`backfill --since` reads only the rows changed at or after that time, by cursor, to the current end', async () => {
       const db = database()
       const d = dialectSql(db)

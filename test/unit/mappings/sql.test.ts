@@ -92,6 +92,24 @@ describe('sql mapping', () => {
     expect(ok(mapper()({ id: 15, email: 'l@example.com', roles: 'a, b' })).record.roles).toEqual(['a', 'b'])
   })
 
+  it('under upsert sends null for a mapped column holding no value (roles as []), and leaves out what it does not map or could not read', () => {
+    const config = sqlSourceConfigSchema.parse({ type: 'sql', dialect: 'postgres', host: 'db', table: 'users', key: 'id', columns })
+    const mapping = mappingConfigSchema.parse({ custom_attributes: { plan: 'plan', tier: 'meta.tier' } })
+    const row = { id: 1, email: 'a@example.com', phone: null, country: null, login: '', first_name: null, last_name: 'Lee', locale: 'not a locale!', roles: null, plan: null, meta: { tier: null } }
+    const upsert = createSqlMapping(config, mapping, { clearEmpty: true })
+    const record = ok(upsert({ kind: 'data', key: '1', origin: 'users id=1', data: row })).record as Record<string, unknown>
+    expect(record).toMatchObject({ email: 'a@example.com', phone_number: null, preferred_username: null, given_name: null, family_name: 'Lee', roles: [], custom_attributes: { plan: null, tier: null } })
+    // A locale that could not be read is left out (Authgear keeps the old one), as is every field no column maps.
+    expect(record).not.toHaveProperty('locale')
+    expect(record).not.toHaveProperty('name')
+    expect(record).not.toHaveProperty('groups')
+    // The identifier is never null, and without upsert nothing is.
+    const byPhone = ok(upsert({ kind: 'data', key: '2', origin: 'users id=2', data: { ...row, email: null, phone: '+14155550101' } })).record as Record<string, unknown>
+    expect(byPhone).toMatchObject({ phone_number: '+14155550101', email: null })
+    const insertOnly = ok(createSqlMapping(config, mapping)({ kind: 'data', key: '1', origin: 'users id=1', data: row })).record
+    expect(Object.values(insertOnly)).not.toContain(null)
+  })
+
   it('leaves out empty strings and invalid profile values with a warning, and keeps unicode', () => {
     const value = ok(mapper()({ id: 16, email: 'm@example.com', first_name: '  ', last_name: '张', locale: 'not a locale!', email_verified_at: 'maybe' }))
     expect(value.record).toEqual({ email: 'm@example.com', family_name: '张' })
