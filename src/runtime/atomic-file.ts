@@ -1,10 +1,13 @@
+import { randomBytes } from 'node:crypto'
 import { mkdir, open, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 
 /** Replaces `path` with `text` so that a crash leaves the old file or the new one, never a mix: a temp file, fsynced, renamed over it, and the directory fsynced. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
-  const tmp = `${path}.tmp`
+  // A name of its own: two processes writing the same file (replicas sharing a state directory,
+  // each PID 1 in its container) would otherwise rename each other's temp file away.
+  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
   const file = await open(tmp, 'w')
   try {
     await file.writeFile(text)

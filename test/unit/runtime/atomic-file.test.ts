@@ -14,4 +14,13 @@ describe('writeFileAtomic', () => {
     await expect(writeFileAtomic(join(dir, 'collector'), 'three\n')).rejects.toThrow()
     expect((await readdir(dir)).sort()).toEqual(['a.prom', 'collector'])
   })
+
+  it('lets writers that overlap on one file (replicas sharing a state directory) all succeed, one version winning whole', async () => {
+    const dir = await tempDir()
+    const path = join(dir, 'test.checkpoint.json')
+    const versions = Array.from({ length: 40 }, (_, i) => `${JSON.stringify({ writer: i, pad: 'x'.repeat(20_000) })}\n`)
+    await Promise.all(versions.map((text) => writeFileAtomic(path, text)))
+    expect(versions).toContain(await readFile(path, 'utf8'))
+    expect(await readdir(dir)).toEqual(['test.checkpoint.json'])
+  })
 })
