@@ -11,7 +11,7 @@ import { chooseLogins } from './auth0-logins.ts'
 import type { MappingConfig } from './config.ts'
 import { isEmpty } from './normalize.ts'
 import { decidePassword } from './password-lane.ts'
-import { getPath, pathKeys } from './source-path.ts'
+import { pathKeys } from './source-path.ts'
 import { checkImportRecord, type ImportRecord } from './record.ts'
 import { draftFromRow, type SqlUserDraft } from './sql-draft.ts'
 import { loadUserMapping, type SqlUserMapping } from './sql-module.ts'
@@ -146,12 +146,28 @@ function clearEmptyFields(record: Record<string, unknown>, draft: SqlUserDraft, 
   for (const [name, path] of Object.entries(config.custom_attributes)) {
     const attributes = record['custom_attributes'] as Record<string, unknown> | undefined
     if (attributes !== undefined && Object.hasOwn(attributes, name)) continue
-    // A module's attribute set to null, or the attribute's column (or the field its path starts at) holding none.
-    const empty = Object.hasOwn(fromModule, name)
-      ? fromModule[name] === null
-      : (Object.hasOwn(row, path) || Object.hasOwn(row, String(pathKeys(path)[0]))) && isEmpty(getPath(row as Record<string, unknown>, path))
+    const empty = Object.hasOwn(fromModule, name) ? fromModule[name] === null : holdsNone(row, path)
     if (empty) record['custom_attributes'] = { ...attributes, [name]: null }
   }
+}
+
+/**
+ * The row says there is no value at `path`: its column is NULL or empty, or an object on the way
+ * is NULL (a JSON column left empty) or lacks the last key. A path that meets anything else on
+ * the way (a JSON column carried as text, as Debezium sends json and jsonb) says nothing.
+ */
+function holdsNone(row: Readonly<Record<string, unknown>>, path: string): boolean {
+  if (Object.hasOwn(row, path)) return isEmpty(row[path])
+  const keys = pathKeys(path)
+  let node: unknown = row
+  for (let i = 0; i < keys.length; i++) {
+    if (node === null) return i > 0
+    if (typeof node !== 'object') return false
+    const key = keys[i] as string | number
+    if (!Object.hasOwn(node, key)) return i > 0
+    node = (node as Record<string | number, unknown>)[key]
+  }
+  return isEmpty(node)
 }
 
 /**

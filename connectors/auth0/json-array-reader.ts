@@ -122,8 +122,9 @@ const tooLongDetail = `an element longer than ${maxLineBytes / (1024 * 1024)} Mi
  *
  * An element missing a closing bracket (`{"a":1,` and the line ends) swallows the elements after
  * it, up to the array's own `]`. Such a line (the element's column and opener, brackets still
- * open) is remembered; if the element then fails to parse, or runs `maxSwallowedBytes` past it, it
- * is cut there as broken and the bytes from that line are cut again as elements of their own.
+ * open) is remembered; if the element is then closed by the array's `]` and fails to parse, or
+ * the file ends inside it, or it grows past `maxLineBytes`, it is cut there as broken and the
+ * bytes from that line are cut again as elements of their own.
  */
 export class ElementCutter {
   #phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing' = 'open'
@@ -146,6 +147,8 @@ export class ElementCutter {
   #elementStart = 0
   /** The first line inside the current element that starts like the next element would (see the class comment). */
   #candidate: Candidate | undefined
+  /** Elements cut again so far (see `maxRecuts`). */
+  #recuts = 0
   /** Since the last line end only spaces have been seen (watched while suspect). */
   #atLineStart = false
   /** How `#scan` stopped early: at a line that starts the next element, or the array's `]`. */
@@ -248,7 +251,10 @@ export class ElementCutter {
         this.#partBytes = 0
       } else {
         const bytes = this.#take(chunk, from, end)
-        if (this.#candidate !== undefined && !parses(bytes)) {
+        // Cut again only an element that is invalid and closed by a bracket not its own (the
+        // array's `]`): one closed by its own pair is one bad element, and its nested lines at its
+        // column (`indent=0` layouts) are not elements.
+        if (this.#candidate !== undefined && this.#recuts < maxRecuts && chunk[end - 1] !== closerOf(this.#elementOpener) && !parses(bytes)) {
           // It swallowed what follows: cut it at the line that starts like an element, and read on from there.
           this.#recut(bytes, pieces)
           from = this.#phase === 'element' ? end : -1
@@ -266,8 +272,9 @@ export class ElementCutter {
       const rest = chunk.subarray(from === -1 ? 0 : from)
       this.#parts.push(rest)
       this.#partBytes += rest.length
-      if (this.#candidate !== undefined && !this.#suspect && this.#elementStart + this.#partBytes - this.#candidate.at > maxSwallowedBytes) {
-        // Brackets left open since a line that starts like an element, far back: cut it there.
+      if (this.#candidate !== undefined && !this.#suspect && this.#partBytes > maxLineBytes) {
+        // Longer than any profile is read (it would be dropped whole), with brackets open since a
+        // line that starts like an element: cut it there, rather than lose what it took in.
         const parts = Buffer.concat(this.#parts)
         this.#parts = []
         this.#partBytes = 0
@@ -298,6 +305,7 @@ export class ElementCutter {
    */
   #recut(bytes: Buffer, pieces: Piece[]): void {
     const candidate = this.#candidate as Candidate
+    this.#recuts++
     pieces.push({ kind: 'broken', detail: unclosedDetail, startLine: this.elementLine })
     const chunkStart = this.#consumed
     this.#consumed = candidate.at
@@ -325,7 +333,7 @@ export class ElementCutter {
   finish(): Piece[] {
     const pieces: Piece[] = []
     // Cut again, the rest may end inside the next such element.
-    while (this.#phase === 'element' && this.#candidate !== undefined && !this.#suspect && !this.#dropped) {
+    while (this.#phase === 'element' && this.#candidate !== undefined && !this.#suspect && !this.#dropped && this.#recuts < maxRecuts) {
       const bytes = Buffer.concat(this.#parts)
       this.#parts = []
       this.#partBytes = 0
@@ -428,12 +436,15 @@ export class ElementCutter {
 const maxSuspectBytes = 1024 * 1024
 
 /**
- * Bytes an element may run on with brackets open since a line that starts like an element before
- * it is cut there (checked at the end of each read). Each cut reads those bytes again, so the bound
- * keeps a file of many unclosed elements linear; an element that valid has no line at its own
- * column starting with its opener, whatever its length.
+ * Unclosed elements cut again in one file. Each cut reads the rest of the element again (often the
+ * rest of the file), so a file of thousands of them would be read thousands of times; past this
+ * many, the elements are reported as before (the rest of the file taken in by the last).
  */
-const maxSwallowedBytes = 64 * 1024
+const maxRecuts = 16
+
+function closerOf(opener: number): number {
+  return opener === openObject ? closeObject : opener === openArray ? closeArray : -1
+}
 
 const bom = [0xef, 0xbb, 0xbf] as const
 const lf = 0x0a

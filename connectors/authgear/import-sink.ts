@@ -76,7 +76,7 @@ export class ImportSink {
   readonly #recorder: OutcomeRecorder
   readonly #metrics: Metrics
   readonly #logger: Logger
-  /** Jobs completed with a crashed chunk since the last that completed without one. */
+  /** Jobs in a row that completed with a crashed chunk and reported no record. */
   #crashStreak = 0
 
   constructor(api: ImportApi, options: ImportSinkOptions, deps: { recorder: OutcomeRecorder; metrics: Metrics; logger: Logger }) {
@@ -202,7 +202,9 @@ export class ImportSink {
       for (const item of raced) item.raced = true
       this.#logger.warn({ job: job.id, records: raced.length }, 'Import job found users inserted at the same moment by an earlier job of the same records; sending them once more.')
     }
-    this.#crashStreak = job.error ? this.#crashStreak + 1 : 0
+    // Only a job that reported nothing looks like a failing Authgear: one whose other chunks
+    // reported shows the server working, and resets the streak as a clean job does.
+    this.#crashStreak = job.error && details.size === 0 ? this.#crashStreak + 1 : 0
     if (job.error) {
       this.#metrics.jobs.inc({ result: 'crashed' })
       this.#logger.warn({ job: job.id, reason: job.error.reason, unreported: unreported.length }, 'Import job completed with a crashed chunk; resending the records it did not report.')

@@ -108,6 +108,13 @@ describe('sql mapping', () => {
     expect(byPhone).toMatchObject({ phone_number: '+14155550101', email: null })
     const insertOnly = ok(createSqlMapping(config, mapping)({ kind: 'data', key: '1', origin: 'users id=1', data: row })).record
     expect(Object.values(insertOnly)).not.toContain(null)
+    // A JSON column that is NULL holds none of its paths; one carried as text (Debezium's json and
+    // jsonb) cannot be read by the path, which says nothing: the attribute is left as it is.
+    const attributesOf = (meta: unknown) => (ok(upsert({ kind: 'data', key: '1', origin: 'users id=1', data: { ...row, plan: 'pro', meta } })).record as Record<string, unknown>)['custom_attributes']
+    expect(attributesOf(null)).toEqual({ plan: 'pro', tier: null })
+    expect(attributesOf({})).toEqual({ plan: 'pro', tier: null })
+    expect(attributesOf('{"tier":"gold"}')).toEqual({ plan: 'pro' })
+    expect(attributesOf({ tier: 'gold' })).toEqual({ plan: 'pro', tier: 'gold' })
   })
 
   it('leaves out empty strings and invalid profile values with a warning, and keeps unicode', () => {

@@ -473,6 +473,16 @@ describe('JSON array element cutting', () => {
     // A valid element with a nested object at its own column is not cut.
     const oddButValid = Buffer.from('[\n{"a":\n{"b":1}},\n{"c":2}\n]')
     expect((await itemsOf(oddButValid)).map((item) => item.kind === 'value' && item.value)).toEqual([{ a: { b: 1 } }, { c: 2 }])
+    // Python's json.dumps(users, indent=0) puts every nested object at column 0. Large valid users
+    // are read whole, and one bad for another reason (a doubled comma) is that element alone.
+    const users = [0, 1, 2].map((i) => ({ user_id: `auth0|${i}`, identities: Array.from({ length: 400 }, (_, j) => ({ provider: 'auth0', user_id: `${i}-${j}`, pad: 'p'.repeat(300) })) }))
+    const indent0 = (value: unknown) => JSON.stringify(value, null, 1).replace(/\n +/g, '\n')
+    const big = Buffer.from(indent0(users))
+    const bigChunks = Array.from({ length: Math.ceil(big.length / 65536) }, (_, i) => big.subarray(i * 65536, (i + 1) * 65536))
+    expect((await itemsOf(...bigChunks)).map((item) => item.kind === 'value' && item.value)).toEqual(users)
+    const small = users.map((user) => ({ ...user, identities: user.identities.slice(0, 2) }))
+    const doubled = Buffer.from(indent0(small).replace('"user_id": "auth0|1",', '"user_id": "auth0|1",,'))
+    expect((await itemsOf(doubled)).map((item) => [item.kind, item.line])).toEqual([['value', 1], ['error', 2], ['value', 3]])
     // Thousands of elements swallowed, more than a megabyte, in 64 KiB reads: all read after the bad one.
     const many = Buffer.from(`[\n{"user_id":"auth0|bad","x":[1,\n${Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ user_id: `auth0|m${i}`, pad: 'p'.repeat(60) })).join(',\n')}\n]\n`)
     const chunks = Array.from({ length: Math.ceil(many.length / 65536) }, (_, i) => many.subarray(i * 65536, (i + 1) * 65536))

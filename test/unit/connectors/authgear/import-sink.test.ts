@@ -28,7 +28,8 @@ class FakeApi implements ImportApi {
   readonly bodies: { records: Record<string, unknown>[] }[] = []
   submitFault: ((records: unknown[], attempt: number) => Error | undefined) | undefined
   getFault: ((id: string, polls: number) => Error | undefined) | undefined
-  crash: ((records: unknown[]) => number | undefined) | undefined
+  /** The index (or indices) of records whose 100-record chunk crashes. */
+  crash: ((records: unknown[]) => number | readonly number[] | undefined) | undefined
   answer: (record: Record<string, unknown>, index: number) => Partial<ImportDetail> = () => ({ outcome: 'inserted', user_id: 'u' })
   #jobs = new Map<string, { records: Record<string, unknown>[]; polls: number }>()
 
@@ -51,12 +52,14 @@ class FakeApi implements ImportApi {
     if (job.polls <= this.pendingPolls) return { id, created_at: 'now', status: 'pending' }
     const fault = this.getFault?.(id, job.polls)
     if (fault) throw fault
-    const crashAt = this.crash?.(job.records)
+    const crashed = this.crash?.(job.records)
+    const crashAt = crashed === undefined ? [] : typeof crashed === 'number' ? [crashed] : crashed
+    const chunks = new Set(crashAt.map((index) => Math.floor(index / 100)))
     const details = job.records.map((record, index) => ({ index, outcome: 'inserted' as const, ...this.answer(record, index) }))
     return {
       id, created_at: 'now', status: 'completed',
-      details: crashAt === undefined ? details : details.filter((d) => Math.floor(d.index / 100) !== Math.floor(crashAt / 100)),
-      ...(crashAt === undefined ? {} : { error: { name: 'InternalError', reason: 'UnexpectedError', message: 'unexpected error occurred', code: 500 } }),
+      details: details.filter((d) => !chunks.has(Math.floor(d.index / 100))),
+      ...(chunks.size === 0 ? {} : { error: { name: 'InternalError', reason: 'UnexpectedError', message: 'unexpected error occurred', code: 500 } }),
     }
   }
 }
@@ -185,6 +188,28 @@ describe('ImportSink', () => {
     // 250, the chunk's 100 again, then halves down to the record alone, which is sent until max sends.
     expect(api.bodies.length).toBeLessThan(20)
     expect(api.bodies.at(-1)!.records.map((record) => record['email'])).toEqual(['u137@example.com'])
+  })
+
+  it('keeps halving while jobs report their other chunks: several batches in flight, each with records that crash', async () => {
+    const api = new FakeApi()
+    const batches = [0, 1, 2, 3].map((b) => {
+      const checkpointer = new Checkpointer<number>()
+      const ticket = checkpointer.track(1, 1000)
+      return Array.from({ length: 1000 }, (_, i) => {
+        const email = `b${b}u${i}@example.com`
+        const mapped: MappedRecord = { identifier: 'email', identifierValue: email, record: { email } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [] }
+        return createWorkItem({ kind: 'data', key: email, origin: `f:${b}:${i}`, data: {} }, mapped, ticket)
+      })
+    })
+    // Three records of each batch crash whatever chunk holds them; the other chunks report.
+    const poison = new Set(batches.flatMap((batch) => [10, 110, 210].map((at) => batch[at]!.source.key)))
+    api.crash = (records) => records.flatMap((record, index) => (poison.has((record as { email: string }).email) ? [index] : []))
+    const { sink, outcomes } = harness(api, 5)
+    await Promise.all(batches.map((batch) => sink.run('email', batch)))
+    expect(outcomes.size).toBe(4000)
+    const failed = [...outcomes].filter(([, outcome]) => outcome.kind === 'failed')
+    expect(new Set(failed.map(([key]) => key))).toEqual(poison)
+    expect(failed.every(([, outcome]) => outcome.code === 'job_crashed')).toBe(true)
   })
 
   it('does not halve crashed records while every job crashes: Authgear is failing, not one record', async () => {
