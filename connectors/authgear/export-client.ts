@@ -95,7 +95,10 @@ export class ExportClient {
     const saved = await memo?.load(request)
     if (saved !== undefined) {
       try {
-        task = await this.waitForCompletion(saved, hooks, signal)
+        const found = await this.waitForCompletion(saved, hooks, signal)
+        // One that completed long before this run holds the users as they were then: a new one is started.
+        if (memo?.current?.(found) === false) await memo.clear()
+        else task = found
       } catch (error) {
         if (!(error instanceof ExportTaskNotFoundError)) throw await ended(error, memo)
       }
@@ -123,6 +126,8 @@ export class ExportClient {
 /** Where `exportTo` remembers a task between runs (`ExportTaskMemo`). */
 export interface ExportTaskMemoStore {
   load(request: unknown): Promise<string | undefined>
+  /** Whether a picked-up task that has completed is recent enough to be used (default: yes). */
+  current?(task: ExportTaskView): boolean
   save(id: string, request: unknown): Promise<void>
   clear(): Promise<void>
 }

@@ -69,12 +69,12 @@ export function exportHooks(metrics: Metrics, progress: 'auto' | 'always' | 'nev
 }
 
 /** Runs one export into `dest` and reports it; shared by `export` and `reconcile`. */
-export async function runExport(client: ExportClient, request: ExportRequestBody, dest: string, metrics: Metrics, progress: 'auto' | 'always' | 'never', signal?: AbortSignal, memo?: ExportTaskMemo): Promise<{ id: string; bytes: number }> {
+export async function runExport(client: ExportClient, request: ExportRequestBody, dest: string, metrics: Metrics, progress: 'auto' | 'always' | 'never', signal?: AbortSignal, memo?: ExportTaskMemo): Promise<{ id: string; bytes: number; completedAt: string | undefined }> {
   const { hooks, stop } = exportHooks(metrics, progress)
   try {
     const { task, bytes } = await client.exportTo(request, dest, hooks, signal, memo)
     metrics.exportDownloads.inc({ result: 'ok' })
-    return { id: task.id, bytes }
+    return { id: task.id, bytes, completedAt: task.completed_at }
   } finally {
     stop()
   }

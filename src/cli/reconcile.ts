@@ -18,6 +18,13 @@ import { ExportTaskMemo } from '../runtime/export-task-memo.ts'
 import { runExport } from './export.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
 
+/**
+ * How long after it completed an export task a stopped reconcile picked up is still used. Older,
+ * it may miss changes made in Authgear since (by an admin, or an import of another config), and a
+ * reconcile on it could pass: a new export is started instead.
+ */
+const reusableExportMs = 15 * 60_000
+
 export interface ReconcileOptions {
   readonly config: string
   /** An ndjson export already downloaded; skips the export. */
@@ -46,11 +53,19 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
   // Named for the pipeline: configs sharing a state.dir (or a work_dir) must not read or remove each other's files.
   const exportFile = options.exportFile === undefined ? join(workDir, `${config.name}.authgear-export.ndjson`) : resolve(process.cwd(), options.exportFile)
   let scratch: string | undefined
+  /** When the Authgear export compared was taken (its task's completion), for the summary. */
+  let snapshotAt: string | undefined
   try {
     await mkdir(workDir, { recursive: true })
     // A run of this config killed outright left its directory: its files are of no use to anyone.
     for (const entry of await readdir(workDir, { withFileTypes: true })) {
       if (entry.isDirectory() && entry.name.startsWith(`${config.name}.reconcile-`)) await rm(join(workDir, entry.name), { recursive: true, force: true })
+    }
+    // So did its download of the whole project (profiles, TOTP secrets), unless exports are kept.
+    if (!rc.keep_export) {
+      const download = join(workDir, `${config.name}.authgear-export.ndjson`)
+      if (exportFile !== download) for (const leftover of [download, `${download}.part`]) await rm(leftover, { force: true })
+      else await rm(`${download}.part`, { force: true })
     }
     // The sorted run files go in a directory of this run's own, the only one removed whole at the end.
     scratch = await mkdtemp(join(workDir, `${config.name}.reconcile-`))
@@ -63,9 +78,10 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     if (client !== undefined) {
       // Users imported after an interrupted reconcile started its export are not in that export.
       const lastImport = await stat(join(stateDir, `${config.name}.checkpoint.json`)).then((file) => file.mtimeMs, () => undefined)
-      const memo = new ExportTaskMemo(join(stateDir, `${config.name}.reconcile-export-task.json`), { ...(lastImport !== undefined ? { staleBeforeMs: lastImport } : {}) })
-      const { id, bytes } = await runExport(client, { format: 'ndjson' }, exportFile, metrics, config.observability.progress, ctx.signal, memo)
-      logger.info({ task: id, bytes, ...memory() }, 'Downloaded the Authgear export.')
+      const memo = new ExportTaskMemo(join(stateDir, `${config.name}.reconcile-export-task.json`), { completedWithinMs: reusableExportMs, ...(lastImport !== undefined ? { staleBeforeMs: lastImport } : {}) })
+      const { id, bytes, completedAt } = await runExport(client, { format: 'ndjson' }, exportFile, metrics, config.observability.progress, ctx.signal, memo)
+      snapshotAt = completedAt
+      logger.info({ task: id, bytes, completedAt, ...memory() }, 'Downloaded the Authgear export.')
     }
     const counts = await reconcile({
       exportFile,
@@ -94,7 +110,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     const passed = counts.differences <= rc.threshold
     metrics.reconcilePassed.set(passed ? 1 : 0)
     metrics.setRunState('finished')
-    const summary = formatReconcileSummary(counts, { source: config.source.type, project: config.sink.project_id, threshold: rc.threshold, report: reportPath })
+    const summary = formatReconcileSummary(counts, { source: config.source.type, project: config.sink.project_id, threshold: rc.threshold, report: reportPath, ...(snapshotAt !== undefined ? { snapshotAt } : {}) })
     await writeFile(summaryPath, summary)
     io.stdout.write(summary)
     logger.info({ counts: counts.toJSON(), seconds: (performance.now() - started) / 1000, passed, ...memory() }, 'The reconcile ended.')

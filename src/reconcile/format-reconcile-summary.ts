@@ -1,11 +1,12 @@
 import type { ReconcileCounts } from './reconcile-counts.ts'
 
 /** The human summary of a reconcile: counts, the fields that differ, and the verdict. */
-export function formatReconcileSummary(counts: ReconcileCounts, info: { source: string; project: string; threshold: number; report: string }): string {
+export function formatReconcileSummary(counts: ReconcileCounts, info: { source: string; project: string; threshold: number; report: string; snapshotAt?: string }): string {
   const row = (label: string, value: number, note = '') => `  ${label.padEnd(26)} ${String(value).padStart(9)}${note ? `  ${note}` : ''}`
   const passed = counts.differences <= info.threshold
   const lines = [
     `reconcile of the ${info.source} source against Authgear project ${info.project}`,
+    ...(info.snapshotAt !== undefined ? [`  export of Authgear completed at ${info.snapshotAt}`] : []),
     row('authgear users', counts.authgearUsers),
     row('source records', counts.sourceRecords),
     row('source users', counts.sourceUsers, 'distinct identifiers after mapping'),

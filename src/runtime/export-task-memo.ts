@@ -19,15 +19,24 @@ interface Saved {
 export class ExportTaskMemo {
   readonly path: string
   readonly #staleBeforeMs: number | undefined
+  readonly #completedWithinMs: number | undefined
 
   /**
    * `staleBeforeMs`: a task created before this time is not picked up. Reconcile passes the time
    * of the last checkpoint an import of the same config wrote: an export started before users were
-   * imported since would report them missing.
+   * imported since would report them missing. `completedWithinMs`: a task picked up that had
+   * completed longer ago than this is not used (reconcile: changes made in Authgear since, by an
+   * admin or another import, would not be in it, and a stale export could pass).
    */
-  constructor(path: string, options: { staleBeforeMs?: number } = {}) {
+  constructor(path: string, options: { staleBeforeMs?: number; completedWithinMs?: number } = {}) {
     this.path = path
     this.#staleBeforeMs = options.staleBeforeMs
+    this.#completedWithinMs = options.completedWithinMs
+  }
+
+  current(task: { readonly completed_at?: string | undefined }, nowMs = Date.now()): boolean {
+    if (this.#completedWithinMs === undefined || task.completed_at === undefined) return true
+    return nowMs - Date.parse(task.completed_at) <= this.#completedWithinMs
   }
 
   /** The saved task for exactly this request, when it is young enough to still exist (and not stale). */

@@ -101,6 +101,32 @@ describe('gearbridge export', () => {
     }
   })
 
+  it('does not use a picked-up task that completed longer ago than the memo allows (reconcile): it starts a new one', async () => {
+    const path = join(dir, 'state', 'test.reconcile-export-task.json')
+    const request = { format: 'ndjson' as const }
+    const c = client(target)
+    try {
+      const first = await c.exportTo(request, join(dir, 'first.ndjson'), {}, undefined, new ExportTaskMemo(path))
+      // As a stopped reconcile leaves it: the task saved, completed since.
+      await new ExportTaskMemo(path).save(first.task.id, request)
+      const later = Date.parse(first.task.completed_at!) + 16 * 60_000
+      const strict = new ExportTaskMemo(path, { completedWithinMs: 15 * 60_000 })
+      expect(strict.current(first.task, later)).toBe(false)
+      expect(strict.current(first.task, Date.parse(first.task.completed_at!) + 60_000)).toBe(true)
+      // Fresh enough: the same task is used.
+      const again = await c.exportTo(request, join(dir, 'again.ndjson'), {}, undefined, strict)
+      expect(again.task.id).toBe(first.task.id)
+      // Too old: a new task, whose export holds Authgear as it is now.
+      await new ExportTaskMemo(path).save(first.task.id, request)
+      const stale = { load: (r: unknown) => strict.load(r), save: (id: string, r: unknown) => strict.save(id, r), clear: () => strict.clear(), current: (task: { completed_at?: string }) => strict.current(task, later) }
+      const renewed = await c.exportTo(request, join(dir, 'renewed.ndjson'), {}, undefined, stale)
+      expect(renewed.task.id).not.toBe(first.task.id)
+      expect(await strict.load(request)).toBeUndefined()
+    } finally {
+      await c.close()
+    }
+  })
+
   it('writes the CSV with the default columns (no family_name, custom attributes last)', async () => {
     const out = join(dir, 'users.csv')
     // No --format: an --out ending in .csv asks for CSV.

@@ -93,6 +93,26 @@ describe('gearbridge reconcile', () => {
     expect((await readdir(work)).sort()).toEqual(['authgear', 'kept.authgear-export.ndjson', 'source'])
   })
 
+  it('removes the whole-project download a run killed outright left, also when the next run compares a file of its own', async () => {
+    const work = join(dir, 'state', 'reconcile-work')
+    await mkdir(work, { recursive: true })
+    await writeFile(join(work, 'test.authgear-export.ndjson'), '{"sub":"left","mfa":{"totps":[{"secret":"JBSWY3DPEHPK3PXP"}]}}\n')
+    await writeFile(join(work, 'test.authgear-export.ndjson.part'), '{"sub":"half')
+    const own = join(dir, 'own-export.ndjson')
+    const fresh = await runCli(['reconcile', '--config', config])
+    expect(fresh.code, fresh.stderr).toBe(0)
+    await mkdir(work, { recursive: true })
+    await writeFile(join(work, 'test.authgear-export.ndjson'), '{"sub":"left"}\n')
+    await writeFile(own, '')
+    const withFile = await runCli(['reconcile', '--config', config, '--export-file', own])
+    expect(withFile.code).toBe(4)
+    expect(existsSync(join(work, 'test.authgear-export.ndjson'))).toBe(false)
+    expect(existsSync(join(work, 'test.authgear-export.ndjson.part'))).toBe(false)
+    expect(await readFile(own, 'utf8')).toBe('')
+    // The summary says when the export compared was taken.
+    expect(fresh.stdout).toMatch(/^ {2}export of Authgear completed at \d{4}-\d{2}-\d{2}T/m)
+  })
+
   it('refuses a source that matches no file (exit 78) before an export task spends export quota', async () => {
     target.emulator.quota.setLimits('user_export', [{ quota: 1_000, period: 'day' }])
     const before = target.emulator.quota.used('user_export', 'day')
