@@ -6,7 +6,7 @@ import { createSource } from '../../connectors/create-source.ts'
 import { identifierOrder } from '../../mappings/auth0-logins.ts'
 import { AbortedError, ConfigError } from '../core/errors.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
-import { groupOf, type ExpectedFields } from '../reconcile/comparable-user.ts'
+import { groupOf, loginKeys, profileKeys, type ExpectedFields } from '../reconcile/comparable-user.ts'
 import type { RootConfig } from '../config/schema.ts'
 import { formatReconcileSummary } from '../reconcile/format-reconcile-summary.ts'
 import { FindingWriter } from '../reconcile/finding-writer.ts'
@@ -158,10 +158,15 @@ function expectedFields(config: RootConfig): ExpectedFields | undefined {
   const source = config.source
   if (config.sink.upsert || (source.type === 'sql' && source.module !== undefined) || (source.type === 'kafka' && source.format === 'mapped')) return undefined
   const columns = source.type === 'sql' || (source.type === 'kafka' && source.record_mapping === 'sql') ? source.columns : undefined
+  // The login IDs and standard attributes a record can carry: a column mapped for each (SQL), or
+  // every one an Auth0 profile can hold. One a record lacks is unset on insert.
+  const column = (field: string): string | undefined => (columns as Record<string, string | undefined> | undefined)?.[field === 'preferred_username' ? 'username' : field]
+  const fields = [...loginKeys, ...profileKeys].filter((field) => columns === undefined || column(field) !== undefined)
   return {
     roles: columns !== undefined ? columns.roles !== undefined : config.mapping.roles_from !== null,
     groups: columns !== undefined ? columns.groups !== undefined : config.mapping.groups_from !== null,
     customAttributes: Object.keys(config.mapping.custom_attributes),
+    fields,
   }
 }
 

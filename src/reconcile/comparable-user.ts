@@ -17,10 +17,10 @@ export interface ComparableUser {
   readonly password?: boolean
 }
 
-const profileKeys = [
+export const profileKeys = [
   'name', 'given_name', 'family_name', 'middle_name', 'nickname', 'profile', 'picture', 'website', 'gender', 'birthdate', 'zoneinfo', 'locale',
 ] as const
-const loginKeys = ['email', 'phone_number', 'preferred_username'] as const
+export const loginKeys = ['email', 'phone_number', 'preferred_username'] as const
 
 /** The field group a flat field name belongs to. */
 export function groupOf(field: string): FieldGroup {
@@ -47,6 +47,8 @@ export interface ExpectedFields {
   readonly roles: boolean
   readonly groups: boolean
   readonly customAttributes: readonly string[]
+  /** Login IDs and standard attributes the mapping can send: absent from a record, unset on insert. */
+  readonly fields?: readonly string[]
 }
 
 /**
@@ -57,6 +59,7 @@ export interface ExpectedFields {
 export function fromMappedRecord(id: string, origin: string, record: ImportRecord, expected?: ExpectedFields): ComparableUser {
   const r = record as Record<string, unknown>
   const f: Record<string, unknown> = {}
+  for (const key of expected?.fields ?? []) f[key] = null
   for (const key of loginKeys) if (Object.hasOwn(r, key)) f[key] = r[key]
   if (typeof r.email === 'string') f.email_verified = r.email_verified === true
   if (typeof r.phone_number === 'string') f.phone_number_verified = r.phone_number_verified === true

@@ -129,6 +129,11 @@ describe('gearbridge reconcile', () => {
     store.delete(store.findByLoginId('email', 'eve@example.com')!)
     store.findByLoginId('email', 'bob@example.com')!.standard!['name'] = 'Robert Stone'
     store.findByLoginId('username', 'dana')!.status = 'disabled'
+    // A login ID and a name the source does not have (its profile has no phone and no family name):
+    // an insert leaves them unset, so Authgear holding them is a difference.
+    const bob = store.findByLoginId('email', 'bob@example.com')!
+    store.setLoginId(bob, 'phone', '+14155550199', false)
+    bob.standard!['family_name'] = 'Stone'
     const signer = new AdminTokenSigner({ projectId: 'myapp', keyId: target.keyId, privateKeyPem: target.privateKeyPem })
     const res = await fetch(`${target.emulator.url}/_api/admin/users/import`, {
       method: 'POST',
@@ -145,7 +150,7 @@ describe('gearbridge reconcile', () => {
     const findings = (await readNdjson(join(dir, 'state', 'test.reconcile.ndjson'))).filter((f) => f.kind !== 'not_importable')
     const intruder = store.findByLoginId('email', 'intruder@example.com')!
     expect(findings).toEqual([
-      { kind: 'field_mismatch', key: 'email:bob@example.com', user_id: store.findByLoginId('email', 'bob@example.com')!.id, source_key: `auth0|${id(2)}`, origin: expect.any(String), fields: [{ field: 'name', expected: 'Bob Stone', actual: 'Robert Stone' }] },
+      { kind: 'field_mismatch', key: 'email:bob@example.com', user_id: store.findByLoginId('email', 'bob@example.com')!.id, source_key: `auth0|${id(2)}`, origin: expect.any(String), fields: [{ field: 'phone_number', expected: null, actual: '+14155550199' }, { field: 'name', expected: 'Bob Stone', actual: 'Robert Stone' }, { field: 'family_name', expected: null, actual: 'Stone' }] },
       { kind: 'missing_in_authgear', key: 'email:eve@example.com', source_key: `auth0|${id(6)}`, origin: expect.any(String) },
       { kind: 'extra_in_authgear', key: 'email:intruder@example.com', user_id: intruder.id },
       { kind: 'field_mismatch', key: 'preferred_username:dana', user_id: store.findByLoginId('username', 'dana')!.id, source_key: `auth0|${id(5)}`, origin: expect.any(String), fields: [{ field: 'disabled', expected: false, actual: true }] },
