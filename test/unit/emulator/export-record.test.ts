@@ -14,6 +14,14 @@ describe('exported record (§7.3)', () => {
     )
   })
 
+  it('exports a temporary disable as disabled only inside its window, with the window', () => {
+    const hour = 3_600_000
+    const windowed = (from: number, until: number) => exportRecord({ ...bare, status: 'disabled', temporarilyDisabledFrom: new Date(Date.now() + from).toISOString(), temporarilyDisabledUntil: new Date(Date.now() + until).toISOString() }, ctx)
+    expect(windowed(-hour, hour).disabled).toBe(true)
+    expect(windowed(-2 * hour, -hour)).toMatchObject({ disabled: false, temporarily_disabled_until: expect.any(String) })
+    expect(windowed(hour, 2 * hour).disabled).toBe(false)
+  })
+
   it('keeps struct key order, omits empty values, and shapes identities and mfa', () => {
     const user: StoredUser = {
       ...bare,
