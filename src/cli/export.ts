@@ -7,7 +7,7 @@ import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import type { ExportClient, ExportHooks } from '../../connectors/authgear/export-client.ts'
 import { ExportFailedError } from '../../connectors/authgear/export-errors.ts'
 import { parseFieldPointer, type ExportFormat, type ExportRequestBody } from '../../connectors/authgear/export-task.ts'
-import { AbortedError, ConfigError } from '../core/errors.ts'
+import { AbortedError, ConfigError, QuotaExceededError } from '../core/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { ExportTaskMemo } from '../runtime/export-task-memo.ts'
@@ -30,6 +30,15 @@ export function exportRequestOf(format: string, fields: readonly string[] = []):
   for (const { pointer, field_name } of pointers) {
     if (!pointer.startsWith('/')) throw new UsageError(`--field ${JSON.stringify(pointer)}: a field is a JSON pointer into the user record, starting with "/" (/email, /address/country)`)
     if (field_name === '') throw new UsageError(`--field ${JSON.stringify(`${pointer}=`)}: the column name after "=" is empty (leave out "=" for the default name)`)
+    // RFC 6901: "~" escapes only "~0" (~) and "~1" (/); Authgear refuses anything else with a bare "invalid request body".
+    if (/~(?![01])/.test(pointer)) throw new UsageError(`--field ${JSON.stringify(pointer)}: "~" in a JSON pointer must be followed by 0 (for ~) or 1 (for /)`)
+  }
+  // Two columns of one name are refused by Authgear (UserExportNonUniqueFieldNames): said here, naming it.
+  const seen = new Set<string>()
+  for (const { pointer, field_name } of pointers) {
+    const name = field_name ?? pointer
+    if (seen.has(name)) throw new UsageError(`--field: two columns would be named ${JSON.stringify(name)}; give one another name with ${JSON.stringify(`${pointer}=<name>`)}`)
+    seen.add(name)
   }
   if (pointers.length > 0 && f !== 'csv') throw new UsageError('--field picks CSV columns: use it with --format csv')
   return pointers.length === 0 ? { format: f } : { format: f, csv: { fields: pointers } }
@@ -112,6 +121,12 @@ export async function exportCommand(options: ExportOptions, io: CommandIo): Prom
       // SIGTERM/SIGINT: the task is remembered (or was never started), so this is a resumable stop.
       metrics.setRunState('stopped')
       io.stderr.write('Stopped before the export was downloaded; run the same command again to pick up its task.\n')
+      return ExitCodes.resumable
+    }
+    if (error instanceof QuotaExceededError) {
+      // As a backfill stopped by the quota: nothing is wrong but the period's allowance; run it again after the reset.
+      metrics.setRunState('stopped')
+      io.stderr.write(`gearbridge: ${error.message}\n`)
       return ExitCodes.resumable
     }
     metrics.setRunState('failed')

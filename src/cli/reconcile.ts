@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import { createSource } from '../../connectors/create-source.ts'
 import { identifierOrder } from '../../mappings/auth0-logins.ts'
-import { AbortedError, ConfigError } from '../core/errors.ts'
+import { AbortedError, ConfigError, QuotaExceededError } from '../core/errors.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
 import { groupOf, loginKeys, profileKeys, type ExpectedFields } from '../reconcile/comparable-user.ts'
 import type { RootConfig } from '../config/schema.ts'
@@ -124,9 +124,12 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     if (error instanceof ConfigError) throw error
     // A signal may end the run through whatever it interrupted (an index build, a sort): the
     // error is then an AbortError of the platform's, and the run is as resumable as any stopped one.
-    const stopped = error instanceof AbortedError || ctx.signal.aborted
-    io.stderr.write(`gearbridge: ${stopped && !(error instanceof AbortedError) ? 'stopped by a signal before the reconcile had a verdict' : (error as Error).message}\n`)
+    // The export quota spent: nothing to fix but the period's allowance, as a backfill stopped by the import quota.
+    const stopped = error instanceof AbortedError || ctx.signal.aborted || error instanceof QuotaExceededError
+    io.stderr.write(`gearbridge: ${stopped && !(error instanceof AbortedError) && !(error instanceof QuotaExceededError) ? 'stopped by a signal before the reconcile had a verdict' : (error as Error).message}\n`)
     await report.close().catch(() => undefined)
+    // A run that stopped before comparing anything leaves no empty partial report to point at.
+    if (report.count === 0) await rm(report.partialPath, { force: true }).catch(() => undefined)
     if (existsSync(report.partialPath)) io.stderr.write(`gearbridge: the differences found before the reconcile stopped (${report.count}) are in ${report.partialPath}\n`)
     return stopped ? ExitCodes.resumable : ExitCodes.fatal
   } finally {

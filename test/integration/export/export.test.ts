@@ -155,10 +155,15 @@ describe('gearbridge export', () => {
     )
   })
 
-  it('refuses duplicate column names with the server error, exit 1', async () => {
-    const result = await runCli(['export', '--config', config, '--format', 'csv', '--field', '/email=x', '--field', '/sub=x', '--out', join(dir, 'dup.csv')])
-    expect(result.code).toBe(1)
-    expect(result.stderr).toContain('UserExportNonUniqueFieldNames')
+  it('refuses duplicate column names and a pointer with a bad ~ escape before starting a task, exit 2, naming them', async () => {
+    const dup = await runCli(['export', '--config', config, '--format', 'csv', '--field', '/email=x', '--field', '/sub=x', '--out', join(dir, 'dup.csv')])
+    expect(dup.code).toBe(2)
+    expect(dup.stderr).toContain('two columns would be named "x"')
+    const same = await runCli(['export', '--config', config, '--format', 'csv', '--field', '/email', '--field', '/email', '--out', join(dir, 'dup.csv')])
+    expect(same.code).toBe(2)
+    const tilde = await runCli(['export', '--config', config, '--format', 'csv', '--field', '/a~2b', '--out', join(dir, 'dup.csv')])
+    expect(tilde.code).toBe(2)
+    expect(tilde.stderr).toContain('"~" in a JSON pointer must be followed by 0')
   })
 
   it('refuses a command line it cannot run with exit 2 and what to change', async () => {
@@ -212,13 +217,19 @@ describe('failed and refused exports', () => {
     await rm(fdir, { recursive: true, force: true })
   })
 
-  it('reports a task completed with error as a failure, then the quota as 429', async () => {
+  it('reports a task completed with error as a failure (1), then the spent quota as a stop to run again after the reset (75), reconcile too', async () => {
     const first = await runCli(['export', '--config', failingConfig, '--out', join(fdir, 'x.ndjson')])
     expect(first.code).toBe(1)
     expect(first.stderr).toMatch(/export userexport_[0-9A-Z]{32} failed: InternalError\/UnexpectedError/)
     const second = await runCli(['export', '--config', failingConfig, '--out', join(fdir, 'x.ndjson')])
-    expect(second.code).toBe(1)
+    expect(second.code).toBe(75)
     expect(second.stderr).toMatch(/user_export usage quota/)
+    await writeFile(join(fdir, 'none.ndjson'), `${JSON.stringify({ user_id: 'auth0|1', email: 'a@example.com' })}\n`)
+    const reconcile = await runCli(['reconcile', '--config', failingConfig])
+    expect(reconcile.code).toBe(75)
+    expect(reconcile.stderr).toMatch(/user_export usage quota/)
+    // It compared nothing: no empty partial report is left, nor pointed at.
+    expect(reconcile.stderr).not.toContain('partial')
   })
 })
 
