@@ -116,7 +116,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     logger.info({ counts: counts.toJSON(), seconds: (performance.now() - started) / 1000, passed, ...memory() }, 'The reconcile ended.')
     return passed ? ExitCodes.ok : ExitCodes.differences
   } catch (error) {
-    metrics.setRunState('failed')
+    metrics.setRunState(error instanceof AbortedError || ctx.signal.aborted || error instanceof QuotaExceededError ? 'stopped' : 'failed')
     // An earlier run's summary and report would read as this run's verdict; what this run found
     // before it stopped stays in the partial report.
     await rm(summaryPath, { force: true }).catch(() => undefined)
