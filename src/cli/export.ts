@@ -36,7 +36,8 @@ export function exportRequestOf(format: string, fields: readonly string[] = []):
   // Two columns of one name are refused by Authgear (UserExportNonUniqueFieldNames): said here, naming it.
   const seen = new Set<string>()
   for (const { pointer, field_name } of pointers) {
-    const name = field_name ?? pointer
+    // Authgear names a column without `=name` by its pointer's tokens joined with "." (/address/country → address.country).
+    const name = field_name ?? pointer.slice(1).split('/').map((token) => token.replaceAll('~1', '/').replaceAll('~0', '~')).join('.')
     if (seen.has(name)) throw new UsageError(`--field: two columns would be named ${JSON.stringify(name)}; give one another name with ${JSON.stringify(`${pointer}=<name>`)}`)
     seen.add(name)
   }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, realpath, rm, rmdir, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import { createSource } from '../../connectors/create-source.ts'
@@ -64,8 +64,11 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     // So did its download of the whole project (profiles, TOTP secrets), unless exports are kept.
     if (!rc.keep_export) {
       const download = join(workDir, `${config.name}.authgear-export.ndjson`)
-      if (exportFile !== download) for (const leftover of [download, `${download}.part`]) await rm(leftover, { force: true })
-      else await rm(`${download}.part`, { force: true })
+      // Never the file given to compare, whatever path (a symlinked directory) it was named by.
+      const given = options.exportFile === undefined ? undefined : await realpath(exportFile).catch(() => exportFile)
+      const leftover = await realpath(download).catch(() => download)
+      if (options.exportFile === undefined || given !== leftover) await rm(download, { force: true })
+      await rm(`${download}.part`, { force: true })
     }
     // The sorted run files go in a directory of this run's own, the only one removed whole at the end.
     scratch = await mkdtemp(join(workDir, `${config.name}.reconcile-`))

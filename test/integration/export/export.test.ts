@@ -159,8 +159,11 @@ describe('gearbridge export', () => {
     const dup = await runCli(['export', '--config', config, '--format', 'csv', '--field', '/email=x', '--field', '/sub=x', '--out', join(dir, 'dup.csv')])
     expect(dup.code).toBe(2)
     expect(dup.stderr).toContain('two columns would be named "x"')
-    const same = await runCli(['export', '--config', config, '--format', 'csv', '--field', '/email', '--field', '/email', '--out', join(dir, 'dup.csv')])
-    expect(same.code).toBe(2)
+    // A column without a name is named by its pointer's tokens joined with ".".
+    for (const fields of [['/email', '/email'], ['/email', '/sub=email'], ['/address/formatted', '/address.formatted']]) {
+      const same = await runCli(['export', '--config', config, '--format', 'csv', ...fields.flatMap((f) => ['--field', f]), '--out', join(dir, 'dup.csv')])
+      expect(same.code, fields.join(' ')).toBe(2)
+    }
     const tilde = await runCli(['export', '--config', config, '--format', 'csv', '--field', '/a~2b', '--out', join(dir, 'dup.csv')])
     expect(tilde.code).toBe(2)
     expect(tilde.stderr).toContain('"~" in a JSON pointer must be followed by 0')

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -109,6 +109,15 @@ describe('gearbridge reconcile', () => {
     expect(existsSync(join(work, 'test.authgear-export.ndjson'))).toBe(false)
     expect(existsSync(join(work, 'test.authgear-export.ndjson.part'))).toBe(false)
     expect(await readFile(own, 'utf8')).toBe('')
+    // The file given to compare is never removed, even named through a symlink to the work dir.
+    await mkdir(work, { recursive: true })
+    await writeFile(join(work, 'test.authgear-export.ndjson'), '')
+    await symlink(work, join(dir, 'work-link'))
+    const viaLink = await runCli(['reconcile', '--config', config, '--export-file', join(dir, 'work-link', 'test.authgear-export.ndjson')])
+    expect(viaLink.code, viaLink.stderr).toBe(4)
+    expect(existsSync(join(work, 'test.authgear-export.ndjson'))).toBe(true)
+    await rm(join(work, 'test.authgear-export.ndjson'))
+    await rm(join(dir, 'work-link'))
     // The summary says when the export compared was taken.
     expect(fresh.stdout).toMatch(/^ {2}export of Authgear completed at \d{4}-\d{2}-\d{2}T/m)
   })
