@@ -88,6 +88,37 @@ type Piece =
 const brokenDetail = 'element is not valid JSON (a string in it runs past the end of its line: a quote not escaped?)'
 const unclosedDetail = 'element is not valid JSON (a bracket in it is not closed before the next element starts: the element is cut short?)'
 
+/** Everything `ElementCutter` changes while it cuts, to try a cut and take it back. */
+interface CutterState {
+  readonly phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing'
+  readonly consumed: number
+  readonly lineStart: number
+  readonly lineEnds: number
+  readonly lastLineEnd: number
+  readonly lastLineEndByte: number
+  readonly elementLine: number
+  readonly elementColumn: number
+  readonly elementOpener: number
+  readonly suspect: boolean
+  readonly elementStart: number
+  readonly candidates: Candidate[]
+  readonly recuts: number
+  readonly atLineStart: boolean
+  readonly cut: 'next' | 'close'
+  readonly dropped: boolean
+  readonly tooLong: boolean
+  readonly fresh: boolean
+  readonly broken: boolean
+  readonly depth: number
+  readonly inString: boolean
+  readonly escaped: boolean
+  readonly parts: Buffer[]
+  readonly partBytes: number
+}
+
+/** Candidate lines remembered per element: a profile's nested objects at its column (`indent=0`) come before the next element's line. */
+const maxCandidates = 8
+
 /** A line inside an element that starts like the next element: its offset, line number, the offset its line starts at, and the byte that ended the line before. */
 interface Candidate {
   readonly at: number
@@ -121,10 +152,10 @@ const tooLongDetail = `an element longer than ${maxLineBytes / (1024 * 1024)} Mi
  * there as broken, and cutting goes on from that line.
  *
  * An element missing a closing bracket (`{"a":1,` and the line ends) swallows the elements after
- * it, up to the array's own `]`. Such a line (the element's column and opener, brackets still
- * open) is remembered; if the element is then closed by the array's `]` and fails to parse, or
- * the file ends inside it, or it grows past `maxLineBytes`, it is cut there as broken and the
- * bytes from that line are cut again as elements of their own.
+ * it, up to the array's own `]`. Such lines (the element's column and opener, brackets still
+ * open) are remembered; if the element then fails to parse, or the file ends inside it, or it
+ * grows past `maxLineBytes`, it is cut as broken at the first of them from which the rest cuts
+ * into elements with no fault in the array's structure, and cutting goes on from there.
  */
 export class ElementCutter {
   #phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing' = 'open'
@@ -146,7 +177,7 @@ export class ElementCutter {
   /** Where the current element began, as an offset in the whole input. */
   #elementStart = 0
   /** The first line inside the current element that starts like the next element would (see the class comment). */
-  #candidate: Candidate | undefined
+  #candidates: Candidate[] = []
   /** Elements cut again so far (see `maxRecuts`). */
   #recuts = 0
   /** Since the last line end only spaces have been seen (watched while suspect). */
@@ -215,7 +246,7 @@ export class ElementCutter {
         this.#inString = false
         this.#escaped = false
         this.#suspect = false
-        this.#candidate = undefined
+        this.#candidates = []
         this.#elementStart = this.#consumed + i
         this.#dropped = false
         this.#tooLong = false
@@ -251,12 +282,9 @@ export class ElementCutter {
         this.#partBytes = 0
       } else {
         const bytes = this.#take(chunk, from, end)
-        // Cut again only an element that is invalid and closed by a bracket not its own (the
-        // array's `]`): one closed by its own pair is one bad element, and its nested lines at its
-        // column (`indent=0` layouts) are not elements.
-        if (this.#candidate !== undefined && this.#recuts < maxRecuts && chunk[end - 1] !== closerOf(this.#elementOpener) && !parses(bytes)) {
-          // It swallowed what follows: cut it at the line that starts like an element, and read on from there.
-          this.#recut(bytes, pieces)
+        // An invalid element that may have swallowed what follows: cut at a line that starts
+        // like an element, when what follows from there reads as elements of the array.
+        if (this.#candidates.length > 0 && this.#recuts < maxRecuts && !parses(bytes) && this.#tryRecut(bytes, pieces)) {
           from = this.#phase === 'element' ? end : -1
           i = end - 1
           continue
@@ -272,14 +300,15 @@ export class ElementCutter {
       const rest = chunk.subarray(from === -1 ? 0 : from)
       this.#parts.push(rest)
       this.#partBytes += rest.length
-      if (this.#candidate !== undefined && !this.#suspect && this.#partBytes > maxLineBytes) {
+      if (this.#candidates.length > 0 && !this.#suspect && this.#recuts < maxRecuts && this.#partBytes > maxLineBytes) {
         // Longer than any profile is read (it would be dropped whole), with brackets open since a
         // line that starts like an element: cut it there, rather than lose what it took in.
-        const parts = Buffer.concat(this.#parts)
+        const parts = this.#parts
         this.#parts = []
         this.#partBytes = 0
-        this.#recut(parts, pieces)
-        return this.#done(chunk, pieces)
+        if (this.#tryRecut(Buffer.concat(parts), pieces)) return this.#done(chunk, pieces)
+        this.#parts = parts
+        this.#partBytes = parts.reduce((n, part) => n + part.length, 0)
       }
       // A suspect element this long has run on past any sane profile: keep only watching for the next element.
       if (this.#suspect && this.#partBytes > maxSuspectBytes) {
@@ -303,8 +332,7 @@ export class ElementCutter {
    * current chunk stands) as unclosed up to its candidate line, and cuts the bytes from that line again, with the
    * line count taken back to it. The cutter is left as that cut ends: between elements, or inside one.
    */
-  #recut(bytes: Buffer, pieces: Piece[]): void {
-    const candidate = this.#candidate as Candidate
+  #recut(bytes: Buffer, candidate: Candidate, pieces: Piece[]): void {
     this.#recuts++
     pieces.push({ kind: 'broken', detail: unclosedDetail, startLine: this.elementLine })
     const chunkStart = this.#consumed
@@ -314,11 +342,71 @@ export class ElementCutter {
     this.#lastLineEnd = candidate.lineStart - 1
     this.#lastLineEndByte = candidate.lineEndByte
     this.#phase = 'between'
-    this.#candidate = undefined
+    this.#candidates = []
     this.#atLineStart = false
     pieces.push(...this.push(bytes.subarray(candidate.at - this.#elementStart)))
     // The bytes cut again end where the scan of the current chunk stands, which its own push counts.
     this.#consumed = chunkStart
+  }
+
+  /**
+   * Cuts the current element (its bytes so far: `bytes`) at the first of its candidate lines from
+   * which the rest reads as elements of the array, with no fault in the array's structure (a line
+   * inside the element at its column, such as an identity in a `json.dumps(indent=0)` file, is
+   * followed by the element's own `]` and fields, which are). False, with the cutter as it was,
+   * when none does.
+   */
+  #tryRecut(bytes: Buffer, pieces: Piece[]): boolean {
+    const candidates = this.#candidates
+    for (const candidate of candidates) {
+      const saved = this.#save()
+      const trial: Piece[] = []
+      this.#recut(bytes, candidate, trial)
+      if (!trial.some((piece) => piece.kind === 'fault')) {
+        pieces.push(...trial)
+        return true
+      }
+      this.#restore(saved)
+    }
+    this.#candidates = []
+    return false
+  }
+
+  #save(): CutterState {
+    return {
+      phase: this.#phase, consumed: this.#consumed, lineStart: this.#lineStart, lineEnds: this.#lineEnds, lastLineEnd: this.#lastLineEnd,
+      lastLineEndByte: this.#lastLineEndByte, elementLine: this.elementLine, elementColumn: this.#elementColumn, elementOpener: this.#elementOpener,
+      suspect: this.#suspect, elementStart: this.#elementStart, candidates: this.#candidates, recuts: this.#recuts, atLineStart: this.#atLineStart,
+      cut: this.#cut, dropped: this.#dropped, tooLong: this.#tooLong, fresh: this.#fresh, broken: this.broken, depth: this.#depth,
+      inString: this.#inString, escaped: this.#escaped, parts: [...this.#parts], partBytes: this.#partBytes,
+    }
+  }
+
+  #restore(state: CutterState): void {
+    this.#phase = state.phase
+    this.#consumed = state.consumed
+    this.#lineStart = state.lineStart
+    this.#lineEnds = state.lineEnds
+    this.#lastLineEnd = state.lastLineEnd
+    this.#lastLineEndByte = state.lastLineEndByte
+    this.elementLine = state.elementLine
+    this.#elementColumn = state.elementColumn
+    this.#elementOpener = state.elementOpener
+    this.#suspect = state.suspect
+    this.#elementStart = state.elementStart
+    this.#candidates = state.candidates
+    this.#recuts = state.recuts
+    this.#atLineStart = state.atLineStart
+    this.#cut = state.cut
+    this.#dropped = state.dropped
+    this.#tooLong = state.tooLong
+    this.#fresh = state.fresh
+    this.broken = state.broken
+    this.#depth = state.depth
+    this.#inString = state.inString
+    this.#escaped = state.escaped
+    this.#parts = state.parts
+    this.#partBytes = state.partBytes
   }
 
   #done(chunk: Buffer, pieces: Piece[]): Piece[] {
@@ -333,11 +421,15 @@ export class ElementCutter {
   finish(): Piece[] {
     const pieces: Piece[] = []
     // Cut again, the rest may end inside the next such element.
-    while (this.#phase === 'element' && this.#candidate !== undefined && !this.#suspect && !this.#dropped && this.#recuts < maxRecuts) {
-      const bytes = Buffer.concat(this.#parts)
+    while (this.#phase === 'element' && this.#candidates.length > 0 && !this.#suspect && !this.#dropped && this.#recuts < maxRecuts) {
+      const parts = this.#parts
       this.#parts = []
       this.#partBytes = 0
-      this.#recut(bytes, pieces)
+      if (!this.#tryRecut(Buffer.concat(parts), pieces)) {
+        this.#parts = parts
+        this.#partBytes = parts.reduce((n, part) => n + part.length, 0)
+        break
+      }
     }
     return pieces
   }
@@ -369,14 +461,14 @@ export class ElementCutter {
       if (b === lf || b === cr) {
         this.#lineEnd(b, i)
         if (this.#inString) this.#suspect = true
-        this.#atLineStart = this.#suspect || (this.#depth > 0 && this.#candidate === undefined)
+        this.#atLineStart = this.#suspect || (this.#depth > 0 && this.#candidates.length < maxCandidates)
       } else if (this.#atLineStart && b !== 0x20 && b !== 0x09) {
         this.#atLineStart = false
         const column = this.#consumed + i - this.#lineStart
         if (!this.#suspect) {
           // Not at a break in a string: only remembered, in case the element turns out unclosed.
           if (column === this.#elementColumn && b === this.#elementOpener) {
-            this.#candidate = { at: this.#consumed + i, line: this.#lineEnds + 1, lineStart: this.#lineStart, lineEndByte: this.#lastLineEndByte }
+            this.#candidates.push({ at: this.#consumed + i, line: this.#lineEnds + 1, lineStart: this.#lineStart, lineEndByte: this.#lastLineEndByte })
           }
         } else if (column === this.#elementColumn && b === this.#elementOpener) {
           this.#cut = 'next'
@@ -442,9 +534,7 @@ const maxSuspectBytes = 1024 * 1024
  */
 const maxRecuts = 16
 
-function closerOf(opener: number): number {
-  return opener === openObject ? closeObject : opener === openArray ? closeArray : -1
-}
+
 
 const bom = [0xef, 0xbb, 0xbf] as const
 const lf = 0x0a

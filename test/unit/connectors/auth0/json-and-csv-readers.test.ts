@@ -483,6 +483,20 @@ describe('JSON array element cutting', () => {
     const small = users.map((user) => ({ ...user, identities: user.identities.slice(0, 2) }))
     const doubled = Buffer.from(indent0(small).replace('"user_id": "auth0|1",', '"user_id": "auth0|1",,'))
     expect((await itemsOf(doubled)).map((item) => [item.kind, item.line])).toEqual([['value', 1], ['error', 2], ['value', 3]])
+    // A user cut short there (its closing line gone) is cut at the next user's line, not at its own
+    // identities, which would read as users and end the array early: every other user is read.
+    const four = [0, 1, 2, 3].map((i) => ({ user_id: `auth0|${i}`, identities: [{ provider: 'auth0', user_id: `${i}` }, { provider: 'google', user_id: `g${i}` }] }))
+    const lines = indent0(four).split('\n')
+    // User 1 ends `],` after its identities, its `}` line gone.
+    const cutAt = lines.findIndex((line, n) => line === '},' && lines[n - 1] === ']' && n > lines.indexOf('"user_id": "auth0|1",'))
+    const cutShort = Buffer.from(lines.flatMap((line, n) => (n === cutAt ? [] : n === cutAt - 1 ? ['],'] : [line])).join('\n'))
+    for (const chunks of [[cutShort], [cutShort.subarray(0, 100), cutShort.subarray(100)]]) {
+      const read = await itemsOf(...chunks)
+      expect(read.map((item) => (item.kind === 'value' ? item.value['user_id'] : item.kind))).toEqual(['auth0|0', 'error', 'auth0|2', 'auth0|3'])
+    }
+    // One element left open and a later one closed twice: the users between them are read.
+    const twice = Buffer.from('[\n{"user_id":"auth0|a","app_metadata":{"roles":["x"]},\n{"user_id":"auth0|b"},\n{"user_id":"auth0|c"}},\n{"user_id":"auth0|d"}\n]\n')
+    expect((await itemsOf(twice)).map((item) => (item.kind === 'value' ? item.value['user_id'] : item.kind))).toEqual(['error', 'auth0|b', 'auth0|c', 'error', 'auth0|d'])
     // Thousands of elements swallowed, more than a megabyte, in 64 KiB reads: all read after the bad one.
     const many = Buffer.from(`[\n{"user_id":"auth0|bad","x":[1,\n${Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ user_id: `auth0|m${i}`, pad: 'p'.repeat(60) })).join(',\n')}\n]\n`)
     const chunks = Array.from({ length: Math.ceil(many.length / 65536) }, (_, i) => many.subarray(i * 65536, (i + 1) * 65536))
