@@ -29,7 +29,10 @@ export function isAbsoluteUri(value: string): boolean {
 /** Format `x_picture`: an absolute http(s) URI (read as `uri` is), or `authgearimages:///<path>`. */
 export function isPictureUri(value: string): boolean {
   // Authgear's own image store: the path after `///` must already be clean (no `//`, `.` or `..`, no trailing `/`).
-  if (value.startsWith('authgearimages:///')) return isCleanPath(value.slice('authgearimages://'.length))
+  if (value.startsWith('authgearimages:///')) {
+    const path = value.slice('authgearimages://'.length)
+    return path.length > 1 && !path.endsWith('/') && hasCleanSegments(path)
+  }
   if (!readsAsUrlWithHost(value)) return false
   if (plainHttpUrl.test(value)) return true
   if (!URL.canParse(value)) return false
@@ -37,9 +40,9 @@ export function isPictureUri(value: string): boolean {
   return (url.protocol === 'http:' || url.protocol === 'https:') && url.host.length > 0
 }
 
-/** `path` equals Go's `path.Clean(path)`, and is more than `/`. */
-function isCleanPath(path: string): boolean {
-  return path.length > 1 && !path.endsWith('/') && !path.includes('//') && !/\/\.\.?(?:\/|$)/.test(path)
+/** No empty, `.` or `..` segment, as Go's `path.Clean` leaves a path (a trailing `/` aside). */
+function hasCleanSegments(path: string): boolean {
+  return !path.includes('//') && !/\/\.\.?(?:\/|$)/.test(path)
 }
 
 /** Every `%` in the text starts an escape of two hex digits. */
@@ -63,7 +66,7 @@ function readsAsUrlWithHost(value: string): boolean {
   if (slash === -1) return true
   const path = hierarchy.slice(slash)
   if (!wellEscaped.test(path)) return false
-  return !path.includes('//') && !/\/\.\.?(?:\/|$)/.test(path)
+  return hasCleanSegments(path)
 }
 
 const daysInMonth = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const

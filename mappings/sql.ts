@@ -8,11 +8,11 @@ import type { MappedRecord, MappingResult } from '../src/core/mapped-record.ts'
 import type { ReadableRecord } from '../src/core/source-record.ts'
 import { thrownText } from '../src/core/thrown-text.ts'
 import { chooseLogins } from './auth0-logins.ts'
-import type { MappingConfig } from './config.ts'
+import { StandardAttributeNames, type MappingConfig } from './config.ts'
 import { isEmpty } from './normalize.ts'
 import { decidePassword } from './password-lane.ts'
 import { pathKeys } from './source-path.ts'
-import { checkImportRecord, type ImportRecord } from './record.ts'
+import { checkImportRecord, IdentifierTypes, type ImportRecord } from './record.ts'
 import { draftFromRow, type SqlUserDraft } from './sql-draft.ts'
 import { loadUserMapping, type SqlUserMapping } from './sql-module.ts'
 import { sqlProfile } from './sql-profile.ts'
@@ -125,8 +125,11 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
   }
 }
 
-/** Fields Authgear's upsert removes when they are `null`: the login IDs besides the identifier, and the nullable standard attributes. */
-const nullableFields = ['email', 'phone_number', 'preferred_username', 'name', 'given_name', 'family_name', 'middle_name', 'nickname', 'gender', 'picture', 'website', 'birthdate', 'zoneinfo', 'locale'] as const
+/**
+ * Fields Authgear's upsert removes when they are `null`: the login IDs besides the identifier, and
+ * the standard attributes (the SQL mapping reads neither `profile` nor `address`).
+ */
+const nullableFields: readonly string[] = [...IdentifierTypes, ...StandardAttributeNames.filter((name) => name !== 'profile' && name !== 'address')]
 
 /**
  * States the removal of what the row holds no value for, so an update makes the user match the
@@ -137,10 +140,10 @@ const nullableFields = ['email', 'phone_number', 'preferred_username', 'name', '
 function clearEmptyFields(record: Record<string, unknown>, draft: SqlUserDraft, row: Readonly<Record<string, unknown>>, identifier: string, config: MappingConfig): void {
   const given = draft as Record<string, unknown>
   for (const field of nullableFields) {
-    if (field !== identifier && record[field] === undefined && Object.hasOwn(given, field) && given[field] !== undefined && isEmpty(given[field])) record[field] = null
+    if (field !== identifier && record[field] === undefined && given[field] !== undefined && isEmpty(given[field])) record[field] = null
   }
   for (const field of ['roles', 'groups'] as const) {
-    if (record[field] === undefined && Object.hasOwn(given, field) && given[field] !== undefined && isEmpty(given[field])) record[field] = []
+    if (record[field] === undefined && given[field] !== undefined && isEmpty(given[field])) record[field] = []
   }
   const fromModule = draft.custom_attributes ?? {}
   for (const [name, path] of Object.entries(config.custom_attributes)) {

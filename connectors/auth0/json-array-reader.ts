@@ -35,7 +35,7 @@ export async function* readJsonArray(chunks: AsyncIterable<Buffer>, start: Reade
         if (element > start.line) yield { kind: 'error', line: element, startLine: piece.startLine, code: piece.code ?? 'malformed_json', detail: piece.detail }
         continue
       }
-      if (element > start.line) yield parseElement(piece.bytes, element, piece.startLine)
+      if (element > start.line) yield parseElement(piece.bytes, element, piece.startLine, piece.value)
     }
     return false
   }
@@ -64,11 +64,12 @@ export async function* readJsonArray(chunks: AsyncIterable<Buffer>, start: Reade
   else if (cutter.broken && element + 1 > start.line) yield { kind: 'error', line: element + 1, startLine: cutter.elementLine, code: 'malformed_json', detail: `${brokenDetail}; no element starts after it, so it runs to the end of the file` }
 }
 
-function parseElement(bytes: Buffer, line: number, startLine: number): FileItem {
+/** `parsed`: the element's value when the cutter has parsed it already (see `ElementCutter`). */
+function parseElement(bytes: Buffer, line: number, startLine: number, parsed?: unknown): FileItem {
   if (!isUtf8(bytes)) return { kind: 'error', line, startLine, code: 'invalid_utf8', detail: 'element is not UTF-8 text (re-encode the file as UTF-8)' }
   let value: unknown
   try {
-    value = JSON.parse(bytes.toString('utf8'))
+    value = parsed ?? JSON.parse(bytes.toString('utf8'))
   } catch (error) {
     return { kind: 'error', line, startLine, code: 'malformed_json', detail: `element is not valid JSON (${jsonErrorReason(error)})` }
   }
@@ -80,41 +81,14 @@ function parseElement(bytes: Buffer, line: number, startLine: number): FileItem 
 
 /** `startLine`: the 1-based physical line the element starts on (for a fault, the line it is on). */
 type Piece =
-  | { readonly kind: 'element'; readonly bytes: Buffer; readonly startLine: number }
+  /** `value`: parsed already, when the cutter had to know whether it parses. */
+  | { readonly kind: 'element'; readonly bytes: Buffer; readonly startLine: number; readonly value?: unknown }
   /** An element with a string that ran past its line; not delivered. */
   | { readonly kind: 'broken'; readonly detail: string; readonly startLine: number; readonly code?: 'line_too_long' }
   | { readonly kind: 'fault'; readonly detail: string; readonly startLine: number }
 
 const brokenDetail = 'element is not valid JSON (a string in it runs past the end of its line: a quote not escaped?)'
 const unclosedDetail = 'element is not valid JSON (a bracket in it is not closed before the next element starts: the element is cut short?)'
-
-/** Everything `ElementCutter` changes while it cuts, to try a cut and take it back. */
-interface CutterState {
-  readonly phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing'
-  readonly consumed: number
-  readonly lineStart: number
-  readonly lineEnds: number
-  readonly lastLineEnd: number
-  readonly lastLineEndByte: number
-  readonly elementLine: number
-  readonly elementColumn: number
-  readonly elementOpener: number
-  readonly suspect: boolean
-  readonly elementStart: number
-  readonly candidates: Candidate[]
-  readonly recuts: number
-  readonly atLineStart: boolean
-  readonly cut: 'next' | 'close'
-  readonly dropped: boolean
-  readonly tooLong: boolean
-  readonly fresh: boolean
-  readonly broken: boolean
-  readonly depth: number
-  readonly inString: boolean
-  readonly escaped: boolean
-  readonly parts: Buffer[]
-  readonly partBytes: number
-}
 
 /** Candidate lines remembered per element: a profile's nested objects at its column (`indent=0`) come before the next element's line. */
 const maxCandidates = 8
@@ -127,12 +101,14 @@ interface Candidate {
   readonly lineEndByte: number
 }
 
-function parses(bytes: Buffer): boolean {
+/** An element's bytes that `JSON.parse` refuses. */
+const invalid = Symbol('invalid')
+
+function parsed(bytes: Buffer): unknown {
   try {
-    JSON.parse(bytes.toString('utf8'))
-    return true
+    return JSON.parse(bytes.toString('utf8')) as unknown
   } catch {
-    return false
+    return invalid
   }
 }
 const tooLongDetail = `an element longer than ${maxLineBytes / (1024 * 1024)} MiB, more than is read as one profile, is not read`
@@ -176,7 +152,7 @@ export class ElementCutter {
   #suspect = false
   /** Where the current element began, as an offset in the whole input. */
   #elementStart = 0
-  /** The first line inside the current element that starts like the next element would (see the class comment). */
+  /** Lines inside the current element that start as the next element would (see the class comment), up to `maxCandidates`. */
   #candidates: Candidate[] = []
   /** Elements cut again so far (see `maxRecuts`). */
   #recuts = 0
@@ -283,13 +259,15 @@ export class ElementCutter {
       } else {
         const bytes = this.#take(chunk, from, end)
         // An invalid element that may have swallowed what follows: cut at a line that starts
-        // like an element, when what follows from there reads as elements of the array.
-        if (this.#candidates.length > 0 && this.#recuts < maxRecuts && !parses(bytes) && this.#tryRecut(bytes, pieces)) {
+        // like an element, when what follows from there reads as elements of the array. Parsed
+        // here, a valid one is not parsed again when it is delivered.
+        const value = this.#candidates.length > 0 && this.#recuts < maxRecuts ? parsed(bytes) : undefined
+        if (value === invalid && this.#tryRecut(bytes, pieces)) {
           from = this.#phase === 'element' ? end : -1
           i = end - 1
           continue
         }
-        pieces.push({ kind: 'element', bytes, startLine: this.elementLine })
+        pieces.push(value === undefined || value === invalid ? { kind: 'element', bytes, startLine: this.elementLine } : { kind: 'element', bytes, startLine: this.elementLine, value })
       }
       this.#phase = 'after'
       from = -1
@@ -303,12 +281,7 @@ export class ElementCutter {
       if (this.#candidates.length > 0 && !this.#suspect && this.#recuts < maxRecuts && this.#partBytes > maxLineBytes) {
         // Longer than any profile is read (it would be dropped whole), with brackets open since a
         // line that starts like an element: cut it there, rather than lose what it took in.
-        const parts = this.#parts
-        this.#parts = []
-        this.#partBytes = 0
-        if (this.#tryRecut(Buffer.concat(parts), pieces)) return this.#done(chunk, pieces)
-        this.#parts = parts
-        this.#partBytes = parts.reduce((n, part) => n + part.length, 0)
+        if (this.#tryRecut(Buffer.concat(this.#parts), pieces)) return this.#done(chunk, pieces)
       }
       // A suspect element this long has run on past any sane profile: keep only watching for the next element.
       if (this.#suspect && this.#partBytes > maxSuspectBytes) {
@@ -333,9 +306,19 @@ export class ElementCutter {
    * line count taken back to it. The cutter is left as that cut ends: between elements, or inside one.
    */
   #recut(bytes: Buffer, candidate: Candidate, pieces: Piece[]): void {
-    this.#recuts++
     pieces.push({ kind: 'broken', detail: unclosedDetail, startLine: this.elementLine })
     const chunkStart = this.#consumed
+    const rest = bytes.subarray(candidate.at - this.#elementStart)
+    this.#parts = []
+    this.#partBytes = 0
+    this.#resumeAt(candidate, this.#recuts + 1)
+    pieces.push(...this.push(rest))
+    // The bytes cut again end where the scan of the current chunk stands, which its own push counts.
+    this.#consumed = chunkStart
+  }
+
+  /** Sets the cutter between elements at the start of `candidate`'s line, as it stood when it read it. */
+  #resumeAt(candidate: Candidate, recuts: number): void {
     this.#consumed = candidate.at
     this.#lineStart = candidate.lineStart
     this.#lineEnds = candidate.line - 1
@@ -344,69 +327,27 @@ export class ElementCutter {
     this.#phase = 'between'
     this.#candidates = []
     this.#atLineStart = false
-    pieces.push(...this.push(bytes.subarray(candidate.at - this.#elementStart)))
-    // The bytes cut again end where the scan of the current chunk stands, which its own push counts.
-    this.#consumed = chunkStart
+    this.#recuts = recuts
   }
 
   /**
    * Cuts the current element (its bytes so far: `bytes`) at the first of its candidate lines from
    * which the rest reads as elements of the array, with no fault in the array's structure (a line
    * inside the element at its column, such as an identity in a `json.dumps(indent=0)` file, is
-   * followed by the element's own `]` and fields, which are). False, with the cutter as it was,
-   * when none does.
+   * followed by the element's own `]` and fields, which are). False, the cutter unchanged but for
+   * its candidates, when none does.
    */
   #tryRecut(bytes: Buffer, pieces: Piece[]): boolean {
-    const candidates = this.#candidates
-    for (const candidate of candidates) {
-      const saved = this.#save()
-      const trial: Piece[] = []
-      this.#recut(bytes, candidate, trial)
-      if (!trial.some((piece) => piece.kind === 'fault')) {
-        pieces.push(...trial)
-        return true
-      }
-      this.#restore(saved)
+    for (const candidate of this.#candidates) {
+      // Tried on a cutter of its own: this one is changed only by the cut that is made.
+      const trial = new ElementCutter()
+      trial.#resumeAt(candidate, this.#recuts + 1)
+      if (trial.push(bytes.subarray(candidate.at - this.#elementStart)).some((piece) => piece.kind === 'fault')) continue
+      this.#recut(bytes, candidate, pieces)
+      return true
     }
     this.#candidates = []
     return false
-  }
-
-  #save(): CutterState {
-    return {
-      phase: this.#phase, consumed: this.#consumed, lineStart: this.#lineStart, lineEnds: this.#lineEnds, lastLineEnd: this.#lastLineEnd,
-      lastLineEndByte: this.#lastLineEndByte, elementLine: this.elementLine, elementColumn: this.#elementColumn, elementOpener: this.#elementOpener,
-      suspect: this.#suspect, elementStart: this.#elementStart, candidates: this.#candidates, recuts: this.#recuts, atLineStart: this.#atLineStart,
-      cut: this.#cut, dropped: this.#dropped, tooLong: this.#tooLong, fresh: this.#fresh, broken: this.broken, depth: this.#depth,
-      inString: this.#inString, escaped: this.#escaped, parts: [...this.#parts], partBytes: this.#partBytes,
-    }
-  }
-
-  #restore(state: CutterState): void {
-    this.#phase = state.phase
-    this.#consumed = state.consumed
-    this.#lineStart = state.lineStart
-    this.#lineEnds = state.lineEnds
-    this.#lastLineEnd = state.lastLineEnd
-    this.#lastLineEndByte = state.lastLineEndByte
-    this.elementLine = state.elementLine
-    this.#elementColumn = state.elementColumn
-    this.#elementOpener = state.elementOpener
-    this.#suspect = state.suspect
-    this.#elementStart = state.elementStart
-    this.#candidates = state.candidates
-    this.#recuts = state.recuts
-    this.#atLineStart = state.atLineStart
-    this.#cut = state.cut
-    this.#dropped = state.dropped
-    this.#tooLong = state.tooLong
-    this.#fresh = state.fresh
-    this.broken = state.broken
-    this.#depth = state.depth
-    this.#inString = state.inString
-    this.#escaped = state.escaped
-    this.#parts = state.parts
-    this.#partBytes = state.partBytes
   }
 
   #done(chunk: Buffer, pieces: Piece[]): Piece[] {
@@ -422,14 +363,7 @@ export class ElementCutter {
     const pieces: Piece[] = []
     // Cut again, the rest may end inside the next such element.
     while (this.#phase === 'element' && this.#candidates.length > 0 && !this.#suspect && !this.#dropped && this.#recuts < maxRecuts) {
-      const parts = this.#parts
-      this.#parts = []
-      this.#partBytes = 0
-      if (!this.#tryRecut(Buffer.concat(parts), pieces)) {
-        this.#parts = parts
-        this.#partBytes = parts.reduce((n, part) => n + part.length, 0)
-        break
-      }
+      if (!this.#tryRecut(Buffer.concat(this.#parts), pieces)) break
     }
     return pieces
   }
@@ -533,8 +467,6 @@ const maxSuspectBytes = 1024 * 1024
  * many, the elements are reported as before (the rest of the file taken in by the last).
  */
 const maxRecuts = 16
-
-
 
 const bom = [0xef, 0xbb, 0xbf] as const
 const lf = 0x0a

@@ -27,3 +27,8 @@ export function accountStateName(user: StoredUser, nowMs = Date.now()): string {
   const variant = accountVariant(user, nowMs)
   return variant === 'normal' && outsideValidPeriod(user, nowMs) ? 'outside_valid_period' : variant
 }
+
+/** Disabled now: indefinitely, inside a temporary-disable window, scheduled for deletion or anonymized. */
+export function isDisabledNow(user: StoredUser, nowMs = Date.now()): boolean {
+  return accountVariant(user, nowMs) !== 'normal'
+}

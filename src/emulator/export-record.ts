@@ -1,4 +1,4 @@
-import { accountVariant } from './account-state.ts'
+import { isDisabledNow } from './account-state.ts'
 import type { StoredUser } from './user-store.ts'
 
 /** Standard attributes in `userexport.Record` order (the login fields come before them). */
@@ -33,9 +33,8 @@ export function exportRecord(user: StoredUser, ctx: ExportRecordContext): Record
   if (user.roles && user.roles.length > 0) out.roles = [...user.roles]
   if (user.groups && user.groups.length > 0) out.groups = [...user.groups]
   out.created_at = user.createdAt
-  // Disabled now: a temporary disable counts only inside its window, as Authgear reads the state.
-  const variant = accountVariant(user)
-  out.disabled = variant === 'disabled' || variant === 'disabled_temporarily' || variant === 'scheduled_deletion_disabled'
+  // Disabled now, as the Admin API's isDisabled says: a temporary disable counts only inside its window.
+  out.disabled = isDisabledNow(user)
   if (user.deleteAt) out.delete_at = user.deleteAt
   out.is_anonymized = user.status === 'anonymized'
   if (user.temporarilyDisabledFrom) out.temporarily_disabled_from = user.temporarilyDisabledFrom

@@ -1,3 +1,4 @@
+import { isDisabledNow } from './account-state.ts'
 import { encodeNodeId, encodeUserNodeId } from './graphql-node-id.ts'
 import type { FieldDef, InterfaceType, NamedType, ObjectType } from './graphql-types.ts'
 import { LoginIdFields, LoginIdKeys } from './login-id.ts'
@@ -68,13 +69,6 @@ function oauthView(user: StoredUser, oauth: StoredOAuthIdentity): IdentityView {
   }
 }
 
-/** Disabled now: indefinitely, or inside a temporary-disable window. */
-export function isDisabled(user: StoredUser, nowMs = Date.now()): boolean {
-  if (user.status === 'normal') return false
-  if (user.status !== 'disabled' || user.temporarilyDisabledFrom === undefined || user.temporarilyDisabledUntil === undefined) return true
-  return Date.parse(user.temporarilyDisabledFrom) <= nowMs && nowMs < Date.parse(user.temporarilyDisabledUntil)
-}
-
 /** Standard attributes as the Admin API shows them: login claims, verification, profile and `updated_at`. */
 export function standardAttributesOf(user: StoredUser): Record<string, unknown> {
   const attrs: Record<string, unknown> = { ...user.standard }
@@ -137,7 +131,7 @@ export const userTypes: readonly NamedType[] = [
       updatedAt: value((u) => u.updatedAt, 'DateTime!'),
       lastLoginAt: value(() => null, 'DateTime'),
       isAnonymous: value(() => false, 'Boolean!'),
-      isDisabled: value((u) => isDisabled(u), 'Boolean!'),
+      isDisabled: value((u) => isDisabledNow(u), 'Boolean!'),
       disableReason: value((u) => (u.status === 'disabled' ? u.disableReason : undefined), 'String'),
       isDeactivated: value(() => false, 'Boolean!'),
       isAnonymized: value((u) => u.status === 'anonymized', 'Boolean!'),
