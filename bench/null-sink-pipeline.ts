@@ -4,11 +4,14 @@
  * null sink settles every batch as inserted at once. Prints one JSON line with records/s, CPU
  * seconds (whole process, and the main thread alone: the rest is the mapping workers) and peak RSS.
  *
- *   node bench/null-sink-pipeline.ts <config.yaml> [--threads]
+ *   node bench/null-sink-pipeline.ts <config.yaml> [--threads] [--ledger]
  *
  * `--threads` (Linux) also samples /proc every 200 ms and prints the CPU seconds of each kind of
  * thread: the main thread, mapping workers and the hash index's helper (WorkerThread), V8's own
  * helpers (V8Worker: garbage collection, compilers) and libuv's pool (file reads).
+ *
+ * `--ledger` keeps the login ledger a `backfill` of a SQL source keeps (src/runtime/login-ledger.ts),
+ * in the run's temporary state directory: every row is looked up in it and written to it.
  *
  * Peak RSS is mostly garbage the main thread's V8 heap has not collected yet; the heap flags
  * `--max-semi-space-size=2 --max-old-space-size=160` before the script name keep it near 250 MB.
@@ -25,20 +28,23 @@ import { Metrics } from '../src/observability/metrics.ts'
 import { createLogger } from '../src/observability/logger.ts'
 import { requestBody } from '../src/runtime/batcher.ts'
 import { AUTHGEAR_IMPORT_BODY_LIMIT } from '../connectors/authgear/config.ts'
+import { LoginLedger, loginLedgerPath } from '../src/runtime/login-ledger.ts'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { readdirSync, readFileSync } from 'node:fs'
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { threads: { type: 'boolean', default: false } } })
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { threads: { type: 'boolean', default: false }, ledger: { type: 'boolean', default: false } } })
 const configPath = positionals[0]
 if (!configPath) throw new Error('usage: node bench/null-sink-pipeline.ts <config.yaml> [--threads]')
 const { config, baseDir } = await loadConfig(configPath)
 const { source, parsePosition } = await createSource(config.source, { baseDir, mode: 'backfill' })
 const summary = new RunSummary()
 const metrics = new Metrics({ defaultMetrics: false })
-const recorder = new OutcomeRecorder({ metrics, summary })
+const state = await mkdtemp(join(tmpdir(), 'gb-bench-'))
+const ledger = values.ledger ? new LoginLedger(loginLedgerPath(state, 'bench')) : undefined
+const recorder = new OutcomeRecorder({ metrics, summary, ...(ledger ? { ledger } : {}) })
 let requests = 0
 let bytes = 0
 const scheduler = new ImportScheduler({
@@ -53,7 +59,6 @@ const scheduler = new ImportScheduler({
     for (const item of items) recorder.complete(item, { kind: 'inserted', userId: 'null' })
   },
 })
-const state = await mkdtemp(join(tmpdir(), 'gb-bench-'))
 const logger = createLogger('silent')
 const threadTicks = new Map<string, { name: string; ticks: number }>()
 const sampler = values.threads ? setInterval(sampleThreads, 200) : undefined
@@ -66,6 +71,7 @@ const result = await runPipeline(
     // As `gearbridge backfill` runs an export: the origins of settled records kept for a stop.
     store: new CheckpointStore(join(state, 'checkpoint.json'), parsePosition), pipelineId: 'bench', fromStart: true, resumeSettled: config.source.type === 'auth0',
     summary, metrics, checkpointIntervalMs: 1000, maxRequestBytes: AUTHGEAR_IMPORT_BODY_LIMIT - 1, upsert: false,
+    ...(ledger ? { ledger: { logins: ledger, remedy: () => 'unused' } } : {}),
   },
   { signal: new AbortController().signal, logger },
 )
@@ -77,9 +83,10 @@ if (sampler) {
 const cpu = process.cpuUsage(cpuBefore)
 const mainCpu = process.threadCpuUsage(mainCpuBefore)
 await source.close()
+ledger?.close()
 await rm(state, { recursive: true, force: true })
 console.log(JSON.stringify({
-  bench: 'null-sink-pipeline', status: result.status, records: summary.read, seconds: +seconds.toFixed(2),
+  bench: 'null-sink-pipeline', ...(ledger ? { ledger: true } : {}), status: result.status, records: summary.read, seconds: +seconds.toFixed(2),
   recordsPerSecond: Math.round(summary.read / seconds), cpuSeconds: +((cpu.user + cpu.system) / 1e6).toFixed(2), mainThreadCpuSeconds: +((mainCpu.user + mainCpu.system) / 1e6).toFixed(2), requests, meanRequestBytes: Math.round(bytes / Math.max(requests, 1)),
   outcomes: summary.outcomes, passwords: summary.byPassword, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   ...(values.threads ? { threadCpuSeconds: threadCpu() } : {}),

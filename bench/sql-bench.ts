@@ -9,11 +9,16 @@
  *   through `source.query` (the N × gearbridge scale-out shape).
  * Prints one JSON line per measurement.
  *
- *   node bench/sql-bench.ts [--dialect postgres|mysql|both] [--rows 1000000] [--partitions 0] [--page-size 1000]
+ * - with `--pipeline`: the whole backfill path into a null sink (bench/null-sink-pipeline.ts:
+ *   mapping, batching, checkpoints), without and with the login ledger.
+ *
+ *   node bench/sql-bench.ts [--dialect postgres|mysql|both] [--rows 1000000] [--partitions 0] [--page-size 1000] [--pipeline]
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { openSync } from 'node:fs'
-import { cpus, totalmem } from 'node:os'
+import { mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
 import { parseArgs } from 'node:util'
 import { sharedMariadb } from '../test/services/mariadb.ts'
 import { sharedPostgres } from '../test/services/postgres.ts'
@@ -21,13 +26,14 @@ import type { DatabaseService } from '../test/services/database-service.ts'
 import { createLegacyTable, legacyColumns } from './sql-legacy-table.ts'
 import { launchSettings } from './launch-settings.ts'
 
-const { values } = parseArgs({ options: { dialect: { type: 'string', default: 'both' }, rows: { type: 'string', default: '1000000' }, partitions: { type: 'string', default: '0' }, 'page-size': { type: 'string', default: '1000' } } })
+const { values } = parseArgs({ options: { dialect: { type: 'string', default: 'both' }, rows: { type: 'string', default: '1000000' }, partitions: { type: 'string', default: '0' }, 'page-size': { type: 'string', default: '1000' }, pipeline: { type: 'boolean', default: false } } })
 const rows = Number(values.rows)
 const partitions = Number(values.partitions)
 const pageSize = Number(values['page-size'])
 /** gearbridge is measured as its bin starts it: the same Node heap flags and malloc settings. */
 const launch = launchSettings()
 const readMap = new URL('./sql-read-map.ts', import.meta.url).pathname
+const nullSink = new URL('./null-sink-pipeline.ts', import.meta.url).pathname
 const print = (line: Record<string, unknown>) => console.log(JSON.stringify(line))
 print({ machine: { nproc: cpus().length, cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version } })
 
@@ -48,12 +54,16 @@ function timeClient(db: DatabaseService): { command: string; seconds: number } {
 }
 
 function runReadMap(source: Record<string, unknown>, options: { nodeFlags?: readonly string[]; noMap?: boolean } = {}): Promise<Record<string, unknown>> {
+  return runNode(readMap, [JSON.stringify(source), JSON.stringify({ default_phone_region: 'US', roles_from: null, groups_from: null })], options.nodeFlags ?? [], { BENCH_NO_MAP: options.noMap ? '1' : '0' })
+}
+
+/** Runs a bench script as gearbridge's bin would (its malloc settings) and returns its last JSON line. */
+function runNode(script: string, args: readonly string[], nodeFlags: readonly string[], env: Record<string, string> = {}): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
-    const args = [...(options.nodeFlags ?? []), readMap, JSON.stringify(source), JSON.stringify({ default_phone_region: 'US', roles_from: null, groups_from: null })]
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...launch.env, BENCH_NO_MAP: options.noMap ? '1' : '0' } })
+    const child = spawn(process.execPath, [...nodeFlags, script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...launch.env, ...env } })
     let out = ''
     child.stdout.on('data', (c: Buffer) => (out += c.toString()))
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) as string) as Record<string, unknown>) : reject(new Error(`sql-read-map exited ${code}`))))
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').at(-1) as string) as Record<string, unknown>) : reject(new Error(`${script} exited ${code}`))))
   })
 }
 
@@ -75,6 +85,19 @@ for (const dialect of values.dialect === 'both' ? ['postgres', 'mysql'] : [value
     for (const flags of [[], launch.flags]) {
       const single = await runReadMap(table, { nodeFlags: flags })
       print({ dialect, run: `gearbridge source + mapping, 1 process${flags.length ? `, ${flags.join(' ')}` : ''}`, ...single, ofClient: +((single['rowsPerSecond'] as number) / clientRate).toFixed(2) })
+    }
+    if (values.pipeline) {
+      const dir = mkdtempSync(join(tmpdir(), 'gb-sql-bench-'))
+      try {
+        const config = join(dir, 'sql.yaml')
+        writeFileSync(config, stringify({ name: 'bench', source: table, mapping: { default_phone_region: 'US', roles_from: null, groups_from: null }, sink: { endpoint: 'embedded', project_id: 'myapp', key_id: 'unused', private_key_file: 'unused.pem' }, observability: { listen: null, progress: 'never', log_level: 'warn' } }))
+        for (const ledger of [false, true]) {
+          const result = await runNode(nullSink, [config, ...(ledger ? ['--ledger'] : [])], launch.flags)
+          print({ dialect, run: `gearbridge backfill path into a null sink${ledger ? ', with the login ledger' : ''}, ${launch.flags.join(' ')}`, ...result, ofClient: +((result['recordsPerSecond'] as number) / clientRate).toFixed(2) })
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
     }
     if (partitions < 2) continue
     const started = process.hrtime.bigint()

@@ -1,6 +1,6 @@
 import type { MappedRecord, MappingResult } from '../../src/core/mapped-record.ts'
 import type { ReadableRecord } from '../../src/core/source-record.ts'
-import { checkImportRecord, IdentifierTypes, type IdentifierType } from '../../mappings/record.ts'
+import { identifierUnchanged, loginsOf, matchByUnchangedLogin } from '../../mappings/identifier-change.ts'
 import type { DebeziumChange } from './debezium-envelope.ts'
 import { DEBEZIUM_CHANGE } from './message-decoder.ts'
 
@@ -38,18 +38,19 @@ export function createDebeziumMapping(row: RowMapping): (record: ReadableRecord)
     }
     const before = row(rowRecord(source, change.before))
     if (!before.ok) return after
-    const { identifier, identifierValue } = after.value
-    // Authgear finds the user by the record's identifier when the row already had that login ID.
-    if ((before.value.record as Record<string, unknown>)[identifier] === identifierValue) return after
+    const earlier = { identifier: before.value.identifier, identifierValue: before.value.identifierValue, logins: loginsOf(before.value) }
+    if (identifierUnchanged(after.value, earlier)) return after
     // A partial before image (REPLICA IDENTITY USING INDEX, MySQL binlog_row_image=MINIMAL) lacks
     // columns, so a login ID missing from it may be new or unchanged. Matching by a login ID the
     // image shows unchanged finds the user either way; with none, it cannot be told apart from an
     // ordinary update, which it is imported as.
     const partial = Object.keys(change.after!).some((column) => !(column in change.before!))
-    const rerouted = reroute(after.value, before.value)
+    const rerouted = matchByUnchangedLogin(after.value, earlier, replayRemedy)
     return partial && !rerouted.ok ? after : rerouted
   }
 }
+
+const replayRemedy = 'Change the login ID in Authgear (portal or Admin API), then replay this record'
 
 const noBeforeImage =
   'update without a before image (PostgreSQL REPLICA IDENTITY DEFAULT): a changed email, phone or username cannot be detected and would be imported as a second user; set REPLICA IDENTITY FULL on the table'
@@ -71,37 +72,6 @@ function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMappi
     passwordLane: 'none',
     warnings: [],
     action: 'delete',
-  }
-  return { ok: true, value }
-}
-
-function reroute(after: MappedRecord, before: MappedRecord): MappingResult {
-  const record = after.record as Record<string, unknown>
-  const previous = before.record as Record<string, unknown>
-  const stable = IdentifierTypes.find(
-    (type: IdentifierType) => type !== after.identifier && typeof record[type] === 'string' && record[type] === previous[type] && checkImportRecord(type, record).ok,
-  )
-  const what =
-    after.identifier === before.identifier
-      ? `${after.identifier} changed from ${before.identifierValue} to ${after.identifierValue}`
-      : `the identifier changed from ${before.identifier} ${before.identifierValue} to ${after.identifier} ${after.identifierValue}`
-  if (stable === undefined) {
-    return {
-      ok: false,
-      rejection: {
-        code: 'identifier_changed',
-        field: after.identifier,
-        message: `${what}; Authgear's import matches users by ${after.identifier} and cannot change it, and the row has no other unchanged login ID to match by. Change the login ID in Authgear (portal or Admin API), then replay this record`,
-      },
-    }
-  }
-  const value: MappedRecord = {
-    ...after,
-    identifier: stable,
-    identifierValue: record[stable] as string,
-    warnings: [...after.warnings, `identifier_changed: ${what}; matched by ${stable} instead, which updates the ${after.identifier} login ID of the same user`],
-    lockKeys: [before.identifierValue, after.identifierValue],
-    movedFrom: { identifier: before.identifier, identifierValue: before.identifierValue },
   }
   return { ok: true, value }
 }

@@ -15,6 +15,7 @@ import { packageVersion } from './package-version.ts'
 import type { CommandIo } from './run-setup.ts'
 import { UsageError } from './usage-error.ts'
 import { validateCommand } from './validate.ts'
+import { loginsForgetCommand, loginsShowCommand } from './logins.ts'
 
 // A reader that stops early (`gearbridge config schema | head`) closes the pipe: what is left of
 // the output has nowhere to go, which is no reason to crash with a stack trace.
@@ -80,6 +81,24 @@ configCommand
   .option('--update <file>', 'replace the config-reference block of this Markdown file instead')
   .action(async (opts: { update?: string }) => {
     exitCode = await configReferenceCommand(opts, io)
+  })
+
+const loginsCommand = program.command('logins').description('The login IDs each row of a sql source was last imported with (the ledger that follows changed emails, phones and usernames).')
+loginsCommand
+  .command('show')
+  .description('Print what the ledger holds for these source keys, one JSON line each.')
+  .requiredOption('-c, --config <file>', 'config file')
+  .argument('<key...>', 'source keys (the key column\'s values)')
+  .action(async (keys: string[], opts: { config: string }) => {
+    exitCode = await loginsShowCommand({ config: opts.config, keys }, io)
+  })
+loginsCommand
+  .command('forget')
+  .description('Forget these keys, after their login ID was changed in Authgear by hand: their next record is imported by its own identifier.')
+  .requiredOption('-c, --config <file>', 'config file')
+  .argument('<key...>', 'source keys (the key column\'s values)')
+  .action(async (keys: string[], opts: { config: string }) => {
+    exitCode = await loginsForgetCommand({ config: opts.config, keys }, io)
   })
 
 program

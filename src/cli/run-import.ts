@@ -26,6 +26,8 @@ import type { DeliveryProducer } from '../../connectors/kafka/delivery-producer.
 import { createPublishRunner } from '../../connectors/kafka-publish/publish-runner.ts'
 import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeline-id.ts'
 import { throttledWarning } from '../observability/throttled-warning.ts'
+import { LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
+import { forgetRemedy } from './logins.ts'
 
 export interface ImportRunOptions {
   readonly config: string
@@ -68,6 +70,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   let source: Awaited<ReturnType<typeof createSource>>['source'] | undefined
   let deletes: ReturnType<typeof createDeletePath> | undefined
   let bar: Progress | undefined
+  let ledger: LoginLedger | undefined
   try {
     // Served before anything else can fail: a run that fails while it starts (a refused key, an
     // unreadable state directory) is scraped as failed during the linger, which the alerts need.
@@ -110,7 +113,10 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await deadLetter.open()
     await producer?.connect()
     const passwordColumn = config.source.type === 'auth0' ? undefined : config.source.columns?.password_hash
-    const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}) })
+    // A table keeps no earlier version of a row: the ledger remembers the login IDs each row was
+    // imported with. A publishing run imports nothing itself.
+    ledger = config.source.type === 'sql' && config.state.login_ledger && !publish ? new LoginLedger(loginLedgerPath(stateDir, config.name)) : undefined
+    const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}), ...(ledger ? { ledger } : {}) })
     const sink =
       connection &&
       new ImportSink(
@@ -157,6 +163,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         // that no request can carry is refused.
         maxRequestBytes: AUTHGEAR_IMPORT_BODY_LIMIT - 1,
         upsert: config.sink.upsert,
+        ...(ledger ? { ledger: { logins: ledger, remedy: (key: string) => forgetRemedy(options.config, key) } } : {}),
         onProgress: (bytes) => progress.update(bytes),
       },
       ctx,
@@ -250,7 +257,9 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await deletes?.close().catch(() => undefined)
     await producer?.close().catch(() => undefined)
     await connection?.close().catch(() => undefined)
+    ledger?.close()
     await server?.close({ seconds: refusedConfig ? 0 : config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()
   }
 }
+

@@ -15,6 +15,10 @@ import type { CommandIo } from './run-setup.ts'
 import { WarningTally } from './warning-tally.ts'
 import { SharedLogins } from './shared-logins.ts'
 import { UnmappedMetadata } from './unmapped-metadata.ts'
+import { existsSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { followLoginChange, LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
+import { forgetRemedy } from './logins.ts'
 
 const EXAMPLES_PER_REASON = 3
 
@@ -32,6 +36,9 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const ctx: RunContext = { signal: new AbortController().signal, logger }
   const { source } = await createSource(config.source, { baseDir, mode: 'backfill', readOnly: true })
   const map = createMapping(config, { baseDir })
+  // A table's rows are compared with the login IDs they were imported with, as a run compares them.
+  const ledgerPath = config.source.type === 'sql' && config.state.login_ledger && !config.publish ? loginLedgerPath(resolve(baseDir, config.state.dir), config.name) : undefined
+  const ledger = ledgerPath !== undefined && existsSync(ledgerPath) ? new LoginLedger(ledgerPath, { readOnly: true }) : undefined
   // As a run: a record larger than sink.batch.max_bytes is sent alone, up to Authgear's own limit.
   const maxRequest = AUTHGEAR_IMPORT_BODY_LIMIT - 1
   const envelope = Math.max(envelopeBytes('preferred_username', config.sink.upsert), envelopeBytes('phone_number', config.sink.upsert))
@@ -71,21 +78,28 @@ export async function validateCommand(options: { config: string }, io: CommandIo
           deletes++
           continue
         }
-        const bytes = Buffer.byteLength(JSON.stringify(result.value.record))
+        const followed = ledger === undefined ? result : followLoginChange(result.value, ledger.lookup(record.key), forgetRemedy(options.config, record.key))
+        if (!followed.ok) {
+          fail(followed.rejection.code, rejectionMessage(record.origin, followed.rejection))
+          continue
+        }
+        const value = followed.value
+        const bytes = Buffer.byteLength(JSON.stringify(value.record))
         if (bytes > limit) {
           // Worded as the run words it.
           fail('record_too_large', `${record.origin}: the record serializes to ${bytes} bytes; with the request's own ${envelope} bytes that is over the ${maxRequest}-byte request limit`)
           continue
         }
         sendable++
-        tally.add(result.value.warnings, record.origin)
-        logins.add(result.value, record.origin)
-        bump(byIdentifier, result.value.identifier)
-        bump(byPassword, `${result.value.passwordAlgorithm}:${result.value.passwordLane}`)
+        tally.add(value.warnings, record.origin)
+        logins.add(value, record.origin)
+        bump(byIdentifier, value.identifier)
+        bump(byPassword, `${value.passwordAlgorithm}:${value.passwordLane}`)
       }
     }
   } finally {
     await source.close()
+    ledger?.close()
   }
   const warnings = [...(source.warnings?.() ?? []), ...logins.warnings()]
   if (logins.refused > 0) {

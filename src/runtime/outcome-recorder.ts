@@ -5,6 +5,7 @@ import type { NdjsonWriter } from './ndjson-writer.ts'
 import { redact, redactText } from './redact.ts'
 import { bump, type RunSummary } from './run-summary.ts'
 import type { Settleable } from './work-item.ts'
+import type { LoginLedger } from './login-ledger.ts'
 
 /**
  * The one place a record's terminal outcome is written down: the report (source key → Authgear
@@ -17,9 +18,12 @@ export class OutcomeRecorder {
   readonly #metrics: Metrics
   readonly #summary: RunSummary
   readonly #secretColumns: ReadonlySet<string> | undefined
+  readonly #ledger: LoginLedger | undefined
 
   /** `secretColumns`: source columns the config names as holding passwords, redacted whatever they are called. */
-  constructor(options: { report?: NdjsonWriter; deadLetter?: NdjsonWriter; metrics: Metrics; summary: RunSummary; secretColumns?: readonly string[] }) {
+  /** `ledger`: told every outcome, to keep the login IDs each key was imported with. */
+  constructor(options: { report?: NdjsonWriter; deadLetter?: NdjsonWriter; metrics: Metrics; summary: RunSummary; secretColumns?: readonly string[]; ledger?: LoginLedger }) {
+    this.#ledger = options.ledger
     this.#report = options.report
     this.#deadLetter = options.deadLetter
     this.#metrics = options.metrics
@@ -66,6 +70,7 @@ export class OutcomeRecorder {
         ...(outcome.recordTooLargeToKeep ? { record_truncated: true } : { record: redact(mapped?.record ?? (source.kind === 'data' ? source.data : undefined), this.#secretColumns) }),
       })
     }
+    this.#ledger?.settled(item, outcome)
     item.ticket.settle(1, outcome.kind === 'failed' || outcome.kind === 'rejected', source.origin)
   }
 }

@@ -16,6 +16,9 @@ import { releasePacked, unpackItems } from './packed-items.ts'
 import { readMapped, workerPlan } from './parallel-read.ts'
 import { createWorkItem, workItemOf, type WorkItem } from './work-item.ts'
 import { RecordArena } from './record-arena.ts'
+import { earlierLogins, type LoginLedger, type LoginSet } from './login-ledger.ts'
+import { identifierUnchanged, matchByUnchangedLogin } from '../../mappings/identifier-change.ts'
+import type { MappedRecord } from '../core/mapped-record.ts'
 
 export interface PipelineOptions<P> {
   readonly source: Source<P>
@@ -44,6 +47,12 @@ export interface PipelineOptions<P> {
   /** The request size cap; a record whose request alone would exceed it is rejected up front. */
   readonly maxRequestBytes: number
   readonly upsert: boolean
+  /**
+   * The login IDs each key was last imported with (tables, which keep no earlier version of a
+   * row): a record whose identifier changed is matched by an unchanged login ID, or dead-lettered.
+   * Flushed before each checkpoint save. `remedy` ends the dead letter of a change it cannot follow.
+   */
+  readonly ledger?: { readonly logins: LoginLedger; readonly remedy: (key: string) => string }
   readonly onProgress?: (bytesRead: number | undefined) => void
 }
 
@@ -162,6 +171,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // are cheap to find again, and a checkpoint would tie a rerun to a sink.endpoint that was wrong.
     if (position === undefined && !(ahead !== undefined && (reachedTheSink(summary, ahead) || saved?.settledAhead !== undefined))) return
     await startAfresh()
+    // Never behind the checkpoint: a record read again from it finds its own login IDs or earlier ones.
+    options.ledger?.logins.flush()
     const recordsCommitted = committedBefore + checkpointer.committedRecords
     // The earlier runs' dead letters the checkpoint covers: skipped records settled ahead count
     // through the checkpointer, like this run's own.
@@ -212,8 +223,28 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     if (passwordAlgorithm) metrics.passwordLanes.inc(passwordAlgorithm, 'rejected')
     recorder.complete({ source: record, ticket }, { kind: 'rejected', code: rejection.code, message: rejectionMessage(record.origin, rejection) }, 'processing')
   }
+  const ledger = options.ledger
+  /**
+   * The record as it is sent when its key was imported before with another identifier value: by
+   * an unchanged login ID, or undefined once dead-lettered (see `matchByUnchangedLogin`).
+   */
+  const followLogins = (item: WorkItem, prior: LoginSet | undefined, remedy: (key: string) => string): WorkItem | undefined => {
+    const mapped = item.mapped
+    const earlier = prior === undefined ? undefined : earlierLogins(prior, mapped.identifier)
+    // Most records: no change, and the record is not parsed back from its bytes.
+    if (earlier === undefined || identifierUnchanged(mapped, earlier)) return item
+    const plain: MappedRecord = { identifier: mapped.identifier, identifierValue: mapped.identifierValue, record: mapped.record, passwordAlgorithm: mapped.passwordAlgorithm, passwordLane: mapped.passwordLane, warnings: mapped.warnings }
+    const result = matchByUnchangedLogin(plain, earlier, remedy(item.source.key))
+    if (result.ok) return createWorkItem(item.source, result.value, item.ticket, arena)
+    metrics.passwordLanes.inc(mapped.passwordAlgorithm, 'rejected')
+    recorder.complete({ source: item.source, mapped, ticket: item.ticket }, { kind: 'rejected', code: result.rejection.code, message: rejectionMessage(item.source.origin, result.rejection) }, 'processing')
+    return undefined
+  }
   /** Batches one mapped record; returns a promise only when the scheduler makes it wait. */
-  const accept = (item: WorkItem): Promise<void> | undefined => {
+  const accept = (read: WorkItem): Promise<void> | undefined => {
+    const prior = ledger === undefined || read.mapped.action === 'delete' ? undefined : ledger.logins.lookup(read.source.key)
+    const item = prior === undefined ? read : followLogins(read, prior, (ledger as NonNullable<typeof ledger>).remedy)
+    if (item === undefined) return undefined
     const { mapped, source: record } = item
     if (sentEarlier !== undefined && (sentEarlier.delete(record.origin) || sentEarlier.delete(elementOriginBefore(record.origin) ?? ''))) item.resent = true
     metrics.passwordLanes.inc(mapped.passwordAlgorithm, mapped.passwordLane)
@@ -225,6 +256,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // Counted as validate counts them: records that are sent (a later version may still supersede one).
     bump(summary.byIdentifier, mapped.identifier)
     bump(summary.byPassword, `${mapped.passwordAlgorithm}:${mapped.passwordLane}`)
+    ledger?.logins.sent(item, prior)
     return scheduler.offer(item) ? undefined : scheduler.add(item)
   }
   const track = (batch: { readonly position: P; readonly bytesRead?: number | undefined }, count: number): BatchTicket => {

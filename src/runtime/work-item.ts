@@ -47,6 +47,7 @@ export interface Settleable {
   readonly ticket: BatchTicket
   readonly attempts?: number
   readonly firstAttemptAt?: number
+  readonly logins?: readonly OtherLogin[] | undefined
 }
 
 /**

@@ -3,7 +3,8 @@
  * into the emulator: mixed-case emails, national phone numbers, several hash formats, soft-deleted
  * and locked rows, unicode and empty strings, NULLs, and roles aggregated from a join table.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { parse, stringify } from 'yaml'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -15,6 +16,7 @@ import { cliTarget, runCli } from '../../conformance/cli-run.ts'
 import { context, keysOf, readAll } from '../../conformance/source-suite.ts'
 import type { DatabaseService } from '../../services/database-service.ts'
 import { dialectSql, sqlConfig } from './sql-harness.ts'
+import type { UserStore } from '../../../src/emulator/user-store.ts'
 
 const bcrypt = '$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K'
 const argon2 = '$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG'
@@ -446,6 +448,100 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         expect(bob.email).toBeUndefined()
         const report = readFileSync(join(target.dir, 'state', 'test.report.ndjson'), 'utf8')
         expect(report).not.toContain('has no effect in insert')
+      } finally {
+        await target.close()
+      }
+    })
+
+    it('a changed email is followed across runs by the row\'s unchanged username; one it cannot follow is dead-lettered until `logins forget`', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `moves_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, username varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'ann@example.com', 'ann', ${d.nowPlus(-3_600_000)}), (2, 'cat@example.com', NULL, ${d.nowPlus(-3_600_000)})`)
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, poll_interval_ms: 100, safety_lag_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      const lines = (name: string) => {
+        try {
+          return readFileSync(join(target.dir, 'state', `test.${name}.ndjson`), 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { source_key: string; outcome?: string; code?: string; message?: string; warnings?: string[] })
+        } catch {
+          return []
+        }
+      }
+      try {
+        const backfill = await runCli(['backfill', '--config', target.configPath])
+        expect(backfill.code, backfill.stderr).toBe(0)
+        const store = target.emulator.store
+        const annId = store.findByLoginId('email', 'ann@example.com')!.id
+        const catId = store.findByLoginId('email', 'cat@example.com')!.id
+        // Changed while nothing runs: only the ledger of the backfill knows the earlier emails.
+        await db.query(`UPDATE ${table} SET email = 'ann.new@example.com', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+        await db.query(`UPDATE ${table} SET email = 'kat@example.com', updated_at = ${d.nowPlus(0)} WHERE id = 2`)
+        // validate says beforehand what the run will do, from the same ledger.
+        const dry = await runCli(['validate', '--config', target.configPath])
+        expect(dry.code, dry.stderr).toBe(3)
+        expect(dry.stdout).toMatch(/2 records read, 1 would be sent, 1 would be dead-lettered/)
+        expect(dry.stdout).toMatch(/^ {2}identifier_changed +1$/m)
+        expect(dry.stdout).toContain('email changed from cat@example.com to kat@example.com')
+        expect(dry.stdout).toMatch(/1 +identifier_changed: a login ID changed; the user was matched by another one/)
+        const sync = await runCli(['sync', '--config', target.configPath], {
+          killWhen: () => store.findByLoginId('email', 'ann.new@example.com') !== undefined && lines('dead-letter').some((line) => line.source_key === '2'),
+          signal: 'SIGTERM',
+        })
+        expect(sync.code, sync.stderr).toBe(0)
+        expect(store.count()).toBe(2)
+        const ann = store.findByLoginId('email', 'ann.new@example.com')!
+        expect(ann.id).toBe(annId)
+        expect(ann.username?.value).toBe('ann')
+        expect(store.findByLoginId('email', 'ann@example.com')).toBeUndefined()
+        const moved = lines('report').find((line) => line.source_key === '1' && line.outcome === 'updated')
+        expect(moved?.warnings?.join(' ')).toContain('identifier_changed: email changed from ann@example.com to ann.new@example.com; matched by preferred_username instead')
+        const refused = lines('dead-letter').find((line) => line.source_key === '2')!
+        expect(refused.code).toBe('identifier_changed')
+        expect(refused.message).toContain('email changed from cat@example.com to kat@example.com')
+        expect(refused.message).toContain(`gearbridge logins forget --config ${target.configPath} 2`)
+        expect(store.findByLoginId('email', 'kat@example.com')).toBeUndefined()
+
+        const show = await runCli(['logins', 'show', '--config', target.configPath, '1', '2', '3'])
+        expect(show.code).toBe(1)
+        expect(show.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
+          expect.objectContaining({ source_key: '1', known: true, email: 'ann.new@example.com', preferred_username: 'ann' }),
+          expect.objectContaining({ source_key: '2', known: true, email: 'cat@example.com' }),
+          { source_key: '3', known: false },
+        ])
+        // What the dead letter says to do: change the email in Authgear, forget the key, and the row's next change imports it.
+        ;(store as UserStore).setLoginId(store.get(catId)!, 'email', 'kat@example.com', true)
+        const forget = await runCli(['logins', 'forget', '--config', target.configPath, '2'])
+        expect(forget.code, forget.stderr).toBe(0)
+        expect(forget.stdout).toContain('forgot the login IDs of 1 of 1 key;')
+        await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(0)} WHERE id = 2`)
+        const again = await runCli(['sync', '--config', target.configPath], { killWhen: () => lines('report').some((line) => line.source_key === '2' && line.outcome === 'updated'), signal: 'SIGTERM' })
+        expect(again.code, again.stderr).toBe(0)
+        expect(store.count()).toBe(2)
+        expect(store.findByLoginId('email', 'kat@example.com')?.id).toBe(catId)
+      } finally {
+        await target.close()
+      }
+    })
+
+    it('with state.login_ledger: false keeps no ledger, and a changed email is imported as a second user', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `noledger_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, username varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'ann@example.com', 'ann', ${d.nowPlus(-3_600_000)})`)
+      const target = await cliTarget({ type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email' } }, { sink: { upsert: true, batch: { linger_ms: 20 } } })
+      try {
+        const config = parse(readFileSync(target.configPath, 'utf8')) as { state: Record<string, unknown> }
+        config.state['login_ledger'] = false
+        writeFileSync(target.configPath, stringify(config))
+        expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(0)
+        await db.query(`UPDATE ${table} SET email = 'ann.new@example.com' WHERE id = 1`)
+        expect((await runCli(['backfill', '--from-start', '--config', target.configPath])).code).toBe(0)
+        expect(target.emulator.store.count()).toBe(2)
+        expect(existsSync(join(target.dir, 'state', 'test.logins.sqlite'))).toBe(false)
       } finally {
         await target.close()
       }

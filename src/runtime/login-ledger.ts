@@ -1,0 +1,186 @@
+import { mkdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import type { IdentifierType, MappedRecord, MappingResult } from '../core/mapped-record.ts'
+import type { Outcome } from '../core/outcome.ts'
+import { IdentifierTypes } from '../../mappings/record.ts'
+import { identifierUnchanged, matchByUnchangedLogin, type EarlierLogins } from '../../mappings/identifier-change.ts'
+import type { OtherLogin } from './other-logins.ts'
+
+/** Where a pipeline named `name` keeps its ledger. */
+export function loginLedgerPath(stateDir: string, name: string): string {
+  return join(stateDir, `${name}.logins.sqlite`)
+}
+
+/** A record's login IDs by type. */
+export type LoginSet = Partial<Record<IdentifierType, string>>
+
+/** What the ledger needs of a record that was sent or settled. */
+export interface LedgerItem {
+  readonly source: { readonly key: string }
+  readonly mapped?: Pick<MappedRecord, 'identifier' | 'identifierValue' | 'action'>
+  readonly logins?: readonly OtherLogin[] | undefined
+}
+
+/** The login IDs a record was sent with: its identifier and its other logins. */
+export function loginSetOf(item: LedgerItem): LoginSet | undefined {
+  const mapped = item.mapped
+  if (mapped === undefined || mapped.action === 'delete') return undefined
+  const logins: LoginSet = { [mapped.identifier]: mapped.identifierValue }
+  for (const other of item.logins ?? []) logins[other.identifier] = other.value
+  return logins
+}
+
+function sameLogins(a: LoginSet, b: LoginSet): boolean {
+  return a.email === b.email && a.phone_number === b.phone_number && a.preferred_username === b.preferred_username
+}
+
+/** A stored login set as the earlier version of a user, for `matchByUnchangedLogin`, named by its `type` login ID when it had one. */
+export function earlierLogins(logins: LoginSet, type: IdentifierType): EarlierLogins | undefined {
+  const identifier = logins[type] !== undefined ? type : IdentifierTypes.find((other) => logins[other] !== undefined)
+  return identifier === undefined ? undefined : { identifier, identifierValue: logins[identifier] as string, logins }
+}
+
+/**
+ * A mapped record of a key imported before as it is sent: as it is when its identifier is a login
+ * ID the key had, else matched by an unchanged login ID or rejected (see `matchByUnchangedLogin`).
+ */
+export function followLoginChange(mapped: MappedRecord, prior: LoginSet | undefined, remedy: string): MappingResult {
+  const earlier = prior === undefined ? undefined : earlierLogins(prior, mapped.identifier)
+  if (earlier === undefined || identifierUnchanged(mapped, earlier)) return { ok: true, value: mapped }
+  return matchByUnchangedLogin(mapped, earlier, remedy)
+}
+
+/**
+ * The login IDs each source key was last imported with, kept in an SQLite file in the state
+ * directory. A table keeps no earlier version of a row, so this is how a `sync` or a later
+ * `backfill` of a table tells that a row's email (or phone, or username) changed: Authgear's
+ * import matches users by the identifier, and a new value would otherwise create a second user.
+ *
+ * Settled records are written by `flush`, which the pipeline calls before each checkpoint save:
+ * the ledger is never behind the checkpoint. A record read again after a crash finds the ledger at
+ * its own version or the one before it, and matching by an unchanged login ID gives the same user
+ * either way. Records sent but not settled yet are looked up first, so a row changed twice in
+ * quick succession is compared with the version sent just before it.
+ */
+export class LoginLedger {
+  readonly #db: DatabaseSync
+  readonly #get: StatementSync
+  readonly #put: StatementSync
+  readonly #delete: StatementSync
+  /**
+   * Per key, the latest version sent, how many versions are unsettled, and what the ledger held
+   * before the first of them: an outcome that leaves it as it was is not written again, so a run
+   * over rows imported before costs one lookup each.
+   */
+  readonly #inFlight = new Map<string, { logins: LoginSet; unsettled: number; base: LoginSet | undefined }>()
+  readonly #sent = new WeakSet<object>()
+  /** Settled since the last flush: written by the next one. */
+  readonly #pending = new Map<string, LoginSet>()
+
+  /** `readOnly`: an existing ledger, looked at (`validate`, `logins show`) and never written. */
+  constructor(path: string, options: { readOnly?: boolean } = {}) {
+    if (options.readOnly) this.#db = new DatabaseSync(path, { readOnly: true, timeout: 5_000 })
+    else {
+      mkdirSync(dirname(path), { recursive: true })
+      this.#db = new DatabaseSync(path, { timeout: 5_000 })
+      // WAL keeps a reader (`gearbridge logins show`) from blocking the run; a transaction that
+      // has returned from COMMIT survives the process being killed.
+      this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL')
+      this.#db.exec('CREATE TABLE IF NOT EXISTS logins (source_key TEXT PRIMARY KEY, email TEXT, phone_number TEXT, preferred_username TEXT, updated_at TEXT NOT NULL) WITHOUT ROWID')
+    }
+    this.#get = this.#db.prepare('SELECT email, phone_number, preferred_username FROM logins WHERE source_key = ?')
+    this.#put = this.#db.prepare('INSERT OR REPLACE INTO logins (source_key, email, phone_number, preferred_username, updated_at) VALUES (?, ?, ?, ?, ?)')
+    this.#delete = this.#db.prepare('DELETE FROM logins WHERE source_key = ?')
+  }
+
+  /** The login IDs `key` was last sent or imported with, or undefined for a key never imported. */
+  lookup(key: string): LoginSet | undefined {
+    const sent = this.#inFlight.get(key)
+    if (sent !== undefined) return sent.logins
+    const settled = this.#pending.get(key)
+    if (settled !== undefined) return settled
+    return this.#stored(key)
+  }
+
+  #stored(key: string): LoginSet | undefined {
+    const row = this.#get.get(key) as Record<IdentifierType, string | null> | undefined
+    if (row === undefined) return undefined
+    const logins: LoginSet = {}
+    for (const type of IdentifierTypes) if (row[type] !== null) logins[type] = row[type]
+    return logins
+  }
+
+  /** A record handed to the scheduler: later versions of its key are compared with it. `prior`: what `lookup` gave for its key. */
+  sent(item: LedgerItem, prior: LoginSet | undefined): void {
+    const logins = loginSetOf(item)
+    if (logins === undefined) return
+    this.#sent.add(item)
+    const entry = this.#inFlight.get(item.source.key)
+    if (entry === undefined) this.#inFlight.set(item.source.key, { logins, unsettled: 1, base: prior })
+    else {
+      entry.logins = logins
+      entry.unsettled++
+    }
+  }
+
+  /**
+   * A record's outcome. Inserted and updated records hold their login IDs in Authgear now. A
+   * skipped record leaves the user as it was: it sets the login IDs of a key only when none were
+   * known, as Authgear has a user by its identifier.
+   */
+  settled(item: LedgerItem, outcome: Outcome): void {
+    const key = item.source.key
+    let base: LoginSet | undefined
+    let known = false
+    if (this.#sent.delete(item)) {
+      const entry = this.#inFlight.get(key)
+      if (entry !== undefined) {
+        base = this.#pending.get(key) ?? entry.base
+        known = true
+        if (--entry.unsettled === 0) this.#inFlight.delete(key)
+      }
+    }
+    if (outcome.kind !== 'inserted' && outcome.kind !== 'updated' && outcome.kind !== 'skipped') return
+    const logins = loginSetOf(item)
+    if (logins === undefined) return
+    if (!known) base = this.#pending.get(key) ?? this.#stored(key)
+    if (base !== undefined && (outcome.kind === 'skipped' || sameLogins(base, logins))) return
+    this.#pending.set(key, logins)
+  }
+
+  /** Writes what settled since the last flush, in one transaction. */
+  flush(): void {
+    if (this.#pending.size === 0) return
+    const at = new Date().toISOString()
+    this.#db.exec('BEGIN')
+    try {
+      for (const [key, logins] of this.#pending) this.#put.run(key, logins.email ?? null, logins.phone_number ?? null, logins.preferred_username ?? null, at)
+      this.#db.exec('COMMIT')
+    } catch (error) {
+      this.#db.exec('ROLLBACK')
+      throw error
+    }
+    this.#pending.clear()
+  }
+
+  /** What the ledger holds for `key`, with when it was written, or undefined. */
+  entry(key: string): (LoginSet & { updated_at: string }) | undefined {
+    const row = this.#db.prepare('SELECT email, phone_number, preferred_username, updated_at FROM logins WHERE source_key = ?').get(key) as (Record<IdentifierType, string | null> & { updated_at: string }) | undefined
+    if (row === undefined) return undefined
+    const logins: LoginSet = {}
+    for (const type of IdentifierTypes) if (row[type] !== null) logins[type] = row[type]
+    return { ...logins, updated_at: row.updated_at }
+  }
+
+  /** Removes keys from the ledger; returns how many it held. */
+  forget(keys: readonly string[]): number {
+    let removed = 0
+    for (const key of keys) removed += Number(this.#delete.run(key).changes)
+    return removed
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close()
+  }
+}
