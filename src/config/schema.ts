@@ -13,7 +13,7 @@ export const stateConfigSchema = z
     checkpoint_interval_ms: z.int().min(50).max(600_000).default(1000).describe('How often the committed position is written. A crash re-sends at most this much work; re-sends are harmless (Authgear matches users by identifier).'),
     dead_letter: z.string().min(1).optional().describe('Dead-letter NDJSON file; default `<dir>/<name>.dead-letter.ndjson`.'),
     report: z.string().min(1).optional().describe('Report NDJSON file mapping each source key to its Authgear user id and outcome; default `<dir>/<name>.report.ndjson`.'),
-    login_ledger: z.boolean().default(true).describe('For sql sources: keep the login IDs (email, phone, username) each row was imported with in `<dir>/<name>.logins.sqlite`, so that a row whose login ID changed is matched by an unchanged one, or dead-lettered as `identifier_changed`, instead of being imported as a second user. Costs about 6 µs a row on a backfill (bench/login-ledger.ts). Off, a changed login ID creates a second user; turned on again, it compares rows with what it held when turned off.'),
+    login_ledger: z.boolean().default(true).describe('For sql sources: keep the login IDs (email, phone, username) each row was imported with in `<dir>/<name>.logins.sqlite`, so that a row whose login ID changed is matched by an unchanged one, or dead-lettered as `identifier_changed`, instead of being imported as a second user. Costs about 9 µs of CPU a row on a backfill, which made a 1,000,000-row PostgreSQL backfill into a null sink a third slower (bench/RESULTS.md, "Login ledger"), and 75 MB of disk per million rows. Off, a changed login ID creates a second user; turned on again, it compares rows with what it held when turned off.'),
   })
   .describe('Run state.')
 

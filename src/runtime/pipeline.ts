@@ -296,6 +296,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       for await (const batch of source.read(resumeFrom, readCtx)) {
         await startAfresh()
         const ticket = track(batch, batch.records.length)
+        ledger?.logins.prefetch(batch.records.map((record) => record.key))
         for (const record of batch.records) {
           if (settledBefore(record.origin, ticket)) continue
           if (record.kind === 'unreadable') {
