@@ -20,8 +20,10 @@ export class OutcomeRecorder {
   readonly #secretColumns: ReadonlySet<string> | undefined
   readonly #ledger: LoginLedger | undefined
 
-  /** `secretColumns`: source columns the config names as holding passwords, redacted whatever they are called. */
-  /** `ledger`: told every outcome, to keep the login IDs each key was imported with. */
+  /**
+   * `secretColumns`: source columns the config names as holding passwords, redacted whatever they
+   * are called. `ledger`: told every outcome, to keep the login IDs each key was imported with.
+   */
   constructor(options: { report?: NdjsonWriter; deadLetter?: NdjsonWriter; metrics: Metrics; summary: RunSummary; secretColumns?: readonly string[]; ledger?: LoginLedger }) {
     this.#ledger = options.ledger
     this.#report = options.report
