@@ -221,6 +221,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
 
   const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined): void => {
     if (passwordAlgorithm) metrics.passwordLanes.inc(passwordAlgorithm, 'rejected')
+    if (rejection.code === 'identifier_changed') metrics.loginChanges.inc({ result: 'refused' })
     recorder.complete({ source: record, ticket }, { kind: 'rejected', code: rejection.code, message: rejectionMessage(record.origin, rejection) }, 'processing')
   }
   const ledger = options.ledger
@@ -237,6 +238,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     const result = matchByUnchangedLogin(plain, earlier, remedy(item.source.key))
     if (result.ok) return createWorkItem(item.source, result.value, item.ticket, arena)
     metrics.passwordLanes.inc(mapped.passwordAlgorithm, 'rejected')
+    metrics.loginChanges.inc({ result: 'refused' })
     recorder.complete({ source: item.source, mapped, ticket: item.ticket }, { kind: 'rejected', code: result.rejection.code, message: rejectionMessage(item.source.origin, result.rejection) }, 'processing')
     return undefined
   }
@@ -246,6 +248,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     const item = prior === undefined ? read : followLogins(read, prior, (ledger as NonNullable<typeof ledger>).remedy)
     if (item === undefined) return undefined
     const { mapped, source: record } = item
+    if (mapped.lockKeys !== undefined && mapped.lockKeys.length > 0) metrics.loginChanges.inc({ result: 'followed' })
     if (sentEarlier !== undefined && (sentEarlier.delete(record.origin) || sentEarlier.delete(elementOriginBefore(record.origin) ?? ''))) item.resent = true
     metrics.passwordLanes.inc(mapped.passwordAlgorithm, mapped.passwordLane)
     if (item.bytes + envelope > options.maxRequestBytes) {

@@ -486,7 +486,8 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         expect(dry.stdout).toMatch(/^ {2}identifier_changed +1$/m)
         expect(dry.stdout).toContain('email changed from cat@example.com to kat@example.com')
         expect(dry.stdout).toMatch(/1 +identifier_changed: a login ID changed; the user was matched by another one/)
-        const sync = await runCli(['sync', '--config', target.configPath], {
+        const metricsFile = join(target.dir, 'sync.prom')
+        const sync = await runCli(['sync', '--config', target.configPath, '--metrics-out', metricsFile], {
           killWhen: () => store.findByLoginId('email', 'ann.new@example.com') !== undefined && lines('dead-letter').some((line) => line.source_key === '2'),
           signal: 'SIGTERM',
         })
@@ -503,6 +504,9 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         expect(refused.message).toContain('email changed from cat@example.com to kat@example.com')
         expect(refused.message).toContain(`gearbridge logins forget --config ${target.configPath} 2`)
         expect(store.findByLoginId('email', 'kat@example.com')).toBeUndefined()
+        const metrics = readFileSync(metricsFile, 'utf8')
+        expect(metrics).toMatch(/^gearbridge_login_id_changes_total\{result="followed"\} 1$/m)
+        expect(metrics).toMatch(/^gearbridge_login_id_changes_total\{result="refused"\} 1$/m)
 
         const show = await runCli(['logins', 'show', '--config', target.configPath, '1', '2', '3'])
         expect(show.code).toBe(1)
