@@ -53,7 +53,7 @@ export async function loginsForgetCommand(options: { config: string; keys: reado
 
 /** What a dead letter of a login ID change the ledger cannot follow says to do. */
 export function forgetRemedy(configPath: string, key: string): string {
-  return `Change the login ID in Authgear (portal or Admin API), then run: gearbridge logins forget --config ${shellWord(configPath)} ${shellWord(key)}; the row's next change imports it (or run a backfill)`
+  return `Change the login ID in Authgear (portal or Admin API), then run: gearbridge logins forget --config ${shellWord(configPath)} -- ${shellWord(key)}; the row's next change imports it (or run a backfill)`
 }
 
 /** A word as the shell reads it back: quoted unless it is plain. */

@@ -15,7 +15,7 @@ import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
 import { runPipeline } from '../runtime/pipeline.ts'
 import { routeJob } from '../runtime/job-router.ts'
 import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
-import { legacyPipelineId, pipelineId, pipelineIdentity } from '../runtime/pipeline-id.ts'
+import { legacyPipelineId, loginLedgerOwner, pipelineId, pipelineIdentity } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
 import { supersededOutcome } from '../runtime/superseded-outcome.ts'
 import { formatSummary } from './format-summary.ts'
@@ -115,7 +115,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const passwordColumn = config.source.type === 'auth0' ? undefined : config.source.columns?.password_hash
     // A table keeps no earlier version of a row: the ledger remembers the login IDs each row was
     // imported with. A publishing run imports nothing itself.
-    ledger = config.source.type === 'sql' && config.state.login_ledger && !publish ? new LoginLedger(loginLedgerPath(stateDir, config.name)) : undefined
+    ledger = config.source.type === 'sql' && config.state.login_ledger && !publish ? new LoginLedger(loginLedgerPath(stateDir, config.name), { owner: loginLedgerOwner(config) }) : undefined
+    if (ledger?.startedAnew) logger.warn({ ledger: loginLedgerPath(stateDir, config.name) }, 'The login ledger was kept for another table or Authgear project: it starts anew, so rows whose login ID changed before this run are imported by their new one.')
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}), ...(ledger ? { ledger } : {}) })
     const sink =
       connection &&

@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { followLoginChange, LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
 import { forgetRemedy } from './logins.ts'
+import { loginLedgerOwner } from '../runtime/pipeline-id.ts'
 
 const EXAMPLES_PER_REASON = 3
 
@@ -38,7 +39,10 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const map = createMapping(config, { baseDir })
   // A table's rows are compared with the login IDs they were imported with, as a run compares them.
   const ledgerPath = config.source.type === 'sql' && config.state.login_ledger && !config.publish ? loginLedgerPath(resolve(baseDir, config.state.dir), config.name) : undefined
-  const ledger = ledgerPath !== undefined && existsSync(ledgerPath) ? new LoginLedger(ledgerPath, { readOnly: true }) : undefined
+  const opened = ledgerPath !== undefined && existsSync(ledgerPath) ? new LoginLedger(ledgerPath, { readOnly: true }) : undefined
+  // A ledger of another table or project is one a run would start anew.
+  const ledger = opened?.owner === loginLedgerOwner(config) ? opened : undefined
+  if (opened !== ledger) opened?.close()
   // As a run: a record larger than sink.batch.max_bytes is sent alone, up to Authgear's own limit.
   const maxRequest = AUTHGEAR_IMPORT_BODY_LIMIT - 1
   const envelope = Math.max(envelopeBytes('preferred_username', config.sink.upsert), envelopeBytes('phone_number', config.sink.upsert))

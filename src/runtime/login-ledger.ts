@@ -65,33 +65,43 @@ export function followLoginChange(mapped: MappedRecord, prior: LoginSet | undefi
  * `backfill` of a table tells that a row's email (or phone, or username) changed: Authgear's
  * import matches users by the identifier, and a new value would otherwise create a second user.
  *
- * Settled records are written by `flush`, which the pipeline calls before each checkpoint save:
- * the ledger is never behind the checkpoint. A record read again after a crash finds the ledger at
- * its own version or the one before it, and matching by an unchanged login ID gives the same user
- * either way. Records sent but not settled yet are looked up first, so a row changed twice in
- * quick succession is compared with the version sent just before it.
+ * An outcome is written as soon as the job that gave it has reported (and by every checkpoint
+ * save): the ledger is never behind what Authgear holds by more than the outcomes of the moment.
+ * Being ahead of the checkpoint is harmless: a row read again finds its own login IDs, unchanged.
+ * The ledger belongs to one source table and one Authgear project (`owner`); opened for another,
+ * it starts anew, as its users are not that project's.
  */
 export class LoginLedger {
   readonly #db: DatabaseSync
   readonly #get: StatementSync
   readonly #delete: StatementSync
+  readonly #getMany: StatementSync
+  readonly #putMany: StatementSync | undefined
+  /** The owner the ledger was written for (undefined: not recorded). */
+  readonly owner: string | undefined
+  /** True when the ledger was written for another owner and was emptied on opening. */
+  readonly startedAnew: boolean = false
   /**
    * Per key, the latest version sent, how many versions are unsettled, and what the ledger held
    * before the first of them: an outcome that leaves it as it was is not written again, so a run
    * over rows imported before costs one lookup each.
    */
-  readonly #inFlight = new Map<string, { latest: LedgerItem; unsettled: number; base: LoginSet | undefined }>()
+  readonly #inFlight = new Map<string, { latest: LedgerItem; unsettled: number; base: LoginSet | undefined; settled?: (() => void)[] }>()
   /** Records sent and not settled yet. A strong set: every record sent is settled (superseded ones too). */
   readonly #sent = new Set<object>()
-  /** Settled since the last flush: written by the next one. */
+  /** Settled and not written yet. */
   readonly #pending = new Map<string, LoginSet>()
   /** What `prefetch` read for the keys of the batch being accepted; null for a key the ledger does not hold. */
   readonly #prefetched = new Map<string, LoginSet | null>()
-  readonly #getMany: StatementSync
-  readonly #putMany: StatementSync | undefined
+  #flushing: NodeJS.Immediate | undefined
+  /** A write that failed between checkpoint saves, thrown by the next `flush`. */
+  #failure: unknown
 
-  /** `readOnly`: an existing ledger, looked at (`validate`, `logins show`) and never written. */
-  constructor(path: string, options: { readOnly?: boolean } = {}) {
+  /**
+   * `owner`: what the keys belong to (see `loginLedgerOwner`). `readOnly`: an existing ledger,
+   * looked at (`validate`, `logins show`) and never written.
+   */
+  constructor(path: string, options: { readOnly?: boolean; owner?: string } = {}) {
     if (options.readOnly) this.#db = new DatabaseSync(path, { readOnly: true, timeout: 5_000 })
     else {
       mkdirSync(dirname(path), { recursive: true })
@@ -100,6 +110,18 @@ export class LoginLedger {
       // has returned from COMMIT survives the process being killed.
       this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL')
       this.#db.exec('CREATE TABLE IF NOT EXISTS logins (source_key TEXT PRIMARY KEY, email TEXT, phone_number TEXT, preferred_username TEXT, updated_at TEXT NOT NULL) WITHOUT ROWID')
+      this.#db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID')
+    }
+    const hasMeta = this.#db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get() !== undefined
+    const stored = hasMeta ? (this.#db.prepare("SELECT value FROM meta WHERE name = 'owner'").get() as { value: string } | undefined)?.value : undefined
+    this.owner = stored
+    if (!options.readOnly && options.owner !== undefined && stored !== options.owner) {
+      this.#db.exec('BEGIN')
+      if (stored !== undefined) this.#db.exec('DELETE FROM logins')
+      this.#db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('owner', ?)").run(options.owner)
+      this.#db.exec('COMMIT')
+      this.owner = options.owner
+      this.startedAnew = stored !== undefined
     }
     this.#get = this.#db.prepare('SELECT email, phone_number, preferred_username FROM logins WHERE source_key = ?')
     // A batch of keys in one statement (a JSON array of them): one call instead of a thousand.
@@ -110,15 +132,26 @@ export class LoginLedger {
     this.#delete = this.#db.prepare('DELETE FROM logins WHERE source_key = ?')
   }
 
-  /** The login IDs `key` was last sent or imported with, or undefined for a key never imported. */
+  /** The login IDs Authgear was last given for `key` (settled outcomes), or undefined for a key never imported. */
   lookup(key: string): LoginSet | undefined {
-    const sent = this.#inFlight.get(key)
-    if (sent !== undefined) return loginSetOf(sent.latest)
     const settled = this.#pending.get(key)
     if (settled !== undefined) return settled
     const read = this.#prefetched.get(key)
     if (read !== undefined) return read ?? undefined
     return this.#stored(key)
+  }
+
+  /** The latest version of `key` sent without an outcome yet, and the ledger's entry before it; undefined when none is. */
+  inFlight(key: string): { readonly latest: LoginSet; readonly base: LoginSet | undefined } | undefined {
+    const entry = this.#inFlight.get(key)
+    return entry === undefined ? undefined : { latest: loginSetOf(entry.latest) as LoginSet, base: entry.base }
+  }
+
+  /** Resolves once every version of `key` sent so far has its outcome. */
+  whenSettled(key: string): Promise<void> {
+    const entry = this.#inFlight.get(key)
+    if (entry === undefined) return Promise.resolve()
+    return new Promise((resolve) => (entry.settled ??= []).push(resolve))
   }
 
   /** Reads the entries of a batch's keys at once, for the lookups of its records that follow. */
@@ -133,7 +166,7 @@ export class LoginLedger {
     return row === undefined ? undefined : loginSetOfRow(row)
   }
 
-  /** A record handed to the scheduler: later versions of its key are compared with it. `prior`: what `lookup` gave for its key. */
+  /** A record handed to the scheduler. `prior`: what `lookup` gave for its key. */
   sent(item: LedgerItem, prior: LoginSet | undefined): void {
     if (item.mapped === undefined || item.mapped.action === 'delete') return
     this.#sent.add(item)
@@ -147,8 +180,8 @@ export class LoginLedger {
 
   /**
    * A record's outcome. Inserted and updated records hold their login IDs in Authgear now. A
-   * skipped record leaves the user as it was: it sets the login IDs of a key only when none were
-   * known, as Authgear has a user by its identifier.
+   * skipped record leaves the user as it was: Authgear holds its identifier, and nothing more is
+   * known, so it is written only for a key the ledger did not know, as that one login ID.
    */
   settled(item: LedgerItem, outcome: Outcome): void {
     const key = item.source.key
@@ -159,19 +192,39 @@ export class LoginLedger {
       if (entry !== undefined) {
         base = this.#pending.get(key) ?? entry.base
         known = true
-        if (--entry.unsettled === 0) this.#inFlight.delete(key)
+        if (--entry.unsettled === 0) {
+          this.#inFlight.delete(key)
+          // After this outcome is recorded below: a waiting record is judged against it.
+          if (entry.settled !== undefined) queueMicrotask(() => entry.settled?.forEach((resolve) => resolve()))
+        }
       }
     }
     if (outcome.kind !== 'inserted' && outcome.kind !== 'updated' && outcome.kind !== 'skipped') return
     const logins = loginSetOf(item)
     if (logins === undefined) return
     if (!known) base = this.#pending.get(key) ?? this.#stored(key)
-    if (base !== undefined && (outcome.kind === 'skipped' || sameLogins(base, logins))) return
-    this.#pending.set(key, logins)
+    if (outcome.kind === 'skipped') {
+      if (base !== undefined) return
+      const mapped = item.mapped as NonNullable<LedgerItem['mapped']>
+      this.#pending.set(key, { [mapped.identifier]: mapped.identifierValue })
+    } else {
+      if (base !== undefined && sameLogins(base, logins)) return
+      this.#pending.set(key, logins)
+    }
+    // Outcomes arrive a job at a time: written together once the job's records are all settled.
+    this.#flushing ??= setImmediate(() => {
+      this.#flushing = undefined
+      try {
+        this.flush()
+      } catch (error) {
+        this.#failure ??= error
+      }
+    })
   }
 
-  /** Writes what settled since the last flush, in one transaction. */
+  /** Writes what settled since the last write, in one transaction; throws a failure of a write made in between. */
   flush(): void {
+    if (this.#failure !== undefined) throw this.#failure
     if (this.#pending.size === 0) return
     const rows: (string | null)[][] = []
     for (const [key, logins] of this.#pending) {
@@ -198,6 +251,16 @@ export class LoginLedger {
   }
 
   close(): void {
+    if (this.#flushing !== undefined) clearImmediate(this.#flushing)
+    this.#flushing = undefined
+    // Outcomes of the last moments (a run ends after its final checkpoint save has written the rest).
+    if (this.#putMany !== undefined && this.#db.isOpen) {
+      try {
+        this.flush()
+      } catch {
+        // The run has reported its end already; the next run compares those rows with what was written.
+      }
+    }
     if (this.#db.isOpen) this.#db.close()
   }
 }

@@ -43,6 +43,16 @@ function sqlServer(source: Extract<RootConfig['source'], { type: 'sql' }>): stri
   return `${source.host ?? ''}:${source.port ?? ''}/${source.database ?? ''}`
 }
 
+/**
+ * What a login ledger's keys belong to: the rows of one table (or query) of one database server,
+ * imported into one Authgear project. Its `updated_at` column may change; anything else makes the
+ * ledger another project's or another table's, and it starts anew.
+ */
+export function loginLedgerOwner(config: RootConfig): string {
+  const { updated_at: _, ...source } = sourceIdentity(config.source)
+  return fingerprint({ source, target: targetOf(config), project: config.sink.project_id })
+}
+
 /** Fingerprint of `pipelineIdentity`: a checkpoint saved under another one is refused. */
 export function pipelineId(config: RootConfig): string {
   return fingerprint(pipelineIdentity(config))

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { rejectionMessage, type MappingRejection, type MappingResult } from '../core/mapped-record.ts'
 import type { RunContext } from '../core/run-context.ts'
 import type { Source } from '../core/source.ts'
@@ -242,9 +243,29 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     recorder.complete({ source: item.source, mapped, ticket: item.ticket }, { kind: 'rejected', code: result.rejection.code, message: rejectionMessage(item.source.origin, result.rejection) }, 'processing')
     return undefined
   }
-  /** Batches one mapped record; returns a promise only when the scheduler makes it wait. */
+  /**
+   * A record whose key has earlier versions without an outcome yet, and whose login IDs would be
+   * judged differently depending on that outcome: judged once they have it. A run that stops on an
+   * error meanwhile leaves it without an outcome (the checkpoint stays before it).
+   */
+  const afterEarlierVersions = async (read: WorkItem, logins: LoginLedger): Promise<void> => {
+    const key = read.source.key
+    while (logins.inFlight(key) !== undefined) {
+      if (scheduler.fatal !== undefined || commitFailure !== undefined || halt.signal.aborted) return
+      await Promise.race([logins.whenSettled(key), sleep(200)])
+    }
+    await accept(read)
+  }
+  /** Batches one mapped record; returns a promise only when the scheduler (or an earlier version of its key) makes it wait. */
   const accept = (read: WorkItem): Promise<void> | undefined => {
-    const prior = ledger === undefined || read.mapped.action === 'delete' ? undefined : ledger.logins.lookup(read.source.key)
+    let prior: LoginSet | undefined
+    if (ledger !== undefined && read.mapped.action !== 'delete') {
+      prior = ledger.logins.lookup(read.source.key)
+      const flight = ledger.logins.inFlight(read.source.key)
+      // Sent as it is whatever the earlier version's outcome: its identifier is a login ID of both.
+      const either = flight === undefined || (flight.latest[read.mapped.identifier] === read.mapped.identifierValue && (prior === undefined || prior[read.mapped.identifier] === read.mapped.identifierValue))
+      if (!either) return afterEarlierVersions(read, ledger.logins)
+    }
     const item = prior === undefined ? read : followLogins(read, prior, (ledger as NonNullable<typeof ledger>).remedy)
     if (item === undefined) return undefined
     const { mapped, source: record } = item

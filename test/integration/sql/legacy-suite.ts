@@ -17,6 +17,7 @@ import { context, keysOf, readAll } from '../../conformance/source-suite.ts'
 import type { DatabaseService } from '../../services/database-service.ts'
 import { dialectSql, sqlConfig } from './sql-harness.ts'
 import type { UserStore } from '../../../src/emulator/user-store.ts'
+import { LoginLedger } from '../../../src/runtime/login-ledger.ts'
 
 const bcrypt = '$2b$10$nFguVi9LsCAcvTZFKQlRKeLVydo8ETv483lkNsSFI/Wl1Rz1Ypo1K'
 const argon2 = '$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG'
@@ -502,18 +503,18 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         const refused = lines('dead-letter').find((line) => line.source_key === '2')!
         expect(refused.code).toBe('identifier_changed')
         expect(refused.message).toContain('email changed from cat@example.com to kat@example.com')
-        expect(refused.message).toContain(`gearbridge logins forget --config ${target.configPath} 2`)
+        expect(refused.message).toContain(`gearbridge logins forget --config ${target.configPath} -- 2`)
         expect(store.findByLoginId('email', 'kat@example.com')).toBeUndefined()
         const metrics = readFileSync(metricsFile, 'utf8')
         expect(metrics).toMatch(/^gearbridge_login_id_changes_total\{result="followed"\} 1$/m)
         expect(metrics).toMatch(/^gearbridge_login_id_changes_total\{result="refused"\} 1$/m)
 
-        const show = await runCli(['logins', 'show', '--config', target.configPath, '1', '2', '3'])
+        const show = await runCli(['logins', 'show', '--config', target.configPath, '--', '1', '2', '-3'])
         expect(show.code).toBe(1)
         expect(show.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)).toEqual([
           expect.objectContaining({ source_key: '1', known: true, email: 'ann.new@example.com', preferred_username: 'ann' }),
           expect.objectContaining({ source_key: '2', known: true, email: 'cat@example.com' }),
-          { source_key: '3', known: false },
+          { source_key: '-3', known: false },
         ])
         // What the dead letter says to do: change the email in Authgear, forget the key, and the row's next change imports it.
         ;(store as UserStore).setLoginId(store.get(catId)!, 'email', 'kat@example.com', true)
@@ -525,6 +526,123 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         expect(again.code, again.stderr).toBe(0)
         expect(store.count()).toBe(2)
         expect(store.findByLoginId('email', 'kat@example.com')?.id).toBe(catId)
+      } finally {
+        await target.close()
+      }
+    })
+
+    it('the login ledger: a ledger of another Authgear project starts anew; a skip records only the identifier Authgear holds', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `ledgerowner_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, username varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'cat@example.com', NULL, ${d.nowPlus(-3_600_000)}), (2, 'dan@example.com', 'dan', ${d.nowPlus(-3_600_000)})`)
+      const source = { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' } }
+      const staging = await cliTarget(source, { sink: { upsert: false, batch: { linger_ms: 20 } } })
+      const production = await cliTarget(source, { sink: { upsert: false, batch: { linger_ms: 20 } } })
+      const edit = (path: string, change: (config: Record<string, Record<string, unknown>>) => void) => {
+        const config = parse(readFileSync(path, 'utf8')) as Record<string, Record<string, unknown>>
+        change(config)
+        writeFileSync(path, stringify(config))
+      }
+      try {
+        expect((await runCli(['backfill', '--config', staging.configPath])).code).toBe(0)
+        await db.query(`UPDATE ${table} SET email = 'kat@example.com' WHERE id = 1`)
+        // Going live: the same config and state pointed at another project, which has none of these users.
+        const target = parse(readFileSync(production.configPath, 'utf8')) as { sink: Record<string, unknown> }
+        writeFileSync(join(staging.dir, 'admin-key.pem'), readFileSync(join(production.dir, 'admin-key.pem')))
+        edit(staging.configPath, (config) => Object.assign(config['sink']!, { endpoint: target.sink['endpoint'], key_id: target.sink['key_id'] }))
+        const dry = await runCli(['validate', '--config', staging.configPath])
+        expect(dry.stdout).toMatch(/2 records read, 2 would be sent, 0 would be dead-lettered/)
+        const live = await runCli(['backfill', '--from-start', '--config', staging.configPath])
+        expect(live.code, live.stderr).toBe(0)
+        expect(live.stderr).toContain('The login ledger was kept for another table or Authgear project: it starts anew')
+        expect(production.emulator.store.findByLoginId('email', 'kat@example.com')).toBeDefined()
+        expect(production.emulator.store.count()).toBe(2)
+
+        // Without upsert a user Authgear has is skipped as it is: the ledger learns only the login ID it was found by.
+        await db.query(`UPDATE ${table} SET username = 'danny' WHERE id = 2`)
+        edit(staging.configPath, (config) => (config['state']!['login_ledger'] = false))
+        await runCli(['backfill', '--from-start', '--config', staging.configPath])
+        edit(staging.configPath, (config) => (config['state']!['login_ledger'] = true))
+        const show = await runCli(['logins', 'forget', '--config', staging.configPath, '--', '2'])
+        expect(show.code, show.stderr).toBe(0)
+        expect((await runCli(['backfill', '--from-start', '--config', staging.configPath])).code).toBe(0)
+        const known = await runCli(['logins', 'show', '--config', staging.configPath, '--', '2'])
+        expect(JSON.parse(known.stdout) as Record<string, unknown>).toMatchObject({ source_key: '2', known: true, email: 'dan@example.com' })
+        expect(JSON.parse(known.stdout) as Record<string, unknown>).not.toHaveProperty('preferred_username')
+        // Authgear's user still has username dan: a changed email is not matched by danny, which would create a second user.
+        await db.query(`UPDATE ${table} SET email = 'dan.new@example.com' WHERE id = 2`)
+        const moved = await runCli(['backfill', '--from-start', '--config', staging.configPath])
+        expect(moved.code).toBe(3)
+        expect(production.emulator.store.count()).toBe(2)
+      } finally {
+        await staging.close()
+        await production.close()
+      }
+    })
+
+    it('the login ledger: a version read while an earlier one is in flight is judged by that one\'s outcome; an outcome is written before any checkpoint save', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `ledgerflight_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, username varchar(100) NULL, roles varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'ann@example.com', 'ann', 'staff', ${d.nowPlus(-3_600_000)})`)
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username', roles: 'roles' }, poll_interval_ms: 100, safety_lag_seconds: 1 },
+        { emulator: { roles: ['staff'] }, sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      const ledgerPath = join(target.dir, 'state', 'test.logins.sqlite')
+      const ledgerEmail = (): unknown => {
+        try {
+          const ledger = new LoginLedger(ledgerPath, { readOnly: true })
+          try {
+            return ledger.lookup('1')?.email
+          } finally {
+            ledger.close()
+          }
+        } catch {
+          return undefined
+        }
+      }
+      try {
+        expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(0)
+        const store = target.emulator.store
+        const ann = store.findByLoginId('email', 'ann@example.com')!.id
+        // v1 changes the username and names a role Authgear does not have: sent by the unchanged email, it fails.
+        target.emulator.faults.latency_ms = 1500
+        const jobs = target.emulator.jobs.jobsCreated
+        await db.query(`UPDATE ${table} SET username = 'annie', roles = 'bogus', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+        let changed = false
+        const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+        const sync = runCli(['sync', '--config', target.configPath], { killWhen: () => changed && existsSync(deadLetters) && readFileSync(deadLetters, 'utf8').split('\n').filter(Boolean).length >= 2, signal: 'SIGTERM' })
+        while (target.emulator.jobs.jobsCreated === jobs) await sleep(20)
+        // v2, read while v1's job runs: a new email, and the role fixed.
+        await db.query(`UPDATE ${table} SET email = 'ann.new@example.com', roles = 'staff', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+        changed = true
+        const result = await sync
+        expect(result.code, result.stderr).toBe(0)
+        // Judged against what Authgear kept (ann, ann@example.com): no login ID of v2 is one of them, so no second user.
+        expect(store.count()).toBe(1)
+        expect(store.get(ann)?.email?.value).toBe('ann@example.com')
+        const dead = readFileSync(deadLetters, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { code: string; message: string })
+        // v1 refused by Authgear, then v2 refused here.
+        expect(dead).toHaveLength(2)
+        expect(dead[1]).toMatchObject({ code: 'identifier_changed', message: expect.stringContaining('email changed from ann@example.com to ann.new@example.com') })
+
+        // A kill -9 after an outcome, long before the next checkpoint save: the ledger has the outcome all the same.
+        target.emulator.faults.latency_ms = 0
+        const config = parse(readFileSync(target.configPath, 'utf8')) as { state: Record<string, unknown> }
+        config.state['checkpoint_interval_ms'] = 600_000
+        writeFileSync(target.configPath, stringify(config))
+        await db.query(`UPDATE ${table} SET email = 'ann.new@example.com', username = 'ann', roles = 'staff', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+        const killed = await runCli(['sync', '--config', target.configPath], { killWhen: () => ledgerEmail() === 'ann.new@example.com', signal: 'SIGKILL' })
+        expect(killed.signal).toBe('SIGKILL')
+        await db.query(`UPDATE ${table} SET username = 'annie', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+        const again = await runCli(['sync', '--config', target.configPath], { killWhen: () => store.get(ann)?.username?.value === 'annie', signal: 'SIGTERM' })
+        expect(again.code, again.stderr).toBe(0)
+        expect(store.count()).toBe(1)
+        expect(store.get(ann)?.email?.value).toBe('ann.new@example.com')
       } finally {
         await target.close()
       }

@@ -13,42 +13,78 @@ function item(key: string, email: string, username?: string): LedgerItem {
 }
 
 describe('LoginLedger', () => {
-  it('keeps the login IDs a key was imported with across a close and reopen, once flushed', async () => {
+  it('keeps the login IDs a key was imported with across a close and reopen', async () => {
     const path = join(await scratchDir('gb-ledger-'), 'state', 'test.logins.sqlite')
     const ledger = new LoginLedger(path)
     const ann = item('1', 'ann@example.com', 'ann')
     ledger.sent(ann, undefined)
     ledger.settled(ann, { kind: 'inserted', userId: 'u1' })
     ledger.flush()
-    const unflushed = item('2', 'bob@example.com')
-    ledger.sent(unflushed, undefined)
-    ledger.settled(unflushed, { kind: 'inserted', userId: 'u2' })
     ledger.close()
     const reopened = new LoginLedger(path)
     expect(reopened.lookup('1')).toEqual({ email: 'ann@example.com', preferred_username: 'ann' })
-    // Settled but never flushed (a kill before the checkpoint save): read again, as the checkpoint did not pass it.
     expect(reopened.lookup('2')).toBeUndefined()
     expect(reopened.entry('1')).toMatchObject({ email: 'ann@example.com', updated_at: expect.stringMatching(/^\d{4}-/) })
     reopened.close()
   })
 
-  it('compares a second version with the first while the first is in flight, and falls back to what settled when it fails', async () => {
+  it('tells a version in flight from what settled, and says when a key has no version in flight left', async () => {
     const ledger = new LoginLedger(join(await scratchDir('gb-ledger-'), 'l.sqlite'))
     const first = item('1', 'ann@example.com', 'ann')
     ledger.sent(first, undefined)
     ledger.settled(first, { kind: 'inserted', userId: 'u1' })
-    const second = item('1', 'ann.new@example.com', 'ann')
+    const second = item('1', 'ann@example.com', 'annie')
     ledger.sent(second, ledger.lookup('1'))
-    expect(ledger.lookup('1')).toEqual({ email: 'ann.new@example.com', preferred_username: 'ann' })
+    // What Authgear holds until the second version's outcome: the first.
+    expect(ledger.lookup('1')).toEqual({ email: 'ann@example.com', preferred_username: 'ann' })
+    expect(ledger.inFlight('1')).toEqual({ latest: { email: 'ann@example.com', preferred_username: 'annie' }, base: { email: 'ann@example.com', preferred_username: 'ann' } })
+    let settled = false
+    const waiting = ledger.whenSettled('1').then(() => (settled = true))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(settled).toBe(false)
     ledger.settled(second, { kind: 'failed', code: 'InvariantViolated' })
+    await waiting
+    expect(ledger.inFlight('1')).toBeUndefined()
+    // It failed: Authgear still holds the first version's login IDs.
     expect(ledger.lookup('1')).toEqual({ email: 'ann@example.com', preferred_username: 'ann' })
     ledger.close()
   })
 
-  it('lets a skipped record set a key it did not know, but never move one it knows (Authgear kept the user as it was)', async () => {
+  it('writes outcomes once the job that gave them has reported, before any checkpoint save', async () => {
+    const path = join(await scratchDir('gb-ledger-'), 'l.sqlite')
+    const ledger = new LoginLedger(path)
+    const ann = item('1', 'ann@example.com')
+    ledger.sent(ann, undefined)
+    ledger.settled(ann, { kind: 'inserted', userId: 'u1' })
+    await new Promise((resolve) => setImmediate(resolve))
+    // Another connection, as the next run after a kill -9 would open it.
+    const reader = new LoginLedger(path, { readOnly: true })
+    expect(reader.lookup('1')).toEqual({ email: 'ann@example.com' })
+    reader.close()
+    ledger.close()
+  })
+
+  it('starts anew when opened for another table or project, and keeps its keys for the same one', async () => {
+    const path = join(await scratchDir('gb-ledger-'), 'l.sqlite')
+    const first = new LoginLedger(path, { owner: 'project-a' })
+    first.settled(item('1', 'ann@example.com'), { kind: 'inserted', userId: 'u1' })
+    first.close()
+    const again = new LoginLedger(path, { owner: 'project-a' })
+    expect(again.startedAnew).toBe(false)
+    expect(again.lookup('1')).toEqual({ email: 'ann@example.com' })
+    again.close()
+    const other = new LoginLedger(path, { owner: 'project-b' })
+    expect(other.startedAnew).toBe(true)
+    expect(other.lookup('1')).toBeUndefined()
+    other.close()
+    expect(new LoginLedger(path, { readOnly: true }).owner).toBe('project-b')
+  })
+
+  it('lets a skipped record set only its identifier for a key it did not know, and never move one it knows (Authgear kept the user as it was)', async () => {
     const ledger = new LoginLedger(join(await scratchDir('gb-ledger-'), 'l.sqlite'))
-    ledger.settled(item('1', 'ann@example.com'), { kind: 'skipped', userId: 'u1' })
+    ledger.settled(item('1', 'ann@example.com', 'annie'), { kind: 'skipped', userId: 'u1' })
     ledger.flush()
+    expect(ledger.lookup('1')).toEqual({ email: 'ann@example.com' })
     ledger.settled(item('1', 'ann.new@example.com'), { kind: 'skipped', userId: 'u1' })
     expect(ledger.lookup('1')).toEqual({ email: 'ann@example.com' })
     ledger.settled(item('1', 'ann.new@example.com'), { kind: 'updated', userId: 'u1' })
