@@ -116,7 +116,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // A table keeps no earlier version of a row: the ledger remembers the login IDs each row was
     // imported with. A publishing run imports nothing itself.
     ledger = config.source.type === 'sql' && config.state.login_ledger && !publish ? new LoginLedger(loginLedgerPath(stateDir, config.name), { owner: loginLedgerOwner(config) }) : undefined
-    if (ledger?.startedAnew) logger.warn({ ledger: loginLedgerPath(stateDir, config.name) }, 'The login ledger was kept for another table or Authgear project: it starts anew, so rows whose login ID changed before this run are imported by their new one.')
+    if (ledger?.otherOwner) logger.warn({ ledger: loginLedgerPath(stateDir, config.name) }, 'The login ledger was kept for another Authgear project or key column: this run does not read it, and replaces it once it imports something; rows whose login ID changed before are imported by their new one.')
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}), ...(ledger ? { ledger } : {}) })
     const sink =
       connection &&

@@ -40,8 +40,8 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   // A table's rows are compared with the login IDs they were imported with, as a run compares them.
   const ledgerPath = config.source.type === 'sql' && config.state.login_ledger && !config.publish ? loginLedgerPath(resolve(baseDir, config.state.dir), config.name) : undefined
   const opened = ledgerPath !== undefined && existsSync(ledgerPath) ? new LoginLedger(ledgerPath, { readOnly: true }) : undefined
-  // A ledger of another table or project is one a run would start anew.
-  const ledger = opened?.owner === loginLedgerOwner(config) ? opened : undefined
+  // A ledger of another project or key column is one a run would not read (one with no owner recorded, it adopts).
+  const ledger = opened !== undefined && (opened.owner === undefined || opened.owner === loginLedgerOwner(config)) ? opened : undefined
   if (opened !== ledger) opened?.close()
   // As a run: a record larger than sink.batch.max_bytes is sent alone, up to Authgear's own limit.
   const maxRequest = AUTHGEAR_IMPORT_BODY_LIMIT - 1

@@ -33,6 +33,14 @@ export function loginSetOf(item: LedgerItem): LoginSet | undefined {
 
 type StoredRow = Record<IdentifierType, string | null>
 
+/** A key's versions sent without an outcome yet (see `LoginLedger`). */
+interface InFlight {
+  latest: LedgerItem
+  unsettled: number
+  base: LoginSet | undefined
+  settled?: (() => void)[]
+}
+
 function loginSetOfRow(row: StoredRow): LoginSet {
   const logins: LoginSet = {}
   for (const type of IdentifierTypes) if (row[type] !== null) logins[type] = row[type]
@@ -68,8 +76,9 @@ export function followLoginChange(mapped: MappedRecord, prior: LoginSet | undefi
  * An outcome is written as soon as the job that gave it has reported (and by every checkpoint
  * save): the ledger is never behind what Authgear holds by more than the outcomes of the moment.
  * Being ahead of the checkpoint is harmless: a row read again finds its own login IDs, unchanged.
- * The ledger belongs to one source table and one Authgear project (`owner`); opened for another,
- * it starts anew, as its users are not that project's.
+ * The ledger belongs to one Authgear project and one key column (`owner`). Opened for another, it
+ * is not read, and its entries are replaced by this run's once the run writes its first outcome:
+ * a run refused before that (a mistyped project id) leaves it as it was.
  */
 export class LoginLedger {
   readonly #db: DatabaseSync
@@ -77,16 +86,18 @@ export class LoginLedger {
   readonly #delete: StatementSync
   readonly #getMany: StatementSync
   readonly #putMany: StatementSync | undefined
-  /** The owner the ledger was written for (undefined: not recorded). */
+  /** The owner the ledger was written for (undefined: not recorded, as by the first version). */
   readonly owner: string | undefined
-  /** True when the ledger was written for another owner and was emptied on opening. */
-  readonly startedAnew: boolean = false
+  /** True when the ledger was written for another owner: it is not read, and the first write replaces it. */
+  readonly otherOwner: boolean = false
+  /** The owner to record with the first write, when it is not recorded yet. */
+  #claim: string | undefined
   /**
    * Per key, the latest version sent, how many versions are unsettled, and what the ledger held
    * before the first of them: an outcome that leaves it as it was is not written again, so a run
    * over rows imported before costs one lookup each.
    */
-  readonly #inFlight = new Map<string, { latest: LedgerItem; unsettled: number; base: LoginSet | undefined; settled?: (() => void)[] }>()
+  readonly #inFlight = new Map<string, InFlight>()
   /** Records sent and not settled yet. A strong set: every record sent is settled (superseded ones too). */
   readonly #sent = new Set<object>()
   /** Settled and not written yet. */
@@ -115,13 +126,9 @@ export class LoginLedger {
     const hasMeta = this.#db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get() !== undefined
     const stored = hasMeta ? (this.#db.prepare("SELECT value FROM meta WHERE name = 'owner'").get() as { value: string } | undefined)?.value : undefined
     this.owner = stored
-    if (!options.readOnly && options.owner !== undefined && stored !== options.owner) {
-      this.#db.exec('BEGIN')
-      if (stored !== undefined) this.#db.exec('DELETE FROM logins')
-      this.#db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('owner', ?)").run(options.owner)
-      this.#db.exec('COMMIT')
-      this.owner = options.owner
-      this.startedAnew = stored !== undefined
+    if (options.owner !== undefined && stored !== options.owner) {
+      this.otherOwner = stored !== undefined
+      this.#claim = options.owner
     }
     this.#get = this.#db.prepare('SELECT email, phone_number, preferred_username FROM logins WHERE source_key = ?')
     // A batch of keys in one statement (a JSON array of them): one call instead of a thousand.
@@ -135,7 +142,7 @@ export class LoginLedger {
   /** The login IDs Authgear was last given for `key` (settled outcomes), or undefined for a key never imported. */
   lookup(key: string): LoginSet | undefined {
     const settled = this.#pending.get(key)
-    if (settled !== undefined) return settled
+    if (settled !== undefined || this.otherOwner) return settled
     const read = this.#prefetched.get(key)
     if (read !== undefined) return read ?? undefined
     return this.#stored(key)
@@ -157,11 +164,13 @@ export class LoginLedger {
   /** Reads the entries of a batch's keys at once, for the lookups of its records that follow. */
   prefetch(keys: readonly string[]): void {
     this.#prefetched.clear()
+    if (this.otherOwner) return
     for (const key of keys) this.#prefetched.set(key, null)
     for (const row of this.#getMany.all(JSON.stringify(keys)) as (StoredRow & { source_key: string })[]) this.#prefetched.set(row.source_key, loginSetOfRow(row))
   }
 
   #stored(key: string): LoginSet | undefined {
+    if (this.otherOwner) return undefined
     const row = this.#get.get(key) as StoredRow | undefined
     return row === undefined ? undefined : loginSetOfRow(row)
   }
@@ -187,15 +196,17 @@ export class LoginLedger {
     const key = item.source.key
     let base: LoginSet | undefined
     let known = false
+    let entry: InFlight | undefined
     if (this.#sent.delete(item)) {
-      const entry = this.#inFlight.get(key)
+      entry = this.#inFlight.get(key)
       if (entry !== undefined) {
         base = this.#pending.get(key) ?? entry.base
         known = true
         if (--entry.unsettled === 0) {
           this.#inFlight.delete(key)
           // After this outcome is recorded below: a waiting record is judged against it.
-          if (entry.settled !== undefined) queueMicrotask(() => entry.settled?.forEach((resolve) => resolve()))
+          const waiting = entry.settled
+          if (waiting !== undefined) queueMicrotask(() => waiting.forEach((resolve) => resolve()))
         }
       }
     }
@@ -203,14 +214,18 @@ export class LoginLedger {
     const logins = loginSetOf(item)
     if (logins === undefined) return
     if (!known) base = this.#pending.get(key) ?? this.#stored(key)
+    let recorded: LoginSet
     if (outcome.kind === 'skipped') {
       if (base !== undefined) return
       const mapped = item.mapped as NonNullable<LedgerItem['mapped']>
-      this.#pending.set(key, { [mapped.identifier]: mapped.identifierValue })
+      recorded = { [mapped.identifier]: mapped.identifierValue }
     } else {
       if (base !== undefined && sameLogins(base, logins)) return
-      this.#pending.set(key, logins)
+      recorded = logins
     }
+    this.#pending.set(key, recorded)
+    // A later version still in flight is compared with this one, even once it is written and no longer pending.
+    if (entry !== undefined && entry.unsettled > 0) entry.base = recorded
     // Outcomes arrive a job at a time: written together once the job's records are all settled.
     this.#flushing ??= setImmediate(() => {
       this.#flushing = undefined
@@ -232,8 +247,24 @@ export class LoginLedger {
       // What a batch read before this write holds for the key is older now.
       this.#prefetched.delete(key)
     }
-    // One statement is one transaction: all of them are written, or none.
-    ;(this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
+    const claim = this.#claim
+    if (claim === undefined) {
+      // One statement is one transaction: all of them are written, or none.
+      ;(this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
+    } else {
+      this.#db.exec('BEGIN')
+      try {
+        if (this.otherOwner) this.#db.exec('DELETE FROM logins')
+        this.#db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('owner', ?)").run(claim)
+        ;(this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
+        this.#db.exec('COMMIT')
+      } catch (error) {
+        this.#db.exec('ROLLBACK')
+        throw error
+      }
+      this.#claim = undefined
+      ;(this as { otherOwner: boolean }).otherOwner = false
+    }
     this.#pending.clear()
   }
 

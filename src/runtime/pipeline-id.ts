@@ -44,13 +44,13 @@ function sqlServer(source: Extract<RootConfig['source'], { type: 'sql' }>): stri
 }
 
 /**
- * What a login ledger's keys belong to: the rows of one table (or query) of one database server,
- * imported into one Authgear project. Its `updated_at` column may change; anything else makes the
- * ledger another project's or another table's, and it starts anew.
+ * What a login ledger's keys belong to: users of one Authgear project, keyed by one column. The
+ * database's address, the table's name or the query's text may change (a replica, an edited
+ * query): the same keys still name the same users.
  */
 export function loginLedgerOwner(config: RootConfig): string {
-  const { updated_at: _, ...source } = sourceIdentity(config.source)
-  return fingerprint({ source, target: targetOf(config), project: config.sink.project_id })
+  const key = config.source.type === 'sql' ? config.source.key : undefined
+  return fingerprint({ target: targetOf(config), project: config.sink.project_id, key })
 }
 
 /** Fingerprint of `pipelineIdentity`: a checkpoint saved under another one is refused. */

@@ -531,7 +531,7 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
-    it('the login ledger: a ledger of another Authgear project starts anew; a skip records only the identifier Authgear holds', async () => {
+    it('the login ledger: one kept for another Authgear project is not read, and is replaced; a skip records only the identifier Authgear holds', async () => {
       const db = database()
       const d = dialectSql(db)
       const table = `ledgerowner_${process.pid}`
@@ -556,7 +556,7 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         expect(dry.stdout).toMatch(/2 records read, 2 would be sent, 0 would be dead-lettered/)
         const live = await runCli(['backfill', '--from-start', '--config', staging.configPath])
         expect(live.code, live.stderr).toBe(0)
-        expect(live.stderr).toContain('The login ledger was kept for another table or Authgear project: it starts anew')
+        expect(live.stderr).toContain('The login ledger was kept for another Authgear project or key column: this run does not read it')
         expect(production.emulator.store.findByLoginId('email', 'kat@example.com')).toBeDefined()
         expect(production.emulator.store.count()).toBe(2)
 
