@@ -62,6 +62,7 @@ export class Metrics {
     for (const period of ['day', 'month']) this.quotaExhausted.set({ period }, 0)
     this.authFailures.inc(0)
     this.passwordNotApplied.inc(0)
+    for (const result of ['followed', 'refused']) this.loginChanges.inc({ result }, 0)
   }
 
   setRunState(state: 'starting' | 'running' | 'draining' | 'finished' | 'stopped' | 'failed'): void {
