@@ -15,7 +15,7 @@ import { packageVersion } from './package-version.ts'
 import type { CommandIo } from './run-setup.ts'
 import { UsageError } from './usage-error.ts'
 import { validateCommand } from './validate.ts'
-import { loginsForgetCommand, loginsShowCommand } from './logins.ts'
+import { loginsAdoptCommand, loginsForgetCommand, loginsShowCommand } from './logins.ts'
 
 // A reader that stops early (`gearbridge config schema | head`) closes the pipe: what is left of
 // the output has nowhere to go, which is no reason to crash with a stack trace.
@@ -99,6 +99,13 @@ loginsCommand
   .argument('<key...>', 'source keys (the key column\'s values)')
   .action(async (keys: string[], opts: { config: string }) => {
     exitCode = await loginsForgetCommand({ config: opts.config, keys }, io)
+  })
+loginsCommand
+  .command('adopt')
+  .description('Make a ledger kept for another source table or Authgear project this config\'s, when its keys still name the same users (a renamed table, a replica, an edited query, another address).')
+  .requiredOption('-c, --config <file>', 'config file')
+  .action(async (opts: { config: string }) => {
+    exitCode = await loginsAdoptCommand({ config: opts.config }, io)
   })
 
 program

@@ -15,7 +15,7 @@ import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
 import { runPipeline } from '../runtime/pipeline.ts'
 import { routeJob } from '../runtime/job-router.ts'
 import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
-import { legacyPipelineId, loginLedgerOwner, pipelineId, pipelineIdentity } from '../runtime/pipeline-id.ts'
+import { legacyPipelineId, loginLedgerIdentity, loginLedgerOwner, pipelineId, pipelineIdentity } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
 import { supersededOutcome } from '../runtime/superseded-outcome.ts'
 import { formatSummary } from './format-summary.ts'
@@ -27,7 +27,7 @@ import { createPublishRunner } from '../../connectors/kafka-publish/publish-runn
 import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeline-id.ts'
 import { throttledWarning } from '../observability/throttled-warning.ts'
 import { LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
-import { forgetRemedy } from './logins.ts'
+import { forgetRemedy, ledgerOfAnotherOwner } from './logins.ts'
 
 export interface ImportRunOptions {
   readonly config: string
@@ -115,8 +115,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const passwordColumn = config.source.type === 'auth0' ? undefined : config.source.columns?.password_hash
     // A table keeps no earlier version of a row: the ledger remembers the login IDs each row was
     // imported with. A publishing run imports nothing itself.
-    ledger = config.source.type === 'sql' && config.state.login_ledger && !publish ? new LoginLedger(loginLedgerPath(stateDir, config.name), { owner: loginLedgerOwner(config) }) : undefined
-    if (ledger?.otherOwner) logger.warn({ ledger: loginLedgerPath(stateDir, config.name) }, 'The login ledger was kept for another Authgear project or key column: this run does not read it, and replaces it once it imports something; rows whose login ID changed before are imported by their new one.')
+    ledger = config.source.type === 'sql' && config.state.login_ledger && !publish ? new LoginLedger(loginLedgerPath(stateDir, config.name), { owner: loginLedgerOwner(config), identity: loginLedgerIdentity(config) }) : undefined
+    if (ledger?.otherOwner) throw ledgerOfAnotherOwner(loginLedgerPath(stateDir, config.name), ledger, loginLedgerIdentity(config), options.config)
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}), ...(ledger ? { ledger } : {}) })
     const sink =
       connection &&

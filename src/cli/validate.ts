@@ -18,8 +18,8 @@ import { UnmappedMetadata } from './unmapped-metadata.ts'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { followLoginChange, LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
-import { forgetRemedy } from './logins.ts'
-import { loginLedgerOwner } from '../runtime/pipeline-id.ts'
+import { forgetRemedy, ledgerOfAnotherOwner } from './logins.ts'
+import { loginLedgerIdentity, loginLedgerOwner } from '../runtime/pipeline-id.ts'
 
 const EXAMPLES_PER_REASON = 3
 
@@ -40,8 +40,9 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   // A table's rows are compared with the login IDs they were imported with, as a run compares them.
   const ledgerPath = config.source.type === 'sql' && config.state.login_ledger && !config.publish ? loginLedgerPath(resolve(baseDir, config.state.dir), config.name) : undefined
   const opened = ledgerPath !== undefined && existsSync(ledgerPath) ? new LoginLedger(ledgerPath, { readOnly: true }) : undefined
-  // A ledger of another project or key column is one a run would not read (one with no owner recorded, it adopts).
+  // A run adopts a ledger with no owner recorded, and refuses one of another source or project.
   const ledger = opened !== undefined && (opened.owner === undefined || opened.owner === loginLedgerOwner(config)) ? opened : undefined
+  const refusedLedger = opened !== ledger && opened !== undefined ? ledgerOfAnotherOwner(ledgerPath as string, opened, loginLedgerIdentity(config), options.config) : undefined
   if (opened !== ledger) opened?.close()
   // As a run: a record larger than sink.batch.max_bytes is sent alone, up to Authgear's own limit.
   const maxRequest = AUTHGEAR_IMPORT_BODY_LIMIT - 1
@@ -105,7 +106,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
     await source.close()
     ledger?.close()
   }
-  const warnings = [...(source.warnings?.() ?? []), ...logins.warnings()]
+  const warnings = [...(source.warnings?.() ?? []), ...logins.warnings(), ...(refusedLedger ? [`a run refuses to start: ${refusedLedger.message} (${refusedLedger.issues.join('; ')}); these counts leave it out`] : [])]
   if (logins.refused > 0) {
     // Sent, and refused by Authgear: they end in the dead letter as surely as a mapping rejection.
     failures['InvariantViolated'] = { count: logins.refused, examples: logins.examples.refused.map((origin) => `${origin}: holds a login ID (email, phone or username) an earlier user's record holds; Authgear refuses it (DuplicatedIdentity)`) }

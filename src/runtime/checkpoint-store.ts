@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises'
 import { writeFileAtomic } from './atomic-file.ts'
-import { currentIdentityOf, identityDifferences, identityUpgradesTo } from './pipeline-id.ts'
+import { currentIdentityOf, identityDifferences, identitySettingName, identityUpgradesTo } from './pipeline-id.ts'
 import { CheckpointError } from '../core/errors.ts'
 
 /** What is persisted: the position to resume after, and which source and target it belongs to. */
@@ -72,7 +72,7 @@ export class CheckpointStore<P> {
     if (state.version !== 1) throw new CheckpointError(`checkpoint ${this.path} has unknown version ${String(state.version)}`)
     const upgraded = state.identity !== undefined && identityUpgradesTo(state.identity, state.pipeline, pipeline.id)
     if (state.pipeline !== pipeline.id && !pipeline.aliases?.includes(state.pipeline) && !upgraded) {
-      const changed = state.identity !== undefined && pipeline.identity !== undefined ? identityDifferences(currentIdentityOf(state.identity), pipeline.identity).map(settingName) : []
+      const changed = state.identity !== undefined && pipeline.identity !== undefined ? identityDifferences(currentIdentityOf(state.identity), pipeline.identity).map(identitySettingName) : []
       const what = changed.length > 0 ? `: ${changed.join(', ')} changed since it was saved` : ` (fingerprint ${state.pipeline}, this config ${pipeline.id})`
       throw new CheckpointError(`checkpoint ${this.path} belongs to another source or target${what}; put the setting back to resume, or use another state.dir, or (for a file or table source) --from-start to discard it (either of those sends every record again: Authgear skips the users it has, but each record sent counts against the import quota)`)
     }
@@ -91,12 +91,4 @@ export class CheckpointStore<P> {
   async save(state: CheckpointState<P>): Promise<void> {
     await writeFileAtomic(this.path, `${JSON.stringify(state)}\n`)
   }
-}
-
-/** The config key an identity path stands for (`target` is the host of `sink.endpoint`). */
-function settingName(path: string): string {
-  if (path === 'target') return 'sink.endpoint (its host)'
-  if (path === 'project') return 'sink.project_id'
-  if (path === 'source.server') return 'source.url (or host, port, database: the server)'
-  return path
 }

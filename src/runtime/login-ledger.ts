@@ -76,9 +76,10 @@ export function followLoginChange(mapped: MappedRecord, prior: LoginSet | undefi
  * An outcome is written as soon as the job that gave it has reported (and by every checkpoint
  * save): the ledger is never behind what Authgear holds by more than the outcomes of the moment.
  * Being ahead of the checkpoint is harmless: a row read again finds its own login IDs, unchanged.
- * The ledger belongs to one Authgear project and one key column (`owner`). Opened for another, it
- * is not read, and its entries are replaced by this run's once the run writes its first outcome:
- * a run refused before that (a mistyped project id) leaves it as it was.
+ * The ledger belongs to one source table and one Authgear project (`owner`). Opened by a run for
+ * another, it is neither read nor written (the run refuses to start: see `run-import`) until
+ * `adopt` makes it that one's, or it is deleted: only the operator knows whether the keys still
+ * name the same users (a renamed table, a replica) or other ones (going live in another project).
  */
 export class LoginLedger {
   readonly #db: DatabaseSync
@@ -88,10 +89,10 @@ export class LoginLedger {
   readonly #putMany: StatementSync | undefined
   /** The owner the ledger was written for (undefined: not recorded, as by the first version). */
   readonly owner: string | undefined
-  /** True when the ledger was written for another owner: it is not read, and the first write replaces it. */
+  /** What the owner is a fingerprint of (see `loginLedgerIdentity`), to say what changed. */
+  readonly ownerIdentity: Record<string, unknown> | undefined
+  /** True when the ledger was written for another owner: it is neither read nor written. */
   readonly otherOwner: boolean = false
-  /** The owner to record with the first write, when it is not recorded yet. */
-  #claim: string | undefined
   /**
    * Per key, the latest version sent, how many versions are unsettled, and what the ledger held
    * before the first of them: an outcome that leaves it as it was is not written again, so a run
@@ -109,10 +110,11 @@ export class LoginLedger {
   #failure: unknown
 
   /**
-   * `owner`: what the keys belong to (see `loginLedgerOwner`). `readOnly`: an existing ledger,
-   * looked at (`validate`, `logins show`) and never written.
+   * `owner`: what the keys belong to (`loginLedgerOwner`, with the `identity` it is a fingerprint
+   * of), recorded by a ledger that has none yet. `readOnly`: an existing ledger, looked at
+   * (`validate`, `logins show`) and never written.
    */
-  constructor(path: string, options: { readOnly?: boolean; owner?: string } = {}) {
+  constructor(path: string, options: { readOnly?: boolean; owner?: string; identity?: Record<string, unknown> } = {}) {
     if (options.readOnly) this.#db = new DatabaseSync(path, { readOnly: true, timeout: 5_000 })
     else {
       mkdirSync(dirname(path), { recursive: true })
@@ -124,12 +126,13 @@ export class LoginLedger {
       this.#db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID')
     }
     const hasMeta = this.#db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get() !== undefined
-    const stored = hasMeta ? (this.#db.prepare("SELECT value FROM meta WHERE name = 'owner'").get() as { value: string } | undefined)?.value : undefined
+    const meta = (name: string) => (hasMeta ? (this.#db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: string } | undefined)?.value : undefined)
+    const stored = meta('owner')
+    const identity = meta('identity')
     this.owner = stored
-    if (options.owner !== undefined && stored !== options.owner) {
-      this.otherOwner = stored !== undefined
-      this.#claim = options.owner
-    }
+    this.ownerIdentity = identity === undefined ? undefined : (JSON.parse(identity) as Record<string, unknown>)
+    if (options.owner !== undefined && stored === undefined && !options.readOnly) this.adopt(options.owner, options.identity ?? {})
+    else this.otherOwner = options.owner !== undefined && stored !== undefined && stored !== options.owner
     this.#get = this.#db.prepare('SELECT email, phone_number, preferred_username FROM logins WHERE source_key = ?')
     // A batch of keys in one statement (a JSON array of them): one call instead of a thousand.
     this.#getMany = this.#db.prepare('SELECT source_key, email, phone_number, preferred_username FROM logins WHERE source_key IN (SELECT value FROM json_each(?))')
@@ -247,24 +250,10 @@ export class LoginLedger {
       // What a batch read before this write holds for the key is older now.
       this.#prefetched.delete(key)
     }
-    const claim = this.#claim
-    if (claim === undefined) {
-      // One statement is one transaction: all of them are written, or none.
-      ;(this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
-    } else {
-      this.#db.exec('BEGIN')
-      try {
-        if (this.otherOwner) this.#db.exec('DELETE FROM logins')
-        this.#db.prepare("INSERT OR REPLACE INTO meta (name, value) VALUES ('owner', ?)").run(claim)
-        ;(this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
-        this.#db.exec('COMMIT')
-      } catch (error) {
-        this.#db.exec('ROLLBACK')
-        throw error
-      }
-      this.#claim = undefined
-      ;(this as { otherOwner: boolean }).otherOwner = false
-    }
+    // Another owner's ledger is never written (nothing reaches it: its run refuses to start).
+    if (this.otherOwner) throw new Error('the login ledger belongs to another source table or Authgear project')
+    // One statement is one transaction: all of them are written, or none.
+    ;(this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
     this.#pending.clear()
   }
 
@@ -272,6 +261,18 @@ export class LoginLedger {
   entry(key: string): (LoginSet & { updated_at: string }) | undefined {
     const row = this.#db.prepare('SELECT email, phone_number, preferred_username, updated_at FROM logins WHERE source_key = ?').get(key) as (StoredRow & { updated_at: string }) | undefined
     return row === undefined ? undefined : { ...loginSetOfRow(row), updated_at: row.updated_at }
+  }
+
+  /** Makes the ledger `owner`'s: its keys are taken to name the same users under that source and project. */
+  adopt(owner: string, identity: Record<string, unknown>): void {
+    const put = this.#db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)')
+    this.#db.exec('BEGIN')
+    put.run('owner', owner)
+    put.run('identity', JSON.stringify(identity))
+    this.#db.exec('COMMIT')
+    ;(this as { owner: string | undefined }).owner = owner
+    ;(this as { ownerIdentity: Record<string, unknown> | undefined }).ownerIdentity = identity
+    ;(this as { otherOwner: boolean }).otherOwner = false
   }
 
   /** Removes keys from the ledger; returns how many it held. */

@@ -44,13 +44,25 @@ function sqlServer(source: Extract<RootConfig['source'], { type: 'sql' }>): stri
 }
 
 /**
- * What a login ledger's keys belong to: users of one Authgear project, keyed by one column. The
- * database's address, the table's name or the query's text may change (a replica, an edited
- * query): the same keys still name the same users.
+ * What a login ledger's keys belong to: the rows of one table (or query) of one database server,
+ * imported into one Authgear project. Its `updated_at` column may change.
  */
+export function loginLedgerIdentity(config: RootConfig): Record<string, unknown> {
+  const { updated_at: _, ...source } = sourceIdentity(config.source)
+  return { source, target: targetOf(config), project: config.sink.project_id }
+}
+
+/** Fingerprint of `loginLedgerIdentity`. */
 export function loginLedgerOwner(config: RootConfig): string {
-  const key = config.source.type === 'sql' ? config.source.key : undefined
-  return fingerprint({ target: targetOf(config), project: config.sink.project_id, key })
+  return fingerprint(loginLedgerIdentity(config))
+}
+
+/** The config key an identity path stands for (`target` is the host of `sink.endpoint`). */
+export function identitySettingName(path: string): string {
+  if (path === 'target') return 'sink.endpoint (its host)'
+  if (path === 'project') return 'sink.project_id'
+  if (path === 'source.server') return 'source.url (or host, port, database: the server)'
+  return path
 }
 
 /** Fingerprint of `pipelineIdentity`: a checkpoint saved under another one is refused. */

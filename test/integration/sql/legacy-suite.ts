@@ -3,7 +3,7 @@
  * into the emulator: mixed-case emails, national phone numbers, several hash formats, soft-deleted
  * and locked rows, unicode and empty strings, NULLs, and roles aggregated from a join table.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { parse, stringify } from 'yaml'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -531,7 +531,7 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
-    it('the login ledger: one kept for another Authgear project is not read, and is replaced; a skip records only the identifier Authgear holds', async () => {
+    it('the login ledger: a run refuses one kept for another source or project until it is adopted or deleted; a skip records only the identifier Authgear holds', async () => {
       const db = database()
       const d = dialectSql(db)
       const table = `ledgerowner_${process.pid}`
@@ -552,13 +552,32 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         const target = parse(readFileSync(production.configPath, 'utf8')) as { sink: Record<string, unknown> }
         writeFileSync(join(staging.dir, 'admin-key.pem'), readFileSync(join(production.dir, 'admin-key.pem')))
         edit(staging.configPath, (config) => Object.assign(config['sink']!, { endpoint: target.sink['endpoint'], key_id: target.sink['key_id'] }))
+        // A run refuses a ledger kept for another project: only the operator knows whether its keys name the same users.
         const dry = await runCli(['validate', '--config', staging.configPath])
         expect(dry.stdout).toMatch(/2 records read, 2 would be sent, 0 would be dead-lettered/)
+        expect(dry.stdout).toContain('a run refuses to start: the login ledger')
+        const refused = await runCli(['backfill', '--from-start', '--config', staging.configPath])
+        expect(refused.code).toBe(78)
+        expect(refused.stderr).toContain('was kept for another source table or Authgear project: sink.endpoint (its host) changed since it was written')
+        expect(refused.stderr).toContain('gearbridge logins adopt --config')
+        expect(production.emulator.store.count()).toBe(0)
+        const ledgerFile = join(staging.dir, 'state', 'test.logins.sqlite')
+        for (const suffix of ['', '-wal', '-shm']) rmSync(`${ledgerFile}${suffix}`, { force: true })
         const live = await runCli(['backfill', '--from-start', '--config', staging.configPath])
         expect(live.code, live.stderr).toBe(0)
-        expect(live.stderr).toContain('The login ledger was kept for another Authgear project or key column: this run does not read it')
         expect(production.emulator.store.findByLoginId('email', 'kat@example.com')).toBeDefined()
         expect(production.emulator.store.count()).toBe(2)
+
+        // The same users under an edited source (a query instead of the table): adopted, and followed as before.
+        edit(staging.configPath, (config) => {
+          delete config['source']!['table']
+          config['source']!['query'] = `SELECT id, email, username, updated_at FROM ${table}`
+        })
+        expect((await runCli(['backfill', '--from-start', '--config', staging.configPath])).code).toBe(78)
+        const adopt = await runCli(['logins', 'adopt', '--config', staging.configPath])
+        expect(adopt.code, adopt.stderr).toBe(0)
+        expect(adopt.stdout).toContain('(it was kept before source.table, source.query changed)')
+        expect((await runCli(['backfill', '--from-start', '--config', staging.configPath])).code).toBe(0)
 
         // Without upsert a user Authgear has is skipped as it is: the ledger learns only the login ID it was found by.
         await db.query(`UPDATE ${table} SET username = 'danny' WHERE id = 2`)
