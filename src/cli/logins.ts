@@ -26,7 +26,7 @@ async function openLedger(configPath: string, io: CommandIo, readOnly: boolean):
  */
 export function ledgerOfAnotherOwner(path: string, ledger: LoginLedger, identity: Record<string, unknown>, configPath: string): ConfigError {
   const changed = ledger.ownerIdentity === undefined ? [] : identityDifferences(ledger.ownerIdentity, identity).map(identitySettingName)
-  return new ConfigError(`the login ledger ${path} was kept for another source table or Authgear project${changed.length > 0 ? `: ${changed.join(', ')} changed since it was written` : ''}`, [
+  return new ConfigError(`the login ledger ${path} was kept for another source table or Authgear project${changed.length > 0 ? `: ${changed.join(', ')} changed since it was written` : ', or by an earlier version of gearbridge that did not record which'}`, [
     `if the rows are the same users in the same Authgear project (a renamed table, a replica, an edited query, another address of the same server or of Authgear), run: gearbridge logins adopt --config ${shellWord(configPath)}`,
     `if they are not (another table, going live in another project), delete ${path} and its -wal and -shm files: the ledger starts anew`,
   ])

@@ -93,6 +93,8 @@ export class LoginLedger {
   readonly ownerIdentity: Record<string, unknown> | undefined
   /** True when the ledger was written for another owner: it is neither read nor written. */
   readonly otherOwner: boolean = false
+  /** The owner recorded with the first write, for a ledger that has none (or holds no row yet). */
+  #claim: { owner: string; identity: Record<string, unknown> } | undefined
   /**
    * Per key, the latest version sent, how many versions are unsettled, and what the ledger held
    * before the first of them: an outcome that leaves it as it was is not written again, so a run
@@ -131,8 +133,17 @@ export class LoginLedger {
     const identity = meta('identity')
     this.owner = stored
     this.ownerIdentity = identity === undefined ? undefined : (JSON.parse(identity) as Record<string, unknown>)
-    if (options.owner !== undefined && stored === undefined && !options.readOnly) this.adopt(options.owner, options.identity ?? {})
-    else this.otherOwner = options.owner !== undefined && stored !== undefined && stored !== options.owner
+    // A ledger holding no row yet is anyone's (a first run that failed before importing anything
+    // must not tie it to the config it had then); one with no owner recorded is the first version's.
+    const empty = this.#db.prepare('SELECT 1 FROM logins LIMIT 1').get() === undefined
+    const claimable = stored === undefined || empty
+    this.otherOwner = options.owner !== undefined && !claimable && stored !== options.owner
+    if (options.owner !== undefined && !options.readOnly) {
+      // Recorded with the first write, never by a run that writes nothing.
+      if (claimable && stored !== options.owner) this.#claim = { owner: options.owner, identity: options.identity ?? {} }
+      // A ledger of this owner written before identities were recorded: recorded now, to name what changes later.
+      else if (stored === options.owner && identity === undefined && options.identity !== undefined) this.#meta({ identity: JSON.stringify(options.identity) })
+    }
     this.#get = this.#db.prepare('SELECT email, phone_number, preferred_username FROM logins WHERE source_key = ?')
     // A batch of keys in one statement (a JSON array of them): one call instead of a thousand.
     this.#getMany = this.#db.prepare('SELECT source_key, email, phone_number, preferred_username FROM logins WHERE source_key IN (SELECT value FROM json_each(?))')
@@ -252,8 +263,18 @@ export class LoginLedger {
     }
     // Another owner's ledger is never written (nothing reaches it: its run refuses to start).
     if (this.otherOwner) throw new Error('the login ledger belongs to another source table or Authgear project')
-    // One statement is one transaction: all of them are written, or none.
-    ;(this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
+    const claim = this.#claim
+    this.#db.exec('BEGIN')
+    try {
+      if (claim !== undefined) this.#meta({ owner: claim.owner, identity: JSON.stringify(claim.identity) })
+      ;(this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
+      this.#db.exec('COMMIT')
+    } catch (error) {
+      this.#db.exec('ROLLBACK')
+      throw error
+    }
+    if (claim !== undefined) this.#owned(claim.owner, claim.identity)
+    this.#claim = undefined
     this.#pending.clear()
   }
 
@@ -265,11 +286,19 @@ export class LoginLedger {
 
   /** Makes the ledger `owner`'s: its keys are taken to name the same users under that source and project. */
   adopt(owner: string, identity: Record<string, unknown>): void {
-    const put = this.#db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)')
     this.#db.exec('BEGIN')
-    put.run('owner', owner)
-    put.run('identity', JSON.stringify(identity))
+    this.#meta({ owner, identity: JSON.stringify(identity) })
     this.#db.exec('COMMIT')
+    this.#owned(owner, identity)
+    this.#claim = undefined
+  }
+
+  #meta(values: Record<string, string>): void {
+    const put = this.#db.prepare('INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)')
+    for (const [name, value] of Object.entries(values)) put.run(name, value)
+  }
+
+  #owned(owner: string, identity: Record<string, unknown>): void {
     ;(this as { owner: string | undefined }).owner = owner
     ;(this as { ownerIdentity: Record<string, unknown> | undefined }).ownerIdentity = identity
     ;(this as { otherOwner: boolean }).otherOwner = false

@@ -667,6 +667,26 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('the login ledger: a first run refused before importing anything (a mistyped table) does not tie the ledger to its config', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `ledgertypo_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'ann@example.com', ${d.nowPlus(-3_600_000)})`)
+      const target = await cliTarget({ type: 'sql', dialect: db.dialect, url: db.reader.url, table: `${table}_typo`, key: 'id', updated_at: 'updated_at', columns: { email: 'email' } }, { sink: { batch: { linger_ms: 20 } } })
+      try {
+        expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(78)
+        const config = parse(readFileSync(target.configPath, 'utf8')) as { source: Record<string, unknown> }
+        config.source['table'] = table
+        writeFileSync(target.configPath, stringify(config))
+        const fixed = await runCli(['backfill', '--config', target.configPath])
+        expect(fixed.code, fixed.stderr).toBe(0)
+        expect(target.emulator.store.count()).toBe(1)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('with state.login_ledger: false keeps no ledger, and a changed email is imported as a second user', async () => {
       const db = database()
       const d = dialectSql(db)

@@ -84,6 +84,21 @@ describe('LoginLedger', () => {
     expect(new LoginLedger(path, { readOnly: true }).owner).toBe('b')
   })
 
+  it('is claimed by the first write: a run that writes nothing leaves it anyone\'s, and one holding no row is anyone\'s', async () => {
+    const path = join(await scratchDir('gb-ledger-'), 'l.sqlite')
+    // A first run that fails before importing anything (a mistyped table).
+    new LoginLedger(path, { owner: 'typo', identity: { table: 'typo' } }).close()
+    const fixed = new LoginLedger(path, { owner: 'a', identity: { table: 'a' } })
+    expect(fixed.otherOwner).toBe(false)
+    fixed.settled(item('1', 'ann@example.com'), { kind: 'inserted', userId: 'u1' })
+    fixed.close()
+    expect(new LoginLedger(path, { readOnly: true }).owner).toBe('a')
+    const emptied = new LoginLedger(path, { owner: 'a' })
+    emptied.forget(['1'])
+    emptied.close()
+    expect(new LoginLedger(path, { owner: 'b' }).otherOwner).toBe(false)
+  })
+
   it('compares a version with the one settled just before it, even once that one is written', async () => {
     const ledger = new LoginLedger(join(await scratchDir('gb-ledger-'), 'l.sqlite'))
     const start = item('1', 'ann@example.com', 'ann')
