@@ -44,6 +44,8 @@ export function matchByUnchangedLogin(after: MappedRecord, before: EarlierLogins
   }
   const value: MappedRecord = {
     ...after,
+    // Named: a record held as its JSON bytes reads it through a getter, which a spread leaves out.
+    record: after.record,
     identifier: stable,
     identifierValue: record[stable] as string,
     warnings: [...after.warnings, `identifier_changed: ${what}; matched by ${stable} instead, which updates the ${after.identifier} login ID of the same user`],

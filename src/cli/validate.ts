@@ -83,7 +83,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
           deletes++
           continue
         }
-        const followed = ledger === undefined ? result : followLoginChange(result.value, ledger.lookup(record.key), forgetRemedy(options.config, record.key))
+        const followed = ledger === undefined ? result : followLoginChange(result.value, ledger.lookup(record.key), () => forgetRemedy(options.config, record.key))
         if (!followed.ok) {
           fail(followed.rejection.code, rejectionMessage(record.origin, followed.rejection))
           continue

@@ -58,13 +58,14 @@ export function earlierLogins(logins: LoginSet, type: IdentifierType): EarlierLo
 }
 
 /**
- * A mapped record of a key imported before as it is sent: as it is when its identifier is a login
- * ID the key had, else matched by an unchanged login ID or rejected (see `matchByUnchangedLogin`).
+ * A mapped record of a key imported before as it is sent: the same record when its identifier is
+ * a login ID the key had (its `record` is not read), else matched by an unchanged login ID or
+ * rejected (see `matchByUnchangedLogin`, whose dead letter ends with `remedy()`).
  */
-export function followLoginChange(mapped: MappedRecord, prior: LoginSet | undefined, remedy: string): MappingResult {
+export function followLoginChange(mapped: MappedRecord, prior: LoginSet | undefined, remedy: () => string): MappingResult {
   const earlier = prior === undefined ? undefined : earlierLogins(prior, mapped.identifier)
   if (earlier === undefined || identifierUnchanged(mapped, earlier)) return { ok: true, value: mapped }
-  return matchByUnchangedLogin(mapped, earlier, remedy)
+  return matchByUnchangedLogin(mapped, earlier, remedy())
 }
 
 /**
@@ -162,10 +163,10 @@ export class LoginLedger {
     return this.#stored(key)
   }
 
-  /** The latest version of `key` sent without an outcome yet, and the ledger's entry before it; undefined when none is. */
-  inFlight(key: string): { readonly latest: LoginSet; readonly base: LoginSet | undefined } | undefined {
+  /** The login IDs of the latest version of `key` sent without an outcome yet; undefined when none is. */
+  inFlight(key: string): LoginSet | undefined {
     const entry = this.#inFlight.get(key)
-    return entry === undefined ? undefined : { latest: loginSetOf(entry.latest) as LoginSet, base: entry.base }
+    return entry === undefined ? undefined : loginSetOf(entry.latest)
   }
 
   /** Resolves once every version of `key` sent so far has its outcome. */

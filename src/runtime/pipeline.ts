@@ -17,8 +17,7 @@ import { releasePacked, unpackItems } from './packed-items.ts'
 import { readMapped, workerPlan } from './parallel-read.ts'
 import { createWorkItem, workItemOf, type WorkItem } from './work-item.ts'
 import { RecordArena } from './record-arena.ts'
-import { earlierLogins, type LoginLedger, type LoginSet } from './login-ledger.ts'
-import { identifierUnchanged, matchByUnchangedLogin } from '../../mappings/identifier-change.ts'
+import { followLoginChange, type LoginLedger, type LoginSet } from './login-ledger.ts'
 import type { MappedRecord } from '../core/mapped-record.ts'
 
 export interface PipelineOptions<P> {
@@ -220,28 +219,26 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const arena = new RecordArena()
   const envelope = Math.max(envelopeBytes('preferred_username', options.upsert), envelopeBytes('phone_number', options.upsert))
 
-  const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined): void => {
+  /** `mapped`: the record as mapped, for the dead letter, when it was refused after mapping. */
+  const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined, mapped?: MappedRecord): void => {
     if (passwordAlgorithm) metrics.passwordLanes.inc(passwordAlgorithm, 'rejected')
     if (rejection.code === 'identifier_changed') metrics.loginChanges.inc({ result: 'refused' })
-    recorder.complete({ source: record, ticket }, { kind: 'rejected', code: rejection.code, message: rejectionMessage(record.origin, rejection) }, 'processing')
+    recorder.complete({ source: record, ticket, ...(mapped ? { mapped } : {}) }, { kind: 'rejected', code: rejection.code, message: rejectionMessage(record.origin, rejection) }, 'processing')
   }
   const ledger = options.ledger
   /**
    * The record as it is sent when its key was imported before with another identifier value: by
-   * an unchanged login ID, or undefined once dead-lettered (see `matchByUnchangedLogin`).
+   * an unchanged login ID, or undefined once dead-lettered (see `followLoginChange`).
    */
-  const followLogins = (item: WorkItem, prior: LoginSet | undefined, remedy: (key: string) => string): WorkItem | undefined => {
+  const followLogins = (item: WorkItem, prior: LoginSet, remedy: (key: string) => string): WorkItem | undefined => {
     const mapped = item.mapped
-    const earlier = prior === undefined ? undefined : earlierLogins(prior, mapped.identifier)
+    const result = followLoginChange(mapped, prior, () => remedy(item.source.key))
+    if (!result.ok) {
+      reject(item.source, item.ticket, result.rejection, mapped.passwordAlgorithm, mapped)
+      return undefined
+    }
     // Most records: no change, and the record is not parsed back from its bytes.
-    if (earlier === undefined || identifierUnchanged(mapped, earlier)) return item
-    const plain: MappedRecord = { identifier: mapped.identifier, identifierValue: mapped.identifierValue, record: mapped.record, passwordAlgorithm: mapped.passwordAlgorithm, passwordLane: mapped.passwordLane, warnings: mapped.warnings }
-    const result = matchByUnchangedLogin(plain, earlier, remedy(item.source.key))
-    if (result.ok) return createWorkItem(item.source, result.value, item.ticket, arena)
-    metrics.passwordLanes.inc(mapped.passwordAlgorithm, 'rejected')
-    metrics.loginChanges.inc({ result: 'refused' })
-    recorder.complete({ source: item.source, mapped, ticket: item.ticket }, { kind: 'rejected', code: result.rejection.code, message: rejectionMessage(item.source.origin, result.rejection) }, 'processing')
-    return undefined
+    return result.value === mapped ? item : createWorkItem(item.source, result.value, item.ticket, arena)
   }
   /**
    * A record whose key has earlier versions without an outcome yet, and whose login IDs would be
@@ -263,7 +260,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       prior = ledger.logins.lookup(read.source.key)
       const flight = ledger.logins.inFlight(read.source.key)
       // Sent as it is whatever the earlier version's outcome: its identifier is a login ID of both.
-      const either = flight === undefined || (flight.latest[read.mapped.identifier] === read.mapped.identifierValue && (prior === undefined || prior[read.mapped.identifier] === read.mapped.identifierValue))
+      const { identifier, identifierValue } = read.mapped
+      const either = flight === undefined || (flight[identifier] === identifierValue && (prior === undefined || prior[identifier] === identifierValue))
       if (!either) return afterEarlierVersions(read, ledger.logins)
     }
     const item = prior === undefined ? read : followLogins(read, prior, (ledger as NonNullable<typeof ledger>).remedy)

@@ -88,6 +88,21 @@ async function until(check: () => boolean): Promise<void> {
   }
 }
 
+/** Changes a written config file in place (a setting fixed, a target moved, a feature turned off). */
+function editConfig(path: string, change: (config: Record<string, Record<string, unknown>>) => void): void {
+  const config = parse(readFileSync(path, 'utf8')) as Record<string, Record<string, unknown>>
+  change(config)
+  writeFileSync(path, stringify(config))
+}
+
+/** A users table of the login-ledger tests (`id`, `email`, `username`, `updated_at` an hour back) with these rows. */
+async function createLoginsTable(db: DatabaseService, table: string, rows: readonly (readonly [number, string | null, string | null])[]): Promise<void> {
+  const d = dialectSql(db)
+  await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, username varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+  const literal = (value: string | null) => (value === null ? 'NULL' : `'${value}'`)
+  await db.query(`INSERT INTO ${table} VALUES ${rows.map(([id, email, username]) => `(${id}, ${literal(email)}, ${literal(username)}, ${d.nowPlus(-3_600_000)})`).join(', ')}`)
+}
+
 /** `dialect` is the database's, for the few tests of one dialect's own behaviour. */
 export function defineLegacySuite(database: () => DatabaseService, dialect: DatabaseService['dialect']): void {
   describe('legacy users table', () => {
@@ -458,8 +473,7 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       const db = database()
       const d = dialectSql(db)
       const table = `moves_${process.pid}`
-      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, username varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
-      await db.query(`INSERT INTO ${table} VALUES (1, 'ann@example.com', 'ann', ${d.nowPlus(-3_600_000)}), (2, 'cat@example.com', NULL, ${d.nowPlus(-3_600_000)})`)
+      await createLoginsTable(db, table, [[1, 'ann@example.com', 'ann'], [2, 'cat@example.com', null]])
       const target = await cliTarget(
         { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, poll_interval_ms: 100, safety_lag_seconds: 1 },
         { sink: { upsert: true, batch: { linger_ms: 20 } } },
@@ -533,25 +547,18 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
 
     it('the login ledger: a run refuses one kept for another source or project until it is adopted or deleted; a skip records only the identifier Authgear holds', async () => {
       const db = database()
-      const d = dialectSql(db)
       const table = `ledgerowner_${process.pid}`
-      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, username varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
-      await db.query(`INSERT INTO ${table} VALUES (1, 'cat@example.com', NULL, ${d.nowPlus(-3_600_000)}), (2, 'dan@example.com', 'dan', ${d.nowPlus(-3_600_000)})`)
+      await createLoginsTable(db, table, [[1, 'cat@example.com', null], [2, 'dan@example.com', 'dan']])
       const source = { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' } }
       const staging = await cliTarget(source, { sink: { upsert: false, batch: { linger_ms: 20 } } })
       const production = await cliTarget(source, { sink: { upsert: false, batch: { linger_ms: 20 } } })
-      const edit = (path: string, change: (config: Record<string, Record<string, unknown>>) => void) => {
-        const config = parse(readFileSync(path, 'utf8')) as Record<string, Record<string, unknown>>
-        change(config)
-        writeFileSync(path, stringify(config))
-      }
       try {
         expect((await runCli(['backfill', '--config', staging.configPath])).code).toBe(0)
         await db.query(`UPDATE ${table} SET email = 'kat@example.com' WHERE id = 1`)
         // Going live: the same config and state pointed at another project, which has none of these users.
         const target = parse(readFileSync(production.configPath, 'utf8')) as { sink: Record<string, unknown> }
         writeFileSync(join(staging.dir, 'admin-key.pem'), readFileSync(join(production.dir, 'admin-key.pem')))
-        edit(staging.configPath, (config) => Object.assign(config['sink']!, { endpoint: target.sink['endpoint'], key_id: target.sink['key_id'] }))
+        editConfig(staging.configPath, (config) => Object.assign(config['sink']!, { endpoint: target.sink['endpoint'], key_id: target.sink['key_id'] }))
         // A run refuses a ledger kept for another project: only the operator knows whether its keys name the same users.
         const dry = await runCli(['validate', '--config', staging.configPath])
         expect(dry.stdout).toMatch(/2 records read, 2 would be sent, 0 would be dead-lettered/)
@@ -569,7 +576,7 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         expect(production.emulator.store.count()).toBe(2)
 
         // The same users under an edited source (a query instead of the table): adopted, and followed as before.
-        edit(staging.configPath, (config) => {
+        editConfig(staging.configPath, (config) => {
           delete config['source']!['table']
           config['source']!['query'] = `SELECT id, email, username, updated_at FROM ${table}`
         })
@@ -581,9 +588,9 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
 
         // Without upsert a user Authgear has is skipped as it is: the ledger learns only the login ID it was found by.
         await db.query(`UPDATE ${table} SET username = 'danny' WHERE id = 2`)
-        edit(staging.configPath, (config) => (config['state']!['login_ledger'] = false))
+        editConfig(staging.configPath, (config) => (config['state']!['login_ledger'] = false))
         await runCli(['backfill', '--from-start', '--config', staging.configPath])
-        edit(staging.configPath, (config) => (config['state']!['login_ledger'] = true))
+        editConfig(staging.configPath, (config) => (config['state']!['login_ledger'] = true))
         const show = await runCli(['logins', 'forget', '--config', staging.configPath, '--', '2'])
         expect(show.code, show.stderr).toBe(0)
         expect((await runCli(['backfill', '--from-start', '--config', staging.configPath])).code).toBe(0)
@@ -651,9 +658,7 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
 
         // A kill -9 after an outcome, long before the next checkpoint save: the ledger has the outcome all the same.
         target.emulator.faults.latency_ms = 0
-        const config = parse(readFileSync(target.configPath, 'utf8')) as { state: Record<string, unknown> }
-        config.state['checkpoint_interval_ms'] = 600_000
-        writeFileSync(target.configPath, stringify(config))
+        editConfig(target.configPath, (config) => (config['state']!['checkpoint_interval_ms'] = 600_000))
         await db.query(`UPDATE ${table} SET email = 'ann.new@example.com', username = 'ann', roles = 'staff', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
         const killed = await runCli(['sync', '--config', target.configPath], { killWhen: () => ledgerEmail() === 'ann.new@example.com', signal: 'SIGKILL' })
         expect(killed.signal).toBe('SIGKILL')
@@ -676,9 +681,7 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       const target = await cliTarget({ type: 'sql', dialect: db.dialect, url: db.reader.url, table: `${table}_typo`, key: 'id', updated_at: 'updated_at', columns: { email: 'email' } }, { sink: { batch: { linger_ms: 20 } } })
       try {
         expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(78)
-        const config = parse(readFileSync(target.configPath, 'utf8')) as { source: Record<string, unknown> }
-        config.source['table'] = table
-        writeFileSync(target.configPath, stringify(config))
+        editConfig(target.configPath, (config) => (config['source']!['table'] = table))
         const fixed = await runCli(['backfill', '--config', target.configPath])
         expect(fixed.code, fixed.stderr).toBe(0)
         expect(target.emulator.store.count()).toBe(1)
@@ -689,15 +692,11 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
 
     it('with state.login_ledger: false keeps no ledger, and a changed email is imported as a second user', async () => {
       const db = database()
-      const d = dialectSql(db)
       const table = `noledger_${process.pid}`
-      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, username varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
-      await db.query(`INSERT INTO ${table} VALUES (1, 'ann@example.com', 'ann', ${d.nowPlus(-3_600_000)})`)
+      await createLoginsTable(db, table, [[1, 'ann@example.com', 'ann']])
       const target = await cliTarget({ type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email' } }, { sink: { upsert: true, batch: { linger_ms: 20 } } })
       try {
-        const config = parse(readFileSync(target.configPath, 'utf8')) as { state: Record<string, unknown> }
-        config.state['login_ledger'] = false
-        writeFileSync(target.configPath, stringify(config))
+        editConfig(target.configPath, (config) => (config['state']!['login_ledger'] = false))
         expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(0)
         await db.query(`UPDATE ${table} SET email = 'ann.new@example.com' WHERE id = 1`)
         expect((await runCli(['backfill', '--from-start', '--config', target.configPath])).code).toBe(0)

@@ -37,7 +37,7 @@ describe('LoginLedger', () => {
     ledger.sent(second, ledger.lookup('1'))
     // What Authgear holds until the second version's outcome: the first.
     expect(ledger.lookup('1')).toEqual({ email: 'ann@example.com', preferred_username: 'ann' })
-    expect(ledger.inFlight('1')).toEqual({ latest: { email: 'ann@example.com', preferred_username: 'annie' }, base: { email: 'ann@example.com', preferred_username: 'ann' } })
+    expect(ledger.inFlight('1')).toEqual({ email: 'ann@example.com', preferred_username: 'annie' })
     let settled = false
     const waiting = ledger.whenSettled('1').then(() => (settled = true))
     await new Promise((resolve) => setImmediate(resolve))
