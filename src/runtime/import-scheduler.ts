@@ -21,6 +21,9 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  *   identifier type and jobs run in parallel, so such a record is held until the earlier of those
  *   records have finished; later ones are held behind it. Users that only share a second login ID
  *   are not ordered (Authgear refuses all but one either way). Nothing else waits.
+ * - A record that changes its user's identifier (`lockKeys`) runs apart: after every record read
+ *   before it has finished and before any read after it is batched. Changes read one after another
+ *   share that job while they share no login ID (`#addAlone`).
  * - `add` waits while all job slots are busy, which is the backpressure that keeps memory flat.
  */
 export class ImportScheduler {
@@ -40,6 +43,11 @@ export class ImportScheduler {
   #slotWaiters: (() => void)[] = []
   #idleWaiters: (() => void)[] = []
   #timer: NodeJS.Timeout | undefined
+  /**
+   * Set while the only open batch is one of identifier changes (`#addAlone`): its identifier
+   * type, and every login ID its records carry (identifiers and lock keys).
+   */
+  #apart: { readonly identifier: IdentifierType; readonly keys: Set<string> } | undefined
   #fatal: unknown
   #serial: Promise<void> = Promise.resolve()
   /** Tasks queued on `#serial` and not finished; while any is, records must queue behind them. */
@@ -75,7 +83,7 @@ export class ImportScheduler {
    * caller then awaits `add`). The common case costs no promise, which matters at a million records.
    */
   offer(item: WorkItem): boolean {
-    if (this.#queued > 0 || this.#fatal !== undefined || item.mapped.lockKeys?.length || item.logins !== undefined) return false
+    if (this.#queued > 0 || this.#fatal !== undefined || this.#apart !== undefined || item.mapped.lockKeys?.length || item.logins !== undefined) return false
     if (this.#secondLogins.size > 0 && this.#secondLogins.has(item.mapped.identifierValue)) return false
     const batch = this.#open.get(item.mapped.identifier)
     if (batch === undefined || batch.size + 1 >= this.#policy.maxRecords || batch.bytesWith(item) > this.#policy.maxBytes || batch.deletesImportOf(item)) return false
@@ -91,7 +99,7 @@ export class ImportScheduler {
         // Held records whose blockers all left without a job of their own finishing (replaced by
         // a newer version): nothing else would place them.
         if (this.#inFlight === 0 && this.#held.length > 0) await this.#placeHeld()
-        for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
+        await this.#closeAll()
       })
       await this.#idle()
       // A release may be between taking the held records and batching them again: done only
@@ -170,6 +178,7 @@ export class ImportScheduler {
   async #add(item: WorkItem): Promise<void> {
     if (this.#fatal !== undefined) throw this.#fatal
     if (item.mapped.lockKeys?.length) return this.#addAlone(item)
+    if (this.#apart !== undefined) await this.#sendApart()
     const identifier = item.mapped.identifier
     let batch = this.#open.get(identifier)
     if (batch && batch.size > 0 && (batch.bytesWith(item) > this.#policy.maxBytes || batch.deletesImportOf(item))) {
@@ -226,12 +235,31 @@ export class ImportScheduler {
   /**
    * A record that spans several identifiers of one user (its identifier changed) is matched under
    * another identifier type than the user's other records, so locks and per-batch dedupe cannot
-   * order it. It is sent alone: after everything queued before it has finished, and before
-   * anything after it is batched. Identifier changes are rare, so the stall is cheap.
+   * order it. It is sent apart: after everything queued before it has finished, and before
+   * anything after it is batched. Identifier changes read one after another (a bulk change of
+   * email domain) share that job while they share no login ID and nothing was held meanwhile:
+   * one job each ran such a change at a few records a second.
    */
   async #addAlone(item: WorkItem): Promise<void> {
+    const keys = [item.mapped.identifierValue, ...(item.mapped.lockKeys ?? [])]
+    const apart = this.#apart
+    if (apart !== undefined) {
+      const batch = this.#open.get(apart.identifier) as OpenBatch
+      const joins =
+        apart.identifier === item.mapped.identifier &&
+        this.#held.length === 0 &&
+        !keys.some((key) => apart.keys.has(key)) &&
+        batch.bytesWith(item) <= this.#policy.maxBytes
+      if (joins) {
+        batch.add(item)
+        for (const key of keys) apart.keys.add(key)
+        if (batch.size >= this.#policy.maxRecords) await this.#sendApart()
+        return
+      }
+      await this.#sendApart()
+    }
     for (;;) {
-      for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
+      await this.#closeAll()
       await this.#idle()
       // Records held behind this one (read later, sharing a login ID with it) stay held: only
       // the records read before it must have finished.
@@ -247,8 +275,24 @@ export class ImportScheduler {
     const batch = new OpenBatch(item.mapped.identifier, this.#upsert)
     batch.add(item)
     this.#open.set(item.mapped.identifier, batch)
-    await this.#dispatch(item.mapped.identifier)
+    this.#apart = { identifier: item.mapped.identifier, keys: new Set(keys) }
+    if (batch.size >= this.#policy.maxRecords) await this.#sendApart()
+    else this.#arm()
+  }
+
+  /** Sends the batch of identifier changes and waits for it: nothing read after them may run beside them. */
+  async #sendApart(): Promise<void> {
+    const apart = this.#apart
+    if (apart === undefined) return
+    this.#apart = undefined
+    await this.#dispatch(apart.identifier)
     await this.#idle()
+  }
+
+  /** Dispatches every open batch (the batch of identifier changes, if open, is the only one). */
+  async #closeAll(): Promise<void> {
+    if (this.#apart !== undefined) return this.#sendApart()
+    for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
   }
 
   /**
@@ -263,7 +307,7 @@ export class ImportScheduler {
       if (this.#stopped) return
       await this.#placeHeld()
       // With nothing running, nobody else would dispatch what was just re-added.
-      if (this.#inFlight === 0) for (const identifier of [...this.#open.keys()]) await this.#dispatch(identifier)
+      if (this.#inFlight === 0) await this.#closeAll()
     }).catch(() => undefined)
   }
 
@@ -328,7 +372,11 @@ export class ImportScheduler {
       this.#timer = undefined
       const due = Date.now() - this.#policy.lingerMs
       void this.#exclusive(async () => {
-        for (const [identifier, batch] of [...this.#open]) if (batch.openedAt <= due) await this.#dispatch(identifier)
+        for (const [identifier, batch] of [...this.#open]) {
+          if (batch.openedAt > due) continue
+          if (this.#apart?.identifier === identifier) await this.#sendApart()
+          else await this.#dispatch(identifier)
+        }
         if (this.#open.size > 0) this.#arm()
       }).catch(() => undefined)
     }, this.#policy.lingerMs)

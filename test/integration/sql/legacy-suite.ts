@@ -545,6 +545,39 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('a bulk change of email domain is followed in full import jobs, not one job a row', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `domain_${process.pid}`
+      const count = 120
+      await createLoginsTable(db, table, Array.from({ length: count }, (_, i) => [i + 1, `user${i + 1}@old.example`, `user${i + 1}`] as const))
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, poll_interval_ms: 100, safety_lag_seconds: 1 },
+        { sink: { upsert: true, batch: { max_records: 50, linger_ms: 20 } } },
+      )
+      try {
+        const backfill = await runCli(['backfill', '--config', target.configPath])
+        expect(backfill.code, backfill.stderr).toBe(0)
+        const store = target.emulator.store
+        const ids = Array.from({ length: count }, (_, i) => store.findByLoginId('email', `user${i + 1}@old.example`)!.id)
+        await db.query(`UPDATE ${table} SET email = REPLACE(email, '@old.example', '@new.example'), updated_at = ${d.nowPlus(0)}`)
+        const metricsFile = join(target.dir, 'sync.prom')
+        const moved = () => Array.from({ length: count }, (_, i) => store.findByLoginId('email', `user${i + 1}@new.example`)).every((user) => user !== undefined)
+        const sync = await runCli(['sync', '--config', target.configPath, '--metrics-out', metricsFile], { killWhen: moved, signal: 'SIGTERM' })
+        expect(sync.code, sync.stderr).toBe(0)
+        expect(store.count()).toBe(count)
+        for (let i = 0; i < count; i++) expect(store.findByLoginId('email', `user${i + 1}@new.example`)?.id).toBe(ids[i])
+        const metrics = readFileSync(metricsFile, 'utf8')
+        expect(metrics).toMatch(new RegExp(`^gearbridge_login_id_changes_total\\{result="followed"\\} ${count}$`, 'm'))
+        // 120 changes read together, 50 to a job: three jobs (one more if a poll splits them).
+        const jobs = Number(/^gearbridge_import_jobs_total\{result="completed"\} (\d+)$/m.exec(metrics)?.[1])
+        expect(jobs).toBeGreaterThanOrEqual(3)
+        expect(jobs).toBeLessThanOrEqual(4)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('the login ledger: a run refuses one kept for another source or project until it is adopted or deleted; a skip records only the identifier Authgear holds', async () => {
       const db = database()
       const table = `ledgerowner_${process.pid}`

@@ -296,7 +296,70 @@ describe('ImportScheduler', () => {
       for (const j of h.jobs.slice(2)) j.done()
     }
     await alone
+    const flushed = h.scheduler.flush()
+    for (let i = 0; i < 3; i++) await tick()
+    for (const j of h.jobs.slice(3)) j.done()
+    await flushed
     expect(h.jobs.map((j) => j.items.map(label))).toEqual([['a@x.io:1', 'u@x.io:1'], ['b@x.io:1'], ['u@x.io:2'], ['+85212345678:3']])
+  })
+
+  it('sends identifier changes read one after another in one job, apart from the records around them', async () => {
+    const h = harness({ maxRecords: 3, maxBytes: 10_000, lingerMs: 60_000 }, 4)
+    const label = (i: WorkItem) => i.mapped.identifierValue
+    const change = (user: string, from: string, to: string) => item(user, { name: to }, 'preferred_username', [from, to])
+    await h.scheduler.add(item('a@x.io'))
+    const first = h.scheduler.add(change('ann', 'ann@old.io', 'ann@new.io'))
+    await tick()
+    // The change waits for everything read before it.
+    expect(h.jobs.map((j) => j.items.map(label))).toEqual([['a@x.io']])
+    h.jobs[0]!.done()
+    await first
+    // Changes of other users join it; the third fills the job, and add waits for that job to finish.
+    await h.scheduler.add(change('bob', 'bob@old.io', 'bob@new.io'))
+    const full = h.scheduler.add(change('cat', 'cat@old.io', 'cat@new.io'))
+    await tick()
+    expect(h.jobs.map((j) => j.items.map(label))).toEqual([['a@x.io'], ['ann', 'bob', 'cat']])
+    h.jobs[1]!.done()
+    await full
+    // dan changes twice: the second shares a login ID with the open batch, so that batch goes first.
+    await h.scheduler.add(change('dan', 'dan@old.io', 'dan@new.io'))
+    const again = h.scheduler.add(change('dan', 'dan@new.io', 'dan@newer.io'))
+    await tick()
+    expect(h.jobs.map((j) => j.items.map(label)).slice(2)).toEqual([['dan']])
+    h.jobs[2]!.done()
+    await again
+    // A plain record read after the changes waits until their job has finished.
+    const plain = h.scheduler.add(item('e@x.io'))
+    await tick()
+    expect(h.jobs.map((j) => j.items.map(label)).slice(3)).toEqual([['dan']])
+    expect(h.scheduler.offer(item('f@x.io'))).toBe(false)
+    h.jobs[3]!.done()
+    await plain
+    const flushed = h.scheduler.flush()
+    await tick()
+    expect(h.jobs.map((j) => j.items.map(label)).slice(4)).toEqual([['e@x.io']])
+    h.jobs[4]!.done()
+    await flushed
+  })
+
+  it('sends an open batch of identifier changes after the linger time, and batches nothing beside it', async () => {
+    const h = harness({ maxRecords: 100, maxBytes: 10_000, lingerMs: 15 }, 4)
+    await h.scheduler.add(item('ann', {}, 'preferred_username', ['ann@old.io', 'ann@new.io']))
+    await h.scheduler.add(item('bob', {}, 'preferred_username', ['bob@old.io', 'bob@new.io']))
+    expect(h.jobs).toHaveLength(0)
+    await new Promise((r) => setTimeout(r, 60))
+    expect(h.jobs.map((j) => j.items.map((i) => i.mapped.identifierValue))).toEqual([['ann', 'bob']])
+    let added = false
+    const plain = h.scheduler.add(item('c@x.io')).then(() => (added = true))
+    await new Promise((r) => setTimeout(r, 30))
+    expect(added).toBe(false)
+    h.jobs[0]!.done()
+    await plain
+    const flushed = h.scheduler.flush()
+    await tick()
+    h.jobs[1]!.done()
+    await flushed
+    expect(h.jobs.map((j) => j.items.map((i) => i.mapped.identifierValue))).toEqual([['ann', 'bob'], ['c@x.io']])
   })
 
   it('sends a partly filled batch after the linger time', async () => {
