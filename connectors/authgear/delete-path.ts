@@ -2,6 +2,8 @@ import type { DeletesConfig } from '../kafka/config.ts'
 import type { Logger } from '../../src/core/run-context.ts'
 import type { Metrics } from '../../src/observability/metrics.ts'
 import type { OutcomeRecorder } from '../../src/runtime/outcome-recorder.ts'
+import type { Outcome } from '../../src/core/outcome.ts'
+import type { WorkItem } from '../../src/runtime/work-item.ts'
 import type { AuthgearConnection } from './connect.ts'
 import { DeleteLimits } from './delete-limits.ts'
 import { DeleteRunner } from './delete-runner.ts'
@@ -10,8 +12,8 @@ import { AdminGraphqlClient } from './graphql-client.ts'
 
 /** The delete side of a run: a GraphQL client (unless deletes are ignored) and the shared limits. */
 export interface DeletePath {
-  /** A runner writing outcomes through `recorder`; cheap, made per job. */
-  runner(recorder: OutcomeRecorder): DeleteRunner
+  /** A runner writing outcomes through `recorder` (then telling `settled`, if given); cheap, made per job. */
+  runner(recorder: OutcomeRecorder, settled?: (item: WorkItem, outcome: Outcome) => void): DeleteRunner
   close(): Promise<void>
 }
 
@@ -24,13 +26,16 @@ export function createDeletePath(config: DeletesConfig, connection: AuthgearConn
       : new AdminGraphqlClient({ endpoint: connection.endpoint, tokens: connection.signer, timeoutMs: 30_000, retry: { maxAttempts: 5, baseMs: 250, maxMs: 10_000 }, hooks: metricHooks(options.metrics) })
   options.metrics.deletesPaused.set(0)
   return {
-    runner: (recorder) =>
+    runner: (recorder, settled) =>
       new DeleteRunner({
         action: config.policy,
         ...(client ? { client } : {}),
         limits,
         reason: config.reason,
-        complete: (item, outcome) => recorder.complete(item, outcome, 'sending'),
+        complete: (item, outcome) => {
+          recorder.complete(item, outcome, 'sending')
+          settled?.(item, outcome)
+        },
         metrics: options.metrics,
         logger: options.logger,
         ...(options.signal ? { signal: options.signal } : {}),

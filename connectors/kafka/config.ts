@@ -1,6 +1,7 @@
 import { oneOrMany } from '../../src/config/one-or-many.ts'
 import { z } from 'zod'
 import { sqlColumnsSchema } from '../sql/config.ts'
+import { DeletePolicies } from '../authgear/delete-policy.ts'
 
 /** What the messages of the topic hold. */
 export const KafkaFormats = ['debezium', 'json', 'mapped'] as const
@@ -10,9 +11,6 @@ export type KafkaFormat = (typeof KafkaFormats)[number]
 export const KafkaRecordMappings = ['auth0', 'sql'] as const
 export type KafkaRecordMapping = (typeof KafkaRecordMappings)[number]
 
-/** What a delete (Debezium `op: d`) does to the Authgear user. */
-export const DeletePolicies = ['ignore', 'disable', 'delete'] as const
-export type DeletePolicy = (typeof DeletePolicies)[number]
 
 const brokers = oneOrMany('a host:port (or several, comma-separated)')
   .transform((value) => (typeof value === 'string' ? value.split(',').map((b) => b.trim()) : value))

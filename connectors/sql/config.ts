@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { DeletePolicies } from '../authgear/delete-policy.ts'
 
 /** SQL dialects the source speaks. `mysql` covers MySQL and MariaDB. */
 export const SqlDialects = ['postgres', 'mysql'] as const
@@ -60,6 +61,24 @@ const softDeleteSchema = z
   })
   .describe('Soft-deleted rows.')
 
+const sweepDeletesSchema = z
+  .strictObject({
+    policy: z
+      .enum(DeletePolicies)
+      .default('ignore')
+      .describe(
+        'What `gearbridge sweep` does to the user of a row the table no longer has (hard-deleted since it was imported): `ignore` (default) only lists such rows; `disable` disables the user through the Admin API GraphQL (reversible); `delete` deletes it at once (irreversible: identities are removed and the identifiers become free).',
+      ),
+    max_per_second: z.number().positive().max(1000).default(5).describe('Rate cap of the Admin API calls a sweep makes (a lookup and a mutation per user).'),
+    safety_limit: z
+      .int()
+      .min(1)
+      .default(100)
+      .describe('Most users one sweep disables or deletes. When more rows are missing the sweep changes nothing and exits 4 (a wrong table, query or database makes every row look deleted): check the source, then run it with `--max N`.'),
+    reason: z.string().min(1).default('deleted in the source database').describe('Reason recorded with a disable or a delete.'),
+  })
+  .describe('Rows deleted from the table (hard deletes), which reading the table cannot see: `gearbridge sweep` compares the table with the login ledger and applies this policy to the rows it no longer has.')
+
 const lockedSchema = z
   .strictObject({
     column: column.describe('Lock marker: a boolean flag or a timestamp such as Devise `locked_at`; a locked row becomes a disabled user.'),
@@ -107,6 +126,7 @@ export const sqlSourceConfigSchema = z
     columns: sqlColumnsSchema.prefault({}),
     soft_delete: softDeleteSchema.optional(),
     locked: lockedSchema.optional(),
+    deletes: sweepDeletesSchema.prefault({}),
     module: z
       .string()
       .min(1)

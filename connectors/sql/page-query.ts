@@ -45,6 +45,13 @@ export class PageQueries {
     return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} ${where} ORDER BY ${key} LIMIT ${sql.lit(this.#config.page_size)}`
   }
 
+  /** The key column alone, after `after` (from the start when undefined), in key order: what `gearbridge sweep` reads. */
+  keys(after: SqlKey | undefined, limit: number): RawBuilder<unknown> {
+    const key = this.#col(this.#config.key)
+    const where = after === undefined ? sql`WHERE ${key} IS NOT NULL` : sql`WHERE ${key} > ${after}`
+    return sql`SELECT ${key} AS ${sql.id(this.#config.key)} FROM ${this.relation} ${where} ORDER BY ${key} LIMIT ${sql.lit(limit)}`
+  }
+
   /**
    * Up to `limit` key values that several rows share, and how many rows share them, as the
    * database compares keys (its collation: `Bob@x` and `bob@x` are one key under a

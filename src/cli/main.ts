@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { join } from 'node:path'
-import { Command, CommanderError } from 'commander'
+import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { ConfigError } from '../core/errors.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { runImport } from './run-import.ts'
@@ -16,6 +16,7 @@ import type { CommandIo } from './run-setup.ts'
 import { UsageError } from './usage-error.ts'
 import { validateCommand } from './validate.ts'
 import { loginsAdoptCommand, loginsForgetCommand, loginsShowCommand } from './logins.ts'
+import { sweepCommand } from './sweep.ts'
 
 // A reader that stops early (`gearbridge config schema | head`) closes the pipe: what is left of
 // the output has nowhere to go, which is no reason to crash with a stack trace.
@@ -106,6 +107,21 @@ loginsCommand
   .requiredOption('-c, --config <file>', 'config file')
   .action(async (opts: { config: string }) => {
     exitCode = await loginsAdoptCommand({ config: opts.config }, io)
+  })
+
+program
+  .command('sweep')
+  .description('Find the rows of a sql source deleted since their import (which sync cannot see) by comparing the table\'s keys with the login ledger, and apply source.deletes.policy to their users.')
+  .requiredOption('-c, --config <file>', 'config file')
+  .option('--dry-run', 'list the rows gone from the table (one JSON line each); change nothing')
+  .option('--max <n>', 'most users to disable or delete (default source.deletes.safety_limit); more refuses the sweep, exit 4', (value: string) => {
+    const n = Number(value)
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number')
+    return n
+  })
+  .option('--metrics-out <file>', 'write the metrics in Prometheus text format here at the end')
+  .action(async (opts: { config: string; dryRun?: boolean; max?: number; metricsOut?: string }) => {
+    exitCode = await sweepCommand(opts, io)
   })
 
 program

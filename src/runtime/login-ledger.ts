@@ -31,7 +31,8 @@ export function loginSetOf(item: LedgerItem): LoginSet | undefined {
   return logins
 }
 
-type StoredRow = Record<IdentifierType, string | null>
+/** A ledger row's login ID columns. */
+export type StoredRow = Record<IdentifierType, string | null>
 
 /** A key's versions sent without an outcome yet (see `LoginLedger`). */
 interface InFlight {
@@ -41,7 +42,7 @@ interface InFlight {
   settled?: (() => void)[]
 }
 
-function loginSetOfRow(row: StoredRow): LoginSet {
+export function loginSetOfRow(row: StoredRow): LoginSet {
   const logins: LoginSet = {}
   for (const type of IdentifierTypes) if (row[type] !== null) logins[type] = row[type]
   return logins

@@ -578,6 +578,84 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('`gearbridge sweep` finds rows hard-deleted since their import and applies source.deletes.policy, within its safety limit', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `sweep_${process.pid}`
+      await createLoginsTable(db, table, [[1, 'ann@example.com', 'ann'], [2, 'bob@example.com', 'bob'], [3, null, 'cat'], [4, 'dan@example.com', null], [5, 'eve@example.com', 'eve'], [6, 'fay@example.com', null]])
+      const target = await cliTarget({ type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' } }, { sink: { batch: { linger_ms: 20 } } })
+      const store = target.emulator.store
+      const sweep = (...args: string[]) => runCli(['sweep', '--config', target.configPath, ...args])
+      const lines = (text: string) => text.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>)
+      try {
+        const none = await sweep()
+        expect(none.code).toBe(1)
+        expect(none.stderr).toContain('no login ledger')
+        const backfill = await runCli(['backfill', '--config', target.configPath])
+        expect(backfill.code, backfill.stderr).toBe(0)
+        expect(store.count()).toBe(6)
+        // Hard deletes, which no read of the table sees; row 7 is new and not imported yet.
+        await db.query(`DELETE FROM ${table} WHERE id IN (2, 3, 4)`)
+        await db.query(`INSERT INTO ${table} VALUES (7, 'gus@example.com', 'gus', ${d.nowPlus(0)})`)
+
+        const listed = await sweep('--dry-run')
+        expect(listed.code, listed.stderr).toBe(0)
+        expect(listed.stdout).toContain('the login ledger holds 6 imported keys, 3 of them no longer in the table')
+        expect(lines(listed.stdout)).toEqual([{ source_key: '2', email: 'bob@example.com', preferred_username: 'bob' }, { source_key: '3', preferred_username: 'cat' }, { source_key: '4', email: 'dan@example.com' }])
+        expect(listed.stdout).toContain('dry run: nothing was changed')
+        // deletes.policy is ignore by default: listed, nothing changed.
+        const ignored = await sweep()
+        expect(ignored.code).toBe(0)
+        expect(ignored.stdout).toContain('source.deletes.policy is ignore: nothing was changed')
+        expect(store.count()).toBe(6)
+
+        editConfig(target.configPath, (config) => {
+          config['source']!['deletes'] = { policy: 'delete', safety_limit: 2, max_per_second: 100 }
+        })
+        const refused = await sweep()
+        expect(refused.code).toBe(4)
+        expect(refused.stderr).toContain('refusing to delete 3 users, more than source.deletes.safety_limit (2): nothing was changed')
+        expect(refused.stderr).toContain('--max 3')
+        expect(store.count()).toBe(6)
+
+        const metricsFile = join(target.dir, 'sweep.prom')
+        const swept = await sweep('--max', '3', '--metrics-out', metricsFile)
+        expect(swept.code, swept.stderr).toBe(0)
+        expect(swept.stdout).toContain('swept 3 of 3: 3 deleted, 0 disabled')
+        expect(store.count()).toBe(3)
+        for (const gone of ['bob@example.com', 'dan@example.com']) expect(store.findByLoginId('email', gone)).toBeUndefined()
+        expect(store.findByLoginId('username', 'cat')).toBeUndefined()
+        for (const kept of ['ann@example.com', 'eve@example.com', 'fay@example.com']) expect(store.findByLoginId('email', kept)).toBeDefined()
+        const report = readFileSync(join(target.dir, 'state', 'test.report.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { source_key: string; outcome: string; origin: string })
+        expect(report.filter((line) => line.outcome === 'deleted').map((line) => [line.source_key, line.origin])).toEqual([['2', `${table} id=2`], ['3', `${table} id=3`], ['4', `${table} id=4`]])
+        expect(readFileSync(metricsFile, 'utf8')).toMatch(/^gearbridge_deletes_total\{action="delete",result="done"\} 3$/m)
+        // Swept keys leave the ledger: the next sweep finds nothing, and a row with such a key later is a new user.
+        const shown = await runCli(['logins', 'show', '--config', target.configPath, '2', '5'])
+        expect(lines(shown.stdout).map((line) => line['known'])).toEqual([false, true])
+        const again = await sweep()
+        expect(again.code).toBe(0)
+        expect(again.stdout).toContain('the login ledger holds 3 imported keys, 0 of them no longer in the table')
+
+        editConfig(target.configPath, (config) => {
+          config['source']!['deletes'] = { policy: 'disable', max_per_second: 100 }
+        })
+        await db.query(`DELETE FROM ${table} WHERE id = 5`)
+        const disabled = await sweep()
+        expect(disabled.code, disabled.stderr).toBe(0)
+        expect(disabled.stdout).toContain('swept 1 of 1: 0 deleted, 1 disabled')
+        expect(store.findByLoginId('email', 'eve@example.com')?.status).toBe('disabled')
+
+        // A table that gives no key at all is not taken for every user deleted.
+        await db.query(`DELETE FROM ${table}`)
+        const emptied = await sweep()
+        expect(emptied.code).toBe(4)
+        expect(emptied.stderr).toContain('gave no key at all')
+        expect(store.findByLoginId('email', 'ann@example.com')?.status).toBe('normal')
+      } finally {
+        await target.close()
+      }
+    })
+
     it('the login ledger: a run refuses one kept for another source or project until it is adopted or deleted; a skip records only the identifier Authgear holds', async () => {
       const db = database()
       const table = `ledgerowner_${process.pid}`
