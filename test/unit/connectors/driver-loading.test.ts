@@ -5,7 +5,7 @@ const root = new URL('../../../', import.meta.url).pathname
 
 /**
  * The CJS driver packages a fresh Node process has loaded after importing the CLI's run, validate,
- * check and reconcile commands and creating a source of `type` (nothing is read).
+ * check, reconcile, sweep and logins commands and creating a source of `type` (nothing is read).
  */
 function driversLoadedFor(type: 'auth0' | 'sql' | 'kafka'): string[] {
   const source = {
@@ -15,7 +15,7 @@ function driversLoadedFor(type: 'auth0' | 'sql' | 'kafka'): string[] {
   }[type]
   const script = `
     const { createRequire } = await import('node:module')
-    for (const command of ['run-import', 'validate', 'check', 'reconcile']) await import(${JSON.stringify(root)} + 'src/cli/' + command + '.ts')
+    for (const command of ['run-import', 'validate', 'check', 'reconcile', 'sweep', 'logins']) await import(${JSON.stringify(root)} + 'src/cli/' + command + '.ts')
     const { createSource } = await import(${JSON.stringify(root)} + 'connectors/create-source.ts')
     const { sourceConfigSchema } = await import(${JSON.stringify(root)} + 'connectors/index.ts')
     await createSource(sourceConfigSchema.parse(${JSON.stringify(source)}), { baseDir: '.', mode: 'backfill' })
