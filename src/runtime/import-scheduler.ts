@@ -126,7 +126,9 @@ export class ImportScheduler {
         else carriers.push(item)
       }
     }
-    if (meets) this.#hold(item)
+    // An identifier change is never held: held, it would let later records pass it, and it waits
+    // for every earlier record (those it meets among them) in `#addAlone` anyway.
+    if (meets && !item.mapped.lockKeys?.length) this.#hold(item)
     else await this.#add(item)
   }
 
@@ -241,7 +243,9 @@ export class ImportScheduler {
    * one job each ran such a change at a few records a second.
    */
   async #addAlone(item: WorkItem): Promise<void> {
-    const keys = [item.mapped.identifierValue, ...(item.mapped.lockKeys ?? [])]
+    // Its second login IDs too: a phone one change gives up and the next one takes must not meet
+    // in one job, whose 100-record chunks Authgear runs in parallel.
+    const keys = [item.mapped.identifierValue, ...(item.mapped.lockKeys ?? []), ...(item.logins ?? []).map((login) => login.value)]
     const apart = this.#apart
     if (apart !== undefined) {
       const batch = this.#open.get(apart.identifier) as OpenBatch

@@ -37,14 +37,22 @@ function stream(next: () => number): Numbered[] {
   return Array.from({ length: 10 + Math.floor(next() * 30) }, (_, seq) => {
     const user = users[Math.floor(next() * users.length)] as string
     const kind = next()
-    // An identifier change (a Debezium email change sent by the unchanged username), carrying the new email.
-    if (kind < 0.08) return record(seq, `user-${user}`, 'preferred_username', undefined, [`${user}@x`, `${user}2@x`], next() < 0.5 ? { email: `${user}2@x` } : {})
+    // An identifier change (a Debezium email change sent by the unchanged username), carrying the new
+    // email, sometimes a phone number as well; or a phone number moving to another of the pool.
+    if (kind < 0.08) return record(seq, `user-${user}`, 'preferred_username', undefined, [`${user}@x`, `${user}2@x`], { ...(next() < 0.5 ? { email: `${user}2@x` } : {}), ...(next() < 0.3 ? { phone_number: `+8529876543${Math.floor(next() * 2)}` } : {}) })
+    if (kind < 0.11) {
+      const [from, to] = next() < 0.5 ? ['+85298765430', '+85298765431'] : ['+85298765431', '+85298765430']
+      return record(seq, `user-${user}`, 'preferred_username', undefined, [from, to], { phone_number: to })
+    }
     if (kind < 0.4) return record(seq, `${user}@x`, 'email', 'delete')
     if (kind < 0.5) return record(seq, `+8529876543${users.indexOf(user)}`, 'phone_number', next() < 0.3 ? 'delete' : undefined)
     // Second login IDs: a phone-only user's number, or a username another user may carry too.
     const others: Record<string, string> = {}
     if (next() < 0.3) others['phone_number'] = `+8529876543${Math.floor(next() * 2)}`
-    if (next() < 0.2) others['preferred_username'] = `shared-${Math.floor(next() * 2)}`
+    const username = next()
+    // The user's own username (which its identifier changes are matched by), or one users share.
+    if (username < 0.2) others['preferred_username'] = `shared-${Math.floor(next() * 2)}`
+    else if (username < 0.4) others['preferred_username'] = `user-${user}`
     return record(seq, `${user}@x`, 'email', undefined, undefined, others)
   })
 }
@@ -117,6 +125,15 @@ async function check(seed: number): Promise<number> {
       if (b === a || started.get(b.seq) === started.get(a.seq)) continue
       if (b.seq < a.seq) expect(ended.get(b.seq)! <= started.get(a.seq)!, `seed ${seed}: ${b.seq} ends before the identifier change ${a.seq} starts`).toBe(true)
       else expect(ended.get(a.seq)! <= started.get(b.seq)!, `seed ${seed}: the identifier change ${a.seq} ends before ${b.seq} starts`).toBe(true)
+    }
+  }
+  // Identifier changes sharing a job share no login ID: Authgear runs a job's 100-record chunks in parallel.
+  const loginsOf = (r: Numbered) => [...keys(r), ...seconds(r)]
+  const changes = sent.filter((r) => r.item.mapped.lockKeys !== undefined)
+  for (const [i, a] of changes.entries()) {
+    for (const b of changes.slice(i + 1)) {
+      if (started.get(a.seq) !== started.get(b.seq)) continue
+      expect(loginsOf(a).some((login) => loginsOf(b).includes(login)), `seed ${seed}: identifier changes ${a.seq} and ${b.seq} share a login ID and a job`).toBe(false)
     }
   }
   const changesPerJob = new Map<number, number>()

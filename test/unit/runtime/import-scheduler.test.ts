@@ -342,6 +342,28 @@ describe('ImportScheduler', () => {
     await flushed
   })
 
+  it('never lets a later record pass an identifier change that meets an earlier record of its user', async () => {
+    const h = harness({ maxRecords: 10, maxBytes: 10_000, lingerMs: 5 }, 2)
+    const label = (i: WorkItem) => (i.mapped.record as { name?: string }).name
+    // A's update (username ua as a second login ID), then A's email change matched by ua, then a new user taking A's old email.
+    await h.scheduler.add(item('a@x.io', { preferred_username: 'ua', name: 'A v2' }))
+    const change = h.scheduler.add(item('ua', { email: 'b@x.io', preferred_username: 'ua', name: 'A moved' }, 'preferred_username', ['a@x.io', 'b@x.io']))
+    const carol = h.scheduler.add(item('a@x.io', { name: 'Carol' }))
+    for (let round = 0; round < 20 && h.jobs.length < 3; round++) {
+      await new Promise((r) => setTimeout(r, 10))
+      for (const j of h.jobs) j.done()
+    }
+    await Promise.all([change, carol])
+    const flushed = h.scheduler.flush()
+    for (let round = 0; round < 5; round++) {
+      await tick()
+      for (const j of h.jobs) j.done()
+    }
+    await flushed
+    expect(h.superseded).toEqual([])
+    expect(h.jobs.map((j) => j.items.map(label))).toEqual([['A v2'], ['A moved'], ['Carol']])
+  })
+
   it('sends an open batch of identifier changes after the linger time, and batches nothing beside it', async () => {
     const h = harness({ maxRecords: 100, maxBytes: 10_000, lingerMs: 15 }, 4)
     await h.scheduler.add(item('ann', {}, 'preferred_username', ['ann@old.io', 'ann@new.io']))
