@@ -52,6 +52,12 @@ export class PageQueries {
     return sql`SELECT ${key} AS ${sql.id(this.#config.key)} FROM ${this.relation} ${where} ORDER BY ${key} LIMIT ${sql.lit(limit)}`
   }
 
+  /** The key column of the rows whose key equals `key` (given as text: the database casts it to the column's type). */
+  keyEquals(key: string): RawBuilder<unknown> {
+    const column = this.#col(this.#config.key)
+    return sql`SELECT ${column} AS ${sql.id(this.#config.key)} FROM ${this.relation} WHERE ${column} = ${key}`
+  }
+
   /**
    * Up to `limit` key values that several rows share, and how many rows share them, as the
    * database compares keys (its collation: `Bob@x` and `bob@x` are one key under a

@@ -174,6 +174,11 @@ try {
   }
 }
 process.exitCode = exitCode
+// The command is over and has handed back its signal handlers: a signal while the process winds
+// down (connections closing) ends it with the command's own exit code, not as killed by it.
+const exitNow = (): never => process.exit(exitCode)
+process.on('SIGTERM', exitNow)
+process.on('SIGINT', exitNow)
 
 /** The image's working directory is not writable by its user; its state volume is. */
 function defaultEmulatorKey(): string {

@@ -27,6 +27,12 @@ export interface OpenRun {
   dispose(): void
 }
 
+function stoppingMessage(command: string): string {
+  if (command === 'export' || command === 'reconcile') return 'Stopping: an export task already started is picked up by the next run of the same command.'
+  if (command === 'sweep') return 'Stopping: the sweep ends once the user being changed now is done; the next sweep goes on with the rest. Send the signal again to stop at once.'
+  return 'Stopping: no new records are read; in-flight import jobs finish and the checkpoint is committed. Send the signal again to stop at once.'
+}
+
 /** Loads the config and sets up logging, metrics and signal handling shared by the commands. */
 export async function openRun(configPath: string, command: string, io: CommandIo): Promise<OpenRun> {
   const { config, baseDir } = await loadConfig(configPath)
@@ -39,7 +45,7 @@ export async function openRun(configPath: string, command: string, io: CommandIo
   const signals = io.signals ?? process
   const onSignal = (signal: string): void => {
     if (!graceful.signal.aborted) {
-      logger.warn({ signal }, command === 'export' || command === 'reconcile' ? 'Stopping: an export task already started is picked up by the next run of the same command.' : 'Stopping: no new records are read; in-flight import jobs finish and the checkpoint is committed. Send the signal again to stop at once.')
+      logger.warn({ signal }, stoppingMessage(command))
       metrics.setRunState('draining')
       graceful.abort()
     } else {

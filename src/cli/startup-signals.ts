@@ -2,10 +2,10 @@ import { constants } from 'node:os'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 
 /**
- * Commands whose stop by a signal has an exit code of its own: a backfill, an export or a reconcile
- * resumes, a sync is done, and an emulator that serves nobody yet just ends.
+ * Commands whose stop by a signal has an exit code of its own: a backfill, an export, a reconcile or
+ * a sweep resumes, a sync is done, and an emulator that serves nobody yet just ends.
  */
-const exitOnSignal: Readonly<Record<string, number>> = { backfill: ExitCodes.resumable, sync: ExitCodes.ok, export: ExitCodes.resumable, reconcile: ExitCodes.resumable, emulator: ExitCodes.ok }
+const exitOnSignal: Readonly<Record<string, number>> = { backfill: ExitCodes.resumable, sync: ExitCodes.ok, export: ExitCodes.resumable, reconcile: ExitCodes.resumable, sweep: ExitCodes.resumable, emulator: ExitCodes.ok }
 
 /** Commands that only read and report: a signal ends them at once, with the shell's 128 + signal number. */
 const endOnSignal: ReadonlySet<string> = new Set(['check', 'validate'])

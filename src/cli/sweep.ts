@@ -44,6 +44,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
   const run = await openRun(options.config, 'sweep', io)
   const { config, baseDir, logger, metrics, ctx } = run
   let sweep: LedgerSweep | undefined
+  let reader: import('../../connectors/sql/key-reader.ts').SqlKeyReader | undefined
   let connection: Awaited<ReturnType<typeof connectAuthgear>> | undefined
   let deletes: ReturnType<typeof createDeletePath> | undefined
   let report: NdjsonWriter | undefined
@@ -68,8 +69,9 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     metrics.setRunState('running')
     logger.info({ relation }, 'Reading every key of the source to compare with the login ledger.')
     // Loaded here: the database drivers cost an Auth0 run's process ~26 MB it never uses.
-    const { scanSqlKeys } = await import('../../connectors/sql/key-scan.ts')
-    for await (const keys of scanSqlKeys(source, baseDir, ctx)) sweep.saw(keys)
+    const { SqlKeyReader } = await import('../../connectors/sql/key-reader.ts')
+    const table = (reader = new SqlKeyReader(source, baseDir))
+    for await (const keys of table.scan(ctx)) sweep.saw(keys)
     if (ctx.signal.aborted) {
       metrics.setRunState('stopped')
       io.stderr.write('Stopped before the table was read to its end: nothing was changed. Run the same command again.\n')
@@ -112,9 +114,19 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     const summary = new RunSummary()
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary })
     const ledger = sweep
+    /** Skips by reason, for the closing line. */
+    const skips = new Map<string, number>()
+    const tally = (outcome: Outcome): void => {
+      if (outcome.kind === 'skipped') skips.set(outcome.code ?? 'skipped', (skips.get(outcome.code ?? 'skipped') ?? 0) + 1)
+    }
     const runner = deletes.runner(recorder, (item, outcome) => {
+      tally(outcome)
       if (done(outcome)) ledger.forget(item.source.key)
     })
+    const skip = (item: WorkItem, outcome: Outcome): void => {
+      recorder.complete(item, outcome)
+      tally(outcome)
+    }
     const order = identifierOrder(config.mapping.identifier)
     const removal = (row: AbsentKey, checkpointer: Checkpointer<number>): WorkItem => {
       const identifier = [...order, ...IdentifierTypes].find((type) => row.logins[type] !== undefined) ?? 'email'
@@ -123,21 +135,47 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
       return createWorkItem({ kind: 'data', key: row.key, origin: `${relation} ${source.key}=${row.key}`, data: {} }, mapped, checkpointer.track(0, 1))
     }
     const checkpointer = new Checkpointer<number>()
-    let chunk: WorkItem[] = []
+    let stopped = false
     for (const row of sweep.absent(50)) {
-      chunk.push(removal(row, checkpointer))
-      if (chunk.length < 50) continue
-      await runner.run(chunk)
-      chunk = []
-      if (ctx.signal.aborted) break
+      // Between users: an operator's stop leaves the rest to the next sweep.
+      if (ctx.signal.aborted) {
+        stopped = true
+        break
+      }
+      const item = removal(row, checkpointer)
+      // Asked again just before the user is changed: the row may have come back since the scan
+      // (and a row a page boundary skipped, under a collation that sees two keys as one, is found).
+      const present = await table.has(row.key, ctx)
+      if (present === undefined) {
+        stopped = true
+        break
+      }
+      if (present) {
+        skip(item, { kind: 'skipped', code: 'delete_row_present', message: `the row ${relation} ${source.key}=${row.key} is in the table again: not ${policy}d` })
+        continue
+      }
+      const sharer = sweep.sharer(row.key, row.logins)
+      if (sharer !== undefined) {
+        skip(item, { kind: 'skipped', code: 'delete_shared', message: `the user is also the row ${relation} ${source.key}=${sharer}'s (imported with the same ${item.mapped.identifier} or another login ID), which is in the table: not ${policy}d` })
+        // The key's own row is gone: the user is the other row's from now on.
+        sweep.forget(row.key)
+        continue
+      }
+      try {
+        await runner.run([item])
+      } catch (error) {
+        // A second signal aborted the Admin API call: the user is left to the next sweep.
+        if (!run.hardStop.aborted) throw error
+        stopped = true
+        break
+      }
     }
-    if (chunk.length > 0 && !ctx.signal.aborted) await runner.run(chunk)
     const { outcomes } = summary
     const handled = outcomes.deleted + outcomes.disabled + outcomes.skipped + outcomes.failed
     io.stdout.write(
-      `swept ${handled} of ${absent}: ${outcomes.deleted} deleted, ${outcomes.disabled} disabled, ${outcomes.skipped} skipped (not found in Authgear, or already disabled), ${outcomes.failed} failed${outcomes.failed > 0 ? ` (dead-lettered to ${deadLetter.path}; the next sweep tries them again)` : ''}; report: ${report.path}\n`,
+      `swept ${handled} of ${absent}: ${outcomes.deleted} deleted, ${outcomes.disabled} disabled, ${outcomes.skipped} skipped${skips.size > 0 ? ` (${[...skips].map(([code, n]) => `${code} ${n}`).join(', ')})` : ''}, ${outcomes.failed} failed${outcomes.failed > 0 ? ` (dead-lettered to ${deadLetter.path}; the next sweep tries them again)` : ''}; report: ${report.path}\n`,
     )
-    if (handled < absent) {
+    if (stopped || handled < absent) {
       metrics.setRunState('stopped')
       io.stderr.write('Stopped before every missing row was swept: the next sweep goes on with the rest.\n')
       return ExitCodes.resumable
@@ -149,6 +187,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     throw error
   } finally {
     sweep?.close()
+    await reader?.close().catch(() => undefined)
     await report?.close().catch(() => undefined)
     await deadLetter?.close().catch(() => undefined)
     await deletes?.close().catch(() => undefined)

@@ -17,6 +17,7 @@ export class LedgerSweep {
   readonly #saw: StatementSync
   readonly #page: StatementSync
   readonly #forget: StatementSync
+  readonly #sharer: StatementSync
   readonly #began = new Date().toISOString()
   #seen = 0
 
@@ -26,6 +27,9 @@ export class LedgerSweep {
     this.#saw = this.#db.prepare('INSERT OR IGNORE INTO temp.seen (source_key) SELECT value FROM json_each(?)')
     this.#page = this.#db.prepare(
       'SELECT source_key, email, phone_number, preferred_username FROM main.logins WHERE (?1 IS NULL OR source_key > ?1) AND updated_at < ?2 AND source_key NOT IN (SELECT source_key FROM temp.seen) ORDER BY source_key LIMIT ?3',
+    )
+    this.#sharer = this.#db.prepare(
+      'SELECT source_key FROM main.logins WHERE (email = ?2 OR phone_number = ?3 OR preferred_username = ?4) AND source_key <> ?1 AND (updated_at >= ?5 OR source_key IN (SELECT source_key FROM temp.seen)) LIMIT 1',
     )
     // Kept when a run wrote the key again since the sweep began (the row came back meanwhile).
     this.#forget = this.#db.prepare('DELETE FROM main.logins WHERE source_key = ? AND updated_at < ?')
@@ -57,6 +61,18 @@ export class LedgerSweep {
       if (rows.length < pageSize) return
       after = (rows[rows.length - 1] as { source_key: string }).source_key
     }
+  }
+
+  /**
+   * Another key the ledger holds with one of these login IDs, whose row is still in the table
+   * (or was written since the sweep began): its user is that row's too, and is not swept. Several
+   * keys name one user when a row was imported as `skipped` onto a user another row (or Authgear
+   * itself) had, or a key column's values changed case.
+   */
+  sharer(key: string, logins: LoginSet): string | undefined {
+    // The login IDs are compared first: the `seen` lookup runs for the rare matching row only.
+    const row = this.#sharer.get(key, logins.email ?? null, logins.phone_number ?? null, logins.preferred_username ?? null, this.#began) as { source_key: string } | undefined
+    return row?.source_key
   }
 
   /** Removes a swept key from the ledger: a row with that key later is a new user's. */

@@ -54,9 +54,10 @@ export interface CliResult {
 
 /**
  * Runs `gearbridge <args>` in a child process. `killWhen` is polled every 10 ms; once it holds,
- * `signal` (default SIGKILL) follows after `killDelayMs` (so a kill lands mid-run however slow the start-up is).
+ * `signal` (default SIGKILL) follows after `killDelayMs` (so a kill lands mid-run however slow the start-up is),
+ * `times` times.
  */
-export function runCli(args: readonly string[], options: { killWhen?: () => boolean; killDelayMs?: number; signal?: NodeJS.Signals } = {}): Promise<CliResult> {
+export function runCli(args: readonly string[], options: { killWhen?: () => boolean; killDelayMs?: number; signal?: NodeJS.Signals; /** Signals sent, 100 ms apart (a second one stops at once). */ times?: number } = {}): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [mainScript, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -67,7 +68,7 @@ export function runCli(args: readonly string[], options: { killWhen?: () => bool
     const timer = killWhen === undefined ? undefined : setInterval(() => {
       if (!killWhen()) return
       clearInterval(timer)
-      setTimeout(() => child.kill(options.signal ?? 'SIGKILL'), options.killDelayMs ?? 0)
+      for (let n = 0; n < (options.times ?? 1); n++) setTimeout(() => child.kill(options.signal ?? 'SIGKILL'), (options.killDelayMs ?? 0) + n * 100)
     }, 10)
     child.on('exit', (code, signal) => {
       if (timer) clearInterval(timer)

@@ -1,0 +1,61 @@
+import type { RunContext } from '../../src/core/run-context.ts'
+import { SqlClient } from './client.ts'
+import type { SqlSourceConfig } from './config.ts'
+import { connectionSettings } from './connection-options.ts'
+import { PageQueries } from './page-query.ts'
+import type { SqlKey } from './position.ts'
+import { retryingQuery } from './retrying-query.ts'
+import { rowToRecord } from './row-record.ts'
+
+/** The key column of a SQL source, read alone (`gearbridge sweep`), with the keys as record keys (the text a read gives them). */
+export class SqlKeyReader {
+  readonly #config: SqlSourceConfig
+  readonly #client: SqlClient
+  readonly #queries: PageQueries
+  readonly #relation: string
+
+  constructor(config: SqlSourceConfig, baseDir: string) {
+    this.#config = config
+    this.#client = new SqlClient(config.dialect, connectionSettings(config, baseDir), { readOnly: config.read_only })
+    this.#queries = new PageQueries(this.#client, config)
+    this.#relation = config.table ?? 'query'
+  }
+
+  /**
+   * Every key the table (or query) holds now, in pages of `pageSize`, by keyset on the key column.
+   * Ends early, without an error, when `ctx.signal` aborts: the caller must then not take what it
+   * saw for the whole table.
+   */
+  async *scan(ctx: RunContext, pageSize = 10_000): AsyncGenerator<string[]> {
+    let last: SqlKey | undefined
+    for (;;) {
+      if (ctx.signal.aborted) return
+      const rows = await retryingQuery(this.#client, this.#queries.keys(last, pageSize), this.#config.retry, ctx, `reading the keys of ${this.#relation}`)
+      if (rows === undefined) return
+      if (rows.length > 0) {
+        last = rows[rows.length - 1]?.[this.#config.key] as SqlKey
+        yield rows.map((row) => this.#keyOf(row))
+      }
+      if (rows.length < pageSize) return
+    }
+  }
+
+  /**
+   * Whether a row with this key is in the table now, asked by the key's text (the database casts
+   * it to the column's type). Undefined when `ctx.signal` aborted meanwhile.
+   */
+  async has(key: string, ctx: RunContext): Promise<boolean | undefined> {
+    const rows = await retryingQuery(this.#client, this.#queries.keyEquals(key), this.#config.retry, ctx, `reading ${this.#relation}`)
+    if (rows === undefined) return undefined
+    // Compared as a read would name it: a case-insensitive collation finds `Bob` for `bob`, another row.
+    return rows.some((row) => this.#keyOf(row) === key)
+  }
+
+  #keyOf(row: Record<string, unknown>): string {
+    return rowToRecord(row, this.#config.key, this.#relation).key
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close()
+  }
+}
