@@ -74,7 +74,7 @@ const sweepDeletesSchema = z
       .int()
       .min(1)
       .default(100)
-      .describe('Most users one sweep disables or deletes. When more rows are missing the sweep changes nothing and exits 4 (a wrong table, query or database makes every row look deleted): check the source, then run it with `--max N`.'),
+      .describe('Most users one sweep disables or deletes. When more are to change the sweep changes nothing and exits 4 (a wrong table, query or database makes every row look deleted): check the source, then run it with `--max N`.'),
     reason: z.string().min(1).default('deleted in the source database').describe('Reason recorded with a disable or a delete.'),
   })
   .describe('Rows deleted from the table (hard deletes), which reading the table cannot see: `gearbridge sweep` compares the table with the login ledger and applies this policy to the rows it no longer has.')

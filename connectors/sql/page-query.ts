@@ -45,13 +45,6 @@ export class PageQueries {
     return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} ${where} ORDER BY ${key} LIMIT ${sql.lit(this.#config.page_size)}`
   }
 
-  /** The key column alone, after `after` (from the start when undefined), in key order: what `gearbridge sweep` reads. */
-  keys(after: SqlKey | undefined, limit: number): RawBuilder<unknown> {
-    const key = this.#col(this.#config.key)
-    const where = after === undefined ? sql`WHERE ${key} IS NOT NULL` : sql`WHERE ${key} > ${after}`
-    return sql`SELECT ${key} AS ${sql.id(this.#config.key)} FROM ${this.relation} ${where} ORDER BY ${key} LIMIT ${sql.lit(limit)}`
-  }
-
   /** The key column of the rows whose key equals `key` (given as text: the database casts it to the column's type). */
   keyEquals(key: string): RawBuilder<unknown> {
     const column = this.#col(this.#config.key)

@@ -111,7 +111,7 @@ loginsCommand
 
 program
   .command('sweep')
-  .description('Find the rows of a sql source deleted since their import (which sync cannot see) by comparing the table\'s keys with the login ledger, and apply source.deletes.policy to their users.')
+  .description('Find the rows of a sql source deleted since their import (which sync cannot see) by comparing the table\'s rows with the login ledger, and apply source.deletes.policy to their users (those no row in the table still holds).')
   .requiredOption('-c, --config <file>', 'config file')
   .option('--dry-run', 'list the rows gone from the table (one JSON line each); change nothing')
   .option('--max <n>', 'most users to disable or delete (default source.deletes.safety_limit); more refuses the sweep, exit 4', (value: string) => {

@@ -9,7 +9,9 @@ import type { Outcome } from '../core/outcome.ts'
 import { writeMetricsFile } from '../observability/metrics-file.ts'
 import { Checkpointer } from '../runtime/checkpointer.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
-import { LedgerSweep, type AbsentKey } from '../runtime/ledger-sweep.ts'
+import { LedgerSweep, loginText, type GoneKey } from '../runtime/ledger-sweep.ts'
+import { createMapping } from '../runtime/create-mapping.ts'
+import { otherLogins } from '../runtime/other-logins.ts'
 import { LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
 import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
 import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
@@ -44,7 +46,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
   const run = await openRun(options.config, 'sweep', io)
   const { config, baseDir, logger, metrics, ctx } = run
   let sweep: LedgerSweep | undefined
-  let reader: import('../../connectors/sql/key-reader.ts').SqlKeyReader | undefined
+  let reader: import('../../connectors/sql/table-reader.ts').SqlTableReader | undefined
   let connection: Awaited<ReturnType<typeof connectAuthgear>> | undefined
   let deletes: ReturnType<typeof createDeletePath> | undefined
   let report: NdjsonWriter | undefined
@@ -67,38 +69,53 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     const relation = source.table ?? 'query'
     sweep = new LedgerSweep(path)
     metrics.setRunState('running')
-    logger.info({ relation }, 'Reading every key of the source to compare with the login ledger.')
+    logger.info({ relation }, 'Reading every row of the source to compare with the login ledger.')
     // Loaded here: the database drivers cost an Auth0 run's process ~26 MB it never uses.
-    const { SqlKeyReader } = await import('../../connectors/sql/key-reader.ts')
-    const table = (reader = new SqlKeyReader(source, baseDir))
-    for await (const keys of table.scan(ctx)) sweep.saw(keys)
+    const { SqlTableReader } = await import('../../connectors/sql/table-reader.ts')
+    const table = (reader = new SqlTableReader(source, baseDir))
+    // Rows are mapped as a run maps them: the login IDs their records carry hold their users.
+    const map = createMapping(config, { baseDir })
+    for await (const records of table.scan(ctx)) {
+      const logins: [string, string][] = []
+      for (const record of records) {
+        const mapped = map(record)
+        if (!mapped.ok || mapped.value.action === 'delete') continue
+        const { identifier, identifierValue, record: fields } = mapped.value
+        logins.push([loginText(identifier, identifierValue), record.key])
+        for (const other of otherLogins(identifier, fields) ?? []) logins.push([loginText(other.identifier, other.value), record.key])
+      }
+      sweep.saw(records.map((record) => record.key), logins)
+    }
     if (ctx.signal.aborted) {
       metrics.setRunState('stopped')
       io.stderr.write('Stopped before the table was read to its end: nothing was changed. Run the same command again.\n')
       return ExitCodes.resumable
     }
-    const { held, absent } = sweep.counts()
-    io.stdout.write(`${relation}: ${sweep.seen} keys; the login ledger holds ${held} imported keys, ${absent} of them no longer in the table\n`)
-    if (absent === 0) {
+    const { held, gone, spared } = sweep.counts()
+    const changing = gone - spared
+    io.stdout.write(
+      `${relation}: ${sweep.seen} rows; the login ledger holds ${held} imported keys, ${gone} of them no longer in the table${spared > 0 ? ` (${spared} of those name users that rows still in the table hold, and are kept)` : ''}\n`,
+    )
+    if (gone === 0) {
       metrics.setRunState('finished')
       return ExitCodes.ok
     }
     const policy = source.deletes.policy
     if (options.dryRun || policy === 'ignore') {
-      for (const row of sweep.absent()) io.stdout.write(`${JSON.stringify({ source_key: row.key, ...row.logins })}\n`)
+      for (const row of sweep.gone({ spared: false })) io.stdout.write(`${JSON.stringify({ source_key: row.key, ...row.logins })}\n`)
       io.stdout.write(options.dryRun ? `dry run: nothing was changed (source.deletes.policy is ${policy})\n` : 'source.deletes.policy is ignore: nothing was changed; set it to disable or delete to apply it to these users\n')
       metrics.setRunState('finished')
       return ExitCodes.ok
     }
     const limit = options.max ?? source.deletes.safety_limit
     if (sweep.seen === 0 && options.max === undefined) {
-      io.stderr.write(`gearbridge: refusing to ${policy} all ${absent} users: ${relation} gave no key at all (an emptied table, or a query, database or permission that reads nothing); check the source, then run with --max ${absent} if they are all gone\n`)
+      io.stderr.write(`gearbridge: refusing to ${policy} all ${changing} users: ${relation} gave no row at all (an emptied table, or a query, database or permission that reads nothing); check the source, then run with --max ${changing} if they are all gone\n`)
       metrics.setRunState('failed')
       return ExitCodes.differences
     }
-    if (absent > limit) {
+    if (changing > limit) {
       io.stderr.write(
-        `gearbridge: refusing to ${policy} ${absent} users, more than ${options.max === undefined ? `source.deletes.safety_limit (${limit})` : `--max ${limit}`}: nothing was changed. A wrong table, query or database makes rows look deleted: check the source (--dry-run lists them), then run with --max ${absent}\n`,
+        `gearbridge: refusing to ${policy} ${changing} users, more than ${options.max === undefined ? `source.deletes.safety_limit (${limit})` : `--max ${limit}`}: nothing was changed. A wrong table, query or database makes rows look deleted: check the source (--dry-run lists them), then run with --max ${changing}\n`,
       )
       metrics.setRunState('failed')
       return ExitCodes.differences
@@ -106,7 +123,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
 
     connection = await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
     // The safety limit was applied to the whole sweep above; the window-based one of a stream does not apply.
-    deletes = createDeletePath({ ...source.deletes, safety_limit: absent + 1, safety_window_seconds: 86_400 }, connection, { metrics, logger, signal: run.hardStop })
+    deletes = createDeletePath({ ...source.deletes, safety_limit: changing + 1, safety_window_seconds: 86_400 }, connection, { metrics, logger, signal: run.hardStop })
     report = new NdjsonWriter(resolve(baseDir, config.state.report ?? `${stateDir}/${config.name}.report.ndjson`))
     deadLetter = new NdjsonWriter(resolve(baseDir, config.state.dead_letter ?? `${stateDir}/${config.name}.dead-letter.ndjson`))
     await report.open()
@@ -128,23 +145,27 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
       tally(outcome)
     }
     const order = identifierOrder(config.mapping.identifier)
-    const removal = (row: AbsentKey, checkpointer: Checkpointer<number>): WorkItem => {
+    const checkpointer = new Checkpointer<number>()
+    const removal = (row: GoneKey): WorkItem => {
       const identifier = [...order, ...IdentifierTypes].find((type) => row.logins[type] !== undefined) ?? 'email'
       const value = row.logins[identifier] ?? ''
       const mapped: MappedRecord = { identifier, identifierValue: value, record: { [identifier]: value } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], action: 'delete' }
       return createWorkItem({ kind: 'data', key: row.key, origin: `${relation} ${source.key}=${row.key}`, data: {} }, mapped, checkpointer.track(0, 1))
     }
-    const checkpointer = new Checkpointer<number>()
+    // The key's own row is gone: its user is the other row's from now on.
+    for (const row of sweep.gone({ spared: true })) {
+      skip(removal(row), { kind: 'skipped', code: 'delete_shared', message: `the user is also the row ${relation} ${source.key}=${row.heldBy ?? '?'}'s (its record carries one of this row's login IDs), which is in the table: not ${policy}d` })
+      sweep.forget(row.key)
+    }
     let stopped = false
-    for (const row of sweep.absent(50)) {
+    for (const row of sweep.gone({ spared: false, pageSize: 50 })) {
       // Between users: an operator's stop leaves the rest to the next sweep.
       if (ctx.signal.aborted) {
         stopped = true
         break
       }
-      const item = removal(row, checkpointer)
-      // Asked again just before the user is changed: the row may have come back since the scan
-      // (and a row a page boundary skipped, under a collation that sees two keys as one, is found).
+      const item = removal(row)
+      // Asked again just before the user is changed: the row may have come back since the scan.
       const present = await table.has(row.key, ctx)
       if (present === undefined) {
         stopped = true
@@ -152,13 +173,6 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
       }
       if (present) {
         skip(item, { kind: 'skipped', code: 'delete_row_present', message: `the row ${relation} ${source.key}=${row.key} is in the table again: not ${policy}d` })
-        continue
-      }
-      const sharer = sweep.sharer(row.key, row.logins)
-      if (sharer !== undefined) {
-        skip(item, { kind: 'skipped', code: 'delete_shared', message: `the user is also the row ${relation} ${source.key}=${sharer}'s (imported with the same ${item.mapped.identifier} or another login ID), which is in the table: not ${policy}d` })
-        // The key's own row is gone: the user is the other row's from now on.
-        sweep.forget(row.key)
         continue
       }
       try {
@@ -173,9 +187,9 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     const { outcomes } = summary
     const handled = outcomes.deleted + outcomes.disabled + outcomes.skipped + outcomes.failed
     io.stdout.write(
-      `swept ${handled} of ${absent}: ${outcomes.deleted} deleted, ${outcomes.disabled} disabled, ${outcomes.skipped} skipped${skips.size > 0 ? ` (${[...skips].map(([code, n]) => `${code} ${n}`).join(', ')})` : ''}, ${outcomes.failed} failed${outcomes.failed > 0 ? ` (dead-lettered to ${deadLetter.path}; the next sweep tries them again)` : ''}; report: ${report.path}\n`,
+      `swept ${handled} of ${gone}: ${outcomes.deleted} deleted, ${outcomes.disabled} disabled, ${outcomes.skipped} skipped${skips.size > 0 ? ` (${[...skips].map(([code, n]) => `${code} ${n}`).join(', ')})` : ''}, ${outcomes.failed} failed${outcomes.failed > 0 ? ` (dead-lettered to ${deadLetter.path}; the next sweep tries them again)` : ''}; report: ${report.path}\n`,
     )
-    if (stopped || handled < absent) {
+    if (stopped || handled < gone) {
       metrics.setRunState('stopped')
       io.stderr.write('Stopped before every missing row was swept: the next sweep goes on with the rest.\n')
       return ExitCodes.resumable

@@ -1,35 +1,51 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
+import type { IdentifierType } from '../core/mapped-record.ts'
 import { loginSetOfRow, type LoginSet, type StoredRow } from './login-ledger.ts'
 
-/** A key the ledger holds (imported) that the source no longer has, with the login IDs it was imported with. */
-export interface AbsentKey {
+/** A key the ledger holds (imported) that the table no longer has, with the login IDs it was imported with. */
+export interface GoneKey {
   readonly key: string
   readonly logins: LoginSet
+  /** A row still in the table whose record carries one of these login IDs: the user is that row's too. */
+  readonly heldBy?: string
 }
 
+/** A login ID as `saw` takes it. */
+export function loginText(identifier: IdentifierType, value: string): string {
+  return `${identifier}:${value}`
+}
+
+// Whether a ledger row `l`'s login IDs meet a login ID of a row still in the table.
+const held = (column: IdentifierType): string => `(l.${column} IS NOT NULL AND '${column}:' || l.${column} IN (SELECT login FROM temp.held))`
+const heldBy = (column: IdentifierType): string => `(SELECT source_key FROM temp.held WHERE login = '${column}:' || l.${column})`
+const spared = `(${held('email')} OR ${held('phone_number')} OR ${held('preferred_username')})`
+const gone = 'l.updated_at < ?2 AND l.source_key NOT IN (SELECT source_key FROM temp.seen)'
+
 /**
- * Compares a login ledger with every key its table holds now (`gearbridge sweep`), over a
- * connection of its own to the ledger file. Only keys written before the sweep began count: a row
- * a running `sync` imports meanwhile may be inserted after the scan passed its key.
+ * Compares a login ledger with every row its table holds now (`gearbridge sweep`), over a
+ * connection of its own to the ledger file; what the table holds goes to temporary tables, on
+ * disk, not in memory. A key is gone when the ledger held it before the sweep began and the table
+ * did not give it: a row a running `sync` imports meanwhile may be inserted after the scan passed
+ * its key. A gone key whose login IDs a row still in the table carries (an account deleted and
+ * registered again with the same email, two rows sharing one, a key whose text changed) names that
+ * row's user too.
  */
 export class LedgerSweep {
   readonly #db: DatabaseSync
-  readonly #saw: StatementSync
+  readonly #sawKeys: StatementSync
+  readonly #sawLogins: StatementSync
   readonly #page: StatementSync
   readonly #forget: StatementSync
-  readonly #sharer: StatementSync
   readonly #began = new Date().toISOString()
   #seen = 0
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path, { timeout: 5_000 })
-    this.#db.exec('CREATE TEMP TABLE seen (source_key TEXT PRIMARY KEY) WITHOUT ROWID')
-    this.#saw = this.#db.prepare('INSERT OR IGNORE INTO temp.seen (source_key) SELECT value FROM json_each(?)')
+    this.#db.exec('CREATE TEMP TABLE seen (source_key TEXT PRIMARY KEY) WITHOUT ROWID; CREATE TEMP TABLE held (login TEXT PRIMARY KEY, source_key TEXT NOT NULL) WITHOUT ROWID')
+    this.#sawKeys = this.#db.prepare('INSERT OR IGNORE INTO temp.seen (source_key) SELECT value FROM json_each(?)')
+    this.#sawLogins = this.#db.prepare('INSERT OR IGNORE INTO temp.held (login, source_key) SELECT value ->> 0, value ->> 1 FROM json_each(?)')
     this.#page = this.#db.prepare(
-      'SELECT source_key, email, phone_number, preferred_username FROM main.logins WHERE (?1 IS NULL OR source_key > ?1) AND updated_at < ?2 AND source_key NOT IN (SELECT source_key FROM temp.seen) ORDER BY source_key LIMIT ?3',
-    )
-    this.#sharer = this.#db.prepare(
-      'SELECT source_key FROM main.logins WHERE (email = ?2 OR phone_number = ?3 OR preferred_username = ?4) AND source_key <> ?1 AND (updated_at >= ?5 OR source_key IN (SELECT source_key FROM temp.seen)) LIMIT 1',
+      `SELECT l.source_key, l.email, l.phone_number, l.preferred_username, coalesce(${heldBy('email')}, ${heldBy('phone_number')}, ${heldBy('preferred_username')}) AS held_by FROM main.logins l WHERE (?1 IS NULL OR l.source_key > ?1) AND ${gone} AND ${spared} = ?3 ORDER BY l.source_key LIMIT ?4`,
     )
     // Kept when a run wrote the key again since the sweep began (the row came back meanwhile).
     this.#forget = this.#db.prepare('DELETE FROM main.logins WHERE source_key = ? AND updated_at < ?')
@@ -40,39 +56,32 @@ export class LedgerSweep {
     return this.#seen
   }
 
-  /** Keys the table holds (a page of the scan). */
-  saw(keys: readonly string[]): void {
-    this.#seen += Number(this.#saw.run(JSON.stringify(keys)).changes)
+  /** A page of the table: its keys, and the login IDs (`loginText`) its records carry, each with its row's key. */
+  saw(keys: readonly string[], logins: readonly (readonly [login: string, key: string])[]): void {
+    this.#seen += Number(this.#sawKeys.run(JSON.stringify(keys)).changes)
+    if (logins.length > 0) this.#sawLogins.run(JSON.stringify(logins))
   }
 
-  /** How many keys the ledger holds, and how many of them the table did not give. */
-  counts(): { held: number; absent: number } {
-    const held = (this.#db.prepare('SELECT COUNT(*) AS n FROM main.logins WHERE updated_at < ?').get(this.#began) as { n: number }).n
-    const absent = (this.#db.prepare('SELECT COUNT(*) AS n FROM main.logins WHERE updated_at < ? AND source_key NOT IN (SELECT source_key FROM temp.seen)').get(this.#began) as { n: number }).n
-    return { held: Number(held), absent: Number(absent) }
-  }
-
-  /** The absent keys in key order, a page at a time (the caller may forget keys between pages). */
-  *absent(pageSize = 500): Generator<AbsentKey> {
-    let after: string | null = null
-    for (;;) {
-      const rows = this.#page.all(after, this.#began, pageSize) as (StoredRow & { source_key: string })[]
-      for (const row of rows) yield { key: row.source_key, logins: loginSetOfRow(row) }
-      if (rows.length < pageSize) return
-      after = (rows[rows.length - 1] as { source_key: string }).source_key
+  /** How many keys the ledger holds, how many of them the table did not give, and how many of those name a user a row in the table holds. */
+  counts(): { held: number; gone: number; spared: number } {
+    const count = (sql: string): number => Number((this.#db.prepare(sql).get(this.#began) as { n: number }).n)
+    return {
+      held: count('SELECT COUNT(*) AS n FROM main.logins WHERE updated_at < ?1'),
+      gone: count(`SELECT COUNT(*) AS n FROM main.logins l WHERE ${gone.replaceAll('?2', '?1')}`),
+      spared: count(`SELECT COUNT(*) AS n FROM main.logins l WHERE ${gone.replaceAll('?2', '?1')} AND ${spared}`),
     }
   }
 
-  /**
-   * Another key the ledger holds with one of these login IDs, whose row is still in the table
-   * (or was written since the sweep began): its user is that row's too, and is not swept. Several
-   * keys name one user when a row was imported as `skipped` onto a user another row (or Authgear
-   * itself) had, or a key column's values changed case.
-   */
-  sharer(key: string, logins: LoginSet): string | undefined {
-    // The login IDs are compared first: the `seen` lookup runs for the rare matching row only.
-    const row = this.#sharer.get(key, logins.email ?? null, logins.phone_number ?? null, logins.preferred_username ?? null, this.#began) as { source_key: string } | undefined
-    return row?.source_key
+  /** The gone keys whose user no row in the table holds (`spared: false`), or those whose user one does, in key order, a page at a time (the caller may forget keys between pages). */
+  *gone(options: { spared: boolean; pageSize?: number }): Generator<GoneKey> {
+    const pageSize = options.pageSize ?? 500
+    let after: string | null = null
+    for (;;) {
+      const rows = this.#page.all(after, this.#began, options.spared ? 1 : 0, pageSize) as (StoredRow & { source_key: string; held_by: string | null })[]
+      for (const row of rows) yield { key: row.source_key, logins: loginSetOfRow(row), ...(row.held_by !== null ? { heldBy: row.held_by } : {}) }
+      if (rows.length < pageSize) return
+      after = (rows[rows.length - 1] as { source_key: string }).source_key
+    }
   }
 
   /** Removes a swept key from the ledger: a row with that key later is a new user's. */

@@ -1,4 +1,5 @@
 import type { RunContext } from '../../src/core/run-context.ts'
+import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { SqlClient } from './client.ts'
 import type { SqlSourceConfig } from './config.ts'
 import { connectionSettings } from './connection-options.ts'
@@ -7,8 +8,11 @@ import type { SqlKey } from './position.ts'
 import { retryingQuery } from './retrying-query.ts'
 import { rowToRecord } from './row-record.ts'
 
-/** The key column of a SQL source, read alone (`gearbridge sweep`), with the keys as record keys (the text a read gives them). */
-export class SqlKeyReader {
+/**
+ * Every row a SQL source holds now, for `gearbridge sweep`: unlike a backfill's read it keeps
+ * soft-deleted rows (they are in the table), and it can ask whether a key is there.
+ */
+export class SqlTableReader {
   readonly #config: SqlSourceConfig
   readonly #client: SqlClient
   readonly #queries: PageQueries
@@ -22,21 +26,21 @@ export class SqlKeyReader {
   }
 
   /**
-   * Every key the table (or query) holds now, in pages of `pageSize`, by keyset on the key column.
+   * The rows, a keyset page (`page_size`) at a time, as records (the keys as a read gives them).
    * Ends early, without an error, when `ctx.signal` aborts: the caller must then not take what it
    * saw for the whole table.
    */
-  async *scan(ctx: RunContext, pageSize = 10_000): AsyncGenerator<string[]> {
+  async *scan(ctx: RunContext): AsyncGenerator<ReadableRecord[]> {
     let last: SqlKey | undefined
     for (;;) {
       if (ctx.signal.aborted) return
-      const rows = await retryingQuery(this.#client, this.#queries.keys(last, pageSize), this.#config.retry, ctx, `reading the keys of ${this.#relation}`)
+      const rows = await retryingQuery(this.#client, this.#queries.snapshot(last), this.#config.retry, ctx, `reading ${this.#relation}`)
       if (rows === undefined) return
       if (rows.length > 0) {
         last = rows[rows.length - 1]?.[this.#config.key] as SqlKey
-        yield rows.map((row) => this.#keyOf(row))
+        yield rows.map((row) => rowToRecord(row, this.#config.key, this.#relation))
       }
-      if (rows.length < pageSize) return
+      if (rows.length < this.#config.page_size) return
     }
   }
 
@@ -48,11 +52,7 @@ export class SqlKeyReader {
     const rows = await retryingQuery(this.#client, this.#queries.keyEquals(key), this.#config.retry, ctx, `reading ${this.#relation}`)
     if (rows === undefined) return undefined
     // Compared as a read would name it: a case-insensitive collation finds `Bob` for `bob`, another row.
-    return rows.some((row) => this.#keyOf(row) === key)
-  }
-
-  #keyOf(row: Record<string, unknown>): string {
-    return rowToRecord(row, this.#config.key, this.#relation).key
+    return rows.some((row) => rowToRecord(row, this.#config.key, this.#relation).key === key)
   }
 
   async close(): Promise<void> {
