@@ -6,14 +6,14 @@ import type { Outcome } from '../../src/core/outcome.ts'
 import type { WorkItem } from '../../src/runtime/work-item.ts'
 import type { AuthgearConnection } from './connect.ts'
 import { DeleteLimits } from './delete-limits.ts'
-import { DeleteRunner } from './delete-runner.ts'
+import { DeleteRunner, type DeleteRunnerOptions } from './delete-runner.ts'
 import { metricHooks } from './admin-client-factory.ts'
 import { AdminGraphqlClient } from './graphql-client.ts'
 
 /** The delete side of a run: a GraphQL client (unless deletes are ignored) and the shared limits. */
 export interface DeletePath {
   /** A runner writing outcomes through `recorder` (then telling `settled`, if given); cheap, made per job. */
-  runner(recorder: OutcomeRecorder, settled?: (item: WorkItem, outcome: Outcome) => void): DeleteRunner
+  runner(recorder: OutcomeRecorder, settled?: (item: WorkItem, outcome: Outcome) => void, spare?: DeleteRunnerOptions['spare']): DeleteRunner
   close(): Promise<void>
 }
 
@@ -26,7 +26,7 @@ export function createDeletePath(config: DeletesConfig, connection: AuthgearConn
       : new AdminGraphqlClient({ endpoint: connection.endpoint, tokens: connection.signer, timeoutMs: 30_000, retry: { maxAttempts: 5, baseMs: 250, maxMs: 10_000 }, hooks: metricHooks(options.metrics) })
   options.metrics.deletesPaused.set(0)
   return {
-    runner: (recorder, settled) =>
+    runner: (recorder, settled, spare) =>
       new DeleteRunner({
         action: config.policy,
         ...(client ? { client } : {}),
@@ -36,6 +36,7 @@ export function createDeletePath(config: DeletesConfig, connection: AuthgearConn
           recorder.complete(item, outcome, 'sending')
           settled?.(item, outcome)
         },
+        ...(spare ? { spare } : {}),
         metrics: options.metrics,
         logger: options.logger,
         ...(options.signal ? { signal: options.signal } : {}),

@@ -3,6 +3,7 @@ import type { Outcome } from '../../src/core/outcome.ts'
 import type { Metrics } from '../../src/observability/metrics.ts'
 import type { WorkItem } from '../../src/runtime/work-item.ts'
 import type { AdminGraphqlClient } from './graphql-client.ts'
+import type { GraphqlUser } from './graphql-users.ts'
 import { GraphqlError } from './graphql-client.ts'
 import { userIdOfNode } from './graphql-node-id.ts'
 import { deleteUser, setDisabledStatus, usersByStandardAttribute } from './graphql-users.ts'
@@ -18,6 +19,8 @@ export interface DeleteRunnerOptions {
   readonly limits: DeleteLimits
   readonly reason: string
   readonly complete: (item: WorkItem, outcome: Outcome) => void
+  /** Asked once the user is found, before it is changed: an outcome leaves the user as it is. */
+  readonly spare?: (item: WorkItem, user: GraphqlUser) => Outcome | undefined
   readonly metrics?: Metrics
   readonly logger: Logger
   readonly signal?: AbortSignal
@@ -76,6 +79,11 @@ export class DeleteRunner {
       }
       const user = users[0]!
       userId = userIdOfNode(user.id) ?? user.id
+      const spared = this.#o.spare?.(item, user)
+      if (spared !== undefined) {
+        count('skipped')
+        return { ...spared, userId }
+      }
       if (action === 'disable') {
         // A temporary disable ends by itself; a user deleted in the source is disabled for good.
         if (user.isDisabled && !user.temporarilyDisabledUntil) {

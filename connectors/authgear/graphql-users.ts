@@ -6,13 +6,15 @@ export interface GraphqlUser {
   readonly isDisabled: boolean
   /** Set while a disable is temporary: the user comes back by itself when it ends. */
   readonly temporarilyDisabledUntil?: string | null
+  /** Its standard attributes, the login IDs (`email`, `phone_number`, `preferred_username`) among them. */
+  readonly standardAttributes?: Record<string, unknown> | null
 }
 
 /** Attribute names `getUsersByStandardAttribute` accepts. */
 export type StandardLoginAttribute = 'email' | 'phone_number' | 'preferred_username'
 
 const LOOKUP = `query gearbridgeLookup($name: String!, $value: String!) {
-  getUsersByStandardAttribute(attributeName: $name, attributeValue: $value) { id isDisabled temporarilyDisabledUntil }
+  getUsersByStandardAttribute(attributeName: $name, attributeValue: $value) { id isDisabled temporarilyDisabledUntil standardAttributes }
 }`
 const SET_DISABLED = `mutation gearbridgeSetDisabled($input: SetDisabledStatusInput!) {
   setDisabledStatus(input: $input) { user { id isDisabled } }

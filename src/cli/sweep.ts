@@ -12,6 +12,8 @@ import { ExitCodes } from '../runtime/exit-codes.ts'
 import { LedgerSweep, loginText, type GoneKey } from '../runtime/ledger-sweep.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
 import { otherLogins } from '../runtime/other-logins.ts'
+import { sqlRowLogins } from '../../mappings/sql-row-logins.ts'
+import type { GraphqlUser } from '../../connectors/authgear/graphql-users.ts'
 import { LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
 import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
 import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
@@ -73,11 +75,15 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     // Loaded here: the database drivers cost an Auth0 run's process ~26 MB it never uses.
     const { SqlTableReader } = await import('../../connectors/sql/table-reader.ts')
     const table = (reader = new SqlTableReader(source, baseDir))
-    // Rows are mapped as a run maps them: the login IDs their records carry hold their users.
+    // Rows are mapped as a run maps them: the login IDs their records carry hold their users. So do
+    // the login columns of any row, each normalized alone: a row the mapping refuses (a password
+    // policy, a phone that does not parse, a module returning null) still names its user.
     const map = createMapping(config, { baseDir })
+    const rowLogins = sqlRowLogins(source, config.mapping)
     for await (const records of table.scan(ctx)) {
       const logins: [string, string][] = []
       for (const record of records) {
+        for (const [type, value] of rowLogins(record.data)) logins.push([loginText(type, value), record.key])
         const mapped = map(record)
         if (!mapped.ok || mapped.value.action === 'delete') continue
         const { identifier, identifierValue, record: fields } = mapped.value
@@ -136,10 +142,23 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     const tally = (outcome: Outcome): void => {
       if (outcome.kind === 'skipped') skips.set(outcome.code ?? 'skipped', (skips.get(outcome.code ?? 'skipped') ?? 0) + 1)
     }
-    const runner = deletes.runner(recorder, (item, outcome) => {
-      tally(outcome)
-      if (done(outcome)) ledger.forget(item.source.key)
-    })
+    // The user found may carry login IDs besides the one it was found by (added in Authgear, or by
+    // another row's import): a row in the table that carries one of them holds it.
+    const spare = (_item: WorkItem, user: GraphqlUser): Outcome | undefined => {
+      const attributes = user.standardAttributes ?? {}
+      const logins = IdentifierTypes.flatMap((type) => (typeof attributes[type] === 'string' ? [loginText(type, attributes[type] as string)] : []))
+      const holder = ledger.heldBy(logins)
+      if (holder === undefined) return undefined
+      return { kind: 'skipped', code: 'delete_shared', message: `the user also has a login ID of the row ${relation} ${source.key}=${holder}, which is in the table: not ${policy}d` }
+    }
+    const runner = deletes.runner(
+      recorder,
+      (item, outcome) => {
+        tally(outcome)
+        if (done(outcome) || outcome.code === 'delete_shared') ledger.forget(item.source.key)
+      },
+      spare,
+    )
     const skip = (item: WorkItem, outcome: Outcome): void => {
       recorder.complete(item, outcome)
       tally(outcome)

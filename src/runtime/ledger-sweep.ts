@@ -36,6 +36,7 @@ export class LedgerSweep {
   readonly #sawLogins: StatementSync
   readonly #page: StatementSync
   readonly #forget: StatementSync
+  readonly #heldBy: StatementSync
   readonly #began = new Date().toISOString()
   #seen = 0
 
@@ -47,6 +48,7 @@ export class LedgerSweep {
     this.#page = this.#db.prepare(
       `SELECT l.source_key, l.email, l.phone_number, l.preferred_username, coalesce(${heldBy('email')}, ${heldBy('phone_number')}, ${heldBy('preferred_username')}) AS held_by FROM main.logins l WHERE (?1 IS NULL OR l.source_key > ?1) AND ${gone} AND ${spared} = ?3 ORDER BY l.source_key LIMIT ?4`,
     )
+    this.#heldBy = this.#db.prepare('SELECT source_key FROM temp.held WHERE login = ?')
     // Kept when a run wrote the key again since the sweep began (the row came back meanwhile).
     this.#forget = this.#db.prepare('DELETE FROM main.logins WHERE source_key = ? AND updated_at < ?')
   }
@@ -82,6 +84,15 @@ export class LedgerSweep {
       if (rows.length < pageSize) return
       after = (rows[rows.length - 1] as { source_key: string }).source_key
     }
+  }
+
+  /** The key of a row in the table that carries one of these login IDs (`loginText`), if any. */
+  heldBy(logins: readonly string[]): string | undefined {
+    for (const login of logins) {
+      const row = this.#heldBy.get(login) as { source_key: string } | undefined
+      if (row !== undefined) return row.source_key
+    }
+    return undefined
   }
 
   /** Removes a swept key from the ledger: a row with that key later is a new user's. */

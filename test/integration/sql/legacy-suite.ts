@@ -715,6 +715,46 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('`gearbridge sweep` keeps a user that a row the mapping refuses names, or that has a login ID of a row in the table', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `sweep3_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, phone varchar(40) NULL, pw varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'ann@example.com', NULL, NULL, ${d.nowPlus(-3_600_000)}), (10, 'twin@example.com', NULL, NULL, ${d.nowPlus(-3_600_000)})`)
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', safety_lag_seconds: 1, poll_interval_ms: 100, columns: { email: 'email', phone_number: 'phone', password_hash: 'pw' }, deletes: { policy: 'delete', max_per_second: 100 } },
+        { sink: { batch: { linger_ms: 20 } }, mapping: { default_phone_region: 'US', passwords: { unknown: 'dead_letter' } } },
+      )
+      const store = target.emulator.store
+      const report = () => readFileSync(join(target.dir, 'state', 'test.report.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { source_key: string; outcome: string; code?: string })
+      try {
+        expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(0)
+        const ann = store.findByLoginId('email', 'ann@example.com')!
+        const twin = store.findByLoginId('email', 'twin@example.com')!
+        // Ann adds her phone in Authgear; row 3, known by that phone alone, is then imported onto her user (skipped).
+        ;(store as UserStore).setLoginId(ann, 'phone', '+14155552671', true)
+        await db.query(`INSERT INTO ${table} VALUES (3, NULL, '+14155552671', NULL, ${d.nowPlus(0)})`)
+        // Row 11 carries the twin's email, but a hash the config refuses: it is never imported.
+        await db.query(`INSERT INTO ${table} VALUES (11, 'twin@example.com', NULL, 'definitely-not-a-hash-format', ${d.nowPlus(0)})`)
+        const sync = await runCli(['sync', '--config', target.configPath], { killWhen: () => report().some((line) => line.source_key === '3') && report().some((line) => line.source_key === '11'), signal: 'SIGTERM' })
+        expect(sync.code, sync.stderr).toBe(0)
+        expect(report().find((line) => line.source_key === '3')).toMatchObject({ outcome: 'skipped' })
+        expect(report().find((line) => line.source_key === '11')).toMatchObject({ outcome: 'rejected' })
+        await db.query(`DELETE FROM ${table} WHERE id IN (1, 10)`)
+
+        const swept = await runCli(['sweep', '--config', target.configPath])
+        expect(swept.code, swept.stderr).toBe(0)
+        expect(swept.stdout).toContain('2 of them no longer in the table (1 of those name users that rows still in the table hold, and are kept)')
+        expect(swept.stdout).toContain('swept 2 of 2: 0 deleted, 0 disabled, 2 skipped (delete_shared 2), 0 failed')
+        expect(store.findByLoginId('email', 'ann@example.com')?.id).toBe(ann.id)
+        expect(store.findByLoginId('email', 'twin@example.com')?.id).toBe(twin.id)
+        expect(report().filter((line) => line.source_key === '1').at(-1)).toMatchObject({ outcome: 'skipped', code: 'delete_shared' })
+        expect((await runCli(['sweep', '--config', target.configPath])).stdout).toContain('0 of them no longer in the table')
+      } finally {
+        await target.close()
+      }
+    })
+
     it('the login ledger: a run refuses one kept for another source or project until it is adopted or deleted; a skip records only the identifier Authgear holds', async () => {
       const db = database()
       const table = `ledgerowner_${process.pid}`
