@@ -3,10 +3,11 @@ import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { SqlClient } from './client.ts'
 import type { SqlSourceConfig } from './config.ts'
 import { connectionSettings } from './connection-options.ts'
-import { PageQueries } from './page-query.ts'
+import { sql } from 'kysely'
+import { PageQueries, type CursorStart } from './page-query.ts'
 import type { SqlKey } from './position.ts'
 import { retryingQuery } from './retrying-query.ts'
-import { rowToRecord } from './row-record.ts'
+import { CURSOR_COLUMN, rowToRecord } from './row-record.ts'
 
 /**
  * Every row a SQL source holds now, for `gearbridge sweep`: unlike a backfill's read it keeps
@@ -41,6 +42,29 @@ export class SqlTableReader {
         yield rows.map((row) => rowToRecord(row, this.#config.key, this.#relation))
       }
       if (rows.length < this.#config.page_size) return
+    }
+  }
+
+  /** The server's clock minus `lagSeconds`, as `changes` takes it: rows changed from then on are read again. */
+  async clock(lagSeconds: number, ctx: RunContext): Promise<CursorStart | undefined> {
+    const now = await retryingQuery(this.#client, sql`SELECT ${this.#client.clockMinus(lagSeconds)} AS t`, this.#config.retry, ctx, 'reading the server clock')
+    return now === undefined ? undefined : { since: String(now[0]?.['t']) }
+  }
+
+  /**
+   * The rows changed (or inserted) at or after `from` by `updated_at`, to the current end, and
+   * where the next call goes on from. Undefined when `ctx.signal` aborted meanwhile.
+   */
+  async changes(from: CursorStart, ctx: RunContext): Promise<{ records: ReadableRecord[]; next: CursorStart } | undefined> {
+    const records: ReadableRecord[] = []
+    let start = from
+    for (;;) {
+      const rows = await retryingQuery(this.#client, this.#queries.cursor(start, 0), this.#config.retry, ctx, `reading ${this.#relation}`)
+      if (rows === undefined) return undefined
+      const last = rows[rows.length - 1]
+      if (last !== undefined) start = { after: { updatedAt: String(last[CURSOR_COLUMN]), key: last[this.#config.key] as SqlKey } }
+      for (const row of rows) records.push(rowToRecord(row, this.#config.key, this.#relation))
+      if (rows.length < this.#config.page_size) return { records, next: start }
     }
   }
 

@@ -6,6 +6,7 @@ import { identifierOrder } from '../../mappings/auth0-logins.ts'
 import { IdentifierTypes } from '../../mappings/record.ts'
 import type { MappedRecord } from '../core/mapped-record.ts'
 import type { Outcome } from '../core/outcome.ts'
+import type { ReadableRecord } from '../core/source-record.ts'
 import { writeMetricsFile } from '../observability/metrics-file.ts'
 import { Checkpointer } from '../runtime/checkpointer.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
@@ -80,7 +81,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     // policy, a phone that does not parse, a module returning null) still names its user.
     const map = createMapping(config, { baseDir })
     const rowLogins = sqlRowLogins(source, config.mapping)
-    for await (const records of table.scan(ctx)) {
+    const observe = (records: readonly ReadableRecord[]): void => {
       const logins: [string, string][] = []
       for (const record of records) {
         for (const [type, value] of rowLogins(record.data)) logins.push([loginText(type, value), record.key])
@@ -90,8 +91,13 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
         logins.push([loginText(identifier, identifierValue), record.key])
         for (const other of otherLogins(identifier, fields) ?? []) logins.push([loginText(other.identifier, other.value), record.key])
       }
-      sweep.saw(records.map((record) => record.key), logins)
+      ledger.saw(records.map((record) => record.key), logins)
     }
+    const ledger = sweep
+    // With updated_at, rows changed or added from the scan's start on (the safety lag before it
+    // too) are read again before each user: an account registered again meanwhile holds its user.
+    let changes = source.updated_at === undefined ? undefined : await table.clock(source.safety_lag_seconds, ctx)
+    for await (const records of table.scan(ctx)) observe(records)
     if (ctx.signal.aborted) {
       metrics.setRunState('stopped')
       io.stderr.write('Stopped before the table was read to its end: nothing was changed. Run the same command again.\n')
@@ -136,7 +142,6 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     await deadLetter.open()
     const summary = new RunSummary()
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary })
-    const ledger = sweep
     /** Skips by reason, for the closing line. */
     const skips = new Map<string, number>()
     const tally = (outcome: Outcome): void => {
@@ -184,6 +189,25 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
         break
       }
       const item = removal(row)
+      if (changes !== undefined) {
+        const changed = await table.changes(changes, ctx)
+        if (changed === undefined) {
+          stopped = true
+          break
+        }
+        observe(changed.records)
+        changes = changed.next
+      }
+      const holder = sweep.heldBy(IdentifierTypes.flatMap((type) => (row.logins[type] === undefined ? [] : [loginText(type, row.logins[type])])))
+      if (holder === row.key) {
+        skip(item, { kind: 'skipped', code: 'delete_row_present', message: `the row ${relation} ${source.key}=${row.key} is in the table again: not ${policy}d` })
+        continue
+      }
+      if (holder !== undefined) {
+        skip(item, { kind: 'skipped', code: 'delete_shared', message: `the user is also the row ${relation} ${source.key}=${holder}'s (its record carries one of this row's login IDs), which is in the table: not ${policy}d` })
+        sweep.forget(row.key)
+        continue
+      }
       // Asked again just before the user is changed: the row may have come back since the scan.
       const present = await table.has(row.key, ctx)
       if (present === undefined) {

@@ -696,15 +696,15 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         expect(second.code, `${second.stdout}\n${second.stderr}`).toBe(75)
         expect([5, 6].map(status)).toEqual(['normal', 'normal'])
 
-        // Row 6 comes back while the sweep works on the users before it.
+        // While the sweep works on the users before them, row 6 comes back, and u5 registers again as row 16.
         const third = runCli(['sweep', '--config', target.configPath])
         while (status(4) !== 'disabled') await sleep(20)
-        await db.query(`INSERT INTO ${table} VALUES (6, 'u6@example.com', NULL, ${d.nowPlus(0)})`)
+        await db.query(`INSERT INTO ${table} VALUES (6, 'u6@example.com', NULL, ${d.nowPlus(0)}), (16, 'u5@example.com', NULL, ${d.nowPlus(0)})`)
         const swept = await third
         expect(swept.code, swept.stderr).toBe(0)
-        expect(swept.stdout, swept.stdout).toMatch(/skipped \(delete_row_present 1\)/)
-        expect([1, 2, 3, 4, 5].map(status)).toEqual(Array(5).fill('disabled'))
-        expect(status(6)).toBe('normal')
+        expect(swept.stdout, swept.stdout).toMatch(/skipped \(delete_shared 1, delete_row_present 1\)/)
+        expect([1, 2, 3, 4].map(status)).toEqual(Array(4).fill('disabled'))
+        expect([5, 6].map(status)).toEqual(['normal', 'normal'])
         expect(store.findByLoginId('email', 'alice@example.com')).toMatchObject({ id: alice.id, status: 'normal' })
         expect(store.findByLoginId('email', 'twin@example.com')).toMatchObject({ id: twin.id, status: 'normal' })
         expect(report().filter((line) => line.source_key === '8').at(-1)).toMatchObject({ outcome: 'skipped', code: 'delete_shared' })
