@@ -20,7 +20,7 @@ export interface DeleteRunnerOptions {
   readonly reason: string
   readonly complete: (item: WorkItem, outcome: Outcome) => void
   /** Asked once the user is found, before it is changed: an outcome leaves the user as it is. */
-  readonly spare?: (item: WorkItem, user: GraphqlUser) => Outcome | undefined
+  readonly spare?: (item: WorkItem, user: GraphqlUser) => Promise<Outcome | undefined> | Outcome | undefined
   readonly metrics?: Metrics
   readonly logger: Logger
   readonly signal?: AbortSignal
@@ -79,7 +79,7 @@ export class DeleteRunner {
       }
       const user = users[0]!
       userId = userIdOfNode(user.id) ?? user.id
-      const spared = this.#o.spare?.(item, user)
+      const spared = await this.#o.spare?.(item, user)
       if (spared !== undefined) {
         count('skipped')
         return { ...spared, userId }

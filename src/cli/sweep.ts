@@ -4,8 +4,10 @@ import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
 import { connectAuthgear } from '../../connectors/authgear/connect.ts'
 import { identifierOrder } from '../../mappings/auth0-logins.ts'
 import { IdentifierTypes } from '../../mappings/record.ts'
-import type { MappedRecord } from '../core/mapped-record.ts'
 import type { Outcome } from '../core/outcome.ts'
+import { AbortedError } from '../core/errors.ts'
+import type { IdentifierType, MappedRecord } from '../core/mapped-record.ts'
+import type { LoginSet } from '../runtime/login-ledger.ts'
 import type { ReadableRecord } from '../core/source-record.ts'
 import { writeMetricsFile } from '../observability/metrics-file.ts'
 import { Checkpointer } from '../runtime/checkpointer.ts'
@@ -147,14 +149,33 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     const tally = (outcome: Outcome): void => {
       if (outcome.kind === 'skipped') skips.set(outcome.code ?? 'skipped', (skips.get(outcome.code ?? 'skipped') ?? 0) + 1)
     }
-    // The user found may carry login IDs besides the one it was found by (added in Authgear, or by
-    // another row's import): a row in the table that carries one of them holds it.
-    const spare = (_item: WorkItem, user: GraphqlUser): Outcome | undefined => {
-      const attributes = user.standardAttributes ?? {}
-      const logins = IdentifierTypes.flatMap((type) => (typeof attributes[type] === 'string' ? [loginText(type, attributes[type] as string)] : []))
-      const holder = ledger.heldBy(logins)
-      if (holder === undefined) return undefined
-      return { kind: 'skipped', code: 'delete_shared', message: `the user also has a login ID of the row ${relation} ${source.key}=${holder}, which is in the table: not ${policy}d` }
+    const textsOf = (logins: Partial<Record<IdentifierType, unknown>>): string[] => IdentifierTypes.flatMap((type) => (typeof logins[type] === 'string' ? [loginText(type, logins[type])] : []))
+    const gonesLogins = new Map<string, LoginSet>()
+    /**
+     * Asked once the user is found, as late as can be before it is changed: the table may have
+     * changed since the scan. A row back under the key, a row changed or added since the scan
+     * began (read again, with updated_at) carrying one of the key's login IDs, or a row carrying
+     * another login ID of the user found (one added in Authgear, or by another row's import)
+     * keeps the user.
+     */
+    const spare = async (item: WorkItem, user: GraphqlUser): Promise<Outcome | undefined> => {
+      const key = item.source.key
+      if (changes !== undefined) {
+        const changed = await table.changes(changes, ctx)
+        if (changed === undefined) throw new AbortedError('stopped while reading the table again')
+        observe(changed.records)
+        changes = changed.next
+      }
+      const back: Outcome = { kind: 'skipped', code: 'delete_row_present', message: `the row ${relation} ${source.key}=${key} is in the table again: not ${policy}d` }
+      const holder = ledger.heldBy(textsOf(gonesLogins.get(key) ?? {}))
+      if (holder === key) return back
+      const present = await table.has(key, ctx)
+      if (present === undefined) throw new AbortedError('stopped while reading the table again')
+      if (present) return back
+      if (holder !== undefined) return { kind: 'skipped', code: 'delete_shared', message: `the user is also the row ${relation} ${source.key}=${holder}'s (its record carries one of this row's login IDs), which is in the table: not ${policy}d` }
+      const other = ledger.heldBy(textsOf(user.standardAttributes ?? {}))
+      if (other === undefined) return undefined
+      return { kind: 'skipped', code: 'delete_shared', message: `the user also has a login ID of the row ${relation} ${source.key}=${other}, which is in the table: not ${policy}d` }
     }
     const runner = deletes.runner(
       recorder,
@@ -189,42 +210,16 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
         break
       }
       const item = removal(row)
-      if (changes !== undefined) {
-        const changed = await table.changes(changes, ctx)
-        if (changed === undefined) {
-          stopped = true
-          break
-        }
-        observe(changed.records)
-        changes = changed.next
-      }
-      const holder = sweep.heldBy(IdentifierTypes.flatMap((type) => (row.logins[type] === undefined ? [] : [loginText(type, row.logins[type])])))
-      if (holder === row.key) {
-        skip(item, { kind: 'skipped', code: 'delete_row_present', message: `the row ${relation} ${source.key}=${row.key} is in the table again: not ${policy}d` })
-        continue
-      }
-      if (holder !== undefined) {
-        skip(item, { kind: 'skipped', code: 'delete_shared', message: `the user is also the row ${relation} ${source.key}=${holder}'s (its record carries one of this row's login IDs), which is in the table: not ${policy}d` })
-        sweep.forget(row.key)
-        continue
-      }
-      // Asked again just before the user is changed: the row may have come back since the scan.
-      const present = await table.has(row.key, ctx)
-      if (present === undefined) {
-        stopped = true
-        break
-      }
-      if (present) {
-        skip(item, { kind: 'skipped', code: 'delete_row_present', message: `the row ${relation} ${source.key}=${row.key} is in the table again: not ${policy}d` })
-        continue
-      }
+      gonesLogins.set(row.key, row.logins)
       try {
         await runner.run([item])
       } catch (error) {
-        // A second signal aborted the Admin API call: the user is left to the next sweep.
-        if (!run.hardStop.aborted) throw error
+        // A signal aborted the Admin API call or the table's read: the user is left to the next sweep.
+        if (!run.hardStop.aborted && !(error instanceof AbortedError && ctx.signal.aborted)) throw error
         stopped = true
         break
+      } finally {
+        gonesLogins.delete(row.key)
       }
     }
     const { outcomes } = summary

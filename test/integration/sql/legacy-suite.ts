@@ -662,7 +662,7 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       const table = `sweep2_${process.pid}`
       await createLoginsTable(db, table, [...Array.from({ length: 6 }, (_, i) => [i + 1, `u${i + 1}@example.com`, null] as const), [8, 'alice@example.com', null], [10, 'twin@example.com', null], [11, 'twin@example.com', null]])
       const target = await cliTarget(
-        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', safety_lag_seconds: 1, poll_interval_ms: 100, columns: { email: 'email', username: 'username' }, deletes: { policy: 'disable', max_per_second: 4 } },
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', safety_lag_seconds: 1, poll_interval_ms: 100, columns: { email: 'email', username: 'username' }, deletes: { policy: 'disable', max_per_second: 2 } },
         { sink: { batch: { linger_ms: 20 } } },
       )
       const store = target.emulator.store
