@@ -54,15 +54,18 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: Comma
     await emulator.close()
     throw new UsageError(`--key-out ${keyPath}: cannot write it (${(error as NodeJS.ErrnoException).code ?? 'error'}${(error as NodeJS.ErrnoException).code === 'ENOENT' ? ': its directory does not exist' : ''})`)
   }
-  io.stdout.write(
-    `Authgear emulator listening on ${emulator.url}\n  project_id: ${emulator.projectId}\n  key_id: ${key.keyId}\n  private_key_file: ${keyPath} (${earlier ? 'the key an earlier start wrote' : 'written now'})\nUsers are kept in memory: they are gone when the emulator stops.\n`,
-  )
+  // Listening before the banner: whoever waits for it may signal at once, and a signal that comes
+  // before the handler ends the process by the default action, not with 0.
   const signals = io.signals ?? process
   if (signals === process) releaseStartupSignals()
-  await new Promise<void>((done) => {
+  const stopped = new Promise<void>((done) => {
     signals.once('SIGTERM', done)
     signals.once('SIGINT', done)
   })
+  io.stdout.write(
+    `Authgear emulator listening on ${emulator.url}\n  project_id: ${emulator.projectId}\n  key_id: ${key.keyId}\n  private_key_file: ${keyPath} (${earlier ? 'the key an earlier start wrote' : 'written now'})\nUsers are kept in memory: they are gone when the emulator stops.\n`,
+  )
+  await stopped
   await emulator.close()
   return 0
 }

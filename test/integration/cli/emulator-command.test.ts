@@ -64,6 +64,22 @@ describe('gearbridge emulator', () => {
     }
   })
 
+  it('stops with 0 on a SIGTERM sent the moment its banner appears: it listens before it says it is ready', async () => {
+    const ends: string[] = []
+    for (let start = 0; start < 8; start++) {
+      const run = startCli(['emulator', '--port', '0', '--key-out', join(dir, 'emulator-key.pem')])
+      let out = ''
+      // Signalled from the data event itself, as a supervisor watching the output would.
+      run.child.stdout!.on('data', (chunk: Buffer) => {
+        out += chunk.toString()
+        if (/in memory/.test(out) && run.child.signalCode === null && !run.child.killed) run.child.kill('SIGTERM')
+      })
+      const end = await run.done
+      ends.push(`${end.code}/${end.signal}`)
+    }
+    expect(ends).toEqual(Array(8).fill('0/null'))
+  })
+
   it('answers a port that is not one, a port in use and a --key-out directory that is not there with a usage error (exit 2), and writes no key for them', async () => {
     for (const [port, expected] of [['abc', '--port abc: not a port number'], ['99999', '--port 99999: not a port number']] as const) {
       const result = await runCli(['emulator', '--port', port, '--key-out', join(dir, 'k.pem')])
