@@ -113,3 +113,16 @@ function readActive(value: unknown): boolean | undefined {
   if (typeof value === 'number' || typeof value === 'bigint') return Number(value) === 1 ? true : Number(value) === 0 ? false : undefined
   return typeof value === 'string' ? booleanWord(value) : undefined
 }
+
+const regionPattern = /^[A-Za-z]{2}$/
+
+/**
+ * The region a national phone number of this draft is read in: its `phone_region` (the country
+ * column), trimmed and upper-cased, or `fallback`. `refused` when the column holds something that
+ * is not an ISO 3166 alpha-2 code (then `fallback` is used).
+ */
+export function draftPhoneRegion<R extends string | undefined>(draft: SqlUserDraft, fallback: R): { region: R; refused: boolean } {
+  const raw = typeof draft.phone_region === 'string' ? draft.phone_region.trim() : ''
+  if (raw === '') return { region: fallback, refused: false }
+  return regionPattern.test(raw) ? { region: raw.toUpperCase() as R, refused: false } : { region: fallback, refused: true }
+}

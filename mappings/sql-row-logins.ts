@@ -3,9 +3,7 @@ import type { IdentifierType } from '../src/core/mapped-record.ts'
 import { normalizeLogin } from './auth0-logins.ts'
 import type { MappingConfig } from './config.ts'
 import { isEmpty } from './normalize.ts'
-import { draftFromRow } from './sql-draft.ts'
-
-const regionPattern = /^[A-Za-z]{2}$/
+import { draftFromRow, draftPhoneRegion } from './sql-draft.ts'
 
 /**
  * The login IDs a table row's columns hold, each normalized on its own, as the mapping would
@@ -17,8 +15,7 @@ export function sqlRowLogins(source: SqlSourceConfig, config: MappingConfig): (r
   const draftOptions = { columns: source.columns, now: Date.now }
   return (row) => {
     const draft = draftFromRow(row, draftOptions, [])
-    const rawRegion = typeof draft.phone_region === 'string' ? draft.phone_region.trim() : ''
-    const region = regionPattern.test(rawRegion) ? rawRegion.toUpperCase() : config.default_phone_region
+    const { region } = draftPhoneRegion(draft, config.default_phone_region)
     const found: [IdentifierType, string][] = []
     for (const [type, value] of [['email', draft.email], ['phone_number', draft.phone_number], ['preferred_username', draft.preferred_username]] as const) {
       if (isEmpty(value)) continue

@@ -13,7 +13,7 @@ import { isEmpty } from './normalize.ts'
 import { decidePassword } from './password-lane.ts'
 import { pathKeys } from './source-path.ts'
 import { checkImportRecord, IdentifierTypes, type ImportRecord } from './record.ts'
-import { draftFromRow, type SqlUserDraft } from './sql-draft.ts'
+import { draftFromRow, draftPhoneRegion, type SqlUserDraft } from './sql-draft.ts'
 import { loadUserMapping, type SqlUserMapping } from './sql-module.ts'
 import { sqlProfile } from './sql-profile.ts'
 
@@ -38,7 +38,6 @@ function withoutUndefined(object: Record<string, unknown>): Record<string, unkno
   return result
 }
 
-const regionPattern = /^[A-Za-z]{2}$/
 
 /**
  * Builds the mapping for a `type: sql` source. The returned function is synchronous and never
@@ -78,12 +77,8 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
       }
     }
 
-    let region: MappingConfig['default_phone_region'] = config.default_phone_region
-    const rawRegion = typeof draft.phone_region === 'string' ? draft.phone_region.trim() : ''
-    if (rawRegion !== '') {
-      if (regionPattern.test(rawRegion)) region = rawRegion.toUpperCase() as MappingConfig['default_phone_region']
-      else warnings.push(`${columnOf('phone_region')} left out: not an ISO 3166 alpha-2 code`)
-    }
+    const { region, refused } = draftPhoneRegion(draft, config.default_phone_region)
+    if (refused) warnings.push(`${columnOf('phone_region')} left out: not an ISO 3166 alpha-2 code`)
     const logins = { email: draft.email, phone_number: draft.phone_number, username: draft.preferred_username }
     const choice = chooseLogins(logins, region === config.default_phone_region ? config : { ...config, default_phone_region: region }, warnings)
     if (!choice.ok) {

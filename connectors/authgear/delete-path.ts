@@ -12,8 +12,11 @@ import { AdminGraphqlClient } from './graphql-client.ts'
 
 /** The delete side of a run: a GraphQL client (unless deletes are ignored) and the shared limits. */
 export interface DeletePath {
-  /** A runner writing outcomes through `recorder` (then telling `settled`, if given); cheap, made per job. */
-  runner(recorder: OutcomeRecorder, settled?: (item: WorkItem, outcome: Outcome) => void, spare?: DeleteRunnerOptions['spare']): DeleteRunner
+  /**
+   * A runner writing outcomes through `recorder`; cheap, made per job. `settled` is told each
+   * outcome after it is written; `spare` may leave a found user as it is (see `DeleteRunnerOptions`).
+   */
+  runner(recorder: OutcomeRecorder, hooks?: { settled?: (item: WorkItem, outcome: Outcome) => void; spare?: DeleteRunnerOptions['spare'] }): DeleteRunner
   close(): Promise<void>
 }
 
@@ -26,7 +29,7 @@ export function createDeletePath(config: DeletesConfig, connection: AuthgearConn
       : new AdminGraphqlClient({ endpoint: connection.endpoint, tokens: connection.signer, timeoutMs: 30_000, retry: { maxAttempts: 5, baseMs: 250, maxMs: 10_000 }, hooks: metricHooks(options.metrics) })
   options.metrics.deletesPaused.set(0)
   return {
-    runner: (recorder, settled, spare) =>
+    runner: (recorder, hooks = {}) =>
       new DeleteRunner({
         action: config.policy,
         ...(client ? { client } : {}),
@@ -34,9 +37,9 @@ export function createDeletePath(config: DeletesConfig, connection: AuthgearConn
         reason: config.reason,
         complete: (item, outcome) => {
           recorder.complete(item, outcome, 'sending')
-          settled?.(item, outcome)
+          hooks.settled?.(item, outcome)
         },
-        ...(spare ? { spare } : {}),
+        ...(hooks.spare ? { spare: hooks.spare } : {}),
         metrics: options.metrics,
         logger: options.logger,
         ...(options.signal ? { signal: options.signal } : {}),

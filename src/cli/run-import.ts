@@ -17,6 +17,7 @@ import { routeJob } from '../runtime/job-router.ts'
 import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
 import { legacyPipelineId, loginLedgerIdentity, loginLedgerOwner, pipelineId, pipelineIdentity } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
+import { outputPaths } from '../runtime/output-paths.ts'
 import { supersededOutcome } from '../runtime/superseded-outcome.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
@@ -50,8 +51,9 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   }
   const summary = new RunSummary()
   const stateDir = resolve(baseDir, config.state.dir)
-  const report = new NdjsonWriter(resolve(baseDir, config.state.report ?? `${stateDir}/${config.name}.report.ndjson`))
-  const deadLetterPath = resolve(baseDir, config.state.dead_letter ?? `${stateDir}/${config.name}.dead-letter.ndjson`)
+  const paths = outputPaths(config, baseDir)
+  const report = new NdjsonWriter(paths.report)
+  const deadLetterPath = paths.deadLetter
   // The Kafka client is loaded only when a run uses Kafka (see `createSource`).
   // librdkafka retries a lost broker until `message.timeout.ms` (five minutes by default): its
   // client errors are the only sign of an outage before deliveries fail.

@@ -7,7 +7,6 @@ import { IdentifierTypes } from '../../mappings/record.ts'
 import type { Outcome } from '../core/outcome.ts'
 import { AbortedError } from '../core/errors.ts'
 import type { IdentifierType, MappedRecord } from '../core/mapped-record.ts'
-import type { LoginSet } from '../runtime/login-ledger.ts'
 import type { ReadableRecord } from '../core/source-record.ts'
 import { writeMetricsFile } from '../observability/metrics-file.ts'
 import { Checkpointer } from '../runtime/checkpointer.ts'
@@ -19,6 +18,7 @@ import { sqlRowLogins } from '../../mappings/sql-row-logins.ts'
 import type { GraphqlUser } from '../../connectors/authgear/graphql-users.ts'
 import { LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
 import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
+import { outputPaths } from '../runtime/output-paths.ts'
 import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
 import { loginLedgerIdentity, loginLedgerOwner } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
@@ -44,8 +44,9 @@ function done(outcome: Outcome): boolean {
 
 /**
  * `gearbridge sweep`: finds the rows of a SQL source deleted since their import (a hard delete
- * leaves nothing for `sync` to read) by comparing every key the table holds now with the login
- * ledger, and applies `source.deletes.policy` to their users through the Admin API.
+ * leaves nothing for `sync` to read) by comparing every row the table holds now, mapped, with the
+ * login ledger, and applies `source.deletes.policy` to the users no row still holds, through the
+ * Admin API.
  */
 export async function sweepCommand(options: SweepOptions, io: CommandIo): Promise<number> {
   const run = await openRun(options.config, 'sweep', io)
@@ -72,7 +73,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     if (owned.otherOwner) throw ledgerOfAnotherOwner(path, owned, loginLedgerIdentity(config), options.config)
 
     const relation = source.table ?? 'query'
-    sweep = new LedgerSweep(path)
+    const ledger = (sweep = new LedgerSweep(path))
     metrics.setRunState('running')
     logger.info({ relation }, 'Reading every row of the source to compare with the login ledger.')
     // Loaded here: the database drivers cost an Auth0 run's process ~26 MB it never uses.
@@ -95,7 +96,6 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
       }
       ledger.saw(records.map((record) => record.key), logins)
     }
-    const ledger = sweep
     // With updated_at, rows changed or added from the scan's start on (the safety lag before it
     // too) are read again before each user: an account registered again meanwhile holds its user.
     let changes = source.updated_at === undefined ? undefined : await table.clock(source.safety_lag_seconds, ctx)
@@ -138,8 +138,9 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     connection = await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
     // The safety limit was applied to the whole sweep above; the window-based one of a stream does not apply.
     deletes = createDeletePath({ ...source.deletes, safety_limit: changing + 1, safety_window_seconds: 86_400 }, connection, { metrics, logger, signal: run.hardStop })
-    report = new NdjsonWriter(resolve(baseDir, config.state.report ?? `${stateDir}/${config.name}.report.ndjson`))
-    deadLetter = new NdjsonWriter(resolve(baseDir, config.state.dead_letter ?? `${stateDir}/${config.name}.dead-letter.ndjson`))
+    const paths = outputPaths(config, baseDir)
+    report = new NdjsonWriter(paths.report)
+    deadLetter = new NdjsonWriter(paths.deadLetter)
     await report.open()
     await deadLetter.open()
     const summary = new RunSummary()
@@ -150,7 +151,11 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
       if (outcome.kind === 'skipped') skips.set(outcome.code ?? 'skipped', (skips.get(outcome.code ?? 'skipped') ?? 0) + 1)
     }
     const textsOf = (logins: Partial<Record<IdentifierType, unknown>>): string[] => IdentifierTypes.flatMap((type) => (typeof logins[type] === 'string' ? [loginText(type, logins[type])] : []))
-    const gonesLogins = new Map<string, LoginSet>()
+    /** The gone key whose user is being looked up (one at a time). */
+    let current: GoneKey | undefined
+    const back = (key: string): Outcome => ({ kind: 'skipped', code: 'delete_row_present', message: `the row ${relation} ${source.key}=${key} is in the table again: not ${policy}d` })
+    const sharedWith = (holder: string, how: string): Outcome => ({ kind: 'skipped', code: 'delete_shared', message: `${how} the row ${relation} ${source.key}=${holder}, which is in the table: not ${policy}d` })
+    const sameLogin = 'the user is held by a login ID this row shares with'
     /**
      * Asked once the user is found, as late as can be before it is changed: the table may have
      * changed since the scan. A row back under the key, a row changed or added since the scan
@@ -166,25 +171,22 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
         observe(changed.records)
         changes = changed.next
       }
-      const back: Outcome = { kind: 'skipped', code: 'delete_row_present', message: `the row ${relation} ${source.key}=${key} is in the table again: not ${policy}d` }
-      const holder = ledger.heldBy(textsOf(gonesLogins.get(key) ?? {}))
-      if (holder === key) return back
+      const holder = ledger.heldBy(textsOf(current?.logins ?? {}))
+      if (holder === key) return back(key)
       const present = await table.has(key, ctx)
       if (present === undefined) throw new AbortedError('stopped while reading the table again')
-      if (present) return back
-      if (holder !== undefined) return { kind: 'skipped', code: 'delete_shared', message: `the user is also the row ${relation} ${source.key}=${holder}'s (its record carries one of this row's login IDs), which is in the table: not ${policy}d` }
+      if (present) return back(key)
+      if (holder !== undefined) return sharedWith(holder, sameLogin)
       const other = ledger.heldBy(textsOf(user.standardAttributes ?? {}))
-      if (other === undefined) return undefined
-      return { kind: 'skipped', code: 'delete_shared', message: `the user also has a login ID of the row ${relation} ${source.key}=${other}, which is in the table: not ${policy}d` }
+      return other === undefined ? undefined : sharedWith(other, 'the user also has a login ID of')
     }
-    const runner = deletes.runner(
-      recorder,
-      (item, outcome) => {
+    const runner = deletes.runner(recorder, {
+      settled: (item, outcome) => {
         tally(outcome)
         if (done(outcome) || outcome.code === 'delete_shared') ledger.forget(item.source.key)
       },
       spare,
-    )
+    })
     const skip = (item: WorkItem, outcome: Outcome): void => {
       recorder.complete(item, outcome)
       tally(outcome)
@@ -199,7 +201,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     }
     // The key's own row is gone: its user is the other row's from now on.
     for (const row of sweep.gone({ spared: true })) {
-      skip(removal(row), { kind: 'skipped', code: 'delete_shared', message: `the user is also the row ${relation} ${source.key}=${row.heldBy ?? '?'}'s (its record carries one of this row's login IDs), which is in the table: not ${policy}d` })
+      skip(removal(row), sharedWith(row.heldBy ?? '?', sameLogin))
       sweep.forget(row.key)
     }
     let stopped = false
@@ -209,17 +211,14 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
         stopped = true
         break
       }
-      const item = removal(row)
-      gonesLogins.set(row.key, row.logins)
+      current = row
       try {
-        await runner.run([item])
+        await runner.run([removal(row)])
       } catch (error) {
         // A signal aborted the Admin API call or the table's read: the user is left to the next sweep.
         if (!run.hardStop.aborted && !(error instanceof AbortedError && ctx.signal.aborted)) throw error
         stopped = true
         break
-      } finally {
-        gonesLogins.delete(row.key)
       }
     }
     const { outcomes } = summary
