@@ -38,7 +38,6 @@ function withoutUndefined(object: Record<string, unknown>): Record<string, unkno
   return result
 }
 
-
 /**
  * Builds the mapping for a `type: sql` source. The returned function is synchronous and never
  * throws: a row that cannot be mapped is rejected with the column at fault, and messages never

@@ -38,8 +38,10 @@ program
   .requiredOption('-c, --config <file>', 'config file')
   .option('--from-start', 'ignore the saved checkpoint and read the source from the beginning')
   .option('--since <time>', 'only records changed at or after this ISO 8601 time (sources with an updated-at cursor)', parseSince)
+  .option('--retry-failed', 'send again only the records whose last outcome in the report was a dead letter (after the backfill finished); reads the whole source, keeps the checkpoint')
   .option('--metrics-out <file>', 'write the metrics in Prometheus text format here at the end (for a textfile collector)')
-  .action(async (opts: { config: string; fromStart?: boolean; since?: Date; metricsOut?: string }) => {
+  .action(async (opts: { config: string; fromStart?: boolean; since?: Date; retryFailed?: boolean; metricsOut?: string }) => {
+    if (opts.retryFailed && (opts.fromStart || opts.since !== undefined)) throw new UsageError(`--retry-failed cannot be combined with ${opts.fromStart ? '--from-start' : '--since'}: it reads the whole source and sends only the records the report says failed`)
     exitCode = await runImport({ ...opts, mode: 'backfill' }, io)
   })
 

@@ -5,7 +5,7 @@ import { AUTHGEAR_IMPORT_BODY_LIMIT } from '../../connectors/authgear/config.ts'
 import { createSource } from '../../connectors/create-source.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
 import { createProgress, type Progress } from '../observability/progress.ts'
-import { CheckpointStore } from '../runtime/checkpoint-store.ts'
+import { CheckpointStore, noCheckpoint } from '../runtime/checkpoint-store.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
 import { writeMetricsFile } from '../observability/metrics-file.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
@@ -29,12 +29,16 @@ import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeli
 import { throttledWarning } from '../observability/throttled-warning.ts'
 import { LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
 import { forgetRemedy, ledgerOfAnotherOwner } from './logins.ts'
+import { planRetry, refuseRetryOf, settleRetry } from './retry-failed.ts'
+import type { FailedRecords } from '../runtime/failed-records.ts'
 
 export interface ImportRunOptions {
   readonly config: string
   readonly mode: 'backfill' | 'sync'
   readonly fromStart?: boolean
   readonly since?: Date
+  /** `backfill --retry-failed`: send only the records whose last outcome was a dead letter. */
+  readonly retryFailed?: boolean
   /** Where to write the metrics (Prometheus text format) when the run ends, however it ends. */
   readonly metricsOut?: string
 }
@@ -87,6 +91,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         `or reset the group while no replica runs: kafka-consumer-groups.sh --bootstrap-server … --group ${config.source.group_id} --reset-offsets --to-earliest --all-topics --execute`,
       ])
     }
+    if (options.retryFailed) refuseRetryOf(config.source.type, publish !== undefined)
     if (publish && config.source.type === 'kafka') {
       throw new ConfigError('publish: is for backfills of files and tables; a kafka source is imported directly (run its replicas with format: mapped)')
     }
@@ -113,6 +118,17 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const deleting = (deletes = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop }) : undefined)
     await report.open()
     await deadLetter.open()
+    const store = new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition)
+    const pipelineKey = {
+      id: publish ? publishPipelineId(pipelineId(config), publish) : pipelineId(config),
+      aliases: [publish ? publishPipelineId(legacyPipelineId(config), publish) : legacyPipelineId(config)],
+      identity: publish ? { ...pipelineIdentity(config), publish: { brokers: publish.brokers, topic: publish.topic } } : pipelineIdentity(config),
+    }
+    // Read once the report's torn last line (a crash) is trimmed.
+    const retry: FailedRecords | undefined = options.retryFailed
+      ? await planRetry({ store, key: pipelineKey, reportPath: report.path, configFile: options.config })
+      : undefined
+    if (retry) logger.info({ failed: retry.size }, 'Retrying the records whose last outcome was a dead letter.')
     await producer?.connect()
     const passwordColumn = config.source.type === 'auth0' ? undefined : config.source.columns?.password_hash
     // A table keeps no earlier version of a row: the ledger remembers the login IDs each row was
@@ -143,7 +159,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     if (totalBytes !== undefined) metrics.sourceSizeBytes.set({ source: config.source.type }, totalBytes)
     const progress = (bar = createProgress(config.observability.progress, totalBytes, summary))
     running = true
-    logger.info({ source: config.source.type, totalBytes, fromStart: options.fromStart ?? false }, `The ${options.mode} run started.`)
+    logger.info({ source: config.source.type, totalBytes, fromStart: options.fromStart ?? false, ...(retry ? { retryFailed: true } : {}) }, `The ${options.mode} run started.`)
     metrics.setRunState('running')
     const ran = await runPipeline(
       {
@@ -153,12 +169,14 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         scheduler,
         recorder,
         writers: [report, deadLetter],
-        store: new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition),
-        pipelineId: publish ? publishPipelineId(pipelineId(config), publish) : pipelineId(config),
-        pipelineAliases: [publish ? publishPipelineId(legacyPipelineId(config), publish) : legacyPipelineId(config)],
-        pipelineIdentity: publish ? { ...pipelineIdentity(config), publish: { brokers: publish.brokers, topic: publish.topic } } : pipelineIdentity(config),
+        // A retry keeps no checkpoint: its rerun reads the report again, which this run appends to.
+        store: retry ? noCheckpoint() : store,
+        pipelineId: pipelineKey.id,
+        pipelineAliases: pipelineKey.aliases,
+        pipelineIdentity: pipelineKey.identity,
         fromStart: options.fromStart ?? false,
-        resumeSettled: options.mode === 'backfill' && config.source.type === 'auth0',
+        resumeSettled: options.mode === 'backfill' && config.source.type === 'auth0' && !retry,
+        ...(retry ? { select: (key: string, origin: string) => retry.has(key, origin) } : {}),
         summary,
         metrics,
         checkpointIntervalMs: config.state.checkpoint_interval_ms,
@@ -189,19 +207,24 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const continueHint = dropped.length > 0 ? `Run it again without ${dropped.join(' and ')} to continue.` : 'Run the same command again to continue.'
     // A run that ends short of the end having saved no checkpoint (none of its source batches had
     // all their outcomes) says so, whatever some of its records met in Authgear.
-    const unsaved = result.checkpointed === true || result.checkpointKept === true
+    const unsaved = retry
+      ? 'the report holds the outcomes so far (a rerun with --retry-failed sends only what still failed)'
+      : result.checkpointed === true || result.checkpointKept === true
       ? undefined
       : summary.answered > 0
         ? `nothing was checkpointed, as no batch of the source had all its outcomes yet: the next run starts where this one did and sends again the ${summary.answered} records that had outcomes (Authgear skips the users it has)`
         : 'nothing was checkpointed, as no record reached Authgear: the next run starts where this one did, and writes its dead letters again'
     const sentence = (text: string): string => `${text.charAt(0).toUpperCase()}${text.slice(1)}`
-    io.stdout.write(formatSummary(options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }))
+    // The report now has this run's outcomes: the backfill's count of dead letters follows it.
+    const retried = retry && { remaining: await report.flush().then(() => settleRetry(store, pipelineKey, report.path)), notFound: result.status === 'complete' ? retry.notFound : 0 }
+    io.stdout.write(formatSummary(retry ? 'backfill --retry-failed' : options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }, retried || undefined))
     logger.info({ summary: summary.toJSON(), status: result.status, ...(result.deadLetteredEarlier ? { deadLetteredEarlier: result.deadLetteredEarlier } : {}) }, `The ${options.mode} run ended.`)
     switch (result.status) {
       case 'complete':
         metrics.setRunState('finished')
         // The whole import's outcome, not this run's alone: a run resumed after a stop, or started
         // again once complete, must not report success over records an earlier run dead-lettered.
+        if (retried) return retried.remaining > 0 ? ExitCodes.deadLettered : ExitCodes.ok
         return summary.outcomes.failed + summary.outcomes.rejected + (result.deadLetteredEarlier ?? 0) > 0 ? ExitCodes.deadLettered : ExitCodes.ok
       case 'quota':
         metrics.setRunState('stopped')

@@ -92,3 +92,18 @@ export class CheckpointStore<P> {
     await writeFileAtomic(this.path, `${JSON.stringify(state)}\n`)
   }
 }
+
+/** What the pipeline needs of a checkpoint store. */
+export type CheckpointKeeper<P> = Pick<CheckpointStore<P>, 'load' | 'save' | 'discard'>
+
+/**
+ * A run that keeps no checkpoint of its own (`backfill --retry-failed`): it reads the source from
+ * the start, and the report it appends to is what a rerun goes on from.
+ */
+export function noCheckpoint<P>(): CheckpointKeeper<P> {
+  return {
+    load: () => Promise.resolve(undefined),
+    save: () => Promise.resolve(),
+    discard: () => Promise.resolve(),
+  }
+}

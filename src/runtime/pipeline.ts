@@ -8,7 +8,7 @@ import type { Metrics } from '../observability/metrics.ts'
 import { envelopeBytes } from './batcher.ts'
 import { mapGuarded } from './guarded-map.ts'
 import { Checkpointer, type BatchTicket, type SettledAhead } from './checkpointer.ts'
-import type { CheckpointStore } from './checkpoint-store.ts'
+import type { CheckpointKeeper } from './checkpoint-store.ts'
 import type { ImportScheduler } from './import-scheduler.ts'
 import { maxRecordLineChars, type NdjsonWriter } from './ndjson-writer.ts'
 import type { OutcomeRecorder } from './outcome-recorder.ts'
@@ -27,7 +27,7 @@ export interface PipelineOptions<P> {
   readonly scheduler: ImportScheduler
   readonly recorder: OutcomeRecorder
   readonly writers: readonly NdjsonWriter[]
-  readonly store: CheckpointStore<P>
+  readonly store: CheckpointKeeper<P>
   /** Fingerprint of source + target; a checkpoint from another pipeline is refused. */
   readonly pipelineId: string
   /** Fingerprints earlier versions wrote for this pipeline, and what the fingerprint is of (see `PipelineKey`). */
@@ -54,6 +54,11 @@ export interface PipelineOptions<P> {
    */
   readonly ledger?: { readonly logins: LoginLedger; readonly remedy: (key: string) => string }
   readonly onProgress?: (bytesRead: number | undefined) => void
+  /**
+   * Which records are sent (`--retry-failed`: those whose last outcome was a dead letter); the
+   * others are settled at once, with no outcome written, and counted as not retried.
+   */
+  readonly select?: (key: string, origin: string) => boolean
 }
 
 export type PipelineStatus = 'complete' | 'stopped' | 'quota' | 'failed'
@@ -158,6 +163,14 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     }
     for (const origin of sentEarlier ?? []) ahead.sentUnsettled.push(origin)
     return ahead
+  }
+  const select = options.select
+  /** Settles a record the run does not send (see `select`); true if so. */
+  const passedOver = (key: string, origin: string, ticket: BatchTicket): boolean => {
+    if (select === undefined || select(key, origin)) return false
+    summary.notRetried++
+    ticket.settle(1)
+    return true
   }
   let exhausted = false
 
@@ -300,6 +313,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
         await startAfresh()
         const ticket = track(batch, batch.items.count)
         for (const item of unpackItems(batch.items)) {
+          if (passedOver(item.key, item.origin, ticket)) continue
           if (item.kind === 'mapped') {
             if (settledBefore(item.origin, ticket)) continue
             const waiting = accept(workItemOf(item, ticket, arena))
@@ -320,7 +334,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
         const ticket = track(batch, batch.records.length)
         ledger?.logins.prefetch(batch.records.map((record) => record.key))
         for (const record of batch.records) {
-          if (settledBefore(record.origin, ticket)) continue
+          if (settledBefore(record.origin, ticket) || passedOver(record.key, record.origin, ticket)) continue
           if (record.kind === 'unreadable') {
             recorder.complete({ source: record, ticket }, { kind: 'rejected', code: record.code, message: record.message }, 'receiving')
             continue

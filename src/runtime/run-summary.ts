@@ -10,10 +10,12 @@ export class RunSummary {
   passwordNotApplied = 0
   /** Records read again after a stop whose outcomes the stopped run had recorded: not sent again. */
   settledEarlier = 0
+  /** Records a `--retry-failed` run read but did not send: their last outcome was not a dead letter. */
+  notRetried = 0
   readonly startedAt = Date.now()
 
   get settled(): number {
-    return OutcomeKinds.reduce((sum, kind) => sum + this.outcomes[kind], this.settledEarlier)
+    return OutcomeKinds.reduce((sum, kind) => sum + this.outcomes[kind], this.settledEarlier + this.notRetried)
   }
 
   /** Records the sink answered for (Authgear's outcomes, or a publish acknowledged), not settled locally. */
@@ -27,6 +29,7 @@ export class RunSummary {
       read: this.read,
       ...this.outcomes,
       settled_earlier: this.settledEarlier,
+      ...(this.notRetried > 0 ? { not_retried: this.notRetried } : {}),
       pending: this.read - this.settled,
       password_not_applied: this.passwordNotApplied,
       by_identifier: this.byIdentifier,

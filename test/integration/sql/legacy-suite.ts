@@ -900,6 +900,53 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('`backfill --retry-failed` sends only the rows whose last outcome was a dead letter, and the backfill then counts none', async () => {
+      const db = database()
+      const table = `retry_${process.pid}`
+      await createLoginsTable(db, table, [[1, 'ann@example.com', 'ann'], [2, 'not-an-email', 'bob'], [3, 'cat@example.com', 'cat'], [4, 'dan.example.com', 'dan']])
+      const target = await cliTarget({ type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' } }, { sink: { batch: { linger_ms: 20 } }, emulator: { quota: { user_import: [{ quota: 1000, period: 'day' }] } } })
+      try {
+        // Import quota is spent per record sent: what a retry saves.
+        const used = () => target.emulator.quota.used('user_import', 'day')
+        const first = await runCli(['backfill', '--config', target.configPath])
+        expect(first.code).toBe(3)
+        expect(target.emulator.store.count()).toBe(2)
+        const sent = used()
+        // Row 2 is fixed; row 4 is not.
+        await db.query(`UPDATE ${table} SET email = 'bob@example.com' WHERE id = 2`)
+        const retry = await runCli(['backfill', '--retry-failed', '--config', target.configPath])
+        expect(retry.code, retry.stderr).toBe(3)
+        expect(retry.stdout).toMatch(/backfill --retry-failed: complete/)
+        expect(retry.stdout).toMatch(/not retried 2 /)
+        expect(retry.stdout).toMatch(/inserted\s+1\n/)
+        expect(retry.stdout).toMatch(/rejected\s+1\n/)
+        expect(retry.stdout).toMatch(/still dead-lettered {2}1 /)
+        // Only row 2 reached Authgear; row 4 was refused again by the mapping.
+        expect(used() - sent).toBe(1)
+        expect(target.emulator.store.count()).toBe(3)
+        const report = readFileSync(join(target.dir, 'state', 'test.report.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { source_key: string; outcome: string })
+        expect(report.filter((line) => line.source_key === '2').map((line) => line.outcome)).toEqual(['rejected', 'inserted'])
+        // The plain backfill still ends with exit 3, for row 4 alone.
+        await db.query(`UPDATE ${table} SET email = 'dan@example.com' WHERE id = 4`)
+        const again = await runCli(['backfill', '--retry-failed', '--config', target.configPath])
+        expect(again.code, again.stderr).toBe(0)
+        expect(again.stdout).toMatch(/not retried 3 /)
+        expect(used() - sent).toBe(2)
+        expect(target.emulator.store.count()).toBe(4)
+        const plain = await runCli(['backfill', '--config', target.configPath])
+        expect(plain.code, plain.stdout).toBe(0)
+        expect(plain.stdout).toMatch(/already complete/)
+        expect(plain.stdout).not.toMatch(/dead-lettered by earlier runs/)
+        // Nothing left to retry: the source is read, nothing is sent.
+        const none = await runCli(['backfill', '--retry-failed', '--config', target.configPath])
+        expect(none.code).toBe(0)
+        expect(none.stdout).toMatch(/not retried 4 /)
+        expect(used() - sent).toBe(2)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('with state.login_ledger: false keeps no ledger, and a changed email is imported as a second user', async () => {
       const db = database()
       const table = `noledger_${process.pid}`

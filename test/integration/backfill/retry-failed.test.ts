@@ -1,0 +1,86 @@
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { scratchTarget } from '../../support/emulator-harness.ts'
+import { runCli } from '../../support/run-cli.ts'
+import { readNdjson, writeTestConfig } from '../../support/write-config.ts'
+
+const line = (user: object) => JSON.stringify(user)
+
+/** An export whose second user has a role the project lacks, third line is cut short, fourth phone is no number. */
+const exportLines = (fixed: boolean) => [
+  line({ user_id: 'auth0|a1', email: 'a1@example.com', app_metadata: { roles: ['member'] } }),
+  line({ user_id: 'auth0|a2', email: 'a2@example.com', app_metadata: { roles: [fixed ? 'member' : 'ghost'] } }),
+  fixed ? line({ user_id: 'auth0|a3', email: 'a3@example.com' }) : '{"user_id":"auth0|a3","email":"a3@exa',
+  line({ user_id: 'sms|a4', phone_number: '12' }),
+  line({ user_id: 'auth0|a5', email: 'a5@example.com' }),
+  line({ user_id: 'auth0|a6', email: 'a6@example.com' }),
+]
+
+const count = (stdout: string, label: string) => Number(new RegExp(`^\\s+${label}\\s+(\\d+)`, 'm').exec(stdout)?.[1] ?? Number.NaN)
+
+describe('backfill --retry-failed', () => {
+  it('sends again only the dead-lettered records, leaves the checkpoint\'s position, and counts what still fails', async () => {
+    const { dir, target } = await scratchTarget('gb-retry-', { roles: ['member'], quota: { user_import: [{ quota: 1000, period: 'day' }] } })
+    const users = join(dir, 'users.ndjson')
+    await writeFile(users, `${exportLines(false).join('\n')}\n`)
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: users }, mapping: { roles_from: 'app_metadata.roles' } })
+    const used = () => target.emulator.quota.used('user_import', 'day')
+    const checkpointPath = join(dir, 'state', 'test.checkpoint.json')
+    const checkpoint = async () => JSON.parse(await readFile(checkpointPath, 'utf8')) as { position: unknown; complete: boolean; deadLettered: number }
+
+    const notYet = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(notYet.code).toBe(1)
+    expect(notYet.stderr).toMatch(/no backfill of this config has saved a checkpoint.*run `gearbridge backfill -c .*` to its end first/)
+    expect(used()).toBe(0)
+
+    const first = await runCli(['backfill', '--config', config])
+    expect(first.code, first.stderr).toBe(3)
+    expect([count(first.stdout, 'inserted'), count(first.stdout, 'failed'), count(first.stdout, 'rejected')]).toEqual([3, 1, 2])
+    const sentFirst = used()
+    const before = await checkpoint()
+    expect(before).toMatchObject({ complete: true, deadLettered: 3 })
+
+    const usage = await runCli(['backfill', '--retry-failed', '--from-start', '--config', config])
+    expect(usage.code).toBe(2)
+    expect(usage.stderr).toContain('--retry-failed cannot be combined with --from-start')
+
+    // Nothing fixed yet: the three are tried again, and only the one the mapping passes reaches Authgear.
+    const unchanged = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(unchanged.code, unchanged.stderr).toBe(3)
+    expect(unchanged.stdout).toMatch(/gearbridge backfill --retry-failed: complete/)
+    expect([count(unchanged.stdout, 'read'), count(unchanged.stdout, 'not retried'), count(unchanged.stdout, 'failed'), count(unchanged.stdout, 'rejected')]).toEqual([6, 3, 1, 2])
+    expect(unchanged.stdout).toMatch(/still dead-lettered {2}3 /)
+    expect(used() - sentFirst).toBe(1)
+
+    // The role and the cut line are fixed in the export; the phone number is not.
+    await writeFile(users, `${exportLines(true).join('\n')}\n`)
+    const fixed = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(fixed.code, fixed.stderr).toBe(3)
+    expect([count(fixed.stdout, 'inserted'), count(fixed.stdout, 'rejected'), count(fixed.stdout, 'not retried')]).toEqual([2, 1, 3])
+    expect(fixed.stdout).toMatch(/still dead-lettered {2}1 /)
+    expect(used() - sentFirst).toBe(3)
+    expect(target.emulator.store.count()).toBe(5)
+    const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
+    expect(report.filter((entry) => entry['source_key'] === 'auth0|a3').map((entry) => entry['outcome'])).toEqual(['inserted'])
+    expect(report.filter((entry) => entry['source_key'] === 'sms|a4').at(-1)).toMatchObject({ outcome: 'rejected', code: 'invalid_phone_number' })
+    // The backfill's position stays where it was; only its count of dead letters follows the report.
+    const after = await checkpoint()
+    expect(after.position).toEqual(before.position)
+    expect(after).toMatchObject({ complete: true, deadLettered: 1 })
+  })
+
+  it('refuses a backfill that has not read its source to the end, whose unread records are its own to send', async () => {
+    const { dir, target } = await scratchTarget('gb-retry-')
+    const users = join(dir, 'users.ndjson')
+    await writeFile(users, `${exportLines(false).join('\n')}\n`)
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: users } })
+    expect((await runCli(['backfill', '--config', config])).code).toBe(3)
+    const checkpointPath = join(dir, 'state', 'test.checkpoint.json')
+    const saved = JSON.parse(await readFile(checkpointPath, 'utf8')) as Record<string, unknown>
+    await writeFile(checkpointPath, JSON.stringify({ ...saved, complete: false }))
+    const retry = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(retry.code).toBe(1)
+    expect(retry.stderr).toMatch(/has not read its source to the end/)
+  })
+})
