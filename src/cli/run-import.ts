@@ -31,6 +31,7 @@ import { LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
 import { forgetRemedy, ledgerOfAnotherOwner } from './logins.ts'
 import { planRetry, refuseRetryOf, settleRetry } from './retry-failed.ts'
 import type { FailedRecords } from '../runtime/failed-records.ts'
+import { heldMessage, takeRunLock, type RunLock } from '../runtime/run-lock.ts'
 
 export interface ImportRunOptions {
   readonly config: string
@@ -77,7 +78,18 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   let deletes: ReturnType<typeof createDeletePath> | undefined
   let bar: Progress | undefined
   let ledger: LoginLedger | undefined
+  let lock: RunLock | undefined
   try {
+    // Replicas of a Kafka sync may share a state.dir: their position is the consumer group's.
+    if (config.source.type !== 'kafka') {
+      const taken = takeRunLock(stateDir, config.name, options.retryFailed ? 'backfill --retry-failed' : options.mode)
+      if (!('release' in taken)) {
+        logger.warn({ lock: taken.path, heldBy: taken.heldBy }, 'Another run holds this config\'s files.')
+        io.stderr.write(`gearbridge: ${heldMessage(taken)}.\n`)
+        return ExitCodes.resumable
+      }
+      lock = taken
+    }
     // Served before anything else can fail: a run that fails while it starts (a refused key, an
     // unreadable state directory) is scraped as failed during the linger, which the alerts need.
     if (config.observability.listen) {
@@ -284,6 +296,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await producer?.close().catch(() => undefined)
     await connection?.close().catch(() => undefined)
     ledger?.close()
+    lock?.release()
     await server?.close({ seconds: refusedConfig ? 0 : config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()
   }

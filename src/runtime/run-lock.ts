@@ -1,0 +1,68 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+
+/** SQLite's result codes for a database another connection has locked. */
+const SQLITE_BUSY = 5
+const SQLITE_LOCKED = 6
+
+/** Who holds a run lock, as its holder wrote it down (for the refusal's message). */
+export interface RunLockHolder {
+  readonly pid: number
+  readonly host: string
+  readonly command: string
+  readonly since: string
+}
+
+/** A held run lock; `release` lets the next run take it. */
+export interface RunLock {
+  release(): void
+}
+
+/**
+ * One run at a time of a config's checkpoint, report and dead-letter files: two backfills of the
+ * same config (an overlapping cron job, a second `npm start`) would each send every record, append
+ * to the same files and save checkpoints over each other's.
+ *
+ * The lock is SQLite's exclusive lock on `<name>.lock` (a POSIX record lock underneath), which
+ * the operating system releases when the process ends however it ends, `kill -9` included: no
+ * stale lock file to clean up after a crash. Returns the holder instead when another run has it.
+ */
+export function takeRunLock(stateDir: string, name: string, command: string): RunLock | { readonly heldBy: RunLockHolder | undefined; readonly path: string } {
+  mkdirSync(stateDir, { recursive: true })
+  const path = join(stateDir, `${name}.lock`)
+  const db = new DatabaseSync(path, { timeout: 0 })
+  try {
+    // Held until the run ends: no other connection may even read the file meanwhile.
+    db.exec('BEGIN EXCLUSIVE')
+  } catch (error) {
+    db.close()
+    const code = (error as { errcode?: number }).errcode
+    if (code !== SQLITE_BUSY && code !== SQLITE_LOCKED) throw error
+    return { heldBy: readHolder(`${path}.json`), path }
+  }
+  const holder: RunLockHolder = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() }
+  // Written once the lock is held, so it always names the current holder when a run is refused.
+  writeFileSync(`${path}.json`, `${JSON.stringify(holder)}\n`)
+  return {
+    release: () => {
+      if (db.isOpen) db.close()
+    },
+  }
+}
+
+function readHolder(path: string): RunLockHolder | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as RunLockHolder
+  } catch {
+    return undefined
+  }
+}
+
+/** The refusal's text: which run holds the config's files, and what to do. */
+export function heldMessage(lock: { readonly heldBy: RunLockHolder | undefined; readonly path: string }): string {
+  const holder = lock.heldBy
+  const who = holder === undefined ? 'another gearbridge run' : `gearbridge ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.since})`
+  return `${who} holds ${lock.path}: one run at a time imports with this config's checkpoint, report and dead-letter files. Wait for it to end (or stop it), then run this command again`
+}
