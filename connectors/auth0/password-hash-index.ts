@@ -122,6 +122,17 @@ async function plainSingle(path: string, files: OpenFiles): Promise<string | und
   return input.gzip ? undefined : path
 }
 
+/** A hash file whose compressed data cannot be read to its end (the zlib error is the cause). */
+export class UnreadableHashFile extends Error {
+  override readonly name = 'UnreadableHashFile'
+  readonly path: string
+
+  constructor(path: string, cause: unknown) {
+    super(`${path} cannot be read: ${(cause as Error).message}`, { cause })
+    this.path = path
+  }
+}
+
 /** Decompresses and joins the hash files into one plain file, a newline between files. */
 async function concatenate(paths: readonly string[], target: string, files: OpenFiles, signal?: AbortSignal): Promise<void> {
   const out = createWriteStream(target, { mode: 0o600 })
@@ -136,6 +147,10 @@ async function concatenate(paths: readonly string[], target: string, files: Open
           if (!out.write(chunk)) await once(out, 'drain')
         }
         if (last !== 0x0a) out.write('\n')
+      } catch (error) {
+        // A download cut short or damaged: the users whose lines it lost would get no password.
+        if (signal?.aborted) throw error
+        throw new UnreadableHashFile(path, error)
       } finally {
         await input.close()
       }

@@ -89,6 +89,7 @@ export async function* readFileBatches(file: IdentifiedFile, start: ReaderStart,
         origin: `${file.name}:${line}`,
         code: 'bad_gzip',
         message: `${file.name}: gzip data is corrupt or truncated after ${after} (${errorCode(error)}${ownMessage(error)}); the rest of this file is skipped`,
+        restSkipped: true,
       })
     }
     if (signal.aborted) return
@@ -115,7 +116,7 @@ async function* singles(items: AsyncIterable<FileItem>): AsyncGenerator<FileItem
  */
 export function toRecord(name: string, item: FileItem, enrich: FileReadOptions['enrich']): SourceRecord {
   const origin = item.startLine === undefined ? `${name}:${item.line}` : `${name}:${item.startLine} (element ${item.line})`
-  if (item.kind === 'error') return { kind: 'unreadable', key: origin, origin, code: item.code, message: `${origin}: ${item.detail}` }
+  if (item.kind === 'error') return { kind: 'unreadable', key: origin, origin, code: item.code, message: `${origin}: ${item.detail}`, ...(item.fatal ? { restSkipped: true as const } : {}) }
   const value = withProfileFields(item.value)
   if (wrapsUsers(value)) return { kind: 'unreadable', key: origin, origin, code: 'not_a_user', message: `${origin}: ${wrappedUsersDetail}` }
   const userId = value['user_id']

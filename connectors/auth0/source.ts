@@ -9,7 +9,7 @@ import { blockReadBytes, isGzipHandle, OpenFiles, openInput } from './open-input
 import type { Auth0DecoderOptions } from './block-decoder.ts'
 import { detectFormat } from './detect-format.ts'
 import { ndjsonBlocks } from './ndjson-blocks.ts'
-import { PasswordHashIndex } from './password-hash-index.ts'
+import { PasswordHashIndex, UnreadableHashFile } from './password-hash-index.ts'
 import { PasswordHashJoin } from './password-hash-join.ts'
 import type { Auth0Position } from './position.ts'
 import { readFileBatches } from './read-file-batches.ts'
@@ -79,7 +79,13 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
         throw new ConfigError(`source.password_hashes.files: ${error.message}`)
       }
     }
-    const built = await PasswordHashIndex.build(found.map((file) => file.path), files, ctx.signal, split ? {} : { splitMinBytes: Number.POSITIVE_INFINITY })
+    let built: PasswordHashIndex
+    try {
+      built = await PasswordHashIndex.build(found.map((file) => file.path), files, ctx.signal, split ? {} : { splitMinBytes: Number.POSITIVE_INFINITY })
+    } catch (error) {
+      if (!(error instanceof UnreadableHashFile)) throw error
+      throw unreadableHashes(found.find((file) => file.path === error.path)?.name ?? error.path, error.cause)
+    }
     ctx.logger.info(
       { files: found.length, lines: built.stats.lines, unreadable_lines: built.stats.unreadable, index_bytes: built.stats.tableBytes },
       'Password-hash export indexed.',
@@ -134,7 +140,10 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
       let text = `auth0: ${describeFiles(found)}`
       if (config.password_hashes) {
         const hashes = await hashFiles(config.password_hashes.files)
-        for (const hash of hashes) await checkHashFile(hash, files)
+        for (const hash of hashes) {
+          await checkHashFile(hash, files)
+          await readGzipToEnd(hash, files)
+        }
         const total = hashes.reduce((sum, file) => sum + file.size, 0)
         text += `; password hashes: ${hashes.length} file${hashes.length === 1 ? '' : 's'}, ${formatBytes(total)}, join by ${config.password_hashes.join}`
       }
@@ -255,6 +264,26 @@ async function checkHashFile(file: InputFile, files: OpenFiles): Promise<void> {
   if (lines.length > 0) throw new SourceReadError(`password-hash export ${file.name}: none of its first ${lines.length} lines is a JSON object; is it still PGP-encrypted (decrypt it with the key Auth0 support used)?`)
   // What a failed decryption or a broken-off download leaves: no user would get a password.
   throw new SourceReadError(`password-hash export ${file.name} is empty; decrypt the export again, or remove source.password_hashes if the tenant has no database users`)
+}
+
+/** A hash export that breaks off or is damaged past its first lines: nothing is sent (see `buildIndex`). */
+function unreadableHashes(name: string, cause: unknown): ConfigError {
+  return new ConfigError(`source.password_hashes.files: password-hash export ${name} cannot be read to its end: ${(cause as Error).message}`, [
+    'download (and decrypt) it again: the users whose lines it lost would be imported without a password, which cannot be added later',
+  ])
+}
+
+/** `check`: a compressed hash export is read to its end, as a run reads it before it sends anything. */
+async function readGzipToEnd(file: InputFile, files: OpenFiles): Promise<void> {
+  const input = await openInput(file.path, files, 0, { bytes: 0 })
+  try {
+    if (!input.gzip) return
+    for await (const _ of input.chunks);
+  } catch (error) {
+    throw new SourceReadError(unreadableHashes(file.name, error).message, { cause: error })
+  } finally {
+    await input.close()
+  }
 }
 
 function countLines(bytes: Buffer): number {

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises'
 import { CheckpointError, ConfigError } from '../core/errors.ts'
 import type { CheckpointStore, PipelineKey } from '../runtime/checkpoint-store.ts'
 import { readFailedRecords, type FailedRecords } from '../runtime/failed-records.ts'
@@ -12,28 +13,52 @@ export function refuseRetryOf(sourceType: string, publishing: boolean): void {
   if (publishing) throw new ConfigError('--retry-failed imports into Authgear; a backfill with publish: hands records to Kafka (retry on the replicas that import the topic)')
 }
 
+/** A retry about to run: what it sends again, and where in the report its own lines begin. */
+export interface RetryPlan {
+  readonly failed: FailedRecords
+  readonly reportStart: number
+}
+
 /**
  * What `backfill --retry-failed` sends again: the records whose last outcome in the report is a
  * dead letter, once the backfill has read its source to the end (records it has not read yet are
- * the backfill's to send, not a retry's).
+ * the backfill's to send, not a retry's). Read from where this import's lines begin.
  */
 export async function planRetry<P>(options: { store: CheckpointStore<P>; key: PipelineKey; reportPath: string; configFile: string }): Promise<FailedRecords> {
   const saved = await options.store.load(options.key)
   if (saved === undefined || !saved.complete) {
     throw new CheckpointError(`--retry-failed sends again the dead letters of a finished backfill, and ${saved === undefined ? `no backfill of this config has saved a checkpoint (${options.store.path})` : `the backfill of this config has not read its source to the end (${options.store.path})`}: run \`gearbridge backfill -c ${options.configFile}\` to its end first`)
   }
-  return readFailedRecords(options.reportPath)
+  const size = await sizeOf(options.reportPath)
+  const begun = Math.max(saved.reportFrom ?? 0, ...(saved.retryStarts ?? []))
+  // A report deleted or rotated since: its dead letters cannot be told, and none must be forgotten.
+  if (size === undefined || size < begun) {
+    throw new CheckpointError(`--retry-failed reads which records failed from the report ${options.reportPath}, which ${size === undefined ? 'is missing' : `is shorter (${size} bytes) than when this import began (${begun} bytes): it was rotated or replaced`}; put it back, or run \`gearbridge backfill -c ${options.configFile} --from-start\` to import again`)
+  }
+  return (await readFailedRecords(options.reportPath, { ...(saved.reportFrom !== undefined ? { from: saved.reportFrom } : {}), ...(saved.retryStarts ? { retryStarts: saved.retryStarts } : {}) })) as FailedRecords
 }
 
 /**
  * After a retry: counts the records still dead-lettered from the report (this run's lines
- * included) and saves that count in the backfill's checkpoint, so a rerun of the backfill ends
- * with exit 3 only while some remain.
+ * included) and saves that count in the backfill's checkpoint, with where this retry's lines
+ * begin, so a rerun of the backfill ends with exit 3 only while some remain.
  */
-export async function settleRetry<P>(store: CheckpointStore<P>, key: PipelineKey, reportPath: string): Promise<number> {
-  const remaining = (await readFailedRecords(reportPath)).size
+export async function settleRetry<P>(store: CheckpointStore<P>, key: PipelineKey, reportPath: string, reportStart: number): Promise<number | undefined> {
   const saved = await store.load(key)
   // Another run may have replaced it meanwhile (a --from-start backfill): its count is its own.
-  if (saved?.complete && saved.deadLettered !== remaining) await store.save({ ...saved, deadLettered: remaining })
-  return remaining
+  if (!saved?.complete) return undefined
+  const retryStarts = [...(saved.retryStarts ?? []), reportStart]
+  const failed = await readFailedRecords(reportPath, { ...(saved.reportFrom !== undefined ? { from: saved.reportFrom } : {}), retryStarts })
+  if (failed === undefined) return undefined
+  await store.save({ ...saved, deadLettered: failed.size, retryStarts })
+  return failed.size
+}
+
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
 }

@@ -21,7 +21,7 @@ import { outputPaths } from '../runtime/output-paths.ts'
 import { supersededOutcome } from '../runtime/superseded-outcome.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
-import { ConfigError, type QuotaExceededError } from '../core/errors.ts'
+import { CheckpointError, ConfigError, type QuotaExceededError } from '../core/errors.ts'
 import { endedBySignal } from './ended-by-signal.ts'
 import type { DeliveryProducer } from '../../connectors/kafka/delivery-producer.ts'
 import { createPublishRunner } from '../../connectors/kafka-publish/publish-runner.ts'
@@ -29,8 +29,8 @@ import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeli
 import { throttledWarning } from '../observability/throttled-warning.ts'
 import { LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
 import { forgetRemedy, ledgerOfAnotherOwner } from './logins.ts'
-import { planRetry, refuseRetryOf, settleRetry } from './retry-failed.ts'
-import type { FailedRecords } from '../runtime/failed-records.ts'
+import { planRetry, refuseRetryOf, settleRetry, type RetryPlan } from './retry-failed.ts'
+import { stat } from 'node:fs/promises'
 import { heldMessage, takeRunLock, type RunLock } from '../runtime/run-lock.ts'
 
 export interface ImportRunOptions {
@@ -81,14 +81,22 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   let lock: RunLock | undefined
   try {
     // Replicas of a Kafka sync may share a state.dir: their position is the consumer group's.
+    // Taken before the metrics server listens, whose port the holder has; a lock that cannot be
+    // taken at all (a state.dir that cannot be written) fails the run once that server is up.
+    let lockFailure: unknown
     if (config.source.type !== 'kafka') {
-      const taken = takeRunLock(stateDir, config.name, options.retryFailed ? 'backfill --retry-failed' : options.mode)
-      if (!('release' in taken)) {
+      let taken: ReturnType<typeof takeRunLock> | undefined
+      try {
+        taken = takeRunLock(stateDir, config.name, options.retryFailed ? 'backfill --retry-failed' : options.mode)
+      } catch (error) {
+        lockFailure = error
+      }
+      if (taken !== undefined && !('release' in taken)) {
         logger.warn({ lock: taken.path, heldBy: taken.heldBy }, 'Another run holds this config\'s files.')
         io.stderr.write(`gearbridge: ${heldMessage(taken)}.\n`)
         return ExitCodes.resumable
       }
-      lock = taken
+      if (taken !== undefined) lock = taken
     }
     // Served before anything else can fail: a run that fails while it starts (a refused key, an
     // unreadable state directory) is scraped as failed during the linger, which the alerts need.
@@ -96,6 +104,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       server = await startObservabilityServer(config.observability.listen, metrics.registry, { ready: () => running && !ctx.signal.aborted && (source?.isReady?.() ?? true) })
       logger.info({ url: server.url }, 'Serving /metrics, /healthz and /readyz.')
     }
+    if (lockFailure !== undefined) throw lockFailure
     if (options.fromStart && config.source.type === 'kafka') {
       // Its position is the consumer group's committed offsets, which the checkpoint never rewinds.
       throw new ConfigError(`--from-start cannot rewind a kafka source: it reads from the committed offsets of group ${config.source.group_id}`, [
@@ -128,19 +137,19 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     source = created.source
     const { parsePosition } = created
     const deleting = (deletes = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop }) : undefined)
-    await report.open()
-    await deadLetter.open()
     const store = new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition)
     const pipelineKey = {
       id: publish ? publishPipelineId(pipelineId(config), publish) : pipelineId(config),
       aliases: [publish ? publishPipelineId(legacyPipelineId(config), publish) : legacyPipelineId(config)],
       identity: publish ? { ...pipelineIdentity(config), publish: { brokers: publish.brokers, topic: publish.topic } } : pipelineIdentity(config),
     }
-    // Read once the report's torn last line (a crash) is trimmed.
-    const retry: FailedRecords | undefined = options.retryFailed
-      ? await planRetry({ store, key: pipelineKey, reportPath: report.path, configFile: options.config })
-      : undefined
-    if (retry) logger.info({ failed: retry.size }, 'Retrying the records whose last outcome was a dead letter.')
+    // Before the report is opened, which would create a deleted one empty.
+    const failed = options.retryFailed ? await planRetry({ store, key: pipelineKey, reportPath: report.path, configFile: options.config }) : undefined
+    await report.open()
+    await deadLetter.open()
+    // This retry's own lines begin where the report ends once its torn last line (a crash) is trimmed.
+    const retry: RetryPlan | undefined = failed && { failed, reportStart: (await stat(report.path)).size }
+    if (retry) logger.info({ failed: retry.failed.size }, 'Retrying the records whose last outcome was a dead letter.')
     await producer?.connect()
     const passwordColumn = config.source.type === 'auth0' ? undefined : config.source.columns?.password_hash
     // A table keeps no earlier version of a row: the ledger remembers the login IDs each row was
@@ -188,7 +197,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         pipelineIdentity: pipelineKey.identity,
         fromStart: options.fromStart ?? false,
         resumeSettled: options.mode === 'backfill' && config.source.type === 'auth0' && !retry,
-        ...(retry ? { select: (key: string, origin: string) => retry.has(key, origin) } : {}),
+        ...(retry ? { select: (key: string, origin: string) => retry.failed.has(key, origin) } : {}),
+        reportBytes: (await stat(report.path)).size,
         summary,
         metrics,
         checkpointIntervalMs: config.state.checkpoint_interval_ms,
@@ -228,7 +238,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         : 'nothing was checkpointed, as no record reached Authgear: the next run starts where this one did, and writes its dead letters again'
     const sentence = (text: string): string => `${text.charAt(0).toUpperCase()}${text.slice(1)}`
     // The report now has this run's outcomes: the backfill's count of dead letters follows it.
-    const retried = retry && { remaining: await report.flush().then(() => settleRetry(store, pipelineKey, report.path)), notFound: result.status === 'complete' ? retry.notFound : 0 }
+    const remaining = retry && (await report.flush().then(() => settleRetry(store, pipelineKey, report.path, retry.reportStart)))
+    const retried = retry && { remaining: remaining ?? summary.outcomes.failed + summary.outcomes.rejected, notFound: result.status === 'complete' ? retry.failed.notFound : 0 }
     io.stdout.write(formatSummary(retry ? 'backfill --retry-failed' : options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }, retried || undefined))
     logger.info({ summary: summary.toJSON(), status: result.status, ...(result.deadLetteredEarlier ? { deadLetteredEarlier: result.deadLetteredEarlier } : {}) }, `The ${options.mode} run ended.`)
     switch (result.status) {
@@ -266,6 +277,11 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
           // Found by the source at start (a missing column, a bad query): nothing was sent.
           io.stderr.write(`gearbridge: ${error.message}\n${error.issues.map((line) => `  ${line}\n`).join('')}`)
           return ExitCodes.config
+        }
+        // A refused checkpoint says what to do itself; running the same command again would be refused again.
+        if (error instanceof CheckpointError) {
+          io.stderr.write(`gearbridge: ${error.message}\n`)
+          return ExitCodes.fatal
         }
         io.stderr.write(`gearbridge: ${error.message}\n${sentence(unsaved ?? 'what had outcomes is checkpointed')}; fix the cause, then: ${continueHint}\n`)
         return ExitCodes.fatal

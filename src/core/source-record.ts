@@ -24,4 +24,6 @@ export interface UnreadableRecord {
   readonly code: string
   /** Human explanation naming the file, line and field; never contains record content. */
   readonly message: string
+  /** The damage ended the read of its file: nothing after it in the file was read (a cut gzip, a bad CSV header). */
+  readonly restSkipped?: true
 }

@@ -29,6 +29,13 @@ export interface CheckpointState<P> {
   readonly settledAhead?: { readonly origins: readonly string[]; readonly dead_lettered: readonly string[]; readonly sent_unsettled?: readonly string[]; readonly content?: string }
   /** Set once the source was read to its end and every record had an outcome. */
   readonly complete: boolean
+  /**
+   * The report's size in bytes when this import began (its first run, or a --from-start one):
+   * `--retry-failed` reads the report from there, earlier lines being another import's.
+   */
+  readonly reportFrom?: number
+  /** The report's size when each `--retry-failed` began: a retry's lines replace earlier runs' for the keys it read. */
+  readonly retryStarts?: readonly number[]
   /** What `pipeline` is the fingerprint of (no secrets), so a refusal can name what changed. */
   readonly identity?: Record<string, unknown>
 }

@@ -52,6 +52,8 @@ export class OutcomeRecorder {
       ...(outcome.code ? { code: outcome.code } : {}),
       ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
       ...(outcome.passwordNotApplied ? { password_not_applied: true } : {}),
+      // What `--retry-failed` reads: the rest of the file after this line is to send too.
+      ...(source.kind === 'unreadable' && source.restSkipped ? { rest_skipped: true } : {}),
       at: now,
     })
     if (outcome.kind === 'failed' || outcome.kind === 'rejected') {

@@ -59,6 +59,8 @@ export interface PipelineOptions<P> {
    * others are settled at once, with no outcome written, and counted as not retried.
    */
   readonly select?: (key: string, origin: string) => boolean
+  /** The report file's size as this run began: kept in the checkpoint of an import it begins (see `CheckpointState.reportFrom`). */
+  readonly reportBytes?: number
 }
 
 export type PipelineStatus = 'complete' | 'stopped' | 'quota' | 'failed'
@@ -187,6 +189,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // Never behind the checkpoint: a record read again from it finds its own login IDs or earlier ones.
     options.ledger?.logins.flush()
     const recordsCommitted = committedBefore + checkpointer.committedRecords
+    const reportFrom = saved === undefined ? options.reportBytes : saved.reportFrom
     // The earlier runs' dead letters the checkpoint covers: skipped records settled ahead count
     // through the checkpointer, like this run's own.
     const deadLettered = (saved?.deadLettered ?? 0) + checkpointer.committedDeadLettered
@@ -199,7 +202,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     const kept = final && !complete && position !== undefined && position !== resumeFrom && source.sealPosition !== undefined ? await source.sealPosition(position) : position
     try {
       await Promise.all(options.writers.map((w) => w.flush()))
-      await store.save({ version: 1, pipeline: options.pipelineId, position: kept ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}), ...(content !== undefined ? { content } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
+      await store.save({ version: 1, pipeline: options.pipelineId, position: kept ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(reportFrom !== undefined ? { reportFrom } : {}), ...(saved?.retryStarts ? { retryStarts: saved.retryStarts } : {}), ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}), ...(content !== undefined ? { content } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
     } catch (error) {
       checkpointer.markDirty()
       throw error
@@ -321,7 +324,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
           }
           else if (settledBefore(item.origin, ticket)) continue
           else if (item.kind === 'rejected') reject({ kind: 'data', key: item.key, origin: item.origin, data: item.data }, ticket, item.rejection, item.passwordAlgorithm)
-          else recorder.complete({ source: { kind: 'unreadable', key: item.key, origin: item.origin, code: item.code, message: item.message }, ticket }, { kind: 'rejected', code: item.code, message: item.message }, 'receiving')
+          else recorder.complete({ source: { kind: 'unreadable', key: item.key, origin: item.origin, code: item.code, message: item.message, ...(item.restSkipped ? { restSkipped: true as const } : {}) }, ticket }, { kind: 'rejected', code: item.code, message: item.message }, 'receiving')
         }
         // Every mapped record of the block was copied into the arena.
         releasePacked(batch.items)

@@ -8,7 +8,7 @@ import { otherLogins, type OtherLogin } from './other-logins.ts'
  * batch, report and dead-letter it, and no more (a mapped record's source data stays behind).
  */
 export type WorkerItem =
-  | { readonly kind: 'unreadable'; readonly key: string; readonly origin: string; readonly code: string; readonly message: string }
+  | { readonly kind: 'unreadable'; readonly key: string; readonly origin: string; readonly code: string; readonly message: string; readonly restSkipped?: true }
   | {
       readonly kind: 'rejected'
       readonly key: string
@@ -35,7 +35,7 @@ export type WorkerItem =
 
 /** The mapping's result for one record, in the shape that crosses back to the main thread. */
 export function toWorkerItem(record: SourceRecord, map: (record: Extract<SourceRecord, { kind: 'data' }>) => MappingResult): WorkerItem {
-  if (record.kind === 'unreadable') return { kind: 'unreadable', key: record.key, origin: record.origin, code: record.code, message: record.message }
+  if (record.kind === 'unreadable') return record.restSkipped ? { kind: 'unreadable', key: record.key, origin: record.origin, code: record.code, message: record.message, restSkipped: true } : { kind: 'unreadable', key: record.key, origin: record.origin, code: record.code, message: record.message }
   const result = mapGuarded(map, record)
   if (!result.ok) {
     return {

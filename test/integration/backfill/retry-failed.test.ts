@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { scratchTarget } from '../../support/emulator-harness.ts'
@@ -68,6 +69,59 @@ describe('backfill --retry-failed', () => {
     const after = await checkpoint()
     expect(after.position).toEqual(before.position)
     expect(after).toMatchObject({ complete: true, deadLettered: 1 })
+  })
+
+  it('sends the rest of a file whose read a cut gzip ended, once the whole file is back', async () => {
+    const { dir, target } = await scratchTarget('gb-retry-', { quota: { user_import: [{ quota: 10_000, period: 'day' }] } })
+    const users = join(dir, 'users.ndjson.gz')
+    const whole = gzipSync(Array.from({ length: 400 }, (_, i) => `${line({ user_id: `auth0|g${i}`, email: `g${i}@example.com`, name: 'x'.repeat(200 + ((i * 7919) % 300)) })}\n`).join(''))
+    await writeFile(users, whole.subarray(0, Math.floor(whole.length / 2)))
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: users } })
+    const first = await runCli(['backfill', '--config', config])
+    expect(first.code, first.stderr).toBe(3)
+    const imported = target.emulator.store.count()
+    expect(imported).toBeGreaterThan(0)
+    expect(imported).toBeLessThan(400)
+    const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
+    expect(report.find((entry) => entry['code'] === 'bad_gzip')).toMatchObject({ outcome: 'rejected', rest_skipped: true })
+    await writeFile(users, whole)
+    const retry = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(retry.code, retry.stderr).toBe(0)
+    expect(count(retry.stdout, 'inserted')).toBe(400 - imported)
+    expect(count(retry.stdout, 'not retried')).toBe(imported)
+    expect(target.emulator.quota.used('user_import', 'day')).toBe(400)
+    expect(target.emulator.store.count()).toBe(400)
+  })
+
+  it('counts only this import\'s dead letters: a --from-start import of another export leaves the earlier one\'s behind', async () => {
+    const { dir, target } = await scratchTarget('gb-retry-')
+    const users = join(dir, 'users.ndjson')
+    await writeFile(users, `${line({ user_id: 'auth0|k', email: 'k-at-example.com' })}\n${line({ user_id: 'auth0|j', email: 'j@example.com' })}\n`)
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: users } })
+    expect((await runCli(['backfill', '--config', config])).code).toBe(3)
+    // Another export: k is gone, m is new and refused; then newer versions of a user, the newer refused.
+    await writeFile(users, `${line({ user_id: 'auth0|m', email: 'm-at-example.com' })}\n${line({ user_id: 'auth0|v', email: 'v@example.com' })}\n${line({ user_id: 'auth0|v', email: 'v2-at-example.com' })}\n`)
+    const fresh = await runCli(['backfill', '--from-start', '--config', config])
+    expect(fresh.code, fresh.stderr).toBe(3)
+    await writeFile(users, `${line({ user_id: 'auth0|m', email: 'm@example.com' })}\n${line({ user_id: 'auth0|v', email: 'v@example.com' })}\n${line({ user_id: 'auth0|v', email: 'v2@example.com' })}\n`)
+    const retry = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(retry.code, retry.stdout).toBe(0)
+    expect(retry.stdout).toMatch(/still dead-lettered {2}0 /)
+    expect(retry.stdout).not.toMatch(/not found/)
+    expect([...target.emulator.store.list()].map((user) => user.email?.value)).toEqual(expect.arrayContaining(['m@example.com', 'v2@example.com']))
+  })
+
+  it('refuses when the report it reads is gone, rather than forget the dead letters', async () => {
+    const { dir, target } = await scratchTarget('gb-retry-', { roles: ['member'] })
+    const users = join(dir, 'users.ndjson')
+    await writeFile(users, `${exportLines(false).join('\n')}\n`)
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: users }, mapping: { roles_from: 'app_metadata.roles' } })
+    expect((await runCli(['backfill', '--config', config])).code).toBe(3)
+    await rm(join(dir, 'state', 'test.report.ndjson'))
+    const retry = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(retry.code).toBe(1)
+    expect(retry.stderr).toMatch(/reads which records failed from the report .*test\.report\.ndjson, which is missing/)
+    expect((await runCli(['backfill', '--config', config])).stdout).toMatch(/dead-lettered by earlier runs {2}3 /)
   })
 
   it('refuses a backfill that has not read its source to the end, whose unread records are its own to send', async () => {

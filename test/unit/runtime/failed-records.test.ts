@@ -20,49 +20,115 @@ async function report(lines: readonly (object | string)[]): Promise<string> {
   return path
 }
 
+const failedIn = async (lines: readonly (object | string)[], span = {}) => (await readFailedRecords(await report(lines), span))!
+
 describe('readFailedRecords', () => {
   it('keeps the keys whose last outcome is failed or rejected', async () => {
-    const failed = await readFailedRecords(
-      await report([
-        { source_key: 'a', origin: 'u.ndjson:1', outcome: 'failed' },
-        { source_key: 'b', origin: 'u.ndjson:2', outcome: 'rejected' },
-        { source_key: 'c', origin: 'u.ndjson:3', outcome: 'inserted' },
-        { source_key: 'a', origin: 'u.ndjson:1', outcome: 'skipped' },
-        { source_key: 'c', origin: 'u.ndjson:3', outcome: 'failed' },
-        { source_key: 'd', origin: 'u.ndjson:4', outcome: 'superseded' },
-      ]),
-    )
-    expect(failed.size).toBe(2)
+    const failed = await failedIn([
+      { source_key: 'a', origin: 'u.ndjson:1', outcome: 'failed' },
+      { source_key: 'b', origin: 'u.ndjson:2', outcome: 'rejected' },
+      { source_key: 'c', origin: 'u.ndjson:3', outcome: 'inserted' },
+      { source_key: 'a', origin: 'u.ndjson:1', outcome: 'skipped' },
+      { source_key: 'c', origin: 'u.ndjson:3', outcome: 'failed' },
+      { source_key: 'd', origin: 'u.ndjson:4', outcome: 'superseded' },
+      { source_key: 'e', origin: 'users id=5', outcome: 'failed' },
+    ])
+    expect(failed.size).toBe(3)
     expect(failed.has('a', 'u.ndjson:1')).toBe(false)
     expect(failed.has('b', 'elsewhere:9')).toBe(true)
     expect(failed.has('c', 'u.ndjson:3')).toBe(true)
     expect(failed.has('d', 'u.ndjson:4')).toBe(false)
+    expect(failed.has('e', 'users id=5')).toBe(true)
   })
 
-  it('names a line that could not be read by its place, and settles it when a record read there gets an outcome', async () => {
-    const path = await report([
+  it('judges a user by the version the source gives last, whatever order the outcomes came in', async () => {
+    // The newer version (line 3) was refused by the mapping at once; the older one imported later.
+    const newerRefused = await failedIn([
+      { source_key: 'c1', origin: 'u.ndjson:3', outcome: 'rejected' },
+      { source_key: 'c1', origin: 'u.ndjson:1', outcome: 'inserted' },
+    ])
+    expect(newerRefused.has('c1', 'u.ndjson:1')).toBe(true)
+    const olderRefused = await failedIn([
+      { source_key: 'c1', origin: 'u.ndjson:3', outcome: 'inserted' },
+      { source_key: 'c1', origin: 'u.ndjson:1', outcome: 'rejected' },
+    ])
+    expect(olderRefused.size).toBe(0)
+    // Files are read in name order.
+    const acrossFiles = await failedIn([
+      { source_key: 'c1', origin: 'b.ndjson:1', outcome: 'failed' },
+      { source_key: 'c1', origin: 'a.ndjson:9', outcome: 'inserted' },
+    ])
+    expect(acrossFiles.size).toBe(1)
+  })
+
+  it('lets a retry\'s lines replace the earlier runs\' for the keys it read, even at another line', async () => {
+    const lines = [
+      { source_key: 'm', origin: 'u.ndjson:5', outcome: 'rejected' },
+      { source_key: 'n', origin: 'u.ndjson:6', outcome: 'rejected' },
+    ]
+    const path = await report([...lines, { source_key: 'm', origin: 'u.ndjson:4', outcome: 'inserted' }])
+    const retryStart = Buffer.byteLength(lines.map((line) => JSON.stringify(line)).join('\n') + '\n')
+    const failed = (await readFailedRecords(path, { retryStarts: [retryStart] }))!
+    expect(failed.has('m', 'u.ndjson:4')).toBe(false)
+    expect(failed.size).toBe(1)
+    // Without the retry's start, the same lines are one run's, and line 5 comes after line 4.
+    expect((await readFailedRecords(path))!.has('m', 'u.ndjson:4')).toBe(true)
+  })
+
+  it('reads from where the import began: an earlier import\'s dead letters are not this one\'s', async () => {
+    const earlier = { source_key: 'k', origin: 'u.ndjson:1', outcome: 'rejected' }
+    const failed = await failedIn([earlier, { source_key: 'm', origin: 'u.ndjson:1', outcome: 'rejected' }], { from: JSON.stringify(earlier).length + 1 })
+    expect(failed.size).toBe(1)
+    expect(failed.has('k', 'x:1')).toBe(false)
+  })
+
+  it('names a line that could not be read by its place, settled by any outcome of a record read there later', async () => {
+    const failed = await failedIn([
       { source_key: 'u.ndjson:7', origin: 'u.ndjson:7', outcome: 'rejected', code: 'malformed_json' },
       { source_key: 'u.ndjson:9', origin: 'u.ndjson:9', outcome: 'rejected', code: 'malformed_json' },
+      { source_key: 'u.ndjson:2', origin: 'u.ndjson:2', outcome: 'rejected', code: 'malformed_json' },
       { source_key: 'auth0|x', origin: 'u.ndjson:9', outcome: 'inserted' },
+      // Fixed JSON, but the record is refused for another reason: one dead letter, not two.
+      { source_key: 'auth0|z', origin: 'u.ndjson:2', outcome: 'rejected', code: 'invalid_phone_number' },
     ])
-    const failed = await readFailedRecords(path)
-    expect(failed.size).toBe(1)
+    expect(failed.size).toBe(2)
     // The fixed line reads as a user now: found by where it is.
     expect(failed.has('auth0|y', 'u.ndjson:7')).toBe(true)
     expect(failed.has('auth0|x', 'u.ndjson:9')).toBe(false)
+    expect(failed.has('auth0|z', 'u.ndjson:2')).toBe(true)
     expect(failed.notFound).toBe(0)
   })
 
+  it('retries every record after a line that ended the read of its file, which the backfill never read', async () => {
+    const failed = await failedIn([
+      { source_key: 'a', origin: 'u.ndjson.gz:1', outcome: 'inserted' },
+      { source_key: 'u.ndjson.gz:3', origin: 'u.ndjson.gz:3', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true },
+    ])
+    expect(failed.has('a', 'u.ndjson.gz:1')).toBe(false)
+    expect(failed.has('b', 'u.ndjson.gz:2')).toBe(false)
+    expect(failed.has('c', 'u.ndjson.gz:3')).toBe(true)
+    expect(failed.has('d', 'u.ndjson.gz:40')).toBe(true)
+    expect(failed.has('e', 'v.ndjson:40')).toBe(false)
+    expect(failed.notFound).toBe(0)
+    // Once a record was read past it, that place is settled and the rest are keyed as usual.
+    const read = await failedIn([
+      { source_key: 'u.ndjson.gz:3', origin: 'u.ndjson.gz:3', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true },
+      { source_key: 'c', origin: 'u.ndjson.gz:3', outcome: 'inserted' },
+    ])
+    expect(read.size).toBe(0)
+    expect(read.has('d', 'u.ndjson.gz:40')).toBe(false)
+  })
+
   it('counts the failing keys no record matched', async () => {
-    const failed = await readFailedRecords(await report([{ source_key: 'a', origin: 't:a', outcome: 'failed' }, { source_key: 'b', origin: 't:b', outcome: 'failed' }]))
+    const failed = await failedIn([{ source_key: 'a', origin: 't:a', outcome: 'failed' }, { source_key: 'b', origin: 't:b', outcome: 'failed' }])
     expect(failed.has('a', 't:a')).toBe(true)
     expect(failed.notFound).toBe(1)
   })
 
-  it('passes over a line cut short by a crash and lines that are not report lines; a missing report is empty', async () => {
-    const failed = await readFailedRecords(await report([{ source_key: 'a', origin: 't:a', outcome: 'failed' }, '', '[1]', '{"source_key":"b","origin":"t:b","outcome":"fai']))
+  it('passes over a line cut short by a crash and lines that are not report lines; a missing report is undefined', async () => {
+    const failed = await failedIn([{ source_key: 'a', origin: 't:a', outcome: 'failed' }, '', '[1]', '{"source_key":"b","origin":"t:b","outcome":"fai'])
     expect(failed.size).toBe(1)
-    expect((await readFailedRecords(join(tmpdir(), 'gb-no-such-report.ndjson'))).size).toBe(0)
+    expect(await readFailedRecords(join(tmpdir(), 'gb-no-such-report.ndjson'))).toBeUndefined()
   })
 })
 
