@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import { ConfigError } from '../../src/core/errors.ts'
 import type { SqlSourceConfig } from './config.ts'
+import { registerSecret, registerUrlSecret } from '../../src/runtime/redact.ts'
 
 /** Driver-neutral connection settings, files read and defaults applied. */
 export interface ConnectionSettings {
@@ -31,6 +32,9 @@ function readSecretFile(path: string, baseDir: string, what: string): string {
  */
 export function connectionSettings(config: SqlSourceConfig, baseDir: string): ConnectionSettings {
   const password = config.password_file !== undefined ? readSecretFile(config.password_file, baseDir, 'password').replace(/\r?\n$/, '') : config.password
+  // A driver's error may quote them (see `registerSecret`).
+  registerSecret(password)
+  registerUrlSecret(config.url)
   let tls: TlsOptions | undefined
   if (config.tls.enabled) {
     const t = config.tls

@@ -34,12 +34,42 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
   return parseConfig(text, path, env)
 }
 
+/**
+ * A YAML syntax error as the config's problem: the parser's sentence without the source text it
+ * quotes after a colon, and what to do when the line holds a value that needs quotes.
+ */
+function syntaxProblem(message: string, line: string): string {
+  const first = message.split('\n')[0] as string
+  const cut = first.indexOf(': ')
+  const sentence = cut === -1 ? first : first.slice(0, cut)
+  const value = line.slice(line.indexOf(':') + 1).trim()
+  if (/\$\{/.test(line) && /\{/.test(line.replace(/\$\{[^}]*\}/g, ''))) return `${sentence}; a \${VAR} inside a one-line { … } map must be quoted: key: "\${VAR}"`
+  if (/^[*&!|>%@`]/.test(value)) return `${sentence}; a value that starts with ${value[0]} must be quoted (a password: '${value[0]}…')`
+  return sentence
+}
+
 export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { lineCounter, prettyErrors: false })
   const problems: string[] = []
   const lineOf = (offset: number | undefined): string => (offset === undefined ? '' : `:${lineCounter.linePos(offset).line}`)
-  for (const error of doc.errors) problems.push(`${path}${lineOf(error.pos[0])}: ${error.message.split('\n')[0]}`)
+  // One problem a line, for the first few lines: a single unquoted value throws the parser off for
+  // the lines after it too. The parser's text quotes the token it stumbled on, which may be a
+  // password written in the file: it is cut before the quote.
+  const lines = text.split('\n')
+  const reported = new Set<number>()
+  for (const error of doc.errors) {
+    const line = error.pos[0] === undefined ? 0 : lineCounter.linePos(error.pos[0]).line
+    if (reported.has(line) || reported.size >= 3) continue
+    reported.add(line)
+    problems.push(`${path}${line === 0 ? '' : `:${line}`}: ${syntaxProblem(error.message, lines[line - 1] ?? '')}`)
+  }
+  visit(doc, {
+    Alias(_, node) {
+      // `password: *secret` reads as a reference to an anchor; toJS would throw naming it.
+      if (node.resolve(doc) === undefined) problems.push(`${path}${lineOf(node.range?.[0])}: a value that starts with * is an alias, and no anchor of that name comes before it; quote the value if it is text (a password: "*…")`)
+    },
+  })
   if (problems.length > 0) throw new ConfigError(`invalid config ${path}`, problems)
   /** Interpolated scalars whose text reads as a number, boolean or null: the text and that value. */
   const literals = new Map<Scalar, { text: string; literal: unknown }>()

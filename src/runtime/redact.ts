@@ -93,15 +93,79 @@ function redactAt(value: unknown, depth: number, secretColumns: ReadonlySet<stri
 }
 
 /**
- * Free text (an error page quoted into a message) with bearer tokens, JWTs and password hashes
- * replaced: a proxy in front of Authgear may echo the request, Authorization header included.
+ * Credentials of this process (a database password, a connection URL's user info): a driver's
+ * message may quote them, whole or in pieces (a password with an unencoded `@` or `/` in a URL
+ * is read partly as a host name, which a DNS error then names).
+ */
+const knownSecrets = new Set<string>()
+
+/** Adds a credential, and its pieces between URL delimiters, to what `redactText` takes out. */
+export function registerSecret(value: string | undefined): void {
+  if (value === undefined || value.length < 4) return
+  knownSecrets.add(value)
+  for (const piece of value.split(/[@/#?:]/)) if (piece.length >= 4) knownSecrets.add(piece)
+}
+
+/** The password in a connection URL as written, encoded or not: what follows the user up to the last `@`. */
+export function registerUrlSecret(url: string | undefined): void {
+  if (url === undefined) return
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/(.*)@/i.exec(url)?.[1]
+  const colon = authority?.indexOf(':') ?? -1
+  if (authority === undefined || colon === -1) return
+  const password = authority.slice(colon + 1)
+  registerSecret(password)
+  try {
+    registerSecret(decodeURIComponent(password))
+  } catch {
+    // Not percent-encoding: the text as written is what a message would quote.
+  }
+}
+
+function withoutKnownSecrets(text: string): string {
+  let out = text
+  // Longest first: a piece must not cut a whole value in two.
+  for (const secret of [...knownSecrets].sort((a, b) => b.length - a.length)) if (out.includes(secret)) out = out.split(secret).join(REDACTED)
+  return out
+}
+
+/** A word of free text that may be a secret: from 16 characters, at most 1 KiB. */
+const textWord = /[^\s"',;()[\]{}=]{16,1024}/g
+
+/** `"key": "value"` in JSON quoted into text, also with its quotes escaped (`\"key\":\"value\"`). */
+const jsonPair = /"([A-Za-z0-9_$.-]{1,64})"\s*:\s*"((?:[^"\\]|\\.)*)"/g
+const escapedJsonPair = /\\"([A-Za-z0-9_$.-]{1,64})\\"\s*:\s*\\"(.*?)\\"/g
+
+/** `key=value` in a message or log line (`hash=…`, `password=…`). */
+const keyValue = /\b([A-Za-z][A-Za-z0-9_]{0,63})=([^\s"',;)&]+)/g
+
+/** A value as `isSecretEntry` judges it: digits alone are a number (`token_count=3` stays). */
+const asValue = (text: string): unknown => (/^\d{1,15}$/.test(text) ? Number(text) : text)
+
+/**
+ * Free text (an error page quoted into a message, a mapping module's error) with bearer tokens,
+ * JWTs, password hashes and the values of secret keys replaced: a proxy in front of Authgear may
+ * echo the request, Authorization header and TOTP secrets included, and a module's error may
+ * quote the row it failed on.
  */
 export function redactText(text: string): string {
-  return text
-    .replace(/Bearer\s+[^\s"',;]+/gi, `Bearer ${REDACTED}`)
-    .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED)
-    .replace(/\$(2[abxy]?|argon2(id|i|d)|pbkdf2[^$\s"]*|[156]|[PH]|scrypt|wp)\$[^\s"',;]+/g, REDACTED)
-    .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED)
-    // Any other word a password lane would take for a hash (Django's pbkdf2_sha256$…, Werkzeug, hex digests).
-    .replace(/[^\s"',;()[\]{}]{16,1024}/g, (word) => (isSecretValue(word) ? REDACTED : word))
+  return (
+    withoutKnownSecrets(text)
+      .replace(/Bearer\s+[^\s"',;]+/gi, `Bearer ${REDACTED}`)
+      .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED)
+      // Argon2's parameters are separated by commas (`m=65536,t=3,p=4`).
+      .replace(/\$(2[abxy]?|argon2(id|i|d)|pbkdf2[^$\s"]*|[156]|[PH]|scrypt|wp)\$[^\s"';)]+/g, REDACTED)
+      .replace(/otpauth:\/\/[^\s"',;)]+/gi, REDACTED)
+      .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED)
+      .replace(escapedJsonPair, (pair, key: string, value: string) => (isSecretEntry(key, asValue(value), undefined) ? `\\"${key}\\":\\"${REDACTED}\\"` : pair))
+      .replace(jsonPair, (pair, key: string, value: string) => (isSecretEntry(key, asValue(value), undefined) ? `"${key}":"${REDACTED}"` : pair))
+      .replace(keyValue, (pair, key: string, value: string) => (value !== REDACTED && isSecretEntry(key, asValue(value), undefined) ? `${key}=${REDACTED}` : pair))
+      // A scheme-prefixed value (`{SSHA}…`, `{noop}plaintext`, `{bcrypt}…`), as the hash lanes read it.
+      .replace(/\{[A-Za-z0-9_.-]{1,32}\}[^\s"',;)]+/g, REDACTED)
+      // Any other word a password lane would take for a hash (Django's pbkdf2_sha256$…, Werkzeug,
+      // hex digests), also with the sentence's punctuation after it.
+      .replace(textWord, (word) => {
+        const core = word.replace(/[.:!?]+$/, '')
+        return isSecretValue(word) || (core !== word && isSecretValue(core)) ? `${REDACTED}${word.slice(core.length)}` : word
+      })
+  )
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { maxRedactDepth, redact, redactText } from '../../../src/runtime/redact.ts'
+import { maxRedactDepth, redact, redactText, registerUrlSecret } from '../../../src/runtime/redact.ts'
 
 describe('redact', () => {
   it('redacts a record holding a string of megabytes in the base64 alphabet (the hash check overflowed the regex stack and stopped the run)', () => {
@@ -75,5 +75,28 @@ describe('redact', () => {
     const quoted = redactText('the mapping module failed: {"id":1,"pw":"pbkdf2_sha256$260000$abc$ZGVmZ2hpamtsbW5vcA==","name":"Zoë"}')
     expect(quoted).not.toContain('pbkdf2_sha256')
     expect(quoted).toContain('"name":"Zoë"')
+  })
+
+  it('takes out of free text the values of secret keys, scheme-prefixed and argon2 hashes, and TOTP secrets an error page echoes', () => {
+    const cases: [string, string][] = [
+      ['legacy hash not migrated (id=1 hash=$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG)', 'legacy hash not migrated (id=1 hash=REDACTED)'],
+      ['(id=2 hash={SSHA}W6ph5Mm5Pz8GgiULbPgzG37mj9hzYWx0MTIz)', '(id=2 hash=REDACTED)'],
+      ['(id=3 pw={noop}Hunter2-plain)', '(id=3 pw=REDACTED)'],
+      ['digest 5f4dcc3b5aa765d61d8327deb882cf99.', 'digest REDACTED.'],
+      ['x=otpauth://totp/a?secret=JBSWY3DPEHPK3PXP', 'x=REDACTED'],
+      ['body={"records":[{"mfa":{"totp":{"secret":"JBSWY3DPEHPK3PXPMARK"}}}]}', 'body={"records":[{"mfa":{"totp":{"secret":"REDACTED"}}}]}'],
+      ['HTTP 502 "body={\\"totp\\":{\\"secret\\":\\"JBSWY3DPEHPK3PXPMARK\\"}}"', 'HTTP 502 "body={\\"totp\\":{\\"secret\\":\\"REDACTED\\"}}"'],
+    ]
+    for (const [text, expected] of cases) expect(redactText(text)).toBe(expected)
+    // Messages that only name a secret setting or count stay as they are.
+    for (const text of ['mapping.columns.password_hash: column pw not found in table users', 'token_count=3 id=7', 'c.yaml:9: source.password: expected string']) expect(redactText(text)).toBe(text)
+  })
+
+  it('takes out a connection URL\'s password, also the pieces of one whose @ or / was not encoded, which a DNS error names as a host', () => {
+    registerUrlSecret('postgres://gb_reader:Tr0ub@dor-x9Qz/42@127.0.0.1:40543/gearbridge_test')
+    expect(redactText('getaddrinfo ENOTFOUND dor-x9Qz')).toBe('getaddrinfo ENOTFOUND REDACTED')
+    expect(redactText('password Tr0ub@dor-x9Qz/42 refused')).toBe('password REDACTED refused')
+    registerUrlSecret('mysql://app:s%40fe-pass-99@db:3306/app')
+    expect(redactText('bad auth for s@fe-pass-99')).toBe('bad auth for REDACTED')
   })
 })
