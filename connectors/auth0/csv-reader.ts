@@ -48,7 +48,9 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
     }
     if (line <= start.line) continue
     if (row.fault !== undefined) {
-      yield { kind: 'error', line, code: 'malformed_csv', detail: `row is not valid CSV${lines}: ${row.fault}; fix it and run again with --from-start to import it` }
+      const header = row.faultCell === undefined ? undefined : headers[row.faultCell - 1]
+      const cell = row.faultCell === undefined ? '' : ` in cell ${row.faultCell}${header ? ` (${header})` : ''}`
+      yield { kind: 'error', line, code: 'malformed_csv', detail: `row is not valid CSV${lines}: ${row.fault}${cell}; fix it and run again with --from-start to import it` }
     } else if (!row.utf8) {
       yield { kind: 'error', line, code: 'invalid_utf8', detail: 'row is not UTF-8 text (save or re-encode the file as UTF-8)' }
     } else if (row.cells.length !== headers.length) {

@@ -11,6 +11,8 @@ export interface CsvRow {
   readonly cells: string[]
   /** Why the row is not valid CSV; its cells are not to be used. */
   readonly fault?: string
+  /** Which cell (1-based) the fault is in, when it is in one. */
+  readonly faultCell?: number
   /** False when the row holds bytes that are not UTF-8. */
   readonly utf8: boolean
 }
@@ -104,7 +106,7 @@ export async function* csvRows(chunks: AsyncIterable<Buffer>, delimiter: string)
           continue
         }
         const utf8 = isUtf8(buffer.subarray(at, row.end))
-        yield { firstLine: line, lastLine: line + row.breaks, cells: utf8 && row.fault === undefined ? row.cells : [], ...(row.fault === undefined ? {} : { fault: row.fault }), utf8 }
+        yield { firstLine: line, lastLine: line + row.breaks, cells: utf8 && row.fault === undefined ? row.cells : [], ...(row.fault === undefined ? {} : { fault: row.fault, ...(row.faultCell !== undefined ? { faultCell: row.faultCell } : {}) }), utf8 }
         line += row.breaks + 1
         at = row.next
       }
@@ -119,6 +121,7 @@ type ScannedRow =
       readonly done: true
       readonly cells: string[]
       readonly fault: string | undefined
+      readonly faultCell?: number
       /** Line breaks inside quoted cells. */
       readonly breaks: number
       /** Where the row's own bytes end (its terminator starts). */
@@ -139,6 +142,7 @@ type ScannedRow =
 function scanRow(buffer: Buffer, start: number, limit: number, delim: number, final: boolean): ScannedRow {
   const cells: string[] = []
   let fault: string | undefined
+  let faultCell: number | undefined
   let breaks = 0
   let i = start
   for (;;) {
@@ -161,7 +165,10 @@ function scanRow(buffer: Buffer, start: number, limit: number, delim: number, fi
       }
       cells.push(text)
       if (i < limit && buffer[i] !== delim && buffer[i] !== cr && buffer[i] !== lf) {
-        fault ??= 'text after the closing quote of a cell'
+        if (fault === undefined) {
+          fault = 'text after the closing quote of a cell'
+          faultCell = cells.length
+        }
         while (i < limit && buffer[i] !== delim && buffer[i] !== cr && buffer[i] !== lf) i++
       }
     } else {
@@ -169,19 +176,22 @@ function scanRow(buffer: Buffer, start: number, limit: number, delim: number, fi
       while (i < limit) {
         const byte = buffer[i] as number
         if (byte === delim || byte === cr || byte === lf) break
-        if (byte === quote) fault ??= 'a quote inside a cell that does not start with one'
+        if (byte === quote && fault === undefined) {
+          fault = 'a quote inside a cell that does not start with one'
+          faultCell = cells.length + 1
+        }
         i++
       }
       cells.push(buffer.toString('utf8', from, i))
     }
-    if (i >= limit) return final ? { done: true, cells, fault, breaks, end: i, next: i } : { done: false, open: undefined }
+    if (i >= limit) return final ? { done: true, cells, fault, faultCell, breaks, end: i, next: i } : { done: false, open: undefined }
     if (buffer[i] === delim) {
       i++
       continue
     }
-    if (buffer[i] === lf) return { done: true, cells, fault, breaks, end: i, next: i + 1 }
+    if (buffer[i] === lf) return { done: true, cells, fault, faultCell, breaks, end: i, next: i + 1 }
     if (i + 1 === limit && !final) return { done: false, open: undefined }
-    return { done: true, cells, fault, breaks, end: i, next: i + 1 < limit && buffer[i + 1] === lf ? i + 2 : i + 1 }
+    return { done: true, cells, fault, faultCell, breaks, end: i, next: i + 1 < limit && buffer[i + 1] === lf ? i + 2 : i + 1 }
   }
 }
 

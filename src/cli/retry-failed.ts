@@ -26,7 +26,7 @@ export interface RetryPlan {
  */
 export async function planRetry<P>(options: { store: CheckpointStore<P>; key: PipelineKey; reportPath: string; configFile: string }): Promise<FailedRecords> {
   const saved = await options.store.load(options.key)
-  if (saved === undefined || !saved.complete) {
+  if (saved === undefined || !(saved.finished ?? saved.complete)) {
     throw new CheckpointError(`--retry-failed sends again the dead letters of a finished backfill, and ${saved === undefined ? `no backfill of this config has saved a checkpoint (${options.store.path})` : `the backfill of this config has not read its source to the end (${options.store.path})`}: run \`gearbridge backfill -c ${options.configFile}\` to its end first`)
   }
   const size = await sizeOf(options.reportPath)
@@ -46,7 +46,7 @@ export async function planRetry<P>(options: { store: CheckpointStore<P>; key: Pi
 export async function settleRetry<P>(store: CheckpointStore<P>, key: PipelineKey, reportPath: string, reportStart: number): Promise<number | undefined> {
   const saved = await store.load(key)
   // Another run may have replaced it meanwhile (a --from-start backfill): its count is its own.
-  if (!saved?.complete) return undefined
+  if (!(saved?.finished ?? saved?.complete)) return undefined
   const retryStarts = [...(saved.retryStarts ?? []), reportStart]
   const failed = await readFailedRecords(reportPath, { ...(saved.reportFrom !== undefined ? { from: saved.reportFrom } : {}), retryStarts })
   if (failed === undefined) return undefined

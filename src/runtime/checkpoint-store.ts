@@ -34,6 +34,11 @@ export interface CheckpointState<P> {
    * `--retry-failed` reads the report from there, earlier lines being another import's.
    */
   readonly reportFrom?: number
+  /**
+   * Set once this import's backfill has read its source to the end, and kept while `complete` goes
+   * false again (a sync that stops, a run refused at start): what `--retry-failed` needs.
+   */
+  readonly finished?: boolean
   /** The report's size when each `--retry-failed` began: a retry's lines replace earlier runs' for the keys it read. */
   readonly retryStarts?: readonly number[]
   /** What `pipeline` is the fingerprint of (no secrets), so a refusal can name what changed. */

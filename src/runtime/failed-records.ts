@@ -3,18 +3,28 @@ import { createReadStream } from 'node:fs'
 /** Outcomes that leave a record in the dead letter. */
 const deadOutcomes = new Set(['failed', 'rejected'])
 
-/** Where a record is in an export file: `file:line` or `file:line (element n)`; undefined for other origins (a table row). */
-function placeOf(origin: string): { readonly file: string; readonly line: number } | undefined {
-  const match = /^(.*):(\d+)(?: \(element \d+\))?$/.exec(origin)
-  return match === null ? undefined : { file: match[1] as string, line: Number(match[2]) }
+/**
+ * Where a record is in an export file: `file:line`, or `file:line (element n)` for a JSON array
+ * (whose elements are numbered through the file, several on a line when it is on one line);
+ * undefined for other origins (a table row).
+ */
+function placeOf(origin: string): { readonly file: string; readonly line: number; readonly element: number | undefined } | undefined {
+  const match = /^(.*):(\d+)(?: \(element (\d+)\))?$/.exec(origin)
+  return match === null ? undefined : { file: match[1] as string, line: Number(match[2]), element: match[3] === undefined ? undefined : Number(match[3]) }
 }
 
-/** Whether origin `a` comes after `b` in the source: files in name order, then lines. */
+/** -1, 0 or 1 as place `a` comes before, at or after `b` in the same file. */
+function compareInFile(a: NonNullable<ReturnType<typeof placeOf>>, b: NonNullable<ReturnType<typeof placeOf>>): number {
+  if (a.element !== undefined && b.element !== undefined) return Math.sign(a.element - b.element)
+  return Math.sign(a.line - b.line)
+}
+
+/** Whether origin `a` comes after `b` in the source: files in name order, then lines (elements). */
 function readAfter(a: string, b: string): boolean {
   const pa = placeOf(a)
   const pb = placeOf(b)
   if (pa === undefined || pb === undefined) return false
-  return pa.file === pb.file ? pa.line > pb.line : pa.file > pb.file
+  return pa.file === pb.file ? compareInFile(pa, pb) > 0 : pa.file > pb.file
 }
 
 /** One key's outcomes in the latest run that read it: origin → dead-lettered, and which origin the source gives last. */
@@ -22,6 +32,15 @@ interface KeyState {
   epoch: number
   readonly origins: Map<string, boolean>
   last: string
+}
+
+/** A place where damage ended the read of a file (`rest_skipped`), and the run that met it. */
+interface Damage {
+  /** The dead letter's key: its place as `file:line`. */
+  readonly key: string
+  readonly file: string
+  readonly place: NonNullable<ReturnType<typeof placeOf>>
+  readonly epoch: number
 }
 
 /**
@@ -32,16 +51,17 @@ interface KeyState {
  *   as it is now, so its lines replace the earlier runs' for the keys it sent).
  * - Within a run, the version the source gives last decides: a user whose newer version was
  *   refused still fails when its older version was imported, whatever order the outcomes came in.
- * - A line that could not be read is named by its place (`file:line`): any outcome of a record
- *   read at that place later settles it, and until then a record read there is retried whatever
- *   key it reads as. One that ended the read of its file (`rest_skipped`) has every record after
- *   it in that file retried too, which the backfill never read.
+ * - A line that could not be read is named by its place (`file:line`): an outcome of a record read
+ *   at that place in a later run settles it, and until then a record read there is retried
+ *   whatever key it reads as.
+ * - Damage that ended the read of its file (`rest_skipped`: a cut gzip, a bad CSV header) has
+ *   every record after it in that file retried that no run has given an outcome since, which the
+ *   backfill never read; a later run's outcome for any record of the file at or after it settles
+ *   the damage itself (a fixed CSV header yields no record of its own).
  */
 export class FailedRecords {
   readonly #keys = new Map<string, KeyState>()
-  /** file → first line of the part of it that was never read */
-  readonly #unreadFrom = new Map<string, number>()
-  readonly #restSkipped = new Set<string>()
+  readonly #damage: Damage[] = []
   /** failing keys a `has` matched */
   readonly #found = new Set<string>()
   #failing: Set<string> | undefined
@@ -50,17 +70,15 @@ export class FailedRecords {
   /** Takes one report line; `epoch` counts the runs before it (lines of one run share it). */
   take(sourceKey: string, origin: string, outcome: string, epoch: number, restSkipped = false): void {
     this.#failing = undefined
-    this.#unreadOrigins = undefined
     const dead = deadOutcomes.has(outcome)
-    if (sourceKey !== origin && this.#keys.has(origin) && this.#keys.get(origin)!.origins.has(origin) && placeOf(origin) !== undefined) {
+    const place = placeOf(origin)
+    if (sourceKey !== origin && place !== undefined) {
       // The place of a line that could not be read, read now as a record: that record speaks for it.
-      this.#keys.delete(origin)
-      this.#restSkipped.delete(origin)
+      if (this.#keys.get(origin)?.origins.has(origin)) this.#keys.delete(origin)
+      // Damage that ended a file, read past since: settled, whatever was read there.
+      for (const damage of this.#damage) if (damage.file === place.file && compareInFile(place, damage.place) >= 0) this.#keys.delete(damage.key)
     }
-    if (sourceKey === origin) {
-      if (restSkipped && dead) this.#restSkipped.add(origin)
-      else this.#restSkipped.delete(origin)
-    }
+    if (restSkipped && dead && sourceKey === origin && place !== undefined) this.#damage.push({ key: origin, file: place.file, place, epoch })
     let state = this.#keys.get(sourceKey)
     if (state === undefined || epoch > state.epoch) {
       state = { epoch, origins: new Map(), last: origin }
@@ -77,13 +95,6 @@ export class FailedRecords {
     for (const [key, state] of this.#keys) if (state.origins.get(state.last) === true) failing.add(key)
     this.#failing = failing
     this.#unreadOrigins = new Set([...failing].filter((key) => placeOf(key) !== undefined && this.#keys.get(key)!.origins.has(key)))
-    this.#unreadFrom.clear()
-    for (const origin of this.#restSkipped) {
-      if (!failing.has(origin)) continue
-      const place = placeOf(origin)!
-      const from = this.#unreadFrom.get(place.file)
-      if (from === undefined || place.line < from) this.#unreadFrom.set(place.file, place.line)
-    }
     return failing
   }
 
@@ -103,18 +114,21 @@ export class FailedRecords {
       this.#found.add(origin)
       return true
     }
-    if (this.#unreadFrom.size === 0) return false
+    if (this.#damage.length === 0) return false
     const place = placeOf(origin)
-    const from = place === undefined ? undefined : this.#unreadFrom.get(place.file)
-    if (from === undefined || place!.line < from) return false
-    // A record the backfill never read, after the damage that ended its file.
-    for (const skipped of this.#restSkipped) if (placeOf(skipped)?.file === place!.file) this.#found.add(skipped)
-    return true
+    if (place === undefined) return false
+    // Judged by its own outcomes once a run after the damage gave it one (a retry stopped partway).
+    const since = this.#keys.get(sourceKey)?.epoch
+    return this.#damage.some((damage) => damage.file === place.file && compareInFile(place, damage.place) >= 0 && (since === undefined || since <= damage.epoch))
   }
 
   /** Failing keys no record read so far matched: after a whole read, those the source no longer has. */
   get notFound(): number {
-    return Math.max(0, this.#failingKeys().size - this.#found.size)
+    // Damage is settled by reading past it, never found under a key of its own.
+    const damaged = new Set(this.#damage.map((damage) => damage.key))
+    let unmatched = 0
+    for (const key of this.#failingKeys()) if (!this.#found.has(key) && !damaged.has(key)) unmatched++
+    return unmatched
   }
 }
 

@@ -32,14 +32,19 @@ export interface RunLock {
 export function takeRunLock(stateDir: string, name: string, command: string): RunLock | { readonly heldBy: RunLockHolder | undefined; readonly path: string } {
   mkdirSync(stateDir, { recursive: true })
   const path = join(stateDir, `${name}.lock`)
-  const db = new DatabaseSync(path, { timeout: 0 })
+  let db: DatabaseSync
+  try {
+    db = new DatabaseSync(path, { timeout: 0 })
+  } catch (error) {
+    throw new Error(`cannot open the run lock ${path} (state.dir must be writable): ${(error as Error).message}`, { cause: error })
+  }
   try {
     // Held until the run ends: no other connection may even read the file meanwhile.
     db.exec('BEGIN EXCLUSIVE')
   } catch (error) {
     db.close()
     const code = (error as { errcode?: number }).errcode
-    if (code !== SQLITE_BUSY && code !== SQLITE_LOCKED) throw error
+    if (code !== SQLITE_BUSY && code !== SQLITE_LOCKED) throw new Error(`cannot take the run lock ${path} (state.dir must be writable): ${(error as Error).message}`, { cause: error })
     return { heldBy: readHolder(`${path}.json`), path }
   }
   const holder: RunLockHolder = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() }

@@ -93,6 +93,48 @@ describe('backfill --retry-failed', () => {
     expect(target.emulator.store.count()).toBe(400)
   })
 
+  it('goes on with the rest of a cut file after a retry the quota stopped, and after a plain backfill refused the edited file', async () => {
+    const { dir, target } = await scratchTarget('gb-retry-', { quota: { user_import: [{ quota: 10_000, period: 'day' }] } })
+    const users = join(dir, 'users.ndjson.gz')
+    const whole = gzipSync(Array.from({ length: 400 }, (_, i) => `${line({ user_id: `auth0|q${i}`, email: `q${i}@example.com`, name: 'x'.repeat(200 + ((i * 7919) % 300)) })}\n`).join(''))
+    await writeFile(users, whole.subarray(0, Math.floor(whole.length / 2)))
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: users }, sink: { batch: { max_records: 20 }, max_in_flight: 1 } })
+    expect((await runCli(['backfill', '--config', config])).code).toBe(3)
+    const imported = target.emulator.store.count()
+    await writeFile(users, whole)
+    // A cron job's plain backfill meets the changed file: refused, and the retry still runs after it.
+    const plain = await runCli(['backfill', '--config', config])
+    expect(plain.code).toBe(1)
+    expect(plain.stderr).toMatch(/is not the file the checkpoint was reading/)
+    target.emulator.quota.setLimits('user_import', [{ quota: target.emulator.quota.used('user_import', 'day') + 30, period: 'day' }])
+    const stopped = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(stopped.code, stopped.stderr).toBe(75)
+    expect(target.emulator.store.count()).toBeLessThan(400)
+    target.emulator.quota.setLimits('user_import', [{ quota: 10_000, period: 'day' }])
+    const rest = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(rest.code, rest.stderr).toBe(0)
+    expect(rest.stdout).toMatch(/still dead-lettered {2}0 /)
+    expect(target.emulator.store.count()).toBe(400)
+    // What the stopped retry imported is not sent again.
+    expect(count(rest.stdout, 'inserted') + count(rest.stdout, 'skipped')).toBeLessThanOrEqual(400 - imported - 30 + 20)
+  })
+
+  it('settles a CSV header that could not be read once the fixed file is read', async () => {
+    const { dir, target } = await scratchTarget('gb-retry-')
+    const users = join(dir, 'users.csv')
+    const rows = Array.from({ length: 5 }, (_, i) => `auth0|c${i},c${i}@example.com`)
+    await writeFile(users, `"user_id,email\n${rows.join('\n')}\n`)
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: users } })
+    expect((await runCli(['backfill', '--config', config])).code).toBe(3)
+    await writeFile(users, `user_id,email\n${rows.join('\n')}\n`)
+    const retry = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(retry.code, retry.stdout).toBe(0)
+    expect(count(retry.stdout, 'inserted')).toBe(5)
+    const again = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(again.code).toBe(0)
+    expect(count(again.stdout, 'not retried')).toBe(5)
+  })
+
   it('counts only this import\'s dead letters: a --from-start import of another export leaves the earlier one\'s behind', async () => {
     const { dir, target } = await scratchTarget('gb-retry-')
     const users = join(dir, 'users.ndjson')
@@ -132,7 +174,8 @@ describe('backfill --retry-failed', () => {
     expect((await runCli(['backfill', '--config', config])).code).toBe(3)
     const checkpointPath = join(dir, 'state', 'test.checkpoint.json')
     const saved = JSON.parse(await readFile(checkpointPath, 'utf8')) as Record<string, unknown>
-    await writeFile(checkpointPath, JSON.stringify({ ...saved, complete: false }))
+    // As a backfill stopped before its end leaves it.
+    await writeFile(checkpointPath, JSON.stringify({ ...saved, complete: false, finished: undefined }))
     const retry = await runCli(['backfill', '--retry-failed', '--config', config])
     expect(retry.code).toBe(1)
     expect(retry.stderr).toMatch(/has not read its source to the end/)

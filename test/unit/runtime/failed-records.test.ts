@@ -110,13 +110,39 @@ describe('readFailedRecords', () => {
     expect(failed.has('d', 'u.ndjson.gz:40')).toBe(true)
     expect(failed.has('e', 'v.ndjson:40')).toBe(false)
     expect(failed.notFound).toBe(0)
-    // Once a record was read past it, that place is settled and the rest are keyed as usual.
-    const read = await failedIn([
-      { source_key: 'u.ndjson.gz:3', origin: 'u.ndjson.gz:3', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true },
-      { source_key: 'c', origin: 'u.ndjson.gz:3', outcome: 'inserted' },
+    // A retry stopped partway: the damage is settled by the records it read past it, and the
+    // records it never reached are still to send; those it gave an outcome are judged by it.
+    const damage = { source_key: 'u.ndjson.gz:3', origin: 'u.ndjson.gz:3', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true }
+    const path = await report([damage, { source_key: 'c', origin: 'u.ndjson.gz:3', outcome: 'inserted' }, { source_key: 'd', origin: 'u.ndjson.gz:40', outcome: 'rejected' }])
+    const stopped = (await readFailedRecords(path, { retryStarts: [JSON.stringify(damage).length + 1] }))!
+    expect(stopped.size).toBe(1)
+    expect(stopped.has('c', 'u.ndjson.gz:3')).toBe(false)
+    expect(stopped.has('d', 'u.ndjson.gz:40')).toBe(true)
+    expect(stopped.has('e', 'u.ndjson.gz:41')).toBe(true)
+  })
+
+  it('settles a CSV header that could not be read once a later run reads rows of the file', async () => {
+    const header = { source_key: 'u.csv:1', origin: 'u.csv:1', outcome: 'rejected', code: 'malformed_csv', rest_skipped: true }
+    const path = await report([header, { source_key: 'a', origin: 'u.csv:2', outcome: 'inserted' }, { source_key: 'b', origin: 'u.csv:3', outcome: 'inserted' }])
+    const failed = (await readFailedRecords(path, { retryStarts: [JSON.stringify(header).length + 1] }))!
+    expect(failed.size).toBe(0)
+    expect(failed.has('a', 'u.csv:2')).toBe(false)
+  })
+
+  it('orders the elements of a JSON array on one line by their numbers', async () => {
+    const versions = await failedIn([
+      { source_key: 'v', origin: 'u.json:1 (element 1)', outcome: 'rejected' },
+      { source_key: 'v', origin: 'u.json:1 (element 2)', outcome: 'inserted' },
     ])
-    expect(read.size).toBe(0)
-    expect(read.has('d', 'u.ndjson.gz:40')).toBe(false)
+    expect(versions.size).toBe(0)
+    const cut = await failedIn([
+      { source_key: 'a', origin: 'u.json:1 (element 4)', outcome: 'inserted' },
+      { source_key: 'u.json:1 (element 6)', origin: 'u.json:1 (element 6)', outcome: 'rejected', code: 'malformed_json', rest_skipped: true },
+    ])
+    expect(cut.has('a', 'u.json:1 (element 4)')).toBe(false)
+    expect(cut.has('b', 'u.json:1 (element 5)')).toBe(false)
+    expect(cut.has('c', 'u.json:1 (element 6)')).toBe(true)
+    expect(cut.has('d', 'u.json:1 (element 7)')).toBe(true)
   })
 
   it('counts the failing keys no record matched', async () => {

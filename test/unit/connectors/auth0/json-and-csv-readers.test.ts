@@ -261,7 +261,7 @@ describe('auth0 CSV reader', () => {
       ['users.csv:5', 'malformed_csv'],
       ['users.csv:10002', 'malformed_csv'],
     ])
-    expect(refused[1]?.kind === 'unreadable' && refused[1].message).toBe('users.csv:10002: row is not valid CSV: a quote inside a cell that does not start with one; fix it and run again with --from-start to import it')
+    expect(refused[1]?.kind === 'unreadable' && refused[1].message).toBe('users.csv:10002: row is not valid CSV: a quote inside a cell that does not start with one in cell 2 (email); fix it and run again with --from-start to import it')
     expect(JSON.stringify(refused)).not.toContain('ample')
     expect(records.filter((record) => record.kind === 'data').map((record) => record.origin).slice(-2)).toEqual(['users.csv:11000', 'users.csv:11001'])
   })
@@ -301,7 +301,7 @@ describe('auth0 CSV reader', () => {
       ['b.csv:6', 'data'],
     ])
     expect(dataOf(records).map((data) => data['name'])).toEqual(['C', 'D', 'E', 'F'])
-    expect(records[0]?.kind === 'unreadable' && records[0].message).toBe('b.csv:2: row is not valid CSV: text after the closing quote of a cell; fix it and run again with --from-start to import it')
+    expect(records[0]?.kind === 'unreadable' && records[0].message).toBe('b.csv:2: row is not valid CSV: text after the closing quote of a cell in cell 2 (name); fix it and run again with --from-start to import it')
   })
 
   it('names both lines of a faulty row whose quoted cell spans two', async () => {
