@@ -4,6 +4,7 @@
  */
 import type { MappedRecord, MappingResult } from '../src/core/mapped-record.ts'
 import type { ReadableRecord } from '../src/core/source-record.ts'
+import { joinMissWarning, passwordJoinMiss, type PasswordJoinMiss } from '../src/core/password-join-miss.ts'
 import { chooseLogins } from './auth0-logins.ts'
 import { mapMfaFactors } from './auth0-mfa.ts'
 import { mapProfile } from './auth0-profile.ts'
@@ -70,6 +71,8 @@ export function createAuth0Mapping(config: MappingConfig): (record: ReadableReco
     const password = decidePassword(data[passwordField], passwordField, config.passwords)
     if (!password.ok) return { ok: false, rejection: password.rejection, passwordAlgorithm: password.algorithm }
     if (password.warning !== undefined) warnings.push(password.warning)
+    const miss = (data as Record<symbol, unknown>)[passwordJoinMiss] as PasswordJoinMiss | undefined
+    if (miss !== undefined && !hasHash) warnings.push(joinMissWarning(miss))
 
     const mfa = mapMfaFactors(data['mfa_factors'], config, warnings)
     sourceNotes(data, mfa !== undefined, warnings)

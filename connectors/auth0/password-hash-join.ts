@@ -3,6 +3,7 @@ import type { HashJoinMode } from './config.ts'
 import type { HashRecord } from './hash-record.ts'
 import type { HashRecordReader } from './hash-record-reader.ts'
 import type { PasswordHashIndex } from './password-hash-index.ts'
+import { passwordJoinMiss } from '../../src/core/password-join-miss.ts'
 
 /** How a profile was matched, or why it was not. */
 export const JoinResults = ['id', 'email', 'ambiguous', 'none', 'ineligible', 'has_password'] as const
@@ -64,10 +65,12 @@ export class PasswordHashJoin {
     }
     if (found === ambiguous) {
       this.counts.ambiguous++
+      ;(profile as Record<symbol, unknown>)[passwordJoinMiss] = 'ambiguous'
       return profile
     }
     if (found?.passwordHash === undefined) {
       this.counts.none++
+      ;(profile as Record<symbol, unknown>)[passwordJoinMiss] = 'none'
       return profile
     }
     this.counts[result]++
