@@ -14,14 +14,19 @@ export interface DetectedFormat {
 const sniffBytes = 64 * 1024
 
 /**
- * Resolves `auto`: the extension decides NDJSON vs CSV; `.json` (Auth0 names its NDJSON export
- * `.json`) and unknown extensions look at the first non-space character, `[` meaning a JSON array.
+ * Resolves `auto`: the extension decides NDJSON vs CSV (an NDJSON name on a file that opens with
+ * `[` is a JSON array); `.json` (Auth0 names its NDJSON export `.json`) and unknown extensions look
+ * at the first non-space character, `[` meaning a JSON array.
  */
 export async function detectFormat(path: string, configured: Auth0FileFormat, files: OpenFiles): Promise<DetectedFormat> {
   const name = path.toLowerCase().replace(/\.gz$/, '')
   const tabs = name.endsWith('.tsv')
   if (configured !== 'auto') return { format: configured, tabs }
-  if (name.endsWith('.ndjson') || name.endsWith('.jsonl')) return { format: 'ndjson', tabs }
+  if (name.endsWith('.ndjson') || name.endsWith('.jsonl')) {
+    // No line of a user export is an array: one that opens with `[` is a JSON array saved under
+    // an NDJSON name (read as lines, every line of it would be a dead letter).
+    return { format: (await firstLine(path, files)).text.startsWith('[') ? 'json' : 'ndjson', tabs }
+  }
   if (name.endsWith('.csv') || tabs) return { format: 'csv', tabs }
   const head = await firstLine(path, files)
   const first = head.text.charCodeAt(0)

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises'
 import { CheckpointError, ConfigError } from '../core/errors.ts'
-import type { CheckpointStore, PipelineKey } from '../runtime/checkpoint-store.ts'
-import { readFailedRecords, type FailedRecords } from '../runtime/failed-records.ts'
+import type { CheckpointState, CheckpointStore, PipelineKey } from '../runtime/checkpoint-store.ts'
+import { readFailedRecords, type FailedRecords, type ReportSpan } from '../runtime/failed-records.ts'
 
 /** Refuses `--retry-failed` where it cannot read the records again or does not import them itself. */
 export function refuseRetryOf(sourceType: string, publishing: boolean): void {
@@ -35,23 +35,47 @@ export async function planRetry<P>(options: { store: CheckpointStore<P>; key: Pi
   if (size === undefined || size < begun) {
     throw new CheckpointError(`--retry-failed reads which records failed from the report ${options.reportPath}, which ${size === undefined ? 'is missing' : `is shorter (${size} bytes) than when this import began (${begun} bytes): it was rotated or replaced`}; put it back, or run \`gearbridge backfill -c ${options.configFile} --from-start\` to import again`)
   }
-  return (await readFailedRecords(options.reportPath, { ...(saved.reportFrom !== undefined ? { from: saved.reportFrom } : {}), ...(saved.retryStarts ? { retryStarts: saved.retryStarts } : {}) })) as FailedRecords
+  return (await readFailedRecords(options.reportPath, spanOf(saved))) as FailedRecords
+}
+
+function spanOf(saved: CheckpointState<unknown>): ReportSpan {
+  return { ...(saved.reportFrom !== undefined ? { from: saved.reportFrom } : {}), ...(saved.retryStarts ? { retryStarts: saved.retryStarts } : {}), ...(saved.repaired ? { repaired: saved.repaired } : {}) }
+}
+
+/**
+ * Marks where this retry's lines begin in the report, before it sends anything: a retry killed
+ * partway has its lines told from the earlier runs' all the same.
+ */
+export async function beginRetry<P>(store: CheckpointStore<P>, key: PipelineKey, reportStart: number): Promise<void> {
+  const saved = await store.load(key)
+  if (saved === undefined) return
+  await store.save({ ...saved, retryStarts: [...(saved.retryStarts ?? []), reportStart] })
 }
 
 /**
  * After a retry: counts the records still dead-lettered from the report (this run's lines
- * included) and saves that count in the backfill's checkpoint, with where this retry's lines
- * begin, so a rerun of the backfill ends with exit 3 only while some remain.
+ * included) and saves that count in the backfill's checkpoint, so a rerun of the backfill ends
+ * with exit 3 only while some remain. A retry that read its source to the end settles the damage
+ * of each file it read without meeting that damage again.
  */
-export async function settleRetry<P>(store: CheckpointStore<P>, key: PipelineKey, reportPath: string, reportStart: number): Promise<number | undefined> {
+export async function settleRetry<P>(store: CheckpointStore<P>, key: PipelineKey, reportPath: string, retry: { readonly filesRead: ReadonlySet<string>; readonly complete: boolean }): Promise<number | undefined> {
   const saved = await store.load(key)
   // Another run may have replaced it meanwhile (a --from-start backfill): its count is its own.
-  if (!(saved?.finished ?? saved?.complete)) return undefined
-  const retryStarts = [...(saved.retryStarts ?? []), reportStart]
-  const failed = await readFailedRecords(reportPath, { ...(saved.reportFrom !== undefined ? { from: saved.reportFrom } : {}), retryStarts })
+  if (!(saved?.finished ?? saved?.complete) || saved === undefined) return undefined
+  const failed = await readFailedRecords(reportPath, spanOf(saved))
   if (failed === undefined) return undefined
-  await store.save({ ...saved, deadLettered: failed.size, retryStarts })
-  return failed.size
+  const thisRun = saved.retryStarts?.length ?? 0
+  const repaired = { ...saved.repaired }
+  let remaining = failed.size
+  if (retry.complete) {
+    for (const damage of failed.failingDamage()) {
+      if (damage.epoch >= thisRun || !retry.filesRead.has(damage.file)) continue
+      repaired[damage.key] = thisRun
+      remaining--
+    }
+  }
+  await store.save({ ...saved, deadLettered: remaining, ...(Object.keys(repaired).length > 0 ? { repaired } : {}) })
+  return remaining
 }
 
 async function sizeOf(path: string): Promise<number | undefined> {

@@ -29,7 +29,7 @@ import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeli
 import { throttledWarning } from '../observability/throttled-warning.ts'
 import { LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
 import { forgetRemedy, ledgerOfAnotherOwner } from './logins.ts'
-import { planRetry, refuseRetryOf, settleRetry, type RetryPlan } from './retry-failed.ts'
+import { beginRetry, planRetry, refuseRetryOf, settleRetry, type RetryPlan } from './retry-failed.ts'
 import { stat } from 'node:fs/promises'
 import { heldMessage, takeRunLock, type RunLock } from '../runtime/run-lock.ts'
 
@@ -149,6 +149,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await deadLetter.open()
     // This retry's own lines begin where the report ends once its torn last line (a crash) is trimmed.
     const retry: RetryPlan | undefined = failed && { failed, reportStart: (await stat(report.path)).size }
+    if (retry) await beginRetry(store, pipelineKey, retry.reportStart)
     if (retry) logger.info({ failed: retry.failed.size }, 'Retrying the records whose last outcome was a dead letter.')
     await producer?.connect()
     const passwordColumn = config.source.type === 'auth0' ? undefined : config.source.columns?.password_hash
@@ -238,7 +239,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         : 'nothing was checkpointed, as no record reached Authgear: the next run starts where this one did, and writes its dead letters again'
     const sentence = (text: string): string => `${text.charAt(0).toUpperCase()}${text.slice(1)}`
     // The report now has this run's outcomes: the backfill's count of dead letters follows it.
-    const remaining = retry && (await report.flush().then(() => settleRetry(store, pipelineKey, report.path, retry.reportStart)))
+    const remaining = retry && (await report.flush().then(() => settleRetry(store, pipelineKey, report.path, { filesRead: retry.failed.filesRead, complete: result.status === 'complete' })))
     const retried = retry && { remaining: remaining ?? summary.outcomes.failed + summary.outcomes.rejected, notFound: result.status === 'complete' ? retry.failed.notFound : 0 }
     io.stdout.write(formatSummary(retry ? 'backfill --retry-failed' : options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }, retried || undefined))
     logger.info({ summary: summary.toJSON(), status: result.status, ...(result.deadLetteredEarlier ? { deadLetteredEarlier: result.deadLetteredEarlier } : {}) }, `The ${options.mode} run ended.`)

@@ -40,8 +40,10 @@ interface Damage {
   readonly key: string
   readonly file: string
   readonly place: NonNullable<ReturnType<typeof placeOf>>
-  readonly epoch: number
 }
+
+/** A place's number within its file: the element of a JSON array (several may share a line), else the line. */
+const placeNumber = (place: NonNullable<ReturnType<typeof placeOf>>): number => place.element ?? place.line
 
 /**
  * The records whose last outcome in a report is a dead letter: what `backfill --retry-failed`
@@ -52,20 +54,34 @@ interface Damage {
  * - Within a run, the version the source gives last decides: a user whose newer version was
  *   refused still fails when its older version was imported, whatever order the outcomes came in.
  * - A line that could not be read is named by its place (`file:line`): an outcome of a record read
- *   at that place in a later run settles it, and until then a record read there is retried
- *   whatever key it reads as.
+ *   at that place since settles it, and until then a record read there is retried whatever key it
+ *   reads as.
  * - Damage that ended the read of its file (`rest_skipped`: a cut gzip, a bad CSV header) has
- *   every record after it in that file retried that no run has given an outcome since, which the
- *   backfill never read; a later run's outcome for any record of the file at or after it settles
- *   the damage itself (a fixed CSV header yields no record of its own).
+ *   every record after it in that file retried whose place has no outcome since, which the
+ *   backfill never read (judged by place: a retry stopped or killed partway leaves the rest), and
+ *   with it the later versions of its user, so the last version still lands last. The damage
+ *   itself is settled only by a retry that read the file to its end without meeting it again
+ *   (`repaired`, kept in the checkpoint): a fixed file may yield no record at its place.
  */
 export class FailedRecords {
   readonly #keys = new Map<string, KeyState>()
   readonly #damage: Damage[] = []
+  /** file → numbers of the places after its damage that have an outcome since */
+  readonly #settledAfterDamage = new Map<string, Set<number>>()
+  /** damage key → the run from which on it is repaired */
+  readonly #repaired: ReadonlyMap<string, number>
+  /** keys whose later versions are sent because an earlier one after damage is */
+  readonly #forced = new Set<string>()
   /** failing keys a `has` matched */
   readonly #found = new Set<string>()
+  /** files `has` saw a record of */
+  readonly filesRead = new Set<string>()
   #failing: Set<string> | undefined
   #unreadOrigins: Set<string> | undefined
+
+  constructor(repaired: ReadonlyMap<string, number> = new Map()) {
+    this.#repaired = repaired
+  }
 
   /** Takes one report line; `epoch` counts the runs before it (lines of one run share it). */
   take(sourceKey: string, origin: string, outcome: string, epoch: number, restSkipped = false): void {
@@ -74,11 +90,17 @@ export class FailedRecords {
     const place = placeOf(origin)
     if (sourceKey !== origin && place !== undefined) {
       // The place of a line that could not be read, read now as a record: that record speaks for it.
-      if (this.#keys.get(origin)?.origins.has(origin)) this.#keys.delete(origin)
-      // Damage that ended a file, read past since: settled, whatever was read there.
-      for (const damage of this.#damage) if (damage.file === place.file && compareInFile(place, damage.place) >= 0) this.#keys.delete(damage.key)
+      // Not damage that ended its file: that waits for a retry to read the file to its end.
+      if (this.#keys.get(origin)?.origins.has(origin) && !this.#damage.some((damage) => damage.key === origin)) this.#keys.delete(origin)
+      for (const damage of this.#damage) {
+        if (damage.file === place.file && compareInFile(place, damage.place) >= 0) {
+          let settled = this.#settledAfterDamage.get(damage.file)
+          if (settled === undefined) this.#settledAfterDamage.set(damage.file, (settled = new Set()))
+          settled.add(placeNumber(place))
+        }
+      }
     }
-    if (restSkipped && dead && sourceKey === origin && place !== undefined) this.#damage.push({ key: origin, file: place.file, place, epoch })
+    if (restSkipped && dead && sourceKey === origin && place !== undefined && !this.#damage.some((damage) => damage.key === origin)) this.#damage.push({ key: origin, file: place.file, place })
     let state = this.#keys.get(sourceKey)
     if (state === undefined || epoch > state.epoch) {
       state = { epoch, origins: new Map(), last: origin }
@@ -92,9 +114,15 @@ export class FailedRecords {
   #failingKeys(): Set<string> {
     if (this.#failing !== undefined) return this.#failing
     const failing = new Set<string>()
-    for (const [key, state] of this.#keys) if (state.origins.get(state.last) === true) failing.add(key)
+    for (const [key, state] of this.#keys) {
+      if (state.origins.get(state.last) !== true) continue
+      const repairedFrom = this.#repaired.get(key)
+      if (repairedFrom !== undefined && state.epoch < repairedFrom) continue
+      failing.add(key)
+    }
     this.#failing = failing
-    this.#unreadOrigins = new Set([...failing].filter((key) => placeOf(key) !== undefined && this.#keys.get(key)!.origins.has(key)))
+    // Damage is judged by place (see `has`), these by the line alone.
+    this.#unreadOrigins = new Set([...failing].filter((key) => placeOf(key) !== undefined && this.#keys.get(key)!.origins.has(key) && !this.#damage.some((damage) => damage.key === key)))
     return failing
   }
 
@@ -103,9 +131,18 @@ export class FailedRecords {
     return this.#failingKeys().size
   }
 
+  /** Damage keys still failing, with the latest run each was met in. */
+  failingDamage(): { key: string; file: string; epoch: number }[] {
+    const failing = this.#failingKeys()
+    return this.#damage.filter((damage) => failing.has(damage.key)).map((damage) => ({ key: damage.key, file: damage.file, epoch: this.#keys.get(damage.key)!.epoch }))
+  }
+
   /** Whether a record read from the source is one to send again. */
   has(sourceKey: string, origin: string): boolean {
     const failing = this.#failingKeys()
+    const place = placeOf(origin)
+    if (place !== undefined) this.filesRead.add(place.file)
+    if (this.#forced.has(sourceKey)) return true
     if (failing.has(sourceKey)) {
       this.#found.add(sourceKey)
       return true
@@ -114,17 +151,17 @@ export class FailedRecords {
       this.#found.add(origin)
       return true
     }
-    if (this.#damage.length === 0) return false
-    const place = placeOf(origin)
-    if (place === undefined) return false
-    // Judged by its own outcomes once a run after the damage gave it one (a retry stopped partway).
-    const since = this.#keys.get(sourceKey)?.epoch
-    return this.#damage.some((damage) => damage.file === place.file && compareInFile(place, damage.place) >= 0 && (since === undefined || since <= damage.epoch))
+    if (this.#damage.length === 0 || place === undefined) return false
+    const after = this.#damage.some((damage) => damage.file === place.file && failing.has(damage.key) && compareInFile(place, damage.place) >= 0)
+    if (!after || this.#settledAfterDamage.get(place.file)?.has(placeNumber(place))) return false
+    // Never read before: sent, and so are this user's versions read after it.
+    this.#forced.add(sourceKey)
+    return true
   }
 
   /** Failing keys no record read so far matched: after a whole read, those the source no longer has. */
   get notFound(): number {
-    // Damage is settled by reading past it, never found under a key of its own.
+    // Damage is settled by reading its file, never found under a key of its own.
     const damaged = new Set(this.#damage.map((damage) => damage.key))
     let unmatched = 0
     for (const key of this.#failingKeys()) if (!this.#found.has(key) && !damaged.has(key)) unmatched++
@@ -138,6 +175,8 @@ export interface ReportSpan {
   readonly from?: number
   /** Byte offsets where each `--retry-failed` began, ascending. */
   readonly retryStarts?: readonly number[]
+  /** Damage keys a retry repaired, and the run (its index in `retryStarts`, plus one) from which on. */
+  readonly repaired?: Readonly<Record<string, number>>
 }
 
 /**
@@ -145,7 +184,7 @@ export interface ReportSpan {
  * whole JSON report line (cut short by a crash) is passed over. Undefined when the file does not exist.
  */
 export async function readFailedRecords(reportPath: string, span: ReportSpan = {}): Promise<FailedRecords | undefined> {
-  const failed = new FailedRecords()
+  const failed = new FailedRecords(new Map(Object.entries(span.repaired ?? {})))
   const starts = span.retryStarts ?? []
   const stream = createReadStream(reportPath, { start: span.from ?? 0 })
   let offset = span.from ?? 0

@@ -203,7 +203,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     const kept = final && !complete && position !== undefined && position !== resumeFrom && source.sealPosition !== undefined ? await source.sealPosition(position) : position
     try {
       await Promise.all(options.writers.map((w) => w.flush()))
-      await store.save({ version: 1, pipeline: options.pipelineId, position: kept ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(finished ? { finished } : {}), ...(reportFrom !== undefined ? { reportFrom } : {}), ...(saved?.retryStarts ? { retryStarts: saved.retryStarts } : {}), ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}), ...(content !== undefined ? { content } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
+      await store.save({ version: 1, pipeline: options.pipelineId, position: kept ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(finished ? { finished } : {}), ...(reportFrom !== undefined ? { reportFrom } : {}), ...(saved?.retryStarts ? { retryStarts: saved.retryStarts } : {}), ...(saved?.repaired ? { repaired: saved.repaired } : {}), ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}), ...(content !== undefined ? { content } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
     } catch (error) {
       checkpointer.markDirty()
       throw error

@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { gzipSync } from 'node:zlib'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -117,6 +117,30 @@ describe('backfill --retry-failed', () => {
     expect(target.emulator.store.count()).toBe(400)
     // What the stopped retry imported is not sent again.
     expect(count(rest.stdout, 'inserted') + count(rest.stdout, 'skipped')).toBeLessThanOrEqual(400 - imported - 30 + 20)
+  })
+
+  it('settles an array missing its closing bracket once the fixed file is read, and sends the later version of a user after one from a cut file\'s rest', async () => {
+    const { dir, target } = await scratchTarget('gb-retry-', { quota: { user_import: [{ quota: 10_000, period: 'day' }] } })
+    await mkdir(join(dir, 'data'))
+    const elements = Array.from({ length: 5 }, (_, i) => line({ user_id: `auth0|j${i}`, email: `j${i}@example.com` }))
+    await writeFile(join(dir, 'data', 'a.json'), `[\n${elements.join(',\n')}\n`)
+    // b is cut before its line for x; c, read after b, has x's newest version.
+    const b = gzipSync(`${Array.from({ length: 300 }, (_, i) => line({ user_id: `auth0|b${i}`, email: `b${i}@example.com`, name: 'y'.repeat(300 + ((i * 7919) % 200)) })).join('\n')}\n${line({ user_id: 'auth0|x', email: 'x@example.com', name: 'Older' })}\n`)
+    await writeFile(join(dir, 'data', 'b.ndjson.gz'), b.subarray(0, Math.floor(b.length / 2)))
+    await writeFile(join(dir, 'data', 'c.ndjson'), `${line({ user_id: 'auth0|x', email: 'x@example.com', name: 'Newest' })}\n`)
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: join(dir, 'data', '*') }, sink: { upsert: true } })
+    expect((await runCli(['backfill', '--config', config])).code).toBe(3)
+    await writeFile(join(dir, 'data', 'a.json'), `[\n${elements.join(',\n')}\n]\n`)
+    await writeFile(join(dir, 'data', 'b.ndjson.gz'), b)
+    const retry = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(retry.code, retry.stdout).toBe(0)
+    expect(retry.stdout).toMatch(/still dead-lettered {2}0 /)
+    const x = [...target.emulator.store.list()].find((user) => user.email?.value === 'x@example.com')
+    expect(x?.standard?.['name']).toBe('Newest')
+    expect(target.emulator.store.count()).toBe(5 + 300 + 1)
+    const again = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(again.code).toBe(0)
+    expect(count(again.stdout, 'not retried')).toBe(5 + 301 + 1)
   })
 
   it('settles a CSV header that could not be read once the fixed file is read', async () => {

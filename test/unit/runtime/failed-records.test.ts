@@ -109,24 +109,40 @@ describe('readFailedRecords', () => {
     expect(failed.has('c', 'u.ndjson.gz:3')).toBe(true)
     expect(failed.has('d', 'u.ndjson.gz:40')).toBe(true)
     expect(failed.has('e', 'v.ndjson:40')).toBe(false)
+    // A later version of a user sent from there is sent too, wherever it is: the last version lands last.
+    expect(failed.has('d', 'w.ndjson:1')).toBe(true)
     expect(failed.notFound).toBe(0)
-    // A retry stopped partway: the damage is settled by the records it read past it, and the
-    // records it never reached are still to send; those it gave an outcome are judged by it.
-    const damage = { source_key: 'u.ndjson.gz:3', origin: 'u.ndjson.gz:3', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true }
-    const path = await report([damage, { source_key: 'c', origin: 'u.ndjson.gz:3', outcome: 'inserted' }, { source_key: 'd', origin: 'u.ndjson.gz:40', outcome: 'rejected' }])
-    const stopped = (await readFailedRecords(path, { retryStarts: [JSON.stringify(damage).length + 1] }))!
-    expect(stopped.size).toBe(1)
-    expect(stopped.has('c', 'u.ndjson.gz:3')).toBe(false)
-    expect(stopped.has('d', 'u.ndjson.gz:40')).toBe(true)
-    expect(stopped.has('e', 'u.ndjson.gz:41')).toBe(true)
   })
 
-  it('settles a CSV header that could not be read once a later run reads rows of the file', async () => {
+  it('judges the rest after damage by place: what a stopped or killed retry reached is not sent again, the rest is', async () => {
+    const damage = { source_key: 'u.ndjson.gz:3', origin: 'u.ndjson.gz:3', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true }
+    const lines = [
+      { source_key: 'x', origin: 'a.ndjson:1', outcome: 'rejected' },
+      damage,
+      // A retry, killed before it saved anything: its lines fold into the backfill's run.
+      { source_key: 'c', origin: 'u.ndjson.gz:3', outcome: 'inserted' },
+      { source_key: 'd', origin: 'u.ndjson.gz:40', outcome: 'rejected' },
+      // The same user as a.ndjson:1, which that retry fixed: its version in the unread rest is still to send.
+      { source_key: 'x', origin: 'a.ndjson:1', outcome: 'inserted' },
+    ]
+    const failed = await failedIn(lines)
+    expect(failed.has('c', 'u.ndjson.gz:3')).toBe(false)
+    expect(failed.has('d', 'u.ndjson.gz:40')).toBe(true)
+    expect(failed.has('e', 'u.ndjson.gz:41')).toBe(true)
+    expect(failed.has('x', 'u.ndjson.gz:201')).toBe(true)
+    // The damage stays until a retry reads the file to its end without meeting it.
+    expect(failed.failingDamage()).toEqual([{ key: 'u.ndjson.gz:3', file: 'u.ndjson.gz', epoch: 0 }])
+  })
+
+  it('settles damage once a retry repaired it, and not before', async () => {
     const header = { source_key: 'u.csv:1', origin: 'u.csv:1', outcome: 'rejected', code: 'malformed_csv', rest_skipped: true }
     const path = await report([header, { source_key: 'a', origin: 'u.csv:2', outcome: 'inserted' }, { source_key: 'b', origin: 'u.csv:3', outcome: 'inserted' }])
-    const failed = (await readFailedRecords(path, { retryStarts: [JSON.stringify(header).length + 1] }))!
-    expect(failed.size).toBe(0)
-    expect(failed.has('a', 'u.csv:2')).toBe(false)
+    const start = JSON.stringify(header).length + 1
+    expect((await readFailedRecords(path, { retryStarts: [start] }))!.size).toBe(1)
+    const repaired = (await readFailedRecords(path, { retryStarts: [start], repaired: { 'u.csv:1': 1 } }))!
+    expect(repaired.size).toBe(0)
+    expect(repaired.has('a', 'u.csv:2')).toBe(false)
+    expect(repaired.has('z', 'u.csv:9')).toBe(false)
   })
 
   it('orders the elements of a JSON array on one line by their numbers', async () => {

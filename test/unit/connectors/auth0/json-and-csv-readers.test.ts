@@ -67,6 +67,15 @@ describe('auth0 JSON array reader', () => {
     expect(records.map((record) => record.origin)).toEqual(['a.json.gz:1 (element 1)', 'a.json.gz:1 (element 2)', 'b.json:1', 'b.json:2'])
   })
 
+  it('reads a JSON array saved under an NDJSON name as an array, not one dead letter a line', async () => {
+    const dir = await tempDir()
+    await writeText(dir, 'users.ndjson', JSON.stringify(importUsers, null, 2))
+    await writeGzip(dir, 'more.jsonl.gz', `  ${JSON.stringify(importUsers)}`)
+    const { records } = await collect(source({ files: '*' }, dir))
+    expect(records.every((record) => record.kind === 'data')).toBe(true)
+    expect(records).toHaveLength(importUsers.length * 2)
+  })
+
   it('names a truncated gzip in an array by the line and element it broke after, and reads the next file', async () => {
     const dir = await tempDir()
     const text = JSON.stringify(Array.from({ length: 3000 }, (_, i) => ({ user_id: `auth0|${i}`, email: `u${i}@example.com`, padding: 'x'.repeat(60) })), null, 2)
