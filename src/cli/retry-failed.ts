@@ -39,7 +39,12 @@ export async function planRetry<P>(options: { store: CheckpointStore<P>; key: Pi
 }
 
 function spanOf(saved: CheckpointState<unknown>): ReportSpan {
-  return { ...(saved.reportFrom !== undefined ? { from: saved.reportFrom } : {}), ...(saved.retryStarts ? { retryStarts: saved.retryStarts } : {}), ...(saved.repaired ? { repaired: saved.repaired } : {}) }
+  return {
+    ...(saved.reportFrom !== undefined ? { from: saved.reportFrom } : {}),
+    ...(saved.retryStarts ? { retryStarts: saved.retryStarts } : {}),
+    ...(saved.completeRetries ? { completeRetries: saved.completeRetries } : {}),
+    ...(saved.repaired ? { repaired: saved.repaired } : {}),
+  }
 }
 
 /**
@@ -62,19 +67,23 @@ export async function settleRetry<P>(store: CheckpointStore<P>, key: PipelineKey
   const saved = await store.load(key)
   // Another run may have replaced it meanwhile (a --from-start backfill): its count is its own.
   if (!(saved?.finished ?? saved?.complete) || saved === undefined) return undefined
-  const failed = await readFailedRecords(reportPath, spanOf(saved))
-  if (failed === undefined) return undefined
   const thisRun = saved.retryStarts?.length ?? 0
+  // A retry that read the whole source starts the story of each key it sent afresh.
+  const completeRetries = retry.complete ? [...(saved.completeRetries ?? []), thisRun] : saved.completeRetries
+  const failed = await readFailedRecords(reportPath, spanOf({ ...saved, ...(completeRetries ? { completeRetries } : {}) }))
+  if (failed === undefined) return undefined
   const repaired = { ...saved.repaired }
   let remaining = failed.size
   if (retry.complete) {
-    for (const damage of failed.failingDamage()) {
-      if (damage.epoch >= thisRun || !retry.filesRead.has(damage.file)) continue
+    const damaged = failed.failingDamage()
+    for (const damage of damaged) {
+      // Read to its end this time: no damage met in the file in this run.
+      if (damage.epoch >= thisRun || !retry.filesRead.has(damage.file) || damaged.some((other) => other.file === damage.file && other.epoch === thisRun)) continue
       repaired[damage.key] = thisRun
       remaining--
     }
   }
-  await store.save({ ...saved, deadLettered: remaining, ...(Object.keys(repaired).length > 0 ? { repaired } : {}) })
+  await store.save({ ...saved, deadLettered: remaining, ...(completeRetries ? { completeRetries } : {}), ...(Object.keys(repaired).length > 0 ? { repaired } : {}) })
   return remaining
 }
 

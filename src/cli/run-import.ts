@@ -198,7 +198,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         pipelineIdentity: pipelineKey.identity,
         fromStart: options.fromStart ?? false,
         resumeSettled: options.mode === 'backfill' && config.source.type === 'auth0' && !retry,
-        ...(retry ? { select: (key: string, origin: string) => retry.failed.has(key, origin) } : {}),
+        ...(retry ? { select: (key: string, origin: string, unreadable: boolean) => retry.failed.has(key, origin, unreadable) } : {}),
         reportBytes: (await stat(report.path)).size,
         summary,
         metrics,

@@ -8,7 +8,7 @@ import { createLogger } from '../observability/logger.ts'
 import { envelopeBytes } from '../runtime/batcher.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
 import { mapGuarded } from '../runtime/guarded-map.ts'
-import { redactText } from '../runtime/redact.ts'
+import { redactMessage } from '../runtime/redact.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { bump } from '../runtime/run-summary.ts'
 import type { CommandIo } from './run-setup.ts'
@@ -57,18 +57,18 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   let read = 0
   let sendable = 0
   let deletes = 0
-  const fail = (code: string, message: string): void => {
+  const fail = (code: string, message: string, origin: string): void => {
     const entry = (failures[code] ??= { count: 0, examples: [] })
     entry.count++
     // Printed to a terminal: redacted as a dead letter's message is (a module's error may quote a hash).
-    if (entry.examples.length < EXAMPLES_PER_REASON) entry.examples.push(redactText(message))
+    if (entry.examples.length < EXAMPLES_PER_REASON) entry.examples.push(redactMessage(message, origin))
   }
   try {
     for await (const batch of source.read(undefined, ctx)) {
       for (const record of batch.records) {
         read++
         if (record.kind === 'unreadable') {
-          fail(record.code, record.message)
+          fail(record.code, record.message, record.origin)
           continue
         }
         unmapped?.add(record.data)
@@ -76,7 +76,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
         // The tables count only what would be sent, as a backfill's summary does: a rejected
         // record is counted under its reason, whatever password it carried.
         if (!result.ok) {
-          fail(result.rejection.code, rejectionMessage(record.origin, result.rejection))
+          fail(result.rejection.code, rejectionMessage(record.origin, result.rejection), record.origin)
           continue
         }
         if (result.value.action === 'delete') {
@@ -85,14 +85,14 @@ export async function validateCommand(options: { config: string }, io: CommandIo
         }
         const followed = ledger === undefined ? result : followLoginChange(result.value, ledger.lookup(record.key), () => forgetRemedy(options.config, record.key))
         if (!followed.ok) {
-          fail(followed.rejection.code, rejectionMessage(record.origin, followed.rejection))
+          fail(followed.rejection.code, rejectionMessage(record.origin, followed.rejection), record.origin)
           continue
         }
         const value = followed.value
         const bytes = Buffer.byteLength(JSON.stringify(value.record))
         if (bytes > limit) {
           // Worded as the run words it.
-          fail('record_too_large', `${record.origin}: the record serializes to ${bytes} bytes; with the request's own ${envelope} bytes that is over the ${maxRequest}-byte request limit`)
+          fail('record_too_large', `${record.origin}: the record serializes to ${bytes} bytes; with the request's own ${envelope} bytes that is over the ${maxRequest}-byte request limit`, record.origin)
           continue
         }
         sendable++

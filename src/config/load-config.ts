@@ -35,13 +35,32 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
 }
 
 /**
- * A YAML syntax error as the config's problem: the parser's sentence without the source text it
- * quotes after a colon, and what to do when the line holds a value that needs quotes.
+ * What each YAML syntax error means, in our words: the parser's own sentences quote the text they
+ * stumbled on (`The !Secr3t tag has no suffix`, `Invalid escape sequence \\q…`), which may be a
+ * password written in the file.
  */
-function syntaxProblem(message: string, line: string): string {
-  const first = message.split('\n')[0] as string
-  const cut = first.indexOf(': ')
-  const sentence = cut === -1 ? first : first.slice(0, cut)
+const yamlProblems: Readonly<Record<string, string>> = {
+  BAD_DQ_ESCAPE: 'an escape sequence that YAML does not have, in a double-quoted value (quote a value with backslashes in single quotes)',
+  TAG_RESOLVE_FAILED: 'a value that starts with ! is read as a YAML tag',
+  BAD_ALIAS: 'a value that starts with * is read as a YAML alias',
+  BAD_SCALAR_START: 'a value starts with a character YAML reserves',
+  DUPLICATE_KEY: 'a key appears twice in the same map',
+  BAD_INDENT: 'the indentation does not fit the lines around it',
+  TAB_AS_INDENT: 'a tab is used for indentation (use spaces)',
+  MISSING_CHAR: 'a closing quote or bracket is missing',
+  MULTILINE_IMPLICIT_KEY: 'a key runs over more than one line (a value with ": " in it that needs quotes?)',
+  BLOCK_AS_IMPLICIT_KEY: 'a key is followed by more than its value (a value with ": " in it that needs quotes?)',
+  UNEXPECTED_TOKEN: 'unexpected text where YAML expects a key, a value or the end of a line',
+  MULTIPLE_DOCS: 'more than one YAML document (a line of ---)',
+  MULTIPLE_ANCHORS: 'a value with two anchors (&)',
+  MULTIPLE_TAGS: 'a value with two tags (!)',
+  BAD_PROP_ORDER: 'an anchor or tag in the wrong place',
+  BLOCK_IN_FLOW: 'a block value inside a one-line { … } or [ … ]',
+}
+
+/** A YAML syntax error as the config's problem, with what to do when the line holds a value that needs quotes. */
+function syntaxProblem(code: string, line: string): string {
+  const sentence = yamlProblems[code] ?? `YAML syntax error (${code})`
   const value = line.slice(line.indexOf(':') + 1).trim()
   if (/\$\{/.test(line) && /\{/.test(line.replace(/\$\{[^}]*\}/g, ''))) return `${sentence}; a \${VAR} inside a one-line { … } map must be quoted: key: "\${VAR}"`
   if (/^[*&!|>%@`]/.test(value)) return `${sentence}; a value that starts with ${value[0]} must be quoted (a password: '${value[0]}…')`
@@ -62,7 +81,15 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     const line = error.pos[0] === undefined ? 0 : lineCounter.linePos(error.pos[0]).line
     if (reported.has(line) || reported.size >= 3) continue
     reported.add(line)
-    problems.push(`${path}${line === 0 ? '' : `:${line}`}: ${syntaxProblem(error.message, lines[line - 1] ?? '')}`)
+    problems.push(`${path}${line === 0 ? '' : `:${line}`}: ${syntaxProblem(error.code, lines[line - 1] ?? '')}`)
+  }
+  // A tag YAML does not know (`password: !Secr3t x`) is only a warning to the parser, which then
+  // drops it from the value: a password that starts with ! is silently another password.
+  for (const warning of doc.warnings) {
+    const line = warning.pos[0] === undefined ? 0 : lineCounter.linePos(warning.pos[0]).line
+    if (reported.has(line) || reported.size >= 3) continue
+    reported.add(line)
+    problems.push(`${path}${line === 0 ? '' : `:${line}`}: ${syntaxProblem(warning.code, lines[line - 1] ?? '')}`)
   }
   visit(doc, {
     Alias(_, node) {

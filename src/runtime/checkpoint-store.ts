@@ -41,6 +41,8 @@ export interface CheckpointState<P> {
   readonly finished?: boolean
   /** The report's size when each `--retry-failed` began: a retry's lines replace earlier runs' for the keys it read. */
   readonly retryStarts?: readonly number[]
+  /** The retries (1 for the first, …) that read the source to its end. */
+  readonly completeRetries?: readonly number[]
   /** Damage that ended the read of a file (`rest_skipped` dead letters) a retry read past to the file's end: key → from which run on. */
   readonly repaired?: Readonly<Record<string, number>>
   /** What `pipeline` is the fingerprint of (no secrets), so a refusal can name what changed. */

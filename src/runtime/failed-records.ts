@@ -3,18 +3,20 @@ import { createReadStream } from 'node:fs'
 /** Outcomes that leave a record in the dead letter. */
 const deadOutcomes = new Set(['failed', 'rejected'])
 
+type Place = { readonly file: string; readonly line: number; readonly element: number | undefined }
+
 /**
  * Where a record is in an export file: `file:line`, or `file:line (element n)` for a JSON array
  * (whose elements are numbered through the file, several on a line when it is on one line);
  * undefined for other origins (a table row).
  */
-function placeOf(origin: string): { readonly file: string; readonly line: number; readonly element: number | undefined } | undefined {
+function placeOf(origin: string): Place | undefined {
   const match = /^(.*):(\d+)(?: \(element (\d+)\))?$/.exec(origin)
   return match === null ? undefined : { file: match[1] as string, line: Number(match[2]), element: match[3] === undefined ? undefined : Number(match[3]) }
 }
 
 /** -1, 0 or 1 as place `a` comes before, at or after `b` in the same file. */
-function compareInFile(a: NonNullable<ReturnType<typeof placeOf>>, b: NonNullable<ReturnType<typeof placeOf>>): number {
+function compareInFile(a: Place, b: Place): number {
   if (a.element !== undefined && b.element !== undefined) return Math.sign(a.element - b.element)
   return Math.sign(a.line - b.line)
 }
@@ -27,10 +29,20 @@ function readAfter(a: string, b: string): boolean {
   return pa.file === pb.file ? compareInFile(pa, pb) > 0 : pa.file > pb.file
 }
 
-/** One key's outcomes in the latest run that read it: origin → dead-lettered, and which origin the source gives last. */
+/** A place's number within its file: the element of a JSON array (several may share a line), else the line. */
+const placeNumber = (place: Place): number => place.element ?? place.line
+
+/** One origin's latest outcome: dead-lettered or not, and in which run. */
+interface OriginOutcome {
+  readonly dead: boolean
+  readonly epoch: number
+}
+
+/** A key's outcomes by origin, and which of its origins the source gives last. */
 interface KeyState {
+  /** The run that gave it its latest outcome. */
   epoch: number
-  readonly origins: Map<string, boolean>
+  readonly origins: Map<string, OriginOutcome>
   last: string
 }
 
@@ -38,38 +50,47 @@ interface KeyState {
 interface Damage {
   /** The dead letter's key: its place as `file:line`. */
   readonly key: string
-  readonly file: string
-  readonly place: NonNullable<ReturnType<typeof placeOf>>
+  readonly place: Place
+  epoch: number
 }
 
-/** A place's number within its file: the element of a JSON array (several may share a line), else the line. */
-const placeNumber = (place: NonNullable<ReturnType<typeof placeOf>>): number => place.element ?? place.line
+/** Which part of a report counts: from where the import began, in runs split at these byte offsets. */
+export interface ReportSpan {
+  /** Byte offset where the import began (its first or `--from-start` backfill): earlier lines are another import's. */
+  readonly from?: number
+  /** Byte offsets where each `--retry-failed` began, ascending. */
+  readonly retryStarts?: readonly number[]
+  /** Runs (1 for the first retry, …) that read the source to its end: their outcomes are a key's whole story. */
+  readonly completeRetries?: readonly number[]
+  /** Damage keys a retry repaired, and the run from which on. */
+  readonly repaired?: Readonly<Record<string, number>>
+}
 
 /**
  * The records whose last outcome in a report is a dead letter: what `backfill --retry-failed`
- * sends again.
+ * sends again. Built from two reads of the report: the first finds the keys that matter (ever
+ * dead-lettered, or read after damage), the second keeps their outcomes, so memory follows those
+ * keys and not the report.
  *
- * - A key's state is its outcomes in the latest run that read it (a retry reads the whole source
- *   as it is now, so its lines replace the earlier runs' for the keys it sent).
- * - Within a run, the version the source gives last decides: a user whose newer version was
- *   refused still fails when its older version was imported, whatever order the outcomes came in.
+ * - A key fails when the version the source gives last is dead-lettered, or is older than an
+ *   earlier version's outcome (a retry stopped after sending the earlier one: the later one must
+ *   land last again). Outcomes of versions are kept by origin across runs; a retry that read the
+ *   whole source (`completeRetries`) starts a key's story afresh, a stopped one adds to it.
  * - A line that could not be read is named by its place (`file:line`): an outcome of a record read
  *   at that place since settles it, and until then a record read there is retried whatever key it
  *   reads as.
  * - Damage that ended the read of its file (`rest_skipped`: a cut gzip, a bad CSV header) has
- *   every record after it in that file retried whose place has no outcome since, which the
- *   backfill never read (judged by place: a retry stopped or killed partway leaves the rest), and
- *   with it the later versions of its user, so the last version still lands last. The damage
- *   itself is settled only by a retry that read the file to its end without meeting it again
- *   (`repaired`, kept in the checkpoint): a fixed file may yield no record at its place.
+ *   every record after it in that file retried whose place has no outcome since (the backfill
+ *   never read them), and with each the later versions of its user. The damage itself is settled
+ *   only by a retry that read the file to its end without meeting damage in it (`repaired`).
  */
 export class FailedRecords {
   readonly #keys = new Map<string, KeyState>()
-  readonly #damage: Damage[] = []
+  readonly #damage = new Map<string, Damage>()
   /** file → numbers of the places after its damage that have an outcome since */
   readonly #settledAfterDamage = new Map<string, Set<number>>()
-  /** damage key → the run from which on it is repaired */
   readonly #repaired: ReadonlyMap<string, number>
+  readonly #completeRetries: ReadonlySet<number>
   /** keys whose later versions are sent because an earlier one after damage is */
   readonly #forced = new Set<string>()
   /** failing keys a `has` matched */
@@ -79,50 +100,76 @@ export class FailedRecords {
   #failing: Set<string> | undefined
   #unreadOrigins: Set<string> | undefined
 
-  constructor(repaired: ReadonlyMap<string, number> = new Map()) {
-    this.#repaired = repaired
+  constructor(span: ReportSpan = {}) {
+    this.#repaired = new Map(Object.entries(span.repaired ?? {}))
+    this.#completeRetries = new Set(span.completeRetries ?? [])
   }
 
-  /** Takes one report line; `epoch` counts the runs before it (lines of one run share it). */
-  take(sourceKey: string, origin: string, outcome: string, epoch: number, restSkipped = false): void {
-    this.#failing = undefined
+  /** First read: a damage line (kept), and whether a line's key is one to keep outcomes of. */
+  notice(sourceKey: string, origin: string, outcome: string, epoch: number, restSkipped: boolean): boolean {
     const dead = deadOutcomes.has(outcome)
-    const place = placeOf(origin)
-    if (sourceKey !== origin && place !== undefined) {
-      // The place of a line that could not be read, read now as a record: that record speaks for it.
-      // Not damage that ended its file: that waits for a retry to read the file to its end.
-      if (this.#keys.get(origin)?.origins.has(origin) && !this.#damage.some((damage) => damage.key === origin)) this.#keys.delete(origin)
-      for (const damage of this.#damage) {
-        if (damage.file === place.file && compareInFile(place, damage.place) >= 0) {
-          let settled = this.#settledAfterDamage.get(damage.file)
-          if (settled === undefined) this.#settledAfterDamage.set(damage.file, (settled = new Set()))
-          settled.add(placeNumber(place))
-        }
+    if (restSkipped && dead && sourceKey === origin) {
+      const place = placeOf(origin)
+      if (place !== undefined) {
+        const known = this.#damage.get(origin)
+        if (known === undefined) this.#damage.set(origin, { key: origin, place, epoch })
+        else known.epoch = epoch
       }
     }
-    if (restSkipped && dead && sourceKey === origin && place !== undefined && !this.#damage.some((damage) => damage.key === origin)) this.#damage.push({ key: origin, file: place.file, place })
+    return dead || this.#afterDamage(origin) !== undefined
+  }
+
+  /** The damage of `origin`'s file that `origin` is at or after. */
+  #afterDamage(origin: string): Damage | undefined {
+    if (this.#damage.size === 0) return undefined
+    const place = placeOf(origin)
+    if (place === undefined) return undefined
+    for (const damage of this.#damage.values()) if (damage.place.file === place.file && compareInFile(place, damage.place) >= 0) return damage
+    return undefined
+  }
+
+  /** Second read: one report line; `tracked` when its key is one `notice` kept. */
+  take(sourceKey: string, origin: string, outcome: string, epoch: number, tracked: boolean): void {
+    this.#failing = undefined
+    if (sourceKey !== origin) {
+      // The place of a line that could not be read, read now as a record: that record speaks for it
+      // (not damage that ended its file: that waits for a retry to read the file to its end).
+      if (this.#keys.get(origin)?.origins.has(origin) && !this.#damage.has(origin)) this.#keys.delete(origin)
+      const place = this.#damage.size > 0 ? placeOf(origin) : undefined
+      if (place !== undefined && this.#afterDamage(origin) !== undefined) {
+        let settled = this.#settledAfterDamage.get(place.file)
+        if (settled === undefined) this.#settledAfterDamage.set(place.file, (settled = new Set()))
+        settled.add(placeNumber(place))
+      }
+    }
+    if (!tracked) return
+    const dead = deadOutcomes.has(outcome)
     let state = this.#keys.get(sourceKey)
-    if (state === undefined || epoch > state.epoch) {
+    if (state === undefined || (epoch > state.epoch && this.#completeRetries.has(epoch))) {
       state = { epoch, origins: new Map(), last: origin }
       this.#keys.set(sourceKey, state)
     }
-    state.origins.set(origin, dead)
+    state.epoch = Math.max(state.epoch, epoch)
+    state.origins.set(origin, { dead, epoch })
     if (origin === state.last || readAfter(origin, state.last) || placeOf(state.last) === undefined) state.last = origin
+  }
+
+  #fails(key: string, state: KeyState): boolean {
+    const last = state.origins.get(state.last)!
+    const repairedFrom = this.#repaired.get(key)
+    if (repairedFrom !== undefined && last.epoch < repairedFrom) return false
+    if (last.dead) return true
+    for (const [origin, outcome] of state.origins) if (outcome.epoch > last.epoch && readAfter(state.last, origin)) return true
+    return false
   }
 
   /** Keys whose last outcome is a dead letter. */
   #failingKeys(): Set<string> {
     if (this.#failing !== undefined) return this.#failing
     const failing = new Set<string>()
-    for (const [key, state] of this.#keys) {
-      if (state.origins.get(state.last) !== true) continue
-      const repairedFrom = this.#repaired.get(key)
-      if (repairedFrom !== undefined && state.epoch < repairedFrom) continue
-      failing.add(key)
-    }
+    for (const [key, state] of this.#keys) if (this.#fails(key, state)) failing.add(key)
     this.#failing = failing
-    // Damage is judged by place (see `has`), these by the line alone.
-    this.#unreadOrigins = new Set([...failing].filter((key) => placeOf(key) !== undefined && this.#keys.get(key)!.origins.has(key) && !this.#damage.some((damage) => damage.key === key)))
+    this.#unreadOrigins = new Set([...failing].filter((key) => placeOf(key) !== undefined && this.#keys.get(key)!.origins.has(key) && !this.#damage.has(key)))
     return failing
   }
 
@@ -131,60 +178,44 @@ export class FailedRecords {
     return this.#failingKeys().size
   }
 
-  /** Damage keys still failing, with the latest run each was met in. */
+  /** Damage still failing: its key, file, and the latest run it was met in. */
   failingDamage(): { key: string; file: string; epoch: number }[] {
     const failing = this.#failingKeys()
-    return this.#damage.filter((damage) => failing.has(damage.key)).map((damage) => ({ key: damage.key, file: damage.file, epoch: this.#keys.get(damage.key)!.epoch }))
+    return [...this.#damage.values()].filter((damage) => failing.has(damage.key)).map((damage) => ({ key: damage.key, file: damage.place.file, epoch: damage.epoch }))
   }
 
-  /** Whether a record read from the source is one to send again. */
-  has(sourceKey: string, origin: string): boolean {
+  /**
+   * Whether a record read from the source is one to send again. A line that cannot be read is
+   * always taken (it costs no quota), so damage a retry meets is recorded where it is now.
+   */
+  has(sourceKey: string, origin: string, unreadable = false): boolean {
     const failing = this.#failingKeys()
     const place = placeOf(origin)
     if (place !== undefined) this.filesRead.add(place.file)
-    if (this.#forced.has(sourceKey)) return true
-    if (failing.has(sourceKey)) {
-      this.#found.add(sourceKey)
-      return true
-    }
-    if (this.#unreadOrigins!.has(origin)) {
-      this.#found.add(origin)
-      return true
-    }
-    if (this.#damage.length === 0 || place === undefined) return false
-    const after = this.#damage.some((damage) => damage.file === place.file && failing.has(damage.key) && compareInFile(place, damage.place) >= 0)
-    if (!after || this.#settledAfterDamage.get(place.file)?.has(placeNumber(place))) return false
+    if (failing.has(sourceKey)) this.#found.add(sourceKey)
+    else if (this.#unreadOrigins!.has(origin)) this.#found.add(origin)
+    if (unreadable || this.#forced.has(sourceKey) || failing.has(sourceKey) || this.#unreadOrigins!.has(origin)) return true
+    if (place === undefined) return false
+    const damage = this.#afterDamage(origin)
+    if (damage === undefined || !failing.has(damage.key) || this.#settledAfterDamage.get(place.file)?.has(placeNumber(place))) return false
     // Never read before: sent, and so are this user's versions read after it.
     this.#forced.add(sourceKey)
     return true
   }
 
-  /** Failing keys no record read so far matched: after a whole read, those the source no longer has. */
+  /** Failing keys no record read so far matched: after a whole read, those the source no longer has (a damaged file gone with them). */
   get notFound(): number {
-    // Damage is settled by reading its file, never found under a key of its own.
-    const damaged = new Set(this.#damage.map((damage) => damage.key))
     let unmatched = 0
-    for (const key of this.#failingKeys()) if (!this.#found.has(key) && !damaged.has(key)) unmatched++
+    for (const key of this.#failingKeys()) {
+      const damage = this.#damage.get(key)
+      if (damage === undefined ? !this.#found.has(key) : !this.filesRead.has(damage.place.file)) unmatched++
+    }
     return unmatched
   }
 }
 
-/** Which part of a report counts: from where the import began, in runs split at these byte offsets. */
-export interface ReportSpan {
-  /** Byte offset where the import began (its first or `--from-start` backfill): earlier lines are another import's. */
-  readonly from?: number
-  /** Byte offsets where each `--retry-failed` began, ascending. */
-  readonly retryStarts?: readonly number[]
-  /** Damage keys a retry repaired, and the run (its index in `retryStarts`, plus one) from which on. */
-  readonly repaired?: Readonly<Record<string, number>>
-}
-
-/**
- * Reads a report file (`<name>.report.ndjson`) line by line, from `span.from`. A line that is not a
- * whole JSON report line (cut short by a crash) is passed over. Undefined when the file does not exist.
- */
-export async function readFailedRecords(reportPath: string, span: ReportSpan = {}): Promise<FailedRecords | undefined> {
-  const failed = new FailedRecords(new Map(Object.entries(span.repaired ?? {})))
+/** Calls `take` with each report line from `from`, and the run it belongs to. */
+async function eachLine(reportPath: string, span: ReportSpan, take: (entry: { key: string; origin: string; outcome: string; restSkipped: boolean }, epoch: number) => void): Promise<boolean> {
   const starts = span.retryStarts ?? []
   const stream = createReadStream(reportPath, { start: span.from ?? 0 })
   let offset = span.from ?? 0
@@ -202,11 +233,11 @@ export async function readFailedRecords(reportPath: string, span: ReportSpan = {
     if (entry === null || typeof entry !== 'object') return
     const { source_key: key, origin, outcome, rest_skipped: restSkipped } = entry as Record<string, unknown>
     if (typeof key !== 'string' || typeof origin !== 'string' || typeof outcome !== 'string') return
-    failed.take(key, origin, outcome, epoch, restSkipped === true)
+    take({ key, origin, outcome, restSkipped: restSkipped === true }, epoch)
   }
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      let data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk
+      const data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk
       let start = 0
       for (let newline = data.indexOf(0x0a); newline !== -1; newline = data.indexOf(0x0a, start)) {
         takeLine(data.subarray(start, newline), offset + start)
@@ -214,14 +245,29 @@ export async function readFailedRecords(reportPath: string, span: ReportSpan = {
       }
       offset += start
       rest = Buffer.from(data.subarray(start))
-      data = rest
     }
     takeLine(rest, offset)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
     throw error
   } finally {
     stream.destroy()
   }
+  return true
+}
+
+/**
+ * Reads a report file (`<name>.report.ndjson`) from `span.from`, twice (see `FailedRecords`). A
+ * line that is not a whole JSON report line (cut short by a crash) is passed over. Undefined when
+ * the file does not exist.
+ */
+export async function readFailedRecords(reportPath: string, span: ReportSpan = {}): Promise<FailedRecords | undefined> {
+  const failed = new FailedRecords(span)
+  const tracked = new Set<string>()
+  const found = await eachLine(reportPath, span, (line, epoch) => {
+    if (failed.notice(line.key, line.origin, line.outcome, epoch, line.restSkipped)) tracked.add(line.key)
+  })
+  if (!found) return undefined
+  await eachLine(reportPath, span, (line, epoch) => failed.take(line.key, line.origin, line.outcome, epoch, tracked.has(line.key)))
   return failed
 }

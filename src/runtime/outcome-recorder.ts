@@ -2,7 +2,7 @@ import type { Outcome } from '../core/outcome.ts'
 import type { Stage } from '../core/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { NdjsonWriter } from './ndjson-writer.ts'
-import { redact, redactText } from './redact.ts'
+import { redact, redactMessage, redactText } from './redact.ts'
 import { bump, type RunSummary } from './run-summary.ts'
 import type { Settleable } from './work-item.ts'
 import type { LoginLedger } from './login-ledger.ts'
@@ -65,7 +65,7 @@ export class OutcomeRecorder {
         origin: source.origin,
         stage,
         code,
-        message: outcome.message === undefined ? undefined : redactText(outcome.message),
+        message: outcome.message === undefined ? undefined : redactMessage(outcome.message, source.origin),
         ...(outcome.reason !== undefined ? { authgear: redact(outcome.reason, this.#secretColumns) } : {}),
         ...(outcome.warnings?.length ? { warnings: outcome.warnings.map(redactText) } : {}),
         attempts: item.attempts ?? 0,

@@ -58,7 +58,7 @@ export interface PipelineOptions<P> {
    * Which records are sent (`--retry-failed`: those whose last outcome was a dead letter); the
    * others are settled at once, with no outcome written, and counted as not retried.
    */
-  readonly select?: (key: string, origin: string) => boolean
+  readonly select?: (key: string, origin: string, unreadable: boolean) => boolean
   /** The report file's size as this run began: kept in the checkpoint of an import it begins (see `CheckpointState.reportFrom`). */
   readonly reportBytes?: number
 }
@@ -168,8 +168,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   }
   const select = options.select
   /** Settles a record the run does not send (see `select`); true if so. */
-  const passedOver = (key: string, origin: string, ticket: BatchTicket): boolean => {
-    if (select === undefined || select(key, origin)) return false
+  const passedOver = (key: string, origin: string, unreadable: boolean, ticket: BatchTicket): boolean => {
+    if (select === undefined || select(key, origin, unreadable)) return false
     summary.notRetried++
     ticket.settle(1)
     return true
@@ -203,7 +203,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     const kept = final && !complete && position !== undefined && position !== resumeFrom && source.sealPosition !== undefined ? await source.sealPosition(position) : position
     try {
       await Promise.all(options.writers.map((w) => w.flush()))
-      await store.save({ version: 1, pipeline: options.pipelineId, position: kept ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(finished ? { finished } : {}), ...(reportFrom !== undefined ? { reportFrom } : {}), ...(saved?.retryStarts ? { retryStarts: saved.retryStarts } : {}), ...(saved?.repaired ? { repaired: saved.repaired } : {}), ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}), ...(content !== undefined ? { content } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
+      await store.save({ version: 1, pipeline: options.pipelineId, position: kept ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(finished ? { finished } : {}), ...(reportFrom !== undefined ? { reportFrom } : {}), ...(saved?.retryStarts ? { retryStarts: saved.retryStarts } : {}), ...(saved?.repaired ? { repaired: saved.repaired } : {}), ...(saved?.completeRetries ? { completeRetries: saved.completeRetries } : {}), ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}), ...(content !== undefined ? { content } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
     } catch (error) {
       checkpointer.markDirty()
       throw error
@@ -317,7 +317,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
         await startAfresh()
         const ticket = track(batch, batch.items.count)
         for (const item of unpackItems(batch.items)) {
-          if (passedOver(item.key, item.origin, ticket)) continue
+          if (passedOver(item.key, item.origin, item.kind === 'unreadable', ticket)) continue
           if (item.kind === 'mapped') {
             if (settledBefore(item.origin, ticket)) continue
             const waiting = accept(workItemOf(item, ticket, arena))
@@ -338,7 +338,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
         const ticket = track(batch, batch.records.length)
         ledger?.logins.prefetch(batch.records.map((record) => record.key))
         for (const record of batch.records) {
-          if (settledBefore(record.origin, ticket) || passedOver(record.key, record.origin, ticket)) continue
+          if (settledBefore(record.origin, ticket) || passedOver(record.key, record.origin, record.kind === 'unreadable', ticket)) continue
           if (record.kind === 'unreadable') {
             recorder.complete({ source: record, ticket }, { kind: 'rejected', code: record.code, message: record.message }, 'receiving')
             continue

@@ -99,11 +99,18 @@ function redactAt(value: unknown, depth: number, secretColumns: ReadonlySet<stri
  */
 const knownSecrets = new Set<string>()
 
+/**
+ * Shorter credentials (and pieces) are not looked for: a short one is likely an ordinary word of
+ * the message too (a table named `test`), whose replacement would mangle the message and, beside
+ * the same word left in a field nearby, give the password away.
+ */
+const minSecretLength = 6
+
 /** Adds a credential, and its pieces between URL delimiters, to what `redactText` takes out. */
 export function registerSecret(value: string | undefined): void {
-  if (value === undefined || value.length < 4) return
+  if (value === undefined || value.length < minSecretLength) return
   knownSecrets.add(value)
-  for (const piece of value.split(/[@/#?:]/)) if (piece.length >= 4) knownSecrets.add(piece)
+  for (const piece of value.split(/[@/#?:]/)) if (piece.length >= minSecretLength) knownSecrets.add(piece)
 }
 
 /** The password in a connection URL as written, encoded or not: what follows the user up to the last `@`. */
@@ -121,11 +128,36 @@ export function registerUrlSecret(url: string | undefined): void {
   }
 }
 
+/** A registered credential as a whole token: not a part of a longer word (`test` in `test_users`). */
+const wordChar = /[A-Za-z0-9_]/
+
 function withoutKnownSecrets(text: string): string {
   let out = text
   // Longest first: a piece must not cut a whole value in two.
-  for (const secret of [...knownSecrets].sort((a, b) => b.length - a.length)) if (out.includes(secret)) out = out.split(secret).join(REDACTED)
+  for (const secret of [...knownSecrets].sort((a, b) => b.length - a.length)) {
+    if (!out.includes(secret)) continue
+    let result = ''
+    let from = 0
+    for (let at = out.indexOf(secret); at !== -1; at = out.indexOf(secret, at + 1)) {
+      const before = at === 0 ? '' : (out[at - 1] as string)
+      const after = out[at + secret.length] ?? ''
+      if ((before !== '' && wordChar.test(before) && wordChar.test(secret[0] as string)) || (after !== '' && wordChar.test(after) && wordChar.test(secret[secret.length - 1] as string))) continue
+      if (at < from) continue
+      result += out.slice(from, at) + REDACTED
+      from = at + secret.length
+    }
+    out = result + out.slice(from)
+  }
   return out
+}
+
+/**
+ * A message about a record (`<origin>: …`) with the text after its origin redacted: the origin
+ * names the record (a hex key, a file and line), which the report and dead letter give in clear.
+ */
+export function redactMessage(message: string, origin: string): string {
+  const prefix = `${origin}: `
+  return message.startsWith(prefix) ? `${prefix}${redactText(message.slice(prefix.length))}` : redactText(message)
 }
 
 /** A word of free text that may be a secret: from 16 characters, at most 1 KiB. */
@@ -148,8 +180,10 @@ const asValue = (text: string): unknown => (/^\d{1,15}$/.test(text) ? Number(tex
  * quote the row it failed on.
  */
 export function redactText(text: string): string {
-  return (
-    withoutKnownSecrets(text)
+  // Registered credentials last: replaced first, a password that is also a key's name (`secret`)
+  // would hide that key from the rules that take out its value.
+  return withoutKnownSecrets(
+    text
       .replace(/Bearer\s+[^\s"',;]+/gi, `Bearer ${REDACTED}`)
       .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED)
       // Argon2's parameters are separated by commas (`m=65536,t=3,p=4`).

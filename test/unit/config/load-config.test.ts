@@ -37,18 +37,18 @@ function problems(text: string, env: NodeJS.ProcessEnv): readonly string[] {
 
 describe('parseConfig', () => {
   it('never quotes a value the YAML parser stumbles on (a password written in the file), and says to quote it', () => {
-    for (const password of ['*Xk9#mQ2vLp', '>Xk9mQ2vLp!', '|Xk9mQ2vLp']) {
+    for (const password of ['*Xk9#mQ2vLp', '>Xk9mQ2vLp!', '|Xk9mQ2vLp', '!Xk9mQ2vLp!', '!Xk9z SECRET', '"Xk9\\U0000ZZZZPw"']) {
       const found = problems(yaml(password), {})
       expect(found.length, password).toBeGreaterThan(0)
       expect(found.join('\n'), password).not.toContain('Xk9')
-      expect(found[0], password).toMatch(new RegExp(`^c\\.yaml:9: .*(must be quoted|quote the value)`))
+      expect(found[0], password).toMatch(new RegExp(`^c\\.yaml:9: .*(must be quoted|quote the value|in single quotes)`))
     }
   })
 
   it('gives one line for an unquoted ${VAR} in a one-line map, not the parser\'s cascade', () => {
     const found = problems(yaml('pw', 'observability: { listen: ${LISTEN}, progress: never }\n'), {})
     expect(found).toHaveLength(1)
-    expect(found[0]).toMatch(/^c\.yaml:\d+: Unexpected flow-map-start at node end; a \$\{VAR\} inside a one-line \{ … \} map must be quoted: key: "\$\{VAR\}"$/)
+    expect(found[0]).toMatch(/^c\.yaml:\d+: unexpected text where YAML expects a key, a value or the end of a line; a \$\{VAR\} inside a one-line \{ … \} map must be quoted: key: "\$\{VAR\}"$/)
   })
 
   it('keeps state where GEARBRIDGE_STATE_DIR says when the config names no state.dir (the container volume), never over a state.dir it names', () => {

@@ -68,11 +68,32 @@ describe('readFailedRecords', () => {
     ]
     const path = await report([...lines, { source_key: 'm', origin: 'u.ndjson:4', outcome: 'inserted' }])
     const retryStart = Buffer.byteLength(lines.map((line) => JSON.stringify(line)).join('\n') + '\n')
-    const failed = (await readFailedRecords(path, { retryStarts: [retryStart] }))!
+    const failed = (await readFailedRecords(path, { retryStarts: [retryStart], completeRetries: [1] }))!
     expect(failed.has('m', 'u.ndjson:4')).toBe(false)
     expect(failed.size).toBe(1)
-    // Without the retry's start, the same lines are one run's, and line 5 comes after line 4.
+    // A retry that stopped partway adds to the story: line 5 still comes after line 4.
+    expect((await readFailedRecords(path, { retryStarts: [retryStart] }))!.has('m', 'u.ndjson:4')).toBe(true)
+    // Without the retry's start, the same lines are one run's.
     expect((await readFailedRecords(path))!.has('m', 'u.ndjson:4')).toBe(true)
+  })
+
+  it('keeps a user whose later version a stopped retry did not reach failing, so the last version lands last', async () => {
+    const first = [
+      { source_key: 'x', origin: 'a.ndjson:1', outcome: 'failed' },
+      { source_key: 'x', origin: 'b.ndjson:1', outcome: 'failed' },
+    ]
+    const start = Buffer.byteLength(first.map((line) => JSON.stringify(line)).join('\n') + '\n')
+    const path = await report([...first, { source_key: 'x', origin: 'a.ndjson:1', outcome: 'inserted' }])
+    expect((await readFailedRecords(path, { retryStarts: [start] }))!.has('x', 'a.ndjson:1')).toBe(true)
+    // The later version was imported, then a stopped retry sent the earlier one over it.
+    const over = [
+      { source_key: 'b.ndjson.gz:200', origin: 'b.ndjson.gz:200', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true },
+      { source_key: 'x', origin: 'c.ndjson:1', outcome: 'inserted' },
+    ]
+    const overStart = Buffer.byteLength(over.map((line) => JSON.stringify(line)).join('\n') + '\n')
+    const stale = (await readFailedRecords(await report([...over, { source_key: 'x', origin: 'b.ndjson.gz:301', outcome: 'updated' }]), { retryStarts: [overStart] }))!
+    expect(stale.size).toBe(2)
+    expect(stale.has('x', 'c.ndjson:1')).toBe(true)
   })
 
   it('reads from where the import began: an earlier import\'s dead letters are not this one\'s', async () => {
@@ -132,6 +153,15 @@ describe('readFailedRecords', () => {
     expect(failed.has('x', 'u.ndjson.gz:201')).toBe(true)
     // The damage stays until a retry reads the file to its end without meeting it.
     expect(failed.failingDamage()).toEqual([{ key: 'u.ndjson.gz:3', file: 'u.ndjson.gz', epoch: 0 }])
+  })
+
+  it('always takes a line that cannot be read, so damage met somewhere new is recorded, and counts a damaged file gone as not found', async () => {
+    const failed = await failedIn([{ source_key: 'u.ndjson.gz:50', origin: 'u.ndjson.gz:50', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true }])
+    expect(failed.has('u.ndjson.gz:20', 'u.ndjson.gz:20', true)).toBe(true)
+    expect(failed.has('k', 'u.ndjson.gz:20')).toBe(false)
+    const gone = await failedIn([{ source_key: 'v.ndjson.gz:9', origin: 'v.ndjson.gz:9', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true }])
+    gone.has('a', 'other.ndjson:1')
+    expect(gone.notFound).toBe(1)
   })
 
   it('settles damage once a retry repaired it, and not before', async () => {

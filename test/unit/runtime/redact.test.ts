@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { maxRedactDepth, redact, redactText, registerUrlSecret } from '../../../src/runtime/redact.ts'
+import { maxRedactDepth, redact, redactMessage, redactText, registerSecret, registerUrlSecret } from '../../../src/runtime/redact.ts'
 
 describe('redact', () => {
   it('redacts a record holding a string of megabytes in the base64 alphabet (the hash check overflowed the regex stack and stopped the run)', () => {
@@ -98,5 +98,21 @@ describe('redact', () => {
     expect(redactText('password Tr0ub@dor-x9Qz/42 refused')).toBe('password REDACTED refused')
     registerUrlSecret('mysql://app:s%40fe-pass-99@db:3306/app')
     expect(redactText('bad auth for s@fe-pass-99')).toBe('bad auth for REDACTED')
+  })
+
+  it('takes a registered password out only as a whole word, after the rules by key: a password that is a key\'s name or part of a table\'s hides nothing', () => {
+    registerSecret('secret')
+    registerSecret('tests1')
+    expect(redactText('{"totp":{"secret":"JBSWY3DPEHPK3PXP"}}')).not.toContain('JBSWY3DPEHPK3PXP')
+    expect(redactText('relation "tests1_usres" does not exist')).toBe('relation "tests1_usres" does not exist')
+    expect(redactText('password tests1 refused')).toBe('password REDACTED refused')
+    // Too short to look for: it would mangle ordinary words.
+    registerSecret('test')
+    expect(redactText('cannot read table test')).toBe('cannot read table test')
+  })
+
+  it('leaves a message\'s origin as it is: a hex key names the row', () => {
+    const origin = 'hexusers id=0a1b2c3d4e5f60718293a4b5c6d7e8f9'
+    expect(redactMessage(`${origin}: email: not an address (hash=5f4dcc3b5aa765d61d8327deb882cf99)`, origin)).toBe(`${origin}: email: not an address (hash=REDACTED)`)
   })
 })
