@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs'
+import { SeenKeys } from './seen-keys.ts'
 
 /** Outcomes that leave a record in the dead letter. */
 const deadOutcomes = new Set(['failed', 'rejected'])
@@ -79,6 +80,8 @@ export interface ReportSpan {
  * - A line that could not be read is named by its place (`file:line`): an outcome of a record read
  *   at that place since settles it, and until then a record read there is retried whatever key it
  *   reads as.
+ * - A key the report never names in this import is a user the backfill never read (split off a
+ *   line that could not be read, or added since): sent, with its later versions.
  * - Damage that ended the read of its file (`rest_skipped`: a cut gzip, a bad CSV header) has
  *   every record after it in that file retried whose place has no outcome since (the backfill
  *   never read them), and with each the later versions of its user. The damage itself is settled
@@ -87,6 +90,12 @@ export interface ReportSpan {
 export class FailedRecords {
   readonly #keys = new Map<string, KeyState>()
   readonly #damage = new Map<string, Damage>()
+  /** file → its damage places */
+  readonly #damageByFile = new Map<string, Damage[]>()
+  /** every key with a report line in this import: a record of another key was never imported */
+  readonly #seen = new SeenKeys()
+  /** places of lines that could not be read (their key is their place) */
+  readonly #unreadPlaces = new Set<string>()
   /** file → numbers of the places after its damage that have an outcome since */
   readonly #settledAfterDamage = new Map<string, Set<number>>()
   readonly #repaired: ReadonlyMap<string, number>
@@ -108,23 +117,34 @@ export class FailedRecords {
   /** First read: a damage line (kept), and whether a line's key is one to keep outcomes of. */
   notice(sourceKey: string, origin: string, outcome: string, epoch: number, restSkipped: boolean): boolean {
     const dead = deadOutcomes.has(outcome)
+    this.#seen.add(sourceKey)
+    if (dead && sourceKey === origin) this.#unreadPlaces.add(origin)
     if (restSkipped && dead && sourceKey === origin) {
       const place = placeOf(origin)
       if (place !== undefined) {
         const known = this.#damage.get(origin)
-        if (known === undefined) this.#damage.set(origin, { key: origin, place, epoch })
-        else known.epoch = epoch
+        if (known !== undefined) known.epoch = epoch
+        else {
+          const damage = { key: origin, place, epoch }
+          this.#damage.set(origin, damage)
+          const inFile = this.#damageByFile.get(place.file)
+          if (inFile === undefined) this.#damageByFile.set(place.file, [damage])
+          else inFile.push(damage)
+        }
       }
     }
-    return dead || this.#afterDamage(origin) !== undefined
+    // A record read at a place that could not be read before: an older version of its user may
+    // have been sent after its newer one.
+    return dead || (sourceKey !== origin && this.#unreadPlaces.has(origin)) || this.#afterDamage(origin) !== undefined
   }
 
   /** The damage of `origin`'s file that `origin` is at or after. */
   #afterDamage(origin: string): Damage | undefined {
     if (this.#damage.size === 0) return undefined
     const place = placeOf(origin)
-    if (place === undefined) return undefined
-    for (const damage of this.#damage.values()) if (damage.place.file === place.file && compareInFile(place, damage.place) >= 0) return damage
+    const inFile = place === undefined ? undefined : this.#damageByFile.get(place.file)
+    if (inFile === undefined) return undefined
+    for (const damage of inFile) if (compareInFile(place!, damage.place) >= 0) return damage
     return undefined
   }
 
@@ -193,8 +213,18 @@ export class FailedRecords {
     const place = placeOf(origin)
     if (place !== undefined) this.filesRead.add(place.file)
     if (failing.has(sourceKey)) this.#found.add(sourceKey)
-    else if (this.#unreadOrigins!.has(origin)) this.#found.add(origin)
+    if (this.#unreadOrigins!.has(origin)) {
+      this.#found.add(origin)
+      // Read where a line could not be read before: this user's versions read after it go too.
+      this.#forced.add(sourceKey)
+    }
     if (unreadable || this.#forced.has(sourceKey) || failing.has(sourceKey) || this.#unreadOrigins!.has(origin)) return true
+    // A key this import never gave an outcome: a user the backfill never read (split off a line
+    // that could not be read, or added to the source since).
+    if (!this.#seen.has(sourceKey)) {
+      this.#forced.add(sourceKey)
+      return true
+    }
     if (place === undefined) return false
     const damage = this.#afterDamage(origin)
     if (damage === undefined || !failing.has(damage.key) || this.#settledAfterDamage.get(place.file)?.has(placeNumber(place))) return false

@@ -143,6 +143,27 @@ describe('backfill --retry-failed', () => {
     expect(count(again.stdout, 'not retried')).toBe(5 + 301 + 1)
   })
 
+  it('sends a user split off a line that could not be read, and a fixed older version before the newer one', async () => {
+    const { dir, target } = await scratchTarget('gb-retry-')
+    await mkdir(join(dir, 'data'))
+    await writeFile(join(dir, 'data', 'a.ndjson'), `${line({ user_id: 'auth0|y', email: 'y@example.com' })}\n${line({ user_id: 'auth0|x', email: 'x@example.com', name: 'Older' }).slice(0, -5)}\n`)
+    await writeFile(join(dir, 'data', 'b.ndjson'), `${line({ user_id: 'auth0|x', email: 'x@example.com', name: 'Newest' })}\n${line({ user_id: 'auth0|w', email: 'w@example.com' })}${line({ user_id: 'auth0|z', email: 'z@example.com' })}\n`)
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: join(dir, 'data', '*') }, sink: { upsert: true } })
+    expect((await runCli(['backfill', '--config', config])).code).toBe(3)
+    // Both lines fixed; the two users run together are split onto lines of their own.
+    await writeFile(join(dir, 'data', 'a.ndjson'), `${line({ user_id: 'auth0|y', email: 'y@example.com' })}\n${line({ user_id: 'auth0|x', email: 'x@example.com', name: 'Older' })}\n`)
+    await writeFile(join(dir, 'data', 'b.ndjson'), `${line({ user_id: 'auth0|x', email: 'x@example.com', name: 'Newest' })}\n${line({ user_id: 'auth0|w', email: 'w@example.com' })}\n${line({ user_id: 'auth0|z', email: 'z@example.com' })}\n`)
+    const retry = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(retry.code, retry.stdout).toBe(0)
+    expect(retry.stdout).not.toMatch(/not found/)
+    const users = new Map([...target.emulator.store.list()].map((user) => [user.email?.value, user.standard?.['name']]))
+    expect([...users.keys()].sort()).toEqual(['w@example.com', 'x@example.com', 'y@example.com', 'z@example.com'])
+    expect(users.get('x@example.com')).toBe('Newest')
+    const again = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(again.code).toBe(0)
+    expect(count(again.stdout, 'not retried')).toBe(5)
+  })
+
   it('settles a CSV header that could not be read once the fixed file is read', async () => {
     const { dir, target } = await scratchTarget('gb-retry-')
     const users = join(dir, 'users.csv')

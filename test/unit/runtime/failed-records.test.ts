@@ -100,7 +100,8 @@ describe('readFailedRecords', () => {
     const earlier = { source_key: 'k', origin: 'u.ndjson:1', outcome: 'rejected' }
     const failed = await failedIn([earlier, { source_key: 'm', origin: 'u.ndjson:1', outcome: 'rejected' }], { from: JSON.stringify(earlier).length + 1 })
     expect(failed.size).toBe(1)
-    expect(failed.has('k', 'x:1')).toBe(false)
+    expect(failed.has('m', 'u.ndjson:1')).toBe(true)
+    expect(failed.notFound).toBe(0)
   })
 
   it('names a line that could not be read by its place, settled by any outcome of a record read there later', async () => {
@@ -123,6 +124,8 @@ describe('readFailedRecords', () => {
   it('retries every record after a line that ended the read of its file, which the backfill never read', async () => {
     const failed = await failedIn([
       { source_key: 'a', origin: 'u.ndjson.gz:1', outcome: 'inserted' },
+      { source_key: 'b', origin: 'u.ndjson.gz:2', outcome: 'inserted' },
+      { source_key: 'e', origin: 'v.ndjson:40', outcome: 'inserted' },
       { source_key: 'u.ndjson.gz:3', origin: 'u.ndjson.gz:3', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true },
     ])
     expect(failed.has('a', 'u.ndjson.gz:1')).toBe(false)
@@ -156,7 +159,7 @@ describe('readFailedRecords', () => {
   })
 
   it('always takes a line that cannot be read, so damage met somewhere new is recorded, and counts a damaged file gone as not found', async () => {
-    const failed = await failedIn([{ source_key: 'u.ndjson.gz:50', origin: 'u.ndjson.gz:50', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true }])
+    const failed = await failedIn([{ source_key: 'k', origin: 'u.ndjson.gz:20', outcome: 'inserted' }, { source_key: 'u.ndjson.gz:50', origin: 'u.ndjson.gz:50', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true }])
     expect(failed.has('u.ndjson.gz:20', 'u.ndjson.gz:20', true)).toBe(true)
     expect(failed.has('k', 'u.ndjson.gz:20')).toBe(false)
     const gone = await failedIn([{ source_key: 'v.ndjson.gz:9', origin: 'v.ndjson.gz:9', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true }])
@@ -166,7 +169,7 @@ describe('readFailedRecords', () => {
 
   it('settles damage once a retry repaired it, and not before', async () => {
     const header = { source_key: 'u.csv:1', origin: 'u.csv:1', outcome: 'rejected', code: 'malformed_csv', rest_skipped: true }
-    const path = await report([header, { source_key: 'a', origin: 'u.csv:2', outcome: 'inserted' }, { source_key: 'b', origin: 'u.csv:3', outcome: 'inserted' }])
+    const path = await report([header, { source_key: 'a', origin: 'u.csv:2', outcome: 'inserted' }, { source_key: 'b', origin: 'u.csv:3', outcome: 'inserted' }, { source_key: 'z', origin: 'u.csv:9', outcome: 'inserted' }])
     const start = JSON.stringify(header).length + 1
     expect((await readFailedRecords(path, { retryStarts: [start] }))!.size).toBe(1)
     const repaired = (await readFailedRecords(path, { retryStarts: [start], repaired: { 'u.csv:1': 1 } }))!
@@ -183,12 +186,35 @@ describe('readFailedRecords', () => {
     expect(versions.size).toBe(0)
     const cut = await failedIn([
       { source_key: 'a', origin: 'u.json:1 (element 4)', outcome: 'inserted' },
+      { source_key: 'b', origin: 'u.json:1 (element 5)', outcome: 'inserted' },
       { source_key: 'u.json:1 (element 6)', origin: 'u.json:1 (element 6)', outcome: 'rejected', code: 'malformed_json', rest_skipped: true },
     ])
     expect(cut.has('a', 'u.json:1 (element 4)')).toBe(false)
     expect(cut.has('b', 'u.json:1 (element 5)')).toBe(false)
     expect(cut.has('c', 'u.json:1 (element 6)')).toBe(true)
     expect(cut.has('d', 'u.json:1 (element 7)')).toBe(true)
+  })
+
+  it('sends a user the import never gave an outcome: one split off a line that could not be read, or added since', async () => {
+    const failed = await failedIn([
+      { source_key: 'y', origin: 'u.ndjson:1', outcome: 'inserted' },
+      { source_key: 'u.ndjson:2', origin: 'u.ndjson:2', outcome: 'rejected', code: 'malformed_json' },
+      { source_key: 'w', origin: 'u.ndjson:3', outcome: 'inserted' },
+    ])
+    expect(failed.has('y', 'u.ndjson:1')).toBe(false)
+    expect(failed.has('x', 'u.ndjson:2')).toBe(true)
+    expect(failed.has('z', 'u.ndjson:3')).toBe(true)
+    expect(failed.has('w', 'u.ndjson:4')).toBe(false)
+    expect(failed.notFound).toBe(0)
+  })
+
+  it('sends the later versions of a user read where a line could not be read, so its newest lands last', async () => {
+    const failed = await failedIn([
+      { source_key: 'a.ndjson:2', origin: 'a.ndjson:2', outcome: 'rejected', code: 'malformed_json' },
+      { source_key: 'x', origin: 'b.ndjson:1', outcome: 'inserted' },
+    ])
+    expect(failed.has('x', 'a.ndjson:2')).toBe(true)
+    expect(failed.has('x', 'b.ndjson:1')).toBe(true)
   })
 
   it('counts the failing keys no record matched', async () => {
