@@ -148,7 +148,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await report.open()
     await deadLetter.open()
     // This retry's own lines begin where the report ends once its torn last line (a crash) is trimmed.
-    const retry: RetryPlan | undefined = failed && { failed, reportStart: (await stat(report.path)).size }
+    let retry: RetryPlan | undefined = failed && { failed, reportStart: (await stat(report.path)).size }
     if (retry) await beginRetry(store, pipelineKey, retry.reportStart)
     if (retry) logger.info({ failed: retry.failed.size }, 'Retrying the records whose last outcome was a dead letter.')
     await producer?.connect()
@@ -198,7 +198,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         pipelineIdentity: pipelineKey.identity,
         fromStart: options.fromStart ?? false,
         resumeSettled: options.mode === 'backfill' && config.source.type === 'auth0' && !retry,
-        ...(retry ? { select: (key: string, origin: string, unreadable: boolean) => retry.failed.has(key, origin, unreadable) } : {}),
+        ...(retry ? selectFrom(retry.failed) : {}),
         reportBytes: (await stat(report.path)).size,
         summary,
         metrics,
@@ -239,9 +239,12 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         : 'nothing was checkpointed, as no record reached Authgear: the next run starts where this one did, and writes its dead letters again'
     const sentence = (text: string): string => `${text.charAt(0).toUpperCase()}${text.slice(1)}`
     // The report now has this run's outcomes: the backfill's count of dead letters follows it.
-    const remaining = retry && (await report.flush().then(() => settleRetry(store, pipelineKey, report.path, { filesRead: retry.failed.filesRead, complete: result.status === 'complete' })))
-    const retried = retry && { remaining: remaining ?? summary.outcomes.failed + summary.outcomes.rejected, notFound: result.status === 'complete' ? retry.failed.notFound : 0 }
-    io.stdout.write(formatSummary(retry ? 'backfill --retry-failed' : options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }, retried || undefined))
+    // What the settling needs of the plan, which is let go of first: it reads the report again.
+    const planned = retry && { filesRead: retry.failed.filesRead, notFound: result.status === 'complete' ? retry.failed.notFound : 0 }
+    retry = undefined
+    const remaining = planned && (await report.flush().then(() => settleRetry(store, pipelineKey, report.path, { filesRead: planned.filesRead, complete: result.status === 'complete' })))
+    const retried = planned && { remaining: remaining ?? summary.outcomes.failed + summary.outcomes.rejected, notFound: planned.notFound }
+    io.stdout.write(formatSummary(planned ? 'backfill --retry-failed' : options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }, retried || undefined))
     logger.info({ summary: summary.toJSON(), status: result.status, ...(result.deadLetteredEarlier ? { deadLetteredEarlier: result.deadLetteredEarlier } : {}) }, `The ${options.mode} run ended.`)
     switch (result.status) {
       case 'complete':
@@ -319,3 +322,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   }
 }
 
+/** The pipeline's `select` for a retry: only the records to send again. */
+function selectFrom(failed: RetryPlan['failed']): { select: (key: string, origin: string, unreadable: boolean) => boolean } {
+  return { select: (key, origin, unreadable) => failed.has(key, origin, unreadable) }
+}

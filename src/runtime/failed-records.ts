@@ -39,12 +39,38 @@ interface OriginOutcome {
   readonly epoch: number
 }
 
-/** A key's outcomes by origin, and which of its origins the source gives last. */
+/**
+ * A key's outcomes by origin: the origin the source gives last inline, the others (a user with
+ * several versions) in a map made only then, as most keys have one origin.
+ */
 interface KeyState {
   /** The run that gave it its latest outcome. */
   epoch: number
-  readonly origins: Map<string, OriginOutcome>
   last: string
+  lastDead: boolean
+  lastEpoch: number
+  others?: Map<string, OriginOutcome>
+}
+
+const hasOrigin = (state: KeyState, origin: string): boolean => state.last === origin || state.others?.has(origin) === true
+
+/** Records `origin`'s outcome in a key's state, moving `last` when the source gives it later. */
+function setOutcome(state: KeyState, origin: string, dead: boolean, epoch: number): void {
+  if (origin === state.last) {
+    state.lastDead = dead
+    state.lastEpoch = epoch
+    return
+  }
+  // Later in the source, or a row of a table (no place: the latest line wins).
+  if (readAfter(origin, state.last) || placeOf(state.last) === undefined) {
+    ;(state.others ??= new Map()).set(state.last, { dead: state.lastDead, epoch: state.lastEpoch })
+    state.others.delete(origin)
+    state.last = origin
+    state.lastDead = dead
+    state.lastEpoch = epoch
+    return
+  }
+  ;(state.others ??= new Map()).set(origin, { dead, epoch })
 }
 
 /** A place where damage ended the read of a file (`rest_skipped`), and the run that met it. */
@@ -154,7 +180,8 @@ export class FailedRecords {
     if (sourceKey !== origin) {
       // The place of a line that could not be read, read now as a record: that record speaks for it
       // (not damage that ended its file: that waits for a retry to read the file to its end).
-      if (this.#keys.get(origin)?.origins.has(origin) && !this.#damage.has(origin)) this.#keys.delete(origin)
+      const unread = this.#keys.get(origin)
+      if (unread !== undefined && hasOrigin(unread, origin) && !this.#damage.has(origin)) this.#keys.delete(origin)
       const place = this.#damage.size > 0 ? placeOf(origin) : undefined
       if (place !== undefined && this.#afterDamage(origin) !== undefined) {
         let settled = this.#settledAfterDamage.get(place.file)
@@ -166,20 +193,18 @@ export class FailedRecords {
     const dead = deadOutcomes.has(outcome)
     let state = this.#keys.get(sourceKey)
     if (state === undefined || (epoch > state.epoch && this.#completeRetries.has(epoch))) {
-      state = { epoch, origins: new Map(), last: origin }
+      state = { epoch, last: origin, lastDead: dead, lastEpoch: epoch }
       this.#keys.set(sourceKey, state)
     }
     state.epoch = Math.max(state.epoch, epoch)
-    state.origins.set(origin, { dead, epoch })
-    if (origin === state.last || readAfter(origin, state.last) || placeOf(state.last) === undefined) state.last = origin
+    setOutcome(state, origin, dead, epoch)
   }
 
   #fails(key: string, state: KeyState): boolean {
-    const last = state.origins.get(state.last)!
     const repairedFrom = this.#repaired.get(key)
-    if (repairedFrom !== undefined && last.epoch < repairedFrom) return false
-    if (last.dead) return true
-    for (const [origin, outcome] of state.origins) if (outcome.epoch > last.epoch && readAfter(state.last, origin)) return true
+    if (repairedFrom !== undefined && state.lastEpoch < repairedFrom) return false
+    if (state.lastDead) return true
+    for (const [origin, outcome] of state.others ?? []) if (outcome.epoch > state.lastEpoch && readAfter(state.last, origin)) return true
     return false
   }
 
@@ -189,7 +214,7 @@ export class FailedRecords {
     const failing = new Set<string>()
     for (const [key, state] of this.#keys) if (this.#fails(key, state)) failing.add(key)
     this.#failing = failing
-    this.#unreadOrigins = new Set([...failing].filter((key) => placeOf(key) !== undefined && this.#keys.get(key)!.origins.has(key) && !this.#damage.has(key)))
+    this.#unreadOrigins = new Set([...failing].filter((key) => placeOf(key) !== undefined && hasOrigin(this.#keys.get(key)!, key) && !this.#damage.has(key)))
     return failing
   }
 
