@@ -144,11 +144,11 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       identity: publish ? { ...pipelineIdentity(config), publish: { brokers: publish.brokers, topic: publish.topic } } : pipelineIdentity(config),
     }
     // Before the report is opened, which would create a deleted one empty.
-    const failed = options.retryFailed ? await planRetry({ store, key: pipelineKey, reportPath: report.path, configFile: options.config }) : undefined
+    let retry: RetryPlan | undefined = options.retryFailed ? { failed: await planRetry({ store, key: pipelineKey, reportPath: report.path, configFile: options.config }), reportStart: 0 } : undefined
     await report.open()
     await deadLetter.open()
     // This retry's own lines begin where the report ends once its torn last line (a crash) is trimmed.
-    let retry: RetryPlan | undefined = failed && { failed, reportStart: (await stat(report.path)).size }
+    if (retry) retry = { ...retry, reportStart: (await stat(report.path)).size }
     if (retry) await beginRetry(store, pipelineKey, retry.reportStart)
     if (retry) logger.info({ failed: retry.failed.size }, 'Retrying the records whose last outcome was a dead letter.')
     await producer?.connect()
