@@ -13,12 +13,6 @@ export function refuseRetryOf(sourceType: string, publishing: boolean): void {
   if (publishing) throw new ConfigError('--retry-failed imports into Authgear; a backfill with publish: hands records to Kafka (retry on the replicas that import the topic)')
 }
 
-/** A retry about to run: what it sends again, and where in the report its own lines begin. */
-export interface RetryPlan {
-  readonly failed: FailedRecords
-  readonly reportStart: number
-}
-
 /**
  * What `backfill --retry-failed` sends again: the records whose last outcome in the report is a
  * dead letter, once the backfill has read its source to the end (records it has not read yet are
@@ -30,7 +24,7 @@ export async function planRetry<P>(options: { store: CheckpointStore<P>; key: Pi
     throw new CheckpointError(`--retry-failed sends again the dead letters of a finished backfill, and ${saved === undefined ? `no backfill of this config has saved a checkpoint (${options.store.path})` : `the backfill of this config has not read its source to the end (${options.store.path})`}: run \`gearbridge backfill -c ${options.configFile}\` to its end first`)
   }
   const size = await sizeOf(options.reportPath)
-  const begun = Math.max(saved.reportFrom ?? 0, ...(saved.retryStarts ?? []))
+  const begun = Math.max(saved.reportFrom ?? 0, ...(saved.retries?.starts ?? []))
   // A report deleted or rotated since: its dead letters cannot be told, and none must be forgotten.
   if (size === undefined || size < begun) {
     throw new CheckpointError(`--retry-failed reads which records failed from the report ${options.reportPath}, which ${size === undefined ? 'is missing' : `is shorter (${size} bytes) than when this import began (${begun} bytes): it was rotated or replaced`}; put it back, or run \`gearbridge backfill -c ${options.configFile} --from-start\` to import again`)
@@ -39,12 +33,7 @@ export async function planRetry<P>(options: { store: CheckpointStore<P>; key: Pi
 }
 
 function spanOf(saved: CheckpointState<unknown>): ReportSpan {
-  return {
-    ...(saved.reportFrom !== undefined ? { from: saved.reportFrom } : {}),
-    ...(saved.retryStarts ? { retryStarts: saved.retryStarts } : {}),
-    ...(saved.completeRetries ? { completeRetries: saved.completeRetries } : {}),
-    ...(saved.repaired ? { repaired: saved.repaired } : {}),
-  }
+  return { ...(saved.reportFrom !== undefined ? { from: saved.reportFrom } : {}), ...(saved.retries ? { retries: saved.retries } : {}) }
 }
 
 /**
@@ -54,7 +43,7 @@ function spanOf(saved: CheckpointState<unknown>): ReportSpan {
 export async function beginRetry<P>(store: CheckpointStore<P>, key: PipelineKey, reportStart: number): Promise<void> {
   const saved = await store.load(key)
   if (saved === undefined) return
-  await store.save({ ...saved, retryStarts: [...(saved.retryStarts ?? []), reportStart] })
+  await store.save({ ...saved, retries: { ...saved.retries, starts: [...(saved.retries?.starts ?? []), reportStart] } })
 }
 
 /**
@@ -67,12 +56,13 @@ export async function settleRetry<P>(store: CheckpointStore<P>, key: PipelineKey
   const saved = await store.load(key)
   // Another run may have replaced it meanwhile (a --from-start backfill): its count is its own.
   if (!(saved?.finished ?? saved?.complete) || saved === undefined) return undefined
-  const thisRun = saved.retryStarts?.length ?? 0
+  const thisRun = saved.retries?.starts.length ?? 0
   // A retry that read the whole source starts the story of each key it sent afresh.
-  const completeRetries = retry.complete ? [...(saved.completeRetries ?? []), thisRun] : saved.completeRetries
-  const failed = await readFailedRecords(reportPath, spanOf({ ...saved, ...(completeRetries ? { completeRetries } : {}) }))
+  const complete = retry.complete ? [...(saved.retries?.complete ?? []), thisRun] : saved.retries?.complete
+  const retries = { starts: saved.retries?.starts ?? [], ...(complete ? { complete } : {}), ...(saved.retries?.repaired ? { repaired: saved.retries.repaired } : {}) }
+  const failed = await readFailedRecords(reportPath, spanOf({ ...saved, retries }))
   if (failed === undefined) return undefined
-  const repaired = { ...saved.repaired }
+  const repaired = { ...saved.retries?.repaired }
   let remaining = failed.size
   if (retry.complete) {
     const damaged = failed.failingDamage()
@@ -83,7 +73,7 @@ export async function settleRetry<P>(store: CheckpointStore<P>, key: PipelineKey
       remaining--
     }
   }
-  await store.save({ ...saved, deadLettered: remaining, ...(completeRetries ? { completeRetries } : {}), ...(Object.keys(repaired).length > 0 ? { repaired } : {}) })
+  await store.save({ ...saved, deadLettered: remaining, retries: { ...retries, ...(Object.keys(repaired).length > 0 ? { repaired } : {}) } })
   return remaining
 }
 

@@ -29,7 +29,8 @@ import { publishPipelineId } from '../../connectors/kafka-publish/publish-pipeli
 import { throttledWarning } from '../observability/throttled-warning.ts'
 import { LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
 import { forgetRemedy, ledgerOfAnotherOwner } from './logins.ts'
-import { beginRetry, planRetry, refuseRetryOf, settleRetry, type RetryPlan } from './retry-failed.ts'
+import { beginRetry, planRetry, refuseRetryOf, settleRetry } from './retry-failed.ts'
+import type { FailedRecords } from '../runtime/failed-records.ts'
 import { stat } from 'node:fs/promises'
 import { heldMessage, takeRunLock, type RunLock } from '../runtime/run-lock.ts'
 
@@ -144,13 +145,15 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       identity: publish ? { ...pipelineIdentity(config), publish: { brokers: publish.brokers, topic: publish.topic } } : pipelineIdentity(config),
     }
     // Before the report is opened, which would create a deleted one empty.
-    let retry: RetryPlan | undefined = options.retryFailed ? { failed: await planRetry({ store, key: pipelineKey, reportPath: report.path, configFile: options.config }), reportStart: 0 } : undefined
+    let retry: FailedRecords | undefined = options.retryFailed ? await planRetry({ store, key: pipelineKey, reportPath: report.path, configFile: options.config }) : undefined
     await report.open()
     await deadLetter.open()
-    // This retry's own lines begin where the report ends once its torn last line (a crash) is trimmed.
-    if (retry) retry = { ...retry, reportStart: (await stat(report.path)).size }
-    if (retry) await beginRetry(store, pipelineKey, retry.reportStart)
-    if (retry) logger.info({ failed: retry.failed.size }, 'Retrying the records whose last outcome was a dead letter.')
+    // Where this run's report lines begin, once a torn last line (a crash) is trimmed.
+    const reportBytes = (await stat(report.path)).size
+    if (retry) {
+      await beginRetry(store, pipelineKey, reportBytes)
+      logger.info({ failed: retry.size }, 'Retrying the records whose last outcome was a dead letter.')
+    }
     await producer?.connect()
     const passwordColumn = config.source.type === 'auth0' ? undefined : config.source.columns?.password_hash
     // A table keeps no earlier version of a row: the ledger remembers the login IDs each row was
@@ -198,8 +201,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         pipelineIdentity: pipelineKey.identity,
         fromStart: options.fromStart ?? false,
         resumeSettled: options.mode === 'backfill' && config.source.type === 'auth0' && !retry,
-        ...(retry ? selectFrom(retry.failed) : {}),
-        reportBytes: (await stat(report.path)).size,
+        ...(retry ? selectFrom(retry) : {}),
+        reportBytes,
         summary,
         metrics,
         checkpointIntervalMs: config.state.checkpoint_interval_ms,
@@ -240,7 +243,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const sentence = (text: string): string => `${text.charAt(0).toUpperCase()}${text.slice(1)}`
     // The report now has this run's outcomes: the backfill's count of dead letters follows it.
     // What the settling needs of the plan, which is let go of first: it reads the report again.
-    const planned = retry && { filesRead: retry.failed.filesRead, notFound: result.status === 'complete' ? retry.failed.notFound : 0 }
+    const planned = retry && { filesRead: retry.filesRead, notFound: result.status === 'complete' ? retry.notFound : 0 }
     retry = undefined
     const remaining = planned && (await report.flush().then(() => settleRetry(store, pipelineKey, report.path, { filesRead: planned.filesRead, complete: result.status === 'complete' })))
     const retried = planned && { remaining: remaining ?? summary.outcomes.failed + summary.outcomes.rejected, notFound: planned.notFound }
@@ -323,6 +326,6 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
 }
 
 /** The pipeline's `select` for a retry: only the records to send again. */
-function selectFrom(failed: RetryPlan['failed']): { select: (key: string, origin: string, unreadable: boolean) => boolean } {
+function selectFrom(failed: FailedRecords): { select: (key: string, origin: string, unreadable: boolean) => boolean } {
   return { select: (key, origin, unreadable) => failed.has(key, origin, unreadable) }
 }

@@ -1,4 +1,4 @@
-import { hash64 } from '../../connectors/auth0/string-hash.ts'
+import { DigestTable, digest52 } from '../runtime/digest-table.ts'
 import type { MappedRecord } from '../core/mapped-record.ts'
 
 const loginFields = ['email', 'phone_number', 'preferred_username'] as const
@@ -19,9 +19,9 @@ const examplesPerKind = 3
  */
 export class SharedLogins {
   /** Identifier hash → 1 + whether the last record seen for it carried a password. */
-  readonly #identifiers = new HashTable()
+  readonly #identifiers = new DigestTable()
   /** Hashes of every other login ID seen → the identifier hash of the user holding it. */
-  readonly #logins = new HashTable()
+  readonly #logins = new DigestTable()
   repeatedUsers = 0
   passwordsLost = 0
   /** Records whose identifier an earlier user holds as a second login ID: matched to that user. */
@@ -111,67 +111,11 @@ export class SharedLogins {
   }
 }
 
-/**
- * Open addressing over two Float64Arrays: 52-bit hash keys (never 0, which marks a free slot) and
- * their values, grown to keep them at most half full.
- */
-class HashTable {
-  #keys = new Float64Array(1 << 16)
-  #values = new Float64Array(1 << 16)
-  #size = 0
-
-  get(key: number): number | undefined {
-    const at = this.#slot(key)
-    return this.#keys[at] === key ? this.#values[at] : undefined
-  }
-
-  has(key: number): boolean {
-    return this.get(key) !== undefined
-  }
-
-  set(key: number, value: number): void {
-    let at = this.#slot(key)
-    if (this.#keys[at] !== key) {
-      if ((this.#size + 1) * 2 > this.#keys.length) {
-        this.#grow()
-        at = this.#slot(key)
-      }
-      this.#keys[at] = key
-      this.#size++
-    }
-    this.#values[at] = value
-  }
-
-  /** The slot holding `key`, or the free one where it would go. */
-  #slot(key: number): number {
-    const mask = this.#keys.length - 1
-    let at = (key % 0x40000000) & mask
-    while (this.#keys[at] !== 0 && this.#keys[at] !== key) at = (at + 1) & mask
-    return at
-  }
-
-  #grow(): void {
-    const keys = this.#keys
-    const values = this.#values
-    this.#keys = new Float64Array(keys.length * 2)
-    this.#values = new Float64Array(keys.length * 2)
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i] as number
-      if (key !== 0) {
-        const at = this.#slot(key)
-        this.#keys[at] = key
-        this.#values[at] = values[i] as number
-      }
-    }
-  }
-}
-
 function keep(examples: string[], origin: string): void {
   if (examples.length < examplesPerKind) examples.push(origin)
 }
 
-/** 52 bits of `hash64` of `type:value`: exact as a JavaScript number, and never 0 (a free slot of the table). */
+/** The digest of a login ID of a type (see `digest52`). */
 function loginHash(type: string, value: string): number {
-  const { hi, lo } = hash64(`${type}:${value}`)
-  return hi * 0x100000 + (lo & 0xfffff) || 1
+  return digest52(`${type}:${value}`)
 }

@@ -2,6 +2,7 @@ import { readFile, rm } from 'node:fs/promises'
 import { writeFileAtomic } from './atomic-file.ts'
 import { currentIdentityOf, identityDifferences, identitySettingName, identityUpgradesTo } from './pipeline-id.ts'
 import { CheckpointError } from '../core/errors.ts'
+import type { RetryBookkeeping } from './failed-records.ts'
 
 /** What is persisted: the position to resume after, and which source and target it belongs to. */
 export interface CheckpointState<P> {
@@ -39,12 +40,8 @@ export interface CheckpointState<P> {
    * false again (a sync that stops, a run refused at start): what `--retry-failed` needs.
    */
   readonly finished?: boolean
-  /** The report's size when each `--retry-failed` began: a retry's lines replace earlier runs' for the keys it read. */
-  readonly retryStarts?: readonly number[]
-  /** The retries (1 for the first, …) that read the source to its end. */
-  readonly completeRetries?: readonly number[]
-  /** Damage that ended the read of a file (`rest_skipped` dead letters) a retry read past to the file's end: key → from which run on. */
-  readonly repaired?: Readonly<Record<string, number>>
+  /** What `--retry-failed` keeps of its runs; every other run carries it as it is. */
+  readonly retries?: RetryBookkeeping
   /** What `pipeline` is the fingerprint of (no secrets), so a refusal can name what changed. */
   readonly identity?: Record<string, unknown>
 }

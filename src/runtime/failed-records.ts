@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs'
-import { SeenKeys } from './seen-keys.ts'
+import { readLineBlocks } from '../../connectors/auth0/line-reader.ts'
+import { DigestTable, digest52 } from './digest-table.ts'
 
 /** Outcomes that leave a record in the dead letter. */
 const deadOutcomes = new Set(['failed', 'rejected'])
@@ -85,11 +86,16 @@ interface Damage {
 export interface ReportSpan {
   /** Byte offset where the import began (its first or `--from-start` backfill): earlier lines are another import's. */
   readonly from?: number
-  /** Byte offsets where each `--retry-failed` began, ascending. */
-  readonly retryStarts?: readonly number[]
-  /** Runs (1 for the first retry, …) that read the source to its end: their outcomes are a key's whole story. */
-  readonly completeRetries?: readonly number[]
-  /** Damage keys a retry repaired, and the run from which on. */
+  readonly retries?: RetryBookkeeping
+}
+
+/** What the backfill's checkpoint keeps of the retries of its import (see `CheckpointState.retries`). */
+export interface RetryBookkeeping {
+  /** The report's size in bytes when each `--retry-failed` began, ascending: run n (1 for the first retry) starts at `starts[n - 1]`. */
+  readonly starts: readonly number[]
+  /** The runs that read the source to their end: their outcomes are a key's whole story. */
+  readonly complete?: readonly number[]
+  /** Damage (`rest_skipped` dead letters) a run read past to its file's end: key → from which run on it is repaired. */
   readonly repaired?: Readonly<Record<string, number>>
 }
 
@@ -102,7 +108,7 @@ export interface ReportSpan {
  * - A key fails when the version the source gives last is dead-lettered, or is older than an
  *   earlier version's outcome (a retry stopped after sending the earlier one: the later one must
  *   land last again). Outcomes of versions are kept by origin across runs; a retry that read the
- *   whole source (`completeRetries`) starts a key's story afresh, a stopped one adds to it.
+ *   whole source (`retries.complete`) starts a key's story afresh, a stopped one adds to it.
  * - A line that could not be read is named by its place (`file:line`): an outcome of a record read
  *   at that place since settles it, and until then a record read there is retried whatever key it
  *   reads as.
@@ -119,7 +125,7 @@ export class FailedRecords {
   /** file → its damage places */
   readonly #damageByFile = new Map<string, Damage[]>()
   /** every key with a report line in this import: a record of another key was never imported */
-  readonly #seen = new SeenKeys()
+  readonly #seen = new DigestTable()
   /** places of lines that could not be read (their key is their place) */
   readonly #unreadPlaces = new Set<string>()
   /** file → numbers of the places after its damage that have an outcome since */
@@ -136,14 +142,14 @@ export class FailedRecords {
   #unreadOrigins: Set<string> | undefined
 
   constructor(span: ReportSpan = {}) {
-    this.#repaired = new Map(Object.entries(span.repaired ?? {}))
-    this.#completeRetries = new Set(span.completeRetries ?? [])
+    this.#repaired = new Map(Object.entries(span.retries?.repaired ?? {}))
+    this.#completeRetries = new Set(span.retries?.complete ?? [])
   }
 
   /** First read: a damage line (kept), and whether a line's key is one to keep outcomes of. */
   notice(sourceKey: string, origin: string, outcome: string, epoch: number, restSkipped: boolean): boolean {
     const dead = deadOutcomes.has(outcome)
-    this.#seen.add(sourceKey)
+    this.#seen.set(digest52(sourceKey), 1)
     if (dead && sourceKey === origin) this.#unreadPlaces.add(origin)
     if (restSkipped && dead && sourceKey === origin) {
       const place = placeOf(origin)
@@ -235,18 +241,21 @@ export class FailedRecords {
    */
   has(sourceKey: string, origin: string, unreadable = false): boolean {
     const failing = this.#failingKeys()
-    const place = placeOf(origin)
+    // Places matter only for damage (which files a retry read, which records come after it).
+    const place = this.#damage.size > 0 ? placeOf(origin) : undefined
     if (place !== undefined) this.filesRead.add(place.file)
-    if (failing.has(sourceKey)) this.#found.add(sourceKey)
-    if (this.#unreadOrigins!.has(origin)) {
+    const failed = failing.has(sourceKey)
+    if (failed) this.#found.add(sourceKey)
+    const unread = this.#unreadOrigins!.has(origin)
+    if (unread) {
       this.#found.add(origin)
       // Read where a line could not be read before: this user's versions read after it go too.
       this.#forced.add(sourceKey)
     }
-    if (unreadable || this.#forced.has(sourceKey) || failing.has(sourceKey) || this.#unreadOrigins!.has(origin)) return true
+    if (unreadable || failed || unread || this.#forced.has(sourceKey)) return true
     // A key this import never gave an outcome: a user the backfill never read (split off a line
     // that could not be read, or added to the source since).
-    if (!this.#seen.has(sourceKey)) {
+    if (!this.#seen.has(digest52(sourceKey))) {
       this.#forced.add(sourceKey)
       return true
     }
@@ -269,46 +278,41 @@ export class FailedRecords {
   }
 }
 
-/** Calls `take` with each report line from `from`, and the run it belongs to. */
+/** Calls `take` with each report line from `from`, and the run it belongs to; false when the report does not exist. */
 async function eachLine(reportPath: string, span: ReportSpan, take: (entry: { key: string; origin: string; outcome: string; restSkipped: boolean }, epoch: number) => void): Promise<boolean> {
-  const starts = span.retryStarts ?? []
-  const stream = createReadStream(reportPath, { start: span.from ?? 0 })
-  let offset = span.from ?? 0
+  const starts = span.retries?.starts ?? []
   let epoch = 0
-  let rest = Buffer.alloc(0)
-  const takeLine = (bytes: Buffer, at: number): void => {
-    while (epoch < starts.length && (starts[epoch] as number) <= at) epoch++
-    if (bytes.length === 0) return
-    let entry: unknown
-    try {
-      entry = JSON.parse(bytes.toString('utf8'))
-    } catch {
-      return
-    }
-    if (entry === null || typeof entry !== 'object') return
-    const { source_key: key, origin, outcome, rest_skipped: restSkipped } = entry as Record<string, unknown>
-    if (typeof key !== 'string' || typeof origin !== 'string' || typeof outcome !== 'string') return
-    take({ key, origin, outcome, restSkipped: restSkipped === true }, epoch)
-  }
+  /** Where the line being read starts: the run it belongs to is the last retry begun at or before it. */
+  let at = span.from ?? 0
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      const data = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk
-      let start = 0
-      for (let newline = data.indexOf(0x0a); newline !== -1; newline = data.indexOf(0x0a, start)) {
-        takeLine(data.subarray(start, newline), offset + start)
-        start = newline + 1
+    for await (const block of readLineBlocks(createReadStream(reportPath, { start: at }), at, 0)) {
+      for (const { bytes, end } of block) {
+        while (epoch < starts.length && (starts[epoch] as number) <= at) epoch++
+        at = end
+        const entry = reportLine(bytes)
+        if (entry !== undefined) take(entry, epoch)
       }
-      offset += start
-      rest = Buffer.from(data.subarray(start))
     }
-    takeLine(rest, offset)
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
     throw error
-  } finally {
-    stream.destroy()
   }
   return true
+}
+
+/** A report line's fields a retry reads; undefined for a line that is not one (cut short by a crash). */
+function reportLine(bytes: Buffer): { key: string; origin: string; outcome: string; restSkipped: boolean } | undefined {
+  if (bytes.length === 0) return undefined
+  let entry: unknown
+  try {
+    entry = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    return undefined
+  }
+  if (entry === null || typeof entry !== 'object') return undefined
+  const { source_key: key, origin, outcome, rest_skipped: restSkipped } = entry as Record<string, unknown>
+  if (typeof key !== 'string' || typeof origin !== 'string' || typeof outcome !== 'string') return undefined
+  return { key, origin, outcome, restSkipped: restSkipped === true }
 }
 
 /**

@@ -68,11 +68,11 @@ describe('readFailedRecords', () => {
     ]
     const path = await report([...lines, { source_key: 'm', origin: 'u.ndjson:4', outcome: 'inserted' }])
     const retryStart = Buffer.byteLength(lines.map((line) => JSON.stringify(line)).join('\n') + '\n')
-    const failed = (await readFailedRecords(path, { retryStarts: [retryStart], completeRetries: [1] }))!
+    const failed = (await readFailedRecords(path, { retries: { starts: [retryStart], complete: [1] } }))!
     expect(failed.has('m', 'u.ndjson:4')).toBe(false)
     expect(failed.size).toBe(1)
     // A retry that stopped partway adds to the story: line 5 still comes after line 4.
-    expect((await readFailedRecords(path, { retryStarts: [retryStart] }))!.has('m', 'u.ndjson:4')).toBe(true)
+    expect((await readFailedRecords(path, { retries: { starts: [retryStart] } }))!.has('m', 'u.ndjson:4')).toBe(true)
     // Without the retry's start, the same lines are one run's.
     expect((await readFailedRecords(path))!.has('m', 'u.ndjson:4')).toBe(true)
   })
@@ -84,14 +84,14 @@ describe('readFailedRecords', () => {
     ]
     const start = Buffer.byteLength(first.map((line) => JSON.stringify(line)).join('\n') + '\n')
     const path = await report([...first, { source_key: 'x', origin: 'a.ndjson:1', outcome: 'inserted' }])
-    expect((await readFailedRecords(path, { retryStarts: [start] }))!.has('x', 'a.ndjson:1')).toBe(true)
+    expect((await readFailedRecords(path, { retries: { starts: [start] } }))!.has('x', 'a.ndjson:1')).toBe(true)
     // The later version was imported, then a stopped retry sent the earlier one over it.
     const over = [
       { source_key: 'b.ndjson.gz:200', origin: 'b.ndjson.gz:200', outcome: 'rejected', code: 'bad_gzip', rest_skipped: true },
       { source_key: 'x', origin: 'c.ndjson:1', outcome: 'inserted' },
     ]
     const overStart = Buffer.byteLength(over.map((line) => JSON.stringify(line)).join('\n') + '\n')
-    const stale = (await readFailedRecords(await report([...over, { source_key: 'x', origin: 'b.ndjson.gz:301', outcome: 'updated' }]), { retryStarts: [overStart] }))!
+    const stale = (await readFailedRecords(await report([...over, { source_key: 'x', origin: 'b.ndjson.gz:301', outcome: 'updated' }]), { retries: { starts: [overStart] } }))!
     expect(stale.size).toBe(2)
     expect(stale.has('x', 'c.ndjson:1')).toBe(true)
   })
@@ -171,8 +171,8 @@ describe('readFailedRecords', () => {
     const header = { source_key: 'u.csv:1', origin: 'u.csv:1', outcome: 'rejected', code: 'malformed_csv', rest_skipped: true }
     const path = await report([header, { source_key: 'a', origin: 'u.csv:2', outcome: 'inserted' }, { source_key: 'b', origin: 'u.csv:3', outcome: 'inserted' }, { source_key: 'z', origin: 'u.csv:9', outcome: 'inserted' }])
     const start = JSON.stringify(header).length + 1
-    expect((await readFailedRecords(path, { retryStarts: [start] }))!.size).toBe(1)
-    const repaired = (await readFailedRecords(path, { retryStarts: [start], repaired: { 'u.csv:1': 1 } }))!
+    expect((await readFailedRecords(path, { retries: { starts: [start] } }))!.size).toBe(1)
+    const repaired = (await readFailedRecords(path, { retries: { starts: [start], repaired: { 'u.csv:1': 1 } } }))!
     expect(repaired.size).toBe(0)
     expect(repaired.has('a', 'u.csv:2')).toBe(false)
     expect(repaired.has('z', 'u.csv:9')).toBe(false)
