@@ -51,8 +51,16 @@ export async function beginRetry<P>(store: CheckpointStore<P>, key: PipelineKey,
  * included) and saves that count in the backfill's checkpoint, so a rerun of the backfill ends
  * with exit 3 only while some remain. A retry that read its source to the end settles the damage
  * of each file it read without meeting that damage again.
+ *
+ * Such a retry of files also moves the backfill's position to where its own read ended (`endedAt`;
+ * the caller gives none for a table, whose position may be a sync's cursor by now): it read the source
+ * as it is now and sent every record of it the import had not settled (a user it had never seen
+ * included), so a plain rerun has nothing left to read. Left where it was, a rerun would refuse a
+ * file fixed in place since, or read again a file the retry already read. Not under `upsert`: a
+ * later version of a user already imported, which a retry does not send, is an update a plain
+ * run reading on from the old position still owes.
  */
-export async function settleRetry<P>(store: CheckpointStore<P>, key: PipelineKey, reportPath: string, retry: { readonly filesRead: ReadonlySet<string>; readonly complete: boolean }): Promise<number | undefined> {
+export async function settleRetry<P>(store: CheckpointStore<P>, key: PipelineKey, reportPath: string, retry: { readonly filesRead: ReadonlySet<string>; readonly complete: boolean; readonly endedAt?: P | undefined; readonly upsert?: boolean }): Promise<number | undefined> {
   const saved = await store.load(key)
   // Another run may have replaced it meanwhile (a --from-start backfill): its count is its own.
   if (!(saved?.finished ?? saved?.complete) || saved === undefined) return undefined
@@ -73,7 +81,12 @@ export async function settleRetry<P>(store: CheckpointStore<P>, key: PipelineKey
       remaining--
     }
   }
-  await store.save({ ...saved, deadLettered: remaining, retries: { ...retries, ...(Object.keys(repaired).length > 0 ? { repaired } : {}) } })
+  const settled = { ...saved, deadLettered: remaining, retries: { ...retries, ...(Object.keys(repaired).length > 0 ? { repaired } : {}) } }
+  if (retry.complete && retry.endedAt !== undefined && retry.upsert !== true) {
+    // The whole source is read and settled at that position: a stop's list of records settled past an older one no longer applies.
+    const { settledAhead: _passed, ...rest } = settled
+    await store.save({ ...rest, position: retry.endedAt, complete: true, committedAt: new Date().toISOString() })
+  } else await store.save(settled)
   return remaining
 }
 

@@ -186,6 +186,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     running = true
     logger.info({ source: config.source.type, totalBytes, fromStart: options.fromStart ?? false, ...(retry ? { retryFailed: true } : {}) }, `The ${options.mode} run started.`)
     metrics.setRunState('running')
+    const retryKeeper = retry ? noCheckpoint<Awaited<ReturnType<typeof parsePosition>>>() : undefined
     const ran = await runPipeline(
       {
         source,
@@ -195,7 +196,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         recorder,
         writers: [report, deadLetter],
         // A retry keeps no checkpoint: its rerun reads the report again, which this run appends to.
-        store: retry ? noCheckpoint() : store,
+        store: retryKeeper ?? store,
         pipelineId: pipelineKey.id,
         pipelineAliases: pipelineKey.aliases,
         pipelineIdentity: pipelineKey.identity,
@@ -245,7 +246,9 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // What the settling needs of the plan, which is let go of first: it reads the report again.
     const planned = retry && { filesRead: retry.filesRead, notFound: result.status === 'complete' ? retry.notFound : 0 }
     retry = undefined
-    const remaining = planned && (await report.flush().then(() => settleRetry(store, pipelineKey, report.path, { filesRead: planned.filesRead, complete: result.status === 'complete' })))
+    // Files only: a table's position may be a sync's cursor by now, which a backfill's read must not overwrite.
+    const endedAt = config.source.type === 'auth0' ? retryKeeper?.endedAt() : undefined
+    const remaining = planned && (await report.flush().then(() => settleRetry(store, pipelineKey, report.path, { filesRead: planned.filesRead, complete: result.status === 'complete', endedAt, upsert: config.sink.upsert })))
     const retried = planned && { remaining: remaining ?? summary.outcomes.failed + summary.outcomes.rejected, notFound: planned.notFound }
     io.stdout.write(formatSummary(planned ? 'backfill --retry-failed' : options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }, retried || undefined))
     logger.info({ summary: summary.toJSON(), status: result.status, ...(result.deadLetteredEarlier ? { deadLetteredEarlier: result.deadLetteredEarlier } : {}) }, `The ${options.mode} run ended.`)

@@ -109,14 +109,26 @@ export class CheckpointStore<P> {
 /** What the pipeline needs of a checkpoint store. */
 export type CheckpointKeeper<P> = Pick<CheckpointStore<P>, 'load' | 'save' | 'discard'>
 
+/** A keeper that saves nothing, and remembers where a read of the whole source ended. */
+export interface RetryKeeper<P> extends CheckpointKeeper<P> {
+  /** The position of the last save that marked the source read to its end with every outcome in; undefined until then. */
+  readonly endedAt: () => P | undefined
+}
+
 /**
  * A run that keeps no checkpoint of its own (`backfill --retry-failed`): it reads the source from
- * the start, and the report it appends to is what a rerun goes on from.
+ * the start, and the report it appends to is what a rerun goes on from. Where its read ended is
+ * kept for the backfill to take up (see `settleRetry`).
  */
-export function noCheckpoint<P>(): CheckpointKeeper<P> {
+export function noCheckpoint<P>(): RetryKeeper<P> {
+  let end: P | undefined
   return {
     load: () => Promise.resolve(undefined),
-    save: () => Promise.resolve(),
+    save: (state) => {
+      if (state.complete && state.position !== null) end = state.position
+      return Promise.resolve()
+    },
     discard: () => Promise.resolve(),
+    endedAt: () => end,
   }
 }

@@ -21,7 +21,7 @@ const exportLines = (fixed: boolean) => [
 const count = (stdout: string, label: string) => Number(new RegExp(`^\\s+${label}\\s+(\\d+)`, 'm').exec(stdout)?.[1] ?? Number.NaN)
 
 describe('backfill --retry-failed', () => {
-  it('sends again only the dead-lettered records, leaves the checkpoint\'s position, and counts what still fails', async () => {
+  it('sends again only the dead-lettered records, counts what still fails, and leaves a plain rerun nothing to read', async () => {
     const { dir, target } = await scratchTarget('gb-retry-', { roles: ['member'], quota: { user_import: [{ quota: 1000, period: 'day' }] } })
     const users = join(dir, 'users.ndjson')
     await writeFile(users, `${exportLines(false).join('\n')}\n`)
@@ -65,10 +65,15 @@ describe('backfill --retry-failed', () => {
     const report = await readNdjson(join(dir, 'state', 'test.report.ndjson'))
     expect(report.filter((entry) => entry['source_key'] === 'auth0|a3').map((entry) => entry['outcome'])).toEqual(['inserted'])
     expect(report.filter((entry) => entry['source_key'] === 'sms|a4').at(-1)).toMatchObject({ outcome: 'rejected', code: 'invalid_phone_number' })
-    // The backfill's position stays where it was; only its count of dead letters follows the report.
+    // The backfill's position is now the end of the file as the retry read it, fixed in place: a
+    // plain rerun reads nothing, sends nothing, and still owns the one dead letter.
     const after = await checkpoint()
-    expect(after.position).toEqual(before.position)
+    expect(after.position).not.toEqual(before.position)
     expect(after).toMatchObject({ complete: true, deadLettered: 1 })
+    const plain = await runCli(['backfill', '--config', config])
+    expect(plain.code, plain.stderr).toBe(3)
+    expect(count(plain.stdout, 'read')).toBe(0)
+    expect(used() - sentFirst).toBe(3)
   })
 
   it('sends the rest of a file whose read a cut gzip ended, once the whole file is back', async () => {
@@ -178,6 +183,40 @@ describe('backfill --retry-failed', () => {
     const again = await runCli(['backfill', '--retry-failed', '--config', config])
     expect(again.code).toBe(0)
     expect(count(again.stdout, 'not retried')).toBe(5)
+    // The file fixed in place was read whole by the retry: a plain rerun neither refuses it nor reads it again.
+    const plain = await runCli(['backfill', '--config', config])
+    expect(plain.code, plain.stderr).toBe(0)
+    expect(count(plain.stdout, 'read')).toBe(0)
+  })
+
+  it('takes up the files a complete retry read, fixed in place before the last one; under upsert a plain rerun still refuses them', async () => {
+    for (const upsert of [false, true]) {
+      const { dir, target } = await scratchTarget('gb-retry-', { quota: { user_import: [{ quota: 1000, period: 'day' }] } })
+      const used = () => target.emulator.quota.used('user_import', 'day')
+      const first = join(dir, 'users-1.ndjson')
+      const second = join(dir, 'users-2.ndjson')
+      const part = (prefix: string, cut: boolean) => [0, 1, 2].map((i) => (cut && i === 1 ? `{"user_id":"auth0|${prefix}${i}","email":"${prefix}` : line({ user_id: `auth0|${prefix}${i}`, email: `${prefix}${i}@example.com` }))).join('\n')
+      await writeFile(first, `${part('p', true)}\n`)
+      await writeFile(second, `${part('q', false)}\n`)
+      const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: join(dir, 'users-*.ndjson') }, sink: { upsert } })
+      expect((await runCli(['backfill', '--config', config])).code).toBe(3)
+      await writeFile(first, `${part('p', false)}\n`)
+      const retry = await runCli(['backfill', '--retry-failed', '--config', config])
+      expect(retry.code, retry.stderr).toBe(0)
+      expect(count(retry.stdout, 'inserted')).toBe(1)
+      const sent = used()
+      const plain = await runCli(['backfill', '--config', config])
+      if (upsert) {
+        // A later version of a user already imported is an update only a plain run reading on sends.
+        expect(plain.code).toBe(1)
+        expect(plain.stderr).toMatch(/the files before users-2\.ndjson are not those read before it/)
+      } else {
+        expect(plain.code, plain.stderr).toBe(0)
+        expect(count(plain.stdout, 'read')).toBe(0)
+      }
+      expect(used()).toBe(sent)
+      expect(target.emulator.store.count()).toBe(6)
+    }
   })
 
   it('counts only this import\'s dead letters: a --from-start import of another export leaves the earlier one\'s behind', async () => {
