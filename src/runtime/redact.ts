@@ -170,6 +170,29 @@ const escapedJsonPair = /\\"([A-Za-z0-9_$.-]{1,64})\\"\s*:\s*\\"(.*?)\\"/g
 /** `key=value` in a message or log line (`hash=…`, `password=…`). */
 const keyValue = /\b([A-Za-z][A-Za-z0-9_]{0,63})=([^\s"',;)&]+)/g
 
+/** HTTP basic credentials: base64 of `user:password`, which is how they are told from an English word after "Basic". */
+function isBasicCredential(encoded: string): boolean {
+  const decoded = Buffer.from(encoded, 'base64').toString('latin1')
+  return decoded.includes(':') && /^[\x20-\x7e]+$/.test(decoded)
+}
+
+/** `key='value'` and `key="value"`: a quoted value may hold spaces. */
+const quotedKeyValue = /\b([A-Za-z][A-Za-z0-9_]{0,63})=(['"])(.{0,1024}?)\2/g
+
+/** `"key": 123` and `'key': 123`: a secret that is all digits (an OTP seed, a PIN) in JSON or a Python dict. */
+const numberPair = /(["'])([A-Za-z0-9_$.-]{1,64})\1(\s*:\s*)(\d[\d.]*)/g
+
+/** `'key': 'value'`: a Python dict or a JavaScript object as its error message prints it. */
+const singleQuotedPair = /'([A-Za-z0-9_$.-]{1,64})'\s*:\s*'((?:[^'\\]|\\.){0,1024})'/g
+
+/**
+ * `key: value` opening a line (YAML, a header echoed by a proxy: `X-Api-Key: …`): the rest of the
+ * line is the value. Only at a line's start: in a sentence (`no password: the export has no line
+ * …`) the word before the colon names what the sentence is about, not a field. Not a dotted key:
+ * `source.password: expected string` is a message about a setting.
+ */
+const linePair = /^([ \t]*(?:-[ \t]+)?)([A-Za-z][A-Za-z0-9_-]{0,63})([ \t]*:[ \t]+)([^\r\n]+)/gm
+
 /** A value as `isSecretEntry` judges it: digits alone are a number (`token_count=3` stays). */
 const asValue = (text: string): unknown => (/^\d{1,15}$/.test(text) ? Number(text) : text)
 
@@ -185,6 +208,7 @@ export function redactText(text: string): string {
   return withoutKnownSecrets(
     text
       .replace(/Bearer\s+[^\s"',;]+/gi, `Bearer ${REDACTED}`)
+      .replace(/\bBasic\s+([A-Za-z0-9+/]{4,}={0,2})/g, (credential, encoded: string) => (isBasicCredential(encoded) ? `Basic ${REDACTED}` : credential))
       .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED)
       // Argon2's parameters are separated by commas (`m=65536,t=3,p=4`).
       .replace(/\$(2[abxy]?|argon2(id|i|d)|pbkdf2[^$\s"]*|[156]|[PH]|scrypt|wp)\$[^\s"';)]+/g, REDACTED)
@@ -192,7 +216,11 @@ export function redactText(text: string): string {
       .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED)
       .replace(escapedJsonPair, (pair, key: string, value: string) => (isSecretEntry(key, asValue(value), undefined) ? `\\"${key}\\":\\"${REDACTED}\\"` : pair))
       .replace(jsonPair, (pair, key: string, value: string) => (isSecretEntry(key, asValue(value), undefined) ? `"${key}":"${REDACTED}"` : pair))
+      .replace(singleQuotedPair, (pair, key: string, value: string) => (isSecretEntry(key, asValue(value), undefined) ? `'${key}': '${REDACTED}'` : pair))
+      .replace(numberPair, (pair, quote: string, key: string, colon: string, digits: string) => (isSecretEntry(key, Number(digits), undefined) ? `${quote}${key}${quote}${colon}${REDACTED}` : pair))
+      .replace(quotedKeyValue, (pair, key: string, quote: string, value: string) => (value !== REDACTED && isSecretEntry(key, asValue(value), undefined) ? `${key}=${quote}${REDACTED}${quote}` : pair))
       .replace(keyValue, (pair, key: string, value: string) => (value !== REDACTED && isSecretEntry(key, asValue(value), undefined) ? `${key}=${REDACTED}` : pair))
+      .replace(linePair, (pair, indent: string, key: string, colon: string, value: string) => (!value.startsWith(REDACTED) && isSecretEntry(key, asValue(value.trim()), undefined) ? `${indent}${key}${colon}${REDACTED}` : pair))
       // A scheme-prefixed value (`{SSHA}…`, `{noop}plaintext`, `{bcrypt}…`), as the hash lanes read it.
       .replace(/\{[A-Za-z0-9_.-]{1,32}\}[^\s"',;)]+/g, REDACTED)
       // Any other word a password lane would take for a hash (Django's pbkdf2_sha256$…, Werkzeug,

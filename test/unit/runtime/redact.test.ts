@@ -92,6 +92,27 @@ describe('redact', () => {
     for (const text of ['mapping.columns.password_hash: column pw not found in table users', 'token_count=3 id=7', 'c.yaml:9: source.password: expected string']) expect(redactText(text)).toBe(text)
   })
 
+  it('takes out secrets quoted into text as YAML, headers, Python dicts, quoted key=value and digits under a secret key', () => {
+    const cases: [string, string][] = [
+      ['users:\n  - email: a@example.com\n    password: hunter22 and more', 'users:\n  - email: a@example.com\n    password: REDACTED'],
+      ['HTTP/1.1 502\r\nAuthorization: Basic dXNlcjpwYXNzd29yZA==\r\nX-Api-Key: sk_live_4eC39HqLyjWDarjtT1zdp7dc', 'HTTP/1.1 502\r\nAuthorization: REDACTED\r\nX-Api-Key: REDACTED'],
+      ['proxy said: credentials Basic dXNlcjpwYXNzd29yZA== refused', 'proxy said: credentials Basic REDACTED refused'],
+      ["KeyError in {'email': 'a@example.com', 'password': 'hunter22'}", "KeyError in {'email': 'a@example.com', 'password': 'REDACTED'}"],
+      ["connect failed (password='hunter 22', user=app)", "connect failed (password='REDACTED', user=app)"],
+      ['{"totp_secret":123456789012,"email":"a@example.com"}', '{"totp_secret":REDACTED,"email":"a@example.com"}'],
+    ]
+    for (const [text, expected] of cases) expect(redactText(text)).toBe(expected)
+    // Our own sentences and messages about settings keep their words.
+    for (const text of [
+      'no password: the password-hash export has no line for this database user',
+      'custom_password_hash left out: password_hash is used',
+      'source.password: expected string',
+      'Basic authentication required',
+      '"token_count": 3, token_count=\'3\'',
+      'Passed: 3',
+    ]) expect(redactText(text)).toBe(text)
+  })
+
   it('takes out a connection URL\'s password, also the pieces of one whose @ or / was not encoded, which a DNS error names as a host', () => {
     registerUrlSecret('postgres://gb_reader:Tr0ub@dor-x9Qz/42@127.0.0.1:40543/gearbridge_test')
     expect(redactText('getaddrinfo ENOTFOUND dor-x9Qz')).toBe('getaddrinfo ENOTFOUND REDACTED')
