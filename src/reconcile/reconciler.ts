@@ -1,7 +1,8 @@
 import { join } from 'node:path'
 import { AbortedError } from '../core/errors.ts'
 import { jsonErrorReason } from '../../connectors/json-error-reason.ts'
-import type { MappingResult } from '../core/mapped-record.ts'
+import { rejectionMessage, type MappingRejection, type MappingResult } from '../core/mapped-record.ts'
+import { redactMessage } from '../runtime/redact.ts'
 import type { RunContext } from '../core/run-context.ts'
 import type { Source } from '../core/source.ts'
 import type { ReadableRecord } from '../core/source-record.ts'
@@ -118,7 +119,10 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
             if (mapped.movedFrom !== undefined) await source.add(`${mapped.movedFrom.identifier}:${mapped.movedFrom.identifierValue}`, JSON.stringify({ id: record.key, origin: record.origin, moved: true } satisfies MovedMarker))
             continue
           }
-          const { code, message } = record.kind === 'unreadable' ? record : (result as Extract<MappingResult, { ok: false }>).rejection
+          const rejection = record.kind === 'unreadable' ? undefined : (result as Extract<MappingResult, { ok: false }>).rejection
+          const { code, message: text } = record.kind === 'unreadable' ? record : { code: (rejection as MappingRejection).code, message: rejectionMessage(record.origin, rejection as MappingRejection) }
+          // Worded and redacted as the dead letter of the same record is.
+          const message = redactMessage(text, record.origin)
           counts.notImportable++
           counts.notImportableByCode[code] = (counts.notImportableByCode[code] ?? 0) + 1
           await input.report({ kind: 'not_importable', source_key: record.key, origin: record.origin, code, message })

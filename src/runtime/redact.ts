@@ -186,12 +186,13 @@ const numberPair = /(["'])([A-Za-z0-9_$.-]{1,64})\1(\s*:\s*)(\d[\d.]*)/g
 const singleQuotedPair = /'([A-Za-z0-9_$.-]{1,64})'\s*:\s*'((?:[^'\\]|\\.){0,1024})'/g
 
 /**
- * `key: value` opening a line (YAML, a header echoed by a proxy: `X-Api-Key: …`): the rest of the
- * line is the value. Only at a line's start: in a sentence (`no password: the export has no line
- * …`) the word before the colon names what the sentence is about, not a field. Not a dotted key:
- * `source.password: expected string` is a message about a setting.
+ * `key: value` opening a line after the first (YAML, headers a proxy echoes after its status
+ * line: `X-Api-Key: …`): the rest of the line is the value. Not on the first line, whose
+ * `field: what is wrong` is how the mapping words a rejection (`pwd: not a string`), nor inside a
+ * sentence (`no password: the export has no line …`). Not a dotted key either: `source.password:
+ * expected string` is a message about a setting.
  */
-const linePair = /^([ \t]*(?:-[ \t]+)?)([A-Za-z][A-Za-z0-9_-]{0,63})([ \t]*:[ \t]+)([^\r\n]+)/gm
+const linePair = /(?<=\n)([ \t]*(?:-[ \t]+)?)([A-Za-z][A-Za-z0-9_-]{0,63})([ \t]*:[ \t]+)([^\r\n]+)/g
 
 /** A value as `isSecretEntry` judges it: digits alone are a number (`token_count=3` stays). */
 const asValue = (text: string): unknown => (/^\d{1,15}$/.test(text) ? Number(text) : text)

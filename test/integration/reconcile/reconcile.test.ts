@@ -62,6 +62,8 @@ describe('gearbridge reconcile', () => {
     expect(summaryCount(result.stdout, 'password not verifiable')).toBe(1)
     const findings = await readNdjson(join(dir, 'state', 'test.reconcile.ndjson'))
     expect(findings).toEqual([expect.objectContaining({ kind: 'not_importable', source_key: `auth0|${id(7)}` })])
+    // Worded as the record's dead letter is: its origin first.
+    expect(findings[0]?.['message']).toMatch(new RegExp(`^${String(findings[0]?.['origin']).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `))
     const metrics = await readFile(metricsOut, 'utf8')
     expect(metrics).toContain('gearbridge_reconcile_passed 1')
     expect(metrics).toContain('gearbridge_reconcile_matched_users_total 6')

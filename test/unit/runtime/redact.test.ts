@@ -111,6 +111,9 @@ describe('redact', () => {
       '"token_count": 3, token_count=\'3\'',
       'Passed: 3',
     ]) expect(redactText(text)).toBe(text)
+    // A rejection names its field first: `field: what is wrong`.
+    expect(redactMessage('t id=5: pwd: not a string', 't id=5')).toBe('t id=5: pwd: not a string')
+    expect(redactMessage('users.ndjson:4: password_hash: password_hash holds a password hash of type argon2, which Authgear cannot import', 'users.ndjson:4')).toBe('users.ndjson:4: password_hash: password_hash holds a password hash of type argon2, which Authgear cannot import')
   })
 
   it('takes out a connection URL\'s password, also the pieces of one whose @ or / was not encoded, which a DNS error names as a host', () => {
