@@ -177,13 +177,17 @@ function isBasicCredential(encoded: string): boolean {
 }
 
 /** `key='value'` and `key="value"`: a quoted value may hold spaces. */
-const quotedKeyValue = /\b([A-Za-z][A-Za-z0-9_]{0,63})=(['"])(.{0,1024}?)\2/g
+const quotedKeyValue = /\b([A-Za-z][A-Za-z0-9_]{0,63})=(['"])((?:(?!\2)[^\\]|\\.){0,1024})\2/g
 
 /** `"key": 123` and `'key': 123`: a secret that is all digits (an OTP seed, a PIN) in JSON or a Python dict. */
 const numberPair = /(["'])([A-Za-z0-9_$.-]{1,64})\1(\s*:\s*)(\d[\d.]*)/g
 
-/** `'key': 'value'`: a Python dict or a JavaScript object as its error message prints it. */
-const singleQuotedPair = /'([A-Za-z0-9_$.-]{1,64})'\s*:\s*'((?:[^'\\]|\\.){0,1024})'/g
+/**
+ * `'key': 'value'`, `key: 'value'`, `'key': "it's"`: an object as Python or Node's `inspect` prints
+ * it in an error message (a mapping module's own error quoting the row). The value must be quoted:
+ * unquoted, `key: value` is a sentence's (`no password: the export has no line …`).
+ */
+const quotedPair = /(['"]?)\b([A-Za-z_$][A-Za-z0-9_$.-]{0,63})\1(\s*:\s*)(['"])((?:(?!\4)[^\\\r\n]|\\.){0,1024})\4/g
 
 /**
  * `key: value` opening a line after the first (YAML, headers a proxy echoes after its status
@@ -217,11 +221,11 @@ export function redactText(text: string): string {
       .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED)
       .replace(escapedJsonPair, (pair, key: string, value: string) => (isSecretEntry(key, asValue(value), undefined) ? `\\"${key}\\":\\"${REDACTED}\\"` : pair))
       .replace(jsonPair, (pair, key: string, value: string) => (isSecretEntry(key, asValue(value), undefined) ? `"${key}":"${REDACTED}"` : pair))
-      .replace(singleQuotedPair, (pair, key: string, value: string) => (isSecretEntry(key, asValue(value), undefined) ? `'${key}': '${REDACTED}'` : pair))
+      .replace(quotedPair, (pair, keyQuote: string, key: string, colon: string, quote: string, value: string) => (value !== REDACTED && isSecretEntry(key, asValue(value), undefined) ? `${keyQuote}${key}${keyQuote}${colon}${quote}${REDACTED}${quote}` : pair))
       .replace(numberPair, (pair, quote: string, key: string, colon: string, digits: string) => (isSecretEntry(key, Number(digits), undefined) ? `${quote}${key}${quote}${colon}${REDACTED}` : pair))
       .replace(quotedKeyValue, (pair, key: string, quote: string, value: string) => (value !== REDACTED && isSecretEntry(key, asValue(value), undefined) ? `${key}=${quote}${REDACTED}${quote}` : pair))
       .replace(keyValue, (pair, key: string, value: string) => (value !== REDACTED && isSecretEntry(key, asValue(value), undefined) ? `${key}=${REDACTED}` : pair))
-      .replace(linePair, (pair, indent: string, key: string, colon: string, value: string) => (!value.startsWith(REDACTED) && isSecretEntry(key, asValue(value.trim()), undefined) ? `${indent}${key}${colon}${REDACTED}` : pair))
+      .replace(linePair, (pair, indent: string, key: string, colon: string, value: string) => (!value.includes(REDACTED) && isSecretEntry(key, asValue(value.trim()), undefined) ? `${indent}${key}${colon}${REDACTED}` : pair))
       // A scheme-prefixed value (`{SSHA}…`, `{noop}plaintext`, `{bcrypt}…`), as the hash lanes read it.
       .replace(/\{[A-Za-z0-9_.-]{1,32}\}[^\s"',;)]+/g, REDACTED)
       // Any other word a password lane would take for a hash (Django's pbkdf2_sha256$…, Werkzeug,

@@ -95,11 +95,17 @@ describe('redact', () => {
   it('takes out secrets quoted into text as YAML, headers, Python dicts, quoted key=value and digits under a secret key', () => {
     const cases: [string, string][] = [
       ['users:\n  - email: a@example.com\n    password: hunter22 and more', 'users:\n  - email: a@example.com\n    password: REDACTED'],
-      ['HTTP/1.1 502\r\nAuthorization: Basic dXNlcjpwYXNzd29yZA==\r\nX-Api-Key: sk_live_4eC39HqLyjWDarjtT1zdp7dc', 'HTTP/1.1 502\r\nAuthorization: REDACTED\r\nX-Api-Key: REDACTED'],
+      ['HTTP/1.1 502\r\nAuthorization: Basic dXNlcjpwYXNzd29yZA==\r\nX-Api-Key: sk_live_4eC39HqLyjWDarjtT1zdp7dc', 'HTTP/1.1 502\r\nAuthorization: Basic REDACTED\r\nX-Api-Key: REDACTED'],
       ['proxy said: credentials Basic dXNlcjpwYXNzd29yZA== refused', 'proxy said: credentials Basic REDACTED refused'],
       ["KeyError in {'email': 'a@example.com', 'password': 'hunter22'}", "KeyError in {'email': 'a@example.com', 'password': 'REDACTED'}"],
       ["connect failed (password='hunter 22', user=app)", "connect failed (password='REDACTED', user=app)"],
       ['{"totp_secret":123456789012,"email":"a@example.com"}', '{"totp_secret":REDACTED,"email":"a@example.com"}'],
+      // A mapping module's own error quoting the row as Node's inspect prints it, on one line or several.
+      ["unexpected status in { id: 7, email: 'a@example.com', passwd: 'Winter2024!pw', status: 'x' }", "unexpected status in { id: 7, email: 'a@example.com', passwd: 'REDACTED', status: 'x' }"],
+      ["unexpected status in {\n  id: 7,\n  passwd: 'Winter2024!pw',\n  status: 'x'\n}", "unexpected status in {\n  id: 7,\n  passwd: 'REDACTED',\n  status: 'x'\n}"],
+      // Python quotes a string holding ' with "; logfmt and Go's %q escape an inner ".
+      ["KeyError in {'password': \"it's-hunter22\"}", "KeyError in {'password': \"REDACTED\"}"],
+      ['msg="db connect" password="p4\\"ss w0rd" user=app', 'msg="db connect" password="REDACTED" user=app'],
     ]
     for (const [text, expected] of cases) expect(redactText(text)).toBe(expected)
     // Our own sentences and messages about settings keep their words.
