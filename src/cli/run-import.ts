@@ -219,7 +219,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // A signal's abort is a resumable stop, not a failure (see endedBySignal); a second one abandoned the jobs in flight.
     const stoppedBySignal = endedBySignal(ran, ctx.signal.aborted || run.hardStop.aborted)
     const stoppedAtOnce = stoppedBySignal && run.hardStop.aborted
-    const result: typeof ran = stoppedBySignal ? { status: 'stopped', alreadyComplete: false, deadLetteredEarlier: ran.deadLetteredEarlier } : ran
+    const result: typeof ran = stoppedBySignal ? { status: 'stopped', alreadyComplete: false, deadLetteredEarlier: ran.deadLetteredEarlier, checkpointed: ran.checkpointed === true, ...(ran.checkpointKept ? { checkpointKept: true } : {}) } : ran
     running = false
     progress.stop()
     for (const warning of source.warnings?.() ?? []) {

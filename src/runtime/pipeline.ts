@@ -195,6 +195,9 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // through the checkpointer, like this run's own.
     const deadLettered = (saved?.deadLettered ?? 0) + checkpointer.committedDeadLettered
     const named = ahead !== undefined && ahead.origins.length + ahead.sentUnsettled.length > 0
+    // A run stopped before it settled anything (a signal while it starts) leaves the saved
+    // checkpoint as it was: saved again, a complete import would read as unfinished.
+    if (final && !complete && saved !== undefined && !savedOnce && checkpointer.committedRecords === 0 && position === resumeFrom && !named) return
     if (named && content === undefined) content = await source.contentDigest?.()
     // A stop's position is resumed by another run, perhaps after the input was replaced: sealed
     // with what the input holds now, so that run can tell. Only a position this run reached: the

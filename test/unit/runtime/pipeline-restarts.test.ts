@@ -76,6 +76,18 @@ describe('--from-start and the saved checkpoint', () => {
     expect(stopped.result).toMatchObject({ status: 'stopped', checkpointKept: true })
     expect((await store.load('t'))?.position).toBe(5000)
   })
+
+  it('leaves a complete checkpoint complete when a rerun is stopped before it settles anything', async () => {
+    const dir = await tempDir()
+    const store = new CheckpointStore<number>(join(dir, 'checkpoint.json'), (value) => value as number)
+    await store.save({ version: 1, pipeline: 't', position: 5000, committedAt: '2026-11-24T00:00:00.000Z', recordsCommitted: 5000, deadLettered: 2, complete: true, finished: true })
+    const stop = new AbortController()
+    // A signal while the rerun starts: its read ends at once, with nothing read.
+    const stopped = await run<number>({ async *read() { stop.abort() }, async close() {} }, store, { signal: stop.signal })
+    // Not "nothing was checkpointed": the earlier runs' checkpoint stands.
+    expect(stopped.result).toMatchObject({ status: 'stopped', checkpointed: true })
+    expect(await store.load('t')).toMatchObject({ position: 5000, complete: true, deadLettered: 2, committedAt: '2026-11-24T00:00:00.000Z' })
+  })
 })
 
 describe('a stop that committed no position', () => {
