@@ -184,10 +184,11 @@ const numberPair = /(["'])([A-Za-z0-9_$.-]{1,64})\1(\s*:\s*)(\d[\d.]*)/g
 
 /**
  * `'key': 'value'`, `key: 'value'`, `'key': "it's"`: an object as Python or Node's `inspect` prints
- * it in an error message (a mapping module's own error quoting the row). The value must be quoted:
- * unquoted, `key: value` is a sentence's (`no password: the export has no line …`).
+ * it in an error message (a mapping module's own error quoting the row); `inspect` quotes a string
+ * holding both quotes with backticks, and prints a Map's entries as `'key' => 'value'`. The value
+ * must be quoted: unquoted, `key: value` is a sentence's (`no password: the export has no line …`).
  */
-const quotedPair = /(['"]?)\b([A-Za-z_$][A-Za-z0-9_$.-]{0,63})\1(\s*:\s*)(['"])((?:(?!\4)[^\\\r\n]|\\.){0,1024})\4/g
+const quotedPair = /(['"]?)\b([A-Za-z_$][A-Za-z0-9_$.-]{0,63})\1(\s*(?::|=>)\s*)(['"`])((?:(?!\4)[^\\\r\n]|\\.){0,1024})\4/g
 
 /**
  * `key: value` opening a line after the first (YAML, headers a proxy echoes after its status

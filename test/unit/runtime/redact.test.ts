@@ -103,6 +103,10 @@ describe('redact', () => {
       // A mapping module's own error quoting the row as Node's inspect prints it, on one line or several.
       ["unexpected status in { id: 7, email: 'a@example.com', passwd: 'Winter2024!pw', status: 'x' }", "unexpected status in { id: 7, email: 'a@example.com', passwd: 'REDACTED', status: 'x' }"],
       ["unexpected status in {\n  id: 7,\n  passwd: 'Winter2024!pw',\n  status: 'x'\n}", "unexpected status in {\n  id: 7,\n  passwd: 'REDACTED',\n  status: 'x'\n}"],
+      // inspect quotes a string holding both quotes with backticks, and prints Map entries with =>.
+      ["cannot migrate { id: 1, password: `it's \"Tr0ub4dor\"` }", 'cannot migrate { id: 1, password: `REDACTED` }'],
+      ["Map(1) { 'password' => 'hunter2pw' }", "Map(1) { 'password' => 'REDACTED' }"],
+      ["cannot migrate {\n  id: 1,\n  password: `it's \"Tr0ub4dor\"`,\n}", 'cannot migrate {\n  id: 1,\n  password: `REDACTED`,\n}'],
       // Python quotes a string holding ' with "; logfmt and Go's %q escape an inner ".
       ["KeyError in {'password': \"it's-hunter22\"}", "KeyError in {'password': \"REDACTED\"}"],
       ['msg="db connect" password="p4\\"ss w0rd" user=app', 'msg="db connect" password="REDACTED" user=app'],
