@@ -12,6 +12,8 @@ interface Lane {
   readonly generation: number
   readonly queue: Pending[]
   head: number
+  /** The first offset read in this generation: where it took the partition up. */
+  readFrom: number | undefined
   /** Next offset after the contiguous settled prefix; undefined until one batch settles. */
   settledNext: number | undefined
   /** The offset last handed out to commit. */
@@ -35,7 +37,7 @@ export class PartitionLedger {
   assign(partitions: readonly { topic: string; partition: number }[]): void {
     this.#generation++
     for (const { topic, partition } of partitions) {
-      this.#lanes.set(partitionKey(topic, partition), { topic, partition, generation: this.#generation, queue: [], head: 0, settledNext: undefined, committedNext: undefined })
+      this.#lanes.set(partitionKey(topic, partition), { topic, partition, generation: this.#generation, queue: [], head: 0, readFrom: undefined, settledNext: undefined, committedNext: undefined })
     }
   }
 
@@ -49,10 +51,12 @@ export class PartitionLedger {
     return this.#lanes.get(partitionKey(topic, partition))?.generation
   }
 
-  /** Registers a batch in read order. Ignored when its partition is no longer assigned in that generation. */
-  track(position: KafkaPosition): void {
+  /** Registers a batch in read order (`firstOffset`: its first message's). Ignored when its partition is no longer assigned in that generation. */
+  track(position: KafkaPosition, firstOffset: number): void {
     const lane = this.#lane(position)
-    lane?.queue.push({ seq: position.seq, next: position.offset, settled: false })
+    if (lane === undefined) return
+    lane.readFrom ??= firstOffset
+    lane.queue.push({ seq: position.seq, next: position.offset, settled: false })
   }
 
   /** Marks a batch settled (all its records have outcomes) and advances its partition's prefix. */
@@ -63,13 +67,27 @@ export class PartitionLedger {
     if (!entry) return
     entry.settled = true
     while (lane.head < lane.queue.length && lane.queue[lane.head]!.settled) {
-      lane.settledNext = lane.queue[lane.head]!.next
+      // Never back: `settledBefore` may have moved it inside this batch.
+      lane.settledNext = Math.max(lane.settledNext ?? 0, lane.queue[lane.head]!.next)
       lane.head++
     }
     if (lane.head > 256 && lane.head * 2 > lane.queue.length) {
       lane.queue.splice(0, lane.head)
       lane.head = 0
     }
+  }
+
+  /**
+   * Every message of this partition before `offset` has an outcome: the record at `offset` waits
+   * for all those read before it. Its prefix may then end there, inside a batch not settled yet.
+   * False when this replica no longer has the partition, or took it up again after `offset` (a
+   * record read before a rebalance: the offset another owner committed since may be further on).
+   */
+  settledBefore(topic: string, partition: number, offset: number): boolean {
+    const lane = this.#lanes.get(partitionKey(topic, partition))
+    if (lane === undefined || lane.readFrom === undefined || offset < lane.readFrom) return false
+    lane.settledNext = Math.max(lane.settledNext ?? 0, offset)
+    return true
   }
 
   /**

@@ -6,7 +6,7 @@ import type { KafkaSourceConfig } from './config.ts'
 import { GroupConsumer } from './consumer.ts'
 import { ConnectError } from './errors.ts'
 import { ConsumerLag, type KafkaMetrics } from './consumer-lag.ts'
-import { decodeMessage } from './message-decoder.ts'
+import { decodeMessage, parseMessageKey } from './message-decoder.ts'
 import { PartitionLedger, type SettledSnapshot } from './partition-ledger.ts'
 import { partitionKey, type KafkaPosition, type PartitionOffset } from './position.ts'
 
@@ -195,7 +195,7 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
         const record = decodeMessage(message, config.format)
         if (record) records.push(record)
       }
-      ledger.track(position)
+      ledger.track(position, list[0]!.offset)
       batches.push({ records, position })
     }
     return batches
@@ -259,6 +259,22 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
     },
 
     commitNow: () => commit(false),
+
+    async settleBefore(records: readonly SourceRecord[]) {
+      // The earliest of them in each partition: the records read before it have all finished.
+      const first = new Map<string, { topic: string; partition: number; offset: number }>()
+      for (const record of records) {
+        const at = parseMessageKey(record.key)
+        if (at === undefined) continue
+        const key = partitionKey(at.topic, at.partition)
+        const seen = first.get(key)
+        if (seen === undefined || at.offset < seen.offset) first.set(key, at)
+      }
+      const partitions = new Set<string>()
+      for (const [key, at] of first) if (ledger.settledBefore(at.topic, at.partition, at.offset)) partitions.add(key)
+      // Synchronous: the change is sent only once the broker has the offsets (or refused them, logged).
+      if (partitions.size > 0) await commit(true, partitions)
+    },
 
     async close() {
       if (!consumer) return

@@ -31,6 +31,14 @@ export interface Source<P> {
    * rebalance. Must not throw.
    */
   onBatchSettled?(position: P): void
+  /**
+   * Called before records that change their user's login ID are sent, once every record read
+   * before them has an outcome: commits upstream (Kafka offsets) up to just before them, after the
+   * outcomes are durable. A source that replays from its last commit after a crash would otherwise
+   * send again, after the change is applied, versions matched by the login ID it gave up. Failures
+   * are logged, not thrown: the change is sent all the same.
+   */
+  settleBefore?(records: readonly SourceRecord[]): Promise<void>
   /** For `/readyz`: false while the source cannot take work (a Kafka replica outside its consumer group). */
   isReady?(): boolean
   /**

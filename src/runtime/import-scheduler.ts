@@ -53,14 +53,20 @@ export class ImportScheduler {
   /** Tasks queued on `#serial` and not finished; while any is, records must queue behind them. */
   #queued = 0
   #stopped = false
+  readonly #beforeApart: ((items: readonly WorkItem[]) => Promise<void>) | undefined
 
-  /** `onSuperseded(item, by)`: `item` was replaced by `by`, the later version of its user in the same batch. */
-  constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void }) {
+  /**
+   * `onSuperseded(item, by)`: `item` was replaced by `by`, the later version of its user in the same batch.
+   * `beforeApart(items)`: called before a batch of identifier changes is sent, once every record
+   * read before them has finished (see `Source.settleBefore`); a rejection is not the scheduler's to handle.
+   */
+  constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void; beforeApart?: (items: readonly WorkItem[]) => Promise<void> }) {
     this.#policy = options.policy
     this.#upsert = options.upsert
     this.#maxInFlight = options.maxInFlight
     this.#run = options.run
     this.#onSuperseded = options.onSuperseded
+    this.#beforeApart = options.beforeApart
   }
 
   get inFlight(): number {
@@ -289,6 +295,11 @@ export class ImportScheduler {
     const apart = this.#apart
     if (apart === undefined) return
     this.#apart = undefined
+    // Everything read before these changes has finished: made durable upstream first, so a crash
+    // once a change is applied never reads those earlier versions again (matched by the login ID
+    // the change gave up, they would make a second user).
+    const items = this.#open.get(apart.identifier)?.items
+    if (items !== undefined && items.length > 0 && !this.#stopped) await this.#beforeApart?.(items)
     await this.#dispatch(apart.identifier)
     await this.#idle()
   }

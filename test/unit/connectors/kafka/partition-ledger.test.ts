@@ -13,7 +13,9 @@ describe('PartitionLedger', () => {
     const a = pos(0, 10, 1)
     const b = pos(0, 20, 2)
     const c = pos(1, 5, 3)
-    for (const p of [a, b, c]) ledger.track(p)
+    ledger.track(a, 0)
+    ledger.track(b, 10)
+    ledger.track(c, 0)
     ledger.settle(b)
     ledger.settle(c)
     // Partition 0's first batch is still in flight: nothing of partition 0 is committed; partition 1 is.
@@ -28,7 +30,7 @@ describe('PartitionLedger', () => {
     const ledger = new PartitionLedger()
     ledger.assign([tp(0)])
     const first = { topic: 't', partition: 0, offset: 10, generation: ledger.generationOf('t', 0)!, seq: 1 }
-    ledger.track(first)
+    ledger.track(first, 0)
     const before = ledger.snapshot()
     ledger.revoke([tp(0)])
     ledger.settle(first)
@@ -47,12 +49,35 @@ describe('PartitionLedger', () => {
     const g = ledger.generationOf('t', 0)!
     const a = { topic: 't', partition: 0, offset: 3, generation: g, seq: 1 }
     const b = { topic: 't', partition: 0, offset: 6, generation: g, seq: 2 }
-    ledger.track(a)
-    ledger.track(b)
+    ledger.track(a, 0)
+    ledger.track(b, 3)
     ledger.settle(a)
     const snapshot = ledger.snapshot()
     ledger.settle(b)
     expect(ledger.toCommit(snapshot)).toEqual([{ topic: 't', partition: 0, offset: 3 }])
     expect(ledger.toCommit(ledger.snapshot())).toEqual([{ topic: 't', partition: 0, offset: 6 }])
+  })
+
+  it('commits up to a record inside a batch once everything before it is settled (an identifier change about to be sent), and never back', () => {
+    const ledger = new PartitionLedger()
+    ledger.assign([tp(0)])
+    const g = ledger.generationOf('t', 0)!
+    const a = { topic: 't', partition: 0, offset: 10, generation: g, seq: 1 }
+    const b = { topic: 't', partition: 0, offset: 20, generation: g, seq: 2 }
+    ledger.track(a, 4)
+    ledger.track(b, 10)
+    ledger.settle(a)
+    // The change read at offset 15: offsets 10 to 14 have their outcomes.
+    expect(ledger.settledBefore('t', 0, 15)).toBe(true)
+    expect(ledger.toCommit(ledger.snapshot())).toEqual([{ topic: 't', partition: 0, offset: 15 }])
+    ledger.settle(b)
+    expect(ledger.toCommit(ledger.snapshot())).toEqual([{ topic: 't', partition: 0, offset: 20 }])
+    // A record read before this replica took the partition up again is no guide: another owner may have committed further.
+    ledger.revoke([tp(0)])
+    ledger.assign([tp(0)])
+    ledger.track({ topic: 't', partition: 0, offset: 40, generation: ledger.generationOf('t', 0)!, seq: 3 }, 30)
+    expect(ledger.settledBefore('t', 0, 25)).toBe(false)
+    expect(ledger.settledBefore('t', 1, 25)).toBe(false)
+    expect(ledger.toCommit(ledger.snapshot())).toEqual([])
   })
 })
