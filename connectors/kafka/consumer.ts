@@ -124,6 +124,20 @@ export class GroupConsumer {
     if (offsets.length > 0) this.#consumer.commit(offsets.map((o) => ({ ...o })))
   }
 
+  /**
+   * The group's committed offsets of these partitions, asked of the broker off the event loop
+   * (undefined when the broker does not answer within `timeoutMs`).
+   */
+  committedOffsets(partitions: readonly { topic: string; partition: number }[], timeoutMs: number): Promise<PartitionOffset[] | undefined> {
+    return new Promise((resolve) => {
+      this.#consumer.committed(
+        partitions.map((p) => ({ topic: p.topic, partition: p.partition })),
+        timeoutMs,
+        (error, offsets) => resolve(error ? undefined : offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset ?? -1 }))),
+      )
+    })
+  }
+
   /** Synchronous commit, for a revoke and for shutdown. Throws on failure. */
   commitSync(offsets: readonly PartitionOffset[]): void {
     if (offsets.length > 0) this.#consumer.commitSync(offsets.map((o) => ({ ...o })))

@@ -44,6 +44,9 @@ export interface KafkaSource extends Source<KafkaPosition> {
 /** How long a revoke waits for its partitions' batches in flight before handing them on. */
 const revokeDrainMs = 30_000
 
+/** How long a login ID change waits for the offsets before it to be confirmed committed. */
+const changeCommitMs = 5_000
+
 export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourceOptions): KafkaSource {
   const ledger = new PartitionLedger()
   const lag = new ConsumerLag(options.metrics, config.start_from)
@@ -59,19 +62,22 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
   /** Called after every settle while a revoke waits for its partitions' batches. */
   let onSettle: (() => void) | undefined
   let closing = false
+  /** Set when a commit was not confirmed in time, cleared by the next that succeeds: changes do not wait meanwhile. */
+  let commitsFailing = false
 
-  const settledCommit = async (sync: boolean, only?: ReadonlySet<string>): Promise<void> => {
-    if (options.readOnly) return
+  /** Resolves to the offsets handed to the broker, or undefined when the outcomes could not be made durable. */
+  const settledCommit = async (sync: boolean, only?: ReadonlySet<string>): Promise<PartitionOffset[] | undefined> => {
+    if (options.readOnly) return []
     const snapshot: SettledSnapshot = ledger.snapshot()
     try {
       await options.flushOutcomes?.()
     } catch (error) {
       // Not durable (a disk error, or a dead letter the dead-letter topic did not acknowledge): commit nothing.
       logger?.error({ err: { message: (error as Error).message } }, 'Outcomes could not be made durable; no offset is committed. Messages after the last committed offset are read again after a restart.')
-      return
+      return undefined
     }
     const offsets = ledger.toCommit(snapshot, only)
-    if (offsets.length === 0 || !consumer) return
+    if (offsets.length === 0 || !consumer) return offsets
     try {
       // The result, counted and logged, comes to onCommitted: for an asynchronous commit it is
       // known only there.
@@ -85,10 +91,35 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
       if (!sync) handlers.onCommitted(error as Error, offsets)
       else logger?.warn({ err: { message: (error as Error).message } }, 'An offset commit failed; the messages after the last committed offset are read again after a restart or rebalance.')
     }
+    return offsets
   }
-  const commit = (sync: boolean, only?: ReadonlySet<string>): Promise<void> => {
-    committing = committing.then(() => settledCommit(sync, only)).catch(() => undefined)
-    return committing
+  const commit = (sync: boolean, only?: ReadonlySet<string>): Promise<PartitionOffset[] | undefined> => {
+    const result = committing.then(() => settledCommit(sync, only)).catch(() => undefined)
+    committing = result.then(() => undefined)
+    return result
+  }
+
+  /**
+   * Commits each partition up to `targets` (their prefixes already moved there) and waits, off
+   * the event loop and at most `changeCommitMs`, until the broker reports them committed. A
+   * synchronous commit would stop the whole process for a session timeout whenever the broker is
+   * unreachable, once for every change.
+   */
+  const commitAndConfirm = async (targets: readonly PartitionOffset[]): Promise<void> => {
+    const requested = await commit(false, new Set(targets.map((t) => partitionKey(t.topic, t.partition))))
+    // While commits are known to fail (the broker is away), each change would wait the whole time.
+    if (requested === undefined || !consumer || commitsFailing) return
+    const deadline = performance.now() + changeCommitMs
+    for (;;) {
+      const left = deadline - performance.now()
+      if (left <= 0) break
+      const committed = await consumer.committedOffsets(targets, Math.ceil(left))
+      const landed = (t: PartitionOffset) => committed?.some((c) => c.topic === t.topic && c.partition === t.partition && c.offset >= t.offset) === true
+      if (committed !== undefined && targets.every(landed)) return
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    commitsFailing = true
+    logger?.warn({ partitions: targets.map((t) => `${t.topic}/${t.partition}@${t.offset}`), waited_ms: changeCommitMs }, 'The offsets around a login ID change were not confirmed committed in time; the records are sent anyway, and later changes do not wait until a commit succeeds again. A crash before the offsets land reads those versions again.')
   }
 
   /** Resolves true once these partitions have no unsettled batch, false after `timeoutMs`. */
@@ -171,6 +202,7 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
         logger?.warn({ err: { message: error.message } }, 'An offset commit failed; it is tried again at the next commit. Until one lands, the messages after the last committed offset are read again after a restart or rebalance.')
         return
       }
+      commitsFailing = false
       for (const o of offsets) lag.committed(o.topic, o.partition, o.offset)
     },
   }
@@ -258,22 +290,24 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
       onSettle?.()
     },
 
-    commitNow: () => commit(false),
+    commitNow: async () => {
+      await commit(false)
+    },
 
-    async settleBefore(records: readonly SourceRecord[]) {
-      // The earliest of them in each partition: the records read before it have all finished.
-      const first = new Map<string, { topic: string; partition: number; offset: number }>()
+    async commitSettled(records: readonly SourceRecord[], including: boolean) {
+      // Per partition: the earliest of them (every record read before it has finished), or the
+      // last of them when they have finished too.
+      const ends = new Map<string, PartitionOffset>()
       for (const record of records) {
         const at = parseMessageKey(record.key)
         if (at === undefined) continue
         const key = partitionKey(at.topic, at.partition)
-        const seen = first.get(key)
-        if (seen === undefined || at.offset < seen.offset) first.set(key, at)
+        const end = { topic: at.topic, partition: at.partition, offset: including ? at.offset + 1 : at.offset }
+        const seen = ends.get(key)
+        if (seen === undefined || (including ? end.offset > seen.offset : end.offset < seen.offset)) ends.set(key, end)
       }
-      const partitions = new Set<string>()
-      for (const [key, at] of first) if (ledger.settledBefore(at.topic, at.partition, at.offset)) partitions.add(key)
-      // Synchronous: the change is sent only once the broker has the offsets (or refused them, logged).
-      if (partitions.size > 0) await commit(true, partitions)
+      const targets = [...ends.values()].filter((end) => ledger.settledBefore(end.topic, end.partition, end.offset))
+      if (targets.length > 0) await commitAndConfirm(targets)
     },
 
     async close() {

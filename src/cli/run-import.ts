@@ -179,7 +179,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
           ? createPublishRunner(producer, publish.topic, recorder, run.hardStop)
           : routeJob((identifier, items) => sink!.run(identifier, items), deleting && ((items) => deleting.runner(recorder).run(items))),
       onSuperseded: (item, by) => recorder.complete(item, supersededOutcome(item, by)),
-      ...(created.source.settleBefore ? { beforeApart: (items) => created.source.settleBefore!(items.map((item) => item.source)) } : {}),
+      ...(created.source.commitSettled ? { aroundApart: (items, done) => created.source.commitSettled!(items.map((item) => item.source), done) } : {}),
     })
     const totalBytes = await source.totalBytes?.()
     if (totalBytes !== undefined) metrics.sourceSizeBytes.set({ source: config.source.type }, totalBytes)

@@ -32,13 +32,15 @@ export interface Source<P> {
    */
   onBatchSettled?(position: P): void
   /**
-   * Called before records that change their user's login ID are sent, once every record read
-   * before them has an outcome: commits upstream (Kafka offsets) up to just before them, after the
-   * outcomes are durable. A source that replays from its last commit after a crash would otherwise
-   * send again, after the change is applied, versions matched by the login ID it gave up. Failures
-   * are logged, not thrown: the change is sent all the same.
+   * Commits upstream (Kafka offsets), after the outcomes are durable, up to records that change
+   * their user's login ID: before they are sent, up to the first of them (`including` false: every
+   * record read before them has its outcome), and once they have their outcomes, past the last of
+   * them (`including` true), before anything read after them is sent. A source that replays from
+   * its last commit after a crash would otherwise send again, once a change is applied, versions
+   * matched by a login ID the change or a later update gave up. Failures and a commit not
+   * confirmed in time are logged, not thrown: the records are sent all the same.
    */
-  settleBefore?(records: readonly SourceRecord[]): Promise<void>
+  commitSettled?(records: readonly SourceRecord[], including: boolean): Promise<void>
   /** For `/readyz`: false while the source cannot take work (a Kafka replica outside its consumer group). */
   isReady?(): boolean
   /**

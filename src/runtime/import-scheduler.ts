@@ -53,20 +53,21 @@ export class ImportScheduler {
   /** Tasks queued on `#serial` and not finished; while any is, records must queue behind them. */
   #queued = 0
   #stopped = false
-  readonly #beforeApart: ((items: readonly WorkItem[]) => Promise<void>) | undefined
+  readonly #aroundApart: ((items: readonly WorkItem[], done: boolean) => Promise<void>) | undefined
 
   /**
    * `onSuperseded(item, by)`: `item` was replaced by `by`, the later version of its user in the same batch.
-   * `beforeApart(items)`: called before a batch of identifier changes is sent, once every record
-   * read before them has finished (see `Source.settleBefore`); a rejection is not the scheduler's to handle.
+   * `aroundApart(items, done)`: called before a batch of identifier changes is sent, once every
+   * record read before them has finished (`done` false), and once the batch has finished, before
+   * anything read after it is sent (`done` true). See `Source.commitSettled`.
    */
-  constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void; beforeApart?: (items: readonly WorkItem[]) => Promise<void> }) {
+  constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void; aroundApart?: (items: readonly WorkItem[], done: boolean) => Promise<void> }) {
     this.#policy = options.policy
     this.#upsert = options.upsert
     this.#maxInFlight = options.maxInFlight
     this.#run = options.run
     this.#onSuperseded = options.onSuperseded
-    this.#beforeApart = options.beforeApart
+    this.#aroundApart = options.aroundApart
   }
 
   get inFlight(): number {
@@ -297,11 +298,13 @@ export class ImportScheduler {
     this.#apart = undefined
     // Everything read before these changes has finished: made durable upstream first, so a crash
     // once a change is applied never reads those earlier versions again (matched by the login ID
-    // the change gave up, they would make a second user).
-    const items = this.#open.get(apart.identifier)?.items
-    if (items !== undefined && items.length > 0 && !this.#stopped) await this.#beforeApart?.(items)
+    // the change gave up, they would make a second user). Then the changes themselves, once they
+    // finished, before a later update gives up the login ID a change read again would be matched by.
+    const items = [...(this.#open.get(apart.identifier)?.items ?? [])]
+    if (items.length > 0 && !this.#stopped) await this.#aroundApart?.(items, false)
     await this.#dispatch(apart.identifier)
     await this.#idle()
+    if (items.length > 0 && !this.#stopped && this.#fatal === undefined && !this.#held.some((held) => items.includes(held))) await this.#aroundApart?.(items, true)
   }
 
   /** Dispatches every open batch (the batch of identifier changes, if open, is the only one). */
