@@ -105,21 +105,23 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
    * synchronous commit would stop the whole process for a session timeout whenever the broker is
    * unreachable, once for every change.
    */
-  const commitAndConfirm = async (targets: readonly PartitionOffset[]): Promise<void> => {
+  const commitAndConfirm = async (targets: readonly PartitionOffset[]): Promise<boolean> => {
     const requested = await commit(false, new Set(targets.map((t) => partitionKey(t.topic, t.partition))))
+    if (requested === undefined || !consumer) return false
     // While commits are known to fail (the broker is away), each change would wait the whole time.
-    if (requested === undefined || !consumer || commitsFailing) return
+    if (commitsFailing) return true
     const deadline = performance.now() + changeCommitMs
     for (;;) {
       const left = deadline - performance.now()
       if (left <= 0) break
       const committed = await consumer.committedOffsets(targets, Math.ceil(left))
       const landed = (t: PartitionOffset) => committed?.some((c) => c.topic === t.topic && c.partition === t.partition && c.offset >= t.offset) === true
-      if (committed !== undefined && targets.every(landed)) return
+      if (committed !== undefined && targets.every(landed)) return true
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
     commitsFailing = true
     logger?.warn({ partitions: targets.map((t) => `${t.topic}/${t.partition}@${t.offset}`), waited_ms: changeCommitMs }, 'The offsets around a login ID change were not confirmed committed in time; the records are sent anyway, and later changes do not wait until a commit succeeds again. A crash before the offsets land reads those versions again.')
+    return true
   }
 
   /** Resolves true once these partitions have no unsettled batch, false after `timeoutMs`. */
@@ -307,7 +309,7 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
         if (seen === undefined || (including ? end.offset > seen.offset : end.offset < seen.offset)) ends.set(key, end)
       }
       const targets = [...ends.values()].filter((end) => ledger.settledBefore(end.topic, end.partition, end.offset))
-      if (targets.length > 0) await commitAndConfirm(targets)
+      return targets.length > 0 && (await commitAndConfirm(targets))
     },
 
     async close() {

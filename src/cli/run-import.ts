@@ -168,6 +168,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         { upsert: config.sink.upsert, pollInitialMs: config.sink.poll.initial_ms, pollMaxMs: config.sink.poll.max_ms, maxSends: 5, hardStop: run.hardStop },
         { recorder, metrics, logger },
       )
+    // Offsets committed around a login ID change, beside the pipeline's checkpoint (see Source.commitSettled).
+    let committedAround = false
     const scheduler = new ImportScheduler({
       policy: publish
         ? { maxRecords: publish.batch_records, maxBytes: 64 << 20, lingerMs: publish.linger_ms }
@@ -179,7 +181,13 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
           ? createPublishRunner(producer, publish.topic, recorder, run.hardStop)
           : routeJob((identifier, items) => sink!.run(identifier, items), deleting && ((items) => deleting.runner(recorder).run(items))),
       onSuperseded: (item, by) => recorder.complete(item, supersededOutcome(item, by)),
-      ...(created.source.commitSettled ? { aroundApart: (items, done) => created.source.commitSettled!(items.map((item) => item.source), done) } : {}),
+      ...(created.source.commitSettled
+        ? {
+            aroundApart: async (items, done) => {
+              if (await created.source.commitSettled!(items.map((item) => item.source), done)) committedAround = true
+            },
+          }
+        : {}),
     })
     const totalBytes = await source.totalBytes?.()
     if (totalBytes !== undefined) metrics.sourceSizeBytes.set({ source: config.source.type }, totalBytes)
@@ -237,7 +245,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // all their outcomes) says so, whatever some of its records met in Authgear.
     const unsaved = retry
       ? 'the report holds the outcomes so far (a rerun with --retry-failed sends only what still failed)'
-      : result.checkpointed === true || result.checkpointKept === true
+      : result.checkpointed === true || result.checkpointKept === true || committedAround
       ? undefined
       : summary.answered > 0
         ? `nothing was checkpointed, as no batch of the source had all its outcomes yet: the next run starts where this one did and sends again the ${summary.answered} records that had outcomes (Authgear skips the users it has)`

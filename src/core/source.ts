@@ -38,9 +38,10 @@ export interface Source<P> {
    * them (`including` true), before anything read after them is sent. A source that replays from
    * its last commit after a crash would otherwise send again, once a change is applied, versions
    * matched by a login ID the change or a later update gave up. Failures and a commit not
-   * confirmed in time are logged, not thrown: the records are sent all the same.
+   * confirmed in time are logged, not thrown: the records are sent all the same. Resolves true
+   * when it handed offsets to commit.
    */
-  commitSettled?(records: readonly SourceRecord[], including: boolean): Promise<void>
+  commitSettled?(records: readonly SourceRecord[], including: boolean): Promise<boolean>
   /** For `/readyz`: false while the source cannot take work (a Kafka replica outside its consumer group). */
   isReady?(): boolean
   /**

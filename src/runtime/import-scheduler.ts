@@ -53,7 +53,7 @@ export class ImportScheduler {
   /** Tasks queued on `#serial` and not finished; while any is, records must queue behind them. */
   #queued = 0
   #stopped = false
-  readonly #aroundApart: ((items: readonly WorkItem[], done: boolean) => Promise<void>) | undefined
+  readonly #aroundApart: ((items: readonly WorkItem[], done: boolean) => Promise<unknown>) | undefined
 
   /**
    * `onSuperseded(item, by)`: `item` was replaced by `by`, the later version of its user in the same batch.
@@ -61,7 +61,7 @@ export class ImportScheduler {
    * record read before them has finished (`done` false), and once the batch has finished, before
    * anything read after it is sent (`done` true). See `Source.commitSettled`.
    */
-  constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void; aroundApart?: (items: readonly WorkItem[], done: boolean) => Promise<void> }) {
+  constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void; aroundApart?: (items: readonly WorkItem[], done: boolean) => Promise<unknown> }) {
     this.#policy = options.policy
     this.#upsert = options.upsert
     this.#maxInFlight = options.maxInFlight

@@ -80,6 +80,25 @@ describe('a Debezium sync killed after it applied a login ID change, before its 
     expect(report.filter((line) => line['outcome'] === 'failed' || line['outcome'] === 'rejected')).toEqual([])
   })
 
+  it('stopped by the quota after a change, says what the offsets committed around it keep from being sent again', async () => {
+    const k = await kafka()
+    ws = await workspace()
+    ws.target.emulator.quota.setLimits('user_import', [{ quota: 4, period: 'day' }])
+    const topic = uniqueName('legacy.public.users')
+    await k.createTopic(topic, 1)
+    const rows: Row[] = [1, 2, 3].map((id) => ({ id, email: `a${id}@quota.example`, username: `u${id}`, name: 'v1' }))
+    // Three users and a change use the quota up; the plain update after the change is refused.
+    const events = [...rows.map((row) => event('c', null, row)), event('u', rows[0]!, { ...rows[0]!, email: 'b1@quota.example' }), event('u', rows[1]!, { ...rows[1]!, name: 'v2' })]
+    await k.produce(topic, events)
+    const group = uniqueName('g')
+    const config = await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, format: 'debezium', record_mapping: 'sql', columns: { email: 'email', username: 'username', name: 'name' }, commit_interval_ms: 60_000, batch_records: 20 })
+    const result = await startSync(config).done
+    expect(result.code).toBe(75)
+    // Committed past the change: only the refused update is read again, which the summary must not deny.
+    expect((await committedOffsets(k, group, topic, 1))?.[0]).toBe(4)
+    expect(result.stderr).not.toMatch(/nothing was checkpointed/i)
+  })
+
   it('does not hold each change up while the broker is away: one wait for the offsets, then none until a commit succeeds', async () => {
     // A broker of its own, which this test stops (never the shared one).
     const shared = process.env['GB_KAFKA_BROKERS']
