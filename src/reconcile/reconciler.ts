@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { AbortedError } from '../core/errors.ts'
 import { jsonErrorReason } from '../../connectors/json-error-reason.ts'
-import { rejectionMessage, type MappingRejection, type MappingResult } from '../core/mapped-record.ts'
+import { rejectionMessage, type MappingResult } from '../core/mapped-record.ts'
 import { redactMessage } from '../runtime/redact.ts'
 import type { RunContext } from '../core/run-context.ts'
 import type { Source } from '../core/source.ts'
@@ -119,10 +119,10 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
             if (mapped.movedFrom !== undefined) await source.add(`${mapped.movedFrom.identifier}:${mapped.movedFrom.identifierValue}`, JSON.stringify({ id: record.key, origin: record.origin, moved: true } satisfies MovedMarker))
             continue
           }
-          const rejection = record.kind === 'unreadable' ? undefined : (result as Extract<MappingResult, { ok: false }>).rejection
-          const { code, message: text } = record.kind === 'unreadable' ? record : { code: (rejection as MappingRejection).code, message: rejectionMessage(record.origin, rejection as MappingRejection) }
           // Worded and redacted as the dead letter of the same record is.
-          const message = redactMessage(text, record.origin)
+          const rejection = record.kind === 'unreadable' ? record : (result as Extract<MappingResult, { ok: false }>).rejection
+          const code = rejection.code
+          const message = redactMessage(record.kind === 'unreadable' ? record.message : rejectionMessage(record.origin, rejection), record.origin)
           counts.notImportable++
           counts.notImportableByCode[code] = (counts.notImportableByCode[code] ?? 0) + 1
           await input.report({ kind: 'not_importable', source_key: record.key, origin: record.origin, code, message })

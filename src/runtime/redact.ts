@@ -163,8 +163,7 @@ export function redactMessage(message: string, origin: string): string {
 /** A word of free text that may be a secret: from 16 characters, at most 1 KiB. */
 const textWord = /[^\s"',;()[\]{}=]{16,1024}/g
 
-/** `"key": "value"` in JSON quoted into text, also with its quotes escaped (`\"key\":\"value\"`). */
-const jsonPair = /"([A-Za-z0-9_$.-]{1,64})"\s*:\s*"((?:[^"\\]|\\.)*)"/g
+/** `\"key\":\"value\"`: JSON quoted into a JSON string, its quotes escaped (plain JSON is a `quotedPair`). */
 const escapedJsonPair = /\\"([A-Za-z0-9_$.-]{1,64})\\"\s*:\s*\\"(.*?)\\"/g
 
 /** `key=value` in a message or log line (`hash=…`, `password=…`). */
@@ -183,12 +182,13 @@ const quotedKeyValue = /\b([A-Za-z][A-Za-z0-9_]{0,63})=(['"])((?:(?!\2)[^\\]|\\.
 const numberPair = /(["'])([A-Za-z0-9_$.-]{1,64})\1(\s*:\s*)(\d[\d.]*)/g
 
 /**
- * `'key': 'value'`, `key: 'value'`, `'key': "it's"`: an object as Python or Node's `inspect` prints
- * it in an error message (a mapping module's own error quoting the row); `inspect` quotes a string
- * holding both quotes with backticks, and prints a Map's entries as `'key' => 'value'`. The value
- * must be quoted: unquoted, `key: value` is a sentence's (`no password: the export has no line …`).
+ * `"key": "value"` (JSON quoted into text), and `'key': 'value'`, `key: 'value'`, `'key': "it's"`
+ * as Python or Node's `inspect` print an object in an error message (a mapping module's own error
+ * quoting the row); `inspect` quotes a string holding both quotes with backticks, and prints a
+ * Map's entries as `'key' => 'value'`. The value must be quoted: unquoted, `key: value` is a
+ * sentence's (`no password: the export has no line …`).
  */
-const quotedPair = /(['"]?)\b([A-Za-z_$][A-Za-z0-9_$.-]{0,63})\1(\s*(?::|=>)\s*)(['"`])((?:(?!\4)[^\\\r\n]|\\.){0,1024})\4/g
+const quotedPair = /(['"]?)\b([A-Za-z_$][A-Za-z0-9_$.-]{0,63})\1(\s*(?::|=>)\s*)(['"`])((?:(?!\4)[^\\\r\n]|\\.){0,8192})\4/g
 
 /**
  * `key: value` opening a line after the first (YAML, headers a proxy echoes after its status
@@ -221,7 +221,6 @@ export function redactText(text: string): string {
       .replace(/otpauth:\/\/[^\s"',;)]+/gi, REDACTED)
       .replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED)
       .replace(escapedJsonPair, (pair, key: string, value: string) => (isSecretEntry(key, asValue(value), undefined) ? `\\"${key}\\":\\"${REDACTED}\\"` : pair))
-      .replace(jsonPair, (pair, key: string, value: string) => (isSecretEntry(key, asValue(value), undefined) ? `"${key}":"${REDACTED}"` : pair))
       .replace(quotedPair, (pair, keyQuote: string, key: string, colon: string, quote: string, value: string) => (value !== REDACTED && isSecretEntry(key, asValue(value), undefined) ? `${keyQuote}${key}${keyQuote}${colon}${quote}${REDACTED}${quote}` : pair))
       .replace(numberPair, (pair, quote: string, key: string, colon: string, digits: string) => (isSecretEntry(key, Number(digits), undefined) ? `${quote}${key}${quote}${colon}${REDACTED}` : pair))
       .replace(quotedKeyValue, (pair, key: string, quote: string, value: string) => (value !== REDACTED && isSecretEntry(key, asValue(value), undefined) ? `${key}=${quote}${REDACTED}${quote}` : pair))

@@ -1,8 +1,7 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { readNdjson } from '../../support/write-config.ts'
-import { startKafka } from '../../services/kafka.ts'
-import { committedOffsets, eventually, eventuallyWith, kafka, startSync, uniqueName, workspace, type Workspace } from './kafka-harness.ts'
+import { committedOffsets, eventually, eventuallyWith, kafka, ownBroker, startSync, uniqueName, workspace, type Workspace } from './kafka-harness.ts'
 
 let ws: Workspace | undefined
 afterEach(async () => {
@@ -100,12 +99,7 @@ describe('a Debezium sync killed after it applied a login ID change, before its 
   })
 
   it('does not hold each change up while the broker is away: one wait for the offsets, then none until a commit succeeds', async () => {
-    // A broker of its own, which this test stops (never the shared one).
-    const shared = process.env['GB_KAFKA_BROKERS']
-    delete process.env['GB_KAFKA_BROKERS']
-    const broker = await startKafka().finally(() => {
-      if (shared !== undefined) process.env['GB_KAFKA_BROKERS'] = shared
-    })
+    const broker = await ownBroker()
     let running = true
     try {
       ws = await workspace()

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DeliveryProducer } from '../../../connectors/kafka/delivery-producer.ts'
-import { startKafka } from '../../services/kafka.ts'
-import { kafka, uniqueName } from './kafka-harness.ts'
+import { kafka, ownBroker, uniqueName } from './kafka-harness.ts'
 import { readTopic } from './read-topic.ts'
 
 /** The Java client's partitioner hash (`Utils.murmur2`), which `murmur2_random` promises to match. */
@@ -45,12 +44,7 @@ describe('the delivery producer', () => {
   })
 
   it('reports a broker outage through onError, and gives up on a message after the configured message.timeout.ms', async () => {
-    // A broker of its own, which this test stops (never the shared one).
-    const shared = process.env['GB_KAFKA_BROKERS']
-    delete process.env['GB_KAFKA_BROKERS']
-    const broker = await startKafka().finally(() => {
-      if (shared !== undefined) process.env['GB_KAFKA_BROKERS'] = shared
-    })
+    const broker = await ownBroker()
     let running = true
     const errors: string[] = []
     const producer = new DeliveryProducer({ brokers: [broker.brokers], lingerMs: 5, extra: { 'message.timeout.ms': 5000 }, onError: (message) => errors.push(message) })

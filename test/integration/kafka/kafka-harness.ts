@@ -17,6 +17,17 @@ export async function kafka(): Promise<KafkaService> {
   return sharedKafka()
 }
 
+/** A broker of the test's own, which it may stop (never the shared one). */
+export async function ownBroker(): Promise<KafkaService> {
+  const shared = process.env['GB_KAFKA_BROKERS']
+  delete process.env['GB_KAFKA_BROKERS']
+  try {
+    return await startKafka()
+  } finally {
+    if (shared !== undefined) process.env['GB_KAFKA_BROKERS'] = shared
+  }
+}
+
 let counter = 0
 /** A topic and group name unique to this test. */
 export function uniqueName(prefix: string): string {
