@@ -1,4 +1,4 @@
-import type { MappedRecord, MappingResult } from '../../src/core/mapped-record.ts'
+import type { IdentifierType, MappedRecord, MappingResult } from '../../src/core/mapped-record.ts'
 import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { identifierUnchanged, loginsOf, matchByUnchangedLogin } from '../../mappings/identifier-change.ts'
 import type { DebeziumChange } from './debezium-envelope.ts'
@@ -16,7 +16,7 @@ function rowRecord(source: ReadableRecord, row: Record<string, unknown>): Readab
  *
  * - `c`, `r`, `u`: the `after` image is mapped and imported (an update of an existing user under `sink.upsert`).
  * - `d`: the `before` image gives the identifier; the record becomes a delete (`action: 'delete'`)
- *   for the delete policy. Without a usable `before` (PostgreSQL's default REPLICA IDENTITY only
+ *   for the delete policy, carrying the row's other login IDs (`freedLogins`). Without a usable `before` (PostgreSQL's default REPLICA IDENTITY only
  *   carries the key) the event is rejected with `delete_without_identifier`.
  * - An update whose identifier is a login ID the row did not have (a changed email, or a first
  *   email for a user matched by username until now): Authgear's import matches by the identifier
@@ -64,6 +64,9 @@ function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMappi
     return { ok: false, rejection: { code: 'delete_without_identifier', message: `the before image of a delete cannot be mapped (${before.rejection.code}); with PostgreSQL set REPLICA IDENTITY FULL so deletes carry the row` } }
   }
   const { identifier, identifierValue } = before.value
+  const freedLogins = Object.entries(loginsOf(before.value))
+    .filter(([type]) => type !== identifier)
+    .map(([type, login]) => ({ identifier: type as IdentifierType, value: login }))
   const value: MappedRecord = {
     identifier,
     identifierValue,
@@ -72,6 +75,7 @@ function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMappi
     passwordLane: 'none',
     warnings: [],
     action: 'delete',
+    ...(freedLogins.length > 0 ? { freedLogins } : {}),
   }
   return { ok: true, value }
 }

@@ -3,6 +3,14 @@ import type { MappedRecord } from '../core/mapped-record.ts'
 
 const loginFields = ['email', 'phone_number', 'preferred_username'] as const
 
+/** A table value for a user deleted, or a login ID freed, by a source delete (the tables cannot remove). */
+const gone = 0
+
+/** A table value, or undefined for none or `gone`. */
+function present(value: number | undefined): number | undefined {
+  return value === gone ? undefined : value
+}
+
 /** Examples kept per kind. */
 const examplesPerKind = 3
 
@@ -40,7 +48,7 @@ export class SharedLogins {
   add(mapped: MappedRecord, origin: string): void {
     const user = loginHash(mapped.identifier, mapped.identifierValue)
     // This user's identifier as another user's second login ID: Authgear finds that user.
-    const heldBy = this.#logins.get(user)
+    const heldBy = present(this.#logins.get(user))
     const merged = heldBy !== undefined && heldBy !== user
     // A record sent by a login that did not change, because its identifier did (a Debezium email
     // change, locked on both identifiers), is meant to find the user holding it: no warning.
@@ -49,7 +57,7 @@ export class SharedLogins {
       this.merged++
       keep(this.examples.merged, origin)
     }
-    const before = merged ? undefined : this.#identifiers.get(user)
+    const before = merged ? undefined : present(this.#identifiers.get(user))
     // The user the record lands on when Authgear already has one: it creates nothing without
     // upsert (skipped), and updates that user with its login IDs under upsert.
     const existing = merged ? heldBy : before !== undefined ? user : undefined
@@ -66,7 +74,7 @@ export class SharedLogins {
       const value = record[field]
       if (typeof value !== 'string' || field === mapped.identifier) continue
       const login = loginHash(field, value)
-      const holder = this.#logins.get(login) ?? (this.#identifiers.has(login) ? login : undefined)
+      const holder = present(this.#logins.get(login)) ?? (present(this.#identifiers.get(login)) !== undefined ? login : undefined)
       if (holder !== undefined && holder !== owner) {
         this.refused++
         keep(this.examples.refused, origin)
@@ -76,6 +84,19 @@ export class SharedLogins {
     }
     for (const login of own) this.#logins.set(login, owner)
     if (!merged) this.#repeated(before, mapped, origin)
+  }
+
+  /**
+   * A source delete under `deletes.policy: delete`: Authgear deletes the user, so a later record
+   * with its identifier creates a user again and one taking up its other login IDs is not refused.
+   */
+  remove(mapped: MappedRecord): void {
+    const user = loginHash(mapped.identifier, mapped.identifierValue)
+    if (this.#identifiers.has(user)) this.#identifiers.set(user, gone)
+    for (const { identifier, value } of mapped.freedLogins ?? []) {
+      const login = loginHash(identifier, value)
+      if (this.#logins.get(login) === user) this.#logins.set(login, gone)
+    }
   }
 
   /** Records the record's identifier, and what a repeat of it may cost. */

@@ -81,6 +81,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
         }
         if (result.value.action === 'delete') {
           deletes++
+          if (config.source.type === 'kafka' && config.source.deletes.policy === 'delete') logins.remove(result.value)
           continue
         }
         const followed = ledger === undefined ? result : followLoginChange(result.value, ledger.lookup(record.key), () => forgetRemedy(options.config, record.key))

@@ -42,6 +42,11 @@ export interface MappedRecord {
    * email changed, sent by an unchanged username): earlier versions under it are superseded.
    */
   readonly movedFrom?: { readonly identifier: IdentifierType; readonly identifierValue: string }
+  /**
+   * A delete: the deleted row's login IDs besides its identifier (its username, its phone). The
+   * delete frees them in Authgear, so a record taking one up is sent only once the delete has finished.
+   */
+  readonly freedLogins?: readonly { readonly identifier: IdentifierType; readonly value: string }[]
 }
 
 /** Why a mapping refused a record; goes to the dead letter as is. */

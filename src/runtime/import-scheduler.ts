@@ -20,7 +20,9 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  *   the other is refused or lands on (under upsert, overwrites) the first's user. Batches are per
  *   identifier type and jobs run in parallel, so such a record is held until the earlier of those
  *   records have finished; later ones are held behind it. Users that only share a second login ID
- *   are not ordered (Authgear refuses all but one either way). Nothing else waits.
+ *   are not ordered (Authgear refuses all but one either way), except behind a source delete: a
+ *   record taking up a login ID the deleted row held (`freedLogins`) waits for the delete, which
+ *   frees it. Nothing else waits.
  * - A record that changes its user's identifier (`lockKeys`) runs apart: after every record read
  *   before it has finished and before any read after it is batched. Changes read one after another
  *   share that job while they share no login ID (`#addAlone`).
@@ -152,8 +154,16 @@ export class ImportScheduler {
     // Two users carrying the same second login ID (a shared phone) are not ordered: Authgear
     // refuses whichever comes second either way, and holding each would send them one job at a time.
     for (const { identifier, value } of item.logins) {
-      if (this.#open.get(identifier)?.has(value) || this.#locks.has(value) || this.#heldUsers.has(value) || releasing?.has(value)) return true
+      if (this.#open.get(identifier)?.has(value) || this.#locks.has(value) || this.#heldUsers.has(value) || releasing?.has(value) || this.#freedBefore(value, item)) return true
     }
+    return false
+  }
+
+  /** Whether a source delete of another user read before `item`, not finished yet, frees `value` (see `MappedRecord.freedLogins`). */
+  #freedBefore(value: string, item: WorkItem): boolean {
+    const carriers = this.#secondLogins.get(value)
+    if (carriers === undefined) return false
+    for (const other of carriers) if (other.seq < item.seq && other.mapped.action === 'delete' && other.mapped.identifierValue !== item.mapped.identifierValue) return true
     return false
   }
 

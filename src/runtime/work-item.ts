@@ -61,7 +61,7 @@ export interface Settleable {
 export function createWorkItem(source: ReadableRecord, mapped: MappedRecord, ticket: BatchTicket, arena?: RecordArena): WorkItem {
   const json = JSON.stringify(mapped.record)
   const at = arena ? arena.write(mapped.identifier, json) : ownBytes(json)
-  const logins = mapped.action === 'delete' ? undefined : otherLogins(mapped.identifier, mapped.record)
+  const logins = mapped.action === 'delete' ? mapped.freedLogins : otherLogins(mapped.identifier, mapped.record)
   return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped: new SerializedMappedRecord(mapped, at.utf8, at.jsonStart, at.bytes), ...at, ticket, attempts: 0, logins, seq: nextSeq++ }
 }
 

@@ -48,7 +48,7 @@ export function toWorkerItem(record: SourceRecord, map: (record: Extract<SourceR
     }
   }
   const mapped = result.value
-  const logins = mapped.action === 'delete' ? undefined : otherLogins(mapped.identifier, mapped.record)
+  const logins = mapped.action === 'delete' ? mapped.freedLogins : otherLogins(mapped.identifier, mapped.record)
   return {
     kind: 'mapped',
     key: record.key,

@@ -23,4 +23,19 @@ describe('SharedLogins', () => {
     expect(logins.refused).toBe(0)
     expect(logins.warnings()).toEqual([])
   })
+
+  it('forgets a user deleted in the source: a new row may take up its login IDs, and its identifier is a new user', () => {
+    const logins = new SharedLogins(false)
+    logins.add(mapped('email', { email: 'ana@example.com', preferred_username: 'ana' }), 'users:0@0')
+    logins.add(mapped('email', { email: 'other@example.com', preferred_username: 'ana' }), 'users:0@1')
+    expect(logins.refused).toBe(1)
+    logins.remove({ ...mapped('email', { email: 'ana@example.com' }), action: 'delete', freedLogins: [{ identifier: 'preferred_username', value: 'ana' }] })
+    logins.add(mapped('email', { email: 'newcomer@example.com', preferred_username: 'ana' }), 'users:0@3')
+    logins.add(mapped('email', { email: 'ana@example.com' }), 'users:0@4')
+    expect(logins.refused).toBe(1)
+    expect(logins.repeatedUsers).toBe(0)
+    // The username is the newcomer's now.
+    logins.add(mapped('email', { email: 'third@example.com', preferred_username: 'ana' }), 'users:0@5')
+    expect(logins.refused).toBe(2)
+  })
 })

@@ -11,9 +11,9 @@ function item(email: string, extra: Record<string, unknown> = {}, identifier: Id
   return createWorkItem({ kind: 'data', key: email, origin: `t:${email}`, data: {} }, mapped, ticket)
 }
 
-/** A source delete of the user with this email (a Debezium `d` event). */
-function removal(email: string): WorkItem {
-  const mapped: MappedRecord = { identifier: 'email', identifierValue: email, record: { email } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], action: 'delete' }
+/** A source delete of the user with this email (a Debezium `d` event), and the other login IDs its row held. */
+function removal(email: string, freedLogins?: MappedRecord['freedLogins']): WorkItem {
+  const mapped: MappedRecord = { identifier: 'email', identifierValue: email, record: { email } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], action: 'delete', ...(freedLogins ? { freedLogins } : {}) }
   return createWorkItem({ kind: 'data', key: email, origin: `t:${email}`, data: {} }, mapped, new Checkpointer<number>().track(1, 1))
 }
 
@@ -121,6 +121,27 @@ describe('ImportScheduler', () => {
     expect(h.superseded.map((i) => i.mapped.action)).toEqual(['delete'])
     expect(h.jobs.map((j) => j.items.map((i) => (i.mapped.record as { name?: string }).name))).toEqual([['again']])
     h.jobs[0]!.done()
+    await flushed
+  })
+
+  it('holds a record taking up a login ID a source delete frees until the delete has finished, and nothing else', async () => {
+    // Authgear refuses a login ID another user still holds: a row reusing the deleted row's
+    // username or phone must reach Authgear after the delete, whatever its identifier, and must
+    // not share the delete's job (whose deletes and imports run side by side).
+    const phone = '+14155550142'
+    const h = harness({ maxRecords: 10, maxBytes: 10_000, lingerMs: 1000 }, 4)
+    await h.scheduler.add(removal('a@x.io', [{ identifier: 'preferred_username', value: 'ana' }, { identifier: 'phone_number', value: phone }]))
+    await h.scheduler.add(item('b@x.io', { preferred_username: 'ana' }))
+    await h.scheduler.add(item(phone, { email: undefined, phone_number: phone }, 'phone_number'))
+    await h.scheduler.add(item('ana2@x.io', { preferred_username: 'ana2' }))
+    const flushed = h.scheduler.flush()
+    for (let i = 0; i < 5; i++) await tick()
+    const sent = () => h.jobs.map((j) => `${j.identifier}: ${j.items.map((x) => `${x.mapped.identifierValue}${x.mapped.action === 'delete' ? ' (delete)' : ''}`).join(', ')}`)
+    expect(sent()).toEqual(['email: a@x.io (delete), ana2@x.io'])
+    h.jobs[0]!.done()
+    for (let i = 0; i < 5; i++) await tick()
+    expect(sent().slice(1).sort()).toEqual(['email: b@x.io', `phone_number: ${phone}`])
+    for (const j of h.jobs.slice(1)) j.done()
     await flushed
   })
 

@@ -32,9 +32,14 @@ describe('Debezium change events', () => {
     expect(message({ op: 't' })).toMatchObject({ kind: 'unreadable', code: 'debezium_truncate' })
   })
 
-  it('maps d to a delete carrying only the identifier, and rejects a delete without a before image', () => {
+  it('maps d to a delete carrying only the identifier (and the login IDs it frees), and rejects a delete without a before image', () => {
     const result = map(message({ op: 'd', before: row(2, 'b@example.com'), after: null }) as ReadableRecord)
     expect(result.ok && result.value).toMatchObject({ action: 'delete', identifier: 'email', identifierValue: 'b@example.com', record: { email: 'b@example.com' } })
+    expect(result.ok && result.value.freedLogins).toBeUndefined()
+    // The row's other login IDs are not sent, but a later row taking one up waits for the delete.
+    const withUsername = map(message({ op: 'd', before: row(3, 'c@example.com', 'Carl'), after: null }) as ReadableRecord)
+    expect(withUsername.ok && withUsername.value).toMatchObject({ record: { email: 'c@example.com' }, freedLogins: [{ identifier: 'preferred_username', value: 'carl' }] })
+    expect(withUsername.ok && Object.keys(withUsername.value.record)).toEqual(['email'])
     const keyOnly = map(message({ op: 'd', before: { id: 2 }, after: null }) as ReadableRecord)
     expect(keyOnly.ok).toBe(false)
     expect(!keyOnly.ok && keyOnly.rejection.code).toBe('delete_without_identifier')
