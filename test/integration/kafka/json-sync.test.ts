@@ -103,3 +103,27 @@ describe('gearbridge sync from a Kafka topic of JSON users', () => {
     expect(reported.size).toBe(total)
   })
 })
+
+describe('a JSON message whose email changed (no earlier version to compare with)', () => {
+  it('is a new user, or refused when it keeps a login ID of the old user, as the README says', async () => {
+    const k = await kafka()
+    ws = await workspace()
+    const topic = uniqueName('users')
+    await k.createTopic(topic, 1)
+    await k.produce(topic, [
+      { key: 'auth0|1', value: jsonUser(1) },
+      { key: 'auth0|2', value: jsonUser(2, { username: 'second' }) },
+      { key: 'auth0|1', value: jsonUser(1, { email: 'moved1@example.com' }) },
+      { key: 'auth0|2', value: jsonUser(2, { username: 'second', email: 'moved2@example.com' }) },
+    ])
+    const group = uniqueName('g')
+    const config = await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, commit_interval_ms: 100 })
+    const run = startSync(config)
+    await eventuallyWith([run], async () => ((await k.committed(group, topic, 1).catch(() => [0]))[0] ?? 0) === 4, 60_000, 'offsets committed to the end')
+    run.child.kill('SIGTERM')
+    expect((await run.done).code).toBe(0)
+    expect(emails(ws).sort()).toEqual(['moved1@example.com', 'user1@example.com', 'user2@example.com'])
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => [d['source_key'], d['code']])).toEqual([[`${topic}/0/3`, 'InvariantViolated']])
+  })
+})
