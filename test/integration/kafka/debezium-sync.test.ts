@@ -87,30 +87,37 @@ function buildStream(): { table: LegacyTable; phaseOne: number; deleted: number[
   return { table, phaseOne, deleted, fleeting, stuck }
 }
 
+/**
+ * Runs `gearbridge sync` over the table's events on a topic of `partitions`: the first
+ * `phaseOne` events, once they are committed the rest, then stops it with SIGTERM (exit 0).
+ */
+async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: number, partitions: number, policy: 'disable' | 'delete'): Promise<void> {
+  const k = await kafka()
+  const topic = uniqueName('legacy.public.users')
+  await k.createTopic(topic, partitions)
+  await k.produce(topic, table.events.slice(0, phaseOne))
+  const group = uniqueName('g')
+  const config = await w.config({
+    type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, format: 'debezium', record_mapping: 'sql',
+    columns: { email: 'email', username: 'username', phone_number: 'phone', name: 'name' },
+    commit_interval_ms: 100, batch_records: 20,
+    deletes: { policy, max_per_second: 50 },
+  })
+  const run = startSync(config)
+  const committedUpTo = (n: number) => async () => ((await committedOffsets(k, group, topic, partitions)) ?? []).reduce((x, y) => x + Math.max(0, y), 0) === n
+  await eventuallyWith([run], committedUpTo(phaseOne), 90_000, 'phase one committed')
+  await k.produce(topic, table.events.slice(phaseOne))
+  await eventuallyWith([run], committedUpTo(table.events.length), 90_000, 'offsets committed to the end')
+  run.child.kill('SIGTERM')
+  const result = await run.done
+  expect(result.code, result.stderr).toBe(0)
+}
+
 describe('gearbridge sync from Debezium change events of a legacy users table', () => {
   it.each(['disable', 'delete'] as const)('leaves the emulator in the state of the source table (deletes: %s)', async (policy) => {
-    const k = await kafka()
     ws = await workspace()
-    const topic = uniqueName('legacy.public.users')
-    const partitions = 3
-    await k.createTopic(topic, partitions)
     const { table, phaseOne, deleted, fleeting, stuck } = buildStream()
-    await k.produce(topic, table.events.slice(0, phaseOne))
-    const group = uniqueName('g')
-    const config = await ws.config({
-      type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, format: 'debezium', record_mapping: 'sql',
-      columns: { email: 'email', username: 'username', phone_number: 'phone', name: 'name' },
-      commit_interval_ms: 100, batch_records: 20,
-      deletes: { policy, max_per_second: 50 },
-    })
-    const run = startSync(config)
-    const committedUpTo = (n: number) => async () => ((await committedOffsets(k, group, topic, partitions)) ?? []).reduce((x, y) => x + Math.max(0, y), 0) === n
-    await eventuallyWith([run], committedUpTo(phaseOne), 90_000, 'phase one committed')
-    await k.produce(topic, table.events.slice(phaseOne))
-    await eventuallyWith([run], committedUpTo(table.events.length), 90_000, 'offsets committed to the end')
-    run.child.kill('SIGTERM')
-    const result = await run.done
-    expect(result.code, result.stderr).toBe(0)
+    await syncInTwoPhases(ws, table, phaseOne, 3, policy)
 
     const store = ws.target.emulator.store
     for (const row of table.rows.values()) {
@@ -151,12 +158,7 @@ describe('gearbridge sync from Debezium change events of a legacy users table', 
 
 describe('a row reusing the login IDs of a row deleted just before it', () => {
   it('is imported once the delete has freed them (deletes: delete)', async () => {
-    const k = await kafka()
     ws = await workspace()
-    const topic = uniqueName('legacy.public.users')
-    // One partition: Kafka orders a delete and a later row only within a partition, and Debezium
-    // keys rows by primary key, so on several partitions the new row may be read first.
-    await k.createTopic(topic, 1)
     const table = new LegacyTable()
     for (let id = 1; id <= 6; id++) table.insert({ id, email: `user${id}@legacy.example`, username: `user${id}`, phone: `+1415555000${id}`, name: `User ${id}` }, 'r')
     const phaseOne = table.events.length
@@ -164,22 +166,9 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     table.delete(2)
     table.insert({ id: 7, email: 'newcomer7@legacy.example', username: 'user2', phone: '+14155550002', name: 'Newcomer' })
     table.update(5, { name: 'User 5, later' })
-    const group = uniqueName('g')
-    const config = await ws.config({
-      type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, format: 'debezium', record_mapping: 'sql',
-      columns: { email: 'email', username: 'username', phone_number: 'phone', name: 'name' },
-      commit_interval_ms: 100, batch_records: 20,
-      deletes: { policy: 'delete', max_per_second: 50 },
-    })
-    await k.produce(topic, table.events.slice(0, phaseOne))
-    const run = startSync(config)
-    const committedUpTo = (n: number) => async () => ((await committedOffsets(k, group, topic, 1)) ?? []).reduce((x, y) => x + Math.max(0, y), 0) === n
-    await eventuallyWith([run], committedUpTo(phaseOne), 90_000, 'the snapshot committed')
-    await k.produce(topic, table.events.slice(phaseOne))
-    await eventuallyWith([run], committedUpTo(table.events.length), 90_000, 'offsets committed to the end')
-    run.child.kill('SIGTERM')
-    const result = await run.done
-    expect(result.code, result.stderr).toBe(0)
+    // One partition: Kafka orders a delete and a later row only within a partition, and Debezium
+    // keys rows by primary key, so on several partitions the new row may be read first.
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete')
 
     const store = ws.target.emulator.store
     expect(store.findByLoginId('email', 'user2@legacy.example')).toBeUndefined()
