@@ -75,6 +75,33 @@ describe('gearbridge validate counts', () => {
   })
 })
 
+describe('gearbridge validate role and group keys', () => {
+  it('lists the keys the records send; with the embedded emulator counts a record naming a key its project lacks as dead-lettered, as the backfill then does', async () => {
+    const users = [
+      { user_id: 'auth0|r1', email: 'r1@example.com', app_metadata: { roles: ['admin'] } },
+      { user_id: 'auth0|r2', email: 'r2@example.com', app_metadata: { roles: ['admin', 'ghost'] } },
+      { user_id: 'auth0|r3', email: 'r3@example.com' },
+    ]
+    await writeFile(join(dir, 'roles.ndjson'), users.map((u) => JSON.stringify(u)).join('\n') + '\n')
+    const remote = await writeTestConfig(dir, target, { name: 'roles', source: { type: 'auth0', files: 'roles.ndjson' } }, 'roles-remote.yaml')
+    const listed = await runCli(['validate', '--config', remote])
+    expect(listed.code).toBe(0)
+    expect(listed.stdout).toContain('3 records read, 3 would be sent, 0 would be dead-lettered')
+    expect(listed.stdout).toMatch(/each of which must exist in the Authgear project before the import .*\n  role  admin\s+2 records\n  role  ghost\s+1 record\n/)
+
+    const embedded = await writeTestConfig(dir, target, { name: 'roles', source: { type: 'auth0', files: 'roles.ndjson' }, sink: { endpoint: 'embedded' }, emulator: { roles: ['admin'] } }, 'roles-embedded.yaml')
+    const predicted = await runCli(['validate', '--config', embedded])
+    expect(predicted.code).toBe(3)
+    expect(predicted.stdout).toContain('3 records read, 2 would be sent, 1 would be dead-lettered')
+    expect(predicted.stdout).toMatch(/RoleUnknownKeys\s+1\n\s+e\.g\. roles\.ndjson:2: unknown role keys \(RoleUnknownKeys\): ghost/)
+    expect(predicted.stdout).toMatch(/role  ghost\s+1 record \(not in the emulated project\)/)
+    const run = await runCli(['backfill', '--config', embedded])
+    expect(run.code).toBe(3)
+    const dead = await readNdjson(join(dir, 'state', 'roles.dead-letter.ndjson'))
+    expect(dead.map((d) => [d['origin'], d['code']])).toEqual([['roles.ndjson:2', 'RoleUnknownKeys']])
+  })
+})
+
 describe('gearbridge validate warnings', () => {
   it('says when the password-hash export matches none of the database users (another tenant\'s, say)', async () => {
     const users = Array.from({ length: 5 }, (_, i) => JSON.stringify({ user_id: `auth0|${String(i).padStart(24, '0')}`, email: `u${i}@example.com`, identities: [{ provider: 'auth0', user_id: String(i).padStart(24, '0'), connection: 'Username-Password-Authentication' }] }))
