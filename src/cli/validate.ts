@@ -15,7 +15,7 @@ import type { CommandIo } from './run-setup.ts'
 import { WarningTally } from './warning-tally.ts'
 import { SharedLogins } from './shared-logins.ts'
 import { UnmappedMetadata } from './unmapped-metadata.ts'
-import { RoleKeys } from './role-keys.ts'
+import { ProjectNeeds } from './project-needs.ts'
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { followLoginChange, LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
@@ -53,7 +53,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const byPassword: Record<string, number> = {}
   const failures: Record<string, { count: number; examples: string[] }> = {}
   const unmapped = config.source.type === 'auth0' ? new UnmappedMetadata(config.mapping) : undefined
-  const roleKeys = new RoleKeys(config.sink.endpoint === 'embedded' ? config.emulator : undefined)
+  const needs = new ProjectNeeds(config.sink.endpoint === 'embedded' ? config.emulator : undefined)
   const logins = new SharedLogins(config.sink.upsert)
   const tally = new WarningTally()
   let read = 0
@@ -98,11 +98,9 @@ export async function validateCommand(options: { config: string }, io: CommandIo
           fail('record_too_large', `${record.origin}: the record serializes to ${bytes} bytes; with the request's own ${envelope} bytes that is over the ${maxRequest}-byte request limit`, record.origin)
           continue
         }
-        const unknownKey = roleKeys.add(value.record)
-        if (unknownKey !== undefined) {
-          // Worded as the emulator's refusal reaches the dead letter.
-          const reason = unknownKey.kind === 'role' ? 'RoleUnknownKeys' : 'GroupUnknownKeys'
-          fail(reason, `${record.origin}: unknown ${unknownKey.kind} keys (${reason}): ${unknownKey.key}`, record.origin)
+        const refused = needs.add(value.record)
+        if (refused !== undefined) {
+          fail(refused.code, `${record.origin}: ${refused.message}`, record.origin)
           continue
         }
         sendable++
@@ -143,7 +141,7 @@ export async function validateCommand(options: { config: string }, io: CommandIo
     const more = (unmapped?.counts.size ?? 0) - left.length
     if (more > 0) lines.push(`  … and ${more} more keys${unmapped?.untracked ? `, and more beyond those (the first ${unmapped.counts.size} distinct keys are counted: this metadata looks keyed by values of its own)` : ''}`)
   }
-  lines.push(...roleKeys.lines())
+  lines.push(...needs.lines())
   const noted = tally.lines()
   if (noted.length > 0) {
     // What the report lines of these records will say: data left out, logins to link again, passwords to reset.

@@ -76,29 +76,32 @@ describe('gearbridge validate counts', () => {
 })
 
 describe('gearbridge validate role and group keys', () => {
-  it('lists the keys the records send; with the embedded emulator counts a record naming a key its project lacks as dead-lettered, as the backfill then does', async () => {
+  it('lists the role and group keys and custom attributes the records send; with the embedded emulator counts a record its project refuses as dead-lettered, as the backfill then does', async () => {
     const users = [
       { user_id: 'auth0|r1', email: 'r1@example.com', app_metadata: { roles: ['admin'] } },
       { user_id: 'auth0|r2', email: 'r2@example.com', app_metadata: { roles: ['admin', 'ghost'] } },
       { user_id: 'auth0|r3', email: 'r3@example.com' },
+      { user_id: 'auth0|r4', email: 'r4@example.com', app_metadata: { plan: 5 } },
     ]
     await writeFile(join(dir, 'roles.ndjson'), users.map((u) => JSON.stringify(u)).join('\n') + '\n')
-    const remote = await writeTestConfig(dir, target, { name: 'roles', source: { type: 'auth0', files: 'roles.ndjson' } }, 'roles-remote.yaml')
+    const mapping = { custom_attributes: { plan: 'app_metadata.plan' } }
+    const remote = await writeTestConfig(dir, target, { name: 'roles', source: { type: 'auth0', files: 'roles.ndjson' }, mapping }, 'roles-remote.yaml')
     const listed = await runCli(['validate', '--config', remote])
     expect(listed.code).toBe(0)
-    expect(listed.stdout).toContain('3 records read, 3 would be sent, 0 would be dead-lettered')
-    expect(listed.stdout).toMatch(/each of which must exist in the Authgear project before the import .*\n  role  admin\s+2 records\n  role  ghost\s+1 record\n/)
+    expect(listed.stdout).toContain('4 records read, 4 would be sent, 0 would be dead-lettered')
+    expect(listed.stdout).toMatch(/what the records need the Authgear project to define before the import .*\n  role +admin\s+2 records\n  role +ghost\s+1 record\n  attribute +plan\s+1 record \(number 1\)\n/)
 
-    const embedded = await writeTestConfig(dir, target, { name: 'roles', source: { type: 'auth0', files: 'roles.ndjson' }, sink: { endpoint: 'embedded' }, emulator: { roles: ['admin'] } }, 'roles-embedded.yaml')
+    const embedded = await writeTestConfig(dir, target, { name: 'roles', source: { type: 'auth0', files: 'roles.ndjson' }, mapping, sink: { endpoint: 'embedded' }, emulator: { roles: ['admin'], custom_attributes: [{ name: 'plan', type: 'string' }] } }, 'roles-embedded.yaml')
     const predicted = await runCli(['validate', '--config', embedded])
     expect(predicted.code).toBe(3)
-    expect(predicted.stdout).toContain('3 records read, 2 would be sent, 1 would be dead-lettered')
+    expect(predicted.stdout).toContain('4 records read, 2 would be sent, 2 would be dead-lettered')
     expect(predicted.stdout).toMatch(/RoleUnknownKeys\s+1\n\s+e\.g\. roles\.ndjson:2: unknown role keys \(RoleUnknownKeys\): ghost/)
-    expect(predicted.stdout).toMatch(/role  ghost\s+1 record \(not in the emulated project\)/)
+    expect(predicted.stdout).toMatch(/ValidationFailed\s+1\n\s+e\.g\. roles\.ndjson:4: \/custom_attributes\/plan: invalid value \(ValidationFailed: type\)/)
+    expect(predicted.stdout).toMatch(/role +ghost\s+1 record \(not in the emulated project\)/)
     const run = await runCli(['backfill', '--config', embedded])
     expect(run.code).toBe(3)
     const dead = await readNdjson(join(dir, 'state', 'roles.dead-letter.ndjson'))
-    expect(dead.map((d) => [d['origin'], d['code']])).toEqual([['roles.ndjson:2', 'RoleUnknownKeys']])
+    expect(dead.map((d) => [d['origin'], d['code']])).toEqual([['roles.ndjson:2', 'RoleUnknownKeys'], ['roles.ndjson:4', 'ValidationFailed']])
   })
 })
 
