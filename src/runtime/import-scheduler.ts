@@ -25,7 +25,8 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  *   frees it. Nothing else waits.
  * - A record that changes its user's identifier (`lockKeys`) runs apart: after every record read
  *   before it has finished and before any read after it is batched. Changes read one after another
- *   share that job while they share no login ID (`#addAlone`).
+ *   share that job while they share no login ID (`#addAlone`), except that a change giving up a
+ *   login ID the open batch's changes take goes first (a handover in one write, read in key order).
  * - `add` waits while all job slots are busy, which is the backpressure that keeps memory flat.
  */
 export class ImportScheduler {
@@ -277,6 +278,19 @@ export class ImportScheduler {
         if (batch.size >= this.#policy.maxRecords) await this.#sendApart()
         return
       }
+      if (this.#held.length === 0 && handsOver(item, batch.items)) {
+        // A login ID handed from one user to another in one write (support moving an email to
+        // the older account), read in key order: the change giving it up goes first, alone, and
+        // the batch taking it waits behind it. In read order Authgear would refuse the taker.
+        this.#open.delete(apart.identifier)
+        this.#apart = undefined
+        this.#openApart(item, keys)
+        await this.#sendApart()
+        this.#open.set(apart.identifier, batch)
+        this.#apart = apart
+        this.#arm()
+        return
+      }
       await this.#sendApart()
     }
     for (;;) {
@@ -293,12 +307,17 @@ export class ImportScheduler {
       this.#hold(item)
       return
     }
+    this.#openApart(item, keys)
+    if (this.#policy.maxRecords <= 1) await this.#sendApart()
+    else this.#arm()
+  }
+
+  /** Opens the batch of identifier changes with `item`, whose login IDs are `keys`. */
+  #openApart(item: WorkItem, keys: readonly string[]): void {
     const batch = new OpenBatch(item.mapped.identifier, this.#upsert)
     batch.add(item)
     this.#open.set(item.mapped.identifier, batch)
     this.#apart = { identifier: item.mapped.identifier, keys: new Set(keys) }
-    if (batch.size >= this.#policy.maxRecords) await this.#sendApart()
-    else this.#arm()
   }
 
   /** Sends the batch of identifier changes and waits for it: nothing read after them may run beside them. */
@@ -422,4 +441,34 @@ export class ImportScheduler {
     this.#serial = next.catch(() => undefined)
     return next
   }
+}
+
+/** An identifier change's login IDs now: its identifier and its other logins. */
+function currentLogins(item: WorkItem): string[] {
+  return [item.mapped.identifierValue, ...(item.logins ?? []).map((login) => login.value)]
+}
+
+/** The login ID an identifier change gives up: its old identifier (`lockKeys[0]`), unless it keeps it. */
+function givenUp(item: WorkItem): string | undefined {
+  const old = item.mapped.lockKeys?.[0]
+  return old === undefined || currentLogins(item).includes(old) ? undefined : old
+}
+
+/**
+ * Whether identifier change `item` gives up a login ID that the changes of `batch` it shares login
+ * IDs with take, and shares nothing else with them: it frees what they need, so it must go first.
+ */
+function handsOver(item: WorkItem, batch: readonly WorkItem[]): boolean {
+  const given = givenUp(item)
+  if (given === undefined) return false
+  const mine = new Set([...currentLogins(item), ...(item.mapped.lockKeys ?? [])])
+  let takers = 0
+  for (const other of batch) {
+    const theirs = [...currentLogins(other), ...(other.mapped.lockKeys ?? [])]
+    if (!theirs.some((key) => mine.has(key))) continue
+    // Anything shared but the login ID handed over (one it gives up that `item` takes: a swap) keeps read order.
+    if (theirs.some((key) => key !== given && mine.has(key)) || !currentLogins(other).includes(given)) return false
+    takers++
+  }
+  return takers > 0
 }

@@ -10,7 +10,8 @@ import { createWorkItem, type WorkItem } from '../../../src/runtime/work-item.ts
  * have (a phone-only user's number, a shared username), with jobs finishing in random order: every
  * record is sent or superseded exactly once, and by the time `flush` resolves; two records of one
  * user, or one whose identifier the other carries as a second login ID, never run at once and run
- * in source order; a record is superseded only by a later version of its user; a
+ * in source order (but for an identifier change handing a login ID over to one read before it,
+ * which goes first); a record is superseded only by a later version of its user; a
  * delete never takes the place of an import before it. Seeds are fixed; job completion follows
  * the timers, so each run also tries other interleavings.
  */
@@ -57,8 +58,8 @@ function stream(next: () => number): Numbered[] {
   })
 }
 
-/** Returns how many jobs carried more than one identifier change. */
-async function check(seed: number): Promise<number> {
+/** Returns how many jobs carried more than one identifier change, and how many handovers went first. */
+async function check(seed: number): Promise<{ shared: number; handovers: number }> {
   const next = random(seed)
   const records = stream(next)
   const seqOf = new Map(records.map((r) => [r.item, r.seq]))
@@ -119,10 +120,24 @@ async function check(seed: number): Promise<number> {
     }
   }
   // An identifier change runs after every record read before it and before every record read
-  // after it, other identifier changes sharing its job aside.
+  // after it, other identifier changes sharing its job aside, and a change read after it that
+  // gives up a login ID it takes, sharing nothing else with it (a handover), which may go first.
+  const current = (r: Numbered) => [r.item.mapped.identifierValue, ...seconds(r)]
+  const handsOverTo = (giver: Numbered, taker: Numbered) => {
+    const given = giver.item.mapped.lockKeys?.[0]
+    if (given === undefined || current(giver).includes(given) || !current(taker).includes(given)) return false
+    const shared = keys(giver).concat(seconds(giver)).filter((key) => keys(taker).concat(seconds(taker)).includes(key))
+    return shared.every((key) => key === given)
+  }
+  let handovers = 0
   for (const a of sent.filter((r) => r.item.mapped.lockKeys !== undefined)) {
     for (const b of sent) {
       if (b === a || started.get(b.seq) === started.get(a.seq)) continue
+      const [taker, giver] = b.seq > a.seq ? [a, b] : [b, a]
+      if (giver.item.mapped.lockKeys !== undefined && handsOverTo(giver, taker) && ended.get(giver.seq)! <= started.get(taker.seq)!) {
+        if (giver === b) handovers++
+        continue
+      }
       if (b.seq < a.seq) expect(ended.get(b.seq)! <= started.get(a.seq)!, `seed ${seed}: ${b.seq} ends before the identifier change ${a.seq} starts`).toBe(true)
       else expect(ended.get(a.seq)! <= started.get(b.seq)!, `seed ${seed}: the identifier change ${a.seq} ends before ${b.seq} starts`).toBe(true)
     }
@@ -138,14 +153,20 @@ async function check(seed: number): Promise<number> {
   }
   const changesPerJob = new Map<number, number>()
   for (const r of sent) if (r.item.mapped.lockKeys !== undefined) changesPerJob.set(started.get(r.seq)!, (changesPerJob.get(started.get(r.seq)!) ?? 0) + 1)
-  return [...changesPerJob.values()].filter((n) => n > 1).length
+  return { shared: [...changesPerJob.values()].filter((n) => n > 1).length, handovers }
 }
 
 describe('ImportScheduler over random streams', () => {
   it('keeps every promise for 300 seeds', async () => {
     let shared = 0
-    for (let seed = 1; seed <= 300; seed++) shared += await check(seed)
-    // Consecutive identifier changes of different users share a job: the streams do exercise it.
+    let handovers = 0
+    for (let seed = 1; seed <= 300; seed++) {
+      const seen = await check(seed)
+      shared += seen.shared
+      handovers += seen.handovers
+    }
+    // Consecutive identifier changes of different users share a job, and a handover goes first: the streams do exercise both.
     expect(shared).toBeGreaterThan(0)
+    expect(handovers).toBeGreaterThan(0)
   }, 120_000)
 })

@@ -385,6 +385,31 @@ describe('ImportScheduler', () => {
     expect(h.jobs.map((j) => j.items.map(label))).toEqual([['A v2'], ['A moved'], ['Carol']])
   })
 
+  it('sends a change giving up the login ID an earlier-read change takes before it (a handover in one write), and a swap in read order', async () => {
+    const label = (i: WorkItem) => i.mapped.identifierValue
+    // matched by the unchanged username, the email moving from `from` to `to`
+    const change = (user: string, from: string, to: string) => item(user, { email: to, preferred_username: user }, 'preferred_username', [from, to])
+    const run = async (changes: WorkItem[]) => {
+      const h = harness({ maxRecords: 10, maxBytes: 10_000, lingerMs: 60_000 }, 4)
+      const added = (async () => {
+        for (const c of changes) await h.scheduler.add(c)
+      })()
+      const flushed = added.then(() => h.scheduler.flush())
+      for (let round = 0; round < 8; round++) {
+        for (let i = 0; i < 3; i++) await tick()
+        for (const j of h.jobs) j.done()
+      }
+      await flushed
+      return h.jobs.map((j) => j.items.map(label))
+    }
+    // bob (read first, lower key) takes alice@; alice gives it up for alice.new@: alice goes first.
+    expect(await run([change('bob', 'bob@x.io', 'alice@x.io'), change('alice', 'alice@x.io', 'alice.new@x.io')])).toEqual([['alice'], ['bob']])
+    // A swap through a third address: each takes what the other gives up; neither can go first.
+    expect(await run([change('bob', 'bob@x.io', 'alice@x.io'), change('alice', 'alice@x.io', 'bob@x.io')])).toEqual([['bob'], ['alice']])
+    // Changes sharing nothing stay in one job.
+    expect(await run([change('bob', 'bob@x.io', 'bob2@x.io'), change('alice', 'alice@x.io', 'alice2@x.io')])).toEqual([['bob', 'alice']])
+  })
+
   it('sends an open batch of identifier changes after the linger time, and batches nothing beside it', async () => {
     const h = harness({ maxRecords: 100, maxBytes: 10_000, lingerMs: 15 }, 4)
     await h.scheduler.add(item('ann', {}, 'preferred_username', ['ann@old.io', 'ann@new.io']))
