@@ -91,7 +91,10 @@ export class SharedLogins {
    * with its identifier creates a user again and one taking up its other login IDs is not refused.
    */
   remove(mapped: MappedRecord): void {
-    const user = loginHash(mapped.identifier, mapped.identifierValue)
+    const key = loginHash(mapped.identifier, mapped.identifierValue)
+    // Found as Authgear finds it: a user whose identifier changed is held under its first one.
+    const user = present(this.#logins.get(key)) ?? key
+    if (user !== key) this.#logins.set(key, gone)
     if (this.#identifiers.has(user)) this.#identifiers.set(user, gone)
     for (const { identifier, value } of mapped.freedLogins ?? []) {
       const login = loginHash(identifier, value)

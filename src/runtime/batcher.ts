@@ -77,14 +77,18 @@ export class OpenBatch {
   }
 
   /**
-   * Whether `item` is a source delete of a user this batch imports. It must not replace that
-   * import: under `deletes.policy` `disable` or `ignore` the user is still meant to exist (disabled,
-   * or as imported), and a delete of a user never created finds nobody. The batch goes first.
+   * Whether `item` and this batch's version of its user are a source delete and an import, in
+   * either order. Neither may replace the other; the batch goes first:
+   * - a delete after an import: under `deletes.policy` `disable` or `ignore` the user is still
+   *   meant to exist (disabled, or as imported), and a delete of a user never created finds nobody;
+   * - an import after a delete (the row deleted, and a row with its identifier created): the delete
+   *   policy is applied first, as when the two are read apart, so under `delete` the new row is a
+   *   new user rather than an update of the deleted one, whose password an update would keep; and
+   *   the rows waiting for the delete to free its other login IDs wait for the delete itself.
    */
-  deletesImportOf(item: WorkItem): boolean {
-    if (item.mapped.action !== 'delete') return false
+  replacesAcrossDelete(item: WorkItem): boolean {
     const at = this.#index.get(item.mapped.identifierValue)
-    return at !== undefined && this.items[at]!.mapped.action !== 'delete'
+    return at !== undefined && (this.items[at]!.mapped.action === 'delete') !== (item.mapped.action === 'delete')
   }
 
   /** Body size if `item` were added (replacing its earlier version, if any). */

@@ -10,7 +10,7 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  *
  * - A batch closes on record count, on the exact request size, or after `lingerMs`.
  * - Within a batch the last version of a user wins; the earlier one goes to `onSuperseded`. A
- *   source delete is the exception: it never replaces an import; that batch is sent first.
+ *   source delete and an import never replace each other (either way round): that batch is sent first.
  * - An identifier in an in-flight job is locked: a newer version of that user waits ("held") until
  *   the job completes, because Authgear runs the 100-record chunks of one job, and separate jobs,
  *   in parallel. A user with a held version is as good as locked: anything newer waits behind it.
@@ -96,7 +96,7 @@ export class ImportScheduler {
     if (this.#queued > 0 || this.#fatal !== undefined || this.#apart !== undefined || item.mapped.lockKeys?.length || item.logins !== undefined) return false
     if (this.#secondLogins.size > 0 && this.#secondLogins.has(item.mapped.identifierValue)) return false
     const batch = this.#open.get(item.mapped.identifier)
-    if (batch === undefined || batch.size + 1 >= this.#policy.maxRecords || batch.bytesWith(item) > this.#policy.maxBytes || batch.deletesImportOf(item)) return false
+    if (batch === undefined || batch.size + 1 >= this.#policy.maxRecords || batch.bytesWith(item) > this.#policy.maxBytes || batch.replacesAcrossDelete(item)) return false
     const superseded = batch.add(item)
     if (superseded) this.#superseded(superseded, item)
     return true
@@ -201,7 +201,7 @@ export class ImportScheduler {
     if (this.#apart !== undefined) await this.#sendApart()
     const identifier = item.mapped.identifier
     let batch = this.#open.get(identifier)
-    if (batch && batch.size > 0 && (batch.bytesWith(item) > this.#policy.maxBytes || batch.deletesImportOf(item))) {
+    if (batch && batch.size > 0 && (batch.bytesWith(item) > this.#policy.maxBytes || batch.replacesAcrossDelete(item))) {
       await this.#dispatch(identifier)
       batch = undefined
     }
@@ -364,8 +364,8 @@ export class ImportScheduler {
     // and that must already see which users still wait.
     const readd: WorkItem[] = []
     const readded = new Set<string>()
-    /** Deletes taken out of open batches to follow the held import of their user: re-added in read order with the rest. */
-    const deletesAfter: WorkItem[] = []
+    /** Newer versions taken out of open batches to follow the held version of their user across a delete: re-added in read order with the rest. */
+    const takenOut: WorkItem[] = []
     for (const item of this.#takeHeld()) {
       const user = item.mapped.identifierValue
       // Read after the record being sent alone (`#addAlone`): they follow it.
@@ -377,25 +377,25 @@ export class ImportScheduler {
       // user sharing a login ID has not finished: wait again, in order.
       if (this.#locks.has(user) || this.#heldUsers.has(user) || this.#meetsEarlierUser(item, readded)) this.#hold(item)
       // If an open batch already has a newer version of its user (batched after this one was
-      // held at dispatch), that version wins, unless it is a source delete and the held record an
-      // import: then the import goes first and the delete follows it, as when both meet in one
-      // batch. An older version there (this one was held when read) is replaced by this one.
+      // held at dispatch), that version wins, unless one of the two is a source delete and the
+      // other an import: then the held one goes first and the newer follows it, as when both meet
+      // in one batch. An older version there (this one was held when read) is replaced by this one.
       else if (!readded.has(user) && (this.#open.get(item.mapped.identifier)?.versionOf(user)?.seq ?? -1) > item.seq) {
         const batch = this.#open.get(item.mapped.identifier) as OpenBatch
-        if (item.mapped.action !== 'delete' && batch.versionOf(user)?.mapped.action === 'delete') {
+        if (batch.replacesAcrossDelete(item)) {
           readded.add(user)
           readd.push(item)
-          deletesAfter.push(batch.remove(user) as WorkItem)
+          takenOut.push(batch.remove(user) as WorkItem)
         } else this.#superseded(item, batch.versionOf(user))
       } else {
         readded.add(user)
         readd.push(item)
       }
     }
-    // Re-added in read order, versions of one user still replace each other as usual. A delete
+    // Re-added in read order, versions of one user still replace each other as usual. A version
     // taken out is not always newer than every record placed here: one held when read (sharing a
     // login ID) may be newer, and must follow it.
-    for (const item of [...readd, ...deletesAfter].sort((a, b) => a.seq - b.seq)) await this.#add(item)
+    for (const item of [...readd, ...takenOut].sort((a, b) => a.seq - b.seq)) await this.#add(item)
   }
 
   #hold(item: WorkItem): void {

@@ -89,9 +89,10 @@ function buildStream(): { table: LegacyTable; phaseOne: number; deleted: number[
 
 /**
  * Runs `gearbridge sync` over the table's events on a topic of `partitions`: the first
- * `phaseOne` events, once they are committed the rest, then stops it with SIGTERM (exit 0).
+ * `phaseOne` events, once they are committed (and `betweenPhases` has run) the rest, then stops
+ * it with SIGTERM (exit 0).
  */
-async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: number, partitions: number, policy: 'disable' | 'delete'): Promise<void> {
+async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: number, partitions: number, policy: 'disable' | 'delete', betweenPhases?: () => void): Promise<void> {
   const k = await kafka()
   const topic = uniqueName('legacy.public.users')
   await k.createTopic(topic, partitions)
@@ -106,6 +107,7 @@ async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: numbe
   const run = startSync(config)
   const committedUpTo = (n: number) => async () => ((await committedOffsets(k, group, topic, partitions)) ?? []).reduce((x, y) => x + Math.max(0, y), 0) === n
   await eventuallyWith([run], committedUpTo(phaseOne), 90_000, 'phase one committed')
+  betweenPhases?.()
   await k.produce(topic, table.events.slice(phaseOne))
   await eventuallyWith([run], committedUpTo(table.events.length), 90_000, 'offsets committed to the end')
   run.child.kill('SIGTERM')
@@ -177,5 +179,29 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     expect(newcomer?.phone?.value).toBe('+14155550002')
     expect(store.count()).toBe(table.rows.size)
     expect(await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson')).catch(() => [])).toEqual([])
+  })
+
+  it('a row created again with the deleted row\'s email is a new user, and a row taking up its username still waits for the delete (deletes: delete)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    for (let id = 1; id <= 3; id++) table.insert({ id, email: `user${id}@legacy.example`, username: `user${id}`, phone: null, name: `User ${id}` }, 'r')
+    const phaseOne = table.events.length
+    // Row 2 goes; moments later its email comes back in a new row, and another takes its username.
+    table.delete(2)
+    table.insert({ id: 4, email: 'user2@legacy.example', username: 'fresh4', phone: null, name: 'Back again' })
+    table.insert({ id: 5, email: 'newcomer5@legacy.example', username: 'user2', phone: null, name: 'Newcomer' })
+    let oldId: string | undefined
+    const store = () => ws!.target.emulator.store
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete', () => {
+      oldId = store().findByLoginId('email', 'user2@legacy.example')?.id
+    })
+    const back = store().findByLoginId('email', 'user2@legacy.example')
+    expect(back?.username?.value).toBe('fresh4')
+    expect(back?.id).not.toBe(oldId)
+    expect(store().findByLoginId('email', 'newcomer5@legacy.example')?.username?.value).toBe('user2')
+    expect(store().count()).toBe(table.rows.size)
+    expect(await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson')).catch(() => [])).toEqual([])
+    const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
+    expect(report.filter((r) => r['login'] === 'user2@legacy.example').map((r) => r['outcome'])).toEqual(['inserted', 'deleted', 'inserted'])
   })
 })

@@ -38,4 +38,16 @@ describe('SharedLogins', () => {
     logins.add(mapped('email', { email: 'third@example.com', preferred_username: 'ana' }), 'users:0@5')
     expect(logins.refused).toBe(2)
   })
+
+  it('forgets a deleted user whose email changed before (found, as Authgear finds it, under its first one)', () => {
+    const logins = new SharedLogins(true)
+    logins.add(mapped('email', { email: 'ana@example.com', preferred_username: 'ana' }), 'users:0@0')
+    logins.add(mapped('preferred_username', { preferred_username: 'ana', email: 'ana.new@example.com' }, ['ana@example.com', 'ana.new@example.com']), 'users:0@1')
+    logins.remove({ ...mapped('email', { email: 'ana.new@example.com' }), action: 'delete', freedLogins: [{ identifier: 'preferred_username', value: 'ana' }] })
+    logins.add(mapped('email', { email: 'carl@example.com', preferred_username: 'ana' }), 'users:0@3')
+    logins.add(mapped('email', { email: 'ana.new@example.com' }), 'users:0@4')
+    expect(logins.refused).toBe(0)
+    expect(logins.merged).toBe(0)
+    expect(logins.repeatedUsers).toBe(0)
+  })
 })

@@ -9,10 +9,11 @@ import { createWorkItem, type WorkItem } from '../../../src/runtime/work-item.ts
  * identifier changes of a few users, some carrying second login IDs that other users' records
  * have (a phone-only user's number, a shared username), with jobs finishing in random order: every
  * record is sent or superseded exactly once, and by the time `flush` resolves; two records of one
- * user, or one whose identifier the other carries as a second login ID, never run at once and run
+ * user, or one whose identifier the other carries as a second login ID, or one taking up a login
+ * ID an earlier delete frees, never run at once and run
  * in source order (but for an identifier change handing a login ID over to one read before it,
- * which goes first); a record is superseded only by a later version of its user; a
- * delete never takes the place of an import before it. Seeds are fixed; job completion follows
+ * which goes first); a record is superseded only by a later version of its user; a delete and an
+ * import never take each other's place. Seeds are fixed; job completion follows
  * the timers, so each run also tries other interleavings.
  */
 
@@ -29,7 +30,10 @@ interface Numbered {
 }
 
 function record(seq: number, value: string, identifier: IdentifierType, action?: 'delete', lockKeys?: string[], others: Record<string, string> = {}): Numbered {
-  const mapped: MappedRecord = { identifier, identifierValue: value, record: { [identifier]: value, ...others } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(action ? { action } : {}), ...(lockKeys ? { lockKeys } : {}) }
+  // A delete sends only its identifier, and frees its row's other login IDs.
+  const freedLogins = action === 'delete' ? Object.entries(others).map(([type, login]) => ({ identifier: type as IdentifierType, value: login })) : []
+  const fields = action === 'delete' ? {} : others
+  const mapped: MappedRecord = { identifier, identifierValue: value, record: { [identifier]: value, ...fields } as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(action ? { action } : {}), ...(lockKeys ? { lockKeys } : {}), ...(freedLogins.length > 0 ? { freedLogins } : {}) }
   return { seq, item: createWorkItem({ kind: 'data', key: String(seq), origin: `t:${seq}`, data: {} }, mapped, new Checkpointer<number>().track(1, 1)) }
 }
 
@@ -45,7 +49,7 @@ function stream(next: () => number): Numbered[] {
       const [from, to] = next() < 0.5 ? ['+85298765430', '+85298765431'] : ['+85298765431', '+85298765430']
       return record(seq, `user-${user}`, 'preferred_username', undefined, [from, to], { phone_number: to })
     }
-    if (kind < 0.4) return record(seq, `${user}@x`, 'email', 'delete')
+    if (kind < 0.4) return record(seq, `${user}@x`, 'email', 'delete', undefined, next() < 0.5 ? { preferred_username: next() < 0.5 ? `user-${user}` : `shared-${Math.floor(next() * 2)}` } : {})
     if (kind < 0.5) return record(seq, `+8529876543${users.indexOf(user)}`, 'phone_number', next() < 0.3 ? 'delete' : undefined)
     // Second login IDs: a phone-only user's number, or a username another user may carry too.
     const others: Record<string, string> = {}
@@ -100,7 +104,9 @@ async function check(seed: number): Promise<{ shared: number; handovers: number 
   const seconds = (r: Numbered) => (r.item.logins ?? []).map((login) => login.value)
   // Ordered: versions of one user (or an identifier change and its user), and a record whose
   // identifier another user's record carries as a second login ID.
-  const ordered = (a: Numbered, b: Numbered) => keys(a).some((key) => keys(b).includes(key)) || seconds(a).includes(b.item.mapped.identifierValue) || seconds(b).includes(a.item.mapped.identifierValue)
+  // And a record taking up a login ID an earlier delete frees.
+  const frees = (a: Numbered, b: Numbered) => a.seq < b.seq && a.item.mapped.action === 'delete' && seconds(a).some((login) => seconds(b).includes(login)) && a.item.mapped.identifierValue !== b.item.mapped.identifierValue
+  const ordered = (a: Numbered, b: Numbered) => keys(a).some((key) => keys(b).includes(key)) || seconds(a).includes(b.item.mapped.identifierValue) || seconds(b).includes(a.item.mapped.identifierValue) || frees(a, b) || frees(b, a)
   for (const r of records) {
     expect(started.has(r.seq) !== superseded.includes(r.seq), `seed ${seed}: record ${r.seq} sent or superseded exactly once by the time flush resolved`).toBe(true)
   }
@@ -109,8 +115,9 @@ async function check(seed: number): Promise<{ shared: number; handovers: number 
     const old = records[seq] as Numbered
     const later = records.filter((r) => r.seq > seq && r.item.mapped.identifierValue === old.item.mapped.identifierValue)
     expect(later.length, `seed ${seed}: record ${seq} superseded by a later version of its user`).toBeGreaterThan(0)
-    // An import gives way only to a later import of its user, never to a delete alone.
-    if (old.item.mapped.action !== 'delete') expect(later.some((r) => r.item.mapped.action !== 'delete'), `seed ${seed}: import ${seq} replaced by a later import`).toBe(true)
+    // An import gives way only to a later import of its user, and a delete only to a later delete.
+    const kind = (r: Numbered) => r.item.mapped.action ?? 'import'
+    expect(later.some((r) => kind(r) === kind(old)), `seed ${seed}: ${kind(old)} ${seq} replaced by a later ${kind(old)}`).toBe(true)
   }
   const sent = records.filter((r) => started.has(r.seq))
   for (const [i, a] of sent.entries()) {
