@@ -32,7 +32,7 @@ export interface DeleteRunnerOptions {
  * (`setDisabledStatus`) or deleted (`deleteUser`), one mutation at a time under the rate cap.
  * Every item gets exactly one outcome: `deleted`, `disabled`, `skipped` (`delete_ignored`,
  * `delete_not_found`, `already_disabled`) or `failed` (`delete_paused`, `delete_ambiguous`,
- * `delete_failed`), and failed ones are dead-lettered. Resolves when all items have outcomes;
+ * `delete_conflict`, `delete_failed`), and failed ones are dead-lettered. Resolves when all items have outcomes;
  * rejects only on a run-stopping error (JWT refused, Authgear unreachable), leaving the rest pending.
  */
 export class DeleteRunner {
@@ -79,6 +79,11 @@ export class DeleteRunner {
       }
       const user = users[0]!
       userId = userIdOfNode(user.id) ?? user.id
+      const moved = movedOn(item, user)
+      if (moved !== undefined) {
+        count('conflict')
+        return { kind: 'failed', code: 'delete_conflict', userId, message: `not ${action}d: the Authgear user with ${identifier} ${identifierValue} ${moved} since the deleted row; a row created since may hold it (on another partition, read before the delete). Check the source before replaying` }
+      }
       const spared = await this.#o.spare?.(item, user)
       if (spared !== undefined) {
         count('skipped')
@@ -113,6 +118,22 @@ export class DeleteRunner {
       throw error
     }
   }
+}
+
+/**
+ * How the user found for a delete differs from the deleted row, by the other login IDs the row
+ * held (`MappedRecord.freedLogins`), or undefined when it does not: a row created since with the
+ * deleted row's identifier (read before the delete, from another partition) updated that user, and
+ * deleting it would delete the new row's user.
+ */
+function movedOn(item: WorkItem, user: GraphqlUser): string | undefined {
+  for (const { identifier, value } of item.logins ?? []) {
+    const now = user.standardAttributes?.[identifier]
+    if (typeof now !== 'string' || now.toLowerCase() !== value.toLowerCase()) {
+      return typeof now === 'string' && now !== '' ? `has ${identifier} ${now}, not ${value},` : `has no ${identifier} (the row had ${value})`
+    }
+  }
+  return undefined
 }
 
 /**

@@ -204,4 +204,23 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
     expect(report.filter((r) => r['login'] === 'user2@legacy.example').map((r) => r['outcome'])).toEqual(['inserted', 'deleted', 'inserted'])
   })
+
+  it('a delete read after a row created since with its email (another partition) leaves that row\'s user, dead-lettered delete_conflict (deletes: delete)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    for (let id = 1; id <= 3; id++) table.insert({ id, email: `user${id}@legacy.example`, username: `user${id}`, phone: null, name: `User ${id}` }, 'r')
+    const phaseOne = table.events.length
+    table.delete(2)
+    table.insert({ id: 4, email: 'user2@legacy.example', username: 'fresh4', phone: null, name: 'Back again' })
+    // The insert is delivered before the delete (and its tombstone), as from another partition.
+    const [removal, tombstone, insert] = table.events.splice(phaseOne)
+    table.events.push(insert!, removal!, tombstone!)
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete')
+    const store = ws.target.emulator.store
+    expect(store.findByLoginId('email', 'user2@legacy.example')?.username?.value).toBe('fresh4')
+    expect(store.count()).toBe(table.rows.size)
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['delete_conflict'])
+    expect(String(dead[0]!['message'])).toContain('has preferred_username fresh4, not user2, since the deleted row')
+  })
 })
