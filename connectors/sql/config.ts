@@ -157,3 +157,13 @@ export type SqlColumns = z.output<typeof sqlColumnsSchema>
 
 /** Paths inside the `source:` block whose values are secrets: redact them before any log or error output. */
 export const sqlSourceSecretPaths = [['password'], ['url']] as const satisfies readonly (readonly string[])[]
+
+/**
+ * The lag as compared with `updated_at`: `safety_lag_seconds` and one second more. A whole-second
+ * column (MySQL's `DATETIME`, `TIMESTAMP`, `NOW()`; PostgreSQL's `timestamp(0)`) stores a write's
+ * time up to a second before the write, so a transaction shorter than the lag could otherwise
+ * commit a row at a point the cursor (or `sweep`'s second read) has passed.
+ */
+export function cursorLagSeconds(config: Pick<SqlSourceConfig, 'safety_lag_seconds'>): number {
+  return config.safety_lag_seconds + 1
+}

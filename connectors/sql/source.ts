@@ -6,7 +6,7 @@ import type { Source, SourceBatch } from '../../src/core/source.ts'
 import type { ReadableRecord, SourceRecord } from '../../src/core/source-record.ts'
 import { isMarkerSet } from '../../mappings/sql-values.ts'
 import { SqlClient } from './client.ts'
-import type { SqlSourceConfig } from './config.ts'
+import { cursorLagSeconds, type SqlSourceConfig } from './config.ts'
 import { connectionSettings } from './connection-options.ts'
 import { PageQueries, sinceText, type CursorPoint, type CursorStart } from './page-query.ts'
 import type { SqlKey, SqlPosition } from './position.ts'
@@ -99,7 +99,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
     const queries = new PageQueries(open(), config)
     let changesSince = since
     if (changesSince === undefined && config.updated_at !== undefined) {
-      const now = await retryingQuery(open(), sql`SELECT ${open().clockMinus(lagOf(config))} AS t`, config.retry, ctx, 'reading the server clock')
+      const now = await retryingQuery(open(), sql`SELECT ${open().clockMinus(cursorLagSeconds(config))} AS t`, config.retry, ctx, 'reading the server clock')
       if (now === undefined) return
       changesSince = String(now[0]?.['t'])
     }
@@ -177,7 +177,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
     // Once a run, as a snapshot does: a sync or backfill --since pages by (updated_at, key) too.
     if (!(await keyIsUnique(queries, ctx))) return
     const polling = options.mode === 'sync'
-    const lag = lagOf(config)
+    const lag = cursorLagSeconds(config)
     let saved = from
     let delivered = new Map<string, string>(Object.entries(sentBefore ?? {}))
     let yielded = false
@@ -299,16 +299,6 @@ function rowDigest(row: Record<string, unknown>): string {
 }
 
 type SentRows = Readonly<Record<string, string>>
-
-/**
- * The lag as compared with `updated_at`: `safety_lag_seconds` and one second more. A whole-second
- * column (MySQL's `DATETIME`, `TIMESTAMP`, `NOW()`; PostgreSQL's `timestamp(0)`) stores a write's
- * time up to a second before the write, so a transaction shorter than the lag could otherwise
- * commit a row at a point the cursor has passed.
- */
-function lagOf(config: SqlSourceConfig): number {
-  return config.safety_lag_seconds + 1
-}
 
 /**
  * Rows in the lag window a position carries at most. A busier window is not saved (each

@@ -16,6 +16,7 @@ import { createMapping } from '../runtime/create-mapping.ts'
 import { otherLogins } from '../runtime/other-logins.ts'
 import { sqlRowLogins } from '../../mappings/sql-row-logins.ts'
 import type { GraphqlUser } from '../../connectors/authgear/graphql-users.ts'
+import { cursorLagSeconds } from '../../connectors/sql/config.ts'
 import { LoginLedger, loginLedgerPath } from '../runtime/login-ledger.ts'
 import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
 import { outputPaths } from '../runtime/output-paths.ts'
@@ -98,7 +99,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     }
     // With updated_at, rows changed or added from the scan's start on (the safety lag before it
     // too) are read again before each user: an account registered again meanwhile holds its user.
-    let changes = source.updated_at === undefined ? undefined : await table.clock(source.safety_lag_seconds, ctx)
+    let changes = source.updated_at === undefined ? undefined : await table.clock(cursorLagSeconds(source), ctx)
     for await (const records of table.scan(ctx)) observe(records)
     if (ctx.signal.aborted) {
       metrics.setRunState('stopped')

@@ -269,13 +269,15 @@ export class ImportScheduler {
       const batch = this.#open.get(apart.identifier) as OpenBatch
       const joins =
         apart.identifier === item.mapped.identifier &&
+        batch.size < this.#policy.maxRecords &&
         this.#held.length === 0 &&
         !keys.some((key) => apart.keys.has(key)) &&
         batch.bytesWith(item) <= this.#policy.maxBytes
       if (joins) {
+        // Even full, the batch waits for the next record (or the linger time, or a flush): a
+        // change read next may give up a login ID it takes, and must then go before it.
         batch.add(item)
         for (const key of keys) apart.keys.add(key)
-        if (batch.size >= this.#policy.maxRecords) await this.#sendApart()
         return
       }
       if (this.#held.length === 0 && handsOver(item, batch.items)) {
@@ -308,8 +310,7 @@ export class ImportScheduler {
       return
     }
     this.#openApart(item, keys)
-    if (this.#policy.maxRecords <= 1) await this.#sendApart()
-    else this.#arm()
+    this.#arm()
   }
 
   /** Opens the batch of identifier changes with `item`, whose login IDs are `keys`. */

@@ -358,15 +358,19 @@ describe('ImportScheduler', () => {
     expect(h.jobs.map((j) => j.items.map(label))).toEqual([['a@x.io']])
     h.jobs[0]!.done()
     await first
-    // Changes of other users join it; the third fills the job, and add waits for that job to finish.
+    // Changes of other users join it; the third fills the job, which still waits for the next
+    // record (a change read next may give up a login ID one of them takes, and go first).
     await h.scheduler.add(change('bob', 'bob@old.io', 'bob@new.io'))
-    const full = h.scheduler.add(change('cat', 'cat@old.io', 'cat@new.io'))
+    await h.scheduler.add(change('cat', 'cat@old.io', 'cat@new.io'))
+    await tick()
+    expect(h.jobs.map((j) => j.items.map(label))).toEqual([['a@x.io']])
+    // dan's change does not fit: the full batch goes, and add waits for that job to finish.
+    const next = h.scheduler.add(change('dan', 'dan@old.io', 'dan@new.io'))
     await tick()
     expect(h.jobs.map((j) => j.items.map(label))).toEqual([['a@x.io'], ['ann', 'bob', 'cat']])
     h.jobs[1]!.done()
-    await full
-    // dan changes twice: the second shares a login ID with the open batch, so that batch goes first.
-    await h.scheduler.add(change('dan', 'dan@old.io', 'dan@new.io'))
+    await next
+    // dan changes again: the second shares a login ID with the open batch, so that batch goes first.
     const again = h.scheduler.add(change('dan', 'dan@new.io', 'dan@newer.io'))
     await tick()
     expect(h.jobs.map((j) => j.items.map(label)).slice(2)).toEqual([['dan']])
@@ -412,8 +416,8 @@ describe('ImportScheduler', () => {
     const label = (i: WorkItem) => i.mapped.identifierValue
     // matched by the unchanged username, the email moving from `from` to `to`
     const change = (user: string, from: string, to: string) => item(user, { email: to, preferred_username: user }, 'preferred_username', [from, to])
-    const run = async (changes: WorkItem[]) => {
-      const h = harness({ maxRecords: 10, maxBytes: 10_000, lingerMs: 60_000 }, 4)
+    const run = async (changes: WorkItem[], maxRecords = 10) => {
+      const h = harness({ maxRecords, maxBytes: 10_000, lingerMs: 60_000 }, 4)
       const added = (async () => {
         for (const c of changes) await h.scheduler.add(c)
       })()
@@ -431,6 +435,9 @@ describe('ImportScheduler', () => {
     expect(await run([change('bob', 'bob@x.io', 'alice@x.io'), change('alice', 'alice@x.io', 'bob@x.io')])).toEqual([['bob'], ['alice']])
     // Changes sharing nothing stay in one job.
     expect(await run([change('bob', 'bob@x.io', 'bob2@x.io'), change('alice', 'alice@x.io', 'alice2@x.io')])).toEqual([['bob', 'alice']])
+    // The taker's batch full (here at one record) still waits for the giver read right after it.
+    expect(await run([change('bob', 'bob@x.io', 'alice@x.io'), change('alice', 'alice@x.io', 'alice.new@x.io')], 1)).toEqual([['alice'], ['bob']])
+    expect(await run([change('zed', 'zed@x.io', 'zed2@x.io'), change('bob', 'bob@x.io', 'alice@x.io'), change('alice', 'alice@x.io', 'alice.new@x.io')], 2)).toEqual([['alice'], ['zed', 'bob']])
   })
 
   it('sends an open batch of identifier changes after the linger time, and batches nothing beside it', async () => {
