@@ -40,6 +40,8 @@ export class OpenBatch {
   readonly openedAt = Date.now()
   #bytes: number
   readonly #index = new Map<string, number>()
+  /** How many of `items` are source deletes. */
+  #deletes = 0
 
   constructor(identifier: IdentifierType, upsert: boolean) {
     this.identifier = identifier
@@ -70,6 +72,7 @@ export class OpenBatch {
     const at = this.#index.get(identifierValue)
     if (at === undefined) return undefined
     const [item] = this.items.splice(at, 1) as [WorkItem]
+    if (item.mapped.action === 'delete') this.#deletes--
     this.#bytes -= item.bytes + (this.items.length > 0 ? 1 : 0)
     this.#index.delete(identifierValue)
     for (let i = at; i < this.items.length; i++) this.#index.set(this.items[i]!.mapped.identifierValue, i)
@@ -87,6 +90,8 @@ export class OpenBatch {
    *   the rows waiting for the delete to free its other login IDs wait for the delete itself.
    */
   replacesAcrossDelete(item: WorkItem): boolean {
+    // Asked of every record: a batch without deletes (every backfill's) answers without a lookup.
+    if (this.#deletes === 0 && item.mapped.action !== 'delete') return false
     const at = this.#index.get(item.mapped.identifierValue)
     return at !== undefined && (this.items[at]!.mapped.action === 'delete') !== (item.mapped.action === 'delete')
   }
@@ -100,9 +105,11 @@ export class OpenBatch {
 
   /** Adds `item`; returns the earlier version of the same user it superseded, if any. */
   add(item: WorkItem): WorkItem | undefined {
+    if (item.mapped.action === 'delete') this.#deletes++
     const at = this.#index.get(item.mapped.identifierValue)
     if (at !== undefined) {
       const previous = this.items[at]!
+      if (previous.mapped.action === 'delete') this.#deletes--
       this.#bytes += item.bytes - previous.bytes
       this.items[at] = item
       return previous
