@@ -39,7 +39,8 @@ export interface Source<P> {
    * its last commit after a crash would otherwise send again, once a change is applied, versions
    * matched by a login ID the change or a later update gave up. Failures and a commit not
    * confirmed in time are logged, not thrown: the records are sent all the same. Resolves true
-   * when it handed offsets to commit.
+   * when it handed offsets to commit. Commits only over records with outcomes: a change sent
+   * ahead of earlier changes it hands a login ID to (see `ImportScheduler`) commits nothing past them.
    */
   commitSettled?(records: readonly SourceRecord[], including: boolean): Promise<boolean>
   /** For `/readyz`: false while the source cannot take work (a Kafka replica outside its consumer group). */

@@ -62,7 +62,8 @@ export class ImportScheduler {
    * `onSuperseded(item, by)`: `item` was replaced by `by`, the later version of its user in the same batch.
    * `aroundApart(items, done)`: called before a batch of identifier changes is sent, once every
    * record read before them has finished (`done` false), and once the batch has finished, before
-   * anything read after it is sent (`done` true). See `Source.commitSettled`.
+   * anything read after it is sent (`done` true). See `Source.commitSettled`. A change sent ahead
+   * of the batch it hands a login ID to is the exception: that batch, read before it, is unsettled.
    */
   constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void; aroundApart?: (items: readonly WorkItem[], done: boolean) => Promise<unknown> }) {
     this.#policy = options.policy
@@ -155,24 +156,19 @@ export class ImportScheduler {
     // Two users carrying the same second login ID (a shared phone) are not ordered: Authgear
     // refuses whichever comes second either way, and holding each would send them one job at a time.
     for (const { identifier, value } of item.logins) {
-      if (this.#open.get(identifier)?.has(value) || this.#locks.has(value) || this.#heldUsers.has(value) || releasing?.has(value) || this.#freedBefore(value, item)) return true
+      if (this.#open.get(identifier)?.has(value) || this.#locks.has(value) || this.#heldUsers.has(value) || releasing?.has(value) || this.#carriedBefore(value, item, true)) return true
     }
     return false
   }
 
-  /** Whether a source delete of another user read before `item`, not finished yet, frees `value` (see `MappedRecord.freedLogins`). */
-  #freedBefore(value: string, item: WorkItem): boolean {
+  /**
+   * Whether a record of another user read before `item` carries `value` as a second login ID
+   * (with `deletes`, only a source delete, which frees it: see `MappedRecord.freedLogins`).
+   */
+  #carriedBefore(value: string, item: WorkItem, deletes = false): boolean {
     const carriers = this.#secondLogins.get(value)
     if (carriers === undefined) return false
-    for (const other of carriers) if (other.seq < item.seq && other.mapped.action === 'delete' && other.mapped.identifierValue !== item.mapped.identifierValue) return true
-    return false
-  }
-
-  /** Whether a record of another user read before `item` carries `value` as a second login ID. */
-  #carriedBefore(value: string, item: WorkItem): boolean {
-    const carriers = this.#secondLogins.get(value)
-    if (carriers === undefined) return false
-    for (const other of carriers) if (other.seq < item.seq && other.mapped.identifierValue !== item.mapped.identifierValue) return true
+    for (const other of carriers) if (other.seq < item.seq && other.mapped.identifierValue !== item.mapped.identifierValue && (!deletes || other.mapped.action === 'delete')) return true
     return false
   }
 
@@ -280,7 +276,7 @@ export class ImportScheduler {
         for (const key of keys) apart.keys.add(key)
         return
       }
-      if (this.#held.length === 0 && handsOver(item, batch.items)) {
+      if (this.#held.length === 0 && handsOver(item, keys, batch.items)) {
         // A login ID handed from one user to another in one write (support moving an email to
         // the older account), read in key order: the change giving it up goes first, alone, and
         // the batch taking it waits behind it. In read order Authgear would refuse the taker.
@@ -456,13 +452,14 @@ function givenUp(item: WorkItem): string | undefined {
 }
 
 /**
- * Whether identifier change `item` gives up a login ID that the changes of `batch` it shares login
- * IDs with take, and shares nothing else with them: it frees what they need, so it must go first.
+ * Whether identifier change `item`, whose login IDs are `keys`, gives up a login ID that the
+ * changes of `batch` it shares login IDs with take, and shares nothing else with them: it frees
+ * what they need, so it must go first.
  */
-function handsOver(item: WorkItem, batch: readonly WorkItem[]): boolean {
+function handsOver(item: WorkItem, keys: readonly string[], batch: readonly WorkItem[]): boolean {
   const given = givenUp(item)
   if (given === undefined) return false
-  const mine = new Set([...currentLogins(item), ...(item.mapped.lockKeys ?? [])])
+  const mine = new Set(keys)
   let takers = 0
   for (const other of batch) {
     const theirs = [...currentLogins(other), ...(other.mapped.lockKeys ?? [])]

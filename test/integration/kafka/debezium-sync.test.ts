@@ -158,6 +158,16 @@ describe('gearbridge sync from Debezium change events of a legacy users table', 
   })
 })
 
+/** Three rows snapshotted (phase one), then row 2 deleted and its email back in row 4 (username fresh4). */
+function deletedAndBack(): { table: LegacyTable; phaseOne: number } {
+  const table = new LegacyTable()
+  for (let id = 1; id <= 3; id++) table.insert({ id, email: `user${id}@legacy.example`, username: `user${id}`, phone: null, name: `User ${id}` }, 'r')
+  const phaseOne = table.events.length
+  table.delete(2)
+  table.insert({ id: 4, email: 'user2@legacy.example', username: 'fresh4', phone: null, name: 'Back again' })
+  return { table, phaseOne }
+}
+
 describe('a row reusing the login IDs of a row deleted just before it', () => {
   it('is imported once the delete has freed them (deletes: delete)', async () => {
     ws = await workspace()
@@ -183,12 +193,8 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
 
   it('a row created again with the deleted row\'s email is a new user, and a row taking up its username still waits for the delete (deletes: delete)', async () => {
     ws = await workspace()
-    const table = new LegacyTable()
-    for (let id = 1; id <= 3; id++) table.insert({ id, email: `user${id}@legacy.example`, username: `user${id}`, phone: null, name: `User ${id}` }, 'r')
-    const phaseOne = table.events.length
     // Row 2 goes; moments later its email comes back in a new row, and another takes its username.
-    table.delete(2)
-    table.insert({ id: 4, email: 'user2@legacy.example', username: 'fresh4', phone: null, name: 'Back again' })
+    const { table, phaseOne } = deletedAndBack()
     table.insert({ id: 5, email: 'newcomer5@legacy.example', username: 'user2', phone: null, name: 'Newcomer' })
     let oldId: string | undefined
     const store = () => ws!.target.emulator.store
@@ -207,11 +213,7 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
 
   it('a delete read after a row created since with its email (another partition) leaves that row\'s user, dead-lettered delete_conflict (deletes: delete)', async () => {
     ws = await workspace()
-    const table = new LegacyTable()
-    for (let id = 1; id <= 3; id++) table.insert({ id, email: `user${id}@legacy.example`, username: `user${id}`, phone: null, name: `User ${id}` }, 'r')
-    const phaseOne = table.events.length
-    table.delete(2)
-    table.insert({ id: 4, email: 'user2@legacy.example', username: 'fresh4', phone: null, name: 'Back again' })
+    const { table, phaseOne } = deletedAndBack()
     // The insert is delivered before the delete (and its tombstone), as from another partition.
     const [removal, tombstone, insert] = table.events.splice(phaseOne)
     table.events.push(insert!, removal!, tombstone!)
