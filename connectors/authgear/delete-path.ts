@@ -7,8 +7,8 @@ import type { WorkItem } from '../../src/runtime/work-item.ts'
 import type { AuthgearConnection } from './connect.ts'
 import { DeleteLimits } from './delete-limits.ts'
 import { DeleteRunner, type DeleteRunnerOptions } from './delete-runner.ts'
-import { metricHooks } from './admin-client-factory.ts'
-import { AdminGraphqlClient } from './graphql-client.ts'
+import type { AdminGraphqlClient } from './graphql-client.ts'
+import { connectGraphql } from './graphql-connect.ts'
 
 /** The delete side of a run: a GraphQL client (unless deletes are ignored) and the shared limits. */
 export interface DeletePath {
@@ -20,13 +20,14 @@ export interface DeletePath {
   close(): Promise<void>
 }
 
-/** Builds the delete path of a run from the `deletes:` block, over the same endpoint and JWT as the import sink. */
-export function createDeletePath(config: DeletesConfig, connection: AuthgearConnection, options: { metrics: Metrics; logger: Logger; signal?: AbortSignal }): DeletePath {
+/**
+ * Builds the delete path of a run from the `deletes:` block, over the same endpoint and JWT as the
+ * import sink; with `client`, over that GraphQL client, which its owner closes.
+ */
+export function createDeletePath(config: DeletesConfig, connection: AuthgearConnection, options: { metrics: Metrics; logger: Logger; signal?: AbortSignal; client?: AdminGraphqlClient }): DeletePath {
   const limits = new DeleteLimits({ maxPerSecond: config.max_per_second, safetyLimit: config.safety_limit, windowMs: config.safety_window_seconds * 1000 })
-  const client =
-    config.policy === 'ignore'
-      ? undefined
-      : new AdminGraphqlClient({ endpoint: connection.endpoint, tokens: connection.signer, timeoutMs: 30_000, retry: { maxAttempts: 5, baseMs: 250, maxMs: 10_000 }, hooks: metricHooks(options.metrics) })
+  const owned = config.policy === 'ignore' || options.client !== undefined ? undefined : connectGraphql(connection, options.metrics)
+  const client = config.policy === 'ignore' ? undefined : (options.client ?? owned)
   options.metrics.deletesPaused.set(0)
   return {
     runner: (recorder, hooks = {}) =>
@@ -45,7 +46,7 @@ export function createDeletePath(config: DeletesConfig, connection: AuthgearConn
         ...(options.signal ? { signal: options.signal } : {}),
       }),
     close: async () => {
-      await client?.close()
+      await owned?.close()
     },
   }
 }

@@ -46,7 +46,10 @@ export function createDebeziumMapping(row: RowMapping): (record: ReadableRecord)
     // ordinary update, which it is imported as.
     const partial = Object.keys(change.after!).some((column) => !(column in change.before!))
     const rerouted = matchByUnchangedLogin(after.value, earlier, replayRemedy)
-    return partial && !rerouted.ok ? after : rerouted
+    if (!rerouted.ok) return partial ? after : rerouted
+    // The before image is the row's, not necessarily what Authgear holds: the sink checks the user
+    // it matches by it. A partial image cannot tell a login ID the row lacked from one it left out.
+    return partial ? rerouted : { ok: true, value: { ...rerouted.value, record: rerouted.value.record, earlierLogins: earlier.logins } }
   }
 }
 

@@ -9,12 +9,15 @@ import { CheckpointStore, noCheckpoint } from '../runtime/checkpoint-store.ts'
 import { createMapping } from '../runtime/create-mapping.ts'
 import { writeMetricsFile } from '../observability/metrics-file.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
-import { ImportScheduler } from '../runtime/import-scheduler.ts'
+import { ImportScheduler, type JobRunner } from '../runtime/import-scheduler.ts'
 import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
 import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
 import { runPipeline } from '../runtime/pipeline.ts'
 import { routeJob } from '../runtime/job-router.ts'
 import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
+import { checkChanges, type ChangeCheckOptions } from '../../connectors/authgear/change-check.ts'
+import { connectGraphql } from '../../connectors/authgear/graphql-connect.ts'
+import type { AdminGraphqlClient } from '../../connectors/authgear/graphql-client.ts'
 import { legacyPipelineId, loginLedgerIdentity, loginLedgerOwner, pipelineId, pipelineIdentity } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
 import { outputPaths } from '../runtime/output-paths.ts'
@@ -77,6 +80,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   let producer: DeliveryProducer | undefined
   let source: Awaited<ReturnType<typeof createSource>>['source'] | undefined
   let deletes: ReturnType<typeof createDeletePath> | undefined
+  let graphql: AdminGraphqlClient | undefined
   let bar: Progress | undefined
   let ledger: LoginLedger | undefined
   let lock: RunLock | undefined
@@ -137,7 +141,9 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     })
     source = created.source
     const { parsePosition } = created
-    const deleting = (deletes = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop }) : undefined)
+    // Debezium identifier changes are checked against the user they match (see `checkChanges`).
+    graphql = config.source.type === 'kafka' && connection && (config.source.format === 'debezium' || config.source.deletes.policy !== 'ignore') ? connectGraphql(connection, metrics) : undefined
+    const deleting = (deletes = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop, ...(graphql ? { client: graphql } : {}) }) : undefined)
     const store = new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition)
     const pipelineKey = {
       id: publish ? publishPipelineId(pipelineId(config), publish) : pipelineId(config),
@@ -179,7 +185,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       run:
         publish && producer
           ? createPublishRunner(producer, publish.topic, recorder, run.hardStop)
-          : routeJob((identifier, items) => sink!.run(identifier, items), deleting && ((items) => deleting.runner(recorder).run(items))),
+          : routeJob(importsOf(sink!, graphql && { client: graphql, complete: (item, outcome) => recorder.complete(item, outcome, 'sending'), metrics, signal: run.hardStop }), deleting && ((items) => deleting.runner(recorder).run(items))),
       onSuperseded: (item, by) => recorder.complete(item, supersededOutcome(item, by)),
       ...(created.source.commitSettled
         ? {
@@ -328,6 +334,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await report.close().catch(() => undefined)
     await deadLetter?.close().catch(() => undefined)
     await deletes?.close().catch(() => undefined)
+    await graphql?.close().catch(() => undefined)
     await producer?.close().catch(() => undefined)
     await connection?.close().catch(() => undefined)
     ledger?.close()
@@ -335,6 +342,12 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await server?.close({ seconds: refusedConfig ? 0 : config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()
   }
+}
+
+/** The import side of a job: the sink, after the identifier changes to check are checked (with `check`). */
+function importsOf(sink: ImportSink, check: ChangeCheckOptions | undefined): JobRunner {
+  const imports: JobRunner = (identifier, items) => sink.run(identifier, items)
+  return check ? checkChanges(imports, check) : imports
 }
 
 /** The pipeline's `select` for a retry: only the records to send again. */

@@ -43,6 +43,13 @@ export interface MappedRecord {
    */
   readonly movedFrom?: { readonly identifier: IdentifierType; readonly identifierValue: string }
   /**
+   * An identifier change judged from a version of the row that may never have reached Authgear (a
+   * Debezium before image: the row may have been refused): that version's login IDs. The user found
+   * by the unchanged login ID must hold these or the record's own, or it is another row's user and
+   * the record is dead-lettered `change_conflict` (see `ChangeCheck`).
+   */
+  readonly earlierLogins?: Readonly<Partial<Record<IdentifierType, string>>>
+  /**
    * A delete: the deleted row's login IDs besides its identifier (its username, its phone). The
    * delete frees them in Authgear, so a record taking one up is sent only once the delete has finished.
    */

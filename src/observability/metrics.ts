@@ -38,7 +38,7 @@ export class Metrics {
   readonly kafkaRebalances = new Counter({ name: 'gearbridge_kafka_rebalances_total', help: 'Consumer group rebalance events by kind: assign, revoke.', labelNames: ['kind'], registers: [this.registry] })
   readonly kafkaCommits = new Counter({ name: 'gearbridge_kafka_offset_commits_total', help: 'Partition offsets committed, by result: ok, error.', labelNames: ['result'], registers: [this.registry] })
   readonly deletes = new Counter({ name: 'gearbridge_deletes_total', help: 'Source deletes by action (ignore, disable, delete) and result (done, skipped, not_found, ambiguous, conflict, paused, failed).', labelNames: ['action', 'result'], registers: [this.registry] })
-  readonly loginChanges = new Counter({ name: 'gearbridge_login_id_changes_total', help: 'Records whose identifier is a login ID their user was not imported with (a Debezium update, by its before image; a SQL row, by the login ledger), by result: followed (matched by an unchanged login ID, which updates the changed one), refused (dead-lettered as identifier_changed).', labelNames: ['result'], registers: [this.registry] })
+  readonly loginChanges = new Counter({ name: 'gearbridge_login_id_changes_total', help: 'Records whose identifier is a login ID their user was not imported with (a Debezium update, by its before image; a SQL row, by the login ledger), by result: followed (matched by an unchanged login ID, which updates the changed one), refused (dead-lettered as identifier_changed), conflict (followed, but the user found by that login ID is another row\'s: a Debezium row whose earlier version Authgear never had; dead-lettered as change_conflict).', labelNames: ['result'], registers: [this.registry] })
   readonly deletesPaused = new Gauge({ name: 'gearbridge_deletes_paused', help: '1 once the delete safety limit tripped: deletes are dead-lettered, not applied, until restart.', registers: [this.registry] })
   readonly exportDownloads = new Counter({ name: 'gearbridge_export_downloads_total', help: 'Export file downloads by result: ok, renewed (URL refused or broken off; a new URL was requested).', labelNames: ['result'], registers: [this.registry] })
   readonly exportBytes = new Counter({ name: 'gearbridge_export_bytes_total', help: 'Bytes of export files downloaded.', registers: [this.registry] })
@@ -62,7 +62,7 @@ export class Metrics {
     for (const period of ['day', 'month']) this.quotaExhausted.set({ period }, 0)
     this.authFailures.inc(0)
     this.passwordNotApplied.inc(0)
-    for (const result of ['followed', 'refused']) this.loginChanges.inc({ result }, 0)
+    for (const result of ['followed', 'refused', 'conflict']) this.loginChanges.inc({ result }, 0)
   }
 
   setRunState(state: 'starting' | 'running' | 'draining' | 'finished' | 'stopped' | 'failed'): void {

@@ -104,6 +104,7 @@ class SerializedMappedRecord implements MappedRecord {
   readonly warnings: readonly string[]
   readonly action?: 'delete'
   readonly lockKeys?: readonly string[]
+  readonly earlierLogins?: MappedRecord['earlierLogins']
   readonly #utf8: Buffer
   readonly #jsonStart: number
   readonly #bytes: number
@@ -117,6 +118,7 @@ class SerializedMappedRecord implements MappedRecord {
     this.warnings = item.warnings
     if (item.action !== undefined) this.action = item.action
     if (item.lockKeys !== undefined) this.lockKeys = item.lockKeys
+    if (item.earlierLogins !== undefined) this.earlierLogins = item.earlierLogins
     this.#utf8 = utf8
     this.#jsonStart = jsonStart
     this.#bytes = bytes

@@ -226,3 +226,35 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     expect(String(dead[0]!['message'])).toContain('has preferred_username fresh4, not user2, since the deleted row')
   })
 })
+
+describe('an email change of a row whose earlier version Authgear refused', () => {
+  it('is dead-lettered change_conflict, not applied to the user holding its username (deletes: disable)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 1, email: 'first1@legacy.example', username: 'shared', phone: null, name: 'First' }, 'r')
+    table.insert({ id: 2, email: 'other2@legacy.example', username: 'other2', phone: null, name: 'Other' }, 'r')
+    const phaseOne = table.events.length
+    // Row 1 goes; its user is disabled and keeps the username, so the row taking it up is refused.
+    table.delete(1)
+    table.insert({ id: 3, email: 'second3@legacy.example', username: 'shared', phone: null, name: 'Second' })
+    // Its email changes: the before image shows username `shared` unchanged, but the user holding
+    // it is row 1's, never row 3's.
+    table.update(3, { email: 'moved3@legacy.example', name: 'Second, moved' })
+    // An ordinary email change beside it is still matched by its unchanged username.
+    table.update(2, { email: 'renamed2@legacy.example' })
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'disable')
+
+    const store = ws.target.emulator.store
+    const holder = store.findByLoginId('username', 'shared')
+    expect(holder?.email?.value).toBe('first1@legacy.example')
+    expect(holder?.status).toBe('disabled')
+    expect(holder?.standard?.['name']).toBe('First')
+    expect(store.findByLoginId('email', 'moved3@legacy.example')).toBeUndefined()
+    expect(store.findByLoginId('email', 'renamed2@legacy.example')?.username?.value).toBe('other2')
+    expect(store.count()).toBe(2)
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['InvariantViolated', 'change_conflict'])
+    expect(String(dead[1]!['message'])).toContain('has email first1@legacy.example')
+    expect(String(dead[1]!['message'])).toContain('second3@legacy.example')
+  })
+})

@@ -52,6 +52,8 @@ describe('Debezium change events', () => {
     expect(result.value).toMatchObject({ identifier: 'preferred_username', identifierValue: 'carol', record: { email: 'new@example.com', preferred_username: 'carol' } })
     expect(result.value.lockKeys).toEqual(['old@example.com', 'new@example.com'])
     expect(result.value.warnings.some((w) => w.startsWith('identifier_changed'))).toBe(true)
+    // The sink checks that the user holding the username has these (see checkChanges).
+    expect(result.value.earlierLogins).toEqual({ email: 'old@example.com', preferred_username: 'carol' })
   })
 
   it('an email change without another stable login ID is dead-lettered as identifier_changed, never dropped', () => {
@@ -85,6 +87,8 @@ describe('Debezium change events', () => {
     // The email may be new or unchanged: matching by the unchanged username finds the user either way.
     const gained = map(message({ op: 'u', before: { username: 'dora' }, after: { id: 8, email: 'dora@example.com', username: 'dora', name: 'Renamed' } }) as ReadableRecord)
     expect(gained.ok && gained.value).toMatchObject({ identifier: 'preferred_username', identifierValue: 'dora', record: { email: 'dora@example.com' } })
+    // The image leaves the email out, so the user found cannot be checked against it.
+    expect(gained.ok && gained.value.earlierLogins).toBeUndefined()
     // Nothing in the image is unchanged: not told apart from an ordinary update (no dead letter).
     const renamed = map(message({ op: 'u', before: { username: 'dora' }, after: { id: 8, email: 'dora@example.com', username: 'dora2', name: 'N8' } }) as ReadableRecord)
     expect(renamed.ok && renamed.value).toMatchObject({ identifier: 'email', identifierValue: 'dora@example.com' })

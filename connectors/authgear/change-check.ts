@@ -1,0 +1,101 @@
+import type { IdentifierType } from '../../src/core/mapped-record.ts'
+import type { Outcome } from '../../src/core/outcome.ts'
+import type { Metrics } from '../../src/observability/metrics.ts'
+import type { JobRunner } from '../../src/runtime/import-scheduler.ts'
+import type { WorkItem } from '../../src/runtime/work-item.ts'
+import { IdentifierTypes } from '../../mappings/record.ts'
+import type { AdminGraphqlClient } from './graphql-client.ts'
+import { GraphqlError } from './graphql-client.ts'
+import { userIdOfNode } from './graphql-node-id.ts'
+import { usersByStandardAttribute, type GraphqlUser } from './graphql-users.ts'
+
+export interface ChangeCheckOptions {
+  readonly client: AdminGraphqlClient
+  /** Writes the outcome of a record that is not sent. */
+  readonly complete: (item: WorkItem, outcome: Outcome) => void
+  readonly metrics?: Metrics
+  readonly signal?: AbortSignal
+}
+
+/** Lookups of one job run at once, at most. */
+const parallelLookups = 8
+
+/**
+ * Runs `next` on a job's records after checking the identifier changes among them that were
+ * judged from a version of the row Authgear may never have had (`MappedRecord.earlierLogins`: a
+ * Debezium before image). Such a record is matched by an unchanged login ID (its username), and
+ * the user holding that login ID is this row's only if it has the row's earlier login IDs (or, the
+ * change replayed, its new ones). A row whose earlier version was refused for a username another
+ * user holds would otherwise move its new email onto that user. The user is found with
+ * `getUsersByStandardAttribute`; a record whose user is another's is dead-lettered
+ * `change_conflict`, one whose lookup Authgear refuses `change_check_failed`. Run-stopping errors
+ * (JWT refused, Authgear unreachable) reject, leaving the job's records pending.
+ */
+export function checkChanges(next: JobRunner, options: ChangeCheckOptions): JobRunner {
+  return async (identifier, items) => {
+    const checked = items.filter((item) => item.mapped.earlierLogins !== undefined)
+    if (checked.length === 0) return next(identifier, items)
+    const refused = new Set<WorkItem>()
+    const queue = [...checked]
+    const worker = async (): Promise<void> => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) {
+        const outcome = await refusal(item, options)
+        if (outcome === undefined) continue
+        refused.add(item)
+        options.metrics?.loginChanges.inc({ result: 'conflict' })
+        options.complete(item, outcome)
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(parallelLookups, checked.length) }, worker))
+    const sent = refused.size === 0 ? items : items.filter((item) => !refused.has(item))
+    if (sent.length > 0) await next(identifier, sent)
+  }
+}
+
+/** The outcome of a record not to send, or undefined when every user found is the row's. */
+async function refusal(item: WorkItem, options: ChangeCheckOptions): Promise<Outcome | undefined> {
+  const { identifier, identifierValue } = item.mapped
+  let users: GraphqlUser[]
+  try {
+    users = await usersByStandardAttribute(options.client, identifier, identifierValue, options.signal)
+  } catch (error) {
+    if (!(error instanceof GraphqlError)) throw error
+    return { kind: 'failed', code: 'change_check_failed', message: `not sent: looking up the user with ${identifier} ${identifierValue} failed: ${error.message}. Replay this record`, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
+  }
+  for (const user of users) {
+    const other = otherRowsLogin(item, user)
+    if (other === undefined) continue
+    // Not the outcome's userId: the report maps this row to its own user, which this one is not.
+    return {
+      kind: 'failed',
+      code: 'change_conflict',
+      message:
+        `not sent: the Authgear user with ${identifier} ${identifierValue} (${userIdOfNode(user.id) ?? user.id}) ${other}, so it is another row's user; this row's earlier version ` +
+        `was probably never imported (refused for a login ID that user holds). Check the source, then replay this record`,
+    }
+  }
+  return undefined
+}
+
+/**
+ * How `user` shows it is not the user of `item`'s row, or undefined when it may be: of each type
+ * the row has (earlier or now), the user's login ID must be the row's earlier one or the record's
+ * own (compared as Authgear folds them). A type the row never had is not compared: a user may
+ * have added a phone in Authgear that the source knows nothing of.
+ */
+function otherRowsLogin(item: WorkItem, user: GraphqlUser): string | undefined {
+  const earlier = item.mapped.earlierLogins ?? {}
+  const record = item.mapped.record as Partial<Record<IdentifierType, unknown>>
+  for (const type of IdentifierTypes) {
+    const held = user.standardAttributes?.[type]
+    const now = typeof held === 'string' && held !== '' ? held.toLowerCase() : undefined
+    const before = earlier[type]
+    const after = typeof record[type] === 'string' && record[type] !== '' ? record[type] : undefined
+    if (before === undefined && after === undefined) continue
+    if (now === before?.toLowerCase() || now === after?.toLowerCase()) continue
+    const was = before === undefined ? `had no ${type}` : `had ${before}`
+    const is = after === undefined ? 'has none' : `has ${after}`
+    return `${now === undefined ? `has no ${type}` : `has ${type} ${held as string}`}, while the row ${was} and now ${is}`
+  }
+  return undefined
+}
