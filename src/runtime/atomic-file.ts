@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, rename, rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 
 /** Replaces `path` with `text` so that a crash leaves the old file or the new one, never a mix: a temp file, fsynced, renamed over it, and the directory fsynced. */
 export async function writeFileAtomic(path: string, text: string): Promise<void> {
@@ -25,5 +25,29 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
     await dir.sync()
   } finally {
     await dir.close()
+  }
+}
+
+/** A temp file older than this was left by a process killed mid-write: no write takes minutes. */
+const staleTempMs = 10 * 60_000
+
+/**
+ * Removes the temp files `writeFileAtomic(path)` left behind when a process was killed between
+ * writing one and renaming it (a checkpoint with a long settled-ahead list can be megabytes, one
+ * per kill). Only old ones: a replica sharing the state directory may be writing one now.
+ */
+export async function removeStaleTemps(path: string, nowMs = Date.now()): Promise<void> {
+  const prefix = `${basename(path)}.`
+  let names: string[]
+  try {
+    names = await readdir(dirname(path))
+  } catch {
+    return
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length))) continue
+    const file = join(dirname(path), name)
+    const info = await stat(file).catch(() => undefined)
+    if (info !== undefined && info.isFile() && nowMs - info.mtimeMs > staleTempMs) await rm(file, { force: true }).catch(() => undefined)
   }
 }

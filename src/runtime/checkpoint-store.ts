@@ -1,5 +1,5 @@
 import { readFile, rm } from 'node:fs/promises'
-import { writeFileAtomic } from './atomic-file.ts'
+import { removeStaleTemps, writeFileAtomic } from './atomic-file.ts'
 import { currentIdentityOf, identityDifferences, identitySettingName, identityUpgradesTo } from './pipeline-id.ts'
 import { CheckpointError } from '../core/errors.ts'
 import type { RetryBookkeeping } from './failed-records.ts'
@@ -69,6 +69,7 @@ export class CheckpointStore<P> {
 
   async load(key: string | PipelineKey): Promise<CheckpointState<P> | undefined> {
     const pipeline = typeof key === 'string' ? { id: key } : key
+    await removeStaleTemps(this.path)
     let text: string
     try {
       text = await readFile(this.path, 'utf8')

@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { writeFileAtomic } from '../../../src/runtime/atomic-file.ts'
+import { CheckpointStore } from '../../../src/runtime/checkpoint-store.ts'
 import { tempDir } from '../connectors/auth0/helpers.ts'
 
 describe('writeFileAtomic', () => {
@@ -22,5 +23,20 @@ describe('writeFileAtomic', () => {
     await Promise.all(versions.map((text) => writeFileAtomic(path, text)))
     expect(versions).toContain(await readFile(path, 'utf8'))
     expect(await readdir(dir)).toEqual(['test.checkpoint.json'])
+  })
+
+  it('a checkpoint load removes the temp files of writes killed before their rename, once old, and nothing else', async () => {
+    const dir = await tempDir()
+    const path = join(dir, 'test.checkpoint.json')
+    await writeFileAtomic(path, '{"version":1,"pipeline":"p","position":null,"committedAt":"2026-11-24T00:00:00Z","recordsCommitted":0,"complete":false}\n')
+    const killed = join(dir, 'test.checkpoint.json.0123456789ab.tmp')
+    const writing = join(dir, 'test.checkpoint.json.ba9876543210.tmp')
+    const other = join(dir, 'other.checkpoint.json.0123456789ab.tmp')
+    for (const file of [killed, writing, other]) await writeFile(file, '{"partial":')
+    const hourAgo = new Date(Date.now() - 3_600_000)
+    for (const file of [killed, other]) await utimes(file, hourAgo, hourAgo)
+    expect(await new CheckpointStore(path, (p) => p).load('p')).toMatchObject({ pipeline: 'p' })
+    // Another config's leftovers are its own to clear; a young one may be a replica's write in progress.
+    expect((await readdir(dir)).sort()).toEqual(['other.checkpoint.json.0123456789ab.tmp', 'test.checkpoint.json', 'test.checkpoint.json.ba9876543210.tmp'])
   })
 })
