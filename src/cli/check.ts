@@ -1,4 +1,6 @@
 import { connectAuthgear } from '../../connectors/authgear/connect.ts'
+import { connectGraphql, graphqlUses } from '../../connectors/authgear/graphql-connect.ts'
+import { usersByStandardAttribute } from '../../connectors/authgear/graphql-users.ts'
 import { createSource } from '../../connectors/create-source.ts'
 import { loadConfig } from '../config/load-config.ts'
 import { ConfigError } from '../core/errors.ts'
@@ -28,13 +30,31 @@ export async function checkCommand(options: { config: string }, io: CommandIo): 
   }
   let connection
   try {
-    connection = await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, logger })
-    await connection.client.checkAuth()
-    io.stdout.write(`authgear: ok (${connection.endpoint} accepted the Admin API JWT for project ${config.sink.project_id}, key ${connection.keyId})\n`)
-  } catch (error) {
-    ok = false
-    configProblem ||= error instanceof ConfigError
-    io.stdout.write(`authgear: FAILED: ${(error as Error).message}\n`)
+    let accepted = false
+    try {
+      connection = await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, logger })
+      await connection.client.checkAuth()
+      accepted = true
+      io.stdout.write(`authgear: ok (${connection.endpoint} accepted the Admin API JWT for project ${config.sink.project_id}, key ${connection.keyId})\n`)
+    } catch (error) {
+      ok = false
+      configProblem ||= error instanceof ConfigError
+      io.stdout.write(`authgear: FAILED: ${(error as Error).message}\n`)
+    }
+    const uses = config.source.type === 'kafka' ? graphqlUses(config.source) : undefined
+    if (accepted && connection !== undefined && uses !== undefined) {
+      // The run needs the GraphQL endpoint too, which a proxy in front of Authgear may not pass.
+      const graphql = connectGraphql(connection)
+      try {
+        await usersByStandardAttribute(graphql, 'email', 'gearbridge-check@example.invalid')
+        io.stdout.write(`authgear graphql: ok (a user lookup answered; the run uses it for ${uses})\n`)
+      } catch (error) {
+        ok = false
+        io.stdout.write(`authgear graphql: FAILED (the run uses it for ${uses}): ${(error as Error).message}\n`)
+      } finally {
+        await graphql.close()
+      }
+    }
   } finally {
     await connection?.close()
   }

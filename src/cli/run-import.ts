@@ -16,7 +16,7 @@ import { runPipeline } from '../runtime/pipeline.ts'
 import { routeJob } from '../runtime/job-router.ts'
 import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
 import { checkChanges, type ChangeCheckOptions } from '../../connectors/authgear/change-check.ts'
-import { connectGraphql } from '../../connectors/authgear/graphql-connect.ts'
+import { connectGraphql, graphqlUses } from '../../connectors/authgear/graphql-connect.ts'
 import type { AdminGraphqlClient } from '../../connectors/authgear/graphql-client.ts'
 import { legacyPipelineId, loginLedgerIdentity, loginLedgerOwner, pipelineId, pipelineIdentity } from '../runtime/pipeline-id.ts'
 import { RunSummary } from '../runtime/run-summary.ts'
@@ -142,7 +142,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     source = created.source
     const { parsePosition } = created
     // Debezium identifier changes are checked against the user they match (see `checkChanges`).
-    graphql = config.source.type === 'kafka' && connection && (config.source.format === 'debezium' || config.source.deletes.policy !== 'ignore') ? connectGraphql(connection, metrics) : undefined
+    graphql = config.source.type === 'kafka' && connection && graphqlUses(config.source) !== undefined ? connectGraphql(connection, metrics) : undefined
     const deleting = (deletes = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop, ...(graphql ? { client: graphql } : {}) }) : undefined)
     const store = new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition)
     const pipelineKey = {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { startLossyProxy } from '../../support/lossy-proxy.ts'
 import { runCli } from '../../support/run-cli.ts'
 import { kafka, uniqueName, workspace, type Workspace } from './kafka-harness.ts'
 
@@ -31,5 +32,30 @@ describe('gearbridge check of a Kafka source', () => {
     const noDlq = await runCli(['check', '--config', await ws.config({ ...source, topics: topic, dead_letter_topic: `${dlq}-new` })])
     expect(noDlq.code).toBe(0)
     expect(noDlq.stdout).toContain(`dead-letter topic ${dlq}-new does not exist yet`)
+  })
+
+  it('probes the Admin API GraphQL endpoint when the run will use it (Debezium identifier changes, deletes), and fails when a proxy does not pass it', async () => {
+    const k = await kafka()
+    ws = await workspace()
+    const topic = uniqueName('legacy.public.users')
+    await k.createTopic(topic, 1)
+    const source = { type: 'kafka', brokers: k.brokers, group_id: uniqueName('g'), topics: topic }
+    const plain = await runCli(['check', '--config', await ws.config(source)])
+    expect(plain.code, plain.stdout).toBe(0)
+    expect(plain.stdout).not.toContain('graphql')
+    const debezium = { ...source, format: 'debezium', record_mapping: 'sql', columns: { email: 'email' }, deletes: { policy: 'disable' } }
+    const ok = await runCli(['check', '--config', await ws.config(debezium)])
+    expect(ok.code, ok.stdout).toBe(0)
+    expect(ok.stdout).toContain('authgear graphql: ok (a user lookup answered; the run uses it for identifier changes and deletes (disable))')
+    // A gateway that routes only the import API: the JWT is accepted, the lookups would fail.
+    const proxy = await startLossyProxy(ws.target.emulator.url, (req) => (req.url?.endsWith('/graphql') ? 'gateway-504' : 'pass'))
+    try {
+      const refused = await runCli(['check', '--config', await ws.config(debezium, { sink: { endpoint: proxy.url, upsert: true } })])
+      expect(refused.code).toBe(1)
+      expect(refused.stdout).toContain('authgear: ok')
+      expect(refused.stdout).toContain('authgear graphql: FAILED (the run uses it for identifier changes and deletes (disable)): Authgear GraphQL kept failing with HTTP 504')
+    } finally {
+      await proxy.close()
+    }
   })
 })
