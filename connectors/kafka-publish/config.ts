@@ -26,7 +26,7 @@ export const publishConfigSchema = z
       .describe('Extra librdkafka producer settings (security.protocol, sasl.*, ssl.*, compression.type, …). They override gearbridge\'s; keep `enable.idempotence` on, it is what keeps retries from reordering a user\'s versions. Topic-level properties (`message.timeout.ms`, `acks`, `partitioner`, `compression.level`, …) are applied as the producer\'s topic configuration.'),
   })
   .describe(
-    'Publish mapped records to Kafka instead of importing them (scale-out). With this block, `gearbridge backfill` (file or SQL source) maps each record, checks it against Authgear\'s record schema and produces it; the outcome is `published` once the broker acknowledged it, and the checkpoint moves only over acknowledged records. Authgear is not contacted: the `sink:` block is still required but unused. Replicas then run `gearbridge sync` with `source: {type: kafka, format: mapped}`.',
+    'Publish mapped records to Kafka instead of importing them (scale-out). With this block, `gearbridge backfill` (file or SQL source) maps each record, checks it against Authgear\'s record schema and produces it; the outcome is `published` once the broker acknowledged it, and the checkpoint moves only over acknowledged records. Authgear is not contacted: the `sink:` block is still required but unused (records are mapped as for `sink.upsert: true`, an emptied column as `null`; the replicas\' `sink.upsert` decides). Replicas then run `gearbridge sync` with `source: {type: kafka, format: mapped}`.',
   )
 
 export type PublishConfig = z.output<typeof publishConfigSchema>

@@ -55,5 +55,14 @@ export function decodeMessage(message: RawMessage, format: KafkaFormat): SourceR
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { kind: 'unreadable', key, origin, code: 'not_an_object', message: `${origin}: the message is JSON but not an object` }
   }
-  return { kind: 'data', key, origin, data: value as Record<string, unknown> }
+  const data = value as Record<string, unknown>
+  const from = format === 'mapped' ? publishedFrom(data['source']) : undefined
+  return from ? { kind: 'data', key, origin, data, publishedFrom: from } : { kind: 'data', key, origin, data }
+}
+
+/** The `source` of a published record (see `PublishedRecord`), when it has the shape a publisher gives it. */
+function publishedFrom(source: unknown): { key: string; origin: string } | undefined {
+  if (typeof source !== 'object' || source === null) return undefined
+  const { key, origin } = source as Record<string, unknown>
+  return typeof key === 'string' && typeof origin === 'string' ? { key, origin } : undefined
 }

@@ -14,6 +14,8 @@ export interface ReadableRecord {
   readonly origin: string
   /** The parsed record: an Auth0 profile (with `password_hash` joined in when a hash export is configured), a row, a message. */
   readonly data: Record<string, unknown>
+  /** A record published by a backfill (Kafka `format: mapped`): the key and origin it was read under there, for reports. */
+  readonly publishedFrom?: { readonly key: string; readonly origin: string }
 }
 
 export interface UnreadableRecord {

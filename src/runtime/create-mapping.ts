@@ -17,8 +17,12 @@ const specs = new WeakMap<MapFunction, MappingSpec>()
 
 /** The mapping for the configured source type. */
 export function createMapping(config: RootConfig, options: { readonly baseDir?: string } = {}): MapFunction {
-  const built = build(config, options)
-  const map = config.sink.upsert ? withEnabledState(built) : built
+  // A publishing run's records are imported by replicas, whose own sink.upsert decides: they are
+  // mapped as for an upsert (an emptied column as null, the enabled state stated), which an insert
+  // ignores and an update needs.
+  const upsert = config.sink.upsert || config.publish !== undefined
+  const built = build(config, upsert, options)
+  const map = upsert ? withEnabledState(built) : built
   specs.set(map, { config, options })
   return map
 }
@@ -28,15 +32,15 @@ export function mappingSpecOf(map: MapFunction): MappingSpec | undefined {
   return specs.get(map)
 }
 
-function build(config: RootConfig, options: { readonly baseDir?: string }): MapFunction {
+function build(config: RootConfig, upsert: boolean, options: { readonly baseDir?: string }): MapFunction {
   switch (config.source.type) {
     case 'auth0':
       return createAuth0Mapping(config.mapping)
     case 'sql':
       // A relative `source.module` resolves against baseDir (the config file's directory).
-      return createSqlMapping(config.source, config.mapping, { clearEmpty: config.sink.upsert, ...(options.baseDir !== undefined ? { baseDir: options.baseDir } : {}) })
+      return createSqlMapping(config.source, config.mapping, { clearEmpty: upsert, ...(options.baseDir !== undefined ? { baseDir: options.baseDir } : {}) })
     case 'kafka':
-      return createKafkaMapping(config.source, config.mapping, { upsert: config.sink.upsert })
+      return createKafkaMapping(config.source, config.mapping, { upsert })
   }
 }
 

@@ -42,9 +42,11 @@ export class OutcomeRecorder {
       this.#summary.passwordNotApplied++
       this.#metrics.passwordNotApplied.inc()
     }
+    const published = source.kind === 'data' ? source.publishedFrom : undefined
     this.#report?.write({
       source_key: source.key,
       origin: source.origin,
+      ...(published ? { published_from: published } : {}),
       outcome: outcome.kind,
       user_id: outcome.userId,
       identifier: mapped?.identifier,
@@ -63,6 +65,7 @@ export class OutcomeRecorder {
       this.#deadLetter?.write({
         source_key: source.key,
         origin: source.origin,
+        ...(published ? { published_from: published } : {}),
         stage,
         code,
         message: outcome.message === undefined ? undefined : redactMessage(outcome.message, source.origin),

@@ -62,7 +62,8 @@ export function createWorkItem(source: ReadableRecord, mapped: MappedRecord, tic
   const json = JSON.stringify(mapped.record)
   const at = arena ? arena.write(mapped.identifier, json) : ownBytes(json)
   const logins = mapped.action === 'delete' ? mapped.freedLogins : otherLogins(mapped.identifier, mapped.record)
-  return { source: { kind: 'data', key: source.key, origin: source.origin, data: notKept }, mapped: new SerializedMappedRecord(mapped, at.utf8, at.jsonStart, at.bytes), ...at, ticket, attempts: 0, logins, seq: nextSeq++ }
+  const kept: ReadableRecord = source.publishedFrom ? { kind: 'data', key: source.key, origin: source.origin, data: notKept, publishedFrom: source.publishedFrom } : { kind: 'data', key: source.key, origin: source.origin, data: notKept }
+  return { source: kept, mapped: new SerializedMappedRecord(mapped, at.utf8, at.jsonStart, at.bytes), ...at, ticket, attempts: 0, logins, seq: nextSeq++ }
 }
 
 function ownBytes(json: string): { utf8: Buffer; jsonStart: number; bytes: number } {

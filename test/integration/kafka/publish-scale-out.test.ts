@@ -72,5 +72,8 @@ describe('scale-out: a backfill publishes mapped records, replicas import them',
     // Every published record has an import outcome in the replicas' report.
     const imported = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
     expect(imported.filter((r) => r['outcome'] === 'inserted' || r['outcome'] === 'updated')).toHaveLength(total + 1)
+    // Each names the export line it was published from, and the Auth0 user id to map to its user.
+    const fromSeven = imported.filter((r) => r['login'] === 'user7@example.com').map((r) => r['published_from'])
+    expect(fromSeven).toEqual(expect.arrayContaining([{ key: 'auth0|7', origin: 'users.ndjson:8' }, { key: 'auth0|7', origin: `users.ndjson:${total + 1}` }]))
   })
 })
