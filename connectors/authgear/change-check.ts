@@ -42,7 +42,7 @@ export function checkChanges(next: JobRunner, options: ChangeCheckOptions): JobR
         const outcome = await refusal(item, options)
         if (outcome === undefined) continue
         refused.add(item)
-        options.metrics?.loginChanges.inc({ result: 'conflict' })
+        if (outcome.code === 'change_conflict') options.metrics?.loginChanges.inc({ result: 'conflict' })
         options.complete(item, outcome)
       }
     }
@@ -70,7 +70,7 @@ async function refusal(item: WorkItem, options: ChangeCheckOptions): Promise<Out
       kind: 'failed',
       code: 'change_conflict',
       message:
-        `not sent: the Authgear user with ${identifier} ${identifierValue} (${userIdOfNode(user.id) ?? user.id}) ${other}, so it is another row's user; this row's earlier version ` +
+        `not sent: the Authgear user with ${identifier} ${identifierValue} (${userIdOfNode(user.id) ?? user.id}) ${other}, and holds none of the row's other login IDs, so it is another row's user; this row's earlier version ` +
         `was probably never imported (refused for a login ID that user holds). Check the source, then replay this record`,
     }
   }
@@ -78,24 +78,30 @@ async function refusal(item: WorkItem, options: ChangeCheckOptions): Promise<Out
 }
 
 /**
- * How `user` shows it is not the user of `item`'s row, or undefined when it may be: of each type
- * the row has (earlier or now), the user's login ID must be the row's earlier one or the record's
- * own (compared as Authgear folds them). A type the row never had is not compared: a user may
- * have added a phone in Authgear that the source knows nothing of.
+ * How `user` shows it is another row's user, or undefined when it may be this row's. The login
+ * IDs besides the one it was found by are compared, as Authgear folds them, with the row's
+ * earlier and new values of each type the row has (a type the row never had is not compared: a
+ * user may have added a phone in Authgear that the source knows nothing of). A user holding any
+ * of them is the row's, even where it differs on another: an earlier change of the row (a
+ * username another user held) may have been refused. One that holds none of them and differs on
+ * one is another row's.
  */
 function otherRowsLogin(item: WorkItem, user: GraphqlUser): string | undefined {
   const earlier = item.mapped.earlierLogins ?? {}
   const record = item.mapped.record as Partial<Record<IdentifierType, unknown>>
+  let differs: string | undefined
   for (const type of IdentifierTypes) {
+    if (type === item.mapped.identifier) continue
     const held = user.standardAttributes?.[type]
     const now = typeof held === 'string' && held !== '' ? held.toLowerCase() : undefined
     const before = earlier[type]
     const after = typeof record[type] === 'string' && record[type] !== '' ? record[type] : undefined
     if (before === undefined && after === undefined) continue
-    if (now === before?.toLowerCase() || now === after?.toLowerCase()) continue
+    if (now !== undefined && (now === before?.toLowerCase() || now === after?.toLowerCase())) return undefined
+    if (differs !== undefined || now === before?.toLowerCase() || now === after?.toLowerCase()) continue
     const was = before === undefined ? `had no ${type}` : `had ${before}`
     const is = after === undefined ? 'has none' : `has ${after}`
-    return `${now === undefined ? `has no ${type}` : `has ${type} ${held as string}`}, while the row ${was} and now ${is}`
+    differs = `${now === undefined ? `has no ${type}` : `has ${type} ${held as string}`}, while the row ${was} and now ${is}`
   }
-  return undefined
+  return differs
 }

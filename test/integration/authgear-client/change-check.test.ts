@@ -12,10 +12,15 @@ import { startHarness, type Harness } from '../emulator/harness.ts'
 
 /** A record matched by username `username` whose email changed from `earlier.email` to `email`. */
 function change(username: string, email: string, earlier: MappedRecord['earlierLogins']): WorkItem {
-  const record = { preferred_username: username, email }
+  return changeOf('preferred_username', { preferred_username: username, email }, earlier)
+}
+
+/** A record matched by its `identifier` login ID, with the earlier login IDs `earlier`. */
+function changeOf(identifier: IdentifierType, record: Partial<Record<IdentifierType, string>>, earlier: MappedRecord['earlierLogins']): WorkItem {
+  const key = record[identifier] as string
   return {
-    source: { kind: 'data', key: username, origin: `row ${username}`, data: {} },
-    mapped: { identifier: 'preferred_username', identifierValue: username, record: record as never, passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(earlier ? { earlierLogins: earlier } : {}) },
+    source: { kind: 'data', key, origin: `row ${key}`, data: {} },
+    mapped: { identifier, identifierValue: key, record: record as never, passwordAlgorithm: 'none', passwordLane: 'none', warnings: [], ...(earlier ? { earlierLogins: earlier } : {}) },
     utf8: Buffer.from(JSON.stringify(record)),
     jsonStart: 0,
     bytes: JSON.stringify(record).length,
@@ -54,6 +59,8 @@ describe('checkChanges: an identifier change from a Debezium before image, check
       { preferred_username: 'bare' },
       // A phone the user added in Authgear, which the source never had, is not compared.
       { preferred_username: 'phoned', email: 'old7@example.com', phone_number: '+14155550107' },
+      // Found by phone: the row's earlier username change (to one another user held) was refused.
+      { preferred_username: 'bob', email: 'second8@example.com', phone_number: '+14155550108' },
     ])
     const graphql = await client(h)
     const metrics = new Metrics()
@@ -67,15 +74,17 @@ describe('checkChanges: an identifier change from a Debezium before image, check
       change('taken', 'new4@example.com', { preferred_username: 'taken', email: 'old4@example.com' }),
       change('bare', 'new5@example.com', { preferred_username: 'bare', email: 'old5@example.com' }),
       change('phoned', 'new7@example.com', { preferred_username: 'phoned', email: 'old7@example.com' }),
+      changeOf('phone_number', { phone_number: '+14155550108', preferred_username: 'alice', email: 'moved8@example.com' }, { phone_number: '+14155550108', preferred_username: 'alice', email: 'second8@example.com' }),
       // No earlier login IDs to check (a change the login ledger followed): sent without a lookup.
       change('unchecked', 'new6@example.com', undefined),
     ])
     await graphql.close()
-    expect(sent).toEqual([['preferred_username', ['mine', 'replayed', 'nobody', 'phoned', 'unchecked']]])
+    // The one found by phone holds the row's earlier email: the row's own user, whatever its username.
+    expect(sent).toEqual([['preferred_username', ['mine', 'replayed', 'nobody', 'phoned', '+14155550108', 'unchecked']]])
     expect([...outcomes.keys()]).toEqual(expect.arrayContaining(['taken', 'bare']))
     expect(outcomes.size).toBe(2)
     expect(outcomes.get('taken')).toMatchObject({ kind: 'failed', code: 'change_conflict' })
-    expect(outcomes.get('taken')!.message).toContain('has email holder@example.com, while the row had old4@example.com and now has new4@example.com')
+    expect(outcomes.get('taken')!.message).toContain('has email holder@example.com, while the row had old4@example.com and now has new4@example.com, and holds none of the row\'s other login IDs')
     expect(outcomes.get('taken')).not.toHaveProperty('userId')
     expect(outcomes.get('bare')!.message).toContain('has no email, while the row had old5@example.com')
     expect((await metrics.loginChanges.get()).values.find((v) => v.labels['result'] === 'conflict')?.value).toBe(2)
@@ -91,6 +100,15 @@ describe('checkChanges: an identifier change from a Debezium before image, check
     await run('preferred_username', [change('taken', 'new@example.com', { preferred_username: 'taken', email: 'old@example.com' })])
     expect(called).toBe(false)
     expect(outcomes.map((o) => o.code)).toEqual(['change_conflict'])
+    // A lookup Authgear refuses (here an attribute it does not look users up by) is dead-lettered, and is no conflict.
+    const metrics = new Metrics()
+    const failing = checkChanges(async () => void (called = true), { client: graphql, complete: (_item, outcome) => outcomes.push(outcome), metrics })
+    await failing('preferred_username', [changeOf('name' as IdentifierType, { ['name' as IdentifierType]: 'taken', email: 'new@example.com' }, { email: 'old@example.com' })])
+    expect(called).toBe(false)
+    expect(outcomes[1]).toMatchObject({ kind: 'failed', code: 'change_check_failed' })
+    expect(outcomes[1]!.message).toContain('GetUsersInvalidArgument')
+    expect((await metrics.loginChanges.get()).values.find((v) => v.labels['result'] === 'conflict')?.value).toBe(0)
+    outcomes.pop()
     await graphql.close()
 
     const stranger = await client(h, (await generateAdminKey()).privateKeyPem)

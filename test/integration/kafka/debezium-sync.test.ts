@@ -257,4 +257,23 @@ describe('an email change of a row whose earlier version Authgear refused', () =
     expect(String(dead[1]!['message'])).toContain('has email first1@legacy.example')
     expect(String(dead[1]!['message'])).toContain('second3@legacy.example')
   })
+
+  it('an email change matched by an unchanged phone still reaches the row\'s own user after an earlier username change of the row was refused (deletes: delete)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 1, email: 'first1@legacy.example', username: 'alice', phone: null, name: 'First' }, 'r')
+    table.insert({ id: 2, email: 'second2@legacy.example', username: 'bob', phone: '+14155550102', name: 'Second' }, 'r')
+    const phaseOne = table.events.length
+    // Row 2 takes username alice before row 1's delete is read (as from another partition): refused.
+    table.update(2, { username: 'alice', name: 'Second, alice' })
+    table.delete(1)
+    // Its email changes: matched by the unchanged phone, whose user holds the row's earlier email.
+    table.update(2, { email: 'moved2@legacy.example', name: 'Second, moved' })
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete')
+    const own = ws.target.emulator.store.findByLoginId('phone', '+14155550102')
+    expect(own?.email?.value).toBe('moved2@legacy.example')
+    expect(own?.username?.value).toBe('alice')
+    expect(own?.standard?.['name']).toBe('Second, moved')
+    expect((await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))).map((d) => d['code'])).toEqual(['InvariantViolated'])
+  })
 })
