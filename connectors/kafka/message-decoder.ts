@@ -60,9 +60,17 @@ export function decodeMessage(message: RawMessage, format: KafkaFormat): SourceR
   return from ? { kind: 'data', key, origin, data, publishedFrom: from } : { kind: 'data', key, origin, data }
 }
 
+/**
+ * Longest `source.key` or `source.origin` a report names (a user id, `file:line`, `table id=…` are
+ * far shorter): each report and dead-letter line carries them, and a dead letter that a hand-made
+ * message made too large for the dead-letter topic would stop the sync.
+ */
+const publishedFromMaxChars = 1024
+
 /** The `source` of a published record (see `PublishedRecord`), when it has the shape a publisher gives it. */
 function publishedFrom(source: unknown): { key: string; origin: string } | undefined {
   if (typeof source !== 'object' || source === null) return undefined
   const { key, origin } = source as Record<string, unknown>
-  return typeof key === 'string' && typeof origin === 'string' ? { key, origin } : undefined
+  if (typeof key !== 'string' || typeof origin !== 'string' || key.length > publishedFromMaxChars || origin.length > publishedFromMaxChars) return undefined
+  return { key, origin }
 }

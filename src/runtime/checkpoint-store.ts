@@ -99,6 +99,7 @@ export class CheckpointStore<P> {
 
   /** Removes the saved checkpoint (`--from-start`): a run that stops before its first commit must not leave the old one, complete, to be resumed. */
   async discard(): Promise<void> {
+    await removeStaleTemps(this.path)
     await rm(this.path, { force: true })
   }
 

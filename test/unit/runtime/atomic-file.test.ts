@@ -25,7 +25,7 @@ describe('writeFileAtomic', () => {
     expect(await readdir(dir)).toEqual(['test.checkpoint.json'])
   })
 
-  it('a checkpoint load removes the temp files of writes killed before their rename, once old, and nothing else', async () => {
+  it('a checkpoint load (or discard) removes the temp files of writes killed before their rename, once old, and nothing else', async () => {
     const dir = await tempDir()
     const path = join(dir, 'test.checkpoint.json')
     await writeFileAtomic(path, '{"version":1,"pipeline":"p","position":null,"committedAt":"2026-11-24T00:00:00Z","recordsCommitted":0,"complete":false}\n')
@@ -38,5 +38,10 @@ describe('writeFileAtomic', () => {
     expect(await new CheckpointStore(path, (p) => p).load('p')).toMatchObject({ pipeline: 'p' })
     // Another config's leftovers are its own to clear; a young one may be a replica's write in progress.
     expect((await readdir(dir)).sort()).toEqual(['other.checkpoint.json.0123456789ab.tmp', 'test.checkpoint.json', 'test.checkpoint.json.ba9876543210.tmp'])
+    // A --from-start run discards the checkpoint without loading it: the leftovers go as well.
+    await writeFile(killed, '{"partial":')
+    await utimes(killed, hourAgo, hourAgo)
+    await new CheckpointStore(path, (p) => p).discard()
+    expect((await readdir(dir)).sort()).toEqual(['other.checkpoint.json.0123456789ab.tmp', 'test.checkpoint.json.ba9876543210.tmp'])
   })
 })

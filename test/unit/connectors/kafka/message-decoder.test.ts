@@ -19,4 +19,12 @@ describe('decodeMessage', () => {
     expect(decode(latin1)).toMatchObject({ kind: 'unreadable', code: 'invalid_utf8', key: 'users/2/9' })
     expect(decode(Buffer.from('{"email":"jose@example.com","name":"José"}'))).toMatchObject({ kind: 'data', data: { name: 'José' } })
   })
+
+  it('carries a published record\'s source key and origin (format: mapped), unless a hand-made message makes them longer than any a publisher writes', () => {
+    const mapped = (source: unknown) => decodeMessage({ topic: 'mapped', partition: 0, offset: 3, value: Buffer.from(JSON.stringify({ identifier: 'email', source })) }, 'mapped')
+    expect(mapped({ key: 'auth0|7', origin: 'users.ndjson:8' })).toMatchObject({ kind: 'data', key: 'mapped/0/3', publishedFrom: { key: 'auth0|7', origin: 'users.ndjson:8' } })
+    expect(mapped({ key: 'x'.repeat(1025), origin: 'users.ndjson:8' })).not.toHaveProperty('publishedFrom')
+    expect(mapped({ key: 7, origin: 'users.ndjson:8' })).not.toHaveProperty('publishedFrom')
+    expect(decodeMessage({ topic: 'users', partition: 0, offset: 3, value: Buffer.from(JSON.stringify({ email: 'a@b.c', source: { key: 'k', origin: 'o' } })) }, 'json')).not.toHaveProperty('publishedFrom')
+  })
 })
