@@ -23,13 +23,13 @@ const parallelLookups = 8
 /**
  * Runs `next` on a job's records after checking the identifier changes among them that were
  * judged from a version of the row Authgear may never have had (`MappedRecord.earlierLogins`: a
- * Debezium before image). Such a record is matched by an unchanged login ID (its username), and
- * the user holding that login ID is this row's only if it has the row's earlier login IDs (or, the
- * change replayed, its new ones). A row whose earlier version was refused for a username another
- * user holds would otherwise move its new email onto that user. The user is found with
- * `getUsersByStandardAttribute`; a record whose user is another's is dead-lettered
- * `change_conflict`, one whose lookup Authgear refuses `change_check_failed`. Run-stopping errors
- * (JWT refused, Authgear unreachable) reject, leaving the job's records pending.
+ * Debezium before image). Such a record is matched by an unchanged login ID (its username). A row
+ * whose earlier version was refused for a username another user holds would move its new email
+ * onto that user, so the user found with `getUsersByStandardAttribute` must look like the row's
+ * (see `otherRowsLogin`), or differ only where the row's earlier value is a third user's (an
+ * earlier change of the row refused for it: `heldElsewhere`). Otherwise the record is
+ * dead-lettered `change_conflict`; one whose lookup Authgear refuses `change_check_failed`.
+ * Run-stopping errors (JWT refused, Authgear unreachable) reject, leaving the records pending.
  */
 export function checkChanges(next: JobRunner, options: ChangeCheckOptions): JobRunner {
   return async (identifier, items) => {
@@ -65,16 +65,44 @@ async function refusal(item: WorkItem, options: ChangeCheckOptions): Promise<Out
   for (const user of users) {
     const other = otherRowsLogin(item, user)
     if (other === undefined) continue
-    // Not the outcome's userId: the report maps this row to its own user, which this one is not.
+    if (await heldElsewhere(other, user, options)) continue
+    // Not the outcome's userId: the report maps this row to its own user, which this one may not be.
+    const id = userIdOfNode(user.id) ?? user.id
     return {
       kind: 'failed',
       code: 'change_conflict',
       message:
-        `not sent: the Authgear user with ${identifier} ${identifierValue} (${userIdOfNode(user.id) ?? user.id}) ${other}, and holds none of the row's other login IDs, so it is another row's user; this row's earlier version ` +
-        `was probably never imported (refused for a login ID that user holds). Check the source, then replay this record`,
+        `not sent: the Authgear user with ${identifier} ${identifierValue} (${id}) ${other.text}, and holds none of the row's other login IDs: it is another row's user ` +
+        `(this row's earlier version was never imported, refused for a login ID that user holds), or this row's own user changed since in Authgear. ` +
+        `If it is this row's user, set its ${other.type} to ${other.after ?? 'the row\'s'} in Authgear; otherwise fix the source. Then replay this record`,
     }
   }
   return undefined
+}
+
+/**
+ * Whether the row's earlier value of the login ID `user` differs on is another user's: the
+ * earlier version of the row was then refused for it (an email change to a colleague's email),
+ * and `user`, which kept the value from before, is the row's own.
+ */
+async function heldElsewhere(other: Difference, user: GraphqlUser, options: ChangeCheckOptions): Promise<boolean> {
+  if (other.before === undefined) return false
+  let holders: GraphqlUser[]
+  try {
+    holders = await usersByStandardAttribute(options.client, other.type, other.before, options.signal)
+  } catch (error) {
+    if (error instanceof GraphqlError) return false
+    throw error
+  }
+  return holders.some((holder) => holder.id !== user.id)
+}
+
+/** A login ID on which the user found differs from the row: its type, the row's values, and the wording. */
+interface Difference {
+  readonly type: IdentifierType
+  readonly before: string | undefined
+  readonly after: string | undefined
+  readonly text: string
 }
 
 /**
@@ -86,10 +114,10 @@ async function refusal(item: WorkItem, options: ChangeCheckOptions): Promise<Out
  * username another user held) may have been refused. One that holds none of them and differs on
  * one is another row's.
  */
-function otherRowsLogin(item: WorkItem, user: GraphqlUser): string | undefined {
+function otherRowsLogin(item: WorkItem, user: GraphqlUser): Difference | undefined {
   const earlier = item.mapped.earlierLogins ?? {}
   const record = item.mapped.record as Partial<Record<IdentifierType, unknown>>
-  let differs: string | undefined
+  let differs: Difference | undefined
   for (const type of IdentifierTypes) {
     if (type === item.mapped.identifier) continue
     const held = user.standardAttributes?.[type]
@@ -101,7 +129,7 @@ function otherRowsLogin(item: WorkItem, user: GraphqlUser): string | undefined {
     if (differs !== undefined || now === before?.toLowerCase() || now === after?.toLowerCase()) continue
     const was = before === undefined ? `had no ${type}` : `had ${before}`
     const is = after === undefined ? 'has none' : `has ${after}`
-    differs = `${now === undefined ? `has no ${type}` : `has ${type} ${held as string}`}, while the row ${was} and now ${is}`
+    differs = { type, before, after, text: `${now === undefined ? `has no ${type}` : `has ${type} ${held as string}`}, while the row ${was} and now ${is}` }
   }
   return differs
 }

@@ -276,4 +276,24 @@ describe('an email change of a row whose earlier version Authgear refused', () =
     expect(own?.standard?.['name']).toBe('Second, moved')
     expect((await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))).map((d) => d['code'])).toEqual(['InvariantViolated'])
   })
+
+  it('an email change after an earlier one Authgear refused (the email was another user\'s) reaches the row\'s own user (deletes: disable)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 1, email: 'a1@legacy.example', username: 'alice', phone: null, name: 'Alice' }, 'r')
+    table.insert({ id: 2, email: 'b2@legacy.example', username: 'bob', phone: null, name: 'Bob' }, 'r')
+    const phaseOne = table.events.length
+    // Bob's email: refused. The before image of the next change then shows an email alice's user never had.
+    table.update(1, { email: 'b2@legacy.example', name: 'Alice v2' })
+    table.update(1, { email: 'c1@legacy.example', name: 'Alice v3' })
+    table.update(1, { name: 'Alice v4' })
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'disable')
+    const store = ws.target.emulator.store
+    const alice = store.findByLoginId('username', 'alice')
+    expect(alice?.email?.value).toBe('c1@legacy.example')
+    expect(alice?.standard?.['name']).toBe('Alice v4')
+    expect(store.findByLoginId('username', 'bob')?.email?.value).toBe('b2@legacy.example')
+    expect(store.count()).toBe(2)
+    expect((await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))).map((d) => d['code'])).toEqual(['InvariantViolated'])
+  })
 })
