@@ -23,13 +23,13 @@ const parallelLookups = 8
 /**
  * Runs `next` on a job's records after checking the identifier changes among them that were
  * judged from a version of the row Authgear may never have had (`MappedRecord.earlierLogins`: a
- * Debezium before image). Such a record is matched by an unchanged login ID (its username). A row
- * whose earlier version was refused for a username another user holds would move its new email
- * onto that user, so the user found with `getUsersByStandardAttribute` must look like the row's
- * (see `otherRowsLogin`), or differ only where the row's earlier value is a third user's (an
- * earlier change of the row refused for it: `heldElsewhere`). Otherwise the record is
- * dead-lettered `change_conflict`; one whose lookup Authgear refuses `change_check_failed`.
- * Run-stopping errors (JWT refused, Authgear unreachable) reject, leaving the records pending.
+ * Debezium before image). Such a record is matched by an unchanged login ID (its username), and
+ * the user holding that login ID is this row's only if it has the row's earlier login IDs (or, the
+ * change replayed, its new ones). A row whose earlier version was refused for a username another
+ * user holds would otherwise move its new email onto that user. The user is found with
+ * `getUsersByStandardAttribute`; a record whose user is another's is dead-lettered
+ * `change_conflict`, one whose lookup Authgear refuses `change_check_failed`. Run-stopping errors
+ * (JWT refused, Authgear unreachable) reject, leaving the job's records pending.
  */
 export function checkChanges(next: JobRunner, options: ChangeCheckOptions): JobRunner {
   return async (identifier, items) => {
@@ -65,48 +65,26 @@ async function refusal(item: WorkItem, options: ChangeCheckOptions): Promise<Out
   for (const user of users) {
     const other = otherRowsLogin(item, user)
     if (other === undefined) continue
-    if (await heldElsewhere(other, user, options)) continue
-    // Not the outcome's userId: the report maps this row to its own user, which this one may not be.
-    const id = userIdOfNode(user.id) ?? user.id
+    // Not the outcome's userId: the report maps this row to its own user, which this one is not.
     return {
       kind: 'failed',
       code: 'change_conflict',
       message:
-        `not sent: the Authgear user with ${identifier} ${identifierValue} (${id}) ${other.text}, and holds none of the row's other login IDs: it is another row's user ` +
-        `(this row's earlier version was never imported, refused for a login ID that user holds), or this row's own user changed since in Authgear. ` +
-        `If it is this row's user, set its ${other.type} to ${other.after ?? 'the row\'s'} in Authgear; otherwise fix the source. Then replay this record`,
+        `not sent: the Authgear user with ${identifier} ${identifierValue} (${userIdOfNode(user.id) ?? user.id}) ${other}, and holds none of the row's other login IDs. ` +
+        `Either it is another row's user (this row's earlier version never reached Authgear: refused for a login ID that user holds), or it is this row's own ` +
+        `and an earlier change of the row was refused, its login IDs were changed in Authgear, or a later change of the row is applied already (an event delivered twice). ` +
+        `Compare it with the row in the source: if it is the row's user and already holds the row's current values, nothing needs doing; if it is the row's user, ` +
+        `set its login IDs in Authgear to the row's current ones and replay this record; otherwise fix the source`,
     }
   }
   return undefined
 }
 
 /**
- * Whether the row's earlier value of the login ID `user` differs on is another user's: the
- * earlier version of the row was then refused for it (an email change to a colleague's email),
- * and `user`, which kept the value from before, is the row's own.
- */
-async function heldElsewhere(other: Difference, user: GraphqlUser, options: ChangeCheckOptions): Promise<boolean> {
-  if (other.before === undefined) return false
-  let holders: GraphqlUser[]
-  try {
-    holders = await usersByStandardAttribute(options.client, other.type, other.before, options.signal)
-  } catch (error) {
-    if (error instanceof GraphqlError) return false
-    throw error
-  }
-  return holders.some((holder) => holder.id !== user.id)
-}
-
-/** A login ID on which the user found differs from the row: its type, the row's values, and the wording. */
-interface Difference {
-  readonly type: IdentifierType
-  readonly before: string | undefined
-  readonly after: string | undefined
-  readonly text: string
-}
-
-/**
- * How `user` shows it is another row's user, or undefined when it may be this row's. The login
+ * How `user` shows it is another row's user, or undefined when it may be this row's. Nothing in a
+ * before image tells a row whose earlier version Authgear refused from one whose user kept older
+ * values after a refused change: the user holding the row's earlier email is another user in
+ * both. So a difference is resolved towards not sending: a wrong user changed cannot be undone. The login
  * IDs besides the one it was found by are compared, as Authgear folds them, with the row's
  * earlier and new values of each type the row has (a type the row never had is not compared: a
  * user may have added a phone in Authgear that the source knows nothing of). A user holding any
@@ -114,10 +92,10 @@ interface Difference {
  * username another user held) may have been refused. One that holds none of them and differs on
  * one is another row's.
  */
-function otherRowsLogin(item: WorkItem, user: GraphqlUser): Difference | undefined {
+function otherRowsLogin(item: WorkItem, user: GraphqlUser): string | undefined {
   const earlier = item.mapped.earlierLogins ?? {}
   const record = item.mapped.record as Partial<Record<IdentifierType, unknown>>
-  let differs: Difference | undefined
+  let differs: string | undefined
   for (const type of IdentifierTypes) {
     if (type === item.mapped.identifier) continue
     const held = user.standardAttributes?.[type]
@@ -129,7 +107,7 @@ function otherRowsLogin(item: WorkItem, user: GraphqlUser): Difference | undefin
     if (differs !== undefined || now === before?.toLowerCase() || now === after?.toLowerCase()) continue
     const was = before === undefined ? `had no ${type}` : `had ${before}`
     const is = after === undefined ? 'has none' : `has ${after}`
-    differs = { type, before, after, text: `${now === undefined ? `has no ${type}` : `has ${type} ${held as string}`}, while the row ${was} and now ${is}` }
+    differs = `${now === undefined ? `has no ${type}` : `has ${type} ${held as string}`}, while the row ${was} and now ${is}`
   }
   return differs
 }

@@ -277,23 +277,44 @@ describe('an email change of a row whose earlier version Authgear refused', () =
     expect((await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))).map((d) => d['code'])).toEqual(['InvariantViolated'])
   })
 
-  it('an email change after an earlier one Authgear refused (the email was another user\'s) reaches the row\'s own user (deletes: disable)', async () => {
+  it('an email change after a username change Authgear refused (a disabled user held it) leaves that user as it is, dead-lettered change_conflict (deletes: disable)', async () => {
     ws = await workspace()
     const table = new LegacyTable()
     table.insert({ id: 1, email: 'a1@legacy.example', username: 'alice', phone: null, name: 'Alice' }, 'r')
     table.insert({ id: 2, email: 'b2@legacy.example', username: 'bob', phone: null, name: 'Bob' }, 'r')
     const phaseOne = table.events.length
-    // Bob's email: refused. The before image of the next change then shows an email alice's user never had.
-    table.update(1, { email: 'b2@legacy.example', name: 'Alice v2' })
-    table.update(1, { email: 'c1@legacy.example', name: 'Alice v3' })
-    table.update(1, { name: 'Alice v4' })
+    // Row 1 goes (its user disabled, keeping alice); row 2 takes alice: refused.
+    table.delete(1)
+    table.update(2, { username: 'alice', name: 'Bob as alice' })
+    // Matched by alice, the change would move row 2's email onto row 1's disabled user and enable it.
+    table.update(2, { email: 'c2@legacy.example', name: 'Bob, moved' })
     await syncInTwoPhases(ws, table, phaseOne, 1, 'disable')
     const store = ws.target.emulator.store
-    const alice = store.findByLoginId('username', 'alice')
-    expect(alice?.email?.value).toBe('c1@legacy.example')
-    expect(alice?.standard?.['name']).toBe('Alice v4')
+    const gone = store.findByLoginId('username', 'alice')
+    expect(gone).toMatchObject({ status: 'disabled', email: { value: 'a1@legacy.example' }, standard: { name: 'Alice' } })
+    expect(store.findByLoginId('email', 'b2@legacy.example')?.username?.value).toBe('bob')
+    expect(store.findByLoginId('email', 'c2@legacy.example')).toBeUndefined()
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['InvariantViolated', 'change_conflict'])
+  })
+
+  it('an email change after an email change Authgear refused (another user\'s email) is dead-lettered change_conflict, naming what to do (deletes: disable)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 1, email: 'a1@legacy.example', username: 'alice', phone: null, name: 'Alice' }, 'r')
+    table.insert({ id: 2, email: 'b2@legacy.example', username: 'bob', phone: null, name: 'Bob' }, 'r')
+    const phaseOne = table.events.length
+    // Bob's email: refused, so the next change's before image shows an email alice's user never had.
+    table.update(1, { email: 'b2@legacy.example', name: 'Alice v2' })
+    table.update(1, { email: 'c1@legacy.example', name: 'Alice v3' })
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'disable')
+    const store = ws.target.emulator.store
+    // Not told apart from another row's user: nothing is changed, and the dead letter says both readings.
+    expect(store.findByLoginId('username', 'alice')?.email?.value).toBe('a1@legacy.example')
     expect(store.findByLoginId('username', 'bob')?.email?.value).toBe('b2@legacy.example')
-    expect(store.count()).toBe(2)
-    expect((await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))).map((d) => d['code'])).toEqual(['InvariantViolated'])
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['InvariantViolated', 'change_conflict'])
+    expect(String(dead[1]!['message'])).toContain('an earlier change of the row was refused')
+    expect(String(dead[1]!['message'])).toContain('set its login IDs in Authgear to the row\'s current ones and replay this record')
   })
 })
