@@ -1,5 +1,6 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import type { IdentifierType } from '../core/mapped-record.ts'
+import { IdentifierTypes } from '../../mappings/record.ts'
 import { loginSetOfRow, type LoginSet, type StoredRow } from './login-ledger.ts'
 
 /** A key the ledger holds (imported) that the table no longer has, with the login IDs it was imported with. */
@@ -15,9 +16,18 @@ export function loginText(identifier: IdentifierType, value: string): string {
   return `${identifier}:${value}`
 }
 
-// Whether a ledger row `l`'s login IDs meet a login ID of a row still in the table.
-const held = (column: IdentifierType): string => `(l.${column} IS NOT NULL AND '${column}:' || l.${column} IN (SELECT login FROM temp.held))`
-const heldBy = (column: IdentifierType): string => `(SELECT source_key FROM temp.held WHERE login = '${column}:' || l.${column})`
+/**
+ * Rows still in the table carrying ledger row `l`'s login ID of `column` as its user's: rows the
+ * ledger does not know (a re-registration, a row never imported), or knows with that same login ID.
+ * A row the ledger knows with another value was imported as a user of its own, and carries the
+ * login ID only in a change Authgear refused because `l`'s user still holds it (duplicate accounts
+ * merged: the duplicate's row deleted, its email moved onto the kept row).
+ */
+const carriers = (column: IdentifierType): string =>
+  `SELECT h.source_key FROM temp.held h WHERE h.login = '${column}:' || l.${column} AND NOT EXISTS (SELECT 1 FROM main.logins k WHERE k.source_key = h.source_key AND (k.${column} IS NULL OR k.${column} <> l.${column}))`
+// Whether a ledger row `l`'s login IDs meet a login ID of a row still in the table that is its user's.
+const held = (column: IdentifierType): string => `(l.${column} IS NOT NULL AND EXISTS (${carriers(column)}))`
+const heldBy = (column: IdentifierType): string => `(${carriers(column)} LIMIT 1)`
 const spared = `(${held('email')} OR ${held('phone_number')} OR ${held('preferred_username')})`
 const gone = 'l.updated_at < ?2 AND l.source_key NOT IN (SELECT source_key FROM temp.seen)'
 
@@ -36,7 +46,7 @@ export class LedgerSweep {
   readonly #sawLogins: StatementSync
   readonly #page: StatementSync
   readonly #forget: StatementSync
-  readonly #heldBy: StatementSync
+  readonly #heldBy: Record<IdentifierType, StatementSync>
   readonly #began = new Date().toISOString()
   #seen = 0
 
@@ -48,7 +58,9 @@ export class LedgerSweep {
     this.#page = this.#db.prepare(
       `SELECT l.source_key, l.email, l.phone_number, l.preferred_username, coalesce(${heldBy('email')}, ${heldBy('phone_number')}, ${heldBy('preferred_username')}) AS held_by FROM main.logins l WHERE (?1 IS NULL OR l.source_key > ?1) AND ${gone} AND ${spared} = ?3 ORDER BY l.source_key LIMIT ?4`,
     )
-    this.#heldBy = this.#db.prepare('SELECT source_key FROM temp.held WHERE login = ?')
+    this.#heldBy = Object.fromEntries(
+      IdentifierTypes.map((type) => [type, this.#db.prepare(`SELECT h.source_key FROM temp.held h WHERE h.login = ?1 AND NOT EXISTS (SELECT 1 FROM main.logins k WHERE k.source_key = h.source_key AND (k.${type} IS NULL OR k.${type} <> ?2))`)]),
+    ) as Record<IdentifierType, StatementSync>
     // Kept when a run wrote the key again since the sweep began (the row came back meanwhile).
     this.#forget = this.#db.prepare('DELETE FROM main.logins WHERE source_key = ? AND updated_at < ?')
   }
@@ -86,10 +98,12 @@ export class LedgerSweep {
     }
   }
 
-  /** The key of a row in the table that carries one of these login IDs (`loginText`), if any. */
+  /** The key of a row in the table that carries one of these login IDs (`loginText`) as its user's (see `carriers`), if any. */
   heldBy(logins: readonly string[]): string | undefined {
     for (const login of logins) {
-      const row = this.#heldBy.get(login) as { source_key: string } | undefined
+      const at = login.indexOf(':')
+      const type = login.slice(0, at) as IdentifierType
+      const row = this.#heldBy[type]?.get(login, login.slice(at + 1)) as { source_key: string } | undefined
       if (row !== undefined) return row.source_key
     }
     return undefined

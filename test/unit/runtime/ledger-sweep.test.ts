@@ -79,4 +79,27 @@ describe('LedgerSweep', () => {
     sweep.close()
     ledger.close()
   })
+
+  it('does not spare a gone key for a row the ledger knows as another user, which carries its login ID only in a change Authgear refused (duplicate accounts merged)', async () => {
+    const path = join(await scratchDir('gb-sweep-'), 'test.logins.sqlite')
+    const ledger = new LoginLedger(path)
+    imported(ledger, 'kept', 'kept@example.com', 'kept')
+    imported(ledger, 'dup', 'dup@example.com', 'dup')
+    // `moved` was imported with the email before its row was deleted and a new row took it.
+    imported(ledger, 'moved', 'moved@example.com')
+    imported(ledger, 'renamed', 'moved@example.com')
+    await sleep(5)
+    const sweep = new LedgerSweep(path)
+    // The duplicate's row is deleted and its email moved onto the kept row, whose change Authgear
+    // refused (the duplicate's user still holds it): the ledger still has kept@ for `kept`.
+    sweep.saw(['kept', 'renamed'], [[loginText('email', 'dup@example.com'), 'kept'], [loginText('preferred_username', 'kept'), 'kept'], [loginText('email', 'moved@example.com'), 'renamed']])
+    expect(sweep.counts()).toEqual({ held: 4, gone: 2, spared: 1 })
+    expect([...sweep.gone({ spared: false })]).toEqual([{ key: 'dup', logins: { email: 'dup@example.com', preferred_username: 'dup' } }])
+    // `renamed` holds moved@ in the ledger as well: the same user, spared.
+    expect([...sweep.gone({ spared: true })]).toEqual([{ key: 'moved', logins: { email: 'moved@example.com' }, heldBy: 'renamed' }])
+    expect(sweep.heldBy([loginText('email', 'dup@example.com')])).toBeUndefined()
+    expect(sweep.heldBy([loginText('email', 'moved@example.com')])).toBe('renamed')
+    sweep.close()
+    ledger.close()
+  })
 })
