@@ -297,7 +297,22 @@ function failureMessage(origin: string, error: ApiErrorBody | undefined, record:
   if (error === undefined) return `${origin}: Authgear failed the record without an error`
   const causes = (error as { info?: { causes?: { location?: unknown }[] } }).info?.causes ?? []
   const fields = [...new Set(causes.map((cause) => cause.location).filter((location): location is string => typeof location === 'string' && location !== '').map((location) => fieldOf(location, record)))]
-  return `${origin}: ${fields.length > 0 ? `${fields.join(', ')}: ` : ''}${error.message} (${error.reason})`
+  return `${origin}: ${fields.length > 0 ? `${fields.join(', ')}: ` : ''}${takenLogin(error, record)}${error.message} (${error.reason})`
+}
+
+/** Record fields of Authgear's login ID keys, as `LoginIDTypeIncoming` names them. */
+const loginFields: Readonly<Record<string, string>> = { email: 'email', phone: 'phone_number', username: 'preferred_username' }
+
+/**
+ * Which login ID of the record another user holds, for a duplicated identity: Authgear's error
+ * names its type (`LoginIDTypeIncoming`), and the operator needs it to find the other row.
+ */
+function takenLogin(error: ApiErrorBody, record: Record<string, unknown>): string {
+  const type = error.info?.['LoginIDTypeIncoming']
+  const field = typeof type === 'string' && Object.hasOwn(loginFields, type) ? loginFields[type] : undefined
+  if (error.reason !== 'InvariantViolated' || field === undefined) return ''
+  const value = record[field]
+  return `${field}${typeof value === 'string' ? ` ${value}` : ''} is another user's: `
 }
 
 /**

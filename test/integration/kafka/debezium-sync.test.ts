@@ -254,6 +254,8 @@ describe('an email change of a row whose earlier version Authgear refused', () =
     expect(store.count()).toBe(2)
     const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
     expect(dead.map((d) => d['code'])).toEqual(['InvariantViolated', 'change_conflict'])
+    // Which login ID another user holds, as Authgear's error names its type.
+    expect(String(dead[0]!['message'])).toMatch(/offset \d+: preferred_username shared is another user's: identity already exists \(InvariantViolated\)$/)
     expect(String(dead[1]!['message'])).toContain('has email first1@legacy.example')
     expect(String(dead[1]!['message'])).toContain('second3@legacy.example')
   })
