@@ -56,6 +56,7 @@ export class ImportScheduler {
   /** Tasks queued on `#serial` and not finished; while any is, records must queue behind them. */
   #queued = 0
   #stopped = false
+  #keptBack = 0
   readonly #aroundApart: ((items: readonly WorkItem[], done: boolean) => Promise<unknown>) | undefined
 
   /**
@@ -76,6 +77,11 @@ export class ImportScheduler {
 
   get inFlight(): number {
     return this.#inFlight
+  }
+
+  /** Identifier changes a stop left unsent (`flush({ keepChanges: true })`): the next run sends them. */
+  get keptBack(): number {
+    return this.#keptBack
   }
 
   /** The first run-stopping error a job raised (quota, auth, retries exhausted), if any. */
@@ -103,8 +109,24 @@ export class ImportScheduler {
     return true
   }
 
-  /** Dispatches every open batch and waits until no job is running and nothing is held. */
-  async flush(): Promise<void> {
+  /**
+   * Dispatches every open batch and waits until no job is running and nothing is held. With
+   * `keepChanges` (a stop before the source's end), an open batch of identifier changes is not
+   * sent: its records keep no outcome, so the checkpoint stays before them and the next run reads
+   * them again, together with what the stop left unread. The change giving up a login ID one of
+   * them takes may be among that (read next on the same page): sent now, the taker would be
+   * refused; read again with it, it is handed the login ID in order (see `handsOver`).
+   */
+  async flush(options: { keepChanges?: boolean } = {}): Promise<void> {
+    if (options.keepChanges) {
+      await this.#exclusive(async () => {
+        const apart = this.#apart
+        if (apart === undefined) return
+        this.#apart = undefined
+        this.#keptBack += this.#open.get(apart.identifier)?.size ?? 0
+        this.#open.delete(apart.identifier)
+      })
+    }
     for (;;) {
       await this.#exclusive(async () => {
         // Held records whose blockers all left without a job of their own finishing (replaced by

@@ -358,9 +358,10 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       }
     }
     exhausted = !stopping()
-    // A graceful stop still sends what was already read, so the checkpoint moves past all of it;
-    // after a run-stopping error (quota, auth, a failed commit) nothing more is sent.
-    if (scheduler.fatal === undefined && commitFailure === undefined) await scheduler.flush()
+    // A graceful stop still sends what was already read, so the checkpoint moves past it, except
+    // an open batch of identifier changes (see ImportScheduler.flush); after a run-stopping error
+    // (quota, auth, a failed commit) nothing more is sent.
+    if (scheduler.fatal === undefined && commitFailure === undefined) await scheduler.flush({ keepChanges: !exhausted })
     else await scheduler.drain()
   } catch (error) {
     // A source may end its read with an abort error when halted: the cause is the fatal error.

@@ -484,4 +484,28 @@ describe('ImportScheduler', () => {
     await scheduler.drain()
     expect(scheduler.inFlight).toBe(0)
   })
+
+  it('a stop before the source\'s end leaves an open batch of identifier changes unsent, for the next run to read again with the change that may give up its login ID', async () => {
+    const h = harness({ maxRecords: 10, maxBytes: 10_000, lingerMs: 60_000 }, 2)
+    await h.scheduler.add(item('plain@x.io'))
+    // Row 25 takes e118's email; row 118's change giving it up is next on the page, unread at the stop.
+    const change = h.scheduler.add(item('u25', { email: 'e118@x.io' }, 'preferred_username', ['e25@x.io', 'e118@x.io']))
+    // The change waits for everything read before it, which goes first.
+    await tick()
+    expect(h.jobs.map((j) => j.items.map((i) => i.mapped.identifierValue))).toEqual([['plain@x.io']])
+    h.jobs[0]!.done()
+    await change
+    await h.scheduler.flush({ keepChanges: true })
+    expect(h.jobs).toHaveLength(1)
+    expect(h.scheduler.keptBack).toBe(1)
+    // At the source's end everything read is sent.
+    const end = harness({ maxRecords: 10, maxBytes: 10_000, lingerMs: 60_000 }, 2)
+    await end.scheduler.add(item('u25', { email: 'e118@x.io' }, 'preferred_username', ['e25@x.io', 'e118@x.io']))
+    const all = end.scheduler.flush()
+    await tick()
+    expect(end.jobs.map((j) => j.items.map((i) => i.mapped.identifierValue))).toEqual([['u25']])
+    end.jobs[0]!.done()
+    await all
+    expect(end.scheduler.keptBack).toBe(0)
+  })
 })
