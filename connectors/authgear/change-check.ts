@@ -7,7 +7,7 @@ import { IdentifierTypes } from '../../mappings/record.ts'
 import type { AdminGraphqlClient } from './graphql-client.ts'
 import { GraphqlError } from './graphql-client.ts'
 import { userIdOfNode } from './graphql-node-id.ts'
-import { usersByStandardAttribute, type GraphqlUser } from './graphql-users.ts'
+import { heldLogin, usersByStandardAttribute, type GraphqlUser } from './graphql-users.ts'
 
 export interface ChangeCheckOptions {
   readonly client: AdminGraphqlClient
@@ -23,13 +23,12 @@ const parallelLookups = 8
 /**
  * Runs `next` on a job's records after checking the identifier changes among them that were
  * judged from a version of the row Authgear may never have had (`MappedRecord.earlierLogins`: a
- * Debezium before image). Such a record is matched by an unchanged login ID (its username), and
- * the user holding that login ID is this row's only if it has the row's earlier login IDs (or, the
- * change replayed, its new ones). A row whose earlier version was refused for a username another
- * user holds would otherwise move its new email onto that user. The user is found with
- * `getUsersByStandardAttribute`; a record whose user is another's is dead-lettered
- * `change_conflict`, one whose lookup Authgear refuses `change_check_failed`. Run-stopping errors
- * (JWT refused, Authgear unreachable) reject, leaving the job's records pending.
+ * Debezium before image). Such a record is matched by an unchanged login ID (its username); a row
+ * whose earlier version was refused for a username another user holds would move its new email
+ * onto that user. So the user holding it is looked up (`getUsersByStandardAttribute`), and a
+ * record whose user may be another row's (`otherRowsLogin`) is dead-lettered `change_conflict`,
+ * one whose lookup Authgear refuses `change_check_failed`. Run-stopping errors (JWT refused,
+ * Authgear unreachable) reject, leaving the job's records pending.
  */
 export function checkChanges(next: JobRunner, options: ChangeCheckOptions): JobRunner {
   return async (identifier, items) => {
@@ -81,16 +80,14 @@ async function refusal(item: WorkItem, options: ChangeCheckOptions): Promise<Out
 }
 
 /**
- * How `user` shows it is another row's user, or undefined when it may be this row's. Nothing in a
- * before image tells a row whose earlier version Authgear refused from one whose user kept older
- * values after a refused change: the user holding the row's earlier email is another user in
- * both. So a difference is resolved towards not sending: a wrong user changed cannot be undone. The login
- * IDs besides the one it was found by are compared, as Authgear folds them, with the row's
- * earlier and new values of each type the row has (a type the row never had is not compared: a
- * user may have added a phone in Authgear that the source knows nothing of). A user holding any
- * of them is the row's, even where it differs on another: an earlier change of the row (a
- * username another user held) may have been refused. One that holds none of them and differs on
- * one is another row's.
+ * How `user` shows it may be another row's user, or undefined when it is this row's. Its login IDs
+ * besides the one it was found by are compared with the row's earlier and new values of each type
+ * the row has (a type the row never had is not compared: a user may have added a phone in
+ * Authgear that the source knows nothing of). A user holding any of them is the row's, even where
+ * it differs on another (an earlier change of the row, to a username another user held, was
+ * refused). One that holds none of them and differs on one may be another row's: nothing in a
+ * before image tells it from the row's own user that kept older values after a refused change, and
+ * the record is not sent, since a wrong user changed cannot be undone.
  */
 function otherRowsLogin(item: WorkItem, user: GraphqlUser): string | undefined {
   const earlier = item.mapped.earlierLogins ?? {}
@@ -98,16 +95,13 @@ function otherRowsLogin(item: WorkItem, user: GraphqlUser): string | undefined {
   let differs: string | undefined
   for (const type of IdentifierTypes) {
     if (type === item.mapped.identifier) continue
-    const held = user.standardAttributes?.[type]
-    const now = typeof held === 'string' && held !== '' ? held.toLowerCase() : undefined
     const before = earlier[type]
     const after = typeof record[type] === 'string' && record[type] !== '' ? record[type] : undefined
     if (before === undefined && after === undefined) continue
-    if (now !== undefined && (now === before?.toLowerCase() || now === after?.toLowerCase())) return undefined
-    if (differs !== undefined || now === before?.toLowerCase() || now === after?.toLowerCase()) continue
-    const was = before === undefined ? `had no ${type}` : `had ${before}`
-    const is = after === undefined ? 'has none' : `has ${after}`
-    differs = `${now === undefined ? `has no ${type}` : `has ${type} ${held as string}`}, while the row ${was} and now ${is}`
+    const now = heldLogin(user, type)
+    const either = now === before?.toLowerCase() || now === after?.toLowerCase()
+    if (either && now !== undefined) return undefined
+    if (!either) differs ??= `${now === undefined ? `has no ${type}` : `has ${type} ${now}`}, while the row ${before === undefined ? `had no ${type}` : `had ${before}`} and now ${after === undefined ? 'has none' : `has ${after}`}`
   }
   return differs
 }

@@ -6,7 +6,7 @@ import type { AdminGraphqlClient } from './graphql-client.ts'
 import type { GraphqlUser } from './graphql-users.ts'
 import { GraphqlError } from './graphql-client.ts'
 import { userIdOfNode } from './graphql-node-id.ts'
-import { deleteUser, setDisabledStatus, usersByStandardAttribute } from './graphql-users.ts'
+import { deleteUser, heldLogin, setDisabledStatus, usersByStandardAttribute } from './graphql-users.ts'
 import type { DeleteLimits } from './delete-limits.ts'
 
 /** What a source delete does to the Authgear user. */
@@ -128,10 +128,8 @@ export class DeleteRunner {
  */
 function movedOn(item: WorkItem, user: GraphqlUser): string | undefined {
   for (const { identifier, value } of item.logins ?? []) {
-    const now = user.standardAttributes?.[identifier]
-    if (typeof now !== 'string' || now.toLowerCase() !== value.toLowerCase()) {
-      return typeof now === 'string' && now !== '' ? `has ${identifier} ${now}, not ${value},` : `has no ${identifier} (the row had ${value})`
-    }
+    const now = heldLogin(user, identifier)
+    if (now !== value.toLowerCase()) return now !== undefined ? `has ${identifier} ${now}, not ${value},` : `has no ${identifier} (the row had ${value})`
   }
   return undefined
 }

@@ -10,6 +10,12 @@ export interface GraphqlUser {
   readonly standardAttributes?: Record<string, unknown> | null
 }
 
+/** The user's login ID of this type as its standard attributes give it, lower-cased (as Authgear folds emails and usernames); undefined when it has none. */
+export function heldLogin(user: GraphqlUser, type: StandardLoginAttribute): string | undefined {
+  const held = user.standardAttributes?.[type]
+  return typeof held === 'string' && held !== '' ? held.toLowerCase() : undefined
+}
+
 /** Attribute names `getUsersByStandardAttribute` accepts. */
 export type StandardLoginAttribute = 'email' | 'phone_number' | 'preferred_username'
 

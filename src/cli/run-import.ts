@@ -79,7 +79,6 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   let connection: Awaited<ReturnType<typeof connectAuthgear>> | undefined
   let producer: DeliveryProducer | undefined
   let source: Awaited<ReturnType<typeof createSource>>['source'] | undefined
-  let deletes: ReturnType<typeof createDeletePath> | undefined
   let graphql: AdminGraphqlClient | undefined
   let bar: Progress | undefined
   let ledger: LoginLedger | undefined
@@ -143,7 +142,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const { parsePosition } = created
     // Debezium identifier changes are checked against the user they match (see `checkChanges`).
     graphql = config.source.type === 'kafka' && connection && graphqlUses(config.source) !== undefined ? connectGraphql(connection, metrics) : undefined
-    const deleting = (deletes = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, connection, { metrics, logger, signal: run.hardStop, ...(graphql ? { client: graphql } : {}) }) : undefined)
+    const deleting = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, { metrics, logger, signal: run.hardStop, ...(graphql ? { client: graphql } : {}) }) : undefined
     const store = new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition)
     const pipelineKey = {
       id: publish ? publishPipelineId(pipelineId(config), publish) : pipelineId(config),
@@ -333,7 +332,6 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     await source?.close().catch(() => undefined)
     await report.close().catch(() => undefined)
     await deadLetter?.close().catch(() => undefined)
-    await deletes?.close().catch(() => undefined)
     await graphql?.close().catch(() => undefined)
     await producer?.close().catch(() => undefined)
     await connection?.close().catch(() => undefined)

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
+import type { AdminGraphqlClient } from '../../connectors/authgear/graphql-client.ts'
+import { connectGraphql } from '../../connectors/authgear/graphql-connect.ts'
 import { connectAuthgear } from '../../connectors/authgear/connect.ts'
 import { identifierOrder } from '../../mappings/auth0-logins.ts'
 import { IdentifierTypes } from '../../mappings/record.ts'
@@ -55,7 +57,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
   let sweep: LedgerSweep | undefined
   let reader: import('../../connectors/sql/table-reader.ts').SqlTableReader | undefined
   let connection: Awaited<ReturnType<typeof connectAuthgear>> | undefined
-  let deletes: ReturnType<typeof createDeletePath> | undefined
+  let graphql: AdminGraphqlClient | undefined
   let report: NdjsonWriter | undefined
   let deadLetter: NdjsonWriter | undefined
   try {
@@ -138,7 +140,8 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
 
     connection = await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
     // The safety limit was applied to the whole sweep above; the window-based one of a stream does not apply.
-    deletes = createDeletePath({ ...source.deletes, safety_limit: changing + 1, safety_window_seconds: 86_400 }, connection, { metrics, logger, signal: run.hardStop })
+    graphql = connectGraphql(connection, metrics)
+    const deletes = createDeletePath({ ...source.deletes, safety_limit: changing + 1, safety_window_seconds: 86_400 }, { metrics, logger, signal: run.hardStop, client: graphql })
     const paths = outputPaths(config, baseDir)
     report = new NdjsonWriter(paths.report)
     deadLetter = new NdjsonWriter(paths.deadLetter)
@@ -242,7 +245,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     await reader?.close().catch(() => undefined)
     await report?.close().catch(() => undefined)
     await deadLetter?.close().catch(() => undefined)
-    await deletes?.close().catch(() => undefined)
+    await graphql?.close().catch(() => undefined)
     await connection?.close().catch(() => undefined)
     if (options.metricsOut !== undefined) await writeMetricsFile(resolve(process.cwd(), options.metricsOut), metrics.registry, io.stderr)
     run.dispose()

@@ -44,9 +44,8 @@ export interface MappedRecord {
   readonly movedFrom?: { readonly identifier: IdentifierType; readonly identifierValue: string }
   /**
    * An identifier change judged from a version of the row that may never have reached Authgear (a
-   * Debezium before image: the row may have been refused): that version's login IDs. The user found
-   * by the unchanged login ID must hold these or the record's own, or it is another row's user and
-   * the record is dead-lettered `change_conflict` (see `ChangeCheck`).
+   * Debezium before image: the row may have been refused): that version's login IDs, against which
+   * the user found by the unchanged login ID is checked before the record is sent (`checkChanges`).
    */
   readonly earlierLogins?: Readonly<Partial<Record<IdentifierType, string>>>
   /**

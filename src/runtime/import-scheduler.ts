@@ -56,7 +56,6 @@ export class ImportScheduler {
   /** Tasks queued on `#serial` and not finished; while any is, records must queue behind them. */
   #queued = 0
   #stopped = false
-  #keptBack = 0
   readonly #aroundApart: ((items: readonly WorkItem[], done: boolean) => Promise<unknown>) | undefined
 
   /**
@@ -77,11 +76,6 @@ export class ImportScheduler {
 
   get inFlight(): number {
     return this.#inFlight
-  }
-
-  /** Identifier changes a stop left unsent (`flush({ keepChanges: true })`): the next run sends them. */
-  get keptBack(): number {
-    return this.#keptBack
   }
 
   /** The first run-stopping error a job raised (quota, auth, retries exhausted), if any. */
@@ -123,7 +117,6 @@ export class ImportScheduler {
         const apart = this.#apart
         if (apart === undefined) return
         this.#apart = undefined
-        this.#keptBack += this.#open.get(apart.identifier)?.size ?? 0
         this.#open.delete(apart.identifier)
       })
     }
