@@ -103,7 +103,12 @@ export class OpenBatch {
     return this.#bytes + item.bytes + (this.items.length > 0 ? 1 : 0)
   }
 
-  /** Adds `item`; returns the earlier version of the same user it superseded, if any. */
+  /**
+   * Adds `item`; returns the earlier version of the same user it superseded, if any. The newer
+   * version takes the last place, as read: left in the earlier one's place it would go before the
+   * records read between the two, one of which may give up a login ID it takes (a phone handed
+   * over in the same write), and Authgear would refuse it.
+   */
   add(item: WorkItem): WorkItem | undefined {
     if (item.mapped.action === 'delete') this.#deletes++
     const at = this.#index.get(item.mapped.identifierValue)
@@ -111,7 +116,10 @@ export class OpenBatch {
       const previous = this.items[at]!
       if (previous.mapped.action === 'delete') this.#deletes--
       this.#bytes += item.bytes - previous.bytes
-      this.items[at] = item
+      this.items.splice(at, 1)
+      for (let i = at; i < this.items.length; i++) this.#index.set(this.items[i]!.mapped.identifierValue, i)
+      this.#index.set(item.mapped.identifierValue, this.items.length)
+      this.items.push(item)
       return previous
     }
     this.#bytes += item.bytes + (this.items.length > 0 ? 1 : 0)

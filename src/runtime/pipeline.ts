@@ -19,6 +19,7 @@ import { createWorkItem, workItemOf, type WorkItem } from './work-item.ts'
 import { RecordArena } from './record-arena.ts'
 import { followLoginChange, type LoginLedger, type LoginSet } from './login-ledger.ts'
 import type { MappedRecord } from '../core/mapped-record.ts'
+import { giversFirst } from './givers-first.ts'
 
 export interface PipelineOptions<P> {
   readonly source: Source<P>
@@ -340,13 +341,18 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
         await startAfresh()
         const ticket = track(batch, batch.records.length)
         ledger?.logins.prefetch(batch.records.map((record) => record.key))
-        for (const record of batch.records) {
+        // Tables: a row giving up a login ID goes before the rows of its page taking it (see `giversFirst`).
+        const premapped = ledger !== undefined ? batch.records.map((record) => (record.kind === 'unreadable' ? undefined : mapGuarded(options.map, record))) : undefined
+        const order = premapped !== undefined ? giversFirst(batch.records, premapped, (key) => ledger!.logins.lookup(key)) : undefined
+        for (let at = 0; at < batch.records.length; at++) {
+          const n = order?.[at] ?? at
+          const record = batch.records[n]!
           if (settledBefore(record.origin, ticket) || passedOver(record.key, record.origin, record.kind === 'unreadable', ticket)) continue
           if (record.kind === 'unreadable') {
             recorder.complete({ source: record, ticket }, { kind: 'rejected', code: record.code, message: record.message }, 'receiving')
             continue
           }
-          const result = mapGuarded(options.map, record)
+          const result = premapped?.[n] ?? mapGuarded(options.map, record)
           if (!result.ok) reject(record, ticket, result.rejection, result.passwordAlgorithm)
           else {
             const waiting = accept(createWorkItem(record, result.value, ticket, arena))

@@ -580,6 +580,42 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('an email handed over is followed when the giving row was written again before the sync read it, with other rows read between the two', async () => {
+      // The handover gives both rows one updated_at; a later write to the giver moves it behind
+      // other rows, so the taker is read first and a row with no change comes between them.
+      const db = database()
+      const d = dialectSql(db)
+      const table = `handed_later_${process.pid}`
+      await createLoginsTable(db, table, [[1, 'ann@example.com', 'ann'], [2, 'ann.work@example.com', 'ann2'], [3, 'cat@example.com', 'cat']])
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, poll_interval_ms: 100, safety_lag_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      try {
+        const backfill = await runCli(['backfill', '--config', target.configPath])
+        expect(backfill.code, backfill.stderr).toBe(0)
+        const store = target.emulator.store
+        const older = store.findByLoginId('username', 'ann')!.id
+        const duplicate = store.findByLoginId('username', 'ann2')!.id
+        await db.query(`UPDATE ${table} SET email = CASE id WHEN 2 THEN 'ann.old-duplicate@example.com' ELSE 'ann.work@example.com' END, updated_at = ${d.nowPlus(0)} WHERE id IN (1, 2)`)
+        await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(300)} WHERE id = 3`)
+        await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(600)} WHERE id = 2`)
+        const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+        const dead = () => (existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '')
+        const sync = await runCli(['sync', '--config', target.configPath], {
+          killWhen: () => dead() !== '' || store.findByLoginId('email', 'ann.work@example.com')?.id === older,
+          signal: 'SIGTERM',
+        })
+        expect(sync.code, sync.stderr).toBe(0)
+        expect(dead()).toBe('')
+        expect(store.findByLoginId('email', 'ann.work@example.com')?.id).toBe(older)
+        expect(store.findByLoginId('email', 'ann.old-duplicate@example.com')?.id).toBe(duplicate)
+        expect(store.count()).toBe(3)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('a bulk change of email domain is followed in full import jobs, not one job a row', async () => {
       const db = database()
       const d = dialectSql(db)

@@ -88,6 +88,19 @@ describe('ImportScheduler', () => {
     await flushed
   })
 
+  it('puts a newer version of a user where it was read, after the records read between the two (one may give up a phone it takes)', async () => {
+    const h = harness({ maxRecords: 10, maxBytes: 10_000, lingerMs: 1000 })
+    await h.scheduler.add(item('taker@x.io', { name: 'v1' }))
+    await h.scheduler.add(item('giver@x.io', { phone_number: '+15550000099' }))
+    await h.scheduler.add(item('taker@x.io', { name: 'v2', phone_number: '+15550000001' }))
+    await h.scheduler.add(item('other@x.io'))
+    const flushed = h.scheduler.flush()
+    await tick()
+    expect(h.jobs[0]!.items.map((i) => i.mapped.identifierValue)).toEqual(['giver@x.io', 'taker@x.io', 'other@x.io'])
+    h.jobs[0]!.done()
+    await flushed
+  })
+
   it('never lets a source delete replace the same user\'s import in a batch: the import is sent first, the delete after it', async () => {
     // Under deletes.policy disable or ignore, a create followed by a delete must still create the
     // user (disabled, or as it was); replaced within the batch, the create was never sent.
