@@ -63,7 +63,8 @@ export class ImportScheduler {
    * `aroundApart(items, done)`: called before a batch of identifier changes is sent, once every
    * record read before them has finished (`done` false), and once the batch has finished, before
    * anything read after it is sent (`done` true). See `Source.commitSettled`. A change sent ahead
-   * of the batch it hands a login ID to is the exception: that batch, read before it, is unsettled.
+   * of the batch it hands a login ID to is the exception: that batch, read before it, is unsettled,
+   * so the change is called with it (`done` false) and not again once finished.
    */
   constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void; aroundApart?: (items: readonly WorkItem[], done: boolean) => Promise<unknown> }) {
     this.#policy = options.policy
@@ -298,7 +299,7 @@ export class ImportScheduler {
         this.#open.delete(apart.identifier)
         this.#apart = undefined
         this.#openApart(item, keys)
-        await this.#sendApart()
+        await this.#sendApart(batch.items)
         this.#open.set(apart.identifier, batch)
         this.#apart = apart
         this.#arm()
@@ -332,8 +333,12 @@ export class ImportScheduler {
     this.#apart = { identifier: item.mapped.identifier, keys: new Set(keys) }
   }
 
-  /** Sends the batch of identifier changes and waits for it: nothing read after them may run beside them. */
-  async #sendApart(): Promise<void> {
+  /**
+   * Sends the batch of identifier changes and waits for it: nothing read after them may run beside
+   * them. `waiting`: changes read before these and sent after them (a handover's takers), which
+   * have no outcome yet: nothing is made durable past them.
+   */
+  async #sendApart(waiting?: readonly WorkItem[]): Promise<void> {
     const apart = this.#apart
     if (apart === undefined) return
     this.#apart = undefined
@@ -341,11 +346,13 @@ export class ImportScheduler {
     // once a change is applied never reads those earlier versions again (matched by the login ID
     // the change gave up, they would make a second user). Then the changes themselves, once they
     // finished, before a later update gives up the login ID a change read again would be matched by.
+    // A giver sent ahead of its takers: only up to the earliest of them (a stop or a crash before
+    // they are sent must read them again), and not past the giver once it has finished.
     const items = [...(this.#open.get(apart.identifier)?.items ?? [])]
-    if (items.length > 0 && !this.#stopped) await this.#aroundApart?.(items, false)
+    if (items.length > 0 && !this.#stopped) await this.#aroundApart?.(waiting === undefined ? items : [...waiting, ...items], false)
     await this.#dispatch(apart.identifier)
     await this.#idle()
-    if (items.length > 0 && !this.#stopped && this.#fatal === undefined && !this.#held.some((held) => items.includes(held))) await this.#aroundApart?.(items, true)
+    if (waiting === undefined && items.length > 0 && !this.#stopped && this.#fatal === undefined && !this.#held.some((held) => items.includes(held))) await this.#aroundApart?.(items, true)
   }
 
   /** Dispatches every open batch (the batch of identifier changes, if open, is the only one). */

@@ -319,4 +319,41 @@ describe('an email change of a row whose earlier version Authgear refused', () =
     expect(String(dead[1]!['message'])).toContain('an earlier change of the row was refused')
     expect(String(dead[1]!['message'])).toContain('set its login IDs in Authgear to the row\'s current ones and replay this record')
   })
+  it('a handover read taker first commits nothing past the taker while it waits, so a stop then leaves it for the next run, which applies it', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 1, email: 'e1@example.com', username: 'u1', phone: null, name: 'n' }, 'r')
+    table.insert({ id: 2, email: 'e2@example.com', username: 'u2', phone: null, name: 'n' }, 'r')
+    // One transaction: row 2 takes row 1's email, which row 1 gives up (offsets 2 and 3).
+    table.update(2, { email: 'e1@example.com' })
+    table.update(1, { email: 'new1@example.com' })
+    const k = await kafka()
+    const topic = uniqueName('legacy.public.users')
+    await k.createTopic(topic, 1)
+    await k.produce(topic, table.events.slice(0, 2))
+    const group = uniqueName('g')
+    const source = { type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, format: 'debezium', record_mapping: 'sql', columns: { email: 'email', username: 'username', name: 'name' }, commit_interval_ms: 100 }
+    // The taker's batch lingers long enough for the stop to come while it waits.
+    const run = startSync(await ws.config(source, { sink: { upsert: true, batch: { linger_ms: 10_000 } } }))
+    const committed = async () => ((await committedOffsets(k, group, topic, 1)) ?? [0])[0]
+    await eventuallyWith([run], async () => (await committed()) === 2, 90_000, 'the snapshot committed')
+    await k.produce(topic, table.events.slice(2))
+    const store = ws.target.emulator.store
+    await eventuallyWith([run], () => store.findByLoginId('email', 'new1@example.com') !== undefined, 30_000, 'the giver sent ahead of the taker')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(await committed()).toBe(2)
+    run.child.kill('SIGTERM')
+    const stopped = await run.done
+    expect(stopped.code, stopped.stderr).toBe(0)
+    expect(await committed()).toBe(2)
+    expect(store.findByLoginId('username', 'u2')?.email?.value).toBe('e2@example.com')
+
+    const again = startSync(await ws.config(source))
+    await eventuallyWith([again], async () => (await committed()) === 4, 60_000, 'the taker applied and committed')
+    again.child.kill('SIGTERM')
+    expect((await again.done).code).toBe(0)
+    expect(store.findByLoginId('email', 'e1@example.com')?.username?.value).toBe('u2')
+    expect(store.findByLoginId('email', 'new1@example.com')?.username?.value).toBe('u1')
+    expect(await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))).toEqual([])
+  })
 })
