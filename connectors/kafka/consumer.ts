@@ -36,6 +36,9 @@ export interface ConsumerSettings {
   readonly extra: Readonly<Record<string, string | number | boolean>>
 }
 
+/** About how long one read waits at most for messages (see `GroupConsumer.consume`). */
+const readWaitMs = 200
+
 /**
  * A librdkafka consumer in a group, with auto-commit and the automatic offset store off: the
  * only offsets committed are those given to `commit`/`commitSync`. The rebalance callback is
@@ -43,6 +46,8 @@ export interface ConsumerSettings {
  */
 export class GroupConsumer {
   readonly #consumer: KafkaConsumer
+  /** Messages the next read asks for. */
+  #ask = 1
   /** `bootstrap.servers`, for messages that say which cluster could not be reached. */
   readonly #brokers: string
 
@@ -100,7 +105,6 @@ export class GroupConsumer {
         if (error) return reject(new ConnectError(`cannot connect to Kafka at ${this.#brokers}: ${error.message}`, { cause: error }))
         try {
           this.#consumer.subscribe([...topics])
-          this.#consumer.setDefaultConsumeTimeout(200)
           resolve()
         } catch (cause) {
           reject(new ConnectError(`cannot subscribe to ${topics.join(', ')}: ${(cause as Error).message}`, { cause }))
@@ -109,11 +113,22 @@ export class GroupConsumer {
     })
   }
 
-  /** Up to `max` messages; resolves with fewer (or none) after a short wait. */
+  /**
+   * Up to `max` messages; resolves with fewer (or none) after a short wait. librdkafka's wait is
+   * per message: a read of `max` ends only once `max` messages came or none came for the wait, so
+   * at a trickle just faster than the wait one read would last `max` waits (a minute and more),
+   * delaying every record and a stop alike. The number asked for therefore grows while reads come
+   * back full (the queue holds more) and falls to what came otherwise, and the wait per message
+   * shrinks as it grows: a read lasts about `readWaitMs` at most.
+   */
   consume(max: number): Promise<Message[]> {
+    const ask = Math.min(max, this.#ask)
+    this.#consumer.setDefaultConsumeTimeout(Math.max(1, Math.floor(readWaitMs / ask)))
     return new Promise((resolve, reject) => {
-      this.#consumer.consume(max, (error, messages) => {
+      this.#consumer.consume(ask, (error, messages) => {
         if (error && error.code !== RdCodes.timedOut) return reject(error)
+        const got = messages?.length ?? 0
+        this.#ask = got >= ask ? Math.min(max, ask * 2) : Math.max(1, got)
         resolve(messages ?? [])
       })
     })

@@ -102,6 +102,52 @@ describe('gearbridge sync from a Kafka topic of JSON users', () => {
     expect(sum).toBe(total)
     expect(reported.size).toBe(total)
   })
+
+  it('imports a trickle of messages as they come and stops at once, whatever batch_records is', async () => {
+    // librdkafka's read waits per message: asked for batch_records (500) at one message every
+    // 150 ms, a read would last until 500 had come, 75 s, and a stop would wait for it.
+    const k = await kafka()
+    ws = await workspace()
+    const topic = uniqueName('users')
+    await k.createTopic(topic, 1)
+    const run = startSync(await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: uniqueName('g'), format: 'json', record_mapping: 'auth0', commit_interval_ms: 100 }))
+    const w = ws
+    await k.produce(topic, [{ key: 'u0', value: jsonUser(0) }])
+    await eventuallyWith([run], () => emails(w).length === 1, 60_000, 'the first user')
+    // One message every 150 ms for 10 s, beside the sync; when each user arrives is watched.
+    const produced = new Map<number, number>()
+    const arrived = new Map<number, number>()
+    let producing = true
+    const producer = (async () => {
+      for (let i = 1; i <= 70 && producing; i++) {
+        produced.set(i, Date.now())
+        await k.produce(topic, [{ key: `u${i}`, value: jsonUser(i) }])
+        await new Promise((resolve) => setTimeout(resolve, 150))
+      }
+    })()
+    const watch = setInterval(() => {
+      for (const email of emails(w)) {
+        const i = Number(/^user(\d+)@/.exec(email)?.[1])
+        if (i > 0 && !arrived.has(i)) arrived.set(i, Date.now())
+      }
+    }, 20)
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 5_000))
+      const signalled = Date.now()
+      run.child.kill('SIGTERM')
+      const result = await run.done
+      const stopTook = Date.now() - signalled
+      expect(result.code, result.stderr).toBe(0)
+      expect(stopTook).toBeLessThan(3_000)
+      const lags = [...arrived].map(([i, at]) => at - produced.get(i)!)
+      expect(lags.length).toBeGreaterThan(10)
+      expect(Math.max(...lags), lags.join(' ')).toBeLessThan(3_000)
+    } finally {
+      clearInterval(watch)
+      producing = false
+      await producer
+    }
+  })
 })
 
 describe('a JSON message whose email changed (no earlier version to compare with)', () => {
