@@ -87,15 +87,15 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     // policy, a phone that does not parse, a module returning null) still names its user.
     const map = createMapping(config, { baseDir })
     const rowLogins = sqlRowLogins(source, config.mapping)
+    // A mapped row is found by its identifier only (see `LedgerSweep`); a refused one by any.
     const observe = (records: readonly ReadableRecord[]): void => {
-      const logins: [string, string][] = []
+      const logins: [string, string, boolean][] = []
       for (const record of records) {
-        for (const [type, value] of rowLogins(record.data)) logins.push([loginText(type, value), record.key])
         const mapped = map(record)
-        if (!mapped.ok || mapped.value.action === 'delete') continue
-        const { identifier, identifierValue, record: fields } = mapped.value
-        logins.push([loginText(identifier, identifierValue), record.key])
-        for (const other of otherLogins(identifier, fields) ?? []) logins.push([loginText(other.identifier, other.value), record.key])
+        const found = mapped.ok && mapped.value.action !== 'delete' ? mapped.value : undefined
+        if (found !== undefined) logins.push([loginText(found.identifier, found.identifierValue), record.key, true])
+        for (const other of found === undefined ? [] : (otherLogins(found.identifier, found.record) ?? [])) logins.push([loginText(other.identifier, other.value), record.key, false])
+        for (const [type, value] of rowLogins(record.data)) logins.push([loginText(type, value), record.key, found === undefined])
       }
       ledger.saw(records.map((record) => record.key), logins)
     }

@@ -18,13 +18,17 @@ export function loginText(identifier: IdentifierType, value: string): string {
 
 /**
  * Rows still in the table carrying ledger row `l`'s login ID of `column` as its user's: rows the
- * ledger does not know (a re-registration, a row never imported), or knows with that same login ID.
- * A row the ledger knows with another value was imported as a user of its own, and carries the
- * login ID only in a change Authgear refused because `l`'s user still holds it (duplicate accounts
- * merged: the duplicate's row deleted, its email moved onto the kept row).
+ * ledger knows with that same login ID, and rows it does not know (a re-registration, a key whose
+ * text changed, a row never imported) that are found by it (`own`: their identifier, or any login
+ * ID of a row the mapping refuses). A row the ledger knows with another value was imported as a
+ * user of its own, and carries the login ID only in a change Authgear refused because `l`'s user
+ * still holds it (duplicate accounts merged: the duplicate's row deleted, its email moved onto the
+ * kept row). A new row carrying it only as a second login ID (a phone number reused by another
+ * person, whose own email is its identifier) is refused while `l`'s user holds it: not its user.
  */
-const carriers = (column: IdentifierType): string =>
-  `SELECT h.source_key FROM temp.held h WHERE h.login = '${column}:' || l.${column} AND NOT EXISTS (SELECT 1 FROM main.logins k WHERE k.source_key = h.source_key AND (k.${column} IS NULL OR k.${column} <> l.${column}))`
+const holds = (column: IdentifierType, value: string): string =>
+  `(EXISTS (SELECT 1 FROM main.logins k WHERE k.source_key = h.source_key AND k.${column} = ${value}) OR (h.own = 1 AND NOT EXISTS (SELECT 1 FROM main.logins k WHERE k.source_key = h.source_key)))`
+const carriers = (column: IdentifierType): string => `SELECT h.source_key FROM temp.held h WHERE h.login = '${column}:' || l.${column} AND ${holds(column, `l.${column}`)}`
 // Whether a ledger row `l`'s login IDs meet a login ID of a row still in the table that is its user's.
 const held = (column: IdentifierType): string => `(l.${column} IS NOT NULL AND EXISTS (${carriers(column)}))`
 const heldBy = (column: IdentifierType): string => `(${carriers(column)} LIMIT 1)`
@@ -52,14 +56,14 @@ export class LedgerSweep {
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path, { timeout: 5_000 })
-    this.#db.exec('CREATE TEMP TABLE seen (source_key TEXT PRIMARY KEY) WITHOUT ROWID; CREATE TEMP TABLE held (login TEXT PRIMARY KEY, source_key TEXT NOT NULL) WITHOUT ROWID')
+    this.#db.exec('CREATE TEMP TABLE seen (source_key TEXT PRIMARY KEY) WITHOUT ROWID; CREATE TEMP TABLE held (login TEXT PRIMARY KEY, source_key TEXT NOT NULL, own INTEGER NOT NULL) WITHOUT ROWID')
     this.#sawKeys = this.#db.prepare('INSERT OR IGNORE INTO temp.seen (source_key) SELECT value FROM json_each(?)')
-    this.#sawLogins = this.#db.prepare('INSERT OR IGNORE INTO temp.held (login, source_key) SELECT value ->> 0, value ->> 1 FROM json_each(?)')
+    this.#sawLogins = this.#db.prepare('INSERT OR IGNORE INTO temp.held (login, source_key, own) SELECT value ->> 0, value ->> 1, coalesce(value ->> 2, 1) FROM json_each(?)')
     this.#page = this.#db.prepare(
       `SELECT l.source_key, l.email, l.phone_number, l.preferred_username, coalesce(${heldBy('email')}, ${heldBy('phone_number')}, ${heldBy('preferred_username')}) AS held_by FROM main.logins l WHERE (?1 IS NULL OR l.source_key > ?1) AND ${gone} AND ${spared} = ?3 ORDER BY l.source_key LIMIT ?4`,
     )
     this.#heldBy = Object.fromEntries(
-      IdentifierTypes.map((type) => [type, this.#db.prepare(`SELECT h.source_key FROM temp.held h WHERE h.login = ?1 AND NOT EXISTS (SELECT 1 FROM main.logins k WHERE k.source_key = h.source_key AND (k.${type} IS NULL OR k.${type} <> ?2))`)]),
+      IdentifierTypes.map((type) => [type, this.#db.prepare(`SELECT h.source_key FROM temp.held h WHERE h.login = ?1 AND ${holds(type, '?2')}`)]),
     ) as Record<IdentifierType, StatementSync>
     // Kept when a run wrote the key again since the sweep began (the row came back meanwhile).
     this.#forget = this.#db.prepare('DELETE FROM main.logins WHERE source_key = ? AND updated_at < ?')
@@ -70,10 +74,14 @@ export class LedgerSweep {
     return this.#seen
   }
 
-  /** A page of the table: its keys, and the login IDs (`loginText`) its records carry, each with its row's key. */
-  saw(keys: readonly string[], logins: readonly (readonly [login: string, key: string])[]): void {
+  /**
+   * A page of the table: its keys, and the login IDs (`loginText`) its records carry, each with its
+   * row's key and whether the row is found by it (`own`, see `carriers`; true when not given). A
+   * login ID two rows carry counts for the first given: give a row's own ones first.
+   */
+  saw(keys: readonly string[], logins: readonly (readonly [login: string, key: string, own?: boolean])[]): void {
     this.#seen += Number(this.#sawKeys.run(JSON.stringify(keys)).changes)
-    if (logins.length > 0) this.#sawLogins.run(JSON.stringify(logins))
+    if (logins.length > 0) this.#sawLogins.run(JSON.stringify(logins.map(([login, key, own]) => [login, key, own === false ? 0 : 1])))
   }
 
   /** How many keys the ledger holds, how many of them the table did not give, and how many of those name a user a row in the table holds. */

@@ -102,4 +102,28 @@ describe('LedgerSweep', () => {
     sweep.close()
     ledger.close()
   })
+
+  it('keeps a gone key\'s user for a new row found by one of its login IDs, not for a new row carrying one only as a second login ID', async () => {
+    const path = join(await scratchDir('gb-sweep-'), 'test.logins.sqlite')
+    const ledger = new LoginLedger(path)
+    // Alice's row (username alice) is deleted; Bob signs up with her username as his second login
+    // ID and is refused while her user holds it. Carol's row is deleted and registered again under
+    // a new key with her email: that row's import is found by it.
+    imported(ledger, 'alice', 'alice@example.com', 'alice')
+    imported(ledger, 'carol', 'carol@example.com')
+    await sleep(5)
+    const sweep = new LedgerSweep(path)
+    sweep.saw(['bob', 'carol-again'], [
+      [loginText('email', 'bob@example.com'), 'bob', true],
+      [loginText('preferred_username', 'alice'), 'bob', false],
+      [loginText('email', 'carol@example.com'), 'carol-again', true],
+    ])
+    expect(sweep.counts()).toEqual({ held: 2, gone: 2, spared: 1 })
+    expect([...sweep.gone({ spared: false })]).toEqual([{ key: 'alice', logins: { email: 'alice@example.com', preferred_username: 'alice' } }])
+    expect([...sweep.gone({ spared: true })]).toEqual([{ key: 'carol', logins: { email: 'carol@example.com' }, heldBy: 'carol-again' }])
+    expect(sweep.heldBy([loginText('preferred_username', 'alice')])).toBeUndefined()
+    expect(sweep.heldBy([loginText('email', 'carol@example.com')])).toBe('carol-again')
+    sweep.close()
+    ledger.close()
+  })
 })
