@@ -56,7 +56,7 @@ export class LedgerSweep {
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path, { timeout: 5_000 })
-    this.#db.exec('CREATE TEMP TABLE seen (source_key TEXT PRIMARY KEY) WITHOUT ROWID; CREATE TEMP TABLE held (login TEXT PRIMARY KEY, source_key TEXT NOT NULL, own INTEGER NOT NULL) WITHOUT ROWID')
+    this.#db.exec('CREATE TEMP TABLE seen (source_key TEXT PRIMARY KEY) WITHOUT ROWID; CREATE TEMP TABLE held (login TEXT NOT NULL, source_key TEXT NOT NULL, own INTEGER NOT NULL, PRIMARY KEY (login, source_key)) WITHOUT ROWID')
     this.#sawKeys = this.#db.prepare('INSERT OR IGNORE INTO temp.seen (source_key) SELECT value FROM json_each(?)')
     this.#sawLogins = this.#db.prepare('INSERT OR IGNORE INTO temp.held (login, source_key, own) SELECT value ->> 0, value ->> 1, coalesce(value ->> 2, 1) FROM json_each(?)')
     this.#page = this.#db.prepare(
@@ -76,8 +76,9 @@ export class LedgerSweep {
 
   /**
    * A page of the table: its keys, and the login IDs (`loginText`) its records carry, each with its
-   * row's key and whether the row is found by it (`own`, see `carriers`; true when not given). A
-   * login ID two rows carry counts for the first given: give a row's own ones first.
+   * row's key and whether the row is found by it (`own`, see `carriers`; true when not given). Every
+   * row carrying a login ID is kept; a login ID one row gives twice counts as given first: give a
+   * row's own ones first.
    */
   saw(keys: readonly string[], logins: readonly (readonly [login: string, key: string, own?: boolean])[]): void {
     this.#seen += Number(this.#sawKeys.run(JSON.stringify(keys)).changes)

@@ -126,4 +126,23 @@ describe('LedgerSweep', () => {
     sweep.close()
     ledger.close()
   })
+
+  it('keeps a gone key\'s user for a row found by its login ID even when a refused row carrying it as a second login ID was scanned first', async () => {
+    const path = join(await scratchDir('gb-sweep-'), 'test.logins.sqlite')
+    const ledger = new LoginLedger(path)
+    // `gone` was imported by its username; `again` is the same person registered again by it, and
+    // its import found the same user. `new` (scanned first) carries the username as a second login ID.
+    imported(ledger, 'gone', 'gone@example.com', 'dan')
+    await sleep(5)
+    const sweep = new LedgerSweep(path)
+    sweep.saw(['again', 'new'], [
+      [loginText('email', 'new@example.com'), 'new', true],
+      [loginText('preferred_username', 'dan'), 'new', false],
+      [loginText('preferred_username', 'dan'), 'again', true],
+    ])
+    expect([...sweep.gone({ spared: false })]).toEqual([])
+    expect(sweep.heldBy([loginText('preferred_username', 'dan')])).toBe('again')
+    sweep.close()
+    ledger.close()
+  })
 })
