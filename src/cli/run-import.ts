@@ -181,10 +181,12 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         : { maxRecords: config.sink.batch.max_records, maxBytes: config.sink.batch.max_bytes, lingerMs: config.sink.batch.linger_ms },
       upsert: config.sink.upsert,
       maxInFlight: publish ? publish.max_in_flight : config.sink.max_in_flight,
-      run:
+      run: beforeSending(
+        ledger,
         publish && producer
           ? createPublishRunner(producer, publish.topic, recorder, run.hardStop)
           : routeJob(importsOf(sink!, graphql && { client: graphql, complete: (item, outcome) => recorder.complete(item, outcome, 'sending'), metrics, signal: run.hardStop }), deleting && ((items) => deleting.runner(recorder).run(items))),
+      ),
       onSuperseded: (item, by) => recorder.complete(item, supersededOutcome(item, by)),
       ...(created.source.commitSettled
         ? {
@@ -339,6 +341,15 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     lock?.release()
     await server?.close({ seconds: refusedConfig ? 0 : config.observability.linger_seconds, signal: ctx.signal, logger })
     run.dispose()
+  }
+}
+
+/** Jobs whose keys the ledger holds no outcome for are noted in it before they are sent (see `LoginLedger.sending`). */
+function beforeSending(ledger: LoginLedger | undefined, run: JobRunner): JobRunner {
+  if (ledger === undefined) return run
+  return (identifier, items) => {
+    ledger.sending(items)
+    return run(identifier, items)
   }
 }
 

@@ -109,6 +109,17 @@ export class LoginLedger {
   readonly #pending = new Map<string, LoginSet>()
   /** What `prefetch` read for the keys of the batch being accepted; null for a key the ledger does not hold. */
   readonly #prefetched = new Map<string, LoginSet | null>()
+  /**
+   * Keys whose first import was in a job when an earlier run ended without its outcome (a kill,
+   * a crash): Authgear may hold the user. Their login IDs stand for them until an outcome is
+   * written (see `sending`).
+   */
+  readonly #maybe = new Map<string, LoginSet>()
+  /** Keys this run wrote to `unsettled` whose versions have not all settled. */
+  readonly #unsettled = new Set<string>()
+  /** Keys to take out of `unsettled` with the next write. */
+  readonly #released = new Set<string>()
+  readonly #putUnsettled: StatementSync | undefined
   #flushing: NodeJS.Immediate | undefined
   /** A write that failed between checkpoint saves, thrown by the next `flush`. */
   #failure: unknown
@@ -128,6 +139,7 @@ export class LoginLedger {
       this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL')
       this.#db.exec('CREATE TABLE IF NOT EXISTS logins (source_key TEXT PRIMARY KEY, email TEXT, phone_number TEXT, preferred_username TEXT, updated_at TEXT NOT NULL) WITHOUT ROWID')
       this.#db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID')
+      this.#db.exec('CREATE TABLE IF NOT EXISTS unsettled (source_key TEXT PRIMARY KEY, email TEXT, phone_number TEXT, preferred_username TEXT, updated_at TEXT NOT NULL) WITHOUT ROWID')
     }
     const hasMeta = this.#db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get() !== undefined
     const meta = (name: string) => (hasMeta ? (this.#db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: string } | undefined)?.value : undefined)
@@ -153,6 +165,13 @@ export class LoginLedger {
       ? undefined
       : this.#db.prepare("INSERT OR REPLACE INTO logins (source_key, email, phone_number, preferred_username, updated_at) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?)")
     this.#delete = this.#db.prepare('DELETE FROM logins WHERE source_key = ?')
+    this.#putUnsettled = options.readOnly
+      ? undefined
+      : this.#db.prepare('INSERT OR REPLACE INTO unsettled (source_key, email, phone_number, preferred_username, updated_at) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?)')
+    const hasUnsettled = this.#db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'unsettled'").get() !== undefined
+    if (hasUnsettled && !this.otherOwner) {
+      for (const row of this.#db.prepare('SELECT source_key, email, phone_number, preferred_username FROM unsettled').all() as (StoredRow & { source_key: string })[]) this.#maybe.set(row.source_key, loginSetOfRow(row))
+    }
   }
 
   /** The login IDs Authgear was last given for `key` (settled outcomes), or undefined for a key never imported. */
@@ -160,8 +179,32 @@ export class LoginLedger {
     const settled = this.#pending.get(key)
     if (settled !== undefined || this.otherOwner) return settled
     const read = this.#prefetched.get(key)
-    if (read !== undefined) return read ?? undefined
-    return this.#stored(key)
+    if (read !== undefined) return read ?? this.#maybe.get(key)
+    return this.#stored(key) ?? this.#maybe.get(key)
+  }
+
+  /**
+   * A job's records, just before it is sent. The login IDs of keys the ledger holds no outcome
+   * for are written first (table `unsettled`), until their outcomes are: a run that dies with the
+   * job in flight never learns whether Authgear created the user, and without them the next run
+   * would take a row that changed meanwhile for a new one, and import its new email as a second
+   * user beside the one the job created.
+   */
+  sending(items: readonly LedgerItem[]): void {
+    if (this.#putUnsettled === undefined || this.otherOwner) return
+    const rows: (string | null)[][] = []
+    for (const item of items) {
+      const key = item.source.key
+      const entry = this.#inFlight.get(key)
+      // A key an earlier run left unsettled keeps what it wrote: that job may have landed, this one not.
+      if (entry === undefined || entry.base !== undefined || this.#pending.has(key)) continue
+      const logins = loginSetOf(item)
+      if (logins === undefined) continue
+      rows.push([key, logins.email ?? null, logins.phone_number ?? null, logins.preferred_username ?? null])
+      this.#unsettled.add(key)
+      this.#released.delete(key)
+    }
+    if (rows.length > 0) this.#putUnsettled.run(new Date().toISOString(), JSON.stringify(rows))
   }
 
   /** The login IDs of the latest version of `key` sent without an outcome yet; undefined when none is. */
@@ -220,16 +263,27 @@ export class LoginLedger {
         known = true
         if (--entry.unsettled === 0) {
           this.#inFlight.delete(key)
+          // Its outcomes are known now, unless an earlier run's job may still have created the user.
+          if (this.#unsettled.delete(key) && !this.#maybe.has(key)) this.#released.add(key)
           // After this outcome is recorded below: a waiting record is judged against it.
           const waiting = entry.settled
           if (waiting !== undefined) queueMicrotask(() => waiting.forEach((resolve) => resolve()))
         }
       }
     }
-    if (outcome.kind !== 'inserted' && outcome.kind !== 'updated' && outcome.kind !== 'skipped') return
+    if (outcome.kind !== 'inserted' && outcome.kind !== 'updated' && outcome.kind !== 'skipped') {
+      this.#flushSoon()
+      return
+    }
     const logins = loginSetOf(item)
     if (logins === undefined) return
     if (!known) base = this.#pending.get(key) ?? this.#stored(key)
+    // What an earlier run may have created is no outcome: the first one known is written.
+    if (this.#maybe.delete(key)) {
+      base = undefined
+      this.#unsettled.delete(key)
+      this.#released.add(key)
+    }
     let recorded: LoginSet
     if (outcome.kind === 'skipped') {
       if (base !== undefined) return
@@ -242,7 +296,12 @@ export class LoginLedger {
     this.#pending.set(key, recorded)
     // A later version still in flight is compared with this one, even once it is written and no longer pending.
     if (entry !== undefined && entry.unsettled > 0) entry.base = recorded
-    // Outcomes arrive a job at a time: written together once the job's records are all settled.
+    this.#flushSoon()
+  }
+
+  /** Outcomes arrive a job at a time: written together once the job's records are all settled. */
+  #flushSoon(): void {
+    if (this.#pending.size === 0 && this.#released.size === 0) return
     this.#flushing ??= setImmediate(() => {
       this.#flushing = undefined
       try {
@@ -256,7 +315,7 @@ export class LoginLedger {
   /** Writes what settled since the last write, in one transaction; throws a failure of a write made in between. */
   flush(): void {
     if (this.#failure !== undefined) throw this.#failure
-    if (this.#pending.size === 0) return
+    if (this.#pending.size === 0 && this.#released.size === 0) return
     const rows: (string | null)[][] = []
     for (const [key, logins] of this.#pending) {
       rows.push([key, logins.email ?? null, logins.phone_number ?? null, logins.preferred_username ?? null])
@@ -269,7 +328,8 @@ export class LoginLedger {
     this.#db.exec('BEGIN')
     try {
       if (claim !== undefined) this.#meta({ owner: claim.owner, identity: JSON.stringify(claim.identity) })
-      ;(this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
+      if (rows.length > 0) (this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
+      if (this.#released.size > 0) this.#db.prepare('DELETE FROM unsettled WHERE source_key IN (SELECT value FROM json_each(?))').run(JSON.stringify([...this.#released]))
       this.#db.exec('COMMIT')
     } catch (error) {
       this.#db.exec('ROLLBACK')
@@ -278,12 +338,18 @@ export class LoginLedger {
     if (claim !== undefined) this.#owned(claim.owner, claim.identity)
     this.#claim = undefined
     this.#pending.clear()
+    this.#released.clear()
   }
 
-  /** What the ledger holds for `key`, with when it was written, or undefined. */
-  entry(key: string): (LoginSet & { updated_at: string }) | undefined {
+  /**
+   * What the ledger holds for `key`, with when it was written, or undefined. A key whose first
+   * import was in flight when a run ended without its outcome is given with `unsettled: true`.
+   */
+  entry(key: string): (LoginSet & { updated_at: string; unsettled?: true }) | undefined {
     const row = this.#db.prepare('SELECT email, phone_number, preferred_username, updated_at FROM logins WHERE source_key = ?').get(key) as (StoredRow & { updated_at: string }) | undefined
-    return row === undefined ? undefined : { ...loginSetOfRow(row), updated_at: row.updated_at }
+    if (row !== undefined) return { ...loginSetOfRow(row), updated_at: row.updated_at }
+    const maybe = this.#maybe.has(key) ? (this.#db.prepare('SELECT email, phone_number, preferred_username, updated_at FROM unsettled WHERE source_key = ?').get(key) as (StoredRow & { updated_at: string }) | undefined) : undefined
+    return maybe === undefined ? undefined : { ...loginSetOfRow(maybe), updated_at: maybe.updated_at, unsettled: true }
   }
 
   /** Makes the ledger `owner`'s: its keys are taken to name the same users under that source and project. */
@@ -309,7 +375,12 @@ export class LoginLedger {
   /** Removes keys from the ledger; returns how many it held. */
   forget(keys: readonly string[]): number {
     let removed = 0
-    for (const key of keys) removed += Number(this.#delete.run(key).changes)
+    const unsettled = this.#db.prepare('DELETE FROM unsettled WHERE source_key = ?')
+    for (const key of keys) {
+      const gone = Number(this.#delete.run(key).changes) + Number(unsettled.run(key).changes)
+      if (gone > 0) removed++
+      this.#maybe.delete(key)
+    }
     return removed
   }
 

@@ -616,6 +616,35 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('a row whose first import was in flight at a kill -9 and whose email changed since is followed to the user that job created', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `killed_new_${process.pid}`
+      await createLoginsTable(db, table, [[1, 'old@example.com', 'ann'], [2, 'bob@example.com', 'bob'], [3, 'cat@example.com', 'cat']])
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, poll_interval_ms: 100, safety_lag_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } }, emulator: { record_delay_ms: 700, workers: 1 } },
+      )
+      try {
+        const store = target.emulator.store
+        // Killed once the job has created row 1's user, before it reports.
+        const killed = await runCli(['sync', '--config', target.configPath], { killWhen: () => store.findByLoginId('email', 'old@example.com') !== undefined, signal: 'SIGKILL' })
+        expect(killed.signal).toBe('SIGKILL')
+        await db.query(`UPDATE ${table} SET email = 'new@example.com', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+        const report = join(target.dir, 'state', 'test.report.ndjson')
+        const settled = () => existsSync(report) && readFileSync(report, 'utf8').split('\n').some((line) => line.includes('"source_key":"1"') && line.includes('new@example.com'))
+        const again = await runCli(['sync', '--config', target.configPath], { killWhen: settled, signal: 'SIGTERM' })
+        expect(again.code, again.stderr).toBe(0)
+        expect(store.count()).toBe(3)
+        expect(store.findByLoginId('email', 'new@example.com')?.username?.value).toBe('ann')
+        expect(store.findByLoginId('email', 'old@example.com')).toBeUndefined()
+        const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+        expect(existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '').toBe('')
+      } finally {
+        await target.close()
+      }
+    })
+
     it('a bulk change of email domain is followed in full import jobs, not one job a row', async () => {
       const db = database()
       const d = dialectSql(db)
