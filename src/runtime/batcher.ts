@@ -104,11 +104,17 @@ export class OpenBatch {
   }
 
   /**
-   * Adds `item`; returns the earlier version of the same user it superseded, if any. The newer
-   * version takes the last place, as read: left in the earlier one's place it would go before the
-   * records read between the two, one of which may give up a login ID it takes (a phone handed
-   * over in the same write), and Authgear would refuse it.
+   * Whether the batch holds a version of `item`'s user with other login IDs. The newer version
+   * would take the earlier one's place, before the records read between the two, and either place
+   * can be wrong: one of those records may give up a login ID the newer version takes (a phone
+   * handed over in the same write), or take one the earlier version gave up. The batch goes first.
    */
+  changesLoginsOf(item: WorkItem): boolean {
+    const at = this.#index.get(item.mapped.identifierValue)
+    return at !== undefined && loginKey(this.items[at]!) !== loginKey(item)
+  }
+
+  /** Adds `item`; returns the earlier version of the same user it superseded, if any. */
   add(item: WorkItem): WorkItem | undefined {
     if (item.mapped.action === 'delete') this.#deletes++
     const at = this.#index.get(item.mapped.identifierValue)
@@ -116,10 +122,7 @@ export class OpenBatch {
       const previous = this.items[at]!
       if (previous.mapped.action === 'delete') this.#deletes--
       this.#bytes += item.bytes - previous.bytes
-      this.items.splice(at, 1)
-      for (let i = at; i < this.items.length; i++) this.#index.set(this.items[i]!.mapped.identifierValue, i)
-      this.#index.set(item.mapped.identifierValue, this.items.length)
-      this.items.push(item)
+      this.items[at] = item
       return previous
     }
     this.#bytes += item.bytes + (this.items.length > 0 ? 1 : 0)
@@ -127,4 +130,11 @@ export class OpenBatch {
     this.items.push(item)
     return undefined
   }
+}
+
+/** A record's login IDs (its identifier, then its other logins), as one comparable string. */
+function loginKey(item: WorkItem): string {
+  let key = item.mapped.identifierValue
+  for (const login of item.logins ?? []) key += `\n${login.identifier}:${login.value}`
+  return key
 }

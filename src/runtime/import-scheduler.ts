@@ -10,7 +10,8 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  *
  * - A batch closes on record count, on the exact request size, or after `lingerMs`.
  * - Within a batch the last version of a user wins; the earlier one goes to `onSuperseded`. A
- *   source delete and an import never replace each other (either way round): that batch is sent first.
+ *   source delete and an import never replace each other (either way round), nor do versions with
+ *   different login IDs (see `OpenBatch.changesLoginsOf`): that batch is sent first.
  * - An identifier in an in-flight job is locked: a newer version of that user waits ("held") until
  *   the job completes, because Authgear runs the 100-record chunks of one job, and separate jobs,
  *   in parallel. A user with a held version is as good as locked: anything newer waits behind it.
@@ -98,7 +99,7 @@ export class ImportScheduler {
     if (this.#queued > 0 || this.#fatal !== undefined || this.#apart !== undefined || item.mapped.lockKeys?.length || item.logins !== undefined) return false
     if (this.#secondLogins.size > 0 && this.#secondLogins.has(item.mapped.identifierValue)) return false
     const batch = this.#open.get(item.mapped.identifier)
-    if (batch === undefined || batch.size + 1 >= this.#policy.maxRecords || batch.bytesWith(item) > this.#policy.maxBytes || batch.replacesAcrossDelete(item)) return false
+    if (batch === undefined || batch.size + 1 >= this.#policy.maxRecords || batch.bytesWith(item) > this.#policy.maxBytes || batch.replacesAcrossDelete(item) || batch.changesLoginsOf(item)) return false
     const superseded = batch.add(item)
     if (superseded) this.#superseded(superseded, item)
     return true
@@ -213,7 +214,7 @@ export class ImportScheduler {
     if (this.#apart !== undefined) await this.#sendApart()
     const identifier = item.mapped.identifier
     let batch = this.#open.get(identifier)
-    if (batch && batch.size > 0 && (batch.bytesWith(item) > this.#policy.maxBytes || batch.replacesAcrossDelete(item))) {
+    if (batch && batch.size > 0 && (batch.bytesWith(item) > this.#policy.maxBytes || batch.replacesAcrossDelete(item) || batch.changesLoginsOf(item))) {
       await this.#dispatch(identifier)
       batch = undefined
     }
