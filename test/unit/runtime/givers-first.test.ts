@@ -22,6 +22,11 @@ describe('giversFirst', () => {
     expect(order(rows, ledger)).toEqual(['2', '1', '3'])
   })
 
+  it('moves a giver ahead of a new row (one the ledger does not know) taking its login ID', () => {
+    const rows = [row('5', 'ann@x.com'), row('1', 'ann.old@x.com')]
+    expect(order(rows, { '1': { email: 'ann@x.com' } })).toEqual(['1', '5'])
+  })
+
   it('leaves read order when nothing is handed over (undefined: nothing moves)', () => {
     const rows = [row('1', 'a@x.com'), row('2', 'b2@x.com'), row('3', 'c@x.com')]
     expect(order(rows, { '1': { email: 'a@x.com' }, '2': { email: 'b@x.com' } })).toBeUndefined()
