@@ -6,7 +6,7 @@ import type { PasswordHashIndex } from './password-hash-index.ts'
 import { passwordJoinMiss } from '../../src/core/password-join-miss.ts'
 
 /** How a profile was matched, or why it was not. */
-export const JoinResults = ['id', 'email', 'ambiguous', 'none', 'ineligible', 'has_password'] as const
+export const JoinResults = ['id', 'email', 'ambiguous', 'none', 'ineligible', 'ineligible_email_match', 'has_password'] as const
 export type JoinResult = (typeof JoinResults)[number]
 
 /** Several hash lines match and nothing tells them apart. */
@@ -28,7 +28,7 @@ export class PasswordHashJoin {
   readonly #index: PasswordHashIndex
   readonly #reader: HashRecordReader
   readonly #mode: HashJoinMode
-  readonly counts: Record<JoinResult, number> = { id: 0, email: 0, ambiguous: 0, none: 0, ineligible: 0, has_password: 0 }
+  readonly counts: Record<JoinResult, number> = { id: 0, email: 0, ambiguous: 0, none: 0, ineligible: 0, ineligible_email_match: 0, has_password: 0 }
 
   constructor(index: PasswordHashIndex, reader: HashRecordReader, mode: HashJoinMode) {
     this.#index = index
@@ -50,7 +50,12 @@ export class PasswordHashJoin {
     }
     const candidates = databaseCandidates(profile)
     if (candidates === undefined) {
-      this.counts.ineligible++
+      // A CSV names only the first identity: a social login with a database identity linked to it
+      // looks social-only. Not joined (the rule holds), but counted when a hash line has its email,
+      // so the run can say so.
+      const found = this.#mode !== 'id' && namesFirstIdentityOnly(profile) ? this.#byEmail(profile, []) : undefined
+      if (found !== undefined && found !== ambiguous && found.passwordHash !== undefined) this.counts.ineligible_email_match++
+      else this.counts.ineligible++
       return profile
     }
     let found: HashRecord | typeof ambiguous | undefined
@@ -119,6 +124,13 @@ export class PasswordHashJoin {
     if (connections.length > 0 && found.connection !== undefined && !connections.includes(found.connection)) return undefined
     return found
   }
+}
+
+/** A profile as a CSV export gives it: no identities, or only `identities[0].connection` (no provider). */
+function namesFirstIdentityOnly(profile: Record<string, unknown>): boolean {
+  const identities = profile['identities']
+  if (!Array.isArray(identities)) return true
+  return identities.every((entry) => entry !== null && typeof entry === 'object' && (entry as Record<string, unknown>)['provider'] === undefined)
 }
 
 function connectionAgrees(record: HashRecord, connection: string | undefined): boolean {

@@ -319,5 +319,7 @@ export function joinWarnings(counts: Record<string, number>): string[] {
     warnings.push(`password-hash join: ${missing} of ${eligible} database users (${share}%) have no line in the password-hash export, so those imported get no password, which cannot be added later; check that the export is from this tenant and complete${matched === 0 && eligible >= 5 ? ' (none matched at all)' : ''}`)
   }
   if (ambiguous > 0) warnings.push(`password-hash join: ${ambiguous} database users match several hash lines (the same id in several connections, or a shared email) and get no password`)
+  const linked = counts['ineligible_email_match'] ?? 0
+  if (linked > 0) warnings.push(`password-hash join: ${linked} user${linked === 1 ? '' : 's'} whose first identity is a social login ${linked === 1 ? 'has its' : 'have their'} email on a hash line and ${linked === 1 ? 'gets' : 'get'} no password; an export that names only the first identity (CSV) shows a linked account (a social login with a database identity linked to it) so: export NDJSON, which carries every identity, to join them`)
   return warnings
 }

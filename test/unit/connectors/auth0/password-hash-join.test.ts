@@ -179,6 +179,18 @@ describe('password-hash join', () => {
     expect(await joined([{ provider: 'auth0', user_id: 'ffffffffffffffffffffffff', connection: DB }], hashes, 'id')).toEqual([bcrypt('F')])
   })
 
+  it('warns, without joining, when a user a CSV shows as social-only has its email on a hash line (a linked account looks so)', async () => {
+    const dir = await tempDir()
+    const csvLinked = { user_id: 'google-oauth2|1001', email: 'ana@example.com', identities: [{ connection: 'google-oauth2' }] }
+    const ndjsonSocial = { user_id: 'google-oauth2|1002', email: 'bo@example.com', identities: [{ provider: 'google-oauth2', user_id: '1002', connection: 'google-oauth2', isSocial: true }] }
+    await writeText(dir, 'users.ndjson', ndjson(csvLinked, ndjsonSocial))
+    await writeText(dir, 'hashes.ndjson', ndjson(hashLine({ _id: { $oid: '60425dc43519d90068f82999' }, email: 'ana@example.com' }, bcrypt('A')), hashLine({ _id: { $oid: '60425dc43519d90068f82998' }, email: 'bo@example.com' }, bcrypt('B'))))
+    const src = source({ files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } }, dir)
+    const { records } = await collect(src)
+    expect(dataOf(records).map((data) => data['password_hash'])).toEqual([undefined, undefined])
+    expect(src.warnings?.()).toContainEqual(expect.stringMatching(/^password-hash join: 1 user whose first identity is a social login has its email on a hash line and gets no password; .*export NDJSON/))
+  })
+
   it('joins a linked database identity of a social primary user', async () => {
     const linked = {
       user_id: 'google-oauth2|1',
