@@ -139,7 +139,7 @@ export const sqlSourceConfigSchema = z
       .min(0)
       .max(86_400)
       .default(30)
-      .describe('Reading by updated_at (`sync`, `backfill --since`, a rerun that resumes a saved cursor): rows whose updated_at is newer than now minus this many seconds are sent, but the saved cursor does not pass them, so a transaction that committed late with an older timestamp is still read by the next run. Set it above your longest write transaction; one second is added for whole-second columns, which store a write\'s time up to a second early.'),
+      .describe('Reading by updated_at (`sync`, `backfill --since`, a rerun that resumes a saved cursor): rows whose updated_at is newer than now minus this many seconds are sent, but the saved cursor does not pass them, so a transaction that committed late with an older timestamp is still read by the next run. Set it above your longest write transaction, counting the time a statement waits on another\'s row lock (NOW() is the statement\'s start, not its commit); one second is added for whole-second columns, which store a write\'s time up to a second early.'),
     connect_timeout_ms: z.int().min(100).max(600_000).default(10_000).describe('Deadline to open a connection.'),
     retry: retrySchema.prefault({}),
   })
