@@ -8,7 +8,7 @@ import type { EmulatorOptions } from '../../src/emulator/config.ts'
 import { startEmulator, type RunningEmulator } from '../../src/emulator/emulator.ts'
 import { generateAdminKey } from '../../src/emulator/keys.ts'
 
-const mainScript = resolve(import.meta.dirname, '../../src/cli/main.ts')
+const mainScript = resolve(import.meta.dirname, '../../src/cli/entry.ts')
 
 /** An emulator plus a config directory whose `config.yaml` points gearbridge at it. */
 export interface CliTarget {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-export const cliPath = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+export const cliPath = fileURLToPath(new URL('../../src/cli/entry.ts', import.meta.url))
 
 export interface CliResult {
   readonly code: number | null
