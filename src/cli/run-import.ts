@@ -24,7 +24,7 @@ import { outputPaths } from '../runtime/output-paths.ts'
 import { supersededOutcome } from '../runtime/superseded-outcome.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
-import { CheckpointError, ConfigError, type QuotaExceededError } from '../core/errors.ts'
+import { CheckpointError, ConfigError, QuotaExceededError } from '../core/errors.ts'
 import { endedBySignal } from './ended-by-signal.ts'
 import type { DeliveryProducer } from '../../connectors/kafka/delivery-producer.ts'
 import { createPublishRunner } from '../../connectors/kafka-publish/publish-runner.ts'
@@ -344,12 +344,21 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   }
 }
 
-/** Jobs whose keys the ledger holds no outcome for are noted in it before they are sent (see `LoginLedger.sending`). */
+/**
+ * Jobs whose keys the ledger holds no outcome for are noted in it before they are sent (see
+ * `LoginLedger.sending`); a quota refusal, which creates nothing, takes back the notes of the
+ * records no job may hold.
+ */
 function beforeSending(ledger: LoginLedger | undefined, run: JobRunner): JobRunner {
   if (ledger === undefined) return run
-  return (identifier, items) => {
+  return async (identifier, items) => {
     ledger.sending(items)
-    return run(identifier, items)
+    try {
+      await run(identifier, items)
+    } catch (error) {
+      if (error instanceof QuotaExceededError) ledger.unsent(items.filter((item) => !item.resent))
+      throw error
+    }
   }
 }
 

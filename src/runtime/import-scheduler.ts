@@ -248,7 +248,14 @@ export class ImportScheduler {
     }
     for (const item of ready) this.#locks.add(item.mapped.identifierValue)
     this.#inFlight++
-    void this.#run(identifier, ready)
+    // A runner that throws before it returns its promise fails its job like any other error.
+    let running: Promise<void>
+    try {
+      running = this.#run(identifier, ready)
+    } catch (error) {
+      running = Promise.reject(error)
+    }
+    void running
       .catch((error: unknown) => {
         this.#fatal ??= error
         this.#stopped = true

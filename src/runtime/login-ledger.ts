@@ -40,7 +40,12 @@ interface InFlight {
   unsettled: number
   base: LoginSet | undefined
   settled?: (() => void)[]
+  /** A version failed without Authgear's word on it (see `uncertainCodes`): its job may have created the user. */
+  uncertain?: LoginSet
 }
+
+/** Failures the sink gives after jobs that may have run (a crashed chunk, an expired or raced job). */
+const uncertainCodes: ReadonlySet<string> = new Set(['job_crashed', 'job_expired', 'job_raced'])
 
 export function loginSetOfRow(row: StoredRow): LoginSet {
   const logins: LoginSet = {}
@@ -169,7 +174,10 @@ export class LoginLedger {
       ? undefined
       : this.#db.prepare('INSERT OR REPLACE INTO unsettled (source_key, email, phone_number, preferred_username, updated_at) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?)')
     const hasUnsettled = this.#db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'unsettled'").get() !== undefined
-    if (hasUnsettled && !this.otherOwner) {
+    // A ledger with no outcome yet is anyone's: the notes of another owner's killed first run are not this one's.
+    const othersNotes = hasUnsettled && empty && stored !== undefined && options.owner !== undefined && stored !== options.owner
+    if (othersNotes && !options.readOnly) this.#db.exec('DELETE FROM unsettled')
+    if (hasUnsettled && !this.otherOwner && !othersNotes) {
       for (const row of this.#db.prepare('SELECT source_key, email, phone_number, preferred_username FROM unsettled').all() as (StoredRow & { source_key: string })[]) this.#maybe.set(row.source_key, loginSetOfRow(row))
     }
   }
@@ -204,7 +212,36 @@ export class LoginLedger {
       this.#unsettled.add(key)
       this.#released.delete(key)
     }
-    if (rows.length > 0) this.#putUnsettled.run(new Date().toISOString(), JSON.stringify(rows))
+    if (rows.length === 0) return
+    // The first write of a ledger claims it, a note too: a killed run's notes are this owner's.
+    const claim = this.#claim
+    this.#db.exec('BEGIN')
+    try {
+      if (claim !== undefined) this.#meta({ owner: claim.owner, identity: JSON.stringify(claim.identity) })
+      this.#putUnsettled.run(new Date().toISOString(), JSON.stringify(rows))
+      this.#db.exec('COMMIT')
+    } catch (error) {
+      this.#db.exec('ROLLBACK')
+      throw error
+    }
+    if (claim !== undefined) this.#owned(claim.owner, claim.identity)
+    this.#claim = undefined
+  }
+
+  /**
+   * Records of a job Authgear refused outright (a quota refusal: nothing was created) that no job
+   * may hold: the notes `sending` wrote for their keys go, unless another version of the key is
+   * still out.
+   */
+  unsent(items: readonly LedgerItem[]): void {
+    const drop: string[] = []
+    for (const item of items) {
+      const key = item.source.key
+      if (!this.#sent.has(item) || this.#maybe.has(key) || !this.#unsettled.has(key) || this.#inFlight.get(key)?.unsettled !== 1) continue
+      this.#unsettled.delete(key)
+      drop.push(key)
+    }
+    if (drop.length > 0 && this.#putUnsettled !== undefined) this.#db.prepare('DELETE FROM unsettled WHERE source_key IN (SELECT value FROM json_each(?))').run(JSON.stringify(drop))
   }
 
   /** The login IDs of the latest version of `key` sent without an outcome yet; undefined when none is. */
@@ -261,10 +298,15 @@ export class LoginLedger {
       if (entry !== undefined) {
         base = this.#pending.get(key) ?? entry.base
         known = true
+        if (outcome.kind === 'failed' && outcome.code !== undefined && uncertainCodes.has(outcome.code)) entry.uncertain ??= loginSetOf(item)
         if (--entry.unsettled === 0) {
           this.#inFlight.delete(key)
-          // Its outcomes are known now, unless an earlier run's job may still have created the user.
-          if (this.#unsettled.delete(key) && !this.#maybe.has(key)) this.#released.add(key)
+          // Its outcomes are known now, unless a job (this run's or a killed one's) may have created
+          // the user without saying so: the note then stands for the key as a killed run's does.
+          if (this.#unsettled.delete(key)) {
+            if (entry.uncertain !== undefined && !this.#maybe.has(key)) this.#maybe.set(key, entry.uncertain)
+            if (!this.#maybe.has(key)) this.#released.add(key)
+          }
           // After this outcome is recorded below: a waiting record is judged against it.
           const waiting = entry.settled
           if (waiting !== undefined) queueMicrotask(() => waiting.forEach((resolve) => resolve()))

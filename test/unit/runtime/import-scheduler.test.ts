@@ -529,6 +529,14 @@ describe('ImportScheduler', () => {
     await h.scheduler.flush()
   })
 
+  it('fails a job whose runner throws before returning its promise, instead of waiting for it for ever', async () => {
+    const scheduler = new ImportScheduler({ policy: { maxRecords: 10, maxBytes: 10_000, lingerMs: 20 }, upsert: false, maxInFlight: 2, onSuperseded: () => undefined, run: () => { throw new Error('database is locked') } })
+    await scheduler.add(item('a@x.io'))
+    await scheduler.flush()
+    expect(scheduler.inFlight).toBe(0)
+    expect(String(scheduler.fatal)).toContain('database is locked')
+  })
+
   it('surfaces a job\'s fatal error on the next add and stops dispatching', async () => {
     const scheduler = new ImportScheduler({
       policy: { maxRecords: 1, maxBytes: 10_000, lingerMs: 1000 },

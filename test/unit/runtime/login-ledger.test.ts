@@ -203,6 +203,43 @@ describe('LoginLedger', () => {
     reopened.close()
   })
 
+  it('keeps the note of a new key whose job may have run without saying (a crashed chunk), and drops the notes of a quota refusal', async () => {
+    const path = join(await scratchDir('gb-ledger-'), 'l.sqlite')
+    const ledger = new LoginLedger(path)
+    const crashed = item('1', 'ann@example.com')
+    const refused = item('2', 'bob@example.com')
+    ledger.sent(crashed, undefined)
+    ledger.sent(refused, undefined)
+    ledger.sending([crashed, refused])
+    ledger.settled(crashed, { kind: 'failed', code: 'job_crashed', message: 'no outcome after 5 import jobs' })
+    // A 429: the job was never created; the run stops with the record unsettled.
+    ledger.unsent([refused])
+    expect(ledger.lookup('1')).toEqual({ email: 'ann@example.com' })
+    ledger.flush()
+    ledger.close()
+    const reopened = new LoginLedger(path)
+    expect(reopened.entry('1')).toMatchObject({ email: 'ann@example.com', unsettled: true })
+    expect(reopened.lookup('2')).toBeUndefined()
+    reopened.close()
+  })
+
+  it('claims the ledger with its first note, and gives a killed first run\'s notes to no other owner', async () => {
+    const path = join(await scratchDir('gb-ledger-'), 'l.sqlite')
+    const first = new LoginLedger(path, { owner: 'a', identity: { table: 'a' } })
+    const ann = item('1', 'ann@example.com')
+    first.sent(ann, undefined)
+    first.sending([ann])
+    // Killed: no close. The same owner finds the note; another takes the ledger without it.
+    const same = new LoginLedger(path, { owner: 'a', identity: { table: 'a' } })
+    expect(same.owner).toBe('a')
+    expect(same.lookup('1')).toEqual({ email: 'ann@example.com' })
+    same.close()
+    const other = new LoginLedger(path, { owner: 'b', identity: { table: 'b' } })
+    expect(other.otherOwner).toBe(false)
+    expect(other.lookup('1')).toBeUndefined()
+    other.close()
+  })
+
   it('forgets keys and says how many it held', async () => {
     const ledger = new LoginLedger(join(await scratchDir('gb-ledger-'), 'l.sqlite'))
     ledger.settled(item('1', 'ann@example.com'), { kind: 'inserted', userId: 'u1' })
