@@ -58,7 +58,7 @@ export const kafkaSourceConfigSchema = z
       .describe('Mapping of a `json` message or a Debezium row image: `auth0` reads Auth0 profile fields (email, username, phone_number, name, password_hash, …); `sql` reads the row by `source.columns` (below), as a SQL source does.'),
     columns: sqlColumnsSchema.prefault({}).describe('With `record_mapping: sql`: which column of the row (the Debezium row image, or the JSON message) holds each user field.'),
     start_from: z.enum(['earliest', 'latest']).default('earliest').describe('Where a group without committed offsets starts.'),
-    batch_records: z.int().min(1).max(100_000).default(500).describe('Most messages fetched at once; each batch handed to the pipeline holds messages of one partition. A read waits about 200 ms at most, so at a trickle batches are smaller rather than late, and a stop is not held up by a read.'),
+    batch_records: z.int().min(1).max(100_000).default(500).describe('Most messages fetched at once; each batch handed to the pipeline holds messages of one partition. A read lasts about 200 ms at most (a millisecond a message when more than 200 are asked for), so at a trickle batches are smaller rather than late, and a stop is not held up by a read.'),
     commit_interval_ms: z.int().min(50).max(60_000).default(1000).describe('How often settled offsets are committed (only offsets whose messages all have outcomes, in order per partition).'),
     dead_letter_topic: z
       .string()

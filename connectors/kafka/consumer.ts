@@ -119,7 +119,8 @@ export class GroupConsumer {
    * at a trickle just faster than the wait one read would last `max` waits (a minute and more),
    * delaying every record and a stop alike. The number asked for therefore grows while reads come
    * back full (the queue holds more) and falls to what came otherwise, and the wait per message
-   * shrinks as it grows: a read lasts about `readWaitMs` at most.
+   * shrinks as it grows (down to 1 ms): a read lasts about `readWaitMs` at most, or a millisecond
+   * a message when more than `readWaitMs` are asked for.
    */
   consume(max: number): Promise<Message[]> {
     const ask = Math.min(max, this.#ask)
