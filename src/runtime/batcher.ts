@@ -42,9 +42,11 @@ export class OpenBatch {
   readonly #index = new Map<string, number>()
   /** How many of `items` are source deletes. */
   #deletes = 0
+  readonly #upsert: boolean
 
   constructor(identifier: IdentifierType, upsert: boolean) {
     this.identifier = identifier
+    this.#upsert = upsert
     this.#bytes = envelopeBytes(identifier, upsert)
   }
 
@@ -108,8 +110,11 @@ export class OpenBatch {
    * would take the earlier one's place, before the records read between the two, and either place
    * can be wrong: one of those records may give up a login ID the newer version takes (a phone
    * handed over in the same write), or take one the earlier version gave up. The batch goes first.
+   * Not without upsert: Authgear skips a user that exists, so the newer version sent in a later
+   * job would be skipped, and the earlier one would win; an update cannot hand anything over then.
    */
   changesLoginsOf(item: WorkItem): boolean {
+    if (!this.#upsert) return false
     const at = this.#index.get(item.mapped.identifierValue)
     return at !== undefined && loginKey(this.items[at]!) !== loginKey(item)
   }
