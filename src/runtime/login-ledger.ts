@@ -213,12 +213,18 @@ export class LoginLedger {
       this.#released.delete(key)
     }
     if (rows.length === 0) return
-    // The first write of a ledger claims it, a note too: a killed run's notes are this owner's.
+    // A note claims the ledger as an outcome does: a killed run's notes are this owner's.
+    const put = this.#putUnsettled
+    this.#writeClaiming(() => put.run(new Date().toISOString(), JSON.stringify(rows)))
+  }
+
+  /** Runs `write` in one transaction with the owner's claim, when this is the ledger's first write. */
+  #writeClaiming(write: () => void): void {
     const claim = this.#claim
     this.#db.exec('BEGIN')
     try {
       if (claim !== undefined) this.#meta({ owner: claim.owner, identity: JSON.stringify(claim.identity) })
-      this.#putUnsettled.run(new Date().toISOString(), JSON.stringify(rows))
+      write()
       this.#db.exec('COMMIT')
     } catch (error) {
       this.#db.exec('ROLLBACK')
@@ -366,19 +372,10 @@ export class LoginLedger {
     }
     // Another owner's ledger is never written (nothing reaches it: its run refuses to start).
     if (this.otherOwner) throw new Error('the login ledger belongs to another source table or Authgear project')
-    const claim = this.#claim
-    this.#db.exec('BEGIN')
-    try {
-      if (claim !== undefined) this.#meta({ owner: claim.owner, identity: JSON.stringify(claim.identity) })
+    this.#writeClaiming(() => {
       if (rows.length > 0) (this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
       if (this.#released.size > 0) this.#db.prepare('DELETE FROM unsettled WHERE source_key IN (SELECT value FROM json_each(?))').run(JSON.stringify([...this.#released]))
-      this.#db.exec('COMMIT')
-    } catch (error) {
-      this.#db.exec('ROLLBACK')
-      throw error
-    }
-    if (claim !== undefined) this.#owned(claim.owner, claim.identity)
-    this.#claim = undefined
+    })
     this.#pending.clear()
     this.#released.clear()
   }
