@@ -278,7 +278,7 @@ export class ImportSink {
         item.resent = true
         again.push(item)
       }
-      else this.#recorder.complete(item, { kind: 'failed', code, message: `no outcome after ${item.attempts} import jobs`, attempts: item.attempts })
+      else this.#recorder.complete(item, { kind: 'failed', code, message: `no outcome after ${item.attempts} import jobs`, attempts: item.attempts, mayHaveApplied: true })
     }
     this.#metrics.resends.inc({ reason }, again.length)
     return again

@@ -23,6 +23,8 @@ export interface Outcome {
   /** True when an update carried a password that Authgear ignores on upsert. */
   readonly passwordNotApplied?: boolean
   readonly attempts?: number
+  /** A failure after import jobs that may have run without reporting (a crashed chunk, an expired or raced job): Authgear may hold the record. */
+  readonly mayHaveApplied?: boolean
   /** The dead letter leaves the record out (`record_truncated: true`): too large to keep in a line. */
   readonly recordTooLargeToKeep?: boolean
 }

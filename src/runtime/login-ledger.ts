@@ -40,12 +40,9 @@ interface InFlight {
   unsettled: number
   base: LoginSet | undefined
   settled?: (() => void)[]
-  /** A version failed without Authgear's word on it (see `uncertainCodes`): its job may have created the user. */
+  /** A version failed without Authgear's word on it (`Outcome.mayHaveApplied`): its job may have created the user. */
   uncertain?: LoginSet
 }
-
-/** Failures the sink gives after jobs that may have run (a crashed chunk, an expired or raced job). */
-const uncertainCodes: ReadonlySet<string> = new Set(['job_crashed', 'job_expired', 'job_raced'])
 
 export function loginSetOfRow(row: StoredRow): LoginSet {
   const logins: LoginSet = {}
@@ -125,6 +122,7 @@ export class LoginLedger {
   /** Keys to take out of `unsettled` with the next write. */
   readonly #released = new Set<string>()
   readonly #putUnsettled: StatementSync | undefined
+  readonly #dropUnsettled: StatementSync | undefined
   #flushing: NodeJS.Immediate | undefined
   /** A write that failed between checkpoint saves, thrown by the next `flush`. */
   #failure: unknown
@@ -173,6 +171,7 @@ export class LoginLedger {
     this.#putUnsettled = options.readOnly
       ? undefined
       : this.#db.prepare('INSERT OR REPLACE INTO unsettled (source_key, email, phone_number, preferred_username, updated_at) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?)')
+    this.#dropUnsettled = options.readOnly ? undefined : this.#db.prepare('DELETE FROM unsettled WHERE source_key IN (SELECT value FROM json_each(?))')
     const hasUnsettled = this.#db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'unsettled'").get() !== undefined
     // A ledger with no outcome yet is anyone's: the notes of another owner's killed first run are not this one's.
     const othersNotes = hasUnsettled && empty && stored !== undefined && options.owner !== undefined && stored !== options.owner
@@ -247,7 +246,7 @@ export class LoginLedger {
       this.#unsettled.delete(key)
       drop.push(key)
     }
-    if (drop.length > 0 && this.#putUnsettled !== undefined) this.#db.prepare('DELETE FROM unsettled WHERE source_key IN (SELECT value FROM json_each(?))').run(JSON.stringify(drop))
+    if (drop.length > 0) this.#dropUnsettled?.run(JSON.stringify(drop))
   }
 
   /** The login IDs of the latest version of `key` sent without an outcome yet; undefined when none is. */
@@ -304,7 +303,7 @@ export class LoginLedger {
       if (entry !== undefined) {
         base = this.#pending.get(key) ?? entry.base
         known = true
-        if (outcome.kind === 'failed' && outcome.code !== undefined && uncertainCodes.has(outcome.code)) entry.uncertain ??= loginSetOf(item)
+        if (outcome.mayHaveApplied === true) entry.uncertain ??= loginSetOf(item)
         if (--entry.unsettled === 0) {
           this.#inFlight.delete(key)
           // Its outcomes are known now, unless a job (this run's or a killed one's) may have created
@@ -374,7 +373,7 @@ export class LoginLedger {
     if (this.otherOwner) throw new Error('the login ledger belongs to another source table or Authgear project')
     this.#writeClaiming(() => {
       if (rows.length > 0) (this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
-      if (this.#released.size > 0) this.#db.prepare('DELETE FROM unsettled WHERE source_key IN (SELECT value FROM json_each(?))').run(JSON.stringify([...this.#released]))
+      if (this.#released.size > 0) this.#dropUnsettled?.run(JSON.stringify([...this.#released]))
     })
     this.#pending.clear()
     this.#released.clear()
@@ -414,9 +413,8 @@ export class LoginLedger {
   /** Removes keys from the ledger; returns how many it held. */
   forget(keys: readonly string[]): number {
     let removed = 0
-    const unsettled = this.#db.prepare('DELETE FROM unsettled WHERE source_key = ?')
     for (const key of keys) {
-      const gone = Number(this.#delete.run(key).changes) + Number(unsettled.run(key).changes)
+      const gone = Number(this.#delete.run(key).changes) + Number(this.#dropUnsettled?.run(JSON.stringify([key])).changes ?? 0)
       if (gone > 0) removed++
       this.#maybe.delete(key)
     }

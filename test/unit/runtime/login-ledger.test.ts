@@ -211,7 +211,7 @@ describe('LoginLedger', () => {
     ledger.sent(crashed, undefined)
     ledger.sent(refused, undefined)
     ledger.sending([crashed, refused])
-    ledger.settled(crashed, { kind: 'failed', code: 'job_crashed', message: 'no outcome after 5 import jobs' })
+    ledger.settled(crashed, { kind: 'failed', code: 'job_crashed', message: 'no outcome after 5 import jobs', mayHaveApplied: true })
     // A 429: the job was never created; the run stops with the record unsettled.
     ledger.unsent([refused])
     expect(ledger.lookup('1')).toEqual({ email: 'ann@example.com' })

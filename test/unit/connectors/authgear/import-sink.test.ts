@@ -182,7 +182,7 @@ describe('ImportSink', () => {
     await sink.run('email', items(250))
     expect(outcomes.size).toBe(250)
     const failed = [...outcomes].filter(([, outcome]) => outcome.kind === 'failed')
-    expect(failed).toEqual([['k137', expect.objectContaining({ code: 'job_crashed', attempts: 3 })]])
+    expect(failed).toEqual([['k137', expect.objectContaining({ code: 'job_crashed', attempts: 3, mayHaveApplied: true })]])
     expect(outcomes.get('k136')).toMatchObject({ kind: 'inserted' })
     expect(outcomes.get('k138')).toMatchObject({ kind: 'inserted' })
     // 250, the chunk's 100 again, then halves down to the record alone, which is sent until max sends.
