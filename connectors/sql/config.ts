@@ -140,6 +140,12 @@ export const sqlSourceConfigSchema = z
       .max(86_400)
       .default(30)
       .describe('Reading by updated_at (`sync`, `backfill --since`, a rerun that resumes a saved cursor): rows whose updated_at is newer than now minus this many seconds are sent, but the saved cursor does not pass them, so a transaction that committed late with an older timestamp is still read by the next run. Set it above your longest write transaction, counting the time a statement waits on another\'s row lock (NOW() is the statement\'s start, not its commit); one second is added for whole-second columns, which store a write\'s time up to a second early.'),
+    handover_wait_seconds: z
+      .number()
+      .min(0)
+      .max(3_600)
+      .default(30)
+      .describe('With the login ledger: a row Authgear refuses because another user holds one of its login IDs (InvariantViolated) waits up to this long, without an outcome, for a row of the table giving that login ID up (its change imported), and is then sent again; past it, or when a backfill reaches the end of the table, it is dead-lettered. A waiting row holds the checkpoint back. 0 dead-letters such rows at once.'),
     connect_timeout_ms: z.int().min(100).max(600_000).default(10_000).describe('Deadline to open a connection.'),
     retry: retrySchema.prefault({}),
   })

@@ -11,6 +11,7 @@ import { writeMetricsFile } from '../observability/metrics-file.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { ImportScheduler, type JobRunner } from '../runtime/import-scheduler.ts'
 import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
+import { HandoverRetry } from '../runtime/handover-retry.ts'
 import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
 import { runPipeline } from '../runtime/pipeline.ts'
 import { routeJob } from '../runtime/job-router.ts'
@@ -165,7 +166,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // imported with. A publishing run imports nothing itself.
     ledger = config.source.type === 'sql' && config.state.login_ledger && !publish ? new LoginLedger(loginLedgerPath(stateDir, config.name), { owner: loginLedgerOwner(config), identity: loginLedgerIdentity(config) }) : undefined
     if (ledger?.otherOwner) throw ledgerOfAnotherOwner(loginLedgerPath(stateDir, config.name), ledger, loginLedgerIdentity(config), options.config)
-    const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}), ...(ledger ? { ledger } : {}) })
+    const handovers = ledger !== undefined && config.source.type === 'sql' && config.source.handover_wait_seconds > 0 ? new HandoverRetry({ waitMs: config.source.handover_wait_seconds * 1000, heldAtStart: ledger.heldAtStart }) : undefined
+    const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}), ...(ledger ? { ledger } : {}), ...(handovers ? { handovers } : {}) })
     const sink =
       connection &&
       new ImportSink(
@@ -228,6 +230,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         maxRequestBytes: AUTHGEAR_IMPORT_BODY_LIMIT - 1,
         upsert: config.sink.upsert,
         ...(ledger ? { ledger: { logins: ledger, remedy: (key: string) => forgetRemedy(options.config, key) } } : {}),
+        ...(handovers ? { handovers } : {}),
         onProgress: (bytes) => progress.update(bytes),
       },
       ctx,

@@ -97,6 +97,8 @@ export class LoginLedger {
   readonly ownerIdentity: Record<string, unknown> | undefined
   /** True when the ledger was written for another owner: it is neither read nor written. */
   readonly otherOwner: boolean = false
+  /** Whether it held any key when opened (an outcome, or a killed run's note): only then can a row give a login ID up. */
+  readonly heldAtStart: boolean
   /** The owner recorded with the first write, for a ledger that has none (or holds no row yet). */
   #claim: { owner: string; identity: Record<string, unknown> } | undefined
   /**
@@ -179,6 +181,7 @@ export class LoginLedger {
     if (hasUnsettled && !this.otherOwner && !othersNotes) {
       for (const row of this.#db.prepare('SELECT source_key, email, phone_number, preferred_username FROM unsettled').all() as (StoredRow & { source_key: string })[]) this.#maybe.set(row.source_key, loginSetOfRow(row))
     }
+    this.heldAtStart = !this.otherOwner && (!empty || this.#maybe.size > 0)
   }
 
   /** The login IDs Authgear was last given for `key` (settled outcomes), or undefined for a key never imported. */

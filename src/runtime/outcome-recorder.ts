@@ -6,6 +6,7 @@ import { redact, redactMessage, redactText } from './redact.ts'
 import { bump, type RunSummary } from './run-summary.ts'
 import type { Settleable } from './work-item.ts'
 import type { LoginLedger } from './login-ledger.ts'
+import type { HandoverRetry } from './handover-retry.ts'
 
 /**
  * The one place a record's terminal outcome is written down: the report (source key → Authgear
@@ -19,13 +20,17 @@ export class OutcomeRecorder {
   readonly #summary: RunSummary
   readonly #secretColumns: ReadonlySet<string> | undefined
   readonly #ledger: LoginLedger | undefined
+  readonly #handovers: Pick<HandoverRetry, 'observe'> | undefined
 
   /**
    * `secretColumns`: source columns the config names as holding passwords, redacted whatever they
    * are called. `ledger`: told every outcome, to keep the login IDs each key was imported with.
+   * `handovers`: shown every outcome first, and keeps refusals that a row giving up their login ID
+   * may still clear (see `HandoverRetry`).
    */
-  constructor(options: { report?: NdjsonWriter; deadLetter?: NdjsonWriter; metrics: Metrics; summary: RunSummary; secretColumns?: readonly string[]; ledger?: LoginLedger }) {
+  constructor(options: { report?: NdjsonWriter; deadLetter?: NdjsonWriter; metrics: Metrics; summary: RunSummary; secretColumns?: readonly string[]; ledger?: LoginLedger; handovers?: Pick<HandoverRetry, 'observe'> }) {
     this.#ledger = options.ledger
+    this.#handovers = options.handovers
     this.#report = options.report
     this.#deadLetter = options.deadLetter
     this.#metrics = options.metrics
@@ -34,6 +39,7 @@ export class OutcomeRecorder {
   }
 
   complete(item: Settleable, outcome: Outcome, stage: Stage = 'sending'): void {
+    if (this.#handovers?.observe(item, outcome) === true) return
     const now = isoNow()
     const { source, mapped } = item
     this.#summary.outcomes[outcome.kind]++

@@ -20,6 +20,7 @@ import { RecordArena } from './record-arena.ts'
 import { followLoginChange, type LoginLedger, type LoginSet } from './login-ledger.ts'
 import type { MappedRecord } from '../core/mapped-record.ts'
 import { giversFirst } from './givers-first.ts'
+import type { HandoverRetry } from './handover-retry.ts'
 
 export interface PipelineOptions<P> {
   readonly source: Source<P>
@@ -54,6 +55,8 @@ export interface PipelineOptions<P> {
    * Flushed before each checkpoint save. `remedy` ends the dead letter of a change it cannot follow.
    */
   readonly ledger?: { readonly logins: LoginLedger; readonly remedy: (key: string) => string }
+  /** Refusals for a login ID another row held, sent again once a row gives it up (tables with a ledger). */
+  readonly handovers?: HandoverRetry
   readonly onProgress?: (bytesRead: number | undefined) => void
   /**
    * Which records are sent (`--retry-failed`: those whose last outcome was a dead letter); the
@@ -227,8 +230,17 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   // until the next message arrived.
   const halt = new AbortController()
   const readCtx: RunContext = { ...ctx, signal: AbortSignal.any([ctx.signal, halt.signal]) }
+  const handovers = options.handovers
+  handovers?.bind(
+    (item) => {
+      metrics.resends.inc({ reason: 'handover' })
+      scheduler.add(item).catch(() => undefined)
+    },
+    (item, outcome) => recorder.complete(item, outcome),
+  )
   const timer = setInterval(() => {
     if (scheduler.fatal !== undefined || commitFailure !== undefined) halt.abort()
+    else handovers?.expire()
     metrics.pendingRecords.set(checkpointer.pending)
     committing = committing.then(() => commit(false)).catch((error: unknown) => {
       commitFailure ??= error
@@ -277,6 +289,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   /** Batches one mapped record; returns a promise only when the scheduler (or an earlier version of its key) makes it wait. */
   const accept = (read: WorkItem): Promise<void> | undefined => {
     let prior: LoginSet | undefined
+    // An earlier version refused for a login ID another row held, still waiting for it: this one replaces it.
+    handovers?.supersede(read.source.key)
     if (ledger !== undefined && read.mapped.action !== 'delete') {
       prior = ledger.logins.lookup(read.source.key)
       const flight = ledger.logins.inFlight(read.source.key)
@@ -300,6 +314,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     bump(summary.byIdentifier, mapped.identifier)
     bump(summary.byPassword, `${mapped.passwordAlgorithm}:${mapped.passwordLane}`)
     ledger?.logins.sent(item, prior)
+    handovers?.sending(item, prior)
     return scheduler.offer(item) ? undefined : scheduler.add(item)
   }
   const track = (batch: { readonly position: P; readonly bytesRead?: number | undefined }, count: number): BatchTicket => {
@@ -367,8 +382,13 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // A graceful stop still sends what was already read, so the checkpoint moves past it, except
     // an open batch of identifier changes (see ImportScheduler.flush); after a run-stopping error
     // (quota, auth, a failed commit) nothing more is sent.
-    if (scheduler.fatal === undefined && commitFailure === undefined) await scheduler.flush({ keepChanges: !exhausted })
-    else await scheduler.drain()
+    if (scheduler.fatal === undefined && commitFailure === undefined) {
+      await scheduler.flush({ keepChanges: !exhausted })
+      // Read to its end, every row that could give a login ID up has been sent: the refusals
+      // still waiting for one are final. A stop leaves them for the next run (the checkpoint
+      // stays before them).
+      if (exhausted) handovers?.expire(true)
+    } else await scheduler.drain()
   } catch (error) {
     // A source may end its read with an abort error when halted: the cause is the fatal error.
     if (!halt.signal.aborted || ctx.signal.aborted) failure = error

@@ -616,6 +616,81 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('an email handed over is followed when the taker is read a page before the giver: the refused taker waits for the giver and is sent again', async () => {
+      // Pages of one row: no page holds both rows, so the taker goes first and Authgear refuses it
+      // while the other user still holds the email.
+      const db = database()
+      const d = dialectSql(db)
+      const table = `handed_pages_${process.pid}`
+      await createLoginsTable(db, table, [[1, 'ann@example.com', 'ann'], [2, 'ann.work@example.com', 'ann2'], [3, 'cat@example.com', 'cat']])
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, page_size: 1, poll_interval_ms: 100, safety_lag_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      try {
+        const backfill = await runCli(['backfill', '--config', target.configPath])
+        expect(backfill.code, backfill.stderr).toBe(0)
+        const store = target.emulator.store
+        const older = store.findByLoginId('username', 'ann')!.id
+        const duplicate = store.findByLoginId('username', 'ann2')!.id
+        await db.query(`UPDATE ${table} SET email = CASE id WHEN 2 THEN 'ann.old-duplicate@example.com' ELSE 'ann.work@example.com' END, updated_at = ${d.nowPlus(0)} WHERE id IN (1, 2)`)
+        await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(300)} WHERE id = 3`)
+        await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(600)} WHERE id = 2`)
+        const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+        const dead = () => (existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '')
+        const report = join(target.dir, 'state', 'test.report.ndjson')
+        const sync = await runCli(['sync', '--config', target.configPath], {
+          killWhen: () => dead() !== '' || store.findByLoginId('email', 'ann.work@example.com')?.id === older,
+          signal: 'SIGTERM',
+        })
+        expect(sync.code, sync.stderr).toBe(0)
+        expect(dead()).toBe('')
+        expect(store.findByLoginId('email', 'ann.work@example.com')?.id).toBe(older)
+        expect(store.findByLoginId('email', 'ann.old-duplicate@example.com')?.id).toBe(duplicate)
+        expect(store.count()).toBe(3)
+        // The taker's report line is its second send's: updated, once.
+        const takerLines = readFileSync(report, 'utf8').split('\n').filter((line) => line.includes('"source_key":"1"') && line.includes('ann.work@example.com'))
+        expect(takerLines.map((line) => (JSON.parse(line) as { outcome: string }).outcome)).toEqual(['updated'])
+      } finally {
+        await target.close()
+      }
+    })
+
+    it('a swap of two emails waits for a giver that never comes, and is dead-lettered once handover_wait_seconds has passed, or at the end of a backfill', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `swapped_${process.pid}`
+      await createLoginsTable(db, table, [[1, 'ann@example.com', 'ann'], [2, 'bob@example.com', 'bob']])
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, poll_interval_ms: 100, safety_lag_seconds: 1, handover_wait_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      try {
+        const backfill = await runCli(['backfill', '--config', target.configPath])
+        expect(backfill.code, backfill.stderr).toBe(0)
+        await db.query(`UPDATE ${table} SET email = CASE id WHEN 1 THEN 'bob@example.com' ELSE 'ann@example.com' END, updated_at = ${d.nowPlus(0)}`)
+        const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+        const dead = () => (existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { source_key: string; code: string; message: string }) : [])
+        const started = Date.now()
+        const sync = await runCli(['sync', '--config', target.configPath], { killWhen: () => dead().length === 2, signal: 'SIGTERM' })
+        expect(sync.code, sync.stderr).toBe(0)
+        expect(Date.now() - started).toBeGreaterThan(1000)
+        expect(dead().map((letter) => [letter.source_key, letter.code]).sort()).toEqual([['1', 'InvariantViolated'], ['2', 'InvariantViolated']])
+        for (const letter of dead()) expect(letter.message).toMatch(/no row of the table gave it up in the \d+ s it waited/)
+        // Both users as they were: nothing half-applied.
+        const store = target.emulator.store
+        expect(store.findByLoginId('username', 'ann')?.email?.value).toBe('ann@example.com')
+        expect(store.findByLoginId('username', 'bob')?.email?.value).toBe('bob@example.com')
+        // A backfill over the same rows ends at the table's end: refused at once, not after a wait.
+        rmSync(deadLetters)
+        const again = await runCli(['backfill', '--config', target.configPath, '--from-start'])
+        expect(again.code, again.stderr).toBe(3)
+        expect(dead().map((letter) => letter.source_key).sort()).toEqual(['1', '2'])
+      } finally {
+        await target.close()
+      }
+    })
+
     it('a row whose first import was in flight at a kill -9 and whose email changed since is followed to the user that job created', async () => {
       const db = database()
       const d = dialectSql(db)
