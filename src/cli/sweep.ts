@@ -108,10 +108,10 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
       io.stderr.write('Stopped before the table was read to its end: nothing was changed. Run the same command again.\n')
       return ExitCodes.resumable
     }
-    const { held, gone, spared } = sweep.counts()
+    const { held, noted, gone, spared } = sweep.counts()
     const changing = gone - spared
     io.stdout.write(
-      `${relation}: ${sweep.seen} rows; the login ledger holds ${held} imported keys, ${gone} of them no longer in the table${spared > 0 ? ` (${spared} of those name users that rows still in the table hold, and are kept)` : ''}\n`,
+      `${relation}: ${sweep.seen} rows; the login ledger holds ${held} imported keys${noted > 0 ? ` (${noted} of them first imports a stopped run left without an outcome)` : ''}, ${gone} of them no longer in the table${spared > 0 ? ` (${spared} of those name users that rows still in the table hold, and are kept)` : ''}\n`,
     )
     if (gone === 0) {
       metrics.setRunState('finished')
@@ -158,6 +158,8 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     /** The gone key whose user is being looked up (one at a time). */
     let current: GoneKey | undefined
     const back = (key: string): Outcome => ({ kind: 'skipped', code: 'delete_row_present', message: `the row ${relation} ${source.key}=${key} is in the table again: not ${policy}d` })
+    /** The key of the row keeping the user of each gone key `spare` kept. */
+    const keepers = new Map<string, string>()
     const sharedWith = (holder: string, how: string): Outcome => ({ kind: 'skipped', code: 'delete_shared', message: `${how} the row ${relation} ${source.key}=${holder}, which is in the table: not ${policy}d` })
     const sameLogin = 'the user is held by a login ID this row shares with'
     /**
@@ -180,14 +182,34 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
       const present = await table.has(key, ctx)
       if (present === undefined) throw new AbortedError('stopped while reading the table again')
       if (present) return back(key)
-      if (holder !== undefined) return sharedWith(holder, sameLogin)
-      const other = ledger.heldBy(textsOf(user.standardAttributes ?? {}))
-      return other === undefined ? undefined : sharedWith(other, 'the user also has a login ID of')
+      const keeper = holder ?? ledger.heldBy(textsOf(user.standardAttributes ?? {}))
+      if (keeper === undefined) return undefined
+      keepers.set(key, keeper)
+      return sharedWith(keeper, holder !== undefined ? sameLogin : 'the user also has a login ID of')
+    }
+    /** A ledger write that failed (another run holding its lock past the timeout): the sweep stops between users. */
+    let ledgerFailure: unknown
+    const forget = (key: string): void => {
+      if (ledgerFailure !== undefined) return
+      try {
+        ledger.forget(key)
+      } catch (error) {
+        ledgerFailure = error
+      }
+    }
+    /**
+     * A gone key whose user a row still holds leaves the ledger only when that row's key follows
+     * the user there: a row the ledger does not know (registered again, never imported, refused
+     * by the mapping) would leave no key naming the user, and its later deletion unswept.
+     */
+    const handedOn = (key: string, holder: string | undefined): void => {
+      if (holder !== undefined && ledger.knows(holder)) forget(key)
     }
     const runner = deletes.runner(recorder, {
       settled: (item, outcome) => {
         tally(outcome)
-        if (done(outcome) || outcome.code === 'delete_shared') ledger.forget(item.source.key)
+        if (done(outcome)) forget(item.source.key)
+        else if (outcome.code === 'delete_shared') handedOn(item.source.key, keepers.get(item.source.key))
       },
       spare,
     })
@@ -206,12 +228,13 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     // The key's own row is gone: its user is the other row's from now on.
     for (const row of sweep.gone({ spared: true })) {
       skip(removal(row), sharedWith(row.heldBy ?? '?', sameLogin))
-      sweep.forget(row.key)
+      handedOn(row.key, row.heldBy)
+      if (ledgerFailure !== undefined) break
     }
     let stopped = false
-    for (const row of sweep.gone({ spared: false, pageSize: 50 })) {
-      // Between users: an operator's stop leaves the rest to the next sweep.
-      if (ctx.signal.aborted) {
+    for (const row of ledgerFailure === undefined ? sweep.gone({ spared: false, pageSize: 50 }) : []) {
+      // Between users: an operator's stop, or a ledger it cannot write, leaves the rest to the next sweep.
+      if (ctx.signal.aborted || ledgerFailure !== undefined) {
         stopped = true
         break
       }
@@ -230,6 +253,12 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     io.stdout.write(
       `swept ${handled} of ${gone}: ${outcomes.deleted} deleted, ${outcomes.disabled} disabled, ${outcomes.skipped} skipped${skips.size > 0 ? ` (${[...skips].map(([code, n]) => `${code} ${n}`).join(', ')})` : ''}, ${outcomes.failed} failed${outcomes.failed > 0 ? ` (dead-lettered to ${deadLetter.path}; the next sweep tries them again)` : ''}; report: ${report.path}\n`,
     )
+    if (ledgerFailure !== undefined) {
+      metrics.setRunState('stopped')
+      const reason = ledgerFailure instanceof Error ? ledgerFailure.message : String(ledgerFailure)
+      io.stderr.write(`Stopped: the login ledger ${path} could not be written (${reason}; another run may hold it). The users above were changed; the next sweep finds those not forgotten again (delete_not_found) and goes on with the rest.\n`)
+      return ExitCodes.resumable
+    }
     if (stopped || handled < gone) {
       metrics.setRunState('stopped')
       io.stderr.write('Stopped before every missing row was swept: the next sweep goes on with the rest.\n')

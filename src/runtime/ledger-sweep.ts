@@ -34,6 +34,14 @@ const held = (column: IdentifierType): string => `(l.${column} IS NOT NULL AND E
 const heldBy = (column: IdentifierType): string => `(${carriers(column)} LIMIT 1)`
 const spared = `(${held('email')} OR ${held('phone_number')} OR ${held('preferred_username')})`
 const gone = 'l.updated_at < ?2 AND l.source_key NOT IN (SELECT source_key FROM temp.seen)'
+/**
+ * The keys the ledger holds: its outcomes, and the notes of first imports a killed run left in
+ * flight (`unsettled`) for keys with no outcome: that job may have created the user, and a row
+ * deleted since would otherwise leave it in Authgear for good. A note's user that does not exist
+ * is found so (`delete_not_found`), and the note goes.
+ */
+const ledgerKeys =
+  '(SELECT source_key, email, phone_number, preferred_username, updated_at FROM main.logins UNION ALL SELECT u.source_key, u.email, u.phone_number, u.preferred_username, u.updated_at FROM main.unsettled u WHERE NOT EXISTS (SELECT 1 FROM main.logins k WHERE k.source_key = u.source_key))'
 
 /**
  * Compares a login ledger with every row its table holds now (`gearbridge sweep`), over a
@@ -50,23 +58,29 @@ export class LedgerSweep {
   readonly #sawLogins: StatementSync
   readonly #page: StatementSync
   readonly #forget: StatementSync
+  readonly #forgetNote: StatementSync
+  readonly #known: StatementSync
   readonly #heldBy: Record<IdentifierType, StatementSync>
   readonly #began = new Date().toISOString()
   #seen = 0
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path, { timeout: 5_000 })
+    // A ledger written before notes were kept has no such table: none were left.
+    this.#db.exec('CREATE TABLE IF NOT EXISTS unsettled (source_key TEXT PRIMARY KEY, email TEXT, phone_number TEXT, preferred_username TEXT, updated_at TEXT NOT NULL) WITHOUT ROWID')
     this.#db.exec('CREATE TEMP TABLE seen (source_key TEXT PRIMARY KEY) WITHOUT ROWID; CREATE TEMP TABLE held (login TEXT NOT NULL, source_key TEXT NOT NULL, own INTEGER NOT NULL, PRIMARY KEY (login, source_key)) WITHOUT ROWID')
     this.#sawKeys = this.#db.prepare('INSERT OR IGNORE INTO temp.seen (source_key) SELECT value FROM json_each(?)')
     this.#sawLogins = this.#db.prepare('INSERT OR IGNORE INTO temp.held (login, source_key, own) SELECT value ->> 0, value ->> 1, coalesce(value ->> 2, 1) FROM json_each(?)')
     this.#page = this.#db.prepare(
-      `SELECT l.source_key, l.email, l.phone_number, l.preferred_username, coalesce(${heldBy('email')}, ${heldBy('phone_number')}, ${heldBy('preferred_username')}) AS held_by FROM main.logins l WHERE (?1 IS NULL OR l.source_key > ?1) AND ${gone} AND ${spared} = ?3 ORDER BY l.source_key LIMIT ?4`,
+      `SELECT l.source_key, l.email, l.phone_number, l.preferred_username, coalesce(${heldBy('email')}, ${heldBy('phone_number')}, ${heldBy('preferred_username')}) AS held_by FROM ${ledgerKeys} l WHERE (?1 IS NULL OR l.source_key > ?1) AND ${gone} AND ${spared} = ?3 ORDER BY l.source_key LIMIT ?4`,
     )
     this.#heldBy = Object.fromEntries(
       IdentifierTypes.map((type) => [type, this.#db.prepare(`SELECT h.source_key FROM temp.held h WHERE h.login = ?1 AND ${holds(type, '?2')}`)]),
     ) as Record<IdentifierType, StatementSync>
     // Kept when a run wrote the key again since the sweep began (the row came back meanwhile).
     this.#forget = this.#db.prepare('DELETE FROM main.logins WHERE source_key = ? AND updated_at < ?')
+    this.#forgetNote = this.#db.prepare('DELETE FROM main.unsettled WHERE source_key = ? AND updated_at < ?')
+    this.#known = this.#db.prepare('SELECT 1 FROM main.logins WHERE source_key = ?')
   }
 
   /** How many distinct keys the table gave so far. */
@@ -85,13 +99,17 @@ export class LedgerSweep {
     if (logins.length > 0) this.#sawLogins.run(JSON.stringify(logins.map(([login, key, own]) => [login, key, own === false ? 0 : 1])))
   }
 
-  /** How many keys the ledger holds, how many of them the table did not give, and how many of those name a user a row in the table holds. */
-  counts(): { held: number; gone: number; spared: number } {
+  /**
+   * How many keys the ledger holds (`noted`: of them, first imports a stopped run left unsettled),
+   * how many of them the table did not give, and how many of those name a user a row in the table holds.
+   */
+  counts(): { held: number; noted: number; gone: number; spared: number } {
     const count = (sql: string): number => Number((this.#db.prepare(sql).get(this.#began) as { n: number }).n)
     return {
-      held: count('SELECT COUNT(*) AS n FROM main.logins WHERE updated_at < ?1'),
-      gone: count(`SELECT COUNT(*) AS n FROM main.logins l WHERE ${gone.replaceAll('?2', '?1')}`),
-      spared: count(`SELECT COUNT(*) AS n FROM main.logins l WHERE ${gone.replaceAll('?2', '?1')} AND ${spared}`),
+      held: count(`SELECT COUNT(*) AS n FROM ${ledgerKeys} l WHERE l.updated_at < ?1`),
+      noted: count('SELECT COUNT(*) AS n FROM main.unsettled u WHERE u.updated_at < ?1 AND NOT EXISTS (SELECT 1 FROM main.logins k WHERE k.source_key = u.source_key)'),
+      gone: count(`SELECT COUNT(*) AS n FROM ${ledgerKeys} l WHERE ${gone.replaceAll('?2', '?1')}`),
+      spared: count(`SELECT COUNT(*) AS n FROM ${ledgerKeys} l WHERE ${gone.replaceAll('?2', '?1')} AND ${spared}`),
     }
   }
 
@@ -118,9 +136,15 @@ export class LedgerSweep {
     return undefined
   }
 
-  /** Removes a swept key from the ledger: a row with that key later is a new user's. */
+  /** Removes a swept key from the ledger (its outcome or its note): a row with that key later is a new user's. */
   forget(key: string): void {
     this.#forget.run(key, this.#began)
+    this.#forgetNote.run(key, this.#began)
+  }
+
+  /** Whether the ledger holds an outcome for `key`: then it follows that key's user. */
+  knows(key: string): boolean {
+    return this.#known.get(key) !== undefined
   }
 
   close(): void {

@@ -753,6 +753,39 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('`gearbridge sweep` keeps a deleted row\'s key while the row keeping its user is not imported yet, and sweeps the user once that row is deleted too', async () => {
+      // Ann's account is deleted and she registers again under a new key (row 3), which no sync
+      // has read yet; then that account is closed too.
+      const db = database()
+      const d = dialectSql(db)
+      const table = `sweep_again_${process.pid}`
+      await createLoginsTable(db, table, [[1, 'ann@example.com', null], [2, 'bob@example.com', null]])
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, deletes: { policy: 'delete', max_per_second: 100 } },
+        { sink: { batch: { linger_ms: 20 } } },
+      )
+      const store = target.emulator.store
+      const sweep = () => runCli(['sweep', '--config', target.configPath])
+      try {
+        const backfill = await runCli(['backfill', '--config', target.configPath])
+        expect(backfill.code, backfill.stderr).toBe(0)
+        await db.query(`DELETE FROM ${table} WHERE id = 1`)
+        await db.query(`INSERT INTO ${table} VALUES (3, 'ann@example.com', NULL, ${d.nowPlus(0)})`)
+        const kept = await sweep()
+        expect(kept.code, kept.stderr).toBe(0)
+        expect(kept.stdout).toContain('1 skipped (delete_shared 1)')
+        expect(store.findByLoginId('email', 'ann@example.com')).toBeDefined()
+        await db.query(`DELETE FROM ${table} WHERE id = 3`)
+        const swept = await sweep()
+        expect(swept.code, swept.stderr).toBe(0)
+        expect(swept.stdout).toContain('swept 1 of 1: 1 deleted')
+        expect(store.findByLoginId('email', 'ann@example.com')).toBeUndefined()
+        expect(store.count()).toBe(1)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('`gearbridge sweep` finds rows hard-deleted since their import and applies source.deletes.policy, within its safety limit', async () => {
       const db = database()
       const d = dialectSql(db)
@@ -877,12 +910,19 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         await db.query(`INSERT INTO ${table} VALUES (6, 'u6@example.com', NULL, ${d.nowPlus(0)}), (16, 'u5@example.com', NULL, ${d.nowPlus(0)})`)
         const swept = await third
         expect(swept.code, swept.stderr).toBe(0)
-        expect(swept.stdout, swept.stdout).toMatch(/skipped \(delete_shared 1, delete_row_present 1\)/)
+        // The users of keys 8 and the twin's again (their keeping rows are not imported yet), and u5's.
+        expect(swept.stdout, swept.stdout).toMatch(/skipped \(delete_shared 3, delete_row_present 1\)/)
         expect([1, 2, 3, 4].map(status)).toEqual(Array(4).fill('disabled'))
         expect([5, 6].map(status)).toEqual(['normal', 'normal'])
         expect(store.findByLoginId('email', 'alice@example.com')).toMatchObject({ id: alice.id, status: 'normal' })
         expect(store.findByLoginId('email', 'twin@example.com')).toMatchObject({ id: twin.id, status: 'normal' })
         expect(report().filter((line) => line.source_key === '8').at(-1)).toMatchObject({ outcome: 'skipped', code: 'delete_shared' })
+        // A gone key stays while no key the ledger holds follows its user: once the keeping rows
+        // are imported, theirs do, and the gone keys go.
+        const kept = await runCli(['sweep', '--config', target.configPath])
+        expect(kept.stdout).toContain('3 of them no longer in the table (3 of those name users that rows still in the table hold, and are kept)')
+        expect((await runCli(['backfill', '--from-start', '--config', target.configPath])).code).toBe(0)
+        expect((await runCli(['sweep', '--config', target.configPath])).stdout).toContain('3 of them no longer in the table (3 of those')
         const last = await runCli(['sweep', '--config', target.configPath])
         expect(last.stdout).toContain('0 of them no longer in the table')
       } finally {
@@ -924,7 +964,13 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         expect(store.findByLoginId('email', 'ann@example.com')?.id).toBe(ann.id)
         expect(store.findByLoginId('email', 'twin@example.com')?.id).toBe(twin.id)
         expect(report().filter((line) => line.source_key === '1').at(-1)).toMatchObject({ outcome: 'skipped', code: 'delete_shared' })
-        expect((await runCli(['sweep', '--config', target.configPath])).stdout).toContain('0 of them no longer in the table')
+        // Row 3's key follows Ann's user now; the twin's is kept by row 11, which is never imported:
+        // its key stays, so the user is swept once row 11 is deleted too.
+        expect((await runCli(['sweep', '--config', target.configPath])).stdout).toContain('1 of them no longer in the table (1 of those name users that rows still in the table hold, and are kept)')
+        await db.query(`DELETE FROM ${table} WHERE id = 11`)
+        expect((await runCli(['sweep', '--config', target.configPath])).stdout).toContain('swept 1 of 1: 1 deleted')
+        expect(store.findByLoginId('email', 'twin@example.com')).toBeUndefined()
+        expect(store.findByLoginId('email', 'ann@example.com')?.id).toBe(ann.id)
       } finally {
         await target.close()
       }

@@ -31,7 +31,7 @@ describe('LedgerSweep', () => {
     sweep.saw(...page({ k1: 'u1@example.com', k3: 'u3@example.com' }))
     sweep.saw(...page({ k3: 'u3@example.com', k5: 'u5@example.com', k8: 'u8@example.com' }))
     expect(sweep.seen).toBe(4)
-    expect(sweep.counts()).toEqual({ held: 7 - 1, gone: 3, spared: 0 })
+    expect(sweep.counts()).toEqual({ held: 7 - 1, noted: 0, gone: 3, spared: 0 })
     expect([...sweep.gone({ spared: false, pageSize: 2 })]).toEqual([
       { key: 'k2', logins: { email: 'u2@example.com' } },
       { key: 'k4', logins: { email: 'u4@example.com' } },
@@ -46,7 +46,7 @@ describe('LedgerSweep', () => {
     expect(walked).toEqual(['k2', 'k4', 'k7'])
     // k6 was written again after the sweep began: forget leaves it.
     sweep.forget('k6')
-    expect(sweep.counts()).toEqual({ held: 3, gone: 0, spared: 0 })
+    expect(sweep.counts()).toEqual({ held: 3, noted: 0, gone: 0, spared: 0 })
     sweep.close()
     expect(ledger.lookup('k2')).toBeUndefined()
     expect(ledger.lookup('k6')).toEqual({ email: 'u6.new@example.com' })
@@ -66,7 +66,7 @@ describe('LedgerSweep', () => {
     // `twin` (alice's email, never imported: superseded, or not read by the sync yet) and `bob-new`
     // (his username) are in the table; carol's row is gone and nobody holds her email.
     sweep.saw(['twin', 'bob-new'], [[loginText('email', 'alice@example.com'), 'twin'], [loginText('email', 'bob.new@example.com'), 'bob-new'], [loginText('preferred_username', 'bob'), 'bob-new']])
-    expect(sweep.counts()).toEqual({ held: 4, gone: 4, spared: 3 })
+    expect(sweep.counts()).toEqual({ held: 4, noted: 0, gone: 4, spared: 3 })
     expect([...sweep.gone({ spared: true })]).toEqual([
       { key: 'also-gone', logins: { email: 'bob@example.com', preferred_username: 'bob' }, heldBy: 'bob-new' },
       { key: 'bob-old', logins: { email: 'bob.old@example.com', preferred_username: 'bob' }, heldBy: 'bob-new' },
@@ -93,7 +93,7 @@ describe('LedgerSweep', () => {
     // The duplicate's row is deleted and its email moved onto the kept row, whose change Authgear
     // refused (the duplicate's user still holds it): the ledger still has kept@ for `kept`.
     sweep.saw(['kept', 'renamed'], [[loginText('email', 'dup@example.com'), 'kept'], [loginText('preferred_username', 'kept'), 'kept'], [loginText('email', 'moved@example.com'), 'renamed']])
-    expect(sweep.counts()).toEqual({ held: 4, gone: 2, spared: 1 })
+    expect(sweep.counts()).toEqual({ held: 4, noted: 0, gone: 2, spared: 1 })
     expect([...sweep.gone({ spared: false })]).toEqual([{ key: 'dup', logins: { email: 'dup@example.com', preferred_username: 'dup' } }])
     // `renamed` holds moved@ in the ledger as well: the same user, spared.
     expect([...sweep.gone({ spared: true })]).toEqual([{ key: 'moved', logins: { email: 'moved@example.com' }, heldBy: 'renamed' }])
@@ -118,7 +118,7 @@ describe('LedgerSweep', () => {
       [loginText('preferred_username', 'alice'), 'bob', false],
       [loginText('email', 'carol@example.com'), 'carol-again', true],
     ])
-    expect(sweep.counts()).toEqual({ held: 2, gone: 2, spared: 1 })
+    expect(sweep.counts()).toEqual({ held: 2, noted: 0, gone: 2, spared: 1 })
     expect([...sweep.gone({ spared: false })]).toEqual([{ key: 'alice', logins: { email: 'alice@example.com', preferred_username: 'alice' } }])
     expect([...sweep.gone({ spared: true })]).toEqual([{ key: 'carol', logins: { email: 'carol@example.com' }, heldBy: 'carol-again' }])
     expect(sweep.heldBy([loginText('preferred_username', 'alice')])).toBeUndefined()
@@ -144,5 +144,34 @@ describe('LedgerSweep', () => {
     expect(sweep.heldBy([loginText('preferred_username', 'dan')])).toBe('again')
     sweep.close()
     ledger.close()
+  })
+
+  it('gives a first import a stopped run left unsettled (a note, no outcome) as gone when its row is, and forgets the note with it', async () => {
+    const path = join(await scratchDir('gb-sweep-'), 'test.logins.sqlite')
+    const ledger = new LoginLedger(path)
+    imported(ledger, 'k1', 'ann@example.com')
+    // Two first imports noted just before their job was sent; the run is killed before any outcome.
+    const noted: LedgerItem[] = [
+      { source: { key: 'k2' }, mapped: { identifier: 'email', identifierValue: 'bob@example.com' } },
+      { source: { key: 'k3' }, mapped: { identifier: 'email', identifierValue: 'cat@example.com' } },
+    ]
+    for (const item of noted) ledger.sent(item, undefined)
+    ledger.sending(noted)
+    ledger.close()
+    await sleep(5)
+    const sweep = new LedgerSweep(path)
+    // Row k2 is gone; k3 is still in the table.
+    sweep.saw(...page({ k1: 'ann@example.com', k3: 'cat@example.com' }))
+    expect(sweep.counts()).toEqual({ held: 3, noted: 2, gone: 1, spared: 0 })
+    expect([...sweep.gone({ spared: false })]).toEqual([{ key: 'k2', logins: { email: 'bob@example.com' } }])
+    expect(sweep.knows('k1')).toBe(true)
+    expect(sweep.knows('k2')).toBe(false)
+    sweep.forget('k2')
+    expect(sweep.counts()).toEqual({ held: 2, noted: 1, gone: 0, spared: 0 })
+    sweep.close()
+    const after = new LoginLedger(path)
+    expect(after.entry('k2')).toBeUndefined()
+    expect(after.entry('k3')).toMatchObject({ email: 'cat@example.com', unsettled: true })
+    after.close()
   })
 })
