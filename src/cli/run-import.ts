@@ -36,7 +36,7 @@ import { forgetRemedy, ledgerOfAnotherOwner } from './logins.ts'
 import { beginRetry, planRetry, refuseRetryOf, settleRetry } from './retry-failed.ts'
 import type { FailedRecords } from '../runtime/failed-records.ts'
 import { stat } from 'node:fs/promises'
-import { heldMessage, takeRunLock, type RunLock } from '../runtime/run-lock.ts'
+import { heldMessage, takeReplicaSlot, takeRunLock, type RunLock } from '../runtime/run-lock.ts'
 
 export interface ImportRunOptions {
   readonly config: string
@@ -61,9 +61,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   }
   const summary = new RunSummary()
   const stateDir = resolve(baseDir, config.state.dir)
-  const paths = outputPaths(config, baseDir)
-  const report = new NdjsonWriter(paths.report)
-  const deadLetterPath = paths.deadLetter
+  // A Kafka replica's own files, once it has a slot of the state.dir (see takeReplicaSlot).
+  let slot = 1
   // The Kafka client is loaded only when a run uses Kafka (see `createSource`).
   // librdkafka retries a lost broker until `message.timeout.ms` (five minutes by default): its
   // client errors are the only sign of an outage before deliveries fail.
@@ -84,25 +83,35 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
   let bar: Progress | undefined
   let ledger: LoginLedger | undefined
   let lock: RunLock | undefined
+  let report: NdjsonWriter | undefined
   try {
     // Replicas of a Kafka sync may share a state.dir: their position is the consumer group's.
     // Taken before the metrics server listens, whose port the holder has; a lock that cannot be
     // taken at all (a state.dir that cannot be written) fails the run once that server is up.
     let lockFailure: unknown
-    if (config.source.type !== 'kafka') {
-      let taken: ReturnType<typeof takeRunLock> | undefined
-      try {
-        taken = takeRunLock(stateDir, config.name, options.retryFailed ? 'backfill --retry-failed' : options.mode)
-      } catch (error) {
-        lockFailure = error
+    let taken: ReturnType<typeof takeRunLock> | undefined
+    try {
+      if (config.source.type !== 'kafka') taken = takeRunLock(stateDir, config.name, options.retryFailed ? 'backfill --retry-failed' : options.mode)
+      else {
+        const replica = takeReplicaSlot(stateDir, config.name, options.mode)
+        if ('lock' in replica) {
+          taken = replica.lock
+          slot = replica.slot
+        } else taken = replica
       }
-      if (taken !== undefined && !('release' in taken)) {
-        logger.warn({ lock: taken.path, heldBy: taken.heldBy }, 'Another run holds this config\'s files.')
-        io.stderr.write(`gearbridge: ${heldMessage(taken)}.\n`)
-        return ExitCodes.resumable
-      }
-      if (taken !== undefined) lock = taken
+    } catch (error) {
+      lockFailure = error
     }
+    if (taken !== undefined && !('release' in taken)) {
+      logger.warn({ lock: taken.path, heldBy: taken.heldBy }, 'Another run holds this config\'s files.')
+      io.stderr.write(`gearbridge: ${heldMessage(taken)}.\n`)
+      return ExitCodes.resumable
+    }
+    if (taken !== undefined) lock = taken
+    if (slot > 1) logger.info({ slot }, 'Other replicas use this state.dir: this one writes its own report and dead-letter files.')
+    const paths = outputPaths(config, baseDir, slot)
+    const reportFile = (report = new NdjsonWriter(paths.report))
+    const deadLetterPath = paths.deadLetter
     // Served before anything else can fail: a run that fails while it starts (a refused key, an
     // unreadable state directory) is scraped as failed during the linger, which the alerts need.
     if (config.observability.listen) {
@@ -135,7 +144,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       mode: options.mode,
       ...(options.since ? { since: options.since } : {}),
       flushOutcomes: async () => {
-        await Promise.all([report.flush(), outcomes.flush()])
+        await Promise.all([reportFile.flush(), outcomes.flush()])
       },
       metrics,
     })
@@ -267,7 +276,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     retry = undefined
     // Files only: a table's position may be a sync's cursor by now, which a backfill's read must not overwrite.
     const endedAt = config.source.type === 'auth0' ? retryKeeper?.endedAt() : undefined
-    const remaining = planned && (await report.flush().then(() => settleRetry(store, pipelineKey, report.path, { filesRead: planned.filesRead, complete: result.status === 'complete', endedAt, upsert: config.sink.upsert })))
+    const remaining = planned && (await reportFile.flush().then(() => settleRetry(store, pipelineKey, paths.report, { filesRead: planned.filesRead, complete: result.status === 'complete', endedAt, upsert: config.sink.upsert })))
     const retried = planned && { remaining: remaining ?? summary.outcomes.failed + summary.outcomes.rejected, notFound: planned.notFound }
     io.stdout.write(formatSummary(planned ? 'backfill --retry-failed' : options.mode, summary, result, { report: report.path, deadLetter: deadLetter.path }, retried || undefined))
     logger.info({ summary: summary.toJSON(), status: result.status, ...(result.deadLetteredEarlier ? { deadLetteredEarlier: result.deadLetteredEarlier } : {}) }, `The ${options.mode} run ended.`)
@@ -335,7 +344,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     bar?.stop()
     if (options.metricsOut !== undefined) await writeMetricsFile(resolve(process.cwd(), options.metricsOut), metrics.registry, io.stderr)
     await source?.close().catch(() => undefined)
-    await report.close().catch(() => undefined)
+    await report?.close().catch(() => undefined)
     await deadLetter?.close().catch(() => undefined)
     await graphql?.close().catch(() => undefined)
     await producer?.close().catch(() => undefined)

@@ -57,6 +57,32 @@ export function takeRunLock(stateDir: string, name: string, command: string): Ru
   }
 }
 
+/** Most replicas of a Kafka sync one state.dir takes. */
+export const maxReplicaSlots = 64
+
+/** The name a replica slot's lock and output files go by: the config's own for the first. */
+export function replicaSlotName(name: string, slot: number): string {
+  return slot === 1 ? name : `${name}.replica-${slot}`
+}
+
+/**
+ * Replicas of a Kafka sync may share a state.dir (their position is the consumer group's), but not
+ * an append-only file: a replica killed in the middle of a line leaves it cut off, and the next
+ * line another replica appends is glued to it, unreadable. Each takes the first free slot
+ * (`<name>.lock`, then `<name>.replica-2.lock`, …) and appends to that slot's report and
+ * dead-letter files alone; a replica started after one died takes its slot, and repairs the line
+ * it cut off before appending.
+ */
+export function takeReplicaSlot(stateDir: string, name: string, command: string): { readonly lock: RunLock; readonly slot: number } | { readonly heldBy: RunLockHolder | undefined; readonly path: string } {
+  let refused: { readonly heldBy: RunLockHolder | undefined; readonly path: string } | undefined
+  for (let slot = 1; slot <= maxReplicaSlots; slot++) {
+    const taken = takeRunLock(stateDir, replicaSlotName(name, slot), command)
+    if ('release' in taken) return { lock: taken, slot }
+    refused = taken
+  }
+  return refused as { readonly heldBy: RunLockHolder | undefined; readonly path: string }
+}
+
 function readHolder(path: string): RunLockHolder | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as RunLockHolder

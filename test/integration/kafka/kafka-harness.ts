@@ -5,7 +5,7 @@ import { inject } from 'vitest'
 import { sharedKafka, startKafka, type KafkaService } from '../../services/kafka.ts'
 import { startTestEmulator, type TestEmulator } from '../../support/emulator-harness.ts'
 import { startCli } from '../../support/run-cli.ts'
-import { writeTestConfig } from '../../support/write-config.ts'
+import { readNdjson, writeTestConfig } from '../../support/write-config.ts'
 
 /** The broker of this run: the one a globalSetup provided, else one shared by this test file. */
 export async function kafka(): Promise<KafkaService> {
@@ -99,4 +99,17 @@ export async function committedOffsets(k: KafkaService, group: string, topic: st
   } catch {
     return undefined
   }
+}
+
+/**
+ * The lines of every replica's `kind` file in a shared state directory (`test.report.ndjson`,
+ * `test.replica-2.report.ndjson`, …), and the files found: each replica appends to its own.
+ */
+export async function replicaLines(stateDir: string, kind: 'report' | 'dead-letter'): Promise<{ lines: Record<string, unknown>[]; files: string[] }> {
+  const { readdir } = await import('node:fs/promises')
+  const pattern = new RegExp(`^test(\\.replica-\\d+)?\\.${kind}\\.ndjson$`)
+  const files = (await readdir(stateDir)).filter((name) => pattern.test(name)).sort()
+  const lines: Record<string, unknown>[] = []
+  for (const file of files) lines.push(...(await readNdjson(join(stateDir, file))))
+  return { lines, files }
 }

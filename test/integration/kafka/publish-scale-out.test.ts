@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { runCli } from '../../support/run-cli.ts'
 import { readNdjson } from '../../support/write-config.ts'
-import { committedOffsets, eventuallyWith, kafka, startSync, uniqueName, workspace, type Workspace } from './kafka-harness.ts'
+import { committedOffsets, eventuallyWith, kafka, replicaLines, startSync, uniqueName, workspace, type Workspace } from './kafka-harness.ts'
 import { readTopic } from './read-topic.ts'
 
 let ws: Workspace | undefined
@@ -70,7 +70,7 @@ describe('scale-out: a backfill publishes mapped records, replicas import them',
     for (let i = 0; i < total; i++) expect(ws.target.emulator.store.findByLoginId('email', `user${i}@example.com`), `user${i}`).toBeDefined()
     expect(ws.target.emulator.store.findByLoginId('email', 'user7@example.com')!.standard?.['name']).toBe('Seven, renamed')
     // Every published record has an import outcome in the replicas' report.
-    const imported = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
+    const { lines: imported } = await replicaLines(join(ws.dir, 'state'), 'report')
     expect(imported.filter((r) => r['outcome'] === 'inserted' || r['outcome'] === 'updated')).toHaveLength(total + 1)
     // Each names the export line it was published from, and the Auth0 user id to map to its user.
     const fromSeven = imported.filter((r) => r['login'] === 'user7@example.com').map((r) => r['published_from'])
