@@ -67,6 +67,8 @@ export class AdminApiClient {
   readonly #random: () => number
   #closed = false
 
+  #windDown: { readonly since: number; readonly windowMs: number } | undefined
+
   constructor(opts: AdminApiClientOptions) {
     let url: URL
     try {
@@ -144,6 +146,16 @@ export class AdminApiClient {
     return this.#call(route, method, path, body, signal, resourceId)
   }
 
+  /**
+   * A graceful stop has begun: calls that fail are retried only within `windowMs` of it. A stalled
+   * Authgear would otherwise hold the stop for `max_attempts` × (`request_timeout_ms` + backoff),
+   * minutes past any orchestrator's grace period; their records, without an outcome, are read
+   * again by the next run.
+   */
+  windDown(windowMs: number): void {
+    this.#windDown ??= { since: this.#now(), windowMs }
+  }
+
   /** Closes the own connection pool after in-flight requests finish. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return
@@ -206,6 +218,10 @@ export class AdminApiClient {
       if (reached) onAmbiguous?.(attempt < this.#retry.maxAttempts)
       if (attempt >= this.#retry.maxAttempts) throw retry.exhausted()
       const delayMs = retry.retryAfterMs ?? backoffDelay(attempt, this.#retry, this.#random)
+      const windDown = this.#windDown
+      if (windDown !== undefined && this.#now() + delayMs - windDown.since > windDown.windowMs) {
+        throw new AbortedError(`stopping: a failed ${route} call to ${this.endpoint} is not retried ${Math.round(windDown.windowMs / 1000)} s after the stop was asked for (${retry.exhausted().message})`)
+      }
       this.#hooks.onRetry?.(retry.reason, attempt, delayMs)
       await sleep(delayMs, signal)
     }

@@ -53,6 +53,9 @@ export interface ImportRunOptions {
  * Runs the import pipeline: `backfill` reads the source to its end; `sync` keeps polling or
  * consuming until SIGTERM/SIGINT, then drains, commits and exits 0. Returns the exit code.
  */
+/** How long past a first stop signal failed Authgear calls are still retried. */
+const stopRetryWindowMs = 15_000
+
 export async function runImport(options: ImportRunOptions, io: CommandIo): Promise<number> {
   const run = await openRun(options.config, options.mode, io)
   const { config, baseDir, logger, metrics, ctx } = run
@@ -138,6 +141,13 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const outcomes = deadLetter
     // A publishing run never contacts Authgear: the replicas that consume the topic do.
     connection = publish ? undefined : await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
+    // A graceful stop lets jobs in flight finish, but a stalled Authgear would hold it for minutes
+    // of retries: failed calls are retried for 15 s past the signal, then left to the next run.
+    const client = connection?.client
+    if (client !== undefined) {
+      if (ctx.signal.aborted) client.windDown(stopRetryWindowMs)
+      else ctx.signal.addEventListener('abort', () => client.windDown(stopRetryWindowMs), { once: true })
+    }
     producer = publish ? await kafkaProducer({ brokers: publish.brokers, lingerMs: publish.linger_ms, extra: publish.librdkafka }) : undefined
     const created = await createSource(config.source, {
       baseDir,
@@ -247,6 +257,10 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // A signal's abort is a resumable stop, not a failure (see endedBySignal); a second one abandoned the jobs in flight.
     const stoppedBySignal = endedBySignal(ran, ctx.signal.aborted || run.hardStop.aborted)
     const stoppedAtOnce = stoppedBySignal && run.hardStop.aborted
+    // A first signal gave up on calls Authgear kept failing (see AdminApiClient.windDown).
+    if (stoppedBySignal && !stoppedAtOnce && ran.status === 'failed' && ran.error instanceof Error) {
+      logger.warn({ reason: ran.error.message }, 'Stopped before every import job in flight had its outcome: their records are read again by the next run.')
+    }
     const result: typeof ran = stoppedBySignal ? { status: 'stopped', alreadyComplete: false, deadLetteredEarlier: ran.deadLetteredEarlier, checkpointed: ran.checkpointed === true, ...(ran.checkpointKept ? { checkpointKept: true } : {}) } : ran
     running = false
     progress.stop()

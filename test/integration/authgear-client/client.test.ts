@@ -229,6 +229,19 @@ describe('AdminApiClient against a local HTTP server', () => {
     expect(recorded.retries).toEqual([{ reason: '5xx', attempt: 1, delayMs: 30_000 }])
   })
 
+  it('winding down for a stop, retries a failed call only within the window past it, then gives it up as aborted', async () => {
+    // A server failing every call, as a stalled Authgear times out every one.
+    server.script(text(503, 'busy', { 'retry-after': '1' }))
+    client.windDown(1500)
+    const started = performance.now()
+    const error = await client.getImport(pendingJob.id).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(AbortedError)
+    expect((error as Error).message).toContain('is not retried 2 s after the stop was asked for')
+    // Two retries a second apart fit in 1.5 s past the stop; the third would not.
+    expect(recorded.requests.map((r) => r.status)).toEqual([503, 503])
+    expect(performance.now() - started).toBeLessThan(1500)
+  })
+
   it('aborts a request in flight', async () => {
     server.script(hang)
     const controller = new AbortController()

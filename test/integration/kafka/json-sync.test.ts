@@ -42,6 +42,39 @@ describe('gearbridge sync from a Kafka topic of JSON users', () => {
     expect(await k.committed(group, topic, 2)).toEqual([102, 100])
   })
 
+  it('a SIGTERM while Authgear stalls every reply ends within the retry window, committing nothing without an outcome', async () => {
+    // Before the wind-down, the stop waited for max_attempts (8) × (request timeout + backoff):
+    // minutes past an orchestrator's grace period.
+    const k = await kafka()
+    ws = await workspace()
+    const topic = uniqueName('users')
+    await k.createTopic(topic, 1)
+    const group = uniqueName('g')
+    const config = await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, commit_interval_ms: 100, batch_records: 50 }, { sink: { upsert: true, batch: { max_records: 50, linger_ms: 50 }, request_timeout_ms: 6000 } })
+    await k.produce(topic, Array.from({ length: 50 }, (_, i) => ({ key: `user${i}@example.com`, value: jsonUser(i) })))
+    const run = startSync(config)
+    await eventuallyWith([run], () => ws!.target.emulator.store.count() === 50, 60_000, 'the first users imported')
+    await eventually(async () => (await k.committed(group, topic, 1))[0] === 50, 30_000, 'their offsets committed')
+    ws.target.emulator.faults.stall_rate = 1
+    ws.target.emulator.faults.stall_ms = 120_000
+    await k.produce(topic, Array.from({ length: 50 }, (_, i) => ({ key: `user${50 + i}@example.com`, value: jsonUser(50 + i) })))
+    // The next job is out and stalled.
+    await eventually(() => ws!.target.emulator.faultCounts.stalls > 0, 30_000, 'the next job sent and stalled')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const asked = Date.now()
+    run.child.kill('SIGTERM')
+    const result = await Promise.race([run.done, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 40_000))])
+    if (result === undefined) run.child.kill('SIGKILL')
+    expect(result, 'still running 40 s after SIGTERM').toBeDefined()
+    // 15 s of retries past the signal, and the attempt then out (6 s): 8 attempts would take 48 s.
+    expect(Date.now() - asked).toBeLessThan(25_000)
+    expect(result!.code, result!.stderr.slice(-2000)).toBe(0)
+    expect(result!.stderr).toContain('is not retried 15 s after the stop was asked for')
+    expect(await k.committed(group, topic, 1)).toEqual([50])
+    const reported = new Set((await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))).map((r) => r['source_key']))
+    expect(reported.size).toBe(50)
+  })
+
   it('stops with exit 75 as soon as the quota runs out, even when no further message arrives', async () => {
     const k = await kafka()
     ws = await workspace()
