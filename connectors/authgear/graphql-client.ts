@@ -66,6 +66,7 @@ export class AdminGraphqlClient {
   readonly #owns: boolean
   readonly #random: () => number
   readonly #hooks: ClientHooks
+  #windDown: { readonly since: number; readonly windowMs: number } | undefined
 
   constructor(options: AdminGraphqlClientOptions) {
     this.#url = new URL(options.endpoint)
@@ -126,8 +127,17 @@ export class AdminGraphqlClient {
     }
   }
 
+  /** A graceful stop has begun: failed calls are retried only within `windowMs` of it (see `AdminApiClient.windDown`). */
+  windDown(windowMs: number): void {
+    this.#windDown ??= { since: Date.now(), windowMs }
+  }
+
   async #backoff(reason: RetryReason, attempt: number, signal: AbortSignal | undefined): Promise<void> {
     const delayMs = backoffDelay(attempt, this.#retry, this.#random)
+    const windDown = this.#windDown
+    if (windDown !== undefined && Date.now() + delayMs - windDown.since > windDown.windowMs) {
+      throw new AbortedError(`stopping: a failed GraphQL call is not retried ${Math.round(windDown.windowMs / 1000)} s after the stop was asked for (${reason})`)
+    }
     this.#hooks.onRetry?.(reason, attempt, delayMs)
     await sleep(delayMs, signal)
   }

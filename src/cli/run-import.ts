@@ -143,11 +143,12 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     connection = publish ? undefined : await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
     // A graceful stop lets jobs in flight finish, but a stalled Authgear would hold it for minutes
     // of retries: failed calls are retried for 15 s past the signal, then left to the next run.
-    const client = connection?.client
-    if (client !== undefined) {
-      if (ctx.signal.aborted) client.windDown(stopRetryWindowMs)
-      else ctx.signal.addEventListener('abort', () => client.windDown(stopRetryWindowMs), { once: true })
+    const windDown = (): void => {
+      connection?.client.windDown(stopRetryWindowMs)
+      graphql?.windDown(stopRetryWindowMs)
     }
+    if (ctx.signal.aborted) windDown()
+    else ctx.signal.addEventListener('abort', windDown, { once: true })
     producer = publish ? await kafkaProducer({ brokers: publish.brokers, lingerMs: publish.linger_ms, extra: publish.librdkafka }) : undefined
     const created = await createSource(config.source, {
       baseDir,
@@ -162,6 +163,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const { parsePosition } = created
     // Debezium identifier changes are checked against the user they match (see `checkChanges`).
     graphql = config.source.type === 'kafka' && connection && graphqlUses(config.source) !== undefined ? connectGraphql(connection, metrics) : undefined
+    if (ctx.signal.aborted) graphql?.windDown(stopRetryWindowMs)
     const deleting = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, { metrics, logger, signal: run.hardStop, ...(graphql ? { client: graphql } : {}) }) : undefined
     const store = new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition)
     const pipelineKey = {

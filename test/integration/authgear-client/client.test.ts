@@ -3,6 +3,7 @@ import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AbortedError, AuthError, QuotaExceededError } from '../../../src/core/errors.ts'
 import { AdminApiClient, type ClientHooks } from '../../../connectors/authgear/client.ts'
+import { AdminGraphqlClient } from '../../../connectors/authgear/graphql-client.ts'
 import { ApiRequestError, ApiUnavailableError, RequestTooLargeError, TaskNotFoundError } from '../../../connectors/authgear/errors.ts'
 import { AdminTokenSigner } from '../../../connectors/authgear/token.ts'
 import { ScriptedServer, apiError, hang, json, resetSocket, text } from './scripted-server.ts'
@@ -240,6 +241,22 @@ describe('AdminApiClient against a local HTTP server', () => {
     // Two retries a second apart fit in 1.5 s past the stop; the third would not.
     expect(recorded.requests.map((r) => r.status)).toEqual([503, 503])
     expect(performance.now() - started).toBeLessThan(1500)
+  })
+
+  it('the GraphQL client winds down the same way: a failing call is given up as aborted once its next retry would fall past the window', async () => {
+    server.script(text(503, 'busy'))
+    const graphql = new AdminGraphqlClient({ endpoint: server.url, tokens: new AdminTokenSigner({ projectId: 'myapp', keyId: 'kid-1', privateKeyPem }), timeoutMs: 2000, retry: { maxAttempts: 8, baseMs: 400, maxMs: 400 }, random: () => 0.99 })
+    try {
+      graphql.windDown(1000)
+      const started = performance.now()
+      const error = await graphql.request('users', '{ users { totalCount } }', {}).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(AbortedError)
+      expect((error as Error).message).toContain('is not retried 1 s after the stop was asked for')
+      expect(server.seen.length).toBeLessThan(8)
+      expect(performance.now() - started).toBeLessThan(1500)
+    } finally {
+      await graphql.close()
+    }
   })
 
   it('aborts a request in flight', async () => {
