@@ -103,6 +103,47 @@ async function createLoginsTable(db: DatabaseService, table: string, rows: reado
   await db.query(`INSERT INTO ${table} VALUES ${rows.map(([id, email, username]) => `(${id}, ${literal(email)}, ${literal(username)}, ${d.nowPlus(-3_600_000)})`).join(', ')}`)
 }
 
+/**
+ * Ann's row (1) takes the email of her duplicate's row (2) in one statement, under upsert, so the
+ * taker is read first; `writtenAgain`: row 2 is written again later, so row 3 comes between the
+ * taker and the giver in (updated_at, key) order. A sync must follow the handover: no dead letter,
+ * each user holding its row's email. Returns the report.
+ */
+async function handedOver(db: DatabaseService, table: string, source: Record<string, unknown>, options: { writtenAgain: boolean }): Promise<string> {
+  const d = dialectSql(db)
+  await createLoginsTable(db, table, [[1, 'ann@example.com', 'ann'], [2, 'ann.work@example.com', 'ann2'], [3, 'cat@example.com', 'cat']])
+  const target = await cliTarget(
+    { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, poll_interval_ms: 100, safety_lag_seconds: 1, ...source },
+    { sink: { upsert: true, batch: { linger_ms: 20 } } },
+  )
+  try {
+    const backfill = await runCli(['backfill', '--config', target.configPath])
+    expect(backfill.code, backfill.stderr).toBe(0)
+    const store = target.emulator.store
+    const older = store.findByLoginId('username', 'ann')!.id
+    const duplicate = store.findByLoginId('username', 'ann2')!.id
+    await db.query(`UPDATE ${table} SET email = CASE id WHEN 2 THEN 'ann.old-duplicate@example.com' ELSE 'ann.work@example.com' END, updated_at = ${d.nowPlus(0)} WHERE id IN (1, 2)`)
+    if (options.writtenAgain) {
+      await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(300)} WHERE id = 3`)
+      await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(600)} WHERE id = 2`)
+    }
+    const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+    const dead = () => (existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '')
+    const sync = await runCli(['sync', '--config', target.configPath], {
+      killWhen: () => dead() !== '' || store.findByLoginId('email', 'ann.work@example.com')?.id === older,
+      signal: 'SIGTERM',
+    })
+    expect(sync.code, sync.stderr).toBe(0)
+    expect(dead()).toBe('')
+    expect(store.findByLoginId('email', 'ann.work@example.com')?.id).toBe(older)
+    expect(store.findByLoginId('email', 'ann.old-duplicate@example.com')?.id).toBe(duplicate)
+    expect(store.count()).toBe(3)
+    return readFileSync(join(target.dir, 'state', 'test.report.ndjson'), 'utf8')
+  } finally {
+    await target.close()
+  }
+}
+
 /** `dialect` is the database's, for the few tests of one dialect's own behaviour. */
 export function defineLegacySuite(database: () => DatabaseService, dialect: DatabaseService['dialect']): void {
   describe('legacy users table', () => {
@@ -549,111 +590,20 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       // Support moves an email from a duplicate account to the older one: both rows get the same
       // updated_at and are read in key order, the taker first, while Authgear still gives the
       // email to the other user.
-      const db = database()
-      const d = dialectSql(db)
-      const table = `handed_email_${process.pid}`
-      await createLoginsTable(db, table, [[1, 'ann@example.com', 'ann'], [2, 'ann.work@example.com', 'ann2']])
-      const target = await cliTarget(
-        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, poll_interval_ms: 100, safety_lag_seconds: 1 },
-        { sink: { upsert: true, batch: { linger_ms: 20 } } },
-      )
-      try {
-        const backfill = await runCli(['backfill', '--config', target.configPath])
-        expect(backfill.code, backfill.stderr).toBe(0)
-        const store = target.emulator.store
-        const older = store.findByLoginId('username', 'ann')!.id
-        const duplicate = store.findByLoginId('username', 'ann2')!.id
-        await db.query(`UPDATE ${table} SET email = CASE id WHEN 2 THEN 'ann.old-duplicate@example.com' ELSE 'ann.work@example.com' END, updated_at = ${d.nowPlus(0)}`)
-        const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
-        const dead = () => (existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '')
-        const sync = await runCli(['sync', '--config', target.configPath], {
-          killWhen: () => dead() !== '' || store.findByLoginId('email', 'ann.work@example.com')?.id === older,
-          signal: 'SIGTERM',
-        })
-        expect(sync.code, sync.stderr).toBe(0)
-        expect(dead()).toBe('')
-        expect(store.findByLoginId('email', 'ann.work@example.com')?.id).toBe(older)
-        expect(store.findByLoginId('email', 'ann.old-duplicate@example.com')?.id).toBe(duplicate)
-        expect(store.count()).toBe(2)
-      } finally {
-        await target.close()
-      }
+      await handedOver(database(), `handed_email_${process.pid}`, {}, { writtenAgain: false })
     })
 
     it('an email handed over is followed when the giving row was written again before the sync read it, with other rows read between the two', async () => {
-      // The handover gives both rows one updated_at; a later write to the giver moves it behind
-      // other rows, so the taker is read first and a row with no change comes between them.
-      const db = database()
-      const d = dialectSql(db)
-      const table = `handed_later_${process.pid}`
-      await createLoginsTable(db, table, [[1, 'ann@example.com', 'ann'], [2, 'ann.work@example.com', 'ann2'], [3, 'cat@example.com', 'cat']])
-      const target = await cliTarget(
-        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, poll_interval_ms: 100, safety_lag_seconds: 1 },
-        { sink: { upsert: true, batch: { linger_ms: 20 } } },
-      )
-      try {
-        const backfill = await runCli(['backfill', '--config', target.configPath])
-        expect(backfill.code, backfill.stderr).toBe(0)
-        const store = target.emulator.store
-        const older = store.findByLoginId('username', 'ann')!.id
-        const duplicate = store.findByLoginId('username', 'ann2')!.id
-        await db.query(`UPDATE ${table} SET email = CASE id WHEN 2 THEN 'ann.old-duplicate@example.com' ELSE 'ann.work@example.com' END, updated_at = ${d.nowPlus(0)} WHERE id IN (1, 2)`)
-        await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(300)} WHERE id = 3`)
-        await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(600)} WHERE id = 2`)
-        const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
-        const dead = () => (existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '')
-        const sync = await runCli(['sync', '--config', target.configPath], {
-          killWhen: () => dead() !== '' || store.findByLoginId('email', 'ann.work@example.com')?.id === older,
-          signal: 'SIGTERM',
-        })
-        expect(sync.code, sync.stderr).toBe(0)
-        expect(dead()).toBe('')
-        expect(store.findByLoginId('email', 'ann.work@example.com')?.id).toBe(older)
-        expect(store.findByLoginId('email', 'ann.old-duplicate@example.com')?.id).toBe(duplicate)
-        expect(store.count()).toBe(3)
-      } finally {
-        await target.close()
-      }
+      await handedOver(database(), `handed_later_${process.pid}`, {}, { writtenAgain: true })
     })
 
     it('an email handed over is followed when the taker is read a page before the giver: the refused taker waits for the giver and is sent again', async () => {
       // Pages of one row: no page holds both rows, so the taker goes first and Authgear refuses it
       // while the other user still holds the email.
-      const db = database()
-      const d = dialectSql(db)
-      const table = `handed_pages_${process.pid}`
-      await createLoginsTable(db, table, [[1, 'ann@example.com', 'ann'], [2, 'ann.work@example.com', 'ann2'], [3, 'cat@example.com', 'cat']])
-      const target = await cliTarget(
-        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, page_size: 1, poll_interval_ms: 100, safety_lag_seconds: 1 },
-        { sink: { upsert: true, batch: { linger_ms: 20 } } },
-      )
-      try {
-        const backfill = await runCli(['backfill', '--config', target.configPath])
-        expect(backfill.code, backfill.stderr).toBe(0)
-        const store = target.emulator.store
-        const older = store.findByLoginId('username', 'ann')!.id
-        const duplicate = store.findByLoginId('username', 'ann2')!.id
-        await db.query(`UPDATE ${table} SET email = CASE id WHEN 2 THEN 'ann.old-duplicate@example.com' ELSE 'ann.work@example.com' END, updated_at = ${d.nowPlus(0)} WHERE id IN (1, 2)`)
-        await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(300)} WHERE id = 3`)
-        await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(600)} WHERE id = 2`)
-        const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
-        const dead = () => (existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '')
-        const report = join(target.dir, 'state', 'test.report.ndjson')
-        const sync = await runCli(['sync', '--config', target.configPath], {
-          killWhen: () => dead() !== '' || store.findByLoginId('email', 'ann.work@example.com')?.id === older,
-          signal: 'SIGTERM',
-        })
-        expect(sync.code, sync.stderr).toBe(0)
-        expect(dead()).toBe('')
-        expect(store.findByLoginId('email', 'ann.work@example.com')?.id).toBe(older)
-        expect(store.findByLoginId('email', 'ann.old-duplicate@example.com')?.id).toBe(duplicate)
-        expect(store.count()).toBe(3)
-        // The taker's report line is its second send's: updated, once.
-        const takerLines = readFileSync(report, 'utf8').split('\n').filter((line) => line.includes('"source_key":"1"') && line.includes('ann.work@example.com'))
-        expect(takerLines.map((line) => (JSON.parse(line) as { outcome: string }).outcome)).toEqual(['updated'])
-      } finally {
-        await target.close()
-      }
+      const report = await handedOver(database(), `handed_pages_${process.pid}`, { page_size: 1 }, { writtenAgain: true })
+      // The taker's report line is its second send's: updated, once.
+      const takerLines = report.split('\n').filter((line) => line.includes('"source_key":"1"') && line.includes('ann.work@example.com'))
+      expect(takerLines.map((line) => (JSON.parse(line) as { outcome: string }).outcome)).toEqual(['updated'])
     })
 
     it('a swap of two emails waits for a giver that never comes, and is dead-lettered once handover_wait_seconds has passed, or at the end of a backfill', async () => {
