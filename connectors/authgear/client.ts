@@ -1,6 +1,7 @@
 import { Pool, type Dispatcher } from 'undici'
 import { AbortedError, ConfigError } from '../../src/core/errors.ts'
-import { backoffDelay, sleep, type RetryOptions } from './backoff.ts'
+import { backoffDelay, type RetryOptions } from './backoff.ts'
+import { WindDown } from './wind-down.ts'
 import { dropEchoedRecords } from './drop-echoed-records.ts'
 import { AdminApiRoutes, ApiRequestError, ApiUnavailableError, TaskNotFoundError, type AdminApiRoute, type RetryReason } from './errors.ts'
 import { ImportJobStatuses, ImportOutcomes, type ImportJobView } from './import-job.ts'
@@ -67,7 +68,7 @@ export class AdminApiClient {
   readonly #random: () => number
   #closed = false
 
-  #windDown: { readonly since: number; readonly windowMs: number } | undefined
+  readonly #windDown: WindDown
 
   constructor(opts: AdminApiClientOptions) {
     let url: URL
@@ -91,6 +92,7 @@ export class AdminApiClient {
     this.#dispatcher = opts.dispatcher ?? new Pool(url.origin, { connections: opts.connections ?? 8, keepAliveTimeout: 30_000 })
     this.#now = opts.now ?? Date.now
     this.#random = opts.random ?? Math.random
+    this.#windDown = new WindDown(this.#now)
   }
 
   /** Scheme, host and base path of the Admin API, for logs (no credentials). */
@@ -153,7 +155,7 @@ export class AdminApiClient {
    * again by the next run.
    */
   windDown(windowMs: number): void {
-    this.#windDown ??= { since: this.#now(), windowMs }
+    this.#windDown.begin(windowMs)
   }
 
   /** Closes the own connection pool after in-flight requests finish. Idempotent. */
@@ -218,12 +220,8 @@ export class AdminApiClient {
       if (reached) onAmbiguous?.(attempt < this.#retry.maxAttempts)
       if (attempt >= this.#retry.maxAttempts) throw retry.exhausted()
       const delayMs = retry.retryAfterMs ?? backoffDelay(attempt, this.#retry, this.#random)
-      const windDown = this.#windDown
-      if (windDown !== undefined && this.#now() + delayMs - windDown.since > windDown.windowMs) {
-        throw new AbortedError(`stopping: a failed ${route} call to ${this.endpoint} is not retried ${Math.round(windDown.windowMs / 1000)} s after the stop was asked for (${retry.exhausted().message})`)
-      }
       this.#hooks.onRetry?.(retry.reason, attempt, delayMs)
-      await sleep(delayMs, signal)
+      await this.#windDown.beforeRetry(delayMs, `a failed ${route} call to ${this.endpoint} (${retry.exhausted().message})`, signal)
     }
   }
 

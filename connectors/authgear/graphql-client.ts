@@ -1,6 +1,7 @@
 import { Pool, type Dispatcher } from 'undici'
 import { AbortedError, AuthError, ConnectorError, ErrorCodes } from '../../src/core/errors.ts'
-import { backoffDelay, sleep, type RetryOptions } from './backoff.ts'
+import { backoffDelay, type RetryOptions } from './backoff.ts'
+import { WindDown } from './wind-down.ts'
 import type { ClientHooks } from './client.ts'
 import { AdminApiRoutes, type RetryReason } from './errors.ts'
 import { classifyNetworkError } from './network-errors.ts'
@@ -66,7 +67,7 @@ export class AdminGraphqlClient {
   readonly #owns: boolean
   readonly #random: () => number
   readonly #hooks: ClientHooks
-  #windDown: { readonly since: number; readonly windowMs: number } | undefined
+  readonly #windDown = new WindDown()
 
   constructor(options: AdminGraphqlClientOptions) {
     this.#url = new URL(options.endpoint)
@@ -129,17 +130,13 @@ export class AdminGraphqlClient {
 
   /** A graceful stop has begun: failed calls are retried only within `windowMs` of it (see `AdminApiClient.windDown`). */
   windDown(windowMs: number): void {
-    this.#windDown ??= { since: Date.now(), windowMs }
+    this.#windDown.begin(windowMs)
   }
 
   async #backoff(reason: RetryReason, attempt: number, signal: AbortSignal | undefined): Promise<void> {
     const delayMs = backoffDelay(attempt, this.#retry, this.#random)
-    const windDown = this.#windDown
-    if (windDown !== undefined && Date.now() + delayMs - windDown.since > windDown.windowMs) {
-      throw new AbortedError(`stopping: a failed GraphQL call is not retried ${Math.round(windDown.windowMs / 1000)} s after the stop was asked for (${reason})`)
-    }
     this.#hooks.onRetry?.(reason, attempt, delayMs)
-    await sleep(delayMs, signal)
+    await this.#windDown.beforeRetry(delayMs, `a failed GraphQL call (${reason})`, signal)
   }
 
   async close(): Promise<void> {

@@ -243,6 +243,18 @@ describe('AdminApiClient against a local HTTP server', () => {
     expect(performance.now() - started).toBeLessThan(1500)
   })
 
+  it('winding down ends a wait for a retry already under way when the window does (a Retry-After of 40 s)', async () => {
+    server.script(text(503, 'busy', { 'retry-after': '40' }))
+    const started = performance.now()
+    const pending = client.getImport(pendingJob.id).catch((e: unknown) => e)
+    setTimeout(() => client.windDown(1000), 300)
+    const error = await pending
+    expect(error).toBeInstanceOf(AbortedError)
+    expect((error as Error).message).toContain('is not retried 1 s after the stop was asked for')
+    expect(performance.now() - started).toBeLessThan(3000)
+    expect(recorded.requests.map((r) => r.status)).toEqual([503])
+  })
+
   it('the GraphQL client winds down the same way: a failing call is given up as aborted once its next retry would fall past the window', async () => {
     server.script(text(503, 'busy'))
     const graphql = new AdminGraphqlClient({ endpoint: server.url, tokens: new AdminTokenSigner({ projectId: 'myapp', keyId: 'kid-1', privateKeyPem }), timeoutMs: 2000, retry: { maxAttempts: 8, baseMs: 400, maxMs: 400 }, random: () => 0.99 })
