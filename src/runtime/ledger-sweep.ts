@@ -9,6 +9,8 @@ export interface GoneKey {
   readonly logins: LoginSet
   /** A row still in the table whose record carries one of these login IDs: the user is that row's too. */
   readonly heldBy?: string
+  /** For a first import noted without an outcome (no outcome held): when the note was written. */
+  readonly noted?: string
 }
 
 /** A login ID as `saw` takes it. */
@@ -41,7 +43,7 @@ const gone = 'l.updated_at < ?2 AND l.source_key NOT IN (SELECT source_key FROM 
  * is found so (`delete_not_found`), and the note goes.
  */
 const ledgerKeys =
-  '(SELECT source_key, email, phone_number, preferred_username, updated_at FROM main.logins UNION ALL SELECT u.source_key, u.email, u.phone_number, u.preferred_username, u.updated_at FROM main.unsettled u WHERE NOT EXISTS (SELECT 1 FROM main.logins k WHERE k.source_key = u.source_key))'
+  '(SELECT source_key, email, phone_number, preferred_username, updated_at, NULL AS noted FROM main.logins UNION ALL SELECT u.source_key, u.email, u.phone_number, u.preferred_username, u.updated_at, u.updated_at AS noted FROM main.unsettled u WHERE NOT EXISTS (SELECT 1 FROM main.logins k WHERE k.source_key = u.source_key))'
 
 /**
  * Compares a login ledger with every row its table holds now (`gearbridge sweep`), over a
@@ -72,7 +74,7 @@ export class LedgerSweep {
     this.#sawKeys = this.#db.prepare('INSERT OR IGNORE INTO temp.seen (source_key) SELECT value FROM json_each(?)')
     this.#sawLogins = this.#db.prepare('INSERT OR IGNORE INTO temp.held (login, source_key, own) SELECT value ->> 0, value ->> 1, coalesce(value ->> 2, 1) FROM json_each(?)')
     this.#page = this.#db.prepare(
-      `SELECT l.source_key, l.email, l.phone_number, l.preferred_username, coalesce(${heldBy('email')}, ${heldBy('phone_number')}, ${heldBy('preferred_username')}) AS held_by FROM ${ledgerKeys} l WHERE (?1 IS NULL OR l.source_key > ?1) AND ${gone} AND ${spared} = ?3 ORDER BY l.source_key LIMIT ?4`,
+      `SELECT l.source_key, l.email, l.phone_number, l.preferred_username, l.noted, coalesce(${heldBy('email')}, ${heldBy('phone_number')}, ${heldBy('preferred_username')}) AS held_by FROM ${ledgerKeys} l WHERE (?1 IS NULL OR l.source_key > ?1) AND ${gone} AND ${spared} = ?3 ORDER BY l.source_key LIMIT ?4`,
     )
     this.#heldBy = Object.fromEntries(
       IdentifierTypes.map((type) => [type, this.#db.prepare(`SELECT h.source_key FROM temp.held h WHERE h.login = ?1 AND ${holds(type, '?2')}`)]),
@@ -118,8 +120,8 @@ export class LedgerSweep {
     const pageSize = options.pageSize ?? 500
     let after: string | null = null
     for (;;) {
-      const rows = this.#page.all(after, this.#began, options.spared ? 1 : 0, pageSize) as (StoredRow & { source_key: string; held_by: string | null })[]
-      for (const row of rows) yield { key: row.source_key, logins: loginSetOfRow(row), ...(row.held_by !== null ? { heldBy: row.held_by } : {}) }
+      const rows = this.#page.all(after, this.#began, options.spared ? 1 : 0, pageSize) as (StoredRow & { source_key: string; held_by: string | null; noted: string | null })[]
+      for (const row of rows) yield { key: row.source_key, logins: loginSetOfRow(row), ...(row.held_by !== null ? { heldBy: row.held_by } : {}), ...(row.noted !== null ? { noted: row.noted } : {}) }
       if (rows.length < pageSize) return
       after = (rows[rows.length - 1] as { source_key: string }).source_key
     }

@@ -83,6 +83,11 @@ export function takeReplicaSlot(stateDir: string, name: string, command: string)
   return refused as { readonly heldBy: RunLockHolder | undefined; readonly path: string }
 }
 
+/** Who took the config's run lock last (the run holding it now, or the last one to): undefined when none ever did. */
+export function readRunLockHolder(stateDir: string, name: string): RunLockHolder | undefined {
+  return readHolder(join(stateDir, `${name}.lock.json`))
+}
+
 function readHolder(path: string): RunLockHolder | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as RunLockHolder

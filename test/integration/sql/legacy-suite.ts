@@ -736,6 +736,40 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('`gearbridge sweep` keeps the note of a first import written since the last import run began (it may be in flight), and lets go of it once a later run has begun', async () => {
+      const db = database()
+      const table = `sweep_noted_${process.pid}`
+      await createLoginsTable(db, table, [[1, 'ann@example.com', null]])
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, deletes: { policy: 'delete', max_per_second: 100 } },
+        { sink: { batch: { linger_ms: 20 } } },
+      )
+      const sweep = () => runCli(['sweep', '--config', target.configPath])
+      try {
+        expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(0)
+        // A sync running now notes row 2's first import just before its job is sent; the row is
+        // deleted meanwhile, and Authgear has no user for it yet.
+        const ledger = new LoginLedger(join(target.dir, 'state', 'test.logins.sqlite'))
+        const noted = { source: { key: '2' }, mapped: { identifier: 'email' as const, identifierValue: 'bob@example.com' } }
+        ledger.sent(noted, undefined)
+        ledger.sending([noted])
+        ledger.close()
+        const first = await sweep()
+        expect(first.code, first.stderr).toBe(0)
+        expect(first.stdout).toContain('(1 of them first imports without an outcome yet: a stopped run\'s, or in flight in a running one), 1 of them no longer in the table')
+        expect(first.stdout).toContain('1 skipped (delete_not_found 1)')
+        // Kept: that job may still create the user.
+        expect((await sweep()).stdout).toContain('1 of them no longer in the table')
+        // A run begun since: the note is a stopped run's, and its user was not found.
+        expect((await runCli(['backfill', '--from-start', '--config', target.configPath])).code).toBe(0)
+        expect((await sweep()).stdout).toContain('1 skipped (delete_not_found 1)')
+        expect((await sweep()).stdout).toContain('0 of them no longer in the table')
+        expect(target.emulator.store.findByLoginId('email', 'ann@example.com')).toBeDefined()
+      } finally {
+        await target.close()
+      }
+    })
+
     it('`gearbridge sweep` finds rows hard-deleted since their import and applies source.deletes.policy, within its safety limit', async () => {
       const db = database()
       const d = dialectSql(db)

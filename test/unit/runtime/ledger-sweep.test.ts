@@ -163,7 +163,7 @@ describe('LedgerSweep', () => {
     // Row k2 is gone; k3 is still in the table.
     sweep.saw(...page({ k1: 'ann@example.com', k3: 'cat@example.com' }))
     expect(sweep.counts()).toEqual({ held: 3, noted: 2, gone: 1, spared: 0 })
-    expect([...sweep.gone({ spared: false })]).toEqual([{ key: 'k2', logins: { email: 'bob@example.com' } }])
+    expect([...sweep.gone({ spared: false })]).toEqual([{ key: 'k2', logins: { email: 'bob@example.com' }, noted: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) }])
     expect(sweep.knows('k1')).toBe(true)
     expect(sweep.knows('k2')).toBe(false)
     sweep.forget('k2')
