@@ -280,8 +280,14 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
    */
   const afterEarlierVersions = async (read: WorkItem, logins: LoginLedger): Promise<void> => {
     const key = read.source.key
-    while (logins.inFlight(key) !== undefined) {
-      if (scheduler.fatal !== undefined || commitFailure !== undefined || halt.signal.aborted) return
+    for (;;) {
+      // An earlier version refused meanwhile for a login ID another row holds waits for a giver
+      // without an outcome (see HandoverRetry): this version replaces it, or the read would stall
+      // for the whole wait, and the giver behind it would never be read.
+      handovers?.supersede(key)
+      if (logins.inFlight(key) === undefined) break
+      // A stop leaves this record without an outcome: the next run reads it again.
+      if (scheduler.fatal !== undefined || commitFailure !== undefined || halt.signal.aborted || ctx.signal.aborted) return
       await Promise.race([logins.whenSettled(key), sleep(200)])
     }
     await accept(read)

@@ -606,6 +606,48 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       expect(takerLines.map((line) => (JSON.parse(line) as { outcome: string }).outcome)).toEqual(['updated'])
     })
 
+    it('a newer version of a taker read while its refused version waits for the giver replaces it, and the read goes on to the giver', async () => {
+      // The taker's first version is in a job when its second is read: the read waits for that
+      // job; the first version, refused, must not hold the read (and the giver behind it) for the
+      // whole handover wait.
+      const db = database()
+      const d = dialectSql(db)
+      const table = `handed_again_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, username varchar(100) NULL, name varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES (1, 'taker@example.com', 'taker', 'n', ${d.nowPlus(-3_600_000)}), (2, 'giver@example.com', 'giver', 'n', ${d.nowPlus(-3_600_000)}), (3, 'other@example.com', 'other', 'n', ${d.nowPlus(-3_600_000)})`)
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username', name: 'name' }, poll_interval_ms: 100, safety_lag_seconds: 1, handover_wait_seconds: 60 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } }, emulator: { record_delay_ms: 1500 } },
+      )
+      const store = target.emulator.store
+      const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+      try {
+        expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(0)
+        let other: number | undefined
+        const sync = runCli(['sync', '--config', target.configPath], { killWhen: () => other !== undefined && store.findByLoginId('email', 'giver@example.com')?.username?.value === 'taker', signal: 'SIGTERM' })
+        await db.query(`UPDATE ${table} SET name = 'warm', updated_at = ${d.nowPlus(0)} WHERE id = 3`)
+        while (store.findByLoginId('username', 'other')?.standard?.['name'] !== 'warm') await sleep(50)
+        await db.query(`UPDATE ${table} SET email = 'giver@example.com', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+        await sleep(400)
+        await db.query(`UPDATE ${table} SET name = 'taker v2', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+        await sleep(300)
+        await db.query(`UPDATE ${table} SET email = 'giver.new@example.com', updated_at = ${d.nowPlus(0)} WHERE id = 2`)
+        await db.query(`UPDATE ${table} SET name = 'other changed', updated_at = ${d.nowPlus(0)} WHERE id = 3`)
+        const written = Date.now()
+        while (store.findByLoginId('username', 'other')?.standard?.['name'] !== 'other changed' && Date.now() - written < 70_000) await sleep(50)
+        other = Date.now() - written
+        const result = await sync
+        expect(result.code, result.stderr).toBe(0)
+        // Well within the 60 s wait: the read went on.
+        expect(other).toBeLessThan(20_000)
+        expect(existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '').toBe('')
+        expect(store.findByLoginId('email', 'giver@example.com')).toMatchObject({ username: { value: 'taker' }, standard: { name: 'taker v2' } })
+        expect(store.findByLoginId('username', 'giver')?.email?.value).toBe('giver.new@example.com')
+      } finally {
+        await target.close()
+      }
+    })
+
     it('a swap of two emails waits for a giver that never comes, and is dead-lettered once handover_wait_seconds has passed, or at the end of a backfill', async () => {
       const db = database()
       const d = dialectSql(db)
