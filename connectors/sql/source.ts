@@ -46,6 +46,8 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
   let skippedDeleted = 0
   /** Said at the end of the run (and by validate): what the source could not hand over. */
   const warnings: string[] = []
+  /** A sync that has read the table to its end once (see `Source.caughtUp`). */
+  let caughtUp = false
 
   const open = (): SqlClient => (client ??= new SqlClient(config.dialect, connectionSettings(config, options.baseDir), { readOnly: config.read_only }))
 
@@ -222,6 +224,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
         if (rows.length < config.page_size) break
       }
       delivered = window
+      caughtUp = polling
       // A --since read that found nothing still says where the next run goes on from.
       if (!polling && !yielded && options.since !== undefined && since !== undefined) yield { records: [], position: { mode: 'changes', updated_at: since } }
       if (!polling) return
@@ -231,6 +234,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
 
   return {
     warnings: () => warnings,
+    caughtUp: () => caughtUp,
 
     get skippedDeleted() {
       return skippedDeleted

@@ -10,7 +10,8 @@ const maxSends = 4
 
 interface Parked {
   readonly item: WorkItem
-  readonly outcome: Outcome
+  /** Authgear's refusal; undefined for a new row held back before its first send (`holdBack`), which is sent once the wait is over. */
+  readonly outcome: Outcome | undefined
   readonly values: readonly string[]
   readonly since: number
 }
@@ -121,18 +122,40 @@ export class HandoverRetry {
     return true
   }
 
+  /**
+   * Holds back a new row (no key of the ledger's) whose login IDs `values` the ledger holds for
+   * other keys, instead of sending it: under upsert Authgear would match it to that user. Sent
+   * once a row gives one of them up (a handover whose giver was read later: it goes first), or
+   * once the wait is over (two rows of one account: it updates that user, as it would have).
+   */
+  holdBack(item: WorkItem, values: readonly string[]): void {
+    const older = this.#byKey.get(item.source.key)
+    if (older !== undefined) this.#settle(older, superseded(older))
+    const parked: Parked = { item, outcome: undefined, values, since: this.#now() }
+    this.#since.set(item, parked.since)
+    this.#parked.set(item, parked)
+    this.#byKey.set(item.source.key, item)
+  }
+
   /** A newer version of `key` was read: a refused earlier one waiting here is done with. */
   supersede(key: string): void {
     const item = this.#byKey.get(key)
     if (item !== undefined) this.#settle(item, superseded(item))
   }
 
-  /** Writes down the refusals that waited `waitMs` (all of them with `all`: the source was read to its end). */
+  /**
+   * Ends the waits of `waitMs` (all of them with `all`: the source was read to its end): writes
+   * down the refusals, and sends the rows held back.
+   */
   expire(all = false): void {
     const now = this.#now()
     for (const [value, freed] of this.#freed) if (now - freed.at > this.#waitMs) this.#freed.delete(value)
     for (const parked of [...this.#parked.values()]) {
       if (!all && now - parked.since < this.#waitMs) continue
+      if (parked.outcome === undefined) {
+        this.#send(parked)
+        continue
+      }
       const waited = Math.round((now - parked.since) / 1000)
       this.#settle(parked.item, { ...parked.outcome, message: `${parked.outcome.message ?? 'refused'}; no row of the table gave it up in the ${waited} s it waited` })
     }

@@ -123,6 +123,9 @@ export class LoginLedger {
   readonly #unsettled = new Set<string>()
   /** Keys to take out of `unsettled` with the next write. */
   readonly #released = new Set<string>()
+  /** Per login ID type, the keys the ledger holds with a value (see `heldByOthers`), once asked for. */
+  #byLogin: Record<IdentifierType, StatementSync> | undefined
+  readonly #writable: boolean
   readonly #putUnsettled: StatementSync | undefined
   readonly #dropUnsettled: StatementSync | undefined
   #flushing: NodeJS.Immediate | undefined
@@ -182,6 +185,7 @@ export class LoginLedger {
       for (const row of this.#db.prepare('SELECT source_key, email, phone_number, preferred_username FROM unsettled').all() as (StoredRow & { source_key: string })[]) this.#maybe.set(row.source_key, loginSetOfRow(row))
     }
     this.heldAtStart = !this.otherOwner && (!empty || this.#maybe.size > 0)
+    this.#writable = options.readOnly !== true
   }
 
   /** The login IDs Authgear was last given for `key` (settled outcomes), or undefined for a key never imported. */
@@ -250,6 +254,51 @@ export class LoginLedger {
       drop.push(key)
     }
     if (drop.length > 0) this.#dropUnsettled?.run(JSON.stringify(drop))
+  }
+
+  /**
+   * The login IDs of `item` that the ledger holds for another key: a new row taking a login ID a
+   * row imported before still holds in Authgear. Either a duplicate account (two rows of one
+   * email), or a handover whose giver (that row, which no longer has it) is not imported yet: under
+   * upsert Authgear would match the new row to the giver's user and update it. Undefined when none
+   * is. The first call indexes the ledger by login ID (a second or so a million keys, once; the
+   * indexes cost its later writes ~2 µs a row).
+   */
+  heldByOthers(item: LedgerItem): string[] | undefined {
+    if (!this.#writable || this.otherOwner) return undefined
+    const logins = loginSetOf(item)
+    if (logins === undefined) return undefined
+    const byLogin = (this.#byLogin ??= this.#indexByLogin())
+    const key = item.source.key
+    let taken: string[] | undefined
+    for (const type of IdentifierTypes) {
+      const value = logins[type]
+      if (value === undefined) continue
+      // Outcomes not written yet are the newest word on their keys.
+      let held = false
+      for (const [other, set] of this.#pending) {
+        if (other !== key && set[type] === value) {
+          held = true
+          break
+        }
+      }
+      if (!held) {
+        for (const row of byLogin[type].all(value, key) as { source_key: string }[]) {
+          const pending = this.#pending.get(row.source_key)
+          if (pending === undefined || pending[type] === value) {
+            held = true
+            break
+          }
+        }
+      }
+      if (held) (taken ??= []).push(value)
+    }
+    return taken
+  }
+
+  #indexByLogin(): Record<IdentifierType, StatementSync> {
+    for (const type of IdentifierTypes) this.#db.exec(`CREATE INDEX IF NOT EXISTS logins_by_${type} ON logins (${type})`)
+    return Object.fromEntries(IdentifierTypes.map((type) => [type, this.#db.prepare(`SELECT source_key FROM logins WHERE ${type} = ? AND source_key <> ? LIMIT 8`)])) as Record<IdentifierType, StatementSync>
   }
 
   /** The login IDs of the latest version of `key` sent without an outcome yet; undefined when none is. */

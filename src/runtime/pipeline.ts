@@ -321,6 +321,16 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     bump(summary.byPassword, `${mapped.passwordAlgorithm}:${mapped.passwordLane}`)
     ledger?.logins.sent(item, prior)
     handovers?.sending(item, prior)
+    // A new row taking a login ID a row imported before still holds: under upsert Authgear would
+    // match it to that row's user (see HandoverRetry.holdBack). Not while a table is read for the
+    // first time: a first read meets no handover, and its rows sharing a login ID are duplicates.
+    if (handovers !== undefined && prior === undefined && options.upsert && mapped.action !== 'delete' && (ledger?.logins.heldAtStart === true || source.caughtUp?.() === true)) {
+      const taken = ledger?.logins.heldByOthers(item)
+      if (taken !== undefined) {
+        handovers.holdBack(item, taken)
+        return undefined
+      }
+    }
     return scheduler.offer(item) ? undefined : scheduler.add(item)
   }
   const track = (batch: { readonly position: P; readonly bytesRead?: number | undefined }, count: number): BatchTicket => {
@@ -393,7 +403,11 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       // Read to its end, every row that could give a login ID up has been sent: the refusals
       // still waiting for one are final. A stop leaves them for the next run (the checkpoint
       // stays before them).
-      if (exhausted) handovers?.expire(true)
+      // Rows held back are sent then, and refusals among them wait no more.
+      while (exhausted && handovers !== undefined && handovers.parked > 0) {
+        handovers.expire(true)
+        await scheduler.flush()
+      }
     } else await scheduler.drain()
   } catch (error) {
     // A source may end its read with an abort error when halted: the cause is the fatal error.

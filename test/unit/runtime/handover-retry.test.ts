@@ -150,4 +150,26 @@ describe('HandoverRetry', () => {
     record(item, refused())
     expect(written.map(([, outcome]) => outcome.code)).toEqual(['RoleUnknownKeys', 'InvariantViolated'])
   })
+
+  it('holds back a new row whose email another key holds: sent once that row gives it up, or once the wait is over', () => {
+    const { retry, resent, written, record, advance } = harness({ waitMs: 5_000 })
+    const taker = row('1', 'e10@x.com', 'new1')
+    const giver = row('10', 'old10@x.com', 'u10')
+    retry.sending(taker, undefined)
+    retry.holdBack(taker, ['e10@x.com'])
+    expect(retry.parked).toBe(1)
+    retry.sending(giver, { email: 'e10@x.com', preferred_username: 'u10' })
+    record(giver, updated)
+    expect(resent).toEqual(['1'])
+    // A duplicate account no row gives up: sent when the wait is over, not dead-lettered.
+    const twin = row('2', 'e11@x.com', 'twin')
+    retry.sending(twin, undefined)
+    retry.holdBack(twin, ['e11@x.com'])
+    advance(5_000)
+    retry.expire()
+    expect(resent).toEqual(['1', '2'])
+    expect(written.map(([key]) => key)).toEqual(['10'])
+    expect(retry.parked).toBe(0)
+  })
 })
+

@@ -254,4 +254,29 @@ describe('LoginLedger', () => {
     expect(earlierLogins({ preferred_username: 'ann' }, 'email')).toMatchObject({ identifier: 'preferred_username', identifierValue: 'ann' })
     expect(earlierLogins({}, 'email')).toBeUndefined()
   })
+
+  it('names the login IDs of a record another key holds, outcomes not written yet included, and none of its own key\'s', async () => {
+    const path = join(await scratchDir('gb-ledger-'), 'test.logins.sqlite')
+    const ledger = new LoginLedger(path)
+    const item = (key: string, email: string, username?: string): LedgerItem => ({ source: { key }, mapped: { identifier: 'email', identifierValue: email }, ...(username ? { logins: [{ identifier: 'preferred_username' as const, value: username }] } : {}) })
+    const settle = (it: LedgerItem): void => {
+      ledger.sent(it, undefined)
+      ledger.settled(it, { kind: 'inserted', userId: 'u' })
+    }
+    settle(item('10', 'e10@x.com', 'u10'))
+    ledger.flush()
+    expect(ledger.heldByOthers(item('1', 'e10@x.com', 'new1'))).toEqual(['e10@x.com'])
+    expect(ledger.heldByOthers(item('1', 'x@x.com', 'u10'))).toEqual(['u10'])
+    expect(ledger.heldByOthers(item('10', 'e10@x.com', 'u10'))).toBeUndefined()
+    // Key 10 gave the email up; its outcome is not written yet, and is the newest word on it.
+    const moved = item('10', 'old10@x.com', 'u10')
+    ledger.sent(moved, { email: 'e10@x.com', preferred_username: 'u10' })
+    ledger.settled(moved, { kind: 'updated', userId: 'u' })
+    expect(ledger.heldByOthers(item('1', 'e10@x.com', 'new1'))).toBeUndefined()
+    expect(ledger.heldByOthers(item('1', 'old10@x.com', 'new1'))).toEqual(['old10@x.com'])
+    ledger.flush()
+    expect(ledger.heldByOthers(item('1', 'e10@x.com', 'new1'))).toBeUndefined()
+    ledger.close()
+  })
 })
+
