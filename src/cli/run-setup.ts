@@ -5,7 +5,7 @@ import { createLogger } from '../observability/logger.ts'
 import { besideStatusLine } from '../observability/status-line.ts'
 import { Metrics } from '../observability/metrics.ts'
 import { packageVersion } from './package-version.ts'
-import { releaseStartupSignals } from './startup-signals.ts'
+import { takeOverSignals } from './startup-signals.ts'
 
 /** Where a command writes; tests pass buffers. */
 export interface CommandIo {
@@ -53,9 +53,7 @@ export async function openRun(configPath: string, command: string, io: CommandIo
       hard.abort()
     }
   }
-  if (signals === process) releaseStartupSignals()
-  signals.on('SIGTERM', onSignal)
-  signals.on('SIGINT', onSignal)
+  const releaseSignals = takeOverSignals(signals, onSignal)
   return {
     config,
     baseDir,
@@ -63,9 +61,6 @@ export async function openRun(configPath: string, command: string, io: CommandIo
     metrics,
     ctx: { signal: graceful.signal, logger },
     hardStop: hard.signal,
-    dispose() {
-      signals.off('SIGTERM', onSignal)
-      signals.off('SIGINT', onSignal)
-    },
+    dispose: releaseSignals,
   }
 }

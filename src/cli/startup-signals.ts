@@ -46,3 +46,19 @@ export function releaseStartupSignals(): void {
   process.off('SIGINT', handler)
   handler = undefined
 }
+
+/**
+ * Installs the command's own handler for SIGTERM and SIGINT on `signals`, then lets go of the
+ * startup one, in that order: Node closes a signal's watcher when its last listener goes, and a
+ * signal caught while the main thread was busy, not dispatched yet, would be dropped with it (the
+ * run then ignored that SIGTERM). Returns what removes the handler.
+ */
+export function takeOverSignals(signals: NodeJS.EventEmitter, onSignal: (signal: string) => void): () => void {
+  signals.on('SIGTERM', onSignal)
+  signals.on('SIGINT', onSignal)
+  if (signals === process) releaseStartupSignals()
+  return () => {
+    signals.off('SIGTERM', onSignal)
+    signals.off('SIGINT', onSignal)
+  }
+}
