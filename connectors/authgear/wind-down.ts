@@ -1,6 +1,9 @@
 import { AbortedError } from '../../src/core/errors.ts'
 import { sleep } from './backoff.ts'
 
+/** A call given up because a graceful stop's window for retries was over (an `AbortedError`: the run's stop is a resumable one). */
+export class RetriesGivenUpError extends AbortedError {}
+
 /**
  * A graceful stop's bound on retries: once it begins, a failed call is retried only within
  * `windowMs` of it, and a wait for a retry under way ends when the window does. Without it a
@@ -41,7 +44,7 @@ export class WindDown {
     }
   }
 
-  #givenUp(what: string): AbortedError {
-    return new AbortedError(`stopping: ${what} is not retried ${Math.round(this.#windowMs / 1000)} s after the stop was asked for`)
+  #givenUp(what: string): RetriesGivenUpError {
+    return new RetriesGivenUpError(`stopping: ${what} is not retried ${Math.round(this.#windowMs / 1000)} s after the stop was asked for`)
   }
 }

@@ -46,8 +46,8 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
   let skippedDeleted = 0
   /** Said at the end of the run (and by validate): what the source could not hand over. */
   const warnings: string[] = []
-  /** A sync that has read the table to its end once (see `Source.caughtUp`). */
-  let caughtUp = false
+  /** How many times a sync has read the table to its end (see `Source.readsToEnd`). */
+  let readsToEnd = 0
 
   const open = (): SqlClient => (client ??= new SqlClient(config.dialect, connectionSettings(config, options.baseDir), { readOnly: config.read_only }))
 
@@ -224,7 +224,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
         if (rows.length < config.page_size) break
       }
       delivered = window
-      caughtUp = polling
+      if (polling) readsToEnd++
       // A --since read that found nothing still says where the next run goes on from.
       if (!polling && !yielded && options.since !== undefined && since !== undefined) yield { records: [], position: { mode: 'changes', updated_at: since } }
       if (!polling) return
@@ -234,7 +234,7 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
 
   return {
     warnings: () => warnings,
-    caughtUp: () => caughtUp,
+    readsToEnd: () => readsToEnd,
 
     get skippedDeleted() {
       return skippedDeleted

@@ -12,6 +12,7 @@ import { ExitCodes } from '../runtime/exit-codes.ts'
 import { ImportScheduler, type JobRunner } from '../runtime/import-scheduler.ts'
 import { NdjsonWriter } from '../runtime/ndjson-writer.ts'
 import { HandoverRetry } from '../runtime/handover-retry.ts'
+import { RetriesGivenUpError } from '../../connectors/authgear/wind-down.ts'
 import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
 import { runPipeline } from '../runtime/pipeline.ts'
 import { routeJob } from '../runtime/job-router.ts'
@@ -187,7 +188,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // imported with. A publishing run imports nothing itself.
     ledger = config.source.type === 'sql' && config.state.login_ledger && !publish ? new LoginLedger(loginLedgerPath(stateDir, config.name), { owner: loginLedgerOwner(config), identity: loginLedgerIdentity(config) }) : undefined
     if (ledger?.otherOwner) throw ledgerOfAnotherOwner(loginLedgerPath(stateDir, config.name), ledger, loginLedgerIdentity(config), options.config)
-    const handovers = ledger !== undefined && config.source.type === 'sql' && config.source.handover_wait_seconds > 0 ? new HandoverRetry({ waitMs: config.source.handover_wait_seconds * 1000, heldAtStart: ledger.heldAtStart }) : undefined
+    const handovers = ledger !== undefined && config.source.type === 'sql' && config.source.handover_wait_seconds > 0 ? new HandoverRetry({ waitMs: config.source.handover_wait_seconds * 1000, heldAtStart: ledger.heldAtStart, readsToEnd: () => created.source.readsToEnd?.() ?? 0 }) : undefined
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}), ...(ledger ? { ledger } : {}), ...(handovers ? { handovers } : {}) })
     const sink =
       connection &&
@@ -260,7 +261,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const stoppedBySignal = endedBySignal(ran, ctx.signal.aborted || run.hardStop.aborted)
     const stoppedAtOnce = stoppedBySignal && run.hardStop.aborted
     // A first signal gave up on calls Authgear kept failing (see AdminApiClient.windDown).
-    if (stoppedBySignal && !stoppedAtOnce && ran.status === 'failed' && ran.error instanceof Error) {
+    if (stoppedBySignal && !stoppedAtOnce && ran.status === 'failed' && ran.error instanceof RetriesGivenUpError) {
       logger.warn({ reason: ran.error.message }, 'Stopped before every import job in flight had its outcome: their records are read again by the next run.')
     }
     const result: typeof ran = stoppedBySignal ? { status: 'stopped', alreadyComplete: false, deadLetteredEarlier: ran.deadLetteredEarlier, checkpointed: ran.checkpointed === true, ...(ran.checkpointKept ? { checkpointKept: true } : {}) } : ran

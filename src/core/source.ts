@@ -45,8 +45,8 @@ export interface Source<P> {
   commitSettled?(records: readonly SourceRecord[], including: boolean): Promise<boolean>
   /** For `/readyz`: false while the source cannot take work (a Kafka replica outside its consumer group). */
   isReady?(): boolean
-  /** A sync's source that has read its input to the end once, and now reads what changes. */
-  caughtUp?(): boolean
+  /** How many times a sync's source has read its input to the end (it then reads what changes). */
+  readsToEnd?(): number
   /**
    * What the operator should know about the input after a read, in plain sentences (a hash
    * export that matches few users). `validate` prints them; a run logs them as warnings.

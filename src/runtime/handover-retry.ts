@@ -10,10 +10,15 @@ const maxSends = 4
 
 interface Parked {
   readonly item: WorkItem
-  /** Authgear's refusal; undefined for a new row held back before its first send (`holdBack`), which is sent once the wait is over. */
+  /** Authgear's refusal; undefined for a row held back before its first send (`holds`), which is sent, not dead-lettered, once it may go. */
   readonly outcome: Outcome | undefined
   readonly values: readonly string[]
   readonly since: number
+  /** A held row: the source's reads to its end when it was held, and when the first after that ended (its wait starts then). */
+  readonly readsAtHold?: number
+  endedAt?: number
+  /** A row held only because it sends a login ID a held row holds: it goes right after that row, in read order (see `holds`). */
+  readonly follower?: true
 }
 
 /**
@@ -62,11 +67,21 @@ export class HandoverRetry {
   /** The record whose outcome is being written down from here, which `observe` lets through. */
   #settling: object | undefined
   readonly #now: () => number
+  readonly #readsToEnd: () => number
+  /** Login IDs of rows held back (held rows and their followers): value → those rows. */
+  readonly #heldValues = new Map<string, Set<WorkItem>>()
+  /** A held row superseded by a newer version of its key, until `holds` is asked for that version. */
+  readonly #carried = new Map<string, Parked>()
 
-  /** `heldAtStart`: the ledger held rows when the run started. */
-  constructor(options: { waitMs: number; heldAtStart: boolean; now?: () => number }) {
+  /**
+   * `heldAtStart`: the ledger held rows when the run started. `readsToEnd`: how many times the
+   * source has read its input to the end (a sync's polls; a backfill reaches its end once, when
+   * the pipeline calls `expire(true)`).
+   */
+  constructor(options: { waitMs: number; heldAtStart: boolean; readsToEnd?: () => number; now?: () => number }) {
     this.#waitMs = options.waitMs
     this.#heldAtStart = options.heldAtStart
+    this.#readsToEnd = options.readsToEnd ?? (() => 0)
     this.#now = options.now ?? Date.now
   }
 
@@ -123,24 +138,71 @@ export class HandoverRetry {
   }
 
   /**
-   * Holds back a new row (no key of the ledger's) whose login IDs `values` the ledger holds for
-   * other keys, instead of sending it: under upsert Authgear would match it to that user. Sent
-   * once a row gives one of them up (a handover whose giver was read later: it goes first), or
-   * once the wait is over (two rows of one account: it updates that user, as it would have).
+   * Whether `item` is held back here instead of being sent now:
+   * - when it sends a login ID a held row holds (a later row of the same account): it goes right
+   *   after that row, in read order, as it would have been; sent ahead, it would lose to the held
+   *   row's data sent after it;
+   * - when `taken` (asked only then) names login IDs the ledger holds for other keys: a new row
+   *   taking a login ID a row imported before still holds, which under upsert Authgear would match
+   *   to that row's user. It is sent once a row gives one of them up (a handover whose giver is
+   *   read later: the giver goes first), or when the wait is over (two rows of one account: it
+   *   updates that user, as it would have). The wait starts once the source has been read to its
+   *   end after the row was held, wherever the giver lies; a newer version keeps the wait of the
+   *   version it replaces, so a row changed more often than the wait lasts is still sent.
    */
-  holdBack(item: WorkItem, values: readonly string[]): void {
-    const older = this.#byKey.get(item.source.key)
-    if (older !== undefined) this.#settle(older, superseded(older))
-    const parked: Parked = { item, outcome: undefined, values, since: this.#now() }
-    this.#since.set(item, parked.since)
-    this.#parked.set(item, parked)
-    this.#byKey.set(item.source.key, item)
+  holds(item: WorkItem, taken: () => readonly string[] | undefined): boolean {
+    const key = item.source.key
+    const older = this.#carried.get(key)
+    this.#carried.delete(key)
+    let held = false
+    if (item.mapped.action !== 'delete') {
+      const following = this.#heldValues.size === 0 ? [] : [item.mapped.identifierValue, ...(item.logins ?? []).map((login) => login.value)].filter((value) => this.#leaderHolds(value))
+      if (following.length > 0) {
+        this.#hold({ item, outcome: undefined, values: following, since: this.#now(), follower: true })
+        held = true
+      } else {
+        const values = taken()
+        if (values !== undefined) {
+          const since = older?.since ?? this.#now()
+          const readsAtHold = older?.readsAtHold ?? this.#readsToEnd()
+          this.#hold({ item, outcome: undefined, values, since, readsAtHold, ...(older?.endedAt !== undefined ? { endedAt: older.endedAt } : {}) })
+          held = true
+        }
+      }
+    }
+    // Rows that followed the version this one replaces go now, unless this one holds them too.
+    if (older !== undefined) this.#releaseFollowers(older.values)
+    return held
   }
 
-  /** A newer version of `key` was read: a refused earlier one waiting here is done with. */
+  #hold(parked: Parked): void {
+    this.#since.set(parked.item, parked.since)
+    this.#parked.set(parked.item, parked)
+    this.#byKey.set(parked.item.source.key, parked.item)
+    for (const value of parked.values) {
+      const rows = this.#heldValues.get(value)
+      if (rows === undefined) this.#heldValues.set(value, new Set([parked.item]))
+      else rows.add(parked.item)
+    }
+  }
+
+  /** Whether a held row (not a follower) holds `value`. */
+  #leaderHolds(value: string): boolean {
+    for (const item of this.#heldValues.get(value) ?? []) if (this.#parked.get(item)?.follower !== true) return true
+    return false
+  }
+
+  /**
+   * A newer version of `key` was read: an earlier one waiting here is done with (superseded). A
+   * held one's wait goes on with the newer version, if that is held too (see `holds`, which is to
+   * be asked next for it).
+   */
   supersede(key: string): void {
     const item = this.#byKey.get(key)
-    if (item !== undefined) this.#settle(item, superseded(item))
+    const parked = item === undefined ? undefined : this.#parked.get(item)
+    if (parked === undefined) return
+    if (parked.outcome === undefined && !parked.follower) this.#carried.set(key, parked)
+    this.#settle(parked.item, superseded(parked.item), false)
   }
 
   /**
@@ -149,13 +211,22 @@ export class HandoverRetry {
    */
   expire(all = false): void {
     const now = this.#now()
+    const reads = this.#readsToEnd()
     for (const [value, freed] of this.#freed) if (now - freed.at > this.#waitMs) this.#freed.delete(value)
     for (const parked of [...this.#parked.values()]) {
-      if (!all && now - parked.since < this.#waitMs) continue
       if (parked.outcome === undefined) {
+        // Followers go with the row they follow. A held row's giver may lie anywhere ahead in the
+        // source: its wait starts only once the source has been read to its end after it was held.
+        if (parked.follower || !this.#parked.has(parked.item)) continue
+        if (!all) {
+          if (reads <= (parked.readsAtHold ?? 0)) continue
+          parked.endedAt ??= now
+          if (now - parked.endedAt < this.#waitMs) continue
+        }
         this.#send(parked)
         continue
       }
+      if (!all && now - parked.since < this.#waitMs) continue
       const waited = Math.round((now - parked.since) / 1000)
       this.#settle(parked.item, { ...parked.outcome, message: `${parked.outcome.message ?? 'refused'}; no row of the table gave it up in the ${waited} s it waited` })
     }
@@ -173,9 +244,24 @@ export class HandoverRetry {
     this.#forget(parked.item)
     this.#sentAfter.set(parked.item, this.#frees)
     this.#resend!(parked.item)
+    if (parked.outcome === undefined && !parked.follower) this.#releaseFollowers(parked.values)
   }
 
-  #settle(item: WorkItem, outcome: Outcome): void {
+  /** Sends, in read order, the followers of `values` that no held row holds back any more. */
+  #releaseFollowers(values: readonly string[]): void {
+    const free: Parked[] = []
+    for (const value of values) {
+      for (const item of this.#heldValues.get(value) ?? []) {
+        const parked = this.#parked.get(item)
+        if (parked?.follower && !free.includes(parked) && !parked.values.some((held) => this.#leaderHolds(held))) free.push(parked)
+      }
+    }
+    for (const parked of free.sort((a, b) => a.item.seq - b.item.seq)) this.#send(parked)
+  }
+
+  /** `release`: a held row settled here lets its followers go (not when a newer version takes its place). */
+  #settle(item: WorkItem, outcome: Outcome, release = true): void {
+    const parked = this.#parked.get(item)
     this.#forget(item)
     this.#settling = item
     try {
@@ -183,11 +269,18 @@ export class HandoverRetry {
     } finally {
       this.#settling = undefined
     }
+    if (release && parked?.outcome === undefined && parked?.follower !== true && parked !== undefined) this.#releaseFollowers(parked.values)
   }
 
   #forget(item: WorkItem): void {
+    const parked = this.#parked.get(item)
     this.#parked.delete(item)
     if (this.#byKey.get(item.source.key) === item) this.#byKey.delete(item.source.key)
+    for (const value of parked?.values ?? []) {
+      const rows = this.#heldValues.get(value)
+      rows?.delete(item)
+      if (rows?.size === 0) this.#heldValues.delete(value)
+    }
   }
 }
 

@@ -322,15 +322,11 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     ledger?.logins.sent(item, prior)
     handovers?.sending(item, prior)
     // A new row taking a login ID a row imported before still holds: under upsert Authgear would
-    // match it to that row's user (see HandoverRetry.holdBack). Not while a table is read for the
-    // first time: a first read meets no handover, and its rows sharing a login ID are duplicates.
-    if (handovers !== undefined && prior === undefined && options.upsert && mapped.action !== 'delete' && (ledger?.logins.heldAtStart === true || source.caughtUp?.() === true)) {
-      const taken = ledger?.logins.heldByOthers(item)
-      if (taken !== undefined) {
-        handovers.holdBack(item, taken)
-        return undefined
-      }
-    }
+    // match it to that row's user, so it is held back, and later rows of the same login ID behind
+    // it (see HandoverRetry.holds). Not while a table is read for the first time: a first read
+    // meets no handover, and its rows sharing a login ID are duplicates.
+    const newRow = prior === undefined && options.upsert && (ledger?.logins.heldAtStart === true || (source.readsToEnd?.() ?? 0) > 0)
+    if (handovers?.holds(item, () => (newRow ? ledger?.logins.heldByOthers(item) : undefined)) === true) return undefined
     return scheduler.offer(item) ? undefined : scheduler.add(item)
   }
   const track = (batch: { readonly position: P; readonly bytesRead?: number | undefined }, count: number): BatchTicket => {

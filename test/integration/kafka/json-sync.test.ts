@@ -70,6 +70,7 @@ describe('gearbridge sync from a Kafka topic of JSON users', () => {
     expect(Date.now() - asked).toBeLessThan(25_000)
     expect(result!.code, result!.stderr.slice(-2000)).toBe(0)
     expect(result!.stderr).toContain('is not retried 15 s after the stop was asked for')
+    expect(result!.stderr).toContain('Stopped before every import job in flight had its outcome')
     expect(await k.committed(group, topic, 1)).toEqual([50])
     const reported = new Set((await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))).map((r) => r['source_key']))
     expect(reported.size).toBe(50)

@@ -687,6 +687,39 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('a backfill holds a new row taking the email of a row it reads much later until that row\'s change is imported, however long past handover_wait_seconds; a second row of one account still wins in read order', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `far_giver_${process.pid}`
+      await createLoginsTable(db, table, Array.from({ length: 40 }, (_, i) => [i + 2, `e${i + 2}@example.com`, `u${i + 2}`] as const))
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, page_size: 5, handover_wait_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20, max_records: 5 } }, emulator: { record_delay_ms: 60 } },
+      )
+      const store = target.emulator.store
+      try {
+        expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(0)
+        const giverUser = store.findByLoginId('username', 'u41')!.id
+        // Row 41's email moves to a new row 1, read first; a new row 0 is a second account of
+        // row 9's email, read before row 9: row 9's version is read last and must win.
+        await db.query(`INSERT INTO ${table} VALUES (1, 'e41@example.com', 'new1', ${d.nowPlus(-3_600_000)})`)
+        await db.query(`UPDATE ${table} SET email = 'old41@example.com' WHERE id = 41`)
+        await db.query(`INSERT INTO ${table} VALUES (0, 'e9@example.com', 'second9', ${d.nowPlus(-3_600_000)})`)
+        const started = Date.now()
+        const again = await runCli(['backfill', '--from-start', '--config', target.configPath])
+        expect(again.code, again.stderr).toBe(0)
+        // The giver was read well past the 1 s wait.
+        expect(Date.now() - started).toBeGreaterThan(2_000)
+        expect(store.findByLoginId('username', 'u41')).toMatchObject({ id: giverUser, email: { value: 'old41@example.com' } })
+        expect(store.findByLoginId('email', 'e41@example.com')?.username?.value).toBe('new1')
+        // Rows 0 and 9 share one user; row 9, read after row 0, was sent after it.
+        expect(store.findByLoginId('email', 'e9@example.com')?.username?.value).toBe('u9')
+        expect(store.count()).toBe(41)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('a swap of two emails waits for a giver that never comes, and is dead-lettered once handover_wait_seconds has passed, or at the end of a backfill', async () => {
       const db = database()
       const d = dialectSql(db)

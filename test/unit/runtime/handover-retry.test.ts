@@ -21,9 +21,9 @@ function refused(type = 'email'): Outcome {
 
 const updated: Outcome = { kind: 'updated', userId: 'u' }
 
-function harness(options: { heldAtStart?: boolean; waitMs?: number } = {}) {
+function harness(options: { heldAtStart?: boolean; waitMs?: number; readsToEnd?: () => number } = {}) {
   let now = 1_000
-  const retry = new HandoverRetry({ waitMs: options.waitMs ?? 30_000, heldAtStart: options.heldAtStart ?? true, now: () => now })
+  const retry = new HandoverRetry({ waitMs: options.waitMs ?? 30_000, heldAtStart: options.heldAtStart ?? true, now: () => now, ...(options.readsToEnd ? { readsToEnd: options.readsToEnd } : {}) })
   const resent: string[] = []
   const written: [string, Outcome][] = []
   const record = (item: Settleable, outcome: Outcome): void => {
@@ -151,25 +151,75 @@ describe('HandoverRetry', () => {
     expect(written.map(([, outcome]) => outcome.code)).toEqual(['RoleUnknownKeys', 'InvariantViolated'])
   })
 
-  it('holds back a new row whose email another key holds: sent once that row gives it up, or once the wait is over', () => {
-    const { retry, resent, written, record, advance } = harness({ waitMs: 5_000 })
+  it('holds back a new row whose email another key holds: sent once that row gives it up, or once the source was read to its end and the wait is over', () => {
+    let reads = 0
+    const { retry, resent, written, record, advance } = harness({ waitMs: 5_000, readsToEnd: () => reads })
     const taker = row('1', 'e10@x.com', 'new1')
     const giver = row('10', 'old10@x.com', 'u10')
-    retry.sending(taker, undefined)
-    retry.holdBack(taker, ['e10@x.com'])
+    expect(retry.holds(taker, () => ['e10@x.com'])).toBe(true)
     expect(retry.parked).toBe(1)
     retry.sending(giver, { email: 'e10@x.com', preferred_username: 'u10' })
+    expect(retry.holds(giver, () => undefined)).toBe(false)
     record(giver, updated)
     expect(resent).toEqual(['1'])
-    // A duplicate account no row gives up: sent when the wait is over, not dead-lettered.
+    // Two rows of one account, no row giving the email up: the giver may lie anywhere ahead, so
+    // the wait starts only once the source has been read to its end.
     const twin = row('2', 'e11@x.com', 'twin')
-    retry.sending(twin, undefined)
-    retry.holdBack(twin, ['e11@x.com'])
-    advance(5_000)
+    expect(retry.holds(twin, () => ['e11@x.com'])).toBe(true)
+    advance(60_000)
+    retry.expire()
+    expect(resent).toEqual(['1'])
+    reads = 1
+    retry.expire()
+    advance(4_000)
+    retry.expire()
+    expect(resent).toEqual(['1'])
+    advance(1_000)
     retry.expire()
     expect(resent).toEqual(['1', '2'])
     expect(written.map(([key]) => key)).toEqual(['10'])
     expect(retry.parked).toBe(0)
   })
-})
 
+  it('holds later rows sending a held row\'s login ID behind it, and sends them right after it in read order', () => {
+    const { retry, resent } = harness({ waitMs: 5_000 })
+    const held = row('1', 'e9@x.com', 'u1')
+    const existing = row('9', 'e9@x.com', 'u9')
+    const other = row('3', 'x@x.com', 'u3')
+    expect(retry.holds(held, () => ['e9@x.com'])).toBe(true)
+    expect(retry.holds(existing, () => undefined)).toBe(true)
+    expect(retry.holds(other, () => undefined)).toBe(false)
+    expect(retry.parked).toBe(2)
+    // The end of a backfill: the held row goes, then the one read after it.
+    retry.expire(true)
+    expect(resent).toEqual(['1', '9'])
+    expect(retry.parked).toBe(0)
+  })
+
+  it('keeps the wait of a held row across its newer versions, and lets followers go when the newer version no longer takes the login ID', () => {
+    let reads = 0
+    const { retry, resent, written, advance } = harness({ waitMs: 5_000, readsToEnd: () => reads })
+    const first = row('1', 'e9@x.com', 'u1')
+    expect(retry.holds(first, () => ['e9@x.com'])).toBe(true)
+    reads = 1
+    retry.expire()
+    advance(3_000)
+    // Changed again: the wait goes on from where it was.
+    retry.supersede('1')
+    const second = row('1', 'e9@x.com', 'u1')
+    expect(retry.holds(second, () => ['e9@x.com'])).toBe(true)
+    advance(2_000)
+    retry.expire()
+    expect(resent).toEqual(['1'])
+    expect(written.map(([key, outcome]) => [key, outcome.kind])).toEqual([['1', 'superseded']])
+    // A follower of a held row whose newer version takes another email goes at once.
+    const third = row('5', 'e5@x.com', 'u5')
+    const follower = row('6', 'e5@x.com', 'u6')
+    expect(retry.holds(third, () => ['e5@x.com'])).toBe(true)
+    expect(retry.holds(follower, () => undefined)).toBe(true)
+    retry.supersede('5')
+    expect(retry.holds(row('5', 'mine@x.com', 'u5'), () => undefined)).toBe(false)
+    expect(resent).toEqual(['1', '6'])
+    expect(retry.parked).toBe(0)
+  })
+})
