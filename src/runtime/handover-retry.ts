@@ -124,9 +124,15 @@ export class HandoverRetry {
     const values = refusedLogins(work, outcome)
     if (values === undefined) return false
     const key = work.source.key
+    const other = this.#byKey.get(key)
+    // A newer version of the key waits here already (held back when read): this refusal is of a
+    // version it replaces.
+    if (other !== undefined && other.seq > work.seq) {
+      this.#settle(work, superseded(work), false)
+      return true
+    }
     // An older refused version of the key is replaced by this one, as in a batch.
-    const older = this.#byKey.get(key)
-    if (older !== undefined) this.#settle(older, superseded(older))
+    if (other !== undefined) this.#settle(other, superseded(other))
     let since = this.#since.get(work)
     if (since === undefined) this.#since.set(work, (since = this.#now()))
     const parked: Parked = { item: work, outcome, values, since }
@@ -156,9 +162,10 @@ export class HandoverRetry {
     this.#carried.delete(key)
     let held = false
     if (item.mapped.action !== 'delete') {
-      const following = this.#heldValues.size === 0 ? [] : [item.mapped.identifierValue, ...(item.logins ?? []).map((login) => login.value)].filter((value) => this.#leaderHolds(value))
-      if (following.length > 0) {
-        this.#hold({ item, outcome: undefined, values: following, since: this.#now(), follower: true })
+      const logins = this.#heldValues.size === 0 ? [] : [item.mapped.identifierValue, ...(item.logins ?? []).map((login) => login.value)]
+      if (logins.some((value) => this.#heldValues.has(value))) {
+        // All of its login IDs: a row read after it sharing another one follows it in turn.
+        this.#hold({ item, outcome: undefined, values: logins, since: this.#now(), follower: true })
         held = true
       } else {
         const values = taken()
@@ -186,10 +193,21 @@ export class HandoverRetry {
     }
   }
 
-  /** Whether a held row (not a follower) holds `value`. */
-  #leaderHolds(value: string): boolean {
-    for (const item of this.#heldValues.get(value) ?? []) if (this.#parked.get(item)?.follower !== true) return true
+  /** Whether a row held here that was read before `seq` (a held row or a follower) holds `value`. */
+  #earlierHolds(value: string, seq: number): boolean {
+    for (const item of this.#heldValues.get(value) ?? []) if (item.seq < seq && this.#parked.has(item)) return true
     return false
+  }
+
+  /**
+   * A row of the key given is done with outside `holds` (dead-lettered before it was batched):
+   * the rows that followed the version it replaced go now.
+   */
+  letGo(key: string): void {
+    const older = this.#carried.get(key)
+    if (older === undefined) return
+    this.#carried.delete(key)
+    this.#releaseFollowers(older.values)
   }
 
   /**
@@ -213,11 +231,16 @@ export class HandoverRetry {
     const now = this.#now()
     const reads = this.#readsToEnd()
     for (const [value, freed] of this.#freed) if (now - freed.at > this.#waitMs) this.#freed.delete(value)
-    for (const parked of [...this.#parked.values()]) {
+    for (const parked of [...this.#parked.values()].sort((a, b) => a.item.seq - b.item.seq)) {
       if (parked.outcome === undefined) {
-        // Followers go with the row they follow. A held row's giver may lie anywhere ahead in the
-        // source: its wait starts only once the source has been read to its end after it was held.
-        if (parked.follower || !this.#parked.has(parked.item)) continue
+        // Followers go with the rows read before them they follow (at the end, in read order
+        // whatever happened to those). A held row's giver may lie anywhere ahead in the source: its
+        // wait starts only once the source has been read to its end after it was held.
+        if (!this.#parked.has(parked.item)) continue
+        if (parked.follower) {
+          if (all) this.#send(parked)
+          continue
+        }
         if (!all) {
           if (reads <= (parked.readsAtHold ?? 0)) continue
           parked.endedAt ??= now
@@ -244,19 +267,25 @@ export class HandoverRetry {
     this.#forget(parked.item)
     this.#sentAfter.set(parked.item, this.#frees)
     this.#resend!(parked.item)
-    if (parked.outcome === undefined && !parked.follower) this.#releaseFollowers(parked.values)
+    if (parked.outcome === undefined) this.#releaseFollowers(parked.values)
   }
 
-  /** Sends, in read order, the followers of `values` that no held row holds back any more. */
+  /**
+   * Sends, in read order, the followers sharing `values` that no row read before them and still
+   * held here shares a login ID with any more (each one sent lets the ones behind it go in turn).
+   */
   #releaseFollowers(values: readonly string[]): void {
-    const free: Parked[] = []
+    const candidates = new Set<Parked>()
     for (const value of values) {
       for (const item of this.#heldValues.get(value) ?? []) {
         const parked = this.#parked.get(item)
-        if (parked?.follower && !free.includes(parked) && !parked.values.some((held) => this.#leaderHolds(held))) free.push(parked)
+        if (parked?.follower) candidates.add(parked)
       }
     }
-    for (const parked of free.sort((a, b) => a.item.seq - b.item.seq)) this.#send(parked)
+    for (const parked of [...candidates].sort((a, b) => a.item.seq - b.item.seq)) {
+      if (this.#parked.get(parked.item) !== parked || parked.values.some((value) => this.#earlierHolds(value, parked.item.seq))) continue
+      this.#send(parked)
+    }
   }
 
   /** `release`: a held row settled here lets its followers go (not when a newer version takes its place). */
@@ -269,7 +298,7 @@ export class HandoverRetry {
     } finally {
       this.#settling = undefined
     }
-    if (release && parked?.outcome === undefined && parked?.follower !== true && parked !== undefined) this.#releaseFollowers(parked.values)
+    if (release && parked !== undefined && parked.outcome === undefined) this.#releaseFollowers(parked.values)
   }
 
   #forget(item: WorkItem): void {

@@ -306,13 +306,17 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       if (!either) return afterEarlierVersions(read, ledger.logins)
     }
     const item = prior === undefined ? read : followLogins(read, prior, (ledger as NonNullable<typeof ledger>).remedy)
-    if (item === undefined) return undefined
+    if (item === undefined) {
+      handovers?.letGo(read.source.key)
+      return undefined
+    }
     const { mapped, source: record } = item
     if (mapped.lockKeys !== undefined && mapped.lockKeys.length > 0) metrics.loginChanges.inc({ result: 'followed' })
     if (sentEarlier !== undefined && (sentEarlier.delete(record.origin) || sentEarlier.delete(elementOriginBefore(record.origin) ?? ''))) item.resent = true
     metrics.passwordLanes.inc(mapped.passwordAlgorithm, mapped.passwordLane)
     if (item.bytes + envelope > options.maxRequestBytes) {
       // A record of many megabytes is not parsed back and copied into the dead letter.
+      handovers?.letGo(record.key)
       recorder.complete({ source: record, mapped, ticket: item.ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes; with the request's own ${envelope} bytes that is over the ${options.maxRequestBytes}-byte request limit`, ...(item.bytes > maxRecordLineChars ? { recordTooLargeToKeep: true } : {}) }, 'processing')
       return undefined
     }
@@ -401,7 +405,11 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       // stays before them).
       // Rows held back are sent then, and refusals among them wait no more.
       while (exhausted && handovers !== undefined && handovers.parked > 0) {
+        const before = handovers.parked
         handovers.expire(true)
+        // A pass that lets nothing go would never end: what stays has no outcome, and the
+        // checkpoint stays before it (the run ends stopped, and the next one reads it again).
+        if (handovers.parked >= before) break
         await scheduler.flush()
       }
     } else await scheduler.drain()

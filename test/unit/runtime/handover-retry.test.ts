@@ -222,4 +222,48 @@ describe('HandoverRetry', () => {
     expect(resent).toEqual(['1', '6'])
     expect(retry.parked).toBe(0)
   })
+
+  it('settles the refusal of a version a newer held version of its key replaces, and keeps the newer one', () => {
+    const { retry, resent, written, record } = harness()
+    const leader = row('L', 'x@x.com', 'l')
+    expect(retry.holds(leader, () => ['x@x.com'])).toBe(true)
+    const first = row('K', 'k@x.com', 'k')
+    retry.sending(first, { email: 'k@x.com', preferred_username: 'k' })
+    const second = row('K', 'k@x.com', 'k')
+    expect(retry.holds(second, () => ['k@x.com'])).toBe(true)
+    // The first version's refusal arrives now: the second stays held and is sent at the end.
+    record(first, refused())
+    expect(written.map(([key, outcome]) => [key, outcome.kind])).toEqual([['K', 'superseded']])
+    retry.expire(true)
+    expect(resent).toEqual(['L', 'K'])
+    expect(retry.parked).toBe(0)
+  })
+
+  it('lets the followers of a held row go when its newer version is dead-lettered before it could be held (letGo), and never leaves a follower behind at the end', () => {
+    const { retry, resent } = harness()
+    expect(retry.holds(row('L', 'x@x.com', 'l'), () => ['x@x.com'])).toBe(true)
+    expect(retry.holds(row('F', 'x@x.com', 'f'), () => undefined)).toBe(true)
+    retry.supersede('L')
+    retry.letGo('L')
+    expect(resent).toEqual(['F'])
+    // Without letGo, the end of a read still sends a follower left without the row it followed.
+    expect(retry.holds(row('M', 'y@x.com', 'm'), () => ['y@x.com'])).toBe(true)
+    expect(retry.holds(row('G', 'y@x.com', 'g'), () => undefined)).toBe(true)
+    retry.supersede('M')
+    retry.expire(true)
+    expect(resent).toEqual(['F', 'G'])
+    expect(retry.parked).toBe(0)
+  })
+
+  it('holds a row sharing a login ID with a follower only behind that follower, in read order', () => {
+    const { retry, resent } = harness()
+    const leader = row('L', 'x@x.com', 'l')
+    expect(retry.holds(leader, () => ['x@x.com'])).toBe(true)
+    // F1 is the leader's account under another username; F2 shares only that username.
+    expect(retry.holds(row('F1', 'x@x.com', 'shared'), () => undefined)).toBe(true)
+    expect(retry.holds(row('F2', 'y@x.com', 'shared'), () => undefined)).toBe(true)
+    retry.expire(true)
+    expect(resent).toEqual(['L', 'F1', 'F2'])
+  })
 })
+
