@@ -8,6 +8,7 @@ import type { OutcomeRecorder } from '../../src/runtime/outcome-recorder.ts'
 import { releaseBuffer } from '../../src/runtime/release-buffer.ts'
 import type { WorkItem } from '../../src/runtime/work-item.ts'
 import { QuotaExceededError } from '../../src/core/errors.ts'
+import { isDuplicatedIdentity, takenLoginField } from '../../src/core/taken-login.ts'
 import { BodyRejectedError, RequestTooLargeError, TaskNotFoundError, type ApiRequestError } from './errors.ts'
 import type { ApiErrorBody, ImportDetail, ImportJobView } from './import-job.ts'
 
@@ -300,17 +301,13 @@ function failureMessage(origin: string, error: ApiErrorBody | undefined, record:
   return `${origin}: ${fields.length > 0 ? `${fields.join(', ')}: ` : ''}${takenLogin(error, record)}${error.message} (${error.reason})`
 }
 
-/** Record fields of Authgear's login ID keys, as `LoginIDTypeIncoming` names them. */
-const loginFields: Readonly<Record<string, string>> = { email: 'email', phone: 'phone_number', username: 'preferred_username' }
-
 /**
  * Which login ID of the record another user holds, for a duplicated identity: Authgear's error
  * names its type (`LoginIDTypeIncoming`), and the operator needs it to find the other row.
  */
 function takenLogin(error: ApiErrorBody, record: Record<string, unknown>): string {
-  const type = error.info?.['LoginIDTypeIncoming']
-  const field = typeof type === 'string' && Object.hasOwn(loginFields, type) ? loginFields[type] : undefined
-  if (error.reason !== 'InvariantViolated' || field === undefined) return ''
+  const field = takenLoginField(error)
+  if (field === undefined) return ''
   const value = record[field]
   return `${field}${typeof value === 'string' ? ` ${value}` : ''} is another user's: `
 }
@@ -333,8 +330,7 @@ const resentWarning = 'sent again after an import job that did not report it (a 
 /** A resent record that failed because another job (the unseen one it was resent after) inserted the same login at the same moment. */
 function racedItself(item: WorkItem, detail: ImportDetail): boolean {
   if (!item.resent || item.raced || detail.outcome !== 'failed') return false
-  const error = detail.errors?.[0] as { reason?: string; info?: { cause?: { kind?: string } } } | undefined
-  return error?.reason === 'InvariantViolated' && error.info?.cause?.kind === 'DuplicatedIdentity'
+  return isDuplicatedIdentity(detail.errors?.[0])
 }
 
 function carriesSecrets(record: { password?: unknown; mfa?: { totp?: unknown; password?: unknown } }): boolean {

@@ -50,12 +50,13 @@ export interface ImportRunOptions {
   readonly metricsOut?: string
 }
 
+/** How long past a first stop signal failed Authgear calls are still retried. */
+const stopRetryWindowMs = 15_000
+
 /**
  * Runs the import pipeline: `backfill` reads the source to its end; `sync` keeps polling or
  * consuming until SIGTERM/SIGINT, then drains, commits and exits 0. Returns the exit code.
  */
-/** How long past a first stop signal failed Authgear calls are still retried. */
-const stopRetryWindowMs = 15_000
 
 export async function runImport(options: ImportRunOptions, io: CommandIo): Promise<number> {
   const run = await openRun(options.config, options.mode, io)
@@ -142,14 +143,6 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const outcomes = deadLetter
     // A publishing run never contacts Authgear: the replicas that consume the topic do.
     connection = publish ? undefined : await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
-    // A graceful stop lets jobs in flight finish, but a stalled Authgear would hold it for minutes
-    // of retries: failed calls are retried for 15 s past the signal, then left to the next run.
-    const windDown = (): void => {
-      connection?.client.windDown(stopRetryWindowMs)
-      graphql?.windDown(stopRetryWindowMs)
-    }
-    if (ctx.signal.aborted) windDown()
-    else ctx.signal.addEventListener('abort', windDown, { once: true })
     producer = publish ? await kafkaProducer({ brokers: publish.brokers, lingerMs: publish.linger_ms, extra: publish.librdkafka }) : undefined
     const created = await createSource(config.source, {
       baseDir,
@@ -164,7 +157,14 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     const { parsePosition } = created
     // Debezium identifier changes are checked against the user they match (see `checkChanges`).
     graphql = config.source.type === 'kafka' && connection && graphqlUses(config.source) !== undefined ? connectGraphql(connection, metrics) : undefined
-    if (ctx.signal.aborted) graphql?.windDown(stopRetryWindowMs)
+    // A graceful stop lets jobs in flight finish, but a stalled Authgear would hold it for minutes
+    // of retries: failed calls are retried for 15 s past the signal, then left to the next run.
+    const windDown = (): void => {
+      connection?.client.windDown(stopRetryWindowMs)
+      graphql?.windDown(stopRetryWindowMs)
+    }
+    if (ctx.signal.aborted) windDown()
+    else ctx.signal.addEventListener('abort', windDown, { once: true })
     const deleting = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, { metrics, logger, signal: run.hardStop, ...(graphql ? { client: graphql } : {}) }) : undefined
     const store = new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition)
     const pipelineKey = {

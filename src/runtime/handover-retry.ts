@@ -1,9 +1,7 @@
 import type { Outcome } from '../core/outcome.ts'
+import { isDuplicatedIdentity, takenLoginField } from '../core/taken-login.ts'
 import type { LoginSet } from './login-ledger.ts'
 import type { Settleable, WorkItem } from './work-item.ts'
-
-/** Record fields of Authgear's login ID types, as its `DuplicatedIdentity` error names them (`LoginIDTypeIncoming`). */
-const loginFields: Readonly<Record<string, string>> = { email: 'email', phone: 'phone_number', username: 'preferred_username' }
 
 /** Sends of one record refused for a login ID another row held, after which it is dead-lettered whatever comes. */
 const maxSends = 4
@@ -97,9 +95,10 @@ export class HandoverRetry {
 
   /** A record about to be sent; `prior`: its key's ledger entry. */
   sending(item: WorkItem, prior: LoginSet | undefined): void {
-    this.#sentAfter.set(item, this.#frees)
+    // Every record of a table passes here: only what a refusal may later need is kept.
+    if (this.#frees > 0) this.#sentAfter.set(item, this.#frees)
     if (prior === undefined) return
-    this.#known.add(item)
+    if (!this.#heldAtStart) this.#known.add(item)
     let given: string[] | undefined
     for (const value of Object.values(prior)) {
       if (typeof value !== 'string' || value === item.mapped.identifierValue || item.logins?.some((login) => login.value === value)) continue
@@ -128,11 +127,11 @@ export class HandoverRetry {
     // A newer version of the key waits here already (held back when read): this refusal is of a
     // version it replaces.
     if (other !== undefined && other.seq > work.seq) {
-      this.#settle(work, superseded(work), false)
+      this.#settle(work, superseded({ item: work, outcome }), false)
       return true
     }
     // An older refused version of the key is replaced by this one, as in a batch.
-    if (other !== undefined) this.#settle(other, superseded(other))
+    if (other !== undefined) this.#settle(other, superseded(this.#parked.get(other) ?? { item: other, outcome }))
     let since = this.#since.get(work)
     if (since === undefined) this.#since.set(work, (since = this.#now()))
     const parked: Parked = { item: work, outcome, values, since }
@@ -183,7 +182,6 @@ export class HandoverRetry {
   }
 
   #hold(parked: Parked): void {
-    this.#since.set(parked.item, parked.since)
     this.#parked.set(parked.item, parked)
     this.#byKey.set(parked.item.source.key, parked.item)
     for (const value of parked.values) {
@@ -220,7 +218,7 @@ export class HandoverRetry {
     const parked = item === undefined ? undefined : this.#parked.get(item)
     if (parked === undefined) return
     if (parked.outcome === undefined && !parked.follower) this.#carried.set(key, parked)
-    this.#settle(parked.item, superseded(parked.item), false)
+    this.#settle(parked.item, superseded(parked), false)
   }
 
   /**
@@ -313,16 +311,16 @@ export class HandoverRetry {
   }
 }
 
-function superseded(item: WorkItem): Outcome {
-  return { kind: 'superseded', message: 'refused for a login ID another row held; a later version of the row was read before any row gave it up', attempts: item.attempts }
+/** The outcome of a version waiting here that a later version of its row replaced. */
+function superseded(parked: Pick<Parked, 'item' | 'outcome'>): Outcome {
+  const why = parked.outcome === undefined ? 'held back for a login ID another row held' : 'refused for a login ID another row held'
+  return { kind: 'superseded', message: `${why}; a later version of the row was read before any row gave it up`, attempts: parked.item.attempts }
 }
 
 /** The login IDs of `item` Authgear refused as another user's, for a `DuplicatedIdentity` failure. */
 function refusedLogins(item: WorkItem, outcome: Outcome): string[] | undefined {
-  const error = outcome.reason as { reason?: unknown; info?: { cause?: { kind?: unknown }; LoginIDTypeIncoming?: unknown } } | undefined
-  if (error?.reason !== 'InvariantViolated' || error.info?.cause?.kind !== 'DuplicatedIdentity') return undefined
-  const type = error.info.LoginIDTypeIncoming
-  const field = typeof type === 'string' && Object.hasOwn(loginFields, type) ? loginFields[type] : undefined
+  if (!isDuplicatedIdentity(outcome.reason)) return undefined
+  const field = takenLoginField(outcome.reason)
   const value = field === undefined ? undefined : (item.mapped.record as Record<string, unknown>)[field]
   if (typeof value === 'string') return [value]
   // Authgear did not say which: any of the record's login IDs.

@@ -261,8 +261,8 @@ export class LoginLedger {
    * row imported before still holds in Authgear. Either a duplicate account (two rows of one
    * email), or a handover whose giver (that row, which no longer has it) is not imported yet: under
    * upsert Authgear would match the new row to the giver's user and update it. Undefined when none
-   * is. The first call indexes the ledger by login ID (a second or so a million keys, once; the
-   * indexes cost its later writes ~2 µs a row).
+   * is. The first call indexes the ledger by login ID, once (bench/RESULTS.md, "Login ledger
+   * indexed by login ID").
    */
   heldByOthers(item: LedgerItem): string[] | undefined {
     if (!this.#writable || this.otherOwner) return undefined

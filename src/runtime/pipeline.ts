@@ -401,9 +401,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     if (scheduler.fatal === undefined && commitFailure === undefined) {
       await scheduler.flush({ keepChanges: !exhausted })
       // Read to its end, every row that could give a login ID up has been sent: the refusals
-      // still waiting for one are final. A stop leaves them for the next run (the checkpoint
-      // stays before them).
-      // Rows held back are sent then, and refusals among them wait no more.
+      // still waiting for one are final, and the rows held back go (see HandoverRetry.expire). A
+      // stop leaves them all for the next run (the checkpoint stays before them).
       while (exhausted && handovers !== undefined && handovers.parked > 0) {
         const before = handovers.parked
         handovers.expire(true)
