@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
-import { isScalar, LineCounter, parseDocument, visit, type Document, type Scalar } from 'yaml'
+import { isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Scalar } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError } from '../core/errors.ts'
 import { interpolate, type MissingVariable } from './interpolate.ts'
@@ -100,16 +100,21 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   if (problems.length > 0) throw new ConfigError(`invalid config ${path}`, problems)
   /** Interpolated scalars whose text reads as a number, boolean or null: the text and that value. */
   const literals = new Map<Scalar, { text: string; literal: unknown }>()
+  /** Keys whose variable is not set: the schema's complaint about the empty value they read as says nothing more. */
+  const unset = new Set<string>()
   visit(doc, {
-    Scalar(key, node) {
+    Scalar(key, node, ancestors) {
       // Values only: a key is a setting's name, never a secret or a per-environment value.
       if (key === 'key' || typeof node.value !== 'string' || !node.value.includes('${')) return
       const missing: MissingVariable[] = []
       const original = node.value
       const value = interpolate(original, env, missing)
+      const at = missing.length > 0 ? keyPath(ancestors, node).join('.') : ''
+      // Only when the value is the variable alone: text around it may hold a problem of its own.
+      if (missing.length > 0 && onlyVariable.test(original)) unset.add(at)
       for (const m of missing) {
-        if (m.name === undefined) problems.push(`${path}${lineOf(node.range?.[0])}: a \${ that is not a variable gearbridge reads: write \${VAR} or \${VAR:-default} (a default cannot hold another variable), or $\${ for a literal \${`)
-        else problems.push(`${path}${lineOf(node.range?.[0])}: environment variable ${m.name} is not set and has no default (write \${${m.name}:-default} to give one)`)
+        if (m.name === undefined) problems.push(`${path}${lineOf(node.range?.[0])}: ${at}: a \${ that is not a variable gearbridge reads: write \${VAR} or \${VAR:-default} (a default cannot hold another variable), or $\${ for a literal \${`)
+        else problems.push(`${path}${lineOf(node.range?.[0])}: ${at}: environment variable ${m.name} is not set and has no default (write \${${m.name}:-default} to give one)`)
       }
       node.value = value
       // Unquoted, or quoted only because a flow map needs it (`{port: "${PORT}"}`).
@@ -152,7 +157,7 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
       }
     }
   }
-  if (!parsed.success) problems.push(...formatIssues(parsed.error.issues, doc, path, lineOf))
+  if (!parsed.success) problems.push(...formatIssues(parsed.error.issues.filter((issue) => !unset.has(issue.path.join('.'))), doc, path, lineOf))
   if (problems.length > 0 || !parsed.success) throw new ConfigError(`invalid config ${path}`, problems)
   const absolute = resolve(path)
   // A config that names no state directory keeps its state where the environment says: the
@@ -161,6 +166,18 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
   const stateDir = env['GEARBRIDGE_STATE_DIR']
   const config = stateDir !== undefined && stateDir !== '' && !doc.hasIn(['state', 'dir']) ? { ...parsed.data, state: { ...parsed.data.state, dir: stateDir } } : parsed.data
   return { config, path: absolute, baseDir: dirname(absolute) }
+}
+
+/** The config keys leading to `node` (`source.port`, `sink.headers.0`), from its ancestors as `visit` gives them. */
+function keyPath(ancestors: readonly unknown[], node: unknown): string[] {
+  const chain = [...ancestors, node]
+  const keys: string[] = []
+  for (let i = 0; i < chain.length - 1; i++) {
+    const here = chain[i]
+    if (isPair(here)) keys.push(String(isScalar(here.key) ? here.key.value : here.key))
+    else if (isSeq(here)) keys.push(String(here.items.indexOf(chain[i + 1] as never)))
+  }
+  return keys
 }
 
 /** A scalar that is one `${VAR}` or `${VAR:-default}` and nothing else. */

@@ -44,7 +44,7 @@ export const observabilityConfigSchema = z
 /** The whole config file. Unknown keys anywhere are errors. */
 export const rootConfigSchema = z
   .strictObject({
-    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _').default('default').describe('Pipeline name: names the state files and appears in logs.'),
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'lower-case letters, digits, - and _').default('default').describe('Pipeline name: names the state files and appears in logs. Lower-case letters, digits, - and _, starting with a letter or digit.'),
     source: sourceConfigSchema,
     mapping: mappingConfigSchema.prefault({}),
     sink: authgearSinkConfigSchema,

@@ -155,7 +155,7 @@ mapping:
   it('refuses a ${ it does not read, naming the line, instead of keeping it as literal text', () => {
     for (const password of ['${PW:-${FALLBACK}}', '"${PW"', '${PW-x}']) {
       const found = problems(yaml(password), { PW: '' })
-      expect(found, password).toEqual([expect.stringMatching(/^c\.yaml:9: a \$\{ that is not a variable gearbridge reads/)])
+      expect(found, password).toEqual([expect.stringMatching(/^c\.yaml:9: source\.password: a \$\{ that is not a variable gearbridge reads/)])
       expect(found.join('\n')).not.toContain('FALLBACK')
     }
     expect(problems(yaml('"$${literal}"'), {})).toEqual([])
@@ -173,10 +173,17 @@ mapping:
     ])
   })
 
-  it('reports an unset variable together with every other problem', () => {
-    const found = problems(yaml('${PW}', 'bogus: 1\n'), {})
+  it('still reports the schema\'s problem with a value that holds an unset variable among other text', () => {
+    const found = problems(yaml('p').replace('endpoint: embedded', 'endpoint: "ftp://${H}"'), {})
+    expect(found).toContainEqual(expect.stringMatching(/sink\.endpoint: environment variable H is not set/))
+    expect(found).toContainEqual(expect.stringMatching(/sink\.endpoint: (?!environment)/))
+  })
+
+  it('reports an unset variable with its key, together with every other problem, and not again as the empty value it reads as', () => {
+    const found = problems(yaml('${PW}', 'bogus: 1\n').replace('port: ${PORT:-5432}', 'port: ${PORT}'), {})
     expect(found).toEqual([
-      expect.stringMatching(/^c\.yaml:9: environment variable PW is not set/),
+      expect.stringMatching(/^c\.yaml:6: source\.port: environment variable PORT is not set/),
+      expect.stringMatching(/^c\.yaml:9: source\.password: environment variable PW is not set/),
       expect.stringMatching(/^c\.yaml:\d+: bogus: unknown key/),
     ])
   })
