@@ -38,19 +38,12 @@ export class ProjectNeeds {
     this.#project = project && { role: new Set(project.roles), group: new Set(project.groups), attributes: new CustomAttributeChecker(project.custom_attributes, project.phone_validation) }
   }
 
-  /** Counts what the record sends; returns why the embedded project refuses it, if it does. */
+  /**
+   * Counts what the record sends; returns why the embedded project refuses it, if it does, as
+   * Authgear checks a record: custom attributes before roles and groups.
+   */
   add(record: ImportRecord): ProjectRefusal | undefined {
     let refusal: ProjectRefusal | undefined
-    for (const kind of keyKinds) {
-      const keys = kind === 'role' ? record.roles : record.groups
-      if (keys === undefined) continue
-      for (const key of keys) this.#count(this.#keys[kind], key, kind)
-      const unknown = this.#project === undefined ? [] : [...new Set(keys)].filter((key) => !this.#project?.[kind].has(key))
-      if (refusal === undefined && unknown.length > 0) {
-        const reason = kind === 'role' ? 'RoleUnknownKeys' : 'GroupUnknownKeys'
-        refusal = { code: reason, message: `unknown ${kind} keys (${reason}): ${unknown.join(', ')}` }
-      }
-    }
     const attributes = record.custom_attributes as Record<string, unknown> | undefined
     if (attributes !== undefined) {
       for (const [name, value] of Object.entries(attributes)) {
@@ -65,11 +58,21 @@ export class ProjectNeeds {
         }
         kinds.set(typeof value, (kinds.get(typeof value) ?? 0) + 1)
       }
-      const causes = refusal === undefined ? this.#project?.attributes.check(attributes) : undefined
+      const causes = this.#project?.attributes.check(attributes)
       if (causes !== undefined && causes.length > 0) {
         // As the run's dead letter words it, with the failed checks named.
         const at = causes.map((cause) => `/custom_attributes${cause.location}`).join(', ')
         refusal = { code: 'ValidationFailed', message: `${at}: invalid value (ValidationFailed: ${[...new Set(causes.map((cause) => cause.kind))].join(', ')})` }
+      }
+    }
+    for (const kind of keyKinds) {
+      const keys = kind === 'role' ? record.roles : record.groups
+      if (keys === undefined) continue
+      for (const key of keys) this.#count(this.#keys[kind], key, kind)
+      const unknown = this.#project === undefined ? [] : [...new Set(keys)].filter((key) => !this.#project?.[kind].has(key))
+      if (refusal === undefined && unknown.length > 0) {
+        const reason = kind === 'role' ? 'RoleUnknownKeys' : 'GroupUnknownKeys'
+        refusal = { code: reason, message: `unknown ${kind} keys (${reason}): ${unknown.join(', ')}` }
       }
     }
     return refusal

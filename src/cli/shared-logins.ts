@@ -45,7 +45,11 @@ export class SharedLogins {
     this.upsert = upsert
   }
 
-  add(mapped: MappedRecord, origin: string): void {
+  /**
+   * `refusedByProject`: asked only of a record that would land (create or update a user), as
+   * Authgear checks roles, groups and custom attributes only then; true leaves its login IDs free.
+   */
+  add(mapped: MappedRecord, origin: string, refusedByProject?: () => boolean): void {
     const user = loginHash(mapped.identifier, mapped.identifierValue)
     // This user's identifier as another user's second login ID: Authgear finds that user.
     const heldBy = present(this.#logins.get(user))
@@ -82,6 +86,7 @@ export class SharedLogins {
       }
       own.push(login)
     }
+    if (refusedByProject?.() === true) return
     for (const login of own) this.#logins.set(login, owner)
     if (!merged) this.#repeated(before, mapped, origin)
   }

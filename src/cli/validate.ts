@@ -58,6 +58,8 @@ export async function validateCommand(options: { config: string }, io: CommandIo
   const tally = new WarningTally()
   let read = 0
   let sendable = 0
+  /** Sent and refused by the embedded project (unknown roles or groups, invalid custom attributes). */
+  let projectRefused = 0
   let deletes = 0
   const fail = (code: string, message: string, origin: string): void => {
     const entry = (failures[code] ??= { count: 0, examples: [] })
@@ -98,16 +100,21 @@ export async function validateCommand(options: { config: string }, io: CommandIo
           fail('record_too_large', `${record.origin}: the record serializes to ${bytes} bytes; with the request's own ${envelope} bytes that is over the ${maxRequest}-byte request limit`, record.origin)
           continue
         }
-        const refused = needs.add(value.record)
-        if (refused !== undefined) {
-          fail(refused.code, `${record.origin}: ${refused.message}`, record.origin)
-          continue
-        }
         sendable++
-        tally.add(value.warnings, record.origin)
-        logins.add(value, record.origin)
         bump(byIdentifier, value.identifier)
         bump(byPassword, `${value.passwordAlgorithm}:${value.passwordLane}`)
+        // Refused by the project, it is sent all the same, as `InvariantViolated` records are, and
+        // as Authgear checks it: only once its login IDs pass (a user found without upsert is
+        // skipped first), and then custom attributes before roles and groups. No user is created:
+        // its login IDs stay free for the records after it.
+        let refused: ReturnType<typeof needs.add>
+        logins.add(value, record.origin, () => (refused = needs.add(value.record)) !== undefined)
+        if (refused !== undefined) {
+          fail(refused.code, `${record.origin}: ${refused.message}`, record.origin)
+          projectRefused++
+          continue
+        }
+        tally.add(value.warnings, record.origin)
       }
     }
   } finally {
@@ -119,9 +126,9 @@ export async function validateCommand(options: { config: string }, io: CommandIo
     // Sent, and refused by Authgear: they end in the dead letter as surely as a mapping rejection.
     failures['InvariantViolated'] = { count: logins.refused, examples: logins.examples.refused.map((origin) => `${origin}: holds a login ID (email, phone or username) an earlier user's record holds; Authgear refuses it (DuplicatedIdentity)`) }
   }
-  const failed = read - sendable - deletes + logins.refused
+  const failed = read - sendable - deletes + logins.refused + projectRefused
   const deleting = deletes > 0 && config.source.type === 'kafka' ? `, ${deletes} deletes would follow deletes.policy (${config.source.deletes.policy})` : ''
-  const refusedAfterSending = logins.refused > 0 ? ` (${logins.refused} of them sent and refused by Authgear)` : ''
+  const refusedAfterSending = logins.refused + projectRefused > 0 ? ` (${logins.refused + projectRefused} of them sent and refused by Authgear)` : ''
   const lines = [`dry run of ${config.source.type} source: ${read} records read, ${sendable} would be sent${deleting}, ${failed} would be dead-lettered${refusedAfterSending}`]
   lines.push('by identifier type:')
   for (const [k, v] of Object.entries(byIdentifier).sort()) lines.push(`  ${k.padEnd(20)} ${v}`)

@@ -29,7 +29,9 @@ describe('gearbridge validate', () => {
     await writeFile(path, ['name: Bad Name', 'source:', '  type: auth0', '  files: x.ndjson', '  colour: blue', 'sink:', '  endpoint: ftp://nowhere', '  project_id: ${NOT_SET_ANYWHERE}', ''].join('\n'))
     const result = await runCli(['validate', '--config', path])
     expect(result.code).toBe(78)
-    expect(result.stderr).toContain(`${path}:8: environment variable NOT_SET_ANYWHERE is not set`)
+    expect(result.stderr).toContain(`${path}:8: sink.project_id: environment variable NOT_SET_ANYWHERE is not set`)
+    // Not again as the empty text it reads as.
+    expect(result.stderr).not.toMatch(/sink\.project_id: Too small/)
     const fixed = await runCli(['validate', '--config', path], { NOT_SET_ANYWHERE: 'myapp' })
     expect(fixed.code).toBe(78)
     expect(fixed.stderr).toMatch(new RegExp(`${path}:1: name: `))
@@ -76,32 +78,62 @@ describe('gearbridge validate counts', () => {
 })
 
 describe('gearbridge validate role and group keys', () => {
-  it('lists the role and group keys and custom attributes the records send; with the embedded emulator counts a record its project refuses as dead-lettered, as the backfill then does', async () => {
+  it('lists the role and group keys and custom attributes the records send; with the embedded emulator counts a record its project refuses as sent and dead-lettered, for the reason Authgear checks first, as the backfill then does', async () => {
     const users = [
       { user_id: 'auth0|r1', email: 'r1@example.com', app_metadata: { roles: ['admin'] } },
       { user_id: 'auth0|r2', email: 'r2@example.com', app_metadata: { roles: ['admin', 'ghost'] } },
       { user_id: 'auth0|r3', email: 'r3@example.com' },
       { user_id: 'auth0|r4', email: 'r4@example.com', app_metadata: { plan: 5 } },
+      // Both an unknown role and a custom attribute of the wrong type: Authgear checks attributes first.
+      { user_id: 'auth0|r5', email: 'r5@example.com', app_metadata: { roles: ['ghost'], plan: 6 } },
     ]
     await writeFile(join(dir, 'roles.ndjson'), users.map((u) => JSON.stringify(u)).join('\n') + '\n')
     const mapping = { custom_attributes: { plan: 'app_metadata.plan' } }
     const remote = await writeTestConfig(dir, target, { name: 'roles', source: { type: 'auth0', files: 'roles.ndjson' }, mapping }, 'roles-remote.yaml')
     const listed = await runCli(['validate', '--config', remote])
     expect(listed.code).toBe(0)
-    expect(listed.stdout).toContain('4 records read, 4 would be sent, 0 would be dead-lettered')
-    expect(listed.stdout).toMatch(/what the records need the Authgear project to define before the import .*\n  role +admin\s+2 records\n  role +ghost\s+1 record\n  attribute +plan\s+1 record \(number 1\)\n/)
+    expect(listed.stdout).toContain('5 records read, 5 would be sent, 0 would be dead-lettered')
+    expect(listed.stdout).toMatch(/what the records need the Authgear project to define before the import .*\n  role +admin\s+2 records\n  role +ghost\s+2 records\n  attribute +plan\s+2 records \(number 2\)\n/)
 
     const embedded = await writeTestConfig(dir, target, { name: 'roles', source: { type: 'auth0', files: 'roles.ndjson' }, mapping, sink: { endpoint: 'embedded' }, emulator: { roles: ['admin'], custom_attributes: [{ name: 'plan', type: 'string' }] } }, 'roles-embedded.yaml')
     const predicted = await runCli(['validate', '--config', embedded])
     expect(predicted.code).toBe(3)
-    expect(predicted.stdout).toContain('4 records read, 2 would be sent, 2 would be dead-lettered')
+    expect(predicted.stdout).toContain('5 records read, 5 would be sent, 3 would be dead-lettered (3 of them sent and refused by Authgear)')
     expect(predicted.stdout).toMatch(/RoleUnknownKeys\s+1\n\s+e\.g\. roles\.ndjson:2: unknown role keys \(RoleUnknownKeys\): ghost/)
-    expect(predicted.stdout).toMatch(/ValidationFailed\s+1\n\s+e\.g\. roles\.ndjson:4: \/custom_attributes\/plan: invalid value \(ValidationFailed: type\)/)
-    expect(predicted.stdout).toMatch(/role +ghost\s+1 record \(not in the emulated project\)/)
+    expect(predicted.stdout).toMatch(/ValidationFailed\s+2\n\s+e\.g\. roles\.ndjson:4: \/custom_attributes\/plan: invalid value \(ValidationFailed: type\)/)
+    expect(predicted.stdout).toMatch(/role +ghost\s+2 records \(not in the emulated project\)/)
     const run = await runCli(['backfill', '--config', embedded])
     expect(run.code).toBe(3)
     const dead = await readNdjson(join(dir, 'state', 'roles.dead-letter.ndjson'))
-    expect(dead.map((d) => [d['origin'], d['code']])).toEqual([['roles.ndjson:2', 'RoleUnknownKeys'], ['roles.ndjson:4', 'ValidationFailed']])
+    expect(dead.map((d) => [d['origin'], d['code']])).toEqual([['roles.ndjson:2', 'RoleUnknownKeys'], ['roles.ndjson:4', 'ValidationFailed'], ['roles.ndjson:5', 'ValidationFailed']])
+    expect(run.stdout).toMatch(/inserted +2\n/)
+    expect(run.stdout).toMatch(/failed +3\n/)
+  })
+})
+
+describe('gearbridge validate with the embedded project', () => {
+  it('checks a record\'s login IDs before the project\'s roles and attributes, as Authgear does: a repeat is skipped, a taken login ID refused, whatever else it sends', async () => {
+    const users = [
+      { user_id: 'auth0|a1', email: 'a@example.com', phone_number: '+14155552671', app_metadata: { roles: ['admin'] } },
+      // A repeat of a1 (one job a record, no upsert): skipped before its unknown role is looked at.
+      { user_id: 'google-oauth2|a2', email: 'a@example.com', app_metadata: { roles: ['ghost'], plan: 3 } },
+      // a1's phone as a second login ID: refused for it, not for its attribute.
+      { user_id: 'auth0|b1', email: 'b@example.com', phone_number: '+14155552671', app_metadata: { plan: 4 } },
+      { user_id: 'auth0|c1', email: 'c@example.com', app_metadata: { roles: ['ghost'] } },
+    ]
+    await writeFile(join(dir, 'order.ndjson'), users.map((u) => JSON.stringify(u)).join('\n') + '\n')
+    const config = await writeTestConfig(dir, target, { name: 'order', source: { type: 'auth0', files: 'order.ndjson' }, mapping: { custom_attributes: { plan: 'app_metadata.plan' } }, sink: { endpoint: 'embedded', batch: { max_records: 1 } }, emulator: { roles: ['admin'], custom_attributes: [{ name: 'plan', type: 'string' }] } }, 'order.yaml')
+    const predicted = await runCli(['validate', '--config', config])
+    expect(predicted.stdout).toContain('4 records read, 4 would be sent, 2 would be dead-lettered (2 of them sent and refused by Authgear)')
+    expect(predicted.stdout).toMatch(/InvariantViolated\s+1\n\s+e\.g\. order\.ndjson:3:/)
+    expect(predicted.stdout).toMatch(/RoleUnknownKeys\s+1\n\s+e\.g\. order\.ndjson:4:/)
+    expect(predicted.stdout).not.toMatch(/ValidationFailed +\d/)
+    const run = await runCli(['backfill', '--config', config])
+    expect(run.code).toBe(3)
+    const dead = await readNdjson(join(dir, 'state', 'order.dead-letter.ndjson'))
+    // One job a record: jobs run side by side and their outcomes land in the order they finish.
+    expect(dead.map((d) => [d['origin'], d['code']]).sort()).toEqual([['order.ndjson:3', 'InvariantViolated'], ['order.ndjson:4', 'RoleUnknownKeys']])
+    expect(run.stdout).toMatch(/skipped +1\n/)
   })
 })
 
