@@ -113,7 +113,13 @@ export class AdminApiClient {
     // match by identifier), but `onAmbiguous` is told first (with whether a retry follows), so that outcomes the unseen job
     // shaped (a user found existing, or one both jobs inserted at once) are read for what they are.
     const result = await this.#call(AdminApiRoutes.importCreate, 'POST', IMPORT_PATH, body, signal, undefined, onAmbiguous)
-    return asJobView(result, AdminApiRoutes.importCreate)
+    try {
+      return asJobView(result, AdminApiRoutes.importCreate)
+    } catch (error) {
+      // A 200 Authgear sent: the job may exist, unreadable as its reply is.
+      onAmbiguous?.(false)
+      throw error
+    }
   }
 
   /**
@@ -173,8 +179,9 @@ export class AdminApiClient {
       try {
         outcome = await this.#attempt(route, method, path, body, token, attempt, signal)
       } catch (error) {
-        // Aborted (a second signal) while the request was out: it may have been received.
-        if (error instanceof AbortedError) onAmbiguous?.(false)
+        // Aborted (a second signal) while the request was out, or a transport failure not told
+        // apart (a reply cut short, a parser error) after it connected: it may have been received.
+        if (error instanceof AbortedError || (error instanceof ApiUnavailableError && mayHaveReachedServer(error.cause))) onAmbiguous?.(false)
         throw error
       }
       let retry: { reason: RetryReason; retryAfterMs?: number | undefined; exhausted: () => ApiUnavailableError }
@@ -202,7 +209,11 @@ export class AdminApiClient {
           ...(jobId === undefined ? {} : { jobId }),
         })
         if (decision.type === 'ok') return decision.result
-        if (decision.type === 'fail') throw decision.error
+        if (decision.type === 'fail') {
+          // A 2xx whose body cannot be read (cut short, no envelope): the request was handled.
+          if (outcome.reply.status >= 200 && outcome.reply.status < 300) onAmbiguous?.(false)
+          throw decision.error
+        }
         // A rate limit answers before the request is handled; a 5xx may come after it was.
         reached = decision.reason !== '429'
         retry = {

@@ -8,6 +8,7 @@ import type { OutcomeRecorder } from '../../src/runtime/outcome-recorder.ts'
 import { releaseBuffer } from '../../src/runtime/release-buffer.ts'
 import type { WorkItem } from '../../src/runtime/work-item.ts'
 import { QuotaExceededError } from '../../src/core/errors.ts'
+import { markNothingCreated, refusedBeforeAnyJob } from './nothing-created.ts'
 import { isDuplicatedIdentity, takenLoginField } from '../../src/core/taken-login.ts'
 import { BodyRejectedError, RequestTooLargeError, TaskNotFoundError, type ApiRequestError } from './errors.ts'
 import type { ApiErrorBody, ImportDetail, ImportJobView } from './import-job.ts'
@@ -110,8 +111,12 @@ export class ImportSink {
     const bytes = body.byteLength
     this.#metrics.batchBytes.observe(bytes)
     let job: ImportJobView
+    let ambiguous = false
     try {
-      job = await this.#api.submitImport(body, this.#options.hardStop, (retrying) => this.#markAmbiguous(items, retrying))
+      job = await this.#api.submitImport(body, this.#options.hardStop, (retrying) => {
+        ambiguous = true
+        this.#markAmbiguous(items, retrying)
+      })
       // Accepted: Authgear has read the whole body. After a failure it is left to the collector,
       // as a transport may still be writing it.
       releaseBuffer(body)
@@ -129,6 +134,7 @@ export class ImportSink {
         this.#failAll(items, 'request_rejected', error)
         return []
       }
+      if (!ambiguous && refusedBeforeAnyJob(error)) markNothingCreated(error)
       throw error
     }
     this.#metrics.jobsInFlight.inc()

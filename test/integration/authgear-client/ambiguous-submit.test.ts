@@ -3,7 +3,8 @@ import type { Dispatcher } from 'undici'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { AdminApiClient } from '../../../connectors/authgear/client.ts'
 import { AdminTokenSigner } from '../../../connectors/authgear/token.ts'
-import { ScriptedServer, hang } from './scripted-server.ts'
+import { ScriptedServer, hang, json, text } from './scripted-server.ts'
+import { refusedBeforeAnyJob } from '../../../connectors/authgear/nothing-created.ts'
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
 const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
@@ -44,12 +45,44 @@ describe('an import POST that may have created a job', () => {
     await client.close()
   })
 
+  it('is said to be ambiguous when a 2xx reply cannot be read (cut short, no envelope, not a job), or the reply breaks off after it connected', async () => {
+    const client = new AdminApiClient({ endpoint: server.url, projectId: 'myapp', signer: signer(), timeoutMs: 2_000, retry: { maxAttempts: 2, baseMs: 5, maxMs: 10 } })
+    const brokenOff: Parameters<ScriptedServer['script']>[0] = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' })
+      res.write('{"result":{"id":"userimport_x"', () => res.socket?.destroy())
+    }
+    for (const step of [text(200, '{"result":{"id":"userimport_x","sta'), json(200, { id: 'userimport_x' }), json(200, { result: { id: 'x' } }), brokenOff]) {
+      server.script(step, step)
+      const told: boolean[] = []
+      const error = await client.submitImport(body, undefined, (retrying) => told.push(retrying)).then(() => undefined, (caught: unknown) => caught)
+      expect(error).toBeInstanceOf(Error)
+      // Said, the last time as given up; a 2xx is not asked again (the job may exist). Never taken
+      // for a request that created nothing.
+      expect(told.at(-1)).toBe(false)
+      if (step !== brokenOff) expect(told).toEqual([false])
+      expect(refusedBeforeAnyJob(error)).toBe(false)
+    }
+    await client.close()
+  })
+
+  it('is not, when Authgear refused it outright (403), and that refusal created nothing', async () => {
+    server.script(text(403, 'invalid token'))
+    const client = new AdminApiClient({ endpoint: server.url, projectId: 'myapp', signer: signer(), timeoutMs: 2_000, retry: { maxAttempts: 2, baseMs: 5, maxMs: 10 } })
+    const told: boolean[] = []
+    const error = await client.submitImport(body, undefined, (retrying) => told.push(retrying)).then(() => undefined, (caught: unknown) => caught)
+    expect(told).toEqual([])
+    expect(refusedBeforeAnyJob(error)).toBe(true)
+    await client.close()
+  })
+
   it('is not, when the connection was never made (a connect timeout)', async () => {
     const connectTimeout = Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' })
     const dispatcher = { request: async () => { throw connectTimeout } } as unknown as Dispatcher
     const client = new AdminApiClient({ endpoint: 'http://127.0.0.1:9', projectId: 'myapp', signer: signer(), timeoutMs: 1_000, retry: { maxAttempts: 2, baseMs: 1, maxMs: 2 }, dispatcher })
     let ambiguous = 0
-    await expect(client.submitImport(body, undefined, () => ambiguous++)).rejects.toThrow()
+    const error = await client.submitImport(body, undefined, () => ambiguous++).then(() => undefined, (caught: unknown) => caught)
+    expect(error).toBeInstanceOf(Error)
     expect(ambiguous).toBe(0)
+    expect(refusedBeforeAnyJob(error)).toBe(true)
   })
 })
