@@ -109,6 +109,22 @@ class LineWriter {
   }
 }
 
+const usage = `node bench/generate-auth0-export.ts [options]
+
+Writes a synthetic Auth0 bulk export (users.ndjson) and its password-hash export
+(password-hashes.ndjson). Kinds of users, by share: database users (with id case, alt_id,
+email-only and missing hash-line variants), username-only, Google, SMS (phone-only) and linked
+accounts; mixed-case emails, bad and empty locales, blocked users (see bench/auth0-fake-user.ts).
+
+  --users N            users to write (default 10000)
+  --out DIR            output folder (default bench/data/auth0)
+  --seed N             random seed; the same seed writes the same files (default 1)
+  --gzip               gzip the user export (users.ndjson.gz)
+  --gzip-hashes        gzip the hash export (password-hashes.ndjson.gz)
+  --malformed-every N  every N-th line of the user export is malformed JSON (default 0: none)
+  --hash-lines N       pad the hash export to N lines with database users not in the user export
+  -h, --help           this text`
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -119,8 +135,13 @@ async function main(): Promise<void> {
       'gzip-hashes': { type: 'boolean', default: false },
       'malformed-every': { type: 'string', default: '0' },
       'hash-lines': { type: 'string', default: '0' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   })
+  if (values.help) {
+    console.log(usage)
+    return
+  }
   const started = Date.now()
   const result = await generateAuth0Export({
     users: Number(values.users),

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path'
 import { connectAuthgear } from '../../connectors/authgear/connect.ts'
 import { ImportSink } from '../../connectors/authgear/import-sink.ts'
+import { nothingCreated } from '../../connectors/authgear/nothing-created.ts'
 import { AUTHGEAR_IMPORT_BODY_LIMIT } from '../../connectors/authgear/config.ts'
 import { createSource } from '../../connectors/create-source.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
@@ -57,7 +58,6 @@ const stopRetryWindowMs = 15_000
  * Runs the import pipeline: `backfill` reads the source to its end; `sync` keeps polling or
  * consuming until SIGTERM/SIGINT, then drains, commits and exits 0. Returns the exit code.
  */
-
 export async function runImport(options: ImportRunOptions, io: CommandIo): Promise<number> {
   const run = await openRun(options.config, options.mode, io)
   const { config, baseDir, logger, metrics, ctx } = run
@@ -188,7 +188,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // imported with. A publishing run imports nothing itself.
     ledger = config.source.type === 'sql' && config.state.login_ledger && !publish ? new LoginLedger(loginLedgerPath(stateDir, config.name), { owner: loginLedgerOwner(config), identity: loginLedgerIdentity(config) }) : undefined
     if (ledger?.otherOwner) throw ledgerOfAnotherOwner(loginLedgerPath(stateDir, config.name), ledger, loginLedgerIdentity(config), options.config)
-    const handovers = ledger !== undefined && config.source.type === 'sql' && config.source.handover_wait_seconds > 0 ? new HandoverRetry({ waitMs: config.source.handover_wait_seconds * 1000, heldAtStart: ledger.heldAtStart, readsToEnd: () => created.source.readsToEnd?.() ?? 0 }) : undefined
+    const handovers = ledger !== undefined && config.source.type === 'sql' && config.source.handover_wait_seconds > 0 ? new HandoverRetry({ waitMs: config.source.handover_wait_seconds * 1000, heldAtStart: ledger.heldAtStart, readsToEnd: () => created.source.readsToEnd?.() ?? 0, holders: ledger }) : undefined
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}), ...(ledger ? { ledger } : {}), ...(handovers ? { handovers } : {}) })
     const sink =
       connection &&
@@ -375,8 +375,10 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
 
 /**
  * Jobs whose keys the ledger holds no outcome for are noted in it before they are sent (see
- * `LoginLedger.sending`); a quota refusal, which creates nothing, takes back the notes of the
- * records no job may hold.
+ * `LoginLedger.sending`); a refusal that created nothing (a quota refusal, a request that never
+ * reached Authgear or was refused outright) takes back the notes of the records no job may hold:
+ * kept, a row changed before the next run would be dead-lettered as a login ID change of a user
+ * that was never created.
  */
 function beforeSending(ledger: LoginLedger | undefined, run: JobRunner): JobRunner {
   if (ledger === undefined) return run
@@ -385,7 +387,7 @@ function beforeSending(ledger: LoginLedger | undefined, run: JobRunner): JobRunn
     try {
       await run(identifier, items)
     } catch (error) {
-      if (error instanceof QuotaExceededError) ledger.unsent(items.filter((item) => !item.resent))
+      if (nothingCreated(error)) ledger.unsent(items.filter((item) => !item.resent))
       throw error
     }
   }

@@ -12,11 +12,29 @@ interface Parked {
   readonly outcome: Outcome | undefined
   readonly values: readonly string[]
   readonly since: number
-  /** A held row: the source's reads to its end when it was held, and when the first after that ended (its wait starts then). */
-  readonly readsAtHold?: number
+  /** The source's reads to its end when it was held or first refused, and when the first after that ended (its wait starts then). */
+  readsAtHold?: number
   endedAt?: number
   /** A row held only because it sends a login ID a held row holds: it goes right after that row, in read order (see `holds`). */
-  readonly follower?: true
+  follower?: true
+  /** A new row taking login IDs the ledger held for other keys when it was held: they are looked at again before it is sent (see `#judge`). */
+  readonly takes?: true
+}
+
+/** What the handover retry asks the login ledger about the keys holding a held row's login IDs. */
+export interface HolderCheck {
+  holdersOf(item: WorkItem): readonly { readonly value: string; readonly key: string }[]
+  inFlight(key: string): LoginSet | undefined
+  diverged(key: string): LoginSet | undefined
+}
+
+/** Why a held row is not sent: a key holding one of its login IDs whose change giving it up is still out, or was dead-lettered. */
+interface Holder {
+  readonly key: string
+  readonly value: string
+  readonly out: boolean
+  /** The key's dead-lettered version was refused by the mapping: which login IDs it has is not known. */
+  readonly unknown?: boolean
 }
 
 /**
@@ -58,10 +76,11 @@ export class HandoverRetry {
   readonly #known = new WeakSet<object>()
   /** Whether the ledger held rows when the run started (see the class comment). */
   readonly #heldAtStart: boolean
-  /** When each record was first refused: sent again and refused again, it waits no longer in all. */
-  readonly #since = new WeakMap<WorkItem, number>()
+  /** When each record was first refused, and the source's reads to its end then: sent again and refused again, it waits no longer in all. */
+  readonly #since = new WeakMap<WorkItem, { readonly at: number; readonly reads: number; endedAt?: number }>()
+  readonly #holders: HolderCheck | undefined
   #resend: ((item: WorkItem) => void) | undefined
-  #record: ((item: Settleable, outcome: Outcome) => void) | undefined
+  #record: ((item: Settleable, outcome: Outcome, stage?: 'processing') => void) | undefined
   /** The record whose outcome is being written down from here, which `observe` lets through. */
   #settling: object | undefined
   readonly #now: () => number
@@ -76,15 +95,16 @@ export class HandoverRetry {
    * source has read its input to the end (a sync's polls; a backfill reaches its end once, when
    * the pipeline calls `expire(true)`).
    */
-  constructor(options: { waitMs: number; heldAtStart: boolean; readsToEnd?: () => number; now?: () => number }) {
+  constructor(options: { waitMs: number; heldAtStart: boolean; readsToEnd?: () => number; now?: () => number; holders?: HolderCheck }) {
     this.#waitMs = options.waitMs
+    this.#holders = options.holders
     this.#heldAtStart = options.heldAtStart
     this.#readsToEnd = options.readsToEnd ?? (() => 0)
     this.#now = options.now ?? Date.now
   }
 
   /** `resend`: hands a record to the scheduler again. `record`: writes an outcome down, past `observe`. */
-  bind(resend: (item: WorkItem) => void, record: (item: Settleable, outcome: Outcome) => void): void {
+  bind(resend: (item: WorkItem) => void, record: (item: Settleable, outcome: Outcome, stage?: 'processing') => void): void {
     this.#resend = resend
     this.#record = record
   }
@@ -114,7 +134,7 @@ export class HandoverRetry {
   observe(item: Settleable, outcome: Outcome): boolean {
     if (outcome.kind === 'updated' || outcome.kind === 'inserted') {
       const given = this.#gives.get(item)
-      if (given !== undefined) this.#gaveUp(given)
+      if (given !== undefined) this.#gaveUp(given, item.source.key)
       return false
     }
     if (outcome.kind !== 'failed' || this.#resend === undefined || item === this.#settling) return false
@@ -132,9 +152,11 @@ export class HandoverRetry {
     }
     // An older refused version of the key is replaced by this one, as in a batch.
     if (other !== undefined) this.#settle(other, superseded(this.#parked.get(other) ?? { item: other, outcome }))
-    let since = this.#since.get(work)
-    if (since === undefined) this.#since.set(work, (since = this.#now()))
-    const parked: Parked = { item: work, outcome, values, since }
+    let first = this.#since.get(work)
+    if (first === undefined) this.#since.set(work, (first = { at: this.#now(), reads: this.#readsToEnd() }))
+    // Its giver may lie anywhere ahead in the source, as a held row's may: its wait starts once
+    // the source has been read to its end after the refusal.
+    const parked: Parked = { item: work, outcome, values, since: first.at, readsAtHold: first.reads, ...(first.endedAt !== undefined ? { endedAt: first.endedAt } : {}) }
     this.#parked.set(work, parked)
     this.#byKey.set(key, work)
     const sentAfter = this.#sentAfter.get(work) ?? 0
@@ -163,15 +185,16 @@ export class HandoverRetry {
     if (item.mapped.action !== 'delete') {
       const logins = this.#heldValues.size === 0 ? [] : [item.mapped.identifierValue, ...(item.logins ?? []).map((login) => login.value)]
       if (logins.some((value) => this.#heldValues.has(value))) {
-        // All of its login IDs: a row read after it sharing another one follows it in turn.
-        this.#hold({ item, outcome: undefined, values: logins, since: this.#now(), follower: true })
+        // All of its login IDs: a row read after it sharing another one follows it in turn. A new
+        // row's are looked at again before it goes, as a held row's are.
+        this.#hold({ item, outcome: undefined, values: logins, since: this.#now(), follower: true, ...(taken() ? { takes: true } : {}) })
         held = true
       } else {
         const values = taken()
         if (values !== undefined) {
           const since = older?.since ?? this.#now()
           const readsAtHold = older?.readsAtHold ?? this.#readsToEnd()
-          this.#hold({ item, outcome: undefined, values, since, readsAtHold, ...(older?.endedAt !== undefined ? { endedAt: older.endedAt } : {}) })
+          this.#hold({ item, outcome: undefined, values, since, readsAtHold, takes: true, ...(older?.endedAt !== undefined ? { endedAt: older.endedAt } : {}) })
           held = true
         }
       }
@@ -222,42 +245,107 @@ export class HandoverRetry {
   }
 
   /**
-   * Ends the waits of `waitMs` (all of them with `all`: the source was read to its end): writes
-   * down the refusals, and sends the rows held back.
+   * Ends the waits of `waitMs` (all of them with `all`: the source was read to its end and every
+   * row sent has its outcome): sends the rows held back, then writes down the refusals. With
+   * `all`, a pass that sends a held row ends there: its outcome may free a refused row.
    */
   expire(all = false): void {
     const now = this.#now()
     const reads = this.#readsToEnd()
     for (const [value, freed] of this.#freed) if (now - freed.at > this.#waitMs) this.#freed.delete(value)
-    for (const parked of [...this.#parked.values()].sort((a, b) => a.item.seq - b.item.seq)) {
-      if (parked.outcome === undefined) {
-        // Followers go with the rows read before them they follow (at the end, in read order
-        // whatever happened to those). A held row's giver may lie anywhere ahead in the source: its
-        // wait starts only once the source has been read to its end after it was held.
-        if (!this.#parked.has(parked.item)) continue
-        if (parked.follower) {
-          if (all) this.#send(parked)
-          continue
-        }
-        if (!all) {
-          if (reads <= (parked.readsAtHold ?? 0)) continue
-          parked.endedAt ??= now
-          if (now - parked.endedAt < this.#waitMs) continue
-        }
-        this.#send(parked)
+    const waiting = [...this.#parked.values()].sort((a, b) => a.item.seq - b.item.seq)
+    let moved = false
+    for (const parked of waiting) {
+      if (parked.outcome !== undefined || this.#parked.get(parked.item) !== parked) continue
+      // Followers go with the rows read before them they follow (at the end, in read order
+      // whatever happened to those).
+      if (parked.follower) {
+        if (all) moved = this.#go(parked, now, all) || moved
         continue
       }
-      if (!all && now - parked.since < this.#waitMs) continue
+      if (all || this.#waitOver(parked, now, reads)) moved = this.#go(parked, now, all) || moved
+    }
+    if (all && moved) return
+    for (const parked of waiting) {
+      if (parked.outcome === undefined || this.#parked.get(parked.item) !== parked) continue
+      if (!all && !this.#waitOver(parked, now, reads)) continue
       const waited = Math.round((now - parked.since) / 1000)
       this.#settle(parked.item, { ...parked.outcome, message: `${parked.outcome.message ?? 'refused'}; no row of the table gave it up in the ${waited} s it waited` })
+      moved = true
     }
+    if (!all || moved) return
+    // Nothing else can happen: what still waits for a holder's change has waited for good.
+    for (const parked of waiting) if (this.#parked.get(parked.item) === parked) this.#go(parked, now, all, true)
   }
 
-  #gaveUp(values: readonly string[]): void {
+  /** Whether the wait of a row (held or refused) is over: the source was read to its end after it came, `waitMs` ago. */
+  #waitOver(parked: Parked, now: number, reads: number): boolean {
+    if (reads <= (parked.readsAtHold ?? 0)) return false
+    parked.endedAt ??= now
+    // A refused row sent again keeps its wait.
+    const first = parked.outcome === undefined ? undefined : this.#since.get(parked.item)
+    if (first !== undefined) first.endedAt ??= parked.endedAt
+    return now - parked.endedAt >= this.#waitMs
+  }
+
+  /**
+   * Sends a row held back, unless a key holding one of its login IDs no longer has it in its row
+   * while Authgear's user of that key still does (see `#judge`): sent, it would update that user.
+   * It waits while that key's change is out (a follower becomes a held row, with a wait of its own;
+   * at most three waits, or until `final`), and is dead-lettered when the change was. Returns
+   * whether the row is done with here.
+   */
+  #go(parked: Parked, now: number, all: boolean, final = false, freed?: { readonly key: string; readonly values: readonly string[] }): boolean {
+    const holder = parked.takes ? this.#judge(parked.item, freed) : undefined
+    if (holder === undefined) {
+      this.#send(parked)
+      return true
+    }
+    if (holder.out && !final) {
+      if (all) return false
+      if (parked.follower) {
+        delete parked.follower
+        parked.readsAtHold = -1
+        parked.endedAt = now
+        return false
+      }
+      if (now - (parked.endedAt ?? now) < 3 * this.#waitMs) return false
+    }
+    this.#settle(parked.item, heldOutcome(parked, holder, now), true, 'processing')
+    return true
+  }
+
+  /**
+   * The key holding one of a held row's login IDs that makes sending it wrong: Authgear's user of
+   * that key holds the login ID while the key's latest version read does not, dead-lettered
+   * (Authgear matched the held row to that user: it would take it over), or still out (its
+   * outcome decides). None when every key holding them still has them in its row (two rows of
+   * one account: the held row updates that user, as it would have), or when none holds them
+   * any more.
+   */
+  #judge(item: WorkItem, freed?: { readonly key: string; readonly values: readonly string[] }): Holder | undefined {
+    if (this.#holders === undefined) return undefined
+    let out: Holder | undefined
+    for (const { value, key } of this.#holders.holdersOf(item)) {
+      if (key === freed?.key && freed.values.includes(value)) continue
+      const diverged = this.#holders.diverged(key)
+      const flight = this.#holders.inFlight(key)
+      if (flight !== undefined && !carries(flight, value)) out ??= { key, value, out: true }
+      else if (diverged !== undefined && !carries(diverged, value)) return { key, value, out: false, ...(Object.keys(diverged).length === 0 ? { unknown: true } : {}) }
+    }
+    return out
+  }
+
+  /** `giver`: the key whose applied outcome gave `values` up (the ledger learns it only after this). */
+  #gaveUp(values: readonly string[], giver: string): void {
     const at = this.#now()
     const order = ++this.#frees
     for (const value of values) this.#freed.set(value, { at, order })
-    for (const parked of [...this.#parked.values()]) if (parked.values.some((value) => values.includes(value))) this.#send(parked)
+    for (const parked of [...this.#parked.values()]) {
+      if (this.#parked.get(parked.item) !== parked || !parked.values.some((value) => values.includes(value))) continue
+      if (parked.outcome === undefined) this.#go(parked, at, false, false, { key: giver, values })
+      else this.#send(parked)
+    }
   }
 
   #send(parked: Parked): void {
@@ -281,18 +369,18 @@ export class HandoverRetry {
       }
     }
     for (const parked of [...candidates].sort((a, b) => a.item.seq - b.item.seq)) {
-      if (this.#parked.get(parked.item) !== parked || parked.values.some((value) => this.#earlierHolds(value, parked.item.seq))) continue
-      this.#send(parked)
+      if (this.#parked.get(parked.item) !== parked || !parked.follower || parked.values.some((value) => this.#earlierHolds(value, parked.item.seq))) continue
+      this.#go(parked, this.#now(), false)
     }
   }
 
   /** `release`: a held row settled here lets its followers go (not when a newer version takes its place). */
-  #settle(item: WorkItem, outcome: Outcome, release = true): void {
+  #settle(item: WorkItem, outcome: Outcome, release = true, stage?: 'processing'): void {
     const parked = this.#parked.get(item)
     this.#forget(item)
     this.#settling = item
     try {
-      this.#record!(item, outcome)
+      this.#record!(item, outcome, stage)
     } finally {
       this.#settling = undefined
     }
@@ -315,6 +403,26 @@ export class HandoverRetry {
 function superseded(parked: Pick<Parked, 'item' | 'outcome'>): Outcome {
   const why = parked.outcome === undefined ? 'held back for a login ID another row held' : 'refused for a login ID another row held'
   return { kind: 'superseded', message: `${why}; a later version of the row was read before any row gave it up`, attempts: parked.item.attempts }
+}
+
+function carries(logins: LoginSet, value: string): boolean {
+  return logins.email === value || logins.phone_number === value || logins.preferred_username === value
+}
+
+/** The dead letter of a held row that would have updated another row's user (see `HandoverRetry.#judge`). */
+function heldOutcome(parked: Parked, holder: Holder, now: number): Outcome {
+  const waited = Math.round((now - parked.since) / 1000)
+  const why = holder.out
+    ? `row ${holder.key}'s change giving it up had no outcome in the ${waited} s this row waited`
+    : holder.unknown
+      ? `row ${holder.key}'s latest version was dead-lettered by the mapping (see its dead letter), so whether it still has it is not known`
+      : `row ${holder.key} no longer has it, but its change was dead-lettered (see its dead letter)`
+  return {
+    kind: 'rejected',
+    code: 'login_id_held',
+    message: `${parked.item.source.origin}: held back for ${holder.value}, which Authgear holds for the user of row ${holder.key}: ${why}, and sent, this new row would update that user instead of getting one of its own. Import row ${holder.key}'s change, then replay this row`,
+    attempts: parked.item.attempts,
+  }
 }
 
 /** The login IDs of `item` Authgear refused as another user's, for a `DuplicatedIdentity` failure. */

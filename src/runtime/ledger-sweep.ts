@@ -61,6 +61,7 @@ export class LedgerSweep {
   readonly #page: StatementSync
   readonly #forget: StatementSync
   readonly #forgetNote: StatementSync
+  readonly #forgetDiverged: StatementSync | undefined
   readonly #known: StatementSync
   readonly #heldBy: Record<IdentifierType, StatementSync>
   readonly #began = new Date().toISOString()
@@ -82,6 +83,8 @@ export class LedgerSweep {
     // Kept when a run wrote the key again since the sweep began (the row came back meanwhile).
     this.#forget = this.#db.prepare('DELETE FROM main.logins WHERE source_key = ? AND updated_at < ?')
     this.#forgetNote = this.#db.prepare('DELETE FROM main.unsettled WHERE source_key = ? AND updated_at < ?')
+    const hasDiverged = this.#db.prepare("SELECT 1 FROM main.sqlite_schema WHERE type = 'table' AND name = 'diverged'").get() !== undefined
+    this.#forgetDiverged = hasDiverged ? this.#db.prepare('DELETE FROM main.diverged WHERE source_key = ? AND updated_at < ?') : undefined
     this.#known = this.#db.prepare('SELECT 1 FROM main.logins WHERE source_key = ?')
   }
 
@@ -142,6 +145,7 @@ export class LedgerSweep {
   forget(key: string): void {
     this.#forget.run(key, this.#began)
     this.#forgetNote.run(key, this.#began)
+    this.#forgetDiverged?.run(key, this.#began)
   }
 
   /** Whether the ledger holds an outcome for `key`: then it follows that key's user. */

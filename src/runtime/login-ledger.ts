@@ -126,6 +126,27 @@ export class LoginLedger {
   /** Per login ID type, the keys the ledger holds with a value (see `heldByOthers`), once asked for. */
   #byLogin: Record<IdentifierType, StatementSync> | undefined
   readonly #writable: boolean
+  /**
+   * Keys whose latest version read was dead-lettered with login IDs other than the ones Authgear
+   * holds for them (null: no longer so, to remove), not written yet. Table `diverged` keeps them:
+   * Authgear's user of such a key still holds login IDs its row has given up (see `diverged`).
+   */
+  readonly #divergedPending = new Map<string, LoginSet | null>()
+  readonly #getDiverged: StatementSync | undefined
+  readonly #putDiverged: StatementSync | undefined
+  readonly #dropDiverged: StatementSync | undefined
+  /** Keys table `diverged` holds or is about to (it stays small): an applied outcome of another key costs one lookup here. */
+  readonly #divergedKeys = new Set<string>()
+  /**
+   * Whether this run keeps table `diverged`: every run that writes the ledger does, recording and
+   * clearing alike, whether or not it reads it (a run that holds new rows back for a login ID
+   * another key holds reads it): a table some runs skipped would miss a change, or keep a stale one.
+   */
+  readonly #divergence: boolean
+  /** The order in which records were sent (`sent`), and per diverged key the order when its dead letter came: an older version applied later leaves it. */
+  readonly #sentOrder = new WeakMap<object, number>()
+  #sends = 0
+  readonly #divergedAt = new Map<string, number>()
   readonly #putUnsettled: StatementSync | undefined
   readonly #dropUnsettled: StatementSync | undefined
   #flushing: NodeJS.Immediate | undefined
@@ -148,6 +169,7 @@ export class LoginLedger {
       this.#db.exec('CREATE TABLE IF NOT EXISTS logins (source_key TEXT PRIMARY KEY, email TEXT, phone_number TEXT, preferred_username TEXT, updated_at TEXT NOT NULL) WITHOUT ROWID')
       this.#db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID')
       this.#db.exec('CREATE TABLE IF NOT EXISTS unsettled (source_key TEXT PRIMARY KEY, email TEXT, phone_number TEXT, preferred_username TEXT, updated_at TEXT NOT NULL) WITHOUT ROWID')
+      this.#db.exec('CREATE TABLE IF NOT EXISTS diverged (source_key TEXT PRIMARY KEY, email TEXT, phone_number TEXT, preferred_username TEXT, updated_at TEXT NOT NULL) WITHOUT ROWID')
     }
     const hasMeta = this.#db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta'").get() !== undefined
     const meta = (name: string) => (hasMeta ? (this.#db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: string } | undefined)?.value : undefined)
@@ -186,6 +208,13 @@ export class LoginLedger {
     }
     this.heldAtStart = !this.otherOwner && (!empty || this.#maybe.size > 0)
     this.#writable = options.readOnly !== true
+    this.#divergence = this.#writable && !this.otherOwner
+    this.#getDiverged = this.#divergence ? this.#db.prepare('SELECT email, phone_number, preferred_username FROM diverged WHERE source_key = ?') : undefined
+    this.#putDiverged = this.#divergence
+      ? this.#db.prepare('INSERT OR REPLACE INTO diverged (source_key, email, phone_number, preferred_username, updated_at) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, ? FROM json_each(?)')
+      : undefined
+    this.#dropDiverged = this.#divergence ? this.#db.prepare('DELETE FROM diverged WHERE source_key IN (SELECT value FROM json_each(?))') : undefined
+    if (this.#divergence) for (const row of this.#db.prepare('SELECT source_key FROM diverged').all() as { source_key: string }[]) this.#divergedKeys.add(row.source_key)
   }
 
   /** The login IDs Authgear was last given for `key` (settled outcomes), or undefined for a key never imported. */
@@ -265,35 +294,8 @@ export class LoginLedger {
    * indexed by login ID").
    */
   heldByOthers(item: LedgerItem): string[] | undefined {
-    if (!this.#writable || this.otherOwner) return undefined
-    const logins = loginSetOf(item)
-    if (logins === undefined) return undefined
-    const byLogin = (this.#byLogin ??= this.#indexByLogin())
-    const key = item.source.key
-    let taken: string[] | undefined
-    for (const type of IdentifierTypes) {
-      const value = logins[type]
-      if (value === undefined) continue
-      // Outcomes not written yet are the newest word on their keys.
-      let held = false
-      for (const [other, set] of this.#pending) {
-        if (other !== key && set[type] === value) {
-          held = true
-          break
-        }
-      }
-      if (!held) {
-        for (const row of byLogin[type].all(value, key) as { source_key: string }[]) {
-          const pending = this.#pending.get(row.source_key)
-          if (pending === undefined || pending[type] === value) {
-            held = true
-            break
-          }
-        }
-      }
-      if (held) (taken ??= []).push(value)
-    }
-    return taken
+    const values = [...new Set(this.holdersOf(item).map((holder) => holder.value))]
+    return values.length > 0 ? values : undefined
   }
 
   #indexByLogin(): Record<IdentifierType, StatementSync> {
@@ -332,6 +334,7 @@ export class LoginLedger {
   sent(item: LedgerItem, prior: LoginSet | undefined): void {
     if (item.mapped === undefined || item.mapped.action === 'delete') return
     this.#sent.add(item)
+    if (this.#divergence) this.#sentOrder.set(item, ++this.#sends)
     const entry = this.#inFlight.get(item.source.key)
     if (entry === undefined) this.#inFlight.set(item.source.key, { latest: item, unsettled: 1, base: prior })
     else {
@@ -370,10 +373,12 @@ export class LoginLedger {
         }
       }
     }
+    if (outcome.kind === 'failed' || outcome.kind === 'rejected') this.#diverge(item)
     if (outcome.kind !== 'inserted' && outcome.kind !== 'updated' && outcome.kind !== 'skipped') {
       this.#flushSoon()
       return
     }
+    this.#undivergeIfNewer(item)
     const logins = loginSetOf(item)
     if (logins === undefined) return
     if (!known) base = this.#pending.get(key) ?? this.#stored(key)
@@ -398,9 +403,81 @@ export class LoginLedger {
     this.#flushSoon()
   }
 
+  /**
+   * A dead-lettered version of a key the ledger holds: if it no longer carries what Authgear holds
+   * for the key, Authgear's user keeps login IDs the row has given up. Its login IDs are unknown
+   * when the mapping refused it: it then counts as carrying none.
+   */
+  #diverge(item: LedgerItem): void {
+    if (!this.#divergence) return
+    const key = item.source.key
+    const held = this.#pending.get(key) ?? this.#stored(key) ?? this.#maybe.get(key)
+    if (held === undefined) return
+    const logins = loginSetOf(item) ?? {}
+    if (sameLogins(held, logins)) {
+      this.#undivergeIfNewer(item)
+      return
+    }
+    this.#divergedPending.set(key, logins)
+    this.#divergedKeys.add(key)
+    // Versions sent before this one (still out) are older: their outcomes do not undo it.
+    this.#divergedAt.set(key, this.#sentOrder.get(item) ?? this.#sends)
+  }
+
+  /**
+   * A version of a diverged key with the login IDs Authgear holds (applied, or dead-lettered with
+   * them) ends the divergence, if it was sent after it: an older version settling late does not.
+   */
+  #undivergeIfNewer(item: LedgerItem): void {
+    const key = item.source.key
+    if (this.#divergedKeys.has(key) && (this.#sentOrder.get(item) ?? Infinity) > (this.#divergedAt.get(key) ?? 0)) this.#undiverge(key)
+  }
+
+  #undiverge(key: string): void {
+    this.#divergedPending.set(key, null)
+    this.#divergedKeys.delete(key)
+    this.#divergedAt.delete(key)
+  }
+
+  /**
+   * The login IDs of `key`'s latest version read when it was dead-lettered with others than those
+   * Authgear holds for it (its change, or a failure of its own, never reached Authgear), until a
+   * later version of it is imported; undefined otherwise.
+   */
+  diverged(key: string): LoginSet | undefined {
+    const pending = this.#divergedPending.get(key)
+    if (pending !== undefined) return pending ?? undefined
+    if (!this.#divergedKeys.has(key) || this.#getDiverged === undefined) return undefined
+    const row = this.#getDiverged.get(key) as StoredRow | undefined
+    return row === undefined ? undefined : loginSetOfRow(row)
+  }
+
+  /**
+   * The keys the ledger holds `item`'s login IDs for, other than its own (at most a few each):
+   * outcomes not written yet count, as the newest word on their keys.
+   */
+  holdersOf(item: LedgerItem): { readonly value: string; readonly key: string }[] {
+    if (!this.#writable || this.otherOwner) return []
+    const logins = loginSetOf(item)
+    if (logins === undefined) return []
+    const byLogin = (this.#byLogin ??= this.#indexByLogin())
+    const key = item.source.key
+    const holders: { value: string; key: string }[] = []
+    for (const type of IdentifierTypes) {
+      const value = logins[type]
+      if (value === undefined) continue
+      for (const [other, set] of this.#pending) if (other !== key && set[type] === value) holders.push({ value, key: other })
+      for (const row of byLogin[type].all(value, key) as { source_key: string }[]) {
+        const pending = this.#pending.get(row.source_key)
+        if (pending === undefined) holders.push({ value, key: row.source_key })
+      }
+    }
+    return holders
+  }
+
   /** Outcomes arrive a job at a time: written together once the job's records are all settled. */
   #flushSoon(): void {
-    if (this.#pending.size === 0 && this.#released.size === 0) return
+    if (this.#pending.size === 0 && this.#released.size === 0 && this.#divergedPending.size === 0) return
     this.#flushing ??= setImmediate(() => {
       this.#flushing = undefined
       try {
@@ -414,7 +491,7 @@ export class LoginLedger {
   /** Writes what settled since the last write, in one transaction; throws a failure of a write made in between. */
   flush(): void {
     if (this.#failure !== undefined) throw this.#failure
-    if (this.#pending.size === 0 && this.#released.size === 0) return
+    if (this.#pending.size === 0 && this.#released.size === 0 && this.#divergedPending.size === 0) return
     const rows: (string | null)[][] = []
     for (const [key, logins] of this.#pending) {
       rows.push([key, logins.email ?? null, logins.phone_number ?? null, logins.preferred_username ?? null])
@@ -426,9 +503,22 @@ export class LoginLedger {
     this.#writeClaiming(() => {
       if (rows.length > 0) (this.#putMany as StatementSync).run(new Date().toISOString(), JSON.stringify(rows))
       if (this.#released.size > 0) this.#dropUnsettled?.run(JSON.stringify([...this.#released]))
+      if (this.#divergedPending.size > 0) this.#writeDiverged()
     })
     this.#pending.clear()
     this.#released.clear()
+    this.#divergedPending.clear()
+  }
+
+  #writeDiverged(): void {
+    const put: (string | null)[][] = []
+    const drop: string[] = []
+    for (const [key, logins] of this.#divergedPending) {
+      if (logins === null) drop.push(key)
+      else put.push([key, logins.email ?? null, logins.phone_number ?? null, logins.preferred_username ?? null])
+    }
+    if (drop.length > 0) this.#dropDiverged?.run(JSON.stringify(drop))
+    if (put.length > 0) this.#putDiverged?.run(new Date().toISOString(), JSON.stringify(put))
   }
 
   /**
@@ -469,6 +559,9 @@ export class LoginLedger {
       const gone = Number(this.#delete.run(key).changes) + Number(this.#dropUnsettled?.run(JSON.stringify([key])).changes ?? 0)
       if (gone > 0) removed++
       this.#maybe.delete(key)
+      if (this.#divergedKeys.has(key)) this.#dropDiverged?.run(JSON.stringify([key]))
+      this.#divergedKeys.delete(key)
+      this.#divergedPending.delete(key)
     }
     return removed
   }

@@ -21,6 +21,7 @@ import { followLoginChange, type LoginLedger, type LoginSet } from './login-ledg
 import type { MappedRecord } from '../core/mapped-record.ts'
 import { giversFirst } from './givers-first.ts'
 import type { HandoverRetry } from './handover-retry.ts'
+import { otherLogins } from './other-logins.ts'
 
 export interface PipelineOptions<P> {
   readonly source: Source<P>
@@ -236,7 +237,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       metrics.resends.inc({ reason: 'handover' })
       scheduler.add(item).catch(() => undefined)
     },
-    (item, outcome) => recorder.complete(item, outcome),
+    (item, outcome, stage) => recorder.complete(item, outcome, stage),
   )
   const timer = setInterval(() => {
     if (scheduler.fatal !== undefined || commitFailure !== undefined) halt.abort()
@@ -256,7 +257,9 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined, mapped?: MappedRecord): void => {
     if (passwordAlgorithm) metrics.passwordLanes.inc(passwordAlgorithm, 'rejected')
     if (rejection.code === 'identifier_changed') metrics.loginChanges.inc({ result: 'refused' })
-    recorder.complete({ source: record, ticket, ...(mapped ? { mapped } : {}) }, { kind: 'rejected', code: rejection.code, message: rejectionMessage(record.origin, rejection) }, 'processing')
+    // Its login IDs, for the ledger (a row dead-lettered with login IDs it no longer shares with its user).
+    const logins = mapped === undefined || mapped.action === 'delete' ? undefined : otherLogins(mapped.identifier, mapped.record)
+    recorder.complete({ source: record, ticket, ...(mapped ? { mapped } : {}), ...(logins ? { logins } : {}) }, { kind: 'rejected', code: rejection.code, message: rejectionMessage(record.origin, rejection) }, 'processing')
   }
   const ledger = options.ledger
   /**
@@ -317,7 +320,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     if (item.bytes + envelope > options.maxRequestBytes) {
       // A record of many megabytes is not parsed back and copied into the dead letter.
       handovers?.letGo(record.key)
-      recorder.complete({ source: record, mapped, ticket: item.ticket }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes; with the request's own ${envelope} bytes that is over the ${options.maxRequestBytes}-byte request limit`, ...(item.bytes > maxRecordLineChars ? { recordTooLargeToKeep: true } : {}) }, 'processing')
+      recorder.complete({ source: record, mapped, ticket: item.ticket, logins: item.logins }, { kind: 'rejected', code: 'record_too_large', message: `${record.origin}: the record serializes to ${item.bytes} bytes; with the request's own ${envelope} bytes that is over the ${options.maxRequestBytes}-byte request limit`, ...(item.bytes > maxRecordLineChars ? { recordTooLargeToKeep: true } : {}) }, 'processing')
       return undefined
     }
     // Counted as validate counts them: records that are sent (a later version may still supersede one).

@@ -510,6 +510,36 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('a first run whose requests never reached Authgear, or that Authgear refused outright (403), leaves no note: a row changed before the next run is imported, not dead-lettered identifier_changed', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `never_sent_${process.pid}`
+      await createLoginsTable(db, table, [[1, 'ann@example.com', null], [2, 'cat@example.com', null]])
+      const target = await cliTarget({ type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email' } }, { sink: { upsert: true, batch: { linger_ms: 20 }, retry: { max_attempts: 2, base_ms: 10 } } })
+      try {
+        const config = parse(readFileSync(target.configPath, 'utf8')) as { sink: Record<string, unknown> }
+        const variant = (name: string, sink: Record<string, unknown>): string => {
+          const path = join(target.dir, `${name}.yaml`)
+          writeFileSync(path, stringify({ ...config, sink: { ...config.sink, ...sink } }))
+          return path
+        }
+        // Nothing listens on port 1; an unknown key id gets Authgear's plain-text 403.
+        for (const path of [variant('unreachable', { endpoint: 'http://127.0.0.1:1' }), variant('refused', { key_id: 'not-the-key' })]) {
+          const failed = await runCli(['backfill', '--config', path])
+          expect(failed.code, failed.stderr).toBe(1)
+          const logins = await runCli(['logins', 'show', '--config', target.configPath, '--', '1'])
+          expect(logins.stdout).not.toContain('"unsettled":true')
+        }
+        await db.query(`UPDATE ${table} SET email = 'ann.new@example.com', updated_at = ${d.nowPlus(0)} WHERE id = 1`)
+        const backfill = await runCli(['backfill', '--config', target.configPath])
+        expect(backfill.code, backfill.stderr).toBe(0)
+        expect(target.emulator.store.findByLoginId('email', 'ann.new@example.com')).toBeDefined()
+        expect(target.emulator.store.count()).toBe(2)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('a changed email is followed across runs by the row\'s unchanged username; one it cannot follow is dead-lettered until `logins forget`', async () => {
       const db = database()
       const d = dialectSql(db)
@@ -714,6 +744,47 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         expect(store.findByLoginId('email', 'e41@example.com')?.username?.value).toBe('new1')
         // Rows 0 and 9 share one user; row 9, read after row 0, was sent after it.
         expect(store.findByLoginId('email', 'e9@example.com')?.username?.value).toBe('u9')
+        expect(store.count()).toBe(41)
+      } finally {
+        await target.close()
+      }
+    })
+
+    it('a new row taking an email whose row gave it up in a change that was dead-lettered is dead-lettered too, not handed that row\'s user; a taker whose giver is read past the wait still gets its email', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `stale_giver_${process.pid}`
+      await createLoginsTable(db, table, Array.from({ length: 40 }, (_, i) => [i + 2, `e${i + 2}@example.com`, `u${i + 2}`] as const))
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, page_size: 1, handover_wait_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20, max_records: 5 } }, emulator: { record_delay_ms: 40 } },
+      )
+      const store = target.emulator.store
+      const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+      try {
+        expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(0)
+        const row5 = store.findByLoginId('username', 'u5')!.id
+        const row10 = store.findByLoginId('username', 'u10')!.id
+        // Row 5 changes both its login IDs (dead-lettered identifier_changed): its user keeps e5,
+        // which a new row 1 takes. A chain read far apart: a new row 0 takes row 10's email, row 10
+        // takes row 40's, row 40 (read well past the 1 s wait) takes a fresh one.
+        await db.query(`UPDATE ${table} SET email = 'new5@example.com', username = 'nu5' WHERE id = 5`)
+        await db.query(`INSERT INTO ${table} VALUES (1, 'e5@example.com', 'carol', ${d.nowPlus(-3_600_000)})`)
+        await db.query(`INSERT INTO ${table} VALUES (0, 'e10@example.com', 'newbie', ${d.nowPlus(-3_600_000)})`)
+        await db.query(`UPDATE ${table} SET email = 'e40@example.com' WHERE id = 10`)
+        await db.query(`UPDATE ${table} SET email = 'fresh40@example.com' WHERE id = 40`)
+        const again = await runCli(['backfill', '--from-start', '--config', target.configPath])
+        expect(again.code, again.stderr).toBe(3)
+        const dead = readFileSync(deadLetters, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { source_key: string; code: string; message: string })
+        expect(dead.map((entry) => [entry.source_key, entry.code]).sort()).toEqual([['1', 'login_id_held'], ['5', 'identifier_changed']])
+        expect(dead.find((entry) => entry.source_key === '1')?.message).toMatch(/held back for e5@example\.com, which Authgear holds for the user of row 5: row 5 no longer has it, but its change was dead-lettered/)
+        // Row 5's user untouched, and no user for row 1.
+        expect(store.findByLoginId('email', 'e5@example.com')).toMatchObject({ id: row5, username: { value: 'u5' } })
+        expect(store.findByLoginId('username', 'carol')).toBeUndefined()
+        // The chain: each row its own user, with its new email.
+        expect(store.findByLoginId('username', 'u10')).toMatchObject({ id: row10, email: { value: 'e40@example.com' } })
+        expect(store.findByLoginId('username', 'u40')?.email?.value).toBe('fresh40@example.com')
+        expect(store.findByLoginId('email', 'e10@example.com')?.username?.value).toBe('newbie')
         expect(store.count()).toBe(41)
       } finally {
         await target.close()

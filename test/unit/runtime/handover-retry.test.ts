@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import type { MappedRecord } from '../../../src/core/mapped-record.ts'
 import type { Outcome } from '../../../src/core/outcome.ts'
-import { HandoverRetry } from '../../../src/runtime/handover-retry.ts'
+import { HandoverRetry, type HolderCheck } from '../../../src/runtime/handover-retry.ts'
+import type { LoginSet } from '../../../src/runtime/login-ledger.ts'
 import { createWorkItem, type Settleable, type WorkItem } from '../../../src/runtime/work-item.ts'
 
 const ticket = { settle: () => undefined }
@@ -21,9 +22,9 @@ function refused(type = 'email'): Outcome {
 
 const updated: Outcome = { kind: 'updated', userId: 'u' }
 
-function harness(options: { heldAtStart?: boolean; waitMs?: number; readsToEnd?: () => number } = {}) {
+function harness(options: { heldAtStart?: boolean; waitMs?: number; readsToEnd?: () => number; holders?: HolderCheck } = {}) {
   let now = 1_000
-  const retry = new HandoverRetry({ waitMs: options.waitMs ?? 30_000, heldAtStart: options.heldAtStart ?? true, now: () => now, ...(options.readsToEnd ? { readsToEnd: options.readsToEnd } : {}) })
+  const retry = new HandoverRetry({ waitMs: options.waitMs ?? 30_000, heldAtStart: options.heldAtStart ?? true, now: () => now, ...(options.readsToEnd ? { readsToEnd: options.readsToEnd } : {}), ...(options.holders ? { holders: options.holders } : {}) })
   const resent: string[] = []
   const written: [string, Outcome][] = []
   const record = (item: Settleable, outcome: Outcome): void => {
@@ -76,31 +77,41 @@ describe('HandoverRetry', () => {
     expect(resent).toEqual(['b', 'a'])
   })
 
-  it('dead-letters a refusal no row gives up once the wait is over, saying how long it waited, and all of them at the end of a backfill', () => {
-    const { retry, written, record, advance } = harness({ waitMs: 5_000 })
+  it('dead-letters a refusal no row gives up once the source was read to its end after it and the wait is over, saying how long it waited, and all of them at the end of a backfill', () => {
+    let reads = 0
+    const { retry, written, record, advance } = harness({ waitMs: 5_000, readsToEnd: () => reads })
     const one = row('1', 'b@x.com', 'a')
     const two = row('2', 'a@x.com', 'b')
     retry.sending(one, { email: 'a@x.com', preferred_username: 'a' })
     record(one, refused())
-    advance(3_000)
+    // However long it waits, its giver may still lie ahead in the source.
+    advance(60_000)
+    retry.expire()
+    expect(written).toEqual([])
+    reads = 1
+    advance(1_000)
+    retry.expire()
     retry.sending(two, { email: 'b@x.com', preferred_username: 'b' })
     record(two, refused())
-    advance(2_500)
+    advance(5_000)
     retry.expire()
     expect(written.map(([key, outcome]) => [key, outcome.kind, outcome.code])).toEqual([['1', 'failed', 'InvariantViolated']])
-    expect(written[0]![1].message).toMatch(/no row of the table gave it up in the 6 s it waited$/)
+    expect(written[0]![1].message).toMatch(/no row of the table gave it up in the 66 s it waited$/)
     retry.expire(true)
     expect(written.map(([key]) => key)).toEqual(['1', '2'])
     expect(retry.parked).toBe(0)
   })
 
-  it('counts the wait from the first refusal when a row sent again is refused again', () => {
-    const { retry, resent, written, record, advance } = harness({ waitMs: 5_000 })
+  it('keeps the wait of a row sent again and refused again', () => {
+    let reads = 0
+    const { retry, resent, written, record, advance } = harness({ waitMs: 5_000, readsToEnd: () => reads })
     const taker = row('1', 'x@x.com', 'a')
     const giver = row('2', 'y@x.com', 'b')
     retry.sending(taker, { email: 'a@x.com', preferred_username: 'a' })
     retry.sending(giver, { email: 'x@x.com', preferred_username: 'b' })
     record(taker, refused())
+    reads = 1
+    retry.expire()
     advance(4_000)
     record(giver, updated)
     expect(resent).toEqual(['1'])
@@ -179,6 +190,94 @@ describe('HandoverRetry', () => {
     expect(resent).toEqual(['1', '2'])
     expect(written.map(([key]) => key)).toEqual(['10'])
     expect(retry.parked).toBe(0)
+  })
+
+  it('dead-letters a held row instead of sending it when the key holding its login ID gave it up in a change that was dead-lettered, waits while that change is out, and sends two rows of one account', () => {
+    let reads = 0
+    // What the ledger says: key 10 holds e10 in Authgear; its latest version read, in flight or
+    // dead-lettered, as each step sets it.
+    let flight: LoginSet | undefined
+    let diverged: LoginSet | undefined
+    const holders: HolderCheck = {
+      holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
+      inFlight: (key) => (key === '10' ? flight : undefined),
+      diverged: (key) => (key === '10' ? diverged : undefined),
+    }
+    const { retry, resent, written, advance } = harness({ waitMs: 5_000, readsToEnd: () => reads, holders })
+    const taker = row('-1', 'e10@x.com', 'newbie')
+    const follower = row('-2', 'e10@x.com', 'newbie2')
+    expect(retry.holds(taker, () => ['e10@x.com'])).toBe(true)
+    expect(retry.holds(follower, () => ['e10@x.com'])).toBe(true)
+    // Key 10's change (to another email) is out: the wait goes on past its end.
+    flight = { email: 'e2990@x.com', preferred_username: 'u10' }
+    reads = 1
+    retry.expire()
+    advance(5_000)
+    retry.expire()
+    expect(resent).toEqual([])
+    // It was dead-lettered: Authgear's user of key 10 still has e10, which the new rows would take over.
+    flight = undefined
+    diverged = { email: 'e2990@x.com', preferred_username: 'u10' }
+    advance(1_000)
+    retry.expire()
+    expect(resent).toEqual([])
+    expect(written.map(([key, outcome]) => [key, outcome.kind, outcome.code])).toEqual([['-1', 'rejected', 'login_id_held'], ['-2', 'rejected', 'login_id_held']])
+    expect(written[0]![1].message).toMatch(/held back for e10@x\.com, which Authgear holds for the user of row 10: row 10 no longer has it, but its change was dead-lettered/)
+    expect(retry.parked).toBe(0)
+    // Key 10's row still has e10 (two rows of one account): sent once the wait is over.
+    diverged = undefined
+    const twin = row('-3', 'e10@x.com', 'twin')
+    expect(retry.holds(twin, () => ['e10@x.com'])).toBe(true)
+    reads = 2
+    retry.expire()
+    advance(5_000)
+    retry.expire()
+    expect(resent).toEqual(['-3'])
+  })
+
+  it('sends a held row as soon as its holder\'s change applies, though the ledger learns that outcome only after', () => {
+    const holders: HolderCheck = {
+      holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
+      inFlight: (key) => (key === '10' ? { email: 'old10@x.com', preferred_username: 'u10' } : undefined),
+      diverged: () => undefined,
+    }
+    const { retry, resent, record } = harness({ waitMs: 5_000, holders })
+    const taker = row('-1', 'e10@x.com', 'newbie')
+    const giver = row('10', 'old10@x.com', 'u10')
+    expect(retry.holds(taker, () => ['e10@x.com'])).toBe(true)
+    retry.sending(giver, { email: 'e10@x.com', preferred_username: 'u10' })
+    record(giver, updated)
+    expect(resent).toEqual(['-1'])
+  })
+
+  it('at the end of a backfill dead-letters a held row whose holder\'s change is still refused, once that refusal is written down', () => {
+    let diverged: LoginSet | undefined
+    let flight: LoginSet | undefined = { email: 'e2990@x.com', preferred_username: 'u10' }
+    const holders: HolderCheck = {
+      holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
+      inFlight: (key) => (key === '10' ? flight : undefined),
+      diverged: (key) => (key === '10' ? diverged : undefined),
+    }
+    const written: [string, Outcome][] = []
+    const retry = new HandoverRetry({ waitMs: 5_000, heldAtStart: true, holders })
+    const taker = row('-1', 'e10@x.com', 'newbie')
+    const holder = row('10', 'e2990@x.com', 'u10')
+    expect(retry.holds(taker, () => ['e10@x.com'])).toBe(true)
+    retry.sending(holder, { email: 'e10@x.com', preferred_username: 'u10' })
+    retry.bind(() => undefined, (item, outcome) => {
+      if (retry.observe(item, outcome)) return
+      written.push([item.source.key, outcome])
+      // The ledger learns key 10's dead letter.
+      if (item.source.key === '10') {
+        flight = undefined
+        diverged = { email: 'e2990@x.com', preferred_username: 'u10' }
+      }
+    })
+    // Refused (row 2990 still holds e2990), waiting here.
+    expect(retry.observe(holder, refused())).toBe(true)
+    let passes = 0
+    while (retry.parked > 0 && passes++ < 5) retry.expire(true)
+    expect(written.map(([key, outcome]) => [key, outcome.kind, outcome.code])).toEqual([['10', 'failed', 'InvariantViolated'], ['-1', 'rejected', 'login_id_held']])
   })
 
   it('holds later rows sending a held row\'s login ID behind it, and sends them right after it in read order', () => {

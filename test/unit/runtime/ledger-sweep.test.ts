@@ -54,6 +54,23 @@ describe('LedgerSweep', () => {
     ledger.close()
   })
 
+  it('forgets a swept key\'s dead-lettered login IDs (table diverged) with its outcome', async () => {
+    const path = join(await scratchDir('gb-sweep-'), 'test.logins.sqlite')
+    const ledger = new LoginLedger(path)
+    imported(ledger, 'k1', 'u1@example.com')
+    ledger.settled({ source: { key: 'k1' }, mapped: { identifier: 'email', identifierValue: 'u1.new@example.com' } }, { kind: 'rejected', code: 'identifier_changed' })
+    ledger.flush()
+    ledger.close()
+    await sleep(5)
+    const sweep = new LedgerSweep(path)
+    sweep.forget('k1')
+    sweep.close()
+    const reopened = new LoginLedger(path)
+    expect(reopened.lookup('k1')).toBeUndefined()
+    expect(reopened.diverged('k1')).toBeUndefined()
+    reopened.close()
+  })
+
   it('spares a gone key whose login ID a row in the table carries, whether or not the ledger holds that row, naming it', async () => {
     const path = join(await scratchDir('gb-sweep-'), 'test.logins.sqlite')
     const ledger = new LoginLedger(path)
