@@ -58,11 +58,13 @@ const yamlProblems: Readonly<Record<string, string>> = {
   BLOCK_IN_FLOW: 'a block value inside a one-line { … } or [ … ]',
 }
 
+const flowMapVariableHint = '; a ${VAR} inside a one-line { … } map must be quoted: key: "${VAR}"'
+
 /** A YAML syntax error as the config's problem, with what to do when the line holds a value that needs quotes. */
 function syntaxProblem(code: string, line: string): string {
   const sentence = yamlProblems[code] ?? `YAML syntax error (${code})`
   const value = line.slice(line.indexOf(':') + 1).trim()
-  if (/\$\{/.test(line) && /\{/.test(line.replace(/\$\{[^}]*\}/g, ''))) return `${sentence}; a \${VAR} inside a one-line { … } map must be quoted: key: "\${VAR}"`
+  if (/\$\{/.test(line) && /\{/.test(line.replace(/\$\{[^}]*\}/g, ''))) return `${sentence}${flowMapVariableHint}`
   if (/^[*&!|>%@`]/.test(value)) return `${sentence}; a value that starts with ${value[0]} must be quoted (a password: '${value[0]}…')`
   return sentence
 }
@@ -81,7 +83,11 @@ export function parseConfig(text: string, path: string, env: NodeJS.ProcessEnv =
     const line = error.pos[0] === undefined ? 0 : lineCounter.linePos(error.pos[0]).line
     if (reported.has(line) || reported.size >= 3) continue
     reported.add(line)
-    problems.push(`${path}${line === 0 ? '' : `:${line}`}: ${syntaxProblem(error.code, lines[line - 1] ?? '')}`)
+    const problem = syntaxProblem(error.code, lines[line - 1] ?? '')
+    problems.push(`${path}${line === 0 ? '' : `:${line}`}: ${problem}`)
+    // The `}` of an unquoted ${VAR} closes the map early: the parser's complaints about the sound
+    // lines after it would only send the reader looking for problems that are not there.
+    if (problem.endsWith(flowMapVariableHint)) break
   }
   // A tag YAML does not know (`password: !Secr3t x`) is only a warning to the parser, which then
   // drops it from the value: a password that starts with ! is silently another password.

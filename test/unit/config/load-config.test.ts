@@ -49,6 +49,10 @@ describe('parseConfig', () => {
     const found = problems(yaml('pw', 'observability: { listen: ${LISTEN}, progress: never }\n'), {})
     expect(found).toHaveLength(1)
     expect(found[0]).toMatch(/^c\.yaml:\d+: unexpected text where YAML expects a key, a value or the end of a line; a \$\{VAR\} inside a one-line \{ … \} map must be quoted: key: "\$\{VAR\}"$/)
+    // Not the last line: the sound lines after it are not reported as the parser's cascade.
+    const before = problems(yaml('pw', 'observability: { listen: ${LISTEN:-}, progress: never }\nstate:\n  dir: here\n'), {})
+    expect(before).toHaveLength(1)
+    expect(before[0]).toMatch(/must be quoted: key: "\$\{VAR\}"$/)
   })
 
   it('keeps state where GEARBRIDGE_STATE_DIR says when the config names no state.dir (the container volume), never over a state.dir it names', () => {
