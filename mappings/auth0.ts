@@ -61,6 +61,7 @@ export function createAuth0Mapping(config: MappingConfig): (record: ReadableReco
     const choice = chooseLogins(data, config, warnings)
     if (!choice.ok) return { ok: false, rejection: choice.rejection }
     const { identifier, logins } = choice
+    const loginsRead = { identifier, identifierValue: logins[identifier] as string, logins }
 
     // `passwordHash` is the hash export's own name for it: a profile merged with its hash line by
     // another tool (or a Kafka message built that way) carries it under that name.
@@ -69,7 +70,7 @@ export function createAuth0Mapping(config: MappingConfig): (record: ReadableReco
     const passwordField = hasHash || isEmpty(data['custom_password_hash']) ? hashField : 'custom_password_hash'
     if (hasHash && !isEmpty(data['custom_password_hash'])) warnings.push(`custom_password_hash left out: ${hashField} is used`)
     const password = decidePassword(data[passwordField], passwordField, config.passwords)
-    if (!password.ok) return { ok: false, rejection: password.rejection, passwordAlgorithm: password.algorithm }
+    if (!password.ok) return { ok: false, rejection: password.rejection, passwordAlgorithm: password.algorithm, loginsRead }
     if (password.warning !== undefined) warnings.push(password.warning)
     const miss = (data as Record<symbol, unknown>)[passwordJoinMiss] as PasswordJoinMiss | undefined
     if (miss !== undefined && !hasHash) warnings.push(joinMissWarning(miss))
@@ -99,6 +100,7 @@ export function createAuth0Mapping(config: MappingConfig): (record: ReadableReco
           message: `record fails Authgear's import schema: ${check.causes.map((c) => `${c.location} ${c.message}`).join('; ')}`,
         },
         passwordAlgorithm: password.algorithm,
+        loginsRead,
       }
     }
     const identifierValue = logins[identifier] as string

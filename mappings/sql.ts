@@ -90,8 +90,9 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
       return { ok: false, rejection: { code: choice.rejection.code, field: column, message: choice.rejection.message.replace(`${field}:`, `${column}:`) } }
     }
     const { identifier, logins: normalized } = choice
+    const loginsRead = { identifier, identifierValue: normalized[identifier] as string, logins: normalized }
     const password = decidePassword(draft.password_hash, columnOf('password_hash'), config.passwords)
-    if (!password.ok) return { ok: false, rejection: password.rejection, passwordAlgorithm: password.algorithm }
+    if (!password.ok) return { ok: false, rejection: password.rejection, passwordAlgorithm: password.algorithm, loginsRead }
     if (password.warning !== undefined) warnings.push(password.warning)
 
     const record = withoutUndefined({
@@ -112,6 +113,7 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
         ok: false,
         rejection: { code: 'schema', ...(first === undefined ? {} : { field: first.location }), message: `record fails Authgear's import schema: ${check.causes.map((c) => `${c.location} ${c.message}`).join('; ')}` },
         passwordAlgorithm: password.algorithm,
+        loginsRead,
       }
     }
     const mapped: MappedRecord = { identifier, identifierValue: normalized[identifier] as string, record, passwordAlgorithm: password.algorithm, passwordLane: password.lane, warnings }

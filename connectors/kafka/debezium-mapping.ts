@@ -1,4 +1,4 @@
-import type { IdentifierType, MappedRecord, MappingResult } from '../../src/core/mapped-record.ts'
+import type { IdentifierType, LoginsRead, MappedRecord, MappingResult } from '../../src/core/mapped-record.ts'
 import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { identifierUnchanged, loginsOf, matchByUnchangedLogin } from '../../mappings/identifier-change.ts'
 import type { DebeziumChange } from './debezium-envelope.ts'
@@ -36,9 +36,10 @@ export function createDebeziumMapping(row: RowMapping): (record: ReadableRecord)
       // PostgreSQL's default REPLICA IDENTITY: nothing tells whether the login ID changed.
       return { ok: true, value: { ...after.value, warnings: [...after.value.warnings, noBeforeImage] } }
     }
-    const before = row(rowRecord(source, change.before))
-    if (!before.ok) return after
-    const earlier = { identifier: before.value.identifier, identifierValue: before.value.identifierValue, logins: loginsOf(before.value) }
+    // Only its login IDs are wanted: a before image refused for its password or another field
+    // (the version that was dead-lettered) still tells whether the login ID changed.
+    const earlier = loginsOfImage(row(rowRecord(source, change.before)))
+    if (earlier === undefined) return after
     if (identifierUnchanged(after.value, earlier)) return after
     // A partial before image (REPLICA IDENTITY USING INDEX, MySQL binlog_row_image=MINIMAL) lacks
     // columns, so a login ID missing from it may be new or unchanged. Matching by a login ID the
@@ -53,6 +54,12 @@ export function createDebeziumMapping(row: RowMapping): (record: ReadableRecord)
   }
 }
 
+/** A row image's login IDs, read whether or not the mapping takes the rest of the row. */
+function loginsOfImage(result: MappingResult): LoginsRead | undefined {
+  if (result.ok) return { identifier: result.value.identifier, identifierValue: result.value.identifierValue, logins: loginsOf(result.value) }
+  return result.loginsRead
+}
+
 const replayRemedy = 'Change the login ID in Authgear (portal or Admin API), then replay this record'
 
 const noBeforeImage =
@@ -62,12 +69,16 @@ function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMappi
   if (change.before === null) {
     return { ok: false, rejection: { code: 'delete_without_identifier', message: 'a delete event without a before image; set REPLICA IDENTITY FULL on the PostgreSQL table so deletes carry the row' } }
   }
-  const before = row(rowRecord(source, change.before))
-  if (!before.ok) {
-    return { ok: false, rejection: { code: 'delete_without_identifier', message: `the before image of a delete cannot be mapped (${before.rejection.code}); with PostgreSQL set REPLICA IDENTITY FULL so deletes carry the row` } }
+  const mapped = row(rowRecord(source, change.before))
+  const before = loginsOfImage(mapped)
+  if (before === undefined) {
+    const { code, message } = (mapped as Extract<MappingResult, { ok: false }>).rejection
+    // A key-only image (PostgreSQL's default REPLICA IDENTITY) has no login ID; any other refusal is the row's own.
+    const remedy = code === 'no_identifier' ? '; with PostgreSQL set REPLICA IDENTITY FULL so deletes carry the row' : ''
+    return { ok: false, rejection: { code: 'delete_without_identifier', message: `the before image of a delete names no login ID to find the user by (${code}: ${message})${remedy}; the user is left as it is` } }
   }
-  const { identifier, identifierValue } = before.value
-  const freedLogins = Object.entries(loginsOf(before.value))
+  const { identifier, identifierValue } = before
+  const freedLogins = Object.entries(before.logins)
     .filter(([type]) => type !== identifier)
     .map(([type, login]) => ({ identifier: type as IdentifierType, value: login }))
   const value: MappedRecord = {

@@ -69,6 +69,17 @@ export function rejectionMessage(origin: string, { field, message }: MappingReje
   return `${origin}: ${field && !message.startsWith(`${field}:`) ? `${field}: ` : ''}${message}`
 }
 
+/**
+ * The login IDs a mapping had read when it refused the rest of the record (its password, its
+ * schema): a Debezium before image needs no more than these to find the user a delete or a login
+ * ID change is about.
+ */
+export interface LoginsRead {
+  readonly identifier: IdentifierType
+  readonly identifierValue: string
+  readonly logins: Readonly<Partial<Record<IdentifierType, string>>>
+}
+
 export type MappingResult =
   | { readonly ok: true; readonly value: MappedRecord }
-  | { readonly ok: false; readonly rejection: MappingRejection; readonly passwordAlgorithm?: string }
+  | { readonly ok: false; readonly rejection: MappingRejection; readonly passwordAlgorithm?: string; readonly loginsRead?: LoginsRead }

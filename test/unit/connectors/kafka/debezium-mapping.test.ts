@@ -45,6 +45,27 @@ describe('Debezium change events', () => {
     expect(!keyOnly.ok && keyOnly.rejection.code).toBe('delete_without_identifier')
   })
 
+  it('reads a before image refused for its password (its version dead-lettered) for its login IDs alone: a delete still finds the user, an email change is still followed', () => {
+    const withPassword = kafkaSourceConfigSchema.parse({ ...source, columns: { email: 'email', username: 'username', name: 'name', password_hash: 'pw' } })
+    const strict = createKafkaMapping(withPassword, mappingConfigSchema.parse({ passwords: { non_bcrypt: 'dead_letter' } }))
+    const broken = { ...row(5, 'five@example.com', 'five'), pw: 'not-a-hash-of-any-kind' }
+    const argon = { ...row(6, 'six@example.com'), pw: '$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG' }
+    expect(strict(message({ op: 'c', before: null, after: broken }) as ReadableRecord).ok).toBe(false)
+    for (const before of [broken, argon]) {
+      const deleted = strict(message({ op: 'd', before, after: null }) as ReadableRecord)
+      expect(deleted.ok && deleted.value).toMatchObject({ action: 'delete', identifier: 'email', identifierValue: before.email, record: { email: before.email } })
+    }
+    const fixed = { ...broken, email: 'five.new@example.com', pw: '$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy' }
+    const moved = strict(message({ op: 'u', before: broken, after: fixed }) as ReadableRecord)
+    expect(moved.ok && moved.value).toMatchObject({ identifier: 'preferred_username', identifierValue: 'five', earlierLogins: { email: 'five@example.com', preferred_username: 'five' } })
+    // A before image with no login ID to read says what it lacks, and the hint fits only a key-only image.
+    const keyOnly = strict(message({ op: 'd', before: { id: 7, pw: null }, after: null }) as ReadableRecord)
+    expect(!keyOnly.ok && keyOnly.rejection.message).toMatch(/no_identifier.*REPLICA IDENTITY FULL/)
+    const badEmail = strict(message({ op: 'd', before: { id: 8, email: 'not an email', pw: null }, after: null }) as ReadableRecord)
+    expect(!badEmail.ok && badEmail.rejection).toMatchObject({ code: 'delete_without_identifier' })
+    expect(!badEmail.ok && badEmail.rejection.message).not.toMatch(/REPLICA IDENTITY/)
+  })
+
   it('an email change is matched by the unchanged username, and reported', () => {
     const result = map(message({ op: 'u', before: row(3, 'old@example.com', 'carol'), after: row(3, 'new@example.com', 'carol') }) as ReadableRecord)
     expect(result.ok).toBe(true)
