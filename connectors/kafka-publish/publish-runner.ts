@@ -4,14 +4,12 @@ import type { JobRunner } from '../../src/runtime/import-scheduler.ts'
 import type { OutcomeRecorder } from '../../src/runtime/outcome-recorder.ts'
 import type { DeliveryProducer } from '../kafka/delivery-producer.ts'
 import { toPublishedRecord } from '../kafka/mapped-message.ts'
+import { isMessageTooLarge } from '../kafka/kafka-error-code.ts'
 
 /** The message key of a published record: `<identifier>:<normalized value>`. */
 export function publishKey(mapped: MappedRecord): string {
   return `${mapped.identifier}:${mapped.identifierValue}`
 }
-
-/** librdkafka's MSG_SIZE_TOO_LARGE, from the broker's reply or from the producer's own limit. */
-const messageTooLarge = 10
 
 /**
  * The scheduler's job runner for `publish:`: produces each record of a job (value = the `mapped`
@@ -33,7 +31,7 @@ export function createPublishRunner(producer: DeliveryProducer, topic: string, r
     results.forEach((result, i) => {
       const item = items[i]!
       if (result.status === 'rejected') {
-        if (codeOf(result.reason) === messageTooLarge) {
+        if (isMessageTooLarge(result.reason)) {
           item.attempts++
           recorder.complete(item, { kind: 'failed', code: 'message_too_large', message: `${item.source.origin}: Kafka refused the message for ${topic} as too large (${(values[i] as Buffer).length} bytes; see the topic's max.message.bytes)`, attempts: item.attempts })
           return
@@ -49,11 +47,6 @@ export function createPublishRunner(producer: DeliveryProducer, topic: string, r
 }
 
 /** The librdkafka error code behind a producer error. */
-function codeOf(error: unknown): number | undefined {
-  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause
-  return typeof cause?.code === 'number' ? cause.code : undefined
-}
-
 /** Resolves (to undefined) when `signal` aborts. */
 function stopped(signal: AbortSignal): Promise<undefined> {
   return new Promise((resolve) => {

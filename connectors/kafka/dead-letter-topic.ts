@@ -1,11 +1,13 @@
 import { boundedLine, NdjsonWriter } from '../../src/runtime/ndjson-writer.ts'
 import type { DeliveryProducer } from './delivery-producer.ts'
+import { isMessageTooLarge } from './kafka-error-code.ts'
 import { parseMessageKey } from './message-decoder.ts'
 
 /**
  * The dead-letter file, also published to a Kafka topic (`source.dead_letter_topic`). Each line
  * written (already redacted by the outcome recorder) is produced as is, less its `record` when the
- * line would be too large for the topic (`record_truncated: true`): key = the source key
+ * line would be too large for the producer, or the broker refuses it as too large for the topic
+ * (`record_truncated: true`): key = the source key
  * (`topic/partition/offset` of the consumed message), value = the JSON line, headers `topic`,
  * `partition`, `offset` and `code`. `flush()` — which the Kafka source and the checkpoint call
  * before offsets move — resolves only once the file is fsynced and every line produced so far is
@@ -45,19 +47,28 @@ export class KafkaDeadLetterWriter extends NdjsonWriter {
     const headers: Record<string, string>[] = []
     if (origin) headers.push({ topic: origin.topic }, { partition: String(origin.partition) }, { offset: String(origin.offset) })
     if (typeof line.code === 'string') headers.push({ code: line.code })
-    let value = Buffer.from(boundedLine(entry))
-    // A message the producer refuses as too large would stop every later commit, and a restart
-    // would meet it again: the topic gets the line without its record (the file keeps it up to
-    // the 4 Mi characters a dead-letter line holds with its record).
-    if (value.length > this.#maxValueBytes) value = Buffer.from(JSON.stringify({ ...entry, record: undefined, record_truncated: true }))
-    const sent = this.#producer.send(this.#topic, { key, value, headers }).then(
-      () => {
-        this.published++
-      },
-      (error: unknown) => {
-        this.#failure ??= error as Error
-      },
-    )
+    // A message refused as too large would stop every later commit, and a restart would meet it
+    // again: the topic gets the line without its record (the file keeps it up to the 4 Mi
+    // characters a dead-letter line holds with its record). The producer's own limit is known
+    // before sending; a topic's smaller max.message.bytes only from the broker's refusal.
+    const full = Buffer.from(boundedLine(entry))
+    const truncated = (): Buffer => Buffer.from(JSON.stringify({ ...entry, record: undefined, record_truncated: true }))
+    const cut = full.length > this.#maxValueBytes
+    const value = cut ? truncated() : full
+    const sent = this.#producer
+      .send(this.#topic, { key, value, headers })
+      .catch((error: unknown) => {
+        if (cut || !isMessageTooLarge(error) || (entry as { record?: unknown }).record === undefined) throw error
+        return this.#producer.send(this.#topic, { key, value: truncated(), headers })
+      })
+      .then(
+        () => {
+          this.published++
+        },
+        (error: unknown) => {
+          this.#failure ??= isMessageTooLarge(error) ? new Error(`Kafka refused the dead letter of ${key || 'a record'} for ${this.#topic} as too large, even without its record: raise the topic's max.message.bytes`, { cause: error }) : (error as Error)
+        },
+      )
     this.#inFlight.add(sent)
     void sent.finally(() => this.#inFlight.delete(sent))
   }

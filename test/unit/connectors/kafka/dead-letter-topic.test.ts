@@ -12,7 +12,8 @@ function limitedProducer(maxMessageBytes: number): { producer: DeliveryProducer;
     connect: async () => undefined,
     close: async () => undefined,
     send: async (_topic: string, message: OutgoingMessage) => {
-      if (message.value.length > maxMessageBytes) throw new Error('Broker: Message size too large')
+      // As the delivery producer rejects: librdkafka's error (MSG_SIZE_TOO_LARGE, 10) as the cause.
+      if (message.value.length > maxMessageBytes) throw new Error('Kafka did not accept a message: Broker: Message size too large', { cause: { code: 10 } })
       sent.push(message)
     },
   } as unknown as DeliveryProducer
@@ -37,5 +38,20 @@ describe('KafkaDeadLetterWriter', () => {
     const file = (await readFile(join(dir, 'dead.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as object)
     expect(file).toEqual([big, small])
     await writer.close()
+  })
+
+  it('publishes a dead letter without its record when the broker refuses it as too large for the topic (a max.message.bytes below the producer\'s), and fails naming the setting when even that is too large', async () => {
+    const dir = await tempDir()
+    const { producer, sent } = limitedProducer(20_000)
+    // The producer's own limit is librdkafka's default: only the broker knows the topic's.
+    const writer = new KafkaDeadLetterWriter(join(dir, 'dead.ndjson'), producer, 'users.dlq')
+    await writer.open()
+    const big = { source_key: 'users/0/7', code: 'no_identifier', message: 'no login ID', record: { name: 'N'.repeat(50_000) } }
+    writer.write(big)
+    await expect(writer.flush()).resolves.toBeUndefined()
+    expect(sent.map((m) => JSON.parse(m.value.toString()) as object)).toEqual([{ source_key: 'users/0/7', code: 'no_identifier', message: 'no login ID', record_truncated: true }])
+    writer.write({ source_key: 'users/0/9', code: 'schema', message: 'M'.repeat(30_000), record: { email: 'c@example.com' } })
+    await expect(writer.flush()).rejects.toThrow(/users\/0\/9 for users\.dlq as too large, even without its record: raise the topic's max\.message\.bytes/)
+    await writer.close().catch(() => undefined)
   })
 })
