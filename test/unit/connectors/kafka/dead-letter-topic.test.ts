@@ -12,8 +12,8 @@ function limitedProducer(maxMessageBytes: number): { producer: DeliveryProducer;
     connect: async () => undefined,
     close: async () => undefined,
     send: async (_topic: string, message: OutgoingMessage) => {
-      // As the delivery producer rejects: librdkafka's error (MSG_SIZE_TOO_LARGE, 10) as the cause.
-      if (message.value.length > maxMessageBytes) throw new Error('Kafka did not accept a message: Broker: Message size too large', { cause: { code: 10 } })
+      // As the delivery producer rejects a broker's refusal: node-rdkafka's error as the cause, code -1 and the broker's text.
+      if (message.value.length > maxMessageBytes) throw new Error('Kafka did not accept a message: Broker: Message size too large', { cause: Object.assign(new Error('Broker: Message size too large'), { code: -1 }) })
       sent.push(message)
     },
   } as unknown as DeliveryProducer
