@@ -23,7 +23,10 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  *   records have finished; later ones are held behind it. Users that only share a second login ID
  *   are not ordered (Authgear refuses all but one either way), except behind a source delete: a
  *   record taking up a login ID the deleted row held (`freedLogins`) waits for the delete, which
- *   frees it. Nothing else waits.
+ *   frees it; and under upsert behind a newer version of a user that lacks a login ID an earlier
+ *   version of that user had (`#chains`): Authgear holds it for that user until the newer version
+ *   lands, which may remove it, and a record whose identifier it is would land on that user.
+ *   Nothing else waits.
  * - A record that changes its user's identifier (`lockKeys`) runs apart: after every record read
  *   before it has finished and before any read after it is batched. Changes read one after another
  *   share that job while they share no login ID (`#addAlone`), except that a change giving up a
@@ -43,6 +46,15 @@ export class ImportScheduler {
   readonly #heldUsers = new Map<string, number>()
   /** Second login IDs of records not finished yet: value → the records carrying it. */
   readonly #secondLogins = new Map<string, WorkItem[]>()
+  /**
+   * Under upsert, per user with versions not finished: every second login ID those versions
+   * carry, and the versions. A newer version lacking one of them carries it on until it finishes
+   * (`#inherited`): Authgear holds it for that user until the newer version lands, which may
+   * remove it, so a record of another user taking it up is sent after that version, in read order.
+   */
+  readonly #chains = new Map<string, { readonly values: Set<string>; readonly items: Set<WorkItem> }>()
+  /** Second login IDs a version carries for its user's earlier versions (see `#chains`). */
+  readonly #inherited = new Map<WorkItem, string[]>()
   #inFlight = 0
   #slotWaiters: (() => void)[] = []
   #idleWaiters: (() => void)[] = []
@@ -98,6 +110,7 @@ export class ImportScheduler {
   offer(item: WorkItem): boolean {
     if (this.#queued > 0 || this.#fatal !== undefined || this.#apart !== undefined || item.mapped.lockKeys?.length || item.logins !== undefined) return false
     if (this.#secondLogins.size > 0 && this.#secondLogins.has(item.mapped.identifierValue)) return false
+    if (this.#chains.size > 0 && this.#chains.has(item.mapped.identifierValue)) return false
     const batch = this.#open.get(item.mapped.identifier)
     if (batch === undefined || batch.size + 1 >= this.#policy.maxRecords || batch.bytesWith(item) > this.#policy.maxBytes || batch.replacesAcrossDelete(item) || batch.changesLoginsOf(item)) return false
     const superseded = batch.add(item)
@@ -147,13 +160,8 @@ export class ImportScheduler {
   async #admit(item: WorkItem): Promise<void> {
     if (this.#fatal !== undefined) throw this.#fatal
     const meets = this.#meetsEarlierUser(item)
-    if (item.logins !== undefined) {
-      for (const { value } of item.logins) {
-        const carriers = this.#secondLogins.get(value)
-        if (carriers === undefined) this.#secondLogins.set(value, [item])
-        else carriers.push(item)
-      }
-    }
+    if (item.logins !== undefined) for (const { value } of item.logins) this.#carry(value, item)
+    if (this.#upsert) this.#joinChain(item)
     // An identifier change is never held: held, it would let later records pass it, and it waits
     // for every earlier record (those it meets among them) in `#addAlone` anyway.
     if (meets && !item.mapped.lockKeys?.length) this.#hold(item)
@@ -180,32 +188,73 @@ export class ImportScheduler {
 
   /**
    * Whether a record of another user read before `item` carries `value` as a second login ID
-   * (with `deletes`, only a source delete, which frees it: see `MappedRecord.freedLogins`).
+   * (with `deletes`, only one that may free it: a source delete, see `MappedRecord.freedLogins`,
+   * or under upsert a newer version of a user whose earlier version had it, see `#chains`).
    */
   #carriedBefore(value: string, item: WorkItem, deletes = false): boolean {
     const carriers = this.#secondLogins.get(value)
     if (carriers === undefined) return false
-    for (const other of carriers) if (other.seq < item.seq && other.mapped.identifierValue !== item.mapped.identifierValue && (!deletes || other.mapped.action === 'delete')) return true
+    for (const other of carriers) if (other.seq < item.seq && other.mapped.identifierValue !== item.mapped.identifierValue && (!deletes || other.mapped.action === 'delete' || this.#inherited.get(other)?.includes(value))) return true
     return false
+  }
+
+  #carry(value: string, item: WorkItem): void {
+    const carriers = this.#secondLogins.get(value)
+    if (carriers === undefined) this.#secondLogins.set(value, [item])
+    else carriers.push(item)
+  }
+
+  #uncarry(value: string, item: WorkItem): void {
+    const carriers = this.#secondLogins.get(value)
+    const at = carriers?.indexOf(item) ?? -1
+    if (carriers === undefined || at === -1) return
+    carriers.splice(at, 1)
+    if (carriers.length === 0) this.#secondLogins.delete(value)
+  }
+
+  /**
+   * A version joins its user's chain (see `#chains`), and carries the second login IDs earlier
+   * versions still out carry and it does not: like a delete's, they may be freed by it, so a record
+   * of another user with one of them waits for it (`#carriedBefore`).
+   */
+  #joinChain(item: WorkItem): void {
+    const user = item.mapped.identifierValue
+    let chain = this.#chains.get(user)
+    if (chain === undefined) {
+      if (item.logins === undefined || item.logins.length === 0) return
+      chain = { values: new Set(), items: new Set() }
+      this.#chains.set(user, chain)
+    } else {
+      const dropped: string[] = []
+      for (const value of chain.values) if (!item.logins?.some((login) => login.value === value)) dropped.push(value)
+      if (dropped.length > 0) {
+        this.#inherited.set(item, dropped)
+        for (const value of dropped) this.#carry(value, item)
+      }
+    }
+    chain.items.add(item)
+    for (const { value } of item.logins ?? []) chain.values.add(value)
   }
 
   /** The record is done with (finished, or replaced by a newer version): its second login IDs are free. */
   #finished(item: WorkItem): void {
-    if (item.logins === undefined) return
-    for (const { value } of item.logins) {
-      const carriers = this.#secondLogins.get(value)
-      const at = carriers?.indexOf(item) ?? -1
-      if (carriers === undefined || at === -1) continue
-      carriers.splice(at, 1)
-      if (carriers.length === 0) this.#secondLogins.delete(value)
+    if (item.logins !== undefined) for (const { value } of item.logins) this.#uncarry(value, item)
+    if (this.#chains.size === 0) return
+    const inherited = this.#inherited.get(item)
+    if (inherited !== undefined) {
+      this.#inherited.delete(item)
+      for (const value of inherited) this.#uncarry(value, item)
     }
+    const user = item.mapped.identifierValue
+    const chain = this.#chains.get(user)
+    if (chain?.items.delete(item) && chain.items.size === 0) this.#chains.delete(user)
   }
 
   #superseded(item: WorkItem, by: WorkItem | undefined): void {
     this.#finished(item)
     this.#onSuperseded(item, by)
     // A record held behind this one may go now: no job of this record's will release it.
-    if (item.logins !== undefined) this.#release()
+    if (item.logins !== undefined || this.#chains.size > 0) this.#release()
   }
 
   async #add(item: WorkItem): Promise<void> {

@@ -282,6 +282,51 @@ describe('ImportScheduler', () => {
     await flushed
   })
 
+  it('under upsert, sends a record taking up a login ID an earlier user\'s newer version gives up only after that version: by its identifier it would land on that user, by a second login ID it would be refused', async () => {
+    const sent = (h: ReturnType<typeof harness>) => h.jobs.map((j) => `${j.identifier}: ${j.items.map((x) => x.mapped.identifierValue).join(' ')}`)
+    const settle = async () => { for (let i = 0; i < 8; i++) await tick() }
+    // Cat gives up the username catty; Dan, a username-only user, is catty.
+    const h = harness({ maxRecords: 3, maxBytes: 10_000, lingerMs: 1000 }, 4, true)
+    await h.scheduler.add(item('cat@x.io', { preferred_username: 'catty', name: 'v1' }))
+    const first = h.scheduler.flush()
+    await settle()
+    await h.scheduler.add(item('cat@x.io', { preferred_username: 'catnip', name: 'v2' }))
+    await h.scheduler.add(item('catty', { email: undefined, preferred_username: 'catty' }, 'preferred_username'))
+    const flushed = h.scheduler.flush()
+    await settle()
+    expect(sent(h)).toEqual(['email: cat@x.io'])
+    h.jobs[0]!.done()
+    await settle()
+    // Cat's second version is out; Dan waits for it (sent beside it, its job might run first and find Cat by catty).
+    expect(sent(h)).toEqual(['email: cat@x.io', 'email: cat@x.io'])
+    h.jobs[1]!.done()
+    await settle()
+    expect(sent(h)).toEqual(['email: cat@x.io', 'email: cat@x.io', 'preferred_username: catty'])
+    h.jobs[2]!.done()
+    await Promise.all([first, flushed])
+
+    // Ann gives up a phone Bea then has as a second login ID.
+    const r = harness({ maxRecords: 3, maxBytes: 10_000, lingerMs: 1000 }, 4, true)
+    await r.scheduler.add(item('ann@x.io', { phone_number: '+14155550101' }))
+    const again = r.scheduler.flush()
+    await settle()
+    await r.scheduler.add(item('ann@x.io', { phone_number: '+14155550102' }))
+    await r.scheduler.add(item('bea@x.io', { phone_number: '+14155550101' }))
+    await r.scheduler.add(item('eve@x.io', { phone_number: '+14155550103' }))
+    const drained = r.scheduler.flush()
+    await settle()
+    expect(sent(r)).toEqual(['email: ann@x.io', 'email: eve@x.io'])
+    r.jobs[0]!.done()
+    r.jobs[1]!.done()
+    await settle()
+    expect(sent(r)).toEqual(['email: ann@x.io', 'email: eve@x.io', 'email: ann@x.io'])
+    r.jobs[2]!.done()
+    await settle()
+    expect(sent(r)).toEqual(['email: ann@x.io', 'email: eve@x.io', 'email: ann@x.io', 'email: bea@x.io'])
+    r.jobs[3]!.done()
+    await Promise.all([again, drained])
+  })
+
   it('keeps read order among held records however they were held: a record held when read does not pass an earlier one held when batched', async () => {
     const h = harness({ maxRecords: 2, maxBytes: 10_000, lingerMs: 1000 }, 4)
     // e@x.io v1 goes out; its v2 is held when its batch is dispatched (the user is locked).
