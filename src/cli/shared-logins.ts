@@ -1,5 +1,6 @@
 import { DigestTable, digest52 } from '../runtime/digest-table.ts'
 import type { MappedRecord } from '../core/mapped-record.ts'
+import { emailUniqueKey } from '../emulator/login-id.ts'
 
 const loginFields = ['email', 'phone_number', 'preferred_username'] as const
 
@@ -30,6 +31,14 @@ export class SharedLogins {
   readonly #identifiers = new DigestTable()
   /** Hashes of every other login ID seen → the identifier hash of the user holding it. */
   readonly #logins = new DigestTable()
+  /** Under upsert: hash of (user, login type) → the hash of that user's login ID of the type, which an update replaces or removes. */
+  readonly #held = new DigestTable()
+  /**
+   * Emails with an international domain: hash of Authgear's unique key (the domain in punycode) →
+   * hash of the stored value. Authgear finds a user by the stored value but refuses another value
+   * with the same unique key (`a@bücher.de`, then `a@xn--bcher-kva.de`).
+   */
+  readonly #uniqueKeys = new DigestTable()
   repeatedUsers = 0
   passwordsLost = 0
   /** Records whose identifier an earlier user holds as a second login ID: matched to that user. */
@@ -70,25 +79,59 @@ export class SharedLogins {
       return
     }
     const owner = existing ?? user
+    // A new user whose email is, by unique key, another user's: refused.
+    if (existing === undefined && this.#takenByUniqueKey(mapped.identifier, mapped.identifierValue)) {
+      this.refused++
+      keep(this.examples.refused, origin)
+      return
+    }
     // Its other login IDs as another user's identifier or second login ID: refused, so it creates
     // or changes nothing, and its login IDs stay free for later records.
     const record = mapped.record as Record<string, unknown>
-    const own: number[] = []
+    const own: [field: string, login: number][] = []
+    const cleared: string[] = []
     for (const field of loginFields) {
       const value = record[field]
-      if (typeof value !== 'string' || field === mapped.identifier) continue
+      if (field === mapped.identifier) continue
+      if (value === null) cleared.push(field)
+      if (typeof value !== 'string') continue
       const login = loginHash(field, value)
       const holder = present(this.#logins.get(login)) ?? (present(this.#identifiers.get(login)) !== undefined ? login : undefined)
-      if (holder !== undefined && holder !== owner) {
+      if ((holder !== undefined && holder !== owner) || (holder === undefined && this.#takenByUniqueKey(field, value))) {
         this.refused++
         keep(this.examples.refused, origin)
         return
       }
-      own.push(login)
+      own.push([field, login])
     }
     if (refusedByProject?.() === true) return
-    for (const login of own) this.#logins.set(login, owner)
+    for (const [field, login] of own) {
+      // An update replaces the user's login ID of that type: the one it had is free again.
+      if (this.upsert) this.#replace(owner, field, login)
+      this.#logins.set(login, owner)
+    }
+    for (const field of cleared) if (this.upsert) this.#replace(owner, field, gone)
+    for (const [field, login] of own) if (field === 'email') this.#keepUniqueKey(record[field] as string, login)
+    if (existing === undefined && mapped.identifier === 'email') this.#keepUniqueKey(mapped.identifierValue, user)
     if (!merged) this.#repeated(before, mapped, origin)
+  }
+
+  #takenByUniqueKey(field: string, value: string): boolean {
+    if (field !== 'email' || !internationalEmail(value)) return false
+    const stored = present(this.#uniqueKeys.get(loginHash(field, emailUniqueKey(value))))
+    return stored !== undefined && stored !== loginHash(field, value)
+  }
+
+  #keepUniqueKey(value: string, login: number): void {
+    if (internationalEmail(value)) this.#uniqueKeys.set(loginHash('email', emailUniqueKey(value)), login)
+  }
+
+  /** Under upsert, `owner`'s login ID of type `field` becomes `login` (`gone`: removed, as `null` does); the one it replaces is freed. */
+  #replace(owner: number, field: string, login: number): void {
+    const slot = digest52(`${owner}:${field}`)
+    const earlier = present(this.#held.get(slot))
+    if (earlier !== undefined && earlier !== login && this.#logins.get(earlier) === owner) this.#logins.set(earlier, gone)
+    this.#held.set(slot, login)
   }
 
   /**
@@ -147,4 +190,11 @@ function keep(examples: string[], origin: string): void {
 /** The digest of a login ID of a type (see `digest52`). */
 function loginHash(type: string, value: string): number {
   return digest52(`${type}:${value}`)
+}
+
+/** An email whose domain has a non-ASCII or a punycode label: its unique key may be another stored value's. */
+function internationalEmail(value: string): boolean {
+  const domain = value.slice(value.lastIndexOf('@') + 1)
+  // eslint-disable-next-line no-control-regex
+  return /[^\x00-\x7f]/.test(domain) || domain.includes('xn--')
 }

@@ -1,5 +1,5 @@
-import { domainToASCII } from 'node:url'
 import { storedEmailForm } from '../../mappings/normalize.ts'
+import { punycodeDomain } from './punycode-domain.ts'
 import { isReservedUsername, usernameProblem, UsernameMaxLength } from '../../mappings/reserved-usernames.ts'
 import type { ValidationCause } from './api-error.ts'
 
@@ -51,11 +51,12 @@ export function usernameCauses(value: string): ValidationCause[] {
 /**
  * Authgear's unique key of a normalized email login ID (`ComputeUniqueKey`): the domain in its
  * ASCII (punycode) form, so `a@bücher.de` and `a@xn--bcher-kva.de` are one login ID to its
- * duplicate check though they are two stored values. Other login IDs are their own key.
+ * duplicate check though they are two stored values; a full-width letter is not mapped to ASCII
+ * (Go's `Punycode` profile maps nothing). Other login IDs are their own key.
  */
 export function emailUniqueKey(normalized: string): string {
   const at = normalized.lastIndexOf('@')
   if (at === -1) return normalized
-  const domain = domainToASCII(normalized.slice(at + 1))
-  return domain === '' ? normalized : `${normalized.slice(0, at)}@${domain}`
+  const domain = punycodeDomain(normalized.slice(at + 1))
+  return domain === normalized.slice(at + 1) ? normalized : `${normalized.slice(0, at)}@${domain}`
 }

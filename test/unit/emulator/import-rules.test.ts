@@ -60,6 +60,9 @@ describe('lookup and normalization', () => {
     store.removeLoginId(store.findByLoginId('email', 'a@bücher.de')!, 'email')
     expect(run('email', false, { email: 'a@xn--bcher-kva.de' }).outcome).toBe('inserted')
     expect(store.count()).toBe(3)
+    // Go's Punycode profile maps nothing: a full-width letter makes another domain, not example.com.
+    expect(run('email', false, { email: 'c@example.com' }).outcome).toBe('inserted')
+    expect(run('email', false, { email: 'c@ｅxample.com' }).outcome).toBe('inserted')
   })
 
   it('fails with UnexpectedError when more than one identity holds the claim', () => {
