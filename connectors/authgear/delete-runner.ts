@@ -71,7 +71,7 @@ export class DeleteRunner {
       const users = await usersByStandardAttribute(client, identifier, identifierValue, this.#o.signal)
       if (users.length === 0) {
         count('not_found')
-        return { kind: 'skipped', code: 'delete_not_found', message: `no Authgear user has ${identifier} ${identifierValue}` }
+        return { kind: 'skipped', code: 'delete_not_found', message: `no Authgear user has ${identifier} ${identifierValue}: never imported, or already deleted (a delete read again after a stop before its offset was committed finds it gone)` }
       }
       if (users.length > 1) {
         count('ambiguous')

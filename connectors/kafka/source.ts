@@ -240,6 +240,8 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
       return [...assigned].map((key) => key.replace('\u0000', '/'))
     },
 
+    resumesFrom: `the committed offsets of consumer group ${config.group_id}`,
+
     isReady: () => member && consumer?.connected === true,
 
     async check() {

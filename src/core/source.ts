@@ -43,6 +43,11 @@ export interface Source<P> {
    * ahead of earlier changes it hands a login ID to (see `ImportScheduler`) commits nothing past them.
    */
   commitSettled?(records: readonly SourceRecord[], including: boolean): Promise<boolean>
+  /**
+   * Where a source that keeps its own position resumes (Kafka: its consumer group's committed
+   * offsets), for the start-up log line: the checkpoint's position is not where it reads from.
+   */
+  readonly resumesFrom?: string
   /** For `/readyz`: false while the source cannot take work (a Kafka replica outside its consumer group). */
   isReady?(): boolean
   /** How many times a sync's source has read its input to the end (it then reads what changes). */

@@ -58,7 +58,7 @@ export class Metrics {
     // Pre-initialise bounded label sets so series exist (at 0) before the first event.
     for (const kind of OutcomeKinds) this.records.inc({ outcome: kind }, 0)
     for (const reason of ['network', 'timeout', '5xx', '429']) this.retries.inc({ reason }, 0)
-    for (const result of ['completed', 'crashed', 'expired', 'split']) this.jobs.inc({ result }, 0)
+    for (const result of ['completed', 'crashed', 'expired', 'split', 'quota_split', 'crash_split']) this.jobs.inc({ result }, 0)
     for (const period of ['day', 'month']) this.quotaExhausted.set({ period }, 0)
     this.authFailures.inc(0)
     this.passwordNotApplied.inc(0)
