@@ -82,6 +82,31 @@ const cases: Case[] = [
     alert: 'GearbridgeCheckpointStalled',
     expect: { 30: [] },
   },
+  {
+    name: 'a backfill whose source stopped answering (a locked table): nothing read, nothing pending',
+    input: [
+      { series: `gearbridge_run_state${at('state="running"')}`, values: '1x40' },
+      { series: `gearbridge_info${at('version="1",command="backfill",source="sql"')}`, values: '1x40' },
+      { series: `gearbridge_source_records_total${at('')}`, values: '0+500x5 2500x35' },
+      { series: `gearbridge_records_total${at('outcome="inserted"')}`, values: '0+500x5 2500x35' },
+    ],
+    alert: 'GearbridgeBackfillNoProgress',
+    expect: { 10: [], 20: [], 26: [{ ...target, state: 'running', severity: 'warning' }] },
+  },
+  {
+    name: 'a healthy backfill, and an idle sync',
+    input: [
+      { series: `gearbridge_run_state${at('state="running"')}`, values: '1x40' },
+      { series: `gearbridge_info${at('version="1",command="backfill",source="sql"')}`, values: '1x40' },
+      { series: `gearbridge_source_records_total${at('')}`, values: '0+500x40' },
+      { series: `gearbridge_records_total${at('outcome="inserted"')}`, values: '0+500x40' },
+      { series: `gearbridge_run_state{job="gearbridge",instance="sync:9464",state="running"}`, values: '1x40' },
+      { series: `gearbridge_info{job="gearbridge",instance="sync:9464",version="1",command="sync",source="kafka"}`, values: '1x40' },
+      { series: `gearbridge_source_records_total{job="gearbridge",instance="sync:9464"}`, values: '0x40' },
+    ],
+    alert: 'GearbridgeBackfillNoProgress',
+    expect: { 30: [] },
+  },
 ]
 
 let bin: PrometheusBinaries
