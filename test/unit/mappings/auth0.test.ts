@@ -207,6 +207,8 @@ describe('createAuth0Mapping', () => {
           message: 'custom_password_hash holds a password hash of type md5, which Authgear cannot import, and passwords.non_bcrypt is dead_letter',
         },
         passwordAlgorithm: 'md5',
+        // The login IDs read before the password was refused (a Debezium before image needs no more).
+        loginsRead: { identifier: 'email', identifierValue: 'md5@example.com', logins: { email: 'md5@example.com' } },
       })
       expect(JSON.stringify(result)).not.toContain('5f4dcc3b5aa765d61d8327deb882cf99')
     })
