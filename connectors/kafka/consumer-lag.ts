@@ -23,14 +23,17 @@ interface PartitionStats {
  * back to librdkafka's own `consumer_lag` (from the group's committed offset). A group that has
  * committed nothing yet has no `consumer_lag` (-1): its lag is everything from where it starts
  * (the log start under `start_from: earliest`, the position it has reached under `latest`), so a
- * group stuck before its first commit still shows its lag, and the lag alert can fire. The label
- * set is bounded by the partitions assigned.
+ * group stuck before its first commit still shows its lag, and the lag alert can fire. Statistics
+ * come only while messages are consumed: while the read loop waits for the sink (the case the
+ * alert is for) the source asks the broker for the watermarks instead (`fromWatermarks`). The
+ * label set is bounded by the partitions assigned.
  */
 export class ConsumerLag {
   readonly #metrics: KafkaMetrics | undefined
   readonly #startFrom: 'earliest' | 'latest'
   readonly #committed = new Map<string, number>()
   readonly #latest = new Map<string, number>()
+  #statsAt = Date.now()
 
   constructor(metrics: KafkaMetrics | undefined, startFrom: 'earliest' | 'latest' = 'earliest') {
     this.#metrics = metrics
@@ -55,6 +58,7 @@ export class ConsumerLag {
 
   /** Reads one librdkafka statistics JSON document (emitted every `statistics.interval.ms`). */
   fromStats(json: string, assigned: ReadonlySet<string>): void {
+    this.#statsAt = Date.now()
     let stats: { topics?: Record<string, { partitions?: Record<string, PartitionStats> }> }
     try {
       stats = JSON.parse(json) as typeof stats
@@ -72,6 +76,21 @@ export class ConsumerLag {
         this.#metrics?.kafkaLag.set({ topic, partition: String(partition) }, lag)
       }
     }
+  }
+
+  /** Whether statistics have come within `withinMs` (they stop while the read loop waits). */
+  statsSince(withinMs: number, now = Date.now()): boolean {
+    return now - this.#statsAt <= withinMs
+  }
+
+  /** A partition's watermarks asked of the broker, when statistics have stopped coming. */
+  fromWatermarks(topic: string, partition: number, low: number, high: number): void {
+    const key = partitionKey(topic, partition)
+    // Before a commit librdkafka's consumer_lag is not known here: under `latest` the position reached is not either.
+    const lag = this.#lagOf(key, { hi_offset: high, lo_offset: low })
+    if (lag === undefined) return
+    this.#latest.set(key, lag)
+    this.#metrics?.kafkaLag.set({ topic, partition: String(partition) }, lag)
   }
 
   #lagOf(key: string, p: PartitionStats): number | undefined {

@@ -154,6 +154,17 @@ export class GroupConsumer {
     })
   }
 
+  /**
+   * A partition's low and high watermarks, asked of the broker off the event loop (undefined when
+   * it does not answer within `timeoutMs`). Unlike the statistics events, which node-rdkafka
+   * delivers only while messages are being consumed, this works while the read loop waits.
+   */
+  watermarks(topic: string, partition: number, timeoutMs: number): Promise<{ readonly low: number; readonly high: number } | undefined> {
+    return new Promise((resolve) => {
+      this.#consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (error, offsets) => resolve(error ? undefined : { low: offsets.lowOffset, high: offsets.highOffset }))
+    })
+  }
+
   /** Synchronous commit, for a revoke and for shutdown. Throws on failure. */
   commitSync(offsets: readonly PartitionOffset[]): void {
     if (offsets.length > 0) this.#consumer.commitSync(offsets.map((o) => ({ ...o })))

@@ -47,9 +47,29 @@ const revokeDrainMs = 30_000
 /** How long a login ID change waits for the offsets before it to be confirmed committed. */
 const changeCommitMs = 5_000
 
+/** librdkafka's statistics interval, from which the consumer lag is computed. */
+const statsIntervalMs = 5_000
+
 export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourceOptions): KafkaSource {
   const ledger = new PartitionLedger()
   const lag = new ConsumerLag(options.metrics, config.start_from)
+  let askingWatermarks = false
+  /** The lag from the broker's watermarks, when statistics have stopped coming (the read loop waits for the sink). */
+  const staleLag = async (): Promise<void> => {
+    if (askingWatermarks || consumer === undefined || !consumer.connected || lag.statsSince(2 * statsIntervalMs)) return
+    askingWatermarks = true
+    try {
+      for (const key of [...assigned]) {
+        const at = key.lastIndexOf('\u0000')
+        const topic = key.slice(0, at)
+        const partition = Number(key.slice(at + 1))
+        const marks = await consumer.watermarks(topic, partition, statsIntervalMs)
+        if (marks !== undefined && assigned.has(key)) lag.fromWatermarks(topic, partition, marks.low, marks.high)
+      }
+    } finally {
+      askingWatermarks = false
+    }
+  }
   const assigned = new Set<string>()
   const atEnd = new Set<string>()
   let member = false
@@ -275,6 +295,8 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
       if (!consumer.connected) await consumer.connect(config.topics, options.connectTimeoutMs ?? 30_000)
       const timer = setInterval(() => void commit(false), config.commit_interval_ms)
       timer.unref()
+      const watermarks = setInterval(() => void staleLag(), statsIntervalMs)
+      watermarks.unref()
       try {
         while (!ctx.signal.aborted) {
           const messages = await consumer.consume(config.batch_records)
@@ -286,6 +308,7 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
         // Stop fetching only: records already handed out are still draining, and their offsets are
         // committed as they settle and once more in close(), which also leaves the group.
         clearInterval(timer)
+        clearInterval(watermarks)
       }
     },
 
@@ -334,7 +357,7 @@ function settings(config: KafkaSourceConfig, partitionEof: boolean) {
     startFrom: config.start_from,
     sessionTimeoutMs: config.session_timeout_ms,
     partitionEof,
-    statsIntervalMs: 5000,
+    statsIntervalMs,
     extra: config.librdkafka,
   }
 }

@@ -76,6 +76,37 @@ describe('gearbridge sync from a Kafka topic of JSON users', () => {
     expect(reported.size).toBe(50)
   })
 
+  it('shows the consumer lag of a replica whose Authgear stalls (its read loop waits, and librdkafka\'s statistics stop)', async () => {
+    const k = await kafka()
+    ws = await workspace()
+    const topic = uniqueName('users')
+    await k.createTopic(topic, 1)
+    const group = uniqueName('g')
+    const config = await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, commit_interval_ms: 100, batch_records: 50 }, { sink: { upsert: true, batch: { max_records: 50, linger_ms: 50 }, max_in_flight: 1 }, observability: { listen: '127.0.0.1:0' } })
+    await k.produce(topic, Array.from({ length: 50 }, (_, i) => ({ key: `user${i}@example.com`, value: jsonUser(i) })))
+    const run = startSync(config)
+    let url: string | undefined
+    let log = ''
+    run.child.stderr!.on('data', (chunk: string) => {
+      log += chunk
+      url ??= /"url":"(http:\/\/127\.0\.0\.1:\d+)","msg":"Serving/.exec(log)?.[1]
+    })
+    // The group's coordinator may not be ready at the first asks ("Not coordinator").
+    await eventuallyWith([run], async () => (await k.committed(group, topic, 1).catch(() => [-1]))[0] === 50, 60_000, 'the first users imported and committed')
+    ws.target.emulator.faults.stall_rate = 1
+    ws.target.emulator.faults.stall_ms = 120_000
+    await k.produce(topic, Array.from({ length: 3000 }, (_, i) => ({ key: `user${50 + i}@example.com`, value: jsonUser(50 + i) })))
+    const lag = async (): Promise<number> => {
+      if (url === undefined) return -1
+      const text = await (await fetch(`${url}/metrics`)).text()
+      return Number(/^gearbridge_kafka_consumer_lag\{[^}]*\} (\d+)$/m.exec(text)?.[1] ?? -1)
+    }
+    // Before, the gauge kept its last value (0) for as long as the sink stalled.
+    await eventuallyWith([run], async () => (await lag()) === 3000, 45_000, 'the lag of the 3000 messages not committed')
+    run.child.kill('SIGKILL')
+    await run.done
+  })
+
   it('stops with exit 75 as soon as the quota runs out, even when no further message arrives', async () => {
     const k = await kafka()
     ws = await workspace()

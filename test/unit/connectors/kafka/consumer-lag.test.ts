@@ -30,4 +30,21 @@ describe('ConsumerLag', () => {
     earliest.fromStats(stats, assigned)
     expect(earliest.lagOf('users', 0)).toBe(570)
   })
+
+  it('takes the broker\'s watermarks when statistics stop coming (they come only while messages are consumed, not while the read waits for the sink)', () => {
+    const lag = new ConsumerLag(undefined, 'earliest')
+    lag.fromStats(stats, assigned)
+    expect(lag.statsSince(10_000)).toBe(true)
+    expect(lag.statsSince(10_000, Date.now() + 10_001)).toBe(false)
+    lag.committed('users', 0, 1000)
+    lag.fromWatermarks('users', 0, 0, 4000)
+    expect(lag.lagOf('users', 0)).toBe(3000)
+    // Nothing committed yet: from the log start, as with statistics.
+    lag.fromWatermarks('users', 1, 100, 5100)
+    expect(lag.lagOf('users', 1)).toBe(5000)
+    // Under `latest` the position reached is not in the watermarks: the lag is left as it was.
+    const latest = new ConsumerLag(undefined, 'latest')
+    latest.fromWatermarks('users', 1, 100, 5100)
+    expect(latest.lagOf('users', 1)).toBeUndefined()
+  })
 })
