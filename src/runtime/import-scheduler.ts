@@ -52,7 +52,7 @@ export class ImportScheduler {
    * (`#inherited`): Authgear holds it for that user until the newer version lands, which may
    * remove it, so a record of another user taking it up is sent after that version, in read order.
    */
-  readonly #chains = new Map<string, { readonly values: Set<string>; readonly items: Set<WorkItem> }>()
+  readonly #chains = new Map<string, { readonly values: Set<string>; readonly items: Map<WorkItem, number> }>()
   /** Second login IDs a version carries for its user's earlier versions (see `#chains`). */
   readonly #inherited = new Map<WorkItem, string[]>()
   #inFlight = 0
@@ -220,9 +220,16 @@ export class ImportScheduler {
   #joinChain(item: WorkItem): void {
     const user = item.mapped.identifierValue
     let chain = this.#chains.get(user)
+    // Added again while still out (a handover's resend, from its job's outcome): it stays in the
+    // chain, carrying what it carries, until each of its finishes is counted.
+    const admitted = chain?.items.get(item)
+    if (admitted !== undefined) {
+      chain!.items.set(item, admitted + 1)
+      return
+    }
     if (chain === undefined) {
       if (item.logins === undefined || item.logins.length === 0) return
-      chain = { values: new Set(), items: new Set() }
+      chain = { values: new Set(), items: new Map() }
       this.#chains.set(user, chain)
     } else {
       const dropped: string[] = []
@@ -232,7 +239,7 @@ export class ImportScheduler {
         for (const value of dropped) this.#carry(value, item)
       }
     }
-    chain.items.add(item)
+    chain.items.set(item, 1)
     for (const { value } of item.logins ?? []) chain.values.add(value)
   }
 
@@ -240,14 +247,21 @@ export class ImportScheduler {
   #finished(item: WorkItem): void {
     if (item.logins !== undefined) for (const { value } of item.logins) this.#uncarry(value, item)
     if (this.#chains.size === 0) return
+    const user = item.mapped.identifierValue
+    const chain = this.#chains.get(user)
+    const admitted = chain?.items.get(item)
+    if (chain === undefined || admitted === undefined) return
+    if (admitted > 1) {
+      chain.items.set(item, admitted - 1)
+      return
+    }
+    chain.items.delete(item)
+    if (chain.items.size === 0) this.#chains.delete(user)
     const inherited = this.#inherited.get(item)
     if (inherited !== undefined) {
       this.#inherited.delete(item)
       for (const value of inherited) this.#uncarry(value, item)
     }
-    const user = item.mapped.identifierValue
-    const chain = this.#chains.get(user)
-    if (chain?.items.delete(item) && chain.items.size === 0) this.#chains.delete(user)
   }
 
   #superseded(item: WorkItem, by: WorkItem | undefined): void {

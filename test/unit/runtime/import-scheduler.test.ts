@@ -327,6 +327,30 @@ describe('ImportScheduler', () => {
     await Promise.all([again, drained])
   })
 
+  it('under upsert, lets go of a login ID a version carried for its user once that version, added again while out (a handover\'s resend), has finished both times', async () => {
+    const h = harness({ maxRecords: 10, maxBytes: 100_000, lingerMs: 1 }, 4, true)
+    const settle = async () => { for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 5)) }
+    const second = item('a@x.io', { name: 'v2' })
+    await h.scheduler.add(item('a@x.io', { phone_number: '+85298765430' }))
+    await settle()
+    await h.scheduler.add(second)
+    await settle()
+    h.jobs[0]!.done()
+    await settle()
+    await h.scheduler.add(second)
+    await settle()
+    h.jobs[1]!.done()
+    await settle()
+    h.jobs[2]!.done()
+    await settle()
+    await h.scheduler.add(item('+85298765430', { email: undefined, phone_number: '+85298765430' }, 'phone_number'))
+    await settle()
+    // Before, the phone stayed carried for good and the phone-only user was never sent (flush spun for ever).
+    expect(h.jobs.map((j) => j.items.map((x) => x.mapped.identifierValue))).toEqual([['a@x.io'], ['a@x.io'], ['a@x.io'], ['+85298765430']])
+    h.jobs[3]!.done()
+    await h.scheduler.flush()
+  })
+
   it('keeps read order among held records however they were held: a record held when read does not pass an earlier one held when batched', async () => {
     const h = harness({ maxRecords: 2, maxBytes: 10_000, lingerMs: 1000 }, 4)
     // e@x.io v1 goes out; its v2 is held when its batch is dispatched (the user is locked).
