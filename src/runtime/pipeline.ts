@@ -119,6 +119,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const saved = options.fromStart ? undefined : await store.load({ id: options.pipelineId, ...(options.pipelineAliases ? { aliases: options.pipelineAliases } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
   if (saved && source.resumesFrom !== undefined) ctx.logger.info({ recordsCommitted: saved.recordsCommitted }, `Resuming from ${source.resumesFrom}.`)
   else if (saved) ctx.logger.info({ position: loggedPosition(saved.position), recordsCommitted: saved.recordsCommitted, complete: saved.complete }, 'Resuming from the last committed checkpoint.')
+  // At 0 from the start: a source that hangs before its first record still has a series to alert on.
+  metrics.sourceRecords.inc({ source: options.sourceName }, 0)
   /** Where reading resumes; null in a checkpoint is the start (a stop that committed nothing). */
   const resumeFrom: P | undefined = saved?.position ?? undefined
   // Only a run whose stop can name records settled ahead keeps their origins on the way.
