@@ -14,6 +14,7 @@ interface PartitionStats {
   readonly hi_offset?: number
   readonly lo_offset?: number
   readonly app_offset?: number
+  readonly committed_offset?: number
   readonly consumer_lag?: number
 }
 
@@ -33,6 +34,8 @@ export class ConsumerLag {
   readonly #startFrom: 'earliest' | 'latest'
   readonly #committed = new Map<string, number>()
   readonly #latest = new Map<string, number>()
+  readonly #groupCommitted = new Map<string, number>()
+  readonly #position = new Map<string, number>()
   #statsAt = Date.now()
 
   constructor(metrics: KafkaMetrics | undefined, startFrom: 'earliest' | 'latest' = 'earliest') {
@@ -48,6 +51,8 @@ export class ConsumerLag {
     const key = partitionKey(topic, partition)
     this.#committed.delete(key)
     this.#latest.delete(key)
+    this.#groupCommitted.delete(key)
+    this.#position.delete(key)
     this.#metrics?.kafkaLag.remove({ topic, partition: String(partition) })
   }
 
@@ -70,6 +75,9 @@ export class ConsumerLag {
         const partition = Number(id)
         const key = partitionKey(topic, partition)
         if (partition < 0 || !assigned.has(key)) continue
+        // Kept for the watermarks, which carry neither (a restarted replica that never commits).
+        if (p.committed_offset !== undefined && p.committed_offset >= 0) this.#groupCommitted.set(key, p.committed_offset)
+        if (p.app_offset !== undefined && p.app_offset >= 0) this.#position.set(key, p.app_offset)
         const lag = this.#lagOf(key, p)
         if (lag === undefined) continue
         this.#latest.set(key, lag)
@@ -86,8 +94,10 @@ export class ConsumerLag {
   /** A partition's watermarks asked of the broker, when statistics have stopped coming. */
   fromWatermarks(topic: string, partition: number, low: number, high: number): void {
     const key = partitionKey(topic, partition)
-    // Before a commit librdkafka's consumer_lag is not known here: under `latest` the position reached is not either.
-    const lag = this.#lagOf(key, { hi_offset: high, lo_offset: low })
+    // The group's committed offset and the position reached, as the last statistics gave them.
+    const committed = this.#groupCommitted.get(key)
+    const position = this.#position.get(key)
+    const lag = this.#lagOf(key, { hi_offset: high, lo_offset: low, ...(committed !== undefined ? { consumer_lag: Math.max(0, high - committed) } : {}), ...(position !== undefined ? { app_offset: position } : {}) })
     if (lag === undefined) return
     this.#latest.set(key, lag)
     this.#metrics?.kafkaLag.set({ topic, partition: String(partition) }, lag)

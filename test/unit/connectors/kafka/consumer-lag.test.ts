@@ -46,5 +46,14 @@ describe('ConsumerLag', () => {
     const latest = new ConsumerLag(undefined, 'latest')
     latest.fromWatermarks('users', 1, 100, 5100)
     expect(latest.lagOf('users', 1)).toBeUndefined()
+    // A restarted replica that has not committed yet: from the group's committed offset (or the
+    // position reached) the last statistics gave, not from the log start.
+    const restarted = new ConsumerLag(undefined, 'earliest')
+    restarted.fromStats(JSON.stringify({ topics: { users: { partitions: { '0': { hi_offset: 1_000_000, lo_offset: 0, app_offset: 999_000, committed_offset: 999_000, consumer_lag: 1000 } } } } }), assigned)
+    restarted.fromWatermarks('users', 0, 0, 1_000_050)
+    expect(restarted.lagOf('users', 0)).toBe(1050)
+    latest.fromStats(JSON.stringify({ topics: { users: { partitions: { '1': { hi_offset: 5100, lo_offset: 100, app_offset: 5000, consumer_lag: -1 } } } } }), assigned)
+    latest.fromWatermarks('users', 1, 100, 5300)
+    expect(latest.lagOf('users', 1)).toBe(300)
   })
 })
