@@ -39,6 +39,8 @@ export class SharedLogins {
    * with the same unique key (`a@bücher.de`, then `a@xn--bcher-kva.de`).
    */
   readonly #uniqueKeys = new DigestTable()
+  /** The same emails the other way: stored value's hash → unique key's hash, to free the key with the value. */
+  readonly #uniqueKeyOf = new Map<number, number>()
   repeatedUsers = 0
   passwordsLost = 0
   /** Records whose identifier an earlier user holds as a second login ID: matched to that user. */
@@ -123,14 +125,28 @@ export class SharedLogins {
   }
 
   #keepUniqueKey(value: string, login: number): void {
-    if (internationalEmail(value)) this.#uniqueKeys.set(loginHash('email', emailUniqueKey(value)), login)
+    if (!internationalEmail(value)) return
+    const key = loginHash('email', emailUniqueKey(value))
+    this.#uniqueKeys.set(key, login)
+    this.#uniqueKeyOf.set(login, key)
+  }
+
+  /** A freed email's unique key is free too, unless another stored value holds it now. */
+  #freeUniqueKey(login: number): void {
+    const key = this.#uniqueKeyOf.get(login)
+    if (key === undefined) return
+    this.#uniqueKeyOf.delete(login)
+    if (this.#uniqueKeys.get(key) === login) this.#uniqueKeys.set(key, gone)
   }
 
   /** Under upsert, `owner`'s login ID of type `field` becomes `login` (`gone`: removed, as `null` does); the one it replaces is freed. */
   #replace(owner: number, field: string, login: number): void {
     const slot = digest52(`${owner}:${field}`)
     const earlier = present(this.#held.get(slot))
-    if (earlier !== undefined && earlier !== login && this.#logins.get(earlier) === owner) this.#logins.set(earlier, gone)
+    if (earlier !== undefined && earlier !== login && this.#logins.get(earlier) === owner) {
+      this.#logins.set(earlier, gone)
+      this.#freeUniqueKey(earlier)
+    }
     this.#held.set(slot, login)
   }
 
@@ -143,10 +159,16 @@ export class SharedLogins {
     // Found as Authgear finds it: a user whose identifier changed is held under its first one.
     const user = present(this.#logins.get(key)) ?? key
     if (user !== key) this.#logins.set(key, gone)
-    if (this.#identifiers.has(user)) this.#identifiers.set(user, gone)
+    if (this.#identifiers.has(user)) {
+      this.#identifiers.set(user, gone)
+      this.#freeUniqueKey(user)
+    }
     for (const { identifier, value } of mapped.freedLogins ?? []) {
       const login = loginHash(identifier, value)
-      if (this.#logins.get(login) === user) this.#logins.set(login, gone)
+      if (this.#logins.get(login) === user) {
+        this.#logins.set(login, gone)
+        this.#freeUniqueKey(login)
+      }
     }
   }
 

@@ -59,6 +59,15 @@ describe('SharedLogins', () => {
     logins.add(mapped('email', { email: 'z@xn--exmple-cua.com' }), 'users.ndjson:6')
     expect(logins.examples.refused).toEqual(['users.ndjson:3', 'users.ndjson:6'])
     expect(logins.repeatedUsers).toBe(0)
+    // Freed by an upsert replacing it, or a delete: its other spelling may be taken up.
+    const freeing = new SharedLogins(true)
+    freeing.add(mapped('phone_number', { phone_number: '+14155550105', email: 'w@bücher.de' }), 'r:1')
+    freeing.add(mapped('phone_number', { phone_number: '+14155550105', email: 'w2@example.com' }), 'r:2')
+    freeing.add(mapped('phone_number', { phone_number: '+14155550106', email: 'w@xn--bcher-kva.de' }), 'r:3')
+    freeing.add(mapped('email', { email: 'v@bücher.de' }), 'r:4')
+    freeing.remove({ ...mapped('email', { email: 'v@bücher.de' }), action: 'delete' })
+    freeing.add(mapped('email', { email: 'v@xn--bcher-kva.de' }), 'r:6')
+    expect(freeing.refused).toBe(0)
   })
 
   it('forgets a user deleted in the source: a new row may take up its login IDs, and its identifier is a new user', () => {
