@@ -32,7 +32,7 @@ export interface DeleteRunnerOptions {
  * (`setDisabledStatus`) or deleted (`deleteUser`), one mutation at a time under the rate cap.
  * Every item gets exactly one outcome: `deleted`, `disabled`, `skipped` (`delete_ignored`,
  * `delete_not_found`, `already_disabled`) or `failed` (`delete_paused`, `delete_ambiguous`,
- * `delete_conflict`, `delete_failed`), and failed ones are dead-lettered. Resolves when all items have outcomes;
+ * `delete_conflict`, `delete_unmatched`, `delete_failed`), and failed ones are dead-lettered. Resolves when all items have outcomes;
  * rejects only on a run-stopping error (JWT refused, Authgear unreachable), leaving the rest pending.
  */
 export class DeleteRunner {
@@ -69,6 +69,10 @@ export class DeleteRunner {
     try {
       await limits.slot(this.#o.signal)
       const users = await usersByStandardAttribute(client, identifier, identifierValue, this.#o.signal)
+      if (users.length === 0 && item.mapped.imageRefused !== undefined) {
+        count('not_found')
+        return { kind: 'failed', code: 'delete_unmatched', message: `not ${action}d: no Authgear user has ${identifier} ${identifierValue}, and the deleted row's last version was dead-lettered (${item.mapped.imageRefused}), so its user may still hold an earlier version's login IDs; find it in Authgear and ${action} it there` }
+      }
       if (users.length === 0) {
         count('not_found')
         return { kind: 'skipped', code: 'delete_not_found', message: `no Authgear user has ${identifier} ${identifierValue}: never imported, or already deleted (a delete read again after a stop before its offset was committed finds it gone)` }

@@ -90,6 +90,7 @@ function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMappi
     warnings: [],
     action: 'delete',
     ...(freedLogins.length > 0 ? { freedLogins } : {}),
+    ...(mapped.ok ? {} : { imageRefused: mapped.rejection.code }),
   }
   return { ok: true, value }
 }

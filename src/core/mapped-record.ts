@@ -53,6 +53,12 @@ export interface MappedRecord {
    * delete frees them in Authgear, so a record taking one up is sent only once the delete has finished.
    */
   readonly freedLogins?: readonly { readonly identifier: IdentifierType; readonly value: string }[]
+  /**
+   * A delete read from a before image the mapping refused (its code): that version was
+   * dead-lettered, so Authgear may hold an earlier one's login IDs, and no user found by this
+   * one's is not "nothing to delete".
+   */
+  readonly imageRefused?: string
 }
 
 /** Why a mapping refused a record; goes to the dead letter as is. */

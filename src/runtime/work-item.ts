@@ -106,6 +106,7 @@ class SerializedMappedRecord implements MappedRecord {
   readonly action?: 'delete'
   readonly lockKeys?: readonly string[]
   readonly earlierLogins?: MappedRecord['earlierLogins']
+  readonly imageRefused?: string
   readonly #utf8: Buffer
   readonly #jsonStart: number
   readonly #bytes: number
@@ -120,6 +121,7 @@ class SerializedMappedRecord implements MappedRecord {
     if (item.action !== undefined) this.action = item.action
     if (item.lockKeys !== undefined) this.lockKeys = item.lockKeys
     if (item.earlierLogins !== undefined) this.earlierLogins = item.earlierLogins
+    if (item.imageRefused !== undefined) this.imageRefused = item.imageRefused
     this.#utf8 = utf8
     this.#jsonStart = jsonStart
     this.#bytes = bytes

@@ -93,6 +93,12 @@ describe('source deletes through the Admin API GraphQL', () => {
     expect(outcomes[0]!.userId).toBe('00000000-0000-4000-8000-000000000000')
     expect(users.size).toBe(2)
     expect(calls).toEqual(['lookup', 'delete', 'lookup'])
+    // A delete read from a before image the mapping refused (its version dead-lettered): its user
+    // may hold an earlier version's login IDs, so finding nobody is a dead letter, not "nothing to delete".
+    const refusedImage = item('new@example.com')
+    await runner.run([{ ...refusedImage, mapped: { ...refusedImage.mapped, imageRefused: 'password_policy' } }])
+    expect(outcomes[2]).toMatchObject({ kind: 'failed', code: 'delete_unmatched' })
+    expect(outcomes[2]!.message).toMatch(/last version was dead-lettered \(password_policy\)/)
     await client.close()
   })
 

@@ -53,8 +53,11 @@ describe('Debezium change events', () => {
     expect(strict(message({ op: 'c', before: null, after: broken }) as ReadableRecord).ok).toBe(false)
     for (const before of [broken, argon]) {
       const deleted = strict(message({ op: 'd', before, after: null }) as ReadableRecord)
-      expect(deleted.ok && deleted.value).toMatchObject({ action: 'delete', identifier: 'email', identifierValue: before.email, record: { email: before.email } })
+      expect(deleted.ok && deleted.value).toMatchObject({ action: 'delete', identifier: 'email', identifierValue: before.email, record: { email: before.email }, imageRefused: 'password_policy' })
     }
+    // An image the mapping takes is what Authgear was given: no mark.
+    const plain = strict(message({ op: 'd', before: { ...row(9, 'nine@example.com'), pw: null }, after: null }) as ReadableRecord)
+    expect(plain.ok && plain.value.imageRefused).toBeUndefined()
     const fixed = { ...broken, email: 'five.new@example.com', pw: '$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy' }
     const moved = strict(message({ op: 'u', before: broken, after: fixed }) as ReadableRecord)
     expect(moved.ok && moved.value).toMatchObject({ identifier: 'preferred_username', identifierValue: 'five', earlierLogins: { email: 'five@example.com', preferred_username: 'five' } })
