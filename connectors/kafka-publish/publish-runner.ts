@@ -4,7 +4,7 @@ import type { JobRunner } from '../../src/runtime/import-scheduler.ts'
 import type { OutcomeRecorder } from '../../src/runtime/outcome-recorder.ts'
 import type { DeliveryProducer } from '../kafka/delivery-producer.ts'
 import { toPublishedRecord } from '../kafka/mapped-message.ts'
-import { isMessageTooLarge } from '../kafka/kafka-error-code.ts'
+import { isMessageTooLarge } from '../kafka/message-too-large.ts'
 
 /** The message key of a published record: `<identifier>:<normalized value>`. */
 export function publishKey(mapped: MappedRecord): string {
@@ -27,20 +27,6 @@ export function createPublishRunner(producer: DeliveryProducer, topic: string, r
     const sends = Promise.allSettled(items.map((item, i) => producer.send(topic, { key: publishKey(item.mapped), value: values[i] as Buffer })))
     const results = hardStop === undefined ? await sends : await Promise.race([sends, stopped(hardStop)])
     if (results === undefined) throw new AbortedError('publishing abandoned by a second signal')
-    // The topic's max.message.bytes bounds the broker's record batch, and a refused batch fails
-    // each of its messages: those refused as too large are sent again one at a time, and only one
-    // refused on its own is too large.
-    for (let i = 0; i < results.length; i++) {
-      const result = results[i]!
-      if (result.status !== 'rejected' || !isMessageTooLarge(result.reason) || hardStop?.aborted) continue
-      const alone = producer.send(topic, { key: publishKey(items[i]!.mapped), value: values[i] as Buffer }).then(
-        (value): PromiseSettledResult<void> => ({ status: 'fulfilled', value }),
-        (reason: unknown): PromiseSettledResult<void> => ({ status: 'rejected', reason }),
-      )
-      const again = hardStop === undefined ? await alone : await Promise.race([alone, stopped(hardStop)])
-      if (again === undefined) throw new AbortedError('publishing abandoned by a second signal')
-      results[i] = again
-    }
     let failure: unknown
     results.forEach((result, i) => {
       const item = items[i]!

@@ -1,6 +1,6 @@
 import { boundedLine, NdjsonWriter } from '../../src/runtime/ndjson-writer.ts'
 import type { DeliveryProducer } from './delivery-producer.ts'
-import { isMessageTooLarge } from './kafka-error-code.ts'
+import { isMessageTooLarge } from './message-too-large.ts'
 import { parseMessageKey } from './message-decoder.ts'
 
 /**
@@ -19,8 +19,6 @@ export class KafkaDeadLetterWriter extends NdjsonWriter {
   readonly #topic: string
   readonly #inFlight = new Set<Promise<void>>()
   #failure: Error | undefined
-  /** Lines sent again after a size refusal, one after another (see `write`). */
-  #oneAtATime: Promise<unknown> = Promise.resolve()
   #closing = false
   /** Dead-letter lines published to the topic and acknowledged, in this run. */
   published = 0
@@ -60,17 +58,9 @@ export class KafkaDeadLetterWriter extends NdjsonWriter {
     const sent = this.#producer
       .send(this.#topic, { key, value, headers })
       .catch((error: unknown) => {
-        if (cut || !isMessageTooLarge(error)) throw error
-        // The topic's max.message.bytes bounds the broker's record batch, and a refused batch fails
-        // each of its messages: sent again one at a time, and without its record only if refused alone.
-        const alone = this.#oneAtATime
-          .then(() => this.#producer.send(this.#topic, { key, value: full, headers }))
-          .catch((again: unknown) => {
-            if (!isMessageTooLarge(again) || (entry as { record?: unknown }).record === undefined) throw again
-            return this.#producer.send(this.#topic, { key, value: truncated(), headers })
-          })
-        this.#oneAtATime = alone.catch(() => undefined)
-        return alone
+        // Refused on its own (the producer sends a message refused with its batch again alone).
+        if (cut || !isMessageTooLarge(error) || (entry as { record?: unknown }).record === undefined) throw error
+        return this.#producer.send(this.#topic, { key, value: truncated(), headers })
       })
       .then(
         () => {

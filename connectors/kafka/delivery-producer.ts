@@ -1,6 +1,7 @@
 import rdkafka from 'node-rdkafka'
 import type { Producer, ProducerGlobalConfig, ProducerTopicConfig } from 'node-rdkafka'
 import { ConnectError } from './errors.ts'
+import { isMessageTooLarge } from './message-too-large.ts'
 import { splitTopicConfig } from './topic-config.ts'
 
 /** librdkafka's "local queue full" error: wait for deliveries and try again. */
@@ -43,6 +44,8 @@ export class DeliveryProducer {
   readonly #brokers: string
   readonly #waiting = new Map<number, Waiter>()
   #next = 0
+  /** Messages sent again on their own after a size refusal, one after another (see `send`). */
+  #alone: Promise<unknown> = Promise.resolve()
   #connected = false
 
   constructor(settings: DeliveryProducerSettings) {
@@ -93,15 +96,30 @@ export class DeliveryProducer {
   /**
    * Produces one message; resolves when the broker acknowledged it, rejects with `ConnectError`
    * when librdkafka gave up on it (`message.timeout.ms`, default 300 s) or refused it.
+   *
+   * A topic's `max.message.bytes` bounds the broker's batch of messages, and the broker refuses
+   * a batch over it whole: a message refused as too large is sent once more on its own (one such
+   * message at a time), so only a message too large by itself is refused.
    */
   async send(topic: string, message: OutgoingMessage): Promise<void> {
+    const { delivered } = await this.#produce(topic, message)
+    return delivered.catch((error: unknown) => {
+      if (!isMessageTooLarge(error)) throw error
+      const alone = this.#alone.then(async () => (await this.#produce(topic, message)).delivered)
+      this.#alone = alone.catch(() => undefined)
+      return alone
+    })
+  }
+
+  /** Hands one message to librdkafka (waiting while its queue is full); `delivered` settles with its delivery report. */
+  async #produce(topic: string, message: OutgoingMessage): Promise<{ readonly delivered: Promise<void> }> {
     if (!this.#connected) throw new ConnectError('the Kafka producer is not connected')
     const id = this.#next++
     const delivered = new Promise<void>((resolve, reject) => this.#waiting.set(id, { resolve, reject }))
     for (;;) {
       try {
         this.#producer.produce(topic, null, message.value, message.key, Date.now(), id, message.headers ? message.headers.map((h) => ({ ...h })) : undefined)
-        break
+        return { delivered }
       } catch (error) {
         if ((error as { code?: number }).code !== QUEUE_FULL) {
           this.#waiting.delete(id)
@@ -111,7 +129,6 @@ export class DeliveryProducer {
         await new Promise((resolve) => setTimeout(resolve, 5))
       }
     }
-    return delivered
   }
 
   /** Waits for outstanding deliveries (up to `timeoutMs`), then disconnects. */

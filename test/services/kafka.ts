@@ -12,7 +12,8 @@ export interface KafkaService {
   /** `host:port` of the PLAINTEXT listener. */
   readonly brokers: string
   /** Creates a topic with `partitions` partitions and waits until it has leaders. */
-  createTopic(name: string, partitions: number): Promise<void>
+  /** `config`: topic settings, such as `max.message.bytes`. */
+  createTopic(name: string, partitions: number, config?: Readonly<Record<string, string>>): Promise<void>
   /** Produces messages (key, value; null value = tombstone) to one partition or by key hash, and waits for delivery. */
   produce(topic: string, messages: readonly { key?: string; value: string | Buffer | null; partition?: number }[]): Promise<void>
   /** Committed offsets of `group` for the partitions of `topic` (-1001 = none). */
@@ -174,10 +175,10 @@ function service(brokers: string, stop: () => Promise<void>): KafkaService {
     }))
   return {
     brokers,
-    async createTopic(name, partitions) {
+    async createTopic(name, partitions, config) {
       const admin = rdkafka.AdminClient.create({ 'bootstrap.servers': brokers, 'log_level': 0 })
       try {
-        await new Promise<void>((ok, fail) => admin.createTopic({ topic: name, num_partitions: partitions, replication_factor: 1 }, 10_000, (error) => (error ? fail(error) : ok())))
+        await new Promise<void>((ok, fail) => admin.createTopic({ topic: name, num_partitions: partitions, replication_factor: 1, ...(config ? { config: { ...config } } : {}) }, 10_000, (error) => (error ? fail(error) : ok())))
       } finally {
         admin.disconnect()
       }

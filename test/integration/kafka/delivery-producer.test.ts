@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DeliveryProducer } from '../../../connectors/kafka/delivery-producer.ts'
+import { isMessageTooLarge } from '../../../connectors/kafka/message-too-large.ts'
 import { kafka, ownBroker, uniqueName } from './kafka-harness.ts'
 import { readTopic } from './read-topic.ts'
 
@@ -41,6 +42,26 @@ describe('the delivery producer', () => {
     const messages = await readTopic(k.brokers, topic, keys.length)
     expect(messages).toHaveLength(keys.length)
     for (const message of messages) expect(message.partition, message.key).toBe((murmur2(Buffer.from(message.key)) & 0x7fffffff) % partitions)
+  })
+
+  it('sends again on its own a message the broker refused with its batch (the topic\'s max.message.bytes bounds the batch), and refuses only one too large by itself', async () => {
+    const k = await kafka()
+    const topic = uniqueName('small')
+    await k.createTopic(topic, 1, { 'max.message.bytes': '20000' })
+    const producer = new DeliveryProducer({ brokers: [k.brokers], lingerMs: 50 })
+    const values = Array.from({ length: 5 }, (_, i) => Buffer.alloc(8000, 97 + i))
+    let refused: unknown
+    try {
+      await producer.connect(15_000)
+      // Sent together, they share a batch of 40 KB, which the broker refuses whole.
+      await Promise.all(values.map((value, i) => producer.send(topic, { key: `k${i}`, value })))
+      refused = await producer.send(topic, { key: 'big', value: Buffer.alloc(30_000, 122) }).then(() => undefined, (error: unknown) => error)
+    } finally {
+      await producer.close()
+    }
+    const messages = await readTopic(k.brokers, topic, values.length)
+    expect(messages.map((m) => [m.key, m.value.length]).sort()).toEqual(values.map((v, i) => [`k${i}`, v.length]))
+    expect(isMessageTooLarge(refused)).toBe(true)
   })
 
   it('reports a broker outage through onError, and gives up on a message after the configured message.timeout.ms', async () => {

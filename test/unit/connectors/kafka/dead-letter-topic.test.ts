@@ -54,40 +54,4 @@ describe('KafkaDeadLetterWriter', () => {
     await expect(writer.flush()).rejects.toThrow(/users\/0\/9 for users\.dlq as too large, even without its record: raise the topic's max\.message\.bytes/)
     await writer.close().catch(() => undefined)
   })
-
-  it('sends again one at a time the lines a broker refused with their batch (the topic\'s limit bounds the batch), whole when each fits alone', async () => {
-    const dir = await tempDir()
-    // As a broker with max.message.bytes 20,000: the messages sent together form one batch, refused whole when over it.
-    const sent: OutgoingMessage[] = []
-    let batch: { message: OutgoingMessage; resolve: () => void; reject: (error: Error) => void }[] = []
-    const producer = {
-      connect: async () => undefined,
-      close: async () => undefined,
-      send: (_topic: string, message: OutgoingMessage) =>
-        new Promise<void>((resolve, reject) => {
-          if (batch.length === 0) {
-            setTimeout(() => {
-              const taken = batch
-              batch = []
-              const bytes = taken.reduce((sum, m) => sum + m.message.value.length, 0)
-              for (const m of taken) {
-                if (bytes > 20_000) m.reject(new Error('Kafka did not accept a message: Broker: Message size too large', { cause: Object.assign(new Error('Broker: Message size too large'), { code: -1 }) }))
-                else {
-                  sent.push(m.message)
-                  m.resolve()
-                }
-              }
-            }, 5)
-          }
-          batch.push({ message, resolve, reject })
-        }),
-    } as unknown as DeliveryProducer
-    const writer = new KafkaDeadLetterWriter(join(dir, 'dead.ndjson'), producer, 'users.dlq')
-    await writer.open()
-    const letters = Array.from({ length: 5 }, (_, i) => ({ source_key: `users/0/${i}`, code: 'no_identifier', message: 'no login ID', record: { name: 'N'.repeat(8000) } }))
-    for (const letter of letters) writer.write(letter)
-    await expect(writer.flush()).resolves.toBeUndefined()
-    expect(sent.map((m) => JSON.parse(m.value.toString()) as object)).toEqual(letters)
-    await writer.close()
-  })
 })

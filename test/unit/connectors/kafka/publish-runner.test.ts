@@ -104,42 +104,6 @@ describe('publish: mapped records to a topic', () => {
     expect(summary.deadLetterReasons).toEqual({ message_too_large: 1 })
   })
 
-  it('sends again one at a time the records a broker refused with their batch (the topic\'s limit bounds the batch), and dead-letters only one refused on its own', async () => {
-    // As a broker whose topic takes 1,000 bytes a batch: the messages sent together form one, refused whole when over it.
-    const published: string[] = []
-    let batch: { message: OutgoingMessage; resolve: () => void; reject: (error: Error) => void }[] = []
-    const producer = {
-      send: (_topic: string, message: OutgoingMessage) =>
-        new Promise<void>((resolve, reject) => {
-          if (batch.length === 0) {
-            setTimeout(() => {
-              const taken = batch
-              batch = []
-              const bytes = taken.reduce((sum, m) => sum + m.message.value.length, 0)
-              for (const m of taken) {
-                if (bytes > 1000) m.reject(new ConnectError('Kafka did not accept a message for t: Broker: Message size too large', { cause: Object.assign(new Error('Broker: Message size too large'), { code: -1 }) }))
-                else {
-                  published.push(String(m.message.key))
-                  m.resolve()
-                }
-              }
-            }, 2)
-          }
-          batch.push({ message, resolve, reject })
-        }),
-    } as unknown as DeliveryProducer
-    const summary = new RunSummary()
-    const recorder = new OutcomeRecorder({ metrics: new Metrics({ defaultMetrics: false }), summary })
-    const settled: string[] = []
-    const emails = Array.from({ length: 6 }, (_, i) => `e${i}@example.com`)
-    const big = item('big@example.com', settled)
-    ;(big.mapped.record as Record<string, unknown>)['name'] = 'N'.repeat(1200)
-    await createPublishRunner(producer, 't', recorder)('email', [...emails.map((e) => item(e, settled)), big])
-    expect(published.sort()).toEqual(emails.map((e) => `email:${e}`).sort())
-    expect(summary.outcomes).toMatchObject({ published: 6, failed: 1 })
-    expect(summary.deadLetterReasons).toEqual({ message_too_large: 1 })
-  })
-
   it('stops waiting for deliveries at a second signal, leaving their records for the next run', async () => {
     const producer = { send: () => new Promise<void>(() => undefined) } as unknown as DeliveryProducer
     const recorder = new OutcomeRecorder({ metrics: new Metrics({ defaultMetrics: false }), summary: new RunSummary() })
