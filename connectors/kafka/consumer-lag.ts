@@ -20,8 +20,8 @@ interface PartitionStats {
 
 /**
  * Consumer lag per assigned partition: the partition's high watermark (from librdkafka's
- * statistics) minus the offset this replica last committed. Before the first commit it falls
- * back to librdkafka's own `consumer_lag` (from the group's committed offset). A group that has
+ * statistics) minus the group's committed offset (this replica's last commit, or the later one
+ * librdkafka's statistics report), else librdkafka's own `consumer_lag`. A group that has
  * committed nothing yet has no `consumer_lag` (-1): its lag is everything from where it starts
  * (the log start under `start_from: earliest`, the position it has reached under `latest`), so a
  * group stuck before its first commit still shows its lag, and the lag alert can fire. Statistics
@@ -34,7 +34,6 @@ export class ConsumerLag {
   readonly #startFrom: 'earliest' | 'latest'
   readonly #committed = new Map<string, number>()
   readonly #latest = new Map<string, number>()
-  readonly #groupCommitted = new Map<string, number>()
   readonly #position = new Map<string, number>()
   #statsAt = Date.now()
 
@@ -51,7 +50,6 @@ export class ConsumerLag {
     const key = partitionKey(topic, partition)
     this.#committed.delete(key)
     this.#latest.delete(key)
-    this.#groupCommitted.delete(key)
     this.#position.delete(key)
     this.#metrics?.kafkaLag.remove({ topic, partition: String(partition) })
   }
@@ -75,8 +73,9 @@ export class ConsumerLag {
         const partition = Number(id)
         const key = partitionKey(topic, partition)
         if (partition < 0 || !assigned.has(key)) continue
-        // Kept for the watermarks, which carry neither (a restarted replica that never commits).
-        if (p.committed_offset !== undefined && p.committed_offset >= 0) this.#groupCommitted.set(key, p.committed_offset)
+        // Kept for the watermarks, which carry neither: the group's commit (a restarted replica
+        // that has not committed yet) and, under `latest`, the position reached.
+        if (p.committed_offset !== undefined && p.committed_offset > (this.#committed.get(key) ?? -1)) this.#committed.set(key, p.committed_offset)
         if (p.app_offset !== undefined && p.app_offset >= 0) this.#position.set(key, p.app_offset)
         const lag = this.#lagOf(key, p)
         if (lag === undefined) continue
@@ -94,10 +93,8 @@ export class ConsumerLag {
   /** A partition's watermarks asked of the broker, when statistics have stopped coming. */
   fromWatermarks(topic: string, partition: number, low: number, high: number): void {
     const key = partitionKey(topic, partition)
-    // The group's committed offset and the position reached, as the last statistics gave them.
-    const committed = this.#groupCommitted.get(key)
     const position = this.#position.get(key)
-    const lag = this.#lagOf(key, { hi_offset: high, lo_offset: low, ...(committed !== undefined ? { consumer_lag: Math.max(0, high - committed) } : {}), ...(position !== undefined ? { app_offset: position } : {}) })
+    const lag = this.#lagOf(key, { hi_offset: high, lo_offset: low, ...(position !== undefined ? { app_offset: position } : {}) })
     if (lag === undefined) return
     this.#latest.set(key, lag)
     this.#metrics?.kafkaLag.set({ topic, partition: String(partition) }, lag)

@@ -265,10 +265,11 @@ export class ImportScheduler {
   }
 
   #superseded(item: WorkItem, by: WorkItem | undefined): void {
+    const carried = item.logins !== undefined || this.#inherited.has(item)
     this.#finished(item)
     this.#onSuperseded(item, by)
     // A record held behind this one may go now: no job of this record's will release it.
-    if (item.logins !== undefined || this.#chains.size > 0) this.#release()
+    if (carried) this.#release()
   }
 
   async #add(item: WorkItem): Promise<void> {
