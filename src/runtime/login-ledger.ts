@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
-import type { IdentifierType, MappedRecord, MappingResult } from '../core/mapped-record.ts'
+import type { IdentifierType, LoginsRead, MappedRecord, MappingResult } from '../core/mapped-record.ts'
 import type { Outcome } from '../core/outcome.ts'
 import { IdentifierTypes } from '../../mappings/record.ts'
 import { identifierUnchanged, matchByUnchangedLogin, type EarlierLogins } from '../../mappings/identifier-change.ts'
@@ -20,6 +20,8 @@ export interface LedgerItem {
   readonly source: { readonly key: string }
   readonly mapped?: Pick<MappedRecord, 'identifier' | 'identifierValue' | 'action'>
   readonly logins?: readonly OtherLogin[] | undefined
+  /** The login IDs the mapping had read from a record it then refused (a password or schema refusal), which has no `mapped`. */
+  readonly loginsRead?: LoginsRead | undefined
 }
 
 /** The login IDs a record was sent with: its identifier and its other logins. */
@@ -28,6 +30,13 @@ export function loginSetOf(item: LedgerItem): LoginSet | undefined {
   if (mapped === undefined || mapped.action === 'delete') return undefined
   const logins: LoginSet = { [mapped.identifier]: mapped.identifierValue }
   for (const other of item.logins ?? []) logins[other.identifier] = other.value
+  return logins
+}
+
+function loginSetOfRead(read: LoginsRead | undefined): LoginSet | undefined {
+  if (read === undefined) return undefined
+  const logins: LoginSet = {}
+  for (const type of IdentifierTypes) if (read.logins[type] !== undefined) logins[type] = read.logins[type]
   return logins
 }
 
@@ -405,15 +414,16 @@ export class LoginLedger {
 
   /**
    * A dead-lettered version of a key the ledger holds: if it no longer carries what Authgear holds
-   * for the key, Authgear's user keeps login IDs the row has given up. Its login IDs are unknown
-   * when the mapping refused it: it then counts as carrying none.
+   * for the key, Authgear's user keeps login IDs the row has given up. A version the mapping refused
+   * carries the login IDs it had read before refusing it (a password or schema refusal); one
+   * refused before any were read (no usable login ID) counts as carrying none.
    */
   #diverge(item: LedgerItem): void {
     if (!this.#divergence) return
     const key = item.source.key
     const held = this.#pending.get(key) ?? this.#stored(key) ?? this.#maybe.get(key)
     if (held === undefined) return
-    const logins = loginSetOf(item) ?? {}
+    const logins = loginSetOf(item) ?? loginSetOfRead(item.loginsRead) ?? {}
     if (sameLogins(held, logins)) {
       this.#undivergeIfNewer(item)
       return

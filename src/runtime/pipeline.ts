@@ -18,7 +18,7 @@ import { readMapped, workerPlan } from './parallel-read.ts'
 import { createWorkItem, workItemOf, type WorkItem } from './work-item.ts'
 import { RecordArena } from './record-arena.ts'
 import { followLoginChange, type LoginLedger, type LoginSet } from './login-ledger.ts'
-import type { MappedRecord } from '../core/mapped-record.ts'
+import type { LoginsRead, MappedRecord } from '../core/mapped-record.ts'
 import { giversFirst } from './givers-first.ts'
 import type { HandoverRetry } from './handover-retry.ts'
 import { otherLogins } from './other-logins.ts'
@@ -257,12 +257,12 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const envelope = Math.max(envelopeBytes('preferred_username', options.upsert), envelopeBytes('phone_number', options.upsert))
 
   /** `mapped`: the record as mapped, for the dead letter, when it was refused after mapping. */
-  const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined, mapped?: MappedRecord): void => {
+  const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined, mapped?: MappedRecord, loginsRead?: LoginsRead): void => {
     if (passwordAlgorithm) metrics.passwordLanes.inc(passwordAlgorithm, 'rejected')
     if (rejection.code === 'identifier_changed') metrics.loginChanges.inc({ result: 'refused' })
     // Its login IDs, for the ledger (a row dead-lettered with login IDs it no longer shares with its user).
     const logins = mapped === undefined || mapped.action === 'delete' ? undefined : otherLogins(mapped.identifier, mapped.record)
-    recorder.complete({ source: record, ticket, ...(mapped ? { mapped } : {}), ...(logins ? { logins } : {}) }, { kind: 'rejected', code: rejection.code, message: rejectionMessage(record.origin, rejection) }, 'processing')
+    recorder.complete({ source: record, ticket, ...(mapped ? { mapped } : {}), ...(logins ? { logins } : {}), ...(loginsRead ? { loginsRead } : {}) }, { kind: 'rejected', code: rejection.code, message: rejectionMessage(record.origin, rejection) }, 'processing')
   }
   const ledger = options.ledger
   /**
@@ -390,7 +390,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
             continue
           }
           const result = premapped?.[n] ?? mapGuarded(options.map, record)
-          if (!result.ok) reject(record, ticket, result.rejection, result.passwordAlgorithm)
+          if (!result.ok) reject(record, ticket, result.rejection, result.passwordAlgorithm, undefined, result.loginsRead)
           else {
             const waiting = accept(createWorkItem(record, result.value, ticket, arena))
             if (waiting) await waiting

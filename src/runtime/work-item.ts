@@ -1,5 +1,5 @@
 import type { ReadableRecord, SourceRecord } from '../core/source-record.ts'
-import type { IdentifierType, ImportRecord, MappedRecord, PasswordLane } from '../core/mapped-record.ts'
+import type { IdentifierType, ImportRecord, LoginsRead, MappedRecord, PasswordLane } from '../core/mapped-record.ts'
 import type { BatchTicket } from './checkpointer.ts'
 import type { UnpackedRecord } from './packed-items.ts'
 import type { RecordArena } from './record-arena.ts'
@@ -48,6 +48,8 @@ export interface Settleable {
   readonly attempts?: number
   readonly firstAttemptAt?: number
   readonly logins?: readonly OtherLogin[] | undefined
+  /** A record the mapping refused: the login IDs it had read first, for the login ledger. */
+  readonly loginsRead?: LoginsRead | undefined
 }
 
 /**

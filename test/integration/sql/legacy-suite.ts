@@ -791,6 +791,45 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('a row whose change the mapping refused for its password is judged by the login IDs it read: a new row taking the email it gave up is dead-lettered naming that change, and a second row of an unchanged one updates its user', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `refused_giver_${process.pid}`
+      await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(100) NULL, username varchar(100) NULL, pw varchar(100) NULL, updated_at ${d.timestamp} NOT NULL)`)
+      await db.query(`INSERT INTO ${table} VALUES ${Array.from({ length: 10 }, (_, i) => `(${i + 2}, 'e${i + 2}@example.com', 'u${i + 2}', NULL, ${d.nowPlus(-3_600_000)})`).join(', ')}`)
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username', password_hash: 'pw' }, page_size: 1, handover_wait_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20, max_records: 5 } }, mapping: { passwords: { unknown: 'dead_letter' } } },
+      )
+      const store = target.emulator.store
+      const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+      try {
+        expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(0)
+        const row5 = store.findByLoginId('username', 'u5')!.id
+        const row7 = store.findByLoginId('username', 'u7')!.id
+        // Row 5 moves to a new email with a password the policy refuses: its user keeps e5, which
+        // a new row 1 takes. Row 7 keeps its login IDs with such a password, and a new row 0 is a
+        // second row of its account (read before it, as two rows of one account are).
+        await db.query(`UPDATE ${table} SET email = 'new5@example.com', pw = 'not-a-hash' WHERE id = 5`)
+        await db.query(`UPDATE ${table} SET pw = 'not-a-hash' WHERE id = 7`)
+        await db.query(`INSERT INTO ${table} VALUES (1, 'e5@example.com', 'carol', NULL, ${d.nowPlus(-3_600_000)})`)
+        await db.query(`INSERT INTO ${table} VALUES (0, 'e7@example.com', 'second7', NULL, ${d.nowPlus(-3_600_000)})`)
+        const again = await runCli(['backfill', '--from-start', '--config', target.configPath])
+        expect(again.code, again.stderr).toBe(3)
+        const dead = readFileSync(deadLetters, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { source_key: string; code: string; message: string })
+        expect(dead.map((entry) => entry.source_key).sort()).toEqual(['1', '5', '7'])
+        expect(dead.find((entry) => entry.source_key === '1')).toMatchObject({ code: 'login_id_held' })
+        expect(dead.find((entry) => entry.source_key === '1')?.message).toMatch(/held back for e5@example\.com, which Authgear holds for the user of row 5: row 5 no longer has it, but its change was dead-lettered/)
+        expect(store.findByLoginId('email', 'e5@example.com')).toMatchObject({ id: row5, username: { value: 'u5' } })
+        expect(store.findByLoginId('username', 'carol')).toBeUndefined()
+        // Row 0 updated row 7's user, as a second row of an account whose row is unchanged does.
+        expect(store.findByLoginId('email', 'e7@example.com')?.id).toBe(row7)
+        expect(store.count()).toBe(10)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('a swap of two emails waits for a giver that never comes, and is dead-lettered once handover_wait_seconds has passed, or at the end of a backfill', async () => {
       const db = database()
       const d = dialectSql(db)

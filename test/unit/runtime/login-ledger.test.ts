@@ -327,4 +327,22 @@ describe('LoginLedger', () => {
     expect(third.diverged('5')).toEqual({ email: 'newest5@x.com', preferred_username: 'u5' })
     third.close()
   })
+
+  it('judges a version the mapping refused after reading its login IDs (a password or schema refusal) by those login IDs, not as carrying none', async () => {
+    const ledger = new LoginLedger(join(await scratchDir('gb-ledger-'), 'l.sqlite'))
+    const first = item('5', 'e5@x.com', 'u5')
+    ledger.sent(first, undefined)
+    ledger.settled(first, { kind: 'inserted', userId: 'u' })
+    const refused = (email: string, username: string): LedgerItem => ({ source: { key: '5' }, loginsRead: { identifier: 'email', identifierValue: email, logins: { email, preferred_username: username } } })
+    // Refused for its password with the login IDs Authgear holds: no divergence.
+    ledger.settled(refused('e5@x.com', 'u5'), { kind: 'rejected', code: 'password_policy' })
+    expect(ledger.diverged('5')).toBeUndefined()
+    // Refused with a new email: Authgear's user keeps e5, which the row gave up.
+    ledger.settled(refused('new5@x.com', 'u5'), { kind: 'rejected', code: 'schema' })
+    expect(ledger.diverged('5')).toEqual({ email: 'new5@x.com', preferred_username: 'u5' })
+    // Refused before any login ID was read: carrying none, as before.
+    ledger.settled({ source: { key: '5' } }, { kind: 'rejected', code: 'no_identifier' })
+    expect(ledger.diverged('5')).toEqual({})
+    ledger.close()
+  })
 })
