@@ -130,8 +130,9 @@ const tooLongDetail = `an element longer than ${maxLineBytes / (1024 * 1024)} Mi
  * An element missing a closing bracket (`{"a":1,` and the line ends) swallows the elements after
  * it, up to the array's own `]`. Such lines (the element's column and opener, brackets still
  * open) are remembered; if the element then fails to parse, or the file ends inside it, or it
- * grows past `maxLineBytes`, it is cut as broken at the first of them from which the rest cuts
- * into elements with no fault in the array's structure, and cutting goes on from there.
+ * grows past `maxLineBytes`, or a string in it runs past its line, it is cut as broken at the
+ * first of them from which the rest cuts into elements with no fault in the array's structure,
+ * and cutting goes on from there.
  */
 export class ElementCutter {
   #phase: 'open' | 'between' | 'element' | 'after' | 'closed' | 'trailing' = 'open'
@@ -239,11 +240,22 @@ export class ElementCutter {
       if (end < -1) {
         // A line that starts the next element (or closes the array) ended a broken one.
         const at = -end - 2
+        const cut = this.#cut
+        // Left open before its string went bad, the element may have taken in whole elements
+        // since a line that starts like one: those are cut again from there first, and the break
+        // ends the element it lies in, not all of them.
+        if (this.#candidates.length > 0 && !this.#dropped && this.#recuts < maxRecuts && this.#tryRecut(this.#take(chunk, from, at), pieces)) {
+          if (this.#phase !== 'element' || !this.#suspect) {
+            from = this.#phase === 'element' ? at : -1
+            i = at - 1
+            continue
+          }
+        }
         pieces.push({ kind: 'broken', detail: brokenDetail, startLine: this.elementLine })
         this.#parts = []
         this.#partBytes = 0
         from = -1
-        if (this.#cut === 'close') {
+        if (cut === 'close') {
           this.#phase = 'closed'
           i = at
         } else {
@@ -278,7 +290,7 @@ export class ElementCutter {
       const rest = chunk.subarray(from === -1 ? 0 : from)
       this.#parts.push(rest)
       this.#partBytes += rest.length
-      if (this.#candidates.length > 0 && !this.#suspect && this.#recuts < maxRecuts && this.#partBytes > maxLineBytes) {
+      if (this.#candidates.length > 0 && this.#recuts < maxRecuts && this.#partBytes > (this.#suspect ? maxSuspectBytes : maxLineBytes)) {
         // Longer than any profile is read (it would be dropped whole), with brackets open since a
         // line that starts like an element: cut it there, rather than lose what it took in.
         if (this.#tryRecut(Buffer.concat(this.#parts), pieces)) return this.#done(chunk, pieces)
@@ -361,8 +373,9 @@ export class ElementCutter {
    */
   finish(): Piece[] {
     const pieces: Piece[] = []
-    // Cut again, the rest may end inside the next such element.
-    while (this.#phase === 'element' && this.#candidates.length > 0 && !this.#suspect && !this.#dropped && this.#recuts < maxRecuts) {
+    // Cut again, the rest may end inside the next such element. An element whose string went bad
+    // after such a line (a quote not escaped) is cut there too: the break ends the last element only.
+    while (this.#phase === 'element' && this.#candidates.length > 0 && !this.#dropped && this.#recuts < maxRecuts) {
       if (!this.#tryRecut(Buffer.concat(this.#parts), pieces)) break
     }
     return pieces

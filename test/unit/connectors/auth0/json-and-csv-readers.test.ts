@@ -513,6 +513,24 @@ describe('JSON array element cutting', () => {
     expect(items[0]).toMatchObject({ kind: 'error', line: 1, startLine: 2, detail: unclosed })
     expect(items.slice(1).map((item) => item.kind === 'value' && item.value['user_id'])).toEqual(Array.from({ length: 20_000 }, (_, i) => `auth0|m${i}`))
     expect(items.at(-1)).toMatchObject({ line: 20_001, startLine: 20_002 })
+    // One element left open and a later one with a quote not escaped: the open element is cut at
+    // the first line that starts an element, and the users between the two are read, not taken
+    // into one broken element with them.
+    const both = Buffer.from(`${JSON.stringify(Array.from({ length: 12 }, (_, i) => ({ user_id: `auth0|q${i}`, email: `q${i}@example.com` })), null, 2)}\n`
+      .replace('"email": "q3@example.com"\n  },', '"email": "q3@example.com",')
+      .replace('"q8@example.com"', '"q8"@example.com"'))
+    const expectedBoth = ['error', 'auth0|q4', 'auth0|q5', 'auth0|q6', 'auth0|q7', 'error', 'auth0|q9', 'auth0|q10', 'auth0|q11']
+    const openLine = both.toString().split('\n').indexOf('    "user_id": "auth0|q3",')
+    const quoteLine = both.toString().split('\n').indexOf('    "user_id": "auth0|q8",')
+    for (let cut = 0; cut < both.length; cut += 7) {
+      const read = await itemsOf(...(cut === 0 ? [both] : [both.subarray(0, cut), both.subarray(cut)]))
+      expect(read.map((item) => (item.kind === 'value' ? item.value['user_id'] : item.kind)), `cut at ${cut}`).toEqual(['auth0|q0', 'auth0|q1', 'auth0|q2', ...expectedBoth])
+      expect(read.filter((item) => item.kind === 'error').map((item) => [item.line, item.startLine, item.kind === 'error' && item.detail]), `cut at ${cut}`).toEqual([[4, openLine, unclosed], [9, quoteLine, 'element is not valid JSON (a string in it runs past the end of its line: a quote not escaped?)']])
+    }
+    // The same with the bad quote in the last element, which no line ends before the end of the file.
+    const last = Buffer.from(both.toString().replace(/"q11@example\.com"\n  }\n]\n$/, '"q11"@example.com"}]\n'))
+    const lastRead = await itemsOf(last)
+    expect(lastRead.map((item) => (item.kind === 'value' ? item.value['user_id'] : item.kind))).toEqual(['auth0|q0', 'auth0|q1', 'auth0|q2', 'error', 'auth0|q4', 'auth0|q5', 'auth0|q6', 'auth0|q7', 'error', 'auth0|q9', 'auth0|q10', 'error'])
   })
 
   it('counts CR, LF and CRLF line ends alike for the line an element starts on', async () => {
