@@ -116,3 +116,13 @@ export function exportKey(record: Record<string, unknown>, order: readonly Ident
   }
   return `sub:${String(record.sub)}`
 }
+
+/** The keys of an exported user's login IDs other than `key`, the one it is keyed by (see `exportKey`). */
+export function otherLoginKeys(record: Record<string, unknown>, key: string): string[] {
+  const keys: string[] = []
+  for (const type of loginKeys) {
+    const value = record[type]
+    if (typeof value === 'string' && value !== '' && `${type}:${value}` !== key) keys.push(`${type}:${value}`)
+  }
+  return keys
+}

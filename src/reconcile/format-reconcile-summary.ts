@@ -13,6 +13,7 @@ export function formatReconcileSummary(counts: ReconcileCounts, info: { source: 
     row('superseded in source', counts.superseded, 'earlier versions of the same user'),
     row('matched', counts.matched),
     row('missing in authgear', counts.missingInAuthgear),
+    row('merged in authgear', counts.mergedInAuthgear, 'login ID held by a user known by another; not counted as differences'),
     row('extra in authgear', counts.extraInAuthgear),
     row('field mismatches', counts.fieldMismatches, 'users with at least one differing field'),
   ]

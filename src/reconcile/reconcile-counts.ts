@@ -9,6 +9,8 @@ export class ReconcileCounts {
   superseded = 0
   matched = 0
   missingInAuthgear = 0
+  /** Source users whose identifier Authgear holds for a user known by another login ID (see `merged_in_authgear`). */
+  mergedInAuthgear = 0
   extraInAuthgear = 0
   /** Matched users with at least one differing field. */
   fieldMismatches = 0

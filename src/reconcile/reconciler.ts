@@ -7,7 +7,7 @@ import type { RunContext } from '../core/run-context.ts'
 import type { Source } from '../core/source.ts'
 import type { ReadableRecord } from '../core/source-record.ts'
 import type { IdentifierType } from '../../mappings/record.ts'
-import { exportKey, fromExportRecord, fromMappedRecord, type ComparableUser, type ExpectedFields } from './comparable-user.ts'
+import { exportKey, fromExportRecord, otherLoginKeys, fromMappedRecord, type ComparableUser, type ExpectedFields } from './comparable-user.ts'
 import { compareUsers } from './compare-users.ts'
 import type { FieldGroup } from './config.ts'
 import { ExternalSorter } from './external-sorter.ts'
@@ -21,6 +21,8 @@ export type Finding =
   | { kind: 'extra_in_authgear'; key: string; user_id: string }
   | { kind: 'field_mismatch'; key: string; user_id: string; source_key: string; origin?: string; fields: { field: string; expected: unknown; actual: unknown }[] }
   | { kind: 'not_importable'; source_key: string; origin: string; code: string; message: string }
+  /** The source user's identifier is held in Authgear by a user known by another login ID: the import matched it to that user. */
+  | { kind: 'merged_in_authgear'; key: string; source_key: string; origin?: string; user_id: string }
 
 export interface ReconcileInput {
   /** A downloaded ndjson export (§7.3). */
@@ -98,7 +100,11 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
       if (line === '') continue
       const record = exportLine(line, input.exportFile, lineNumber)
       counts.authgearUsers++
-      await authgear.add(exportKey(record, input.identifierOrder), JSON.stringify(fromExportRecord(record)))
+      const key = exportKey(record, input.identifierOrder)
+      await authgear.add(key, JSON.stringify(fromExportRecord(record)))
+      // Its other login IDs too: a source user keyed by one of them (an SMS user whose phone an
+      // email user also has) was matched to this user by the import, not left out of Authgear.
+      for (const other of otherLoginKeys(record, key)) await authgear.add(other, JSON.stringify({ id: String(record['sub']), alias: key } satisfies AliasEntry))
     }
     await lines.close()
     await authgear.finish()
@@ -153,8 +159,16 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
   }
 }
 
+/** An Authgear user under one of its login IDs other than the one it is keyed by (`alias`). */
+interface AliasEntry {
+  readonly id: string
+  readonly alias: string
+}
+
 async function judge(key: string, versions: SourceVersions, authgearJson: readonly string[], input: ReconcileInput, counts: ReconcileCounts): Promise<void> {
-  const ag = authgearJson.map((j) => JSON.parse(j) as ComparableUser)
+  const entries = authgearJson.map((j) => JSON.parse(j) as ComparableUser | AliasEntry)
+  const ag = entries.filter((entry): entry is ComparableUser => !('alias' in entry))
+  const holder = entries.find((entry): entry is AliasEntry => 'alias' in entry)
   if (versions.last === undefined) {
     for (const user of ag) {
       counts.extraInAuthgear++
@@ -207,6 +221,11 @@ async function judge(key: string, versions: SourceVersions, authgearJson: readon
   for (const user of others) {
     counts.extraInAuthgear++
     await input.report({ kind: 'extra_in_authgear', key, user_id: user.id })
+  }
+  if (have === undefined && holder !== undefined) {
+    counts.mergedInAuthgear++
+    await input.report({ kind: 'merged_in_authgear', key, source_key: want.id, ...origin, user_id: holder.id })
+    return
   }
   if (have === undefined) {
     counts.missingInAuthgear++

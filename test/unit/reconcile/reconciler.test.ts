@@ -170,4 +170,28 @@ describe('reconcile', () => {
     const deleted = await run([{ identifier: 'email', record: { email: 'a@example.com', preferred_username: 'why' } }, x1, x2, { identifier: 'email', record: { email: 'a@example.com' }, action: 'delete' }])
     expect(deleted.counts.sourceRecords).toBe(4)
   })
+
+  it('reports a source user whose identifier Authgear holds for a user known by another login ID as merged into it, not missing, and not as a difference', async () => {
+    const dir = await tempDir()
+    const exported = [
+      { sub: 'u1', email: 'ann@example.com', preferred_username: 'ann', email_verified: false },
+      { sub: 'u2', email: 'vee@example.com', preferred_username: 'vee', email_verified: false },
+    ]
+    await writeFile(join(dir, 'export.ndjson'), exported.map((user) => JSON.stringify(user)).join('\n') + '\n')
+    const { counts, findings } = await reconcileVersions(dir, 'work', [
+      { identifier: 'email', record: { email: 'ann@example.com', preferred_username: 'ann' } },
+      // A second account of Ann's by her username alone: the import matched it to her user.
+      { identifier: 'preferred_username', record: { preferred_username: 'ann' } },
+      // Vee's email was added in Authgear: her user is keyed by it, and no source user has it.
+      { identifier: 'preferred_username', record: { preferred_username: 'vee' } },
+      { identifier: 'preferred_username', record: { preferred_username: 'nobody' } },
+    ])
+    expect(findings).toEqual([
+      { kind: 'extra_in_authgear', key: 'email:vee@example.com', user_id: 'u2' },
+      { kind: 'merged_in_authgear', key: 'preferred_username:ann', source_key: 'users/0/1', origin: 'users:0:1', user_id: 'u1' },
+      { kind: 'missing_in_authgear', key: 'preferred_username:nobody', source_key: 'users/0/3', origin: 'users:0:3' },
+      { kind: 'merged_in_authgear', key: 'preferred_username:vee', source_key: 'users/0/2', origin: 'users:0:2', user_id: 'u2' },
+    ])
+    expect(counts).toMatchObject({ matched: 1, mergedInAuthgear: 2, missingInAuthgear: 1, extraInAuthgear: 1, differences: 2 })
+  })
 })
