@@ -10,10 +10,9 @@ import { cursorLagSeconds, type SqlSourceConfig } from './config.ts'
 import { connectionSettings } from './connection-options.ts'
 import { PageQueries, sinceText, type CursorPoint, type CursorStart } from './page-query.ts'
 import type { SqlKey, SqlPosition } from './position.ts'
-import { missingColumnIssues } from './required-columns.ts'
+import { verifyRelation } from './verify-relation.ts'
 import { pause, retryingQuery } from './retrying-query.ts'
 import { CURSOR_COLUMN, rowToRecord, STABLE_COLUMN } from './row-record.ts'
-import { translateSqlError, isRetryableSqlError } from './sql-errors.ts'
 
 export interface SqlSourceOptions {
   /** Directory `password_file` and TLS files resolve against: the config file's. */
@@ -53,25 +52,9 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
 
   async function verify(ctx: RunContext): Promise<string[]> {
     const db = open()
-    const queries = new PageQueries(db, config)
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const present = await db.columnNames(queries.relation)
-        const issues = missingColumnIssues(config, present)
-        if (issues.length > 0) throw new ConfigError(`${issues.length === 1 ? issues[0] : `${issues.length} configured columns do not exist`}; ${relationName} has: ${present.join(', ')}`, issues)
-        verified = true
-        return present
-      } catch (error) {
-        if (error instanceof ConfigError) throw error
-        if (!isRetryableSqlError(error)) {
-          const e = translateSqlError(error, loginRefused(error) ? 'cannot log in to the database (check the user and password of source.url, or source.user and source.password)' : config.query !== undefined ? 'source.query does not run' : `cannot read table ${relationName}`)
-          throw new ConfigError(e.message, [e.message])
-        }
-        if (attempt >= config.retry.max_attempts) throw translateSqlError(error, 'cannot connect to the database')
-        ctx.logger.warn({ attempt, code: (error as { code?: string }).code }, 'Cannot reach the database yet; retrying.')
-        if (!(await pause(Math.min(config.retry.max_ms, config.retry.base_ms * 2 ** (attempt - 1)), ctx.signal))) return []
-      }
-    }
+    const present = await verifyRelation(db, new PageQueries(db, config), config, ctx)
+    if (present.length > 0) verified = true
+    return present
   }
 
   /**
@@ -340,12 +323,3 @@ function normalizeKey(value: SqlKey): SqlKey {
   return String(value)
 }
 
-/**
- * A login the database refused (a wrong password, an unknown user): MySQL's
- * ER_ACCESS_DENIED_ERROR, PostgreSQL's invalid_authorization_specification (28000) and
- * invalid_password (28P01). Said as such rather than as a query or table that does not work.
- */
-function loginRefused(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code
-  return code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_DBACCESS_DENIED_ERROR' || code === '28000' || code === '28P01'
-}

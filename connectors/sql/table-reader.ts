@@ -7,6 +7,7 @@ import { sql } from 'kysely'
 import { PageQueries, type CursorStart } from './page-query.ts'
 import type { SqlKey } from './position.ts'
 import { retryingQuery } from './retrying-query.ts'
+import { verifyRelation } from './verify-relation.ts'
 import { CURSOR_COLUMN, rowToRecord } from './row-record.ts'
 
 /**
@@ -24,6 +25,11 @@ export class SqlTableReader {
     this.#client = new SqlClient(config.dialect, connectionSettings(config, baseDir), { readOnly: config.read_only })
     this.#queries = new PageQueries(this.#client, config)
     this.#relation = config.table ?? 'query'
+  }
+
+  /** Proves the table or query readable, as a run does before its first read (see `verifyRelation`). */
+  async verify(ctx: RunContext): Promise<void> {
+    await verifyRelation(this.#client, this.#queries, this.#config, ctx)
   }
 
   /**

@@ -102,6 +102,9 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     }
     // With updated_at, rows changed or added from the scan's start on (the safety lag before it
     // too) are read again before each user: an account registered again meanwhile holds its user.
+    // A login the database refuses, or a column the config names that is not there, stops the
+    // sweep as it stops a run (exit 78), before anything is read or changed.
+    await table.verify(ctx)
     let changes = source.updated_at === undefined ? undefined : await table.clock(cursorLagSeconds(source), ctx)
     for await (const records of table.scan(ctx)) observe(records)
     if (ctx.signal.aborted) {

@@ -1010,6 +1010,17 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         const backfill = await runCli(['backfill', '--config', target.configPath])
         expect(backfill.code, backfill.stderr).toBe(0)
         expect(store.count()).toBe(6)
+        // A column the config names that the table lacks stops the sweep as it stops a run, before
+        // the scan: every row would map to nothing, and the sweep would report all is well.
+        editConfig(target.configPath, (config) => {
+          config['source']!['columns'] = { email: 'mail', username: 'username' }
+        })
+        const misnamed = await sweep()
+        expect(misnamed.code).toBe(78)
+        expect(misnamed.stderr).toMatch(/mail/)
+        editConfig(target.configPath, (config) => {
+          config['source']!['columns'] = { email: 'email', username: 'username' }
+        })
         // Hard deletes, which no read of the table sees; row 7 is new and not imported yet.
         await db.query(`DELETE FROM ${table} WHERE id IN (2, 3, 4)`)
         await db.query(`INSERT INTO ${table} VALUES (7, 'gus@example.com', 'gus', ${d.nowPlus(0)})`)
