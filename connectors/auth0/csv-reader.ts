@@ -50,7 +50,7 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
     if (row.fault !== undefined) {
       const header = row.faultCell === undefined ? undefined : headers[row.faultCell - 1]
       const cell = row.faultCell === undefined ? '' : ` in cell ${row.faultCell}${header ? ` (${header})` : ''}`
-      yield { kind: 'error', line, code: 'malformed_csv', detail: `row is not valid CSV${lines}: ${row.fault}${cell}; fix it and run again with --from-start to import it` }
+      yield { kind: 'error', line, code: 'malformed_csv', detail: `row is not valid CSV${lines}: ${row.fault}${cell}; fix it and send it with backfill --retry-failed` }
     } else if (!row.utf8) {
       yield { kind: 'error', line, code: 'invalid_utf8', detail: 'row is not UTF-8 text (save or re-encode the file as UTF-8)' }
     } else if (row.cells.length !== headers.length) {
@@ -66,7 +66,7 @@ function profileItem(line: number, profile: () => Record<string, unknown>, weigh
     return { kind: 'value', line, value: profile(), weight }
   } catch (error) {
     if (!(error instanceof CsvHeaderConflict)) throw error
-    return { kind: 'error', line, code: 'malformed_csv', detail: `row cannot be read as a profile (${error.message}); rename the header and run again with --from-start` }
+    return { kind: 'error', line, code: 'malformed_csv', detail: `row cannot be read as a profile (${error.message}); rename the header and send the rows with backfill --retry-failed` }
   }
 }
 

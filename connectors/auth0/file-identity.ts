@@ -99,7 +99,7 @@ export async function* filesFrom(found: readonly InputFile[], from: Auth0Positio
 
 function earlierChanged(file: string): CheckpointError {
   return new CheckpointError(
-    `the files before ${file} are not those read before it (one was added, removed, replaced or appended to): resuming would pass over what changed unread. Run again with --from-start (users Authgear already has are skipped), or put the files back as they were`,
+    `the files before ${file} are not those read before it (one was added, removed, replaced or appended to): resuming would pass over what changed unread. Lines fixed in place after they were dead-lettered are sent with backfill --retry-failed; otherwise run again with --from-start (users Authgear already has are skipped, or under sink.upsert updated, each spending import quota), or put the files back as they were`,
   )
 }
 
@@ -154,7 +154,7 @@ async function endsLine(file: InputFile, offset: number): Promise<boolean> {
 
 function changedFile(file: InputFile, why: string): CheckpointError {
   return new CheckpointError(
-    `${file.name} is not the file the checkpoint was reading (${why}): resuming in it would skip or repeat users. If it is a new export, run again with --from-start (users Authgear already has are skipped), or give it a new name`,
+    `${file.name} is not the file the checkpoint was reading (${why}): resuming in it would skip or repeat users. Lines fixed in place after they were dead-lettered are sent with backfill --retry-failed; if it is a new export, run again with --from-start (users Authgear already has are skipped, or under sink.upsert updated, each spending import quota), or give it a new name`,
   )
 }
 

@@ -270,7 +270,7 @@ describe('auth0 CSV reader', () => {
       ['users.csv:5', 'malformed_csv'],
       ['users.csv:10002', 'malformed_csv'],
     ])
-    expect(refused[1]?.kind === 'unreadable' && refused[1].message).toBe('users.csv:10002: row is not valid CSV: a quote inside a cell that does not start with one in cell 2 (email); fix it and run again with --from-start to import it')
+    expect(refused[1]?.kind === 'unreadable' && refused[1].message).toBe('users.csv:10002: row is not valid CSV: a quote inside a cell that does not start with one in cell 2 (email); fix it and send it with backfill --retry-failed')
     expect(JSON.stringify(refused)).not.toContain('ample')
     expect(records.filter((record) => record.kind === 'data').map((record) => record.origin).slice(-2)).toEqual(['users.csv:11000', 'users.csv:11001'])
   })
@@ -295,7 +295,7 @@ describe('auth0 CSV reader', () => {
       ['q.csv:5', 'malformed_csv'],
       ['q.csv:6', 'data'],
     ])
-    expect(records[3]?.kind === 'unreadable' && records[3].message).toBe('q.csv:5: row is not valid CSV: a quote opened on line 5 is never closed; fix it and run again with --from-start to import it')
+    expect(records[3]?.kind === 'unreadable' && records[3].message).toBe('q.csv:5: row is not valid CSV: a quote opened on line 5 is never closed; fix it and send it with backfill --retry-failed')
   })
 
   it('reads the rows after a cell with text after its closing quote (csv-parse dropped them without a word)', async () => {
@@ -310,7 +310,7 @@ describe('auth0 CSV reader', () => {
       ['b.csv:6', 'data'],
     ])
     expect(dataOf(records).map((data) => data['name'])).toEqual(['C', 'D', 'E', 'F'])
-    expect(records[0]?.kind === 'unreadable' && records[0].message).toBe('b.csv:2: row is not valid CSV: text after the closing quote of a cell in cell 2 (name); fix it and run again with --from-start to import it')
+    expect(records[0]?.kind === 'unreadable' && records[0].message).toBe('b.csv:2: row is not valid CSV: text after the closing quote of a cell in cell 2 (name); fix it and send it with backfill --retry-failed')
   })
 
   it('names both lines of a faulty row whose quoted cell spans two', async () => {
@@ -346,7 +346,7 @@ describe('auth0 CSV reader', () => {
       ['c.csv:3', 'malformed_csv'],
       ['c.csv:4', 'data'],
     ])
-    expect(records[1]?.kind === 'unreadable' && records[1].message).toBe('c.csv:3: row cannot be read as a profile (header "identities.length": "length" names a field of a list); rename the header and run again with --from-start')
+    expect(records[1]?.kind === 'unreadable' && records[1].message).toBe('c.csv:3: row cannot be read as a profile (header "identities.length": "length" names a field of a list); rename the header and send the rows with backfill --retry-failed')
     expect(dataOf(records)[1]).toEqual({ email: 'c@x.com', 'identities[300000000]': { connection: 'big' } })
   })
 

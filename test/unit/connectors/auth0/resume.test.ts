@@ -50,7 +50,7 @@ describe('resume', () => {
     await writeText(dir, 'users.ndjson', ndjson(...users('new', 20)))
     await expect(collect(source({ files: 'users.ndjson', batch_records: 2 }, dir), stopped)).rejects.toMatchObject({
       code: 'GB_CHECKPOINT',
-      message: expect.stringMatching(/^users\.ndjson is not the file the checkpoint was reading \(it does not begin as the file read before\).*--from-start/),
+      message: expect.stringMatching(/^users\.ndjson is not the file the checkpoint was reading \(it does not begin as the file read before\).*backfill --retry-failed.*--from-start/),
     })
     // The same for a file cut shorter than what was read, and for a CSV whose size changed after it was read to its end.
     await writeText(dir, 'users.ndjson', ndjson(...users('a', 1)))
