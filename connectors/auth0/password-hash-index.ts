@@ -29,7 +29,14 @@ export interface RangeIndex {
   readonly emails: OffsetTableState
   readonly lines: number
   readonly unreadable: number
+  /** Physical lines in the range, blank ones too: where the next range's line numbers begin. */
+  readonly physicalLines: number
+  /** The first unreadable lines' numbers in the range (1-based), up to `namedUnreadable`. */
+  readonly unreadableAt: readonly number[]
 }
+
+/** Unreadable hash lines named by number in the run's warning; the rest are counted. */
+export const namedUnreadable = 5
 
 /** From this size the file is indexed in two halves at once, one on a helper thread. */
 export const splitIndexMinBytes = 64 * 1024 * 1024
@@ -38,6 +45,10 @@ export const splitIndexMinBytes = 64 * 1024 * 1024
 export interface HashIndexStats {
   readonly lines: number
   readonly unreadable: number
+  /** The first unreadable lines' numbers in the indexed file, up to `namedUnreadable`. */
+  readonly unreadableAt: readonly number[]
+  /** The one file the line numbers are of; undefined when several files (or gzip) were indexed as one copy. */
+  readonly file: string | undefined
   readonly bytes: number
   readonly tableBytes: number
 }
@@ -87,7 +98,9 @@ export class PasswordHashIndex {
       const emails = OffsetTables.attach(ranges.map((range) => range.emails))
       const lines = ranges.reduce((sum, range) => sum + range.lines, 0)
       const unreadable = ranges.reduce((sum, range) => sum + range.unreadable, 0)
-      return new PasswordHashIndex(path, tempDir, ids, emails, { lines, unreadable, bytes, tableBytes: ids.bytes + emails.bytes })
+      // The second range begins at a line start, after the first range's lines.
+      const unreadableAt = ranges.flatMap((range, i) => range.unreadableAt.map((line) => line + (i === 0 ? 0 : (ranges[0] as RangeIndex).physicalLines))).slice(0, namedUnreadable)
+      return new PasswordHashIndex(path, tempDir, ids, emails, { lines, unreadable, unreadableAt, file: single, bytes, tableBytes: ids.bytes + emails.bytes })
     } catch (error) {
       if (tempDir) await rm(tempDir, { recursive: true, force: true })
       throw error
@@ -215,24 +228,32 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
     const emails = new OffsetTable({ expectedKeys, maxOffset: fileBytes, unique: true })
     let lines = 0
     let unreadable = 0
+    let physical = 0
+    const unreadableAt: number[] = []
+    const unreadableLine = (): void => {
+      unreadable++
+      if (unreadableAt.length < namedUnreadable) unreadableAt.push(physical)
+    }
     const spans = createKeySpans()
     for await (const block of lineBlocks(rangeChunks(path, files, from, to), from)) {
       signal?.throwIfAborted()
       if (block.dropped) {
         lines++
-        unreadable++
+        physical++
+        unreadableLine()
         continue
       }
       const { bytes: chunk, starts } = block
       for (let k = 0; k + 1 < starts.length; k++) {
         const lineFrom = starts[k] as number
         const lineTo = (starts[k + 1] as number) - 1
+        physical++
         if (isBlankRange(chunk, lineFrom, lineTo)) continue
         lines++
         // No hash line is this long, and lookups read it as none (hash-record-reader.ts): counted
         // as unreadable, but indexed all the same, so that an email it shares is not taken as unique.
         const tooLong = lineTo - lineFrom > maxHashLineBytes
-        if (tooLong) unreadable++
+        if (tooLong) unreadableLine()
         const start = block.offset + lineFrom
         if (scanHashKeys(chunk, lineFrom, lineTo, spans)) {
           addIdSpans(ids, chunk, spans, start)
@@ -246,7 +267,7 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
         }
         const record = parseHashRecord(chunk.toString('utf8', lineFrom, lineTo))
         if (!record) {
-          if (!tooLong) unreadable++
+          if (!tooLong) unreadableLine()
           continue
         }
         const lineIds = record.ids
@@ -255,7 +276,7 @@ export async function indexRange(path: string, files: OpenFiles, from: number, t
         if (email !== undefined) emails.addUnique(email, start, (existing) => sameEmail(verify.read(existing), email))
       }
     }
-    return { ids: ids.state, emails: emails.state, lines, unreadable }
+    return { ids: ids.state, emails: emails.state, lines, unreadable, physicalLines: physical, unreadableAt }
   } finally {
     await verify.close()
   }

@@ -75,7 +75,7 @@ export class PasswordHashJoin {
     }
     if (found?.passwordHash === undefined) {
       this.counts.none++
-      ;(profile as Record<symbol, unknown>)[passwordJoinMiss] = 'none'
+      ;(profile as Record<symbol, unknown>)[passwordJoinMiss] = this.#index.stats.unreadable > 0 ? 'unreadable' : 'none'
       return profile
     }
     this.counts[result]++

@@ -41,6 +41,8 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
 
   /** Lines of the hash export that could not be read: their users are imported without a password. */
   let unreadableHashLines = 0
+  /** Where the first unreadable hash lines are (file and line numbers), for the warning. */
+  let unreadableHashWhere = ''
 
   /** Export files found empty by the last listing: a truncated download looks like this. */
   let emptyFiles: string[] = []
@@ -91,8 +93,11 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
       'Password-hash export indexed.',
     )
     if (built.stats.unreadable > 0) {
-      ctx.logger.warn({ unreadable_lines: built.stats.unreadable }, 'Some password-hash export lines are not JSON objects and were ignored.')
-      unreadableHashLines = built.stats.unreadable
+      const { unreadable, unreadableAt, file } = built.stats
+      const named = file === undefined ? undefined : (found.find((entry) => entry.path === file)?.name ?? file)
+      unreadableHashWhere = `${unreadableAt.length === 1 ? 'line' : 'lines'} ${unreadableAt.join(', ')}${unreadable > unreadableAt.length ? ', …' : ''} ${named !== undefined ? `of ${named}` : 'of the hash files read one after another, decompressed'}`
+      ctx.logger.warn({ unreadable_lines: unreadable, at: unreadableHashWhere }, 'Some password-hash export lines are not JSON objects and were ignored.')
+      unreadableHashLines = unreadable
     }
     return built
   }
@@ -224,7 +229,7 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
 
     warnings() {
       const empty = emptyFiles.map((name) => `${name} is empty (0 bytes): no user was read from it; check that the export downloaded completely`)
-      const hashLines = unreadableHashLines > 0 ? [`password-hash export: ${unreadableHashLines} ${unreadableHashLines === 1 ? 'line is' : 'lines are'} not a JSON object (or longer than 1 MiB, which no hash line is) and ${unreadableHashLines === 1 ? 'was' : 'were'} ignored; the users ${unreadableHashLines === 1 ? 'it was' : 'they were'} for are imported without a password (check the decryption and the file's end)`] : []
+      const hashLines = unreadableHashLines > 0 ? [`password-hash export: ${unreadableHashLines} ${unreadableHashLines === 1 ? 'line is' : 'lines are'} not a JSON object (or longer than 1 MiB, which no hash line is) and ${unreadableHashLines === 1 ? 'was' : 'were'} ignored (${unreadableHashWhere}); the users ${unreadableHashLines === 1 ? 'it was' : 'they were'} for are imported without a password (check the decryption and the file's end)`] : []
       return config.password_hashes ? [...empty, ...hashLines, ...joinWarnings(joined)] : empty
     },
 

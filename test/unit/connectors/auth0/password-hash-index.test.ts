@@ -27,6 +27,7 @@ function hashExport(): string {
     hashLine(2, {}, 'Other-DB'),
     hashLine(3, { alt_id: 'legacy-3' }),
     { _ID: { $oid: oid(4) }, email: 'user4@example.com', passwordHash: bcrypt(4), connection: DB },
+    'a JSON string, not an object',
   ]
   for (let n = 10; n < 2010; n++) lines.push(hashLine(n))
   lines.push(hashLine(5, { email: 'shared@example.com' }))
@@ -63,7 +64,9 @@ describe('PasswordHashIndex built in two halves', () => {
     const halves = await PasswordHashIndex.build([path], new OpenFiles(), undefined, { splitMinBytes: 0 })
     expect(whole.ids.parts).toHaveLength(1)
     expect(halves.ids.parts).toHaveLength(2)
-    expect(halves.stats).toMatchObject({ lines: whole.stats.lines, unreadable: 1 })
+    // The unreadable lines are named by their numbers in the file, from either half.
+    expect(whole.stats).toMatchObject({ unreadable: 2, unreadableAt: [5, 2009], file: path })
+    expect(halves.stats).toMatchObject({ lines: whole.stats.lines, unreadable: 2, unreadableAt: [5, 2009], file: path })
     const one = await joinAll(whole)
     const two = await joinAll(halves)
     expect(two).toEqual(one)

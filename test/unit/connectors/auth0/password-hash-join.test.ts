@@ -1,3 +1,4 @@
+import { passwordJoinMiss } from '../../../../src/core/password-join-miss.ts'
 import { describe, expect, it } from 'vitest'
 import type { HashJoinMode } from '../../../../connectors/auth0/config.ts'
 import { collect, context, dataOf, ndjson, source, tempDir, writeGzip, writeText } from './helpers.ts'
@@ -217,8 +218,10 @@ describe('password-hash join', () => {
     await writeText(dir, 'users.ndjson', ndjson(dbUser('1', 'a@example.com'), dbUser('2', 'b@example.com')))
     await writeText(dir, 'hashes.ndjson', `${JSON.stringify(hashLine({ _id: { $oid: '1' } }, bcrypt('A')))}\n{"_id":{"$oid":"2"},"passwordHash":"$2b$10$cut\ngarbage\n`)
     const src = source({ files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson' } }, dir)
-    await collect(src)
-    expect(src.warnings?.()).toContainEqual('password-hash export: 2 lines are not a JSON object (or longer than 1 MiB, which no hash line is) and were ignored; the users they were for are imported without a password (check the decryption and the file\'s end)')
+    const { records } = await collect(src)
+    // User 2's line is the damaged one: its report warning says its line may be among them.
+    expect(records.map((record) => record.kind === 'data' && (record.data as Record<symbol, unknown>)[passwordJoinMiss])).toEqual([undefined, 'unreadable'])
+    expect(src.warnings?.()).toContainEqual('password-hash export: 2 lines are not a JSON object (or longer than 1 MiB, which no hash line is) and were ignored (lines 2, 3 of hashes.ndjson); the users they were for are imported without a password (check the decryption and the file\'s end)')
   })
 
   it('check() names the files and the join; a missing hash file is a clear error', async () => {
