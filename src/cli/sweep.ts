@@ -161,10 +161,12 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     const textsOf = (logins: Partial<Record<IdentifierType, unknown>>): string[] => IdentifierTypes.flatMap((type) => (typeof logins[type] === 'string' ? [loginText(type, logins[type])] : []))
     /** The gone key whose user is being looked up (one at a time). */
     let current: GoneKey | undefined
-    const back = (key: string): Outcome => ({ kind: 'skipped', code: 'delete_row_present', message: `the row ${relation} ${source.key}=${key} is in the table again: not ${policy}d` })
+    // The reason goes on the report line too (a skip's `message` is written to dead letters only).
+    const skipped = (code: string, message: string): Outcome => ({ kind: 'skipped', code, message, warnings: [message] })
+    const back = (key: string): Outcome => skipped('delete_row_present', `the row ${relation} ${source.key}=${key} is in the table again: not ${policy}d`)
     /** The key of the row keeping the user of each gone key `spare` kept. */
     const keepers = new Map<string, string>()
-    const sharedWith = (holder: string, how: string): Outcome => ({ kind: 'skipped', code: 'delete_shared', message: `${how} the row ${relation} ${source.key}=${holder}, which is in the table: not ${policy}d` })
+    const sharedWith = (holder: string, how: string): Outcome => skipped('delete_shared', `${how} the row ${relation} ${source.key}=${holder}, which is in the table: not ${policy}d`)
     const sameLogin = 'the user is held by a login ID this row shares with'
     /**
      * Asked once the user is found, as late as can be before it is changed: the table may have

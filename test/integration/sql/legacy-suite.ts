@@ -1136,6 +1136,8 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         expect(store.findByLoginId('email', 'alice@example.com')).toMatchObject({ id: alice.id, status: 'normal' })
         expect(store.findByLoginId('email', 'twin@example.com')).toMatchObject({ id: twin.id, status: 'normal' })
         expect(report().filter((line) => line.source_key === '8').at(-1)).toMatchObject({ outcome: 'skipped', code: 'delete_shared' })
+        // The report line names the row that keeps the user.
+        expect((report().filter((line) => line.source_key === '8').at(-1) as { warnings?: string[] }).warnings?.join(' ')).toMatch(/the row \S+ id=9, which is in the table/)
         // A gone key stays while no key the ledger holds follows its user: once the keeping rows
         // are imported, theirs do, and the gone keys go.
         const kept = await runCli(['sweep', '--config', target.configPath])
