@@ -130,7 +130,9 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     // error is then an AbortError of the platform's, and the run is as resumable as any stopped one.
     // The export quota spent: nothing to fix but the period's allowance, as a backfill stopped by the import quota.
     const stopped = error instanceof AbortedError || ctx.signal.aborted || error instanceof QuotaExceededError
-    io.stderr.write(`gearbridge: ${stopped && !(error instanceof AbortedError) && !(error instanceof QuotaExceededError) ? 'stopped by a signal before the reconcile had a verdict' : (error as Error).message}\n`)
+    // A signal's stop is said as such, whatever it interrupted (an Admin API call waiting to retry says only that it was aborted).
+    const bySignal = ctx.signal.aborted && !(error instanceof QuotaExceededError)
+    io.stderr.write(`gearbridge: ${bySignal ? 'stopped by a signal before the reconcile had a verdict; run it again' : (error as Error).message}\n`)
     await report.close().catch(() => undefined)
     // A run that stopped before comparing anything leaves no empty partial report to point at.
     if (report.count === 0) await rm(report.partialPath, { force: true }).catch(() => undefined)

@@ -28,7 +28,8 @@ export interface OpenRun {
 }
 
 function stoppingMessage(command: string): string {
-  if (command === 'export' || command === 'reconcile') return 'Stopping: an export task already started is picked up by the next run of the same command.'
+  if (command === 'export') return 'Stopping: an export task already started is picked up by the next run of the same command.'
+  if (command === 'reconcile') return 'Stopping: no verdict is given; an export task this run started is picked up by the next run of the same command.'
   if (command === 'sweep') return 'Stopping: a sweep still reading the table changes nothing; one changing users stops after the user being changed now, and the next sweep goes on with the rest. Send the signal again to stop at once.'
   return 'Stopping: no new records are read; in-flight import jobs finish and the checkpoint is committed. Send the signal again to stop at once.'
 }

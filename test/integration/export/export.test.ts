@@ -261,4 +261,24 @@ describe('an export stopped by a signal', () => {
       await rm(sdir, { recursive: true, force: true })
     }
   })
+
+  it('a reconcile stopped while its export task runs says it was stopped by a signal and has no verdict (75)', async () => {
+    const sdir = await mkdtemp(join(tmpdir(), 'gb-reconcile-stop-'))
+    const slow = await startTestEmulator(sdir, { export: { delay_ms: 2_500 }, quota: { user_export: [{ quota: 5, period: 'day' }] } })
+    try {
+      await writeFile(join(sdir, 'users.ndjson'), '{"user_id":"auth0|1","email":"a@example.com"}\n')
+      const slowConfig = await writeTestConfig(sdir, slow, { source: { type: 'auth0', files: 'users.ndjson' } })
+      const run = startCli(['reconcile', '--config', slowConfig])
+      for (let i = 0; i < 500 && slow.emulator.quota.used('user_export', 'day') === 0; i++) await new Promise((r) => setTimeout(r, 20))
+      expect(slow.emulator.quota.used('user_export', 'day')).toBe(1)
+      run.child.kill('SIGTERM')
+      const stopped = await run.done
+      expect(stopped.code, stopped.stderr).toBe(75)
+      expect(stopped.stderr).toContain('Stopping: no verdict is given')
+      expect(stopped.stderr).toContain('gearbridge: stopped by a signal before the reconcile had a verdict; run it again')
+    } finally {
+      await slow.emulator.close()
+      await rm(sdir, { recursive: true, force: true })
+    }
+  })
 })
