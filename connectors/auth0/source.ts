@@ -73,14 +73,7 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
     const found = await hashFiles(hashes.files)
     // A hash file none of whose first lines can be read (still PGP-encrypted, another file) would
     // import every database user without a password, which cannot be added later: nothing is sent.
-    for (const file of found) {
-      try {
-        await checkHashFile(file, files)
-      } catch (error) {
-        if (!(error instanceof SourceReadError)) throw error
-        throw new ConfigError(`source.password_hashes.files: ${error.message}`)
-      }
-    }
+    for (const file of found) await hashFileReadable(file, files)
     let built: PasswordHashIndex
     try {
       built = await PasswordHashIndex.build(found.map((file) => file.path), files, ctx.signal, split ? {} : { splitMinBytes: Number.POSITIVE_INFINITY })
@@ -143,10 +136,13 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
         }
       }
       let text = `auth0: ${describeFiles(found)}`
+      const empty = found.filter((file) => file.size === 0).map((file) => file.name)
+      if (empty.length > 0) text += ` (warning: ${empty.join(', ')} ${empty.length === 1 ? 'is' : 'are'} empty, 0 bytes: no user is read from ${empty.length === 1 ? 'it' : 'them'}; check that the export downloaded completely)`
       if (config.password_hashes) {
         const hashes = await hashFiles(config.password_hashes.files)
+        // Refused as a run refuses them (exit 78), as config problems: the run would not start.
         for (const hash of hashes) {
-          await checkHashFile(hash, files)
+          await hashFileReadable(hash, files)
           await readGzipToEnd(hash, files)
         }
         const total = hashes.reduce((sum, file) => sum + file.size, 0)
@@ -271,6 +267,16 @@ async function checkHashFile(file: InputFile, files: OpenFiles): Promise<void> {
   throw new SourceReadError(`password-hash export ${file.name} is empty; decrypt the export again, or remove source.password_hashes if the tenant has no database users`)
 }
 
+/** `checkHashFile` as a config problem: a run refuses such a file before it sends anything. */
+async function hashFileReadable(file: InputFile, files: OpenFiles): Promise<void> {
+  try {
+    await checkHashFile(file, files)
+  } catch (error) {
+    if (!(error instanceof SourceReadError)) throw error
+    throw new ConfigError(`source.password_hashes.files: ${error.message}`)
+  }
+}
+
 /** A hash export that breaks off or is damaged past its first lines: nothing is sent (see `buildIndex`). */
 function unreadableHashes(name: string, cause: unknown): ConfigError {
   return new ConfigError(`source.password_hashes.files: password-hash export ${name} cannot be read to its end: ${(cause as Error).message}`, [
@@ -285,7 +291,7 @@ async function readGzipToEnd(file: InputFile, files: OpenFiles): Promise<void> {
     if (!input.gzip) return
     for await (const _ of input.chunks);
   } catch (error) {
-    throw new SourceReadError(unreadableHashes(file.name, error).message, { cause: error })
+    throw unreadableHashes(file.name, error)
   } finally {
     await input.close()
   }

@@ -312,11 +312,16 @@ describe('gearbridge check', () => {
     const users = await runCli(['check', '--config', encrypted])
     expect(users.code).toBe(1)
     expect(users.stdout).toMatch(/^source: FAILED: users\.json\.pgp: no record of its first \d+ can be read .*still encrypted/m)
+    // An empty export file passes, with the warning validate and a run give.
+    await writeFile(join(dir, 'empty.ndjson'), '')
+    const empty = await runCli(['check', '--config', await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'empty.ndjson' } })])
+    expect(empty.stdout).toMatch(/^source: ok .*warning: empty\.ndjson is empty, 0 bytes/m)
     await writeFile(join(dir, 'hashes.ndjson.pgp'), noise)
     const hashes = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson.pgp' } } })
     const hashResult = await runCli(['check', '--config', hashes])
-    expect(hashResult.code).toBe(1)
-    expect(hashResult.stdout).toMatch(/^source: FAILED: password-hash export hashes\.ndjson\.pgp: none of its first \d+ lines is a JSON object; is it still PGP-encrypted/m)
+    // A hash file a run would refuse (78) is a config problem here too.
+    expect(hashResult.code).toBe(78)
+    expect(hashResult.stdout).toMatch(/^source: FAILED: source\.password_hashes\.files: password-hash export hashes\.ndjson\.pgp: none of its first \d+ lines is a JSON object; is it still PGP-encrypted/m)
     // One bad line before good ones is the run's to report, not a failed check.
     await writeFile(join(dir, 'hashes-one-bad.ndjson'), ['garbage', ...Array.from({ length: 5 }, (_, i) => JSON.stringify({ _id: { $oid: String(i).padStart(24, '0') }, passwordHash: `$2b$10$${'a'.repeat(53)}` }))].join('\n') + '\n')
     const oneBad = await runCli(['check', '--config', await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', password_hashes: { files: 'hashes-one-bad.ndjson' } } })])
@@ -326,7 +331,8 @@ describe('gearbridge check', () => {
     for (let i = 10; i < 30 && i < damaged.length - 8; i++) damaged[i] = (damaged[i] as number) ^ 0xa5
     await writeFile(join(dir, 'hashes-damaged.ndjson.gz'), damaged)
     const broken = await runCli(['check', '--config', await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', password_hashes: { files: 'hashes-damaged.ndjson.gz' } } })])
-    expect(broken.stdout).toMatch(/^source: FAILED: password-hash export hashes-damaged\.ndjson\.gz cannot be read/m)
+    expect(broken.code).toBe(78)
+    expect(broken.stdout).toMatch(/^source: FAILED: source\.password_hashes\.files: password-hash export hashes-damaged\.ndjson\.gz cannot be read/m)
     // A download cut short after its first lines: the check reads a compressed hash export to its
     // end, and a run refuses it (78) before sending anything, naming the file.
     const lines = Array.from({ length: 400 }, (_, i) => JSON.stringify({ _id: { $oid: String(i).padStart(24, '0') }, passwordHash: `$2b$10$${String(i).padStart(53, 'a')}` })).join('\n')
@@ -334,7 +340,7 @@ describe('gearbridge check', () => {
     await writeFile(join(dir, 'hashes-cut.ndjson.gz'), whole.subarray(0, Math.floor(whole.length * 0.6)))
     const cutConfig = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', password_hashes: { files: 'hashes-cut.ndjson.gz' } } })
     const cut = await runCli(['check', '--config', cutConfig])
-    expect(cut.code).toBe(1)
+    expect(cut.code).toBe(78)
     expect(cut.stdout).toMatch(/^source: FAILED: source\.password_hashes\.files: password-hash export hashes-cut\.ndjson\.gz cannot be read to its end: unexpected end of file/m)
     const usersBefore = target.emulator.store.count()
     const cutRun = await runCli(['backfill', '--config', cutConfig])
