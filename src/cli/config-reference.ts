@@ -118,7 +118,12 @@ export async function configReferenceCommand(options: { update?: string }, io: C
     io.stderr.write(`${options.update} has no ${kind.start} … ${kind.end} block\n`)
     return 1
   }
-  await writeFile(options.update, `${text.slice(0, start + kind.start.length)}\n${kind.body()}${text.slice(end)}`)
+  const updated = `${text.slice(0, start + kind.start.length)}\n${kind.body()}${text.slice(end)}`
+  if (updated === text) {
+    io.stdout.write(`the config reference in ${options.update} is up to date\n`)
+    return 0
+  }
+  await writeFile(options.update, updated)
   io.stdout.write(`updated the config reference in ${options.update}\n`)
   return 0
 }

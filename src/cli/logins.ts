@@ -74,6 +74,10 @@ export async function loginsAdoptCommand(options: { config: string }, io: Comman
   const { ledger, path, config } = opened
   try {
     const identity = loginLedgerIdentity(config)
+    if (ledger.owner === loginLedgerOwner(config)) {
+      io.stdout.write(`the login ledger ${path} is already this config's: nothing changed\n`)
+      return ExitCodes.ok
+    }
     const changed = ledger.ownerIdentity === undefined ? [] : identityDifferences(ledger.ownerIdentity, identity).map(identitySettingName)
     ledger.adopt(loginLedgerOwner(config), identity)
     io.stdout.write(`the login ledger ${path} is this config's now${changed.length > 0 ? ` (it was kept before ${changed.join(', ')} changed)` : ''}: its keys are taken to name the same users\n`)

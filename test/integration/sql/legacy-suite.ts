@@ -1236,6 +1236,10 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         const adopt = await runCli(['logins', 'adopt', '--config', staging.configPath])
         expect(adopt.code, adopt.stderr).toBe(0)
         expect(adopt.stdout).toContain('(it was kept before source.table, source.query changed)')
+        // Adopted again: it is this config's already, and says so.
+        const again = await runCli(['logins', 'adopt', '--config', staging.configPath])
+        expect(again.code, again.stderr).toBe(0)
+        expect(again.stdout).toContain("is already this config's: nothing changed")
         expect((await runCli(['backfill', '--from-start', '--config', staging.configPath])).code).toBe(0)
 
         // Without upsert a user Authgear has is skipped as it is: the ledger learns only the login ID it was found by.
