@@ -97,10 +97,10 @@ export class ExportClient {
       try {
         const found = await this.waitForCompletion(saved, hooks, signal)
         // One that completed long before this run holds the users as they were then: a new one is started.
-        if (memo?.current?.(found) === false) await memo.clear()
+        if (memo?.current?.(found) === false) await memo.clear(request)
         else task = found
       } catch (error) {
-        if (!(error instanceof ExportTaskNotFoundError)) throw await ended(error, memo)
+        if (!(error instanceof ExportTaskNotFoundError)) throw await ended(error, memo, request)
       }
     }
     if (task === undefined) {
@@ -109,11 +109,11 @@ export class ExportClient {
       try {
         task = await this.waitForCompletion(started.id, hooks, signal)
       } catch (error) {
-        throw await ended(error, memo)
+        throw await ended(error, memo, request)
       }
     }
     const bytes = await this.download(task, dest, hooks, signal)
-    await memo?.clear()
+    await memo?.clear(request)
     return { task, bytes }
   }
 
@@ -129,11 +129,12 @@ export interface ExportTaskMemoStore {
   /** Whether a picked-up task that has completed is recent enough to be used (default: yes). */
   current?(task: ExportTaskView): boolean
   save(id: string, request: unknown): Promise<void>
-  clear(): Promise<void>
+  /** Forgets the task of this request (those of other requests stay). */
+  clear(request: unknown): Promise<void>
 }
 
 /** Forgets the remembered task when `error` means it has ended (failed or gone); returns `error`. */
-async function ended(error: unknown, memo: ExportTaskMemoStore | undefined): Promise<unknown> {
-  if (error instanceof ExportFailedError || error instanceof ExportTaskNotFoundError) await memo?.clear()
+async function ended(error: unknown, memo: ExportTaskMemoStore | undefined, request: unknown): Promise<unknown> {
+  if (error instanceof ExportFailedError || error instanceof ExportTaskNotFoundError) await memo?.clear(request)
   return error
 }

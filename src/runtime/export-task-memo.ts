@@ -11,10 +11,14 @@ interface Saved {
   readonly created_at: string
 }
 
+/** Requests remembered at once: each a task that was started and not downloaded yet. */
+const maxSaved = 16
+
 /**
- * The export task a run started, kept in the state directory until its file is downloaded: a run
- * stopped while Authgear was still exporting (a signal, a lost connection) picks the same task up
- * again instead of starting another, which would cost another unit of the project's export quota.
+ * The export tasks runs started, one per request (format and fields), kept in the state directory
+ * until each one's file is downloaded: a run stopped while Authgear was still exporting (a signal,
+ * a lost connection) picks the same task up again instead of starting another, which would cost
+ * another unit of the project's export quota. An export of another request meanwhile keeps it.
  */
 export class ExportTaskMemo {
   readonly path: string
@@ -41,23 +45,40 @@ export class ExportTaskMemo {
 
   /** The saved task for exactly this request, when it is young enough to still exist (and not stale). */
   async load(request: unknown, nowMs = Date.now()): Promise<string | undefined> {
-    let saved: Saved
-    try {
-      saved = JSON.parse(await readFile(this.path, 'utf8')) as Saved
-    } catch {
-      return undefined
-    }
-    if (typeof saved.id !== 'string' || !isDeepStrictEqual(saved.request, request)) return undefined
+    const saved = (await this.#read()).find((entry) => isDeepStrictEqual(entry.request, request))
+    if (saved === undefined) return undefined
     const created = Date.parse(saved.created_at)
     if (this.#staleBeforeMs !== undefined && !(created >= this.#staleBeforeMs)) return undefined
     return nowMs - created < keptMs ? saved.id : undefined
   }
 
   async save(id: string, request: unknown, nowMs = Date.now()): Promise<void> {
-    await writeFileAtomic(this.path, `${JSON.stringify({ id, request, created_at: new Date(nowMs).toISOString() } satisfies Saved)}\n`)
+    // Tasks Authgear no longer keeps are dropped as another is saved.
+    const others = (await this.#read()).filter((entry) => !isDeepStrictEqual(entry.request, request) && nowMs - Date.parse(entry.created_at) < keptMs)
+    await this.#write([...others.slice(-(maxSaved - 1)), { id, request, created_at: new Date(nowMs).toISOString() }])
   }
 
-  async clear(): Promise<void> {
-    await rm(this.path, { force: true })
+  async clear(request: unknown): Promise<void> {
+    const saved = await this.#read()
+    const rest = saved.filter((entry) => !isDeepStrictEqual(entry.request, request))
+    if (rest.length === saved.length) return
+    await this.#write(rest)
+  }
+
+  async #read(): Promise<Saved[]> {
+    let value: unknown
+    try {
+      value = JSON.parse(await readFile(this.path, 'utf8'))
+    } catch {
+      return []
+    }
+    // One task, as the first version of this file kept it.
+    const entries = Array.isArray(value) ? value : [value]
+    return entries.filter((entry): entry is Saved => entry !== null && typeof entry === 'object' && typeof (entry as Saved).id === 'string' && typeof (entry as Saved).created_at === 'string')
+  }
+
+  async #write(entries: readonly Saved[]): Promise<void> {
+    if (entries.length === 0) await rm(this.path, { force: true })
+    else await writeFileAtomic(this.path, `${JSON.stringify(entries)}\n`)
   }
 }

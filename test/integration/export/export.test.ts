@@ -90,8 +90,11 @@ describe('gearbridge export', () => {
       expect(stopped).toBeInstanceOf(Error)
       const started = await memo.load(request)
       expect(started).toMatch(/^userexport_/)
-      // Another request does not match it.
+      // Another request does not match it, and an export of another request meanwhile keeps it.
       expect(await memo.load({ format: 'csv' })).toBeUndefined()
+      const csv = await c.exportTo({ format: 'csv' }, join(dir, 'between.csv'), {}, undefined, memo)
+      expect(csv.task.id).not.toBe(started)
+      expect(await memo.load(request)).toBe(started)
       const { task, bytes } = await c.exportTo(request, join(dir, 'resumed.ndjson'), {}, undefined, memo)
       expect(task.id).toBe(started)
       expect(bytes).toBeGreaterThan(0)
@@ -118,7 +121,7 @@ describe('gearbridge export', () => {
       expect(again.task.id).toBe(first.task.id)
       // Too old: a new task, whose export holds Authgear as it is now.
       await new ExportTaskMemo(path).save(first.task.id, request)
-      const stale = { load: (r: unknown) => strict.load(r), save: (id: string, r: unknown) => strict.save(id, r), clear: () => strict.clear(), current: (task: { completed_at?: string }) => strict.current(task, later) }
+      const stale = { load: (r: unknown) => strict.load(r), save: (id: string, r: unknown) => strict.save(id, r), clear: (r: unknown) => strict.clear(r), current: (task: { completed_at?: string }) => strict.current(task, later) }
       const renewed = await c.exportTo(request, join(dir, 'renewed.ndjson'), {}, undefined, stale)
       expect(renewed.task.id).not.toBe(first.task.id)
       expect(await strict.load(request)).toBeUndefined()
