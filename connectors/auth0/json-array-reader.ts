@@ -245,6 +245,13 @@ export class ElementCutter {
         // since a line that starts like one: those are cut again from there first, and the break
         // ends the element it lies in, not all of them.
         if (this.#candidates.length > 0 && !this.#dropped && this.#recuts < maxRecuts && this.#tryRecut(this.#take(chunk, from, at), pieces)) {
+          // The cut line's indentation was read by the recut: no line start for what begins at `at`.
+          this.#atLineStart = false
+          // Another element left open after the first: cut again, until the break is in an element of its own.
+          while (this.#phase === 'element' && this.#suspect && this.#candidates.length > 0 && !this.#dropped && this.#recuts < maxRecuts) {
+            if (!this.#tryRecut(Buffer.concat(this.#parts), pieces)) break
+            this.#atLineStart = false
+          }
           if (this.#phase !== 'element' || !this.#suspect) {
             from = this.#phase === 'element' ? at : -1
             i = at - 1

@@ -17,6 +17,16 @@ function placeOf(origin: string): Place | undefined {
   return match === null ? undefined : { file: match[1] as string, line: Number(match[2]), element: match[3] === undefined ? undefined : Number(match[3]) }
 }
 
+/**
+ * An origin as places are compared: an element of a JSON array by its file and element number
+ * alone. Fixing an element in place (closing a bracket, splitting a line) moves the lines of the
+ * elements after it, not their numbers: their dead letters must still name them.
+ */
+export function placeKey(origin: string): string {
+  const match = /^(.*):\d+ \(element (\d+)\)$/.exec(origin)
+  return match === null ? origin : `${match[1] as string}:0 (element ${match[2] as string})`
+}
+
 /** -1, 0 or 1 as place `a` comes before, at or after `b` in the same file. */
 function compareInFile(a: Place, b: Place): number {
   if (a.element !== undefined && b.element !== undefined) return Math.sign(a.element - b.element)
@@ -142,12 +152,14 @@ export class FailedRecords {
   #unreadOrigins: Set<string> | undefined
 
   constructor(span: ReportSpan = {}) {
-    this.#repaired = new Map(Object.entries(span.retries?.repaired ?? {}))
+    this.#repaired = new Map(Object.entries(span.retries?.repaired ?? {}).map(([key, run]) => [placeKey(key), run]))
     this.#completeRetries = new Set(span.retries?.complete ?? [])
   }
 
   /** First read: a damage line (kept), and whether a line's key is one to keep outcomes of. */
-  notice(sourceKey: string, origin: string, outcome: string, epoch: number, restSkipped: boolean): boolean {
+  notice(rawKey: string, rawOrigin: string, outcome: string, epoch: number, restSkipped: boolean): boolean {
+    const sourceKey = placeKey(rawKey)
+    const origin = placeKey(rawOrigin)
     const dead = deadOutcomes.has(outcome)
     this.#seen.set(digest52(sourceKey), 1)
     if (dead && sourceKey === origin) this.#unreadPlaces.add(origin)
@@ -181,7 +193,9 @@ export class FailedRecords {
   }
 
   /** Second read: one report line; `tracked` when its key is one `notice` kept. */
-  take(sourceKey: string, origin: string, outcome: string, epoch: number, tracked: boolean): void {
+  take(rawKey: string, rawOrigin: string, outcome: string, epoch: number, tracked: boolean): void {
+    const sourceKey = placeKey(rawKey)
+    const origin = placeKey(rawOrigin)
     this.#failing = undefined
     if (sourceKey !== origin) {
       // The place of a line that could not be read, read now as a record: that record speaks for it
@@ -239,7 +253,9 @@ export class FailedRecords {
    * Whether a record read from the source is one to send again. A line that cannot be read is
    * always taken (it costs no quota), so damage a retry meets is recorded where it is now.
    */
-  has(sourceKey: string, origin: string, unreadable = false): boolean {
+  has(rawKey: string, rawOrigin: string, unreadable = false): boolean {
+    const sourceKey = placeKey(rawKey)
+    const origin = placeKey(rawOrigin)
     const failing = this.#failingKeys()
     // Places matter only for damage (which files a retry read, which records come after it).
     const place = this.#damage.size > 0 ? placeOf(origin) : undefined
@@ -324,9 +340,9 @@ export async function readFailedRecords(reportPath: string, span: ReportSpan = {
   const failed = new FailedRecords(span)
   const tracked = new Set<string>()
   const found = await eachLine(reportPath, span, (line, epoch) => {
-    if (failed.notice(line.key, line.origin, line.outcome, epoch, line.restSkipped)) tracked.add(line.key)
+    if (failed.notice(line.key, line.origin, line.outcome, epoch, line.restSkipped)) tracked.add(placeKey(line.key))
   })
   if (!found) return undefined
-  await eachLine(reportPath, span, (line, epoch) => failed.take(line.key, line.origin, line.outcome, epoch, tracked.has(line.key)))
+  await eachLine(reportPath, span, (line, epoch) => failed.take(line.key, line.origin, line.outcome, epoch, tracked.has(placeKey(line.key))))
   return failed
 }

@@ -148,6 +148,24 @@ describe('backfill --retry-failed', () => {
     expect(count(again.stdout, 'not retried')).toBe(5 + 301 + 1)
   })
 
+  it('matches the dead letters of array elements by element number, so a fix that moves the lines after it still settles them', async () => {
+    const { dir, target } = await scratchTarget('gb-retry-', { quota: { user_import: [{ quota: 10_000, period: 'day' }] } })
+    const path = join(dir, 'users.json')
+    const users = `${JSON.stringify(Array.from({ length: 12 }, (_, i) => ({ user_id: `auth0|e${i}`, email: `e${i}@example.com` })), null, 2)}\n`
+    // Element 4 lost its closing line, element 9 has a quote not escaped: both dead-lettered.
+    await writeFile(path, users.replace('"email": "e3@example.com"\n  },', '"email": "e3@example.com",').replace('"e8@example.com"', '"e8"@example.com"'))
+    const config = await writeTestConfig(dir, target, { source: { type: 'auth0', files: path } })
+    const first = await runCli(['backfill', '--config', config])
+    expect(first.code, first.stderr).toBe(3)
+    expect(target.emulator.store.count()).toBe(10)
+    // Fixed: element 4's closing line is back, which moves every later element a line down.
+    await writeFile(path, users)
+    const retry = await runCli(['backfill', '--retry-failed', '--config', config])
+    expect(retry.code, retry.stdout).toBe(0)
+    expect(retry.stdout).toMatch(/still dead-lettered {2}0 /)
+    expect(target.emulator.store.count()).toBe(12)
+  })
+
   it('sends a user split off a line that could not be read, and a fixed older version before the newer one', async () => {
     const { dir, target } = await scratchTarget('gb-retry-')
     await mkdir(join(dir, 'data'))

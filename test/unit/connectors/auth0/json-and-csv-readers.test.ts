@@ -527,6 +527,23 @@ describe('JSON array element cutting', () => {
       expect(read.map((item) => (item.kind === 'value' ? item.value['user_id'] : item.kind)), `cut at ${cut}`).toEqual(['auth0|q0', 'auth0|q1', 'auth0|q2', ...expectedBoth])
       expect(read.filter((item) => item.kind === 'error').map((item) => [item.line, item.startLine, item.kind === 'error' && item.detail]), `cut at ${cut}`).toEqual([[4, openLine, unclosed], [9, quoteLine, 'element is not valid JSON (a string in it runs past the end of its line: a quote not escaped?)']])
     }
+    // Two elements left open before the break, and an invalid element right after it: each is one
+    // error item of its own, numbered as it stands, and every user between them is read.
+    const users12 = `${JSON.stringify(Array.from({ length: 12 }, (_, i) => ({ user_id: `auth0|q${i}`, email: `q${i}@example.com` })), null, 2)}\n`
+    const open = (text: string, n: number) => text.replace(`"email": "q${n}@example.com"\n  },`, `"email": "q${n}@example.com",`)
+    const quoted = (text: string, n: number) => text.replace(`"q${n}@example.com"`, `"q${n}"@example.com"`)
+    for (const [text, expected] of [
+      [quoted(open(open(users12, 2), 5), 8), ['auth0|q0', 'auth0|q1', 'error', 'auth0|q3', 'auth0|q4', 'error', 'auth0|q6', 'auth0|q7', 'error', 'auth0|q9', 'auth0|q10', 'auth0|q11']],
+      [open(quoted(open(users12, 3), 8), 9), ['auth0|q0', 'auth0|q1', 'auth0|q2', 'error', 'auth0|q4', 'auth0|q5', 'auth0|q6', 'auth0|q7', 'error', 'error', 'auth0|q10', 'auth0|q11']],
+      [quoted(quoted(open(users12, 3), 8), 9), ['auth0|q0', 'auth0|q1', 'auth0|q2', 'error', 'auth0|q4', 'auth0|q5', 'auth0|q6', 'auth0|q7', 'error', 'error', 'auth0|q10', 'auth0|q11']],
+    ] as const) {
+      const buffer = Buffer.from(text)
+      for (const chunks of [[buffer], [buffer.subarray(0, 300), buffer.subarray(300)]]) {
+        const read = await itemsOf(...chunks)
+        expect(read.map((item) => (item.kind === 'value' ? item.value['user_id'] : item.kind))).toEqual(expected)
+        expect(read.map((item) => item.line)).toEqual(expected.map((_, i) => i + 1))
+      }
+    }
     // The same with the bad quote in the last element, which no line ends before the end of the file.
     const last = Buffer.from(both.toString().replace(/"q11@example\.com"\n  }\n]\n$/, '"q11"@example.com"}]\n'))
     const lastRead = await itemsOf(last)
