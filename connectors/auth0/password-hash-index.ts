@@ -45,10 +45,8 @@ export const splitIndexMinBytes = 64 * 1024 * 1024
 export interface HashIndexStats {
   readonly lines: number
   readonly unreadable: number
-  /** The first unreadable lines' numbers in the indexed file, up to `namedUnreadable`. */
-  readonly unreadableAt: readonly number[]
-  /** The one file the line numbers are of; undefined when several files (or gzip) were indexed as one copy. */
-  readonly file: string | undefined
+  /** The first unreadable lines, up to `namedUnreadable`: the hash file (its path) and the line in it (decompressed). */
+  readonly unreadableAt: readonly { readonly path: string; readonly line: number }[]
   readonly bytes: number
   readonly tableBytes: number
 }
@@ -84,7 +82,8 @@ export class PasswordHashIndex {
     const tempDir = single ? undefined : await mkdtemp(join(tmpdir(), 'gearbridge-hashes-'))
     try {
       const path = single ?? join(tempDir as string, 'hashes.ndjson')
-      if (!single) await concatenate(paths, path, files, signal)
+      // Lines of the copy are named by the hash file they came from: each file's line count.
+      const parts = single ? [{ path: single, lines: Number.POSITIVE_INFINITY }] : await concatenate(paths, path, files, signal)
       const { size: bytes } = await stat(path)
       const split = bytes >= (options.splitMinBytes ?? splitIndexMinBytes) && usableCpus() >= 2
       const cut = split ? await lineBoundaryNear(path, files, Math.floor(bytes / 2)) : bytes
@@ -99,8 +98,8 @@ export class PasswordHashIndex {
       const lines = ranges.reduce((sum, range) => sum + range.lines, 0)
       const unreadable = ranges.reduce((sum, range) => sum + range.unreadable, 0)
       // The second range begins at a line start, after the first range's lines.
-      const unreadableAt = ranges.flatMap((range, i) => range.unreadableAt.map((line) => line + (i === 0 ? 0 : (ranges[0] as RangeIndex).physicalLines))).slice(0, namedUnreadable)
-      return new PasswordHashIndex(path, tempDir, ids, emails, { lines, unreadable, unreadableAt, file: single, bytes, tableBytes: ids.bytes + emails.bytes })
+      const unreadableAt = ranges.flatMap((range, i) => range.unreadableAt.map((line) => lineOfPart(parts, line + (i === 0 ? 0 : (ranges[0] as RangeIndex).physicalLines)))).slice(0, namedUnreadable)
+      return new PasswordHashIndex(path, tempDir, ids, emails, { lines, unreadable, unreadableAt, bytes, tableBytes: ids.bytes + emails.bytes })
     } catch (error) {
       if (tempDir) await rm(tempDir, { recursive: true, force: true })
       throw error
@@ -147,19 +146,38 @@ export class UnreadableHashFile extends Error {
 }
 
 /** Decompresses and joins the hash files into one plain file, a newline between files. */
-async function concatenate(paths: readonly string[], target: string, files: OpenFiles, signal?: AbortSignal): Promise<void> {
+/** A line of the copy of several hash files as the file and line it came from. */
+function lineOfPart(parts: readonly { readonly path: string; readonly lines: number }[], line: number): { path: string; line: number } {
+  let before = 0
+  for (const part of parts) {
+    if (line <= before + part.lines) return { path: part.path, line: line - before }
+    before += part.lines
+  }
+  const last = parts[parts.length - 1] as { path: string }
+  return { path: last.path, line: line - before }
+}
+
+/** Writes the files one after another into `target`; returns each file's line count (as copied, its last line ended). */
+async function concatenate(paths: readonly string[], target: string, files: OpenFiles, signal?: AbortSignal): Promise<{ path: string; lines: number }[]> {
   const out = createWriteStream(target, { mode: 0o600 })
+  const parts: { path: string; lines: number }[] = []
   try {
     for (const path of paths) {
       const input = await openInput(path, files, 0, { bytes: 0 })
       try {
         let last = 0x0a
+        let lines = 0
         for await (const chunk of input.chunks) {
           signal?.throwIfAborted()
           if (chunk.length > 0) last = chunk[chunk.length - 1] as number
+          for (let at = chunk.indexOf(0x0a); at !== -1; at = chunk.indexOf(0x0a, at + 1)) lines++
           if (!out.write(chunk)) await once(out, 'drain')
         }
-        if (last !== 0x0a) out.write('\n')
+        if (last !== 0x0a) {
+          out.write('\n')
+          lines++
+        }
+        parts.push({ path, lines })
       } catch (error) {
         // A download cut short or damaged: the users whose lines it lost would get no password.
         if (signal?.aborted) throw error
@@ -172,6 +190,7 @@ async function concatenate(paths: readonly string[], target: string, files: Open
     out.end()
     await finished(out)
   }
+  return parts
 }
 
 /** Newlines in `[from, to)` of the file (plus one for an unterminated last line), to size the tables once. */

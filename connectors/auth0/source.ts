@@ -86,9 +86,13 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
       'Password-hash export indexed.',
     )
     if (built.stats.unreadable > 0) {
-      const { unreadable, unreadableAt, file } = built.stats
-      const named = file === undefined ? undefined : (found.find((entry) => entry.path === file)?.name ?? file)
-      unreadableHashWhere = `${unreadableAt.length === 1 ? 'line' : 'lines'} ${unreadableAt.join(', ')}${unreadable > unreadableAt.length ? ', …' : ''} ${named !== undefined ? `of ${named}` : 'of the hash files read one after another, decompressed'}`
+      const { unreadable, unreadableAt } = built.stats
+      const byFile = new Map<string, number[]>()
+      for (const { path, line } of unreadableAt) {
+        const name = found.find((entry) => entry.path === path)?.name ?? path
+        byFile.set(name, [...(byFile.get(name) ?? []), line])
+      }
+      unreadableHashWhere = `${[...byFile].map(([name, lines]) => `${lines.length === 1 ? 'line' : 'lines'} ${lines.join(', ')} of ${name}`).join('; ')}${unreadable > unreadableAt.length ? '; …' : ''}`
       ctx.logger.warn({ unreadable_lines: unreadable, at: unreadableHashWhere }, 'Some password-hash export lines are not JSON objects and were ignored.')
       unreadableHashLines = unreadable
     }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { OpenFiles } from '../../../../connectors/auth0/open-input.ts'
 import { PasswordHashIndex } from '../../../../connectors/auth0/password-hash-index.ts'
 import { PasswordHashJoin } from '../../../../connectors/auth0/password-hash-join.ts'
-import { ndjson, tempDir, writeText } from './helpers.ts'
+import { ndjson, tempDir, writeGzip, writeText } from './helpers.ts'
 
 const DB = 'Username-Password-Authentication'
 const bcrypt = (n: number) => `$2b$10$${String(n).padStart(53, 'a')}`
@@ -65,8 +65,14 @@ describe('PasswordHashIndex built in two halves', () => {
     expect(whole.ids.parts).toHaveLength(1)
     expect(halves.ids.parts).toHaveLength(2)
     // The unreadable lines are named by their numbers in the file, from either half.
-    expect(whole.stats).toMatchObject({ unreadable: 2, unreadableAt: [5, 2009], file: path })
-    expect(halves.stats).toMatchObject({ lines: whole.stats.lines, unreadable: 2, unreadableAt: [5, 2009], file: path })
+    const at = [{ path, line: 5 }, { path, line: 2009 }]
+    expect(whole.stats).toMatchObject({ unreadable: 2, unreadableAt: at })
+    expect(halves.stats).toMatchObject({ lines: whole.stats.lines, unreadable: 2, unreadableAt: at })
+    // Several files (one gzipped) indexed as one copy: each line named in its own file.
+    const second = await writeGzip(dir, 'more.ndjson.gz', 'not an object\n{"_id":{"$oid":"1"}}\n"nor this"\n')
+    const both = await PasswordHashIndex.build([path, second], new OpenFiles())
+    expect(both.stats.unreadableAt).toEqual([...at, { path: second, line: 1 }, { path: second, line: 3 }])
+    await both.dispose()
     const one = await joinAll(whole)
     const two = await joinAll(halves)
     expect(two).toEqual(one)
