@@ -45,6 +45,12 @@ export class PageQueries {
     return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} ${where} ORDER BY ${key} LIMIT ${sql.lit(this.#config.page_size)}`
   }
 
+  /** The whole rows whose key equals `key` (given as text: the database casts it to the column's type). */
+  rowsWithKey(key: string): RawBuilder<unknown> {
+    const column = this.#col(this.#config.key)
+    return sql`SELECT ${sql.raw(alias)}.* FROM ${this.relation} WHERE ${column} = ${key}`
+  }
+
   /** The key column of the rows whose key equals `key` (given as text: the database casts it to the column's type). */
   keyEquals(key: string): RawBuilder<unknown> {
     const column = this.#col(this.#config.key)

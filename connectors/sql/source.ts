@@ -219,6 +219,14 @@ export function createSqlSource(config: SqlSourceConfig, options: SqlSourceOptio
     warnings: () => warnings,
     readsToEnd: () => readsToEnd,
 
+    async reread(key, ctx) {
+      const db = open()
+      const rows = await retryingQuery(db, new PageQueries(db, config).rowsWithKey(key), config.retry, ctx, `reading ${relationName}`)
+      if (rows === undefined) return undefined
+      // Compared as a read names it: a case-insensitive collation finds `Bob` for `bob`, another row.
+      return rows.map((row) => rowToRecord(row, config.key, relationName)).find((record) => record.key === key) ?? null
+    },
+
     get skippedDeleted() {
       return skippedDeleted
     },

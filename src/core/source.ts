@@ -1,4 +1,4 @@
-import type { SourceRecord } from './source-record.ts'
+import type { ReadableRecord, SourceRecord } from './source-record.ts'
 import type { RunContext } from './run-context.ts'
 
 /** Records in source order plus the position to resume after the last of them. */
@@ -52,6 +52,12 @@ export interface Source<P> {
   isReady?(): boolean
   /** How many times a sync's source has read its input to the end (it then reads what changes). */
   readsToEnd?(): number
+  /**
+   * The record under `key` as the source holds it now (a table's row read again by its key), null
+   * when it has none; undefined when `ctx.signal` aborted meanwhile. For a row whose login IDs
+   * decide a held row's fate, when this read may have passed its change (see `HandoverRetry`).
+   */
+  reread?(key: string, ctx: RunContext): Promise<ReadableRecord | null | undefined>
   /**
    * What the operator should know about the input after a read, in plain sentences (a hash
    * export that matches few users). `validate` prints them; a run logs them as warnings.

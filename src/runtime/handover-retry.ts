@@ -35,6 +35,8 @@ interface Holder {
   readonly out: boolean
   /** The key's dead-lettered version was refused by the mapping: which login IDs it has is not known. */
   readonly unknown?: boolean
+  /** The key's row, read again, no longer has it, and this run did not read that change (see `recheckHolders`). */
+  readonly unread?: boolean
 }
 
 /**
@@ -89,6 +91,8 @@ export class HandoverRetry {
   readonly #heldValues = new Map<string, Set<WorkItem>>()
   /** A held row superseded by a newer version of its key, until `holds` is asked for that version. */
   readonly #carried = new Map<string, Parked>()
+  /** Holder keys whose row, read again, carries login IDs other than those the ledger holds for them (see `recheckHolders`). */
+  readonly #reread = new Map<string, LoginSet>()
 
   /**
    * `heldAtStart`: the ledger held rows when the run started. `readsToEnd`: how many times the
@@ -278,6 +282,29 @@ export class HandoverRetry {
     for (const parked of waiting) if (this.#parked.get(parked.item) === parked) this.#go(parked, now, all, true)
   }
 
+  /**
+   * Reads again the rows of the keys holding held rows' login IDs that have nothing in flight and
+   * nothing dead-lettered, the ledger's word on them being what this run last sent or found: a
+   * backfill resumed after a stop, or one whose read passed a row before it changed, never reads
+   * that row's change. Its row no longer carrying the login ID means Authgear's user still holds it
+   * for a change not imported: the held row would take that user over (see `#judge`). `current`:
+   * a key's login IDs in the source now, undefined when it has no such row (or the read stopped).
+   */
+  async recheckHolders(current: (key: string) => Promise<LoginSet | undefined>): Promise<void> {
+    if (this.#holders === undefined) return
+    const asked = new Set<string>()
+    for (const parked of [...this.#parked.values()]) {
+      if (!parked.takes || parked.outcome !== undefined) continue
+      for (const { key } of this.#holders.holdersOf(parked.item)) {
+        if (asked.has(key) || this.#holders.inFlight(key) !== undefined || this.#holders.diverged(key) !== undefined) continue
+        asked.add(key)
+        const logins = await current(key)
+        if (logins === undefined) this.#reread.delete(key)
+        else this.#reread.set(key, logins)
+      }
+    }
+  }
+
   /** Whether the wait of a row (held or refused) is over: the source was read to its end after it came, `waitMs` ago. */
   #waitOver(parked: Parked, now: number, reads: number): boolean {
     if (reads <= (parked.readsAtHold ?? 0)) return false
@@ -330,8 +357,10 @@ export class HandoverRetry {
       if (key === freed?.key && freed.values.includes(value)) continue
       const diverged = this.#holders.diverged(key)
       const flight = this.#holders.inFlight(key)
+      const reread = flight === undefined && diverged === undefined ? this.#reread.get(key) : undefined
       if (flight !== undefined && !carries(flight, value)) out ??= { key, value, out: true }
       else if (diverged !== undefined && !carries(diverged, value)) return { key, value, out: false, ...(Object.keys(diverged).length === 0 ? { unknown: true } : {}) }
+      else if (reread !== undefined && !carries(reread, value)) return { key, value, out: false, unread: true }
     }
     return out
   }
@@ -416,7 +445,9 @@ function heldOutcome(parked: Parked, holder: Holder, now: number): Outcome {
     ? `row ${holder.key}'s change giving it up had no outcome in the ${waited} s this row waited`
     : holder.unknown
       ? `row ${holder.key}'s latest version was dead-lettered by the mapping (see its dead letter), so whether it still has it is not known`
-      : `row ${holder.key} no longer has it, but its change was dead-lettered (see its dead letter)`
+      : holder.unread
+        ? `row ${holder.key} no longer has it in the table, but this run did not read that change (made after the read had passed the row): the next run reads it (a sync, or backfill --since)`
+        : `row ${holder.key} no longer has it, but its change was dead-lettered (see its dead letter)`
   return {
     kind: 'rejected',
     code: 'login_id_held',

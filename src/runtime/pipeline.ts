@@ -17,7 +17,7 @@ import { releasePacked, unpackItems } from './packed-items.ts'
 import { readMapped, workerPlan } from './parallel-read.ts'
 import { createWorkItem, workItemOf, type WorkItem } from './work-item.ts'
 import { RecordArena } from './record-arena.ts'
-import { followLoginChange, type LoginLedger, type LoginSet } from './login-ledger.ts'
+import { followLoginChange, loginSetOf, type LoginLedger, type LoginSet } from './login-ledger.ts'
 import type { LoginsRead, MappedRecord } from '../core/mapped-record.ts'
 import { giversFirst } from './givers-first.ts'
 import type { HandoverRetry } from './handover-retry.ts'
@@ -339,6 +339,15 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     if (handovers?.holds(item, () => (newRow ? ledger?.logins.heldByOthers(item) : undefined)) === true) return undefined
     return scheduler.offer(item) ? undefined : scheduler.add(item)
   }
+  /** The login IDs the source's record under `key` has now (`Source.reread`), as the mapping reads them. */
+  const currentLogins = async (key: string): Promise<LoginSet | undefined> => {
+    const row = await source.reread!(key, readCtx)
+    if (row === null || row === undefined) return undefined
+    const result = mapGuarded(options.map, row)
+    if (result.ok) return result.value.action === 'delete' ? undefined : loginSetOf({ source: row, mapped: result.value, logins: otherLogins(result.value.identifier, result.value.record) })
+    // Refused: by what it read, or (refused before any login ID was read) as having none.
+    return result.loginsRead === undefined ? {} : { ...result.loginsRead.logins }
+  }
   const track = (batch: { readonly position: P; readonly bytesRead?: number | undefined }, count: number): BatchTicket => {
     const position = batch.position
     const ticket = checkpointer.track(position, count, source.onBatchSettled && (() => source.onBatchSettled!(position)))
@@ -411,6 +420,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       // stop leaves them all for the next run (the checkpoint stays before them).
       while (exhausted && handovers !== undefined && handovers.parked > 0) {
         const before = handovers.parked
+        // The rows holding their login IDs as this run last saw them may have changed since the read passed them.
+        if (source.reread !== undefined) await handovers.recheckHolders((key) => currentLogins(key))
         handovers.expire(true)
         // A pass that lets nothing go would never end: what stays has no outcome, and the
         // checkpoint stays before it (the run ends stopped, and the next one reads it again).

@@ -830,6 +830,39 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('a new row taking an email whose row gave it up in a change this run did not read is dead-lettered, not handed that row\'s user: the row is read again before the held row goes', async () => {
+      const db = database()
+      const d = dialectSql(db)
+      const table = `unread_giver_${process.pid}`
+      await createLoginsTable(db, table, Array.from({ length: 10 }, (_, i) => [i + 2, `e${i + 2}@example.com`, `u${i + 2}`] as const))
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', safety_lag_seconds: 1, columns: { email: 'email', username: 'username' }, handover_wait_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      const store = target.emulator.store
+      const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+      try {
+        expect((await runCli(['backfill', '--config', target.configPath])).code).toBe(0)
+        const row5 = store.findByLoginId('username', 'u5')!.id
+        // Row 5 moves to a new email without its updated_at changing (a read by cursor does not see
+        // it, as a snapshot that had passed the row would not); a new row 1 takes e5.
+        const since = new Date(Date.now() - 60_000).toISOString()
+        await db.query(`UPDATE ${table} SET email = 'new5@example.com' WHERE id = 5`)
+        await db.query(`INSERT INTO ${table} VALUES (1, 'e5@example.com', 'zed', ${d.nowPlus(-10_000)})`)
+        const again = await runCli(['backfill', '--from-start', '--since', since, '--config', target.configPath])
+        expect(again.code, again.stderr).toBe(3)
+        const dead = readFileSync(deadLetters, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { source_key: string; code: string; message: string })
+        expect(dead.map((entry) => [entry.source_key, entry.code])).toEqual([['1', 'login_id_held']])
+        expect(dead[0]?.message).toMatch(/held back for e5@example\.com, which Authgear holds for the user of row 5: row 5 no longer has it in the table, but this run did not read that change/)
+        // Row 5's user is untouched: no row took it over.
+        expect(store.findByLoginId('email', 'e5@example.com')).toMatchObject({ id: row5, username: { value: 'u5' } })
+        expect(store.findByLoginId('username', 'zed')).toBeUndefined()
+        expect(store.count()).toBe(10)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('a swap of two emails waits for a giver that never comes, and is dead-lettered once handover_wait_seconds has passed, or at the end of a backfill', async () => {
       const db = database()
       const d = dialectSql(db)
