@@ -159,6 +159,8 @@ export class LoginLedger {
   readonly #putUnsettled: StatementSync | undefined
   readonly #dropUnsettled: StatementSync | undefined
   #flushing: NodeJS.Immediate | undefined
+  /** Called before outcomes are written (see `#flushSoon`): the report's buffered lines written out. */
+  readonly #beforeWrite: (() => Promise<void>) | undefined
   /** A write that failed between checkpoint saves, thrown by the next `flush`. */
   #failure: unknown
 
@@ -167,7 +169,8 @@ export class LoginLedger {
    * of), recorded by a ledger that has none yet. `readOnly`: an existing ledger, looked at
    * (`validate`, `logins show`) and never written.
    */
-  constructor(path: string, options: { readOnly?: boolean; owner?: string; identity?: Record<string, unknown> } = {}) {
+  constructor(path: string, options: { readOnly?: boolean; owner?: string; identity?: Record<string, unknown>; beforeWrite?: () => Promise<void> } = {}) {
+    this.#beforeWrite = options.beforeWrite
     if (options.readOnly) this.#db = new DatabaseSync(path, { readOnly: true, timeout: 5_000 })
     else {
       mkdirSync(dirname(path), { recursive: true })
@@ -489,12 +492,19 @@ export class LoginLedger {
   #flushSoon(): void {
     if (this.#pending.size === 0 && this.#released.size === 0 && this.#divergedPending.size === 0) return
     this.#flushing ??= setImmediate(() => {
-      this.#flushing = undefined
-      try {
-        this.flush()
-      } catch (error) {
-        this.#failure ??= error
+      const write = (): void => {
+        this.#flushing = undefined
+        if (!this.#db.isOpen) return
+        try {
+          this.flush()
+        } catch (error) {
+          this.#failure ??= error
+        }
       }
+      // The report lines of these outcomes are written out first: killed after the ledger took an
+      // import, a run would otherwise leave a user whose report line (its user id) never comes.
+      if (this.#beforeWrite === undefined) write()
+      else void this.#beforeWrite().then(write, write)
     })
   }
 

@@ -63,6 +63,11 @@ export class NdjsonWriter {
     this.#used = 0
   }
 
+  /** Writes buffered lines to the file without an fsync: enough for them to outlive the process (not the machine). */
+  writeOut(): Promise<void> {
+    return this.#drain(false)
+  }
+
   /** Writes buffered lines and fsyncs the file; rejects, now and at every later flush, once a write has failed. */
   flush(): Promise<void> {
     return this.#drain(true)

@@ -345,4 +345,25 @@ describe('LoginLedger', () => {
     expect(ledger.diverged('5')).toEqual({})
     ledger.close()
   })
+
+  it('writes out the report (beforeWrite) before it writes an outcome, so a killed run never leaves an import the ledger knows without its report line', async () => {
+    const path = join(await scratchDir('gb-ledger-'), 'l.sqlite')
+    const order: string[] = []
+    const stored = () => {
+      const reader = new LoginLedger(path, { readOnly: true })
+      try {
+        return reader.lookup('1') === undefined ? 'absent' : 'present'
+      } finally {
+        reader.close()
+      }
+    }
+    const ledger = new LoginLedger(path, { beforeWrite: async () => void order.push(`report written out; ledger row ${stored()}`) })
+    const first = item('1', 'e1@x.com')
+    ledger.sent(first, undefined)
+    ledger.settled(first, { kind: 'inserted', userId: 'u' })
+    for (let i = 0; i < 20 && stored() === 'absent'; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(order).toEqual(['report written out; ledger row absent'])
+    expect(stored()).toBe('present')
+    ledger.close()
+  })
 })
