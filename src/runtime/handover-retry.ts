@@ -288,10 +288,12 @@ export class HandoverRetry {
    * backfill resumed after a stop, or one whose read passed a row before it changed, never reads
    * that row's change. Its row no longer carrying the login ID means Authgear's user still holds it
    * for a change not imported: the held row would take that user over (see `#judge`). `current`:
-   * a key's login IDs in the source now, undefined when it has no such row (or the read stopped).
+   * a key's login IDs in the source now; null when it has no such row (deleted: an account
+   * registered again takes its user, as `sweep` keeps it for such a row); undefined when the run
+   * is stopping. False when it stopped: the held rows are left for the next run, not judged.
    */
-  async recheckHolders(current: (key: string) => Promise<LoginSet | undefined>): Promise<void> {
-    if (this.#holders === undefined) return
+  async recheckHolders(current: (key: string) => Promise<LoginSet | null | undefined>): Promise<boolean> {
+    if (this.#holders === undefined) return true
     const asked = new Set<string>()
     for (const parked of [...this.#parked.values()]) {
       if (!parked.takes || parked.outcome !== undefined) continue
@@ -299,10 +301,12 @@ export class HandoverRetry {
         if (asked.has(key) || this.#holders.inFlight(key) !== undefined || this.#holders.diverged(key) !== undefined) continue
         asked.add(key)
         const logins = await current(key)
-        if (logins === undefined) this.#reread.delete(key)
+        if (logins === undefined) return false
+        if (logins === null) this.#reread.delete(key)
         else this.#reread.set(key, logins)
       }
     }
+    return true
   }
 
   /** Whether the wait of a row (held or refused) is over: the source was read to its end after it came, `waitMs` ago. */

@@ -159,6 +159,8 @@ export class LoginLedger {
   readonly #putUnsettled: StatementSync | undefined
   readonly #dropUnsettled: StatementSync | undefined
   #flushing: NodeJS.Immediate | undefined
+  /** Outcomes settled so far (see `#writeOutThen`). */
+  #outcomes = 0
   /** Called before outcomes are written (see `#flushSoon`): the report's buffered lines written out. */
   readonly #beforeWrite: (() => Promise<void>) | undefined
   /** A write that failed between checkpoint saves, thrown by the next `flush`. */
@@ -361,6 +363,7 @@ export class LoginLedger {
    * known, so it is written only for a key the ledger did not know, as that one login ID.
    */
   settled(item: LedgerItem, outcome: Outcome): void {
+    this.#outcomes++
     const key = item.source.key
     let base: LoginSet | undefined
     let known = false
@@ -504,8 +507,33 @@ export class LoginLedger {
       // The report lines of these outcomes are written out first: killed after the ledger took an
       // import, a run would otherwise leave a user whose report line (its user id) never comes.
       if (this.#beforeWrite === undefined) write()
-      else void this.#beforeWrite().then(write, write)
+      else void this.#writeOutThen(this.#beforeWrite, write)
     })
+  }
+
+  /** Outcomes settled so far: a report flushed while this stays the same holds every one of their lines. */
+  get settledCount(): number {
+    return this.#outcomes
+  }
+
+  /**
+   * Writes the report out, again while outcomes (and so report lines) arrived meanwhile, then the
+   * outcomes: nothing runs between the last check and `write`, so every outcome written has its
+   * line written out. A failed write-out writes nothing; the failure stops the next checkpoint.
+   */
+  async #writeOutThen(writeOut: () => Promise<void>, write: () => void): Promise<void> {
+    for (let round = 0; round < 20; round++) {
+      const before = this.#outcomes
+      try {
+        await writeOut()
+      } catch (error) {
+        this.#failure ??= error
+        this.#flushing = undefined
+        return
+      }
+      if (this.#outcomes === before) break
+    }
+    write()
   }
 
   /** Writes what settled since the last write, in one transaction; throws a failure of a write made in between. */

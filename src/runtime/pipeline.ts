@@ -194,8 +194,6 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // are cheap to find again, and a checkpoint would tie a rerun to a sink.endpoint that was wrong.
     if (position === undefined && !(ahead !== undefined && (reachedTheSink(summary, ahead) || saved?.settledAhead !== undefined))) return
     await startAfresh()
-    // Never behind the checkpoint: a record read again from it finds its own login IDs or earlier ones.
-    options.ledger?.logins.flush()
     const recordsCommitted = committedBefore + checkpointer.committedRecords
     const reportFrom = saved === undefined ? options.reportBytes : saved.reportFrom
     const finished = complete || saved?.finished === true || saved?.complete === true
@@ -213,7 +211,15 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // seal the changed file, or the next run would take it).
     const kept = final && !complete && position !== undefined && position !== resumeFrom && source.sealPosition !== undefined ? await source.sealPosition(position) : position
     try {
-      await Promise.all(options.writers.map((w) => w.flush()))
+      // Never behind the checkpoint, the ledger: a record read again from it finds its own login
+      // IDs or earlier ones. Written after the report (again while outcomes came in meanwhile):
+      // an outcome the ledger holds has its report line.
+      for (let round = 0; ; round++) {
+        const settled = options.ledger?.logins.settledCount
+        await Promise.all(options.writers.map((w) => w.flush()))
+        if (options.ledger === undefined || options.ledger.logins.settledCount === settled || round >= 4) break
+      }
+      options.ledger?.logins.flush()
       await store.save({ version: 1, pipeline: options.pipelineId, position: kept ?? null, committedAt: new Date().toISOString(), recordsCommitted, deadLettered, complete, ...(finished ? { finished } : {}), ...(reportFrom !== undefined ? { reportFrom } : {}), ...(saved?.retries ? { retries: saved.retries } : {}), ...(named ? { settledAhead: { origins: ahead.origins, dead_lettered: ahead.deadLettered, ...(ahead.sentUnsettled.length > 0 ? { sent_unsettled: ahead.sentUnsettled } : {}), ...(content !== undefined ? { content } : {}) } } : {}), ...(options.pipelineIdentity ? { identity: options.pipelineIdentity } : {}) })
     } catch (error) {
       checkpointer.markDirty()
@@ -340,11 +346,14 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     return scheduler.offer(item) ? undefined : scheduler.add(item)
   }
   /** The login IDs the source's record under `key` has now (`Source.reread`), as the mapping reads them. */
-  const currentLogins = async (key: string): Promise<LoginSet | undefined> => {
+  const currentLogins = async (key: string): Promise<LoginSet | null | undefined> => {
+    if (readCtx.signal.aborted) return undefined
     const row = await source.reread!(key, readCtx)
-    if (row === null || row === undefined) return undefined
+    if (row === undefined || readCtx.signal.aborted) return undefined
+    if (row === null) return null
     const result = mapGuarded(options.map, row)
-    if (result.ok) return result.value.action === 'delete' ? undefined : loginSetOf({ source: row, mapped: result.value, logins: otherLogins(result.value.identifier, result.value.record) })
+    // A soft-deleted row reads as a delete: gone, as a deleted row is.
+    if (result.ok) return result.value.action === 'delete' ? null : (loginSetOf({ source: row, mapped: result.value, logins: otherLogins(result.value.identifier, result.value.record) }) ?? null)
     // Refused: by what it read, or (refused before any login ID was read) as having none.
     return result.loginsRead === undefined ? {} : { ...result.loginsRead.logins }
   }
@@ -421,7 +430,8 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       while (exhausted && handovers !== undefined && handovers.parked > 0) {
         const before = handovers.parked
         // The rows holding their login IDs as this run last saw them may have changed since the read passed them.
-        if (source.reread !== undefined) await handovers.recheckHolders((key) => currentLogins(key))
+        // Stopped meanwhile (a signal): they stay held, without outcomes, for the next run.
+        if (source.reread !== undefined && !(await handovers.recheckHolders((key) => currentLogins(key)))) break
         handovers.expire(true)
         // A pass that lets nothing go would never end: what stays has no outcome, and the
         // checkpoint stays before it (the run ends stopped, and the next one reads it again).

@@ -280,6 +280,34 @@ describe('HandoverRetry', () => {
     expect(written.map(([key, outcome]) => [key, outcome.kind, outcome.code])).toEqual([['10', 'failed', 'InvariantViolated'], ['-1', 'rejected', 'login_id_held']])
   })
 
+  it('at the end of a backfill reads the holders again: a row that gave the login ID up unread dead-letters the held row, a gone row lets it go, a stop leaves it held', async () => {
+    const holders: HolderCheck = {
+      holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
+      inFlight: () => undefined,
+      diverged: () => undefined,
+    }
+    const run = async (current: LoginSet | null | undefined) => {
+      const { retry, resent, written } = harness({ waitMs: 5_000, holders })
+      const asked: string[] = []
+      expect(retry.holds(row('-1', 'e10@x.com', 'newbie'), () => ['e10@x.com'])).toBe(true)
+      const judged = await retry.recheckHolders(async (key) => {
+        asked.push(key)
+        return current
+      })
+      if (judged) retry.expire(true)
+      return { asked, judged, resent, written: written.map(([key, outcome]) => [key, outcome.code, outcome.message]), parked: retry.parked }
+    }
+    // Row 10 has another email now: its change was not read by this run.
+    const moved = await run({ email: 'new10@x.com', preferred_username: 'u10' })
+    expect(moved).toMatchObject({ asked: ['10'], judged: true, resent: [], parked: 0 })
+    expect(moved.written).toEqual([['-1', 'login_id_held', expect.stringMatching(/row 10 no longer has it in the table, but this run did not read that change/)]])
+    // Row 10 still has it (two rows of one account), or is gone (an account registered again): sent.
+    expect(await run({ email: 'e10@x.com', preferred_username: 'u10' })).toMatchObject({ resent: ['-1'], written: [] })
+    expect(await run(null)).toMatchObject({ resent: ['-1'], written: [] })
+    // Stopped during the reads: not judged, still held for the next run.
+    expect(await run(undefined)).toMatchObject({ judged: false, resent: [], written: [], parked: 1 })
+  })
+
   it('holds later rows sending a held row\'s login ID behind it, and sends them right after it in read order', () => {
     const { retry, resent } = harness({ waitMs: 5_000 })
     const held = row('1', 'e9@x.com', 'u1')

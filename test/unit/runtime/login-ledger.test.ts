@@ -366,4 +366,54 @@ describe('LoginLedger', () => {
     expect(stored()).toBe('present')
     ledger.close()
   })
+
+  it('writes no outcome whose report line came in while the report was being written out, and nothing when the write-out fails', async () => {
+    const path = join(await scratchDir('gb-ledger-'), 'l.sqlite')
+    const stored = (key: string): boolean => {
+      const reader = new LoginLedger(path, { readOnly: true })
+      try {
+        return reader.lookup(key) !== undefined
+      } finally {
+        reader.close()
+      }
+    }
+    // As NdjsonWriter.writeOut: takes the lines buffered now, and writes them after an await (a writev).
+    const buffered: string[] = []
+    const writtenOut: string[] = []
+    const ledger = new LoginLedger(path, {
+      beforeWrite: async () => {
+        const lines = buffered.splice(0)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        writtenOut.push(...lines)
+      },
+    })
+    const settle = (key: string): void => {
+      const one = item(key, `${key}@x.com`)
+      ledger.sent(one, undefined)
+      buffered.push(key)
+      ledger.settled(one, { kind: 'inserted', userId: `u${key}` })
+    }
+    settle('1')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    // An outcome (a job's reply) while the first write-out is under way.
+    settle('2')
+    const early: string[] = []
+    for (let i = 0; i < 40; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      for (const key of ['1', '2']) if (stored(key) && !writtenOut.includes(key) && !early.includes(key)) early.push(key)
+    }
+    expect(early).toEqual([])
+    expect(['1', '2'].map(stored)).toEqual([true, true])
+    ledger.close()
+
+    const failingPath = join(await scratchDir('gb-ledger-'), 'l.sqlite')
+    const failing = new LoginLedger(failingPath, { beforeWrite: () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })) })
+    const one = item('1', '1@x.com')
+    failing.sent(one, undefined)
+    failing.settled(one, { kind: 'inserted', userId: 'u1' })
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    // Not written, and the next flush (a checkpoint's) fails with it.
+    expect(() => failing.flush()).toThrow(/ENOSPC/)
+    failing.close()
+  })
 })
