@@ -248,10 +248,7 @@ export class ElementCutter {
           // The cut line's indentation was read by the recut: no line start for what begins at `at`.
           this.#atLineStart = false
           // Another element left open after the first: cut again, until the break is in an element of its own.
-          while (this.#phase === 'element' && this.#suspect && this.#candidates.length > 0 && !this.#dropped && this.#recuts < maxRecuts) {
-            if (!this.#tryRecut(Buffer.concat(this.#parts), pieces)) break
-            this.#atLineStart = false
-          }
+          this.#recutWhileOpen(pieces, true)
           if (this.#phase !== 'element' || !this.#suspect) {
             from = this.#phase === 'element' ? at : -1
             i = at - 1
@@ -382,10 +379,20 @@ export class ElementCutter {
     const pieces: Piece[] = []
     // Cut again, the rest may end inside the next such element. An element whose string went bad
     // after such a line (a quote not escaped) is cut there too: the break ends the last element only.
-    while (this.#phase === 'element' && this.#candidates.length > 0 && !this.#dropped && this.#recuts < maxRecuts) {
-      if (!this.#tryRecut(Buffer.concat(this.#parts), pieces)) break
-    }
+    this.#recutWhileOpen(pieces, false)
     return pieces
+  }
+
+  /**
+   * Cuts the current element again at its candidate lines (see `#tryRecut`) while a cut succeeds
+   * and leaves an element open (`suspect`: only one whose string broke).
+   */
+  #recutWhileOpen(pieces: Piece[], suspect: boolean): void {
+    while (this.#phase === 'element' && (!suspect || this.#suspect) && this.#candidates.length > 0 && !this.#dropped && this.#recuts < maxRecuts) {
+      if (!this.#tryRecut(Buffer.concat(this.#parts), pieces)) break
+      // The cut line's indentation was read by the cut: no line start for what comes next.
+      this.#atLineStart = false
+    }
   }
 
   /** Why the input ended inside the array, or undefined when it ended after `]` (or in a broken element, see `broken`). */

@@ -140,8 +140,8 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
         }
       }
       let text = `auth0: ${describeFiles(found)}`
-      const empty = found.filter((file) => file.size === 0).map((file) => file.name)
-      if (empty.length > 0) text += ` (warning: ${empty.join(', ')} ${empty.length === 1 ? 'is' : 'are'} empty, 0 bytes: no user is read from ${empty.length === 1 ? 'it' : 'them'}; check that the export downloaded completely)`
+      const empty = found.filter((file) => file.size === 0).map((file) => emptyFileWarning(file.name))
+      if (empty.length > 0) text += ` (warning: ${empty.join('; ')})`
       if (config.password_hashes) {
         const hashes = await hashFiles(config.password_hashes.files)
         // Refused as a run refuses them (exit 78), as config problems: the run would not start.
@@ -228,7 +228,7 @@ export function createAuth0Source(config: Auth0SourceConfig, options: Auth0Sourc
     },
 
     warnings() {
-      const empty = emptyFiles.map((name) => `${name} is empty (0 bytes): no user was read from it; check that the export downloaded completely`)
+      const empty = emptyFiles.map(emptyFileWarning)
       const hashLines = unreadableHashLines > 0 ? [`password-hash export: ${unreadableHashLines} ${unreadableHashLines === 1 ? 'line is' : 'lines are'} not a JSON object (or longer than 1 MiB, which no hash line is) and ${unreadableHashLines === 1 ? 'was' : 'were'} ignored (${unreadableHashWhere}); the users ${unreadableHashLines === 1 ? 'it was' : 'they were'} for are imported without a password (check the decryption and the file's end)`] : []
       return config.password_hashes ? [...empty, ...hashLines, ...joinWarnings(joined)] : empty
     },
@@ -269,6 +269,11 @@ async function checkHashFile(file: InputFile, files: OpenFiles): Promise<void> {
   if (lines.length > 0) throw new SourceReadError(`password-hash export ${file.name}: none of its first ${lines.length} lines is a JSON object; is it still PGP-encrypted (decrypt it with the key Auth0 support used)?`)
   // What a failed decryption or a broken-off download leaves: no user would get a password.
   throw new SourceReadError(`password-hash export ${file.name} is empty; decrypt the export again, or remove source.password_hashes if the tenant has no database users`)
+}
+
+/** Said by `check`, `validate` and a run's end of an export file of 0 bytes. */
+function emptyFileWarning(name: string): string {
+  return `${name} is empty (0 bytes): no user was read from it; check that the export downloaded completely`
 }
 
 /** `checkHashFile` as a config problem: a run refuses such a file before it sends anything. */

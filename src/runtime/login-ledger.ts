@@ -33,7 +33,8 @@ export function loginSetOf(item: LedgerItem): LoginSet | undefined {
   return logins
 }
 
-function loginSetOfRead(read: LoginsRead | undefined): LoginSet | undefined {
+/** The login IDs a refused record's mapping had read (`MappingResult.loginsRead`), as a login set. */
+export function loginSetOfRead(read: LoginsRead | undefined): LoginSet | undefined {
   if (read === undefined) return undefined
   const logins: LoginSet = {}
   for (const type of IdentifierTypes) if (read.logins[type] !== undefined) logins[type] = read.logins[type]

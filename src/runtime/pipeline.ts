@@ -17,7 +17,7 @@ import { releasePacked, unpackItems } from './packed-items.ts'
 import { readMapped, workerPlan } from './parallel-read.ts'
 import { createWorkItem, workItemOf, type WorkItem } from './work-item.ts'
 import { RecordArena } from './record-arena.ts'
-import { followLoginChange, loginSetOf, type LoginLedger, type LoginSet } from './login-ledger.ts'
+import { followLoginChange, loginSetOf, loginSetOfRead, type LoginLedger, type LoginSet } from './login-ledger.ts'
 import type { LoginsRead, MappedRecord } from '../core/mapped-record.ts'
 import { giversFirst } from './givers-first.ts'
 import type { HandoverRetry } from './handover-retry.ts'
@@ -355,7 +355,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // A soft-deleted row reads as a delete: gone, as a deleted row is.
     if (result.ok) return result.value.action === 'delete' ? null : (loginSetOf({ source: row, mapped: result.value, logins: otherLogins(result.value.identifier, result.value.record) }) ?? null)
     // Refused: by what it read, or (refused before any login ID was read) as having none.
-    return result.loginsRead === undefined ? {} : { ...result.loginsRead.logins }
+    return loginSetOfRead(result.loginsRead) ?? {}
   }
   const track = (batch: { readonly position: P; readonly bytesRead?: number | undefined }, count: number): BatchTicket => {
     const position = batch.position

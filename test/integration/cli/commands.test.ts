@@ -315,7 +315,7 @@ describe('gearbridge check', () => {
     // An empty export file passes, with the warning validate and a run give.
     await writeFile(join(dir, 'empty.ndjson'), '')
     const empty = await runCli(['check', '--config', await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'empty.ndjson' } })])
-    expect(empty.stdout).toMatch(/^source: ok .*warning: empty\.ndjson is empty, 0 bytes/m)
+    expect(empty.stdout).toMatch(/^source: ok .*warning: empty\.ndjson is empty \(0 bytes\)/m)
     await writeFile(join(dir, 'hashes.ndjson.pgp'), noise)
     const hashes = await writeTestConfig(dir, target, { source: { type: 'auth0', files: 'users.ndjson', password_hashes: { files: 'hashes.ndjson.pgp' } } })
     const hashResult = await runCli(['check', '--config', hashes])
