@@ -1105,6 +1105,27 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
         expect(disabled.stdout).toContain('swept 1 of 1: 0 deleted, 1 disabled')
         expect(store.findByLoginId('email', 'eve@example.com')?.status).toBe('disabled')
 
+        // An account registered again with the disabled user's login IDs is matched to that user:
+        // without upsert it is skipped and the user stays disabled; under upsert the row's
+        // `disabled: false` enables it again (README, sweep).
+        await db.query(`INSERT INTO ${table} VALUES (8, 'eve@example.com', 'eve', ${d.nowPlus(0)})`)
+        const plain = await runCli(['backfill', '--config', target.configPath])
+        expect(plain.code, plain.stderr).toBe(0)
+        expect(store.findByLoginId('email', 'gus@example.com')?.status).toBe('normal')
+        const eveUser = store.findByLoginId('email', 'eve@example.com')
+        expect(eveUser?.status).toBe('disabled')
+        const reportLines = () => readFileSync(join(target.dir, 'state', 'test.report.ndjson'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { source_key: string; outcome: string; user_id?: string })
+        expect(reportLines().filter((line) => line.source_key === '8').map((line) => line.outcome)).toEqual(['skipped'])
+        editConfig(target.configPath, (config) => {
+          config['sink'] = { ...config['sink'], upsert: true }
+        })
+        await db.query(`UPDATE ${table} SET updated_at = ${d.nowPlus(0)} WHERE id = 8`)
+        const upserted = await runCli(['backfill', '--config', target.configPath])
+        expect(upserted.code, upserted.stderr).toBe(0)
+        expect(store.findByLoginId('email', 'eve@example.com')?.status).toBe('normal')
+        expect(store.findByLoginId('email', 'eve@example.com')?.id).toBe(eveUser?.id)
+        expect(reportLines().filter((line) => line.source_key === '8').map((line) => line.outcome)).toEqual(['skipped', 'updated'])
+
         // A table that gives no key at all is not taken for every user deleted.
         await db.query(`DELETE FROM ${table}`)
         const emptied = await sweep()
