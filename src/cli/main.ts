@@ -17,6 +17,7 @@ import { UsageError } from './usage-error.ts'
 import { validateCommand } from './validate.ts'
 import { loginsAdoptCommand, loginsForgetCommand, loginsShowCommand } from './logins.ts'
 import { sweepCommand } from './sweep.ts'
+import { listenOptionHelp, parseListen } from './listen-option.ts'
 
 // A reader that stops early (`gearbridge config schema | head`) closes the pipe: what is left of
 // the output has nowhere to go, which is no reason to crash with a stack trace.
@@ -40,7 +41,8 @@ program
   .option('--since <time>', 'only records changed at or after this ISO 8601 time (sources with an updated-at cursor)', parseSince)
   .option('--retry-failed', 'send again only the records whose last outcome in the report was a dead letter (after the backfill finished); reads the whole source, keeps the checkpoint')
   .option('--metrics-out <file>', 'write the metrics in Prometheus text format here at the end (for a textfile collector)')
-  .action(async (opts: { config: string; fromStart?: boolean; since?: Date; retryFailed?: boolean; metricsOut?: string }) => {
+  .option('--listen <host:port|off>', listenOptionHelp, parseListen)
+  .action(async (opts: { config: string; fromStart?: boolean; since?: Date; retryFailed?: boolean; metricsOut?: string; listen?: string | null }) => {
     if (opts.retryFailed && (opts.fromStart || opts.since !== undefined)) throw new UsageError(`--retry-failed cannot be combined with ${opts.fromStart ? '--from-start' : '--since'}: it reads the whole source and sends only the records the report says failed`)
     exitCode = await runImport({ ...opts, mode: 'backfill' }, io)
   })
@@ -51,7 +53,8 @@ program
   .requiredOption('-c, --config <file>', 'config file')
   .option('--from-start', 'ignore the saved checkpoint and read the source from the beginning')
   .option('--metrics-out <file>', 'write the metrics in Prometheus text format here at the end (for a textfile collector)')
-  .action(async (opts: { config: string; fromStart?: boolean; metricsOut?: string }) => {
+  .option('--listen <host:port|off>', listenOptionHelp, parseListen)
+  .action(async (opts: { config: string; fromStart?: boolean; metricsOut?: string; listen?: string | null }) => {
     exitCode = await runImport({ ...opts, mode: 'sync' }, io)
   })
 
@@ -134,7 +137,9 @@ program
   .option('--port <port>', 'port to listen on')
   .option('--project-id <id>', 'project id (JWT audience)')
   .option('--key-out <file>', 'where to write the generated Admin API private key (in $GEARBRIDGE_STATE_DIR when that is set, as in the image)', defaultEmulatorKey())
-  .action(async (opts: { config?: string; host?: string; port?: string; projectId?: string; keyOut: string }) => {
+  .option('--listen <host:port|off>', 'also serve /healthz, /readyz and process /metrics at host:port (default $GEARBRIDGE_LISTEN, which the image sets, for its HEALTHCHECK; else off)', parseListen)
+  .action(async (opts: { config?: string; host?: string; port?: string; projectId?: string; keyOut: string; listen?: string | null }) => {
+    if (opts.listen === undefined) opts.listen = defaultEmulatorListen()
     exitCode = await emulatorCommand(opts, io)
   })
 
@@ -145,7 +150,8 @@ program
   .option('--format <format>', 'ndjson or csv (default: csv for an --out ending in .csv, else ndjson)')
   .option('--field <pointer[=name]>', 'CSV column: a JSON pointer into the user record, optionally =header (repeatable; default: Authgear\'s default columns)', (v: string, all: string[] = []) => [...all, v])
   .requiredOption('-o, --out <file>', 'where to write the file')
-  .action(async (opts: { config: string; format?: string; field?: string[]; out: string }) => {
+  .option('--listen <host:port|off>', listenOptionHelp, parseListen)
+  .action(async (opts: { config: string; format?: string; field?: string[]; out: string; listen?: string | null }) => {
     exitCode = await exportCommand(opts, io)
   })
 
@@ -155,7 +161,8 @@ program
   .requiredOption('-c, --config <file>', 'config file')
   .option('--export-file <file>', 'use this ndjson export instead of exporting now')
   .option('--metrics-out <file>', 'write the metrics in Prometheus text format here at the end')
-  .action(async (opts: { config: string; exportFile?: string; metricsOut?: string }) => {
+  .option('--listen <host:port|off>', listenOptionHelp, parseListen)
+  .action(async (opts: { config: string; exportFile?: string; metricsOut?: string; listen?: string | null }) => {
     exitCode = await reconcileCommand(opts, io)
   })
 
@@ -181,6 +188,17 @@ process.exitCode = exitCode
 const exitNow = (): never => process.exit(exitCode)
 process.on('SIGTERM', exitNow)
 process.on('SIGINT', exitNow)
+
+/** The image sets GEARBRIDGE_LISTEN, where its HEALTHCHECK asks for /healthz. */
+function defaultEmulatorListen(): string | null {
+  const listen = process.env['GEARBRIDGE_LISTEN']
+  if (!listen) return null
+  try {
+    return parseListen(listen)
+  } catch (error) {
+    throw new UsageError(`GEARBRIDGE_LISTEN ${listen}: ${(error as Error).message}`)
+  }
+}
 
 /** The image's working directory is not writable by its user; its state volume is. */
 function defaultEmulatorKey(): string {

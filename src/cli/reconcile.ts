@@ -17,6 +17,7 @@ import { ExitCodes } from '../runtime/exit-codes.ts'
 import { ExportTaskMemo } from '../runtime/export-task-memo.ts'
 import { runExport } from './export.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
+import { writableTarget } from './writable-target.ts'
 
 /**
  * How long after it completed an export task a stopped reconcile picked up is still used. Older,
@@ -31,6 +32,8 @@ export interface ReconcileOptions {
   readonly exportFile?: string
   /** Prometheus text file written at the end, for CI. */
   readonly metricsOut?: string
+  /** `--listen`: over `observability.listen`; null turns the server off. */
+  readonly listen?: string | null
 }
 
 /**
@@ -39,7 +42,8 @@ export interface ReconcileOptions {
  * differences report and summary, and exits 4 when differences exceed `reconcile.threshold`.
  */
 export async function reconcileCommand(options: ReconcileOptions, io: CommandIo): Promise<number> {
-  const run = await openRun(options.config, 'reconcile', io)
+  const metricsFile = options.metricsOut === undefined ? undefined : await writableTarget('--metrics-out', options.metricsOut, { createsDirectories: true })
+  const run = await openRun(options.config, 'reconcile', io, options.listen)
   const { config, baseDir, logger, metrics, ctx } = run
   const rc = config.reconcile
   const stateDir = resolve(baseDir, config.state.dir)
@@ -139,7 +143,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     if (existsSync(report.partialPath)) io.stderr.write(`gearbridge: the differences found before the reconcile stopped (${report.count}) are in ${report.partialPath}\n`)
     return stopped ? ExitCodes.resumable : ExitCodes.fatal
   } finally {
-    if (options.metricsOut !== undefined) await writeMetricsFile(resolve(process.cwd(), options.metricsOut), metrics.registry, io.stderr)
+    if (metricsFile !== undefined) await writeMetricsFile(metricsFile, metrics.registry, io.stderr)
     await report.close().catch(() => undefined)
     await source.close().catch(() => undefined)
     await client?.close().catch(() => undefined)

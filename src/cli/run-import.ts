@@ -27,6 +27,7 @@ import { outputPaths } from '../runtime/output-paths.ts'
 import { supersededOutcome } from '../runtime/superseded-outcome.ts'
 import { formatSummary } from './format-summary.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
+import { writableTarget } from './writable-target.ts'
 import { CheckpointError, ConfigError, QuotaExceededError } from '../core/errors.ts'
 import { endedBySignal } from './ended-by-signal.ts'
 import type { DeliveryProducer } from '../../connectors/kafka/delivery-producer.ts'
@@ -49,6 +50,8 @@ export interface ImportRunOptions {
   readonly retryFailed?: boolean
   /** Where to write the metrics (Prometheus text format) when the run ends, however it ends. */
   readonly metricsOut?: string
+  /** `--listen`: over `observability.listen`; null turns the server off. */
+  readonly listen?: string | null
 }
 
 /** How long past a first stop signal failed Authgear calls are still retried. */
@@ -59,7 +62,8 @@ const stopRetryWindowMs = 15_000
  * consuming until SIGTERM/SIGINT, then drains, commits and exits 0. Returns the exit code.
  */
 export async function runImport(options: ImportRunOptions, io: CommandIo): Promise<number> {
-  const run = await openRun(options.config, options.mode, io)
+  const metricsFile = options.metricsOut === undefined ? undefined : await writableTarget('--metrics-out', options.metricsOut, { createsDirectories: true })
+  const run = await openRun(options.config, options.mode, io, options.listen)
   const { config, baseDir, logger, metrics, ctx } = run
   if (options.mode === 'sync' && !config.sink.upsert && !config.publish) {
     logger.warn({}, 'sink.upsert is false: a sync will skip changes to users that already exist in Authgear. Set sink.upsert: true to apply updates.')
@@ -359,7 +363,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     running = false
     // A run that threw after the bar started must not leave it redrawing, with the cursor hidden.
     bar?.stop()
-    if (options.metricsOut !== undefined) await writeMetricsFile(resolve(process.cwd(), options.metricsOut), metrics.registry, io.stderr)
+    if (metricsFile !== undefined) await writeMetricsFile(metricsFile, metrics.registry, io.stderr)
     await source?.close().catch(() => undefined)
     await report?.close().catch(() => undefined)
     await deadLetter?.close().catch(() => undefined)

@@ -35,8 +35,11 @@ function stoppingMessage(command: string): string {
 }
 
 /** Loads the config and sets up logging, metrics and signal handling shared by the commands. */
-export async function openRun(configPath: string, command: string, io: CommandIo): Promise<OpenRun> {
-  const { config, baseDir } = await loadConfig(configPath)
+export async function openRun(configPath: string, command: string, io: CommandIo, listen?: string | null): Promise<OpenRun> {
+  const loaded = await loadConfig(configPath)
+  const { baseDir } = loaded
+  // `--listen` over the config's address (see listen-option.ts).
+  const config = listen === undefined ? loaded.config : { ...loaded.config, observability: { ...loaded.config.observability, listen } }
   const logger = createLogger(config.observability.log_level, besideStatusLine(io.stderr) as NodeJS.WritableStream).child({ pipeline: config.name, command })
   const metrics = new Metrics()
   metrics.info.set({ version: packageVersion(), command, source: config.source.type }, 1)

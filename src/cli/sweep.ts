@@ -29,6 +29,7 @@ import { RunSummary } from '../runtime/run-summary.ts'
 import { createWorkItem, type WorkItem } from '../runtime/work-item.ts'
 import { ledgerOfAnotherOwner } from './logins.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
+import { writableTarget } from './writable-target.ts'
 import { UsageError } from './usage-error.ts'
 
 export interface SweepOptions {
@@ -53,6 +54,7 @@ function done(outcome: Outcome): boolean {
  * Admin API.
  */
 export async function sweepCommand(options: SweepOptions, io: CommandIo): Promise<number> {
+  const metricsFile = options.metricsOut === undefined ? undefined : await writableTarget('--metrics-out', options.metricsOut, { createsDirectories: true })
   const run = await openRun(options.config, 'sweep', io)
   const { config, baseDir, logger, metrics, ctx } = run
   let sweep: LedgerSweep | undefined
@@ -288,7 +290,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     await deadLetter?.close().catch(() => undefined)
     await graphql?.close().catch(() => undefined)
     await connection?.close().catch(() => undefined)
-    if (options.metricsOut !== undefined) await writeMetricsFile(resolve(process.cwd(), options.metricsOut), metrics.registry, io.stderr)
+    if (metricsFile !== undefined) await writeMetricsFile(metricsFile, metrics.registry, io.stderr)
     run.dispose()
   }
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs'
+import { closeSync, mkdirSync, openSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import type { IdentifierType, LoginsRead, MappedRecord, MappingResult } from '../core/mapped-record.ts'
@@ -177,6 +177,9 @@ export class LoginLedger {
     if (options.readOnly) this.#db = new DatabaseSync(path, { readOnly: true, timeout: 5_000 })
     else {
       mkdirSync(dirname(path), { recursive: true })
+      // It holds every row's email, phone and username: readable by its owner only, as the report
+      // is (SQLite gives its -wal and -shm files the database file's mode). An existing file keeps its mode.
+      closeSync(openSync(path, 'a', 0o600))
       this.#db = new DatabaseSync(path, { timeout: 5_000 })
       // WAL keeps a reader (`gearbridge logins show`) from blocking the run; a transaction that
       // has returned from COMMIT survives the process being killed.

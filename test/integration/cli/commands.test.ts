@@ -255,6 +255,19 @@ describe('observability.listen', () => {
       const result = await runCli(['backfill', '--config', config])
       expect(result.code).toBe(78)
       expect(result.stderr).toContain(`observability.listen 127.0.0.1:${port}: the address is in use (another gearbridge?); set another host:port, or null`)
+      // `--listen` overrides the config's address, as for a command run beside a sync in one
+      // container (`docker exec … reconcile`): another address, or off.
+      const own = await writeTestConfig(dir, target, { name: 'listen', source: { type: 'auth0', files: 'one-user.ndjson' }, observability: { listen: `127.0.0.1:${port}` } }, 'listen.yaml')
+      const elsewhere = await runCli(['backfill', '--config', own, '--listen', '127.0.0.1:0'])
+      expect(elsewhere.code, elsewhere.stderr).toBe(0)
+      expect(elsewhere.stderr).toMatch(/"url":"http:\/\/127\.0\.0\.1:\d+","msg":"Serving \/metrics/)
+      expect(elsewhere.stderr).not.toContain(`127.0.0.1:${port}`)
+      const off = await runCli(['backfill', '--config', own, '--from-start', '--listen', 'off'])
+      expect(off.code, off.stderr).toBe(0)
+      expect(off.stderr).not.toContain('Serving /metrics')
+      const bad = await runCli(['reconcile', '--config', own, '--listen', '127.0.0.1:99999'])
+      expect(bad.code).toBe(2)
+      expect(bad.stderr).toContain("option '--listen <host:port|off>' argument '127.0.0.1:99999' is invalid. expected host:port (port 0–65535), or off")
     } finally {
       taken.close()
     }

@@ -64,6 +64,44 @@ describe('gearbridge emulator', () => {
     }
   })
 
+  it('serves /healthz at GEARBRIDGE_LISTEN, as the image sets it for its HEALTHCHECK, or at --listen; not at all with --listen off', async () => {
+    const started = await startEmulatorCli(join(dir, 'key.pem'), { GEARBRIDGE_LISTEN: '127.0.0.1:0' })
+    try {
+      const health = /health: (\S+)/.exec(started.out)?.[1]
+      expect(health).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/healthz$/)
+      const reply = await fetch(health!)
+      expect(reply.status).toBe(200)
+      expect((await fetch(health!.replace('/healthz', '/readyz'))).status).toBe(200)
+      expect(await (await fetch(health!.replace('/healthz', '/metrics'))).text()).toContain('process_cpu_user_seconds_total')
+    } finally {
+      started.run.child.kill('SIGTERM')
+      expect((await started.run.done).code).toBe(0)
+    }
+    const off = startCli(['emulator', '--port', '0', '--key-out', join(dir, 'key.pem'), '--listen', 'off'], { GEARBRIDGE_LISTEN: '127.0.0.1:0' })
+    let out = ''
+    off.child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString()
+      if (/in memory/.test(out)) off.child.kill('SIGTERM')
+    })
+    expect((await off.done).code).toBe(0)
+    expect(out).not.toContain('health:')
+    // A bad GEARBRIDGE_LISTEN is named; an address in use leaves no key file behind.
+    const bad = await runCli(['emulator', '--port', '0', '--key-out', join(dir, 'other.pem')], { GEARBRIDGE_LISTEN: 'nowhere' })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('GEARBRIDGE_LISTEN nowhere: expected host:port (port 0–65535), or off')
+    const holder = await startEmulatorCli(join(dir, 'key.pem'), { GEARBRIDGE_LISTEN: '127.0.0.1:0' })
+    try {
+      const taken = /health: http:\/\/(\S+)\/healthz/.exec(holder.out)![1]!
+      const clash = await runCli(['emulator', '--port', '0', '--key-out', join(dir, 'third.pem'), '--listen', taken])
+      expect(clash.code).toBe(2)
+      expect(clash.stderr).toContain(`--listen ${taken} (default $GEARBRIDGE_LISTEN): the address is in use (another gearbridge?); give another address, or --listen off`)
+      await expect(readFile(join(dir, 'third.pem'), 'utf8')).rejects.toThrow(/ENOENT/)
+    } finally {
+      holder.run.child.kill('SIGTERM')
+      await holder.run.done
+    }
+  })
+
   it('stops with 0 on a SIGTERM sent the moment its banner appears: it listens before it says it is ready', async () => {
     const ends: string[] = []
     for (let start = 0; start < 8; start++) {

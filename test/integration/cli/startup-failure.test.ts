@@ -64,7 +64,7 @@ describe('a run that fails while it starts', () => {
     }
   })
 
-  it('writes --metrics-out without process_* families (node_exporter has its own), and says so when it cannot', async () => {
+  it('writes --metrics-out without process_* families (node_exporter has its own), and refuses a place it cannot write before the run', async () => {
     const metricsOut = join(dir, 'textfile', 'run.prom')
     const ok = await runCli(['backfill', '--config', example, '--metrics-out', metricsOut], { GEARBRIDGE_STATE_DIR: join(dir, 'state') })
     expect(ok.code, ok.stderr).toBe(3)
@@ -74,9 +74,14 @@ describe('a run that fails while it starts', () => {
     expect(text).not.toMatch(/^process_/m)
     const blocked = join(dir, 'a-file')
     await writeFile(blocked, '')
+    // Found only at the end, it would cost the whole run: a usage error (2) before anything is read.
     const failed = await runCli(['backfill', '--config', example, '--from-start', '--metrics-out', join(blocked, 'run.prom')], { GEARBRIDGE_STATE_DIR: join(dir, 'state') })
-    expect(failed.code).toBe(3)
-    expect(failed.stderr).toContain(`could not write --metrics-out ${join(blocked, 'run.prom')}`)
+    expect(failed.code).toBe(2)
+    expect(failed.stderr).toBe(`gearbridge: --metrics-out ${join(blocked, 'run.prom')}: ${blocked} is not a directory\n`)
+    const deep = join(dir, 'a', 'b', 'run.prom')
+    const created = await runCli(['backfill', '--config', example, '--from-start', '--metrics-out', deep], { GEARBRIDGE_STATE_DIR: join(dir, 'state') })
+    expect(created.code, created.stderr).toBe(3)
+    expect(await readFile(deep, 'utf8')).toContain('gearbridge_run_state{state="finished"} 1')
   })
 
   it('exits 1 when the state directory cannot be created, and the metrics say the run failed', async () => {

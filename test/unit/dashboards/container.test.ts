@@ -146,6 +146,9 @@ describe('the gearbridge bin', () => {
       argv: ['--max-semi-space-size=16', main, 'backfill', '--config', 'my config.yaml'], arenas: '8', threshold: '262144',
     })
     expect(launch({ GEARBRIDGE_NODE_FLAGS: '' }).argv[0]).toBe(main)
+    // Node lets its command line win over NODE_OPTIONS: a young-generation size set there stands.
+    expect(launch({ NODE_OPTIONS: '--max-old-space-size=512 --max-semi-space-size=32' }).argv).toEqual(['--heap-growing-percent=60', main, 'backfill', '--config', 'my config.yaml'])
+    expect(launch({ NODE_OPTIONS: '--max-old-space-size=512' }).argv.slice(0, 2)).toEqual(['--max-semi-space-size=8', '--heap-growing-percent=60'])
   })
 
   it('refuses a Node older than 24 with what to run instead, not a stack trace', () => {

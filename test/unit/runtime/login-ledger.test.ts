@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { earlierLogins, LoginLedger } from '../../../src/runtime/login-ledger.ts'
@@ -26,6 +27,17 @@ describe('LoginLedger', () => {
     expect(reopened.lookup('2')).toBeUndefined()
     expect(reopened.entry('1')).toMatchObject({ email: 'ann@example.com', updated_at: expect.stringMatching(/^\d{4}-/) })
     reopened.close()
+  })
+
+  it('is readable by its owner only, as the report is: it holds every row\'s email, and so do its -wal and -shm files', async () => {
+    const path = join(await scratchDir('gb-ledger-'), 'state', 'test.logins.sqlite')
+    const ledger = new LoginLedger(path)
+    const ann = item('1', 'ann@example.com', 'ann')
+    ledger.sent(ann, undefined)
+    ledger.settled(ann, { kind: 'inserted', userId: 'u1' })
+    ledger.flush()
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) expect((statSync(file).mode & 0o777).toString(8), file).toBe('600')
+    ledger.close()
   })
 
   it('tells a version in flight from what settled, and says when a key has no version in flight left', async () => {
