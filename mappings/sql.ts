@@ -76,6 +76,10 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
       }
     }
 
+    // What a module gave as the password may come from any column, under any name: the dead
+    // letter of a row refused from here on redacts it by value.
+    const secretsRead = userMapping && typeof draft.password_hash === 'string' && draft.password_hash !== '' ? [draft.password_hash] : undefined
+    const refusal = <T extends object>(result: T): T & { secretsRead?: readonly string[] } => (secretsRead === undefined ? result : { ...result, secretsRead })
     const { region, refused } = draftPhoneRegion(draft, config.default_phone_region)
     if (refused) warnings.push(`${columnOf('phone_region')} left out: not an ISO 3166 alpha-2 code`)
     const logins = { email: draft.email, phone_number: draft.phone_number, username: draft.preferred_username }
@@ -85,14 +89,14 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
       const column = field === undefined ? undefined : columnOf(field === 'username' ? 'preferred_username' : field)
       if (column === undefined || field === undefined) {
         const fields = [source.columns.email, source.columns.phone_number, source.columns.username].filter((c) => c !== undefined).join(', ')
-        return { ok: false, rejection: { code: choice.rejection.code, message: `no value in ${fields || 'the login columns'} to identify the user by` } }
+        return refusal({ ok: false as const, rejection: { code: choice.rejection.code, message: `no value in ${fields || 'the login columns'} to identify the user by` } })
       }
-      return { ok: false, rejection: { code: choice.rejection.code, field: column, message: choice.rejection.message.replace(`${field}:`, `${column}:`) } }
+      return refusal({ ok: false as const, rejection: { code: choice.rejection.code, field: column, message: choice.rejection.message.replace(`${field}:`, `${column}:`) } })
     }
     const { identifier, logins: normalized } = choice
     const loginsRead = { identifier, identifierValue: normalized[identifier] as string, logins: normalized }
     const password = decidePassword(draft.password_hash, columnOf('password_hash'), config.passwords)
-    if (!password.ok) return { ok: false, rejection: password.rejection, passwordAlgorithm: password.algorithm, loginsRead }
+    if (!password.ok) return refusal({ ok: false as const, rejection: password.rejection, passwordAlgorithm: password.algorithm, loginsRead })
     if (password.warning !== undefined) warnings.push(password.warning)
 
     const record = withoutUndefined({
@@ -109,12 +113,12 @@ export function createSqlMapping(source: SqlSourceConfig, config: MappingConfig,
     const check = checkImportRecord(identifier, record)
     if (!check.ok) {
       const first = check.causes[0]
-      return {
-        ok: false,
+      return refusal({
+        ok: false as const,
         rejection: { code: 'schema', ...(first === undefined ? {} : { field: first.location }), message: `record fails Authgear's import schema: ${check.causes.map((c) => `${c.location} ${c.message}`).join('; ')}` },
         passwordAlgorithm: password.algorithm,
         loginsRead,
-      }
+      })
     }
     const mapped: MappedRecord = { identifier, identifierValue: normalized[identifier] as string, record, passwordAlgorithm: password.algorithm, passwordLane: password.lane, warnings }
     return { ok: true, value: mapped }
@@ -171,11 +175,14 @@ function holdsNone(row: Readonly<Record<string, unknown>>, path: string): boolea
 
 /**
  * What a mapping module's error says, safe for dead letters and `validate`: errors JavaScript
- * itself raised (`JSON.parse`, `BigInt`, a property of undefined) quote the row's values, so
- * only their kind and the parser's reason are kept; the module's own errors keep their message.
+ * itself raised (`JSON.parse`, `BigInt`, a property of undefined) and `node:assert`'s quote the
+ * row's values, so only their kind and the parser's reason are kept; the module's own errors keep
+ * their message.
  */
 function moduleErrorText(error: unknown): string {
   if (error instanceof SyntaxError && /\bJSON\b/.test(error.message)) return `SyntaxError: ${jsonErrorReason(error)}`
   if (error instanceof SyntaxError || error instanceof TypeError || error instanceof RangeError || error instanceof ReferenceError) return `${error.name} (its message, which may quote the row, is left out)`
+  // `node:assert` quotes the values it compared (`assert.match(row.pw, …)` prints the password).
+  if ((error as { code?: unknown } | null)?.code === 'ERR_ASSERTION') return `AssertionError (its message, which may quote the row, is left out)`
   return thrownText(error)
 }

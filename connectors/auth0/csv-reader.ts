@@ -2,6 +2,7 @@ import { CsvHeaderConflict, csvProfileBuilder } from './csv-cells.ts'
 import { csvRows } from './csv-rows.ts'
 import type { FileItem, ReaderStart } from './file-item.ts'
 import { bomLength } from './line-reader.ts'
+import { isSecretValue, redactText } from '../../src/runtime/redact.ts'
 
 /**
  * Reads a CSV (or tab-separated) export. The first row is the header. A row with the wrong number
@@ -42,6 +43,11 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
         yield { kind: 'error', line, code: row.fault === undefined ? 'invalid_utf8' : 'malformed_csv', detail: `the header row is not valid CSV (${why}); nothing in this file was read`, fatal: true }
         return
       }
+      const data = dataInHeader(row.cells)
+      if (data !== undefined) {
+        yield { kind: 'error', line, code: 'malformed_csv', detail: `the first row is not a header (${data}): every row would be read by its values, which would key them; put the export's header row first (a file split from a larger export needs it copied in); nothing in this file was read`, fatal: true }
+        return
+      }
       headers = row.cells
       profileOf = csvProfileBuilder(headers)
       continue
@@ -59,6 +65,20 @@ export async function* readCsv(chunks: AsyncIterable<Buffer>, start: ReaderStart
       yield profileItem(line, () => profileOf(row.cells), cellsWeight(row.cells))
     }
   }
+}
+
+/**
+ * Why a header row holds data, naming the cell but never its content (a user's row taken for the
+ * header would put its email, id and password hash in every later row's keys); undefined for field names.
+ */
+export function dataInHeader(cells: readonly string[]): string | undefined {
+  for (let i = 0; i < cells.length; i++) {
+    const cell = (cells[i] as string).trim().replace(/^'/, '')
+    if (/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(cell)) return `cell ${i + 1} is an email address`
+    if (/^[A-Za-z0-9-]+\|\S/.test(cell)) return `cell ${i + 1} is a user id`
+    if (isSecretValue(cell) || redactText(cell) !== cell) return `cell ${i + 1} looks like a password hash or secret`
+  }
+  return undefined
 }
 
 function profileItem(line: number, profile: () => Record<string, unknown>, weight: number): FileItem {

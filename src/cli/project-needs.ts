@@ -1,6 +1,7 @@
 import type { ImportRecord } from '../core/mapped-record.ts'
 import type { EmulatorConfig } from '../emulator/config.ts'
 import { CustomAttributeChecker } from '../emulator/custom-attributes.ts'
+import { redactText } from '../runtime/redact.ts'
 
 const keyKinds = ['role', 'group'] as const
 type KeyKind = (typeof keyKinds)[number]
@@ -95,7 +96,8 @@ export class ProjectNeeds {
     const missing = (known: boolean) => (this.#project !== undefined && !known ? ' (not in the emulated project)' : '')
     for (const kind of keyKinds) {
       const top = mostFirst(this.#keys[kind])
-      for (const [key, records] of top) lines.push(`  ${kind.padEnd(10)}${key.padEnd(28)} ${plural(records)}${missing(this.#project?.[kind].has(key) ?? true)}`)
+      // A key is the record's value: roles_from pointed at the wrong field may read a hash.
+      for (const [key, records] of top) lines.push(`  ${kind.padEnd(10)}${redactText(key).padEnd(28)} ${plural(records)}${missing(this.#project?.[kind].has(key) ?? true)}`)
       lines.push(...this.#more(kind, this.#keys[kind].size - top.length, this.#untracked[kind]))
     }
     const byRecords = new Map([...this.#attributes].map(([name, kinds]) => [name, [...kinds.values()].reduce((a, b) => a + b, 0)]))

@@ -88,4 +88,11 @@ export interface LoginsRead {
 
 export type MappingResult =
   | { readonly ok: true; readonly value: MappedRecord }
-  | { readonly ok: false; readonly rejection: MappingRejection; readonly passwordAlgorithm?: string; readonly loginsRead?: LoginsRead }
+  | {
+      readonly ok: false
+      readonly rejection: MappingRejection
+      readonly passwordAlgorithm?: string
+      readonly loginsRead?: LoginsRead
+      /** What a mapping module gave as the password (whatever column it came from): redacted wherever it appears in the dead letter. */
+      readonly secretsRead?: readonly string[]
+    }

@@ -34,7 +34,8 @@ export async function writeExportFile(users: Iterable<StoredUser>, request: Expo
   const ext = request.format === 'csv' ? 'csv' : 'ndjson'
   const key = encodeURIComponent(`${options.projectId}-${options.taskId}-${compactTime(options.now ?? new Date())}.${ext}`)
   const path = join(options.dir, key)
-  const out = createWriteStream(path)
+  // Users' profiles, TOTP secrets included: readable by its owner only, as gearbridge's own download.
+  const out = createWriteStream(path, { mode: 0o600 })
   const fields = request.format === 'csv' ? (request.csv?.fields ?? defaultCsvFields(options.customAttributes)) : undefined
   let bytes = 0
   const write = async (text: string): Promise<void> => {

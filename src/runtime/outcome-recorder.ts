@@ -2,7 +2,7 @@ import type { Outcome } from '../core/outcome.ts'
 import type { Stage } from '../core/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { NdjsonWriter } from './ndjson-writer.ts'
-import { redact, redactMessage, redactText } from './redact.ts'
+import { REDACTED, redact, redactMessage, redactText } from './redact.ts'
 import { bump, type RunSummary } from './run-summary.ts'
 import type { Settleable } from './work-item.ts'
 import type { LoginLedger } from './login-ledger.ts'
@@ -74,18 +74,26 @@ export class OutcomeRecorder {
         ...(published ? { published_from: published } : {}),
         stage,
         code,
-        message: outcome.message === undefined ? undefined : redactMessage(outcome.message, source.origin),
+        message: outcome.message === undefined ? undefined : redactMessage(withoutValues(outcome.message, item.secretsRead), source.origin),
         ...(outcome.reason !== undefined ? { authgear: redact(outcome.reason, this.#secretColumns) } : {}),
         ...(outcome.warnings?.length ? { warnings: outcome.warnings.map(redactText) } : {}),
         attempts: item.attempts ?? 0,
         first_attempt_at: item.firstAttemptAt ? new Date(item.firstAttemptAt).toISOString() : undefined,
         last_attempt_at: now,
-        ...(outcome.recordTooLargeToKeep ? { record_truncated: true } : { record: redact(mapped?.record ?? (source.kind === 'data' ? source.data : undefined), this.#secretColumns) }),
+        ...(outcome.recordTooLargeToKeep ? { record_truncated: true } : { record: redact(mapped?.record ?? (source.kind === 'data' ? source.data : undefined), this.#secretColumns, item.secretsRead) }),
       })
     }
     this.#ledger?.settled(item, outcome)
     item.ticket.settle(1, outcome.kind === 'failed' || outcome.kind === 'rejected', source.origin)
   }
+}
+
+/** `text` with every occurrence of the given secrets replaced. */
+function withoutValues(text: string, secrets: readonly string[] | undefined): string {
+  if (secrets === undefined) return text
+  let out = text
+  for (const secret of secrets) if (secret !== '') out = out.split(secret).join(REDACTED)
+  return out
 }
 
 let lastMs = 0

@@ -263,12 +263,12 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const envelope = Math.max(envelopeBytes('preferred_username', options.upsert), envelopeBytes('phone_number', options.upsert))
 
   /** `mapped`: the record as mapped, for the dead letter, when it was refused after mapping. */
-  const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined, mapped?: MappedRecord, loginsRead?: LoginsRead): void => {
+  const reject = (record: SourceRecord, ticket: BatchTicket, rejection: MappingRejection, passwordAlgorithm: string | undefined, mapped?: MappedRecord, loginsRead?: LoginsRead, secretsRead?: readonly string[]): void => {
     if (passwordAlgorithm) metrics.passwordLanes.inc(passwordAlgorithm, 'rejected')
     if (rejection.code === 'identifier_changed') metrics.loginChanges.inc({ result: 'refused' })
     // Its login IDs, for the ledger (a row dead-lettered with login IDs it no longer shares with its user).
     const logins = mapped === undefined || mapped.action === 'delete' ? undefined : otherLogins(mapped.identifier, mapped.record)
-    recorder.complete({ source: record, ticket, ...(mapped ? { mapped } : {}), ...(logins ? { logins } : {}), ...(loginsRead ? { loginsRead } : {}) }, { kind: 'rejected', code: rejection.code, message: rejectionMessage(record.origin, rejection) }, 'processing')
+    recorder.complete({ source: record, ticket, ...(mapped ? { mapped } : {}), ...(logins ? { logins } : {}), ...(loginsRead ? { loginsRead } : {}), ...(secretsRead ? { secretsRead } : {}) }, { kind: 'rejected', code: rejection.code, message: rejectionMessage(record.origin, rejection) }, 'processing')
   }
   const ledger = options.ledger
   /**
@@ -408,7 +408,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
             continue
           }
           const result = premapped?.[n] ?? mapGuarded(options.map, record)
-          if (!result.ok) reject(record, ticket, result.rejection, result.passwordAlgorithm, undefined, result.loginsRead)
+          if (!result.ok) reject(record, ticket, result.rejection, result.passwordAlgorithm, undefined, result.loginsRead, result.secretsRead)
           else {
             const waiting = accept(createWorkItem(record, result.value, ticket, arena))
             if (waiting) await waiting

@@ -57,7 +57,8 @@ const secretPatterns = [
 
 export const REDACTED = 'REDACTED'
 
-function isSecretValue(value: string): boolean {
+/** Whether a string has the shape of a password hash, JWT, private key or `otpauth:` URI (see `redact`). */
+export function isSecretValue(value: string): boolean {
   // Any format the password lanes recognise (Werkzeug, ASP.NET Identity, bare hex digests, …).
   return secretPatterns.some((pattern) => pattern.test(value)) || (value.length >= 16 && recognizeHashString(value).algorithm !== 'unknown')
 }
@@ -65,12 +66,13 @@ function isSecretValue(value: string): boolean {
 /**
  * A deep copy of `value` with secrets replaced by `"REDACTED"`: by key (any key naming a password,
  * hash, salt, secret, token, OTP, private key or credential, and `secretColumns`: the lower-cased
- * names the config gives the password column, whatever they are called) and by shape (hash, JWT,
+ * names the config gives the password column, whatever they are called), by value (`secretValues`:
+ * what a mapping module gave as the password, from whichever column) and by shape (hash, JWT,
  * key and `otpauth:` formats under any key). Used for every record that reaches a dead letter,
  * report or log.
  */
-export function redact(value: unknown, secretColumns?: ReadonlySet<string>): unknown {
-  return redactAt(value, 0, secretColumns)
+export function redact(value: unknown, secretColumns?: ReadonlySet<string>, secretValues?: readonly string[]): unknown {
+  return redactAt(value, 0, secretColumns, secretValues === undefined || secretValues.length === 0 ? undefined : new Set(secretValues))
 }
 
 /**
@@ -80,15 +82,24 @@ export function redact(value: unknown, secretColumns?: ReadonlySet<string>): unk
  */
 export const maxRedactDepth = 64
 
-function redactAt(value: unknown, depth: number, secretColumns: ReadonlySet<string> | undefined): unknown {
+function redactAt(value: unknown, depth: number, secretColumns: ReadonlySet<string> | undefined, secretValues: ReadonlySet<string> | undefined): unknown {
   // A string that is no secret as a whole may still quote one (`old login hash=$2b$…`, `Bearer eyJ…`).
-  if (typeof value === 'string') return isSecretValue(value) ? REDACTED : redactText(value)
+  if (typeof value === 'string') return isSecretValue(value) || secretValues?.has(value) === true ? REDACTED : redactText(value)
   if (value === null || typeof value !== 'object') return value
   if (depth === maxRedactDepth) return `[nested deeper than ${maxRedactDepth} levels]`
-  if (Array.isArray(value)) return value.map((inner) => redactAt(inner, depth + 1, secretColumns))
+  if (Array.isArray(value)) return value.map((inner) => redactAt(inner, depth + 1, secretColumns, secretValues))
   const out: Record<string, unknown> = {}
-  // A `__proto__` field is kept as a field (assigning it would set the copy's prototype and drop it).
-  for (const [key, inner] of Object.entries(value)) setOwn(out, key, isSecretEntry(key, inner, secretColumns) ? REDACTED : redactAt(inner, depth + 1, secretColumns))
+  let secretKeysSeen = 0
+  for (const [key, inner] of Object.entries(value)) {
+    // A secret used as a key (a hash keying a map in metadata; a CSV read by a data row taken for
+    // its header) is replaced, numbered to keep the keys apart, and so is its value.
+    if (isSecretValue(key) || redactText(key) !== key) {
+      setOwn(out, `${REDACTED}#${++secretKeysSeen}`, REDACTED)
+      continue
+    }
+    // A `__proto__` field is kept as a field (assigning it would set the copy's prototype and drop it).
+    setOwn(out, key, isSecretEntry(key, inner, secretColumns) ? REDACTED : redactAt(inner, depth + 1, secretColumns, secretValues))
+  }
   return out
 }
 
@@ -113,10 +124,14 @@ export function registerSecret(value: string | undefined): void {
   for (const piece of value.split(/[@/#?:]/)) if (piece.length >= minSecretLength) knownSecrets.add(piece)
 }
 
-/** The password in a connection URL as written, encoded or not: what follows the user up to the last `@`. */
+/**
+ * The password in a connection URL as written, encoded or not: what follows the user up to the
+ * last `@` before the query (a password with an unencoded `/` or `@` reaches past the host; an `@`
+ * in the query, `application_name=gb@worker`, is no part of it).
+ */
 export function registerUrlSecret(url: string | undefined): void {
   if (url === undefined) return
-  const authority = /^[a-z][a-z0-9+.-]*:\/\/(.*)@/i.exec(url)?.[1]
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/(.*)@/i.exec(url.split(/[?#]/, 1)[0] as string)?.[1]
   const colon = authority?.indexOf(':') ?? -1
   if (authority === undefined || colon === -1) return
   const password = authority.slice(colon + 1)
@@ -161,7 +176,7 @@ export function redactMessage(message: string, origin: string): string {
 }
 
 /** A word of free text that may be a secret: from 16 characters, at most 1 KiB. */
-const textWord = /[^\s"',;()[\]{}=]{16,1024}/g
+const textWord = /[^\s"',;()[\]{}=]{16,1024}={0,2}/g
 
 /** `\"key\":\"value\"`: JSON quoted into a JSON string, its quotes escaped (plain JSON is a `quotedPair`). */
 const escapedJsonPair = /\\"([A-Za-z0-9_$.-]{1,64})\\"\s*:\s*\\"(.*?)\\"/g

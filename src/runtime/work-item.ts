@@ -50,6 +50,8 @@ export interface Settleable {
   readonly logins?: readonly OtherLogin[] | undefined
   /** A record the mapping refused: the login IDs it had read first, for the login ledger. */
   readonly loginsRead?: LoginsRead | undefined
+  /** A record the mapping refused: what a mapping module gave as its password (`MappingResult.secretsRead`). */
+  readonly secretsRead?: readonly string[] | undefined
 }
 
 /**

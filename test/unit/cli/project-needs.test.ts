@@ -7,6 +7,13 @@ const record = (roles?: string[], groups?: string[], custom_attributes?: Record<
 const cells = (lines: string[]) => lines.slice(1).map((line) => line.trim().split(/\s+/))
 
 describe('ProjectNeeds', () => {
+  it('redacts a role or group key that is a secret (roles_from pointed at the password field)', () => {
+    const needs = new ProjectNeeds()
+    needs.add(record([`$2b$10$${'r'.repeat(53)}`], ['staff']))
+    expect(needs.lines().join('\n')).not.toContain('rrrr')
+    expect(cells(needs.lines())).toEqual([['role', 'REDACTED', '1', 'record'], ['group', 'staff', '1', 'record']])
+  })
+
   it('lists the role keys, group keys and custom attributes the records send, most records first; nothing when none is sent', () => {
     const needs = new ProjectNeeds()
     expect(needs.lines()).toEqual([])

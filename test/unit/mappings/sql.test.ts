@@ -189,6 +189,22 @@ describe('sql mapping', () => {
     for (const result of [parsed, converted]) for (const secret of ['hunter2', 'JBSWY3', 'PXQ']) expect(JSON.stringify(result)).not.toContain(secret)
   })
 
+  it('never quotes the row from node:assert inside a module, and names what a module gave as the password on a refused row', async () => {
+    const { default: assert } = await import('node:assert')
+    const asserting = mapper({}, {}, (row) => {
+      assert.match(String(row['pw']), /^\$2[aby]\$/)
+      return {}
+    })
+    const asserted = asserting({ id: 23, email: 'v@example.com', pw: 'SECRETPLAINTEXT' })
+    expect(asserted).toMatchObject({ ok: false, rejection: { code: 'module_error', message: 'the mapping module failed: AssertionError (its message, which may quote the row, is left out)' } })
+    expect(JSON.stringify(asserted)).not.toContain('SECRETPLAIN')
+    const moved = mapper({}, { passwords: { unknown: 'dead_letter' } }, ((row: Record<string, unknown>, draft: object) => ({ ...draft, password_hash: row['upass'] })) as never)
+    const refused = moved({ id: 24, email: 'w@example.com', upass: 'Tr0ub4dor&3' })
+    expect(refused).toMatchObject({ ok: false, secretsRead: ['Tr0ub4dor&3'] })
+    const noEmail = moved({ id: 25, email: 'not an email', upass: 'Tr0ub4dor&4' })
+    expect(noEmail).toMatchObject({ ok: false, secretsRead: ['Tr0ub4dor&4'] })
+  })
+
   it('loads a TS mapping module from source.module, relative to the config directory', () => {
     const config = sqlSourceConfigSchema.parse({ type: 'sql', dialect: 'mysql', host: 'db', table: 'users', key: 'id', columns: { email: 'email' }, module: 'edit-mapping.ts' })
     const map = createSqlMapping(config, mappingConfigSchema.parse({ identifier: 'preferred_username' }), { baseDir: join(import.meta.dirname, '../connectors/sql') })

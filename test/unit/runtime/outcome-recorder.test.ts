@@ -37,6 +37,23 @@ describe('OutcomeRecorder', () => {
     expect(JSON.parse(await readFile(join(dir, 'dead.ndjson'), 'utf8'))).toMatchObject({ record: { id: 8, email: 'b@example.com', legacy_col: 'REDACTED' } })
   })
 
+  it('redacts by value what a mapping module gave as the password, under any column name and in the message', async () => {
+    const dir = await tempDir()
+    const deadLetter = new NdjsonWriter(join(dir, 'dead.ndjson'))
+    await deadLetter.open()
+    const recorder = new OutcomeRecorder({ deadLetter, metrics: new Metrics({ defaultMetrics: false }), summary: new RunSummary() })
+    const row = { id: 9, email: 'c@example.com', upass: 'Tr0ub4dor&3', nested: { copy: 'Tr0ub4dor&3' } }
+    recorder.complete(
+      { source: { kind: 'data', key: '9', origin: 'legacy id=9', data: row }, ticket: new Checkpointer<number>().track(1, 1), secretsRead: ['Tr0ub4dor&3'] },
+      { kind: 'rejected', code: 'password_policy', message: 'legacy id=9: password_hash holds an unrecognised password hash format (Tr0ub4dor&3)' },
+      'processing',
+    )
+    await deadLetter.close()
+    const text = await readFile(join(dir, 'dead.ndjson'), 'utf8')
+    expect(text).not.toContain('Tr0ub4dor')
+    expect(JSON.parse(text)).toMatchObject({ record: { id: 9, email: 'c@example.com', upass: 'REDACTED', nested: { copy: 'REDACTED' } }, message: 'legacy id=9: password_hash holds an unrecognised password hash format (REDACTED)' })
+  })
+
   it('gives a dead letter the warnings of its outcome, as the report line has them', async () => {
     const dir = await tempDir()
     const deadLetter = new NdjsonWriter(join(dir, 'dead.ndjson'))

@@ -134,6 +134,25 @@ describe('redact', () => {
     expect(redactText('bad auth for s@fe-pass-99')).toBe('bad auth for REDACTED')
   })
 
+  it('takes out no host when an @ stands in the query string, only the password', () => {
+    registerUrlSecret('postgres://gb:Secret123@dbhost-primary.invalid:5432/db?application_name=gb@worker')
+    expect(redactText('getaddrinfo ENOTFOUND dbhost-primary.invalid')).toBe('getaddrinfo ENOTFOUND dbhost-primary.invalid')
+    expect(redactText('password authentication failed: Secret123')).toBe('password authentication failed: REDACTED')
+  })
+
+  it('replaces a secret used as a key (a hash keying a map), numbered, with its value', () => {
+    const hash = `$2b$10$${'h'.repeat(53)}`
+    expect(redact({ user_metadata: { devices: { [hash]: true, phone: 'x' } }, a: { [`other ${'$2a$10$' + 'g'.repeat(53)}`]: 1, [`$2y$10$${'f'.repeat(53)}`]: 2 } })).toEqual({
+      user_metadata: { devices: { 'REDACTED#1': 'REDACTED', phone: 'x' } },
+      a: { 'REDACTED#1': 'REDACTED', 'REDACTED#2': 'REDACTED' },
+    })
+  })
+
+  it('takes out a base64 digest with its padding in free text', () => {
+    expect(redactText('old hash X03MO1qnZdYdgyfeuILPmQ== was refused')).toBe('old hash REDACTED was refused')
+    expect(redactText("Input:\n\n'X03MO1qnZdYdgyfeuILPmQ=='")).not.toContain('X03MO1qn')
+  })
+
   it('takes a registered password out only as a whole word, after the rules by key: a password that is a key\'s name or part of a table\'s hides nothing', () => {
     registerSecret('secret')
     registerSecret('tests1')

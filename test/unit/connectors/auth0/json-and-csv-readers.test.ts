@@ -284,6 +284,21 @@ describe('auth0 CSV reader', () => {
     ])
   })
 
+  it('stops at a first row that holds data, as a part split from a larger export has, naming the cell but never its content', async () => {
+    const dir = await tempDir()
+    const hash = `$2b$10$${'k'.repeat(53)}`
+    await writeText(dir, 'part-01.csv', `auth0|2,bo@x.com,${hash},KRSXG5CTMVRXEZLU\nauth0|3,cy@x.com,$2b$10$${'m'.repeat(53)},GEZDGNBVGY3TQOJQ\n`)
+    await writeText(dir, 'part-02.csv', `id,mail\n7,fay@x.com\n`)
+    await writeText(dir, 'part-03.csv', `name,${hash}\nAnn,x\n`)
+    const { records } = await collect(source({ files: 'part-*.csv' }, dir))
+    expect(records.map((record) => [record.origin, record.kind === 'unreadable' ? record.message : record.kind])).toEqual([
+      ['part-01.csv:1', "part-01.csv:1: the first row is not a header (cell 1 is a user id): every row would be read by its values, which would key them; put the export's header row first (a file split from a larger export needs it copied in); nothing in this file was read"],
+      ['part-02.csv:2', 'data'],
+      ['part-03.csv:1', "part-03.csv:1: the first row is not a header (cell 2 looks like a password hash or secret): every row would be read by its values, which would key them; put the export's header row first (a file split from a larger export needs it copied in); nothing in this file was read"],
+    ])
+    expect(JSON.stringify(records)).not.toMatch(/kkkk|mmmm|KRSXG5|GEZDGN|bo@x|cy@x/)
+  })
+
   it('dead-letters a row with two stray quotes once, and a quote never closed as its own line, reading every row after both', async () => {
     const dir = await tempDir()
     await writeText(dir, 'q.csv', 'email,name\na@x.com,A\nb@x.com,"John "Johnny" Smith"\nc@x.com,C\nd@x.com,"D\ne@x.com,E\n')
