@@ -2,13 +2,17 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 
-/** Replaces `path` with `text` so that a crash leaves the old file or the new one, never a mix: a temp file, fsynced, renamed over it, and the directory fsynced. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+/**
+ * Replaces `path` with `text` so that a crash leaves the old file or the new one, never a mix: a
+ * temp file, fsynced, renamed over it, and the directory fsynced. `mode` (less the umask) is the
+ * new file's: a rename gives it no mode of the old one's.
+ */
+export async function writeFileAtomic(path: string, text: string, mode = 0o666): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
   // A name of its own: two processes writing the same file (replicas sharing a state directory,
   // each PID 1 in its container) would otherwise rename each other's temp file away.
   const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  const file = await open(tmp, 'w')
+  const file = await open(tmp, 'w', mode)
   try {
     await file.writeFile(text)
     await file.sync()

@@ -104,7 +104,8 @@ export class CheckpointStore<P> {
   }
 
   async save(state: CheckpointState<P>): Promise<void> {
-    await writeFileAtomic(this.path, `${JSON.stringify(state)}\n`)
+    // It names records by their origin (a row's key) and the source it reads: its owner's only, as the report.
+    await writeFileAtomic(this.path, `${JSON.stringify(state)}\n`, 0o600)
   }
 }
 

@@ -6,6 +6,7 @@ import type { Outcome } from '../core/outcome.ts'
 import { IdentifierTypes } from '../../mappings/record.ts'
 import { identifierUnchanged, matchByUnchangedLogin, type EarlierLogins } from '../../mappings/identifier-change.ts'
 import type { OtherLogin } from './other-logins.ts'
+import { storedIdentityOf } from './pipeline-id.ts'
 
 /** Where a pipeline named `name` keeps its ledger. */
 export function loginLedgerPath(stateDir: string, name: string): string {
@@ -194,7 +195,7 @@ export class LoginLedger {
     const stored = meta('owner')
     const identity = meta('identity')
     this.owner = stored
-    this.ownerIdentity = identity === undefined ? undefined : (JSON.parse(identity) as Record<string, unknown>)
+    this.ownerIdentity = identity === undefined ? undefined : storedIdentityOf(JSON.parse(identity) as Record<string, unknown>)
     // A ledger holding no row yet is anyone's (a first run that failed before importing anything
     // must not tie it to the config it had then); one with no owner recorded is the first version's.
     const empty = this.#db.prepare('SELECT 1 FROM logins LIMIT 1').get() === undefined
@@ -204,7 +205,8 @@ export class LoginLedger {
       // Recorded with the first write, never by a run that writes nothing.
       if (claimable && stored !== options.owner) this.#claim = { owner: options.owner, identity: options.identity ?? {} }
       // A ledger of this owner written before identities were recorded: recorded now, to name what changes later.
-      else if (stored === options.owner && identity === undefined && options.identity !== undefined) this.#meta({ identity: JSON.stringify(options.identity) })
+      // One written with its query in clear is written again with the digest (see `storedIdentityOf`).
+      else if (stored === options.owner && options.identity !== undefined && identity !== JSON.stringify(options.identity)) this.#meta({ identity: JSON.stringify(options.identity) })
     }
     this.#get = this.#db.prepare('SELECT email, phone_number, preferred_username FROM logins WHERE source_key = ?')
     // A batch of keys in one statement (a JSON array of them): one call instead of a thousand.

@@ -8,8 +8,28 @@ import type { RootConfig } from '../config/schema.ts'
  * runs without making a checkpoint another pipeline's.
  */
 export function pipelineIdentity(config: RootConfig): Record<string, unknown> {
+  return storedIdentityOf(rawPipelineIdentity(config))
+}
+
+function rawPipelineIdentity(config: RootConfig): Record<string, unknown> {
   return { source: sourceIdentity(config.source), target: targetOf(config), project: config.sink.project_id }
 }
+
+/**
+ * An identity as it is written to the checkpoint and the login ledger, and compared: a SQL
+ * `source.query` as a digest, since a `${VAR}` in it (a decryption key, a dblink password) would
+ * otherwise be kept in clear. Fingerprints are of the identity as it was (`pipelineId`), so
+ * existing checkpoints and ledgers still match; an identity saved with its query in clear reads
+ * as the digest.
+ */
+export function storedIdentityOf(identity: Record<string, unknown>): Record<string, unknown> {
+  const source = identity['source'] as Record<string, unknown> | undefined
+  const query = source?.['query']
+  if (typeof query !== 'string' || query.startsWith(queryDigestPrefix)) return identity
+  return { ...identity, source: { ...source, query: `${queryDigestPrefix}${createHash('sha256').update(query).digest('hex').slice(0, 16)}` } }
+}
+
+const queryDigestPrefix = 'sha256:'
 
 function targetOf(config: RootConfig): string {
   return config.sink.endpoint === 'embedded' ? 'embedded' : new URL(config.sink.endpoint).host
@@ -48,13 +68,17 @@ function sqlServer(source: Extract<RootConfig['source'], { type: 'sql' }>): stri
  * imported into one Authgear project. Its `updated_at` column may change.
  */
 export function loginLedgerIdentity(config: RootConfig): Record<string, unknown> {
+  return storedIdentityOf(rawLedgerIdentity(config))
+}
+
+function rawLedgerIdentity(config: RootConfig): Record<string, unknown> {
   const { updated_at: _, ...source } = sourceIdentity(config.source)
   return { source, target: targetOf(config), project: config.sink.project_id }
 }
 
-/** Fingerprint of `loginLedgerIdentity`. */
+/** Fingerprint of `loginLedgerIdentity` (as it was before its query became a digest). */
 export function loginLedgerOwner(config: RootConfig): string {
-  return fingerprint(loginLedgerIdentity(config))
+  return fingerprint(rawLedgerIdentity(config))
 }
 
 /** The config key an identity path stands for (`target` is the host of `sink.endpoint`). */
@@ -67,7 +91,7 @@ export function identitySettingName(path: string): string {
 
 /** Fingerprint of `pipelineIdentity`: a checkpoint saved under another one is refused. */
 export function pipelineId(config: RootConfig): string {
-  return fingerprint(pipelineIdentity(config))
+  return fingerprint(rawPipelineIdentity(config))
 }
 
 /**
@@ -84,7 +108,7 @@ export function legacyPipelineId(config: RootConfig): string {
  */
 export function currentIdentityOf(saved: Record<string, unknown>): Record<string, unknown> {
   const source = saved['source'] as Record<string, unknown> | undefined
-  if (source?.['type'] !== 'kafka' || !('topics' in source)) return saved
+  if (source?.['type'] !== 'kafka' || !('topics' in source)) return storedIdentityOf(saved)
   const { topics: _topics, ...rest } = source
   return { ...saved, source: rest }
 }

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { earlierLogins, LoginLedger } from '../../../src/runtime/login-ledger.ts'
+import { storedIdentityOf } from '../../../src/runtime/pipeline-id.ts'
 import type { LedgerItem } from '../../../src/runtime/login-ledger.ts'
 import { scratchDir } from '../../support/scratch-dir.ts'
 
@@ -74,6 +75,21 @@ describe('LoginLedger', () => {
     expect(reader.lookup('1')).toEqual({ email: 'ann@example.com' })
     reader.close()
     ledger.close()
+  })
+
+  it('reads an owner identity written with its query in clear as the digest, and writes it again so', async () => {
+    const path = join(await scratchDir('gb-ledger-'), 'l.sqlite')
+    const raw = { source: { type: 'sql', query: "SELECT pgp_sym_decrypt(pw, 'k3y-Secret-99') FROM u" }, project: 'a' }
+    const first = new LoginLedger(path, { owner: 'a', identity: raw })
+    first.settled(item('1', 'ann@example.com'), { kind: 'inserted', userId: 'u1' })
+    first.close()
+    const digested = storedIdentityOf(raw)
+    expect(new LoginLedger(path, { readOnly: true }).ownerIdentity).toEqual(digested)
+    new LoginLedger(path, { owner: 'a', identity: digested }).close()
+    const { DatabaseSync } = await import('node:sqlite')
+    const db = new DatabaseSync(path, { readOnly: true })
+    expect(JSON.stringify(db.prepare('SELECT value FROM meta').all())).not.toContain('k3y-Secret')
+    db.close()
   })
 
   it('records its owner once, is neither read nor written for another until adopted, and keeps its keys through adoption', async () => {

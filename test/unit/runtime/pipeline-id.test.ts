@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { rootConfigSchema } from '../../../src/config/schema.ts'
 import { CheckpointStore } from '../../../src/runtime/checkpoint-store.ts'
-import { legacyPipelineId, pipelineId, pipelineIdentity } from '../../../src/runtime/pipeline-id.ts'
+import { legacyPipelineId, loginLedgerIdentity, pipelineId, pipelineIdentity } from '../../../src/runtime/pipeline-id.ts'
 import { scratchDir } from '../../support/scratch-dir.ts'
 
 const sink = { endpoint: 'https://myapp.authgear.cloud', project_id: 'myapp', key_id: 'k', private_key_file: 'k.pem' }
@@ -60,6 +60,29 @@ describe('checkpoint fingerprint', () => {
   it('keeps no secret in the identity a checkpoint stores', () => {
     expect(JSON.stringify(pipelineIdentity(sql()))).not.toContain('old-secret')
     expect(JSON.stringify(pipelineIdentity(sql()))).not.toContain('app:')
+  })
+
+  it('stores a query as a digest (a ${VAR} in it may be a key), under the fingerprint it had, in a file its owner alone reads; a checkpoint saved with the query in clear still resumes', async () => {
+    const query = "SELECT id, email, pgp_sym_decrypt(pw_enc, 'AesKey-Sup3rSecret-2026') AS pw FROM enc_users"
+    const withQuery = sql({ table: undefined, query })
+    expect(JSON.stringify(pipelineIdentity(withQuery))).not.toContain('Sup3rSecret')
+    expect((pipelineIdentity(withQuery)['source'] as Record<string, unknown>)['query']).toMatch(/^sha256:[0-9a-f]{16}$/)
+    expect(JSON.stringify(loginLedgerIdentity(withQuery))).not.toContain('Sup3rSecret')
+    // The fingerprint is the one earlier versions computed from the query in clear.
+    const rawIdentity = { ...pipelineIdentity(withQuery), source: { ...(pipelineIdentity(withQuery)['source'] as object), query } }
+    expect(pipelineId(withQuery)).toBe(createHash('sha256').update(JSON.stringify(rawIdentity)).digest('hex').slice(0, 16))
+    const dir = await scratchDir('gb-pipeline-id-query-')
+    const path = join(dir, 'checkpoint.json')
+    const store = new CheckpointStore(path, (value) => value)
+    await writeFile(path, JSON.stringify({ version: 1, position: { page: 3 }, committedAt: '2026-01-01T00:00:00Z', recordsCommitted: 9, complete: false, pipeline: pipelineId(withQuery), identity: rawIdentity }))
+    await expect(store.load({ id: pipelineId(withQuery), identity: pipelineIdentity(withQuery) })).resolves.toMatchObject({ recordsCommitted: 9 })
+    // Another key column is refused, naming it alone: the query read in clear is its digest.
+    const otherKey = sql({ table: undefined, query, key: 'user_id' })
+    await expect(store.load({ id: pipelineId(otherKey), identity: pipelineIdentity(otherKey) })).rejects.toMatchObject({ message: expect.stringContaining(': source.key changed since it was saved;') })
+    await store.save({ version: 1, pipeline: pipelineId(withQuery), position: { page: 4 }, committedAt: '2026-01-02T00:00:00Z', recordsCommitted: 10, complete: false, identity: pipelineIdentity(withQuery) })
+    const saved = await readFile(path, 'utf8')
+    expect(saved).not.toContain('Sup3rSecret')
+    expect(((await stat(path)).mode & 0o777).toString(8)).toBe('600')
   })
 
   it('resumes a checkpoint written under the fingerprint of earlier versions, and names what changed when it refuses one', async () => {
