@@ -1,8 +1,7 @@
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { usableCpus } from '../../src/runtime/cpu-budget.ts'
 import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
@@ -13,6 +12,7 @@ import { parseHashRecord, type HashRecord } from './hash-record.ts'
 import { hashRecordReader, maxHashLineBytes, type HashRecordReader } from './hash-record-reader.ts'
 import { OffsetTable, type OffsetTableState } from './offset-table.ts'
 import { OffsetTables } from './offset-tables.ts'
+import { makeHashCopyDir } from './hash-copy-dir.ts'
 import { lineReadBytes, openInput, type OpenFiles } from './open-input.ts'
 
 /** A built index as it crosses to a worker thread: its file and its shared tables. */
@@ -77,9 +77,9 @@ export class PasswordHashIndex {
    * `splitMinBytes` or more is indexed in two halves at once (this thread and a helper thread), on
    * machines with a second core: the mapping cannot start before the index is complete.
    */
-  static async build(paths: readonly string[], files: OpenFiles, signal?: AbortSignal, options: { splitMinBytes?: number; onThread?: typeof indexRangeOnThread } = {}): Promise<PasswordHashIndex> {
+  static async build(paths: readonly string[], files: OpenFiles, signal?: AbortSignal, options: { splitMinBytes?: number; onThread?: typeof indexRangeOnThread; tempRoot?: string } = {}): Promise<PasswordHashIndex> {
     const single = paths.length === 1 ? await plainSingle(paths[0] as string, files) : undefined
-    const tempDir = single ? undefined : await mkdtemp(join(tmpdir(), 'gearbridge-hashes-'))
+    const tempDir = single ? undefined : await makeHashCopyDir(options.tempRoot)
     try {
       const path = single ?? join(tempDir as string, 'hashes.ndjson')
       // Lines of the copy are named by the hash file they came from: each file's line count.
