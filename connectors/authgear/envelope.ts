@@ -1,4 +1,5 @@
 import type { ApiErrorBody } from './import-job.ts'
+import { redactText } from '../../src/runtime/redact.ts'
 
 /** A reply body as read from the wire: Authgear's JSON envelope, or plain text (403, 404 host, 405, 415, proxies). */
 export type ParsedReply =
@@ -32,11 +33,39 @@ export function parseReply(text: string): ParsedReply {
 }
 
 function plain(text: string): ParsedReply {
-  const oneLine = text.replace(/\s+/g, ' ').trim()
+  // Redacted before it is made one line: `X-Api-Key: …` is known by opening a line of its own.
+  const oneLine = safeExcerpt(text).replace(/\s+/g, ' ').trim()
   return {
     kind: 'plain',
     text: oneLine.length > PLAIN_EXCERPT_CHARS ? `${oneLine.slice(0, PLAIN_EXCERPT_CHARS)}…` : oneLine,
   }
+}
+
+/**
+ * A proxy's page may echo the request: its secrets (a TOTP secret, a hash, the Authorization
+ * header) are taken out as in any message. Echoed percent-encoded (`%22secret%22%3A%22…`) or
+ * HTML-escaped (`&quot;secret&quot;…`), no rule sees them: a page whose decoded text shows a
+ * secret is left out whole.
+ */
+function safeExcerpt(text: string): string {
+  for (const decoded of [percentDecoded(text), htmlUnescaped(text)]) {
+    if (decoded !== text && redactText(decoded) !== decoded) return '(the reply quotes, encoded, what looks like a secret: left out)'
+  }
+  return redactText(text)
+}
+
+function percentDecoded(text: string): string {
+  if (!text.includes('%')) return text
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '))
+  } catch {
+    return text.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+  }
+}
+
+function htmlUnescaped(text: string): string {
+  if (!text.includes('&')) return text
+  return text.replace(/&(quot|#34|#x22|apos|#39|#x27|amp|lt|gt);/gi, (_, name: string) => ({ quot: '"', '#34': '"', '#x22': '"', apos: "'", '#39': "'", '#x27': "'", amp: '&', lt: '<', gt: '>' })[name.toLowerCase()] ?? '')
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
