@@ -24,7 +24,7 @@ const secretWords = new Set([
  * `hashedpassword`, `pwhash`, PostgreSQL folding `userPassword`), and the password's name in the
  * languages legacy schemas are most often written in.
  */
-const secretParts = /passw|pwhash|pwdhash|passhash|hash|secret|kennwort|senha|contrasen|motdepasse|wachtwoord|losenord|salasana/
+const secretParts = /passw|pwhash|pwdhash|passhash|passcode|pword|hash|secret|kennwort|senha|contrase|motdepasse|wachtwoord|losenord|salasana|haslo|sifre|clave/
 
 /** The words of a key: split at non-letters and at lower-to-upper case changes. */
 function keyWords(key: string): string[] {

@@ -148,6 +148,11 @@ describe('redact', () => {
     })
   })
 
+  it('knows a password column by more of its names: passcode, pword, contraseña, hasło, şifre, clave', () => {
+    const row = { id: 1, passcode: '111111', user_pword: 'a', 'contraseña': 'b', haslo: 'c', sifre: 'd', clave_usuario: 'e', passport: 'X1', compass: 'N' }
+    expect(redact(row)).toEqual({ id: 1, passcode: 'REDACTED', user_pword: 'REDACTED', 'contraseña': 'REDACTED', haslo: 'REDACTED', sifre: 'REDACTED', clave_usuario: 'REDACTED', passport: 'X1', compass: 'N' })
+  })
+
   it('takes out a base64 digest with its padding in free text', () => {
     expect(redactText('old hash X03MO1qnZdYdgyfeuILPmQ== was refused')).toBe('old hash REDACTED was refused')
     expect(redactText("Input:\n\n'X03MO1qnZdYdgyfeuILPmQ=='")).not.toContain('X03MO1qn')
