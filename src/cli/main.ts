@@ -18,6 +18,7 @@ import { validateCommand } from './validate.ts'
 import { loginsAdoptCommand, loginsForgetCommand, loginsShowCommand } from './logins.ts'
 import { sweepCommand } from './sweep.ts'
 import { listenOptionHelp, parseListen } from './listen-option.ts'
+import { redactText } from '../runtime/redact.ts'
 
 // A reader that stops early (`gearbridge config schema | head`) closes the pipe: what is left of
 // the output has nowhere to go, which is no reason to crash with a stack trace.
@@ -178,7 +179,8 @@ try {
     process.stderr.write(`gearbridge: ${error.message}\n${error.issues.map((line) => `  ${line}`).join('\n')}\n`)
     exitCode = ExitCodes.config
   } else {
-    process.stderr.write(`gearbridge: ${(error as Error).message ?? String(error)}\n`)
+    // An error from a driver or a library may quote what it was given.
+    process.stderr.write(`gearbridge: ${redactText((error as Error).message ?? String(error))}\n`)
     exitCode = ExitCodes.fatal
   }
 }

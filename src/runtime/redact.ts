@@ -229,6 +229,8 @@ export function redactText(text: string): string {
   return withoutKnownSecrets(
     text
       .replace(/Bearer\s+[^\s"',;]+/gi, `Bearer ${REDACTED}`)
+      // librdkafka quotes a setting's value when it refuses it: a password put under the wrong key.
+      .replace(/Invalid value "(?:[^"\\]|\\.)*" for configuration property/g, `Invalid value "${REDACTED}" for configuration property`)
       .replace(/\bBasic\s+([A-Za-z0-9+/]{4,}={0,2})/g, (credential, encoded: string) => (isBasicCredential(encoded) ? `Basic ${REDACTED}` : credential))
       .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED)
       // Argon2's parameters are separated by commas (`m=65536,t=3,p=4`).

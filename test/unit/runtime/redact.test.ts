@@ -153,6 +153,10 @@ describe('redact', () => {
     expect(redact(row)).toEqual({ id: 1, passcode: 'REDACTED', user_pword: 'REDACTED', 'contraseña': 'REDACTED', haslo: 'REDACTED', sifre: 'REDACTED', clave_usuario: 'REDACTED', passport: 'X1', compass: 'N' })
   })
 
+  it('takes out the value librdkafka quotes when it refuses a setting', () => {
+    expect(redactText('Invalid value "SCRAM-pa55word!" for configuration property "security.protocol"')).toBe('Invalid value "REDACTED" for configuration property "security.protocol"')
+  })
+
   it('takes out a base64 digest with its padding in free text', () => {
     expect(redactText('old hash X03MO1qnZdYdgyfeuILPmQ== was refused')).toBe('old hash REDACTED was refused')
     expect(redactText("Input:\n\n'X03MO1qnZdYdgyfeuILPmQ=='")).not.toContain('X03MO1qn')
