@@ -7,7 +7,7 @@ import { readFailedRecords, type FailedRecords, type ReportSpan } from '../runti
 export function refuseRetryOf(sourceType: string, publishing: boolean): void {
   if (sourceType === 'kafka') {
     throw new ConfigError('--retry-failed reads a file or table source again; a kafka topic is not read again', [
-      'with source.dead_letter_topic, replay that topic into the source topic once the cause is fixed',
+      'the dead letters name each message (topic/partition/offset, in the dead-letter topic\'s key and headers): once the cause is fixed, produce those messages again to the source topic from where they came from (the dead letters themselves are redacted, not the messages: replayed, they would not import)',
     ])
   }
   if (publishing) throw new ConfigError('--retry-failed imports into Authgear; a backfill with publish: hands records to Kafka (retry on the replicas that import the topic)')

@@ -39,7 +39,7 @@ import { forgetRemedy, ledgerOfAnotherOwner } from './logins.ts'
 import { beginRetry, planRetry, refuseRetryOf, settleRetry } from './retry-failed.ts'
 import type { FailedRecords } from '../runtime/failed-records.ts'
 import { stat } from 'node:fs/promises'
-import { heldMessage, takeReplicaSlot, takeRunLock, type RunLock } from '../runtime/run-lock.ts'
+import { heldMessage, replicaSlotName, takeReplicaSlot, takeRunLock, type RunLock } from '../runtime/run-lock.ts'
 
 export interface ImportRunOptions {
   readonly config: string
@@ -131,7 +131,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     if (options.fromStart && config.source.type === 'kafka') {
       // Its position is the consumer group's committed offsets, which the checkpoint never rewinds.
       throw new ConfigError(`--from-start cannot rewind a kafka source: it reads from the committed offsets of group ${config.source.group_id}`, [
-        'to read the topics again, use a new source.group_id (a group without offsets starts at source.start_from, earliest by default)',
+        'to read the topics again, use a new source.group_id (a group without offsets starts at source.start_from, earliest by default) and another state.dir (the checkpoint is keyed by the group)',
         `or reset the group while no replica runs: kafka-consumer-groups.sh --bootstrap-server … --group ${config.source.group_id} --reset-offsets --to-earliest --all-topics --execute`,
       ])
     }
@@ -170,7 +170,10 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     if (ctx.signal.aborted) windDown()
     else ctx.signal.addEventListener('abort', windDown, { once: true })
     const deleting = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, { metrics, logger, signal: run.hardStop, ...(graphql ? { client: graphql } : {}) }) : undefined
-    const store = new CheckpointStore(resolve(stateDir, `${config.name}.checkpoint.json`), parsePosition)
+    // A Kafka replica's checkpoint holds only counts (its position is the group's offsets): each
+    // slot keeps its own, beside its own report and dead letter, or replicas sharing a state.dir
+    // would each save "what I loaded plus my own" over the others'.
+    const store = new CheckpointStore(resolve(stateDir, `${replicaSlotName(config.name, slot)}.checkpoint.json`), parsePosition)
     const pipelineKey = {
       id: publish ? publishPipelineId(pipelineId(config), publish) : pipelineId(config),
       aliases: [publish ? publishPipelineId(legacyPipelineId(config), publish) : legacyPipelineId(config)],
