@@ -100,9 +100,18 @@ export class GroupConsumer {
 
   /** Connects and joins the group for `topics`. Rejects with `ConnectError` when the brokers cannot be reached in time. */
   connect(topics: readonly string[], timeoutMs: number): Promise<void> {
+    // librdkafka's reason (an authentication failure, a TLS error) comes as client errors while it
+    // tries; the connect itself fails only with "broker transport failure" at the timeout.
+    const reasons = new Set<string>()
+    const collect = (error: { message: string }): void => {
+      if (reasons.size < 3) reasons.add(error.message)
+    }
+    this.#consumer.on('event.error', collect)
     return new Promise((resolve, reject) => {
       this.#consumer.connect({ timeout: timeoutMs }, (error) => {
-        if (error) return reject(new ConnectError(`cannot connect to Kafka at ${this.#brokers}: ${error.message}`, { cause: error }))
+        this.#consumer.removeListener('event.error', collect)
+        const said = [...reasons].filter((reason) => reason !== error?.message)
+        if (error) return reject(new ConnectError(`cannot connect to Kafka at ${this.#brokers}: ${error.message}${said.length > 0 ? ` (librdkafka: ${said.join('; ')})` : ''}`, { cause: error }))
         try {
           this.#consumer.subscribe([...topics])
           resolve()

@@ -34,6 +34,18 @@ describe('gearbridge check of a Kafka source', () => {
     expect(noDlq.stdout).toContain(`dead-letter topic ${dlq}-new does not exist yet`)
   })
 
+  it('gives librdkafka\'s reason when it cannot connect (SASL against a plaintext listener), not only "broker transport failure"', async () => {
+    const k = await kafka()
+    ws = await workspace()
+    const topic = uniqueName('users')
+    await k.createTopic(topic, 1)
+    const source = { type: 'kafka', brokers: k.brokers, group_id: uniqueName('g'), topics: topic, librdkafka: { 'security.protocol': 'SASL_PLAINTEXT', 'sasl.mechanisms': 'PLAIN', 'sasl.username': 'gb', 'sasl.password': 'kafka-Secret-771' } }
+    const result = await runCli(['check', '--config', await ws.config(source)])
+    expect(result.code).toBe(1)
+    expect(result.stdout).toMatch(/source: FAILED: cannot connect to Kafka at \S+: .*\(librdkafka: .+\)/)
+    expect(result.stdout + result.stderr).not.toContain('kafka-Secret-771')
+  })
+
   it('probes the Admin API GraphQL endpoint when the run will use it (Debezium identifier changes, deletes), and fails when a proxy does not pass it', async () => {
     const k = await kafka()
     ws = await workspace()
