@@ -1,21 +1,32 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { hostname, tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 
 const prefix = 'gearbridge-hashes-'
-const ownerFile = 'owner'
+const lockFile = 'owner.lock'
+
+/** A directory for a decompressed hash-export copy, held by this process until `release`. */
+export interface HashCopyDir {
+  readonly path: string
+  /** Lets go of the copy's lock; remove the directory after. */
+  release(): void
+}
 
 /**
- * A directory for the decompressed copy of a password-hash export (every hash in clear), marked
- * with the host and process that made it. A process killed outright (`kill -9`, the OOM killer)
- * never removes its copy: the next one on the same host removes every copy whose process is gone.
- * Another host's (a temp directory shared between containers, whose PIDs are not ours) is left.
+ * A directory for the decompressed copy of a password-hash export (every hash in clear), held
+ * with SQLite's exclusive lock on a file in it for as long as the process uses it: the operating
+ * system lets go of the lock when the process ends however it ends (`kill -9`, the OOM killer),
+ * in whatever PID namespace it ran. Each new copy first removes the copies no process holds: what
+ * killed runs left. A copy an earlier version made (no lock file) is left alone.
  */
-export async function makeHashCopyDir(root = tmpdir()): Promise<string> {
+export async function makeHashCopyDir(root = tmpdir()): Promise<HashCopyDir> {
   await removeAbandonedCopies(root)
-  const dir = await mkdtemp(join(root, prefix))
-  await writeFile(join(dir, ownerFile), `${hostname()} ${process.pid}\n`, { mode: 0o600 })
-  return dir
+  const path = await mkdtemp(join(root, prefix))
+  const db = new DatabaseSync(join(path, lockFile), { timeout: 0 })
+  db.exec('BEGIN EXCLUSIVE')
+  return { path, release: () => db.isOpen && db.close() }
 }
 
 async function removeAbandonedCopies(root: string): Promise<void> {
@@ -23,20 +34,18 @@ async function removeAbandonedCopies(root: string): Promise<void> {
   for (const name of names) {
     if (!name.startsWith(prefix)) continue
     const dir = join(root, name)
-    const owner = await readFile(join(dir, ownerFile), 'utf8').catch(() => undefined)
-    // Made by a version that did not mark its copies, or still being marked: left alone.
-    const match = owner === undefined ? null : /^(\S+) (\d+)\n$/.exec(owner)
-    if (match === null || match[1] !== hostname() || processAlive(Number(match[2]))) continue
+    const lock = join(dir, lockFile)
+    if (!existsSync(lock)) continue
+    let db: DatabaseSync | undefined
+    try {
+      db = new DatabaseSync(lock, { timeout: 0 })
+      db.exec('BEGIN EXCLUSIVE')
+    } catch {
+      // Held: its process runs (or the file cannot be opened: not ours to judge).
+      db?.close()
+      continue
+    }
+    db.close()
     await rm(dir, { recursive: true, force: true }).catch(() => undefined)
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    // EPERM: it exists, as another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
   }
 }

@@ -12,7 +12,7 @@ import { parseHashRecord, type HashRecord } from './hash-record.ts'
 import { hashRecordReader, maxHashLineBytes, type HashRecordReader } from './hash-record-reader.ts'
 import { OffsetTable, type OffsetTableState } from './offset-table.ts'
 import { OffsetTables } from './offset-tables.ts'
-import { makeHashCopyDir } from './hash-copy-dir.ts'
+import { makeHashCopyDir, type HashCopyDir } from './hash-copy-dir.ts'
 import { lineReadBytes, openInput, type OpenFiles } from './open-input.ts'
 
 /** A built index as it crosses to a worker thread: its file and its shared tables. */
@@ -62,9 +62,9 @@ export class PasswordHashIndex {
   readonly emails: OffsetTables
   readonly stats: HashIndexStats
   readonly #path: string
-  readonly #tempDir: string | undefined
+  readonly #tempDir: HashCopyDir | undefined
 
-  private constructor(path: string, tempDir: string | undefined, ids: OffsetTables, emails: OffsetTables, stats: HashIndexStats) {
+  private constructor(path: string, tempDir: HashCopyDir | undefined, ids: OffsetTables, emails: OffsetTables, stats: HashIndexStats) {
     this.#path = path
     this.#tempDir = tempDir
     this.ids = ids
@@ -81,7 +81,7 @@ export class PasswordHashIndex {
     const single = paths.length === 1 ? await plainSingle(paths[0] as string, files) : undefined
     const tempDir = single ? undefined : await makeHashCopyDir(options.tempRoot)
     try {
-      const path = single ?? join(tempDir as string, 'hashes.ndjson')
+      const path = single ?? join((tempDir as HashCopyDir).path, 'hashes.ndjson')
       // Lines of the copy are named by the hash file they came from: each file's line count.
       const parts = single ? [{ path: single, lines: Number.POSITIVE_INFINITY }] : await concatenate(paths, path, files, signal)
       const { size: bytes } = await stat(path)
@@ -101,7 +101,7 @@ export class PasswordHashIndex {
       const unreadableAt = ranges.flatMap((range, i) => range.unreadableAt.map((line) => lineOfPart(parts, line + (i === 0 ? 0 : (ranges[0] as RangeIndex).physicalLines)))).slice(0, namedUnreadable)
       return new PasswordHashIndex(path, tempDir, ids, emails, { lines, unreadable, unreadableAt, bytes, tableBytes: ids.bytes + emails.bytes })
     } catch (error) {
-      if (tempDir) await rm(tempDir, { recursive: true, force: true })
+      if (tempDir) await removeCopy(tempDir)
       throw error
     }
   }
@@ -124,8 +124,13 @@ export class PasswordHashIndex {
 
   /** Removes the temporary decompressed copy, if one was made. */
   async dispose(): Promise<void> {
-    if (this.#tempDir) await rm(this.#tempDir, { recursive: true, force: true })
+    if (this.#tempDir) await removeCopy(this.#tempDir)
   }
+}
+
+async function removeCopy(dir: HashCopyDir): Promise<void> {
+  dir.release()
+  await rm(dir.path, { recursive: true, force: true })
 }
 
 async function plainSingle(path: string, files: OpenFiles): Promise<string | undefined> {

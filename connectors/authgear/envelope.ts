@@ -48,10 +48,12 @@ function plain(text: string): ParsedReply {
  * secret is left out whole.
  */
 function safeExcerpt(text: string): string {
-  for (const decoded of [percentDecoded(text), htmlUnescaped(text)]) {
-    if (decoded !== text && redactText(decoded) !== decoded) return '(the reply quotes, encoded, what looks like a secret: left out)'
+  // What is in clear is redacted first: only a secret the decoding brings out leaves the page out.
+  const redacted = redactText(text)
+  for (const decoded of [percentDecoded(redacted), htmlUnescaped(redacted)]) {
+    if (decoded !== redacted && redactText(decoded) !== decoded) return '(the reply quotes, encoded, what looks like a secret: left out)'
   }
-  return redactText(text)
+  return redacted
 }
 
 function percentDecoded(text: string): string {

@@ -1,4 +1,5 @@
 import { connectAuthgear } from '../../connectors/authgear/connect.ts'
+import { redactText } from '../runtime/redact.ts'
 import { connectGraphql, graphqlUses } from '../../connectors/authgear/graphql-connect.ts'
 import { usersByStandardAttribute } from '../../connectors/authgear/graphql-users.ts'
 import { createSource } from '../../connectors/create-source.ts'
@@ -24,7 +25,7 @@ export async function checkCommand(options: { config: string }, io: CommandIo): 
   } catch (error) {
     ok = false
     configProblem ||= error instanceof ConfigError
-    io.stdout.write(`source: FAILED: ${(error as Error).message}\n`)
+    io.stdout.write(`source: FAILED: ${redactText((error as Error).message)}\n`)
   } finally {
     await source.close()
   }
@@ -39,7 +40,7 @@ export async function checkCommand(options: { config: string }, io: CommandIo): 
     } catch (error) {
       ok = false
       configProblem ||= error instanceof ConfigError
-      io.stdout.write(`authgear: FAILED: ${(error as Error).message}\n`)
+      io.stdout.write(`authgear: FAILED: ${redactText((error as Error).message)}\n`)
     }
     const uses = config.source.type === 'kafka' ? graphqlUses(config.source) : undefined
     if (accepted && connection !== undefined && uses !== undefined) {
@@ -50,7 +51,7 @@ export async function checkCommand(options: { config: string }, io: CommandIo): 
         io.stdout.write(`authgear graphql: ok (a user lookup answered; the run uses it for ${uses})\n`)
       } catch (error) {
         ok = false
-        io.stdout.write(`authgear graphql: FAILED (the run uses it for ${uses}): ${(error as Error).message}\n`)
+        io.stdout.write(`authgear graphql: FAILED (the run uses it for ${uses}): ${redactText((error as Error).message)}\n`)
       } finally {
         await graphql.close()
       }

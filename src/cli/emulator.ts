@@ -59,7 +59,7 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: Comma
     health = await startObservabilityServer(options.listen, registry, { ready: () => true }).catch(async (error: Error) => {
       await emulator.close()
       const why = error.message.replace(/^observability\.listen \S+: /, '').replace(/; set another host:port, or null to turn the server off$/, '')
-      throw new UsageError(`--listen ${options.listen} (default $GEARBRIDGE_LISTEN): ${why}; give another address, or --listen off`)
+      throw new UsageError(`--listen ${options.listen}: ${why}; give another address`)
     })
   }
   try {

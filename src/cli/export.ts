@@ -1,4 +1,5 @@
 import { UsageError } from './usage-error.ts'
+import { redactText } from '../runtime/redact.ts'
 import { startObservabilityServer, type ObservabilityServer } from '../observability/http-server.ts'
 import { resolve } from 'node:path'
 import cliProgress from 'cli-progress'
@@ -126,13 +127,13 @@ export async function exportCommand(options: ExportOptions, io: CommandIo): Prom
     if (error instanceof QuotaExceededError) {
       // As a backfill stopped by the quota: nothing is wrong but the period's allowance; run it again after the reset.
       metrics.setRunState('stopped')
-      io.stderr.write(`gearbridge: ${error.message}\n`)
+      io.stderr.write(`gearbridge: ${redactText(error.message)}\n`)
       return ExitCodes.resumable
     }
     metrics.setRunState('failed')
     if (error instanceof ConfigError) throw error
     const message = error instanceof ExportFailedError ? `${error.message} (the task completed with an error; no file was produced)` : (error as Error).message
-    io.stderr.write(`gearbridge: ${message}\n`)
+    io.stderr.write(`gearbridge: ${redactText(message)}\n`)
     return ExitCodes.fatal
   } finally {
     await client.close().catch(() => undefined)

@@ -138,9 +138,8 @@ program
   .option('--port <port>', 'port to listen on')
   .option('--project-id <id>', 'project id (JWT audience)')
   .option('--key-out <file>', 'where to write the generated Admin API private key (in $GEARBRIDGE_STATE_DIR when that is set, as in the image)', defaultEmulatorKey())
-  .option('--listen <host:port|off>', 'also serve /healthz, /readyz and process /metrics at host:port (default $GEARBRIDGE_LISTEN, which the image sets, for its HEALTHCHECK; else off)', parseListen)
+  .option('--listen <host:port|off>', "also serve /healthz, /readyz and process /metrics at host:port (in the image, 0.0.0.0:9464 for its HEALTHCHECK); off by default", parseListen)
   .action(async (opts: { config?: string; host?: string; port?: string; projectId?: string; keyOut: string; listen?: string | null }) => {
-    if (opts.listen === undefined) opts.listen = defaultEmulatorListen()
     exitCode = await emulatorCommand(opts, io)
   })
 
@@ -190,17 +189,6 @@ process.exitCode = exitCode
 const exitNow = (): never => process.exit(exitCode)
 process.on('SIGTERM', exitNow)
 process.on('SIGINT', exitNow)
-
-/** The image sets GEARBRIDGE_LISTEN, where its HEALTHCHECK asks for /healthz. */
-function defaultEmulatorListen(): string | null {
-  const listen = process.env['GEARBRIDGE_LISTEN']
-  if (!listen) return null
-  try {
-    return parseListen(listen)
-  } catch (error) {
-    throw new UsageError(`GEARBRIDGE_LISTEN ${listen}: ${(error as Error).message}`)
-  }
-}
 
 /** The image's working directory is not writable by its user; its state volume is. */
 function defaultEmulatorKey(): string {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { redactText } from '../runtime/redact.ts'
 import { mkdir, mkdtemp, readdir, realpath, rm, rmdir, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
@@ -136,7 +137,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     const stopped = error instanceof AbortedError || ctx.signal.aborted || error instanceof QuotaExceededError
     // A signal's stop is said as such, whatever it interrupted (an Admin API call waiting to retry says only that it was aborted).
     const bySignal = ctx.signal.aborted && !(error instanceof QuotaExceededError)
-    io.stderr.write(`gearbridge: ${bySignal ? 'stopped by a signal before the reconcile had a verdict; run it again' : (error as Error).message}\n`)
+    io.stderr.write(`gearbridge: ${bySignal ? 'stopped by a signal before the reconcile had a verdict; run it again' : redactText((error as Error).message)}\n`)
     await report.close().catch(() => undefined)
     // A run that stopped before comparing anything leaves no empty partial report to point at.
     if (report.count === 0) await rm(report.partialPath, { force: true }).catch(() => undefined)

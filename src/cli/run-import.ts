@@ -1,4 +1,5 @@
 import { resolve } from 'node:path'
+import { redactText } from '../runtime/redact.ts'
 import { connectAuthgear } from '../../connectors/authgear/connect.ts'
 import { ImportSink } from '../../connectors/authgear/import-sink.ts'
 import { nothingCreated } from '../../connectors/authgear/nothing-created.ts'
@@ -334,7 +335,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       case 'failed': {
         metrics.setRunState('failed')
         const error = result.error as Error
-        logger.error({ err: { name: error.name, code: (error as { code?: string }).code, message: error.message } }, 'The run stopped on an error.')
+        logger.error({ err: { name: error.name, code: (error as { code?: string }).code, message: redactText(error.message) } }, 'The run stopped on an error.')
         if (error instanceof ConfigError) {
           // Found by the source at start (a missing column, a bad query): nothing was sent.
           io.stderr.write(`gearbridge: ${error.message}\n${error.issues.map((line) => `  ${line}\n`).join('')}`)
@@ -345,7 +346,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
           io.stderr.write(`gearbridge: ${error.message}\n`)
           return ExitCodes.fatal
         }
-        io.stderr.write(`gearbridge: ${error.message}\n${sentence(unsaved ?? 'what had outcomes is checkpointed')}; fix the cause, then: ${continueHint}\n`)
+        io.stderr.write(`gearbridge: ${redactText(error.message)}\n${sentence(unsaved ?? 'what had outcomes is checkpointed')}; fix the cause, then: ${continueHint}\n`)
         return ExitCodes.fatal
       }
     }
@@ -360,7 +361,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     }
     metrics.setRunState('failed')
     const failure = error as Error
-    logger.error({ err: { name: failure.name, code: (failure as { code?: string }).code, message: failure.message } }, 'The run stopped on an error.')
+    logger.error({ err: { name: failure.name, code: (failure as { code?: string }).code, message: redactText(failure.message) } }, 'The run stopped on an error.')
     throw error
   } finally {
     running = false

@@ -2,7 +2,7 @@ import type { Outcome } from '../core/outcome.ts'
 import type { Stage } from '../core/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
 import type { NdjsonWriter } from './ndjson-writer.ts'
-import { REDACTED, redact, redactMessage, redactText } from './redact.ts'
+import { redact, redactMessage, redactText } from './redact.ts'
 import { bump, type RunSummary } from './run-summary.ts'
 import type { Settleable } from './work-item.ts'
 import type { LoginLedger } from './login-ledger.ts'
@@ -74,7 +74,7 @@ export class OutcomeRecorder {
         ...(published ? { published_from: published } : {}),
         stage,
         code,
-        message: outcome.message === undefined ? undefined : redactMessage(withoutValues(outcome.message, item.secretsRead), source.origin),
+        message: outcome.message === undefined ? undefined : redactMessage(outcome.message, source.origin, item.secretsRead),
         ...(outcome.reason !== undefined ? { authgear: redact(outcome.reason, this.#secretColumns) } : {}),
         ...(outcome.warnings?.length ? { warnings: outcome.warnings.map(redactText) } : {}),
         attempts: item.attempts ?? 0,
@@ -86,14 +86,6 @@ export class OutcomeRecorder {
     this.#ledger?.settled(item, outcome)
     item.ticket.settle(1, outcome.kind === 'failed' || outcome.kind === 'rejected', source.origin)
   }
-}
-
-/** `text` with every occurrence of the given secrets replaced. */
-function withoutValues(text: string, secrets: readonly string[] | undefined): string {
-  if (secrets === undefined) return text
-  let out = text
-  for (const secret of secrets) if (secret !== '') out = out.split(secret).join(REDACTED)
-  return out
 }
 
 let lastMs = 0

@@ -72,7 +72,39 @@ export function isSecretValue(value: string): boolean {
  * report or log.
  */
 export function redact(value: unknown, secretColumns?: ReadonlySet<string>, secretValues?: readonly string[]): unknown {
-  return redactAt(value, 0, secretColumns, secretValues === undefined || secretValues.length === 0 ? undefined : new Set(secretValues))
+  const values = secretValues?.map((secret) => secret.trim()).filter((secret) => secret.length >= minSecretLength)
+  return redactAt(value, 0, secretColumns, values === undefined || values.length === 0 ? undefined : values)
+}
+
+/** Whether `text` holds one of `secrets` as a whole word (see `withoutKnownSecrets`). */
+function holdsSecret(text: string, secrets: readonly string[]): boolean {
+  return secrets.some((secret) => text.includes(secret) && replaceWhole(text, secret) !== text)
+}
+
+/**
+ * `text` with `secrets` (what a mapping module gave as the password: `secretsRead`) replaced
+ * where each stands as a whole word, from 6 characters, as a registered credential is.
+ */
+export function withoutSecretValues(text: string, secrets: readonly string[] | undefined): string {
+  let out = text
+  for (const secret of secrets ?? []) {
+    const whole = secret.trim()
+    if (whole.length >= minSecretLength) out = replaceWhole(out, whole)
+  }
+  return out
+}
+
+/** Keys already judged (they repeat across records): whether each is shaped like a secret. Bounded. */
+const secretShapedKeys = new Map<string, boolean>()
+
+function isSecretShapedKey(key: string): boolean {
+  let known = secretShapedKeys.get(key)
+  if (known === undefined) {
+    known = isSecretValue(key) || redactText(key) !== key
+    if (secretShapedKeys.size >= 10_000) secretShapedKeys.clear()
+    secretShapedKeys.set(key, known)
+  }
+  return known
 }
 
 /**
@@ -82,19 +114,21 @@ export function redact(value: unknown, secretColumns?: ReadonlySet<string>, secr
  */
 export const maxRedactDepth = 64
 
-function redactAt(value: unknown, depth: number, secretColumns: ReadonlySet<string> | undefined, secretValues: ReadonlySet<string> | undefined): unknown {
+function redactAt(value: unknown, depth: number, secretColumns: ReadonlySet<string> | undefined, secretValues: readonly string[] | undefined): unknown {
   // A string that is no secret as a whole may still quote one (`old login hash=$2b$…`, `Bearer eyJ…`).
-  if (typeof value === 'string') return isSecretValue(value) || secretValues?.has(value) === true ? REDACTED : redactText(value)
+  if (typeof value === 'string') return isSecretValue(value) || (secretValues !== undefined && holdsSecret(value, secretValues)) ? REDACTED : redactText(value)
   if (value === null || typeof value !== 'object') return value
+  // Bytes (a bytea or VARBINARY column) are judged as the text they hold, not walked byte by byte.
+  if (ArrayBuffer.isView(value)) return redactAt(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'), depth, secretColumns, secretValues)
   if (depth === maxRedactDepth) return `[nested deeper than ${maxRedactDepth} levels]`
   if (Array.isArray(value)) return value.map((inner) => redactAt(inner, depth + 1, secretColumns, secretValues))
   const out: Record<string, unknown> = {}
   let secretKeysSeen = 0
   for (const [key, inner] of Object.entries(value)) {
-    // A secret used as a key (a hash keying a map in metadata; a CSV read by a data row taken for
-    // its header) is replaced, numbered to keep the keys apart, and so is its value.
-    if (isSecretValue(key) || redactText(key) !== key) {
-      setOwn(out, `${REDACTED}#${++secretKeysSeen}`, REDACTED)
+    // A secret used as a key (a hash keying a map in metadata) is replaced, numbered to keep the
+    // keys apart; a value under it that is not an object or array is too (nothing says what it is).
+    if (isSecretShapedKey(key)) {
+      setOwn(out, `${REDACTED}#${++secretKeysSeen}`, inner !== null && typeof inner === 'object' ? redactAt(inner, depth + 1, secretColumns, secretValues) : REDACTED)
       continue
     }
     // A `__proto__` field is kept as a field (assigning it would set the copy's prototype and drop it).
@@ -131,7 +165,9 @@ export function registerSecret(value: string | undefined): void {
  */
 export function registerUrlSecret(url: string | undefined): void {
   if (url === undefined) return
-  const authority = /^[a-z][a-z0-9+.-]*:\/\/(.*)@/i.exec(url.split(/[?#]/, 1)[0] as string)?.[1]
+  // Cut at the query only when what comes before it has the user info: a `?` or `#` may be in the password.
+  const beforeQuery = url.split(/[?#]/, 1)[0] as string
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/(.*)@/i.exec(beforeQuery.includes('@') ? beforeQuery : url)?.[1]
   const colon = authority?.indexOf(':') ?? -1
   if (authority === undefined || colon === -1) return
   const password = authority.slice(colon + 1)
@@ -149,30 +185,33 @@ const wordChar = /[A-Za-z0-9_]/
 function withoutKnownSecrets(text: string): string {
   let out = text
   // Longest first: a piece must not cut a whole value in two.
-  for (const secret of [...knownSecrets].sort((a, b) => b.length - a.length)) {
-    if (!out.includes(secret)) continue
-    let result = ''
-    let from = 0
-    for (let at = out.indexOf(secret); at !== -1; at = out.indexOf(secret, at + 1)) {
-      const before = at === 0 ? '' : (out[at - 1] as string)
-      const after = out[at + secret.length] ?? ''
-      if ((before !== '' && wordChar.test(before) && wordChar.test(secret[0] as string)) || (after !== '' && wordChar.test(after) && wordChar.test(secret[secret.length - 1] as string))) continue
-      if (at < from) continue
-      result += out.slice(from, at) + REDACTED
-      from = at + secret.length
-    }
-    out = result + out.slice(from)
-  }
+  for (const secret of [...knownSecrets].sort((a, b) => b.length - a.length)) out = replaceWhole(out, secret)
   return out
+}
+
+/** `text` with `secret` replaced where it stands as a whole token, not inside a longer word. */
+function replaceWhole(text: string, secret: string): string {
+  if (!text.includes(secret)) return text
+  let result = ''
+  let from = 0
+  for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+    const before = at === 0 ? '' : (text[at - 1] as string)
+    const after = text[at + secret.length] ?? ''
+    if ((before !== '' && wordChar.test(before) && wordChar.test(secret[0] as string)) || (after !== '' && wordChar.test(after) && wordChar.test(secret[secret.length - 1] as string))) continue
+    if (at < from) continue
+    result += text.slice(from, at) + REDACTED
+    from = at + secret.length
+  }
+  return result + text.slice(from)
 }
 
 /**
  * A message about a record (`<origin>: …`) with the text after its origin redacted: the origin
  * names the record (a hex key, a file and line), which the report and dead letter give in clear.
  */
-export function redactMessage(message: string, origin: string): string {
+export function redactMessage(message: string, origin: string, secretValues?: readonly string[]): string {
   const prefix = `${origin}: `
-  return message.startsWith(prefix) ? `${prefix}${redactText(message.slice(prefix.length))}` : redactText(message)
+  return message.startsWith(prefix) ? `${prefix}${redactText(withoutSecretValues(message.slice(prefix.length), secretValues))}` : redactText(withoutSecretValues(message, secretValues))
 }
 
 /** A word of free text that may be a secret: from 16 characters, at most 1 KiB. */
@@ -230,7 +269,8 @@ export function redactText(text: string): string {
     text
       .replace(/Bearer\s+[^\s"',;]+/gi, `Bearer ${REDACTED}`)
       // librdkafka quotes a setting's value when it refuses it: a password put under the wrong key.
-      .replace(/Invalid value "(?:[^"\\]|\\.)*" for configuration property/g, `Invalid value "${REDACTED}" for configuration property`)
+      // Anchored on the words after it: the value is not escaped, and may hold a quote itself.
+      .replace(/Invalid value ".*?" for configuration property "/g, `Invalid value "${REDACTED}" for configuration property "`)
       .replace(/\bBasic\s+([A-Za-z0-9+/]{4,}={0,2})/g, (credential, encoded: string) => (isBasicCredential(encoded) ? `Basic ${REDACTED}` : credential))
       .replace(/eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, REDACTED)
       // Argon2's parameters are separated by commas (`m=65536,t=3,p=4`).

@@ -138,6 +138,9 @@ describe('redact', () => {
     registerUrlSecret('postgres://gb:Secret123@dbhost-primary.invalid:5432/db?application_name=gb@worker')
     expect(redactText('getaddrinfo ENOTFOUND dbhost-primary.invalid')).toBe('getaddrinfo ENOTFOUND dbhost-primary.invalid')
     expect(redactText('password authentication failed: Secret123')).toBe('password authentication failed: REDACTED')
+    // A `?` or `#` in the password itself.
+    registerUrlSecret('postgres://gb:Qw3rtyZ9?x#7z@db.internal:5432/app')
+    expect(redactText('password Qw3rtyZ9?x#7z refused')).toBe('password REDACTED refused')
   })
 
   it('replaces a secret used as a key (a hash keying a map), numbered, with its value', () => {
@@ -155,6 +158,19 @@ describe('redact', () => {
 
   it('takes out the value librdkafka quotes when it refuses a setting', () => {
     expect(redactText('Invalid value "SCRAM-pa55word!" for configuration property "security.protocol"')).toBe('Invalid value "REDACTED" for configuration property "security.protocol"')
+    expect(redactText('Invalid value "hunter"2-Sup3r" for configuration property "security.protocol"')).toBe('Invalid value "REDACTED" for configuration property "security.protocol"')
+  })
+
+  it('keeps what an object under a secret-shaped key holds (a device map keyed by hex ids), redacted as any value', () => {
+    const id = 'a'.repeat(32)
+    expect(redact({ devices: { [id]: { model: 'Pixel', last_seen: '2026-01-01' } } })).toEqual({ devices: { 'REDACTED#1': { model: 'Pixel', last_seen: '2026-01-01' } } })
+  })
+
+  it('redacts by value, as a whole word from 6 characters, a padded copy and bytes too; a shorter value is left, and so are the fields that merely equal it', () => {
+    expect(redact({ userpass: 'Tr0ub4dor&3     ', note: 'was Tr0ub4dor&3.', raw: Buffer.from('Tr0ub4dor&3'), other: 'Tr0ub4dor&35' }, undefined, ['Tr0ub4dor&3'])).toEqual({ userpass: 'REDACTED', note: 'REDACTED', raw: 'REDACTED', other: 'Tr0ub4dor&35' })
+    expect(redact({ id: 10, pw: '1', plan: '1', status: '1' }, undefined, ['1'])).toEqual({ id: 10, pw: 'REDACTED', plan: '1', status: '1' })
+    expect(redactMessage('users id=10: password_hash holds 1, which is no hash', 'users id=10', ['1'])).toBe('users id=10: password_hash holds 1, which is no hash')
+    expect(redactMessage('users id=10: password_hash holds Tr0ub4dor&3', 'users id=10', ['Tr0ub4dor&3'])).toBe('users id=10: password_hash holds REDACTED')
   })
 
   it('takes out a base64 digest with its padding in free text', () => {

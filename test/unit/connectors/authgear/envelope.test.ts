@@ -19,6 +19,8 @@ describe('parseReply, plain text', () => {
     const body = JSON.stringify({ email: 'a@b.co', mfa_factors: [{ totp: { secret: 'JBSWY3DPEHPK3PXP' } }] })
     expect(excerpt(`Request rejected: body=${encodeURIComponent(body)}`)).toBe('(the reply quotes, encoded, what looks like a secret: left out)')
     expect(excerpt(`<p>Request rejected: ${body.replace(/"/g, '&quot;')}</p>`)).toBe('(the reply quotes, encoded, what looks like a secret: left out)')
+    // A secret in clear on an encoded page is redacted, the page kept.
+    expect(excerpt('Bad Gateway &amp; retry later. Authorization: Bearer abcdefghijklmnop')).toBe('Bad Gateway &amp; retry later. Authorization: Bearer REDACTED')
     // An encoded page without one is quoted as it was.
     expect(excerpt('Bad request: path=%2F_api%2Fadmin%2Fusers%2Fimport')).toBe('Bad request: path=%2F_api%2Fadmin%2Fusers%2Fimport')
   })
