@@ -9,6 +9,8 @@ export interface DebeziumChange {
   readonly after: Record<string, unknown> | null
   /** When the change happened in the database (`source.ts_ms`), if present. */
   readonly sourceTsMs?: number
+  /** The Kafka message's key as text: Debezium keys each event by the row's primary key. */
+  readonly rowKey?: string
 }
 
 export type EnvelopeResult =

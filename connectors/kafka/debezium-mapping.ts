@@ -25,12 +25,21 @@ function rowRecord(source: ReadableRecord, row: Record<string, unknown>): Readab
  *   one instead, which updates the changed login ID in place, and a warning reports it. Otherwise
  *   it is rejected with `identifier_changed` and dead-lettered, naming both values.
  */
-export function createDebeziumMapping(row: RowMapping): (record: ReadableRecord) => MappingResult {
+export function createDebeziumMapping(row: RowMapping, options: { readonly keptByDeletes?: 'ignore' | 'disable' } = {}): (record: ReadableRecord) => MappingResult {
+  const kept = options.keptByDeletes === undefined ? undefined : new KeptLogins(options.keptByDeletes)
   return (source) => {
     const change = source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined
     if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
-    if (change.op === 'd') return mapDelete(source, change, row)
+    if (change.op === 'd') {
+      const deleted = mapDelete(source, change, row)
+      if (deleted.ok) kept?.add(change.rowKey, deleted.value)
+      return deleted
+    }
     const after = row(rowRecord(source, change.after!))
+    // A new row (`c`, `r`): an update that takes one up changes a login ID, which is checked
+    // against the user it matches (`change_conflict`).
+    const held = change.op === 'u' ? undefined : kept?.refuse(change.rowKey, after)
+    if (held !== undefined) return held
     if (!after.ok || change.op !== 'u') return after
     if (change.before === null) {
       // PostgreSQL's default REPLICA IDENTITY: nothing tells whether the login ID changed.
@@ -51,6 +60,59 @@ export function createDebeziumMapping(row: RowMapping): (record: ReadableRecord)
     // The before image is the row's, not necessarily what Authgear holds: the sink checks the user
     // it matches by it. A partial image cannot tell a login ID the row lacked from one it left out.
     return partial ? rerouted : { ok: true, value: { ...rerouted.value, record: rerouted.value.record, earlierLogins: earlier.logins } }
+  }
+}
+
+/** Most login IDs of deleted rows remembered (a delete storm must not grow the heap without end): the oldest go first. */
+const maxKeptLogins = 100_000
+
+/**
+ * Login IDs of rows deleted in the source whose users Authgear keeps (`deletes.policy` `ignore`
+ * or `disable`: the user and its login IDs stay), read in this run. Another row created later with
+ * one of them (an email registered again after an account was closed) would be matched by Authgear
+ * to that user and, under upsert, update it: the new person would take over the old account, its
+ * password included. Such a row is refused instead; the same row back (its message key, the
+ * primary key, is the deleted one's: the row restored) is not.
+ */
+class KeptLogins {
+  readonly #policy: 'ignore' | 'disable'
+  /** Login ID → the deleted row's key. */
+  readonly #byValue = new Map<string, string>()
+
+  constructor(policy: 'ignore' | 'disable') {
+    this.#policy = policy
+  }
+
+  add(key: string | undefined, deleted: MappedRecord): void {
+    if (key === undefined) return
+    for (const value of [deleted.identifierValue, ...(deleted.freedLogins ?? []).map((login) => login.value)]) {
+      this.#byValue.delete(value)
+      this.#byValue.set(value, key)
+      if (this.#byValue.size > maxKeptLogins) this.#byValue.delete(this.#byValue.keys().next().value as string)
+    }
+  }
+
+  refuse(key: string | undefined, mapped: MappingResult): MappingResult | undefined {
+    if (!mapped.ok || this.#byValue.size === 0 || key === undefined) return undefined
+    // Only by its identifier: Authgear matches the record by it. A kept user holding another of
+    // its login IDs makes Authgear refuse the record (`InvariantViolated`), which takes nothing over.
+    const { identifier, identifierValue } = mapped.value
+    const holder = this.#byValue.get(identifierValue)
+    if (holder === undefined) return undefined
+    const logins = loginsOf(mapped.value)
+    if (holder === key) {
+      // The row is back: its user is its own again.
+      for (const mine of Object.values(logins)) if (this.#byValue.get(mine as string) === key) this.#byValue.delete(mine as string)
+      return undefined
+    }
+    return {
+      ok: false,
+      rejection: {
+        code: 'login_id_held',
+        message: `${identifier} ${identifierValue} belongs to the user of the row keyed ${holder}, deleted in the source and kept in Authgear (deletes.policy: ${this.#policy}): imported, this row would be matched to that user and take it over; delete that user in Authgear (or use deletes.policy: delete), then produce this row's change again`,
+      },
+      loginsRead: { identifier, identifierValue, logins },
+    }
   }
 }
 

@@ -10,6 +10,8 @@ export interface RawMessage {
   readonly partition: number
   readonly offset: number
   readonly value: Buffer | null | undefined
+  /** The message's key: for Debezium, the row's primary key. */
+  readonly key?: Buffer | string | null | undefined
 }
 
 /** The `data` of a Debezium record as the Debezium mapping receives it. */
@@ -50,7 +52,8 @@ export function decodeMessage(message: RawMessage, format: KafkaFormat): SourceR
     const envelope = readDebeziumEnvelope(value)
     if (envelope.kind === 'tombstone') return undefined
     if (envelope.kind === 'invalid') return { kind: 'unreadable', key, origin, code: envelope.code, message: `${origin}: ${envelope.message}` }
-    return { kind: 'data', key, origin, data: { [DEBEZIUM_CHANGE]: envelope.change } }
+    const rowKey = message.key === null || message.key === undefined ? undefined : message.key.toString()
+    return { kind: 'data', key, origin, data: { [DEBEZIUM_CHANGE]: rowKey === undefined ? envelope.change : { ...envelope.change, rowKey } } }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { kind: 'unreadable', key, origin, code: 'not_an_object', message: `${origin}: the message is JSON but not an object` }

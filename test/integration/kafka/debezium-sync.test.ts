@@ -227,6 +227,28 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
   })
 })
 
+describe('a new row with the email of a row deleted while its user is kept', () => {
+  it('is dead-lettered login_id_held instead of taking the disabled user over (deletes: disable)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 1, email: 'ann@legacy.example', username: 'ann', phone: null, name: 'Ann' }, 'r')
+    const phaseOne = table.events.length
+    // Ann closes her account; someone else registers with her email.
+    table.delete(1)
+    table.insert({ id: 2, email: 'ann@legacy.example', username: 'zed', phone: null, name: 'Zed' })
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'disable')
+
+    const user = ws.target.emulator.store.findByLoginId('email', 'ann@legacy.example')
+    expect(user?.status).toBe('disabled')
+    expect(user?.username?.value).toBe('ann')
+    expect(user?.standard?.['name']).toBe('Ann')
+    expect(ws.target.emulator.store.count()).toBe(1)
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['login_id_held'])
+    expect(String(dead[0]!['message'])).toContain('email ann@legacy.example belongs to the user of the row keyed {"id":1}, deleted in the source and kept in Authgear (deletes.policy: disable)')
+  })
+})
+
 describe('an email change of a row whose earlier version Authgear refused', () => {
   it('is dead-lettered change_conflict, not applied to the user holding its username (deletes: disable)', async () => {
     ws = await workspace()

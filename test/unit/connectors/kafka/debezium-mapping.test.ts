@@ -14,6 +14,26 @@ function message(value: unknown) {
 const row = (id: number, email: string, username?: string) => ({ id, email, ...(username ? { username } : {}), name: `N${id}` })
 
 describe('Debezium change events', () => {
+  it('refuses a new row taking a login ID of a row deleted while its user is kept (deletes.policy ignore or disable), not the same row back, and not under delete', () => {
+    const keyed = (key: number, value: unknown) => decodeMessage({ topic: 'db.public.users', partition: 0, offset: offset++, key: Buffer.from(JSON.stringify({ id: key })), value: Buffer.from(JSON.stringify(value)) }, 'debezium') as ReadableRecord
+    for (const policy of ['disable', 'ignore'] as const) {
+      const kept = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy } }), mappingConfigSchema.parse({}))
+      expect(kept(keyed(1, { op: 'c', before: null, after: row(1, 'ann@example.com', 'ann') })).ok).toBe(true)
+      expect(kept(keyed(1, { op: 'd', before: row(1, 'ann@example.com', 'ann'), after: null })).ok).toBe(true)
+      // Another person registering the email again: matched to Ann's kept user by it, it would take it over.
+      const byEmail = kept(keyed(2, { op: 'c', before: null, after: row(2, 'ann@example.com', 'zed') }))
+      expect(byEmail).toMatchObject({ ok: false, rejection: { code: 'login_id_held', message: expect.stringContaining(`email ann@example.com belongs to the user of the row keyed {"id":1}, deleted in the source and kept in Authgear (deletes.policy: ${policy})`) } })
+      // Another of its login IDs held by the kept user: Authgear refuses the record itself (InvariantViolated).
+      expect(kept(keyed(3, { op: 'c', before: null, after: row(3, 'zoe@example.com', 'ann') })).ok).toBe(true)
+      // The row restored (its primary key back) has its user again.
+      expect(kept(keyed(1, { op: 'c', before: null, after: row(1, 'ann@example.com', 'ann') })).ok).toBe(true)
+      expect(kept(keyed(4, { op: 'c', before: null, after: row(4, 'ann@example.com') })).ok).toBe(true)
+    }
+    const deleting = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy: 'delete' } }), mappingConfigSchema.parse({}))
+    deleting(keyed(5, { op: 'd', before: row(5, 'bo@example.com'), after: null }))
+    expect(deleting(keyed(6, { op: 'c', before: null, after: row(6, 'bo@example.com') })).ok).toBe(true)
+  })
+
   it('reads envelopes with and without the schema/payload wrapper; c, r, u upsert', () => {
     for (const event of [{ op: 'c', before: null, after: row(1, 'A@Example.com') }, { schema: {}, payload: { op: 'r', before: null, after: row(1, 'a@example.com') } }]) {
       const record = message(event) as ReadableRecord
