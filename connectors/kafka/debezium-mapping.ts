@@ -35,7 +35,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly keptB
       if (deleted.ok) kept?.add(change.rowKey, deleted.value)
       return deleted
     }
-    let after = row(rowRecord(source, change.after!))
+    const after = row(rowRecord(source, change.after!))
     // A new row (`c`, `r`): an update that takes one up changes a login ID, which is checked
     // against the user it matches (`change_conflict`).
     const held = change.op === 'u' ? undefined : kept?.refuse(change.rowKey, after)
@@ -47,10 +47,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly keptB
     }
     // Only its login IDs are wanted: a before image refused for its password or another field
     // (the version that was dead-lettered) still tells whether the login ID changed.
-    const previous = row(rowRecord(source, change.before))
-    // The same password and MFA secrets as before: an update that leaves them unapplied loses nothing.
-    if (previous.ok && sameSecrets(previous.value.record, after.value.record)) after = { ...after, value: { ...after.value, secretsUnchanged: true } }
-    const earlier = loginsOfImage(previous)
+    const earlier = loginsOfImage(row(rowRecord(source, change.before)))
     if (earlier === undefined) return after
     if (identifierUnchanged(after.value, earlier)) return after
     // A partial before image (REPLICA IDENTITY USING INDEX, MySQL binlog_row_image=MINIMAL) lacks
@@ -117,15 +114,6 @@ class KeptLogins {
       loginsRead: { identifier, identifierValue, logins },
     }
   }
-}
-
-/** Whether two mapped records carry the same password and MFA secrets (JSON of the same mapping: key order is the same). */
-function sameSecrets(before: MappedRecord['record'], after: MappedRecord['record']): boolean {
-  const secrets = (record: MappedRecord['record']) => {
-    const { password, mfa } = record as { password?: unknown; mfa?: unknown }
-    return JSON.stringify([password ?? null, mfa ?? null])
-  }
-  return secrets(before) === secrets(after)
 }
 
 /** A row image's login IDs, read whether or not the mapping takes the rest of the row. */

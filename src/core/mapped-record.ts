@@ -49,12 +49,6 @@ export interface MappedRecord {
    */
   readonly earlierLogins?: Readonly<Partial<Record<IdentifierType, string>>>
   /**
-   * An update whose password (and MFA secrets) the row's previous image had too (a Debezium `u`
-   * with its `before`): nothing was lost when Authgear's upsert ignores them, so it is not
-   * reported `password_not_applied`.
-   */
-  readonly secretsUnchanged?: boolean
-  /**
    * A delete: the deleted row's login IDs besides its identifier (its username, its phone). The
    * delete frees them in Authgear, so a record taking one up is sent only once the delete has finished.
    */
