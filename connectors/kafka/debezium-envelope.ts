@@ -11,6 +11,11 @@ export interface DebeziumChange {
   readonly sourceTsMs?: number
   /** The Kafka message's key as text: Debezium keys each event by the row's primary key. */
   readonly rowKey?: string
+  /**
+   * A primary-key change, which Debezium sends as a delete of the old key and a create of the new:
+   * on the delete the new key (`__debezium.newkey`), on the create the old one (`__debezium.oldkey`).
+   */
+  readonly otherRowKey?: string
 }
 
 export type EnvelopeResult =

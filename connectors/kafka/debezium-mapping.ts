@@ -32,13 +32,14 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly keptB
     if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
     if (change.op === 'd') {
       const deleted = mapDelete(source, change, row)
-      if (deleted.ok) kept?.add(change.rowKey, deleted.value)
+      // A primary-key change deletes nothing: the row goes on under its new key.
+      if (deleted.ok && change.otherRowKey === undefined) kept?.add(change.rowKey, deleted.value)
       return deleted
     }
     const after = row(rowRecord(source, change.after!))
     // A new row (`c`, `r`): an update that takes one up changes a login ID, which is checked
     // against the user it matches (`change_conflict`).
-    const held = change.op === 'u' ? undefined : kept?.refuse(change.rowKey, after)
+    const held = change.op === 'u' ? undefined : kept?.refuse(change.rowKey, after, change.otherRowKey)
     if (held !== undefined) return held
     if (!after.ok || change.op !== 'u') return after
     if (change.before === null) {
@@ -92,7 +93,7 @@ class KeptLogins {
     }
   }
 
-  refuse(key: string | undefined, mapped: MappingResult): MappingResult | undefined {
+  refuse(key: string | undefined, mapped: MappingResult, oldKey?: string): MappingResult | undefined {
     if (!mapped.ok || this.#byValue.size === 0 || key === undefined) return undefined
     // Only by its identifier: Authgear matches the record by it. A kept user holding another of
     // its login IDs makes Authgear refuse the record (`InvariantViolated`), which takes nothing over.
@@ -100,16 +101,18 @@ class KeptLogins {
     const holder = this.#byValue.get(identifierValue)
     if (holder === undefined) return undefined
     const logins = loginsOf(mapped.value)
-    if (holder === key) {
+    if (holder === key || holder === oldKey) {
       // The row is back: its user is its own again.
       for (const mine of Object.values(logins)) if (this.#byValue.get(mine as string) === key) this.#byValue.delete(mine as string)
       return undefined
     }
+    // Refused once: the same change produced again (once that user is dealt with) goes through.
+    this.#byValue.delete(identifierValue)
     return {
       ok: false,
       rejection: {
         code: 'login_id_held',
-        message: `${identifier} ${identifierValue} belongs to the user of the row keyed ${holder}, deleted in the source and kept in Authgear (deletes.policy: ${this.#policy}): imported, this row would be matched to that user and take it over; delete that user in Authgear (or use deletes.policy: delete), then produce this row's change again`,
+        message: `${identifier} ${identifierValue} was the row keyed ${holder}'s, deleted in the source, whose user Authgear keeps if it was imported (deletes.policy: ${this.#policy}): imported, this row would be matched to that user and take it over; check that user in Authgear and delete it (or use deletes.policy: delete), then produce this row's change again`,
       },
       loginsRead: { identifier, identifierValue, logins },
     }

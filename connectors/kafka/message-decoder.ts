@@ -12,6 +12,8 @@ export interface RawMessage {
   readonly value: Buffer | null | undefined
   /** The message's key: for Debezium, the row's primary key. */
   readonly key?: Buffer | string | null | undefined
+  /** Its headers: Debezium marks a primary-key change with `__debezium.oldkey` and `__debezium.newkey`. */
+  readonly headers?: readonly Readonly<Record<string, string | Buffer>>[] | undefined
 }
 
 /** The `data` of a Debezium record as the Debezium mapping receives it. */
@@ -20,6 +22,15 @@ export const DEBEZIUM_CHANGE = '__debezium_change'
 /** Stable key of a message: topic/partition/offset. Dead letters carry it, so a message can be found again. */
 export function messageKey(message: RawMessage): string {
   return `${message.topic}/${message.partition}/${message.offset}`
+}
+
+/** A header's value as text (the first of that name), or undefined. */
+function header(message: RawMessage, name: string): string | undefined {
+  for (const entry of message.headers ?? []) {
+    const value = entry[name]
+    if (value !== undefined) return value.toString()
+  }
+  return undefined
 }
 
 /** Splits a key made by `messageKey` back into its parts; undefined for other keys. */
@@ -53,7 +64,8 @@ export function decodeMessage(message: RawMessage, format: KafkaFormat): SourceR
     if (envelope.kind === 'tombstone') return undefined
     if (envelope.kind === 'invalid') return { kind: 'unreadable', key, origin, code: envelope.code, message: `${origin}: ${envelope.message}` }
     const rowKey = message.key === null || message.key === undefined ? undefined : message.key.toString()
-    return { kind: 'data', key, origin, data: { [DEBEZIUM_CHANGE]: rowKey === undefined ? envelope.change : { ...envelope.change, rowKey } } }
+    const keyChange = header(message, envelope.change.op === 'd' ? '__debezium.newkey' : '__debezium.oldkey')
+    return { kind: 'data', key, origin, data: { [DEBEZIUM_CHANGE]: rowKey === undefined && keyChange === undefined ? envelope.change : { ...envelope.change, ...(rowKey !== undefined ? { rowKey } : {}), ...(keyChange !== undefined ? { otherRowKey: keyChange } : {}) } } }
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { kind: 'unreadable', key, origin, code: 'not_an_object', message: `${origin}: the message is JSON but not an object` }

@@ -85,7 +85,7 @@ export async function reconcileCommand(options: ReconcileOptions, io: CommandIo)
     await source.check?.(ctx)
     if (client !== undefined) {
       // Users imported after an interrupted reconcile started its export are not in that export.
-      const lastImport = await stat(join(stateDir, `${config.name}.checkpoint.json`)).then((file) => file.mtimeMs, () => undefined)
+      const lastImport = await lastCheckpointAt(stateDir, config.name)
       const memo = new ExportTaskMemo(join(stateDir, `${config.name}.reconcile-export-task.json`), { completedWithinMs: reusableExportMs, ...(lastImport !== undefined ? { staleBeforeMs: lastImport } : {}) })
       const { id, bytes, completedAt } = await runExport(client, { format: 'ndjson' }, exportFile, metrics, config.observability.progress, ctx.signal, memo)
       snapshotAt = completedAt
@@ -186,4 +186,16 @@ function expectedFields(config: RootConfig): ExpectedFields | undefined {
 
 function optionalExpected(expected: ExpectedFields | undefined): { expected?: ExpectedFields } {
   return expected === undefined ? {} : { expected }
+}
+
+/** When any run of this config last saved its checkpoint: Kafka replicas beyond the first each keep their own (`<name>.replica-N.checkpoint.json`). */
+async function lastCheckpointAt(stateDir: string, name: string): Promise<number | undefined> {
+  const names = await readdir(stateDir).catch(() => [] as string[])
+  const own = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.replica-\\d+)?\\.checkpoint\\.json$`)
+  let latest: number | undefined
+  for (const file of names.filter((entry) => own.test(entry))) {
+    const at = await stat(join(stateDir, file)).then((info) => info.mtimeMs, () => undefined)
+    if (at !== undefined && (latest === undefined || at > latest)) latest = at
+  }
+  return latest
 }

@@ -245,7 +245,7 @@ describe('a new row with the email of a row deleted while its user is kept', () 
     expect(ws.target.emulator.store.count()).toBe(1)
     const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
     expect(dead.map((d) => d['code'])).toEqual(['login_id_held'])
-    expect(String(dead[0]!['message'])).toContain('email ann@legacy.example belongs to the user of the row keyed {"id":1}, deleted in the source and kept in Authgear (deletes.policy: disable)')
+    expect(String(dead[0]!['message'])).toContain('email ann@legacy.example was the row keyed {"id":1}\'s, deleted in the source, whose user Authgear keeps if it was imported (deletes.policy: disable)')
   })
 })
 

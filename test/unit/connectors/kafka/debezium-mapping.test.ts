@@ -15,19 +15,30 @@ const row = (id: number, email: string, username?: string) => ({ id, email, ...(
 
 describe('Debezium change events', () => {
   it('refuses a new row taking a login ID of a row deleted while its user is kept (deletes.policy ignore or disable), not the same row back, and not under delete', () => {
-    const keyed = (key: number, value: unknown) => decodeMessage({ topic: 'db.public.users', partition: 0, offset: offset++, key: Buffer.from(JSON.stringify({ id: key })), value: Buffer.from(JSON.stringify(value)) }, 'debezium') as ReadableRecord
+    const keyed = (key: number, value: unknown, headers?: Record<string, Buffer>[]) => decodeMessage({ topic: 'db.public.users', partition: 0, offset: offset++, key: Buffer.from(JSON.stringify({ id: key })), value: Buffer.from(JSON.stringify(value)), ...(headers ? { headers } : {}) }, 'debezium') as ReadableRecord
     for (const policy of ['disable', 'ignore'] as const) {
       const kept = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy } }), mappingConfigSchema.parse({}))
       expect(kept(keyed(1, { op: 'c', before: null, after: row(1, 'ann@example.com', 'ann') })).ok).toBe(true)
       expect(kept(keyed(1, { op: 'd', before: row(1, 'ann@example.com', 'ann'), after: null })).ok).toBe(true)
       // Another person registering the email again: matched to Ann's kept user by it, it would take it over.
       const byEmail = kept(keyed(2, { op: 'c', before: null, after: row(2, 'ann@example.com', 'zed') }))
-      expect(byEmail).toMatchObject({ ok: false, rejection: { code: 'login_id_held', message: expect.stringContaining(`email ann@example.com belongs to the user of the row keyed {"id":1}, deleted in the source and kept in Authgear (deletes.policy: ${policy})`) } })
+      expect(byEmail).toMatchObject({ ok: false, rejection: { code: 'login_id_held', message: expect.stringContaining(`email ann@example.com was the row keyed {"id":1}'s, deleted in the source, whose user Authgear keeps if it was imported (deletes.policy: ${policy})`) } })
+      // Produced again once that user is dealt with, it goes through.
+      expect(kept(keyed(2, { op: 'c', before: null, after: row(2, 'ann@example.com', 'zed') })).ok).toBe(true)
       // Another of its login IDs held by the kept user: Authgear refuses the record itself (InvariantViolated).
       expect(kept(keyed(3, { op: 'c', before: null, after: row(3, 'zoe@example.com', 'ann') })).ok).toBe(true)
       // The row restored (its primary key back) has its user again.
-      expect(kept(keyed(1, { op: 'c', before: null, after: row(1, 'ann@example.com', 'ann') })).ok).toBe(true)
-      expect(kept(keyed(4, { op: 'c', before: null, after: row(4, 'ann@example.com') })).ok).toBe(true)
+      kept(keyed(7, { op: 'd', before: row(7, 'gil@example.com'), after: null }))
+      expect(kept(keyed(7, { op: 'c', before: null, after: row(7, 'gil@example.com') })).ok).toBe(true)
+      expect(kept(keyed(8, { op: 'c', before: null, after: row(8, 'gil@example.com') })).ok).toBe(true)
+      // A primary-key change (UPDATE … SET id), which Debezium sends as a delete and a create marked with the other key, is the same row.
+      const oldKey = Buffer.from(JSON.stringify({ id: 9 }))
+      const newKey = Buffer.from(JSON.stringify({ id: 900 }))
+      kept(keyed(9, { op: 'd', before: row(9, 'hal@example.com'), after: null }, [{ '__debezium.newkey': newKey }]))
+      expect(kept(keyed(900, { op: 'c', before: null, after: row(900, 'hal@example.com') }, [{ '__debezium.oldkey': oldKey }])).ok).toBe(true)
+      // Marked on the create alone, it is the same row too.
+      kept(keyed(10, { op: 'd', before: row(10, 'ida@example.com'), after: null }))
+      expect(kept(keyed(1000, { op: 'c', before: null, after: row(1000, 'ida@example.com') }, [{ '__debezium.oldkey': Buffer.from(JSON.stringify({ id: 10 })) }])).ok).toBe(true)
     }
     const deleting = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy: 'delete' } }), mappingConfigSchema.parse({}))
     deleting(keyed(5, { op: 'd', before: row(5, 'bo@example.com'), after: null }))
