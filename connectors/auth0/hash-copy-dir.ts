@@ -24,9 +24,19 @@ export interface HashCopyDir {
 export async function makeHashCopyDir(root = tmpdir()): Promise<HashCopyDir> {
   await removeAbandonedCopies(root)
   const path = await mkdtemp(join(root, prefix))
-  const db = new DatabaseSync(join(path, lockFile), { timeout: 0 })
-  db.exec('BEGIN EXCLUSIVE')
-  return { path, release: () => db.isOpen && db.close() }
+  let db: DatabaseSync | undefined
+  try {
+    db = new DatabaseSync(join(path, lockFile), { timeout: 0 })
+    db.exec('BEGIN EXCLUSIVE')
+  } catch {
+    // A file system without locks: the copy is made all the same, unmarked (no later run removes
+    // it while this one may be using it; this one removes it when it ends).
+    db?.close()
+    await rm(join(path, lockFile), { force: true })
+    return { path, release: () => undefined }
+  }
+  const held = db
+  return { path, release: () => held.isOpen && held.close() }
 }
 
 async function removeAbandonedCopies(root: string): Promise<void> {
