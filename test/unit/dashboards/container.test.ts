@@ -151,6 +151,11 @@ describe('the gearbridge bin', () => {
     expect(launch({ NODE_OPTIONS: '--max-old-space-size=512' }).argv.slice(0, 2)).toEqual(['--max-semi-space-size=8', '--heap-growing-percent=60'])
   })
 
+  it('writes its defaults where the benchmarks read them, so they measure gearbridge as the bin starts it', async () => {
+    const { launchSettings } = await import('../../../bench/launch-settings.ts')
+    expect(launchSettings()).toEqual({ env: { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' }, flags: ['--max-semi-space-size=8', '--heap-growing-percent=60'] })
+  })
+
   it('refuses a Node older than 24 with what to run instead, not a stack trace', () => {
     let failure: { status: number; stderr: string } | undefined
     try {
