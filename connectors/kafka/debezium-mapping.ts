@@ -102,8 +102,8 @@ class KeptLogins {
     if (holder === undefined) return undefined
     const logins = loginsOf(mapped.value)
     if (holder === key || holder === oldKey) {
-      // The row is back: its user is its own again.
-      for (const mine of Object.values(logins)) if (this.#byValue.get(mine as string) === key) this.#byValue.delete(mine as string)
+      // The row is back (or goes on under a new key): its user is its own again.
+      for (const [value, of] of this.#byValue) if (of === holder) this.#byValue.delete(value)
       return undefined
     }
     // Refused once: the same change produced again (once that user is dealt with) goes through.

@@ -36,6 +36,8 @@ describe('Debezium change events', () => {
       const newKey = Buffer.from(JSON.stringify({ id: 900 }))
       kept(keyed(9, { op: 'd', before: row(9, 'hal@example.com'), after: null }, [{ '__debezium.newkey': newKey }]))
       expect(kept(keyed(900, { op: 'c', before: null, after: row(900, 'hal@example.com') }, [{ '__debezium.oldkey': oldKey }])).ok).toBe(true)
+      // Its user lives on under the new key: nothing is held for the old one any more.
+      expect(kept(keyed(901, { op: 'c', before: null, after: row(901, 'hal@example.com') })).ok).toBe(true)
       // Marked on the create alone, it is the same row too.
       kept(keyed(10, { op: 'd', before: row(10, 'ida@example.com'), after: null }))
       expect(kept(keyed(1000, { op: 'c', before: null, after: row(1000, 'ida@example.com') }, [{ '__debezium.oldkey': Buffer.from(JSON.stringify({ id: 10 })) }])).ok).toBe(true)
