@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { redactText } from '../runtime/redact.ts'
-import { mkdir, mkdtemp, readdir, realpath, rm, rmdir, stat, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, realpath, rm, rmdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { connectExport } from '../../connectors/authgear/export-connect.ts'
 import { createSource } from '../../connectors/create-source.ts'
@@ -18,6 +18,7 @@ import { ExitCodes } from '../runtime/exit-codes.ts'
 import { ExportTaskMemo } from '../runtime/export-task-memo.ts'
 import { runExport } from './export.ts'
 import { openRun, type CommandIo } from './run-setup.ts'
+import { lastCheckpointAt } from './last-checkpoint.ts'
 import { writableTarget } from './writable-target.ts'
 
 /**
@@ -188,14 +189,3 @@ function optionalExpected(expected: ExpectedFields | undefined): { expected?: Ex
   return expected === undefined ? {} : { expected }
 }
 
-/** When any run of this config last saved its checkpoint: Kafka replicas beyond the first each keep their own (`<name>.replica-N.checkpoint.json`). */
-async function lastCheckpointAt(stateDir: string, name: string): Promise<number | undefined> {
-  const names = await readdir(stateDir).catch(() => [] as string[])
-  const own = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.replica-\\d+)?\\.checkpoint\\.json$`)
-  let latest: number | undefined
-  for (const file of names.filter((entry) => own.test(entry))) {
-    const at = await stat(join(stateDir, file)).then((info) => info.mtimeMs, () => undefined)
-    if (at !== undefined && (latest === undefined || at > latest)) latest = at
-  }
-  return latest
-}
