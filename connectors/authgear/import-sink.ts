@@ -255,7 +255,7 @@ export class ImportSink {
     // Authgear ignores password, mfa.password and mfa.totp on upsert without a warning. Only an
     // update reads the record: one mapped on a worker thread is parsed back to be read.
     const passwordNotApplied = detail.outcome === 'updated' && carriesSecrets(item.mapped.record as { password?: unknown; mfa?: { totp?: unknown; password?: unknown } })
-    return { ...base, kind: detail.outcome, ...(detail.user_id ? { userId: detail.user_id } : {}), ...(passwordNotApplied ? { passwordNotApplied } : {}) }
+    return { ...base, kind: detail.outcome, ...(detail.user_id ? { userId: detail.user_id } : {}), ...(passwordNotApplied ? { passwordNotApplied, ...(item.mapped.secretsUnchanged === true ? { passwordUnchanged: true } : {}) } : {}) }
   }
 
   #split(items: WorkItem[], queue: WorkItem[][], limit: number | undefined): WorkItem[] {

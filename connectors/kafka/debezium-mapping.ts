@@ -36,7 +36,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly keptB
       if (deleted.ok && change.otherRowKey === undefined) kept?.add(change.rowKey, deleted.value)
       return deleted
     }
-    const after = row(rowRecord(source, change.after!))
+    let after = row(rowRecord(source, change.after!))
     // A new row (`c`, `r`): an update that takes one up changes a login ID, which is checked
     // against the user it matches (`change_conflict`).
     const held = change.op === 'u' ? undefined : kept?.refuse(change.rowKey, after, change.otherRowKey)
@@ -48,7 +48,10 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly keptB
     }
     // Only its login IDs are wanted: a before image refused for its password or another field
     // (the version that was dead-lettered) still tells whether the login ID changed.
-    const earlier = loginsOfImage(row(rowRecord(source, change.before)))
+    const previous = row(rowRecord(source, change.before))
+    // The same password and MFA secrets as the previous version: said apart when the upsert leaves them unapplied.
+    if (previous.ok && sameSecrets(previous.value.record, after.value.record)) after = { ...after, value: { ...after.value, secretsUnchanged: true } }
+    const earlier = loginsOfImage(previous)
     if (earlier === undefined) return after
     if (identifierUnchanged(after.value, earlier)) return after
     // A partial before image (REPLICA IDENTITY USING INDEX, MySQL binlog_row_image=MINIMAL) lacks
@@ -117,6 +120,15 @@ class KeptLogins {
       loginsRead: { identifier, identifierValue, logins },
     }
   }
+}
+
+/** Whether two records of one mapping carry the same password and MFA secrets (their JSON: the same mapping writes keys in the same order). */
+function sameSecrets(before: MappedRecord['record'], after: MappedRecord['record']): boolean {
+  const secrets = (record: MappedRecord['record']) => {
+    const { password, mfa } = record as { password?: unknown; mfa?: unknown }
+    return JSON.stringify([password ?? null, mfa ?? null])
+  }
+  return secrets(before) === secrets(after)
 }
 
 /** A row image's login IDs, read whether or not the mapping takes the rest of the row. */

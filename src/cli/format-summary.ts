@@ -11,7 +11,7 @@ export function formatSummary(mode: string, summary: RunSummary, result: Pipelin
     result.alreadyComplete ? `gearbridge ${mode}: already complete (nothing new to read; use --from-start to run again)` : `gearbridge ${mode}: ${result.status}`,
     `  read        ${summary.read}`,
     `  inserted    ${o.inserted}`,
-    `  updated     ${o.updated}${summary.passwordNotApplied > 0 ? `  (${summary.passwordNotApplied} carried a password Authgear ignores on update)` : ''}`,
+    `  updated     ${o.updated}${summary.passwordNotApplied > 0 ? `  (${summary.passwordNotApplied} carried a password Authgear ignores on update${summary.passwordNotAppliedUnchanged > 0 ? `; ${summary.passwordNotAppliedUnchanged} of them the same as the row's previous version` : ''})` : ''}`,
     `  skipped     ${o.skipped}`,
     `  superseded  ${o.superseded}`,
     `  failed      ${o.failed}`,

@@ -49,6 +49,12 @@ export interface MappedRecord {
    */
   readonly earlierLogins?: Readonly<Partial<Record<IdentifierType, string>>>
   /**
+   * An update whose `before` image carried the same password and MFA secrets (a Debezium `u`):
+   * when Authgear ignores them on upsert, nothing is lost if the earlier version was imported with
+   * them, which only Authgear knows. Reported apart (`password_unchanged`), never instead.
+   */
+  readonly secretsUnchanged?: boolean
+  /**
    * A delete: the deleted row's login IDs besides its identifier (its username, its phone). The
    * delete frees them in Authgear, so a record taking one up is sent only once the delete has finished.
    */

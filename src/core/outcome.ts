@@ -22,6 +22,8 @@ export interface Outcome {
   readonly warnings?: readonly string[]
   /** True when an update carried a password that Authgear ignores on upsert. */
   readonly passwordNotApplied?: boolean
+  /** With `passwordNotApplied`: the row's previous version carried the same password (`MappedRecord.secretsUnchanged`). */
+  readonly passwordUnchanged?: boolean
   readonly attempts?: number
   /** A failure after import jobs that may have run without reporting (a crashed chunk, an expired or raced job): Authgear may hold the record. */
   readonly mayHaveApplied?: boolean

@@ -17,6 +17,7 @@ export class Metrics {
   readonly deadLetters = new Counter({ name: 'gearbridge_dead_letters_total', help: 'Records written to the dead-letter file, by stage and stable reason code.', labelNames: ['stage', 'reason'], registers: [this.registry] })
   readonly passwords: Counter<'algorithm' | 'lane'> = new Counter({ name: 'gearbridge_password_lanes_total', help: 'Mapped records by recognized password hash algorithm and lane (imported, reset, rejected, none).', labelNames: ['algorithm', 'lane'], registers: [this.registry], collect: (): void => this.passwordLanes.flush() })
   readonly passwordNotApplied = new Counter({ name: 'gearbridge_password_not_applied_total', help: 'Updated users whose record carried a password that Authgear ignores on upsert.', registers: [this.registry] })
+  readonly passwordNotAppliedUnchanged = new Counter({ name: 'gearbridge_password_not_applied_unchanged_total', help: 'Of gearbridge_password_not_applied_total: Debezium updates whose before image carried the same password and MFA secrets (lost only if the earlier version never reached Authgear with them).', registers: [this.registry] })
   readonly jobs = new Counter({ name: 'gearbridge_import_jobs_total', help: 'Import jobs by result: completed, crashed (top-level error), expired (404 while polling), split (413), quota_split (429 UsageLimitExceeded, halved to fit what is left of the quota), crash_split (records whose chunk crashed twice, halved to find the one that crashes it).', labelNames: ['result'], registers: [this.registry] })
   readonly jobsInFlight = new Gauge({ name: 'gearbridge_import_jobs_in_flight', help: 'Import jobs submitted and not yet completed.', registers: [this.registry] })
   readonly jobDuration = new Histogram({ name: 'gearbridge_import_job_duration_seconds', help: 'Time from job submission to completed status.', buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300], registers: [this.registry] })
@@ -62,6 +63,7 @@ export class Metrics {
     for (const period of ['day', 'month']) this.quotaExhausted.set({ period }, 0)
     this.authFailures.inc(0)
     this.passwordNotApplied.inc(0)
+    this.passwordNotAppliedUnchanged.inc(0)
     for (const result of ['followed', 'refused', 'conflict']) this.loginChanges.inc({ result }, 0)
   }
 

@@ -47,6 +47,10 @@ export class OutcomeRecorder {
     if (outcome.passwordNotApplied) {
       this.#summary.passwordNotApplied++
       this.#metrics.passwordNotApplied.inc()
+      if (outcome.passwordUnchanged) {
+        this.#summary.passwordNotAppliedUnchanged++
+        this.#metrics.passwordNotAppliedUnchanged.inc()
+      }
     }
     const published = source.kind === 'data' ? source.publishedFrom : undefined
     this.#report?.write({
@@ -59,7 +63,7 @@ export class OutcomeRecorder {
       login: mapped?.identifierValue,
       ...(outcome.code ? { code: outcome.code } : {}),
       ...(outcome.warnings?.length ? { warnings: outcome.warnings } : {}),
-      ...(outcome.passwordNotApplied ? { password_not_applied: true } : {}),
+      ...(outcome.passwordNotApplied ? { password_not_applied: true, ...(outcome.passwordUnchanged ? { password_unchanged: true } : {}) } : {}),
       // What `--retry-failed` reads: the rest of the file after this line is to send too.
       ...(source.kind === 'unreadable' && source.restSkipped ? { rest_skipped: true } : {}),
       at: now,

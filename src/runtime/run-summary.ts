@@ -8,6 +8,8 @@ export class RunSummary {
   readonly byPassword: Record<string, number> = {}
   readonly deadLetterReasons: Record<string, number> = {}
   passwordNotApplied = 0
+  /** Of `passwordNotApplied`: updates whose previous version carried the same password. */
+  passwordNotAppliedUnchanged = 0
   /** Records read again after a stop whose outcomes the stopped run had recorded: not sent again. */
   settledEarlier = 0
   /** Records a `--retry-failed` run read but did not send: their last outcome was not a dead letter. */
@@ -32,6 +34,7 @@ export class RunSummary {
       ...(this.notRetried > 0 ? { not_retried: this.notRetried } : {}),
       pending: this.read - this.settled,
       password_not_applied: this.passwordNotApplied,
+      password_not_applied_unchanged: this.passwordNotAppliedUnchanged,
       by_identifier: this.byIdentifier,
       by_password: this.byPassword,
       dead_letter_reasons: this.deadLetterReasons,

@@ -111,6 +111,7 @@ class SerializedMappedRecord implements MappedRecord {
   readonly lockKeys?: readonly string[]
   readonly earlierLogins?: MappedRecord['earlierLogins']
   readonly imageRefused?: string
+  readonly secretsUnchanged?: boolean
   readonly #utf8: Buffer
   readonly #jsonStart: number
   readonly #bytes: number
@@ -126,6 +127,7 @@ class SerializedMappedRecord implements MappedRecord {
     if (item.lockKeys !== undefined) this.lockKeys = item.lockKeys
     if (item.earlierLogins !== undefined) this.earlierLogins = item.earlierLogins
     if (item.imageRefused !== undefined) this.imageRefused = item.imageRefused
+    if (item.secretsUnchanged !== undefined) this.secretsUnchanged = item.secretsUnchanged
     this.#utf8 = utf8
     this.#jsonStart = jsonStart
     this.#bytes = bytes

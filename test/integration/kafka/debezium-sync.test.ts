@@ -15,6 +15,7 @@ interface Row {
   username: string | null
   phone: string | null
   name: string
+  pw?: string
 }
 
 /**
@@ -92,7 +93,7 @@ function buildStream(): { table: LegacyTable; phaseOne: number; deleted: number[
  * `phaseOne` events, once they are committed (and `betweenPhases` has run) the rest, then stops
  * it with SIGTERM (exit 0).
  */
-async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: number, partitions: number, policy: 'disable' | 'delete', betweenPhases?: () => void): Promise<void> {
+async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: number, partitions: number, policy: 'disable' | 'delete', betweenPhases?: () => void, source: Record<string, unknown> = {}): Promise<void> {
   const k = await kafka()
   const topic = uniqueName('legacy.public.users')
   await k.createTopic(topic, partitions)
@@ -103,6 +104,7 @@ async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: numbe
     columns: { email: 'email', username: 'username', phone_number: 'phone', name: 'name' },
     commit_interval_ms: 100, batch_records: 20,
     deletes: { policy, max_per_second: 50 },
+    ...source,
   })
   const run = startSync(config)
   const committedUpTo = (n: number) => async () => ((await committedOffsets(k, group, topic, partitions)) ?? []).reduce((x, y) => x + Math.max(0, y), 0) === n
@@ -224,6 +226,27 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
     expect(dead.map((d) => d['code'])).toEqual(['delete_conflict'])
     expect(String(dead[0]!['message'])).toContain('has preferred_username fresh4, not user2, since the deleted row')
+  })
+})
+
+describe('an update that carries a password Authgear ignores on upsert', () => {
+  it('is reported password_not_applied, and password_unchanged too when its before image had the same password', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    const hash = '$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy'
+    table.insert({ id: 1, email: 'cat@legacy.example', username: 'cat', phone: null, name: 'Cat', pw: hash }, 'r')
+    table.insert({ id: 2, email: 'dog@legacy.example', username: 'dog', phone: null, name: 'Dog', pw: hash }, 'r')
+    const phaseOne = table.events.length
+    // One user renamed (the same password), the other given a new password.
+    table.update(1, { name: 'Cat, renamed' })
+    table.update(2, { pw: hash.replace('N9qo', 'M8pn') })
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'disable', undefined, { columns: { email: 'email', username: 'username', phone_number: 'phone', name: 'name', password_hash: 'pw' } })
+    const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
+    const users = new Map([[ws.target.emulator.store.findByLoginId('email', 'cat@legacy.example')?.id, 'cat'], [ws.target.emulator.store.findByLoginId('email', 'dog@legacy.example')?.id, 'dog']])
+    expect(report.filter((line) => line['outcome'] === 'updated').map((line) => [users.get(line['user_id'] as string), line['password_not_applied'] ?? null, line['password_unchanged'] ?? null]).sort()).toEqual([
+      ['cat', true, true],
+      ['dog', true, null],
+    ])
   })
 })
 

@@ -78,6 +78,16 @@ describe('Debezium change events', () => {
     expect(!keyOnly.ok && keyOnly.rejection.code).toBe('delete_without_identifier')
   })
 
+  it('marks an update whose password the before image had too (reported apart when the upsert leaves it unapplied)', () => {
+    const withPassword = kafkaSourceConfigSchema.parse({ ...source, columns: { email: 'email', username: 'username', name: 'name', password_hash: 'pw' } })
+    const mapping = createKafkaMapping(withPassword, mappingConfigSchema.parse({}))
+    const hash = '$2b$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy'
+    const renamed = mapping(message({ op: 'u', before: { ...row(11, 'eleven@example.com'), pw: hash }, after: { ...row(11, 'eleven@example.com'), name: 'Renamed', pw: hash } }) as ReadableRecord)
+    expect(renamed.ok && renamed.value.secretsUnchanged).toBe(true)
+    const rehashed = mapping(message({ op: 'u', before: { ...row(12, 'twelve@example.com'), pw: hash }, after: { ...row(12, 'twelve@example.com'), pw: hash.replace('N9qo', 'M8pn') } }) as ReadableRecord)
+    expect(rehashed.ok && rehashed.value.secretsUnchanged).toBeUndefined()
+  })
+
   it('reads a before image refused for its password (its version dead-lettered) for its login IDs alone: a delete still finds the user, an email change is still followed', () => {
     const withPassword = kafkaSourceConfigSchema.parse({ ...source, columns: { email: 'email', username: 'username', name: 'name', password_hash: 'pw' } })
     const strict = createKafkaMapping(withPassword, mappingConfigSchema.parse({ passwords: { non_bcrypt: 'dead_letter' } }))
