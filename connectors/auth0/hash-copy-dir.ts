@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
+import { tryExclusiveLock } from '../../src/runtime/exclusive-lock.ts'
 
 const prefix = 'gearbridge-hashes-'
 const lockFile = 'owner.lock'
@@ -16,27 +16,26 @@ export interface HashCopyDir {
 
 /**
  * A directory for the decompressed copy of a password-hash export (every hash in clear), held
- * with SQLite's exclusive lock on a file in it for as long as the process uses it: the operating
- * system lets go of the lock when the process ends however it ends (`kill -9`, the OOM killer),
- * in whatever PID namespace it ran. Each new copy first removes the copies no process holds: what
+ * with an exclusive lock on a file in it (`tryExclusiveLock`, as a run lock is) for as long as the
+ * process uses it: the operating system drops the lock when the process ends however it ends
+ * (`kill -9`, the OOM killer). Each new copy first removes the copies no process holds: what
  * killed runs left. A copy an earlier version made (no lock file) is left alone.
  */
 export async function makeHashCopyDir(root = tmpdir()): Promise<HashCopyDir> {
   await removeAbandonedCopies(root)
   const path = await mkdtemp(join(root, prefix))
-  let db: DatabaseSync | undefined
+  let lock: ReturnType<typeof tryExclusiveLock> | undefined
   try {
-    db = new DatabaseSync(join(path, lockFile), { timeout: 0 })
-    db.exec('BEGIN EXCLUSIVE')
+    lock = tryExclusiveLock(join(path, lockFile))
   } catch {
     // A file system without locks: the copy is made all the same, unmarked (no later run removes
     // it while this one may be using it; this one removes it when it ends).
-    db?.close()
+  }
+  if (lock === undefined || lock === 'held') {
     await rm(join(path, lockFile), { force: true })
     return { path, release: () => undefined }
   }
-  const held = db
-  return { path, release: () => held.isOpen && held.close() }
+  return { path, release: lock.release }
 }
 
 async function removeAbandonedCopies(root: string): Promise<void> {
@@ -46,16 +45,16 @@ async function removeAbandonedCopies(root: string): Promise<void> {
     const dir = join(root, name)
     const lock = join(dir, lockFile)
     if (!existsSync(lock)) continue
-    let db: DatabaseSync | undefined
+    let taken: ReturnType<typeof tryExclusiveLock>
     try {
-      db = new DatabaseSync(lock, { timeout: 0 })
-      db.exec('BEGIN EXCLUSIVE')
+      taken = tryExclusiveLock(lock)
     } catch {
-      // Held: its process runs (or the file cannot be opened: not ours to judge).
-      db?.close()
+      // Cannot be opened or locked: not ours to judge.
       continue
     }
-    db.close()
+    // Held: its process runs.
+    if (taken === 'held') continue
+    taken.release()
     await rm(dir, { recursive: true, force: true }).catch(() => undefined)
   }
 }

@@ -56,10 +56,9 @@ export async function emulatorCommand(options: EmulatorCommandOptions, io: Comma
   if (options.listen) {
     const registry = new Registry()
     collectDefaultMetrics({ register: registry })
-    health = await startObservabilityServer(options.listen, registry, { ready: () => true }).catch(async (error: Error) => {
+    health = await startObservabilityServer(options.listen, registry, { ready: () => true }, { name: '--listen', otherwise: 'give another address' }).catch(async (error: Error) => {
       await emulator.close()
-      const why = error.message.replace(/^observability\.listen \S+: /, '').replace(/; set another host:port, or null to turn the server off$/, '')
-      throw new UsageError(`--listen ${options.listen}: ${why}; give another address`)
+      throw new UsageError(error.message)
     })
   }
   try {

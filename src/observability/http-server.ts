@@ -32,7 +32,7 @@ export interface ObservabilityServer {
  * Serves `/metrics` (Prometheus text format), `/healthz` (the process answers) and `/readyz`
  * (the pipeline is running and can take work). Nothing else, and no record data.
  */
-export async function startObservabilityServer(listen: string, registry: Registry, readiness: Readiness): Promise<ObservabilityServer> {
+export async function startObservabilityServer(listen: string, registry: Registry, readiness: Readiness, setting: { readonly name: string; readonly otherwise: string } = { name: 'observability.listen', otherwise: 'set another host:port, or null to turn the server off' }): Promise<ObservabilityServer> {
   const at = listen.lastIndexOf(':')
   const host = listen.slice(0, at) || '0.0.0.0'
   const port = Number(listen.slice(at + 1))
@@ -61,7 +61,7 @@ export async function startObservabilityServer(listen: string, registry: Registr
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE' || error.code === 'EACCES' || error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') {
         const why = error.code === 'EADDRINUSE' ? 'the address is in use (another gearbridge?)' : error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN' ? `the host does not resolve (${error.code})` : `cannot listen there (${error.code})`
-        reject(new ConfigError(`observability.listen ${listen}: ${why}; set another host:port, or null to turn the server off`))
+        reject(new ConfigError(`${setting.name} ${listen}: ${why}; ${setting.otherwise}`))
       } else reject(error)
     })
     server.listen(port, host, () => resolve())

@@ -72,8 +72,13 @@ export function isSecretValue(value: string): boolean {
  * report or log.
  */
 export function redact(value: unknown, secretColumns?: ReadonlySet<string>, secretValues?: readonly string[]): unknown {
-  const values = secretValues?.map((secret) => secret.trim()).filter((secret) => secret.length >= minSecretLength)
-  return redactAt(value, 0, secretColumns, values === undefined || values.length === 0 ? undefined : values)
+  const values = usableSecretValues(secretValues)
+  return redactAt(value, 0, secretColumns, values.length === 0 ? undefined : values)
+}
+
+/** What a mapping module gave as passwords, trimmed, from 6 characters (shorter ones would take ordinary words with them). */
+function usableSecretValues(secrets: readonly string[] | undefined): string[] {
+  return (secrets ?? []).map((secret) => secret.trim()).filter((secret) => secret.length >= minSecretLength)
 }
 
 /** Whether `text` holds one of `secrets` as a whole word (see `withoutKnownSecrets`). */
@@ -85,12 +90,9 @@ function holdsSecret(text: string, secrets: readonly string[]): boolean {
  * `text` with `secrets` (what a mapping module gave as the password: `secretsRead`) replaced
  * where each stands as a whole word, from 6 characters, as a registered credential is.
  */
-export function withoutSecretValues(text: string, secrets: readonly string[] | undefined): string {
+function withoutSecretValues(text: string, secrets: readonly string[] | undefined): string {
   let out = text
-  for (const secret of secrets ?? []) {
-    const whole = secret.trim()
-    if (whole.length >= minSecretLength) out = replaceWhole(out, whole)
-  }
+  for (const secret of usableSecretValues(secrets)) out = replaceWhole(out, secret)
   return out
 }
 

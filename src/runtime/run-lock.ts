@@ -1,11 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { DatabaseSync } from 'node:sqlite'
-
-/** SQLite's result codes for a database another connection has locked. */
-const SQLITE_BUSY = 5
-const SQLITE_LOCKED = 6
+import { tryExclusiveLock, type ExclusiveLock } from './exclusive-lock.ts'
 
 /** Who holds a run lock, as its holder wrote it down (for the refusal's message). */
 export interface RunLockHolder {
@@ -16,9 +12,7 @@ export interface RunLockHolder {
 }
 
 /** A held run lock; `release` lets the next run take it. */
-export interface RunLock {
-  release(): void
-}
+export type RunLock = ExclusiveLock
 
 /**
  * One run at a time of a config's checkpoint, report and dead-letter files: two backfills of the
@@ -32,29 +26,18 @@ export interface RunLock {
 export function takeRunLock(stateDir: string, name: string, command: string): RunLock | { readonly heldBy: RunLockHolder | undefined; readonly path: string } {
   mkdirSync(stateDir, { recursive: true })
   const path = join(stateDir, `${name}.lock`)
-  let db: DatabaseSync
+  let lock: ReturnType<typeof tryExclusiveLock>
   try {
-    db = new DatabaseSync(path, { timeout: 0 })
+    lock = tryExclusiveLock(path)
   } catch (error) {
-    throw new Error(`cannot open the run lock ${path} (state.dir must be writable): ${(error as Error).message}`, { cause: error })
+    const what = (error as { stage?: string }).stage === 'open' ? 'open' : 'take'
+    throw new Error(`cannot ${what} the run lock ${path} (state.dir must be writable): ${(error as Error).message}`, { cause: error })
   }
-  try {
-    // Held until the run ends: no other connection may even read the file meanwhile.
-    db.exec('BEGIN EXCLUSIVE')
-  } catch (error) {
-    db.close()
-    const code = (error as { errcode?: number }).errcode
-    if (code !== SQLITE_BUSY && code !== SQLITE_LOCKED) throw new Error(`cannot take the run lock ${path} (state.dir must be writable): ${(error as Error).message}`, { cause: error })
-    return { heldBy: readHolder(`${path}.json`), path }
-  }
+  if (lock === 'held') return { heldBy: readHolder(`${path}.json`), path }
   const holder: RunLockHolder = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() }
   // Written once the lock is held, so it always names the current holder when a run is refused.
   writeFileSync(`${path}.json`, `${JSON.stringify(holder)}\n`)
-  return {
-    release: () => {
-      if (db.isOpen) db.close()
-    },
-  }
+  return lock
 }
 
 /** Most replicas of a Kafka sync one state.dir takes. */
