@@ -25,15 +25,17 @@ function rowRecord(source: ReadableRecord, row: Record<string, unknown>): Readab
  *   one instead, which updates the changed login ID in place, and a warning reports it. Otherwise
  *   it is rejected with `identifier_changed` and dead-lettered, naming both values.
  */
-export function createDebeziumMapping(row: RowMapping, options: { readonly keptByDeletes?: 'ignore' | 'disable' } = {}): (record: ReadableRecord) => MappingResult {
-  const kept = options.keptByDeletes === undefined ? undefined : new KeptLogins(options.keptByDeletes)
-  return (source) => {
+export function createDebeziumMapping(row: RowMapping, options: { readonly deletes?: 'ignore' | 'disable' | 'delete' } = {}): (record: ReadableRecord) => MappingResult {
+  const kept = options.deletes === 'ignore' || options.deletes === 'disable' ? new KeptLogins(options.deletes) : undefined
+  const freed = options.deletes === 'delete' ? new DeletedLogins() : undefined
+  const mapChange = (source: ReadableRecord): MappingResult => {
     const change = source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined
     if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
     if (change.op === 'd') {
       const deleted = mapDelete(source, change, row)
       // A primary-key change deletes nothing: the row goes on under its new key.
       if (deleted.ok && change.otherRowKey === undefined) kept?.add(change.rowKey, deleted.value)
+      if (deleted.ok) freed?.add(source.key, deleted.value)
       return deleted
     }
     let after = row(rowRecord(source, change.after!))
@@ -65,6 +67,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly keptB
     // it matches by it. A partial image cannot tell a login ID the row lacked from one it left out.
     return partial ? rerouted : { ok: true, value: { ...rerouted.value, record: rerouted.value.record, earlierLogins: earlier.logins } }
   }
+  return freed === undefined ? mapChange : (source) => freed.mark(mapChange(source))
 }
 
 /** Most login IDs of deleted rows remembered (a delete storm must not grow the heap without end): the oldest go first. */
@@ -119,6 +122,44 @@ class KeptLogins {
       },
       loginsRead: { identifier, identifierValue, logins },
     }
+  }
+}
+
+/** Most deletes remembered for the records that take up their login IDs (see `DeletedLogins`): the oldest go first. */
+const maxDeletedLogins = 100_000
+
+/**
+ * Login IDs of rows deleted in the source under `deletes.policy: delete`, read in this process,
+ * each with its delete's message key. The delete finds its user by its login ID; read again after a
+ * crash that came before its offset was committed, once a row created since with that login ID
+ * (an email registered again, a row restored) has been imported, it would find that row's user and
+ * delete it. A record taking one up names the delete (`afterDeletes`): the source commits past the
+ * delete before the record is sent. A delete read in an earlier process and committed is never read
+ * again, and one not committed is read again in this one: remembering this process's is enough.
+ */
+class DeletedLogins {
+  /** Login ID → the delete's message key. */
+  readonly #byValue = new Map<string, string>()
+
+  add(key: string, deleted: MappedRecord): void {
+    for (const value of [deleted.identifierValue, ...(deleted.freedLogins ?? []).map((login) => login.value)]) {
+      this.#byValue.delete(value)
+      this.#byValue.set(value, key)
+      if (this.#byValue.size > maxDeletedLogins) this.#byValue.delete(this.#byValue.keys().next().value as string)
+    }
+  }
+
+  mark(mapped: MappingResult): MappingResult {
+    if (!mapped.ok || mapped.value.action === 'delete' || this.#byValue.size === 0) return mapped
+    const deletes = new Set<string>()
+    for (const value of [mapped.value.identifierValue, ...Object.values(loginsOf(mapped.value))]) {
+      const key = this.#byValue.get(value)
+      if (key === undefined) continue
+      deletes.add(key)
+      // Once past the delete, nothing reads it again: the row's later versions need no wait.
+      this.#byValue.delete(value)
+    }
+    return deletes.size === 0 ? mapped : { ok: true, value: { ...mapped.value, afterDeletes: [...deletes] } }
   }
 }
 

@@ -16,7 +16,7 @@ export function createRowMapping(source: KafkaSourceConfig, mapping: MappingConf
   return createSqlMapping(sql, mapping, { clearEmpty: options.upsert === true })
 }
 
-/** The mapping of a `type: kafka` source, by message format. Synchronous; a Debezium one remembers the login IDs of deleted rows whose users Authgear keeps. */
+/** The mapping of a `type: kafka` source, by message format. Synchronous; a Debezium one remembers the login IDs of deleted rows (whose users Authgear keeps, or which a later row may take up). */
 export function createKafkaMapping(source: KafkaSourceConfig, mapping: MappingConfig, options: { readonly upsert?: boolean } = {}): (record: ReadableRecord) => MappingResult {
   switch (source.format) {
     case 'mapped':
@@ -24,6 +24,6 @@ export function createKafkaMapping(source: KafkaSourceConfig, mapping: MappingCo
     case 'json':
       return createRowMapping(source, mapping, options)
     case 'debezium':
-      return createDebeziumMapping(createRowMapping(source, mapping, options), source.deletes.policy === 'delete' ? {} : { keptByDeletes: source.deletes.policy })
+      return createDebeziumMapping(createRowMapping(source, mapping, options), { deletes: source.deletes.policy })
   }
 }

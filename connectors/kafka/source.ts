@@ -321,7 +321,7 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
       await commit(false)
     },
 
-    async commitSettled(records: readonly SourceRecord[], including: boolean) {
+    async commitSettled(records: readonly SourceRecord[], including: boolean, past: readonly string[] = []) {
       // Per partition: the earliest of them (every record read before it has finished), or the
       // last of them when they have finished too.
       const ends = new Map<string, PartitionOffset>()
@@ -333,6 +333,16 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
         const seen = ends.get(key)
         if (seen === undefined || (including ? end.offset > seen.offset : end.offset < seen.offset)) ends.set(key, end)
       }
+      // Deletes read before them, past the last: in a partition of the records, these come first.
+      const deletes = new Map<string, PartitionOffset>()
+      for (const deleteKey of past) {
+        const at = parseMessageKey(deleteKey)
+        if (at === undefined) continue
+        const key = partitionKey(at.topic, at.partition)
+        const seen = deletes.get(key)
+        if (!ends.has(key) && (seen === undefined || at.offset + 1 > seen.offset)) deletes.set(key, { topic: at.topic, partition: at.partition, offset: at.offset + 1 })
+      }
+      for (const [key, end] of deletes) ends.set(key, end)
       const targets = [...ends.values()].filter((end) => ledger.settledBefore(end.topic, end.partition, end.offset))
       return targets.length > 0 && (await commitAndConfirm(targets))
     },

@@ -223,7 +223,8 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
       ...(created.source.commitSettled
         ? {
             aroundApart: async (items, done) => {
-              if (await created.source.commitSettled!(items.map((item) => item.source), done)) committedAround = true
+              const deletes = items.flatMap((item) => item.mapped.afterDeletes ?? [])
+              if (await created.source.commitSettled!(items.map((item) => item.source), done, deletes)) committedAround = true
             },
           }
         : {}),

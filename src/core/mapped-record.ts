@@ -60,6 +60,13 @@ export interface MappedRecord {
    */
   readonly freedLogins?: readonly { readonly identifier: IdentifierType; readonly value: string }[]
   /**
+   * The message keys of deletes read earlier whose login IDs this record takes up (a row created
+   * again with a deleted row's email). The source makes them durable (Kafka: commits past them)
+   * before this record is sent: read again after a crash, such a delete would find this record's
+   * user by that login ID and delete it.
+   */
+  readonly afterDeletes?: readonly string[]
+  /**
    * A delete read from a before image the mapping refused (its code): that version was
    * dead-lettered, so Authgear may hold an earlier one's login IDs, and no user found by this
    * one's is not "nothing to delete".

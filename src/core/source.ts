@@ -41,8 +41,11 @@ export interface Source<P> {
    * confirmed in time are logged, not thrown: the records are sent all the same. Resolves true
    * when it handed offsets to commit. Commits only over records with outcomes: a change sent
    * ahead of earlier changes it hands a login ID to (see `ImportScheduler`) commits nothing past them.
+   * `past`: the keys of source deletes read before them whose login IDs they take up
+   * (`afterDeletes`), committed past too, in their own partitions: read again once such a record
+   * is imported, a delete would find its user.
    */
-  commitSettled?(records: readonly SourceRecord[], including: boolean): Promise<boolean>
+  commitSettled?(records: readonly SourceRecord[], including: boolean, past?: readonly string[]): Promise<boolean>
   /**
    * Where a source that keeps its own position resumes (Kafka: its consumer group's committed
    * offsets), for the start-up log line: the checkpoint's position is not where it reads from.

@@ -31,6 +31,9 @@ export type JobRunner = (identifier: IdentifierType, items: WorkItem[]) => Promi
  *   before it has finished and before any read after it is batched. Changes read one after another
  *   share that job while they share no login ID (`#addAlone`), except that a change giving up a
  *   login ID the open batch's changes take goes first (a handover in one write, read in key order).
+ *   So does a record taking up a login ID of a source delete read before it (`afterDeletes`): the
+ *   source commits past the delete before it is sent (`aroundApart`), so a crash never reads again
+ *   a delete that would find that record's user.
  * - `add` waits while all job slots are busy, which is the backpressure that keeps memory flat.
  */
 export class ImportScheduler {
@@ -108,7 +111,7 @@ export class ImportScheduler {
    * caller then awaits `add`). The common case costs no promise, which matters at a million records.
    */
   offer(item: WorkItem): boolean {
-    if (this.#queued > 0 || this.#fatal !== undefined || this.#apart !== undefined || item.mapped.lockKeys?.length || item.logins !== undefined) return false
+    if (this.#queued > 0 || this.#fatal !== undefined || this.#apart !== undefined || goesApart(item) || item.logins !== undefined) return false
     if (this.#secondLogins.size > 0 && this.#secondLogins.has(item.mapped.identifierValue)) return false
     if (this.#chains.size > 0 && this.#chains.has(item.mapped.identifierValue)) return false
     const batch = this.#open.get(item.mapped.identifier)
@@ -162,9 +165,9 @@ export class ImportScheduler {
     const meets = this.#meetsEarlierUser(item)
     if (item.logins !== undefined) for (const { value } of item.logins) this.#carry(value, item)
     if (this.#upsert) this.#joinChain(item)
-    // An identifier change is never held: held, it would let later records pass it, and it waits
+    // A record sent apart is never held: held, it would let later records pass it, and it waits
     // for every earlier record (those it meets among them) in `#addAlone` anyway.
-    if (meets && !item.mapped.lockKeys?.length) this.#hold(item)
+    if (meets && !goesApart(item)) this.#hold(item)
     else await this.#add(item)
   }
 
@@ -274,7 +277,7 @@ export class ImportScheduler {
 
   async #add(item: WorkItem): Promise<void> {
     if (this.#fatal !== undefined) throw this.#fatal
-    if (item.mapped.lockKeys?.length) return this.#addAlone(item)
+    if (goesApart(item)) return this.#addAlone(item)
     if (this.#apart !== undefined) await this.#sendApart()
     const identifier = item.mapped.identifier
     let batch = this.#open.get(identifier)
@@ -537,6 +540,11 @@ export class ImportScheduler {
 /** An identifier change's login IDs now: its identifier and its other logins. */
 function currentLogins(item: WorkItem): string[] {
   return [item.mapped.identifierValue, ...(item.logins ?? []).map((login) => login.value)]
+}
+
+/** Whether `item` runs apart (`#addAlone`): an identifier change, or a record taking up a deleted row's login ID. */
+function goesApart(item: WorkItem): boolean {
+  return (item.mapped.lockKeys?.length ?? 0) > 0 || (item.mapped.afterDeletes?.length ?? 0) > 0
 }
 
 /** The login ID an identifier change gives up: its old identifier (`lockKeys[0]`), unless it keeps it. */

@@ -112,6 +112,7 @@ class SerializedMappedRecord implements MappedRecord {
   readonly earlierLogins?: MappedRecord['earlierLogins']
   readonly imageRefused?: string
   readonly secretsUnchanged?: boolean
+  readonly afterDeletes?: readonly string[]
   readonly #utf8: Buffer
   readonly #jsonStart: number
   readonly #bytes: number
@@ -128,6 +129,7 @@ class SerializedMappedRecord implements MappedRecord {
     if (item.earlierLogins !== undefined) this.earlierLogins = item.earlierLogins
     if (item.imageRefused !== undefined) this.imageRefused = item.imageRefused
     if (item.secretsUnchanged !== undefined) this.secretsUnchanged = item.secretsUnchanged
+    if (item.afterDeletes !== undefined) this.afterDeletes = item.afterDeletes
     this.#utf8 = utf8
     this.#jsonStart = jsonStart
     this.#bytes = bytes

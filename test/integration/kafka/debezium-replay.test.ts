@@ -138,3 +138,51 @@ describe('a Debezium sync killed after it applied a login ID change, before its 
     }
   }, 180_000)
 })
+
+describe('a Debezium sync (deletes: delete) killed after a new row took up the email of a row it deleted', () => {
+  it('does not read the delete again: the new row keeps its user', async () => {
+    const k = await kafka()
+    ws = await workspace()
+    const topic = uniqueName('legacy.public.users')
+    await k.createTopic(topic, 2)
+    type Lone = { id: number; email: string; name: string }
+    const change = (op: 'c' | 'd', before: Lone | null, after: Lone | null, partition: number) => ({
+      key: JSON.stringify({ id: (after ?? before)!.id }),
+      value: JSON.stringify({ before, after, op, ts_ms: 1_700_000_000_000, source: { connector: 'postgresql', db: 'legacy', table: 'users' } }),
+      partition,
+    })
+    // Only an email: a delete read again finds no other login ID to tell the new row's user apart.
+    const ann: Lone = { id: 1, email: 'shared@replay.example', name: 'Ann' }
+    const bea: Lone = { id: 2, email: 'shared@replay.example', name: 'Bea' }
+    const group = uniqueName('g')
+    // Offsets are committed on a timer only after a minute: the kill below lands before it.
+    const config = await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, format: 'debezium', record_mapping: 'sql', columns: { email: 'email', name: 'name' }, deletes: { policy: 'delete' }, commit_interval_ms: 60_000, batch_records: 20 })
+    const reportPath = join(ws.dir, 'state', 'test.report.ndjson')
+    const outcomes = async () => (await readNdjson(reportPath).catch(() => [])).map((line) => line['outcome'])
+    const first = startSync(config)
+    // Ann's row and its delete on one partition; Bea's row, made with the same email, on the other, read after them.
+    await k.produce(topic, [change('c', null, ann, 0), change('d', ann, null, 0)])
+    await eventuallyWith([first], async () => (await outcomes()).length >= 2, 60_000, 'Ann inserted and deleted')
+    await k.produce(topic, [change('c', null, bea, 1)])
+    await eventuallyWith([first], async () => (await outcomes()).length >= 3, 60_000, 'Bea inserted')
+    first.child.kill('SIGKILL')
+    expect((await first.done).signal).toBe('SIGKILL')
+    expect(await outcomes()).toEqual(['inserted', 'deleted', 'inserted'])
+    const store = ws.target.emulator.store
+    const beaUser = store.findByLoginId('email', 'shared@replay.example')
+    expect(beaUser?.standard?.['name']).toBe('Bea')
+    // Past the delete (before Bea's row was sent) and past Bea's row (once it had its outcome).
+    expect(await committedOffsets(k, group, topic, 2)).toEqual([2, 1])
+
+    // Started again, it reads only what came after: a third row marks how far it got.
+    const written = (await readNdjson(reportPath)).length
+    const again = startSync(config)
+    await k.produce(topic, [change('c', null, { id: 3, email: 'cat@replay.example', name: 'Cat' }, 0)])
+    await eventuallyWith([again], async () => (await outcomes()).length > written, 60_000, 'the third row')
+    again.child.kill('SIGTERM')
+    expect((await again.done).code).toBe(0)
+    expect((await outcomes()).slice(written)).toEqual(['inserted'])
+    expect(store.findByLoginId('email', 'shared@replay.example')?.id).toBe(beaUser?.id)
+    expect(store.count()).toBe(2)
+  })
+})

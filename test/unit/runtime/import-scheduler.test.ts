@@ -577,6 +577,38 @@ describe('ImportScheduler', () => {
     expect(calls).toEqual(['before bob,alice', 'job alice', 'before bob', 'job bob', 'after bob'])
   })
 
+  it('sends a record taking up a deleted row\'s login ID apart, once the delete has finished, and durable around it', async () => {
+    // Kafka commits past the delete before the taker is sent (aroundApart): read again after a
+    // crash, the delete would find the taker's user by the login ID and delete it.
+    const calls: string[] = []
+    const jobs: (() => void)[] = []
+    const scheduler = new ImportScheduler({
+      policy: { maxRecords: 10, maxBytes: 10_000, lingerMs: 60_000 },
+      upsert: true,
+      maxInFlight: 4,
+      onSuperseded: () => undefined,
+      run: (_identifier, items) => new Promise<void>((resolve) => jobs.push(() => { calls.push(`job ${items.map((i) => `${i.mapped.action ?? 'import'} ${i.mapped.identifierValue}`).join(',')}`); resolve() })),
+      aroundApart: async (items, done) => {
+        calls.push(`${done ? 'after' : 'before'} ${items.map((i) => `${i.mapped.identifierValue} (${(i.mapped.afterDeletes ?? []).join(',')})`).join(',')}`)
+      },
+    })
+    const taker = item('ann@x.io', { name: 'Bea' })
+    const marked = createWorkItem(taker.source, { ...taker.mapped, record: taker.mapped.record, afterDeletes: ['users/0/7'] }, new Checkpointer<number>().track(1, 1))
+    const added = (async () => {
+      await scheduler.add(item('zed@x.io'))
+      await scheduler.add(removal('ann@x.io'))
+      await scheduler.add(marked)
+      await scheduler.add(item('cat@x.io'))
+    })()
+    const flushed = added.then(() => scheduler.flush())
+    for (let round = 0; round < 8; round++) {
+      for (let i = 0; i < 3; i++) await tick()
+      for (const done of jobs.splice(0)) done()
+    }
+    await flushed
+    expect(calls).toEqual(['job import zed@x.io,delete ann@x.io', 'before ann@x.io (users/0/7)', 'job import ann@x.io', 'after ann@x.io (users/0/7)', 'job import cat@x.io'])
+  })
+
   it('sends an open batch of identifier changes after the linger time, and batches nothing beside it', async () => {
     const h = harness({ maxRecords: 100, maxBytes: 10_000, lingerMs: 15 }, 4)
     await h.scheduler.add(item('ann', {}, 'preferred_username', ['ann@old.io', 'ann@new.io']))

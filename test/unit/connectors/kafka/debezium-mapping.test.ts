@@ -47,6 +47,35 @@ describe('Debezium change events', () => {
     expect(deleting(keyed(6, { op: 'c', before: null, after: row(6, 'bo@example.com') })).ok).toBe(true)
   })
 
+  it('under deletes.policy delete, names the delete a later record takes a login ID from (committed past before that record is sent), once', () => {
+    const deleting = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy: 'delete' } }), mappingConfigSchema.parse({}))
+    const at = (partition: number, value: unknown) => {
+      const record = decodeMessage({ topic: 'db.public.users', partition, offset: offset++, value: Buffer.from(JSON.stringify(value)) }, 'debezium') as ReadableRecord
+      return { key: record.key, result: deleting(record) }
+    }
+    const gone = at(0, { op: 'd', before: row(1, 'ann@example.com', 'ann'), after: null })
+    expect(gone.result).toMatchObject({ ok: true, value: { action: 'delete' } })
+    // By its email (its identifier) and by its username, in another partition: each names the delete.
+    const byEmail = at(1, { op: 'c', before: null, after: row(2, 'ann@example.com', 'bea') })
+    expect(byEmail.result).toMatchObject({ ok: true, value: { afterDeletes: [gone.key] } })
+    const byUsername = at(1, { op: 'c', before: null, after: row(3, 'cat@example.com', 'ann') })
+    expect(byUsername.result).toMatchObject({ ok: true, value: { afterDeletes: [gone.key] } })
+    // Their later versions, and rows taking nothing up, wait for nothing.
+    const later = at(1, { op: 'u', before: row(2, 'ann@example.com', 'bea'), after: { ...row(2, 'ann@example.com', 'bea'), name: 'renamed' } })
+    expect(later.result.ok && later.result.value.afterDeletes).toBeUndefined()
+    const other = at(0, { op: 'c', before: null, after: row(4, 'dan@example.com') })
+    expect(other.result.ok && other.result.value.afterDeletes).toBeUndefined()
+    // A row the mapping refuses names nothing, and leaves the login ID for the next one.
+    deleting(decodeMessage({ topic: 'db.public.users', partition: 0, offset: offset++, value: Buffer.from(JSON.stringify({ op: 'd', before: row(5, 'eve@example.com'), after: null })) }, 'debezium') as ReadableRecord)
+    expect(at(1, { op: 'c', before: null, after: { id: 6, email: 'eve at example', username: 'eve@example.com', name: 'x' } }).result.ok).toBe(false)
+    expect(at(1, { op: 'c', before: null, after: row(7, 'eve@example.com') }).result).toMatchObject({ ok: true, value: { afterDeletes: [expect.stringMatching(/^db\.public\.users\/0\/\d+$/)] } })
+    // Not under the policies that keep the user: there the delete deletes nothing.
+    const disabling = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy: 'disable' } }), mappingConfigSchema.parse({}))
+    disabling(decodeMessage({ topic: 'db.public.users', partition: 0, offset: offset++, value: Buffer.from(JSON.stringify({ op: 'd', before: row(8, 'fay@example.com', 'fay'), after: null })) }, 'debezium') as ReadableRecord)
+    const taken = disabling(decodeMessage({ topic: 'db.public.users', partition: 0, offset: offset++, value: Buffer.from(JSON.stringify({ op: 'c', before: null, after: row(9, 'gus@example.com', 'fay') })) }, 'debezium') as ReadableRecord)
+    expect(taken.ok && taken.value.afterDeletes).toBeUndefined()
+  })
+
   it('reads envelopes with and without the schema/payload wrapper; c, r, u upsert', () => {
     for (const event of [{ op: 'c', before: null, after: row(1, 'A@Example.com') }, { schema: {}, payload: { op: 'r', before: null, after: row(1, 'a@example.com') } }]) {
       const record = message(event) as ReadableRecord
