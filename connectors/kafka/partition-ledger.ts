@@ -18,6 +18,8 @@ interface Lane {
   settledNext: number | undefined
   /** The offset last handed out to commit. */
   committedNext: number | undefined
+  /** The furthest offset the broker confirmed committed. */
+  confirmedNext: number | undefined
 }
 
 /**
@@ -37,7 +39,7 @@ export class PartitionLedger {
   assign(partitions: readonly { topic: string; partition: number }[]): void {
     this.#generation++
     for (const { topic, partition } of partitions) {
-      this.#lanes.set(partitionKey(topic, partition), { topic, partition, generation: this.#generation, queue: [], head: 0, readFrom: undefined, settledNext: undefined, committedNext: undefined })
+      this.#lanes.set(partitionKey(topic, partition), { topic, partition, generation: this.#generation, queue: [], head: 0, readFrom: undefined, settledNext: undefined, committedNext: undefined, confirmedNext: undefined })
     }
   }
 
@@ -118,6 +120,18 @@ export class PartitionLedger {
       out.push({ topic: entry.topic, partition: entry.partition, offset: entry.offset })
     }
     return out
+  }
+
+  /** The broker confirmed `offset` committed. */
+  confirmed(topic: string, partition: number, offset: number): void {
+    const lane = this.#lanes.get(partitionKey(topic, partition))
+    if (lane) lane.confirmedNext = Math.max(lane.confirmedNext ?? 0, offset)
+  }
+
+  /** Whether the message at `offset` is confirmed committed past, in a partition this replica has. */
+  committedPast(topic: string, partition: number, offset: number): boolean {
+    const next = this.#lanes.get(partitionKey(topic, partition))?.confirmedNext
+    return next !== undefined && next > offset
   }
 
   /** A commit of `offset` failed: the next `toCommit` offers this partition's position again. */

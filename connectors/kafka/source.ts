@@ -225,7 +225,10 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
         return
       }
       commitsFailing = false
-      for (const o of offsets) lag.committed(o.topic, o.partition, o.offset)
+      for (const o of offsets) {
+        lag.committed(o.topic, o.partition, o.offset)
+        ledger.confirmed(o.topic, o.partition, o.offset)
+      }
     },
   }
 
@@ -317,6 +320,11 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
       onSettle?.()
     },
 
+    isDurable(key: string) {
+      const at = parseMessageKey(key)
+      return at !== undefined && ledger.committedPast(at.topic, at.partition, at.offset)
+    },
+
     commitNow: async () => {
       await commit(false)
     },
@@ -337,13 +345,18 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
       const deletes = new Map<string, PartitionOffset>()
       for (const deleteKey of past) {
         const at = parseMessageKey(deleteKey)
-        if (at === undefined) continue
+        if (at === undefined || ledger.committedPast(at.topic, at.partition, at.offset)) continue
         const key = partitionKey(at.topic, at.partition)
         const seen = deletes.get(key)
         if (!ends.has(key) && (seen === undefined || at.offset + 1 > seen.offset)) deletes.set(key, { topic: at.topic, partition: at.partition, offset: at.offset + 1 })
       }
       for (const [key, end] of deletes) ends.set(key, end)
       const targets = [...ends.values()].filter((end) => ledger.settledBefore(end.topic, end.partition, end.offset))
+      const lost = [...deletes.values()].filter((end) => !targets.includes(end))
+      if (lost.length > 0) {
+        // Revoked before it could be committed: its new owner reads the delete again.
+        logger?.warn({ deletes: lost.map((end) => `${end.topic}/${end.partition}/${end.offset - 1}`) }, 'A delete could not be committed before a record taking up its login ID was sent: its partition went to another replica, which reads the delete again and may delete that record\'s user; check it in Authgear.')
+      }
       return targets.length > 0 && (await commitAndConfirm(targets))
     },
 

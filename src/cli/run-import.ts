@@ -220,6 +220,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
           : routeJob(importsOf(sink!, graphql && { client: graphql, complete: (item, outcome) => recorder.complete(item, outcome, 'sending'), metrics, signal: run.hardStop }), deleting && ((items) => deleting.runner(recorder).run(items))),
       ),
       onSuperseded: (item, by) => recorder.complete(item, supersededOutcome(item, by)),
+      ...(created.source.isDurable ? { durable: (key: string) => created.source.isDurable!(key) } : {}),
       ...(created.source.commitSettled
         ? {
             aroundApart: async (items, done) => {

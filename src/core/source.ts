@@ -46,6 +46,8 @@ export interface Source<P> {
    * is imported, a delete would find its user.
    */
   commitSettled?(records: readonly SourceRecord[], including: boolean, past?: readonly string[]): Promise<boolean>
+  /** Whether the record with this key is never read again, a crash included (Kafka: its offset is confirmed committed past). */
+  isDurable?(key: string): boolean
   /**
    * Where a source that keeps its own position resumes (Kafka: its consumer group's committed
    * offsets), for the start-up log line: the checkpoint's position is not where it reads from.

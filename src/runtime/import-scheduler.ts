@@ -73,6 +73,7 @@ export class ImportScheduler {
   #queued = 0
   #stopped = false
   readonly #aroundApart: ((items: readonly WorkItem[], done: boolean) => Promise<unknown>) | undefined
+  readonly #durable: (key: string) => boolean
 
   /**
    * `onSuperseded(item, by)`: `item` was replaced by `by`, the later version of its user in the same batch.
@@ -80,15 +81,20 @@ export class ImportScheduler {
    * record read before them has finished (`done` false), and once the batch has finished, before
    * anything read after it is sent (`done` true). See `Source.commitSettled`. A change sent ahead
    * of the batch it hands a login ID to is the exception: that batch, read before it, is unsettled,
-   * so the change is called with it (`done` false) and not again once finished.
+   * so the change is called with it (`done` false) and not again once finished. A batch of records
+   * taking up deleted rows' login IDs alone is not called once finished: read again, they are
+   * only sent again.
+   * `durable(key)`: whether the source record with this key is never read again (Kafka: committed
+   * past); a record naming only such deletes (`afterDeletes`) needs no batch apart.
    */
-  constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void; aroundApart?: (items: readonly WorkItem[], done: boolean) => Promise<unknown> }) {
+  constructor(options: { policy: BatchPolicy; upsert: boolean; maxInFlight: number; run: JobRunner; onSuperseded: (item: WorkItem, by: WorkItem | undefined) => void; aroundApart?: (items: readonly WorkItem[], done: boolean) => Promise<unknown>; durable?: (key: string) => boolean }) {
     this.#policy = options.policy
     this.#upsert = options.upsert
     this.#maxInFlight = options.maxInFlight
     this.#run = options.run
     this.#onSuperseded = options.onSuperseded
     this.#aroundApart = options.aroundApart
+    this.#durable = options.durable ?? (() => false)
   }
 
   get inFlight(): number {
@@ -111,7 +117,7 @@ export class ImportScheduler {
    * caller then awaits `add`). The common case costs no promise, which matters at a million records.
    */
   offer(item: WorkItem): boolean {
-    if (this.#queued > 0 || this.#fatal !== undefined || this.#apart !== undefined || goesApart(item) || item.logins !== undefined) return false
+    if (this.#queued > 0 || this.#fatal !== undefined || this.#apart !== undefined || this.#goesApart(item) || item.logins !== undefined) return false
     if (this.#secondLogins.size > 0 && this.#secondLogins.has(item.mapped.identifierValue)) return false
     if (this.#chains.size > 0 && this.#chains.has(item.mapped.identifierValue)) return false
     const batch = this.#open.get(item.mapped.identifier)
@@ -167,7 +173,7 @@ export class ImportScheduler {
     if (this.#upsert) this.#joinChain(item)
     // A record sent apart is never held: held, it would let later records pass it, and it waits
     // for every earlier record (those it meets among them) in `#addAlone` anyway.
-    if (meets && !goesApart(item)) this.#hold(item)
+    if (meets && !this.#goesApart(item)) this.#hold(item)
     else await this.#add(item)
   }
 
@@ -277,7 +283,7 @@ export class ImportScheduler {
 
   async #add(item: WorkItem): Promise<void> {
     if (this.#fatal !== undefined) throw this.#fatal
-    if (goesApart(item)) return this.#addAlone(item)
+    if (this.#goesApart(item)) return this.#addAlone(item)
     if (this.#apart !== undefined) await this.#sendApart()
     const identifier = item.mapped.identifier
     let batch = this.#open.get(identifier)
@@ -400,6 +406,13 @@ export class ImportScheduler {
     this.#arm()
   }
 
+  /** Whether `item` runs apart (`#addAlone`): an identifier change, or a record taking up a login ID of a delete not yet durable. */
+  #goesApart(item: WorkItem): boolean {
+    if ((item.mapped.lockKeys?.length ?? 0) > 0) return true
+    const deletes = item.mapped.afterDeletes
+    return deletes !== undefined && deletes.some((key) => !this.#durable(key))
+  }
+
   /** Opens the batch of identifier changes with `item`, whose login IDs are `keys`. */
   #openApart(item: WorkItem, keys: readonly string[]): void {
     const batch = new OpenBatch(item.mapped.identifier, this.#upsert)
@@ -427,7 +440,8 @@ export class ImportScheduler {
     if (items.length > 0 && !this.#stopped) await this.#aroundApart?.(waiting === undefined ? items : [...waiting, ...items], false)
     await this.#dispatch(apart.identifier)
     await this.#idle()
-    if (waiting === undefined && items.length > 0 && !this.#stopped && this.#fatal === undefined && !this.#held.some((held) => items.includes(held))) await this.#aroundApart?.(items, true)
+    const changes = items.some((item) => (item.mapped.lockKeys?.length ?? 0) > 0)
+    if (waiting === undefined && changes && !this.#stopped && this.#fatal === undefined && !this.#held.some((held) => items.includes(held))) await this.#aroundApart?.(items, true)
   }
 
   /** Dispatches every open batch (the batch of identifier changes, if open, is the only one). */
@@ -540,11 +554,6 @@ export class ImportScheduler {
 /** An identifier change's login IDs now: its identifier and its other logins. */
 function currentLogins(item: WorkItem): string[] {
   return [item.mapped.identifierValue, ...(item.logins ?? []).map((login) => login.value)]
-}
-
-/** Whether `item` runs apart (`#addAlone`): an identifier change, or a record taking up a deleted row's login ID. */
-function goesApart(item: WorkItem): boolean {
-  return (item.mapped.lockKeys?.length ?? 0) > 0 || (item.mapped.afterDeletes?.length ?? 0) > 0
 }
 
 /** The login ID an identifier change gives up: its old identifier (`lockKeys[0]`), unless it keeps it. */

@@ -26,6 +26,21 @@ describe('PartitionLedger', () => {
     expect(ledger.toCommit(ledger.snapshot())).toEqual([])
   })
 
+  it('knows a message committed past only once the broker confirmed it, and forgets that when the partition is revoked', () => {
+    const ledger = new PartitionLedger()
+    ledger.assign([tp(0)])
+    expect(ledger.committedPast('t', 0, 4)).toBe(false)
+    ledger.confirmed('t', 0, 5)
+    expect(ledger.committedPast('t', 0, 4)).toBe(true)
+    expect(ledger.committedPast('t', 0, 5)).toBe(false)
+    // An older confirmation arriving late never moves it back.
+    ledger.confirmed('t', 0, 3)
+    expect(ledger.committedPast('t', 0, 4)).toBe(true)
+    expect(ledger.committedPast('t', 1, 0)).toBe(false)
+    ledger.revoke([tp(0)])
+    expect(ledger.committedPast('t', 0, 4)).toBe(false)
+  })
+
   it('never commits a revoked partition, even when its in-flight batches settle later or it comes back', () => {
     const ledger = new PartitionLedger()
     ledger.assign([tp(0)])

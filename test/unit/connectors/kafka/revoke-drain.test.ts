@@ -33,4 +33,28 @@ describe('a revoked partition', () => {
     expect((await during).done).toBe(true)
     await source.close()
   })
+
+  it('is not committed past a delete a later record takes a login ID from: said, since its new owner reads the delete again', async () => {
+    group.committed.length = 0
+    const source = createKafkaSource(kafkaSourceConfigSchema.parse({ type: 'kafka', brokers: 'b:9092', topics: 'users', group_id: 'g', format: 'json', commit_interval_ms: 60_000 }), { mode: 'sync' })
+    const abort = new AbortController()
+    const ctx = context(abort.signal)
+    const batches = source.read(undefined, ctx)[Symbol.asyncIterator]()
+    group.fetched.push([message(20, { email: 'x@example.com' })])
+    const first = await batches.next()
+    source.onBatchSettled!(first.value!.position)
+    group.handlers!.onRevoke([{ topic: 'users', partition: 0 }], () => undefined)
+    await sleep(20)
+    const before = group.committed.length
+    const taker = { kind: 'data' as const, key: 'users/1/3', origin: 'users 1 3', data: {} }
+    expect(await source.commitSettled!([taker], false, ['users/0/20'])).toBe(false)
+    expect(group.committed.length).toBe(before)
+    expect(source.isDurable!('users/0/20')).toBe(false)
+    expect(ctx.lines.filter((line) => line.level === 'warn').map((line) => [line.msg, line.obj])).toEqual([
+      [expect.stringContaining('A delete could not be committed before a record taking up its login ID was sent'), { deletes: ['users/0/20'] }],
+    ])
+    abort.abort()
+    await batches.next()
+    await source.close()
+  })
 })
