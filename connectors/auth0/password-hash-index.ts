@@ -1,9 +1,9 @@
 import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
-import { rm, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { usableCpus } from '../../src/runtime/cpu-budget.ts'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { Worker } from 'node:worker_threads'
 import { createKeySpans, scanHashKeys, type KeySpans } from './hash-line-scanner.ts'
@@ -101,7 +101,7 @@ export class PasswordHashIndex {
       const unreadableAt = ranges.flatMap((range, i) => range.unreadableAt.map((line) => lineOfPart(parts, line + (i === 0 ? 0 : (ranges[0] as RangeIndex).physicalLines)))).slice(0, namedUnreadable)
       return new PasswordHashIndex(path, tempDir, ids, emails, { lines, unreadable, unreadableAt, bytes, tableBytes: ids.bytes + emails.bytes })
     } catch (error) {
-      if (tempDir) await removeCopy(tempDir)
+      if (tempDir) await tempDir.remove()
       throw error
     }
   }
@@ -124,14 +124,10 @@ export class PasswordHashIndex {
 
   /** Removes the temporary decompressed copy, if one was made. */
   async dispose(): Promise<void> {
-    if (this.#tempDir) await removeCopy(this.#tempDir)
+    if (this.#tempDir) await this.#tempDir.remove()
   }
 }
 
-async function removeCopy(dir: HashCopyDir): Promise<void> {
-  dir.release()
-  await rm(dir.path, { recursive: true, force: true })
-}
 
 async function plainSingle(path: string, files: OpenFiles): Promise<string | undefined> {
   const input = await openInput(path, files, 0, { bytes: 0 })
@@ -150,7 +146,6 @@ export class UnreadableHashFile extends Error {
   }
 }
 
-/** Decompresses and joins the hash files into one plain file, a newline between files. */
 /** A line of the copy of several hash files as the file and line it came from. */
 function lineOfPart(parts: readonly { readonly path: string; readonly lines: number }[], line: number): { path: string; line: number } {
   let before = 0
@@ -162,9 +157,15 @@ function lineOfPart(parts: readonly { readonly path: string; readonly lines: num
   return { path: last.path, line: line - before }
 }
 
-/** Writes the files one after another into `target`; returns each file's line count (as copied, its last line ended). */
+/**
+ * Decompresses and joins the hash files into one plain file, `target`, a newline between files;
+ * returns each file's line count (as copied, its last line ended).
+ */
 async function concatenate(paths: readonly string[], target: string, files: OpenFiles, signal?: AbortSignal): Promise<{ path: string; lines: number }[]> {
   const out = createWriteStream(target, { mode: 0o600 })
+  // The copy's own failure (a full or read-only TMPDIR), told apart from an unreadable input.
+  let writeError: Error | undefined
+  out.on('error', (error) => (writeError ??= error))
   const parts: { path: string; lines: number }[] = []
   try {
     for (const path of paths) {
@@ -184,6 +185,7 @@ async function concatenate(paths: readonly string[], target: string, files: Open
         }
         parts.push({ path, lines })
       } catch (error) {
+        if (writeError !== undefined) throw new HashCopyUnwritable(target, writeError)
         // A download cut short or damaged: the users whose lines it lost would get no password.
         if (signal?.aborted) throw error
         throw new UnreadableHashFile(path, error)
@@ -193,9 +195,19 @@ async function concatenate(paths: readonly string[], target: string, files: Open
     }
   } finally {
     out.end()
-    await finished(out)
+    await finished(out).catch((error: Error) => (writeError ??= error))
   }
+  if (writeError !== undefined) throw new HashCopyUnwritable(target, writeError)
   return parts
+}
+
+/** The decompressed copy of the hash files cannot be written (its directory under TMPDIR is full, or read-only). */
+export class HashCopyUnwritable extends Error {
+  override readonly name = 'HashCopyUnwritable'
+
+  constructor(target: string, cause: Error) {
+    super(`the decompressed copy of the password-hash files cannot be written at ${target} (${cause.message}): gzipped or several hash files are decompressed into one file under TMPDIR (${dirname(dirname(target))}) first, which needs as much free space as the decompressed files; point TMPDIR at a private disk with room for them`, { cause })
+  }
 }
 
 /** Newlines in `[from, to)` of the file (plus one for an unterminated last line), to size the tables once. */

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { existsSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -34,8 +34,48 @@ describe('makeHashCopyDir', () => {
       expect((statSync(mine.path).mode & 0o777).toString(8)).toBe('700')
     } finally {
       live.child.kill('SIGKILL')
-      mine.release()
-      again.release()
+      await mine.remove()
+      await again.remove()
+    }
+  })
+
+  it('never removes a copy another run is making: runs making copies side by side all keep theirs', async () => {
+    const root = await scratchDir('gb-hash-copies-race-')
+    const moduleUrl = new URL('../../../../connectors/auth0/hash-copy-dir.ts', import.meta.url).href
+    // Each run makes a copy, writes into it, checks it is still there, lets it go and removes it, in a loop.
+    const script = `const { makeHashCopyDir } = await import(${JSON.stringify(moduleUrl)}); const fs = await import('node:fs'); let lost = 0, errors = 0;
+      for (let i = 0; i < 600; i++) { let d; try { d = await makeHashCopyDir(${JSON.stringify(root)}); fs.writeFileSync(d.path + '/hashes.ndjson', 'x\\n'); await new Promise((r) => setTimeout(r, 1)); if (!fs.existsSync(d.path + '/hashes.ndjson')) lost++ } catch { errors++ }
+        if (d) await d.remove() }
+      console.log(JSON.stringify({ lost, errors }))`
+    const run = (): Promise<{ lost: number; errors: number }> =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: here, stdio: ['ignore', 'pipe', 'inherit'] })
+        let out = ''
+        child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()))
+        child.once('exit', () => resolve(JSON.parse(out)))
+        child.once('error', reject)
+      })
+    const results = await Promise.all([run(), run(), run()])
+    expect(results).toEqual([{ lost: 0, errors: 0 }, { lost: 0, errors: 0 }, { lost: 0, errors: 0 }])
+    // Nothing left behind once they are done: no copy, no staging directory.
+    expect(readdirSync(root)).toEqual([])
+  }, 120_000)
+
+  it('removes a staging directory a run killed while making its copy left, once it is a minute old, and no younger one', async () => {
+    const root = await scratchDir('gb-hash-copies-staging-')
+    const old = join(root, 'gearbridge-new-hashes-old')
+    const young = join(root, 'gearbridge-new-hashes-young')
+    await mkdir(old)
+    await mkdir(young)
+    const past = new Date(Date.now() - 5 * 60_000)
+    utimesSync(old, past, past)
+    const mine = await makeHashCopyDir(root)
+    try {
+      expect(existsSync(old)).toBe(false)
+      expect(existsSync(young)).toBe(true)
+      expect(mine.path.startsWith(join(root, 'gearbridge-hashes-'))).toBe(true)
+    } finally {
+      await mine.remove()
     }
   })
 })
