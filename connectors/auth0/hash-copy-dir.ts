@@ -35,6 +35,17 @@ const stagingMaxAgeMs = 60_000
  */
 export async function makeHashCopyDir(root = tmpdir()): Promise<HashCopyDir> {
   await removeAbandonedCopies(root)
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await makeOne(root)
+    } catch (error) {
+      // Its staging directory removed under it (this process stopped for over a minute): another.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw error
+    }
+  }
+}
+
+async function makeOne(root: string): Promise<HashCopyDir> {
   const staging = await mkdtemp(join(root, stagingPrefix))
   let lock: ReturnType<typeof tryExclusiveLock> | undefined
   try {
@@ -68,24 +79,27 @@ async function removeAbandonedCopies(root: string): Promise<void> {
   for (const name of names) {
     const dir = join(root, name)
     if (name.startsWith(stagingPrefix)) {
-      // Emptied of nothing but a lock file: old enough, its maker is long past naming it.
+      // Nothing in it but a lock file: old enough and not held, its maker is gone.
       const made = await stat(dir).catch(() => undefined)
-      if (made !== undefined && Date.now() - made.mtimeMs > stagingMaxAgeMs) await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+      if (made !== undefined && Date.now() - made.mtimeMs > stagingMaxAgeMs && !isHeld(join(dir, lockFile))) await rm(dir, { recursive: true, force: true }).catch(() => undefined)
       continue
     }
     if (!name.startsWith(prefix)) continue
     const lock = join(dir, lockFile)
-    if (!existsSync(lock)) continue
-    let taken: ReturnType<typeof tryExclusiveLock>
-    try {
-      taken = tryExclusiveLock(lock)
-    } catch {
-      // Cannot be opened or locked: not ours to judge.
-      continue
-    }
-    // Held: its process runs.
-    if (taken === 'held') continue
-    taken.release()
+    if (!existsSync(lock) || isHeld(lock)) continue
     await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+  }
+}
+
+/** Whether a process holds the lock file at `path`; one that cannot be opened or locked counts as held (not ours to judge). A missing file is not held. */
+function isHeld(path: string): boolean {
+  if (!existsSync(path)) return false
+  try {
+    const taken = tryExclusiveLock(path)
+    if (taken === 'held') return true
+    taken.release()
+    return false
+  } catch {
+    return true
   }
 }

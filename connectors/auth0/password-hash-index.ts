@@ -166,6 +166,19 @@ async function concatenate(paths: readonly string[], target: string, files: Open
   // The copy's own failure (a full or read-only TMPDIR), told apart from an unreadable input.
   let writeError: Error | undefined
   out.on('error', (error) => (writeError ??= error))
+  const write = async (chunk: Buffer | string): Promise<void> => {
+    // A write that fit the buffer may fail later: the stream is then destroyed, and never drains.
+    if (writeError !== undefined || out.destroyed) throw new HashCopyUnwritable(target, writeError ?? new Error('the copy was closed'))
+    if (out.write(chunk)) return
+    const waited = new AbortController()
+    const until = signal ? AbortSignal.any([signal, waited.signal]) : waited.signal
+    try {
+      await Promise.race([once(out, 'drain', { signal: until }), once(out, 'close', { signal: until })])
+    } finally {
+      waited.abort()
+    }
+    if (writeError !== undefined) throw new HashCopyUnwritable(target, writeError)
+  }
   const parts: { path: string; lines: number }[] = []
   try {
     for (const path of paths) {
@@ -177,14 +190,15 @@ async function concatenate(paths: readonly string[], target: string, files: Open
           signal?.throwIfAborted()
           if (chunk.length > 0) last = chunk[chunk.length - 1] as number
           for (let at = chunk.indexOf(0x0a); at !== -1; at = chunk.indexOf(0x0a, at + 1)) lines++
-          if (!out.write(chunk)) await once(out, 'drain')
+          await write(chunk)
         }
         if (last !== 0x0a) {
-          out.write('\n')
+          await write('\n')
           lines++
         }
         parts.push({ path, lines })
       } catch (error) {
+        if (error instanceof HashCopyUnwritable) throw error
         if (writeError !== undefined) throw new HashCopyUnwritable(target, writeError)
         // A download cut short or damaged: the users whose lines it lost would get no password.
         if (signal?.aborted) throw error

@@ -16,10 +16,10 @@ interface Lane {
   readFrom: number | undefined
   /** Next offset after the contiguous settled prefix; undefined until one batch settles. */
   settledNext: number | undefined
+  /** The same, moved only by batches of this generation settling (never by `settledBefore`). */
+  batchesSettledNext: number | undefined
   /** The offset last handed out to commit. */
   committedNext: number | undefined
-  /** The furthest offset the broker confirmed committed. */
-  confirmedNext: number | undefined
 }
 
 /**
@@ -33,13 +33,19 @@ interface Lane {
  */
 export class PartitionLedger {
   readonly #lanes = new Map<string, Lane>()
+  /**
+   * Per partition, the furthest offset the broker confirmed committed for the group, kept across
+   * revokes: the group's offset never goes back (short of an operator resetting it), so a message
+   * before it is never read again, by this replica or another.
+   */
+  readonly #confirmed = new Map<string, number>()
   #generation = 0
 
   /** Starts a new generation for these partitions: earlier batches of them are disowned. */
   assign(partitions: readonly { topic: string; partition: number }[]): void {
     this.#generation++
     for (const { topic, partition } of partitions) {
-      this.#lanes.set(partitionKey(topic, partition), { topic, partition, generation: this.#generation, queue: [], head: 0, readFrom: undefined, settledNext: undefined, committedNext: undefined, confirmedNext: undefined })
+      this.#lanes.set(partitionKey(topic, partition), { topic, partition, generation: this.#generation, queue: [], head: 0, readFrom: undefined, settledNext: undefined, batchesSettledNext: undefined, committedNext: undefined })
     }
   }
 
@@ -71,6 +77,7 @@ export class PartitionLedger {
     while (lane.head < lane.queue.length && lane.queue[lane.head]!.settled) {
       // Never back: `settledBefore` may have moved it inside this batch.
       lane.settledNext = Math.max(lane.settledNext ?? 0, lane.queue[lane.head]!.next)
+      lane.batchesSettledNext = Math.max(lane.batchesSettledNext ?? 0, lane.queue[lane.head]!.next)
       lane.head++
     }
     if (lane.head > 256 && lane.head * 2 > lane.queue.length) {
@@ -122,16 +129,26 @@ export class PartitionLedger {
     return out
   }
 
-  /** The broker confirmed `offset` committed. */
+  /** The broker confirmed `offset` committed (whether or not this replica still has the partition). */
   confirmed(topic: string, partition: number, offset: number): void {
-    const lane = this.#lanes.get(partitionKey(topic, partition))
-    if (lane) lane.confirmedNext = Math.max(lane.confirmedNext ?? 0, offset)
+    const key = partitionKey(topic, partition)
+    this.#confirmed.set(key, Math.max(this.#confirmed.get(key) ?? 0, offset))
   }
 
-  /** Whether the message at `offset` is confirmed committed past, in a partition this replica has. */
+  /** Whether the message at `offset` is confirmed committed past: the group never reads it again. */
   committedPast(topic: string, partition: number, offset: number): boolean {
-    const next = this.#lanes.get(partitionKey(topic, partition))?.confirmedNext
+    const next = this.#confirmed.get(partitionKey(topic, partition))
     return next !== undefined && next > offset
+  }
+
+  /**
+   * Whether every message of this partition before `offset` has an outcome in this generation, by
+   * its batches alone: a message read again after the partition came back (an earlier generation
+   * settled it, the current one has not) is not.
+   */
+  settledThrough(topic: string, partition: number, offset: number): boolean {
+    const next = this.#lanes.get(partitionKey(topic, partition))?.batchesSettledNext
+    return next !== undefined && next >= offset
   }
 
   /** A commit of `offset` failed: the next `toCommit` offers this partition's position again. */

@@ -342,20 +342,27 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
         if (seen === undefined || (including ? end.offset > seen.offset : end.offset < seen.offset)) ends.set(key, end)
       }
       // Deletes read before them, past the last: in a partition of the records, these come first.
+      // Only over what this generation's batches settled: a delete read again since its partition
+      // came back is not done with.
       const deletes = new Map<string, PartitionOffset>()
+      const lost: string[] = []
       for (const deleteKey of past) {
         const at = parseMessageKey(deleteKey)
         if (at === undefined || ledger.committedPast(at.topic, at.partition, at.offset)) continue
         const key = partitionKey(at.topic, at.partition)
+        if (ends.has(key)) continue
+        if (!ledger.settledThrough(at.topic, at.partition, at.offset + 1)) {
+          lost.push(deleteKey)
+          continue
+        }
         const seen = deletes.get(key)
-        if (!ends.has(key) && (seen === undefined || at.offset + 1 > seen.offset)) deletes.set(key, { topic: at.topic, partition: at.partition, offset: at.offset + 1 })
+        if (seen === undefined || at.offset + 1 > seen.offset) deletes.set(key, { topic: at.topic, partition: at.partition, offset: at.offset + 1 })
       }
       for (const [key, end] of deletes) ends.set(key, end)
       const targets = [...ends.values()].filter((end) => ledger.settledBefore(end.topic, end.partition, end.offset))
-      const lost = [...deletes.values()].filter((end) => !targets.includes(end))
       if (lost.length > 0) {
-        // Revoked before it could be committed: its new owner reads the delete again.
-        logger?.warn({ deletes: lost.map((end) => `${end.topic}/${end.partition}/${end.offset - 1}`) }, 'A delete could not be committed before a record taking up its login ID was sent: its partition went to another replica, which reads the delete again and may delete that record\'s user; check it in Authgear.')
+        // Its partition went to another replica (or came back) before the delete was committed past.
+        logger?.warn({ deletes: lost }, 'A delete could not be committed before a record taking up its login ID was sent: its partition changed hands before, and the delete is read again, which may delete that record\'s user; check it in Authgear.')
       }
       return targets.length > 0 && (await commitAndConfirm(targets))
     },

@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { makeHashCopyDir } from '../../../../connectors/auth0/hash-copy-dir.ts'
+import { tryExclusiveLock } from '../../../../src/runtime/exclusive-lock.ts'
 import { scratchDir } from '../../../support/scratch-dir.ts'
 
 const here = import.meta.dirname
@@ -61,21 +62,25 @@ describe('makeHashCopyDir', () => {
     expect(readdirSync(root)).toEqual([])
   }, 120_000)
 
-  it('removes a staging directory a run killed while making its copy left, once it is a minute old, and no younger one', async () => {
+  it('removes a staging directory a run killed while making its copy left, once it is a minute old, and no younger or held one', async () => {
     const root = await scratchDir('gb-hash-copies-staging-')
     const old = join(root, 'gearbridge-new-hashes-old')
     const young = join(root, 'gearbridge-new-hashes-young')
-    await mkdir(old)
-    await mkdir(young)
+    // Its maker alive but stopped (SIGSTOP, a paused machine) for longer than that: its lock is held.
+    const stalled = join(root, 'gearbridge-new-hashes-stalled')
+    for (const dir of [old, young, stalled]) await mkdir(dir)
+    const held = tryExclusiveLock(join(stalled, 'owner.lock'))
     const past = new Date(Date.now() - 5 * 60_000)
-    utimesSync(old, past, past)
+    for (const dir of [old, stalled]) utimesSync(dir, past, past)
     const mine = await makeHashCopyDir(root)
     try {
       expect(existsSync(old)).toBe(false)
       expect(existsSync(young)).toBe(true)
+      expect(existsSync(stalled)).toBe(true)
       expect(mine.path.startsWith(join(root, 'gearbridge-hashes-'))).toBe(true)
     } finally {
       await mine.remove()
+      if (held !== 'held') held.release()
     }
   })
 })

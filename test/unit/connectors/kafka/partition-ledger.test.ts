@@ -26,7 +26,7 @@ describe('PartitionLedger', () => {
     expect(ledger.toCommit(ledger.snapshot())).toEqual([])
   })
 
-  it('knows a message committed past only once the broker confirmed it, and forgets that when the partition is revoked', () => {
+  it('knows a message committed past only once the broker confirmed it, and keeps knowing it after the partition moves', () => {
     const ledger = new PartitionLedger()
     ledger.assign([tp(0)])
     expect(ledger.committedPast('t', 0, 4)).toBe(false)
@@ -37,8 +37,28 @@ describe('PartitionLedger', () => {
     ledger.confirmed('t', 0, 3)
     expect(ledger.committedPast('t', 0, 4)).toBe(true)
     expect(ledger.committedPast('t', 1, 0)).toBe(false)
+    // The group's offset does not go back when another replica takes the partition; a confirmation arriving after the revoke counts too.
     ledger.revoke([tp(0)])
-    expect(ledger.committedPast('t', 0, 4)).toBe(false)
+    expect(ledger.committedPast('t', 0, 4)).toBe(true)
+    ledger.confirmed('t', 0, 9)
+    expect(ledger.committedPast('t', 0, 8)).toBe(true)
+  })
+
+  it('says a partition is settled through an offset only by batches of the generation that has it', () => {
+    const ledger = new PartitionLedger()
+    ledger.assign([tp(0)])
+    const first = { topic: 't', partition: 0, offset: 10, generation: ledger.generationOf('t', 0)!, seq: 1 }
+    ledger.track(first, 0)
+    expect(ledger.settledThrough('t', 0, 10)).toBe(false)
+    // Told by a caller, not by a batch: not enough.
+    ledger.settledBefore('t', 0, 10)
+    expect(ledger.settledThrough('t', 0, 10)).toBe(false)
+    ledger.settle(first)
+    expect(ledger.settledThrough('t', 0, 10)).toBe(true)
+    expect(ledger.settledThrough('t', 0, 11)).toBe(false)
+    // Taken up again: the earlier generation's batches no longer count.
+    ledger.assign([tp(0)])
+    expect(ledger.settledThrough('t', 0, 10)).toBe(false)
   })
 
   it('never commits a revoked partition, even when its in-flight batches settle later or it comes back', () => {
