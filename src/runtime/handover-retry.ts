@@ -309,6 +309,34 @@ export class HandoverRetry {
     return true
   }
 
+  /**
+   * Looks at the rows holding a new row's login IDs as they are in the source now, right after it
+   * was held, instead of once the read has reached the end (`recheckHolders`): when each still has
+   * them (two rows of one account), or has none any more (deleted: an account registered again),
+   * and none has a change out, it goes at once, as it would at the end. Otherwise it stays held
+   * (a holder that gave a login ID up in the source: its change, read later, goes first). Held to
+   * the end, the second row of an account kept the checkpoint behind it for the rest of the read:
+   * a backfill resumed day after day under a quota never got past it. `current` as for
+   * `recheckHolders`. What is read here is used for this row alone.
+   */
+  async recheckHeld(item: WorkItem, current: (key: string) => Promise<LoginSet | null | undefined>): Promise<void> {
+    const parked = this.#parked.get(item)
+    if (this.#holders === undefined || parked === undefined || !parked.takes || parked.follower || parked.outcome !== undefined) return
+    const reread = new Map<string, LoginSet>()
+    for (const { key } of this.#holders.holdersOf(item)) {
+      if (reread.has(key)) continue
+      // Its outcome decides (see `#judge`).
+      if (this.#holders.inFlight(key) !== undefined || this.#holders.diverged(key) !== undefined) return
+      const logins = await current(key)
+      if (logins === undefined) return
+      // Gone from the source: as a row without the login ID for `#judge`'s purpose, but never in its way.
+      if (logins !== null) reread.set(key, logins)
+    }
+    // Replaced, sent or settled meanwhile: that decided.
+    if (this.#parked.get(item) !== parked) return
+    if (this.#judge(item, undefined, reread) === undefined) this.#send(parked)
+  }
+
   /** Whether the wait of a row (held or refused) is over: the source was read to its end after it came, `waitMs` ago. */
   #waitOver(parked: Parked, now: number, reads: number): boolean {
     if (reads <= (parked.readsAtHold ?? 0)) return false
@@ -354,14 +382,14 @@ export class HandoverRetry {
    * one account: the held row updates that user, as it would have), or when none holds them
    * any more.
    */
-  #judge(item: WorkItem, freed?: { readonly key: string; readonly values: readonly string[] }): Holder | undefined {
+  #judge(item: WorkItem, freed?: { readonly key: string; readonly values: readonly string[] }, rows: ReadonlyMap<string, LoginSet> = this.#reread): Holder | undefined {
     if (this.#holders === undefined) return undefined
     let out: Holder | undefined
     for (const { value, key } of this.#holders.holdersOf(item)) {
       if (key === freed?.key && freed.values.includes(value)) continue
       const diverged = this.#holders.diverged(key)
       const flight = this.#holders.inFlight(key)
-      const reread = flight === undefined && diverged === undefined ? this.#reread.get(key) : undefined
+      const reread = flight === undefined && diverged === undefined ? rows.get(key) : undefined
       if (flight !== undefined && !carries(flight, value)) out ??= { key, value, out: true }
       else if (diverged !== undefined && !carries(diverged, value)) return { key, value, out: false, ...(Object.keys(diverged).length === 0 ? { unknown: true } : {}) }
       else if (reread !== undefined && !carries(reread, value)) return { key, value, out: false, unread: true }

@@ -342,7 +342,11 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // it (see HandoverRetry.holds). Not while a table is read for the first time: a first read
     // meets no handover, and its rows sharing a login ID are duplicates.
     const newRow = prior === undefined && options.upsert && (ledger?.logins.heldAtStart === true || (source.readsToEnd?.() ?? 0) > 0)
-    if (handovers?.holds(item, () => (newRow ? ledger?.logins.heldByOthers(item) : undefined)) === true) return undefined
+    if (handovers?.holds(item, () => (newRow ? ledger?.logins.heldByOthers(item) : undefined)) === true) {
+      // Failing, it stays held, and is looked at again at the end of the read.
+      if (source.reread !== undefined) handovers.recheckHeld(item, currentLogins).catch(() => undefined)
+      return undefined
+    }
     return scheduler.offer(item) ? undefined : scheduler.add(item)
   }
   /** The login IDs the source's record under `key` has now (`Source.reread`), as the mapping reads them. */

@@ -308,6 +308,32 @@ describe('HandoverRetry', () => {
     expect(await run(undefined)).toMatchObject({ judged: false, resent: [], written: [], parked: 1 })
   })
 
+  it('reads the holders again as soon as a row is held: sends it at once when each still has the login ID or is gone, and keeps it otherwise', async () => {
+    let flying: LoginSet | undefined
+    const holders: HolderCheck = {
+      holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
+      inFlight: () => flying,
+      diverged: () => undefined,
+    }
+    const run = async (current: LoginSet | null | undefined) => {
+      const { retry, resent, written } = harness({ waitMs: 5_000, holders })
+      const held = row('-1', 'e10@x.com', 'newbie')
+      const follower = row('-2', 'e10@x.com', 'later')
+      expect(retry.holds(held, () => ['e10@x.com'])).toBe(true)
+      expect(retry.holds(follower, () => undefined)).toBe(true)
+      await retry.recheckHeld(held, async () => current)
+      return { resent, written, parked: retry.parked }
+    }
+    // Two rows of one account, or an account registered again: it goes now, its follower after it.
+    expect(await run({ email: 'e10@x.com', preferred_username: 'u10' })).toEqual({ resent: ['-1', '-2'], written: [], parked: 0 })
+    expect(await run(null)).toEqual({ resent: ['-1', '-2'], written: [], parked: 0 })
+    // Row 10 gave it up in the table (its change read later goes first), the run stops, or row 10's change is out: held, judged later.
+    expect(await run({ email: 'new10@x.com', preferred_username: 'u10' })).toEqual({ resent: [], written: [], parked: 2 })
+    expect(await run(undefined)).toEqual({ resent: [], written: [], parked: 2 })
+    flying = { email: 'e10@x.com', preferred_username: 'u10' }
+    expect(await run({ email: 'e10@x.com', preferred_username: 'u10' })).toEqual({ resent: [], written: [], parked: 2 })
+  })
+
   it('holds later rows sending a held row\'s login ID behind it, and sends them right after it in read order', () => {
     const { retry, resent } = harness({ waitMs: 5_000 })
     const held = row('1', 'e9@x.com', 'u1')
