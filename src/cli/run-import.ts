@@ -196,7 +196,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     // imported with. A publishing run imports nothing itself.
     ledger = config.source.type === 'sql' && config.state.login_ledger && !publish ? new LoginLedger(loginLedgerPath(stateDir, config.name), { owner: loginLedgerOwner(config), identity: loginLedgerIdentity(config), beforeWrite: () => reportFile.writeOut() }) : undefined
     if (ledger?.otherOwner) throw ledgerOfAnotherOwner(loginLedgerPath(stateDir, config.name), ledger, loginLedgerIdentity(config), options.config)
-    const handovers = ledger !== undefined && config.source.type === 'sql' && config.source.handover_wait_seconds > 0 ? new HandoverRetry({ waitMs: config.source.handover_wait_seconds * 1000, heldAtStart: ledger.heldAtStart, readsToEnd: () => created.source.readsToEnd?.() ?? 0, holders: ledger }) : undefined
+    const handovers = ledger !== undefined && config.source.type === 'sql' && config.source.handover_wait_seconds > 0 ? new HandoverRetry({ waitMs: config.source.handover_wait_seconds * 1000, heldAtStart: ledger.heldAtStart, readsToEnd: () => created.source.readsToEnd?.() ?? 0, holders: ledger, judgeEarly: options.mode === 'backfill' }) : undefined
     const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}), ...(ledger ? { ledger } : {}), ...(handovers ? { handovers } : {}) })
     const sink =
       connection &&

@@ -99,7 +99,15 @@ export class HandoverRetry {
    * source has read its input to the end (a sync's polls; a backfill reaches its end once, when
    * the pipeline calls `expire(true)`).
    */
-  constructor(options: { waitMs: number; heldAtStart: boolean; readsToEnd?: () => number; now?: () => number; holders?: HolderCheck }) {
+  /**
+   * `judgeEarly` (a backfill): a held new row is looked at again once it has waited `waitMs`, not
+   * only at the end of the read (see `recheckHeld`). Not in a sync, whose held rows wait for a
+   * giver's change in a later poll.
+   */
+  readonly judgeEarly: boolean
+
+  constructor(options: { waitMs: number; heldAtStart: boolean; readsToEnd?: () => number; now?: () => number; holders?: HolderCheck; judgeEarly?: boolean }) {
+    this.judgeEarly = options.judgeEarly ?? false
     this.#waitMs = options.waitMs
     this.#holders = options.holders
     this.#heldAtStart = options.heldAtStart
@@ -309,19 +317,26 @@ export class HandoverRetry {
     return true
   }
 
+  /** How long a held new row waits before a backfill looks at it again (`recheckHeld`). */
+  get waitMs(): number {
+    return this.#waitMs
+  }
+
   /**
-   * Looks at the rows holding a new row's login IDs as they are in the source now, right after it
-   * was held, instead of once the read has reached the end (`recheckHolders`): when each still has
-   * them (two rows of one account), or has none any more (deleted: an account registered again),
-   * and none has a change out, it goes at once, as it would at the end. Otherwise it stays held
-   * (a holder that gave a login ID up in the source: its change, read later, goes first). Held to
-   * the end, the second row of an account kept the checkpoint behind it for the rest of the read:
-   * a backfill resumed day after day under a quota never got past it. `current` as for
-   * `recheckHolders`. What is read here is used for this row alone.
+   * Looks at the rows holding a held new row's login IDs as they are in the source now, before
+   * the read has reached the end (`recheckHolders`): when each still has them (two rows of one
+   * account), or has none any more (deleted: an account registered again), and none has a change
+   * out, it goes now, as it would at the end. Otherwise it stays held (a holder that gave a login
+   * ID up in the source: its change, read later, goes first). Held to the end, the second row of
+   * an account kept the checkpoint behind it for the rest of the read: a backfill resumed day
+   * after day under a quota never got past it. `current` as for `recheckHolders`. What is read here
+   * is used for this row alone; so a row held behind it that takes login IDs of its own leaves it
+   * to the end, where every such row's holders are read.
    */
   async recheckHeld(item: WorkItem, current: (key: string) => Promise<LoginSet | null | undefined>): Promise<void> {
     const parked = this.#parked.get(item)
     if (this.#holders === undefined || parked === undefined || !parked.takes || parked.follower || parked.outcome !== undefined) return
+    if (this.#followersTaking(parked)) return
     const reread = new Map<string, LoginSet>()
     for (const { key } of this.#holders.holdersOf(item)) {
       if (reread.has(key)) continue
@@ -333,8 +348,19 @@ export class HandoverRetry {
       if (logins !== null) reread.set(key, logins)
     }
     // Replaced, sent or settled meanwhile: that decided.
-    if (this.#parked.get(item) !== parked) return
+    if (this.#parked.get(item) !== parked || this.#followersTaking(parked)) return
     if (this.#judge(item, undefined, reread) === undefined) this.#send(parked)
+  }
+
+  /** Whether a row held behind `parked` takes login IDs the ledger holds for other keys (its own holders are not read here). */
+  #followersTaking(parked: Parked): boolean {
+    for (const value of parked.values) {
+      for (const item of this.#heldValues.get(value) ?? []) {
+        const other = this.#parked.get(item)
+        if (other !== undefined && other !== parked && other.follower && other.takes) return true
+      }
+    }
+    return false
   }
 
   /** Whether the wait of a row (held or refused) is over: the source was read to its end after it came, `waitMs` ago. */

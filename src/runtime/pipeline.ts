@@ -241,6 +241,12 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
   const halt = new AbortController()
   const readCtx: RunContext = { ...ctx, signal: AbortSignal.any([ctx.signal, halt.signal]) }
   const handovers = options.handovers
+  /** Held rows' looks before the end of the read (`HandoverRetry.recheckHeld`): the end of the read looks at what is left. */
+  const earlyChecks = new Set<ReturnType<typeof setTimeout>>()
+  const stopEarlyChecks = (): void => {
+    for (const check of earlyChecks) clearTimeout(check)
+    earlyChecks.clear()
+  }
   handovers?.bind(
     (item) => {
       metrics.resends.inc({ reason: 'handover' })
@@ -343,8 +349,14 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     // meets no handover, and its rows sharing a login ID are duplicates.
     const newRow = prior === undefined && options.upsert && (ledger?.logins.heldAtStart === true || (source.readsToEnd?.() ?? 0) > 0)
     if (handovers?.holds(item, () => (newRow ? ledger?.logins.heldByOthers(item) : undefined)) === true) {
-      // Failing, it stays held, and is looked at again at the end of the read.
-      if (source.reread !== undefined) handovers.recheckHeld(item, currentLogins).catch(() => undefined)
+      // A backfill looks at it again once it has waited; failing, it stays held to the end of the read.
+      if (handovers.judgeEarly && source.reread !== undefined) {
+        const timer = setTimeout(() => {
+          earlyChecks.delete(timer)
+          handovers.recheckHeld(item, currentLogins).catch(() => undefined)
+        }, handovers.waitMs)
+        earlyChecks.add(timer)
+      }
       return undefined
     }
     return scheduler.offer(item) ? undefined : scheduler.add(item)
@@ -423,6 +435,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
       }
     }
     exhausted = !stopping()
+    stopEarlyChecks()
     // A graceful stop still sends what was already read, so the checkpoint moves past it, except
     // an open batch of identifier changes (see ImportScheduler.flush); after a run-stopping error
     // (quota, auth, a failed commit) nothing more is sent.
@@ -448,6 +461,7 @@ export async function runPipeline<P>(options: PipelineOptions<P>, ctx: RunContex
     if (!halt.signal.aborted || ctx.signal.aborted) failure = error
     await scheduler.drain()
   } finally {
+    stopEarlyChecks()
     clearInterval(timer)
     await committing
   }

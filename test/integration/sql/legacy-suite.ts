@@ -717,6 +717,46 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('a sync holds a new row inserted a moment before its giver gives the email up (two transactions) until the giver\'s change is imported', async () => {
+      // Support moves row 10's email to a new account, row 1, in two steps 400 ms apart. Pages of
+      // one row: the new row is read first, alone. Under upsert Authgear would match it by email to
+      // row 10's user and overwrite that user with row 1's data.
+      const db = database()
+      const d = dialectSql(db)
+      const table = `late_giver_${process.pid}`
+      await createLoginsTable(db, table, [[10, 'e10@example.com', 'u10'], [11, 'e11@example.com', 'u11']])
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, page_size: 1, poll_interval_ms: 100, safety_lag_seconds: 1 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      const store = target.emulator.store
+      const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+      try {
+        let settled = false
+        const sync = runCli(['sync', '--config', target.configPath], { killWhen: () => settled, signal: 'SIGTERM' })
+        while (store.count() < 2) await sleep(50)
+        // Caught up for a while (polls of the table's end).
+        await sleep(1500)
+        const original = store.findByLoginId('username', 'u10')!.id
+        await db.query(`INSERT INTO ${table} VALUES (1, 'e10@example.com', 'new1', ${d.nowPlus(0)})`)
+        await sleep(400)
+        await db.query(`UPDATE ${table} SET email = 'old10@example.com', updated_at = ${d.nowPlus(0)} WHERE id = 10`)
+        const started = Date.now()
+        while (Date.now() - started < 20_000 && !(store.findByLoginId('username', 'new1') !== undefined && store.findByLoginId('username', 'u10')?.email?.value === 'old10@example.com')) await sleep(50)
+        settled = true
+        const result = await sync
+        expect(result.code, result.stderr).toBe(0)
+        expect(existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '').toBe('')
+        // Row 10's user kept, with its new email; row 1 a user of its own with the email it took.
+        expect(store.findByLoginId('username', 'u10')).toMatchObject({ id: original, email: { value: 'old10@example.com' } })
+        expect(store.findByLoginId('email', 'e10@example.com')?.username?.value).toBe('new1')
+        expect(store.findByLoginId('email', 'e10@example.com')?.id).not.toBe(original)
+        expect(store.count()).toBe(3)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('a backfill holds a new row taking the email of a row it reads much later until that row\'s change is imported, however long past handover_wait_seconds; a second row of one account still wins in read order', async () => {
       const db = database()
       const d = dialectSql(db)

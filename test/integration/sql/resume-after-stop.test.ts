@@ -44,7 +44,7 @@ describe('a SQL backfill resumed after a quota stop', () => {
     }
   })
 
-  it('imports the second row of a two-row account when it reads it, so the checkpoint moves past it before the end of the table', async () => {
+  it('imports the second row of a two-row account once it has waited handover_wait_seconds, so the checkpoint moves past it before the end of the table', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gb-sql-resume-pair-'))
     const table = `resume_pair_${process.pid}`
     await db.query(`CREATE TABLE ${table} (id integer PRIMARY KEY, email varchar(200) NOT NULL, first_name varchar(100), updated_at timestamp(6) NOT NULL)`)
@@ -55,7 +55,7 @@ describe('a SQL backfill resumed after a quota stop', () => {
     try {
       const config = await writeTestConfig(dir, target, {
         // Pages of 5: each settles, and the checkpoint moves, as a long backfill's do.
-        source: { type: 'sql', dialect: 'postgres', url: db.reader.url, table, key: 'id', updated_at: 'updated_at', safety_lag_seconds: 1, page_size: 5, columns: { email: 'email', given_name: 'first_name' } },
+        source: { type: 'sql', dialect: 'postgres', url: db.reader.url, table, key: 'id', updated_at: 'updated_at', safety_lag_seconds: 1, page_size: 5, handover_wait_seconds: 1, columns: { email: 'email', given_name: 'first_name' } },
         sink: { upsert: true, batch: { max_records: 5, linger_ms: 50 }, max_in_flight: 1 },
       })
       const reportPath = join(dir, 'state', 'test.report.ndjson')
@@ -65,15 +65,18 @@ describe('a SQL backfill resumed after a quota stop', () => {
       expect(await outcomesOf('11')).toEqual([])
       // Day two, resumed: row 11 shares its email with row 10, imported the day before. Held to the
       // end of the table, it kept every later day starting over from it.
-      target.emulator.quota.setLimits('user_import', [{ quota: 20, period: 'day' }])
+      // A day long enough for the held row's wait: every request takes 300 ms.
+      target.emulator.quota.setLimits('user_import', [{ quota: 30, period: 'day' }])
+      target.emulator.faults.latency_ms = 300
       expect((await runCli(['backfill', '--config', config])).code).toBe(75)
+      target.emulator.faults.latency_ms = 0
       expect(await outcomesOf('11')).toEqual(['updated'])
       const before = target.emulator.store.count()
       target.emulator.quota.setLimits('user_import', [{ quota: 1_000, period: 'day' }])
       expect((await runCli(['backfill', '--config', config])).code).toBe(0)
       // The last day sends what the second left, not everything from row 11 on again.
       expect(await outcomesOf('11')).toEqual(['updated'])
-      expect(before).toBeGreaterThanOrEqual(19)
+      expect(before).toBeGreaterThanOrEqual(29)
       expect(target.emulator.store.count()).toBe(39)
     } finally {
       await target.emulator.close()

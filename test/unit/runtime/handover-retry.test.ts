@@ -334,6 +334,22 @@ describe('HandoverRetry', () => {
     expect(await run({ email: 'e10@x.com', preferred_username: 'u10' })).toEqual({ resent: [], written: [], parked: 2 })
   })
 
+  it('leaves a held row to the end of the read when a row held behind it takes login IDs of its own, whose holders it does not read', async () => {
+    const holders: HolderCheck = {
+      holdersOf: (item) => (item.mapped.identifierValue === 'e1@x.com' ? [{ value: 'u10', key: '10' }] : item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
+      inFlight: () => undefined,
+      diverged: () => undefined,
+    }
+    const { retry, resent } = harness({ waitMs: 5_000, holders })
+    // Row 10 (e10, u10 in the ledger) has another email in the table now. Row -1 takes its username; row -2, behind it, its email.
+    const first = row('-1', 'e1@x.com', 'u10')
+    expect(retry.holds(first, () => ['u10'])).toBe(true)
+    expect(retry.holds(row('-2', 'e10@x.com', 'u10'), () => ['e10@x.com'])).toBe(true)
+    await retry.recheckHeld(first, async () => ({ email: 'new10@x.com', preferred_username: 'u10' }))
+    expect(resent).toEqual([])
+    expect(retry.parked).toBe(2)
+  })
+
   it('holds later rows sending a held row\'s login ID behind it, and sends them right after it in read order', () => {
     const { retry, resent } = harness({ waitMs: 5_000 })
     const held = row('1', 'e9@x.com', 'u1')
