@@ -145,7 +145,7 @@ export const sqlSourceConfigSchema = z
       .min(0)
       .max(3_600)
       .default(30)
-      .describe('With the login ledger: a row Authgear refuses because another user holds one of its login IDs (InvariantViolated) waits, without an outcome, for a row of the table giving that login ID up (its change imported), and is then sent again. The wait lasts this long once the source has been read to its end after the refusal (a backfill decides at the end of the table); then the row is dead-lettered. Under sink.upsert a new row taking a login ID the ledger holds for another key is held back the same way. A waiting row holds the checkpoint back. 0 dead-letters refused rows at once.'),
+      .describe('With the login ledger: a row Authgear refuses because another user holds one of its login IDs (InvariantViolated) waits, without an outcome, for a row of the table giving that login ID up (its change imported), and is then sent again. The wait lasts this long once the source has been read to its end after the refusal (a backfill decides at the end of the table); then the row is dead-lettered. Under sink.upsert a new row taking a login ID the ledger holds for another key is held back the same way; a backfill also looks at the rows holding it again once it has waited this long in that run, and sends it when they still have it (two rows of one account) or are gone. A waiting row holds the checkpoint back. 0 dead-letters refused rows at once.'),
     connect_timeout_ms: z.int().min(100).max(600_000).default(10_000).describe('Deadline to open a connection.'),
     retry: retrySchema.prefault({}),
   })

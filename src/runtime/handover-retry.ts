@@ -352,12 +352,20 @@ export class HandoverRetry {
     if (this.#judge(item, undefined, reread) === undefined) this.#send(parked)
   }
 
-  /** Whether a row held behind `parked` takes login IDs the ledger holds for other keys (its own holders are not read here). */
+  /**
+   * Whether a row held behind `parked`, or behind one of those in turn (sending it releases them
+   * all), takes login IDs the ledger holds for other keys: its own holders are not read here.
+   */
   #followersTaking(parked: Parked): boolean {
-    for (const value of parked.values) {
-      for (const item of this.#heldValues.get(value) ?? []) {
+    const seen = new Set<Parked>([parked])
+    const values = [...parked.values]
+    for (let at = 0; at < values.length; at++) {
+      for (const item of this.#heldValues.get(values[at] as string) ?? []) {
         const other = this.#parked.get(item)
-        if (other !== undefined && other !== parked && other.follower && other.takes) return true
+        if (other === undefined || seen.has(other) || !other.follower) continue
+        if (other.takes) return true
+        seen.add(other)
+        values.push(...other.values)
       }
     }
     return false

@@ -350,6 +350,23 @@ describe('HandoverRetry', () => {
     expect(retry.parked).toBe(2)
   })
 
+  it('looks down the whole chain of rows held behind a held row for one that takes login IDs of its own', async () => {
+    const holders: HolderCheck = {
+      holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' && item.source.key === '-1' ? [{ value: 'e10@x.com', key: '10' }] : item.source.key === '-3' ? [{ value: 'e20@x.com', key: '20' }] : []),
+      inFlight: () => undefined,
+      diverged: () => undefined,
+    }
+    const { retry, resent } = harness({ waitMs: 5_000, holders })
+    // Row -1 takes e10 (row 10 still has it); row 30 sends e10 too, behind it; row -3 shares row 30's username, behind that, and takes e20.
+    const first = row('-1', 'e10@x.com', 'u1')
+    expect(retry.holds(first, () => ['e10@x.com'])).toBe(true)
+    expect(retry.holds(row('30', 'e10@x.com', 'u2'), () => undefined)).toBe(true)
+    expect(retry.holds(row('-3', 'e20@x.com', 'u2'), () => ['e20@x.com'])).toBe(true)
+    await retry.recheckHeld(first, async () => ({ email: 'e10@x.com', preferred_username: 'u10' }))
+    expect(resent).toEqual([])
+    expect(retry.parked).toBe(3)
+  })
+
   it('holds later rows sending a held row\'s login ID behind it, and sends them right after it in read order', () => {
     const { retry, resent } = harness({ waitMs: 5_000 })
     const held = row('1', 'e9@x.com', 'u1')
