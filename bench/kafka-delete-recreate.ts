@@ -8,12 +8,12 @@
  *
  *   node bench/kafka-delete-recreate.ts <brokers> [rows=2000] [partitions=1] [--fresh-emails]
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import rdkafka from 'node-rdkafka'
 import { stringify } from 'yaml'
+import { createTopic, sleep, startCli, startEmulatorProcess } from './cli-processes.ts'
 
 const args = process.argv.slice(2)
 const fresh = args.includes('--fresh-emails')
@@ -21,30 +21,14 @@ const [brokers, rowsArg, partitionsArg] = args.filter((arg) => !arg.startsWith('
 if (!brokers) throw new Error('usage: node bench/kafka-delete-recreate.ts <brokers> [rows] [partitions] [--fresh-emails]')
 const rows = Number(rowsArg ?? 2000)
 const partitions = Number(partitionsArg ?? 1)
-const cli = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
 const dir = await mkdtemp(join(tmpdir(), 'gb-kafka-recreate-'))
 const topic = `bench-recreate-${Date.now()}`
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function start(argv: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string } {
-  const child = spawn(process.execPath, [cli, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()))
-  child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)))
-  return { child, stdout: () => out, stderr: () => err }
-}
 
-const sinkPlaceholder = { endpoint: 'http://127.0.0.1:1', project_id: 'myapp', key_id: 'k', private_key_file: 'none.pem' }
-await writeFile(join(dir, 'emulator.yaml'), stringify({ source: { type: 'auth0', files: 'none.ndjson' }, sink: sinkPlaceholder, emulator: { job_ttl_seconds: 20 } }))
-const emulator = start(['emulator', '--config', join(dir, 'emulator.yaml'), '--key-out', join(dir, 'admin-key.pem')])
-while (!/key_id: (\S+)/.test(emulator.stdout())) await sleep(100)
-const url = /listening on (\S+)/.exec(emulator.stdout())![1]!
-const keyId = /key_id: (\S+)/.exec(emulator.stdout())![1]!
+// The emulator, in its own process.
+const { process: emulator, url, keyId, keyFile } = await startEmulatorProcess(dir, { job_ttl_seconds: 20 })
 
-const admin = rdkafka.AdminClient.create({ 'bootstrap.servers': brokers, log_level: 0 })
-await new Promise<void>((ok, fail) => admin.createTopic({ topic, num_partitions: partitions, replication_factor: 1 }, 10_000, (e) => (e ? fail(e) : ok())))
-admin.disconnect()
+await createTopic(brokers, topic, partitions)
 
 const syncConfig = {
   name: 'recreate',
@@ -52,12 +36,12 @@ const syncConfig = {
     type: 'kafka', brokers, topics: topic, group_id: `${topic}-g`, format: 'debezium', record_mapping: 'sql', columns: { email: 'email', name: 'name' },
     deletes: { policy: 'delete', max_per_second: 1000, safety_limit: 1_000_000 }, batch_records: 500,
   },
-  sink: { endpoint: url, project_id: 'myapp', key_id: keyId, private_key_file: join(dir, 'admin-key.pem'), upsert: true, max_in_flight: 4, batch: { max_records: 500, linger_ms: 50 }, poll: { initial_ms: 10, max_ms: 100 } },
+  sink: { endpoint: url, project_id: 'myapp', key_id: keyId, private_key_file: keyFile, upsert: true, max_in_flight: 4, batch: { max_records: 500, linger_ms: 50 }, poll: { initial_ms: 10, max_ms: 100 } },
   state: { dir: join(dir, 'state'), checkpoint_interval_ms: 1000 },
   observability: { listen: null, log_level: 'warn', progress: 'never' },
 }
 await writeFile(join(dir, 'sync.yaml'), stringify(syncConfig))
-const sync = start(['sync', '--config', join(dir, 'sync.yaml')])
+const sync = startCli(['sync', '--config', join(dir, 'sync.yaml')])
 const reportPath = join(dir, 'state', 'recreate.report.ndjson')
 const reportLines = async () => (await readFile(reportPath, 'utf8').catch(() => '')).split('\n').filter(Boolean)
 const waitFor = async (count: number, what: string) => {

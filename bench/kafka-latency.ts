@@ -7,12 +7,12 @@
  *
  *   node bench/kafka-latency.ts <brokers> [rate=2000] [seconds=60] [batch_records=100] [linger_ms=50]
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import rdkafka from 'node-rdkafka'
 import { stringify } from 'yaml'
+import { createTopic, sleep, startCli, startEmulatorProcess } from './cli-processes.ts'
 import { fakeUser, prng } from './auth0-fake-user.ts'
 
 const [brokers, rateArg, secondsArg, batchArg, lingerArg] = process.argv.slice(2)
@@ -21,46 +21,29 @@ const rate = Number(rateArg ?? 2000)
 const duration = Number(secondsArg ?? 60)
 const batchRecords = Number(batchArg ?? 100)
 const lingerMs = Number(lingerArg ?? 50)
-const cli = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
 const dir = await mkdtemp(join(tmpdir(), 'gb-kafka-latency-'))
 const topic = `bench-latency-${Date.now()}`
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
-function start(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string } {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()))
-  child.stderr!.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)))
-  return { child, stdout: () => out, stderr: () => err }
-}
 async function peakRssMb(pid: number | undefined): Promise<number | undefined> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
   const match = /VmHWM:\s+(\d+) kB/.exec(status)
   return match ? Math.round(Number(match[1]) / 1024) : undefined
 }
 
-// The emulator, in its own process; its config only needs the emulator block to be meaningful.
-const sinkPlaceholder = { endpoint: 'http://127.0.0.1:1', project_id: 'myapp', key_id: 'k', private_key_file: 'none.pem' }
-await writeFile(join(dir, 'emulator.yaml'), stringify({ source: { type: 'auth0', files: 'none.ndjson' }, sink: sinkPlaceholder, emulator: { job_ttl_seconds: 20, roles: ['admin', 'billing', 'member'] } }))
-const emulator = start(['emulator', '--config', join(dir, 'emulator.yaml'), '--key-out', join(dir, 'admin-key.pem')])
-while (!/key_id: (\S+)/.test(emulator.stdout())) await sleep(100)
-const url = /listening on (\S+)/.exec(emulator.stdout())![1]!
-const keyId = /key_id: (\S+)/.exec(emulator.stdout())![1]!
+// The emulator, in its own process.
+const { process: emulator, url, keyId, keyFile } = await startEmulatorProcess(dir, { job_ttl_seconds: 20, roles: ['admin', 'billing', 'member'] })
 
-const admin = rdkafka.AdminClient.create({ 'bootstrap.servers': brokers, log_level: 0 })
-await new Promise<void>((ok, fail) => admin.createTopic({ topic, num_partitions: 4, replication_factor: 1 }, 10_000, (e) => (e ? fail(e) : ok())))
-admin.disconnect()
+await createTopic(brokers, topic, 4)
 
 const syncConfig = {
   name: 'latency',
   source: { type: 'kafka', brokers, topics: topic, group_id: `${topic}-g`, format: 'json', record_mapping: 'auth0', batch_records: batchRecords, commit_interval_ms: 500 },
-  sink: { endpoint: url, project_id: 'myapp', key_id: keyId, private_key_file: join(dir, 'admin-key.pem'), upsert: true, max_in_flight: 8, batch: { max_records: 500, linger_ms: lingerMs }, poll: { initial_ms: 10, max_ms: 100 } },
+  sink: { endpoint: url, project_id: 'myapp', key_id: keyId, private_key_file: keyFile, upsert: true, max_in_flight: 8, batch: { max_records: 500, linger_ms: lingerMs }, poll: { initial_ms: 10, max_ms: 100 } },
   state: { dir: join(dir, 'state'), checkpoint_interval_ms: 500 },
   observability: { listen: null, log_level: 'warn', progress: 'never' },
 }
 await writeFile(join(dir, 'sync.yaml'), stringify(syncConfig))
-const sync = start(['sync', '--config', join(dir, 'sync.yaml')])
+const sync = startCli(['sync', '--config', join(dir, 'sync.yaml')])
 const reportPath = join(dir, 'state', 'latency.report.ndjson')
 const reportLines = async () => (await readFile(reportPath, 'utf8').catch(() => '')).split('\n').filter(Boolean)
 

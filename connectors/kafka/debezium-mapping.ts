@@ -71,7 +71,16 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
 }
 
 /** Most login IDs of deleted rows remembered (a delete storm must not grow the heap without end): the oldest go first. */
-const maxKeptLogins = 100_000
+const maxRememberedLogins = 100_000
+
+/** Notes a deleted row's login IDs (its identifier and the others it freed) under `key`, the newest last, within `maxRememberedLogins`. */
+function rememberLogins(byValue: Map<string, string>, deleted: MappedRecord, key: string): void {
+  for (const value of [deleted.identifierValue, ...(deleted.freedLogins ?? []).map((login) => login.value)]) {
+    byValue.delete(value)
+    byValue.set(value, key)
+    if (byValue.size > maxRememberedLogins) byValue.delete(byValue.keys().next().value as string)
+  }
+}
 
 /**
  * Login IDs of rows deleted in the source whose users Authgear keeps (`deletes.policy` `ignore`
@@ -91,12 +100,7 @@ class KeptLogins {
   }
 
   add(key: string | undefined, deleted: MappedRecord): void {
-    if (key === undefined) return
-    for (const value of [deleted.identifierValue, ...(deleted.freedLogins ?? []).map((login) => login.value)]) {
-      this.#byValue.delete(value)
-      this.#byValue.set(value, key)
-      if (this.#byValue.size > maxKeptLogins) this.#byValue.delete(this.#byValue.keys().next().value as string)
-    }
+    if (key !== undefined) rememberLogins(this.#byValue, deleted, key)
   }
 
   refuse(key: string | undefined, mapped: MappingResult, oldKey?: string): MappingResult | undefined {
@@ -125,9 +129,6 @@ class KeptLogins {
   }
 }
 
-/** Most deletes remembered for the records that take up their login IDs (see `DeletedLogins`): the oldest go first. */
-const maxDeletedLogins = 100_000
-
 /**
  * Login IDs of rows deleted in the source under `deletes.policy: delete`, read in this process,
  * each with its delete's message key. The delete finds its user by its login ID; read again after a
@@ -142,11 +143,7 @@ class DeletedLogins {
   readonly #byValue = new Map<string, string>()
 
   add(key: string, deleted: MappedRecord): void {
-    for (const value of [deleted.identifierValue, ...(deleted.freedLogins ?? []).map((login) => login.value)]) {
-      this.#byValue.delete(value)
-      this.#byValue.set(value, key)
-      if (this.#byValue.size > maxDeletedLogins) this.#byValue.delete(this.#byValue.keys().next().value as string)
-    }
+    rememberLogins(this.#byValue, deleted, key)
   }
 
   mark(mapped: MappingResult): MappingResult {

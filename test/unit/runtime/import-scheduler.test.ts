@@ -17,6 +17,44 @@ function removal(email: string, freedLogins?: MappedRecord['freedLogins']): Work
   return createWorkItem({ kind: 'data', key: email, origin: `t:${email}`, data: {} }, mapped, new Checkpointer<number>().track(1, 1))
 }
 
+/** A record taking up login IDs of the source deletes keyed `deletes` (`MappedRecord.afterDeletes`). */
+function takingFrom(email: string, deletes: string[]): WorkItem {
+  const plain = item(email)
+  return createWorkItem(plain.source, { ...plain.mapped, record: plain.mapped.record, afterDeletes: deletes }, new Checkpointer<number>().track(1, 1))
+}
+
+/**
+ * Adds `records` to a scheduler whose jobs finish a few ticks after they start, flushes it, and
+ * returns its jobs and its `aroundApart` calls (the commits a Kafka source makes around records
+ * sent apart) in order, each record shown by `named`.
+ */
+async function commitsAround(records: readonly WorkItem[], options: { named?: (item: WorkItem) => string; durable?: (key: string) => boolean } = {}): Promise<string[]> {
+  const named = options.named ?? ((i: WorkItem) => i.mapped.identifierValue)
+  const calls: string[] = []
+  const jobs: (() => void)[] = []
+  const scheduler = new ImportScheduler({
+    policy: { maxRecords: 10, maxBytes: 10_000, lingerMs: 60_000 },
+    upsert: true,
+    maxInFlight: 4,
+    onSuperseded: () => undefined,
+    run: (_identifier, items) => new Promise<void>((resolve) => jobs.push(() => { calls.push(`job ${items.map(named).join(',')}`); resolve() })),
+    aroundApart: async (items, done) => {
+      calls.push(`${done ? 'after' : 'before'} ${items.map(named).join(',')}`)
+    },
+    ...(options.durable ? { durable: options.durable } : {}),
+  })
+  const added = (async () => {
+    for (const record of records) await scheduler.add(record)
+  })()
+  const flushed = added.then(() => scheduler.flush())
+  for (let round = 0; round < 8; round++) {
+    for (let i = 0; i < 3; i++) await tick()
+    for (const done of jobs.splice(0)) done()
+  }
+  await flushed
+  return calls
+}
+
 interface Job { identifier: IdentifierType; items: WorkItem[]; done: () => void }
 
 function harness(policy = { maxRecords: 3, maxBytes: 10_000, lingerMs: 20 }, maxInFlight = 2, upsert = false) {
@@ -551,97 +589,24 @@ describe('ImportScheduler', () => {
   it('makes nothing durable past a handover\'s takers when their giver is sent ahead of them', async () => {
     // Kafka commits offsets around a batch of changes (aroundApart); the giver, read after the
     // taker, goes first: a commit past the giver would skip the taker if the run stopped then.
-    const calls: string[] = []
-    const jobs: (() => void)[] = []
-    const scheduler = new ImportScheduler({
-      policy: { maxRecords: 10, maxBytes: 10_000, lingerMs: 60_000 },
-      upsert: true,
-      maxInFlight: 4,
-      onSuperseded: () => undefined,
-      run: (_identifier, items) => new Promise<void>((resolve) => jobs.push(() => { calls.push(`job ${items.map((i) => i.mapped.identifierValue).join(',')}`); resolve() })),
-      aroundApart: async (items, done) => {
-        calls.push(`${done ? 'after' : 'before'} ${items.map((i) => i.mapped.identifierValue).join(',')}`)
-      },
-    })
     const change = (user: string, from: string, to: string) => item(user, { email: to, preferred_username: user }, 'preferred_username', [from, to])
-    const added = (async () => {
-      await scheduler.add(change('bob', 'bob@x.io', 'alice@x.io'))
-      await scheduler.add(change('alice', 'alice@x.io', 'alice.new@x.io'))
-    })()
-    const flushed = added.then(() => scheduler.flush())
-    for (let round = 0; round < 8; round++) {
-      for (let i = 0; i < 3; i++) await tick()
-      for (const done of jobs.splice(0)) done()
-    }
-    await flushed
+    const calls = await commitsAround([change('bob', 'bob@x.io', 'alice@x.io'), change('alice', 'alice@x.io', 'alice.new@x.io')])
     expect(calls).toEqual(['before bob,alice', 'job alice', 'before bob', 'job bob', 'after bob'])
   })
 
   it('sends a record taking up a deleted row\'s login ID apart, once the delete has finished, and durable around it', async () => {
     // Kafka commits past the delete before the taker is sent (aroundApart): read again after a
     // crash, the delete would find the taker's user by the login ID and delete it.
-    const calls: string[] = []
-    const jobs: (() => void)[] = []
-    const scheduler = new ImportScheduler({
-      policy: { maxRecords: 10, maxBytes: 10_000, lingerMs: 60_000 },
-      upsert: true,
-      maxInFlight: 4,
-      onSuperseded: () => undefined,
-      run: (_identifier, items) => new Promise<void>((resolve) => jobs.push(() => { calls.push(`job ${items.map((i) => `${i.mapped.action ?? 'import'} ${i.mapped.identifierValue}`).join(',')}`); resolve() })),
-      aroundApart: async (items, done) => {
-        calls.push(`${done ? 'after' : 'before'} ${items.map((i) => `${i.mapped.identifierValue} (${(i.mapped.afterDeletes ?? []).join(',')})`).join(',')}`)
-      },
-    })
-    const taker = item('ann@x.io', { name: 'Bea' })
-    const marked = createWorkItem(taker.source, { ...taker.mapped, record: taker.mapped.record, afterDeletes: ['users/0/7'] }, new Checkpointer<number>().track(1, 1))
-    const added = (async () => {
-      await scheduler.add(item('zed@x.io'))
-      await scheduler.add(removal('ann@x.io'))
-      await scheduler.add(marked)
-      await scheduler.add(item('cat@x.io'))
-    })()
-    const flushed = added.then(() => scheduler.flush())
-    for (let round = 0; round < 8; round++) {
-      for (let i = 0; i < 3; i++) await tick()
-      for (const done of jobs.splice(0)) done()
-    }
-    await flushed
+    const named = (i: WorkItem) => `${i.mapped.action ?? 'import'} ${i.mapped.identifierValue}${i.mapped.afterDeletes ? ` after ${i.mapped.afterDeletes.join(',')}` : ''}`
+    const calls = await commitsAround([item('zed@x.io'), removal('ann@x.io'), takingFrom('ann@x.io', ['users/0/7']), item('cat@x.io')], { named })
     // Read again, it is only sent again: nothing to commit past it before the next.
-    expect(calls).toEqual(['job import zed@x.io,delete ann@x.io', 'before ann@x.io (users/0/7)', 'job import ann@x.io', 'job import cat@x.io'])
+    expect(calls).toEqual(['job import zed@x.io,delete ann@x.io', 'before import ann@x.io after users/0/7', 'job import ann@x.io after users/0/7', 'job import cat@x.io'])
   })
 
   it('batches a record taking up a deleted row\'s login ID as usual once the source has that delete durable', async () => {
-    const calls: string[] = []
-    const jobs: (() => void)[] = []
-    const scheduler = new ImportScheduler({
-      policy: { maxRecords: 10, maxBytes: 10_000, lingerMs: 60_000 },
-      upsert: true,
-      maxInFlight: 4,
-      onSuperseded: () => undefined,
-      run: (_identifier, items) => new Promise<void>((resolve) => jobs.push(() => { calls.push(`job ${items.map((i) => i.mapped.identifierValue).join(',')}`); resolve() })),
-      aroundApart: async (_items, done) => {
-        calls.push(done ? 'after' : 'before')
-      },
-      durable: (key) => key === 'users/0/7',
-    })
-    const marked = (email: string, deletes: string[]) => {
-      const plain = item(email)
-      return createWorkItem(plain.source, { ...plain.mapped, record: plain.mapped.record, afterDeletes: deletes }, new Checkpointer<number>().track(1, 1))
-    }
-    const added = (async () => {
-      await scheduler.add(item('zed@x.io'))
-      await scheduler.add(marked('ann@x.io', ['users/0/7']))
-      await scheduler.add(marked('bob@x.io', ['users/0/7', 'users/1/3']))
-      await scheduler.add(item('cat@x.io'))
-    })()
-    const flushed = added.then(() => scheduler.flush())
-    for (let round = 0; round < 8; round++) {
-      for (let i = 0; i < 3; i++) await tick()
-      for (const done of jobs.splice(0)) done()
-    }
-    await flushed
+    const calls = await commitsAround([item('zed@x.io'), takingFrom('ann@x.io', ['users/0/7']), takingFrom('bob@x.io', ['users/0/7', 'users/1/3']), item('cat@x.io')], { durable: (key) => key === 'users/0/7' })
     // Ann's delete is committed past: she joins Zed. Bob's other delete is not: he goes apart.
-    expect(calls).toEqual(['job zed@x.io,ann@x.io', 'before', 'job bob@x.io', 'job cat@x.io'])
+    expect(calls).toEqual(['job zed@x.io,ann@x.io', 'before bob@x.io', 'job bob@x.io', 'job cat@x.io'])
   })
 
   it('sends an open batch of identifier changes after the linger time, and batches nothing beside it', async () => {
