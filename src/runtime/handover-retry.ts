@@ -24,6 +24,8 @@ interface Parked {
 /** What the handover retry asks the login ledger about the keys holding a held row's login IDs. */
 export interface HolderCheck {
   holdersOf(item: WorkItem): readonly { readonly value: string; readonly key: string }[]
+  /** The login IDs Authgear was last given for `key`. */
+  lookup(key: string): LoginSet | undefined
   inFlight(key: string): LoginSet | undefined
   diverged(key: string): LoginSet | undefined
 }
@@ -447,8 +449,34 @@ export class HandoverRetry {
     if (this.#parked.get(parked.item) !== parked) return
     this.#forget(parked.item)
     this.#sentAfter.set(parked.item, this.#frees)
+    if (parked.takes) this.#givesOver(parked.item)
     this.#resend!(parked.item)
     if (parked.outcome === undefined) this.#releaseFollowers(parked.values)
+  }
+
+  /**
+   * A new row sent to update the user of the row holding its identifier (see `holds`): the login
+   * IDs that user has and the new row has not, which upsert sends as `null`, are given up when it
+   * applies, as a changed row's are (`sending`). A row deleted from the table never gives up its
+   * login IDs itself: without this, a row refused for one (a username the deleted row had) waited
+   * for a giver that had already come. Refusals waiting for one of them wait for its outcome
+   * again, so the pass that sends it does not dead-letter them.
+   */
+  #givesOver(item: WorkItem): void {
+    const own = (value: string): boolean => value === item.mapped.identifierValue || item.logins?.some((login) => login.value === value) === true
+    const given: string[] = []
+    for (const { value, key } of this.#holders?.holdersOf(item) ?? []) {
+      if (value !== item.mapped.identifierValue) continue
+      for (const logins of [this.#holders!.lookup(key), this.#holders!.inFlight(key)]) {
+        for (const held of Object.values(logins ?? {})) if (typeof held === 'string' && !own(held) && !given.includes(held)) given.push(held)
+      }
+    }
+    if (given.length === 0) return
+    this.#gives.set(item, given)
+    const now = this.#now()
+    for (const other of this.#parked.values()) {
+      if (other.outcome !== undefined && other.endedAt !== undefined && other.values.some((value) => given.includes(value))) other.endedAt = now
+    }
   }
 
   /**

@@ -757,6 +757,47 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       }
     })
 
+    it('a sync sends a row refused for a deleted row\'s username again once a new row taking that row\'s email has updated its user without the username', async () => {
+      // Row 10 is deleted; row 11 takes its username and a new row 1 its email (no username).
+      // Row 10's change is never read: row 1, sent once the wait is over, updates row 10's user
+      // (matched by email) and clears the username, which is then row 11's to take.
+      const db = database()
+      const d = dialectSql(db)
+      const table = `gone_giver_${process.pid}`
+      await createLoginsTable(db, table, [[10, 'e10@example.com', 'u10'], [11, 'e11@example.com', 'u11']])
+      const target = await cliTarget(
+        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, page_size: 1, poll_interval_ms: 100, safety_lag_seconds: 1, handover_wait_seconds: 2 },
+        { sink: { upsert: true, batch: { linger_ms: 20 } } },
+      )
+      const store = target.emulator.store
+      const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+      try {
+        let settled = false
+        const sync = runCli(['sync', '--config', target.configPath], { killWhen: () => settled, signal: 'SIGTERM' })
+        while (store.count() < 2) await sleep(50)
+        await sleep(1500)
+        const original = store.findByLoginId('username', 'u10')!.id
+        const other = store.findByLoginId('username', 'u11')!.id
+        await db.query(`DELETE FROM ${table} WHERE id = 10`)
+        await db.query(`UPDATE ${table} SET username = 'u10', updated_at = ${d.nowPlus(0)} WHERE id = 11`)
+        await db.query(`INSERT INTO ${table} VALUES (1, 'e10@example.com', NULL, ${d.nowPlus(0)})`)
+        const started = Date.now()
+        const done = () => store.findByLoginId('username', 'u10')?.id === other || (existsSync(deadLetters) && readFileSync(deadLetters, 'utf8') !== '')
+        while (Date.now() - started < 30_000 && !done()) await sleep(50)
+        settled = true
+        const result = await sync
+        expect(result.code, result.stderr).toBe(0)
+        expect(existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '').toBe('')
+        // Row 1 holds row 10's user, without its username; row 11 took the username.
+        expect(store.findByLoginId('email', 'e10@example.com')).toMatchObject({ id: original })
+        expect(store.findByLoginId('email', 'e10@example.com')?.username).toBeUndefined()
+        expect(store.findByLoginId('username', 'u10')).toMatchObject({ id: other, email: { value: 'e11@example.com' } })
+        expect(store.count()).toBe(2)
+      } finally {
+        await target.close()
+      }
+    })
+
     it('a backfill holds a new row taking the email of a row it reads much later until that row\'s change is imported, however long past handover_wait_seconds; a second row of one account still wins in read order', async () => {
       const db = database()
       const d = dialectSql(db)

@@ -199,6 +199,7 @@ describe('HandoverRetry', () => {
     let flight: LoginSet | undefined
     let diverged: LoginSet | undefined
     const holders: HolderCheck = {
+      lookup: () => undefined,
       holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
       inFlight: (key) => (key === '10' ? flight : undefined),
       diverged: (key) => (key === '10' ? diverged : undefined),
@@ -237,6 +238,7 @@ describe('HandoverRetry', () => {
 
   it('sends a held row as soon as its holder\'s change applies, though the ledger learns that outcome only after', () => {
     const holders: HolderCheck = {
+      lookup: () => undefined,
       holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
       inFlight: (key) => (key === '10' ? { email: 'old10@x.com', preferred_username: 'u10' } : undefined),
       diverged: () => undefined,
@@ -254,6 +256,7 @@ describe('HandoverRetry', () => {
     let diverged: LoginSet | undefined
     let flight: LoginSet | undefined = { email: 'e2990@x.com', preferred_username: 'u10' }
     const holders: HolderCheck = {
+      lookup: () => undefined,
       holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
       inFlight: (key) => (key === '10' ? flight : undefined),
       diverged: (key) => (key === '10' ? diverged : undefined),
@@ -282,6 +285,7 @@ describe('HandoverRetry', () => {
 
   it('at the end of a backfill reads the holders again: a row that gave the login ID up unread dead-letters the held row, a gone row lets it go, a stop leaves it held', async () => {
     const holders: HolderCheck = {
+      lookup: () => undefined,
       holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
       inFlight: () => undefined,
       diverged: () => undefined,
@@ -311,6 +315,7 @@ describe('HandoverRetry', () => {
   it('reads the holders again as soon as a row is held: sends it at once when each still has the login ID or is gone, and keeps it otherwise', async () => {
     let flying: LoginSet | undefined
     const holders: HolderCheck = {
+      lookup: () => undefined,
       holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
       inFlight: () => flying,
       diverged: () => undefined,
@@ -334,8 +339,51 @@ describe('HandoverRetry', () => {
     expect(await run({ email: 'e10@x.com', preferred_username: 'u10' })).toEqual({ resent: [], written: [], parked: 2 })
   })
 
+  it('counts the login IDs a held new row clears from the user it updates as given up: a row refused for one goes again once it applies, and is not dead-lettered in the pass that sends it', () => {
+    // Row 10 (e10, u10 in Authgear) was deleted from the table; row 11 takes u10 and new row -1 takes e10 with no username.
+    const holders: HolderCheck = {
+      lookup: (key) => (key === '10' ? { email: 'e10@x.com', preferred_username: 'u10' } : undefined),
+      holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
+      inFlight: () => undefined,
+      diverged: () => undefined,
+    }
+    const run = (outcome: Outcome) => {
+      let reads = 0
+      const { retry, resent, written, record, advance } = harness({ waitMs: 5_000, readsToEnd: () => reads, holders })
+      const newRow = row('-1', 'e10@x.com', 'x')
+      ;(newRow.mapped.record as Record<string, unknown>)['preferred_username'] = null
+      newRow.logins = []
+      const taker = row('11', 'e11@x.com', 'u10')
+      expect(retry.holds(newRow, () => ['e10@x.com'])).toBe(true)
+      retry.sending(taker, { email: 'e11@x.com', preferred_username: 'u11' })
+      record(taker, refused('username'))
+      reads = 1
+      retry.expire()
+      advance(5_000)
+      // Both waits end together: the new row goes, the refusal waits for its outcome.
+      retry.expire()
+      expect(resent).toEqual(['-1'])
+      expect(written).toEqual([])
+      record(newRow, outcome)
+      return { retry, resent, written, advance }
+    }
+    const applied = run(updated)
+    expect(applied.resent).toEqual(['-1', '11'])
+    expect(applied.retry.parked).toBe(0)
+    // Failed, it cleared nothing: the refusal waits once more, then is dead-lettered.
+    const failed = run({ kind: 'failed', code: 'InvalidAccountStatusTransition', message: 't: refused', attempts: 1 })
+    expect(failed.resent).toEqual(['-1'])
+    failed.advance(4_000)
+    failed.retry.expire()
+    expect(failed.written.map(([key]) => key)).toEqual(['-1'])
+    failed.advance(1_000)
+    failed.retry.expire()
+    expect(failed.written.map(([key, outcome]) => [key, outcome.code])).toEqual([['-1', 'InvalidAccountStatusTransition'], ['11', 'InvariantViolated']])
+  })
+
   it('leaves a held row to the end of the read when a row held behind it takes login IDs of its own, whose holders it does not read', async () => {
     const holders: HolderCheck = {
+      lookup: () => undefined,
       holdersOf: (item) => (item.mapped.identifierValue === 'e1@x.com' ? [{ value: 'u10', key: '10' }] : item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
       inFlight: () => undefined,
       diverged: () => undefined,
@@ -352,6 +400,7 @@ describe('HandoverRetry', () => {
 
   it('looks down the whole chain of rows held behind a held row for one that takes login IDs of its own', async () => {
     const holders: HolderCheck = {
+      lookup: () => undefined,
       holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' && item.source.key === '-1' ? [{ value: 'e10@x.com', key: '10' }] : item.source.key === '-3' ? [{ value: 'e20@x.com', key: '20' }] : []),
       inFlight: () => undefined,
       diverged: () => undefined,
