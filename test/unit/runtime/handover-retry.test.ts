@@ -350,9 +350,9 @@ describe('HandoverRetry', () => {
     const run = (outcome: Outcome) => {
       let reads = 0
       const { retry, resent, written, record, advance } = harness({ waitMs: 5_000, readsToEnd: () => reads, holders })
-      const newRow = row('-1', 'e10@x.com', 'x')
-      ;(newRow.mapped.record as Record<string, unknown>)['preferred_username'] = null
-      newRow.logins = []
+      const mapped: MappedRecord = { identifier: 'email', identifierValue: 'e10@x.com', record: { email: 'e10@x.com', preferred_username: null } as unknown as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [] }
+      const newRow = createWorkItem({ kind: 'data', key: '-1', origin: 't id=-1', data: {} }, mapped, ticket as never)
+      newRow.attempts = 1
       const taker = row('11', 'e11@x.com', 'u10')
       expect(retry.holds(newRow, () => ['e10@x.com'])).toBe(true)
       retry.sending(taker, { email: 'e11@x.com', preferred_username: 'u11' })
