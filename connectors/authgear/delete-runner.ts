@@ -31,7 +31,7 @@ export interface DeleteRunnerOptions {
  * the user is found with `getUsersByStandardAttribute` by the record's identifier, then disabled
  * (`setDisabledStatus`) or deleted (`deleteUser`), one mutation at a time under the rate cap.
  * Every item gets exactly one outcome: `deleted`, `disabled`, `skipped` (`delete_ignored`,
- * `delete_not_found`, `already_disabled`) or `failed` (`delete_paused`, `delete_ambiguous`,
+ * `delete_shared`, `delete_not_found`, `already_disabled`) or `failed` (`delete_paused`, `delete_ambiguous`,
  * `delete_conflict`, `delete_unmatched`, `delete_failed`), and failed ones are dead-lettered. Resolves when all items have outcomes;
  * rejects only on a run-stopping error (JWT refused, Authgear unreachable), leaving the rest pending.
  */
@@ -54,6 +54,11 @@ export class DeleteRunner {
       count('skipped')
       return { kind: 'skipped', code: 'delete_ignored', message: 'deleted in the source; deletes.policy is ignore' }
     }
+    const { identifier, identifierValue, sharedWith } = item.mapped
+    if (sharedWith !== undefined) {
+      count('skipped')
+      return { kind: 'skipped', code: 'delete_shared', message: `not ${action}d: the row keyed ${sharedWith}, read before this delete, has ${identifier} ${identifierValue} too (a row created with it, on another partition, or a second row of one account), and Authgear matches it to the user this delete would find: the user is left to that row` }
+    }
     const admitted = limits.admit()
     if (admitted !== 'admitted') {
       if (admitted === 'tripped') {
@@ -63,7 +68,6 @@ export class DeleteRunner {
       count('paused')
       return { kind: 'failed', code: 'delete_paused', message: `not ${action}d: the delete safety limit tripped; replay this record once the source is checked` }
     }
-    const { identifier, identifierValue } = item.mapped
     const client = this.#o.client!
     let userId: string | undefined
     try {

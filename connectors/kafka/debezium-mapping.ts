@@ -2,7 +2,7 @@ import type { IdentifierType, LoginsRead, MappedRecord, MappingResult } from '..
 import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { identifierUnchanged, loginsOf, matchByUnchangedLogin } from '../../mappings/identifier-change.ts'
 import type { DebeziumChange } from './debezium-envelope.ts'
-import { DEBEZIUM_CHANGE } from './message-decoder.ts'
+import { DEBEZIUM_CHANGE, parseMessageKey } from './message-decoder.ts'
 
 /** A row mapping: one row image (as a source record) → an import record. Pure. */
 export type RowMapping = (record: ReadableRecord) => MappingResult
@@ -28,6 +28,7 @@ function rowRecord(source: ReadableRecord, row: Record<string, unknown>): Readab
 export function createDebeziumMapping(row: RowMapping, options: { readonly deletes?: 'ignore' | 'disable' | 'delete' } = {}): (record: ReadableRecord) => MappingResult {
   const kept = options.deletes === 'ignore' || options.deletes === 'disable' ? new KeptLogins(options.deletes) : undefined
   const freed = options.deletes === 'delete' ? new DeletedLogins() : undefined
+  const live = options.deletes === 'delete' || options.deletes === 'disable' ? new LiveIdentifiers() : undefined
   const mapChange = (source: ReadableRecord): MappingResult => {
     const change = source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined
     if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
@@ -36,7 +37,8 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
       // A primary-key change deletes nothing: the row goes on under its new key.
       if (deleted.ok && change.otherRowKey === undefined) kept?.add(change.rowKey, deleted.value)
       if (deleted.ok) freed?.add(source.key, deleted.value)
-      return deleted
+      const sharedWith = deleted.ok ? live?.deleted(source.key, change.rowKey, deleted.value.identifierValue) : undefined
+      return sharedWith === undefined ? deleted : { ok: true, value: { ...(deleted as Extract<MappingResult, { ok: true }>).value, sharedWith } }
     }
     let after = row(rowRecord(source, change.after!))
     // A new row (`c`, `r`): an update that takes one up changes a login ID, which is checked
@@ -67,7 +69,8 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
     // it matches by it. A partial image cannot tell a login ID the row lacked from one it left out.
     return partial ? rerouted : { ok: true, value: { ...rerouted.value, record: rerouted.value.record, earlierLogins: earlier.logins } }
   }
-  return freed === undefined ? mapChange : (source) => freed.mark(mapChange(source))
+  const marked = freed === undefined ? mapChange : (source: ReadableRecord) => freed.mark(mapChange(source))
+  return live === undefined ? marked : (source) => live.saw(source, marked(source))
 }
 
 /** Most login IDs of deleted rows remembered (a delete storm must not grow the heap without end): the oldest go first. */
@@ -127,6 +130,75 @@ class KeptLogins {
       loginsRead: { identifier, identifierValue, logins },
     }
   }
+}
+
+/** Most rows whose latest identifier is remembered (`LiveIdentifiers`): the least recently read go first. */
+const maxRememberedRows = 100_000
+
+/**
+ * The identifier of each row's latest record read in this process (by topic and primary key, the
+ * message key), for the delete policies that act on a user. Kafka orders a row's delete and
+ * another row's create only within a partition, and Debezium keys by primary key: a row created
+ * with a deleted row's email may be read first, and imported under upsert it updates the deleted
+ * row's user, matched by that email. Its delete, read after, would then find that user and
+ * delete or disable it, and the live row would be left without one. A second row of one account
+ * (two rows with one email, one user) is the same case. So a delete whose identifier another
+ * row's latest record carries leaves the user to that row (`sharedWith`). A keyless message (a
+ * table without a primary key) names no row and is not remembered.
+ */
+class LiveIdentifiers {
+  /** Row → the identifier its latest record was sent by, the least recently read first. */
+  readonly #byRow = new Map<string, string>()
+  /** Identifier → the rows whose latest record carries it (mostly one). */
+  readonly #byValue = new Map<string, string[]>()
+
+  saw(source: ReadableRecord, mapped: MappingResult): MappingResult {
+    if (!mapped.ok || mapped.value.action === 'delete') return mapped
+    const row = rowOf(source.key, (source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined)?.rowKey)
+    if (row === undefined) return mapped
+    const value = mapped.value.identifierValue
+    const before = this.#byRow.get(row)
+    this.#byRow.delete(row)
+    this.#byRow.set(row, value)
+    if (before !== value) {
+      if (before !== undefined) this.#drop(before, row)
+      const rows = this.#byValue.get(value)
+      if (rows === undefined) this.#byValue.set(value, [row])
+      else rows.push(row)
+    }
+    if (this.#byRow.size > maxRememberedRows) {
+      const [oldest, identifier] = this.#byRow.entries().next().value as [string, string]
+      this.#byRow.delete(oldest)
+      this.#drop(identifier, oldest)
+    }
+    return mapped
+  }
+
+  /** A delete of the row read: the primary key of another row whose latest record carries `value`, if one does. */
+  deleted(messageKey: string, rowKey: string | undefined, value: string): string | undefined {
+    const row = rowOf(messageKey, rowKey)
+    if (row !== undefined) {
+      const before = this.#byRow.get(row)
+      this.#byRow.delete(row)
+      if (before !== undefined) this.#drop(before, row)
+    }
+    const holders = this.#byValue.get(value)
+    const holder = holders?.[holders.length - 1]
+    return holder === undefined ? undefined : holder.slice(holder.indexOf('\n') + 1)
+  }
+
+  #drop(value: string, row: string): void {
+    const rows = this.#byValue.get(value)
+    if (rows === undefined) return
+    const at = rows.indexOf(row)
+    if (at >= 0) rows.splice(at, 1)
+    if (rows.length === 0) this.#byValue.delete(value)
+  }
+}
+
+/** A row's name across topics: its topic and its primary key (the message key); undefined without one. */
+function rowOf(messageKey: string, rowKey: string | undefined): string | undefined {
+  return rowKey === undefined ? undefined : `${parseMessageKey(messageKey)?.topic ?? ''}\n${rowKey}`
 }
 
 /**

@@ -72,6 +72,13 @@ export interface MappedRecord {
    * one's is not "nothing to delete".
    */
   readonly imageRefused?: string
+  /**
+   * A delete whose identifier the latest record read of another row carries (its message key): a
+   * row created with the deleted row's email and read first, from another partition, or a second
+   * row of one account. Authgear matched or will match that record to the user this delete would
+   * find, so the user is that row's now and the delete leaves it.
+   */
+  readonly sharedWith?: string
 }
 
 /** Why a mapping refused a record; goes to the dead letter as is. */

@@ -113,6 +113,7 @@ class SerializedMappedRecord implements MappedRecord {
   readonly imageRefused?: string
   readonly secretsUnchanged?: boolean
   readonly afterDeletes?: readonly string[]
+  readonly sharedWith?: string
   readonly #utf8: Buffer
   readonly #jsonStart: number
   readonly #bytes: number
@@ -130,6 +131,7 @@ class SerializedMappedRecord implements MappedRecord {
     if (item.imageRefused !== undefined) this.imageRefused = item.imageRefused
     if (item.secretsUnchanged !== undefined) this.secretsUnchanged = item.secretsUnchanged
     if (item.afterDeletes !== undefined) this.afterDeletes = item.afterDeletes
+    if (item.sharedWith !== undefined) this.sharedWith = item.sharedWith
     this.#utf8 = utf8
     this.#jsonStart = jsonStart
     this.#bytes = bytes

@@ -102,6 +102,22 @@ describe('source deletes through the Admin API GraphQL', () => {
     await client.close()
   })
 
+  it('a delete whose user another row holds (sharedWith) leaves it, asks Authgear nothing and counts nothing toward the safety limit', async () => {
+    for (const action of ['delete', 'disable'] as const) {
+      const { users, calls, client } = await setup(1)
+      const outcomes: Outcome[] = []
+      const runner = new DeleteRunner({ action, client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 1, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger })
+      const shared = item('u0@example.com')
+      await runner.run([{ ...shared, mapped: { ...shared.mapped, sharedWith: '{"id":2}' } }, item('nobody@example.com')])
+      expect(outcomes[0]).toMatchObject({ kind: 'skipped', code: 'delete_shared' })
+      expect(outcomes[0]!.message).toBe(`not ${action}d: the row keyed {"id":2}, read before this delete, has email u0@example.com too (a row created with it, on another partition, or a second row of one account), and Authgear matches it to the user this delete would find: the user is left to that row`)
+      expect(outcomes[1]).toMatchObject({ kind: 'skipped', code: 'delete_not_found' })
+      expect(calls).toEqual(['lookup'])
+      expect([...users.values()]).toMatchObject([{ email: 'u0@example.com', isDisabled: false }])
+      await client.close()
+    }
+  })
+
   it('disable policy, and the safety limit: past the limit nothing more is changed and the rest is dead-lettered', async () => {
     const { users, client } = await setup(10)
     const outcomes: Outcome[] = []

@@ -134,6 +134,28 @@ describe('reconcile', () => {
     expect(await judged('ignore')).toEqual({ differences: 2, findings: ['field_mismatch email:off@example.com', 'missing_in_authgear email:gone@example.com'] })
   })
 
+  it('judges a delete whose user another row holds (sharedWith: that row\'s create read first) as the sink applies it: the user stays, as that row has it', async () => {
+    const dir = await tempDir()
+    await writeFile(join(dir, 'export.ndjson'), JSON.stringify({ sub: 'u-back', email: 'back@example.com', email_verified: false, name: 'Back again' }) + '\n')
+    // Row 2 registers row 1's email again; its create is read before row 1's delete.
+    const changes = [{ email: 'back@example.com', name: 'Old' }, { email: 'back@example.com', name: 'Back again' }, { email: 'back@example.com', deleted: true, sharedWith: '{"id":2}' }]
+    const source: Source<unknown> = {
+      async *read() {
+        yield { records: changes.map((data, i) => ({ kind: 'data' as const, key: `k${i}`, origin: `users:0:${i}`, data })), position: 0 }
+      },
+      async close() {},
+    }
+    const map = (record: ReadableRecord): MappingResult => {
+      const { email, name, deleted, sharedWith } = record.data as { email: string; name?: string; deleted?: true; sharedWith?: string }
+      const base = { identifier: 'email' as const, identifierValue: email, passwordAlgorithm: 'none', passwordLane: 'none' as const, warnings: [] }
+      return { ok: true, value: deleted ? { ...base, record: { email }, action: 'delete' as const, ...(sharedWith ? { sharedWith } : {}) } : { ...base, record: { email, name: name! } } }
+    }
+    const findings: Finding[] = []
+    const counts = await reconcile({ exportFile: join(dir, 'export.ndjson'), source, map, identifierOrder: ['email'], groups: new Set(['login_ids', 'standard_attributes']), workDir: join(dir, 'work'), runBytes: 1 << 20, report: (f) => void findings.push(f), ctx: context(), deletePolicy: 'delete' })
+    expect(findings).toEqual([])
+    expect(counts).toMatchObject({ differences: 0, matched: 1 })
+  })
+
   it('judges a user whose login ID changed (a Debezium update sent by its unchanged username) under the login ID it has now, its earlier versions superseded', async () => {
     const dir = await tempDir()
     // Authgear holds each user once, under its new email.

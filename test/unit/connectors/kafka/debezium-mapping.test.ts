@@ -76,6 +76,43 @@ describe('Debezium change events', () => {
     expect(taken.ok && taken.value.afterDeletes).toBeUndefined()
   })
 
+  it('under deletes.policy delete or disable, leaves the user of a delete to another row whose latest record read has its identifier (read first from another partition, or a second row of one account)', () => {
+    const at = (mapping: ReturnType<typeof createKafkaMapping>, partition: number, key: number | undefined, value: unknown) =>
+      mapping(decodeMessage({ topic: 'db.public.users', partition, offset: offset++, ...(key !== undefined ? { key: Buffer.from(JSON.stringify({ id: key })) } : {}), value: Buffer.from(JSON.stringify(value)) }, 'debezium') as ReadableRecord)
+    for (const policy of ['delete', 'disable'] as const) {
+      const mapping = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy } }), mappingConfigSchema.parse({}))
+      at(mapping, 0, 1, { op: 'r', before: null, after: row(1, 'ann@example.com') })
+      // Row 2 registers Ann's email again; its create (partition 1) is read before row 1's delete (partition 0).
+      at(mapping, 1, 2, { op: 'c', before: null, after: row(2, 'ann@example.com') })
+      expect(at(mapping, 0, 1, { op: 'd', before: row(1, 'ann@example.com'), after: null })).toMatchObject({ ok: true, value: { action: 'delete', sharedWith: '{"id":2}' } })
+      // Row 2 deleted too: nobody else has the email, the user goes.
+      const gone = at(mapping, 1, 2, { op: 'd', before: row(2, 'ann@example.com'), after: null })
+      expect(gone).toMatchObject({ ok: true, value: { action: 'delete' } })
+      expect(gone.ok && gone.value.sharedWith).toBeUndefined()
+      // A row that moved on to another login ID (its email changed, matched by its username) no longer holds the old email.
+      at(mapping, 0, 3, { op: 'c', before: null, after: row(3, 'cy@example.com', 'cy') })
+      at(mapping, 0, 3, { op: 'u', before: row(3, 'cy@example.com', 'cy'), after: row(3, 'cy.new@example.com', 'cy') })
+      at(mapping, 1, 4, { op: 'c', before: null, after: row(4, 'cy@example.com') })
+      const moved = at(mapping, 1, 4, { op: 'd', before: row(4, 'cy@example.com'), after: null })
+      expect(moved.ok && moved.value.sharedWith).toBeUndefined()
+      // Two rows of one account: the first delete leaves the user to the other row, the second deletes it.
+      at(mapping, 0, 5, { op: 'c', before: null, after: row(5, 'dup@example.com') })
+      at(mapping, 1, 6, { op: 'c', before: null, after: row(6, 'dup@example.com') })
+      expect(at(mapping, 0, 5, { op: 'd', before: row(5, 'dup@example.com'), after: null })).toMatchObject({ ok: true, value: { sharedWith: '{"id":6}' } })
+      const last = at(mapping, 1, 6, { op: 'd', before: row(6, 'dup@example.com'), after: null })
+      expect(last.ok && last.value.sharedWith).toBeUndefined()
+      // Messages without a key (a table without a primary key) name no row.
+      at(mapping, 0, undefined, { op: 'c', before: null, after: row(7, 'kay@example.com') })
+      const keyless = at(mapping, 1, undefined, { op: 'd', before: row(8, 'kay@example.com'), after: null })
+      expect(keyless.ok && keyless.value.sharedWith).toBeUndefined()
+    }
+    // Under ignore the delete acts on no user.
+    const ignoring = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy: 'ignore' } }), mappingConfigSchema.parse({}))
+    at(ignoring, 1, 2, { op: 'c', before: null, after: row(2, 'ann@example.com') })
+    const ignored = at(ignoring, 0, 1, { op: 'd', before: row(1, 'ann@example.com'), after: null })
+    expect(ignored.ok && ignored.value.sharedWith).toBeUndefined()
+  })
+
   it('reads envelopes with and without the schema/payload wrapper; c, r, u upsert', () => {
     for (const event of [{ op: 'c', before: null, after: row(1, 'A@Example.com') }, { schema: {}, payload: { op: 'r', before: null, after: row(1, 'a@example.com') } }]) {
       const record = message(event) as ReadableRecord
