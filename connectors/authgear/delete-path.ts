@@ -12,9 +12,10 @@ import type { AdminGraphqlClient } from './graphql-client.ts'
 export interface DeletePath {
   /**
    * A runner writing outcomes through `recorder`; cheap, made per job. `settled` is told each
-   * outcome after it is written; `spare` may leave a found user as it is (see `DeleteRunnerOptions`).
+   * outcome after it is written; `spare` may leave a found user as it is, `applied` says whether a
+   * record a delete names as sharing its user was imported (see `DeleteRunnerOptions`).
    */
-  runner(recorder: OutcomeRecorder, hooks?: { settled?: (item: WorkItem, outcome: Outcome) => void; spare?: DeleteRunnerOptions['spare'] }): DeleteRunner
+  runner(recorder: OutcomeRecorder, hooks?: { settled?: (item: WorkItem, outcome: Outcome) => void; spare?: DeleteRunnerOptions['spare']; applied?: DeleteRunnerOptions['applied'] }): DeleteRunner
 }
 
 /**
@@ -37,6 +38,7 @@ export function createDeletePath(config: DeletesConfig, options: { metrics: Metr
           hooks.settled?.(item, outcome)
         },
         ...(hooks.spare ? { spare: hooks.spare } : {}),
+        ...(hooks.applied ? { applied: hooks.applied } : {}),
         metrics: options.metrics,
         logger: options.logger,
         ...(options.signal ? { signal: options.signal } : {}),

@@ -19,6 +19,11 @@ export interface DeleteRunnerOptions {
   readonly limits: DeleteLimits
   readonly reason: string
   readonly complete: (item: WorkItem, outcome: Outcome) => void
+  /**
+   * Whether the record a delete's `sharedWith` names was applied (see `AppliedRecords`): only then
+   * is the user the delete would find that row's. Without it, such a delete goes on as any other.
+   */
+  readonly applied?: (key: string) => boolean | undefined
   /** Asked once the user is found, before it is changed: an outcome leaves the user as it is. */
   readonly spare?: (item: WorkItem, user: GraphqlUser) => Promise<Outcome | undefined> | Outcome | undefined
   readonly metrics?: Metrics
@@ -55,9 +60,11 @@ export class DeleteRunner {
       return { kind: 'skipped', code: 'delete_ignored', message: 'deleted in the source; deletes.policy is ignore' }
     }
     const { identifier, identifierValue, sharedWith } = item.mapped
-    if (sharedWith !== undefined) {
+    // The row named was read before this delete, and its import sent before it (the delete waits
+    // for its identifier): its outcome is known here. Refused or skipped, it took no user.
+    if (sharedWith !== undefined && this.#o.applied?.(sharedWith.record) === true) {
       count('skipped')
-      return { kind: 'skipped', code: 'delete_shared', message: `not ${action}d: the row keyed ${sharedWith}, read before this delete, has ${identifier} ${identifierValue} too (a row created with it, on another partition, or a second row of one account), and Authgear matches it to the user this delete would find: the user is left to that row` }
+      return { kind: 'skipped', code: 'delete_shared', message: `not ${action}d: the row keyed ${sharedWith.row}, read before this delete, has ${identifier} ${identifierValue} too (a row created with it, on another partition, or a second row of one account), and its import was applied to the user this delete would find: the user is left to that row` }
     }
     const admitted = limits.admit()
     if (admitted !== 'admitted') {

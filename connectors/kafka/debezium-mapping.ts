@@ -34,11 +34,12 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
     if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
     if (change.op === 'd') {
       const deleted = mapDelete(source, change, row)
+      if (!deleted.ok) return deleted
+      const sharedWith = live?.deleted(source.key, change.rowKey, deleted.value.identifierValue)
       // A primary-key change deletes nothing: the row goes on under its new key.
-      if (deleted.ok && change.otherRowKey === undefined) kept?.add(change.rowKey, deleted.value)
-      if (deleted.ok) freed?.add(source.key, deleted.value)
-      const sharedWith = deleted.ok ? live?.deleted(source.key, change.rowKey, deleted.value.identifierValue) : undefined
-      return sharedWith === undefined ? deleted : { ok: true, value: { ...(deleted as Extract<MappingResult, { ok: true }>).value, sharedWith } }
+      if (change.otherRowKey === undefined) kept?.add(change.rowKey, deleted.value, sharedWith?.row)
+      freed?.add(source.key, deleted.value)
+      return sharedWith === undefined ? deleted : { ok: true, value: { ...deleted.value, sharedWith } }
     }
     let after = row(rowRecord(source, change.after!))
     // A new row (`c`, `r`): an update that takes one up changes a login ID, which is checked
@@ -97,13 +98,19 @@ class KeptLogins {
   readonly #policy: 'ignore' | 'disable'
   /** Login ID → the deleted row's key. */
   readonly #byValue = new Map<string, string>()
+  /** Login ID → the row a delete left its user to (`sharedWith`), when it may have. */
+  readonly #sharers = new Map<string, string>()
 
   constructor(policy: 'ignore' | 'disable') {
     this.#policy = policy
   }
 
-  add(key: string | undefined, deleted: MappedRecord): void {
-    if (key !== undefined) rememberLogins(this.#byValue, deleted, key)
+  /** `sharer`: the row the delete names as holding its user (`MappedRecord.sharedWith`). */
+  add(key: string | undefined, deleted: MappedRecord, sharer?: string): void {
+    if (key === undefined) return
+    rememberLogins(this.#byValue, deleted, key)
+    if (sharer !== undefined) rememberLogins(this.#sharers, deleted, sharer)
+    else for (const value of [deleted.identifierValue, ...(deleted.freedLogins ?? []).map((login) => login.value)]) this.#sharers.delete(value)
   }
 
   refuse(key: string | undefined, mapped: MappingResult, oldKey?: string): MappingResult | undefined {
@@ -114,6 +121,9 @@ class KeptLogins {
     const holder = this.#byValue.get(identifierValue)
     if (holder === undefined) return undefined
     const logins = loginsOf(mapped.value)
+    // The row the delete left the user to, read again (an incremental snapshot): its user.
+    const sharer = this.#sharers.get(identifierValue)
+    if (sharer === key) return undefined
     if (holder === key || holder === oldKey) {
       // The row is back (or goes on under a new key): its user is its own again.
       for (const [value, of] of this.#byValue) if (of === holder) this.#byValue.delete(value)
@@ -125,7 +135,7 @@ class KeptLogins {
       ok: false,
       rejection: {
         code: 'login_id_held',
-        message: `${identifier} ${identifierValue} was the row keyed ${holder}'s, deleted in the source, whose user Authgear keeps if it was imported (deletes.policy: ${this.#policy}): imported, this row would be matched to that user and take it over; check that user in Authgear and delete it (or use deletes.policy: delete), then produce this row's change again`,
+        message: `${identifier} ${identifierValue} was the row keyed ${holder}'s, deleted in the source, whose user Authgear keeps if it was imported (deletes.policy: ${this.#policy}): imported, this row would be matched to that user and take it over; ${sharer === undefined ? 'check that user in Authgear and delete it' : `the row keyed ${sharer}, read before that delete, had it too and holds that user if its import was applied (the delete then left the user to it: delete_shared), so check whose that user is in Authgear; if it is the deleted row's, delete it`} (or use deletes.policy: delete), then produce this row's change again`,
       },
       loginsRead: { identifier, identifierValue, logins },
     }
@@ -143,12 +153,14 @@ const maxRememberedRows = 100_000
  * row's user, matched by that email. Its delete, read after, would then find that user and
  * delete or disable it, and the live row would be left without one. A second row of one account
  * (two rows with one email, one user) is the same case. So a delete whose identifier another
- * row's latest record carries leaves the user to that row (`sharedWith`). A keyless message (a
+ * row's latest record carries names that row (`sharedWith`): the delete leaves the user to it
+ * when that record was imported (inserted, or updated the user under upsert), which the delete
+ * runner asks, since a record Authgear refused or skipped took nothing. A keyless message (a
  * table without a primary key) names no row and is not remembered.
  */
 class LiveIdentifiers {
-  /** Row → the identifier its latest record was sent by, the least recently read first. */
-  readonly #byRow = new Map<string, string>()
+  /** Row → the identifier its latest record was sent by, and that record's message key; the least recently read first. */
+  readonly #byRow = new Map<string, { readonly value: string; readonly record: string }>()
   /** Identifier → the rows whose latest record carries it (mostly one). */
   readonly #byValue = new Map<string, string[]>()
 
@@ -157,9 +169,9 @@ class LiveIdentifiers {
     const row = rowOf(source.key, (source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined)?.rowKey)
     if (row === undefined) return mapped
     const value = mapped.value.identifierValue
-    const before = this.#byRow.get(row)
+    const before = this.#byRow.get(row)?.value
     this.#byRow.delete(row)
-    this.#byRow.set(row, value)
+    this.#byRow.set(row, { value, record: source.key })
     if (before !== value) {
       if (before !== undefined) this.#drop(before, row)
       const rows = this.#byValue.get(value)
@@ -167,24 +179,25 @@ class LiveIdentifiers {
       else rows.push(row)
     }
     if (this.#byRow.size > maxRememberedRows) {
-      const [oldest, identifier] = this.#byRow.entries().next().value as [string, string]
+      const [oldest, latest] = this.#byRow.entries().next().value as [string, { value: string }]
       this.#byRow.delete(oldest)
-      this.#drop(identifier, oldest)
+      this.#drop(latest.value, oldest)
     }
     return mapped
   }
 
-  /** A delete of the row read: the primary key of another row whose latest record carries `value`, if one does. */
-  deleted(messageKey: string, rowKey: string | undefined, value: string): string | undefined {
+  /** A delete of the row read: another row whose latest record carries `value` (its primary key, and that record's message key), if one does. */
+  deleted(messageKey: string, rowKey: string | undefined, value: string): MappedRecord['sharedWith'] {
     const row = rowOf(messageKey, rowKey)
     if (row !== undefined) {
       const before = this.#byRow.get(row)
       this.#byRow.delete(row)
-      if (before !== undefined) this.#drop(before, row)
+      if (before !== undefined) this.#drop(before.value, row)
     }
     const holders = this.#byValue.get(value)
     const holder = holders?.[holders.length - 1]
-    return holder === undefined ? undefined : holder.slice(holder.indexOf('\n') + 1)
+    const latest = holder === undefined ? undefined : this.#byRow.get(holder)
+    return holder === undefined || latest === undefined ? undefined : { row: holder.slice(holder.indexOf('\n') + 1), record: latest.record }
   }
 
   #drop(value: string, row: string): void {

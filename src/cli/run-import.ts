@@ -18,6 +18,7 @@ import { RetriesGivenUpError } from '../../connectors/authgear/wind-down.ts'
 import { OutcomeRecorder } from '../runtime/outcome-recorder.ts'
 import { runPipeline } from '../runtime/pipeline.ts'
 import { routeJob } from '../runtime/job-router.ts'
+import { AppliedRecords } from '../runtime/applied-records.ts'
 import { createDeletePath } from '../../connectors/authgear/delete-path.ts'
 import { checkChanges, type ChangeCheckOptions } from '../../connectors/authgear/change-check.ts'
 import { connectGraphql, graphqlUses } from '../../connectors/authgear/graphql-connect.ts'
@@ -197,7 +198,9 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     ledger = config.source.type === 'sql' && config.state.login_ledger && !publish ? new LoginLedger(loginLedgerPath(stateDir, config.name), { owner: loginLedgerOwner(config), identity: loginLedgerIdentity(config), beforeWrite: () => reportFile.writeOut() }) : undefined
     if (ledger?.otherOwner) throw ledgerOfAnotherOwner(loginLedgerPath(stateDir, config.name), ledger, loginLedgerIdentity(config), options.config)
     const handovers = ledger !== undefined && config.source.type === 'sql' && config.source.handover_wait_seconds > 0 ? new HandoverRetry({ waitMs: config.source.handover_wait_seconds * 1000, heldAtStart: ledger.heldAtStart, readsToEnd: () => created.source.readsToEnd?.() ?? 0, holders: ledger, judgeEarly: options.mode === 'backfill' }) : undefined
-    const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}), ...(ledger ? { ledger } : {}), ...(handovers ? { handovers } : {}) })
+    // A Debezium delete naming a row that shares its identifier asks whether that row's import was applied.
+    const applied = config.source.type === 'kafka' && config.source.format === 'debezium' && config.source.deletes.policy !== 'ignore' ? new AppliedRecords() : undefined
+    const recorder = new OutcomeRecorder({ report, deadLetter, metrics, summary, ...(passwordColumn !== undefined ? { secretColumns: [passwordColumn] } : {}), ...(ledger ? { ledger } : {}), ...(handovers ? { handovers } : {}), ...(applied ? { applied } : {}) })
     const sink =
       connection &&
       new ImportSink(
@@ -217,7 +220,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
         ledger,
         publish && producer
           ? createPublishRunner(producer, publish.topic, recorder, run.hardStop)
-          : routeJob(importsOf(sink!, graphql && { client: graphql, complete: (item, outcome) => recorder.complete(item, outcome, 'sending'), metrics, signal: run.hardStop }), deleting && ((items) => deleting.runner(recorder).run(items))),
+          : routeJob(importsOf(sink!, graphql && { client: graphql, complete: (item, outcome) => recorder.complete(item, outcome, 'sending'), metrics, signal: run.hardStop }), deleting && ((items) => deleting.runner(recorder, applied ? { applied: (key) => applied.applied(key) } : {}).run(items))),
       ),
       onSuperseded: (item, by) => recorder.complete(item, supersededOutcome(item, by)),
       ...(created.source.isDurable ? { durable: (key: string) => created.source.isDurable!(key) } : {}),

@@ -73,12 +73,13 @@ export interface MappedRecord {
    */
   readonly imageRefused?: string
   /**
-   * A delete whose identifier the latest record read of another row carries (its message key): a
-   * row created with the deleted row's email and read first, from another partition, or a second
-   * row of one account. Authgear matched or will match that record to the user this delete would
-   * find, so the user is that row's now and the delete leaves it.
+   * A delete whose identifier the latest record read of another row carries: a row created with
+   * the deleted row's email and read first, from another partition, or a second row of one
+   * account. `row` names that row (its primary key), `record` is that record's source key. When
+   * Authgear applied that record (it is sent before the delete, which waits for its identifier),
+   * the user this delete would find is that row's, and the delete leaves it.
    */
-  readonly sharedWith?: string
+  readonly sharedWith?: { readonly row: string; readonly record: string }
 }
 
 /** Why a mapping refused a record; goes to the dead letter as is. */

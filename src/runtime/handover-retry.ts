@@ -393,7 +393,7 @@ export class HandoverRetry {
   #go(parked: Parked, now: number, all: boolean, final = false, freed?: { readonly key: string; readonly values: readonly string[] }): boolean {
     const holder = parked.takes ? this.#judge(parked.item, freed) : undefined
     if (holder === undefined) {
-      this.#send(parked)
+      this.#send(parked, freed)
       return true
     }
     if (holder.out && !final) {
@@ -445,30 +445,37 @@ export class HandoverRetry {
     }
   }
 
-  #send(parked: Parked): void {
+  /** `freed`: the login IDs a key's applied change gave up, which let this row go (see `#gaveUp`). */
+  #send(parked: Parked, freed?: { readonly key: string; readonly values: readonly string[] }): void {
     if (this.#parked.get(parked.item) !== parked) return
     this.#forget(parked.item)
     this.#sentAfter.set(parked.item, this.#frees)
-    if (parked.takes) this.#givesOver(parked.item)
+    if (parked.takes) this.#givesOver(parked.item, freed)
     this.#resend!(parked.item)
     if (parked.outcome === undefined) this.#releaseFollowers(parked.values)
   }
 
   /**
    * A new row sent to update the user of the row holding its identifier (see `holds`): the login
-   * IDs that user has and the new row has not, which upsert sends as `null`, are given up when it
-   * applies, as a changed row's are (`sending`). A row deleted from the table never gives up its
-   * login IDs itself: without this, a row refused for one (a username the deleted row had) waited
-   * for a giver that had already come. Refusals waiting for one of them wait for its outcome
-   * again, so the pass that sends it does not dead-letter them.
+   * IDs of that user it sets to `null`, or to another value (upsert replaces a login ID of a type
+   * the record has), are given up when it applies, as a changed row's are (`sending`). A row
+   * deleted from the table never gives up its login IDs itself: without this, a row refused for
+   * one (a username the deleted row had) waited for a giver that had already come. Not when the
+   * holder gave the identifier up (`freed`, or its latest version sent lacks it): the new row then
+   * gets a user of its own. Refusals waiting for one of them wait for its outcome again, so the
+   * pass that sends it does not dead-letter them.
    */
-  #givesOver(item: WorkItem): void {
-    const own = (value: string): boolean => value === item.mapped.identifierValue || item.logins?.some((login) => login.value === value) === true
+  #givesOver(item: WorkItem, freed: { readonly key: string; readonly values: readonly string[] } | undefined): void {
+    const identifier = item.mapped.identifierValue
+    const record = item.mapped.record as Record<string, unknown>
     const given: string[] = []
     for (const { value, key } of this.#holders?.holdersOf(item) ?? []) {
-      if (value !== item.mapped.identifierValue) continue
-      for (const logins of [this.#holders!.lookup(key), this.#holders!.inFlight(key)]) {
-        for (const held of Object.values(logins ?? {})) if (typeof held === 'string' && !own(held) && !given.includes(held)) given.push(held)
+      if (value !== identifier || (key === freed?.key && freed.values.includes(value))) continue
+      const current = this.#holders!.inFlight(key) ?? this.#holders!.lookup(key)
+      if (current === undefined || !carries(current, identifier)) continue
+      for (const [type, held] of Object.entries(current)) {
+        const sent = record[type]
+        if (typeof held === 'string' && held !== identifier && (sent === null || (typeof sent === 'string' && sent !== held)) && !given.includes(held)) given.push(held)
       }
     }
     if (given.length === 0) return

@@ -1,3 +1,4 @@
+import type { AppliedRecords } from './applied-records.ts'
 import type { Outcome } from '../core/outcome.ts'
 import type { Stage } from '../core/errors.ts'
 import type { Metrics } from '../observability/metrics.ts'
@@ -21,16 +22,18 @@ export class OutcomeRecorder {
   readonly #secretColumns: ReadonlySet<string> | undefined
   readonly #ledger: LoginLedger | undefined
   readonly #handovers: Pick<HandoverRetry, 'observe'> | undefined
+  readonly #applied: AppliedRecords | undefined
 
   /**
    * `secretColumns`: source columns the config names as holding passwords, redacted whatever they
    * are called. `ledger`: told every outcome, to keep the login IDs each key was imported with.
    * `handovers`: shown every outcome first, and keeps refusals that a row giving up their login ID
-   * may still clear (see `HandoverRetry`).
+   * may still clear (see `HandoverRetry`). `applied`: told every outcome written (see `AppliedRecords`).
    */
-  constructor(options: { report?: NdjsonWriter; deadLetter?: NdjsonWriter; metrics: Metrics; summary: RunSummary; secretColumns?: readonly string[]; ledger?: LoginLedger; handovers?: Pick<HandoverRetry, 'observe'> }) {
+  constructor(options: { report?: NdjsonWriter; deadLetter?: NdjsonWriter; metrics: Metrics; summary: RunSummary; secretColumns?: readonly string[]; ledger?: LoginLedger; handovers?: Pick<HandoverRetry, 'observe'>; applied?: AppliedRecords }) {
     this.#ledger = options.ledger
     this.#handovers = options.handovers
+    this.#applied = options.applied
     this.#report = options.report
     this.#deadLetter = options.deadLetter
     this.#metrics = options.metrics
@@ -40,6 +43,7 @@ export class OutcomeRecorder {
 
   complete(item: Settleable, outcome: Outcome, stage: Stage = 'sending'): void {
     if (this.#handovers?.observe(item, outcome) === true) return
+    this.#applied?.note(item, outcome)
     const now = isoNow()
     const { source, mapped } = item
     this.#summary.outcomes[outcome.kind]++

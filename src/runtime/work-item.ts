@@ -113,7 +113,7 @@ class SerializedMappedRecord implements MappedRecord {
   readonly imageRefused?: string
   readonly secretsUnchanged?: boolean
   readonly afterDeletes?: readonly string[]
-  readonly sharedWith?: string
+  readonly sharedWith?: MappedRecord['sharedWith']
   readonly #utf8: Buffer
   readonly #jsonStart: number
   readonly #bytes: number

@@ -94,20 +94,20 @@ function buildStream(): { table: LegacyTable; phaseOne: number; deleted: number[
  * `phaseOne` events, once they are committed (and `betweenPhases` has run) the rest, then stops
  * it with SIGTERM (exit 0).
  */
-async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: number, partitions: number, policy: 'disable' | 'delete', betweenPhases?: () => void, source: Record<string, unknown> = {}): Promise<void> {
+async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: number, partitions: number, policy: 'disable' | 'delete', betweenPhases?: () => void, source: Record<string, unknown> = {}, config?: Record<string, unknown>): Promise<void> {
   const k = await kafka()
   const topic = uniqueName('legacy.public.users')
   await k.createTopic(topic, partitions)
   await k.produce(topic, table.events.slice(0, phaseOne))
   const group = uniqueName('g')
-  const config = await w.config({
+  const settings = await w.config({
     type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, format: 'debezium', record_mapping: 'sql',
     columns: { email: 'email', username: 'username', phone_number: 'phone', name: 'name' },
     commit_interval_ms: 100, batch_records: 20,
     deletes: { policy, max_per_second: 50 },
     ...source,
-  })
-  const run = startSync(config)
+  }, config)
+  const run = startSync(settings)
   const committedUpTo = (n: number) => async () => ((await committedOffsets(k, group, topic, partitions)) ?? []).reduce((x, y) => x + Math.max(0, y), 0) === n
   await eventuallyWith([run], committedUpTo(phaseOne), 90_000, 'phase one committed')
   betweenPhases?.()
@@ -162,12 +162,12 @@ describe('gearbridge sync from Debezium change events of a legacy users table', 
 })
 
 /** Three rows snapshotted (phase one), then row 2 deleted and its email back in row 4 (username fresh4). */
-function deletedAndBack(usernames = true): { table: LegacyTable; phaseOne: number } {
+function deletedAndBack(usernames = true, newUsername: string | null = usernames ? 'fresh4' : null): { table: LegacyTable; phaseOne: number } {
   const table = new LegacyTable()
   for (let id = 1; id <= 3; id++) table.insert({ id, email: `user${id}@legacy.example`, username: usernames ? `user${id}` : null, phone: null, name: `User ${id}` }, 'r')
   const phaseOne = table.events.length
   table.delete(2)
-  table.insert({ id: 4, email: 'user2@legacy.example', username: usernames ? 'fresh4' : null, phone: null, name: 'Back again' })
+  table.insert({ id: 4, email: 'user2@legacy.example', username: newUsername, phone: null, name: 'Back again' })
   return { table, phaseOne }
 }
 
@@ -231,6 +231,28 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     expect(existsSync(join(ws.dir, 'state', 'test.dead-letter.ndjson')) ? await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson')) : []).toEqual([])
     const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
     expect(report.filter((line) => line['code'] === 'delete_shared').map((line) => line['outcome'])).toEqual(['skipped'])
+  })
+
+  it('a delete read after a row created since with its email still deletes the user when that row took nothing: Authgear refused it, or skipped it without upsert (deletes: delete)', async () => {
+    // Refused: row 4 takes row 3's username too (InvariantViolated).
+    ws = await workspace()
+    const refused = deletedAndBack(true, 'user3')
+    const [removal, tombstone, insert] = refused.table.events.splice(refused.phaseOne)
+    refused.table.events.push(insert!, removal!, tombstone!)
+    await syncInTwoPhases(ws, refused.table, refused.phaseOne, 1, 'delete')
+    expect(ws.target.emulator.store.findByLoginId('email', 'user2@legacy.example')).toBeUndefined()
+    const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
+    expect(report.slice(-2).map((line) => [line['outcome'], line['code'] ?? null])).toEqual([['failed', 'InvariantViolated'], ['deleted', null]])
+    await ws.close()
+    // Without upsert: row 4 is skipped (the user exists), so the user is still row 2's.
+    ws = await workspace()
+    const plain = deletedAndBack()
+    const [removal2, tombstone2, insert2] = plain.table.events.splice(plain.phaseOne)
+    plain.table.events.push(insert2!, removal2!, tombstone2!)
+    await syncInTwoPhases(ws, plain.table, plain.phaseOne, 1, 'delete', undefined, {}, { sink: { upsert: false } })
+    expect(ws.target.emulator.store.findByLoginId('email', 'user2@legacy.example')).toBeUndefined()
+    const plainReport = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
+    expect(plainReport.slice(-2).map((line) => [line['outcome'], line['code'] ?? null])).toEqual([['skipped', null], ['deleted', null]])
   })
 })
 

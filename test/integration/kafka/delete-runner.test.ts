@@ -102,18 +102,21 @@ describe('source deletes through the Admin API GraphQL', () => {
     await client.close()
   })
 
-  it('a delete whose user another row holds (sharedWith) leaves it, asks Authgear nothing and counts nothing toward the safety limit', async () => {
+  it('a delete naming a row that shares its identifier (sharedWith) leaves the user when that row\'s import was applied, asking Authgear nothing; otherwise it goes on', async () => {
     for (const action of ['delete', 'disable'] as const) {
-      const { users, calls, client } = await setup(1)
+      const { users, calls, client } = await setup(3)
       const outcomes: Outcome[] = []
-      const runner = new DeleteRunner({ action, client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 1, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger })
-      const shared = item('u0@example.com')
-      await runner.run([{ ...shared, mapped: { ...shared.mapped, sharedWith: '{"id":2}' } }, item('nobody@example.com')])
-      expect(outcomes[0]).toMatchObject({ kind: 'skipped', code: 'delete_shared' })
-      expect(outcomes[0]!.message).toBe(`not ${action}d: the row keyed {"id":2}, read before this delete, has email u0@example.com too (a row created with it, on another partition, or a second row of one account), and Authgear matches it to the user this delete would find: the user is left to that row`)
-      expect(outcomes[1]).toMatchObject({ kind: 'skipped', code: 'delete_not_found' })
-      expect(calls).toEqual(['lookup'])
-      expect([...users.values()]).toMatchObject([{ email: 'u0@example.com', isDisabled: false }])
+      const applied = new Map([['k-applied', true], ['k-refused', false]])
+      const runner = new DeleteRunner({ action, client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 10, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger, applied: (key) => applied.get(key) })
+      const sharing = (email: string, record: string): WorkItem => {
+        const base = item(email)
+        return { ...base, mapped: { ...base.mapped, sharedWith: { row: '{"id":9}', record } } }
+      }
+      await runner.run([sharing('u0@example.com', 'k-applied'), sharing('u1@example.com', 'k-refused'), sharing('u2@example.com', 'k-unknown')])
+      expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['skipped', 'delete_shared'], [action === 'delete' ? 'deleted' : 'disabled', undefined], [action === 'delete' ? 'deleted' : 'disabled', undefined]])
+      expect(outcomes[0]!.message).toBe(`not ${action}d: the row keyed {"id":9}, read before this delete, has email u0@example.com too (a row created with it, on another partition, or a second row of one account), and its import was applied to the user this delete would find: the user is left to that row`)
+      expect(calls).toEqual(['lookup', action, 'lookup', action])
+      expect([...users.values()].find((u) => u.email === 'u0@example.com')).toMatchObject({ isDisabled: false })
       await client.close()
     }
   })

@@ -381,6 +381,45 @@ describe('HandoverRetry', () => {
     expect(failed.written.map(([key, outcome]) => [key, outcome.code])).toEqual([['-1', 'InvalidAccountStatusTransition'], ['11', 'InvariantViolated']])
   })
 
+  it('counts nothing given up by a held new row its holder handed the identifier to (it gets a user of its own), nor a login ID the row leaves out', () => {
+    // Row 10 changes its email e10 -> k2 and keeps username u10; new row -1 takes e10. Row 11 wants u10.
+    let flight: LoginSet | undefined = { email: 'k2@x.com', preferred_username: 'u10' }
+    const holders: HolderCheck = {
+      lookup: (key) => (key === '10' ? { email: 'e10@x.com', preferred_username: 'u10' } : undefined),
+      holdersOf: (item) => (item.mapped.identifierValue === 'e10@x.com' ? [{ value: 'e10@x.com', key: '10' }] : []),
+      inFlight: (key) => (key === '10' ? flight : undefined),
+      diverged: () => undefined,
+    }
+    const { retry, resent, record } = harness({ holders })
+    const taker = row('11', 'e11@x.com', 'u10')
+    retry.sending(taker, { email: 'e11@x.com', preferred_username: 'u11' })
+    record(taker, refused('username'))
+    const mapped: MappedRecord = { identifier: 'email', identifierValue: 'e10@x.com', record: { email: 'e10@x.com', preferred_username: null } as unknown as MappedRecord['record'], passwordAlgorithm: 'none', passwordLane: 'none', warnings: [] }
+    const newRow = createWorkItem({ kind: 'data', key: '-1', origin: 't id=-1', data: {} }, mapped, ticket as never)
+    expect(retry.holds(newRow, () => ['e10@x.com'])).toBe(true)
+    const giver = row('10', 'k2@x.com', 'u10')
+    retry.sending(giver, { email: 'e10@x.com', preferred_username: 'u10' })
+    record(giver, updated)
+    expect(resent).toEqual(['-1'])
+    flight = undefined
+    record(newRow, { kind: 'inserted', userId: 'new' })
+    // Row 10's user keeps u10: row 11 is not sent again.
+    expect(resent).toEqual(['-1'])
+    expect(retry.parked).toBe(1)
+    // A new row that leaves the username out (not null) leaves it to that user too.
+    const quiet: HolderCheck = { ...holders, inFlight: () => undefined }
+    const second = harness({ waitMs: 5_000, holders: quiet })
+    const wants = row('11', 'e11@x.com', 'u10')
+    second.retry.sending(wants, { email: 'e11@x.com', preferred_username: 'u11' })
+    second.record(wants, refused('username'))
+    const without = createWorkItem({ kind: 'data', key: '-2', origin: 't id=-2', data: {} }, { ...mapped, record: { email: 'e10@x.com' } as MappedRecord['record'] }, ticket as never)
+    expect(second.retry.holds(without, () => ['e10@x.com'])).toBe(true)
+    second.retry.expire(true)
+    expect(second.resent).toEqual(['-2'])
+    second.record(without, updated)
+    expect(second.resent).toEqual(['-2'])
+  })
+
   it('leaves a held row to the end of the read when a row held behind it takes login IDs of its own, whose holders it does not read', async () => {
     const holders: HolderCheck = {
       lookup: () => undefined,
