@@ -36,7 +36,7 @@ export interface DeleteRunnerOptions {
  * the user is found with `getUsersByStandardAttribute` by the record's identifier, then disabled
  * (`setDisabledStatus`) or deleted (`deleteUser`), one mutation at a time under the rate cap.
  * Every item gets exactly one outcome: `deleted`, `disabled`, `skipped` (`delete_ignored`,
- * `delete_shared`, `delete_not_found`, `already_disabled`) or `failed` (`delete_paused`, `delete_ambiguous`,
+ * `delete_key_changed`, `delete_shared`, `delete_not_found`, `already_disabled`) or `failed` (`delete_paused`, `delete_ambiguous`,
  * `delete_conflict`, `delete_unmatched`, `delete_failed`), and failed ones are dead-lettered. Resolves when all items have outcomes;
  * rejects only on a run-stopping error (JWT refused, Authgear unreachable), leaving the rest pending.
  */
@@ -59,12 +59,25 @@ export class DeleteRunner {
       count('skipped')
       return { kind: 'skipped', code: 'delete_ignored', message: 'deleted in the source; deletes.policy is ignore' }
     }
-    const { identifier, identifierValue, sharedWith } = item.mapped
+    const { identifier, identifierValue, sharedWith, keyChangedTo } = item.mapped
+    if (keyChangedTo !== undefined) {
+      count('skipped')
+      const message = `not ${action}d: the row's primary key changed to ${keyChangedTo} (Debezium's __debezium.newkey header): the row goes on under that key, and so does its user`
+      return { kind: 'skipped', code: 'delete_key_changed', message, warnings: [message] }
+    }
     // The row named was read before this delete, and its import sent before it (the delete waits
     // for its identifier): its outcome is known here. Refused or skipped, it took no user.
     if (sharedWith !== undefined && this.#o.applied?.(sharedWith.record) === true) {
-      count('skipped')
-      return { kind: 'skipped', code: 'delete_shared', message: `not ${action}d: the row keyed ${sharedWith.row}, read before this delete, has ${identifier} ${identifierValue} too (a row created with it, on another partition, or a second row of one account), and its import was applied to the user this delete would find: the user is left to that row` }
+      const shared = `the row keyed ${sharedWith.row}, read before this delete, has ${identifier} ${identifierValue} too (a row created with it, on another partition, or a second row of one account), and its import was applied to the user this delete would find`
+      if (sharedWith.last) {
+        count('skipped')
+        const message = `not ${action}d: ${shared}: the user is left to that row`
+        return { kind: 'skipped', code: 'delete_shared', message, warnings: [message] }
+      }
+      // A change of the deleted row read after it was applied over it: the user holds the deleted
+      // row's data. Deleted, that row would lose its user; left, it keeps the deleted row's profile.
+      count('conflict')
+      return { kind: 'failed', code: 'delete_conflict', message: `not ${action}d: ${shared}, but a later change of the deleted row was applied to that user after it, so the user holds the deleted row's profile (and login IDs). Produce row ${sharedWith.row}'s change again (touch the row) so the user holds its data` }
     }
     const admitted = limits.admit()
     if (admitted !== 'admitted') {

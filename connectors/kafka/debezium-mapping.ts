@@ -36,8 +36,10 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
       const deleted = mapDelete(source, change, row)
       if (!deleted.ok) return deleted
       const sharedWith = live?.deleted(source.key, change.rowKey, deleted.value.identifierValue)
-      // A primary-key change deletes nothing: the row goes on under its new key.
-      if (change.otherRowKey === undefined) kept?.add(change.rowKey, deleted.value, sharedWith?.row)
+      // A primary-key change deletes nothing: the row goes on under its new key, and so does its
+      // user, which the create under that key (upsert) finds by the same login ID.
+      if (change.otherRowKey !== undefined) return { ok: true, value: { ...deleted.value, keyChangedTo: change.otherRowKey } }
+      kept?.add(change.rowKey, deleted.value, sharedWith?.last ? sharedWith.row : undefined)
       freed?.add(source.key, deleted.value)
       return sharedWith === undefined ? deleted : { ok: true, value: { ...deleted.value, sharedWith } }
     }
@@ -159,10 +161,11 @@ const maxRememberedRows = 100_000
  * table without a primary key) names no row and is not remembered.
  */
 class LiveIdentifiers {
-  /** Row → the identifier its latest record was sent by, and that record's message key; the least recently read first. */
-  readonly #byRow = new Map<string, { readonly value: string; readonly record: string }>()
+  /** Row → the identifier its latest record was sent by, that record's message key and read order; the least recently read first. */
+  readonly #byRow = new Map<string, { readonly value: string; readonly record: string; readonly read: number }>()
   /** Identifier → the rows whose latest record carries it (mostly one). */
   readonly #byValue = new Map<string, string[]>()
+  #reads = 0
 
   saw(source: ReadableRecord, mapped: MappingResult): MappingResult {
     if (!mapped.ok || mapped.value.action === 'delete') return mapped
@@ -171,7 +174,7 @@ class LiveIdentifiers {
     const value = mapped.value.identifierValue
     const before = this.#byRow.get(row)?.value
     this.#byRow.delete(row)
-    this.#byRow.set(row, { value, record: source.key })
+    this.#byRow.set(row, { value, record: source.key, read: ++this.#reads })
     if (before !== value) {
       if (before !== undefined) this.#drop(before, row)
       const rows = this.#byValue.get(value)
@@ -186,18 +189,27 @@ class LiveIdentifiers {
     return mapped
   }
 
-  /** A delete of the row read: another row whose latest record carries `value` (its primary key, and that record's message key), if one does. */
+  /**
+   * A delete of the row read: the other row whose latest record carrying `value` was read last
+   * (its primary key, that record's message key, and whether it was read after the deleted row's
+   * latest record: only then does the user hold that row's data), if one does.
+   */
   deleted(messageKey: string, rowKey: string | undefined, value: string): MappedRecord['sharedWith'] {
     const row = rowOf(messageKey, rowKey)
-    if (row !== undefined) {
-      const before = this.#byRow.get(row)
+    const own = row === undefined ? undefined : this.#byRow.get(row)
+    if (row !== undefined && own !== undefined) {
       this.#byRow.delete(row)
-      if (before !== undefined) this.#drop(before.value, row)
+      this.#drop(own.value, row)
     }
-    const holders = this.#byValue.get(value)
-    const holder = holders?.[holders.length - 1]
-    const latest = holder === undefined ? undefined : this.#byRow.get(holder)
-    return holder === undefined || latest === undefined ? undefined : { row: holder.slice(holder.indexOf('\n') + 1), record: latest.record }
+    let holder: string | undefined
+    let latest: { readonly record: string; readonly read: number } | undefined
+    for (const other of this.#byValue.get(value) ?? []) {
+      const entry = this.#byRow.get(other)
+      if (entry !== undefined && (latest === undefined || entry.read > latest.read)) [holder, latest] = [other, entry]
+    }
+    if (holder === undefined || latest === undefined) return undefined
+    const last = own === undefined || own.value !== value || own.read < latest.read
+    return { row: holder.slice(holder.indexOf('\n') + 1), record: latest.record, last }
   }
 
   #drop(value: string, row: string): void {

@@ -75,11 +75,18 @@ export interface MappedRecord {
   /**
    * A delete whose identifier the latest record read of another row carries: a row created with
    * the deleted row's email and read first, from another partition, or a second row of one
-   * account. `row` names that row (its primary key), `record` is that record's source key. When
-   * Authgear applied that record (it is sent before the delete, which waits for its identifier),
-   * the user this delete would find is that row's, and the delete leaves it.
+   * account. `row` names that row (its primary key), `record` is that record's source key, `last`
+   * whether it was read after the deleted row's latest record (imports of one identifier apply in
+   * read order: only then does the user hold that row's data). When Authgear applied that record
+   * (it is sent before the delete, which waits for its identifier), the user this delete would find
+   * is that row's too, and the delete leaves it.
    */
-  readonly sharedWith?: { readonly row: string; readonly record: string }
+  readonly sharedWith?: { readonly row: string; readonly record: string; readonly last: boolean }
+  /**
+   * A Debezium delete of a primary-key change (`__debezium.newkey`: the new key): the row goes on
+   * under that key, so nothing is deleted.
+   */
+  readonly keyChangedTo?: string
 }
 
 /** Why a mapping refused a record; goes to the dead letter as is. */

@@ -116,9 +116,10 @@ export async function reconcile(input: ReconcileInput): Promise<ReconcileCounts>
           const result: MappingResult | undefined = record.kind === 'data' ? input.map(record) : undefined
           if (result?.ok === true) {
             const mapped = result.value
-            // A delete whose user another row's record read before it holds (see
-            // `MappedRecord.sharedWith`): the sink leaves that user to the row, so must this.
-            if (mapped.action === 'delete' && mapped.sharedWith !== undefined) continue
+            // A delete whose user another row's record read after the deleted row's holds (see
+            // `MappedRecord.sharedWith`), or of a primary-key change: the sink leaves the user to
+            // that row, so must this.
+            if (mapped.action === 'delete' && (mapped.sharedWith?.last === true || mapped.keyChangedTo !== undefined)) continue
             const entry: ComparableUser | DeleteMarker = mapped.action === 'delete' ? { id: record.key, origin: record.origin, deleted: true } : fromMappedRecord(record.key, record.origin, mapped.record, input.expected)
             // Keyed as the export keys Authgear's users: by the first login ID in the identifier
             // order. A record sent by another login ID (an identifier change, matched by an

@@ -114,6 +114,7 @@ class SerializedMappedRecord implements MappedRecord {
   readonly secretsUnchanged?: boolean
   readonly afterDeletes?: readonly string[]
   readonly sharedWith?: MappedRecord['sharedWith']
+  readonly keyChangedTo?: string
   readonly #utf8: Buffer
   readonly #jsonStart: number
   readonly #bytes: number
@@ -132,6 +133,7 @@ class SerializedMappedRecord implements MappedRecord {
     if (item.secretsUnchanged !== undefined) this.secretsUnchanged = item.secretsUnchanged
     if (item.afterDeletes !== undefined) this.afterDeletes = item.afterDeletes
     if (item.sharedWith !== undefined) this.sharedWith = item.sharedWith
+    if (item.keyChangedTo !== undefined) this.keyChangedTo = item.keyChangedTo
     this.#utf8 = utf8
     this.#jsonStart = jsonStart
     this.#bytes = bytes

@@ -15,7 +15,7 @@ export interface KafkaService {
   /** `config`: topic settings, such as `max.message.bytes`. */
   createTopic(name: string, partitions: number, config?: Readonly<Record<string, string>>): Promise<void>
   /** Produces messages (key, value; null value = tombstone) to one partition or by key hash, and waits for delivery. */
-  produce(topic: string, messages: readonly { key?: string; value: string | Buffer | null; partition?: number }[]): Promise<void>
+  produce(topic: string, messages: readonly { key?: string; value: string | Buffer | null; partition?: number; headers?: readonly Record<string, string>[] }[]): Promise<void>
   /** Committed offsets of `group` for the partitions of `topic` (-1001 = none). */
   committed(group: string, topic: string, partitions: number): Promise<number[]>
   /** Messages in `topic` (sum of high watermarks). */
@@ -209,7 +209,7 @@ function service(brokers: string, stop: () => Promise<void>): KafkaService {
           const value = m.value === null ? null : Buffer.isBuffer(m.value) ? m.value : Buffer.from(m.value)
           for (;;) {
             try {
-              p.produce(topic, m.partition ?? null, value, m.key ?? null)
+              p.produce(topic, m.partition ?? null, value, m.key ?? null, undefined, undefined, m.headers ? (m.headers as rdkafka.MessageHeader[]) : undefined)
               break
             } catch {
               p.poll()

@@ -25,7 +25,7 @@ interface Row {
  */
 class LegacyTable {
   readonly rows = new Map<number, Row>()
-  readonly events: { key: string; value: string | null }[] = []
+  readonly events: { key: string; value: string | null; headers?: Record<string, string>[] }[] = []
   #ts = 1_700_000_000_000
 
   insert(row: Row, op: 'c' | 'r' = 'c'): void {
@@ -48,11 +48,22 @@ class LegacyTable {
     this.events.push({ key: JSON.stringify({ id }), value: null })
   }
 
-  #emit(id: number, op: string, before: Row | null, after: Row | null): void {
+  /** `UPDATE … SET id`: Debezium sends a delete of the old key and a create of the new one, each naming the other in a header. */
+  changeKey(id: number, to: number): void {
+    const before = this.rows.get(id)!
+    const after = { ...before, id: to }
+    this.rows.delete(id)
+    this.rows.set(to, after)
+    this.#emit(id, 'd', before, null, [{ '__debezium.newkey': JSON.stringify({ id: to }) }])
+    this.events.push({ key: JSON.stringify({ id }), value: null })
+    this.#emit(to, 'c', null, after, [{ '__debezium.oldkey': JSON.stringify({ id }) }])
+  }
+
+  #emit(id: number, op: string, before: Row | null, after: Row | null, headers?: Record<string, string>[]): void {
     const payload = { before, after, op, ts_ms: this.#ts, source: { connector: 'postgresql', db: 'legacy', table: 'users', ts_ms: this.#ts++ } }
     const wrapped = this.events.length % 2 === 0
     const value = wrapped ? { schema: { type: 'struct', name: 'legacy.public.users.Envelope', optional: false, fields: [] }, payload } : payload
-    this.events.push({ key: JSON.stringify({ id }), value: JSON.stringify(value) })
+    this.events.push({ key: JSON.stringify({ id }), value: JSON.stringify(value), ...(headers ? { headers } : {}) })
   }
 }
 
@@ -230,7 +241,42 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     expect(store.count()).toBe(table.rows.size)
     expect(existsSync(join(ws.dir, 'state', 'test.dead-letter.ndjson')) ? await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson')) : []).toEqual([])
     const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
-    expect(report.filter((line) => line['code'] === 'delete_shared').map((line) => line['outcome'])).toEqual(['skipped'])
+    expect(report.filter((line) => line['code'] === 'delete_shared').map((line) => [line['outcome'], line['warnings']])).toEqual([
+      ['skipped', ['not deleted: the row keyed {"id":4}, read before this delete, has email user2@legacy.example too (a row created with it, on another partition, or a second row of one account), and its import was applied to the user this delete would find: the user is left to that row']],
+    ])
+  })
+
+  it('a delete read after a row created since with its email, and after a change of its own applied over it, leaves the user and dead-letters delete_conflict naming that row (deletes: delete)', async () => {
+    ws = await workspace()
+    const { table, phaseOne } = deletedAndBack(true, null)
+    // The insert is delivered first; then row 2's last change, then its delete.
+    const [removal, tombstone, insert] = table.events.splice(phaseOne)
+    table.events.push(insert!)
+    table.rows.set(2, { id: 2, email: 'user2@legacy.example', username: 'user2', phone: null, name: 'User 2' })
+    table.update(2, { name: 'User 2, closing' })
+    table.rows.delete(2)
+    table.events.push(removal!, tombstone!)
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete')
+    const store = ws.target.emulator.store
+    // Row 2's change landed after row 4's: the user holds row 2's profile; deleted, row 4 would have none.
+    expect(store.findByLoginId('email', 'user2@legacy.example')).toMatchObject({ standard: { name: 'User 2, closing' }, username: { value: 'user2' } })
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['delete_conflict'])
+    expect(String(dead[0]!['message'])).toContain('Produce row {"id":4}\'s change again')
+  })
+
+  it('a primary-key change deletes nothing: the user goes on under the new key, with its id (deletes: delete)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    for (let id = 1; id <= 3; id++) table.insert({ id, email: `user${id}@legacy.example`, username: `user${id}`, phone: null, name: `User ${id}` }, 'r')
+    const phaseOne = table.events.length
+    let original: string | undefined
+    table.changeKey(3, 30)
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete', () => (original = ws!.target.emulator.store.findByLoginId('email', 'user3@legacy.example')?.id))
+    expect(original).toBeDefined()
+    expect(ws.target.emulator.store.findByLoginId('email', 'user3@legacy.example')?.id).toBe(original)
+    const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
+    expect(report.slice(-2).map((line) => [line['outcome'], line['code'] ?? null])).toEqual([['skipped', 'delete_key_changed'], ['updated', null]])
   })
 
   it('a delete read after a row created since with its email still deletes the user when that row took nothing: Authgear refused it, or skipped it without upsert (deletes: delete)', async () => {

@@ -108,13 +108,18 @@ describe('source deletes through the Admin API GraphQL', () => {
       const outcomes: Outcome[] = []
       const applied = new Map([['k-applied', true], ['k-refused', false]])
       const runner = new DeleteRunner({ action, client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 10, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger, applied: (key) => applied.get(key) })
-      const sharing = (email: string, record: string): WorkItem => {
+      const sharing = (email: string, record: string, last = true): WorkItem => {
         const base = item(email)
-        return { ...base, mapped: { ...base.mapped, sharedWith: { row: '{"id":9}', record } } }
+        return { ...base, mapped: { ...base.mapped, sharedWith: { row: '{"id":9}', record, last } } }
       }
-      await runner.run([sharing('u0@example.com', 'k-applied'), sharing('u1@example.com', 'k-refused'), sharing('u2@example.com', 'k-unknown')])
-      expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['skipped', 'delete_shared'], [action === 'delete' ? 'deleted' : 'disabled', undefined], [action === 'delete' ? 'deleted' : 'disabled', undefined]])
+      const keyChange = item('u0@example.com')
+      await runner.run([sharing('u0@example.com', 'k-applied'), sharing('u1@example.com', 'k-refused'), sharing('u2@example.com', 'k-unknown'), sharing('u0@example.com', 'k-applied', false), { ...keyChange, mapped: { ...keyChange.mapped, keyChangedTo: '{"id":90}' } }])
+      const done = action === 'delete' ? 'deleted' : 'disabled'
+      expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['skipped', 'delete_shared'], [done, undefined], [done, undefined], ['failed', 'delete_conflict'], ['skipped', 'delete_key_changed']])
       expect(outcomes[0]!.message).toBe(`not ${action}d: the row keyed {"id":9}, read before this delete, has email u0@example.com too (a row created with it, on another partition, or a second row of one account), and its import was applied to the user this delete would find: the user is left to that row`)
+      // A change of the deleted row applied after that row's: the user holds the deleted row's data.
+      expect(outcomes[3]!.message).toMatch(/but a later change of the deleted row was applied to that user after it, so the user holds the deleted row's profile \(and login IDs\)\. Produce row \{"id":9\}'s change again/)
+      expect(outcomes[4]!.message).toBe(`not ${action}d: the row's primary key changed to {"id":90} (Debezium's __debezium.newkey header): the row goes on under that key, and so does its user`)
       expect(calls).toEqual(['lookup', action, 'lookup', action])
       expect([...users.values()].find((u) => u.email === 'u0@example.com')).toMatchObject({ isDisabled: false })
       await client.close()

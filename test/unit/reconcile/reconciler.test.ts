@@ -138,7 +138,7 @@ describe('reconcile', () => {
     const dir = await tempDir()
     await writeFile(join(dir, 'export.ndjson'), JSON.stringify({ sub: 'u-back', email: 'back@example.com', email_verified: false, name: 'Back again' }) + '\n')
     // Row 2 registers row 1's email again; its create is read before row 1's delete.
-    const changes = [{ email: 'back@example.com', name: 'Old' }, { email: 'back@example.com', name: 'Back again' }, { email: 'back@example.com', deleted: true, sharedWith: { row: '{"id":2}', record: 'k1' } }]
+    const changes = [{ email: 'back@example.com', name: 'Old' }, { email: 'back@example.com', name: 'Back again' }, { email: 'back@example.com', deleted: true, sharedWith: { row: '{"id":2}', record: 'k1', last: true } }]
     const source: Source<unknown> = {
       async *read() {
         yield { records: changes.map((data, i) => ({ kind: 'data' as const, key: `k${i}`, origin: `users:0:${i}`, data })), position: 0 }
@@ -146,7 +146,7 @@ describe('reconcile', () => {
       async close() {},
     }
     const map = (record: ReadableRecord): MappingResult => {
-      const { email, name, deleted, sharedWith } = record.data as { email: string; name?: string; deleted?: true; sharedWith?: { row: string; record: string } }
+      const { email, name, deleted, sharedWith } = record.data as { email: string; name?: string; deleted?: true; sharedWith?: { row: string; record: string; last: boolean } }
       const base = { identifier: 'email' as const, identifierValue: email, passwordAlgorithm: 'none', passwordLane: 'none' as const, warnings: [] }
       return { ok: true, value: deleted ? { ...base, record: { email }, action: 'delete' as const, ...(sharedWith ? { sharedWith } : {}) } : { ...base, record: { email, name: name! } } }
     }

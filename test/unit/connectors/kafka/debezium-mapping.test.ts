@@ -84,7 +84,7 @@ describe('Debezium change events', () => {
       at(mapping, 0, 1, { op: 'r', before: null, after: row(1, 'ann@example.com') })
       // Row 2 registers Ann's email again; its create (partition 1) is read before row 1's delete (partition 0).
       at(mapping, 1, 2, { op: 'c', before: null, after: row(2, 'ann@example.com') })
-      expect(at(mapping, 0, 1, { op: 'd', before: row(1, 'ann@example.com'), after: null })).toMatchObject({ ok: true, value: { action: 'delete', sharedWith: { row: '{"id":2}', record: expect.stringMatching(/^db\.public\.users\/1\/\d+$/) } } })
+      expect(at(mapping, 0, 1, { op: 'd', before: row(1, 'ann@example.com'), after: null })).toMatchObject({ ok: true, value: { action: 'delete', sharedWith: { row: '{"id":2}', record: expect.stringMatching(/^db\.public\.users\/1\/\d+$/), last: true } } })
       // Row 2 deleted too: nobody else has the email, the user goes.
       const gone = at(mapping, 1, 2, { op: 'd', before: row(2, 'ann@example.com'), after: null })
       expect(gone).toMatchObject({ ok: true, value: { action: 'delete' } })
@@ -101,6 +101,14 @@ describe('Debezium change events', () => {
       expect(at(mapping, 0, 5, { op: 'd', before: row(5, 'dup@example.com'), after: null })).toMatchObject({ ok: true, value: { sharedWith: { row: '{"id":6}' } } })
       const last = at(mapping, 1, 6, { op: 'd', before: row(6, 'dup@example.com'), after: null })
       expect(last.ok && last.value.sharedWith).toBeUndefined()
+      // The deleted row changed after the other row's record was read: that change is on the user (last: false).
+      at(mapping, 1, 10, { op: 'c', before: null, after: row(10, 'lee@example.com') })
+      at(mapping, 0, 9, { op: 'u', before: row(9, 'lee@example.com'), after: { ...row(9, 'lee@example.com'), name: 'later' } })
+      expect(at(mapping, 0, 9, { op: 'd', before: row(9, 'lee@example.com'), after: null })).toMatchObject({ ok: true, value: { sharedWith: { row: '{"id":10}', last: false } } })
+      // A primary-key change deletes nothing, whichever of its two events is read first.
+      const oldKey = Buffer.from(JSON.stringify({ id: 11 }))
+      const keyChange = mapping(decodeMessage({ topic: 'db.public.users', partition: 0, offset: offset++, key: oldKey, value: Buffer.from(JSON.stringify({ op: 'd', before: row(11, 'max@example.com'), after: null })), headers: [{ '__debezium.newkey': Buffer.from(JSON.stringify({ id: 110 })) }] }, 'debezium') as ReadableRecord)
+      expect(keyChange).toMatchObject({ ok: true, value: { action: 'delete', keyChangedTo: '{"id":110}' } })
       // Messages without a key (a table without a primary key) name no row.
       at(mapping, 0, undefined, { op: 'c', before: null, after: row(7, 'kay@example.com') })
       const keyless = at(mapping, 1, undefined, { op: 'd', before: row(8, 'kay@example.com'), after: null })
