@@ -29,6 +29,8 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
   const kept = options.deletes === 'ignore' || options.deletes === 'disable' ? new KeptLogins(options.deletes) : undefined
   const freed = options.deletes === 'delete' ? new DeletedLogins() : undefined
   const live = options.deletes === 'delete' || options.deletes === 'disable' ? new LiveIdentifiers() : undefined
+  /** A primary-key change's old row (topic and old key) → its login IDs, read from the delete, until the create under the new key comes. */
+  const movedRows = live === undefined ? undefined : new Map<string, LoginsRead>()
   const mapChange = (source: ReadableRecord): MappingResult => {
     const change = source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined
     if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
@@ -36,9 +38,17 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
       const deleted = mapDelete(source, change, row)
       if (!deleted.ok) return deleted
       const sharedWith = live?.deleted(source.key, change.rowKey, deleted.value.identifierValue)
-      // A primary-key change deletes nothing: the row goes on under its new key, and so does its
-      // user, which the create under that key (upsert) finds by the same login ID.
-      if (change.otherRowKey !== undefined) return { ok: true, value: { ...deleted.value, keyChangedTo: change.otherRowKey } }
+      if (change.otherRowKey !== undefined && live !== undefined) {
+        // A primary-key change deletes nothing: the row goes on under its new key, and so does its
+        // user, which the create under that key (upsert) finds by the same login ID. A create read
+        // first with another identifier got a user of its own: this one goes, as any delete.
+        const moved = live.identifierOf(source.key, change.otherRowKey)
+        if (moved === undefined || moved === deleted.value.identifierValue) {
+          const logins = Object.fromEntries([[deleted.value.identifier, deleted.value.identifierValue], ...(deleted.value.freedLogins ?? []).map((login) => [login.identifier, login.value])])
+          if (moved === undefined) remember(movedRows!, `${rowOf(source.key, change.rowKey)}`, { identifier: deleted.value.identifier, identifierValue: deleted.value.identifierValue, logins })
+          return { ok: true, value: { ...deleted.value, keyChangedTo: change.otherRowKey } }
+        }
+      }
       kept?.add(change.rowKey, deleted.value, sharedWith?.last ? sharedWith.row : undefined)
       freed?.add(source.key, deleted.value)
       return sharedWith === undefined ? deleted : { ok: true, value: { ...deleted.value, sharedWith } }
@@ -48,6 +58,13 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
     // against the user it matches (`change_conflict`).
     const held = change.op === 'u' ? undefined : kept?.refuse(change.rowKey, after, change.otherRowKey)
     if (held !== undefined) return held
+    // The create of a primary-key change whose delete was read first (and left the user): the same
+    // row, so a changed identifier is followed as an update's is.
+    const movedFrom = change.op !== 'u' && change.otherRowKey !== undefined ? take(movedRows, `${rowOf(source.key, change.otherRowKey)}`) : undefined
+    if (after.ok && movedFrom !== undefined && !identifierUnchanged(after.value, movedFrom)) {
+      const rerouted = matchByUnchangedLogin(after.value, movedFrom, replayRemedy)
+      return rerouted.ok ? { ok: true, value: { ...rerouted.value, earlierLogins: movedFrom.logins } } : rerouted
+    }
     if (!after.ok || change.op !== 'u') return after
     if (change.before === null) {
       // PostgreSQL's default REPLICA IDENTITY: nothing tells whether the login ID changed.
@@ -74,6 +91,20 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
   }
   const marked = freed === undefined ? mapChange : (source: ReadableRecord) => freed.mark(mapChange(source))
   return live === undefined ? marked : (source) => live.saw(source, marked(source))
+}
+
+/** Most primary-key changes remembered between their delete and their create. */
+const maxMovedRows = 10_000
+
+function remember(map: Map<string, LoginsRead>, key: string, logins: LoginsRead): void {
+  map.set(key, logins)
+  if (map.size > maxMovedRows) map.delete(map.keys().next().value as string)
+}
+
+function take(map: Map<string, LoginsRead> | undefined, key: string): LoginsRead | undefined {
+  const value = map?.get(key)
+  if (value !== undefined) map!.delete(key)
+  return value
 }
 
 /** Most login IDs of deleted rows remembered (a delete storm must not grow the heap without end): the oldest go first. */
@@ -210,6 +241,11 @@ class LiveIdentifiers {
     if (holder === undefined || latest === undefined) return undefined
     const last = own === undefined || own.value !== value || own.read < latest.read
     return { row: holder.slice(holder.indexOf('\n') + 1), record: latest.record, last }
+  }
+
+  /** The identifier of the latest record read of the row keyed `rowKey` (on the topic of `messageKey`), if one was. */
+  identifierOf(messageKey: string, rowKey: string): string | undefined {
+    return this.#byRow.get(rowOf(messageKey, rowKey)!)?.value
   }
 
   #drop(value: string, row: string): void {

@@ -270,13 +270,25 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     const table = new LegacyTable()
     for (let id = 1; id <= 3; id++) table.insert({ id, email: `user${id}@legacy.example`, username: `user${id}`, phone: null, name: `User ${id}` }, 'r')
     const phaseOne = table.events.length
-    let original: string | undefined
+    const original: Record<string, string | undefined> = {}
     table.changeKey(3, 30)
-    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete', () => (original = ws!.target.emulator.store.findByLoginId('email', 'user3@legacy.example')?.id))
-    expect(original).toBeDefined()
-    expect(ws.target.emulator.store.findByLoginId('email', 'user3@legacy.example')?.id).toBe(original)
+    // The key and the email at once: followed by the unchanged username, as an update's change is.
+    table.changeKey(2, 20)
+    table.update(20, { email: 'user2.new@legacy.example' })
+    const moved = table.events.splice(-1)[0]!
+    const create = table.events.pop()!
+    table.events.push({ ...create, value: moved.value!.replace('"op":"u"', '"op":"c"').replace(/"before":\{[^}]*\}/, '"before":null') })
+    const store = ws.target.emulator.store
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete', () => {
+      original['3'] = store.findByLoginId('email', 'user3@legacy.example')?.id
+      original['2'] = store.findByLoginId('email', 'user2@legacy.example')?.id
+    })
+    expect(original['3']).toBeDefined()
+    expect(store.findByLoginId('email', 'user3@legacy.example')?.id).toBe(original['3'])
+    expect(store.findByLoginId('email', 'user2.new@legacy.example')).toMatchObject({ id: original['2'], username: { value: 'user2' } })
+    expect(store.count()).toBe(3)
     const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
-    expect(report.slice(-2).map((line) => [line['outcome'], line['code'] ?? null])).toEqual([['skipped', 'delete_key_changed'], ['updated', null]])
+    expect(report.slice(-4).map((line) => `${line['outcome']} ${line['code'] ?? ''}`).sort()).toEqual(['skipped delete_key_changed', 'skipped delete_key_changed', 'updated ', 'updated '])
   })
 
   it('a delete read after a row created since with its email still deletes the user when that row took nothing: Authgear refused it, or skipped it without upsert (deletes: delete)', async () => {

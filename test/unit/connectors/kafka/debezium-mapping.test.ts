@@ -129,6 +129,41 @@ describe('Debezium change events', () => {
     expect(ignored.ok && ignored.value.sharedWith).toBeUndefined()
   })
 
+  it('under deletes.policy delete or disable, follows a primary-key change that also changes the identifier as an update would', () => {
+    const event = (mapping: ReturnType<typeof createKafkaMapping>, partition: number, key: number, value: unknown, header?: Record<string, Buffer>) =>
+      mapping(decodeMessage({ topic: 'db.public.users', partition, offset: offset++, key: Buffer.from(JSON.stringify({ id: key })), value: Buffer.from(JSON.stringify(value)), ...(header ? { headers: [header] } : {}) }, 'debezium') as ReadableRecord)
+    const keyChange = (mapping: ReturnType<typeof createKafkaMapping>, from: number, to: number, before: object, after: object, createFirst = false) => {
+      const remove = () => event(mapping, 0, from, { op: 'd', before, after: null }, { '__debezium.newkey': Buffer.from(JSON.stringify({ id: to })) })
+      const create = () => event(mapping, 1, to, { op: 'c', before: null, after }, { '__debezium.oldkey': Buffer.from(JSON.stringify({ id: from })) })
+      if (createFirst) {
+        const created = create()
+        return { removed: remove(), created }
+      }
+      const removed = remove()
+      return { removed, created: create() }
+    }
+    for (const policy of ['delete', 'disable'] as const) {
+      const mapping = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy } }), mappingConfigSchema.parse({}))
+      // The same email: nothing deleted, the create updates the same user.
+      const same = keyChange(mapping, 1, 10, row(1, 'ann@example.com', 'ann'), row(10, 'ann@example.com', 'ann'))
+      expect(same.removed).toMatchObject({ ok: true, value: { action: 'delete', keyChangedTo: '{"id":10}' } })
+      expect(same.created).toMatchObject({ ok: true, value: { identifier: 'email', identifierValue: 'ann@example.com' } })
+      // A new email and the same username: matched by the username, as an update's change is.
+      const byUsername = keyChange(mapping, 2, 20, row(2, 'bo@example.com', 'bobby'), row(20, 'bo.new@example.com', 'bobby'))
+      expect(byUsername.removed).toMatchObject({ ok: true, value: { keyChangedTo: '{"id":20}' } })
+      expect(byUsername.created).toMatchObject({ ok: true, value: { identifier: 'preferred_username', identifierValue: 'bobby', earlierLogins: { email: 'bo@example.com' } } })
+      // A new email and nothing else to match by: dead-lettered identifier_changed, never a second user.
+      const alone = keyChange(mapping, 3, 30, row(3, 'cy@example.com'), row(30, 'cy.new@example.com'))
+      expect(alone.created).toMatchObject({ ok: false, rejection: { code: 'identifier_changed' } })
+      // The create read first with a new email got a user of its own: the old one is deleted as usual.
+      const first = keyChange(mapping, 4, 40, row(4, 'di@example.com'), row(40, 'di.new@example.com'), true)
+      expect(first.created).toMatchObject({ ok: true, value: { identifierValue: 'di.new@example.com' } })
+      expect(first.removed.ok && first.removed.value.keyChangedTo).toBeUndefined()
+      const firstSame = keyChange(mapping, 5, 50, row(5, 'ed@example.com'), row(50, 'ed@example.com'), true)
+      expect(firstSame.removed).toMatchObject({ ok: true, value: { keyChangedTo: '{"id":50}' } })
+    }
+  })
+
   it('reads envelopes with and without the schema/payload wrapper; c, r, u upsert', () => {
     for (const event of [{ op: 'c', before: null, after: row(1, 'A@Example.com') }, { schema: {}, payload: { op: 'r', before: null, after: row(1, 'a@example.com') } }]) {
       const record = message(event) as ReadableRecord
