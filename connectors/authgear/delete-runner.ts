@@ -20,8 +20,9 @@ export interface DeleteRunnerOptions {
   readonly reason: string
   readonly complete: (item: WorkItem, outcome: Outcome) => void
   /**
-   * Whether the record a delete's `sharedWith` names was applied (see `AppliedRecords`): only then
-   * is the user the delete would find that row's. Without it, such a delete goes on as any other.
+   * Whether the record a delete's `sharedWith` names was applied (see `AppliedRecords`; undefined:
+   * not known, taken as applied): when it was not, the user the delete would find is not that
+   * row's. Without this hook, such a delete goes on as any other.
    */
   readonly applied?: (key: string) => boolean | undefined
   /** Asked once the user is found, before it is changed: an outcome leaves the user as it is. */
@@ -66,8 +67,10 @@ export class DeleteRunner {
       return { kind: 'skipped', code: 'delete_key_changed', message, warnings: [message] }
     }
     // The row named was read before this delete, and its import sent before it (the delete waits
-    // for its identifier): its outcome is known here. Refused or skipped, it took no user.
-    if (sharedWith !== undefined && this.#o.applied?.(sharedWith.record) === true) {
+    // for its identifier): refused or skipped, it took no user, and the delete goes on. An outcome
+    // not known here (superseded by a later version in its batch, or forgotten) counts as applied:
+    // deleting a user a live row may hold is the loss to avoid.
+    if (sharedWith !== undefined && this.#o.applied !== undefined && this.#o.applied(sharedWith.record) !== false) {
       const shared = `the row keyed ${sharedWith.row}, read before this delete, has ${identifier} ${identifierValue} too (a row created with it, on another partition, or a second row of one account), and its import was applied to the user this delete would find`
       if (sharedWith.last) {
         count('skipped')

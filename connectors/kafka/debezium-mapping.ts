@@ -154,9 +154,9 @@ class KeptLogins {
     const holder = this.#byValue.get(identifierValue)
     if (holder === undefined) return undefined
     const logins = loginsOf(mapped.value)
-    // The row the delete left the user to, read again (an incremental snapshot): its user.
+    // The row a delete may have left the user to (`delete_shared`, when its import was applied,
+    // which only the report says): refused all the same, since otherwise that user was disabled.
     const sharer = this.#sharers.get(identifierValue)
-    if (sharer === key) return undefined
     if (holder === key || holder === oldKey) {
       // The row is back (or goes on under a new key): its user is its own again.
       for (const [value, of] of this.#byValue) if (of === holder) this.#byValue.delete(value)
@@ -168,7 +168,7 @@ class KeptLogins {
       ok: false,
       rejection: {
         code: 'login_id_held',
-        message: `${identifier} ${identifierValue} was the row keyed ${holder}'s, deleted in the source, whose user Authgear keeps if it was imported (deletes.policy: ${this.#policy}): imported, this row would be matched to that user and take it over; ${sharer === undefined ? 'check that user in Authgear and delete it' : `the row keyed ${sharer}, read before that delete, had it too and holds that user if its import was applied (the delete then left the user to it: delete_shared), so check whose that user is in Authgear; if it is the deleted row's, delete it`} (or use deletes.policy: delete), then produce this row's change again`,
+        message: `${identifier} ${identifierValue} was the row keyed ${holder}'s, deleted in the source, whose user Authgear keeps if it was imported (deletes.policy: ${this.#policy}): imported, this row would be matched to that user and take it over; ${sharer === undefined ? 'check that user in Authgear and delete it (or use deletes.policy: delete)' : sharer === key ? `this row was read before that delete and holds that user if its import was applied (the delete then left the user to it: delete_shared in the report), so if the report says so, just produce this row's change again; if not, that user is the deleted row's: delete it in Authgear first` : `the row keyed ${sharer}, read before that delete, had it too and holds that user if its import was applied (the delete then left the user to it: delete_shared in the report), so check whose that user is in Authgear; if it is the deleted row's, delete it`}, then produce this row's change again`,
       },
       loginsRead: { identifier, identifierValue, logins },
     }

@@ -22,7 +22,11 @@ export class AppliedRecords {
     if (this.#applied.size > maxRemembered) this.#applied.delete(this.#applied.keys().next().value as string)
   }
 
-  /** True when the record's import was applied, false when it was not; undefined when its outcome is not known here. */
+  /**
+   * True when the record's import was applied, false when Authgear refused or skipped it;
+   * undefined when its outcome is not known here (superseded in its batch by a later version, or
+   * forgotten).
+   */
   applied(key: string): boolean | undefined {
     return this.#applied.get(key)
   }

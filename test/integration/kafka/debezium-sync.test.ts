@@ -265,6 +265,22 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     expect(String(dead[0]!['message'])).toContain('Produce row {"id":4}\'s change again')
   })
 
+  it('two rows of one account in one batch: deleting the row read last changes nothing and says to produce the other row again (deletes: delete)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 1, email: 'user1@legacy.example', username: null, phone: null, name: 'User 1' }, 'r')
+    const phaseOne = table.events.length
+    // Row 11's create replaces row 10's in their batch (one user); then row 11 is deleted.
+    table.insert({ id: 10, email: 'shared@legacy.example', username: null, phone: null, name: 'Ten' })
+    table.insert({ id: 11, email: 'shared@legacy.example', username: null, phone: null, name: 'Eleven' })
+    table.delete(11)
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete')
+    expect(ws.target.emulator.store.findByLoginId('email', 'shared@legacy.example')?.standard?.['name']).toBe('Eleven')
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['delete_conflict'])
+    expect(String(dead[0]!['message'])).toContain('Produce row {"id":10}\'s change again')
+  })
+
   it('a primary-key change deletes nothing: the user goes on under the new key, with its id (deletes: delete)', async () => {
     ws = await workspace()
     const table = new LegacyTable()

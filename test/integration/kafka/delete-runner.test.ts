@@ -102,7 +102,7 @@ describe('source deletes through the Admin API GraphQL', () => {
     await client.close()
   })
 
-  it('a delete naming a row that shares its identifier (sharedWith) leaves the user when that row\'s import was applied, asking Authgear nothing; otherwise it goes on', async () => {
+  it('a delete naming a row that shares its identifier (sharedWith) leaves the user unless that row\'s import was refused or skipped, asking Authgear nothing', async () => {
     for (const action of ['delete', 'disable'] as const) {
       const { users, calls, client } = await setup(3)
       const outcomes: Outcome[] = []
@@ -115,13 +115,14 @@ describe('source deletes through the Admin API GraphQL', () => {
       const keyChange = item('u0@example.com')
       await runner.run([sharing('u0@example.com', 'k-applied'), sharing('u1@example.com', 'k-refused'), sharing('u2@example.com', 'k-unknown'), sharing('u0@example.com', 'k-applied', false), { ...keyChange, mapped: { ...keyChange.mapped, keyChangedTo: '{"id":90}' } }])
       const done = action === 'delete' ? 'deleted' : 'disabled'
-      expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['skipped', 'delete_shared'], [done, undefined], [done, undefined], ['failed', 'delete_conflict'], ['skipped', 'delete_key_changed']])
+      // An outcome not known (superseded in its batch, or forgotten) counts as applied: the user is spared.
+      expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['skipped', 'delete_shared'], [done, undefined], ['skipped', 'delete_shared'], ['failed', 'delete_conflict'], ['skipped', 'delete_key_changed']])
       expect(outcomes[0]!.message).toBe(`not ${action}d: the row keyed {"id":9}, read before this delete, has email u0@example.com too (a row created with it, on another partition, or a second row of one account), and its import was applied to the user this delete would find: the user is left to that row`)
       // A change of the deleted row applied after that row's: the user holds the deleted row's data.
       expect(outcomes[3]!.message).toMatch(/but a later change of the deleted row was applied to that user after it, so the user holds the deleted row's profile \(and login IDs\)\. Produce row \{"id":9\}'s change again/)
       expect(outcomes[4]!.message).toBe(`not ${action}d: the row's primary key changed to {"id":90} (Debezium's __debezium.newkey header): the row goes on under that key, and so does its user`)
-      expect(calls).toEqual(['lookup', action, 'lookup', action])
-      expect([...users.values()].find((u) => u.email === 'u0@example.com')).toMatchObject({ isDisabled: false })
+      expect(calls).toEqual(['lookup', action])
+      expect([...users.values()].filter((u) => u.email !== 'u1@example.com' && !u.isDisabled)).toHaveLength(2)
       await client.close()
     }
   })
