@@ -61,6 +61,10 @@ export class DeleteRunner {
       return { kind: 'skipped', code: 'delete_ignored', message: 'deleted in the source; deletes.policy is ignore' }
     }
     const { identifier, identifierValue, sharedWith, keyChangedTo } = item.mapped
+    if (keyChangedTo !== undefined && sharedWith !== undefined && !sharedWith.last && this.#o.applied?.(sharedWith.record) !== false) {
+      count('conflict')
+      return { kind: 'failed', code: 'delete_conflict', message: `not ${action}d: the row's primary key changed to ${keyChangedTo} (Debezium's __debezium.newkey header), but a change read under the old key after the new key's record was applied over the user, which holds that older change now. Produce row ${keyChangedTo}'s change again (touch the row) so the user holds its data` }
+    }
     if (keyChangedTo !== undefined) {
       count('skipped')
       const message = `not ${action}d: the row's primary key changed to ${keyChangedTo} (Debezium's __debezium.newkey header): the row goes on under that key, and so does its user`

@@ -31,11 +31,18 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
   const live = options.deletes === 'delete' || options.deletes === 'disable' ? new LiveIdentifiers() : undefined
   /** A primary-key change's old row (topic and old key) → its login IDs, read from the delete, until the create under the new key comes. */
   const movedRows = live === undefined ? undefined : new Map<string, LoginsRead>()
+  /**
+   * Rows (topic and key) whose identifier change was dead-lettered (`identifier_changed`) → the
+   * login IDs Authgear still holds for them. Their later changes carry the new identifier in both
+   * images, so without this each would be imported as a second user.
+   */
+  const unfollowed = new Map<string, LoginsRead>()
   const mapChange = (source: ReadableRecord): MappingResult => {
     const change = source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined
     if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
     if (change.op === 'd') {
       const deleted = mapDelete(source, change, row)
+      unfollowed.delete(`${rowOf(source.key, change.rowKey)}`)
       if (!deleted.ok) return deleted
       const sharedWith = live?.deleted(source.key, change.rowKey, deleted.value.identifierValue)
       if (change.otherRowKey !== undefined && live !== undefined) {
@@ -46,7 +53,9 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
         if (moved === undefined || moved === deleted.value.identifierValue) {
           const logins = Object.fromEntries([[deleted.value.identifier, deleted.value.identifierValue], ...(deleted.value.freedLogins ?? []).map((login) => [login.identifier, login.value])])
           if (moved === undefined) remember(movedRows!, `${rowOf(source.key, change.rowKey)}`, { identifier: deleted.value.identifier, identifierValue: deleted.value.identifierValue, logins })
-          return { ok: true, value: { ...deleted.value, keyChangedTo: change.otherRowKey } }
+          // A change under the old key read after the new key's record (a partition that lags) was
+          // applied over it: the runner says so instead of passing it over.
+          return { ok: true, value: { ...deleted.value, keyChangedTo: change.otherRowKey, ...(sharedWith !== undefined && !sharedWith.last ? { sharedWith } : {}) } }
         }
       }
       kept?.add(change.rowKey, deleted.value, sharedWith?.last ? sharedWith.row : undefined)
@@ -64,6 +73,18 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
     if (after.ok && movedFrom !== undefined && !identifierUnchanged(after.value, movedFrom)) {
       const rerouted = matchByUnchangedLogin(after.value, movedFrom, replayRemedy)
       return rerouted.ok ? { ok: true, value: { ...rerouted.value, earlierLogins: movedFrom.logins } } : rerouted
+    }
+    // A row whose identifier change was dead-lettered in this process: judged against the login
+    // IDs Authgear still holds, not its before image.
+    const name = rowOf(source.key, change.rowKey)
+    const pending = name === undefined ? undefined : unfollowed.get(name)
+    if (after.ok && pending !== undefined) {
+      unfollowed.delete(name!)
+      if (identifierUnchanged(after.value, pending)) return after
+      const again = matchByUnchangedLogin(after.value, pending, replayRemedy)
+      if (again.ok) return { ok: true, value: { ...again.value, earlierLogins: pending.logins } }
+      remember(unfollowed, name!, pending)
+      return again
     }
     if (!after.ok || change.op !== 'u') return after
     if (change.before === null) {
@@ -84,6 +105,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
     // ordinary update, which it is imported as.
     const partial = Object.keys(change.after!).some((column) => !(column in change.before!))
     const rerouted = matchByUnchangedLogin(after.value, earlier, replayRemedy)
+    if (!rerouted.ok && !partial && name !== undefined) remember(unfollowed, name, earlier)
     if (!rerouted.ok) return partial ? after : rerouted
     // The before image is the row's, not necessarily what Authgear holds: the sink checks the user
     // it matches by it. A partial image cannot tell a login ID the row lacked from one it left out.
@@ -93,7 +115,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
   return live === undefined ? marked : (source) => live.saw(source, marked(source))
 }
 
-/** Most primary-key changes remembered between their delete and their create. */
+/** Most rows remembered between a primary-key change's delete and its create, or with an identifier change not followed. */
 const maxMovedRows = 10_000
 
 function remember(map: Map<string, LoginsRead>, key: string, logins: LoginsRead): void {

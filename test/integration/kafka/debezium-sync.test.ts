@@ -307,6 +307,24 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     expect(report.slice(-4).map((line) => `${line['outcome']} ${line['code'] ?? ''}`).sort()).toEqual(['skipped delete_key_changed', 'skipped delete_key_changed', 'updated ', 'updated '])
   })
 
+  it('a primary-key change whose create is read before an older change under the old key leaves the user and says to produce the row again (deletes: delete)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 30, email: 'dave@legacy.example', username: null, phone: null, name: 'Dave' }, 'r')
+    const phaseOne = table.events.length
+    table.update(30, { name: 'Dave v1' })
+    table.changeKey(30, 31)
+    table.update(31, { name: 'Dave v2' })
+    // A lagging partition: the new key's events come first, then the old key's update and delete.
+    const [update, removal, tombstone, create, later] = table.events.splice(phaseOne)
+    table.events.push(create!, later!, update!, removal!, tombstone!)
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete')
+    expect(ws.target.emulator.store.findByLoginId('email', 'dave@legacy.example')?.standard?.['name']).toBe('Dave v1')
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['delete_conflict'])
+    expect(String(dead[0]!['message'])).toContain('Produce row {"id":31}\'s change again')
+  })
+
   it('a delete read after a row created since with its email still deletes the user when that row took nothing: Authgear refused it, or skipped it without upsert (deletes: delete)', async () => {
     // Refused: row 4 takes row 3's username too (InvariantViolated).
     ws = await workspace()

@@ -250,6 +250,17 @@ describe('Debezium change events', () => {
     expect(!result.ok && result.rejection.message).toContain('old@example.com to new@example.com')
   })
 
+  it('the later changes of a row whose email change was dead-lettered are judged against the email Authgear still holds, never imported as a second user', () => {
+    const keyed = (value: unknown) => map(decodeMessage({ topic: 'db.public.users', partition: 0, offset: offset++, key: Buffer.from(JSON.stringify({ id: 44 })), value: Buffer.from(JSON.stringify(value)) }, 'debezium') as ReadableRecord)
+    expect(keyed({ op: 'u', before: row(44, 'old44@example.com'), after: row(44, 'new44@example.com') })).toMatchObject({ ok: false, rejection: { code: 'identifier_changed' } })
+    // Both images carry the new email now: still a change from what Authgear holds.
+    const later = keyed({ op: 'u', before: row(44, 'new44@example.com'), after: { ...row(44, 'new44@example.com'), name: 'renamed' } })
+    expect(later).toMatchObject({ ok: false, rejection: { code: 'identifier_changed', message: expect.stringContaining('old44@example.com to new44@example.com') } })
+    // A change back to the old email is an ordinary update, and so are the changes after it.
+    expect(keyed({ op: 'u', before: row(44, 'new44@example.com'), after: row(44, 'old44@example.com') })).toMatchObject({ ok: true, value: { identifierValue: 'old44@example.com' } })
+    expect(keyed({ op: 'u', before: row(44, 'old44@example.com'), after: { ...row(44, 'old44@example.com'), name: 'again' } })).toMatchObject({ ok: true, value: { identifierValue: 'old44@example.com' } })
+  })
+
   it('a username-only user who gains an email is still matched by the unchanged username', () => {
     const before = { id: 5, email: null, username: 'dora', name: 'N5' }
     const result = map(message({ op: 'u', before, after: { ...before, email: 'dora@example.com' } }) as ReadableRecord)
