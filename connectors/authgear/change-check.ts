@@ -61,6 +61,14 @@ async function refusal(item: WorkItem, options: ChangeCheckOptions): Promise<Out
     if (!(error instanceof GraphqlError)) throw error
     return { kind: 'failed', code: 'change_check_failed', message: `not sent: looking up the user with ${identifier} ${identifierValue} failed: ${error.message}. Replay this record`, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
   }
+  const changedFrom = item.mapped.changedFrom
+  if (changedFrom !== undefined && users.length === 0) {
+    return {
+      kind: 'rejected',
+      code: 'identifier_changed',
+      message: `not sent: the row's ${changedFrom.identifier} changed from ${changedFrom.identifierValue} to ${identifierValue} in a change dead-lettered identifier_changed, and no Authgear user has ${identifier} ${identifierValue} yet: imported, this record would be a second user. Change the login ID in Authgear (portal or Admin API), then replay this record`,
+    }
+  }
   for (const user of users) {
     const other = otherRowsLogin(item, user)
     if (other === undefined) continue

@@ -34,16 +34,21 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
   /**
    * Rows (topic and key) whose identifier change was dead-lettered (`identifier_changed`) → the
    * login IDs Authgear still holds for them. Their later changes carry the new identifier in both
-   * images, so without this each would be imported as a second user.
+   * images, so without this each would be imported as a second user: they are sent marked
+   * `changedFrom`, and the sink sends one only once a user holds its identifier.
    */
   const unfollowed = new Map<string, LoginsRead>()
   const mapChange = (source: ReadableRecord): MappingResult => {
     const change = source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined
     if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
     if (change.op === 'd') {
-      const deleted = mapDelete(source, change, row)
-      unfollowed.delete(`${rowOf(source.key, change.rowKey)}`)
-      if (!deleted.ok) return deleted
+      const name = rowOf(source.key, change.rowKey)
+      const pending = name === undefined ? undefined : take(unfollowed, name)
+      const mapped = mapDelete(source, change, row)
+      if (!mapped.ok) return mapped
+      // Its identifier change never reached Authgear, whose user still has the earlier login IDs:
+      // the delete finds it by those, and says so if it finds nobody (`imageRefused`).
+      const deleted: Extract<MappingResult, { ok: true }> = pending === undefined ? mapped : { ok: true, value: deleteOf(pending, 'identifier_changed') }
       const sharedWith = live?.deleted(source.key, change.rowKey, deleted.value.identifierValue)
       if (change.otherRowKey !== undefined && live !== undefined) {
         // A primary-key change deletes nothing: the row goes on under its new key, and so does its
@@ -52,10 +57,11 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
         const moved = live.identifierOf(source.key, change.otherRowKey)
         if (moved === undefined || moved === deleted.value.identifierValue) {
           const logins = Object.fromEntries([[deleted.value.identifier, deleted.value.identifierValue], ...(deleted.value.freedLogins ?? []).map((login) => [login.identifier, login.value])])
-          if (moved === undefined) remember(movedRows!, `${rowOf(source.key, change.rowKey)}`, { identifier: deleted.value.identifier, identifierValue: deleted.value.identifierValue, logins })
+          if (moved === undefined) remember(movedRows!, `${name}`, { identifier: deleted.value.identifier, identifierValue: deleted.value.identifierValue, logins })
           // A change under the old key read after the new key's record (a partition that lags) was
           // applied over it: the runner says so instead of passing it over.
-          return { ok: true, value: { ...deleted.value, keyChangedTo: change.otherRowKey, ...(sharedWith !== undefined && !sharedWith.last ? { sharedWith } : {}) } }
+          const overwritten = sharedWith !== undefined && !sharedWith.last && sharedWith.row === change.otherRowKey
+          return { ok: true, value: { ...deleted.value, keyChangedTo: change.otherRowKey, ...(overwritten ? { sharedWith } : {}) } }
         }
       }
       kept?.add(change.rowKey, deleted.value, sharedWith?.last ? sharedWith.row : undefined)
@@ -70,21 +76,18 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
     // The create of a primary-key change whose delete was read first (and left the user): the same
     // row, so a changed identifier is followed as an update's is.
     const movedFrom = change.op !== 'u' && change.otherRowKey !== undefined ? take(movedRows, `${rowOf(source.key, change.otherRowKey)}`) : undefined
-    if (after.ok && movedFrom !== undefined && !identifierUnchanged(after.value, movedFrom)) {
-      const rerouted = matchByUnchangedLogin(after.value, movedFrom, replayRemedy)
-      return rerouted.ok ? { ok: true, value: { ...rerouted.value, earlierLogins: movedFrom.logins } } : rerouted
-    }
     // A row whose identifier change was dead-lettered in this process: judged against the login
     // IDs Authgear still holds, not its before image.
     const name = rowOf(source.key, change.rowKey)
-    const pending = name === undefined ? undefined : unfollowed.get(name)
-    if (after.ok && pending !== undefined) {
-      unfollowed.delete(name!)
-      if (identifierUnchanged(after.value, pending)) return after
-      const again = matchByUnchangedLogin(after.value, pending, replayRemedy)
-      if (again.ok) return { ok: true, value: { ...again.value, earlierLogins: pending.logins } }
-      remember(unfollowed, name!, pending)
-      return again
+    const earlierHeld = movedFrom ?? (name === undefined ? undefined : take(unfollowed, name))
+    if (after.ok && earlierHeld !== undefined) {
+      if (identifierUnchanged(after.value, earlierHeld)) return after
+      const rerouted = matchByUnchangedLogin(after.value, earlierHeld, replayRemedy)
+      if (rerouted.ok) return { ok: true, value: { ...rerouted.value, earlierLogins: earlierHeld.logins } }
+      // Nothing unchanged to match by: sent only once a user holds the new identifier (its login
+      // ID changed in Authgear, as the dead letter asks), else dead-lettered again; never a second user.
+      if (name !== undefined) remember(unfollowed, name, earlierHeld)
+      return { ok: true, value: { ...after.value, earlierLogins: earlierHeld.logins, changedFrom: { identifier: earlierHeld.identifier, identifierValue: earlierHeld.identifierValue } } }
     }
     if (!after.ok || change.op !== 'u') return after
     if (change.before === null) {
@@ -334,6 +337,24 @@ const replayRemedy = 'Change the login ID in Authgear (portal or Admin API), the
 
 const noBeforeImage =
   'update without a before image (PostgreSQL REPLICA IDENTITY DEFAULT): a changed email, phone or username cannot be detected and would be imported as a second user; set REPLICA IDENTITY FULL on the table'
+
+/** A delete finding the user by the login IDs `held` (what Authgear holds for the row); `refused` marks the row's later version as dead-lettered. */
+function deleteOf(held: LoginsRead, refused: string): MappedRecord {
+  const freedLogins = Object.entries(held.logins)
+    .filter(([type]) => type !== held.identifier)
+    .map(([type, login]) => ({ identifier: type as IdentifierType, value: login }))
+  return {
+    identifier: held.identifier,
+    identifierValue: held.identifierValue,
+    record: { [held.identifier]: held.identifierValue } as MappedRecord['record'],
+    passwordAlgorithm: 'none',
+    passwordLane: 'none',
+    warnings: [],
+    action: 'delete',
+    ...(freedLogins.length > 0 ? { freedLogins } : {}),
+    imageRefused: refused,
+  }
+}
 
 function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMapping): MappingResult {
   if (change.before === null) {

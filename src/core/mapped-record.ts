@@ -49,6 +49,13 @@ export interface MappedRecord {
    */
   readonly earlierLogins?: Readonly<Partial<Record<IdentifierType, string>>>
   /**
+   * A record whose identifier replaced `changedFrom` in a change Authgear never got (its
+   * `identifier_changed` was dead-lettered): sent only when a user already holds the identifier
+   * (its login ID changed in Authgear since), else dead-lettered `identifier_changed` again, since
+   * imported it would be a second user (`checkChanges`).
+   */
+  readonly changedFrom?: { readonly identifier: IdentifierType; readonly identifierValue: string }
+  /**
    * An update whose `before` image carried the same password and MFA secrets (a Debezium `u`):
    * when Authgear ignores them on upsert, nothing is lost if the earlier version was imported with
    * them, which only Authgear knows. Reported apart (`password_unchanged`), never instead.

@@ -110,6 +110,7 @@ class SerializedMappedRecord implements MappedRecord {
   readonly action?: 'delete'
   readonly lockKeys?: readonly string[]
   readonly earlierLogins?: MappedRecord['earlierLogins']
+  readonly changedFrom?: MappedRecord['changedFrom']
   readonly imageRefused?: string
   readonly secretsUnchanged?: boolean
   readonly afterDeletes?: readonly string[]
@@ -129,6 +130,7 @@ class SerializedMappedRecord implements MappedRecord {
     if (item.action !== undefined) this.action = item.action
     if (item.lockKeys !== undefined) this.lockKeys = item.lockKeys
     if (item.earlierLogins !== undefined) this.earlierLogins = item.earlierLogins
+    if (item.changedFrom !== undefined) this.changedFrom = item.changedFrom
     if (item.imageRefused !== undefined) this.imageRefused = item.imageRefused
     if (item.secretsUnchanged !== undefined) this.secretsUnchanged = item.secretsUnchanged
     if (item.afterDeletes !== undefined) this.afterDeletes = item.afterDeletes

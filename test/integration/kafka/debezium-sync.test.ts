@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { UserStore } from '../../../src/emulator/user-store.ts'
 import { readNdjson } from '../../support/write-config.ts'
 import { committedOffsets, eventuallyWith, kafka, startSync, uniqueName, workspace, type Workspace } from './kafka-harness.ts'
 
@@ -279,6 +280,34 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
     expect(dead.map((d) => d['code'])).toEqual(['delete_conflict'])
     expect(String(dead[0]!['message'])).toContain('Produce row {"id":10}\'s change again')
+  })
+
+  it('after an email change is dead-lettered, later changes of the row wait for the login ID to be changed in Authgear instead of making a second user, and a delete finds the user by the email it holds (deletes: delete)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 1, email: 'a1@legacy.example', username: null, phone: null, name: 'One' }, 'r')
+    table.insert({ id: 2, email: 'a2@legacy.example', username: null, phone: null, name: 'Two' }, 'r')
+    table.update(1, { email: 'b1@legacy.example' })
+    table.update(1, { name: 'Renamed' })
+    table.update(2, { email: 'b2@legacy.example' })
+    const phaseOne = table.events.length
+    table.update(1, { name: 'Fixed' })
+    table.delete(2)
+    const store = ws.target.emulator.store
+    let original: string | undefined
+    // Between the phases the operator does what the dead letter asks: row 1's email changed in Authgear.
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete', () => {
+      const user = store.findByLoginId('email', 'a1@legacy.example')!
+      original = user.id
+      ;(store as UserStore).setLoginId(user, 'email', 'b1@legacy.example', false)
+    })
+    expect(store.findByLoginId('email', 'b1@legacy.example')).toMatchObject({ id: original, standard: { name: 'Fixed' } })
+    expect(store.findByLoginId('email', 'a2@legacy.example')).toBeUndefined()
+    expect(store.findByLoginId('email', 'b2@legacy.example')).toBeUndefined()
+    expect(store.count()).toBe(1)
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['identifier_changed', 'identifier_changed', 'identifier_changed'])
+    expect(dead.filter((d) => String(d['message']).includes('no Authgear user has email b1@legacy.example yet: imported, this record would be a second user'))).toHaveLength(1)
   })
 
   it('a primary-key change deletes nothing: the user goes on under the new key, with its id (deletes: delete)', async () => {

@@ -155,15 +155,27 @@ describe('Debezium change events', () => {
       const byUsername = keyChange(mapping, 2, 20, row(2, 'bo@example.com', 'bobby'), row(20, 'bo.new@example.com', 'bobby'))
       expect(byUsername.removed).toMatchObject({ ok: true, value: { keyChangedTo: '{"id":20}' } })
       expect(byUsername.created).toMatchObject({ ok: true, value: { identifier: 'preferred_username', identifierValue: 'bobby', earlierLogins: { email: 'bo@example.com' } } })
-      // A new email and nothing else to match by: dead-lettered identifier_changed, never a second user.
+      // A new email and nothing else to match by: sent only if a user holds it by then, never a second user.
       const alone = keyChange(mapping, 3, 30, row(3, 'cy@example.com'), row(30, 'cy.new@example.com'))
-      expect(alone.created).toMatchObject({ ok: false, rejection: { code: 'identifier_changed' } })
+      expect(alone.created).toMatchObject({ ok: true, value: { identifierValue: 'cy.new@example.com', changedFrom: { identifierValue: 'cy@example.com' } } })
       // The create read first with a new email got a user of its own: the old one is deleted as usual.
       const first = keyChange(mapping, 4, 40, row(4, 'di@example.com'), row(40, 'di.new@example.com'), true)
       expect(first.created).toMatchObject({ ok: true, value: { identifierValue: 'di.new@example.com' } })
       expect(first.removed.ok && first.removed.value.keyChangedTo).toBeUndefined()
       const firstSame = keyChange(mapping, 5, 50, row(5, 'ed@example.com'), row(50, 'ed@example.com'), true)
       expect(firstSame.removed).toMatchObject({ ok: true, value: { keyChangedTo: '{"id":50}' } })
+      // Another row of the same account read before: the key change passes over it, no conflict.
+      event(mapping, 1, 7, { op: 'c', before: null, after: row(7, 'gil@example.com') })
+      event(mapping, 0, 8, { op: 'c', before: null, after: row(8, 'gil@example.com') })
+      const beside = keyChange(mapping, 8, 80, row(8, 'gil@example.com'), row(80, 'gil@example.com'))
+      expect(beside.removed.ok && beside.removed.value.keyChangedTo).toBe('{"id":80}')
+      expect(beside.removed.ok && beside.removed.value.sharedWith).toBeUndefined()
+      // The key changed after an email change was dead-lettered: judged against the email Authgear holds, under the new key too.
+      event(mapping, 0, 6, { op: 'u', before: row(6, 'fi@example.com'), after: row(6, 'fi.new@example.com') })
+      const afterRefused = keyChange(mapping, 6, 60, row(6, 'fi.new@example.com'), row(60, 'fi.new@example.com'))
+      expect(afterRefused.removed).toMatchObject({ ok: true, value: { keyChangedTo: '{"id":60}', identifierValue: 'fi@example.com' } })
+      expect(afterRefused.created).toMatchObject({ ok: true, value: { identifierValue: 'fi.new@example.com', changedFrom: { identifierValue: 'fi@example.com' } } })
+      expect(event(mapping, 1, 60, { op: 'u', before: row(60, 'fi.new@example.com'), after: { ...row(60, 'fi.new@example.com'), name: 'later' } })).toMatchObject({ ok: true, value: { changedFrom: { identifierValue: 'fi@example.com' } } })
     }
   })
 
@@ -253,12 +265,18 @@ describe('Debezium change events', () => {
   it('the later changes of a row whose email change was dead-lettered are judged against the email Authgear still holds, never imported as a second user', () => {
     const keyed = (value: unknown) => map(decodeMessage({ topic: 'db.public.users', partition: 0, offset: offset++, key: Buffer.from(JSON.stringify({ id: 44 })), value: Buffer.from(JSON.stringify(value)) }, 'debezium') as ReadableRecord)
     expect(keyed({ op: 'u', before: row(44, 'old44@example.com'), after: row(44, 'new44@example.com') })).toMatchObject({ ok: false, rejection: { code: 'identifier_changed' } })
-    // Both images carry the new email now: still a change from what Authgear holds.
+    // Both images carry the new email now: still a change from what Authgear holds, sent only if a
+    // user holds the new email by then (the sink looks: `changedFrom`).
     const later = keyed({ op: 'u', before: row(44, 'new44@example.com'), after: { ...row(44, 'new44@example.com'), name: 'renamed' } })
-    expect(later).toMatchObject({ ok: false, rejection: { code: 'identifier_changed', message: expect.stringContaining('old44@example.com to new44@example.com') } })
+    expect(later).toMatchObject({ ok: true, value: { identifierValue: 'new44@example.com', changedFrom: { identifier: 'email', identifierValue: 'old44@example.com' }, earlierLogins: { email: 'old44@example.com' } } })
+    expect(keyed({ op: 'u', before: row(44, 'new44@example.com'), after: { ...row(44, 'new44@example.com'), name: 'again' } })).toMatchObject({ ok: true, value: { changedFrom: { identifierValue: 'old44@example.com' } } })
     // A change back to the old email is an ordinary update, and so are the changes after it.
     expect(keyed({ op: 'u', before: row(44, 'new44@example.com'), after: row(44, 'old44@example.com') })).toMatchObject({ ok: true, value: { identifierValue: 'old44@example.com' } })
-    expect(keyed({ op: 'u', before: row(44, 'old44@example.com'), after: { ...row(44, 'old44@example.com'), name: 'again' } })).toMatchObject({ ok: true, value: { identifierValue: 'old44@example.com' } })
+    const plain = keyed({ op: 'u', before: row(44, 'old44@example.com'), after: { ...row(44, 'old44@example.com'), name: 'again' } })
+    expect(plain.ok && plain.value.changedFrom).toBeUndefined()
+    // Deleted while its change is dead-lettered: the delete finds the user by the email Authgear holds.
+    keyed({ op: 'u', before: row(44, 'old44@example.com'), after: row(44, 'new44@example.com') })
+    expect(keyed({ op: 'd', before: row(44, 'new44@example.com'), after: null })).toMatchObject({ ok: true, value: { action: 'delete', identifierValue: 'old44@example.com', imageRefused: 'identifier_changed' } })
   })
 
   it('a username-only user who gains an email is still matched by the unchanged username', () => {
