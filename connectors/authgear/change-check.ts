@@ -66,7 +66,29 @@ async function refusal(item: WorkItem, options: ChangeCheckOptions): Promise<Out
     return {
       kind: 'rejected',
       code: 'identifier_changed',
-      message: `not sent: the row's ${changedFrom.identifier} changed from ${changedFrom.identifierValue} to ${identifierValue} in a change dead-lettered identifier_changed, and no Authgear user has ${identifier} ${identifierValue} yet: imported, this record would be a second user. Change the login ID in Authgear (portal or Admin API), then replay this record`,
+      message: changedFrom.back
+        ? `not sent: the row's ${changedFrom.identifier} changed back from ${changedFrom.identifierValue} to ${identifierValue} after an earlier change was dead-lettered identifier_changed, and no Authgear user has ${identifier} ${identifierValue} any more (its login ID was changed in Authgear meanwhile): imported, this record would be a second user. Change the login ID in Authgear back to ${identifierValue}, then replay this record`
+        : `not sent: the row's ${changedFrom.identifier} changed from ${changedFrom.identifierValue} to ${identifierValue} in a change dead-lettered identifier_changed, and no Authgear user has ${identifier} ${identifierValue} yet: imported, this record would be a second user. Change the login ID in Authgear (portal or Admin API), then replay this record`,
+    }
+  }
+  if (changedFrom !== undefined && changedFrom.back !== true) {
+    // Someone holds the new identifier: the row's own user only if its login ID was changed in
+    // Authgear, which leaves no other user holding the old one. Another user still holding it
+    // makes the user found another's (an email freed in the source that another user still has).
+    let holders: GraphqlUser[]
+    try {
+      holders = await usersByStandardAttribute(options.client, changedFrom.identifier, changedFrom.identifierValue, options.signal)
+    } catch (error) {
+      if (!(error instanceof GraphqlError)) throw error
+      return { kind: 'failed', code: 'change_check_failed', message: `not sent: looking up the user with ${changedFrom.identifier} ${changedFrom.identifierValue} failed: ${error.message}. Replay this record`, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
+    }
+    const other = holders.find((holder) => !users.some((user) => user.id === holder.id))
+    if (other !== undefined) {
+      return {
+        kind: 'failed',
+        code: 'change_conflict',
+        message: `not sent: the row's ${changedFrom.identifier} changed from ${changedFrom.identifierValue} to ${identifierValue} in a change not imported, and Authgear has both: ${identifier} ${identifierValue} on user ${userIdOfNode(users[0]!.id) ?? users[0]!.id}, ${changedFrom.identifier} ${changedFrom.identifierValue} on user ${userIdOfNode(other.id) ?? other.id}. Sent, this record would update the first, which is not the row's. Free ${identifierValue} in Authgear (or fix the source), set the row's user's login ID, then replay this record`,
+      }
     }
   }
   for (const user of users) {

@@ -102,7 +102,7 @@ export class DeleteRunner {
       const users = await usersByStandardAttribute(client, identifier, identifierValue, this.#o.signal)
       if (users.length === 0 && item.mapped.imageRefused !== undefined) {
         count('not_found')
-        return { kind: 'failed', code: 'delete_unmatched', message: `not ${action}d: no Authgear user has ${identifier} ${identifierValue}, and the deleted row's last version was dead-lettered (${item.mapped.imageRefused}), so its user may still hold an earlier version's login IDs; find it in Authgear and ${action} it there` }
+        return { kind: 'failed', code: 'delete_unmatched', message: `not ${action}d: no Authgear user has ${identifier} ${identifierValue}, and the deleted row's last version was dead-lettered (${item.mapped.imageRefused}), so its user may hold other login IDs (an earlier version's, or${item.mapped.imageRefused === 'identifier_changed' ? ` the row's later ${identifier}, if its login ID was changed in Authgear since` : ' ones changed in Authgear since'}); find it in Authgear and ${action} it there` }
       }
       if (users.length === 0) {
         count('not_found')

@@ -81,7 +81,13 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
     const name = rowOf(source.key, change.rowKey)
     const earlierHeld = movedFrom ?? (name === undefined ? undefined : take(unfollowed, name))
     if (after.ok && earlierHeld !== undefined) {
-      if (identifierUnchanged(after.value, earlierHeld)) return after
+      if (identifierUnchanged(after.value, earlierHeld)) {
+        // Changed back: unless its login ID was changed in Authgear meanwhile (then nobody holds
+        // this one any more), the user still has it; the sink looks before sending.
+        const back = change.op === 'u' && change.before !== null ? loginsOfImage(row(rowRecord(source, change.before))) : undefined
+        if (back === undefined || identifierUnchanged(after.value, back)) return after
+        return { ok: true, value: { ...after.value, earlierLogins: back.logins, changedFrom: { identifier: back.identifier, identifierValue: back.identifierValue, back: true } } }
+      }
       const rerouted = matchByUnchangedLogin(after.value, earlierHeld, replayRemedy)
       if (rerouted.ok) return { ok: true, value: { ...rerouted.value, earlierLogins: earlierHeld.logins } }
       // Nothing unchanged to match by: sent only once a user holds the new identifier (its login

@@ -52,9 +52,10 @@ export interface MappedRecord {
    * A record whose identifier replaced `changedFrom` in a change Authgear never got (its
    * `identifier_changed` was dead-lettered): sent only when a user already holds the identifier
    * (its login ID changed in Authgear since), else dead-lettered `identifier_changed` again, since
-   * imported it would be a second user (`checkChanges`).
+   * imported it would be a second user (`checkChanges`). `back`: a change back to the identifier
+   * Authgear held; the login ID it changed from was never the user's.
    */
-  readonly changedFrom?: { readonly identifier: IdentifierType; readonly identifierValue: string }
+  readonly changedFrom?: { readonly identifier: IdentifierType; readonly identifierValue: string; readonly back?: true }
   /**
    * An update whose `before` image carried the same password and MFA secrets (a Debezium `u`):
    * when Authgear ignores them on upsert, nothing is lost if the earlier version was imported with
