@@ -99,10 +99,21 @@ export class DeleteRunner {
     let userId: string | undefined
     try {
       await limits.slot(this.#o.signal)
-      const users = await usersByStandardAttribute(client, identifier, identifierValue, this.#o.signal)
+      let users = await usersByStandardAttribute(client, identifier, identifierValue, this.#o.signal)
+      const also = item.mapped.alsoAs
+      if (also !== undefined) {
+        // The row's login ID may have been changed in Authgear since its change was dead-lettered.
+        await limits.slot(this.#o.signal)
+        const others = (await usersByStandardAttribute(client, also.identifier, also.identifierValue, this.#o.signal)).filter((other) => !users.some((user) => user.id === other.id))
+        if (users.length > 0 && others.length > 0) {
+          count('conflict')
+          return { kind: 'failed', code: 'delete_conflict', message: `not ${action}d: the row's ${identifier} changed from ${identifierValue} to ${also.identifierValue} in a change dead-lettered identifier_changed, and Authgear has both, on different users; which is the row's is not known here. Find it in Authgear and ${action} it there` }
+        }
+        if (users.length === 0) users = others
+      }
       if (users.length === 0 && item.mapped.imageRefused !== undefined) {
         count('not_found')
-        return { kind: 'failed', code: 'delete_unmatched', message: `not ${action}d: no Authgear user has ${identifier} ${identifierValue}, and the deleted row's last version was dead-lettered (${item.mapped.imageRefused}), so its user may hold other login IDs (an earlier version's, or${item.mapped.imageRefused === 'identifier_changed' ? ` the row's later ${identifier}, if its login ID was changed in Authgear since` : ' ones changed in Authgear since'}); find it in Authgear and ${action} it there` }
+        return { kind: 'failed', code: 'delete_unmatched', message: `not ${action}d: no Authgear user has ${identifier} ${identifierValue}, and the deleted row's last version was dead-lettered (${item.mapped.imageRefused}), so its user may hold other login IDs (an earlier version's, or ones changed in Authgear since)${also !== undefined ? `; nobody has ${also.identifier} ${also.identifierValue} either` : ''}; find it in Authgear and ${action} it there` }
       }
       if (users.length === 0) {
         count('not_found')

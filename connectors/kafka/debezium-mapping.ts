@@ -48,7 +48,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
       if (!mapped.ok) return mapped
       // Its identifier change never reached Authgear, whose user still has the earlier login IDs:
       // the delete finds it by those, and says so if it finds nobody (`imageRefused`).
-      const deleted: Extract<MappingResult, { ok: true }> = pending === undefined ? mapped : { ok: true, value: deleteOf(pending, 'identifier_changed') }
+      const deleted: Extract<MappingResult, { ok: true }> = pending === undefined ? mapped : { ok: true, value: deleteOf(pending, 'identifier_changed', mapped.value) }
       const sharedWith = live?.deleted(source.key, change.rowKey, deleted.value.identifierValue)
       if (change.otherRowKey !== undefined && live !== undefined) {
         // A primary-key change deletes nothing: the row goes on under its new key, and so does its
@@ -344,8 +344,12 @@ const replayRemedy = 'Change the login ID in Authgear (portal or Admin API), the
 const noBeforeImage =
   'update without a before image (PostgreSQL REPLICA IDENTITY DEFAULT): a changed email, phone or username cannot be detected and would be imported as a second user; set REPLICA IDENTITY FULL on the table'
 
-/** A delete finding the user by the login IDs `held` (what Authgear holds for the row); `refused` marks the row's later version as dead-lettered. */
-function deleteOf(held: LoginsRead, refused: string): MappedRecord {
+/**
+ * A delete finding the user by the login IDs `held` (what Authgear held for the row), or by the
+ * before image's identifier (`alsoAs`: its login ID may have been changed in Authgear since);
+ * `refused` marks the row's later version as dead-lettered.
+ */
+function deleteOf(held: LoginsRead, refused: string, image: MappedRecord): MappedRecord {
   const freedLogins = Object.entries(held.logins)
     .filter(([type]) => type !== held.identifier)
     .map(([type, login]) => ({ identifier: type as IdentifierType, value: login }))
@@ -359,6 +363,7 @@ function deleteOf(held: LoginsRead, refused: string): MappedRecord {
     action: 'delete',
     ...(freedLogins.length > 0 ? { freedLogins } : {}),
     imageRefused: refused,
+    ...(image.identifierValue !== held.identifierValue ? { alsoAs: { identifier: image.identifier, identifierValue: image.identifierValue } } : {}),
   }
 }
 

@@ -57,6 +57,12 @@ export interface MappedRecord {
    */
   readonly changedFrom?: { readonly identifier: IdentifierType; readonly identifierValue: string; readonly back?: true }
   /**
+   * A delete of a row whose identifier change was dead-lettered: the row's current identifier,
+   * which its user holds instead if the login ID was changed in Authgear since. The delete looks
+   * up both; two different users found is a conflict, never a guess.
+   */
+  readonly alsoAs?: { readonly identifier: IdentifierType; readonly identifierValue: string }
+  /**
    * An update whose `before` image carried the same password and MFA secrets (a Debezium `u`):
    * when Authgear ignores them on upsert, nothing is lost if the earlier version was imported with
    * them, which only Authgear knows. Reported apart (`password_unchanged`), never instead.

@@ -111,6 +111,7 @@ class SerializedMappedRecord implements MappedRecord {
   readonly lockKeys?: readonly string[]
   readonly earlierLogins?: MappedRecord['earlierLogins']
   readonly changedFrom?: MappedRecord['changedFrom']
+  readonly alsoAs?: MappedRecord['alsoAs']
   readonly imageRefused?: string
   readonly secretsUnchanged?: boolean
   readonly afterDeletes?: readonly string[]
@@ -131,6 +132,7 @@ class SerializedMappedRecord implements MappedRecord {
     if (item.lockKeys !== undefined) this.lockKeys = item.lockKeys
     if (item.earlierLogins !== undefined) this.earlierLogins = item.earlierLogins
     if (item.changedFrom !== undefined) this.changedFrom = item.changedFrom
+    if (item.alsoAs !== undefined) this.alsoAs = item.alsoAs
     if (item.imageRefused !== undefined) this.imageRefused = item.imageRefused
     if (item.secretsUnchanged !== undefined) this.secretsUnchanged = item.secretsUnchanged
     if (item.afterDeletes !== undefined) this.afterDeletes = item.afterDeletes

@@ -130,6 +130,23 @@ describe('source deletes through the Admin API GraphQL', () => {
     }
   })
 
+  it('a delete of a row whose email change was dead-lettered looks up both emails: deletes the one user found, never guesses between two', async () => {
+    const { users, client } = await setup(4)
+    const outcomes: Outcome[] = []
+    const runner = new DeleteRunner({ action: 'delete', client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 100, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger })
+    const changed = (held: string, now: string): WorkItem => {
+      const base = item(held)
+      return { ...base, mapped: { ...base.mapped, imageRefused: 'identifier_changed', alsoAs: { identifier: 'email', identifierValue: now } } }
+    }
+    // Not fixed in Authgear: the user still has the old email. Fixed: it has the new one. Both taken by two users: a conflict. Neither: unmatched.
+    await runner.run([changed('u0@example.com', 'gone0@example.com'), changed('left1@example.com', 'u1@example.com'), changed('u2@example.com', 'u3@example.com'), changed('none@example.com', 'nobody@example.com')])
+    expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['deleted', undefined], ['deleted', undefined], ['failed', 'delete_conflict'], ['failed', 'delete_unmatched']])
+    expect(outcomes[2]!.message).toBe('not deleted: the row\'s email changed from u2@example.com to u3@example.com in a change dead-lettered identifier_changed, and Authgear has both, on different users; which is the row\'s is not known here. Find it in Authgear and delete it there')
+    expect(outcomes[3]!.message).toContain('nobody has email nobody@example.com either')
+    expect([...users.values()].map((u) => u.email).sort()).toEqual(['u2@example.com', 'u3@example.com'])
+    await client.close()
+  })
+
   it('disable policy, and the safety limit: past the limit nothing more is changed and the rest is dead-lettered', async () => {
     const { users, client } = await setup(10)
     const outcomes: Outcome[] = []

@@ -276,7 +276,7 @@ describe('Debezium change events', () => {
     expect(plain.ok && plain.value.changedFrom).toBeUndefined()
     // Deleted while its change is dead-lettered: the delete finds the user by the email Authgear holds.
     keyed({ op: 'u', before: row(44, 'old44@example.com'), after: row(44, 'new44@example.com') })
-    expect(keyed({ op: 'd', before: row(44, 'new44@example.com'), after: null })).toMatchObject({ ok: true, value: { action: 'delete', identifierValue: 'old44@example.com', imageRefused: 'identifier_changed' } })
+    expect(keyed({ op: 'd', before: row(44, 'new44@example.com'), after: null })).toMatchObject({ ok: true, value: { action: 'delete', identifierValue: 'old44@example.com', imageRefused: 'identifier_changed', alsoAs: { identifier: 'email', identifierValue: 'new44@example.com' } } })
   })
 
   it('a username-only user who gains an email is still matched by the unchanged username', () => {
