@@ -100,7 +100,8 @@ export class DeleteRunner {
     try {
       await limits.slot(this.#o.signal)
       let users = await usersByStandardAttribute(client, identifier, identifierValue, this.#o.signal)
-      const also = item.mapped.alsoAs
+      // A user found by it is another row's when that row's record was applied (or may have been).
+      const also = item.mapped.alsoAs?.heldBy !== undefined && this.#o.applied?.(item.mapped.alsoAs.heldBy) !== false ? undefined : item.mapped.alsoAs
       if (also !== undefined) {
         // The row's login ID may have been changed in Authgear since its change was dead-lettered.
         await limits.slot(this.#o.signal)

@@ -48,7 +48,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
       if (!mapped.ok) return mapped
       // Its identifier change never reached Authgear, whose user still has the earlier login IDs:
       // the delete finds it by those, and says so if it finds nobody (`imageRefused`).
-      const deleted: Extract<MappingResult, { ok: true }> = pending === undefined ? mapped : { ok: true, value: deleteOf(pending, 'identifier_changed', mapped.value) }
+      const deleted: Extract<MappingResult, { ok: true }> = pending === undefined ? mapped : { ok: true, value: deleteOf(pending, 'identifier_changed', mapped.value, live) }
       const sharedWith = live?.deleted(source.key, change.rowKey, deleted.value.identifierValue)
       if (change.otherRowKey !== undefined && live !== undefined) {
         // A primary-key change deletes nothing: the row goes on under its new key, and so does its
@@ -263,15 +263,21 @@ class LiveIdentifiers {
       this.#byRow.delete(row)
       this.#drop(own.value, row)
     }
+    const holder = this.holderOf(value)
+    if (holder === undefined) return undefined
+    const last = own === undefined || own.value !== value || own.read < holder.read
+    return { row: holder.row, record: holder.record, last }
+  }
+
+  /** The row whose latest record carrying `value` was read last (its primary key, that record's message key, its read order), if one is. */
+  holderOf(value: string): { readonly row: string; readonly record: string; readonly read: number } | undefined {
     let holder: string | undefined
     let latest: { readonly record: string; readonly read: number } | undefined
     for (const other of this.#byValue.get(value) ?? []) {
       const entry = this.#byRow.get(other)
       if (entry !== undefined && (latest === undefined || entry.read > latest.read)) [holder, latest] = [other, entry]
     }
-    if (holder === undefined || latest === undefined) return undefined
-    const last = own === undefined || own.value !== value || own.read < latest.read
-    return { row: holder.slice(holder.indexOf('\n') + 1), record: latest.record, last }
+    return holder === undefined || latest === undefined ? undefined : { row: holder.slice(holder.indexOf('\n') + 1), record: latest.record, read: latest.read }
   }
 
   /** The identifier of the latest record read of the row keyed `rowKey` (on the topic of `messageKey`), if one was. */
@@ -349,7 +355,10 @@ const noBeforeImage =
  * before image's identifier (`alsoAs`: its login ID may have been changed in Authgear since);
  * `refused` marks the row's later version as dead-lettered.
  */
-function deleteOf(held: LoginsRead, refused: string, image: MappedRecord): MappedRecord {
+function deleteOf(held: LoginsRead, refused: string, image: MappedRecord, live: LiveIdentifiers | undefined): MappedRecord {
+  // Another row read with the row's current identifier (a row created with it) holds the user
+  // found by it: not this row's.
+  const heldBy = image.identifierValue === held.identifierValue ? undefined : live?.holderOf(image.identifierValue)?.record
   const freedLogins = Object.entries(held.logins)
     .filter(([type]) => type !== held.identifier)
     .map(([type, login]) => ({ identifier: type as IdentifierType, value: login }))
@@ -363,7 +372,7 @@ function deleteOf(held: LoginsRead, refused: string, image: MappedRecord): Mappe
     action: 'delete',
     ...(freedLogins.length > 0 ? { freedLogins } : {}),
     imageRefused: refused,
-    ...(image.identifierValue !== held.identifierValue ? { alsoAs: { identifier: image.identifier, identifierValue: image.identifierValue } } : {}),
+    ...(image.identifierValue !== held.identifierValue ? { alsoAs: { identifier: image.identifier, identifierValue: image.identifierValue, ...(heldBy !== undefined ? { heldBy } : {}) } } : {}),
   }
 }
 

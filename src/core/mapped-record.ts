@@ -59,9 +59,10 @@ export interface MappedRecord {
   /**
    * A delete of a row whose identifier change was dead-lettered: the row's current identifier,
    * which its user holds instead if the login ID was changed in Authgear since. The delete looks
-   * up both; two different users found is a conflict, never a guess.
+   * up both; two different users found is a conflict, never a guess. `heldBy`: the source key of
+   * another row's record read with that identifier, whose user (if it was applied) it is.
    */
-  readonly alsoAs?: { readonly identifier: IdentifierType; readonly identifierValue: string }
+  readonly alsoAs?: { readonly identifier: IdentifierType; readonly identifierValue: string; readonly heldBy?: string }
   /**
    * An update whose `before` image carried the same password and MFA secrets (a Debezium `u`):
    * when Authgear ignores them on upsert, nothing is lost if the earlier version was imported with

@@ -8,7 +8,12 @@ import { AdminGraphqlClient } from '../../../connectors/authgear/graphql-client.
 import { userNodeId } from '../../../connectors/authgear/graphql-node-id.ts'
 import type { Outcome } from '../../../src/core/outcome.ts'
 import { Metrics } from '../../../src/observability/metrics.ts'
-import type { WorkItem } from '../../../src/runtime/work-item.ts'
+import { createWorkItem, type WorkItem } from '../../../src/runtime/work-item.ts'
+import { kafkaSourceConfigSchema } from '../../../connectors/kafka/config.ts'
+import { createKafkaMapping } from '../../../connectors/kafka/mapping.ts'
+import { decodeMessage } from '../../../connectors/kafka/message-decoder.ts'
+import { mappingConfigSchema } from '../../../mappings/config.ts'
+import type { ReadableRecord } from '../../../src/core/source-record.ts'
 
 interface TestUser {
   id: string
@@ -145,6 +150,38 @@ describe('source deletes through the Admin API GraphQL', () => {
     expect(outcomes[3]!.message).toContain('nobody has email nobody@example.com either')
     expect([...users.values()].map((u) => u.email).sort()).toEqual(['u2@example.com', 'u3@example.com'])
     await client.close()
+  })
+
+  it('such a delete leaves the user found by the row\'s current email to another row read with it (a row created with that email)', async () => {
+    const source = kafkaSourceConfigSchema.parse({ type: 'kafka', brokers: 'b:9092', topics: 'db.public.users', group_id: 'g', format: 'debezium', record_mapping: 'sql', columns: { email: 'email', name: 'name' }, deletes: { policy: 'delete' } })
+    const row = (id: number, email: string) => ({ id, email, name: `N${id}` })
+    // Row 44's change u0@ -> new@ is dead-lettered; row 44 is deleted and row 45 created with new@, read first.
+    const deleteOfRow44 = (): WorkItem => {
+      const map = createKafkaMapping(source, mappingConfigSchema.parse({}))
+      let offset = 0
+      const event = (key: number, partition: number, value: unknown) => decodeMessage({ topic: 'db.public.users', partition, offset: offset++, key: Buffer.from(JSON.stringify({ id: key })), value: Buffer.from(JSON.stringify(value)) }, 'debezium') as ReadableRecord
+      expect(map(event(44, 0, { op: 'c', before: null, after: row(44, 'u0@example.com') })).ok).toBe(true)
+      expect(map(event(44, 0, { op: 'u', before: row(44, 'u0@example.com'), after: row(44, 'new@example.com') })).ok).toBe(false)
+      expect(map(event(45, 1, { op: 'c', before: null, after: row(45, 'new@example.com') })).ok).toBe(true)
+      const removal = event(44, 0, { op: 'd', before: row(44, 'new@example.com'), after: null })
+      const mapped = map(removal)
+      if (!mapped.ok) throw new Error(mapped.rejection.message)
+      expect(mapped.value).toMatchObject({ identifierValue: 'u0@example.com', alsoAs: { identifierValue: 'new@example.com', heldBy: expect.stringMatching(/^db\.public\.users\/1\//) } })
+      return createWorkItem(removal, mapped.value, { settle: () => undefined } as never)
+    }
+    const run = async (emails: readonly string[]) => {
+      const { users, client } = await setup(emails.length)
+      emails.forEach((email, i) => (users.get(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)!.email = email))
+      const outcomes: Outcome[] = []
+      const runner = new DeleteRunner({ action: 'delete', client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 100, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger, applied: () => true })
+      await runner.run([deleteOfRow44()])
+      await client.close()
+      return { outcomes: outcomes.map((o) => [o.kind, o.code]), left: [...users.values()].map((u) => u.email) }
+    }
+    // Authgear unchanged: row 44's user (u0@) goes; row 45's own user stays.
+    expect(await run(['u0@example.com', 'new@example.com'])).toEqual({ outcomes: [['deleted', undefined]], left: ['new@example.com'] })
+    // The login ID was changed to new@ and row 45's create updated that user: it is row 45's now.
+    expect(await run(['new@example.com'])).toEqual({ outcomes: [['failed', 'delete_unmatched']], left: ['new@example.com'] })
   })
 
   it('disable policy, and the safety limit: past the limit nothing more is changed and the rest is dead-lettered', async () => {
