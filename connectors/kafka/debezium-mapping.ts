@@ -48,7 +48,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
       if (!mapped.ok) return mapped
       // Its identifier change never reached Authgear, whose user still has the earlier login IDs:
       // the delete finds it by those, and says so if it finds nobody (`imageRefused`).
-      const deleted: Extract<MappingResult, { ok: true }> = pending === undefined ? mapped : { ok: true, value: deleteOf(pending, 'identifier_changed', mapped.value, live) }
+      const deleted: Extract<MappingResult, { ok: true }> = pending === undefined ? mapped : { ok: true, value: deleteOf(pending, 'identifier_changed', mapped.value, live, name) }
       const sharedWith = live?.deleted(source.key, change.rowKey, deleted.value.identifierValue)
       if (change.otherRowKey !== undefined && live !== undefined) {
         // A primary-key change deletes nothing: the row goes on under its new key, and so does its
@@ -270,10 +270,11 @@ class LiveIdentifiers {
   }
 
   /** The row whose latest record carrying `value` was read last (its primary key, that record's message key, its read order), if one is. */
-  holderOf(value: string): { readonly row: string; readonly record: string; readonly read: number } | undefined {
+  holderOf(value: string, except?: string): { readonly row: string; readonly record: string; readonly read: number } | undefined {
     let holder: string | undefined
     let latest: { readonly record: string; readonly read: number } | undefined
     for (const other of this.#byValue.get(value) ?? []) {
+      if (other === except) continue
       const entry = this.#byRow.get(other)
       if (entry !== undefined && (latest === undefined || entry.read > latest.read)) [holder, latest] = [other, entry]
     }
@@ -355,10 +356,11 @@ const noBeforeImage =
  * before image's identifier (`alsoAs`: its login ID may have been changed in Authgear since);
  * `refused` marks the row's later version as dead-lettered.
  */
-function deleteOf(held: LoginsRead, refused: string, image: MappedRecord, live: LiveIdentifiers | undefined): MappedRecord {
+function deleteOf(held: LoginsRead, refused: string, image: MappedRecord, live: LiveIdentifiers | undefined, row: string | undefined): MappedRecord {
   // Another row read with the row's current identifier (a row created with it) holds the user
-  // found by it: not this row's.
-  const heldBy = image.identifierValue === held.identifierValue ? undefined : live?.holderOf(image.identifierValue)?.record
+  // found by it: not this row's. The row's own later changes, sent once its login ID was changed
+  // in Authgear, do not count.
+  const heldBy = image.identifierValue === held.identifierValue ? undefined : live?.holderOf(image.identifierValue, row)?.record
   const freedLogins = Object.entries(held.logins)
     .filter(([type]) => type !== held.identifier)
     .map(([type, login]) => ({ identifier: type as IdentifierType, value: login }))

@@ -184,6 +184,31 @@ describe('source deletes through the Admin API GraphQL', () => {
     expect(await run(['new@example.com'])).toEqual({ outcomes: [['failed', 'delete_unmatched']], left: ['new@example.com'] })
   })
 
+  it('such a delete does not take the row\'s own later change for another row: after the login ID was changed in Authgear and someone took the freed email, it deletes neither user', async () => {
+    const source = kafkaSourceConfigSchema.parse({ type: 'kafka', brokers: 'b:9092', topics: 'db.public.users', group_id: 'g', format: 'debezium', record_mapping: 'sql', columns: { email: 'email', name: 'name' }, deletes: { policy: 'delete' } })
+    const row = (id: number, email: string, name = `N${id}`) => ({ id, email, name })
+    const map = createKafkaMapping(source, mappingConfigSchema.parse({}))
+    let offset = 0
+    const event = (key: number, value: unknown) => decodeMessage({ topic: 'db.public.users', partition: 0, offset: offset++, key: Buffer.from(JSON.stringify({ id: key })), value: Buffer.from(JSON.stringify(value)) }, 'debezium') as ReadableRecord
+    expect(map(event(44, { op: 'c', before: null, after: row(44, 'u0@example.com') })).ok).toBe(true)
+    expect(map(event(44, { op: 'u', before: row(44, 'u0@example.com'), after: row(44, 'new@example.com') })).ok).toBe(false)
+    // The login ID is changed to new@ in Authgear; the row's next change is sent and imported.
+    expect(map(event(44, { op: 'u', before: row(44, 'new@example.com'), after: row(44, 'new@example.com', 'Renamed') }))).toMatchObject({ ok: true, value: { changedFrom: { identifierValue: 'u0@example.com' } } })
+    const removal = event(44, { op: 'd', before: row(44, 'new@example.com', 'Renamed'), after: null })
+    const mapped = map(removal)
+    if (!mapped.ok) throw new Error(mapped.rejection.message)
+    expect(mapped.value.alsoAs).toEqual({ identifier: 'email', identifierValue: 'new@example.com' })
+    // Row 44's user has new@; someone else took the freed u0@.
+    const { users, client } = await setup(2)
+    ;['new@example.com', 'u0@example.com'].forEach((email, i) => (users.get(`00000000-0000-4000-8000-${String(i).padStart(12, '0')}`)!.email = email))
+    const outcomes: Outcome[] = []
+    const runner = new DeleteRunner({ action: 'delete', client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 100, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger, applied: () => true })
+    await runner.run([createWorkItem(removal, mapped.value, { settle: () => undefined } as never)])
+    await client.close()
+    expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['failed', 'delete_conflict']])
+    expect(users.size).toBe(2)
+  })
+
   it('disable policy, and the safety limit: past the limit nothing more is changed and the rest is dead-lettered', async () => {
     const { users, client } = await setup(10)
     const outcomes: Outcome[] = []
