@@ -65,7 +65,10 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
         }
       }
       kept?.add(change.rowKey, deleted.value, sharedWith?.last ? sharedWith.row : undefined)
-      freed?.add(source.key, deleted.value)
+      // A delete that may find its user by the row's current identifier (`alsoAs`) may free that
+      // too: a row created with it waits for the delete, as for the identifier.
+      const also = deleted.value.alsoAs
+      freed?.add(source.key, also === undefined ? deleted.value : { ...deleted.value, freedLogins: [...(deleted.value.freedLogins ?? []), { identifier: also.identifier, value: also.identifierValue }] })
       return sharedWith === undefined ? deleted : { ok: true, value: { ...deleted.value, sharedWith } }
     }
     let after = row(rowRecord(source, change.after!))

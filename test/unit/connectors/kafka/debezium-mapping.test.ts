@@ -276,7 +276,15 @@ describe('Debezium change events', () => {
     expect(plain.ok && plain.value.changedFrom).toBeUndefined()
     // Deleted while its change is dead-lettered: the delete finds the user by the email Authgear holds.
     keyed({ op: 'u', before: row(44, 'old44@example.com'), after: row(44, 'new44@example.com') })
-    expect(keyed({ op: 'd', before: row(44, 'new44@example.com'), after: null })).toMatchObject({ ok: true, value: { action: 'delete', identifierValue: 'old44@example.com', imageRefused: 'identifier_changed', alsoAs: { identifier: 'email', identifierValue: 'new44@example.com' } } })
+    const removal = keyed({ op: 'd', before: row(44, 'new44@example.com'), after: null })
+    expect(removal).toMatchObject({ ok: true, value: { action: 'delete', identifierValue: 'old44@example.com', imageRefused: 'identifier_changed', alsoAs: { identifier: 'email', identifierValue: 'new44@example.com' } } })
+    // Under deletes.policy delete, a row created after it with either email waits for it.
+    const deleting = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy: 'delete' } }), mappingConfigSchema.parse({}))
+    const at = (id: number, value: unknown) => deleting(decodeMessage({ topic: 'db.public.users', partition: id === 45 ? 1 : 0, offset: offset++, key: Buffer.from(JSON.stringify({ id })), value: Buffer.from(JSON.stringify(value)) }, 'debezium') as ReadableRecord)
+    at(44, { op: 'c', before: null, after: row(44, 'u0@example.com') })
+    at(44, { op: 'u', before: row(44, 'u0@example.com'), after: row(44, 'new@example.com') })
+    at(44, { op: 'd', before: row(44, 'new@example.com'), after: null })
+    expect(at(45, { op: 'c', before: null, after: row(45, 'new@example.com') })).toMatchObject({ ok: true, value: { afterDeletes: [expect.stringMatching(/^db\.public\.users\/0\//)] } })
   })
 
   it('a username-only user who gains an email is still matched by the unchanged username', () => {
