@@ -75,8 +75,10 @@ const seconds = (performance.now() - started) / 1000
 
 const outcomes: Record<string, number> = {}
 for (const line of await reportLines()) {
-  const { outcome } = JSON.parse(line) as { outcome: string }
-  outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
+  // With its code where it has one (a delete left to the row that took its user: skipped/delete_shared).
+  const { outcome, code } = JSON.parse(line) as { outcome: string; code?: string }
+  const kind = code === undefined ? outcome : `${outcome}/${code}`
+  outcomes[kind] = (outcomes[kind] ?? 0) + 1
 }
 sync.child.kill('SIGTERM')
 await new Promise((resolve) => sync.child.once('close', resolve))

@@ -51,16 +51,21 @@ export function checkChanges(next: JobRunner, options: ChangeCheckOptions): JobR
   }
 }
 
+/** The users holding a login ID, or the outcome of a lookup Authgear refused (`change_check_failed`); run-stopping errors reject. */
+async function lookUp(options: ChangeCheckOptions, identifier: IdentifierType, value: string): Promise<GraphqlUser[] | Outcome> {
+  try {
+    return await usersByStandardAttribute(options.client, identifier, value, options.signal)
+  } catch (error) {
+    if (!(error instanceof GraphqlError)) throw error
+    return { kind: 'failed', code: 'change_check_failed', message: `not sent: looking up the user with ${identifier} ${value} failed: ${error.message}. Replay this record`, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
+  }
+}
+
 /** The outcome of a record not to send, or undefined when every user found is the row's. */
 async function refusal(item: WorkItem, options: ChangeCheckOptions): Promise<Outcome | undefined> {
   const { identifier, identifierValue } = item.mapped
-  let users: GraphqlUser[]
-  try {
-    users = await usersByStandardAttribute(options.client, identifier, identifierValue, options.signal)
-  } catch (error) {
-    if (!(error instanceof GraphqlError)) throw error
-    return { kind: 'failed', code: 'change_check_failed', message: `not sent: looking up the user with ${identifier} ${identifierValue} failed: ${error.message}. Replay this record`, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
-  }
+  const users = await lookUp(options, identifier, identifierValue)
+  if (!Array.isArray(users)) return users
   const changedFrom = item.mapped.changedFrom
   if (changedFrom !== undefined && users.length === 0) {
     return {
@@ -75,13 +80,8 @@ async function refusal(item: WorkItem, options: ChangeCheckOptions): Promise<Out
     // Someone holds the new identifier: the row's own user only if its login ID was changed in
     // Authgear, which leaves no other user holding the old one. Another user still holding it
     // makes the user found another's (an email freed in the source that another user still has).
-    let holders: GraphqlUser[]
-    try {
-      holders = await usersByStandardAttribute(options.client, changedFrom.identifier, changedFrom.identifierValue, options.signal)
-    } catch (error) {
-      if (!(error instanceof GraphqlError)) throw error
-      return { kind: 'failed', code: 'change_check_failed', message: `not sent: looking up the user with ${changedFrom.identifier} ${changedFrom.identifierValue} failed: ${error.message}. Replay this record`, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
-    }
+    const holders = await lookUp(options, changedFrom.identifier, changedFrom.identifierValue)
+    if (!Array.isArray(holders)) return holders
     const other = holders.find((holder) => !users.some((user) => user.id === holder.id))
     if (other !== undefined) {
       return {

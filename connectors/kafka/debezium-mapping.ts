@@ -2,7 +2,7 @@ import type { IdentifierType, LoginsRead, MappedRecord, MappingResult } from '..
 import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { identifierUnchanged, loginsOf, matchByUnchangedLogin } from '../../mappings/identifier-change.ts'
 import type { DebeziumChange } from './debezium-envelope.ts'
-import { DEBEZIUM_CHANGE, parseMessageKey } from './message-decoder.ts'
+import { DEBEZIUM_CHANGE } from './message-decoder.ts'
 
 /** A row mapping: one row image (as a source record) → an import record. Pure. */
 export type RowMapping = (record: ReadableRecord) => MappingResult
@@ -43,7 +43,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
     if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
     if (change.op === 'd') {
       const name = rowOf(source.key, change.rowKey)
-      const pending = name === undefined ? undefined : take(unfollowed, name)
+      const pending = take(unfollowed, name)
       const mapped = mapDelete(source, change, row)
       if (!mapped.ok) return mapped
       // Its identifier change never reached Authgear, whose user still has the earlier login IDs:
@@ -56,8 +56,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
         // first with another identifier got a user of its own: this one goes, as any delete.
         const moved = live.identifierOf(source.key, change.otherRowKey)
         if (moved === undefined || moved === deleted.value.identifierValue) {
-          const logins = Object.fromEntries([[deleted.value.identifier, deleted.value.identifierValue], ...(deleted.value.freedLogins ?? []).map((login) => [login.identifier, login.value])])
-          if (moved === undefined) remember(movedRows!, `${name}`, { identifier: deleted.value.identifier, identifierValue: deleted.value.identifierValue, logins })
+          if (moved === undefined && name !== undefined) remember(movedRows!, name, loginsOfDelete(deleted.value))
           // A change under the old key read after the new key's record (a partition that lags) was
           // applied over it: the runner says so instead of passing it over.
           const overwritten = sharedWith !== undefined && !sharedWith.last && sharedWith.row === change.otherRowKey
@@ -78,11 +77,11 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
     if (held !== undefined) return held
     // The create of a primary-key change whose delete was read first (and left the user): the same
     // row, so a changed identifier is followed as an update's is.
-    const movedFrom = change.op !== 'u' && change.otherRowKey !== undefined ? take(movedRows, `${rowOf(source.key, change.otherRowKey)}`) : undefined
+    const movedFrom = change.op !== 'u' ? take(movedRows, rowOf(source.key, change.otherRowKey)) : undefined
     // A row whose identifier change was dead-lettered in this process: judged against the login
     // IDs Authgear still holds, not its before image.
     const name = rowOf(source.key, change.rowKey)
-    const earlierHeld = movedFrom ?? (name === undefined ? undefined : take(unfollowed, name))
+    const earlierHeld = movedFrom ?? take(unfollowed, name)
     if (after.ok && earlierHeld !== undefined) {
       if (identifierUnchanged(after.value, earlierHeld)) {
         // Changed back: unless its login ID was changed in Authgear meanwhile (then nobody holds
@@ -135,18 +134,23 @@ function remember(map: Map<string, LoginsRead>, key: string, logins: LoginsRead)
   if (map.size > maxMovedRows) map.delete(map.keys().next().value as string)
 }
 
-function take(map: Map<string, LoginsRead> | undefined, key: string): LoginsRead | undefined {
-  const value = map?.get(key)
-  if (value !== undefined) map!.delete(key)
+function take(map: Map<string, LoginsRead> | undefined, key: string | undefined): LoginsRead | undefined {
+  const value = key === undefined ? undefined : map?.get(key)
+  if (value !== undefined) map!.delete(key!)
   return value
 }
 
 /** Most login IDs of deleted rows remembered (a delete storm must not grow the heap without end): the oldest go first. */
 const maxRememberedLogins = 100_000
 
-/** Notes a deleted row's login IDs (its identifier and the others it freed) under `key`, the newest last, within `maxRememberedLogins`. */
+/** A delete's login IDs: its identifier and the others it frees. */
+function deletedValues(deleted: MappedRecord): string[] {
+  return [deleted.identifierValue, ...(deleted.freedLogins ?? []).map((login) => login.value)]
+}
+
+/** Notes a deleted row's login IDs under `key`, the newest last, within `maxRememberedLogins`. */
 function rememberLogins(byValue: Map<string, string>, deleted: MappedRecord, key: string): void {
-  for (const value of [deleted.identifierValue, ...(deleted.freedLogins ?? []).map((login) => login.value)]) {
+  for (const value of deletedValues(deleted)) {
     byValue.delete(value)
     byValue.set(value, key)
     if (byValue.size > maxRememberedLogins) byValue.delete(byValue.keys().next().value as string)
@@ -177,7 +181,7 @@ class KeptLogins {
     if (key === undefined) return
     rememberLogins(this.#byValue, deleted, key)
     if (sharer !== undefined) rememberLogins(this.#sharers, deleted, sharer)
-    else for (const value of [deleted.identifierValue, ...(deleted.freedLogins ?? []).map((login) => login.value)]) this.#sharers.delete(value)
+    else for (const value of deletedValues(deleted)) this.#sharers.delete(value)
   }
 
   refuse(key: string | undefined, mapped: MappingResult, oldKey?: string): MappingResult | undefined {
@@ -286,7 +290,7 @@ class LiveIdentifiers {
 
   /** The identifier of the latest record read of the row keyed `rowKey` (on the topic of `messageKey`), if one was. */
   identifierOf(messageKey: string, rowKey: string): string | undefined {
-    return this.#byRow.get(rowOf(messageKey, rowKey)!)?.value
+    return this.#byRow.get(rowOf(messageKey, rowKey) ?? '')?.value
   }
 
   #drop(value: string, row: string): void {
@@ -300,7 +304,10 @@ class LiveIdentifiers {
 
 /** A row's name across topics: its topic and its primary key (the message key); undefined without one. */
 function rowOf(messageKey: string, rowKey: string | undefined): string | undefined {
-  return rowKey === undefined ? undefined : `${parseMessageKey(messageKey)?.topic ?? ''}\n${rowKey}`
+  if (rowKey === undefined) return undefined
+  // The message key is topic/partition/offset (`messageKey`): the topic is what precedes the last two slashes.
+  const end = messageKey.lastIndexOf('/', messageKey.lastIndexOf('/') - 1)
+  return `${end > 0 ? messageKey.slice(0, end) : ''}\n${rowKey}`
 }
 
 /**
@@ -360,25 +367,13 @@ const noBeforeImage =
  * `refused` marks the row's later version as dead-lettered.
  */
 function deleteOf(held: LoginsRead, refused: string, image: MappedRecord, live: LiveIdentifiers | undefined, row: string | undefined): MappedRecord {
+  const deleted = deleteRecord(held, refused)
+  if (image.identifierValue === held.identifierValue) return deleted
   // Another row read with the row's current identifier (a row created with it) holds the user
   // found by it: not this row's. The row's own later changes, sent once its login ID was changed
   // in Authgear, do not count.
-  const heldBy = image.identifierValue === held.identifierValue ? undefined : live?.holderOf(image.identifierValue, row)?.record
-  const freedLogins = Object.entries(held.logins)
-    .filter(([type]) => type !== held.identifier)
-    .map(([type, login]) => ({ identifier: type as IdentifierType, value: login }))
-  return {
-    identifier: held.identifier,
-    identifierValue: held.identifierValue,
-    record: { [held.identifier]: held.identifierValue } as MappedRecord['record'],
-    passwordAlgorithm: 'none',
-    passwordLane: 'none',
-    warnings: [],
-    action: 'delete',
-    ...(freedLogins.length > 0 ? { freedLogins } : {}),
-    imageRefused: refused,
-    ...(image.identifierValue !== held.identifierValue ? { alsoAs: { identifier: image.identifier, identifierValue: image.identifierValue, ...(heldBy !== undefined ? { heldBy } : {}) } } : {}),
-  }
+  const heldBy = live?.holderOf(image.identifierValue, row)?.record
+  return { ...deleted, alsoAs: { identifier: image.identifier, identifierValue: image.identifierValue, ...(heldBy !== undefined ? { heldBy } : {}) } }
 }
 
 function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMapping): MappingResult {
@@ -393,11 +388,16 @@ function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMappi
     const remedy = code === 'no_identifier' ? '; with PostgreSQL set REPLICA IDENTITY FULL so deletes carry the row' : ''
     return { ok: false, rejection: { code: 'delete_without_identifier', message: `the before image of a delete names no login ID to find the user by (${code}: ${message})${remedy}; the user is left as it is` } }
   }
-  const { identifier, identifierValue } = before
-  const freedLogins = Object.entries(before.logins)
+  return { ok: true, value: deleteRecord(before, mapped.ok ? undefined : mapped.rejection.code) }
+}
+
+/** A delete finding its user by `logins`' identifier, carrying the other login IDs it frees; `imageRefused` as `MappedRecord` says. */
+function deleteRecord(logins: LoginsRead, imageRefused: string | undefined): MappedRecord {
+  const { identifier, identifierValue } = logins
+  const freedLogins = Object.entries(logins.logins)
     .filter(([type]) => type !== identifier)
     .map(([type, login]) => ({ identifier: type as IdentifierType, value: login }))
-  const value: MappedRecord = {
+  return {
     identifier,
     identifierValue,
     record: { [identifier]: identifierValue } as MappedRecord['record'],
@@ -406,7 +406,12 @@ function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMappi
     warnings: [],
     action: 'delete',
     ...(freedLogins.length > 0 ? { freedLogins } : {}),
-    ...(mapped.ok ? {} : { imageRefused: mapped.rejection.code }),
+    ...(imageRefused !== undefined ? { imageRefused } : {}),
   }
-  return { ok: true, value }
+}
+
+/** The login IDs of a delete made by `deleteRecord`: its identifier and those it frees. */
+function loginsOfDelete(deleted: MappedRecord): LoginsRead {
+  const logins = Object.fromEntries([[deleted.identifier, deleted.identifierValue], ...(deleted.freedLogins ?? []).map((login) => [login.identifier, login.value])])
+  return { identifier: deleted.identifier, identifierValue: deleted.identifierValue, logins }
 }

@@ -104,6 +104,63 @@ async function createLoginsTable(db: DatabaseService, table: string, rows: reado
 }
 
 /**
+ * A sync, under upsert with pages of one row, of a table of rows 10 (e10, u10) and 11 (e11, u11)
+ * that has imported both and polled the table's end for a while. `write` changes the table; the
+ * sync then runs until `done` (or `waitMs`) and stops with SIGTERM, which must end it with exit
+ * 0 and no dead letter. Returns the emulator's store, with the users rows 10 and 11 had first.
+ */
+async function syncThroughWrite(
+  db: DatabaseService,
+  name: string,
+  source: Record<string, unknown>,
+  write: (table: string, d: ReturnType<typeof dialectSql>) => Promise<void>,
+  done: (store: UserStore) => boolean,
+  waitMs = 20_000,
+): Promise<{ store: UserStore; first: { readonly u10: string; readonly u11: string }; close: () => Promise<void> }> {
+  const d = dialectSql(db)
+  const table = `${name}_${process.pid}`
+  await createLoginsTable(db, table, [[10, 'e10@example.com', 'u10'], [11, 'e11@example.com', 'u11']])
+  const target = await cliTarget(
+    { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, page_size: 1, poll_interval_ms: 100, safety_lag_seconds: 1, ...source },
+    { sink: { upsert: true, batch: { linger_ms: 20 } } },
+  )
+  const store = target.emulator.store as UserStore
+  const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
+  try {
+    let settled = false
+    const sync = runCli(['sync', '--config', target.configPath], { killWhen: () => settled, signal: 'SIGTERM' })
+    while (store.count() < 2) await sleep(50)
+    // Caught up for a while (polls of the table's end).
+    await sleep(1500)
+    const first = { u10: store.findByLoginId('username', 'u10')!.id, u11: store.findByLoginId('username', 'u11')!.id }
+    await write(table, d)
+    const started = Date.now()
+    while (Date.now() - started < waitMs && !done(store) && !(existsSync(deadLetters) && readFileSync(deadLetters, 'utf8') !== '')) await sleep(50)
+    settled = true
+    const result = await sync
+    expect(result.code, result.stderr).toBe(0)
+    expect(existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '').toBe('')
+    return { store, first, close: () => target.close() }
+  } catch (error) {
+    await target.close()
+    throw error
+  }
+}
+
+/** Row 10's email moved to a new row 1 (username new1), row 10's user kept with its new email old10@. */
+function emailHandedOn(store: UserStore): boolean {
+  return store.findByLoginId('username', 'new1') !== undefined && store.findByLoginId('username', 'u10')?.email?.value === 'old10@example.com'
+}
+
+/** After `emailHandedOn`: row 10's user (`original`) kept, with its new email; row 1 a user of its own with the email it took. */
+function expectEmailHandedOn(store: UserStore, original: string): void {
+  expect(store.findByLoginId('username', 'u10')).toMatchObject({ id: original, email: { value: 'old10@example.com' } })
+  expect(store.findByLoginId('email', 'e10@example.com')?.username?.value).toBe('new1')
+  expect(store.findByLoginId('email', 'e10@example.com')?.id).not.toBe(original)
+  expect(store.count()).toBe(3)
+}
+
+/**
  * Ann's row (1) takes the email of her duplicate's row (2) in one statement, under upsert, so the
  * taker is read first; `writtenAgain`: row 2 is written again later, so row 3 comes between the
  * taker and the giver in (updated_at, key) order. A sync must follow the handover: no dead letter,
@@ -683,37 +740,14 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       // account, row 1. Pages of one row: the new row is read first, alone. Under upsert Authgear
       // would match it by email to row 10's user and overwrite that user with row 1's data.
       const db = database()
-      const d = dialectSql(db)
-      const table = `new_taker_${process.pid}`
-      await createLoginsTable(db, table, [[10, 'e10@example.com', 'u10'], [11, 'e11@example.com', 'u11']])
-      const target = await cliTarget(
-        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, page_size: 1, poll_interval_ms: 100, safety_lag_seconds: 1 },
-        { sink: { upsert: true, batch: { linger_ms: 20 } } },
-      )
-      const store = target.emulator.store
-      const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
-      try {
-        let settled = false
-        const sync = runCli(['sync', '--config', target.configPath], { killWhen: () => settled, signal: 'SIGTERM' })
-        while (store.count() < 2) await sleep(50)
-        // Caught up for a while (polls of the table's end).
-        await sleep(1500)
-        const original = store.findByLoginId('username', 'u10')!.id
+      const { store, first, close } = await syncThroughWrite(db, 'new_taker', {}, async (table, d) => {
         await db.query(`INSERT INTO ${table} VALUES (1, 'e10@example.com', 'new1', ${d.nowPlus(0)})`)
         await db.query(`UPDATE ${table} SET email = 'old10@example.com', updated_at = ${d.nowPlus(0)} WHERE id = 10`)
-        const started = Date.now()
-        while (Date.now() - started < 20_000 && !(store.findByLoginId('username', 'new1') !== undefined && store.findByLoginId('username', 'u10')?.email?.value === 'old10@example.com')) await sleep(50)
-        settled = true
-        const result = await sync
-        expect(result.code, result.stderr).toBe(0)
-        expect(existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '').toBe('')
-        // Row 10's user kept, with its new email; row 1 a user of its own with the email it took.
-        expect(store.findByLoginId('username', 'u10')).toMatchObject({ id: original, email: { value: 'old10@example.com' } })
-        expect(store.findByLoginId('email', 'e10@example.com')?.username?.value).toBe('new1')
-        expect(store.findByLoginId('email', 'e10@example.com')?.id).not.toBe(original)
-        expect(store.count()).toBe(3)
+      }, emailHandedOn)
+      try {
+        expectEmailHandedOn(store, first.u10)
       } finally {
-        await target.close()
+        await close()
       }
     })
 
@@ -722,38 +756,15 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       // one row: the new row is read first, alone. Under upsert Authgear would match it by email to
       // row 10's user and overwrite that user with row 1's data.
       const db = database()
-      const d = dialectSql(db)
-      const table = `late_giver_${process.pid}`
-      await createLoginsTable(db, table, [[10, 'e10@example.com', 'u10'], [11, 'e11@example.com', 'u11']])
-      const target = await cliTarget(
-        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, page_size: 1, poll_interval_ms: 100, safety_lag_seconds: 1 },
-        { sink: { upsert: true, batch: { linger_ms: 20 } } },
-      )
-      const store = target.emulator.store
-      const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
-      try {
-        let settled = false
-        const sync = runCli(['sync', '--config', target.configPath], { killWhen: () => settled, signal: 'SIGTERM' })
-        while (store.count() < 2) await sleep(50)
-        // Caught up for a while (polls of the table's end).
-        await sleep(1500)
-        const original = store.findByLoginId('username', 'u10')!.id
+      const { store, first, close } = await syncThroughWrite(db, 'late_giver', {}, async (table, d) => {
         await db.query(`INSERT INTO ${table} VALUES (1, 'e10@example.com', 'new1', ${d.nowPlus(0)})`)
         await sleep(400)
         await db.query(`UPDATE ${table} SET email = 'old10@example.com', updated_at = ${d.nowPlus(0)} WHERE id = 10`)
-        const started = Date.now()
-        while (Date.now() - started < 20_000 && !(store.findByLoginId('username', 'new1') !== undefined && store.findByLoginId('username', 'u10')?.email?.value === 'old10@example.com')) await sleep(50)
-        settled = true
-        const result = await sync
-        expect(result.code, result.stderr).toBe(0)
-        expect(existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '').toBe('')
-        // Row 10's user kept, with its new email; row 1 a user of its own with the email it took.
-        expect(store.findByLoginId('username', 'u10')).toMatchObject({ id: original, email: { value: 'old10@example.com' } })
-        expect(store.findByLoginId('email', 'e10@example.com')?.username?.value).toBe('new1')
-        expect(store.findByLoginId('email', 'e10@example.com')?.id).not.toBe(original)
-        expect(store.count()).toBe(3)
+      }, emailHandedOn)
+      try {
+        expectEmailHandedOn(store, first.u10)
       } finally {
-        await target.close()
+        await close()
       }
     })
 
@@ -762,39 +773,19 @@ export function defineLegacySuite(database: () => DatabaseService, dialect: Data
       // Row 10's change is never read: row 1, sent once the wait is over, updates row 10's user
       // (matched by email) and clears the username, which is then row 11's to take.
       const db = database()
-      const d = dialectSql(db)
-      const table = `gone_giver_${process.pid}`
-      await createLoginsTable(db, table, [[10, 'e10@example.com', 'u10'], [11, 'e11@example.com', 'u11']])
-      const target = await cliTarget(
-        { type: 'sql', dialect: db.dialect, url: db.reader.url, table, key: 'id', updated_at: 'updated_at', columns: { email: 'email', username: 'username' }, page_size: 1, poll_interval_ms: 100, safety_lag_seconds: 1, handover_wait_seconds: 2 },
-        { sink: { upsert: true, batch: { linger_ms: 20 } } },
-      )
-      const store = target.emulator.store
-      const deadLetters = join(target.dir, 'state', 'test.dead-letter.ndjson')
-      try {
-        let settled = false
-        const sync = runCli(['sync', '--config', target.configPath], { killWhen: () => settled, signal: 'SIGTERM' })
-        while (store.count() < 2) await sleep(50)
-        await sleep(1500)
-        const original = store.findByLoginId('username', 'u10')!.id
-        const other = store.findByLoginId('username', 'u11')!.id
+      const { store, first, close } = await syncThroughWrite(db, 'gone_giver', { handover_wait_seconds: 2 }, async (table, d) => {
         await db.query(`DELETE FROM ${table} WHERE id = 10`)
         await db.query(`UPDATE ${table} SET username = 'u10', updated_at = ${d.nowPlus(0)} WHERE id = 11`)
         await db.query(`INSERT INTO ${table} VALUES (1, 'e10@example.com', NULL, ${d.nowPlus(0)})`)
-        const started = Date.now()
-        const done = () => store.findByLoginId('username', 'u10')?.id === other || (existsSync(deadLetters) && readFileSync(deadLetters, 'utf8') !== '')
-        while (Date.now() - started < 30_000 && !done()) await sleep(50)
-        settled = true
-        const result = await sync
-        expect(result.code, result.stderr).toBe(0)
-        expect(existsSync(deadLetters) ? readFileSync(deadLetters, 'utf8') : '').toBe('')
+      }, (users) => users.findByLoginId('username', 'u10')?.email?.value === 'e11@example.com', 30_000)
+      try {
         // Row 1 holds row 10's user, without its username; row 11 took the username.
-        expect(store.findByLoginId('email', 'e10@example.com')).toMatchObject({ id: original })
+        expect(store.findByLoginId('email', 'e10@example.com')).toMatchObject({ id: first.u10 })
         expect(store.findByLoginId('email', 'e10@example.com')?.username).toBeUndefined()
-        expect(store.findByLoginId('username', 'u10')).toMatchObject({ id: other, email: { value: 'e11@example.com' } })
+        expect(store.findByLoginId('username', 'u10')).toMatchObject({ id: first.u11, email: { value: 'e11@example.com' } })
         expect(store.count()).toBe(2)
       } finally {
-        await target.close()
+        await close()
       }
     })
 
