@@ -35,6 +35,7 @@ export class ConsumerLag {
   readonly #committed = new Map<string, number>()
   readonly #latest = new Map<string, number>()
   readonly #position = new Map<string, number>()
+  readonly #high = new Map<string, number>()
   #statsAt = Date.now()
 
   constructor(metrics: KafkaMetrics | undefined, startFrom: 'earliest' | 'latest' = 'earliest') {
@@ -42,8 +43,19 @@ export class ConsumerLag {
     this.#startFrom = startFrom
   }
 
+  /**
+   * A commit the broker confirmed. The gauge follows at once from the last high watermark known,
+   * rather than at the next statistics: after a run's last commit none come, and the value left
+   * (in `--metrics-out`, or on a lingering `/metrics`) would be a lag already gone.
+   */
   committed(topic: string, partition: number, offset: number): void {
-    this.#committed.set(partitionKey(topic, partition), offset)
+    const key = partitionKey(topic, partition)
+    this.#committed.set(key, offset)
+    const high = this.#high.get(key)
+    if (high === undefined) return
+    const lag = Math.max(0, high - offset)
+    this.#latest.set(key, lag)
+    this.#metrics?.kafkaLag.set({ topic, partition: String(partition) }, lag)
   }
 
   forget(topic: string, partition: number): void {
@@ -51,6 +63,7 @@ export class ConsumerLag {
     this.#committed.delete(key)
     this.#latest.delete(key)
     this.#position.delete(key)
+    this.#high.delete(key)
     this.#metrics?.kafkaLag.remove({ topic, partition: String(partition) })
   }
 
@@ -103,6 +116,7 @@ export class ConsumerLag {
   #lagOf(key: string, p: PartitionStats): number | undefined {
     const hi = p.hi_offset
     if (hi === undefined || hi < 0) return p.consumer_lag !== undefined && p.consumer_lag >= 0 ? p.consumer_lag : undefined
+    this.#high.set(key, hi)
     const committed = this.#committed.get(key)
     if (committed !== undefined) return Math.max(0, hi - committed)
     if (p.consumer_lag !== undefined && p.consumer_lag >= 0) return p.consumer_lag

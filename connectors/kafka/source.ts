@@ -101,8 +101,11 @@ export function createKafkaSource(config: KafkaSourceConfig, options: KafkaSourc
     try {
       // The result, counted and logged, comes to onCommitted: for an asynchronous commit it is
       // known only there.
-      if (sync) consumer.commitSync(offsets)
-      else consumer.commit(offsets)
+      if (sync) {
+        consumer.commitSync(offsets)
+        // Its confirmation comes to onCommitted only at a later consume, which the last commit of a run never sees.
+        for (const o of offsets) lag.committed(o.topic, o.partition, o.offset)
+      } else consumer.commit(offsets)
     } catch (error) {
       // A synchronous commit's failure also reaches onCommitted, which counts it and sets the
       // offsets to be committed again; it is logged here as well, since after the last commit of a

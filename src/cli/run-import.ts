@@ -372,8 +372,9 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     running = false
     // A run that threw after the bar started must not leave it redrawing, with the cursor hidden.
     bar?.stop()
-    if (metricsFile !== undefined) await writeMetricsFile(metricsFile, metrics.registry, io.stderr)
     await source?.close().catch(() => undefined)
+    // After the source's close: a Kafka source's last commit, final lag and leaving the group are in it.
+    if (metricsFile !== undefined) await writeMetricsFile(metricsFile, metrics.registry, io.stderr)
     await report?.close().catch(() => undefined)
     await deadLetter?.close().catch(() => undefined)
     await graphql?.close().catch(() => undefined)

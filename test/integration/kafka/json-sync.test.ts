@@ -1,4 +1,6 @@
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { runCli } from '../../support/run-cli.ts'
 import { afterEach, describe, expect, it } from 'vitest'
 import { readNdjson } from '../../support/write-config.ts'
 import { eventually, eventuallyWith, jsonUser, kafka, replicaLines, startSync, uniqueName, workspace, type Workspace } from './kafka-harness.ts'
@@ -105,6 +107,34 @@ describe('gearbridge sync from a Kafka topic of JSON users', () => {
     await eventuallyWith([run], async () => (await lag()) === 3000, 45_000, 'the lag of the 3000 messages not committed')
     run.child.kill('SIGKILL')
     await run.done
+  })
+
+  it('a backfill of a topic leaves no stale lag or membership in --metrics-out', async () => {
+    // The textfile collector keeps the file's last values: a lag from librdkafka's statistics
+    // taken while the backfill still read (every 5 s) kept the lag alert firing after a clean run,
+    // and the file said the finished job was still a group member.
+    const k = await kafka()
+    ws = await workspace()
+    // Slow replies make the run outlast a few statistics reports, each with the lag of its moment.
+    ws.target.emulator.faults.latency_ms = 150
+    const topic = uniqueName('users')
+    await k.createTopic(topic, 2)
+    await k.produce(topic, Array.from({ length: 3000 }, (_, i) => ({ key: `user${i}@example.com`, value: jsonUser(i), partition: i % 2 })))
+    const group = uniqueName('g')
+    const config = await ws.config({ type: 'kafka', brokers: k.brokers, topics: topic, group_id: group, commit_interval_ms: 100, batch_records: 100 }, { sink: { batch: { max_records: 100, linger_ms: 50 }, max_in_flight: 1 } })
+    const metricsFile = join(ws.dir, 'metrics.prom')
+    const started = Date.now()
+    const result = await runCli(['backfill', '--config', config, '--metrics-out', metricsFile])
+    expect(result.code, result.stderr.slice(-1500)).toBe(0)
+    expect(Date.now() - started, 'the run outlasted a statistics report').toBeGreaterThan(6000)
+    expect(ws.target.emulator.store.count()).toBe(3000)
+    expect(await k.committed(group, topic, 2)).toEqual([1500, 1500])
+    const text = await readFile(metricsFile, 'utf8')
+    // The replica left the group: it owns no partition, so it reports no lag for any.
+    expect(text.match(/^gearbridge_kafka_consumer_lag\{.*$/gm) ?? []).toEqual([])
+    expect(text).toMatch(/^gearbridge_kafka_group_member 0$/m)
+    expect(text).toMatch(/^gearbridge_kafka_assigned_partitions 0$/m)
+    expect(text).toMatch(/^gearbridge_kafka_offset_commits_total\{result="ok"\} \d+$/m)
   })
 
   it('stops with exit 75 as soon as the quota runs out, even when no further message arrives', async () => {

@@ -56,4 +56,22 @@ describe('ConsumerLag', () => {
     latest.fromWatermarks('users', 1, 100, 5300)
     expect(latest.lagOf('users', 1)).toBe(300)
   })
+
+  it('moves the lag at a confirmed commit, without waiting for the next statistics (none come after a run\'s last commit)', () => {
+    const lag = new ConsumerLag(undefined, 'earliest')
+    // Committed before any watermark is known: nothing to count from yet.
+    lag.committed('users', 0, 100)
+    expect(lag.lagOf('users', 0)).toBeUndefined()
+    lag.fromStats(stats, assigned)
+    expect(lag.lagOf('users', 0)).toBe(1470)
+    lag.committed('users', 0, 1500)
+    expect(lag.lagOf('users', 0)).toBe(70)
+    // Past the last high watermark known (messages came since): none, never a negative lag.
+    lag.committed('users', 0, 1600)
+    expect(lag.lagOf('users', 0)).toBe(0)
+    // A partition handed on is forgotten with its watermark.
+    lag.forget('users', 0)
+    lag.committed('users', 0, 1700)
+    expect(lag.lagOf('users', 0)).toBeUndefined()
+  })
 })
