@@ -6,7 +6,7 @@ import type { AdminGraphqlClient } from './graphql-client.ts'
 import type { GraphqlUser } from './graphql-users.ts'
 import { GraphqlError } from './graphql-client.ts'
 import { userIdOfNode } from './graphql-node-id.ts'
-import { deleteUser, heldLogin, setDisabledStatus, usersByStandardAttribute } from './graphql-users.ts'
+import { deleteUser, heldLogin, setDisabledStatus, usersByStandardAttribute, type StandardLoginAttribute } from './graphql-users.ts'
 import type { DeleteLimits } from './delete-limits.ts'
 
 /** What a source delete does to the Authgear user. */
@@ -38,7 +38,7 @@ export interface DeleteRunnerOptions {
  * (`setDisabledStatus`) or deleted (`deleteUser`), one mutation at a time under the rate cap.
  * Every item gets exactly one outcome: `deleted`, `disabled`, `skipped` (`delete_ignored`,
  * `delete_key_changed`, `delete_shared`, `delete_not_found`, `already_disabled`) or `failed` (`delete_paused`, `delete_ambiguous`,
- * `delete_conflict`, `delete_unmatched`, `delete_failed`), and failed ones are dead-lettered. Resolves when all items have outcomes;
+ * `delete_conflict`, `delete_unmatched`, `delete_shared_lost`, `delete_failed`), and failed ones are dead-lettered. Resolves when all items have outcomes;
  * rejects only on a run-stopping error (JWT refused, Authgear unreachable), leaving the rest pending.
  */
 export class DeleteRunner {
@@ -53,6 +53,20 @@ export class DeleteRunner {
     for (const item of items) this.#o.complete(item, await this.#one(item))
   }
 
+  /**
+   * Why the user a delete leaves to another row is not there for it, or undefined when it is: a
+   * replica that had not read that row (or a process before a restart) deleted or disabled it for
+   * this delete, or someone did in Authgear. Said, since the report would otherwise say the user
+   * was left to the row.
+   */
+  async #lostToOthers(identifier: StandardLoginAttribute, value: string): Promise<string | undefined> {
+    await this.#o.limits.slot(this.#o.signal)
+    const users = await usersByStandardAttribute(this.#o.client!, identifier, value, this.#o.signal)
+    if (users.length === 0) return `no Authgear user has ${identifier} ${value} now: it was deleted since (by a replica that had not read that row, a process before a restart, or in Authgear)`
+    const disabled = this.#o.action === 'disable' && users.length === 1 && users[0]!.isDisabled && !users[0]!.temporarilyDisabledUntil
+    return disabled ? `the Authgear user with ${identifier} ${value} is disabled now (by a replica that had not read that row, a process before a restart, or in Authgear): enable it if it is that row's` : undefined
+  }
+
   async #one(item: WorkItem): Promise<Outcome> {
     const { action, limits, metrics } = this.#o
     const count = (result: string) => metrics?.deletes.inc({ action, result })
@@ -63,7 +77,9 @@ export class DeleteRunner {
     const { identifier, identifierValue, sharedWith, keyChangedTo } = item.mapped
     if (keyChangedTo !== undefined && sharedWith !== undefined && !sharedWith.last && this.#o.applied?.(sharedWith.record) !== false) {
       count('conflict')
-      return { kind: 'failed', code: 'delete_conflict', message: `not ${action}d: the row's primary key changed to ${keyChangedTo} (Debezium's __debezium.newkey header), but a change read under the old key after the new key's record was applied over the user, which holds that older change now. Produce row ${keyChangedTo}'s change again (touch the row) so the user holds its data` }
+      // The row may have changed key again since: the user is that later key's row's.
+      const since = sharedWith.row === keyChangedTo ? '' : ` (and since to ${sharedWith.row})`
+      return { kind: 'failed', code: 'delete_conflict', message: `not ${action}d: the row's primary key changed to ${keyChangedTo}${since} (Debezium's __debezium.newkey header), but a change read under the old key after the new key's record was applied over the user, which holds that older change now. Produce row ${sharedWith.row}'s change again (touch the row) so the user holds its data` }
     }
     if (keyChangedTo !== undefined) {
       count('skipped')
@@ -77,6 +93,11 @@ export class DeleteRunner {
     if (sharedWith !== undefined && this.#o.applied !== undefined && this.#o.applied(sharedWith.record) !== false) {
       const shared = `the row keyed ${sharedWith.row}, read before this delete, has ${identifier} ${identifierValue} too (a row created with it, on another partition, or a second row of one account), and its import was applied to the user this delete would find`
       if (sharedWith.last) {
+        const lost = await this.#lostToOthers(identifier, identifierValue)
+        if (lost !== undefined) {
+          count('conflict')
+          return { kind: 'failed', code: 'delete_shared_lost', message: `not ${action}d: ${shared}, but ${lost}. If row ${sharedWith.row} still exists in the source, produce its change again (touch the row) so that it has a user` }
+        }
         count('skipped')
         const message = `not ${action}d: ${shared}: the user is left to that row`
         return { kind: 'skipped', code: 'delete_shared', message, warnings: [message] }

@@ -49,17 +49,19 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
       // Its identifier change never reached Authgear, whose user still has the earlier login IDs:
       // the delete finds it by those, and says so if it finds nobody (`imageRefused`).
       const deleted: Extract<MappingResult, { ok: true }> = pending === undefined ? mapped : { ok: true, value: deleteOf(pending, 'identifier_changed', mapped.value, live, name) }
-      const sharedWith = live?.deleted(source.key, change.rowKey, deleted.value.identifierValue)
+      // Asked before the delete is noted, which carries the row's entry to a new key not read yet.
+      const moved = change.otherRowKey === undefined ? undefined : live?.identifierOf(source.key, change.otherRowKey)
+      const sharedWith = live?.deleted(source.key, change.rowKey, deleted.value.identifierValue, change.otherRowKey)
       if (change.otherRowKey !== undefined && live !== undefined) {
         // A primary-key change deletes nothing: the row goes on under its new key, and so does its
         // user, which the create under that key (upsert) finds by the same login ID. A create read
         // first with another identifier got a user of its own: this one goes, as any delete.
-        const moved = live.identifierOf(source.key, change.otherRowKey)
         if (moved === undefined || moved === deleted.value.identifierValue) {
           if (moved === undefined && name !== undefined) remember(movedRows!, name, loginsOfDelete(deleted.value))
           // A change under the old key read after the new key's record (a partition that lags) was
-          // applied over it: the runner says so instead of passing it over.
-          const overwritten = sharedWith !== undefined && !sharedWith.last && sharedWith.row === change.otherRowKey
+          // applied over it: the runner says so instead of passing it over. The row may have moved
+          // on again since (a second key change): any key it went on to counts.
+          const overwritten = sharedWith !== undefined && !sharedWith.last && live.movedOnTo(source.key, change.otherRowKey, sharedWith.row)
           return { ok: true, value: { ...deleted.value, keyChangedTo: change.otherRowKey, ...(overwritten ? { sharedWith } : {}) } }
         }
       }
@@ -216,6 +218,9 @@ class KeptLogins {
 /** Most rows whose latest identifier is remembered (`LiveIdentifiers`): the least recently read go first. */
 const maxRememberedRows = 100_000
 
+/** Most primary-key changes remembered (`LiveIdentifiers`), to follow a row through its keys. */
+const maxRememberedMoves = 10_000
+
 /**
  * The identifier of each row's latest record read in this process (by topic and primary key, the
  * message key), for the delete policies that act on a user. Kafka orders a row's delete and
@@ -234,20 +239,27 @@ class LiveIdentifiers {
   readonly #byRow = new Map<string, { readonly value: string; readonly record: string; readonly read: number }>()
   /** Identifier → the rows whose latest record carries it (mostly one). */
   readonly #byValue = new Map<string, string[]>()
+  /** Row → the key a primary-key change moved it to, the oldest change first. */
+  readonly #movedTo = new Map<string, string>()
   #reads = 0
 
   saw(source: ReadableRecord, mapped: MappingResult): MappingResult {
     if (!mapped.ok || mapped.value.action === 'delete') return mapped
     const row = rowOf(source.key, (source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined)?.rowKey)
     if (row === undefined) return mapped
-    const value = mapped.value.identifierValue
+    this.#hold(row, { value: mapped.value.identifierValue, record: source.key, read: ++this.#reads })
+    return mapped
+  }
+
+  /** Notes the row's latest record (its identifier, message key and read order), as the most recently read. */
+  #hold(row: string, entry: { readonly value: string; readonly record: string; readonly read: number }): void {
     const before = this.#byRow.get(row)?.value
     this.#byRow.delete(row)
-    this.#byRow.set(row, { value, record: source.key, read: ++this.#reads })
-    if (before !== value) {
+    this.#byRow.set(row, entry)
+    if (before !== entry.value) {
       if (before !== undefined) this.#drop(before, row)
-      const rows = this.#byValue.get(value)
-      if (rows === undefined) this.#byValue.set(value, [row])
+      const rows = this.#byValue.get(entry.value)
+      if (rows === undefined) this.#byValue.set(entry.value, [row])
       else rows.push(row)
     }
     if (this.#byRow.size > maxRememberedRows) {
@@ -255,7 +267,6 @@ class LiveIdentifiers {
       this.#byRow.delete(oldest)
       this.#drop(latest.value, oldest)
     }
-    return mapped
   }
 
   /**
@@ -263,7 +274,7 @@ class LiveIdentifiers {
    * (its primary key, that record's message key, and whether it was read after the deleted row's
    * latest record: only then does the user hold that row's data), if one does.
    */
-  deleted(messageKey: string, rowKey: string | undefined, value: string): MappedRecord['sharedWith'] {
+  deleted(messageKey: string, rowKey: string | undefined, value: string, movesTo?: string): MappedRecord['sharedWith'] {
     const row = rowOf(messageKey, rowKey)
     const own = row === undefined ? undefined : this.#byRow.get(row)
     if (row !== undefined && own !== undefined) {
@@ -271,6 +282,15 @@ class LiveIdentifiers {
       this.#drop(own.value, row)
     }
     const holder = this.holderOf(value)
+    const next = movesTo === undefined ? undefined : rowOf(messageKey, movesTo)
+    if (row !== undefined && next !== undefined) {
+      this.#movedTo.set(row, next)
+      if (this.#movedTo.size > maxRememberedMoves) this.#movedTo.delete(this.#movedTo.keys().next().value as string)
+      // A primary-key change whose create is not read yet: until it is, the row goes on under the
+      // new key with the same user, which still holds this identifier for later deletes of other
+      // rows (not for this one: it is that row).
+      if (own !== undefined && !this.#byRow.has(next)) this.#hold(next, own)
+    }
     if (holder === undefined) return undefined
     const last = own === undefined || own.value !== value || own.read < holder.read
     return { row: holder.row, record: holder.record, last }
@@ -286,6 +306,22 @@ class LiveIdentifiers {
       if (entry !== undefined && (latest === undefined || entry.read > latest.read)) [holder, latest] = [other, entry]
     }
     return holder === undefined || latest === undefined ? undefined : { row: holder.slice(holder.indexOf('\n') + 1), record: latest.record, read: latest.read }
+  }
+
+  /**
+   * Whether the row keyed `holderKey` is the one keyed `rowKey` went on as: that row itself, or a
+   * key it was changed to since (a primary-key change read in this process), however many times.
+   */
+  movedOnTo(messageKey: string, rowKey: string, holderKey: string): boolean {
+    const target = rowOf(messageKey, holderKey)
+    let row = rowOf(messageKey, rowKey)
+    const seen = new Set<string>()
+    while (row !== undefined && !seen.has(row)) {
+      if (row === target) return true
+      seen.add(row)
+      row = this.#movedTo.get(row)
+    }
+    return false
   }
 
   /** The identifier of the latest record read of the row keyed `rowKey` (on the topic of `messageKey`), if one was. */
@@ -356,7 +392,7 @@ function loginsOfImage(result: MappingResult): LoginsRead | undefined {
   return result.loginsRead
 }
 
-const replayRemedy = 'Change the login ID in Authgear (portal or Admin API), then replay this record'
+const replayRemedy = 'Change the login ID in Authgear (portal or Admin API), then replay this record; if the row has been deleted in the source since, delete (or disable) that user in Authgear instead'
 
 const noBeforeImage =
   'update without a before image (PostgreSQL REPLICA IDENTITY DEFAULT): a changed email, phone or username cannot be detected and would be imported as a second user; set REPLICA IDENTITY FULL on the table'

@@ -354,6 +354,52 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     expect(String(dead[0]!['message'])).toContain('Produce row {"id":31}\'s change again')
   })
 
+  it('a row created with a deleted row\'s email and read first keeps the user through a primary-key change read before that delete (deletes: delete)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 1, email: 'ann@legacy.example', username: null, phone: null, name: 'Ann' }, 'r')
+    const phaseOne = table.events.length
+    table.delete(1)
+    table.insert({ id: 2, email: 'ann@legacy.example', username: null, phone: null, name: 'Ann again' })
+    table.changeKey(2, 3)
+    // Row 1's partition lags: row 2's create and key change come first, then row 1's delete, then row 3's create.
+    const [removal, tombstone, create, keyRemoval, keyTombstone, keyCreate] = table.events.splice(phaseOne)
+    table.events.push(create!, keyRemoval!, keyTombstone!, removal!, tombstone!, keyCreate!)
+    const store = ws.target.emulator.store
+    let original: string | undefined
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete', () => {
+      original = store.findByLoginId('email', 'ann@legacy.example')?.id
+    })
+    // Before, row 1's delete found nobody holding the email (row 2 had moved to key 3, not read
+    // yet) and deleted the user: row 3 then got a new one, without the password or MFA.
+    expect(store.findByLoginId('email', 'ann@legacy.example')).toMatchObject({ id: original, standard: { name: 'Ann again' } })
+    expect(store.count()).toBe(1)
+    const report = await readNdjson(join(ws.dir, 'state', 'test.report.ndjson'))
+    // Row 2's key-change marker shares its batch with row 1's delete, which supersedes it (the same email).
+    expect(report.slice(-4).map((line) => `${line['outcome']} ${line['code'] ?? ''}`)).toEqual(['updated ', 'superseded ', 'skipped delete_shared', 'updated '])
+    expect(String((report.at(-2)!['warnings'] as string[])[0])).toContain('the row keyed {"id":3}, read before this delete')
+  })
+
+  it('a change read under a key the row has since left twice is said, naming the row\'s latest key (deletes: delete)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 40, email: 'eve@legacy.example', username: null, phone: null, name: 'Eve' }, 'r')
+    const phaseOne = table.events.length
+    table.update(40, { name: 'Eve v1' })
+    table.changeKey(40, 41)
+    table.changeKey(41, 42)
+    // Row 40's partition lags: both key changes are read before its update and its delete.
+    const [update, removal, tombstone, ...rest] = table.events.splice(phaseOne)
+    table.events.push(...rest, update!, removal!, tombstone!)
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete')
+    // The user holds row 40's late change; before, its delete passed over that (delete_key_changed).
+    expect(ws.target.emulator.store.findByLoginId('email', 'eve@legacy.example')?.standard?.['name']).toBe('Eve v1')
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['delete_conflict'])
+    expect(String(dead[0]!['message'])).toContain('changed to {"id":41} (and since to {"id":42})')
+    expect(String(dead[0]!['message'])).toContain('Produce row {"id":42}\'s change again')
+  })
+
   it('a delete read after a row created since with its email still deletes the user when that row took nothing: Authgear refused it, or skipped it without upsert (deletes: delete)', async () => {
     // Refused: row 4 takes row 3's username too (InvariantViolated).
     ws = await workspace()

@@ -107,7 +107,7 @@ describe('source deletes through the Admin API GraphQL', () => {
     await client.close()
   })
 
-  it('a delete naming a row that shares its identifier (sharedWith) leaves the user unless that row\'s import was refused or skipped, asking Authgear nothing', async () => {
+  it('a delete naming a row that shares its identifier (sharedWith) leaves the user unless that row\'s import was refused or skipped, asking Authgear only whether the user is there', async () => {
     for (const action of ['delete', 'disable'] as const) {
       const { users, calls, client } = await setup(3)
       const outcomes: Outcome[] = []
@@ -129,8 +129,32 @@ describe('source deletes through the Admin API GraphQL', () => {
       expect(outcomes[4]!.message).toBe(`not ${action}d: the row's primary key changed to {"id":90} (Debezium's __debezium.newkey header): the row goes on under that key, and so does its user`)
       // A change under the old key applied after the new key's record: the user holds it.
       expect(outcomes[5]!.message).toMatch(/^not (deleted|disabled): the row's primary key changed to \{"id":90\} .*but a change read under the old key after the new key's record was applied over the user/)
-      expect(calls).toEqual(['lookup', action])
+      // Each delete that leaves the user looks it up (the first and third); the refused row's delete acts.
+      expect(calls).toEqual(['lookup', 'lookup', action, 'lookup'])
       expect([...users.values()].filter((u) => u.email !== 'u1@example.com' && !u.isDisabled)).toHaveLength(2)
+      await client.close()
+    }
+  })
+
+  it('a delete that would leave the user to another row says so when that user is gone (or disabled, under disable): the report would otherwise say it was left', async () => {
+    for (const action of ['delete', 'disable'] as const) {
+      const { users, calls, client } = await setup(2)
+      // Another replica, which had not read the other row, dealt with the user first.
+      if (action === 'delete') users.delete([...users.values()].find((u) => u.email === 'u0@example.com')!.id)
+      else [...users.values()].find((u) => u.email === 'u0@example.com')!.isDisabled = true
+      const outcomes: Outcome[] = []
+      const runner = new DeleteRunner({ action, client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 10, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger, applied: () => true })
+      const sharing = (email: string): WorkItem => {
+        const base = item(email)
+        return { ...base, mapped: { ...base.mapped, sharedWith: { row: '{"id":9}', record: 'k', last: true } } }
+      }
+      await runner.run([sharing('u0@example.com'), sharing('u1@example.com')])
+      expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['failed', 'delete_shared_lost'], ['skipped', 'delete_shared']])
+      const now = action === 'delete' ? 'no Authgear user has email u0@example.com now: it was deleted since' : 'the Authgear user with email u0@example.com is disabled now'
+      expect(outcomes[0]!.message).toContain(now)
+      expect(outcomes[0]!.message).toMatch(/If row \{"id":9\} still exists in the source, produce its change again \(touch the row\) so that it has a user$/)
+      // Nothing is changed either way.
+      expect(calls).toEqual(['lookup', 'lookup'])
       await client.close()
     }
   })
