@@ -63,8 +63,10 @@ export class DeleteRunner {
     await this.#o.limits.slot(this.#o.signal)
     const users = await usersByStandardAttribute(this.#o.client!, identifier, value, this.#o.signal)
     if (users.length === 0) return `no Authgear user has ${identifier} ${value} now: it was deleted since (by a replica that had not read that row, a process before a restart, or in Authgear)`
-    const disabled = this.#o.action === 'disable' && users.length === 1 && users[0]!.isDisabled && !users[0]!.temporarilyDisabledUntil
-    return disabled ? `the Authgear user with ${identifier} ${value} is disabled now (by a replica that had not read that row, a process before a restart, or in Authgear): enable it if it is that row's` : undefined
+    // Disabled by a delete: with this run's reason. One an administrator disabled for another reason stays so.
+    const user = users.length === 1 ? users[0]! : undefined
+    const byDelete = this.#o.action === 'disable' && user !== undefined && user.isDisabled && !user.temporarilyDisabledUntil && (user.disableReason ?? '') === this.#o.reason
+    return byDelete ? `the Authgear user with ${identifier} ${value} is disabled now, with the reason deletes give (by a replica that had not read that row, or a process before a restart): enable it in Authgear if it is that row's` : undefined
   }
 
   async #one(item: WorkItem): Promise<Outcome> {
@@ -93,7 +95,15 @@ export class DeleteRunner {
     if (sharedWith !== undefined && this.#o.applied !== undefined && this.#o.applied(sharedWith.record) !== false) {
       const shared = `the row keyed ${sharedWith.row}, read before this delete, has ${identifier} ${identifierValue} too (a row created with it, on another partition, or a second row of one account), and its import was applied to the user this delete would find`
       if (sharedWith.last) {
-        const lost = await this.#lostToOthers(identifier, identifierValue)
+        let lost: string | undefined
+        try {
+          lost = await this.#lostToOthers(identifier, identifierValue)
+        } catch (error) {
+          // As the lookups below: refused for this record alone, dead-lettered; anything else stops the run.
+          if (!(error instanceof GraphqlError)) throw error
+          count('failed')
+          return { kind: 'failed', code: 'delete_failed', message: error.message, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
+        }
         if (lost !== undefined) {
           count('conflict')
           return { kind: 'failed', code: 'delete_shared_lost', message: `not ${action}d: ${shared}, but ${lost}. If row ${sharedWith.row} still exists in the source, produce its change again (touch the row) so that it has a user` }

@@ -6,6 +6,8 @@ export interface GraphqlUser {
   readonly isDisabled: boolean
   /** Set while a disable is temporary: the user comes back by itself when it ends. */
   readonly temporarilyDisabledUntil?: string | null
+  /** The reason given when it was disabled (`deletes.reason` for a user a delete disabled). */
+  readonly disableReason?: string | null
   /** Its standard attributes, the login IDs (`email`, `phone_number`, `preferred_username`) among them. */
   readonly standardAttributes?: Record<string, unknown> | null
 }
@@ -20,7 +22,7 @@ export function heldLogin(user: GraphqlUser, type: StandardLoginAttribute): stri
 export type StandardLoginAttribute = 'email' | 'phone_number' | 'preferred_username'
 
 const LOOKUP = `query gearbridgeLookup($name: String!, $value: String!) {
-  getUsersByStandardAttribute(attributeName: $name, attributeValue: $value) { id isDisabled temporarilyDisabledUntil standardAttributes }
+  getUsersByStandardAttribute(attributeName: $name, attributeValue: $value) { id isDisabled temporarilyDisabledUntil disableReason standardAttributes }
 }`
 const SET_DISABLED = `mutation gearbridgeSetDisabled($input: SetDisabledStatusInput!) {
   setDisabledStatus(input: $input) { user { id isDisabled } }

@@ -49,8 +49,10 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
       // Its identifier change never reached Authgear, whose user still has the earlier login IDs:
       // the delete finds it by those, and says so if it finds nobody (`imageRefused`).
       const deleted: Extract<MappingResult, { ok: true }> = pending === undefined ? mapped : { ok: true, value: deleteOf(pending, 'identifier_changed', mapped.value, live, name) }
-      // Asked before the delete is noted, which carries the row's entry to a new key not read yet.
-      const moved = change.otherRowKey === undefined ? undefined : live?.identifierOf(source.key, change.otherRowKey)
+      // Asked before the delete is noted, which carries the row's entry to a new key not read yet:
+      // the identifier of the new key's create for this move, once read (not of an earlier row
+      // that had that key, whose delete may lag).
+      const moved = change.otherRowKey === undefined ? undefined : live?.movedIdentifier(source.key, change.rowKey, change.otherRowKey)
       const sharedWith = live?.deleted(source.key, change.rowKey, deleted.value.identifierValue, change.otherRowKey)
       if (change.otherRowKey !== undefined && live !== undefined) {
         // A primary-key change deletes nothing: the row goes on under its new key, and so does its
@@ -131,9 +133,11 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
 /** Most rows remembered between a primary-key change's delete and its create, or with an identifier change not followed. */
 const maxMovedRows = 10_000
 
-function remember(map: Map<string, LoginsRead>, key: string, logins: LoginsRead): void {
-  map.set(key, logins)
-  if (map.size > maxMovedRows) map.delete(map.keys().next().value as string)
+function remember<T>(map: Map<string, T>, key: string, value: T, most = maxMovedRows): void {
+  // Set anew, so that a key remembered again counts as the most recent.
+  map.delete(key)
+  map.set(key, value)
+  if (map.size > most) map.delete(map.keys().next().value as string)
 }
 
 function take(map: Map<string, LoginsRead> | undefined, key: string | undefined): LoginsRead | undefined {
@@ -241,12 +245,17 @@ class LiveIdentifiers {
   readonly #byValue = new Map<string, string[]>()
   /** Row → the key a primary-key change moved it to, the oldest change first. */
   readonly #movedTo = new Map<string, string>()
+  /** Row → the key its create (marked `__debezium.oldkey`) came from, the oldest first. */
+  readonly #cameFrom = new Map<string, string>()
   #reads = 0
 
   saw(source: ReadableRecord, mapped: MappingResult): MappingResult {
     if (!mapped.ok || mapped.value.action === 'delete') return mapped
-    const row = rowOf(source.key, (source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined)?.rowKey)
+    const change = source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined
+    const row = rowOf(source.key, change?.rowKey)
     if (row === undefined) return mapped
+    const from = change?.op === 'u' ? undefined : rowOf(source.key, change?.otherRowKey)
+    if (from !== undefined) remember(this.#cameFrom, row, from, maxRememberedMoves)
     this.#hold(row, { value: mapped.value.identifierValue, record: source.key, read: ++this.#reads })
     return mapped
   }
@@ -281,27 +290,28 @@ class LiveIdentifiers {
       this.#byRow.delete(row)
       this.#drop(own.value, row)
     }
-    const holder = this.holderOf(value)
+    // The keys this row had before (a create marked with the old key) are the row itself.
+    const holder = this.holderOf(value, row === undefined ? undefined : this.#formerKeys(row))
     const next = movesTo === undefined ? undefined : rowOf(messageKey, movesTo)
     if (row !== undefined && next !== undefined) {
-      this.#movedTo.set(row, next)
-      if (this.#movedTo.size > maxRememberedMoves) this.#movedTo.delete(this.#movedTo.keys().next().value as string)
+      remember(this.#movedTo, row, next, maxRememberedMoves)
       // A primary-key change whose create is not read yet: until it is, the row goes on under the
       // new key with the same user, which still holds this identifier for later deletes of other
-      // rows (not for this one: it is that row).
-      if (own !== undefined && !this.#byRow.has(next)) this.#hold(next, own)
+      // rows (not for this one: it is that row). Not once that create was read (the row may have
+      // moved on or been deleted since), nor over an earlier row of that key whose delete lags.
+      if (own !== undefined && !this.#byRow.has(next) && this.#cameFrom.get(next) !== row) this.#hold(next, own)
     }
     if (holder === undefined) return undefined
     const last = own === undefined || own.value !== value || own.read < holder.read
     return { row: holder.row, record: holder.record, last }
   }
 
-  /** The row whose latest record carrying `value` was read last (its primary key, that record's message key, its read order), if one is. */
-  holderOf(value: string, except?: string): { readonly row: string; readonly record: string; readonly read: number } | undefined {
+  /** The row whose latest record carrying `value` was read last (its primary key, that record's message key, its read order), if one is; rows in `except` left out. */
+  holderOf(value: string, except?: string | ReadonlySet<string>): { readonly row: string; readonly record: string; readonly read: number } | undefined {
     let holder: string | undefined
     let latest: { readonly record: string; readonly read: number } | undefined
     for (const other of this.#byValue.get(value) ?? []) {
-      if (other === except) continue
+      if (typeof except === 'string' ? other === except : except?.has(other)) continue
       const entry = this.#byRow.get(other)
       if (entry !== undefined && (latest === undefined || entry.read > latest.read)) [holder, latest] = [other, entry]
     }
@@ -324,9 +334,20 @@ class LiveIdentifiers {
     return false
   }
 
-  /** The identifier of the latest record read of the row keyed `rowKey` (on the topic of `messageKey`), if one was. */
-  identifierOf(messageKey: string, rowKey: string): string | undefined {
-    return this.#byRow.get(rowOf(messageKey, rowKey) ?? '')?.value
+  /**
+   * The identifier of the new key's create for the primary-key change of the row keyed `rowKey` to
+   * `newKey`, if it was read: the new key's latest record, when that key's create came from this row.
+   */
+  movedIdentifier(messageKey: string, rowKey: string | undefined, newKey: string): string | undefined {
+    const next = rowOf(messageKey, newKey)
+    return next !== undefined && this.#cameFrom.get(next) === rowOf(messageKey, rowKey) ? this.#byRow.get(next)?.value : undefined
+  }
+
+  /** The keys the row had before, through each primary-key change whose create was read. */
+  #formerKeys(row: string): ReadonlySet<string> {
+    const keys = new Set<string>()
+    for (let from = this.#cameFrom.get(row); from !== undefined && from !== row && !keys.has(from); from = this.#cameFrom.get(from)) keys.add(from)
+    return keys
   }
 
   #drop(value: string, row: string): void {

@@ -20,6 +20,7 @@ interface TestUser {
   email: string
   isDisabled: boolean
   temporarilyDisabledUntil?: string | null
+  disableReason?: string
 }
 
 /**
@@ -40,7 +41,8 @@ function graphqlServer(users: Map<string, TestUser>, loseReply = new Set<string>
       if (query.includes('getUsersByStandardAttribute')) {
         calls.push('lookup')
         const value = String(variables['value']).toLowerCase()
-        return reply({ data: { getUsersByStandardAttribute: [...users.values()].filter((u) => u.email === value).map((u) => ({ id: userNodeId(u.id), isDisabled: u.isDisabled, temporarilyDisabledUntil: u.temporarilyDisabledUntil ?? null })) } })
+        if (value === 'fail@example.com') return reply({ data: null, errors: [{ message: 'unexpected error', extensions: { errorName: 'InternalError', reason: 'UnexpectedError' } }] })
+        return reply({ data: { getUsersByStandardAttribute: [...users.values()].filter((u) => u.email === value).map((u) => ({ id: userNodeId(u.id), isDisabled: u.isDisabled, temporarilyDisabledUntil: u.temporarilyDisabledUntil ?? null, disableReason: u.isDisabled ? (u.disableReason ?? null) : null })) } })
       }
       const input = variables['input'] as { userID: string; isDisabled?: boolean }
       const user = byNode(input.userID)
@@ -53,6 +55,7 @@ function graphqlServer(users: Map<string, TestUser>, loseReply = new Set<string>
         }
         user.isDisabled = input.isDisabled === true
         user.temporarilyDisabledUntil = null
+        user.disableReason = (input as { reason?: string }).reason
       } else users.delete(user.id)
       if (loseReply.delete(operation)) return req.socket.destroy()
       if (operation === 'disable') return reply({ data: { setDisabledStatus: { user: { id: input.userID, isDisabled: user.isDisabled } } } })
@@ -136,12 +139,15 @@ describe('source deletes through the Admin API GraphQL', () => {
     }
   })
 
-  it('a delete that would leave the user to another row says so when that user is gone (or disabled, under disable): the report would otherwise say it was left', async () => {
+  it('a delete that would leave the user to another row says so when that user is gone (or disabled by a delete, under disable): the report would otherwise say it was left', async () => {
     for (const action of ['delete', 'disable'] as const) {
       const { users, calls, client } = await setup(2)
+      const user = (email: string) => [...users.values()].find((u) => u.email === email)!
       // Another replica, which had not read the other row, dealt with the user first.
-      if (action === 'delete') users.delete([...users.values()].find((u) => u.email === 'u0@example.com')!.id)
-      else [...users.values()].find((u) => u.email === 'u0@example.com')!.isDisabled = true
+      if (action === 'delete') users.delete(user('u0@example.com').id)
+      else Object.assign(user('u0@example.com'), { isDisabled: true, disableReason: 'gone' })
+      // One an administrator disabled (another reason) is left as it is: the delete is only skipped.
+      Object.assign(user('u1@example.com'), { isDisabled: true, disableReason: 'fraud' })
       const outcomes: Outcome[] = []
       const runner = new DeleteRunner({ action, client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 10, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger, applied: () => true })
       const sharing = (email: string): WorkItem => {
@@ -150,13 +156,25 @@ describe('source deletes through the Admin API GraphQL', () => {
       }
       await runner.run([sharing('u0@example.com'), sharing('u1@example.com')])
       expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['failed', 'delete_shared_lost'], ['skipped', 'delete_shared']])
-      const now = action === 'delete' ? 'no Authgear user has email u0@example.com now: it was deleted since' : 'the Authgear user with email u0@example.com is disabled now'
+      const now = action === 'delete' ? 'no Authgear user has email u0@example.com now: it was deleted since' : 'the Authgear user with email u0@example.com is disabled now, with the reason deletes give'
       expect(outcomes[0]!.message).toContain(now)
       expect(outcomes[0]!.message).toMatch(/If row \{"id":9\} still exists in the source, produce its change again \(touch the row\) so that it has a user$/)
       // Nothing is changed either way.
       expect(calls).toEqual(['lookup', 'lookup'])
       await client.close()
     }
+  })
+
+  it('a GraphQL error in the lookup of a delete that would leave the user fails that record alone (delete_failed), as in any lookup', async () => {
+    const { users, client } = await setup(2)
+    // A user with this email makes the stub answer with errors[], as Authgear does for a bad value.
+    users.set('bad', { id: 'bad', email: 'fail@example.com', isDisabled: false })
+    const outcomes: Outcome[] = []
+    const runner = new DeleteRunner({ action: 'delete', client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 10, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger, applied: () => true })
+    const base = item('fail@example.com')
+    await runner.run([{ ...base, mapped: { ...base.mapped, sharedWith: { row: '{"id":9}', record: 'k', last: true } } }, item('u1@example.com')])
+    expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['failed', 'delete_failed'], ['deleted', undefined]])
+    await client.close()
   })
 
   it('a delete of a row whose email change was dead-lettered looks up both emails: deletes the one user found, never guesses between two', async () => {

@@ -223,6 +223,43 @@ describe('Debezium change events', () => {
     }
   })
 
+  it('under deletes.policy delete or disable, follows a row through its keys only by the creates marked with its old key (no phantom holder, no earlier row of a reused key)', () => {
+    const event = (mapping: ReturnType<typeof createKafkaMapping>, partition: number, key: number, value: unknown, header?: Record<string, Buffer>) =>
+      mapping(decodeMessage({ topic: 'db.public.users', partition, offset: offset++, key: Buffer.from(JSON.stringify({ id: key })), value: Buffer.from(JSON.stringify(value)), ...(header ? { headers: [header] } : {}) }, 'debezium') as ReadableRecord)
+    const newKey = (id: number) => ({ '__debezium.newkey': Buffer.from(JSON.stringify({ id })) })
+    const oldKey = (id: number) => ({ '__debezium.oldkey': Buffer.from(JSON.stringify({ id })) })
+    const sharedWith = (result: ReturnType<ReturnType<typeof createKafkaMapping>>) => (result.ok ? result.value.sharedWith : 'refused')
+    for (const policy of ['delete', 'disable'] as const) {
+      const mapping = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy } }), mappingConfigSchema.parse({}))
+      // Keys 1 → 2 → 3, key 1's partition read last: its late key change carries nothing to key 2,
+      // whose create was read (the row has moved on), so row 3's delete finds nobody else.
+      event(mapping, 0, 1, { op: 'c', before: null, after: row(1, 'ann@example.com') })
+      event(mapping, 1, 2, { op: 'c', before: null, after: row(2, 'ann@example.com') }, oldKey(1))
+      event(mapping, 1, 2, { op: 'd', before: row(2, 'ann@example.com'), after: null }, newKey(3))
+      event(mapping, 2, 3, { op: 'c', before: null, after: row(3, 'ann@example.com') }, oldKey(2))
+      expect(event(mapping, 0, 1, { op: 'd', before: row(1, 'ann@example.com'), after: null }, newKey(2))).toMatchObject({ ok: true, value: { keyChangedTo: '{"id":2}' } })
+      expect(sharedWith(event(mapping, 2, 3, { op: 'd', before: row(3, 'ann@example.com'), after: null }))).toBeUndefined()
+      // Keys 10 → 20 → 10 (changed back), key 10's partition read last: its final delete is its own.
+      event(mapping, 1, 20, { op: 'c', before: null, after: row(20, 'bo@example.com') }, oldKey(10))
+      event(mapping, 1, 20, { op: 'd', before: row(20, 'bo@example.com'), after: null }, newKey(10))
+      event(mapping, 0, 10, { op: 'c', before: null, after: row(10, 'bo@example.com') })
+      event(mapping, 0, 10, { op: 'd', before: row(10, 'bo@example.com'), after: null }, newKey(20))
+      event(mapping, 0, 10, { op: 'c', before: null, after: row(10, 'bo@example.com') }, oldKey(20))
+      expect(sharedWith(event(mapping, 0, 10, { op: 'd', before: row(10, 'bo@example.com'), after: null }))).toBeUndefined()
+      // DELETE id=31, then UPDATE SET id=31 WHERE id=30, key 31's partition lagging: row 30's key
+      // change is not taken for row 31's email (before, it deleted row 30's user as a plain delete).
+      event(mapping, 1, 31, { op: 'c', before: null, after: row(31, 'bob@example.com') })
+      event(mapping, 0, 30, { op: 'c', before: null, after: row(30, 'cat@example.com') })
+      expect(event(mapping, 0, 30, { op: 'd', before: row(30, 'cat@example.com'), after: null }, newKey(31))).toMatchObject({ ok: true, value: { keyChangedTo: '{"id":31}' } })
+      // Keys 40 → 41, then row 41 deleted, key 40's partition read last: the delete is the row's
+      // own (before, key 40's create was taken for another row: delete_conflict naming it).
+      event(mapping, 0, 40, { op: 'c', before: null, after: row(40, 'cy@example.com') })
+      event(mapping, 1, 41, { op: 'c', before: null, after: row(41, 'cy@example.com') }, oldKey(40))
+      expect(sharedWith(event(mapping, 1, 41, { op: 'd', before: row(41, 'cy@example.com'), after: null }))).toBeUndefined()
+      expect(event(mapping, 0, 40, { op: 'd', before: row(40, 'cy@example.com'), after: null }, newKey(41))).toMatchObject({ ok: true, value: { keyChangedTo: '{"id":41}' } })
+    }
+  })
+
   it('reads envelopes with and without the schema/payload wrapper; c, r, u upsert', () => {
     for (const event of [{ op: 'c', before: null, after: row(1, 'A@Example.com') }, { schema: {}, payload: { op: 'r', before: null, after: row(1, 'a@example.com') } }]) {
       const record = message(event) as ReadableRecord
