@@ -59,6 +59,9 @@ export interface ImportRunOptions {
 /** How long past a first stop signal failed Authgear calls are still retried. */
 const stopRetryWindowMs = 15_000
 
+/** How long `--metrics-out` waits for the source to close before it is written anyway. */
+const metricsAfterCloseMs = 10_000
+
 /**
  * Runs the import pipeline: `backfill` reads the source to its end; `sync` keeps polling or
  * consuming until SIGTERM/SIGINT, then drains, commits and exits 0. Returns the exit code.
@@ -372,9 +375,16 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     running = false
     // A run that threw after the bar started must not leave it redrawing, with the cursor hidden.
     bar?.stop()
-    await source?.close().catch(() => undefined)
-    // After the source's close: a Kafka source's last commit, final lag and leaving the group are in it.
-    if (metricsFile !== undefined) await writeMetricsFile(metricsFile, metrics.registry, io.stderr)
+    const sourceClosed = source?.close().catch(() => undefined)
+    // After the source's close: a Kafka source's last commit and leaving the group are in it. A
+    // close that hangs (a broker gone) still lets the file be written, with what is known then.
+    if (metricsFile !== undefined) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([sourceClosed, new Promise((resolve) => (timer = setTimeout(resolve, metricsAfterCloseMs)))])
+      clearTimeout(timer)
+      await writeMetricsFile(metricsFile, metrics.registry, io.stderr)
+    }
+    await sourceClosed
     await report?.close().catch(() => undefined)
     await deadLetter?.close().catch(() => undefined)
     await graphql?.close().catch(() => undefined)
