@@ -22,7 +22,7 @@ export interface DeletePath {
  * Builds the delete path of a run from the `deletes:` block, over `client` (`connectGraphql`, the
  * import sink's endpoint and JWT), which its owner closes; needed unless the policy is `ignore`.
  */
-export function createDeletePath(config: DeletesConfig, options: { metrics: Metrics; logger: Logger; signal?: AbortSignal; client?: AdminGraphqlClient }): DeletePath {
+export function createDeletePath(config: DeletesConfig, options: { metrics: Metrics; logger: Logger; signal?: AbortSignal; client?: AdminGraphqlClient; upsert?: boolean }): DeletePath {
   const limits = new DeleteLimits({ maxPerSecond: config.max_per_second, safetyLimit: config.safety_limit, windowMs: config.safety_window_seconds * 1000 })
   const client = config.policy === 'ignore' ? undefined : options.client
   options.metrics.deletesPaused.set(0)
@@ -33,6 +33,7 @@ export function createDeletePath(config: DeletesConfig, options: { metrics: Metr
         ...(client ? { client } : {}),
         limits,
         reason: config.reason,
+        ...(options.upsert ? { upserted: true } : {}),
         complete: (item, outcome) => {
           recorder.complete(item, outcome, 'sending')
           hooks.settled?.(item, outcome)

@@ -18,6 +18,12 @@ export interface DeleteRunnerOptions {
   readonly client?: AdminGraphqlClient
   readonly limits: DeleteLimits
   readonly reason: string
+  /**
+   * The records were imported under upsert, so a row's user holds the names of its latest version
+   * imported: a user with other names than the deleted row's (`MappedRecord.profile`) is not its.
+   * Without upsert, the user keeps the first version's, and names tell nothing.
+   */
+  readonly upserted?: boolean
   readonly complete: (item: WorkItem, outcome: Outcome) => void
   /**
    * Whether the record a delete's `sharedWith` names was applied (see `AppliedRecords`; undefined:
@@ -157,10 +163,10 @@ export class DeleteRunner {
       }
       const user = users[0]!
       userId = userIdOfNode(user.id) ?? user.id
-      const moved = movedOn(item, user)
+      const moved = movedOn(item, user, this.#o.upserted === true)
       if (moved !== undefined) {
         count('conflict')
-        return { kind: 'failed', code: 'delete_conflict', userId, message: `not ${action}d: the Authgear user with ${identifier} ${identifierValue} ${moved} since the deleted row; a row created since may hold it (on another partition, read before the delete). Check the source before replaying` }
+        return { kind: 'failed', code: 'delete_conflict', userId, message: `not ${action}d: the Authgear user with ${identifier} ${identifierValue} ${moved}: a row created since with that ${identifier} may hold it (read before the delete, on another partition or by another replica), or it was changed in Authgear. Check the source and the user before replaying` }
       }
       const spared = await this.#o.spare?.(item, user)
       if (spared !== undefined) {
@@ -200,14 +206,19 @@ export class DeleteRunner {
 
 /**
  * How the user found for a delete differs from the deleted row, by the other login IDs the row
- * held (`MappedRecord.freedLogins`), or undefined when it does not: a row created since with the
- * deleted row's identifier (read before the delete, from another partition) updated that user, and
- * deleting it would delete the new row's user.
+ * held (`MappedRecord.freedLogins`) and its names (`MappedRecord.profile`), or undefined when it
+ * does not: a row created since with the deleted row's identifier (read before the delete, from
+ * another partition, or by another replica) updated that user, and deleting it would delete the
+ * new row's user.
  */
-function movedOn(item: WorkItem, user: GraphqlUser): string | undefined {
+function movedOn(item: WorkItem, user: GraphqlUser, upserted: boolean): string | undefined {
   for (const { identifier, value } of item.logins ?? []) {
     const now = heldLogin(user, identifier)
-    if (now !== value.toLowerCase()) return now !== undefined ? `has ${identifier} ${now}, not ${value},` : `has no ${identifier} (the row had ${value})`
+    if (now !== value.toLowerCase()) return now !== undefined ? `has ${identifier} ${now}, not the deleted row's ${value}` : `has no ${identifier} (the deleted row had ${value})`
+  }
+  // The message names the attribute, not the values: a person's names need not be in dead letters.
+  for (const [attribute, value] of Object.entries((upserted && item.mapped.profile) || {})) {
+    if (user.standardAttributes?.[attribute] !== value) return `has another ${attribute} than the deleted row's (or none)`
   }
   return undefined
 }

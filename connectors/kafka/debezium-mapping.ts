@@ -445,11 +445,24 @@ function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMappi
     const remedy = code === 'no_identifier' ? '; with PostgreSQL set REPLICA IDENTITY FULL so deletes carry the row' : ''
     return { ok: false, rejection: { code: 'delete_without_identifier', message: `the before image of a delete names no login ID to find the user by (${code}: ${message})${remedy}; the user is left as it is` } }
   }
-  return { ok: true, value: deleteRecord(before, mapped.ok ? undefined : mapped.rejection.code) }
+  return { ok: true, value: deleteRecord(before, mapped.ok ? undefined : mapped.rejection.code, mapped.ok ? namesOf(mapped.value.record) : undefined) }
+}
+
+/** Standard attributes a user's names are kept in: what tells one person's user from another's with the same login ID. */
+const nameAttributes = ['name', 'given_name', 'family_name', 'middle_name', 'nickname'] as const
+
+/** The names a mapped record sets (strings only), or undefined when it sets none. */
+function namesOf(record: MappedRecord['record']): Record<string, string> | undefined {
+  let names: Record<string, string> | undefined
+  for (const attribute of nameAttributes) {
+    const value = (record as Record<string, unknown>)[attribute]
+    if (typeof value === 'string' && value !== '') (names ??= {})[attribute] = value
+  }
+  return names
 }
 
 /** A delete finding its user by `logins`' identifier, carrying the other login IDs it frees; `imageRefused` as `MappedRecord` says. */
-function deleteRecord(logins: LoginsRead, imageRefused: string | undefined): MappedRecord {
+function deleteRecord(logins: LoginsRead, imageRefused: string | undefined, profile?: Record<string, string>): MappedRecord {
   const { identifier, identifierValue } = logins
   const freedLogins = Object.entries(logins.logins)
     .filter(([type]) => type !== identifier)
@@ -464,6 +477,7 @@ function deleteRecord(logins: LoginsRead, imageRefused: string | undefined): Map
     action: 'delete',
     ...(freedLogins.length > 0 ? { freedLogins } : {}),
     ...(imageRefused !== undefined ? { imageRefused } : {}),
+    ...(profile !== undefined ? { profile } : {}),
   }
 }
 

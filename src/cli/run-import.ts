@@ -174,7 +174,7 @@ export async function runImport(options: ImportRunOptions, io: CommandIo): Promi
     }
     if (ctx.signal.aborted) windDown()
     else ctx.signal.addEventListener('abort', windDown, { once: true })
-    const deleting = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, { metrics, logger, signal: run.hardStop, ...(graphql ? { client: graphql } : {}) }) : undefined
+    const deleting = config.source.type === 'kafka' && connection ? createDeletePath(config.source.deletes, { metrics, logger, signal: run.hardStop, upsert: config.sink.upsert, ...(graphql ? { client: graphql } : {}) }) : undefined
     // A Kafka replica's checkpoint holds only counts (its position is the group's offsets): each
     // slot keeps its own, beside its own report and dead letter, or replicas sharing a state.dir
     // would each save "what I loaded plus my own" over the others'.

@@ -75,6 +75,13 @@ export interface MappedRecord {
    */
   readonly freedLogins?: readonly { readonly identifier: IdentifierType; readonly value: string }[]
   /**
+   * A delete: the deleted row's names (`name`, `given_name`, …) as its before image maps them, when
+   * that image was mapped as it is. The user the delete finds should have them: a user whose names
+   * differ was updated since by another row (created with the deleted row's login ID, read by
+   * another replica or before a restart) and is not deleted on a guess.
+   */
+  readonly profile?: Readonly<Record<string, string>>
+  /**
    * The message keys of deletes read earlier whose login IDs this record takes up (a row created
    * again with a deleted row's email). The source makes them durable (Kafka: commits past them)
    * before this record is sent: read again after a crash, such a delete would find this record's

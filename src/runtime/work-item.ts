@@ -117,6 +117,7 @@ class SerializedMappedRecord implements MappedRecord {
   readonly afterDeletes?: readonly string[]
   readonly sharedWith?: MappedRecord['sharedWith']
   readonly keyChangedTo?: string
+  readonly profile?: MappedRecord['profile']
   readonly #utf8: Buffer
   readonly #jsonStart: number
   readonly #bytes: number
@@ -138,6 +139,7 @@ class SerializedMappedRecord implements MappedRecord {
     if (item.afterDeletes !== undefined) this.afterDeletes = item.afterDeletes
     if (item.sharedWith !== undefined) this.sharedWith = item.sharedWith
     if (item.keyChangedTo !== undefined) this.keyChangedTo = item.keyChangedTo
+    if (item.profile !== undefined) this.profile = item.profile
     this.#utf8 = utf8
     this.#jsonStart = jsonStart
     this.#bytes = bytes

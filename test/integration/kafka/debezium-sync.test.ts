@@ -106,7 +106,8 @@ function buildStream(): { table: LegacyTable; phaseOne: number; deleted: number[
  * `phaseOne` events, once they are committed (and `betweenPhases` has run) the rest, then stops
  * it with SIGTERM (exit 0).
  */
-async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: number, partitions: number, policy: 'disable' | 'delete', betweenPhases?: () => void, source: Record<string, unknown> = {}, config?: Record<string, unknown>): Promise<void> {
+/** Syncs the table's events in two phases (phase one committed first); `restart`: each phase in a process of its own (the second remembers nothing the first read). */
+async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: number, partitions: number, policy: 'disable' | 'delete', betweenPhases?: () => void, source: Record<string, unknown> = {}, config?: Record<string, unknown>, restart = false): Promise<void> {
   const k = await kafka()
   const topic = uniqueName('legacy.public.users')
   await k.createTopic(topic, partitions)
@@ -119,9 +120,14 @@ async function syncInTwoPhases(w: Workspace, table: LegacyTable, phaseOne: numbe
     deletes: { policy, max_per_second: 50 },
     ...source,
   }, config)
-  const run = startSync(settings)
+  let run = startSync(settings)
   const committedUpTo = (n: number) => async () => ((await committedOffsets(k, group, topic, partitions)) ?? []).reduce((x, y) => x + Math.max(0, y), 0) === n
   await eventuallyWith([run], committedUpTo(phaseOne), 90_000, 'phase one committed')
+  if (restart) {
+    run.child.kill('SIGTERM')
+    expect((await run.done).code).toBe(0)
+    run = startSync(settings)
+  }
   betweenPhases?.()
   await k.produce(topic, table.events.slice(phaseOne))
   await eventuallyWith([run], committedUpTo(table.events.length), 90_000, 'offsets committed to the end')
@@ -398,6 +404,27 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     expect(dead.map((d) => d['code'])).toEqual(['delete_conflict'])
     expect(String(dead[0]!['message'])).toContain('changed to {"id":41} (and since to {"id":42})')
     expect(String(dead[0]!['message'])).toContain('Produce row {"id":42}\'s change again')
+  })
+
+  it('a delete read by a process that did not read the row created since with its email leaves the user when its names are no longer the deleted row\'s (deletes: delete)', async () => {
+    // Row 2 registers Ann's email again with another name; its create is read (and applied to
+    // Ann's user) by a process that stops before Ann's delete is read. Before, the next process
+    // deleted the user row 2 had updated, as nothing in its memory named row 2.
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 1, email: 'ann@legacy.example', username: null, phone: null, name: 'Ann' }, 'r')
+    table.insert({ id: 2, email: 'ann@legacy.example', username: null, phone: null, name: 'Bea' })
+    table.insert({ id: 3, email: 'cy@legacy.example', username: null, phone: null, name: 'Cy' }, 'r')
+    const phaseOne = table.events.length
+    table.delete(1)
+    table.delete(3)
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete', undefined, {}, undefined, true)
+    expect(ws.target.emulator.store.findByLoginId('email', 'ann@legacy.example')?.standard?.['name']).toBe('Bea')
+    // A delete whose user still has the deleted row's names deletes it.
+    expect(ws.target.emulator.store.findByLoginId('email', 'cy@legacy.example')).toBeUndefined()
+    const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
+    expect(dead.map((d) => d['code'])).toEqual(['delete_conflict'])
+    expect(String(dead[0]!['message'])).toBe('not deleted: the Authgear user with email ann@legacy.example has another name than the deleted row\'s (or none): a row created since with that email may hold it (read before the delete, on another partition or by another replica), or it was changed in Authgear. Check the source and the user before replaying')
   })
 
   it('a delete read after a row created since with its email still deletes the user when that row took nothing: Authgear refused it, or skipped it without upsert (deletes: delete)', async () => {

@@ -21,6 +21,7 @@ interface TestUser {
   isDisabled: boolean
   temporarilyDisabledUntil?: string | null
   disableReason?: string
+  name?: string
 }
 
 /**
@@ -42,7 +43,7 @@ function graphqlServer(users: Map<string, TestUser>, loseReply = new Set<string>
         calls.push('lookup')
         const value = String(variables['value']).toLowerCase()
         if (value === 'fail@example.com') return reply({ data: null, errors: [{ message: 'unexpected error', extensions: { errorName: 'InternalError', reason: 'UnexpectedError' } }] })
-        return reply({ data: { getUsersByStandardAttribute: [...users.values()].filter((u) => u.email === value).map((u) => ({ id: userNodeId(u.id), isDisabled: u.isDisabled, temporarilyDisabledUntil: u.temporarilyDisabledUntil ?? null, disableReason: u.isDisabled ? (u.disableReason ?? null) : null })) } })
+        return reply({ data: { getUsersByStandardAttribute: [...users.values()].filter((u) => u.email === value).map((u) => ({ id: userNodeId(u.id), isDisabled: u.isDisabled, temporarilyDisabledUntil: u.temporarilyDisabledUntil ?? null, disableReason: u.isDisabled ? (u.disableReason ?? null) : null, standardAttributes: { email: u.email, ...(u.name !== undefined ? { name: u.name } : {}) } })) } })
       }
       const input = variables['input'] as { userID: string; isDisabled?: boolean }
       const user = byNode(input.userID)
@@ -161,6 +162,32 @@ describe('source deletes through the Admin API GraphQL', () => {
       expect(outcomes[0]!.message).toMatch(/If row \{"id":9\} still exists in the source, produce its change again \(touch the row\) so that it has a user$/)
       // Nothing is changed either way.
       expect(calls).toEqual(['lookup', 'lookup'])
+      await client.close()
+    }
+  })
+
+  it('under upsert, a user whose names are not the deleted row\'s is left and dead-lettered delete_conflict; without upsert (the first version stays) names tell nothing', async () => {
+    for (const upserted of [true, false]) {
+      const { users, calls, client } = await setup(3)
+      const user = (email: string) => [...users.values()].find((u) => u.email === email)!
+      user('u0@example.com').name = 'Bea'
+      user('u1@example.com').name = 'Ann'
+      const outcomes: Outcome[] = []
+      const runner = new DeleteRunner({ action: 'delete', client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 10, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger, ...(upserted ? { upserted } : {}) })
+      const named = (email: string, profile: Record<string, string>): WorkItem => {
+        const base = item(email)
+        return { ...base, mapped: { ...base.mapped, profile } }
+      }
+      // u0's user was updated by another row; u1's still has the row's name; u2's has none, and its row had one.
+      await runner.run([named('u0@example.com', { name: 'Ann' }), named('u1@example.com', { name: 'Ann' }), named('u2@example.com', { given_name: 'Cy' })])
+      if (upserted) {
+        expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['failed', 'delete_conflict'], ['deleted', undefined], ['failed', 'delete_conflict']])
+        expect(outcomes[0]!.message).toContain('has another name than the deleted row\'s (or none)')
+        expect(outcomes[2]!.message).toContain('has another given_name than the deleted row\'s (or none)')
+        // The message names the attribute, not the person's names.
+        expect(outcomes.map((o) => o.message ?? '').join(' ')).not.toMatch(/Bea|Ann|Cy\b/)
+        expect(calls).toEqual(['lookup', 'lookup', 'delete', 'lookup'])
+      } else expect(outcomes.map((o) => o.kind)).toEqual(['deleted', 'deleted', 'deleted'])
       await client.close()
     }
   })

@@ -260,6 +260,19 @@ describe('Debezium change events', () => {
     }
   })
 
+  it('a delete carries the deleted row\'s names (for the runner to tell its user from one another row updated), not when its image was refused or carries none', () => {
+    const deleting = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy: 'delete' } }), mappingConfigSchema.parse({}))
+    const del = (before: Record<string, unknown>) => deleting(message({ op: 'd', before, after: null }) as ReadableRecord)
+    expect(del(row(1, 'ann@example.com'))).toMatchObject({ ok: true, value: { action: 'delete', profile: { name: 'N1' } } })
+    const nameless = del({ id: 2, email: 'bo@example.com' })
+    expect(nameless.ok && nameless.value.profile).toBeUndefined()
+    // An image the mapping refuses (a password hash it dead-letters) is not what Authgear holds: nothing to compare.
+    const strict = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, columns: { email: 'email', name: 'name', password_hash: 'pw' }, deletes: { policy: 'delete' } }), mappingConfigSchema.parse({ passwords: { non_bcrypt: 'dead_letter' } }))
+    const refused = strict(message({ op: 'd', before: { ...row(3, 'cy@example.com'), pw: 'not-a-hash-of-any-kind' }, after: null }) as ReadableRecord)
+    expect(refused).toMatchObject({ ok: true, value: { imageRefused: 'password_policy' } })
+    expect(refused.ok && refused.value.profile).toBeUndefined()
+  })
+
   it('reads envelopes with and without the schema/payload wrapper; c, r, u upsert', () => {
     for (const event of [{ op: 'c', before: null, after: row(1, 'A@Example.com') }, { schema: {}, payload: { op: 'r', before: null, after: row(1, 'a@example.com') } }]) {
       const record = message(event) as ReadableRecord
