@@ -415,13 +415,18 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     table.insert({ id: 1, email: 'ann@legacy.example', username: null, phone: null, name: 'Ann' }, 'r')
     table.insert({ id: 2, email: 'ann@legacy.example', username: null, phone: null, name: 'Bea' })
     table.insert({ id: 3, email: 'cy@legacy.example', username: null, phone: null, name: 'Cy' }, 'r')
+    table.insert({ id: 4, email: 'dee@legacy.example', username: null, phone: null, name: 'Dee' }, 'r')
     const phaseOne = table.events.length
     table.delete(1)
     table.delete(3)
+    // Renamed, then deleted at once (one batch): the rename never reaches the user, which is still the row's.
+    table.update(4, { name: 'Dee v2' })
+    table.delete(4)
     await syncInTwoPhases(ws, table, phaseOne, 1, 'delete', undefined, {}, undefined, true)
     expect(ws.target.emulator.store.findByLoginId('email', 'ann@legacy.example')?.standard?.['name']).toBe('Bea')
     // A delete whose user still has the deleted row's names deletes it.
     expect(ws.target.emulator.store.findByLoginId('email', 'cy@legacy.example')).toBeUndefined()
+    expect(ws.target.emulator.store.findByLoginId('email', 'dee@legacy.example')).toBeUndefined()
     const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
     expect(dead.map((d) => d['code'])).toEqual(['delete_conflict'])
     expect(String(dead[0]!['message'])).toBe('not deleted: the Authgear user with email ann@legacy.example has another name than the deleted row\'s (or none): a row created since with that email may hold it (read before the delete, on another partition or by another replica), or it was changed in Authgear. Check the source and the user before replaying')
