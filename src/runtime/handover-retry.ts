@@ -74,6 +74,8 @@ export class HandoverRetry {
   #frees = 0
   /** `#frees` when each record was last sent. */
   readonly #sentAfter = new WeakMap<WorkItem, number>()
+  /** Sends of a record Authgear refused for a login ID another row held (see `maxSends`). */
+  readonly #refusals = new WeakMap<WorkItem, number>()
   /** What each record sent gives up: login IDs its key's ledger entry held and the record no longer carries. */
   readonly #gives = new WeakMap<object, readonly string[]>()
   /** Records whose key the ledger held when they were sent: rows imported before and changed since. */
@@ -153,9 +155,14 @@ export class HandoverRetry {
     }
     if (outcome.kind !== 'failed' || this.#resend === undefined || item === this.#settling) return false
     const work = item as WorkItem
-    if (work.attempts === undefined || work.attempts >= maxSends || this.#parked.has(work) || !(this.#heldAtStart || this.#known.has(work))) return false
+    if (work.attempts === undefined || this.#parked.has(work) || !(this.#heldAtStart || this.#known.has(work))) return false
     const values = refusedLogins(work, outcome)
     if (values === undefined) return false
+    // Its refusals, not its sends: a job resent after a crashed chunk or a failed request counts
+    // in `attempts`, and a row resent so under faults was dead-lettered at its first refusal.
+    const refusals = (this.#refusals.get(work) ?? 0) + 1
+    if (refusals >= maxSends) return false
+    this.#refusals.set(work, refusals)
     const key = work.source.key
     const other = this.#byKey.get(key)
     // A newer version of the key waits here already (held back when read): this refusal is of a

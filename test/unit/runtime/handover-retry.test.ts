@@ -152,14 +152,26 @@ describe('HandoverRetry', () => {
     expect(retry.parked).toBe(1)
   })
 
-  it('lets other failures, and a row sent four times, through', () => {
-    const { retry, written, record } = harness()
+  it('lets other failures through, and a row refused four times, however often faults had it sent before', () => {
+    const { retry, resent, written, record } = harness()
     const item = row('1', 'x@x.com', 'a')
     retry.sending(item, { email: 'a@x.com', preferred_username: 'a' })
     record(item, { kind: 'failed', code: 'RoleUnknownKeys', message: 'unknown role', attempts: 1 })
+    // Sent three times before its first refusal (crashed chunks, failed requests): it still waits.
+    // Before, its sends counted, and it was dead-lettered at once, its giver still to come.
     item.attempts = 4
     record(item, refused())
-    expect(written.map(([, outcome]) => outcome.code)).toEqual(['RoleUnknownKeys', 'InvariantViolated'])
+    expect(retry.parked).toBe(1)
+    for (let refusal = 2; refusal <= 4; refusal++) {
+      const giver = row(`g${refusal}`, `g${refusal}@x.com`, `g${refusal}`)
+      retry.sending(giver, { email: 'x@x.com', preferred_username: `g${refusal}` })
+      record(giver, updated)
+      expect(resent.at(-1)).toBe('1')
+      item.attempts++
+      record(item, refused())
+    }
+    expect(written.filter(([key]) => key === '1').map(([, outcome]) => outcome.code)).toEqual(['RoleUnknownKeys', 'InvariantViolated'])
+    expect(resent.filter((key) => key === '1')).toHaveLength(3)
   })
 
   it('holds back a new row whose email another key holds: sent once that row gives it up, or once the source was read to its end and the wait is over', () => {
