@@ -291,7 +291,7 @@ export class HandoverRetry {
       if (parked.outcome === undefined || this.#parked.get(parked.item) !== parked) continue
       if (!all && !this.#waitOver(parked, now, reads)) continue
       const waited = Math.round((now - parked.since) / 1000)
-      this.#settle(parked.item, { ...parked.outcome, message: `${parked.outcome.message ?? 'refused'}; no row of the table gave it up in the ${waited} s it waited` })
+      this.#settle(parked.item, { ...parked.outcome, message: `${parked.outcome.message ?? 'refused'}; no row of the table gave it up in the ${waited} s it waited${this.#heldFor(parked)}` })
       moved = true
     }
     if (!all || moved) return
@@ -324,6 +324,16 @@ export class HandoverRetry {
       }
     }
     return true
+  }
+
+  /**
+   * The keys the ledger has the refused login IDs for, and what to do when such a row is gone
+   * from the table: its user keeps them, and no change of the table will give them up.
+   */
+  #heldFor(parked: Parked): string {
+    const keys = [...new Set((this.#holders?.holdersOf(parked.item) ?? []).filter((holder) => parked.values.includes(holder.value) && holder.key !== parked.item.source.key).map((holder) => holder.key))]
+    if (keys.length === 0) return ''
+    return ` (the login ledger has it for key ${keys.join(', ')}: if that row was deleted from the table, its user keeps it until \`gearbridge sweep\` under deletes.policy: delete deletes that user, or the login ID is changed in Authgear; then replay this record)`
   }
 
   /** How long a held new row waits before a backfill looks at it again (`recheckHeld`). */

@@ -152,6 +152,22 @@ describe('HandoverRetry', () => {
     expect(retry.parked).toBe(1)
   })
 
+  it('names the key the ledger has a refused login ID for when no row gave it up, and what to do when that row is gone from the table', () => {
+    const holders: HolderCheck = {
+      lookup: () => undefined,
+      holdersOf: (item) => (item.source.key === '31' ? [{ value: 'ua3', key: '3' }, { value: 'e31@x.com', key: '31' }] : []),
+      inFlight: () => undefined,
+      diverged: () => undefined,
+    }
+    const { retry, written, record } = harness({ holders })
+    // Row 3 was deleted from the table; row 31 takes its username.
+    const taker = row('31', 'e31@x.com', 'ua3')
+    retry.sending(taker, { email: 'e31@x.com', preferred_username: 'old31' })
+    record(taker, refused('username'))
+    retry.expire(true)
+    expect(written[0]![1].message).toMatch(/no row of the table gave it up in the 0 s it waited \(the login ledger has it for key 3: if that row was deleted from the table, its user keeps it until `gearbridge sweep` under deletes\.policy: delete deletes that user, or the login ID is changed in Authgear; then replay this record\)$/)
+  })
+
   it('lets other failures through, and a row refused four times, however often faults had it sent before', () => {
     const { retry, resent, written, record } = harness()
     const item = row('1', 'x@x.com', 'a')
