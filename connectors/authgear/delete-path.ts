@@ -33,7 +33,7 @@ export function createDeletePath(config: DeletesConfig, options: { metrics: Metr
         ...(client ? { client } : {}),
         limits,
         reason: config.reason,
-        ...(options.upsert ? { upserted: true } : {}),
+        ...(options.upsert && config.compare_names ? { upserted: true } : {}),
         complete: (item, outcome) => {
           recorder.complete(item, outcome, 'sending')
           hooks.settled?.(item, outcome)

@@ -34,6 +34,12 @@ export const deletesConfigSchema = z
       ),
     safety_window_seconds: z.int().min(1).max(86_400).default(60).describe('The window the safety limit counts deletes over.'),
     reason: z.string().min(1).default('deleted in the source database').describe('Reason recorded with a disable or a delete.'),
+    compare_names: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Debezium deletes under `sink.upsert`: a user whose names (`name`, `given_name`, `family_name`, `middle_name`, `nickname`) are not the deleted row\'s, as this mapping makes them, was updated by another row since and is left, dead-lettered `delete_conflict`. Set to false when the users were imported by another mapping (a backfill with a mapping module or other columns, an Auth0 import) and not updated since, whose names this mapping does not reproduce.',
+      ),
   })
   .describe('What a deleted source row does in Authgear, applied through the Admin API GraphQL endpoint.')
 

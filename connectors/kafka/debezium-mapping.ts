@@ -256,6 +256,13 @@ class LiveIdentifiers {
     if (row === undefined) return mapped
     const from = change?.op === 'u' ? undefined : rowOf(source.key, change?.otherRowKey)
     if (from !== undefined) remember(this.#cameFrom, row, from, maxRememberedMoves)
+    else if (change?.op !== 'u') {
+      // A new row under a key a row moved away from (a key reused): that key is not the moved
+      // row's any more, neither a former key of it nor a link to follow it by.
+      const next = this.#movedTo.get(row)
+      if (next !== undefined && this.#cameFrom.get(next) === row) this.#cameFrom.delete(next)
+      this.#movedTo.delete(row)
+    }
     this.#hold(row, { value: mapped.value.identifierValue, record: source.key, read: ++this.#reads })
     return mapped
   }

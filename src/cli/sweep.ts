@@ -147,7 +147,7 @@ export async function sweepCommand(options: SweepOptions, io: CommandIo): Promis
     connection = await connectAuthgear(config.sink, { emulator: config.emulator, baseDir, metrics, logger })
     // The safety limit was applied to the whole sweep above; the window-based one of a stream does not apply.
     graphql = connectGraphql(connection, metrics)
-    const deletes = createDeletePath({ ...source.deletes, safety_limit: changing + 1, safety_window_seconds: 86_400 }, { metrics, logger, signal: run.hardStop, client: graphql })
+    const deletes = createDeletePath({ ...source.deletes, safety_limit: changing + 1, safety_window_seconds: 86_400, compare_names: false }, { metrics, logger, signal: run.hardStop, client: graphql })
     const paths = outputPaths(config, baseDir)
     report = new NdjsonWriter(paths.report)
     deadLetter = new NdjsonWriter(paths.deadLetter)

@@ -432,6 +432,17 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     expect(String(dead[0]!['message'])).toBe('not deleted: the Authgear user with email ann@legacy.example has another name than the deleted row\'s (or none): a row created since with that email may hold it (read before the delete, on another partition or by another replica), or it was changed in Authgear. Check the source and the user before replaying')
   })
 
+  it('with deletes.compare_names: false, a delete does not compare names (users imported by another mapping): the user is deleted', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 1, email: 'ann@legacy.example', username: null, phone: null, name: 'Ann' }, 'r')
+    table.insert({ id: 2, email: 'ann@legacy.example', username: null, phone: null, name: 'Bea' })
+    const phaseOne = table.events.length
+    table.delete(1)
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete', undefined, { deletes: { policy: 'delete', max_per_second: 50, compare_names: false } }, undefined, true)
+    expect(ws.target.emulator.store.findByLoginId('email', 'ann@legacy.example')).toBeUndefined()
+  })
+
   it('a delete read after a row created since with its email still deletes the user when that row took nothing: Authgear refused it, or skipped it without upsert (deletes: delete)', async () => {
     // Refused: row 4 takes row 3's username too (InvariantViolated).
     ws = await workspace()

@@ -257,6 +257,13 @@ describe('Debezium change events', () => {
       event(mapping, 1, 41, { op: 'c', before: null, after: row(41, 'cy@example.com') }, oldKey(40))
       expect(sharedWith(event(mapping, 1, 41, { op: 'd', before: row(41, 'cy@example.com'), after: null }))).toBeUndefined()
       expect(event(mapping, 0, 40, { op: 'd', before: row(40, 'cy@example.com'), after: null }, newKey(41))).toMatchObject({ ok: true, value: { keyChangedTo: '{"id":41}' } })
+      // UPDATE SET id=51 WHERE id=50, then a new row inserted as 50 with the same email (a second
+      // row of one account): row 51's delete leaves the user to it, key 50 no longer being row 51's.
+      event(mapping, 0, 50, { op: 'c', before: null, after: row(50, 'dot@example.com') })
+      event(mapping, 0, 50, { op: 'd', before: row(50, 'dot@example.com'), after: null }, newKey(51))
+      event(mapping, 1, 51, { op: 'c', before: null, after: row(51, 'dot@example.com') }, oldKey(50))
+      event(mapping, 0, 50, { op: 'c', before: null, after: row(50, 'dot@example.com') })
+      expect(sharedWith(event(mapping, 1, 51, { op: 'd', before: row(51, 'dot@example.com'), after: null }))).toMatchObject({ row: '{"id":50}', last: true })
     }
   })
 
