@@ -165,8 +165,13 @@ export class DeleteRunner {
       userId = userIdOfNode(user.id) ?? user.id
       const moved = movedOn(item, user, this.#o.upserted === true)
       if (moved !== undefined) {
+        // Under disable, a user disabled for good needs nothing, whoever's it is: nothing to leave.
+        if (action === 'disable' && user.isDisabled && !user.temporarilyDisabledUntil) {
+          count('skipped')
+          return { kind: 'skipped', code: 'already_disabled', userId, message: 'the user is already disabled' }
+        }
         count('conflict')
-        return { kind: 'failed', code: 'delete_conflict', userId, message: `not ${action}d: the Authgear user with ${identifier} ${identifierValue} ${moved}: a row created since with that ${identifier} may hold it (read before the delete, on another partition or by another replica), or it was changed in Authgear. Check the source and the user before replaying` }
+        return { kind: 'failed', code: 'delete_conflict', userId, message: `not ${action}d: the Authgear user with ${identifier} ${identifierValue} ${moved}: a row created since with that ${identifier} may hold it (read before the delete, on another partition or by another replica), or it was changed in Authgear. Check the source and the user: if it is the deleted row's, ${action} it in Authgear (this record, replayed, is refused the same way)` }
       }
       const spared = await this.#o.spare?.(item, user)
       if (spared !== undefined) {
@@ -216,8 +221,12 @@ function movedOn(item: WorkItem, user: GraphqlUser, upserted: boolean): string |
     const now = heldLogin(user, identifier)
     if (now !== value.toLowerCase()) return now !== undefined ? `has ${identifier} ${now}, not the deleted row's ${value}` : `has no ${identifier} (the deleted row had ${value})`
   }
+  if (!upserted) return undefined
+  // The names of a row of this identifier deleted before (two rows of one account): no live row's.
+  const holds = (names: Readonly<Record<string, string>>): boolean => Object.entries(names).every(([attribute, value]) => user.standardAttributes?.[attribute] === value)
+  if (item.mapped.deletedProfiles?.some(holds)) return undefined
   // The message names the attribute, not the values: a person's names need not be in dead letters.
-  for (const [attribute, value] of Object.entries((upserted && item.mapped.profile) || {})) {
+  for (const [attribute, value] of Object.entries(item.mapped.profile ?? {})) {
     if (user.standardAttributes?.[attribute] !== value) return `has another ${attribute} than the deleted row's (or none)`
   }
   return undefined

@@ -38,6 +38,12 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
    * `changedFrom`, and the sink sends one only once a user holds its identifier.
    */
   const unfollowed = new Map<string, LoginsRead>()
+  /**
+   * Identifier → the names of rows deleted with it in this process (the latest few): a user left
+   * holding them is no live row's (two rows of one account, both deleted), so a later delete of
+   * that identifier finding them on the user is not a user another row updated.
+   */
+  const deletedNames = live === undefined ? undefined : new Map<string, readonly Readonly<Record<string, string>>[]>()
   const mapChange = (source: ReadableRecord): MappingResult => {
     const change = source.data[DEBEZIUM_CHANGE] as DebeziumChange | undefined
     if (!change) return { ok: false, rejection: { code: 'debezium_envelope', message: 'not a Debezium change event' } }
@@ -48,7 +54,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
       if (!mapped.ok) return mapped
       // Its identifier change never reached Authgear, whose user still has the earlier login IDs:
       // the delete finds it by those, and says so if it finds nobody (`imageRefused`).
-      const deleted: Extract<MappingResult, { ok: true }> = pending === undefined ? mapped : { ok: true, value: deleteOf(pending, 'identifier_changed', mapped.value, live, name) }
+      let deleted: Extract<MappingResult, { ok: true }> = pending === undefined ? mapped : { ok: true, value: deleteOf(pending, 'identifier_changed', mapped.value, live, name) }
       // Asked before the delete is noted, which carries the row's entry to a new key not read yet:
       // the identifier of the new key's create for this move, once read (not of an earlier row
       // that had that key, whose delete may lag).
@@ -66,6 +72,12 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
           const overwritten = sharedWith !== undefined && !sharedWith.last && live.movedOnTo(source.key, change.otherRowKey, sharedWith.row)
           return { ok: true, value: { ...deleted.value, keyChangedTo: change.otherRowKey, ...(overwritten ? { sharedWith } : {}) } }
         }
+      }
+      if (deletedNames !== undefined) {
+        const earlier = deletedNames.get(deleted.value.identifierValue)
+        const profile = deleted.value.profile
+        if (profile !== undefined) remember(deletedNames, deleted.value.identifierValue, [...(earlier ?? []), profile].slice(-maxDeletedNames))
+        if (earlier !== undefined) deleted = { ok: true, value: { ...deleted.value, deletedProfiles: earlier } }
       }
       kept?.add(change.rowKey, deleted.value, sharedWith?.last ? sharedWith.row : undefined)
       // A delete that may find its user by the row's current identifier (`alsoAs`) may free that
@@ -129,6 +141,9 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
   const marked = freed === undefined ? mapChange : (source: ReadableRecord) => freed.mark(mapChange(source))
   return live === undefined ? marked : (source) => live.saw(source, marked(source))
 }
+
+/** Most names of deleted rows remembered for one identifier (`deletedNames`). */
+const maxDeletedNames = 8
 
 /** Most rows remembered between a primary-key change's delete and its create, or with an identifier change not followed. */
 const maxMovedRows = 10_000
@@ -337,6 +352,13 @@ class LiveIdentifiers {
       if (row === target) return true
       seen.add(row)
       row = this.#movedTo.get(row)
+    }
+    // A key change whose delete another replica (or a process before a restart) read: the create,
+    // marked with its old key, says it too.
+    const back = new Set<string>()
+    for (let from = target; from !== undefined && !back.has(from); from = this.#cameFrom.get(from)) {
+      if (seen.has(from)) return true
+      back.add(from)
     }
     return false
   }

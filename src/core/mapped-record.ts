@@ -82,6 +82,11 @@ export interface MappedRecord {
    */
   readonly profile?: Readonly<Record<string, string>>
   /**
+   * A delete: the names of rows with the same identifier this process read deleted before (two
+   * rows of one account). A user holding them is no live row's: the delete goes on.
+   */
+  readonly deletedProfiles?: readonly Readonly<Record<string, string>>[]
+  /**
    * The message keys of deletes read earlier whose login IDs this record takes up (a row created
    * again with a deleted row's email). The source makes them durable (Kafka: commits past them)
    * before this record is sent: read again after a crash, such a delete would find this record's

@@ -118,6 +118,7 @@ class SerializedMappedRecord implements MappedRecord {
   readonly sharedWith?: MappedRecord['sharedWith']
   readonly keyChangedTo?: string
   readonly profile?: MappedRecord['profile']
+  readonly deletedProfiles?: MappedRecord['deletedProfiles']
   readonly #utf8: Buffer
   readonly #jsonStart: number
   readonly #bytes: number
@@ -140,6 +141,7 @@ class SerializedMappedRecord implements MappedRecord {
     if (item.sharedWith !== undefined) this.sharedWith = item.sharedWith
     if (item.keyChangedTo !== undefined) this.keyChangedTo = item.keyChangedTo
     if (item.profile !== undefined) this.profile = item.profile
+    if (item.deletedProfiles !== undefined) this.deletedProfiles = item.deletedProfiles
     this.#utf8 = utf8
     this.#jsonStart = jsonStart
     this.#bytes = bytes

@@ -288,6 +288,20 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     expect(String(dead[0]!['message'])).toContain('Produce row {"id":10}\'s change again')
   })
 
+  it('two rows of one account with different names, both deleted: the second delete deletes the user, which holds the first one\'s names (deletes: delete)', async () => {
+    ws = await workspace()
+    const table = new LegacyTable()
+    table.insert({ id: 10, email: 'pair@legacy.example', username: null, phone: null, name: 'Ten' }, 'r')
+    table.insert({ id: 11, email: 'pair@legacy.example', username: null, phone: null, name: 'Eleven' }, 'r')
+    table.update(11, { name: 'Eleven v2' })
+    const phaseOne = table.events.length
+    table.delete(11)
+    table.delete(10)
+    await syncInTwoPhases(ws, table, phaseOne, 1, 'delete')
+    // Before, the names check left the user (it has row 11's names, not row 10's) although no row holds it any more.
+    expect(ws.target.emulator.store.findByLoginId('email', 'pair@legacy.example')).toBeUndefined()
+  })
+
   it('after an email change is dead-lettered, later changes of the row wait for the login ID to be changed in Authgear instead of making a second user, and a delete finds the user by the email it holds (deletes: delete)', async () => {
     ws = await workspace()
     const table = new LegacyTable()
@@ -429,7 +443,7 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     expect(ws.target.emulator.store.findByLoginId('email', 'dee@legacy.example')).toBeUndefined()
     const dead = await readNdjson(join(ws.dir, 'state', 'test.dead-letter.ndjson'))
     expect(dead.map((d) => d['code'])).toEqual(['delete_conflict'])
-    expect(String(dead[0]!['message'])).toBe('not deleted: the Authgear user with email ann@legacy.example has another name than the deleted row\'s (or none): a row created since with that email may hold it (read before the delete, on another partition or by another replica), or it was changed in Authgear. Check the source and the user before replaying')
+    expect(String(dead[0]!['message'])).toBe('not deleted: the Authgear user with email ann@legacy.example has another name than the deleted row\'s (or none): a row created since with that email may hold it (read before the delete, on another partition or by another replica), or it was changed in Authgear. Check the source and the user: if it is the deleted row\'s, delete it in Authgear (this record, replayed, is refused the same way)')
   })
 
   it('with deletes.compare_names: false, a delete does not compare names (users imported by another mapping): the user is deleted', async () => {

@@ -179,17 +179,32 @@ describe('source deletes through the Admin API GraphQL', () => {
         return { ...base, mapped: { ...base.mapped, profile } }
       }
       // u0's user was updated by another row; u1's still has the row's name; u2's has none, and its row had one.
-      await runner.run([named('u0@example.com', { name: 'Ann' }), named('u1@example.com', { name: 'Ann' }), named('u2@example.com', { given_name: 'Cy' })])
+      // u0 again: the names the user holds are those of a row of that email deleted before (two rows of one account).
+      const pairSecond = { ...named('u0@example.com', { name: 'Ann' }), mapped: { ...named('u0@example.com', { name: 'Ann' }).mapped, deletedProfiles: [{ name: 'Zed' }, { name: 'Bea' }] } }
+      await runner.run([named('u0@example.com', { name: 'Ann' }), named('u1@example.com', { name: 'Ann' }), named('u2@example.com', { given_name: 'Cy' }), pairSecond])
       if (upserted) {
-        expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['failed', 'delete_conflict'], ['deleted', undefined], ['failed', 'delete_conflict']])
+        expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['failed', 'delete_conflict'], ['deleted', undefined], ['failed', 'delete_conflict'], ['deleted', undefined]])
+        expect(outcomes[0]!.message).toMatch(/Check the source and the user: if it is the deleted row's, delete it in Authgear \(this record, replayed, is refused the same way\)$/)
         expect(outcomes[0]!.message).toContain('has another name than the deleted row\'s (or none)')
         expect(outcomes[2]!.message).toContain('has another given_name than the deleted row\'s (or none)')
         // The message names the attribute, not the person's names.
         expect(outcomes.map((o) => o.message ?? '').join(' ')).not.toMatch(/Bea|Ann|Cy\b/)
-        expect(calls).toEqual(['lookup', 'lookup', 'delete', 'lookup'])
-      } else expect(outcomes.map((o) => o.kind)).toEqual(['deleted', 'deleted', 'deleted'])
+        expect(calls).toEqual(['lookup', 'lookup', 'delete', 'lookup', 'lookup', 'delete'])
+      } else expect(outcomes.map((o) => o.kind)).toEqual(['deleted', 'deleted', 'deleted', 'skipped'])
       await client.close()
     }
+  })
+
+  it('under disable, a user already disabled for good is skipped already_disabled, whatever its names (nothing to change, nothing to leave)', async () => {
+    const { users, calls, client } = await setup(1)
+    Object.assign([...users.values()][0]!, { isDisabled: true, name: 'Bea', disableReason: 'gone' })
+    const outcomes: Outcome[] = []
+    const runner = new DeleteRunner({ action: 'disable', client, limits: new DeleteLimits({ maxPerSecond: 1000, safetyLimit: 10, windowMs: 60_000 }), reason: 'gone', complete: (_i, o) => outcomes.push(o), logger, upserted: true })
+    const base = item('u0@example.com')
+    await runner.run([{ ...base, mapped: { ...base.mapped, profile: { name: 'Ann' } } }])
+    expect(outcomes.map((o) => [o.kind, o.code])).toEqual([['skipped', 'already_disabled']])
+    expect(calls).toEqual(['lookup'])
+    await client.close()
   })
 
   it('a GraphQL error in the lookup of a delete that would leave the user fails that record alone (delete_failed), as in any lookup', async () => {

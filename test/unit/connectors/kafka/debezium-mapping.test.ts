@@ -264,7 +264,24 @@ describe('Debezium change events', () => {
       event(mapping, 1, 51, { op: 'c', before: null, after: row(51, 'dot@example.com') }, oldKey(50))
       event(mapping, 0, 50, { op: 'c', before: null, after: row(50, 'dot@example.com') })
       expect(sharedWith(event(mapping, 1, 51, { op: 'd', before: row(51, 'dot@example.com'), after: null }))).toMatchObject({ row: '{"id":50}', last: true })
+      // Keys 60 → 61 (that change and row 61's next change read by another process), then a late
+      // change under key 60 and its key change: found through row 62's create, marked with key 61.
+      const fresh = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy } }), mappingConfigSchema.parse({}))
+      event(fresh, 2, 62, { op: 'c', before: null, after: row(62, 'eli@example.com') }, oldKey(61))
+      event(fresh, 0, 60, { op: 'u', before: row(60, 'eli@example.com'), after: { ...row(60, 'eli@example.com'), name: 'late' } })
+      expect(event(fresh, 0, 60, { op: 'd', before: { ...row(60, 'eli@example.com'), name: 'late' }, after: null }, newKey(61))).toMatchObject({ ok: true, value: { keyChangedTo: '{"id":61}', sharedWith: { row: '{"id":62}', last: false } } })
     }
+  })
+
+  it('a delete carries the names of rows deleted before with its identifier (two rows of one account: the user may hold the other\'s)', () => {
+    const at = (mapping: ReturnType<typeof createKafkaMapping>, partition: number, key: number, value: unknown) =>
+      mapping(decodeMessage({ topic: 'db.public.users', partition, offset: offset++, key: Buffer.from(JSON.stringify({ id: key })), value: Buffer.from(JSON.stringify(value)) }, 'debezium') as ReadableRecord)
+    const deleting = createKafkaMapping(kafkaSourceConfigSchema.parse({ ...source, deletes: { policy: 'delete' } }), mappingConfigSchema.parse({}))
+    at(deleting, 1, 7, { op: 'c', before: null, after: row(7, 'pair@example.com') })
+    at(deleting, 0, 5, { op: 'c', before: null, after: row(5, 'pair@example.com') })
+    const first = at(deleting, 0, 5, { op: 'd', before: row(5, 'pair@example.com'), after: null })
+    expect(first.ok && first.value.deletedProfiles).toBeUndefined()
+    expect(at(deleting, 1, 7, { op: 'd', before: row(7, 'pair@example.com'), after: null })).toMatchObject({ ok: true, value: { profile: { name: 'N7' }, deletedProfiles: [{ name: 'N5' }] } })
   })
 
   it('a delete carries the deleted row\'s names (for the runner to tell its user from one another row updated), not when its image was refused or carries none', () => {
