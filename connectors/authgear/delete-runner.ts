@@ -1,5 +1,6 @@
 import type { Logger } from '../../src/core/run-context.ts'
 import type { Outcome } from '../../src/core/outcome.ts'
+import { profileAttributes } from '../../src/core/mapped-record.ts'
 import type { Metrics } from '../../src/observability/metrics.ts'
 import type { WorkItem } from '../../src/runtime/work-item.ts'
 import type { AdminGraphqlClient } from './graphql-client.ts'
@@ -223,7 +224,8 @@ function movedOn(item: WorkItem, user: GraphqlUser, upserted: boolean): string |
   }
   if (!upserted) return undefined
   // The names of a row of this identifier deleted before (two rows of one account): no live row's.
-  const holds = (names: Readonly<Record<string, string>>): boolean => Object.entries(names).every(([attribute, value]) => user.standardAttributes?.[attribute] === value)
+  // All of them: a deleted row that had only a given name says nothing of a user with a family name too.
+  const holds = (names: Readonly<Record<string, string>>): boolean => profileAttributes.every((attribute) => user.standardAttributes?.[attribute] === names[attribute])
   if (item.mapped.deletedProfiles?.some(holds)) return undefined
   // The message names the attribute, not the values: a person's names need not be in dead letters.
   for (const [attribute, value] of Object.entries(item.mapped.profile ?? {})) {

@@ -1,4 +1,4 @@
-import type { IdentifierType, LoginsRead, MappedRecord, MappingResult } from '../../src/core/mapped-record.ts'
+import { profileAttributes, type IdentifierType, type LoginsRead, type MappedRecord, type MappingResult } from '../../src/core/mapped-record.ts'
 import type { ReadableRecord } from '../../src/core/source-record.ts'
 import { identifierUnchanged, loginsOf, matchByUnchangedLogin } from '../../mappings/identifier-change.ts'
 import type { DebeziumChange } from './debezium-envelope.ts'
@@ -39,9 +39,11 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
    */
   const unfollowed = new Map<string, LoginsRead>()
   /**
-   * Identifier → the names of rows deleted with it in this process (the latest few): a user left
-   * holding them is no live row's (two rows of one account, both deleted), so a later delete of
-   * that identifier finding them on the user is not a user another row updated.
+   * Identifier → the names of rows deleted with it in this process while another row read here
+   * held it (the latest few): a user left holding them is no live row's (two rows of one account,
+   * both deleted), so a later delete of that identifier finding them on the user is not a user
+   * another row updated. Forgotten once a record with that identifier is read here: a row
+   * registered again may carry the same names.
    */
   const deletedNames = live === undefined ? undefined : new Map<string, readonly Readonly<Record<string, string>>[]>()
   const mapChange = (source: ReadableRecord): MappingResult => {
@@ -76,7 +78,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
       if (deletedNames !== undefined) {
         const earlier = deletedNames.get(deleted.value.identifierValue)
         const profile = deleted.value.profile
-        if (profile !== undefined) remember(deletedNames, deleted.value.identifierValue, [...(earlier ?? []), profile].slice(-maxDeletedNames))
+        if (profile !== undefined && sharedWith !== undefined) remember(deletedNames, deleted.value.identifierValue, [...(earlier ?? []), profile].slice(-maxDeletedNames))
         if (earlier !== undefined) deleted = { ok: true, value: { ...deleted.value, deletedProfiles: earlier } }
       }
       kept?.add(change.rowKey, deleted.value, sharedWith?.last ? sharedWith.row : undefined)
@@ -87,6 +89,7 @@ export function createDebeziumMapping(row: RowMapping, options: { readonly delet
       return sharedWith === undefined ? deleted : { ok: true, value: { ...deleted.value, sharedWith } }
     }
     let after = row(rowRecord(source, change.after!))
+    if (after.ok) deletedNames?.delete(after.value.identifierValue)
     // A new row (`c`, `r`): an update that takes one up changes a login ID, which is checked
     // against the user it matches (`change_conflict`).
     const held = change.op === 'u' ? undefined : kept?.refuse(change.rowKey, after, change.otherRowKey)
@@ -477,13 +480,11 @@ function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMappi
   return { ok: true, value: deleteRecord(before, mapped.ok ? undefined : mapped.rejection.code, mapped.ok ? namesOf(mapped.value.record) : undefined) }
 }
 
-/** Standard attributes a user's names are kept in: what tells one person's user from another's with the same login ID. */
-const nameAttributes = ['name', 'given_name', 'family_name', 'middle_name', 'nickname'] as const
 
 /** The names a mapped record sets (strings only), or undefined when it sets none. */
 function namesOf(record: MappedRecord['record']): Record<string, string> | undefined {
   let names: Record<string, string> | undefined
-  for (const attribute of nameAttributes) {
+  for (const attribute of profileAttributes) {
     const value = (record as Record<string, unknown>)[attribute]
     if (typeof value === 'string' && value !== '') (names ??= {})[attribute] = value
   }

@@ -151,3 +151,6 @@ export type MappingResult =
       /** What a mapping module gave as the password (whatever column it came from): redacted wherever it appears in the dead letter. */
       readonly secretsRead?: readonly string[]
     }
+
+/** The standard attributes a delete's `profile` carries: a user's names, what tells one person's user from another's with the same login ID. */
+export const profileAttributes = ['name', 'given_name', 'family_name', 'middle_name', 'nickname'] as const

@@ -282,6 +282,18 @@ describe('Debezium change events', () => {
     const first = at(deleting, 0, 5, { op: 'd', before: row(5, 'pair@example.com'), after: null })
     expect(first.ok && first.value.deletedProfiles).toBeUndefined()
     expect(at(deleting, 1, 7, { op: 'd', before: row(7, 'pair@example.com'), after: null })).toMatchObject({ ok: true, value: { profile: { name: 'N7' }, deletedProfiles: [{ name: 'N5' }] } })
+    // A row registered again with the email, read here, may carry the same names: they are forgotten.
+    at(deleting, 1, 17, { op: 'c', before: null, after: row(17, 'again@example.com') })
+    at(deleting, 0, 15, { op: 'c', before: null, after: row(15, 'again@example.com') })
+    at(deleting, 0, 15, { op: 'd', before: row(15, 'again@example.com'), after: null })
+    at(deleting, 0, 19, { op: 'c', before: null, after: { ...row(19, 'again@example.com'), name: 'N15' } })
+    const afterAgain = at(deleting, 1, 17, { op: 'd', before: row(17, 'again@example.com'), after: null })
+    expect(afterAgain.ok && afterAgain.value.deletedProfiles).toBeUndefined()
+    // A delete no other row shared (its user deleted, or left for a reason of its own) is not remembered.
+    at(deleting, 0, 25, { op: 'c', before: null, after: row(25, 'alone@example.com') })
+    at(deleting, 0, 25, { op: 'd', before: row(25, 'alone@example.com'), after: null })
+    const alone = at(deleting, 1, 27, { op: 'd', before: row(27, 'alone@example.com'), after: null })
+    expect(alone.ok && alone.value.deletedProfiles).toBeUndefined()
   })
 
   it('a delete carries the deleted row\'s names (for the runner to tell its user from one another row updated), not when its image was refused or carries none', () => {
