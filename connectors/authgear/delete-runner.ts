@@ -72,7 +72,7 @@ export class DeleteRunner {
     if (users.length === 0) return `no Authgear user has ${identifier} ${value} now: it was deleted since (by a replica that had not read that row, a process before a restart, or in Authgear)`
     // Disabled by a delete: with this run's reason. One an administrator disabled for another reason stays so.
     const user = users.length === 1 ? users[0]! : undefined
-    const byDelete = this.#o.action === 'disable' && user !== undefined && user.isDisabled && !user.temporarilyDisabledUntil && (user.disableReason ?? '') === this.#o.reason
+    const byDelete = this.#o.action === 'disable' && user !== undefined && disabledForGood(user) && (user.disableReason ?? '') === this.#o.reason
     return byDelete ? `the Authgear user with ${identifier} ${value} is disabled now, with the reason deletes give (by a replica that had not read that row, or a process before a restart): enable it in Authgear if it is that row's` : undefined
   }
 
@@ -109,7 +109,7 @@ export class DeleteRunner {
           // As the lookups below: refused for this record alone, dead-lettered; anything else stops the run.
           if (!(error instanceof GraphqlError)) throw error
           count('failed')
-          return { kind: 'failed', code: 'delete_failed', message: error.message, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
+          return callFailed(error)
         }
         if (lost !== undefined) {
           count('conflict')
@@ -167,9 +167,9 @@ export class DeleteRunner {
       const moved = movedOn(item, user, this.#o.upserted === true)
       if (moved !== undefined) {
         // Under disable, a user disabled for good needs nothing, whoever's it is: nothing to leave.
-        if (action === 'disable' && user.isDisabled && !user.temporarilyDisabledUntil) {
+        if (action === 'disable' && disabledForGood(user)) {
           count('skipped')
-          return { kind: 'skipped', code: 'already_disabled', userId, message: 'the user is already disabled' }
+          return alreadyDisabled(userId)
         }
         count('conflict')
         return { kind: 'failed', code: 'delete_conflict', userId, message: `not ${action}d: the Authgear user with ${identifier} ${identifierValue} ${moved}: a row created since with that ${identifier} may hold it (read before the delete, on another partition or by another replica), or it was changed in Authgear. Check the source and the user: if it is the deleted row's, ${action} it in Authgear (this record, replayed, is refused the same way)` }
@@ -181,9 +181,9 @@ export class DeleteRunner {
       }
       if (action === 'disable') {
         // A temporary disable ends by itself; a user deleted in the source is disabled for good.
-        if (user.isDisabled && !user.temporarilyDisabledUntil) {
+        if (disabledForGood(user)) {
           count('skipped')
-          return { kind: 'skipped', code: 'already_disabled', userId, message: 'the user is already disabled' }
+          return alreadyDisabled(userId)
         }
         await limits.slot(this.#o.signal)
         await setDisabledStatus(client, user.id, true, this.#o.reason, this.#o.signal)
@@ -202,12 +202,26 @@ export class DeleteRunner {
       }
       if (error instanceof GraphqlError) {
         count('failed')
-        return { kind: 'failed', code: 'delete_failed', message: error.message, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
+        return callFailed(error)
       }
       // Run-stopping (ConnectorError: JWT refused, Authgear unreachable) or a bug: the item stays pending.
       throw error
     }
   }
+}
+
+/** Disabled indefinitely: a temporary disable ends by itself. */
+function disabledForGood(user: GraphqlUser): boolean {
+  return user.isDisabled && !user.temporarilyDisabledUntil
+}
+
+function alreadyDisabled(userId: string): Outcome {
+  return { kind: 'skipped', code: 'already_disabled', userId, message: 'the user is already disabled' }
+}
+
+/** A GraphQL call Authgear refused for this record alone: dead-lettered with its errors. */
+function callFailed(error: GraphqlError): Outcome {
+  return { kind: 'failed', code: 'delete_failed', message: error.message, reason: error.errors.map((e) => e.extensions ?? { message: e.message }) }
 }
 
 /**

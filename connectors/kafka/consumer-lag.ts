@@ -52,10 +52,7 @@ export class ConsumerLag {
     const key = partitionKey(topic, partition)
     this.#committed.set(key, offset)
     const high = this.#high.get(key)
-    if (high === undefined) return
-    const lag = Math.max(0, high - offset)
-    this.#latest.set(key, lag)
-    this.#metrics?.kafkaLag.set({ topic, partition: String(partition) }, lag)
+    if (high !== undefined) this.#show(key, topic, partition, Math.max(0, high - offset))
   }
 
   forget(topic: string, partition: number): void {
@@ -92,8 +89,7 @@ export class ConsumerLag {
         if (p.app_offset !== undefined && p.app_offset >= 0) this.#position.set(key, p.app_offset)
         const lag = this.#lagOf(key, p)
         if (lag === undefined) continue
-        this.#latest.set(key, lag)
-        this.#metrics?.kafkaLag.set({ topic, partition: String(partition) }, lag)
+        this.#show(key, topic, partition, lag)
       }
     }
   }
@@ -108,7 +104,10 @@ export class ConsumerLag {
     const key = partitionKey(topic, partition)
     const position = this.#position.get(key)
     const lag = this.#lagOf(key, { hi_offset: high, lo_offset: low, ...(position !== undefined ? { app_offset: position } : {}) })
-    if (lag === undefined) return
+    if (lag !== undefined) this.#show(key, topic, partition, lag)
+  }
+
+  #show(key: string, topic: string, partition: number, lag: number): void {
     this.#latest.set(key, lag)
     this.#metrics?.kafkaLag.set({ topic, partition: String(partition) }, lag)
   }

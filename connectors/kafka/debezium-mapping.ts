@@ -480,7 +480,6 @@ function mapDelete(source: ReadableRecord, change: DebeziumChange, row: RowMappi
   return { ok: true, value: deleteRecord(before, mapped.ok ? undefined : mapped.rejection.code, mapped.ok ? namesOf(mapped.value.record) : undefined) }
 }
 
-
 /** The names a mapped record sets (strings only), or undefined when it sets none. */
 function namesOf(record: MappedRecord['record']): Record<string, string> | undefined {
   let names: Record<string, string> | undefined

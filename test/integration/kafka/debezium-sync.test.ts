@@ -189,6 +189,21 @@ function deletedAndBack(usernames = true, newUsername: string | null = usernames
   return { table, phaseOne }
 }
 
+/**
+ * Row 1 (Ann) and row 2, which registered Ann's email again as Bea and was read first (phase one,
+ * applied to Ann's user); phase two deletes row 1. `more` adds rows and changes to both phases.
+ */
+function registeredAgainAsBea(more?: (table: LegacyTable, phase: 1 | 2) => void): { table: LegacyTable; phaseOne: number } {
+  const table = new LegacyTable()
+  table.insert({ id: 1, email: 'ann@legacy.example', username: null, phone: null, name: 'Ann' }, 'r')
+  table.insert({ id: 2, email: 'ann@legacy.example', username: null, phone: null, name: 'Bea' })
+  more?.(table, 1)
+  const phaseOne = table.events.length
+  table.delete(1)
+  more?.(table, 2)
+  return { table, phaseOne }
+}
+
 describe('a row reusing the login IDs of a row deleted just before it', () => {
   it('is imported once the delete has freed them (deletes: delete)', async () => {
     ws = await workspace()
@@ -425,17 +440,17 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
     // Ann's user) by a process that stops before Ann's delete is read. Before, the next process
     // deleted the user row 2 had updated, as nothing in its memory named row 2.
     ws = await workspace()
-    const table = new LegacyTable()
-    table.insert({ id: 1, email: 'ann@legacy.example', username: null, phone: null, name: 'Ann' }, 'r')
-    table.insert({ id: 2, email: 'ann@legacy.example', username: null, phone: null, name: 'Bea' })
-    table.insert({ id: 3, email: 'cy@legacy.example', username: null, phone: null, name: 'Cy' }, 'r')
-    table.insert({ id: 4, email: 'dee@legacy.example', username: null, phone: null, name: 'Dee' }, 'r')
-    const phaseOne = table.events.length
-    table.delete(1)
-    table.delete(3)
-    // Renamed, then deleted at once (one batch): the rename never reaches the user, which is still the row's.
-    table.update(4, { name: 'Dee v2' })
-    table.delete(4)
+    const { table, phaseOne } = registeredAgainAsBea((t, phase) => {
+      if (phase === 1) {
+        t.insert({ id: 3, email: 'cy@legacy.example', username: null, phone: null, name: 'Cy' }, 'r')
+        t.insert({ id: 4, email: 'dee@legacy.example', username: null, phone: null, name: 'Dee' }, 'r')
+        return
+      }
+      t.delete(3)
+      // Renamed, then deleted at once (one batch): the rename never reaches the user, which is still the row's.
+      t.update(4, { name: 'Dee v2' })
+      t.delete(4)
+    })
     await syncInTwoPhases(ws, table, phaseOne, 1, 'delete', undefined, {}, undefined, true)
     expect(ws.target.emulator.store.findByLoginId('email', 'ann@legacy.example')?.standard?.['name']).toBe('Bea')
     // A delete whose user still has the deleted row's names deletes it.
@@ -448,11 +463,7 @@ describe('a row reusing the login IDs of a row deleted just before it', () => {
 
   it('with deletes.compare_names: false, a delete does not compare names (users imported by another mapping): the user is deleted', async () => {
     ws = await workspace()
-    const table = new LegacyTable()
-    table.insert({ id: 1, email: 'ann@legacy.example', username: null, phone: null, name: 'Ann' }, 'r')
-    table.insert({ id: 2, email: 'ann@legacy.example', username: null, phone: null, name: 'Bea' })
-    const phaseOne = table.events.length
-    table.delete(1)
+    const { table, phaseOne } = registeredAgainAsBea()
     await syncInTwoPhases(ws, table, phaseOne, 1, 'delete', undefined, { deletes: { policy: 'delete', max_per_second: 50, compare_names: false } }, undefined, true)
     expect(ws.target.emulator.store.findByLoginId('email', 'ann@legacy.example')).toBeUndefined()
   })
